@@ -1,0 +1,44 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "portcullis",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "portcullis", targets: ["portcullis"]),
+        .library(name: "PortcullisCore", targets: ["PortcullisCore"]),
+        .library(name: "PortcullisLinux", targets: ["PortcullisLinux"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // Pure logic: models, parsers, knowledge, filters, renderers. No I/O.
+        .target(name: "PortcullisCore", swiftSettings: strictSettings),
+        // The only target that talks to the kernel: netlink sock_diag, procfs.
+        .target(name: "PortcullisLinux", dependencies: ["PortcullisCore"], swiftSettings: strictSettings),
+        .executableTarget(
+            name: "portcullis",
+            dependencies: [
+                "PortcullisCore", "PortcullisLinux",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "PortcullisCoreTests", dependencies: ["PortcullisCore"],
+            resources: [.copy("Fixtures")], swiftSettings: strictSettings),
+        .testTarget(
+            name: "PortcullisLinuxTests", dependencies: ["PortcullisCore", "PortcullisLinux"],
+            resources: [.copy("Fixtures")], swiftSettings: strictSettings),
+        .testTarget(
+            name: "PortcullisCLITests", dependencies: ["PortcullisCore", "PortcullisLinux"],
+            swiftSettings: strictSettings),
+    ],
+    swiftLanguageModes: [.v6]
+)
