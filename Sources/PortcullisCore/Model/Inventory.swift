@@ -1,0 +1,207 @@
+/// IANA port classes (RFC 6335 section 6).
+public enum PortClass: String, Sendable, Hashable, CaseIterable, Codable {
+    case system, registered, dynamic
+
+    public init(port: UInt16) {
+        switch port {
+        case 0...1023: self = .system
+        case 1024...49151: self = .registered
+        default: self = .dynamic
+        }
+    }
+
+    public var range: ClosedRange<UInt16> {
+        switch self {
+        case .system: return 0...1023
+        case .registered: return 1024...49151
+        case .dynamic: return 49152...65535
+        }
+    }
+}
+
+/// Who can reach a socket, judged from its local address alone (firewall
+/// rules are a separate question).
+public enum Exposure: String, Sendable, Hashable, CaseIterable, Codable {
+    /// 127.0.0.0/8, ::1, or their IPv4-mapped forms.
+    case loopback
+    /// 0.0.0.0: every IPv4 address of the host.
+    case allInterfacesIPv4 = "all_interfaces_ipv4"
+    /// `::` with IPV6_V6ONLY set: every IPv6 address, no IPv4.
+    case allInterfacesIPv6 = "all_interfaces_ipv6"
+    /// `::` without IPV6_V6ONLY (or unknown, which is judged the wider way):
+    /// every IPv4 and IPv6 address.
+    case allInterfacesDualStack = "all_interfaces_dual_stack"
+    /// fe80::/10 or 169.254/16: reachable from the local link only.
+    case linkLocal = "link_local"
+    /// One specific non-loopback address.
+    case specificAddress = "specific_address"
+
+    public init(localAddress: IPAddress, v6only: Bool?) {
+        let address = localAddress.normalized
+        if address.isLoopback {
+            self = .loopback
+        } else if address.isUnspecified {
+            switch address.kind {
+            case .v4: self = .allInterfacesIPv4
+            // Unknown v6only is treated as dual-stack: never claim less exposure than real.
+            case .v6: self = v6only == true ? .allInterfacesIPv6 : .allInterfacesDualStack
+            }
+        } else if address.isLinkLocal {
+            self = .linkLocal
+        } else {
+            self = .specificAddress
+        }
+    }
+
+    public var isLoopbackOnly: Bool { self == .loopback }
+
+    /// Short words for the table view.
+    public var shortLabel: String {
+        switch self {
+        case .loopback: return "loopback"
+        case .allInterfacesIPv4: return "all-v4"
+        case .allInterfacesIPv6: return "all-v6"
+        case .allInterfacesDualStack: return "all-v4+v6"
+        case .linkLocal: return "link-local"
+        case .specificAddress: return "address"
+        }
+    }
+}
+
+/// A process that holds a socket open.
+public struct SocketOwner: Hashable, Sendable {
+    public var pid: Int32
+    public var ppid: Int32
+    /// `comm`, escaped for display (untrusted).
+    public var name: String
+    /// Full command line, arguments joined by spaces, escaped (untrusted).
+    public var cmdline: String
+    /// Path of the executable (escaped), nil when it could not be read.
+    public var exe: String?
+    /// The executable was deleted from disk after the process started.
+    public var exeDeleted: Bool
+    /// The path now names a different file than the one running.
+    public var exeReplaced: Bool
+    public var uid: UInt32?
+    public var user: String?
+    /// Seconds since the Unix epoch.
+    public var startTime: Int64?
+    public var unit: String?
+    public var container: String?
+    public var netnsInode: UInt64?
+    /// File descriptor numbers of this socket in the process.
+    public var fds: [Int32]
+
+    public init(
+        pid: Int32, ppid: Int32 = 0, name: String = "", cmdline: String = "", exe: String? = nil,
+        exeDeleted: Bool = false, exeReplaced: Bool = false, uid: UInt32? = nil, user: String? = nil,
+        startTime: Int64? = nil, unit: String? = nil, container: String? = nil,
+        netnsInode: UInt64? = nil, fds: [Int32] = []
+    ) {
+        self.pid = pid
+        self.ppid = ppid
+        self.name = name
+        self.cmdline = cmdline
+        self.exe = exe
+        self.exeDeleted = exeDeleted
+        self.exeReplaced = exeReplaced
+        self.uid = uid
+        self.user = user
+        self.startTime = startTime
+        self.unit = unit
+        self.container = container
+        self.netnsInode = netnsInode
+        self.fds = fds
+    }
+}
+
+/// Why no owner is shown for a socket. Never left blank: an auditor must be
+/// told what could not be attributed, and why.
+public enum UnownedReason: String, Sendable, Hashable, CaseIterable, Codable {
+    /// Some processes' fd tables could not be read without privileges.
+    case notPermitted = "not_permitted"
+    /// A full walk as root found no holder: a socket the kernel itself opened
+    /// (WireGuard, NFS, ...).
+    case kernelSocket = "kernel_socket"
+    /// We run in a child PID namespace: the holder may be outside it.
+    case otherPIDNamespace = "other_pid_namespace"
+    /// The socket closed between the table dump and the process walk.
+    case gone
+    /// TIME_WAIT, SYN_RECV and orphaned sockets have no file and so no process.
+    case noProcessState = "no_process_state"
+    /// The inventory was read from a /proc copy without fd tables.
+    case notCollected = "not_collected"
+
+    public var explanation: String {
+        switch self {
+        case .notPermitted:
+            return "not permitted: run as root, or grant CAP_SYS_PTRACE + CAP_DAC_READ_SEARCH"
+        case .kernelSocket:
+            return "kernel socket: no process holds it (e.g. WireGuard, NFS, or an in-kernel server)"
+        case .otherPIDNamespace:
+            return "held from another PID namespace, outside this one's view"
+        case .gone:
+            return "gone: closed while the process table was read"
+        case .noProcessState:
+            return "no process: TIME_WAIT, SYN_RECV and orphaned sockets are held by the kernel alone"
+        case .notCollected:
+            return "owners not collected"
+        }
+    }
+}
+
+/// One socket with everything portcullis knows about it.
+public struct InventoryEntry: Hashable, Sendable {
+    public var socket: SocketRecord
+    public var user: String?
+    public var portClass: PortClass
+    /// The local port lies inside net.ipv4.ip_local_port_range.
+    public var inEphemeralRange: Bool
+    public var service: String?
+    public var exposure: Exposure
+    public var owners: [SocketOwner]
+    /// Set when `owners` is empty.
+    public var unownedReason: UnownedReason?
+
+    public init(
+        socket: SocketRecord, user: String?, portClass: PortClass, inEphemeralRange: Bool,
+        service: String?, exposure: Exposure, owners: [SocketOwner], unownedReason: UnownedReason?
+    ) {
+        self.socket = socket
+        self.user = user
+        self.portClass = portClass
+        self.inEphemeralRange = inEphemeralRange
+        self.service = service
+        self.exposure = exposure
+        self.owners = owners
+        self.unownedReason = unownedReason
+    }
+}
+
+/// Something that could not be read or was odd, reported beside results.
+public struct Diagnostic: Hashable, Sendable, CustomStringConvertible {
+    public enum Severity: String, Sendable { case notice, warning }
+    public var severity: Severity
+    public var message: String
+
+    public init(_ severity: Severity, _ message: String) {
+        self.severity = severity
+        self.message = message
+    }
+
+    public var description: String { "\(severity.rawValue): \(message)" }
+}
+
+/// The result of collecting the socket inventory.
+public struct Inventory: Sendable {
+    public var entries: [InventoryEntry]
+    public var diagnostics: [Diagnostic]
+    /// Where the socket table came from ("netlink" or "procfs").
+    public var source: String
+
+    public init(entries: [InventoryEntry], diagnostics: [Diagnostic], source: String) {
+        self.entries = entries
+        self.diagnostics = diagnostics
+        self.source = source
+    }
+}

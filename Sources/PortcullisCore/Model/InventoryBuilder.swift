@@ -1,0 +1,112 @@
+/// Joins kernel socket records with their holders and host knowledge into
+/// inventory entries. Pure: every input is handed in.
+public struct InventoryBuilder {
+    /// What the owner walk found, and under which conditions it ran.
+    public struct OwnerContext {
+        /// Owners per socket inode, already described.
+        public var ownersByInode: [UInt64: [SocketOwner]]
+        /// Whether an owner walk ran at all.
+        public var collected: Bool
+        /// Some fd tables could not be read (EACCES/EPERM).
+        public var someDenied: Bool
+        /// Our effective uid: unprivileged walks cannot see other users' fds.
+        public var effectiveUID: UInt32
+        /// We run in a child PID namespace, so holders may be invisible.
+        public var inChildPIDNamespace: Bool
+        /// Inodes confirmed closed by a second dump.
+        public var goneInodes: Set<UInt64>
+
+        public init(
+            ownersByInode: [UInt64: [SocketOwner]], collected: Bool, someDenied: Bool,
+            effectiveUID: UInt32, inChildPIDNamespace: Bool, goneInodes: Set<UInt64> = []
+        ) {
+            self.ownersByInode = ownersByInode
+            self.collected = collected
+            self.someDenied = someDenied
+            self.effectiveUID = effectiveUID
+            self.inChildPIDNamespace = inChildPIDNamespace
+            self.goneInodes = goneInodes
+        }
+    }
+
+    public var users: [UInt32: String]
+    public var ephemeralRange: ClosedRange<UInt16>?
+    public var serviceName: (UInt16, TransportProtocol) -> String?
+
+    public init(
+        users: [UInt32: String], ephemeralRange: ClosedRange<UInt16>?,
+        serviceName: @escaping (UInt16, TransportProtocol) -> String?
+    ) {
+        self.users = users
+        self.ephemeralRange = ephemeralRange
+        self.serviceName = serviceName
+    }
+
+    public func entry(for socket: SocketRecord, owners context: OwnerContext) -> InventoryEntry {
+        let owners = socket.inode == 0 ? [] : (context.ownersByInode[socket.inode] ?? [])
+        let isRaw = socket.proto == .raw
+        return InventoryEntry(
+            socket: socket,
+            user: users[socket.uid],
+            portClass: PortClass(port: socket.localPort),
+            inEphemeralRange: !isRaw && (ephemeralRange?.contains(socket.localPort) ?? false),
+            service: isRaw ? nil : serviceName(socket.localPort, socket.proto),
+            exposure: Exposure(localAddress: socket.localAddress, v6only: socket.v6only),
+            owners: owners,
+            unownedReason: owners.isEmpty ? Self.unownedReason(socket, context) : nil)
+    }
+
+    public func entries(for sockets: [SocketRecord], owners context: OwnerContext) -> [InventoryEntry] {
+        sockets.map { entry(for: $0, owners: context) }
+    }
+
+    /// Why a socket has no owner, from the most to the least certain cause.
+    static func unownedReason(_ socket: SocketRecord, _ context: OwnerContext) -> UnownedReason {
+        if socket.inode == 0 { return .noProcessState }
+        if !context.collected { return .notCollected }
+        if context.goneInodes.contains(socket.inode) { return .gone }
+        if context.someDenied || (context.effectiveUID != 0 && socket.uid != context.effectiveUID) {
+            return .notPermitted
+        }
+        if context.inChildPIDNamespace { return .otherPIDNamespace }
+        return .kernelSocket
+    }
+
+    /// Sorted as `ss` sorts nothing, but a reader wants: protocol, family,
+    /// local port, local address, remote.
+    public static func sort(_ entries: inout [InventoryEntry]) {
+        entries.sort { a, b in
+            let x = a.socket, y = b.socket
+            if x.proto != y.proto { return x.proto.sortKey < y.proto.sortKey }
+            if x.localPort != y.localPort { return x.localPort < y.localPort }
+            if x.family != y.family { return x.family == .ipv4 }
+            if x.localAddress != y.localAddress { return x.localAddress < y.localAddress }
+            if x.remoteAddress != y.remoteAddress { return x.remoteAddress < y.remoteAddress }
+            if x.remotePort != y.remotePort { return x.remotePort < y.remotePort }
+            return x.inode < y.inode
+        }
+    }
+
+    /// The notice shown when sockets could not be attributed, or nil.
+    public static func unattributedNotice(_ entries: [InventoryEntry]) -> Diagnostic? {
+        var counts: [UnownedReason: Int] = [:]
+        for e in entries {
+            if let reason = e.unownedReason, reason != .noProcessState { counts[reason, default: 0] += 1 }
+        }
+        guard !counts.isEmpty else { return nil }
+        let total = counts.values.reduce(0, +)
+        let parts = UnownedReason.allCases.compactMap { r in counts[r].map { "\($0) \(r.explanation)" } }
+        let noun = total == 1 ? "socket" : "sockets"
+        return Diagnostic(.notice, "\(total) \(noun) could not be attributed to a process: " + parts.joined(separator: "; "))
+    }
+}
+
+extension TransportProtocol {
+    var sortKey: Int {
+        switch self {
+        case .tcp: return 0
+        case .udp: return 1
+        case .raw: return 2
+        }
+    }
+}

@@ -1,0 +1,217 @@
+/// Renders an inventory in every output format. The JSON field names here
+/// are the documented, stable contract (README "JSON fields").
+public enum InventoryRenderer {
+    public static func address(_ address: IPAddress, port: UInt16, proto: TransportProtocol) -> String {
+        let host = address.kind == .v6 && !address.isIPv4Mapped ? "[\(address)]" : address.description
+        if address.isUnspecified && port == 0 { return address.kind == .v6 ? "[::]:*" : "0.0.0.0:*" }
+        return "\(host):\(port == 0 && proto != .raw ? "*" : String(port))"
+    }
+
+    public static func json(_ entry: InventoryEntry) -> JSONValue {
+        let s = entry.socket
+        var fields: [(String, JSONValue)] = [
+            ("proto", .string(s.proto.rawValue)),
+            ("family", .string(s.family.rawValue)),
+            ("local_address", .string(s.localAddress.description)),
+            ("local_port", .int(Int64(s.localPort))),
+            ("remote_address", .string(s.remoteAddress.description)),
+            ("remote_port", .int(Int64(s.remotePort))),
+            ("state", .string(s.stateName)),
+            ("listening", .bool(s.isListening)),
+            ("v6only", .optional(s.v6only)),
+            ("inode", .int(Int64(s.inode))),
+            ("uid", .int(Int64(s.uid))),
+            ("user", .optional(entry.user)),
+            ("port_class", .string(entry.portClass.rawValue)),
+            ("in_ephemeral_range", .bool(entry.inEphemeralRange)),
+            ("service", .optional(entry.service)),
+            ("exposure", .string(entry.exposure.rawValue)),
+            ("interface_index", .int(Int64(s.interfaceIndex))),
+            ("raw_protocol", .optional(s.rawProtocol)),
+            ("receive_queue", .int(Int64(s.receiveQueue))),
+            ("send_queue", .int(Int64(s.sendQueue))),
+            ("owners", .array(entry.owners.map(json))),
+        ]
+        fields.append(("unowned_reason", .optional(entry.unownedReason?.rawValue)))
+        return .object(fields)
+    }
+
+    public static func json(_ owner: SocketOwner) -> JSONValue {
+        .object([
+            ("pid", .int(Int64(owner.pid))),
+            ("ppid", .int(Int64(owner.ppid))),
+            ("name", .string(owner.name)),
+            ("cmdline", .string(owner.cmdline)),
+            ("exe", .optional(owner.exe)),
+            ("exe_deleted", .bool(owner.exeDeleted)),
+            ("exe_replaced", .bool(owner.exeReplaced)),
+            ("uid", .optional(owner.uid)),
+            ("user", .optional(owner.user)),
+            ("start_time", .optional(owner.startTime.map(Timestamp.iso8601))),
+            ("unit", .optional(owner.unit)),
+            ("container", .optional(owner.container)),
+            ("netns", .optional(owner.netnsInode)),
+            ("fds", .array(owner.fds.map { .int(Int64($0)) })),
+        ])
+    }
+
+    public static func json(_ diagnostic: Diagnostic) -> JSONValue {
+        .object([("severity", .string(diagnostic.severity.rawValue)), ("message", .string(diagnostic.message))])
+    }
+
+    /// `{"source": ..., "sockets": [...], "diagnostics": [...]}`
+    public static func renderJSON(_ inventory: Inventory, entries: [InventoryEntry]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(entries.count * 700)
+        JSONValue.object([
+            ("source", .string(inventory.source)),
+            ("sockets", .array(entries.map(json))),
+            ("diagnostics", .array(inventory.diagnostics.map(json))),
+        ]).write(into: &out, pretty: true, indent: 0)
+        out.append(0x0a)
+        return out
+    }
+
+    /// One socket object per line.
+    public static func renderNDJSON(_ entries: [InventoryEntry]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(entries.count * 600)
+        for entry in entries {
+            json(entry).write(into: &out, pretty: false, indent: 0)
+            out.append(0x0a)
+        }
+        return out
+    }
+
+    public static let csvHeader = [
+        "proto", "family", "local_address", "local_port", "remote_address", "remote_port", "state",
+        "v6only", "inode", "uid", "user", "port_class", "in_ephemeral_range", "service", "exposure",
+        "unowned_reason", "owner_pids", "owner_names", "owner_users", "owner_exes", "owner_units",
+        "owner_containers", "owner_cmdlines",
+    ]
+
+    /// Flat rows; several owners are joined with ";".
+    public static func renderCSV(_ entries: [InventoryEntry]) -> [UInt8] {
+        var text = CSV.row(csvHeader)
+        for e in entries {
+            let s = e.socket, o = e.owners
+            text += CSV.row([
+                s.proto.rawValue, s.family.rawValue, s.localAddress.description, String(s.localPort),
+                s.remoteAddress.description, String(s.remotePort), s.stateName,
+                s.v6only.map { String($0) } ?? "", String(s.inode), String(s.uid), e.user ?? "",
+                e.portClass.rawValue, String(e.inEphemeralRange), e.service ?? "", e.exposure.rawValue,
+                e.unownedReason?.rawValue ?? "",
+                o.map { String($0.pid) }.joined(separator: ";"),
+                o.map(\.name).joined(separator: ";"),
+                o.map { $0.user ?? "" }.joined(separator: ";"),
+                o.map { $0.exe ?? "" }.joined(separator: ";"),
+                o.map { $0.unit ?? "" }.joined(separator: ";"),
+                o.map { $0.container ?? "" }.joined(separator: ";"),
+                o.map(\.cmdline).joined(separator: ";"),
+            ])
+        }
+        return Array(text.utf8)
+    }
+
+    /// Owners in a few words: `nginx[100,101,+3] nginx.service`.
+    public static func ownerSummary(_ entry: InventoryEntry) -> String {
+        guard !entry.owners.isEmpty else {
+            return "- (\(entry.unownedReason.map(shortReason) ?? "no owner"))"
+        }
+        var groups: [(name: String, pids: [Int32])] = []
+        for owner in entry.owners {
+            if let i = groups.firstIndex(where: { $0.name == owner.name }) {
+                groups[i].pids.append(owner.pid)
+            } else {
+                groups.append((owner.name, [owner.pid]))
+            }
+        }
+        var text = groups.map { group -> String in
+            let shown = group.pids.prefix(3).map(String.init)
+            let more = group.pids.count > 3 ? ",+\(group.pids.count - 3)" : ""
+            return "\(group.name)[\(shown.joined(separator: ","))\(more)]"
+        }.joined(separator: " ")
+        if let first = entry.owners.first {
+            if first.exeDeleted { text += " (exe deleted)" } else if first.exeReplaced { text += " (exe replaced)" }
+        }
+        return text
+    }
+
+    static func shortReason(_ reason: UnownedReason) -> String {
+        switch reason {
+        case .notPermitted: return "not permitted"
+        case .kernelSocket: return "kernel socket"
+        case .otherPIDNamespace: return "other PID namespace"
+        case .gone: return "gone"
+        case .noProcessState: return "no process"
+        case .notCollected: return "not collected"
+        }
+    }
+
+    /// The aligned terminal table. `allStates` adds REMOTE and STATE columns;
+    /// `verdict`, when given, adds a VERDICT column.
+    public static func renderTable(
+        _ entries: [InventoryEntry], allStates: Bool, style: TableStyle,
+        verdict: ((InventoryEntry) -> (text: String, color: String?))? = nil
+    ) -> [UInt8] {
+        var headers = ["PROTO", "LOCAL"]
+        if allStates { headers += ["REMOTE", "STATE"] }
+        headers += ["SERVICE", "EXPOSURE", "CLASS", "USER", "OWNER", "UNIT"]
+        if verdict != nil { headers.append("VERDICT") }
+        var table = TextTable(headers: headers)
+        table.rows.reserveCapacity(entries.count)
+        for e in entries {
+            let s = e.socket
+            let proto = s.proto.rawValue + (s.family == .ipv6 ? "6" : "")
+            var row = [proto, address(s.localAddress, port: s.localPort, proto: s.proto)]
+            if allStates { row += [address(s.remoteAddress, port: s.remotePort, proto: s.proto), s.stateName] }
+            let units = Set(e.owners.compactMap(\.unit))
+            var unit = units.sorted().joined(separator: ",")
+            if let container = e.owners.compactMap(\.container).first { unit += (unit.isEmpty ? "" : " ") + "ctr:" + container.prefix(12) }
+            row += [
+                s.proto == .raw ? "proto \(s.rawProtocol ?? 0)" : (e.service ?? "-"),
+                e.exposure.shortLabel, classLabel(e), e.user ?? String(s.uid), ownerSummary(e), unit.isEmpty ? "-" : unit,
+            ]
+            var color: String? = nil
+            if let verdict {
+                let v = verdict(e)
+                row.append(v.text)
+                color = v.color
+            } else if e.owners.isEmpty && e.unownedReason != .noProcessState {
+                color = "2"
+            }
+            table.append(row, color: color)
+        }
+        return table.render(style)
+    }
+
+    static func classLabel(_ e: InventoryEntry) -> String {
+        let base: String
+        switch e.portClass {
+        case .system: base = "system"
+        case .registered: base = "registered"
+        case .dynamic: base = "dynamic"
+        }
+        return e.inEphemeralRange ? base + "*" : base
+    }
+}
+
+/// Times as RFC 3339 UTC text, computed without Foundation.
+public enum Timestamp {
+    public static func iso8601(_ seconds: Int64) -> String {
+        let days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
+        let secondsOfDay = seconds - days * 86400
+        // Civil-from-days (Howard Hinnant's algorithm).
+        let z = days + 719468
+        let era = (z >= 0 ? z : z - 146096) / 146097
+        let doe = z - era * 146097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(year)-\(two(month))-\(two(day))T\(two(secondsOfDay / 3600)):\(two(secondsOfDay % 3600 / 60)):\(two(secondsOfDay % 60))Z"
+    }
+}

@@ -1,0 +1,82 @@
+/// Output formats shared by every command.
+public enum OutputFormat: String, Sendable, CaseIterable {
+    case table, json, ndjson, csv
+}
+
+/// How a terminal table is drawn.
+public struct TableStyle: Sendable {
+    /// ANSI colour: only on a TTY and never with NO_COLOR (the caller decides).
+    public var color: Bool
+    public init(color: Bool) { self.color = color }
+
+    func paint(_ text: String, _ code: String) -> String {
+        color ? "\u{1b}[\(code)m\(text)\u{1b}[0m" : text
+    }
+}
+
+/// A column-aligned text table. Widths count Unicode scalars, which is right
+/// for the ASCII and escaped text portcullis shows.
+public struct TextTable {
+    public var headers: [String]
+    public var rows: [[String]] = []
+    /// Per-row colour code (SGR) or nil.
+    public var rowColors: [String?] = []
+
+    public init(headers: [String]) { self.headers = headers }
+
+    public mutating func append(_ row: [String], color: String? = nil) {
+        rows.append(row)
+        rowColors.append(color)
+    }
+
+    public func render(_ style: TableStyle) -> [UInt8] {
+        var widths = headers.map { $0.unicodeScalars.count }
+        for row in rows {
+            for (i, cell) in row.enumerated() where i < widths.count {
+                widths[i] = max(widths[i], cell.unicodeScalars.count)
+            }
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity((widths.reduce(0, +) + 2 * widths.count) * (rows.count + 1))
+        func line(_ cells: [String], color: String?) {
+            if let color, style.color { out.append(contentsOf: "\u{1b}[\(color)m".utf8) }
+            for (i, cell) in cells.enumerated() {
+                out.append(contentsOf: cell.utf8)
+                if i < cells.count - 1 {
+                    let pad = widths[i] - cell.unicodeScalars.count + 2
+                    for _ in 0..<pad { out.append(0x20) }
+                }
+            }
+            if color != nil && style.color { out.append(contentsOf: "\u{1b}[0m".utf8) }
+            out.append(0x0a)
+        }
+        line(headers, color: "1")
+        for (row, color) in zip(rows, rowColors) { line(row, color: color) }
+        return out
+    }
+}
+
+/// RFC 4180 CSV with protection against spreadsheet formula injection:
+/// untrusted cells that begin with = + - @ are prefixed with a quote mark.
+public enum CSV {
+    public static func row(_ cells: [String]) -> String {
+        cells.map(cell).joined(separator: ",") + "\r\n"
+    }
+
+    static func cell(_ raw: String) -> String {
+        var value = raw
+        if let first = value.unicodeScalars.first, "=+-@".unicodeScalars.contains(first) { value = "'" + value }
+        if value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
+            return "\"" + value.replacingAll("\"", with: "\"\"") + "\""
+        }
+        return value
+    }
+}
+
+extension String {
+    func replacingAll(_ target: Character, with replacement: String) -> String {
+        var out = ""
+        for c in self { if c == target { out += replacement } else { out.append(c) } }
+        return out
+    }
+}

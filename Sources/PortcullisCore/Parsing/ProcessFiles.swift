@@ -1,0 +1,165 @@
+/// Parsers for the per-process files under /proc/PID and a few host files.
+/// Each takes the bytes read and returns nil when they are not what the
+/// kernel writes, so a vanished or tampered file never crashes the caller.
+public enum ProcessFiles {
+    /// Fields of /proc/PID/stat that portcullis uses.
+    public struct Stat: Sendable, Equatable {
+        /// `comm`, escaped.
+        public var name: String
+        public var state: UInt8
+        public var ppid: Int32
+        /// Clock ticks after boot.
+        public var startTicks: UInt64
+    }
+
+    /// `pid (comm) S ppid ... starttime(22) ...`. comm may hold spaces and
+    /// parentheses, so the name ends at the *last* `)`.
+    public static func parseStat(_ b: [UInt8]) -> Stat? {
+        guard let open = b.firstIndex(of: 0x28), let close = b.lastIndex(of: 0x29), open < close else { return nil }
+        let name = UntrustedText.escape(b[(open + 1)..<close])
+        var fields: [ArraySlice<UInt8>] = []
+        var i = close + 1
+        while i < b.count && fields.count < 20 {
+            while i < b.count && (b[i] == 0x20 || b[i] == 0x0a) { i += 1 }
+            let s = i
+            while i < b.count && b[i] != 0x20 && b[i] != 0x0a { i += 1 }
+            if i > s { fields.append(b[s..<i]) }
+        }
+        // After comm: state(3) ppid(4) ... starttime(22) → indices 0, 1, 19.
+        guard fields.count >= 20, let state = fields[0].first,
+              let ppid = Int32(String(decoding: fields[1], as: UTF8.self)),
+              let start = UInt64(String(decoding: fields[19], as: UTF8.self)) else { return nil }
+        return Stat(name: name, state: state, ppid: ppid, startTicks: start)
+    }
+
+    /// Effective uid from the `Uid:` line of /proc/PID/status (real, effective, saved, fs).
+    public static func effectiveUID(status b: [UInt8]) -> UInt32? {
+        for line in b.split(separator: 0x0a) where line.starts(with: Array("Uid:".utf8)) {
+            let values = line.dropFirst(4).split(whereSeparator: { $0 == 0x09 || $0 == 0x20 })
+            guard values.count >= 2 else { return nil }
+            return UInt32(String(decoding: values[1], as: UTF8.self))
+        }
+        return nil
+    }
+
+    /// Command line: NUL-separated arguments, joined with spaces, escaped.
+    public static func commandLine(_ b: [UInt8]) -> String {
+        var end = b.count
+        while end > 0 && b[end - 1] == 0 { end -= 1 }
+        return b[0..<end].split(separator: 0, omittingEmptySubsequences: false)
+            .map { UntrustedText.escape($0) }.joined(separator: " ")
+    }
+
+    /// `socket:[12345]` → 12345; anything else → nil.
+    public static func socketInode<C: BidirectionalCollection>(link b: C) -> UInt64? where C.Element == UInt8 {
+        bracketedNumber(b, prefix: socketPrefix)
+    }
+
+    /// `net:[4026531840]` → 4026531840.
+    public static func namespaceInode(link b: ArraySlice<UInt8>, kind: String) -> UInt64? {
+        bracketedNumber(b, prefix: Array((kind + ":[").utf8))
+    }
+
+    static let socketPrefix = Array("socket:[".utf8)
+
+    @inline(__always)
+    static func bracketedNumber<C: BidirectionalCollection>(_ b: C, prefix: [UInt8]) -> UInt64? where C.Element == UInt8 {
+        guard b.count > prefix.count + 1, b.starts(with: prefix), b.last == 0x5d else { return nil }
+        var v: UInt64 = 0
+        var digits = 0
+        for c in b.dropFirst(prefix.count).dropLast() {
+            guard c >= 0x30 && c <= 0x39, digits < 19 else { return nil }
+            v = v * 10 + UInt64(c - 0x30)
+            digits += 1
+        }
+        return v
+    }
+
+    /// systemd unit and container id from /proc/PID/cgroup.
+    public struct CgroupInfo: Sendable, Equatable {
+        public var unit: String?
+        public var container: String?
+        public var path: String?
+    }
+
+    /// Reads the cgroup v2 line (`0::/path`), or the systemd v1 hierarchy
+    /// (`N:name=systemd:/path`) when there is no v2 line.
+    public static func parseCgroup(_ b: [UInt8]) -> CgroupInfo {
+        var chosen: String?
+        for line in String(decoding: b, as: UTF8.self).split(separator: "\n") {
+            if line.hasPrefix("0::") { chosen = String(line.dropFirst(3)); break }
+            let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            if fields.count == 3 && fields[1] == "name=systemd" { chosen = String(fields[2]) }
+        }
+        guard let path = chosen else { return CgroupInfo() }
+        return CgroupInfo(unit: systemdUnit(path), container: containerID(path), path: UntrustedText.escape(path))
+    }
+
+    static let unitSuffixes = [".service", ".socket", ".scope", ".mount", ".swap", ".timer"]
+
+    /// The innermost service unit on the path, else the innermost scope
+    /// (a login session or container scope).
+    static func systemdUnit(_ path: String) -> String? {
+        let parts = path.split(separator: "/").map(String.init)
+        if let service = parts.last(where: { $0.hasSuffix(".service") || $0.hasSuffix(".socket") }) {
+            return UntrustedText.escape(service)
+        }
+        if let other = parts.last(where: { p in unitSuffixes.contains { p.hasSuffix($0) } }) {
+            return UntrustedText.escape(other)
+        }
+        return nil
+    }
+
+    /// Container ids as Docker, containerd/CRI-O (Kubernetes), and Podman
+    /// write them into cgroup paths: a 64-hex-digit component, optionally
+    /// wrapped as `docker-<id>.scope`, `cri-containerd-<id>.scope`,
+    /// `crio-<id>.scope`, `libpod-<id>.scope`.
+    static func containerID(_ path: String) -> String? {
+        for part in path.split(separator: "/").reversed() {
+            var p = Substring(part)
+            if p.hasSuffix(".scope") { p = p.dropLast(6) }
+            if let dash = p.lastIndex(of: "-") { p = p[p.index(after: dash)...] }
+            if p.count == 64 && p.allSatisfy({ $0.isHexDigit }) { return String(p) }
+        }
+        return nil
+    }
+
+    /// `/etc/passwd` → uid → name (first entry wins, as getpwuid does).
+    public static func parsePasswd(_ b: [UInt8]) -> [UInt32: String] {
+        var users: [UInt32: String] = [:]
+        for line in b.split(separator: 0x0a) {
+            guard line.first != 0x23 else { continue }
+            let fields = line.split(separator: 0x3a, maxSplits: 3, omittingEmptySubsequences: false)
+            guard fields.count >= 3, !fields[0].isEmpty,
+                  let uid = UInt32(String(decoding: fields[2], as: UTF8.self)) else { continue }
+            if users[uid] == nil { users[uid] = UntrustedText.escape(fields[0]) }
+        }
+        return users
+    }
+
+    /// `/proc/sys/net/ipv4/ip_local_port_range`: "32768\t60999".
+    public static func parsePortRange(_ b: [UInt8]) -> ClosedRange<UInt16>? {
+        let parts = b.split(whereSeparator: { $0 == 0x09 || $0 == 0x20 || $0 == 0x0a })
+        guard parts.count == 2,
+              let low = UInt16(String(decoding: parts[0], as: UTF8.self)),
+              let high = UInt16(String(decoding: parts[1], as: UTF8.self)), low <= high else { return nil }
+        return low...high
+    }
+
+    /// `btime` (boot time, seconds since the epoch) from /proc/stat.
+    public static func bootTime(procStat b: [UInt8]) -> Int64? {
+        for line in b.split(separator: 0x0a) where line.starts(with: Array("btime ".utf8)) {
+            return Int64(String(decoding: line.dropFirst(6), as: UTF8.self).trimmingSpaces)
+        }
+        return nil
+    }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        var s = Substring(self)
+        while s.first == " " || s.first == "\t" { s = s.dropFirst() }
+        while s.last == " " || s.last == "\t" || s.last == "\n" { s = s.dropLast() }
+        return String(s)
+    }
+}

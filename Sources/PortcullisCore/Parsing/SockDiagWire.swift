@@ -1,0 +1,179 @@
+/// The NETLINK_SOCK_DIAG wire format for inet sockets (linux/inet_diag.h),
+/// encoded and decoded field by field so a malformed reply names the struct
+/// and field at fault. Netlink headers and most inet_diag fields are in host
+/// byte order; ports and addresses in `inet_diag_sockid` are network order.
+public enum SockDiagWire {
+    public static let nlmsgHeaderSize = 16
+    public static let requestSize = 16 + 56  // nlmsghdr + inet_diag_req_v2
+    public static let messageSize = 72        // inet_diag_msg
+
+    public static let nlmsgNoop: UInt16 = 1
+    public static let nlmsgError: UInt16 = 2
+    public static let nlmsgDone: UInt16 = 3
+    public static let sockDiagByFamily: UInt16 = 20
+
+    public static let flagRequest: UInt16 = 0x01
+    public static let flagMulti: UInt16 = 0x02
+    public static let flagDumpInterrupted: UInt16 = 0x10
+    public static let flagDump: UInt16 = 0x300  // NLM_F_ROOT | NLM_F_MATCH
+
+    static let attrShutdown: UInt16 = 8  // unused; listed for reference
+    static let attrSKV6Only: UInt16 = 11
+
+    public static func familyCode(_ family: AddressFamily) -> UInt8 { family == .ipv4 ? 2 : 10 }
+    public static func protocolCode(_ proto: TransportProtocol) -> UInt8 {
+        switch proto {
+        case .tcp: return 6
+        case .udp: return 17
+        case .raw: return 255
+        }
+    }
+
+    /// A dump request: nlmsghdr + inet_diag_req_v2 with an all-zero socket id.
+    /// For RAW the `pad` byte is raw_diag's `sdiag_raw_protocol`; IPPROTO_RAW
+    /// there means "every raw protocol".
+    public static func dumpRequest(
+        family: AddressFamily, proto: TransportProtocol, states: UInt32, sequence: UInt32
+    ) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(requestSize)
+        appendNative(&out, UInt32(requestSize))
+        appendNative(&out, sockDiagByFamily)
+        appendNative(&out, flagRequest | flagDump)
+        appendNative(&out, sequence)
+        appendNative(&out, UInt32(0))  // nlmsg_pid: the kernel fills it in
+        out.append(familyCode(family))  // sdiag_family
+        out.append(protocolCode(proto))  // sdiag_protocol
+        out.append(0)  // idiag_ext: no optional extensions needed
+        out.append(proto == .raw ? 255 : 0)  // pad / sdiag_raw_protocol
+        appendNative(&out, states)  // idiag_states
+        out.append(contentsOf: [UInt8](repeating: 0, count: 48))  // inet_diag_sockid
+        return out
+    }
+
+    /// What one received datagram held.
+    public struct Batch: Sendable {
+        public var records: [SocketRecord] = []
+        /// NLMSG_DONE seen: the dump is complete.
+        public var done = false
+        /// Negative errno carried by NLMSG_DONE or NLMSG_ERROR, if any.
+        public var errorCode: Int32?
+        /// NLM_F_DUMP_INTR: the table changed during the dump; retry it.
+        public var interrupted = false
+        public init() {}
+    }
+
+    public struct DecodeError: Error, Sendable, CustomStringConvertible, Equatable {
+        public var structure: String
+        public var field: String
+        public var offset: Int
+        public var detail: String
+        public var description: String {
+            "malformed sock_diag reply: \(structure).\(field) at byte \(offset): \(detail)"
+        }
+    }
+
+    /// Decodes one datagram of a dump reply for `proto`.
+    public static func decode(_ buffer: [UInt8], proto: TransportProtocol) throws(DecodeError) -> Batch {
+        var batch = Batch()
+        var offset = 0
+        while offset + nlmsgHeaderSize <= buffer.count {
+            let length = Int(readNative(buffer, offset, as: UInt32.self))
+            let type = readNative(buffer, offset + 4, as: UInt16.self)
+            let flags = readNative(buffer, offset + 6, as: UInt16.self)
+            guard length >= nlmsgHeaderSize else {
+                throw DecodeError(structure: "nlmsghdr", field: "nlmsg_len", offset: offset, detail: "\(length) is shorter than the header")
+            }
+            guard offset + length <= buffer.count else {
+                throw DecodeError(structure: "nlmsghdr", field: "nlmsg_len", offset: offset,
+                                  detail: "\(length) runs past the end of the \(buffer.count)-byte datagram")
+            }
+            if flags & flagDumpInterrupted != 0 { batch.interrupted = true }
+            let payload = offset + nlmsgHeaderSize
+            switch type {
+            case nlmsgDone:
+                batch.done = true
+                if length >= nlmsgHeaderSize + 4 {
+                    let code = Int32(bitPattern: readNative(buffer, payload, as: UInt32.self))
+                    if code != 0 { batch.errorCode = code }
+                }
+                return batch
+            case nlmsgError:
+                guard length >= nlmsgHeaderSize + 4 else {
+                    throw DecodeError(structure: "nlmsgerr", field: "error", offset: payload, detail: "missing")
+                }
+                let code = Int32(bitPattern: readNative(buffer, payload, as: UInt32.self))
+                batch.done = true
+                batch.errorCode = code == 0 ? nil : code
+                return batch
+            case sockDiagByFamily:
+                batch.records.append(try decodeMessage(buffer, payload, end: offset + length, proto: proto))
+            default:
+                break  // NLMSG_NOOP and anything unknown carry no sockets
+            }
+            offset += (length + 3) & ~3
+        }
+        if offset != buffer.count && offset < buffer.count {
+            throw DecodeError(structure: "nlmsghdr", field: "nlmsg_len", offset: offset,
+                              detail: "\(buffer.count - offset) trailing bytes, too short for a header")
+        }
+        return batch
+    }
+
+    static func decodeMessage(_ b: [UInt8], _ start: Int, end: Int, proto: TransportProtocol) throws(DecodeError) -> SocketRecord {
+        guard end - start >= messageSize else {
+            throw DecodeError(structure: "inet_diag_msg", field: "(size)", offset: start,
+                              detail: "\(end - start) bytes, need \(messageSize)")
+        }
+        let familyCode = b[start]
+        let family: AddressFamily
+        switch familyCode {
+        case 2: family = .ipv4
+        case 10: family = .ipv6
+        default:
+            throw DecodeError(structure: "inet_diag_msg", field: "idiag_family", offset: start, detail: "unknown family \(familyCode)")
+        }
+        let state = b[start + 1]
+        let id = start + 4
+        let sport = UInt16(b[id]) << 8 | UInt16(b[id + 1])
+        let dport = UInt16(b[id + 2]) << 8 | UInt16(b[id + 3])
+        let addressLength = family == .ipv4 ? 4 : 16
+        let src = IPAddress(bytes: Array(b[(id + 4)..<(id + 4 + addressLength)])) ?? .anyV4
+        let dst = IPAddress(bytes: Array(b[(id + 20)..<(id + 20 + addressLength)])) ?? .anyV4
+        let interfaceIndex = readNative(b, id + 36, as: UInt32.self)
+        let rqueue = readNative(b, start + 56, as: UInt32.self)
+        let wqueue = readNative(b, start + 60, as: UInt32.self)
+        let uid = readNative(b, start + 64, as: UInt32.self)
+        let inode = readNative(b, start + 68, as: UInt32.self)
+
+        var v6only: Bool? = nil
+        var a = start + messageSize
+        while a + 4 <= end {
+            let attrLength = Int(readNative(b, a, as: UInt16.self))
+            let attrType = readNative(b, a + 2, as: UInt16.self) & 0x3fff
+            guard attrLength >= 4, a + attrLength <= end else {
+                throw DecodeError(structure: "rtattr", field: "rta_len", offset: a, detail: "\(attrLength) does not fit the message")
+            }
+            if attrType == attrSKV6Only && attrLength >= 5 { v6only = b[a + 4] != 0 }
+            a += (attrLength + 3) & ~3
+        }
+        if family == .ipv4 { v6only = nil }
+        return SocketRecord(
+            proto: proto, family: family, localAddress: src, localPort: sport,
+            remoteAddress: dst, remotePort: dport, stateCode: state, inode: UInt64(inode), uid: uid,
+            v6only: v6only, interfaceIndex: interfaceIndex,
+            rawProtocol: proto == .raw ? UInt8(truncatingIfNeeded: sport) : nil,
+            receiveQueue: rqueue, sendQueue: wqueue)
+    }
+
+    static func readNative<T: FixedWidthInteger>(_ b: [UInt8], _ offset: Int, as: T.Type) -> T {
+        var v: T = 0
+        for k in 0..<MemoryLayout<T>.size { v |= T(b[offset + k]) << (8 * k) }
+        return T(littleEndian: v)
+    }
+
+    static func appendNative<T: FixedWidthInteger>(_ out: inout [UInt8], _ value: T) {
+        let le = value.littleEndian
+        for k in 0..<MemoryLayout<T>.size { out.append(UInt8(truncatingIfNeeded: le >> (8 * k))) }
+    }
+}

@@ -1,0 +1,206 @@
+import PortcullisCore
+
+/// Where the socket table is read from.
+public enum SocketSource: String, Sendable, CaseIterable {
+    /// NETLINK_SOCK_DIAG, falling back to /proc/net when it is unavailable.
+    case auto
+    case netlink
+    /// The /proc/net/{tcp,tcp6,udp,udp6,raw,raw6} tables.
+    case procfs
+}
+
+/// A runtime failure of collection: something needed could not be read.
+public struct CollectionError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Collects the socket inventory from the kernel and /proc.
+public struct InventoryCollector {
+    public struct Options: Sendable {
+        public var query = SocketQuery()
+        public var source: SocketSource = .auto
+        /// procfs root; anything but "/proc" means a copy from elsewhere,
+        /// read through its /proc/net tables.
+        public var procRoot = "/proc"
+        public var resolveOwners = true
+        public var parallelism = 2
+        public var etcRoot = "/"
+        public init() {}
+    }
+
+    public var options: Options
+    public var sockDiag: SockDiagClient
+
+    public init(options: Options, sockDiag: SockDiagClient = SockDiagClient()) {
+        self.options = options
+        self.sockDiag = sockDiag
+    }
+
+    var isLive: Bool { options.procRoot == "/proc" }
+
+    public mutating func collect() throws(CollectionError) -> Inventory {
+        let procfs: ProcFS
+        do { procfs = try ProcFS(root: options.procRoot) } catch {
+            throw CollectionError("cannot open the proc root \(options.procRoot): \(error)")
+        }
+        var diagnostics: [Diagnostic] = []
+        let table = try readSockets(procfs, &diagnostics)
+        var sockets = table.records
+
+        let effectiveUID = Sys.userID()
+        var ownersByInode: [UInt64: [SocketOwner]] = [:]
+        var someDenied = false
+        var goneInodes: Set<UInt64> = []
+        let users = HostFiles.users(etcRoot: options.etcRoot)
+        if options.resolveOwners {
+            let resolver = OwnerResolver(procfs: procfs, parallelism: options.parallelism)
+            var describer = ProcessDescriber(procfs: procfs, users: users, isLive: isLive)
+            let wanted = Set(sockets.lazy.map(\.inode).filter { $0 != 0 })
+            do {
+                var holders = try resolver.holders(wanted: wanted)
+                someDenied = !holders.deniedPIDs.isEmpty
+                if someDenied && effectiveUID == 0 {
+                    let shown = holders.deniedPIDs.prefix(10).map(String.init).joined(separator: ", ")
+                    let more = holders.deniedPIDs.count > 10 ? ", ..." : ""
+                    diagnostics.append(Diagnostic(.warning,
+                        "even as root, the fd tables of \(holders.deniedPIDs.count) process(es) could not be read (pid \(shown)\(more)): "
+                        + "CAP_SYS_PTRACE is missing, or a user namespace or security module forbids it"))
+                }
+                // Sockets nobody holds: closed meanwhile, opened after their
+                // process was walked, or really owner-less. Tell them apart
+                // with a second dump and a second walk before explaining.
+                let unowned = wanted.subtracting(holders.byInode.keys)
+                if isLive && !unowned.isEmpty && !someDenied {
+                    let again = (try? readSockets(procfs, &diagnostics, quiet: true).records) ?? []
+                    let stillThere = Set(again.lazy.map(\.inode)).intersection(unowned)
+                    goneInodes = unowned.subtracting(stillThere)
+                    if !stillThere.isEmpty, let second = try? resolver.holders(wanted: stillThere) {
+                        holders.byInode.merge(second.byInode) { $0 + $1 }
+                    }
+                }
+                for (inode, holding) in holders.byInode {
+                    var owners: [SocketOwner] = []
+                    for (pid, fd) in holding {
+                        if let index = owners.firstIndex(where: { $0.pid == pid }) {
+                            owners[index].fds.append(fd)
+                        } else if var owner = describer.describe(pid) {
+                            owner.fds = [fd]
+                            owners.append(owner)
+                        }
+                    }
+                    owners.sort { $0.pid < $1.pid }
+                    ownersByInode[inode] = owners
+                }
+            } catch {
+                diagnostics.append(Diagnostic(.warning, "cannot list processes in \(options.procRoot): \(error); owners not shown"))
+            }
+        }
+        let inChildPIDNamespace = isLive && procfs.ownNamespace("pid").map { $0 != Self.initialPIDNamespace } ?? false
+        let context = InventoryBuilder.OwnerContext(
+            ownersByInode: ownersByInode, collected: options.resolveOwners, someDenied: someDenied,
+            effectiveUID: effectiveUID, inChildPIDNamespace: inChildPIDNamespace, goneInodes: goneInodes)
+        let services = HostFiles.services(etcRoot: options.etcRoot)
+        let builder = InventoryBuilder(
+            users: users,
+            ephemeralRange: (try? procfs.read("sys/net/ipv4/ip_local_port_range")).flatMap(ProcessFiles.parsePortRange),
+            serviceName: { port, proto in services.name(port: port, proto: proto) })
+        var entries = builder.entries(for: sockets, owners: context)
+        InventoryBuilder.sort(&entries)
+        if options.resolveOwners, let notice = InventoryBuilder.unattributedNotice(entries) {
+            diagnostics.append(notice)
+        }
+        return Inventory(entries: entries, diagnostics: diagnostics, source: table.source)
+    }
+
+    /// PROC_PID_INIT_INO: the inode of the initial PID namespace.
+    static let initialPIDNamespace: UInt64 = 0xEFFF_FFFC
+
+    struct Table { var records: [SocketRecord]; var source: String }
+
+    func readSockets(_ procfs: ProcFS, _ diagnostics: inout [Diagnostic], quiet: Bool = false) throws(CollectionError) -> Table {
+        let useNetlink: Bool
+        switch options.source {
+        case .auto: useNetlink = isLive
+        case .netlink: useNetlink = true
+        case .procfs: useNetlink = false
+        }
+        if useNetlink {
+            var client = sockDiag
+            var records: [SocketRecord] = []
+            var fellBack: [TransportProtocol] = []
+            for proto in TransportProtocol.allCases where options.query.protocols.contains(proto) {
+                for family in AddressFamily.allCases where options.query.families.contains(family) {
+                    do {
+                        records += try client.dump(proto: proto, family: family, states: options.query.stateMask(for: proto))
+                    } catch {
+                        // raw_diag is a module some kernels lack (ENOENT);
+                        // only an explicit --source netlink makes that fatal.
+                        let missingModule = error.code == .kernel && error.underlying == .noSuchFile
+                        if options.source == .auto && (missingModule || error.code == .socket) {
+                            // raw_diag is often simply not loaded: no need to say so.
+                            if !quiet && !(proto == .raw && missingModule) {
+                                diagnostics.append(Diagnostic(.notice, "\(error); read /proc/net instead"))
+                            }
+                            records += try procTable(procfs, proto: proto, family: family, &diagnostics)
+                            fellBack.append(proto)
+                        } else {
+                            throw CollectionError(error.description)
+                        }
+                    }
+                }
+            }
+            return Table(records: records, source: fellBack.isEmpty ? "netlink" : "netlink+procfs")
+        }
+        var records: [SocketRecord] = []
+        for proto in TransportProtocol.allCases where options.query.protocols.contains(proto) {
+            for family in AddressFamily.allCases where options.query.families.contains(family) {
+                records += try procTable(procfs, proto: proto, family: family, &diagnostics)
+            }
+        }
+        return Table(records: records, source: "procfs")
+    }
+
+    /// One /proc/net table, state-filtered here since the file has every state.
+    func procTable(_ procfs: ProcFS, proto: TransportProtocol, family: AddressFamily, _ diagnostics: inout [Diagnostic]) throws(CollectionError) -> [SocketRecord] {
+        let name = "net/" + proto.rawValue + (family == .ipv6 ? "6" : "")
+        let bytes: [UInt8]
+        do { bytes = try procfs.read(name, sizeHint: 65536) } catch {
+            if error == .noSuchFile && family == .ipv6 {
+                diagnostics.append(Diagnostic(.notice, "\(options.procRoot)/\(name) is missing: IPv6 is disabled or not built in"))
+                return []
+            }
+            throw CollectionError("cannot read \(options.procRoot)/\(name): \(error)")
+        }
+        let parsed = ProcNetParser.parse(bytes, proto: proto, family: family, name: "\(options.procRoot)/\(name)")
+        diagnostics += parsed.diagnostics
+        let mask = options.query.stateMask(for: proto)
+        return parsed.records.filter { mask & (1 << UInt32($0.stateCode)) != 0 }
+    }
+}
+
+/// Host files portcullis reads itself (static glibc cannot use NSS).
+public enum HostFiles {
+    public static func users(etcRoot: String) -> [UInt32: String] {
+        guard let bytes = try? readFile(etcRoot + "etc/passwd") else { return [:] }
+        return ProcessFiles.parsePasswd(bytes)
+    }
+
+    public static func services(etcRoot: String) -> ServiceTable {
+        let etc = (try? readFile(etcRoot + "etc/services")) ?? []
+        let nmap = try? readFile(etcRoot + "usr/share/nmap/nmap-services")
+        return ServiceTable(etcServices: etc, nmapServices: nmap)
+    }
+
+    /// net.ipv4.ip_local_port_range of the host whose procfs is at `procRoot`.
+    public static func ephemeralRange(procRoot: String) -> ClosedRange<UInt16>? {
+        (try? readFile(procRoot + "/sys/net/ipv4/ip_local_port_range")).flatMap(ProcessFiles.parsePortRange)
+    }
+
+    /// Reads a regular file by absolute path.
+    public static func readFile(_ path: String) throws(Errno) -> [UInt8] {
+        let fd = try Sys.openAt(-100, path)  // AT_FDCWD
+        defer { Sys.close(fd) }
+        return try Sys.readAll(fd, sizeHint: 65536)
+    }
+}

@@ -1,0 +1,159 @@
+import Dispatch
+import PortcullisCore
+import Synchronization
+
+/// Finds which processes hold which sockets by walking /proc/PID/fd, and
+/// describes those processes.
+public struct OwnerResolver: Sendable {
+    /// Every (pid, fd) holding each socket inode.
+    public struct Holders: Sendable {
+        public var byInode: [UInt64: [(pid: Int32, fd: Int32)]] = [:]
+        /// PIDs whose fd table could not be read for lack of privilege.
+        public var deniedPIDs: [Int32] = []
+        /// PIDs that exited during the walk.
+        public var vanishedPIDs = 0
+        public var walkedPIDs = 0
+    }
+
+    let procfs: ProcFS
+    /// Number of threads walking fd tables in parallel.
+    public var parallelism: Int
+
+    public init(procfs: ProcFS, parallelism: Int = 2) {
+        self.procfs = procfs
+        self.parallelism = max(1, parallelism)
+    }
+
+    /// Walks the fd tables of `pids` (default: every listed process). When
+    /// `wanted` is given, only those inodes are recorded.
+    public func holders(pids: [Int32]? = nil, wanted: Set<UInt64>? = nil) throws(Errno) -> Holders {
+        let targets: [Int32]
+        if let pids { targets = pids } else { targets = try procfs.listedPIDs() }
+        let workers = min(parallelism, max(1, targets.count / 8))
+        let next = Atomic<Int>(0)
+        let partials = Mutex<[Holders]>([])
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            var local = Holders()
+            while true {
+                let index = next.add(1, ordering: .relaxed).oldValue
+                guard index < targets.count else { break }
+                let pid = targets[index]
+                do throws(Errno) {
+                    let process = try procfs.process(pid)
+                    try process.forEachSocket { fd, inode in
+                        if let wanted, !wanted.contains(inode) { return }
+                        local.byInode[inode, default: []].append((pid, fd))
+                    }
+                    local.walkedPIDs += 1
+                } catch {
+                    if error.meansDenied { local.deniedPIDs.append(pid) } else { local.vanishedPIDs += 1 }
+                }
+            }
+            let result = local
+            partials.withLock { $0.append(result) }
+        }
+        var merged = Holders()
+        for part in partials.withLock({ $0 }) {
+            if merged.byInode.isEmpty {
+                merged.byInode = part.byInode
+            } else {
+                merged.byInode.merge(part.byInode) { $0 + $1 }
+            }
+            merged.deniedPIDs += part.deniedPIDs
+            merged.vanishedPIDs += part.vanishedPIDs
+            merged.walkedPIDs += part.walkedPIDs
+        }
+        merged.deniedPIDs.sort()
+        return merged
+    }
+}
+
+/// Reads what portcullis shows about one process. Each piece is optional:
+/// a process that exits half-way yields what was read before it went.
+public struct ProcessDescriber {
+    let procfs: ProcFS
+    let users: [UInt32: String]
+    let bootTime: Int64?
+    let ticksPerSecond: Int64
+    /// The replaced-executable check compares with the live filesystem, which
+    /// only makes sense for the live /proc, not a copy from another host.
+    let isLive: Bool
+    private var cache: [Int32: SocketOwner?] = [:]
+
+    public init(procfs: ProcFS, users: [UInt32: String], isLive: Bool) {
+        self.procfs = procfs
+        self.users = users
+        self.isLive = isLive
+        bootTime = (try? procfs.read("stat", sizeHint: 8192)).flatMap(ProcessFiles.bootTime(procStat:))
+        ticksPerSecond = max(1, Sys.clockTicksPerSecond())
+    }
+
+    /// Describes `pid`, or nil when it no longer exists.
+    public mutating func describe(_ pid: Int32) -> SocketOwner? {
+        if let cached = cache[pid] { return cached }
+        let owner = read(pid)
+        cache[pid] = owner
+        return owner
+    }
+
+    /// Parents of `pid`, nearest first, up to PID 1 (bounded against loops).
+    public mutating func ancestors(of pid: Int32) -> [SocketOwner] {
+        var chain: [SocketOwner] = []
+        var current = describe(pid)?.ppid ?? 0
+        var seen: Set<Int32> = [pid]
+        while current > 0 && !seen.contains(current) && chain.count < 64 {
+            seen.insert(current)
+            guard let parent = describe(current) else { break }
+            chain.append(parent)
+            current = parent.ppid
+        }
+        return chain
+    }
+
+    private func read(_ pid: Int32) -> SocketOwner? {
+        guard let process = try? procfs.process(pid) else { return nil }
+        var owner = SocketOwner(pid: pid)
+        if let stat = (try? process.read("stat")).flatMap(ProcessFiles.parseStat) {
+            owner.name = stat.name
+            owner.ppid = stat.ppid
+            if let bootTime { owner.startTime = bootTime + Int64(stat.startTicks) / ticksPerSecond }
+        } else if (try? process.read("status")) == nil {
+            return nil  // gone
+        }
+        if let cmdline = try? process.read("cmdline", sizeHint: 4096) {
+            owner.cmdline = ProcessFiles.commandLine(cmdline)
+        }
+        if let uid = (try? process.read("status", sizeHint: 2048)).flatMap(ProcessFiles.effectiveUID) {
+            owner.uid = uid
+            owner.user = users[uid]
+        }
+        if let link = try? process.readLink("exe") {
+            var path = link[...]
+            let deletedSuffix = Array(" (deleted)".utf8)
+            if path.count > deletedSuffix.count && path.suffix(deletedSuffix.count).elementsEqual(deletedSuffix) {
+                owner.exeDeleted = true
+                path = path.dropLast(deletedSuffix.count)
+            }
+            owner.exe = UntrustedText.escape(path)
+            if isLive, let running = try? process.executableIdentity() {
+                // " (deleted)" can be forged by a file really named so; the link count cannot.
+                if running.links == 0 { owner.exeDeleted = true }
+                if !owner.exeDeleted {
+                    let onDisk = try? process.identityInRoot(of: String(decoding: path, as: UTF8.self))
+                    if onDisk.map({ $0.device != running.device || $0.inode != running.inode }) ?? true {
+                        owner.exeReplaced = true
+                    }
+                }
+            }
+        }
+        if let cgroup = try? process.read("cgroup") {
+            let info = ProcessFiles.parseCgroup(cgroup)
+            owner.unit = info.unit
+            owner.container = info.container
+        }
+        if let link = try? process.readLink("ns/net") {
+            owner.netnsInode = ProcessFiles.namespaceInode(link: link[...], kind: "net")
+        }
+        return owner
+    }
+}

@@ -1,0 +1,115 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import PortcullisCore
+
+/// Read access to a procfs tree: the live /proc, or a copy taken off another
+/// machine (`--proc-root`). Every read is relative to a directory descriptor
+/// and never follows a symlink in the final component, so a hostile process
+/// cannot redirect portcullis outside /proc.
+public final class ProcFS: @unchecked Sendable {
+    public let root: String
+    let rootFD: Int32
+
+    /// Opens `root` (e.g. "/proc").
+    public init(root: String = "/proc") throws(Errno) {
+        self.root = root
+        rootFD = try Sys.openAt(AT_FDCWD, root, directory: true)
+    }
+
+    deinit { Sys.close(rootFD) }
+
+    /// A file relative to the root, e.g. "net/tcp6" or "sys/net/ipv4/ip_local_port_range".
+    public func read(_ relativePath: String, sizeHint: Int = 4096) throws(Errno) -> [UInt8] {
+        let fd = try Sys.openAt(rootFD, relativePath)
+        defer { Sys.close(fd) }
+        return try Sys.readAll(fd, sizeHint: sizeHint)
+    }
+
+    /// The numeric entries of the root directory: the processes it lists.
+    public func listedPIDs() throws(Errno) -> [Int32] {
+        let fd = try Sys.openAt(rootFD, ".", directory: true)
+        var pids: [Int32] = []
+        try Sys.listDirectory(consuming: fd) { _, name in
+            if let pid = parsePositive(name) { pids.append(pid) }
+        }
+        return pids
+    }
+
+    /// Opens /proc/PID as a directory descriptor.
+    public func process(_ pid: Int32) throws(Errno) -> ProcessDirectory {
+        ProcessDirectory(pid: pid, fd: try Sys.openAt(rootFD, String(pid), directory: true))
+    }
+
+    /// The inode of a namespace of this process (`self/ns/KIND`), if readable.
+    public func ownNamespace(_ kind: String) -> UInt64? {
+        guard let link = try? Sys.readLinkAt(rootFD, "self/ns/\(kind)") else { return nil }
+        return ProcessFiles.namespaceInode(link: link[...], kind: kind)
+    }
+}
+
+/// An open /proc/PID directory. All reads go through its descriptor, so they
+/// are about this process even if the PID is reused meanwhile.
+public final class ProcessDirectory {
+    public let pid: Int32
+    let fd: Int32
+
+    init(pid: Int32, fd: Int32) {
+        self.pid = pid
+        self.fd = fd
+    }
+
+    deinit { Sys.close(fd) }
+
+    public func read(_ name: String, sizeHint: Int = 1024) throws(Errno) -> [UInt8] {
+        let file = try Sys.openAt(fd, name)
+        defer { Sys.close(file) }
+        return try Sys.readAll(file, sizeHint: sizeHint)
+    }
+
+    public func readLink(_ name: String) throws(Errno) -> [UInt8] { try Sys.readLinkAt(fd, name) }
+
+    /// Calls `body(fd number, socket inode)` for each socket descriptor the
+    /// process holds. Reading the links is the hot path of `list`: one
+    /// readlinkat per descriptor into a reused buffer.
+    public func forEachSocket(_ body: (Int32, UInt64) -> Void) throws(Errno) {
+        let dirFD = try Sys.openAt(fd, "fd", directory: true)
+        let link = UnsafeMutableBufferPointer<CChar>.allocate(capacity: 64)
+        defer { link.deallocate() }
+        var denied: Errno?
+        try Sys.listDirectory(consuming: dirFD) { linkFD, name in
+            guard denied == nil, let number = parsePositive(name) else { return }
+            let length: Int
+            do throws(Errno) { length = try Sys.readLinkAt(linkFD, name, into: link) } catch {
+                // A descriptor closed meanwhile is simply not there; a refused
+                // read means this process's sockets cannot be attributed.
+                if error.meansDenied { denied = error }
+                return
+            }
+            let bytes = UnsafeRawBufferPointer(start: link.baseAddress, count: length)
+            if let inode = ProcessFiles.socketInode(link: bytes) { body(number, inode) }
+        }
+        if let denied { throw denied }
+    }
+
+    /// Identity of the running executable (follows the `exe` magic link).
+    func executableIdentity() throws(Errno) -> Sys.FileIdentity { try Sys.statAt(fd, "exe", follow: true) }
+
+    /// Identity of what `path` names now, inside the process's root.
+    func identityInRoot(of path: String) throws(Errno) -> Sys.FileIdentity {
+        try Sys.statAt(fd, "root" + path, follow: true)
+    }
+}
+
+/// Decimal without sign or leading junk, as procfs names PIDs and fds.
+func parsePositive(_ name: UnsafePointer<CChar>) -> Int32? {
+    var value: Int32 = 0
+    var i = 0
+    while name[i] != 0 {
+        let c = name[i]
+        guard c >= 0x30 && c <= 0x39, i < 10 else { return nil }
+        value = value &* 10 &+ Int32(c - 0x30)
+        i += 1
+    }
+    return i == 0 || value < 0 ? nil : value
+}

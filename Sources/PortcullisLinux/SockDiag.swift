@@ -1,0 +1,108 @@
+import PortcullisCore
+
+/// A netlink conversation: send one request, receive datagrams. A protocol
+/// so tests can replay recorded kernel replies and check the request bytes.
+public protocol NetlinkTransport {
+    mutating func send(_ request: [UInt8]) throws(Errno)
+    /// The next datagram from the kernel.
+    mutating func receive() throws(Errno) -> [UInt8]
+}
+
+/// A real NETLINK_SOCK_DIAG socket.
+public final class SockDiagSocket: NetlinkTransport {
+    private let fd: Int32
+    private var buffer: [UInt8]
+
+    public init() throws(Errno) {
+        fd = try Sys.netlinkSocket(protocol: 4)  // NETLINK_SOCK_DIAG
+        // The kernel sizes dump chunks after the reader's buffer, up to 32 KiB.
+        buffer = [UInt8](repeating: 0, count: 32768)
+    }
+
+    deinit { Sys.close(fd) }
+
+    public func send(_ request: [UInt8]) throws(Errno) { try Sys.sendToKernel(fd, request) }
+
+    public func receive() throws(Errno) -> [UInt8] {
+        let n = try Sys.receive(fd, into: &buffer)
+        return Array(buffer[0..<n])
+    }
+}
+
+/// Errors from a sock_diag dump. The dump is the source of truth, so a
+/// failure is an error, never an empty table.
+public struct SockDiagError: Error, Sendable, CustomStringConvertible {
+    public enum Code: Sendable { case socket, send, receive, kernel, malformed, interrupted }
+    public var code: Code
+    public var proto: TransportProtocol
+    public var family: AddressFamily
+    public var underlying: Errno?
+    public var detail: String
+
+    public var description: String {
+        let what = "sock_diag dump of \(proto.rawValue)/\(family.rawValue)"
+        if let underlying { return "\(what): \(detail): \(underlying) (errno \(underlying.rawValue))" }
+        return "\(what): \(detail)"
+    }
+}
+
+/// Dumps inet sockets over NETLINK_SOCK_DIAG, filtering states in the kernel.
+public struct SockDiagClient {
+    /// Re-dumps allowed when the kernel flags NLM_F_DUMP_INTR.
+    public var maxAttempts = 5
+    private var sequence: UInt32 = 1
+    private let makeTransport: () throws(Errno) -> any NetlinkTransport
+
+    public init(transport: @escaping () throws(Errno) -> any NetlinkTransport = { () throws(Errno) in try SockDiagSocket() }) {
+        makeTransport = transport
+    }
+
+    public mutating func dump(_ query: SocketQuery) throws(SockDiagError) -> [SocketRecord] {
+        var all: [SocketRecord] = []
+        for proto in TransportProtocol.allCases where query.protocols.contains(proto) {
+            for family in AddressFamily.allCases where query.families.contains(family) {
+                all += try dump(proto: proto, family: family, states: query.stateMask(for: proto))
+            }
+        }
+        return all
+    }
+
+    public mutating func dump(proto: TransportProtocol, family: AddressFamily, states: UInt32) throws(SockDiagError) -> [SocketRecord] {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let (records, interrupted) = try dumpOnce(proto: proto, family: family, states: states)
+            if !interrupted { return records }
+            if attempt >= maxAttempts {
+                throw SockDiagError(code: .interrupted, proto: proto, family: family, underlying: nil,
+                                    detail: "the socket table kept changing during the dump (NLM_F_DUMP_INTR \(attempt) times)")
+            }
+        }
+    }
+
+    private mutating func dumpOnce(proto: TransportProtocol, family: AddressFamily, states: UInt32) throws(SockDiagError) -> ([SocketRecord], Bool) {
+        func fail(_ code: SockDiagError.Code, _ errno: Errno?, _ detail: String) -> SockDiagError {
+            SockDiagError(code: code, proto: proto, family: family, underlying: errno, detail: detail)
+        }
+        var transport: any NetlinkTransport
+        do { transport = try makeTransport() } catch { throw fail(.socket, error, "cannot open a NETLINK_SOCK_DIAG socket") }
+        sequence &+= 1
+        let request = SockDiagWire.dumpRequest(family: family, proto: proto, states: states, sequence: sequence)
+        do { try transport.send(request) } catch { throw fail(.send, error, "sending the dump request failed") }
+        var records: [SocketRecord] = []
+        var interrupted = false
+        while true {
+            let datagram: [UInt8]
+            do { datagram = try transport.receive() } catch { throw fail(.receive, error, "receiving the dump failed") }
+            if datagram.isEmpty { throw fail(.malformed, nil, "the kernel closed the dump without NLMSG_DONE") }
+            let batch: SockDiagWire.Batch
+            do { batch = try SockDiagWire.decode(datagram, proto: proto) } catch { throw fail(.malformed, nil, error.description) }
+            records += batch.records
+            interrupted = interrupted || batch.interrupted
+            if let code = batch.errorCode {
+                throw fail(.kernel, Errno(-code), "the kernel ended the dump with an error")
+            }
+            if batch.done { return (records, interrupted) }
+        }
+    }
+}

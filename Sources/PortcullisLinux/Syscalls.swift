@@ -1,0 +1,145 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// An errno value, read immediately after the failing call.
+public struct Errno: Error, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: Int32
+    public init(_ rawValue: Int32) { self.rawValue = rawValue }
+
+    public static let notPermitted = Errno(EPERM)
+    public static let noSuchFile = Errno(ENOENT)
+    public static let noSuchProcess = Errno(ESRCH)
+    public static let interrupted = Errno(EINTR)
+    public static let permissionDenied = Errno(EACCES)
+    public static let noBufferSpace = Errno(ENOBUFS)
+    public static let invalidArgument = Errno(EINVAL)
+    public static let tooManySymlinks = Errno(ELOOP)
+    public static let notDirectory = Errno(ENOTDIR)
+    public static let protocolNotSupported = Errno(EPROTONOSUPPORT)
+
+    public var description: String {
+        guard let text = strerror(rawValue) else { return "errno \(rawValue)" }
+        return String(cString: text)
+    }
+
+    /// "Vanished" errors: the process or fd went away between two calls.
+    public var meansGone: Bool { self == .noSuchFile || self == .noSuchProcess }
+    public var meansDenied: Bool { self == .permissionDenied || self == .notPermitted }
+}
+
+/// Thin wrappers over the libc calls portcullis makes. Nothing else in the
+/// package calls libc directly. Each reads errno straight after a -1 and
+/// retries EINTR.
+enum Sys {
+    @inline(__always)
+    static func retrying<T: BinaryInteger>(_ body: () -> T) throws(Errno) -> T {
+        while true {
+            let result = body()
+            if result >= 0 { return result }
+            let code = errno
+            if code == EINTR { continue }
+            throw Errno(code)
+        }
+    }
+
+    /// openat(2) that never follows a symlink in the last component.
+    static func openAt(_ dirfd: Int32, _ path: String, directory: Bool = false) throws(Errno) -> Int32 {
+        var flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW
+        if directory { flags |= O_DIRECTORY }
+        return try retrying { openat(dirfd, path, flags) }
+    }
+
+    static func close(_ fd: Int32) { _ = Glibc.close(fd) }
+
+    /// Reads a whole file from an open descriptor (procfs files report size 0,
+    /// so read until EOF).
+    static func readAll(_ fd: Int32, sizeHint: Int = 4096) throws(Errno) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: max(sizeHint, 256))
+        var used = 0
+        while true {
+            if used == buffer.count { buffer.append(contentsOf: [UInt8](repeating: 0, count: buffer.count)) }
+            let offset = used
+            let n = try retrying {
+                buffer.withUnsafeMutableBytes { raw in read(fd, raw.baseAddress.map { $0 + offset }, raw.count - offset) }
+            }
+            if n == 0 { break }
+            used += n
+        }
+        buffer.removeSubrange(used...)
+        return buffer
+    }
+
+    /// readlinkat(2) into a caller-provided buffer; returns the length.
+    static func readLinkAt(_ dirfd: Int32, _ name: UnsafePointer<CChar>, into buffer: UnsafeMutableBufferPointer<CChar>) throws(Errno) -> Int {
+        guard let base = buffer.baseAddress else { throw Errno(EINVAL) }
+        return try retrying { readlinkat(dirfd, name, base, buffer.count) }
+    }
+
+    static func readLinkAt(_ dirfd: Int32, _ name: String) throws(Errno) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = try retrying {
+            buffer.withUnsafeMutableBytes { b in
+                guard let base = b.baseAddress else { return -1 }
+                return readlinkat(dirfd, name, base.assumingMemoryBound(to: CChar.self), b.count)
+            }
+        }
+        return Array(buffer[0..<n])
+    }
+
+    struct FileIdentity: Equatable { var device: UInt64; var inode: UInt64; var links: UInt64 }
+
+    /// fstatat(2); `follow` is for /proc magic links such as `exe`.
+    static func statAt(_ dirfd: Int32, _ path: String, follow: Bool) throws(Errno) -> FileIdentity {
+        var st = stat()
+        _ = try retrying { fstatat(dirfd, path, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) }
+        return FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino), links: UInt64(st.st_nlink))
+    }
+
+    /// Names in a directory (without "." and ".."), read from a descriptor the
+    /// caller owns; the descriptor is consumed. `body` also gets the
+    /// directory's descriptor, for *at() calls relative to it.
+    static func listDirectory(consuming fd: Int32, _ body: (Int32, UnsafePointer<CChar>) -> Void) throws(Errno) {
+        guard let dir = fdopendir(fd) else {
+            let code = errno
+            close(fd)
+            throw Errno(code)
+        }
+        defer { closedir(dir) }
+        let directoryFD = dirfd(dir)
+        while true {
+            errno = 0
+            guard let entry = readdir(dir) else {
+                if errno != 0 && errno != EINTR { throw Errno(errno) }
+                return
+            }
+            withUnsafePointer(to: entry.pointee.d_name) { tuple in
+                tuple.withMemoryRebound(to: CChar.self, capacity: 256) { name in
+                    if name[0] == 0x2e && (name[1] == 0 || (name[1] == 0x2e && name[2] == 0)) { return }
+                    body(directoryFD, name)
+                }
+            }
+        }
+    }
+
+    static func userID() -> UInt32 { geteuid() }
+    static func clockTicksPerSecond() -> Int64 { Int64(sysconf(Int32(_SC_CLK_TCK))) }
+
+    // MARK: netlink
+
+    static func netlinkSocket(protocol proto: Int32) throws(Errno) -> Int32 {
+        try retrying { socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), proto) }
+    }
+
+    /// An unconnected netlink socket sends to the kernel (port id 0).
+    static func sendToKernel(_ fd: Int32, _ bytes: [UInt8]) throws(Errno) {
+        let sent = try retrying { bytes.withUnsafeBytes { b in send(fd, b.baseAddress, b.count, 0) } }
+        if sent != bytes.count { throw Errno(EIO) }
+    }
+
+    static func receive(_ fd: Int32, into buffer: inout [UInt8]) throws(Errno) -> Int {
+        try retrying { buffer.withUnsafeMutableBytes { b in recv(fd, b.baseAddress, b.count, 0) } }
+    }
+}

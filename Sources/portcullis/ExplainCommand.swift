@@ -1,0 +1,38 @@
+import ArgumentParser
+import PortcullisCore
+import PortcullisLinux
+
+extension Portcullis {
+    struct Explain: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "What a port is: class, service names, what commonly runs there, security notes.")
+
+        @Argument(help: ArgumentHelp("A port number (0-65535) or a service name such as ssh or redis.", valueName: "PORT|NAME"))
+        var query: String
+        @Option(help: "Output format: table (text) or json.")
+        var format: OutputFormat = .table
+        @Option(name: .customLong("proc-root"), help: ArgumentHelp("Read the ephemeral port range from this procfs tree.", valueName: "DIR"))
+        var procRoot: String = "/proc"
+
+        func validate() throws {
+            if format == .csv || format == .ndjson {
+                throw ValidationError("explain prints text (--format table) or --format json")
+            }
+        }
+
+        func run() throws {
+            let services = HostFiles.services(etcRoot: "/")
+            let range = HostFiles.ephemeralRange(procRoot: procRoot)
+            let reports: [ExplainReport]
+            do { reports = try ExplainReport.build(query: query, services: services, ephemeralRange: range) } catch {
+                Console.error("portcullis: error: \(error)")
+                throw ExitCode(ExitStatus.usage)
+            }
+            if format == .json {
+                Console.write(JSONValue.array(reports.map { ExplainRenderer.json($0) }).serialized(pretty: true) + "\n")
+            } else {
+                Console.write(ExplainRenderer.text(reports, ephemeralRange: range, style: TableStyle(color: Console.wantsColor())))
+            }
+        }
+    }
+}

@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# Benchmark `portcullis list` (owners included) against `ss -tulnp`,
+# `netstat -tulnp` and `lsof -nP -iTCP -sTCP:LISTEN` under a large socket load,
+# in ONE hyperfine run so that all four see the same machine state.
+#
+#   sudo bench/list.sh
+#
+# Environment (all optional):
+#   TCP=10000 UDP=1000 EST=5000 PROCS=20   fixture load (see bench/fixture.py)
+#   WARMUP=3 RUNS=20                        hyperfine settings
+#   PORTCULLIS=path                         benchmark this binary; skip the build
+#   LIST_ARGS="list"                        arguments given to portcullis
+#   RSS_RUNS=5                              runs for the peak-RSS measurement
+#
+# Targets (issue requirement): portcullis mean wall time <= 0.7x that of
+# `ss -tulnp`, and peak RSS <= 50 MB. The script exits 1 if either is missed.
+# Results: bench/results/list.md (hyperfine markdown), list.json, rss.md and
+# summary.txt (bench/results/ is gitignored).
+#
+# Root is required: without it ss -p, netstat -p and lsof only see the
+# caller's own processes, and portcullis could not attribute the fixture's
+# sockets either, so the comparison would be meaningless.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."          # repo root, wherever we are called from
+
+TCP=${TCP:-10000}
+UDP=${UDP:-1000}
+EST=${EST:-5000}
+PROCS=${PROCS:-20}
+WARMUP=${WARMUP:-3}
+RUNS=${RUNS:-20}
+RSS_RUNS=${RSS_RUNS:-5}
+LIST_ARGS=${LIST_ARGS:-list}
+PORTCULLIS=${PORTCULLIS:-}
+RESULTS=bench/results
+TARGET_RATIO=0.7
+TARGET_RSS_KB=$((50 * 1000 * 1000 / 1024))   # 50 MB = 48,828 KiB (strict reading)
+
+die() { echo "bench/list.sh: $*" >&2; exit 1; }
+say() { echo "==> $*" >&2; }
+
+if [[ $(id -u) -ne 0 ]]; then
+    echo "bench/list.sh: must run as root (ss -p, netstat -p, lsof and portcullis" \
+         "need it to see every socket's owner). Try: sudo $0" >&2
+    exit 2
+fi
+
+for tool in hyperfine ss netstat lsof python3; do
+    command -v "$tool" >/dev/null ||
+        die "$tool not found (apt-get install -y hyperfine iproute2 net-tools lsof python3)"
+done
+# The bash keyword `time` cannot report peak RSS; GNU time (package `time`) can.
+[[ -x /usr/bin/time ]] || die "/usr/bin/time not found (apt-get install -y time)"
+
+# --- 1. Build ----------------------------------------------------------------
+# The release binary is meant to ship statically linked (see DESIGN.md,
+# "Trust"), so that is what we measure. If the static link fails, fall back to
+# a plain release build and say so loudly, since the numbers then differ from
+# what ships (dynamic loading adds start-up time).
+LINK="prebuilt (PORTCULLIS=$PORTCULLIS)"
+if [[ -z $PORTCULLIS ]]; then
+    say "building release binary (static)"
+    if swift build -c release -Xswiftc -static-executable --product portcullis; then
+        LINK=static
+    else
+        echo "bench/list.sh: WARNING: static build failed; falling back to a plain" \
+             "(dynamically linked) release build. Numbers will not match the shipped binary." >&2
+        swift build -c release --product portcullis || die "release build failed"
+        LINK="dynamic (static build failed)"
+    fi
+    PORTCULLIS="$(swift build -c release --show-bin-path)/portcullis"
+fi
+[[ -x $PORTCULLIS ]] || die "no executable at $PORTCULLIS"
+PORTCULLIS=$(readlink -f "$PORTCULLIS")
+
+# --- 2. Socket load ----------------------------------------------------------
+tmp=$(mktemp -d)
+ready=$tmp/ready
+FIXTURE_PID=
+HYPERFINE_PID=
+
+stop() {  # stop <pid>: TERM a child of ours if it still runs, and reap it
+    if [[ -n $1 ]] && kill -0 "$1" 2>/dev/null; then
+        kill -TERM "$1" 2>/dev/null || true
+        wait "$1" 2>/dev/null || true
+    fi
+}
+cleanup() {
+    # Always take the fixture down, however we exit; its workers die with it.
+    stop "$HYPERFINE_PID"
+    stop "$FIXTURE_PID"
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Baselines, so the check below counts only the fixture's sockets.
+count() { ss -H "$@" | wc -l; }
+base_listen=$(count -tln)
+base_udp=$(count -uan)
+base_est=$(count -tn state established)
+
+say "starting fixture: $TCP TCP listeners, $UDP UDP sockets, $EST established connections over $PROCS processes"
+start=$(date +%s.%N)
+python3 bench/fixture.py --tcp "$TCP" --udp "$UDP" --established "$EST" \
+    --procs "$PROCS" --ready-file "$ready" &
+FIXTURE_PID=$!
+
+# The fixture writes the ready file atomically once every worker holds all
+# its sockets. Poll for it, but notice if the fixture died instead.
+for _ in $(seq 1 1800); do             # 180 s at most
+    [[ -f $ready ]] && break
+    kill -0 "$FIXTURE_PID" 2>/dev/null || die "fixture exited before becoming ready"
+    sleep 0.1
+done
+[[ -f $ready ]] || die "fixture not ready after 180 s"
+up_secs=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" \
+    "$start" "$(date +%s.%N)")
+
+# Trust but verify: the load must really be visible to the kernel's own view.
+# Each established connection is two sockets (client end and accepted end).
+got_listen=$(( $(count -tln) - base_listen ))
+got_udp=$(( $(count -uan) - base_udp ))
+got_est=$(( $(count -tn state established) - base_est ))
+say "fixture up in ${up_secs}s: +$got_listen TCP listeners, +$got_udp UDP sockets, +$got_est established sockets"
+(( got_listen >= TCP ))  || die "expected $TCP new listeners, ss shows $got_listen"
+(( got_udp >= UDP ))     || die "expected $UDP new UDP sockets, ss shows $got_udp"
+(( got_est >= 2 * EST )) || die "expected $((2 * EST)) new established sockets, ss shows $got_est"
+
+# --- 3. Wall time: one hyperfine run ----------------------------------------
+# -N (no intermediate shell) so that shell start-up is not part of what we
+# measure; hyperfine sends each command's stdout to /dev/null by default.
+# It runs in the background and we `wait` for it, because bash defers traps
+# until a foreground child ends: this way a SIGTERM to the script stops the
+# benchmark and the fixture at once instead of after the last run.
+mkdir -p "$RESULTS"
+say "hyperfine: warmup $WARMUP, runs $RUNS"
+hyperfine -N --warmup "$WARMUP" --runs "$RUNS" \
+    --command-name "portcullis $LIST_ARGS" "$PORTCULLIS $LIST_ARGS" \
+    --command-name "ss -tulnp" "ss -tulnp" \
+    --command-name "netstat -tulnp" "netstat -tulnp" \
+    --command-name "lsof -nP -iTCP -sTCP:LISTEN" "lsof -nP -iTCP -sTCP:LISTEN" \
+    --export-markdown "$RESULTS/list.md" \
+    --export-json "$RESULTS/list.json" &
+HYPERFINE_PID=$!
+wait "$HYPERFINE_PID"   # its exit status; under set -e a failed run stops us
+HYPERFINE_PID=
+
+# Commands are in the order given above: 0 = portcullis, 1 = ss.
+ratio=$(python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))["results"]
+print("%.3f" % (r[0]["mean"] / r[1]["mean"]))' "$RESULTS/list.json")
+
+# --- 4. Peak RSS ------------------------------------------------------------
+# GNU time's %M is the maximum resident set size in KiB; take the largest of
+# a few runs so one lucky run does not hide the peak.
+peak_rss() {
+    local max=0 kb
+    for _ in $(seq 1 "$RSS_RUNS"); do
+        /usr/bin/time -f %M -o "$tmp/rss" "$@" >/dev/null 2>"$tmp/stderr" ||
+            die "'$*' failed: $(tail -n 3 "$tmp/stderr")"
+        kb=$(tail -n 1 "$tmp/rss")
+        (( kb > max )) && max=$kb
+    done
+    echo "$max"
+}
+# shellcheck disable=SC2086  # LIST_ARGS is deliberately word-split
+rss_portcullis=$(peak_rss "$PORTCULLIS" $LIST_ARGS)
+rss_ss=$(peak_rss ss -tulnp)
+mb() { python3 -c "import sys; print(f'{int(sys.argv[1]) / 1024:.1f}')" "$1"; }
+
+{
+    echo "| Command | Peak RSS (MiB) |"
+    echo "|:---|---:|"
+    echo "| \`portcullis $LIST_ARGS\` | $(mb "$rss_portcullis") |"
+    echo "| \`ss -tulnp\` | $(mb "$rss_ss") |"
+} >"$RESULTS/rss.md"
+
+# --- 5. Verdict -------------------------------------------------------------
+ok_time=$(python3 -c "import sys; print(int(float(sys.argv[1]) <= float(sys.argv[2])))" \
+    "$ratio" "$TARGET_RATIO")
+ok_rss=$(( rss_portcullis <= TARGET_RSS_KB ))
+verdict() { (( $1 )) && echo PASS || echo FAIL; }
+
+{
+    echo "load:        $TCP TCP listeners, $UDP UDP sockets, $EST established connections ($((2 * EST)) sockets) over $PROCS processes"
+    echo "fixture up:  ${up_secs}s"
+    echo "binary:      $PORTCULLIS ($LINK)"
+    echo "machine:     $(uname -srm), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+    echo "tools:       $(hyperfine --version), $(ss -V), $(netstat -V 2>&1 | head -n1), lsof $(lsof -v 2>&1 | sed -n 's/^ *revision: *//p')"
+    echo "time ratio:  portcullis/ss mean = $ratio (target <= $TARGET_RATIO): $(verdict "$ok_time")"
+    echo "peak RSS:    portcullis $(mb "$rss_portcullis") MiB (target <= 50 MB): $(verdict "$ok_rss"); ss -tulnp $(mb "$rss_ss") MiB"
+    echo "reproduce:   sudo TCP=$TCP UDP=$UDP EST=$EST PROCS=$PROCS bench/list.sh"
+} | tee "$RESULTS/summary.txt"
+echo
+cat "$RESULTS/list.md"
+echo
+cat "$RESULTS/rss.md"
+
+(( ok_time && ok_rss )) || exit 1
