@@ -81,11 +81,11 @@ public struct InventoryCollector {
                 }
                 for (inode, holding) in holders.byInode {
                     var owners: [SocketOwner] = []
-                    for (pid, fd) in holding {
-                        if let index = owners.firstIndex(where: { $0.pid == pid }) {
-                            owners[index].fds.append(fd)
-                        } else if var owner = describer.describe(pid) {
-                            owner.fds = [fd]
+                    for held in holding {
+                        if let index = owners.firstIndex(where: { $0.pid == held.pid }) {
+                            owners[index].fds.append(held.fd)
+                        } else if var owner = describer.describe(held.pid) {
+                            owner.fds = [held.fd]
                             owners.append(owner)
                         }
                     }

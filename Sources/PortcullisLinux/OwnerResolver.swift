@@ -5,9 +5,15 @@ import Synchronization
 /// Finds which processes hold which sockets by walking /proc/PID/fd, and
 /// describes those processes.
 public struct OwnerResolver: Sendable {
+    /// One descriptor of one process referring to a socket.
+    public struct Holding: Sendable, Hashable {
+        public var pid: Int32
+        public var fd: Int32
+    }
+
     /// Every (pid, fd) holding each socket inode.
     public struct Holders: Sendable {
-        public var byInode: [UInt64: [(pid: Int32, fd: Int32)]] = [:]
+        public var byInode: [UInt64: [Holding]] = [:]
         /// PIDs whose fd table could not be read for lack of privilege.
         public var deniedPIDs: [Int32] = []
         /// PIDs that exited during the walk.
@@ -42,7 +48,7 @@ public struct OwnerResolver: Sendable {
                     let process = try procfs.process(pid)
                     try process.forEachSocket { fd, inode in
                         if let wanted, !wanted.contains(inode) { return }
-                        local.byInode[inode, default: []].append((pid, fd))
+                        local.byInode[inode, default: []].append(Holding(pid: pid, fd: fd))
                     }
                     local.walkedPIDs += 1
                 } catch {

@@ -12,7 +12,8 @@
 /// system's own naming and wins; nmap-services only fills ports it does not
 /// name. nmap's placeholder name `unknown` is never returned as a name.
 public struct ServiceTable: Sendable {
-    /// One `name port/proto [aliases...]` line of /etc/services.
+    /// One `name port/proto [aliases...]` line of /etc/services (a few
+    /// hundred lines, so plain Strings).
     struct EtcEntry: Sendable {
         var name: String
         var port: UInt16
@@ -20,23 +21,28 @@ public struct ServiceTable: Sendable {
         var aliases: [String]
     }
 
-    /// One `name port/proto frequency` line of nmap-services.
+    /// One `name port/proto frequency` line of nmap-services. The name stays
+    /// a range of `nmapText` and is decoded only when asked for: creating
+    /// ~27,000 Strings was most of the parse time.
     struct NmapEntry: Sendable {
-        var name: String
-        var port: UInt16
+        var nameStart: Int32
+        var nameLength: UInt8
         var proto: TransportProtocol
-        /// Fraction of scanned hosts on which nmap found the port open.
-        var frequency: Double
         var isUnknown: Bool
+        var port: UInt16
+        /// Fraction of scanned hosts on which nmap found the port open, in
+        /// billionths (fixed point keeps parsing exact and cheap).
+        var frequency: UInt64
     }
 
     private var etcEntries: [EtcEntry] = []
     private var nmapEntries: [NmapEntry] = []
-    /// Effective names by port, one table per protocol: a flat array indexed by
-    /// port is faster to build and to query than a dictionary, and 64 K
-    /// slots per protocol are cheap.
-    private var tcpNames: [String?]
-    private var udpNames: [String?]
+    private var nmapText: [UInt8] = []
+    /// Effective name by port, one table per protocol, as an entry number:
+    /// 0 none, n > 0 `etcEntries[n - 1]`, n < 0 `nmapEntries[-n - 1]`. A flat
+    /// array indexed by port is faster to build and query than a dictionary.
+    private var tcpIndex: [Int32]
+    private var udpIndex: [Int32]
 
     /// Malformed lines that were skipped, naming the file and line (capped,
     /// so a binary file passed by mistake cannot produce thousands).
@@ -46,20 +52,21 @@ public struct ServiceTable: Sendable {
     static let diagnosticLimit = 20
 
     public init(etcServices: String, nmapServices: String? = nil) {
-        tcpNames = [String?](repeating: nil, count: 65536)
-        udpNames = [String?](repeating: nil, count: 65536)
-        Self.withBytes(etcServices) { parseEtc($0) }
-        if let nmapServices {
-            Self.withBytes(nmapServices) { parseNmap($0) }
-        }
+        self.init(etcServices: Array(etcServices.utf8), nmapServices: nmapServices.map { Array($0.utf8) })
     }
 
     /// The same as `init(etcServices:nmapServices:)` for file contents read as bytes.
     public init(etcServices: [UInt8], nmapServices: [UInt8]? = nil) {
-        tcpNames = [String?](repeating: nil, count: 65536)
-        udpNames = [String?](repeating: nil, count: 65536)
+        tcpIndex = [Int32](repeating: 0, count: 65536)
+        udpIndex = [Int32](repeating: 0, count: 65536)
         etcServices.withUnsafeBufferPointer { parseEtc($0) }
         if let nmapServices {
+            // Entries point into the text by Int32 offsets.
+            guard nmapServices.count < Int(Int32.max) else {
+                diagnostics.append(Diagnostic(.warning, "nmap-services: file too large, ignored"))
+                return
+            }
+            nmapText = nmapServices
             nmapServices.withUnsafeBufferPointer { parseNmap($0) }
         }
     }
@@ -67,11 +74,15 @@ public struct ServiceTable: Sendable {
     /// The conventional name of a port, or nil. RAW sockets have no ports in
     /// this sense (the number is an IP protocol), so they never have a name.
     public func name(port: UInt16, proto: TransportProtocol) -> String? {
+        let slot: Int32
         switch proto {
-        case .tcp: return tcpNames[Int(port)]
-        case .udp: return udpNames[Int(port)]
+        case .tcp: slot = tcpIndex[Int(port)]
+        case .udp: slot = udpIndex[Int(port)]
         case .raw: return nil
         }
+        if slot > 0 { return etcEntries[Int(slot) - 1].name }
+        if slot < 0 { return nmapName(nmapEntries[Int(-slot) - 1]) }
+        return nil
     }
 
     /// Every port/protocol pair whose name, or /etc/services alias, matches
@@ -89,12 +100,17 @@ public struct ServiceTable: Sendable {
             if seen.insert(Self.key(port, proto)).inserted { found.append((port, proto)) }
         }
         for entry in etcEntries
-        where Self.matches(entry.name, wanted) || entry.aliases.contains(where: { Self.matches($0, wanted) }) {
+        where Self.matches(entry.name.utf8, wanted) || entry.aliases.contains(where: { Self.matches($0.utf8, wanted) }) {
             add(entry.port, entry.proto)
         }
         if includeNmap {
-            for entry in nmapEntries where !entry.isUnknown && Self.matches(entry.name, wanted) {
-                add(entry.port, entry.proto)
+            nmapText.withUnsafeBufferPointer { text in
+                for entry in nmapEntries where !entry.isUnknown && Int(entry.nameLength) == wanted.count {
+                    let start = Int(entry.nameStart)
+                    if Self.matches(text[start..<start + Int(entry.nameLength)], wanted) {
+                        add(entry.port, entry.proto)
+                    }
+                }
             }
         }
         return found.sorted { ($0.port, Self.order($0.proto)) < ($1.port, Self.order($1.proto)) }
@@ -127,100 +143,113 @@ public struct ServiceTable: Sendable {
     /// Whether nmap-services data (with open frequencies) was loaded.
     public var hasNmapData: Bool { !nmapEntries.isEmpty }
 
+    private func nmapName(_ entry: NmapEntry) -> String {
+        let start = Int(entry.nameStart)
+        return String(decoding: nmapText[start..<start + Int(entry.nameLength)], as: UTF8.self)
+    }
+
     // MARK: - Parsing
 
     private mutating func parseEtc(_ b: UnsafeBufferPointer<UInt8>) {
-        etcEntries.reserveCapacity(b.count / 40)
         var reported = 0
-        Self.forEachLine(b) { lineNumber, tokens in
-            guard tokens.count >= 2,
-                  let name = Self.token(b, tokens[0]),
-                  let (port, protoToken) = Self.portAndProto(b, tokens[1])
+        var lineNumber = 0
+        var i = 0
+        while i < b.count {
+            lineNumber += 1
+            let end = Self.lineEnd(b, from: i)
+            defer { i = end + 1 }
+            var cursor = i
+            guard let first = Self.nextToken(b, &cursor, end) else { continue }  // blank or comment
+            guard let second = Self.nextToken(b, &cursor, end),
+                  Self.isPrintableName(b, first),
+                  let (port, protoToken) = Self.portAndProto(b, second)
             else {
-                Self.report(&diagnostics, &reported, "/etc/services", lineNumber, b, tokens)
-                return
+                Self.report(&diagnostics, &reported, "/etc/services", lineNumber, b, i..<end)
+                continue
             }
-            guard let proto = Self.proto(b, protoToken) else { return }  // sctp, ddp: valid, not modelled
+            guard let proto = Self.proto(b, protoToken) else { continue }  // sctp, ddp: valid, not modelled
             var aliases: [String] = []
-            for t in tokens.dropFirst(2) {
-                if let alias = Self.token(b, t) { aliases.append(alias) }
+            while let alias = Self.nextToken(b, &cursor, end) {
+                if Self.isPrintableName(b, alias) { aliases.append(Self.string(b, alias)) }
             }
-            etcEntries.append(EtcEntry(name: name, port: port, proto: proto, aliases: aliases))
+            etcEntries.append(EtcEntry(name: Self.string(b, first), port: port, proto: proto, aliases: aliases))
             // First entry wins, as with getservbyport(3).
-            setNameIfAbsent(name, port, proto)
+            setIfAbsent(Int32(etcEntries.count), port, proto)
         }
     }
 
     private mutating func parseNmap(_ b: UnsafeBufferPointer<UInt8>) {
-        nmapEntries.reserveCapacity(b.count / 45)
+        nmapEntries.reserveCapacity(b.count / 40)
         var reported = 0
-        Self.forEachLine(b) { lineNumber, tokens in
-            guard tokens.count >= 3,
-                  let name = Self.token(b, tokens[0]),
-                  let (port, protoToken) = Self.portAndProto(b, tokens[1]),
-                  let frequency = Self.frequency(b, tokens[2])
+        var lineNumber = 0
+        var i = 0
+        while i < b.count {
+            lineNumber += 1
+            let end = Self.lineEnd(b, from: i)
+            defer { i = end + 1 }
+            var cursor = i
+            guard let first = Self.nextToken(b, &cursor, end) else { continue }
+            guard let second = Self.nextToken(b, &cursor, end),
+                  let third = Self.nextToken(b, &cursor, end),
+                  Self.isPrintableName(b, first),
+                  let (port, protoToken) = Self.portAndProto(b, second),
+                  let frequency = Self.frequency(b, third)
             else {
-                Self.report(&diagnostics, &reported, "nmap-services", lineNumber, b, tokens)
-                return
+                Self.report(&diagnostics, &reported, "nmap-services", lineNumber, b, i..<end)
+                continue
             }
-            guard let proto = Self.proto(b, protoToken) else { return }
-            let isUnknown = name == "unknown"
-            nmapEntries.append(NmapEntry(name: name, port: port, proto: proto, frequency: frequency, isUnknown: isUnknown))
-            if !isUnknown { setNameIfAbsent(name, port, proto) }
+            guard let proto = Self.proto(b, protoToken) else { continue }
+            let isUnknown = Self.isUnknown(b, first)
+            nmapEntries.append(NmapEntry(
+                nameStart: Int32(first.lowerBound), nameLength: UInt8(first.count), proto: proto,
+                isUnknown: isUnknown, port: port, frequency: frequency))
+            if !isUnknown { setIfAbsent(-Int32(nmapEntries.count), port, proto) }
         }
     }
 
-    private mutating func setNameIfAbsent(_ name: String, _ port: UInt16, _ proto: TransportProtocol) {
+    private mutating func setIfAbsent(_ slot: Int32, _ port: UInt16, _ proto: TransportProtocol) {
         switch proto {
-        case .tcp: if tcpNames[Int(port)] == nil { tcpNames[Int(port)] = name }
-        case .udp: if udpNames[Int(port)] == nil { udpNames[Int(port)] = name }
+        case .tcp: if tcpIndex[Int(port)] == 0 { tcpIndex[Int(port)] = slot }
+        case .udp: if udpIndex[Int(port)] == 0 { udpIndex[Int(port)] = slot }
         case .raw: break
         }
     }
 
-    /// Calls `body` with the 1-based line number and the whitespace-separated
-    /// tokens before any `#`, for each line that has at least one token.
-    private static func forEachLine(
-        _ b: UnsafeBufferPointer<UInt8>, _ body: (Int, [Range<Int>]) -> Void
-    ) {
-        var tokens: [Range<Int>] = []
-        tokens.reserveCapacity(16)
-        var lineNumber = 0
-        var i = 0
-        let count = b.count
-        while i < count {
-            lineNumber += 1
-            tokens.removeAll(keepingCapacity: true)
-            var inComment = false
-            // One pass to the end of the line, collecting tokens until `#`.
-            while i < count && b[i] != 0x0a {
-                let c = b[i]
-                if inComment || isSpace(c) {
-                    i += 1
-                } else if c == 0x23 {  // '#'
-                    inComment = true
-                    i += 1
-                } else {
-                    let start = i
-                    while i < count && b[i] != 0x0a && b[i] != 0x23 && !isSpace(b[i]) { i += 1 }
-                    // A line with absurdly many aliases is kept, its tail ignored.
-                    if tokens.count < 64 { tokens.append(start..<i) }
-                }
-            }
-            i += 1  // past '\n'
-            if !tokens.isEmpty { body(lineNumber, tokens) }
-        }
+    /// nmap's placeholder name, compared by hand: the generic
+    /// `elementsEqual` showed up in profiles.
+    private static func isUnknown(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Bool {
+        guard r.count == 7 else { return false }
+        let s = r.lowerBound
+        return b[s] == 0x75 && b[s + 1] == 0x6e && b[s + 2] == 0x6b && b[s + 3] == 0x6e
+            && b[s + 4] == 0x6f && b[s + 5] == 0x77 && b[s + 6] == 0x6e  // "unknown"
+    }
+
+    /// Index of the `\n` ending the line that starts at `start`, or the end.
+    private static func lineEnd(_ b: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        var i = start
+        while i < b.count && b[i] != 0x0a { i += 1 }
+        return i
+    }
+
+    /// The next whitespace-separated token before `end`, or nil at the end of
+    /// the line or at a `#` comment.
+    private static func nextToken(_ b: UnsafeBufferPointer<UInt8>, _ i: inout Int, _ end: Int) -> Range<Int>? {
+        while i < end && isSpace(b[i]) { i += 1 }
+        guard i < end, b[i] != 0x23 else { return nil }
+        let start = i
+        while i < end && !isSpace(b[i]) && b[i] != 0x23 { i += 1 }
+        return start..<i
     }
 
     private static func report(
         _ diagnostics: inout [Diagnostic], _ reported: inout Int, _ file: String, _ line: Int,
-        _ b: UnsafeBufferPointer<UInt8>, _ tokens: [Range<Int>]
+        _ b: UnsafeBufferPointer<UInt8>, _ range: Range<Int>
     ) {
         reported += 1
         if reported <= diagnosticLimit {
-            let start = tokens.first?.lowerBound ?? 0
-            let end = min(tokens.last?.upperBound ?? start, start + 80)
-            let shown = UntrustedText.escape(b[start..<end])
+            var start = range.lowerBound
+            while start < range.upperBound && isSpace(b[start]) { start += 1 }
+            let shown = UntrustedText.escape(b[start..<min(range.upperBound, start + 80)])
             diagnostics.append(Diagnostic(.warning, "\(file):\(line): malformed line skipped: \(shown)"))
         } else if reported == diagnosticLimit + 1 {
             diagnostics.append(Diagnostic(.warning, "\(file): further malformed lines skipped without report"))
@@ -231,12 +260,16 @@ public struct ServiceTable: Sendable {
         c == 0x20 || c == 0x09 || c == 0x0d || c == 0x0b || c == 0x0c
     }
 
-    /// A name or alias. Control bytes make the line suspect (these names end
-    /// up on terminals), so such tokens are refused rather than escaped.
-    private static func token(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> String? {
-        guard r.count <= 64 else { return nil }
-        for i in r where b[i] < 0x20 || b[i] == 0x7f { return nil }
-        return String(decoding: UnsafeBufferPointer(rebasing: b[r]), as: UTF8.self)
+    /// Names end up on terminals, so a name with control bytes makes the
+    /// line suspect and it is refused rather than escaped.
+    private static func isPrintableName(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Bool {
+        guard r.count <= 64 else { return false }
+        for i in r where b[i] < 0x20 || b[i] == 0x7f { return false }
+        return true
+    }
+
+    private static func string(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> String {
+        String(decoding: UnsafeBufferPointer(rebasing: b[r]), as: UTF8.self)
     }
 
     /// `PORT/PROTO`: returns the port and the range of the protocol text.
@@ -262,24 +295,25 @@ public struct ServiceTable: Sendable {
         return nil
     }
 
-    /// nmap's frequency column: `0.182286`. Parsed by hand because
-    /// `Double(String)` would need a String per line; exact decimal rounding
-    /// does not matter, only a consistent order.
-    private static func frequency(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Double? {
-        var whole: Double = 0
-        var fraction: Double = 0
-        var scale: Double = 1
+    /// nmap's frequency column (`0.182286`) as billionths. Digits past the
+    /// ninth decimal are ignored; values of a million or more are refused.
+    private static func frequency(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> UInt64? {
+        let scale: UInt64 = 1_000_000_000
+        var whole: UInt64 = 0
+        var fraction: UInt64 = 0
+        var fractionDigits = 0
         var sawDigit = false
         var sawDot = false
         for i in r {
             let c = b[i]
             if c >= 0x30 && c <= 0x39 {
                 sawDigit = true
-                if sawDot {
-                    scale *= 10
-                    fraction = fraction * 10 + Double(c - 0x30)
-                } else {
-                    whole = whole * 10 + Double(c - 0x30)
+                if !sawDot {
+                    whole = whole * 10 + UInt64(c - 0x30)
+                    guard whole < 1_000_000 else { return nil }
+                } else if fractionDigits < 9 {
+                    fraction = fraction * 10 + UInt64(c - 0x30)
+                    fractionDigits += 1
                 }
             } else if c == 0x2e && !sawDot {
                 sawDot = true
@@ -287,18 +321,12 @@ public struct ServiceTable: Sendable {
                 return nil
             }
         }
-        guard sawDigit, scale.isFinite else { return nil }
-        return whole + fraction / scale
+        guard sawDigit else { return nil }
+        while fractionDigits < 9 { fraction *= 10; fractionDigits += 1 }
+        return whole * scale + fraction
     }
 
     // MARK: - Helpers
-
-    private static func withBytes(_ s: String, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
-        // Native Swift strings are contiguous UTF-8, so this normally copies nothing.
-        if s.utf8.withContiguousStorageIfAvailable(body) == nil {
-            Array(s.utf8).withUnsafeBufferPointer(body)
-        }
-    }
 
     private static func key(_ port: UInt16, _ proto: TransportProtocol) -> UInt32 {
         UInt32(port) << 2 | UInt32(order(proto))
@@ -318,9 +346,9 @@ public struct ServiceTable: Sendable {
 
     /// ASCII case-insensitive comparison of `name` with already-lowered bytes,
     /// without allocating a lowered copy of every name in the table.
-    private static func matches(_ name: String, _ lowered: [UInt8]) -> Bool {
+    private static func matches<C: Collection<UInt8>>(_ name: C, _ lowered: [UInt8]) -> Bool {
         var i = 0
-        for c in name.utf8 {
+        for c in name {
             guard i < lowered.count, asciiLower(c) == lowered[i] else { return false }
             i += 1
         }

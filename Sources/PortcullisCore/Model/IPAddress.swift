@@ -1,59 +1,88 @@
-/// An IPv4 or IPv6 address held as raw network-order bytes.
+/// An IPv4 or IPv6 address, stored inline (no heap allocation: an inventory
+/// holds two per socket, tens of thousands of them).
 ///
 /// Pure Swift (no inet_ntop) so formatting is the same in every build and
 /// cannot be influenced by an LD_PRELOAD library.
 public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible {
-    public enum Kind: Sendable { case v4, v6 }
+    public enum Kind: Sendable, Hashable { case v4, v6 }
+
+    public let kind: Kind
+    /// Network-order bits: IPv6 bytes 0-7 (zero for IPv4).
+    let high: UInt64
+    /// Network-order bits: IPv6 bytes 8-15, or the IPv4 address in the low 32 bits.
+    let low: UInt64
+
+    init(kind: Kind, high: UInt64, low: UInt64) {
+        self.kind = kind
+        self.high = high
+        self.low = low
+    }
 
     /// 4 bytes for IPv4, 16 for IPv6, network byte order.
-    public let bytes: [UInt8]
-
-    public var kind: Kind { bytes.count == 4 ? .v4 : .v6 }
-
     public init?(bytes: [UInt8]) {
-        guard bytes.count == 4 || bytes.count == 16 else { return nil }
-        self.bytes = bytes
+        func word(_ range: Range<Int>) -> UInt64 { range.reduce(0) { $0 << 8 | UInt64(bytes[$1]) } }
+        switch bytes.count {
+        case 4: self.init(kind: .v4, high: 0, low: word(0..<4))
+        case 16: self.init(kind: .v6, high: word(0..<8), low: word(8..<16))
+        default: return nil
+        }
     }
 
-    public init(v4 a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8) { bytes = [a, b, c, d] }
+    public init(v4 a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8) {
+        self.init(kind: .v4, high: 0, low: UInt64(a) << 24 | UInt64(b) << 16 | UInt64(c) << 8 | UInt64(d))
+    }
 
-    public static let anyV4 = IPAddress(v4: 0, 0, 0, 0)
-    public static let anyV6 = IPAddress(bytes: [UInt8](repeating: 0, count: 16))!
+    /// From a big-endian IPv4 word.
+    public init(v4Word: UInt32) { self.init(kind: .v4, high: 0, low: UInt64(v4Word)) }
 
-    public var isUnspecified: Bool { bytes.allSatisfy { $0 == 0 } }
+    /// From big-endian IPv6 halves.
+    public init(v6High: UInt64, low: UInt64) { self.init(kind: .v6, high: v6High, low: low) }
+
+    public static let anyV4 = IPAddress(kind: .v4, high: 0, low: 0)
+    public static let anyV6 = IPAddress(kind: .v6, high: 0, low: 0)
+
+    /// Network-order bytes.
+    public var bytes: [UInt8] {
+        switch kind {
+        case .v4: return (0..<4).map { UInt8(truncatingIfNeeded: low >> (24 - 8 * $0)) }
+        case .v6:
+            return (0..<8).map { UInt8(truncatingIfNeeded: high >> (56 - 8 * $0)) }
+                + (0..<8).map { UInt8(truncatingIfNeeded: low >> (56 - 8 * $0)) }
+        }
+    }
+
+    public var isUnspecified: Bool { high == 0 && low == 0 }
 
     /// `::ffff:a.b.c.d` — an IPv4 address carried by an IPv6 socket.
-    public var isIPv4Mapped: Bool {
-        kind == .v6 && bytes[0..<10].allSatisfy { $0 == 0 } && bytes[10] == 0xff && bytes[11] == 0xff
-    }
+    public var isIPv4Mapped: Bool { kind == .v6 && high == 0 && low >> 32 == 0xffff }
 
     /// The address with IPv4-mapped IPv6 addresses turned back into IPv4, so
     /// `::ffff:127.0.0.1` is judged as the loopback address it is.
     public var normalized: IPAddress {
-        isIPv4Mapped ? IPAddress(v4: bytes[12], bytes[13], bytes[14], bytes[15]) : self
+        isIPv4Mapped ? IPAddress(kind: .v4, high: 0, low: low & 0xffff_ffff) : self
     }
 
     public var isLoopback: Bool {
         let n = normalized
         switch n.kind {
-        case .v4: return n.bytes[0] == 127
-        case .v6: return n.bytes[0..<15].allSatisfy { $0 == 0 } && n.bytes[15] == 1
+        case .v4: return n.low >> 24 == 127
+        case .v6: return n.high == 0 && n.low == 1
         }
     }
 
     public var isLinkLocal: Bool {
         let n = normalized
         switch n.kind {
-        case .v4: return n.bytes[0] == 169 && n.bytes[1] == 254
-        case .v6: return n.bytes[0] == 0xfe && (n.bytes[1] & 0xc0) == 0x80
+        case .v4: return n.low >> 16 == 0xa9fe
+        case .v6: return n.high >> 54 == 0x3fa  // fe80::/10
         }
     }
 
     public var isMulticast: Bool {
         let n = normalized
         switch n.kind {
-        case .v4: return (n.bytes[0] & 0xf0) == 0xe0
-        case .v6: return n.bytes[0] == 0xff
+        case .v4: return n.low >> 28 == 0xe
+        case .v6: return n.high >> 56 == 0xff
         }
     }
 
@@ -62,8 +91,9 @@ public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible
     public var description: String {
         switch kind {
         case .v4:
-            return "\(bytes[0]).\(bytes[1]).\(bytes[2]).\(bytes[3])"
+            return "\(low >> 24).\((low >> 16) & 0xff).\((low >> 8) & 0xff).\(low & 0xff)"
         case .v6:
+            let bytes = self.bytes
             if isIPv4Mapped {
                 return "::ffff:\(bytes[12]).\(bytes[13]).\(bytes[14]).\(bytes[15])"
             }
@@ -96,9 +126,10 @@ public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible
         }
     }
 
+    /// IPv4 before IPv6, then numeric order.
     public static func < (lhs: IPAddress, rhs: IPAddress) -> Bool {
-        if lhs.bytes.count != rhs.bytes.count { return lhs.bytes.count < rhs.bytes.count }
-        return lhs.bytes.lexicographicallyPrecedes(rhs.bytes)
+        if lhs.kind != rhs.kind { return lhs.kind == .v4 }
+        return (lhs.high, lhs.low) < (rhs.high, rhs.low)
     }
 }
 
@@ -106,13 +137,9 @@ extension IPAddress {
     /// Parses strict dotted-quad IPv4 (no inet_aton shorthand such as `127.1`)
     /// or IPv6 text, including `::` compression and a trailing dotted quad.
     public init?(parsing text: String) {
-        if text.contains(":") {
-            guard let b = IPAddress.parseV6(Substring(text)) else { return nil }
-            self.bytes = b
-        } else {
-            guard let b = IPAddress.parseV4(Substring(text)) else { return nil }
-            self.bytes = b
-        }
+        let parsed = text.contains(":") ? IPAddress.parseV6(Substring(text)) : IPAddress.parseV4(Substring(text))
+        guard let parsed else { return nil }
+        self.init(bytes: parsed)
     }
 
     static func parseV4(_ s: Substring) -> [UInt8]? {

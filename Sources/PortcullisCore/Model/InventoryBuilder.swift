@@ -72,19 +72,28 @@ public struct InventoryBuilder {
         return .kernelSocket
     }
 
-    /// Sorted as `ss` sorts nothing, but a reader wants: protocol, family,
-    /// local port, local address, remote.
+    /// Orders entries for reading: protocol, local port, family, local
+    /// address, remote end, inode. Sorts small keys, then moves each entry
+    /// once, since entries are large.
     public static func sort(_ entries: inout [InventoryEntry]) {
-        entries.sort { a, b in
-            let x = a.socket, y = b.socket
-            if x.proto != y.proto { return x.proto.sortKey < y.proto.sortKey }
-            if x.localPort != y.localPort { return x.localPort < y.localPort }
-            if x.family != y.family { return x.family == .ipv4 }
-            if x.localAddress != y.localAddress { return x.localAddress < y.localAddress }
-            if x.remoteAddress != y.remoteAddress { return x.remoteAddress < y.remoteAddress }
-            if x.remotePort != y.remotePort { return x.remotePort < y.remotePort }
-            return x.inode < y.inode
+        struct Key: Comparable {
+            var proto: Int, port: UInt16, family: Int
+            var local: IPAddress, remote: IPAddress, remotePort: UInt16, inode: UInt64, index: Int
+            static func < (a: Key, b: Key) -> Bool {
+                (a.proto, a.port, a.family) != (b.proto, b.port, b.family)
+                    ? (a.proto, a.port, a.family) < (b.proto, b.port, b.family)
+                    : a.local != b.local ? a.local < b.local
+                    : a.remote != b.remote ? a.remote < b.remote
+                    : (a.remotePort, a.inode, a.index) < (b.remotePort, b.inode, b.index)
+            }
         }
+        var keys = entries.indices.map { i -> Key in
+            let s = entries[i].socket
+            return Key(proto: s.proto.sortKey, port: s.localPort, family: s.family == .ipv4 ? 0 : 1,
+                       local: s.localAddress, remote: s.remoteAddress, remotePort: s.remotePort, inode: s.inode, index: i)
+        }
+        keys.sort()
+        entries = keys.map { entries[$0.index] }
     }
 
     /// The notice shown when sockets could not be attributed, or nil.

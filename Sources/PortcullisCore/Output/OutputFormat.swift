@@ -14,6 +14,15 @@ public struct TableStyle: Sendable {
     }
 }
 
+extension String {
+    /// Unicode scalars, counted fast from UTF-8 (every non-continuation byte).
+    var displayWidth: Int {
+        var n = 0
+        for b in utf8 where b & 0xc0 != 0x80 { n += 1 }
+        return n
+    }
+}
+
 /// A column-aligned text table. Widths count Unicode scalars, which is right
 /// for the ASCII and escaped text portcullis shows.
 public struct TextTable {
@@ -30,10 +39,10 @@ public struct TextTable {
     }
 
     public func render(_ style: TableStyle) -> [UInt8] {
-        var widths = headers.map { $0.unicodeScalars.count }
+        var widths = headers.map { $0.displayWidth }
         for row in rows {
             for (i, cell) in row.enumerated() where i < widths.count {
-                widths[i] = max(widths[i], cell.unicodeScalars.count)
+                widths[i] = max(widths[i], cell.displayWidth)
             }
         }
         var out: [UInt8] = []
@@ -43,7 +52,7 @@ public struct TextTable {
             for (i, cell) in cells.enumerated() {
                 out.append(contentsOf: cell.utf8)
                 if i < cells.count - 1 {
-                    let pad = widths[i] - cell.unicodeScalars.count + 2
+                    let pad = widths[i] - cell.displayWidth + 2
                     for _ in 0..<pad { out.append(0x20) }
                 }
             }

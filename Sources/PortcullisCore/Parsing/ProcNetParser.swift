@@ -93,17 +93,17 @@ public enum ProcNetParser {
         guard let parts = split(b, r, on: 0x3a) else { return nil }
         let words = family == .ipv4 ? 1 : 4
         guard parts.0.count == words * 8, parts.1.count == 4, let port = hex(b, parts.1) else { return nil }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(words * 4)
+        // Each word is printed as a native-endian u32; turn it back into network order.
+        var networkWords: [UInt64] = [0, 0, 0, 0]
         for w in 0..<words {
             let s = parts.0.lowerBound + w * 8
             guard let word = hex(b, s..<(s + 8)) else { return nil }
-            let v = UInt32(word)
-            let big = byteOrder == .little ? v.byteSwapped : v
-            bytes.append(UInt8(big >> 24)); bytes.append(UInt8((big >> 16) & 0xff))
-            bytes.append(UInt8((big >> 8) & 0xff)); bytes.append(UInt8(big & 0xff))
+            let v = UInt32(truncatingIfNeeded: word)
+            networkWords[w] = UInt64(byteOrder == .little ? v.byteSwapped : v)
         }
-        guard let address = IPAddress(bytes: bytes) else { return nil }
+        let address = family == .ipv4
+            ? IPAddress(v4Word: UInt32(networkWords[0]))
+            : IPAddress(v6High: networkWords[0] << 32 | networkWords[1], low: networkWords[2] << 32 | networkWords[3])
         return (address, UInt16(port))
     }
 

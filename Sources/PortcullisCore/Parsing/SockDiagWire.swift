@@ -137,9 +137,13 @@ public enum SockDiagWire {
         let id = start + 4
         let sport = UInt16(b[id]) << 8 | UInt16(b[id + 1])
         let dport = UInt16(b[id + 2]) << 8 | UInt16(b[id + 3])
-        let addressLength = family == .ipv4 ? 4 : 16
-        let src = IPAddress(bytes: Array(b[(id + 4)..<(id + 4 + addressLength)])) ?? .anyV4
-        let dst = IPAddress(bytes: Array(b[(id + 20)..<(id + 20 + addressLength)])) ?? .anyV4
+        func address(at offset: Int) -> IPAddress {
+            family == .ipv4
+                ? IPAddress(v4Word: UInt32(truncatingIfNeeded: readBigEndian(b, offset, count: 4)))
+                : IPAddress(v6High: readBigEndian(b, offset, count: 8), low: readBigEndian(b, offset + 8, count: 8))
+        }
+        let src = address(at: id + 4)
+        let dst = address(at: id + 20)
         let interfaceIndex = readNative(b, id + 36, as: UInt32.self)
         let rqueue = readNative(b, start + 56, as: UInt32.self)
         let wqueue = readNative(b, start + 60, as: UInt32.self)
@@ -164,6 +168,12 @@ public enum SockDiagWire {
             v6only: v6only, interfaceIndex: interfaceIndex,
             rawProtocol: proto == .raw ? UInt8(truncatingIfNeeded: sport) : nil,
             receiveQueue: rqueue, sendQueue: wqueue)
+    }
+
+    static func readBigEndian(_ b: [UInt8], _ offset: Int, count: Int) -> UInt64 {
+        var v: UInt64 = 0
+        for k in 0..<count { v = v << 8 | UInt64(b[offset + k]) }
+        return v
     }
 
     static func readNative<T: FixedWidthInteger>(_ b: [UInt8], _ offset: Int, as: T.Type) -> T {
