@@ -30,12 +30,13 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Tests find their Fixtures/ and Snapshots/ beside their sources (#filePath).
         .testTarget(
             name: "PortcullisCoreTests", dependencies: ["PortcullisCore"],
-            resources: [.copy("Fixtures")], swiftSettings: strictSettings),
+            exclude: ["Fixtures", "Snapshots"], swiftSettings: strictSettings),
         .testTarget(
             name: "PortcullisLinuxTests", dependencies: ["PortcullisCore", "PortcullisLinux"],
-            resources: [.copy("Fixtures")], swiftSettings: strictSettings),
+            swiftSettings: strictSettings),
         .testTarget(
             name: "PortcullisCLITests", dependencies: ["PortcullisCore", "PortcullisLinux"],
             swiftSettings: strictSettings),
