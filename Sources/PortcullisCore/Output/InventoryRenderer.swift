@@ -1,10 +1,18 @@
 /// Renders an inventory in every output format. The JSON field names here
 /// are the documented, stable contract (README "JSON fields").
 public enum InventoryRenderer {
+    /// `127.0.0.1:22`, `[::1]:631`, `0.0.0.0:*` for an unset port. RAW
+    /// sockets have no port (the kernel puts the IP protocol there), so `*`.
     public static func address(_ address: IPAddress, port: UInt16, proto: TransportProtocol) -> String {
-        let host = address.kind == .v6 && !address.isIPv4Mapped ? "[\(address)]" : address.description
-        if address.isUnspecified && port == 0 { return address.kind == .v6 ? "[::]:*" : "0.0.0.0:*" }
-        return "\(host):\(port == 0 && proto != .raw ? "*" : String(port))"
+        let host = address.kind == .v6 ? "[\(address)]" : address.description
+        return "\(host):\(port == 0 || proto == .raw ? "*" : String(port))"
+    }
+
+    /// IANA names of the IP protocols raw sockets commonly carry.
+    public static func ipProtocolName(_ number: UInt8) -> String {
+        let names: [UInt8: String] = [1: "icmp", 2: "igmp", 6: "tcp", 17: "udp", 41: "ipv6", 47: "gre", 50: "esp",
+                                      58: "ipv6-icmp", 89: "ospf", 112: "vrrp", 132: "sctp", 255: "raw"]
+        return names[number].map { "\($0) (\(number))" } ?? "protocol \(number)"
     }
 
     public static func json(_ entry: InventoryEntry) -> JSONValue {
@@ -169,7 +177,7 @@ public enum InventoryRenderer {
             var unit = units.sorted().joined(separator: ",")
             if let container = e.owners.compactMap(\.container).first { unit += (unit.isEmpty ? "" : " ") + "ctr:" + container.prefix(12) }
             row += [
-                s.proto == .raw ? "proto \(s.rawProtocol ?? 0)" : (e.service ?? "-"),
+                s.proto == .raw ? ipProtocolName(s.rawProtocol ?? 0) : (e.service ?? "-"),
                 e.exposure.shortLabel, classLabel(e), e.user ?? String(s.uid), ownerSummary(e), unit.isEmpty ? "-" : unit,
             ]
             var color: String? = nil
