@@ -111,14 +111,20 @@ func reportDiagnostics(_ diagnostics: [Diagnostic]) {
 
 func renderInventory(
     _ inventory: Inventory, entries: [InventoryEntry], format: OutputFormat, allStates: Bool,
-    verdict: ((InventoryEntry) -> (text: String, color: String?))? = nil
+    verdict: ((InventoryEntry) -> ListenerVerdict)? = nil
 ) {
+    // Machine formats carry a verdict as two extra fields.
+    let extra: (InventoryEntry) -> [(String, JSONValue)] = { entry in
+        guard let v = verdict?(entry) else { return [] }
+        return [("verdict", .string(v.level.rawValue)), ("verdict_reason", .string(v.reason))]
+    }
     switch format {
     case .table:
         Console.write(InventoryRenderer.renderTable(
-            entries, allStates: allStates, style: TableStyle(color: Console.wantsColor()), verdict: verdict))
-    case .json: Console.write(InventoryRenderer.renderJSON(inventory, entries: entries))
-    case .ndjson: Console.write(InventoryRenderer.renderNDJSON(entries))
-    case .csv: Console.write(InventoryRenderer.renderCSV(entries))
+            entries, allStates: allStates, style: TableStyle(color: Console.wantsColor()),
+            verdict: verdict.map { judge in { entry in let v = judge(entry); return (v.text, v.level.color) } }))
+    case .json: InventoryRenderer.renderJSON(inventory, entries: entries, extra: extra) { Console.write($0) }
+    case .ndjson: InventoryRenderer.renderNDJSON(entries, extra: extra) { Console.write($0) }
+    case .csv: Console.write(InventoryRenderer.renderCSV(entries, verdict: verdict))
     }
 }

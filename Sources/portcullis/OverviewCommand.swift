@@ -19,17 +19,8 @@ extension Portcullis {
             let inventory = try collectInventory(options)
             let entries = inventory.entries.filter(filter.matches)
             reportDiagnostics(inventory.diagnostics)
-            switch output.format {
-            case .table:
-                renderInventory(inventory, entries: entries, format: .table, allStates: false) { entry in
-                    let verdict = ListenerVerdict.judge(entry)
-                    return (verdict.text, verdict.level.color)
-                }
-                Console.write(summary(entries))
-            case .json, .ndjson, .csv:
-                // Machine formats carry the verdict as two extra fields.
-                renderVerdicts(inventory, entries, format: output.format)
-            }
+            renderInventory(inventory, entries: entries, format: output.format, allStates: false, verdict: ListenerVerdict.judge)
+            if output.format == .table { Console.write(summary(entries)) }
         }
 
         func summary(_ entries: [InventoryEntry]) -> String {
@@ -39,41 +30,6 @@ extension Portcullis {
                 counts[level].map { "\($0) \(level.rawValue)" }
             }
             return "\n\(entries.count) listening socket\(entries.count == 1 ? "" : "s")" + (parts.isEmpty ? "" : ": " + parts.joined(separator: ", ")) + "\n"
-        }
-
-        func renderVerdicts(_ inventory: Inventory, _ entries: [InventoryEntry], format: OutputFormat) {
-            func withVerdict(_ entry: InventoryEntry) -> JSONValue {
-                guard case .object(var fields) = InventoryRenderer.json(entry) else { return .null }
-                let verdict = ListenerVerdict.judge(entry)
-                fields.append(("verdict", .string(verdict.level.rawValue)))
-                fields.append(("verdict_reason", .string(verdict.reason)))
-                return .object(fields)
-            }
-            switch format {
-            case .ndjson:
-                var out: [UInt8] = []
-                for entry in entries {
-                    withVerdict(entry).write(into: &out, pretty: false, indent: 0)
-                    out.append(0x0a)
-                }
-                Console.write(out)
-            case .csv:
-                var text = CSV.row(InventoryRenderer.csvHeader + ["verdict", "verdict_reason"])
-                let rows = String(decoding: InventoryRenderer.renderCSV(entries), as: UTF8.self)
-                    .split(separator: "\r\n", omittingEmptySubsequences: true).dropFirst()
-                for (row, entry) in zip(rows, entries) {
-                    let verdict = ListenerVerdict.judge(entry)
-                    text += row + "," + CSV.row([verdict.level.rawValue, verdict.reason])
-                }
-                Console.write(text)
-            default:
-                let document = JSONValue.object([
-                    ("source", .string(inventory.source)),
-                    ("sockets", .array(entries.map(withVerdict))),
-                    ("diagnostics", .array(inventory.diagnostics.map(InventoryRenderer.json))),
-                ])
-                Console.write(document.serialized(pretty: true) + "\n")
-            }
         }
     }
 }

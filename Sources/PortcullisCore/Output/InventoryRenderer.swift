@@ -15,7 +15,10 @@ public enum InventoryRenderer {
         return names[number].map { "\($0) (\(number))" } ?? "protocol \(number)"
     }
 
-    public static func json(_ entry: InventoryEntry) -> JSONValue {
+    public static func json(_ entry: InventoryEntry) -> JSONValue { json(entry, extra: []) }
+
+    /// The socket object, with `extra` fields (such as a verdict) appended.
+    public static func json(_ entry: InventoryEntry, extra: [(String, JSONValue)]) -> JSONValue {
         let s = entry.socket
         var fields: [(String, JSONValue)] = [
             ("proto", .string(s.proto.rawValue)),
@@ -41,7 +44,7 @@ public enum InventoryRenderer {
             ("owners", .array(entry.owners.map(json))),
         ]
         fields.append(("unowned_reason", .optional(entry.unownedReason?.rawValue)))
-        return .object(fields)
+        return .object(fields + extra)
     }
 
     public static func json(_ owner: SocketOwner) -> JSONValue {
@@ -67,28 +70,57 @@ public enum InventoryRenderer {
         .object([("severity", .string(diagnostic.severity.rawValue)), ("message", .string(diagnostic.message))])
     }
 
-    /// `{"source": ..., "sockets": [...], "diagnostics": [...]}`
-    public static func renderJSON(_ inventory: Inventory, entries: [InventoryEntry]) -> [UInt8] {
+    /// `{"source": ..., "sockets": [...], "diagnostics": [...]}`, written
+    /// entry by entry: `flush` receives the output in chunks, so memory stays
+    /// flat however many sockets there are.
+    public static func renderJSON(
+        _ inventory: Inventory, entries: [InventoryEntry],
+        extra: (InventoryEntry) -> [(String, JSONValue)] = { _ in [] },
+        flush: ([UInt8]) -> Void
+    ) {
         var out: [UInt8] = []
-        out.reserveCapacity(entries.count * 700)
-        JSONValue.object([
-            ("source", .string(inventory.source)),
-            ("sockets", .array(entries.map(json))),
-            ("diagnostics", .array(inventory.diagnostics.map(json))),
-        ]).write(into: &out, pretty: true, indent: 0)
-        out.append(0x0a)
-        return out
+        out.reserveCapacity(1 << 16)
+        out.append(contentsOf: "{\n  \"source\": ".utf8)
+        JSONValue.writeString(inventory.source, into: &out)
+        out.append(contentsOf: ",\n  \"sockets\": [".utf8)
+        for (k, entry) in entries.enumerated() {
+            if k > 0 { out.append(0x2c) }
+            JSONValue.newline(&out, 2)
+            json(entry, extra: extra(entry)).write(into: &out, pretty: true, indent: 2)
+            if out.count > 1 << 16 { flush(out); out.removeAll(keepingCapacity: true) }
+        }
+        if !entries.isEmpty { JSONValue.newline(&out, 1) }
+        out.append(contentsOf: "],\n  \"diagnostics\": ".utf8)
+        JSONValue.array(inventory.diagnostics.map(json)).write(into: &out, pretty: true, indent: 1)
+        out.append(contentsOf: "\n}\n".utf8)
+        flush(out)
     }
 
-    /// One socket object per line.
-    public static func renderNDJSON(_ entries: [InventoryEntry]) -> [UInt8] {
+    public static func renderJSON(_ inventory: Inventory, entries: [InventoryEntry]) -> [UInt8] {
+        var all: [UInt8] = []
+        renderJSON(inventory, entries: entries) { all += $0 }
+        return all
+    }
+
+    /// One socket object per line, flushed in chunks.
+    public static func renderNDJSON(
+        _ entries: [InventoryEntry], extra: (InventoryEntry) -> [(String, JSONValue)] = { _ in [] },
+        flush: ([UInt8]) -> Void
+    ) {
         var out: [UInt8] = []
-        out.reserveCapacity(entries.count * 600)
+        out.reserveCapacity(1 << 16)
         for entry in entries {
-            json(entry).write(into: &out, pretty: false, indent: 0)
+            json(entry, extra: extra(entry)).write(into: &out, pretty: false, indent: 0)
             out.append(0x0a)
+            if out.count > 1 << 16 { flush(out); out.removeAll(keepingCapacity: true) }
         }
-        return out
+        flush(out)
+    }
+
+    public static func renderNDJSON(_ entries: [InventoryEntry]) -> [UInt8] {
+        var all: [UInt8] = []
+        renderNDJSON(entries) { all += $0 }
+        return all
     }
 
     public static let csvHeader = [
@@ -98,10 +130,13 @@ public enum InventoryRenderer {
         "owner_containers", "owner_cmdlines",
     ]
 
-    /// Flat rows; several owners are joined with ";".
-    public static func renderCSV(_ entries: [InventoryEntry]) -> [UInt8] {
-        var text = CSV.row(csvHeader)
+    /// Flat rows; several owners are joined with ";". With `verdict`, two
+    /// more columns: verdict and verdict_reason.
+    public static func renderCSV(_ entries: [InventoryEntry], verdict: ((InventoryEntry) -> ListenerVerdict)? = nil) -> [UInt8] {
+        var text = CSV.row(csvHeader + (verdict == nil ? [] : ["verdict", "verdict_reason"]))
         for e in entries {
+            let judged = verdict.map { $0(e) }
+            let verdictCells = judged.map { [$0.level.rawValue, $0.reason] } ?? []
             let s = e.socket, o = e.owners
             text += CSV.row([
                 s.proto.rawValue, s.family.rawValue, s.localAddress.description, String(s.localPort),
@@ -116,7 +151,7 @@ public enum InventoryRenderer {
                 o.map { $0.unit ?? "" }.joined(separator: ";"),
                 o.map { $0.container ?? "" }.joined(separator: ";"),
                 o.map(\.cmdline).joined(separator: ";"),
-            ])
+            ] + verdictCells)
         }
         return Array(text.utf8)
     }
