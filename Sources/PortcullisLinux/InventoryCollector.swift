@@ -144,6 +144,11 @@ public struct InventoryCollector {
                             }
                             records += try procTable(procfs, proto: proto, family: family, &diagnostics)
                             fellBack.append(proto)
+                        } else if proto == .raw && missingModule {
+                            // --source netlink was asked for explicitly: say what is missing, keep the rest.
+                            if !quiet {
+                                diagnostics.append(Diagnostic(.warning, "\(error): the raw_diag module is not loaded, so raw sockets are not listed (--source auto reads them from /proc/net)"))
+                            }
                         } else {
                             throw CollectionError(error.description)
                         }

@@ -78,7 +78,7 @@ final class FakeProcTree {
         #expect(owner.cmdline == "/usr/bin/python3 /tmp/fixture.py")
         #expect(owner.exe == "/usr/bin/python3.11" && !owner.exeDeleted && !owner.exeReplaced)
         #expect(owner.unit == "fixture.service" && owner.netnsInode == 4026531833)
-        #expect(owner.startTime == 1_795_000_000 + 500 / 100)
+        #expect(owner.startTime == Int64(1_795_000_000 + 500 / 100))  // btime + starttime / CLK_TCK
         // Shared by a pre-forked child: both holders listed.
         let shared = try #require(inventory.entries.first { $0.socket.localPort == 24002 })
         #expect(shared.owners.map(\.pid) == [4242, 4243])
