@@ -96,6 +96,11 @@ public struct InventoryCollector {
                 diagnostics.append(Diagnostic(.warning, "cannot list processes in \(options.procRoot): \(error); owners not shown"))
             }
         }
+        if options.resolveOwners && isLive && effectiveUID != 0,
+           let hidden = (try? procfs.read("self/mountinfo", sizeHint: 16384)).flatMap({ ProcessFiles.hidePID(mountinfo: $0, mountPoint: options.procRoot) }) {
+            diagnostics.append(Diagnostic(.warning,
+                "\(options.procRoot) is mounted with hidepid=\(hidden): other users' processes are invisible, so their sockets cannot be attributed; run as root or as a member of the mount's gid= group"))
+        }
         let inChildPIDNamespace = isLive && procfs.ownNamespace("pid").map { $0 != Self.initialPIDNamespace } ?? false
         let context = InventoryBuilder.OwnerContext(
             ownersByInode: ownersByInode, collected: options.resolveOwners, someDenied: someDenied,
@@ -204,7 +209,7 @@ public enum HostFiles {
 
     /// Reads a regular file by absolute path.
     public static func readFile(_ path: String) throws(Errno) -> [UInt8] {
-        let fd = try Sys.openAt(-100, path)  // AT_FDCWD
+        let fd = try Sys.openAt(Sys.currentDirectory, path)
         defer { Sys.close(fd) }
         return try Sys.readAll(fd, sizeHint: 65536)
     }

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import PortcullisCore
 
 /// Read access to a procfs tree: the live /proc, or a copy taken off another
@@ -14,7 +11,7 @@ public final class ProcFS: @unchecked Sendable {
     /// Opens `root` (e.g. "/proc").
     public init(root: String = "/proc") throws(Errno) {
         self.root = root
-        rootFD = try Sys.openAt(AT_FDCWD, root, directory: true)
+        rootFD = try Sys.openAt(Sys.currentDirectory, root, directory: true)
     }
 
     deinit { Sys.close(rootFD) }

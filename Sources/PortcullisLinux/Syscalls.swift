@@ -125,6 +125,29 @@ enum Sys {
     }
 
     static func userID() -> UInt32 { geteuid() }
+
+    static let currentDirectory = AT_FDCWD
+
+    // MARK: standard streams and process
+
+    /// write(2) of the whole buffer; gives up quietly when the reader went away (EPIPE).
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
+        var offset = 0
+        while offset < bytes.count {
+            let start = offset
+            guard let n = try? retrying({ bytes.withUnsafeBytes { raw in write(fd, raw.baseAddress.map { $0 + start }, raw.count - start) } }),
+                  n > 0 else { return }
+            offset += n
+        }
+    }
+
+    static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
+
+    static func environment(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
+
+    static func ignoreBrokenPipe() { signal(SIGPIPE, SIG_IGN) }
+
+    static func exit(_ code: Int32) -> Never { Glibc.exit(code) }
     static func clockTicksPerSecond() -> Int64 { Int64(sysconf(Int32(_SC_CLK_TCK))) }
 
     // MARK: netlink

@@ -65,6 +65,16 @@ import Testing
         #expect(users.count == 2)
     }
 
+    @Test func hidePIDFromMountinfo() {
+        let hidden = "22 28 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw,hidepid=invisible,gid=4\n"
+            + "25 22 0:22 / /proc/sys/fs/binfmt_misc rw - autofs systemd-1 rw\n"
+        #expect(ProcessFiles.hidePID(mountinfo: Array(hidden.utf8), mountPoint: "/proc") == "invisible")
+        let open = "22 28 0:21 / /proc rw,relatime - proc proc rw,hidepid=0\n"
+        #expect(ProcessFiles.hidePID(mountinfo: Array(open.utf8), mountPoint: "/proc") == nil)
+        #expect(ProcessFiles.hidePID(mountinfo: Array("garbage\n".utf8), mountPoint: "/proc") == nil)
+        #expect(ProcessFiles.hidePID(mountinfo: Array(hidden.utf8), mountPoint: "/mnt/proc") == nil)
+    }
+
     @Test func portRangeAndBootTime() {
         #expect(ProcessFiles.parsePortRange(Array("32768\t60999\n".utf8)) == 32768...60999)
         #expect(ProcessFiles.parsePortRange(Array("60999\t32768\n".utf8)) == nil)

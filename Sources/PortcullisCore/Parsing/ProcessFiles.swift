@@ -146,6 +146,23 @@ public enum ProcessFiles {
         return low...high
     }
 
+    /// The `hidepid=` option of the proc mount at `mountPoint`, from
+    /// /proc/self/mountinfo, when it hides processes (anything but 0/off).
+    public static func hidePID(mountinfo b: [UInt8], mountPoint: String) -> String? {
+        for line in String(decoding: b, as: UTF8.self).split(separator: "\n") {
+            // id parent major:minor root mountpoint options [optional...] - fstype source superoptions
+            let halves = line.split(separator: " - ", maxSplits: 1)
+            guard halves.count == 2 else { continue }
+            let left = halves[0].split(separator: " "), right = halves[1].split(separator: " ")
+            guard left.count >= 5, left[4] == mountPoint, right.first == "proc", right.count >= 3 else { continue }
+            for option in right[2].split(separator: ",") where option.hasPrefix("hidepid=") {
+                let value = option.dropFirst("hidepid=".count)
+                return value == "0" || value == "off" ? nil : String(value)
+            }
+        }
+        return nil
+    }
+
     /// `btime` (boot time, seconds since the epoch) from /proc/stat.
     public static func bootTime(procStat b: [UInt8]) -> Int64? {
         for line in b.split(separator: 0x0a) where line.starts(with: Array("btime ".utf8)) {
