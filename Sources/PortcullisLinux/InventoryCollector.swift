@@ -63,9 +63,9 @@ public struct InventoryCollector {
                 if someDenied && effectiveUID == 0 {
                     let shown = holders.deniedPIDs.prefix(10).map(String.init).joined(separator: ", ")
                     let more = holders.deniedPIDs.count > 10 ? ", ..." : ""
+                    let noun = holders.deniedPIDs.count == 1 ? "process" : "processes"
                     diagnostics.append(Diagnostic(.warning,
-                        "even as root, the fd tables of \(holders.deniedPIDs.count) process(es) could not be read (pid \(shown)\(more)): "
-                        + "CAP_SYS_PTRACE is missing, or a user namespace or security module forbids it"))
+                        "could not read the fd table of \(holders.deniedPIDs.count) \(noun) even as root (pid \(shown)\(more))"))
                 }
                 // Sockets nobody holds: closed meanwhile, opened after their
                 // process was walked, or really owner-less. Tell them apart
@@ -112,9 +112,6 @@ public struct InventoryCollector {
             serviceName: { port, proto in services.name(port: port, proto: proto) })
         var entries = builder.entries(for: sockets, owners: context)
         InventoryBuilder.sort(&entries)
-        if options.resolveOwners, let notice = InventoryBuilder.unattributedNotice(entries) {
-            diagnostics.append(notice)
-        }
         return Inventory(entries: entries, diagnostics: diagnostics, source: table.source)
     }
 

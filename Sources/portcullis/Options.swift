@@ -104,7 +104,17 @@ func collectInventory(_ options: InventoryCollector.Options) throws -> Inventory
     do { return try collector.collect() } catch { throw RuntimeFailure(error.description) }
 }
 
-/// Diagnostics go to stderr, one line each.
+/// Collects, filters, and adds the notice about sockets shown without an
+/// owner (counted over what is shown, not the whole host). Diagnostics go to
+/// stderr, one line each, and stay in the inventory for the JSON output.
+func shownInventory(_ options: InventoryCollector.Options, filter: SocketFilter) throws -> (Inventory, [InventoryEntry]) {
+    var inventory = try collectInventory(options)
+    let entries = inventory.entries.filter(filter.matches)
+    if let notice = InventoryBuilder.unattributedNotice(entries, asRoot: Console.effectiveUID == 0) { inventory.diagnostics.append(notice) }
+    reportDiagnostics(inventory.diagnostics)
+    return (inventory, entries)
+}
+
 func reportDiagnostics(_ diagnostics: [Diagnostic]) {
     for diagnostic in diagnostics { Console.error("portcullis: \(diagnostic)") }
 }

@@ -16,9 +16,7 @@ extension Portcullis {
         func run() throws {
             let options = sourceOptions.collectorOptions(query: selection.query(listeningOnly: true))
             let filter = try selection.filter()
-            let inventory = try collectInventory(options)
-            let entries = inventory.entries.filter(filter.matches)
-            reportDiagnostics(inventory.diagnostics)
+            let (inventory, entries) = try shownInventory(options, filter: filter)
             renderInventory(inventory, entries: entries, format: output.format, allStates: false, verdict: ListenerVerdict.judge)
             if output.format == .table { Console.write(summary(entries)) }
         }

@@ -29,7 +29,8 @@ extension Portcullis {
             do { (report, inventory) = try collector.who(port: port, proto: proto) } catch {
                 throw RuntimeFailure(error.description)
             }
-            reportDiagnostics(inventory.diagnostics)
+            let notice = InventoryBuilder.unattributedNotice(report.items.map(\.entry), asRoot: Console.effectiveUID == 0)
+            reportDiagnostics(inventory.diagnostics + (notice.map { [$0] } ?? []))
             if format == .json {
                 Console.write(InventoryRenderer.json(report).serialized(pretty: true) + "\n")
             } else {

@@ -97,14 +97,23 @@ public struct InventoryBuilder {
     }
 
     /// The notice shown when sockets could not be attributed, or nil.
-    public static func unattributedNotice(_ entries: [InventoryEntry]) -> Diagnostic? {
+    /// `asRoot` changes the advice: root lacking access needs a capability
+    /// or namespace explanation, not "run as root".
+    public static func unattributedNotice(_ entries: [InventoryEntry], asRoot: Bool = false) -> Diagnostic? {
         var counts: [UnownedReason: Int] = [:]
         for e in entries {
             if let reason = e.unownedReason, reason != .noProcessState { counts[reason, default: 0] += 1 }
         }
         guard !counts.isEmpty else { return nil }
         let total = counts.values.reduce(0, +)
-        let parts = UnownedReason.allCases.compactMap { r in counts[r].map { "\($0) \(r.explanation)" } }
+        let parts = UnownedReason.allCases.compactMap { r in
+            counts[r].map { n in
+                let text = r == .notPermitted && asRoot
+                    ? "not permitted even as root: CAP_SYS_PTRACE is missing, or a user namespace or security module forbids it"
+                    : r.explanation
+                return "\(n) \(text)"
+            }
+        }
         let noun = total == 1 ? "socket" : "sockets"
         return Diagnostic(.notice, "\(total) \(noun) could not be attributed to a process: " + parts.joined(separator: "; "))
     }
