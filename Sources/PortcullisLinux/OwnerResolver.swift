@@ -134,23 +134,12 @@ public struct ProcessDescriber {
             owner.user = users[uid]
         }
         if let link = try? process.readLink("exe") {
-            var path = link[...]
-            let deletedSuffix = Array(" (deleted)".utf8)
-            if path.count > deletedSuffix.count && path.suffix(deletedSuffix.count).elementsEqual(deletedSuffix) {
-                owner.exeDeleted = true
-                path = path.dropLast(deletedSuffix.count)
-            }
-            owner.exe = UntrustedText.escape(path)
-            if isLive, let running = try? process.executableIdentity() {
-                // " (deleted)" can be forged by a file really named so; the link count cannot.
-                if running.links == 0 { owner.exeDeleted = true }
-                if !owner.exeDeleted {
-                    let onDisk = try? process.identityInRoot(of: String(decoding: path, as: UTF8.self))
-                    if onDisk.map({ $0.device != running.device || $0.inode != running.inode }) ?? true {
-                        owner.exeReplaced = true
-                    }
-                }
-            }
+            // Only the live /proc can be compared with the filesystem beside it.
+            let running = isLive ? try? process.executableIdentity() : nil
+            let judged = ExecutableCheck.judge(link: link, running: running) { path in try? process.identityInRoot(of: path) }
+            owner.exe = judged.exe
+            owner.exeDeleted = judged.deleted
+            owner.exeReplaced = judged.replaced
         }
         if let cgroup = try? process.read("cgroup") {
             let info = ProcessFiles.parseCgroup(cgroup)

@@ -90,11 +90,11 @@ public final class ProcessDirectory {
     }
 
     /// Identity of the running executable (follows the `exe` magic link).
-    func executableIdentity() throws(Errno) -> Sys.FileIdentity { try Sys.statAt(fd, "exe", follow: true) }
+    func executableIdentity() throws(Errno) -> FileIdentity { try Sys.statAt(fd, Array("exe".utf8), follow: true) }
 
-    /// Identity of what `path` names now, inside the process's root.
-    func identityInRoot(of path: String) throws(Errno) -> Sys.FileIdentity {
-        try Sys.statAt(fd, "root" + path, follow: true)
+    /// Identity of what `path` (raw bytes, any encoding) names now, inside the process's root.
+    func identityInRoot(of path: [UInt8]) throws(Errno) -> FileIdentity {
+        try Sys.statAt(fd, Array("root".utf8) + path, follow: true)
     }
 }
 

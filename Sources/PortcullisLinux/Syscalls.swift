@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import PortcullisCore
 
 /// An errno value, read immediately after the failing call.
 public struct Errno: Error, Hashable, Sendable, CustomStringConvertible {
@@ -89,12 +90,13 @@ enum Sys {
         return Array(buffer[0..<n])
     }
 
-    struct FileIdentity: Equatable { var device: UInt64; var inode: UInt64; var links: UInt64 }
-
-    /// fstatat(2); `follow` is for /proc magic links such as `exe`.
-    static func statAt(_ dirfd: Int32, _ path: String, follow: Bool) throws(Errno) -> FileIdentity {
+    /// fstatat(2) of a path given as raw bytes (paths need not be UTF-8);
+    /// `follow` is for /proc magic links such as `exe`.
+    static func statAt(_ dirfd: Int32, _ path: [UInt8], follow: Bool) throws(Errno) -> FileIdentity {
+        guard !path.contains(0) else { throw Errno(EINVAL) }
         var st = stat()
-        _ = try retrying { fstatat(dirfd, path, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) }
+        let cPath = path.map { CChar(bitPattern: $0) } + [0]
+        _ = try retrying { fstatat(dirfd, cPath, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) }
         return FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino), links: UInt64(st.st_nlink))
     }
 

@@ -20,7 +20,10 @@ struct SourceOptions: ParsableArguments {
         var options = InventoryCollector.Options()
         options.query = query
         options.source = procRoot == nil ? source : (source == .auto ? .procfs : source)
-        options.procRoot = procRoot ?? "/proc"
+        // "/copy/proc/" and "/copy/proc" are the same tree.
+        var root = procRoot ?? "/proc"
+        while root.count > 1 && root.hasSuffix("/") { root.removeLast() }
+        options.procRoot = root
         return options
     }
 

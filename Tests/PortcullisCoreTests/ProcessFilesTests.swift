@@ -120,3 +120,48 @@ import Testing
         #expect(Timestamp.iso8601(1_795_000_000) == "2026-11-18T11:06:40Z")
     }
 }
+
+@Suite struct ExecutableCheckTests {
+    let file = FileIdentity(device: 8, inode: 100, links: 1)
+    let other = FileIdentity(device: 8, inode: 200, links: 1)
+
+    func judge(_ link: String, running: FileIdentity?, disk: [String: FileIdentity]) -> ExecutableCheck.Result {
+        ExecutableCheck.judge(link: Array(link.utf8), running: running) { disk[String(decoding: $0, as: UTF8.self)] }
+    }
+
+    @Test func unchangedFile() {
+        #expect(judge("/usr/sbin/sshd", running: file, disk: ["/usr/sbin/sshd": file]) == .init(exe: "/usr/sbin/sshd", deleted: false, replaced: false))
+    }
+
+    @Test func deletedByLinkCount() {
+        let gone = FileIdentity(device: 8, inode: 100, links: 0)
+        #expect(judge("/tmp/x (deleted)", running: gone, disk: [:]) == .init(exe: "/tmp/x", deleted: true, replaced: false))
+    }
+
+    @Test func deletedButHardLinkedElsewhere() {
+        #expect(judge("/tmp/x (deleted)", running: file, disk: [:]).deleted)
+    }
+
+    @Test func aFileReallyNamedDeletedIsNotDeleted() {
+        let result = judge("/opt/x (deleted)", running: file, disk: ["/opt/x (deleted)": file])
+        #expect(result == .init(exe: "/opt/x (deleted)", deleted: false, replaced: false))
+    }
+
+    @Test func replacedOnlyOnPositiveEvidence() {
+        #expect(judge("/usr/bin/redis-server", running: file, disk: ["/usr/bin/redis-server": other]).replaced)
+        #expect(!judge("/usr/bin/redis-server", running: file, disk: [:]).replaced)  // nothing there: no evidence
+    }
+
+    @Test func rawBytesReachTheStat() {
+        var seen: [UInt8] = []
+        let link: [UInt8] = Array("/x/bad".utf8) + [0xff] + Array("dir/python3".utf8)
+        let result = ExecutableCheck.judge(link: link, running: file) { seen = $0; return file }
+        #expect(seen == link)  // not a lossy UTF-8 round trip
+        #expect(result.exe == "/x/bad\\xffdir/python3" && !result.replaced)
+    }
+
+    @Test func withoutTheLiveFileTheTextDecides() {
+        #expect(judge("/tmp/x (deleted)", running: nil, disk: [:]) == .init(exe: "/tmp/x", deleted: true, replaced: false))
+        #expect(judge("/usr/bin/x", running: nil, disk: [:]) == .init(exe: "/usr/bin/x", deleted: false, replaced: false))
+    }
+}
