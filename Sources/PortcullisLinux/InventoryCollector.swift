@@ -51,6 +51,7 @@ public struct InventoryCollector {
         let effectiveUID = Sys.userID()
         var ownersByInode: [UInt64: [SocketOwner]] = [:]
         var someDenied = false
+        var walkedAny = false
         var goneInodes: Set<UInt64> = []
         let users = HostFiles.users(etcRoot: options.etcRoot)
         if options.resolveOwners {
@@ -60,6 +61,7 @@ public struct InventoryCollector {
             do {
                 var holders = try resolver.holders(wanted: wanted)
                 someDenied = !holders.deniedPIDs.isEmpty
+                walkedAny = holders.walkedPIDs > 0 || someDenied
                 if someDenied && effectiveUID == 0 {
                     let shown = holders.deniedPIDs.prefix(10).map(String.init).joined(separator: ", ")
                     let more = holders.deniedPIDs.count > 10 ? ", ..." : ""
@@ -103,7 +105,7 @@ public struct InventoryCollector {
         }
         let inChildPIDNamespace = isLive && procfs.ownNamespace("pid").map { $0 != Self.initialPIDNamespace } ?? false
         let context = InventoryBuilder.OwnerContext(
-            ownersByInode: ownersByInode, collected: options.resolveOwners, someDenied: someDenied,
+            ownersByInode: ownersByInode, collected: options.resolveOwners && (walkedAny || isLive), someDenied: someDenied,
             effectiveUID: effectiveUID, inChildPIDNamespace: inChildPIDNamespace, goneInodes: goneInodes)
         let services = HostFiles.services(etcRoot: options.etcRoot)
         let builder = InventoryBuilder(

@@ -10,13 +10,11 @@ extension Portcullis {
         @OptionGroup var selection: SocketSelection
         @Flag(name: [.customShort("a"), .long], help: "Every state: connected, TIME_WAIT and the rest, not only listening.")
         var all = false
-        @Flag(name: [.customShort("l"), .long], help: "Listening sockets only (the default).")
-        var listening = false
         @OptionGroup var sourceOptions: SourceOptions
         @OptionGroup var output: FormatOption
 
         func validate() throws {
-            if all && listening { throw ValidationError("-a/--all and -l/--listening contradict each other; pick one") }
+            if all && selection.listening { throw ValidationError("-a/--all and -l/--listening contradict each other; pick one") }
         }
 
         func run() throws {

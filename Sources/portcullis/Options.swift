@@ -55,6 +55,8 @@ struct SocketSelection: ParsableArguments {
     var portClass: PortClass?
     @Flag(help: "Only sockets reachable beyond loopback.") var exposed = false
 
+    @Flag(name: [.customShort("l"), .long], help: "Listening sockets only (the default).")
+    var listening = false
     @Flag(name: [.customShort("n"), .long], help: "Numeric output (always the case; accepted for ss muscle memory).")
     var numeric = false
     @Flag(name: [.customShort("p"), .long], help: "Show processes (always the case; accepted for ss muscle memory).")

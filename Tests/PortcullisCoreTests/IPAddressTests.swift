@@ -72,6 +72,11 @@ import Testing
         #expect(Exposure(localAddress: try #require(IPAddress(parsing: address)), v6only: v6only) == expected)
     }
 
+    @Test func boundToTheLoopbackDeviceIsLoopback() {
+        #expect(Exposure(localAddress: .anyV4, v6only: nil, interfaceIndex: 1) == .loopback)
+        #expect(Exposure(localAddress: .anyV4, v6only: nil, interfaceIndex: 2) == .allInterfacesIPv4)
+    }
+
     @Test func portClassBoundaries() {
         #expect(PortClass(port: 0) == .system)
         #expect(PortClass(port: 1023) == .system)

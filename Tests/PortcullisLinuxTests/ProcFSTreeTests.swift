@@ -110,6 +110,13 @@ final class FakeProcTree {
         #expect(inventory.entries.count == 7 + 7 + 3 + 3 + 1 + 1)
     }
 
+    @Test func aCopyOfNetAloneHasNoOwnersToFind() throws {
+        let tree = try FakeProcTree()
+        for pid in ["4242", "4243", "4244"] { try FileManager.default.removeItem(at: tree.root.appendingPathComponent(pid)) }
+        let inventory = try collect(tree)
+        #expect(inventory.entries.allSatisfy { $0.unownedReason == .notCollected })
+    }
+
     @Test func missingTablesAreClearErrors() throws {
         let tree = try FakeProcTree()
         try FileManager.default.removeItem(at: tree.root.appendingPathComponent("net/tcp"))

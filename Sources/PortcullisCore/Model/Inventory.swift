@@ -36,9 +36,12 @@ public enum Exposure: String, Sendable, Hashable, CaseIterable, Codable {
     /// One specific non-loopback address.
     case specificAddress = "specific_address"
 
-    public init(localAddress: IPAddress, v6only: Bool?) {
+    /// - Parameter interfaceIndex: SO_BINDTODEVICE's interface, 0 when
+    ///   unbound. Index 1 is always the loopback device (LOOPBACK_IFINDEX),
+    ///   so a wildcard socket bound to it is loopback only.
+    public init(localAddress: IPAddress, v6only: Bool?, interfaceIndex: UInt32 = 0) {
         let address = localAddress.normalized
-        if address.isLoopback {
+        if address.isLoopback || interfaceIndex == 1 {
             self = .loopback
         } else if address.isUnspecified {
             switch address.kind {
@@ -129,7 +132,8 @@ public enum UnownedReason: String, Sendable, Hashable, CaseIterable, Codable {
     case gone
     /// TIME_WAIT, SYN_RECV and orphaned sockets have no file and so no process.
     case noProcessState = "no_process_state"
-    /// The inventory was read from a /proc copy without fd tables.
+    /// Owners were not looked for, or the /proc tree (a copy) has no
+    /// process directories to look in.
     case notCollected = "not_collected"
 
     public var explanation: String {
@@ -145,7 +149,7 @@ public enum UnownedReason: String, Sendable, Hashable, CaseIterable, Codable {
         case .noProcessState:
             return "no process: TIME_WAIT, SYN_RECV and orphaned sockets are held by the kernel alone"
         case .notCollected:
-            return "owners not collected"
+            return "owners not collected: the /proc tree holds no process directories"
         }
     }
 }

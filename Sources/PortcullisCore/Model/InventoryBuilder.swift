@@ -51,7 +51,7 @@ public struct InventoryBuilder {
             portClass: PortClass(port: socket.localPort),
             inEphemeralRange: !isRaw && (ephemeralRange?.contains(socket.localPort) ?? false),
             service: isRaw ? nil : serviceName(socket.localPort, socket.proto),
-            exposure: Exposure(localAddress: socket.localAddress, v6only: socket.v6only),
+            exposure: Exposure(localAddress: socket.localAddress, v6only: socket.v6only, interfaceIndex: socket.interfaceIndex),
             owners: owners,
             unownedReason: owners.isEmpty ? Self.unownedReason(socket, context) : nil)
     }
