@@ -16,10 +16,14 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // Pure logic: models, parsers, knowledge, filters, renderers. No I/O.
-        .target(name: "PortcullisCore", swiftSettings: strictSettings),
+        .target(
+            name: "PortcullisCore",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            swiftSettings: strictSettings),
         // The only target that talks to the kernel: netlink sock_diag, procfs.
         .target(name: "PortcullisLinux", dependencies: ["PortcullisCore"], swiftSettings: strictSettings),
         .executableTarget(

@@ -1,0 +1,32 @@
+/// The audit rules. Ids are stable: policies and CI pipelines refer to them.
+public enum RuleID: String, Sendable, Hashable, CaseIterable, Codable {
+    /// A database, cache, queue or search engine reachable beyond loopback.
+    case exposedDatastore = "exposed-datastore"
+    /// A control plane or management API reachable beyond loopback.
+    case exposedAdminAPI = "exposed-admin-api"
+    /// Telnet, FTP, r-services, TFTP, VNC, X11, SNMP listening beyond loopback.
+    case cleartextRemoteAccess = "cleartext-remote-access"
+    /// A UDP service prone to reflection/amplification reachable beyond loopback.
+    case udpAmplification = "udp-amplification"
+    /// A listener whose executable was deleted from disk.
+    case deletedExecutable = "deleted-executable"
+    /// A listener whose executable path now names a different file.
+    case replacedExecutable = "replaced-executable"
+    /// A listener run from a world-writable or temporary place, or a root
+    /// process run from a user's home.
+    case unsafeExecutableLocation = "unsafe-executable-location"
+    /// A listener on a port commonly abused by backdoors and trojans.
+    case backdoorPort = "backdoor-port"
+    /// A RAW IP socket: sees packets without a port.
+    case rawSocket = "raw-socket"
+    /// An AF_PACKET socket: a sniffer or a portless (BPF-filtered) backdoor.
+    case packetSocket = "packet-socket"
+    /// A server listening inside the ephemeral port range.
+    case ephemeralListener = "ephemeral-listener"
+    /// A socket no process could be found for after a full walk as root.
+    case unownedSocket = "unowned-socket"
+    /// /etc/ld.so.preload or LD_PRELOAD: a library injected into programs.
+    case ldPreload = "ld-preload"
+    /// A listener the policy does not allow.
+    case notInPolicy = "not-in-policy"
+}
