@@ -92,3 +92,20 @@ import Testing
         #expect(notATable.diagnostics.first?.message.contains("no column header") == true)
     }
 }
+
+@Suite struct PacketSocketParserTests {
+    @Test func parsesACapturedTable() throws {
+        let (sockets, diagnostics) = ProcNetParser.parsePacket(try TestFiles.fixture("procnet/packet"), name: "packet")
+        #expect(diagnostics.isEmpty)
+        #expect(sockets.count == 2)
+        #expect(sockets[0].capturesEveryProtocol && sockets[0].type == 3 && sockets[0].interfaceIndex == 0 && sockets[0].inode == 828651)
+        #expect(sockets[1].ethertypeName == "ARP" && sockets[1].interfaceIndex == 1 && sockets[1].type == 2)
+    }
+
+    @Test func malformedLinesAreReported() {
+        let text = "sk RefCnt Type Proto Iface R Rmem User Inode\nffff 3 3 zz 0 1 0 0 5\nshort\n"
+        let (sockets, diagnostics) = ProcNetParser.parsePacket(Array(text.utf8), name: "/proc/net/packet")
+        #expect(sockets.isEmpty && diagnostics.count == 2)
+        #expect(diagnostics[0].message.hasPrefix("/proc/net/packet:2:"))
+    }
+}

@@ -1,0 +1,216 @@
+/// The rules themselves: each turns what was seen about one socket (or the
+/// host) into findings with evidence and a fix. Documented in the README,
+/// section "Audit rules".
+enum AuditRules {
+    static func subject(_ entry: InventoryEntry) -> FindingSubject {
+        let s = entry.socket
+        return FindingSubject(
+            proto: s.proto.rawValue, family: s.family, localAddress: s.localAddress.description,
+            port: s.proto == .raw ? nil : s.localPort, inode: s.inode, exposure: entry.exposure.rawValue)
+    }
+
+    static func endpoint(_ entry: InventoryEntry) -> String {
+        let s = entry.socket
+        if s.proto == .raw { return "\(InventoryRenderer.address(s.localAddress, port: 0, proto: .raw)) (raw, \(InventoryRenderer.ipProtocolName(s.rawProtocol ?? 0)))" }
+        return "\(InventoryRenderer.address(s.localAddress, port: s.localPort, proto: s.proto))/\(s.proto.rawValue)"
+    }
+
+    static func exposureSentence(_ exposure: Exposure) -> String {
+        switch exposure {
+        case .loopback: return "loopback only"
+        case .allInterfacesIPv4: return "every IPv4 address of the host"
+        case .allInterfacesIPv6: return "every IPv6 address of the host"
+        case .allInterfacesDualStack: return "every IPv4 and IPv6 address of the host"
+        case .linkLocal: return "a link-local address (the local network segment)"
+        case .specificAddress: return "a specific non-loopback address"
+        }
+    }
+
+    static func ownerSentence(_ owners: [SocketOwner]) -> String? {
+        guard !owners.isEmpty else { return nil }
+        let shown = owners.prefix(3).map { o in
+            "\(o.name)[\(o.pid)]" + (o.exe.map { " \($0)" } ?? "") + (o.user.map { " as \($0)" } ?? "") + (o.unit.map { " (\($0))" } ?? "")
+        }
+        return "held by " + shown.joined(separator: ", ") + (owners.count > 3 ? " and \(owners.count - 3) more" : "")
+    }
+
+    /// Facts that describe what listens: by owning executable (any port) and
+    /// by well-known port (high confidence only), without duplicates.
+    static func facts(for entry: InventoryEntry) -> (byExecutable: [PortFact], byPort: [PortFact]) {
+        let s = entry.socket
+        guard s.proto != .raw else { return ([], []) }
+        var seen = Set<String>()
+        var byExecutable: [PortFact] = []
+        for owner in entry.owners {
+            for fact in PortKnowledge.facts(executable: owner.name) where fact.protocols.contains(s.proto) && seen.insert(fact.service).inserted {
+                byExecutable.append(fact)
+            }
+        }
+        let byPort = PortKnowledge.facts(port: s.localPort, proto: s.proto).filter { $0.confidence == .high && seen.insert($0.service).inserted }
+        return (byExecutable, byPort)
+    }
+
+    static func findings(for entry: InventoryEntry, firewall: FirewallVerdict?, reachable: Bool, input: AuditInput) -> [Finding] {
+        let s = entry.socket
+        var out: [Finding] = []
+        var base: [String] = ["listens on \(endpoint(entry)): \(exposureSentence(entry.exposure))"]
+        if let owners = ownerSentence(entry.owners) { base.append(owners) }
+        if let firewall { base.append("firewall: \(firewall.name) — \(firewall.reason)") }
+        func add(_ rule: RuleID, _ severity: Severity, _ title: String, _ evidence: [String] = [], _ fix: String) {
+            out.append(Finding(rule: rule, severity: severity, title: title, subject: subject(entry), owners: entry.owners,
+                               evidence: base + evidence, remediation: fix))
+        }
+        let (byExecutable, byPort) = facts(for: entry)
+        let known = byExecutable + byPort
+        let closeIt = s.proto == .raw ? "" : "bind it to 127.0.0.1/::1, or drop inbound \(s.localPort)/\(s.proto.rawValue) in the firewall"
+        func recognised(_ fact: PortFact) -> String {
+            byExecutable.contains(fact) ? "recognised by its executable as \(fact.title)" : "port \(s.localPort)/\(s.proto.rawValue) is \(fact.title)'s"
+        }
+
+        if reachable {
+            if let fact = known.first(where: { $0.isIn(.datastore) || $0.isIn(.adminAPI) }) {
+                let admin = fact.category == .adminAPI || (!fact.isIn(.datastore) && fact.isIn(.adminAPI))
+                add(admin ? .exposedAdminAPI : .exposedDatastore, Severity(fact.severityHint),
+                    "\(fact.title) reachable beyond loopback on \(endpoint(entry))",
+                    [recognised(fact)] + fact.securityNotes.prefix(1), fact.remediation ?? closeIt.capitalizedFirst)
+            }
+            if let fact = known.first(where: { $0.isIn(.cleartextRemoteAccess) }) {
+                add(.cleartextRemoteAccess, Severity(fact.severityHint), "\(fact.title) (cleartext remote access) listening on \(endpoint(entry))",
+                    [recognised(fact)] + fact.securityNotes.prefix(1), fact.remediation ?? "Disable it and use SSH; until then, \(closeIt)")
+            }
+            if s.proto == .udp, let fact = known.first(where: { $0.isIn(.amplification) }) {
+                add(.udpAmplification, max(.medium, Severity(fact.severityHint) == .critical ? .high : .medium),
+                    "\(fact.title) over UDP reachable beyond loopback on \(endpoint(entry)): a reflection/amplification vector",
+                    [recognised(fact), "a small spoofed request earns a large reply sent to the victim"],
+                    fact.remediation ?? "Answer only local clients: \(closeIt)")
+            }
+        }
+        // Executables: judged once per distinct file among the holders.
+        var judged = Set<String>()
+        for owner in entry.owners {
+            let key = owner.exe ?? "pid \(owner.pid)"
+            guard judged.insert(key).inserted else { continue }
+            let name = "\(owner.name)[\(owner.pid)]"
+            if owner.exeDeleted {
+                add(.deletedExecutable, .high, "\(name) listens on \(endpoint(entry)) from an executable deleted from disk",
+                    ["/proc/\(owner.pid)/exe points to \(owner.exe ?? "?") (deleted)"],
+                    "Find out why: an upgrade that was not followed by a restart (restart the service), or a dropper that removed itself (copy /proc/\(owner.pid)/exe for analysis before killing it)")
+            } else if owner.exeReplaced {
+                add(.replacedExecutable, .high, "\(name) listens on \(endpoint(entry)) but \(owner.exe ?? "its executable") is now a different file",
+                    ["the running file and the file at that path differ (device/inode)"],
+                    "Restart the service if it was upgraded; otherwise compare the running binary (/proc/\(owner.pid)/exe) with the packaged one (debsums/rpm -V)")
+            }
+            if let exe = owner.exe, let place = unsafeLocation(exe: exe, owner: owner, homes: input.userHomes) {
+                add(.unsafeExecutableLocation, .high, "\(name) listens on \(endpoint(entry)) and runs from \(place)",
+                    ["executable: \(exe)"],
+                    "Servers run from root-owned system paths (/usr, /opt); investigate how this one got there and who can write it")
+            }
+            if let preload = input.tamper.listenerPreloads[owner.pid] {
+                add(.ldPreload, .high, "\(name) listens on \(endpoint(entry)) with LD_PRELOAD set",
+                    ["LD_PRELOAD=\(preload) in /proc/\(owner.pid)/environ"],
+                    "Check what the preloaded library is and who set it (the unit file, a wrapper script); a preload can hide sockets and processes")
+            }
+        }
+        if s.proto != .raw, byExecutable.isEmpty, let backdoor = PortKnowledge.facts(port: s.localPort, proto: s.proto).first(where: { $0.isIn(.backdoor) }) {
+            add(.backdoorPort, reachable ? .high : .medium,
+                "Listener on \(endpoint(entry)), a port commonly abused by backdoors (\(backdoor.title))",
+                ["a port number is not proof of compromise: check what the program is"] + backdoor.securityNotes.prefix(1),
+                "Identify the program (portcullis who \(s.localPort)/\(s.proto.rawValue)); if it is not yours, isolate the host")
+        }
+        if s.proto == .raw {
+            add(.rawSocket, .medium, "Raw socket (\(InventoryRenderer.ipProtocolName(s.rawProtocol ?? 0))) open on \(endpoint(entry))",
+                ["a raw socket receives IP packets of its protocol without any port"],
+                "Make sure the holder is expected (ping, routing and VRRP daemons use them); a raw socket can carry a portless backdoor")
+        }
+        if s.proto == .tcp && entry.inEphemeralRange {
+            add(.ephemeralListener, .low, "Server listening on \(endpoint(entry)), inside the ephemeral port range",
+                ["the kernel also hands ports in this range to outgoing connections, so the server can fail to start, and ad-hoc or malicious listeners often land here"],
+                "Give the service a fixed port outside net.ipv4.ip_local_port_range, or reserve it in net.ipv4.ip_local_reserved_ports")
+        }
+        if entry.owners.isEmpty, input.ranAsRoot, let reason = entry.unownedReason, reason == .kernelSocket || reason == .otherPIDNamespace {
+            let (severity, why) = unownedExplanation(entry, reason: reason, hints: input.kernelHints)
+            add(.unownedSocket, severity, "No process holds \(endpoint(entry))", [why],
+                severity == .info ? "Nothing to do if that service is expected"
+                    : "Check kernel services (NFS, WireGuard, iSCSI) and containers in other PID namespaces; a socket no process owns can also be a kernel rootkit's")
+        }
+        if let policy = input.policy {
+            let judged: Exposure = reachable ? entry.exposure : .loopback
+            switch policy.auditDecision(for: entry, exposure: judged) {
+            case .allowed: break
+            case .notAllowed:
+                add(.notInPolicy, .medium, "\(endpoint(entry)) is not allowed by the policy", ["policy: \(policy.source)"],
+                    "If it is expected, add an allow entry for port \(s.localPort) to \(policy.source) (portcullis policy init shows the form); otherwise stop it")
+            case .exposureTooWide(let allowed, let line):
+                add(.notInPolicy, .high, "\(endpoint(entry)) is more exposed than the policy allows (\(allowed))",
+                    ["policy: \(policy.source) line \(line) allows it with exposure \(allowed)"],
+                    "Bind it to what the policy allows, or widen the allow entry on line \(line) if the exposure is intended")
+            }
+        }
+        return out
+    }
+
+    /// Temporary and world-writable places, and users' homes for root.
+    static func unsafeLocation(exe: String, owner: SocketOwner, homes: [String]) -> String? {
+        for prefix in ["/tmp/", "/var/tmp/", "/dev/shm/", "/run/shm/", "/var/crash/"] where exe.hasPrefix(prefix) {
+            return "a temporary, world-writable directory (\(prefix))"
+        }
+        if owner.uid == 0 {
+            for home in homes where exe.hasPrefix(home.hasSuffix("/") ? home : home + "/") {
+                return "a user's home directory (\(home)) while running as root"
+            }
+        }
+        return nil
+    }
+
+    static func unownedExplanation(_ entry: InventoryEntry, reason: UnownedReason, hints: KernelSocketHints) -> (Severity, String) {
+        let s = entry.socket
+        if reason == .otherPIDNamespace {
+            return (.info, "portcullis runs in a child PID namespace; the holder is probably a process outside it")
+        }
+        if hints.nfsServer && s.localPort == 2049 { return (.info, "kernel socket: the in-kernel NFS server (nfsd) listens on 2049") }
+        if hints.lockdPorts.contains(s.localPort) { return (.info, "kernel socket: the NFS lock manager (lockd)") }
+        if s.proto == .udp && !hints.wireguardInterfaces.isEmpty {
+            return (.info, "kernel socket: probably WireGuard (interface \(hints.wireguardInterfaces.joined(separator: ", ")) exists); `wg show` lists its listen port")
+        }
+        return (.medium, "unknown: a full walk of every process as root found no holder, and no kernel service on this host explains it")
+    }
+
+    static func packetFinding(_ packet: PacketSocketEntry) -> Finding {
+        let p = packet.socket
+        let interface = p.interfaceIndex == 0 ? "every interface" : "interface index \(p.interfaceIndex)"
+        let common: Set<String> = ["dhclient", "dhcpcd", "NetworkManager", "systemd-network", "wpa_supplicant", "lldpd", "keepalived", "udhcpc", "dnsmasq"]
+        let expected = !packet.owners.isEmpty && packet.owners.allSatisfy { common.contains($0.name) }
+        var evidence = ["AF_PACKET socket (\(p.type == 3 ? "SOCK_RAW" : "SOCK_DGRAM")) receiving \(p.ethertypeName) on \(interface), inode \(p.inode)"]
+        if let owners = ownerSentence(packet.owners) { evidence.append(owners) } else if let reason = packet.unownedReason {
+            evidence.append("no owner: \(reason.explanation)")
+        }
+        return Finding(
+            rule: .packetSocket, severity: expected ? .info : (p.capturesEveryProtocol ? .high : .medium),
+            title: "Packet socket capturing \(p.ethertypeName) on \(interface)" + (packet.owners.first.map { " held by \($0.name)[\($0.pid)]" } ?? ""),
+            subject: FindingSubject(proto: "packet", family: nil, localAddress: interface, port: nil, inode: p.inode, exposure: nil),
+            owners: packet.owners, evidence: evidence,
+            remediation: expected ? "Expected for DHCP/802.1X/LLDP clients; nothing to do"
+                : "Check the holder: a sniffer (tcpdump) or a portless backdoor waiting for a magic packet reads frames before any firewall rule")
+    }
+
+    static func tamperFindings(_ tamper: TamperEvidence) -> [Finding] {
+        var out: [Finding] = []
+        if let preload = tamper.ldSoPreload {
+            out.append(Finding(
+                rule: .ldPreload, severity: .high, title: "/etc/ld.so.preload exists: a library is injected into every dynamically linked program",
+                subject: nil, owners: [], evidence: ["/etc/ld.so.preload: \(preload.isEmpty ? "(empty)" : preload)"],
+                remediation: "Unless you put it there (rare: some security agents do), treat it as a userland rootkit: it can hide ports from ss, netstat and lsof. Compare with the static portcullis binary and run `portcullis hidden`"))
+        }
+        if let preload = tamper.ownPreload {
+            out.append(Finding(
+                rule: .ldPreload, severity: .high, title: "LD_PRELOAD is set in portcullis's environment",
+                subject: nil, owners: [], evidence: ["LD_PRELOAD=\(preload)"],
+                remediation: "Find where it is set (shell profile, sudo env_keep, /etc/environment); a static portcullis build is immune to it, dynamically linked tools are not"))
+        }
+        return out
+    }
+}
+
+extension String {
+    var capitalizedFirst: String { prefix(1).uppercased() + dropFirst() }
+}

@@ -1,0 +1,187 @@
+/// What a policy tells the audit. `Policy` (the YAML file) conforms; tests
+/// can supply their own.
+public protocol AuditPolicy: Sendable {
+    /// Where it came from, for messages ("/etc/portcullis/policy.yaml").
+    var source: String { get }
+    func auditDecision(for entry: InventoryEntry, exposure: Exposure) -> PolicyVerdict
+    /// The reason of an active ignore covering this rule (and socket), if any.
+    func ignoreReason(rule: RuleID, entry: InventoryEntry?, now: Int64) -> String?
+    /// The severity to use, or nil when the rule is disabled.
+    func severity(for rule: RuleID, default: Severity) -> Severity?
+    /// Notes about ignores that have expired, so nobody relies on them.
+    func expiredIgnoreNotes(now: Int64) -> [String]
+}
+
+public enum PolicyVerdict: Sendable, Equatable {
+    case allowed
+    /// Allowed on this port, but only as exposed as `allowed` describes.
+    case exposureTooWide(allowed: String, line: Int)
+    case notAllowed
+}
+
+/// Host-wide signs that programs are being tampered with.
+public struct TamperEvidence: Sendable, Equatable {
+    /// Contents of /etc/ld.so.preload (escaped) when the file exists.
+    public var ldSoPreload: String?
+    /// LD_PRELOAD in portcullis's own environment.
+    public var ownPreload: String?
+    /// LD_PRELOAD in a listener's /proc/PID/environ, by pid.
+    public var listenerPreloads: [Int32: String]
+
+    public init(ldSoPreload: String? = nil, ownPreload: String? = nil, listenerPreloads: [Int32: String] = [:]) {
+        self.ldSoPreload = ldSoPreload
+        self.ownPreload = ownPreload
+        self.listenerPreloads = listenerPreloads
+    }
+}
+
+/// Why a kernel-held socket exists, when the host shows it (NFS, WireGuard).
+public struct KernelSocketHints: Sendable, Equatable {
+    public var nfsServer: Bool
+    /// Ports lockd listens on (fs.nfs.nlm_tcpport / nlm_udpport).
+    public var lockdPorts: Set<UInt16>
+    /// Names of WireGuard interfaces.
+    public var wireguardInterfaces: [String]
+
+    public init(nfsServer: Bool = false, lockdPorts: Set<UInt16> = [], wireguardInterfaces: [String] = []) {
+        self.nfsServer = nfsServer
+        self.lockdPorts = lockdPorts
+        self.wireguardInterfaces = wireguardInterfaces
+    }
+}
+
+/// Everything the audit judges. Collected by PortcullisLinux; pure here.
+public struct AuditInput: Sendable {
+    /// Listening sockets (TCP LISTEN, UDP and RAW unconnected).
+    public var entries: [InventoryEntry]
+    public var packetSockets: [PacketSocketEntry]
+    /// Firewall verdict per non-loopback listener, by inode; absent when not judged.
+    public var firewall: [UInt64: FirewallVerdict]
+    public var tamper: TamperEvidence
+    public var kernelHints: KernelSocketHints
+    public var policy: (any AuditPolicy)?
+    /// Home directories of ordinary users (uid >= 1000), for the unsafe-location rule.
+    public var userHomes: [String]
+    /// The walk ran as root, so an unowned socket is really unowned.
+    public var ranAsRoot: Bool
+    /// Seconds since the epoch, for ignore expiry.
+    public var now: Int64
+
+    public init(
+        entries: [InventoryEntry], packetSockets: [PacketSocketEntry] = [], firewall: [UInt64: FirewallVerdict] = [:],
+        tamper: TamperEvidence = TamperEvidence(), kernelHints: KernelSocketHints = KernelSocketHints(),
+        policy: (any AuditPolicy)? = nil, userHomes: [String] = [], ranAsRoot: Bool = true, now: Int64 = 0
+    ) {
+        self.entries = entries
+        self.packetSockets = packetSockets
+        self.firewall = firewall
+        self.tamper = tamper
+        self.kernelHints = kernelHints
+        self.policy = policy
+        self.userHomes = userHomes
+        self.ranAsRoot = ranAsRoot
+        self.now = now
+    }
+}
+
+/// One listener with its audit outcome, for the overview.
+public struct AuditedListener: Sendable {
+    public var entry: InventoryEntry
+    public var firewall: FirewallVerdict?
+    /// Reachable from other hosts: not loopback-only and not filtered.
+    public var reachable: Bool
+    public var findings: [Finding]
+
+    /// The overview's one-word verdict: the worst finding's severity, else
+    /// `filtered`, `open` (reachable) or `ok` (loopback only).
+    public var verdict: String {
+        if let worst = findings.map(\.severity).max() { return worst.rawValue }
+        if firewall?.isFiltered == true && !entry.exposure.isLoopbackOnly { return "filtered" }
+        return reachable ? "open" : "ok"
+    }
+
+    public var verdictReason: String {
+        if let worst = findings.max(by: { $0.severity < $1.severity }) { return "\(worst.rule.rawValue): \(worst.title)" }
+        if let firewall, firewall.isFiltered, !entry.exposure.isLoopbackOnly { return "firewall: \(firewall.reason)" }
+        return reachable ? "reachable from the network" : "loopback only"
+    }
+}
+
+public struct SuppressedFinding: Sendable {
+    public var finding: Finding
+    public var reason: String
+}
+
+public struct AuditReport: Sendable {
+    /// Worst first.
+    public var findings: [Finding]
+    public var suppressed: [SuppressedFinding]
+    public var listeners: [AuditedListener]
+    public var notes: [Diagnostic]
+
+    public func count(atLeast severity: Severity) -> Int { findings.filter { $0.severity >= severity }.count }
+}
+
+/// Applies every audit rule to the input.
+public enum Auditor {
+    public static func run(_ input: AuditInput) -> AuditReport {
+        var listeners: [AuditedListener] = []
+        var all: [Finding] = []
+        for entry in input.entries {
+            let verdict = entry.exposure.isLoopbackOnly ? nil : input.firewall[entry.socket.inode]
+            let reachable = !entry.exposure.isLoopbackOnly && verdict?.isFiltered != true
+            let findings = AuditRules.findings(for: entry, firewall: verdict, reachable: reachable, input: input)
+            listeners.append(AuditedListener(entry: entry, firewall: verdict, reachable: reachable, findings: findings))
+            all += findings
+        }
+        all += input.packetSockets.map { AuditRules.packetFinding($0) }
+        all += AuditRules.tamperFindings(input.tamper)
+
+        // Policy: overrides, then ignores.
+        var kept: [Finding] = []
+        var suppressed: [SuppressedFinding] = []
+        var notes: [Diagnostic] = []
+        let byInode = Dictionary(input.entries.map { ($0.socket.inode, $0) }, uniquingKeysWith: { first, _ in first })
+        for var finding in all {
+            if let policy = input.policy {
+                guard let severity = policy.severity(for: finding.rule, default: finding.severity) else { continue }
+                finding.severity = severity
+                let entry = finding.subject.flatMap { byInode[$0.inode] }
+                if let reason = policy.ignoreReason(rule: finding.rule, entry: entry, now: input.now) {
+                    suppressed.append(SuppressedFinding(finding: finding, reason: reason))
+                    continue
+                }
+            }
+            kept.append(finding)
+        }
+        if let policy = input.policy {
+            notes += policy.expiredIgnoreNotes(now: input.now).map { Diagnostic(.warning, $0) }
+        }
+        // Keep per-listener findings in step with overrides and ignores.
+        let keptKeys = Set(kept.map(FindingKey.init))
+        for i in listeners.indices {
+            listeners[i].findings = kept.filter { f in
+                f.subject?.inode == listeners[i].entry.socket.inode && keptKeys.contains(FindingKey(f))
+            }
+        }
+        return AuditReport(findings: sortWorstFirst(kept), suppressed: suppressed, listeners: listeners, notes: notes)
+    }
+
+    struct FindingKey: Hashable {
+        var rule: RuleID
+        var inode: UInt64?
+        var title: String
+        init(_ f: Finding) { rule = f.rule; inode = f.subject?.inode; title = f.title }
+    }
+
+    /// Severity, then rule, then port: a stable order for reports and tests.
+    public static func sortWorstFirst(_ findings: [Finding]) -> [Finding] {
+        findings.sorted { a, b in
+            if a.severity != b.severity { return a.severity > b.severity }
+            if a.rule != b.rule { return a.rule.rawValue < b.rule.rawValue }
+            let pa = a.subject?.port ?? 0, pb = b.subject?.port ?? 0
+            if pa != pb { return pa < pb }
+            return a.title < b.title
+        }
+    }
+}
