@@ -26,6 +26,8 @@ public struct InventoryCollector {
         public var resolveOwners = true
         public var parallelism = 2
         public var etcRoot = "/"
+        /// Also read /proc/net/packet (AF_PACKET sockets) and their owners.
+        public var includePacketSockets = false
         public init() {}
     }
 
@@ -46,7 +48,18 @@ public struct InventoryCollector {
         }
         var diagnostics: [Diagnostic] = []
         let table = try readSockets(procfs, &diagnostics)
-        var sockets = table.records
+        let sockets = table.records
+        var packets: [PacketSocket] = []
+        if options.includePacketSockets {
+            switch Result(catching: { () throws(Errno) in try procfs.read("net/packet", sizeHint: 16384) }) {
+            case .success(let bytes):
+                let parsed = ProcNetParser.parsePacket(bytes, name: "\(options.procRoot)/net/packet")
+                packets = parsed.sockets
+                diagnostics += parsed.diagnostics
+            case .failure(let error):
+                diagnostics.append(Diagnostic(.warning, "cannot read \(options.procRoot)/net/packet: \(error); packet sockets not checked"))
+            }
+        }
 
         let effectiveUID = Sys.userID()
         var ownersByInode: [UInt64: [SocketOwner]] = [:]
@@ -57,7 +70,7 @@ public struct InventoryCollector {
         if options.resolveOwners {
             let resolver = OwnerResolver(procfs: procfs, parallelism: options.parallelism)
             var describer = ProcessDescriber(procfs: procfs, users: users, isLive: isLive)
-            let wanted = Set(sockets.lazy.map(\.inode).filter { $0 != 0 })
+            let wanted = Set(sockets.lazy.map(\.inode).filter { $0 != 0 }).union(packets.lazy.map(\.inode))
             do {
                 var holders = try resolver.holders(wanted: wanted)
                 someDenied = !holders.deniedPIDs.isEmpty
@@ -72,7 +85,7 @@ public struct InventoryCollector {
                 // Sockets nobody holds: closed meanwhile, opened after their
                 // process was walked, or really owner-less. Tell them apart
                 // with a second dump and a second walk before explaining.
-                let unowned = wanted.subtracting(holders.byInode.keys)
+                let unowned = Set(sockets.lazy.map(\.inode).filter { $0 != 0 }).subtracting(holders.byInode.keys)
                 if isLive && !unowned.isEmpty && !someDenied {
                     let again = (try? readSockets(procfs, &diagnostics, quiet: true).records) ?? []
                     let stillThere = Set(again.lazy.map(\.inode)).intersection(unowned)
@@ -114,7 +127,9 @@ public struct InventoryCollector {
             serviceName: { port, proto in services.name(port: port, proto: proto) })
         var entries = builder.entries(for: sockets, owners: context)
         InventoryBuilder.sort(&entries)
-        return Inventory(entries: entries, diagnostics: diagnostics, source: table.source)
+        return Inventory(
+            entries: entries, diagnostics: diagnostics, source: table.source,
+            packetSockets: packets.map { builder.packetEntry(for: $0, owners: context) })
     }
 
     /// PROC_PID_INIT_INO: the inode of the initial PID namespace.

@@ -202,10 +202,13 @@ public struct Inventory: Sendable {
     public var diagnostics: [Diagnostic]
     /// Where the socket table came from ("netlink" or "procfs").
     public var source: String
+    /// AF_PACKET sockets, when asked for (the audit does).
+    public var packetSockets: [PacketSocketEntry]
 
-    public init(entries: [InventoryEntry], diagnostics: [Diagnostic], source: String) {
+    public init(entries: [InventoryEntry], diagnostics: [Diagnostic], source: String, packetSockets: [PacketSocketEntry] = []) {
         self.entries = entries
         self.diagnostics = diagnostics
         self.source = source
+        self.packetSockets = packetSockets
     }
 }

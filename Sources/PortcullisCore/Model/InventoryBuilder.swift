@@ -53,7 +53,14 @@ public struct InventoryBuilder {
             service: isRaw ? nil : serviceName(socket.localPort, socket.proto),
             exposure: Exposure(localAddress: socket.localAddress, v6only: socket.v6only, interfaceIndex: socket.interfaceIndex),
             owners: owners,
-            unownedReason: owners.isEmpty ? Self.unownedReason(socket, context) : nil)
+            unownedReason: owners.isEmpty ? Self.unownedReason(inode: socket.inode, uid: socket.uid, context) : nil)
+    }
+
+    public func packetEntry(for packet: PacketSocket, owners context: OwnerContext) -> PacketSocketEntry {
+        let owners = context.ownersByInode[packet.inode] ?? []
+        return PacketSocketEntry(
+            socket: packet, owners: owners,
+            unownedReason: owners.isEmpty ? Self.unownedReason(inode: packet.inode, uid: packet.uid, context) : nil)
     }
 
     public func entries(for sockets: [SocketRecord], owners context: OwnerContext) -> [InventoryEntry] {
@@ -61,11 +68,11 @@ public struct InventoryBuilder {
     }
 
     /// Why a socket has no owner, from the most to the least certain cause.
-    static func unownedReason(_ socket: SocketRecord, _ context: OwnerContext) -> UnownedReason {
-        if socket.inode == 0 { return .noProcessState }
+    static func unownedReason(inode: UInt64, uid: UInt32, _ context: OwnerContext) -> UnownedReason {
+        if inode == 0 { return .noProcessState }
         if !context.collected { return .notCollected }
-        if context.goneInodes.contains(socket.inode) { return .gone }
-        if context.someDenied || (context.effectiveUID != 0 && socket.uid != context.effectiveUID) {
+        if context.goneInodes.contains(inode) { return .gone }
+        if context.someDenied || (context.effectiveUID != 0 && uid != context.effectiveUID) {
             return .notPermitted
         }
         if context.inChildPIDNamespace { return .otherPIDNamespace }

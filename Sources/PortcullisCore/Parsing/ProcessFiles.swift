@@ -137,6 +137,30 @@ public enum ProcessFiles {
         return users
     }
 
+    /// Home directories of ordinary users (uid 1000 and above, not nobody)
+    /// from /etc/passwd, for judging where a root process runs from.
+    public static func userHomes(passwd b: [UInt8]) -> [String] {
+        var homes: [String] = []
+        for line in b.split(separator: 0x0a) where line.first != 0x23 {
+            let fields = line.split(separator: 0x3a, omittingEmptySubsequences: false)
+            guard fields.count >= 6, let uid = UInt32(String(decoding: fields[2], as: UTF8.self)),
+                  uid >= 1000, uid != 65534 else { continue }
+            let home = String(decoding: fields[5], as: UTF8.self)
+            if home.count > 1 && home.hasPrefix("/") && home != "/nonexistent" && !homes.contains(home) { homes.append(home) }
+        }
+        return homes
+    }
+
+    /// The value of one variable in a NUL-separated environment block
+    /// (/proc/PID/environ), escaped.
+    public static func environmentValue(_ b: [UInt8], name: String) -> String? {
+        let prefix = Array((name + "=").utf8)
+        for item in b.split(separator: 0) where item.starts(with: prefix) {
+            return UntrustedText.escape(item.dropFirst(prefix.count))
+        }
+        return nil
+    }
+
     /// `/proc/sys/net/ipv4/ip_local_port_range`: "32768\t60999".
     public static func parsePortRange(_ b: [UInt8]) -> ClosedRange<UInt16>? {
         let parts = b.split(whereSeparator: { $0 == 0x09 || $0 == 0x20 || $0 == 0x0a })

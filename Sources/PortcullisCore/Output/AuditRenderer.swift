@@ -1,0 +1,151 @@
+/// Renders audit reports: text (worst first, grouped by severity), JSON,
+/// NDJSON (one finding per line) and JUnit XML (one failed case per finding).
+public enum AuditRenderer {
+    public static func json(_ finding: Finding) -> JSONValue {
+        .object([
+            ("rule", .string(finding.rule.rawValue)),
+            ("severity", .string(finding.severity.rawValue)),
+            ("title", .string(finding.title)),
+            ("subject", finding.subject.map(json) ?? .null),
+            ("owners", .array(finding.owners.map { o in
+                .object([("pid", .int(Int64(o.pid))), ("name", .string(o.name)), ("exe", .optional(o.exe)),
+                         ("user", .optional(o.user)), ("unit", .optional(o.unit)), ("container", .optional(o.container))])
+            })),
+            ("evidence", .array(finding.evidence.map(JSONValue.string))),
+            ("remediation", .string(finding.remediation)),
+        ])
+    }
+
+    static func json(_ subject: FindingSubject) -> JSONValue {
+        .object([
+            ("proto", .string(subject.proto)), ("family", .optional(subject.family?.rawValue)),
+            ("local_address", .string(subject.localAddress)), ("local_port", .optional(subject.port)),
+            ("inode", .int(Int64(subject.inode))), ("exposure", .optional(subject.exposure)),
+        ])
+    }
+
+    public static func json(_ listener: AuditedListener) -> JSONValue {
+        guard case .object(var fields) = InventoryRenderer.json(listener.entry) else { return .null }
+        fields.append(("firewall", listener.firewall.map { .object([("verdict", .string($0.name)), ("reason", .string($0.reason))]) } ?? .null))
+        fields.append(("reachable", .bool(listener.reachable)))
+        fields.append(("verdict", .string(listener.verdict)))
+        fields.append(("verdict_reason", .string(listener.verdictReason)))
+        fields.append(("findings", .array(listener.findings.map { .string($0.rule.rawValue) })))
+        return .object(fields)
+    }
+
+    public static func summary(_ report: AuditReport, failOn: Severity) -> JSONValue {
+        .object(Severity.allCases.reversed().map { s in (s.rawValue, .int(Int64(report.findings.filter { $0.severity == s }.count))) }
+            + [("suppressed", .int(Int64(report.suppressed.count))), ("fail_on", .string(failOn.rawValue)),
+               ("failed", .bool(report.count(atLeast: failOn) > 0))])
+    }
+
+    /// `{"summary", "findings", "suppressed", "listeners", "diagnostics"}`
+    public static func renderJSON(_ report: AuditReport, failOn: Severity, diagnostics: [Diagnostic]) -> String {
+        JSONValue.object([
+            ("summary", summary(report, failOn: failOn)),
+            ("findings", .array(report.findings.map(json))),
+            ("suppressed", .array(report.suppressed.map { s in
+                guard case .object(var fields) = json(s.finding) else { return .null }
+                fields.append(("suppressed_because", .string(s.reason)))
+                return .object(fields)
+            })),
+            ("listeners", .array(report.listeners.map(json))),
+            ("diagnostics", .array(diagnostics.map(InventoryRenderer.json))),
+        ]).serialized(pretty: true) + "\n"
+    }
+
+    public static func renderNDJSON(_ report: AuditReport) -> String {
+        report.findings.map { json($0).serialized() + "\n" }.joined()
+    }
+
+    static func color(_ severity: Severity) -> String {
+        switch severity {
+        case .critical: return "1;31"
+        case .high: return "31"
+        case .medium: return "33"
+        case .low: return "36"
+        case .info: return "2"
+        }
+    }
+
+    /// The findings, worst first, grouped under a heading per severity.
+    public static func renderText(_ report: AuditReport, failOn: Severity, style: TableStyle) -> String {
+        var out = ""
+        if report.findings.isEmpty {
+            out += "No findings.\n"
+        }
+        for severity in Severity.allCases.reversed() {
+            let group = report.findings.filter { $0.severity == severity }
+            guard !group.isEmpty else { continue }
+            out += style.paint("\(severity.rawValue.uppercased()) (\(group.count))", color(severity) + ";1") + "\n"
+            for f in group {
+                out += "  " + style.paint("[\(f.rule.rawValue)]", color(severity)) + " \(f.title)\n"
+                for line in f.evidence { out += "      \(line)\n" }
+                out += "      fix: \(f.remediation)\n"
+            }
+            out += "\n"
+        }
+        if !report.suppressed.isEmpty {
+            out += "Suppressed by the policy (\(report.suppressed.count)):\n"
+            for s in report.suppressed { out += "  [\(s.finding.rule.rawValue)] \(s.finding.title) — \(s.reason)\n" }
+            out += "\n"
+        }
+        let counts = Severity.allCases.reversed().compactMap { s -> String? in
+            let n = report.findings.filter { $0.severity == s }.count
+            return n > 0 ? "\(n) \(s.rawValue)" : nil
+        }
+        let failing = report.count(atLeast: failOn)
+        out += "\(report.findings.count) finding\(report.findings.count == 1 ? "" : "s")"
+        out += counts.isEmpty ? "" : " (\(counts.joined(separator: ", ")))"
+        out += "; \(failing) at or above \(failOn.rawValue)\n"
+        return out
+    }
+
+    /// JUnit XML: a test case per finding (failed), so CI systems list each one.
+    public static func renderJUnit(_ report: AuditReport, failOn: Severity) -> String {
+        let failures = report.findings.count
+        var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        out += "<testsuites name=\"portcullis\" tests=\"\(max(1, failures))\" failures=\"\(failures)\">\n"
+        out += "  <testsuite name=\"portcullis audit\" tests=\"\(max(1, failures))\" failures=\"\(failures)\" errors=\"0\" skipped=\"\(report.suppressed.count)\">\n"
+        if report.findings.isEmpty {
+            out += "    <testcase classname=\"portcullis.audit\" name=\"no findings\"/>\n"
+        }
+        for f in report.findings {
+            let where_ = f.subject.map { s in "\(s.proto) \(s.localAddress)" + (s.port.map { ":\($0)" } ?? "") } ?? "host"
+            out += "    <testcase classname=\"portcullis.\(xml(f.rule.rawValue))\" name=\"\(xml(f.severity.rawValue)): \(xml(where_))\">\n"
+            out += "      <failure type=\"\(xml(f.rule.rawValue))\" message=\"\(xml(f.title))\">"
+            out += xml((f.evidence + ["fix: " + f.remediation]).joined(separator: "\n"))
+            out += "</failure>\n    </testcase>\n"
+        }
+        for s in report.suppressed {
+            out += "    <testcase classname=\"portcullis.\(xml(s.finding.rule.rawValue))\" name=\"\(xml(s.finding.title))\">\n"
+            out += "      <skipped message=\"\(xml(s.reason))\"/>\n    </testcase>\n"
+        }
+        out += "  </testsuite>\n</testsuites>\n"
+        return out
+    }
+
+    /// XML 1.0 text: markup characters escaped, characters XML cannot carry
+    /// (C0 controls but tab/newline, U+FFFE/FFFF) replaced.
+    static func xml(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&apos;"
+            case "\n", "\t": out.unicodeScalars.append(scalar)
+            default:
+                if scalar.value < 0x20 || scalar.value == 0xfffe || scalar.value == 0xffff {
+                    out += "\\x" + String(scalar.value, radix: 16)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out
+    }
+}
