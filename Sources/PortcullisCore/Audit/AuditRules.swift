@@ -199,7 +199,7 @@ enum AuditRules {
             out.append(Finding(
                 rule: .ldPreload, severity: .high, title: "/etc/ld.so.preload exists: a library is injected into every dynamically linked program",
                 subject: nil, owners: [], evidence: ["/etc/ld.so.preload: \(preload.isEmpty ? "(empty)" : preload)"],
-                remediation: "Unless you put it there (rare: some security agents do), treat it as a userland rootkit: it can hide ports from ss, netstat and lsof. Compare with the static portcullis binary and run `portcullis hidden`"))
+                remediation: "Unless you put it there (rare: some security agents do), treat it as a userland rootkit: it can hide ports from ss, netstat and lsof. Compare what the static portcullis binary lists with what ss, netstat and lsof show"))
         }
         if let preload = tamper.ownPreload {
             out.append(Finding(
