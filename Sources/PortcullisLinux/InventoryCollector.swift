@@ -221,6 +221,22 @@ public enum HostFiles {
         (try? readFile(procRoot + "/sys/net/ipv4/ip_local_port_range")).flatMap(ProcessFiles.parsePortRange)
     }
 
+    /// This host's name, from the kernel (no NSS).
+    public static func hostname() -> String? {
+        (try? readFile("/proc/sys/kernel/hostname")).map { String(decoding: $0, as: UTF8.self).trimmingWhitespace }
+    }
+
+    /// Creates a new file (mode 0644); never overwrites what the user stored.
+    public static func createFile(_ path: String, contents: [UInt8]) throws(Errno) {
+        let fd = try Sys.createExclusive(path, mode: 0o644)
+        defer { Sys.close(fd) }
+        try Sys.writeFully(fd, contents)
+    }
+
+    public static func exists(_ path: String) -> Bool {
+        (try? Sys.statAt(Sys.currentDirectory, Array(path.utf8), follow: true)) != nil
+    }
+
     /// Reads a regular file by absolute path.
     public static func readFile(_ path: String) throws(Errno) -> [UInt8] {
         let fd = try Sys.openAt(Sys.currentDirectory, path)

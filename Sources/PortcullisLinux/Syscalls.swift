@@ -55,6 +55,11 @@ enum Sys {
 
     static func close(_ fd: Int32) { _ = Glibc.close(fd) }
 
+    /// open(2) with O_CREAT|O_EXCL: fails with EEXIST rather than overwrite.
+    static func createExclusive(_ path: String, mode: UInt32) throws(Errno) -> Int32 {
+        try retrying { open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode) }
+    }
+
     /// Reads a whole file from an open descriptor (procfs files report size 0,
     /// so read until EOF).
     static func readAll(_ fd: Int32, sizeHint: Int = 4096) throws(Errno) -> [UInt8] {
@@ -143,7 +148,24 @@ enum Sys {
         }
     }
 
+    /// write(2) of the whole buffer, failing on any error (for files we create).
+    static func writeFully(_ fd: Int32, _ bytes: [UInt8]) throws(Errno) {
+        var offset = 0
+        while offset < bytes.count {
+            let start = offset
+            let n = try retrying { bytes.withUnsafeBytes { raw in write(fd, raw.baseAddress.map { $0 + start }, raw.count - start) } }
+            if n == 0 { throw Errno(EIO) }
+            offset += n
+        }
+    }
+
     static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
+
+    static func realtimeSeconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec)
+    }
 
     static func environment(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
 

@@ -126,18 +126,16 @@ func reportDiagnostics(_ diagnostics: [Diagnostic]) {
 
 func renderInventory(
     _ inventory: Inventory, entries: [InventoryEntry], format: OutputFormat, allStates: Bool,
-    verdict: ((InventoryEntry) -> ListenerVerdict)? = nil
+    verdict: ((InventoryEntry) -> (verdict: String, reason: String))? = nil
 ) {
     // Machine formats carry a verdict as two extra fields.
     let extra: (InventoryEntry) -> [(String, JSONValue)] = { entry in
         guard let v = verdict?(entry) else { return [] }
-        return [("verdict", .string(v.level.rawValue)), ("verdict_reason", .string(v.reason))]
+        return [("verdict", .string(v.verdict)), ("verdict_reason", .string(v.reason))]
     }
     switch format {
     case .table:
-        Console.write(InventoryRenderer.renderTable(
-            entries, allStates: allStates, style: TableStyle(color: Console.wantsColor()),
-            verdict: verdict.map { judge in { entry in let v = judge(entry); return (v.text, v.level.color) } }))
+        Console.write(InventoryRenderer.renderTable(entries, allStates: allStates, style: TableStyle(color: Console.wantsColor())))
     case .json: InventoryRenderer.renderJSON(inventory, entries: entries, extra: extra) { Console.write($0) }
     case .ndjson: InventoryRenderer.renderNDJSON(entries, extra: extra) { Console.write($0) }
     case .csv: Console.write(InventoryRenderer.renderCSV(entries, verdict: verdict))

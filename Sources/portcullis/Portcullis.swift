@@ -28,7 +28,7 @@ struct Portcullis: ParsableCommand {
             Exit codes: 0 ok, 1 findings (who: nothing holds the port), 2 usage error, 3 runtime error.
             """,
         version: "0.1.0",
-        subcommands: [Overview.self, List.self, Who.self, Explain.self],
+        subcommands: [Overview.self, Audit.self, List.self, Who.self, Explain.self, PolicyCommand.self],
         defaultSubcommand: Overview.self
     )
 

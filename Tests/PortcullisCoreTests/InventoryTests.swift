@@ -176,21 +176,3 @@ enum SampleInventory {
         }
     }
 }
-
-@Suite struct VerdictTests {
-    func verdict(_ port: UInt16, _ proto: TransportProtocol = .tcp, family: AddressFamily? = nil) -> ListenerVerdict? {
-        SampleInventory.entry(port: port, proto: proto, family: family).map(ListenerVerdict.judge)
-    }
-
-    @Test func verdicts() {
-        #expect(verdict(631)?.level == .ok)
-        #expect(verdict(5432)?.level == .ok)  // mapped loopback
-        #expect(verdict(22, family: .ipv4)?.level == .open)
-        #expect(verdict(7777)?.level == .review)  // Redis by executable, on a non-standard port
-        #expect(verdict(7777)?.reason.contains("Redis") == true)
-        #expect(verdict(31337)?.level == .alert)  // deleted executable outranks the port
-        #expect(verdict(1, .raw)?.level == .alert)
-        #expect(verdict(2024, .udp)?.level == .review)  // no owner
-        #expect(verdict(50000)?.level == .review)  // ephemeral range
-    }
-}

@@ -18,7 +18,10 @@ import Testing
     @Test func tableWithVerdictsInColour() throws {
         let out = text(InventoryRenderer.renderTable(
             inventory.entries, allStates: false, style: TableStyle(color: true),
-            verdict: { let v = ListenerVerdict.judge($0); return (v.text, v.level.color) }))
+            verdict: { entry in
+                guard let listener = Auditor.run(AuditInput(entries: [entry])).listeners.first else { return ("-", nil) }  // not listening
+                return ("\(listener.verdict): \(listener.verdictReason)", listener.verdict == "ok" ? "32" : "33")
+            }))
         try TestFiles.assertSnapshot(out, named: "table-verdicts-colour.txt")
         // The only escape sequences are the ones portcullis wrote: hostile names stay escaped.
         #expect(!out.contains("kworker\n"))

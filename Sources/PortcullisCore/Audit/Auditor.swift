@@ -100,8 +100,11 @@ public struct AuditedListener: Sendable {
         return reachable ? "open" : "ok"
     }
 
+    /// The worst finding's rule (and how many more), or why there is none.
     public var verdictReason: String {
-        if let worst = findings.max(by: { $0.severity < $1.severity }) { return "\(worst.rule.rawValue): \(worst.title)" }
+        if let worst = findings.max(by: { $0.severity < $1.severity }) {
+            return worst.rule.rawValue + (findings.count > 1 ? " (+\(findings.count - 1) more)" : "")
+        }
         if let firewall, firewall.isFiltered, !entry.exposure.isLoopbackOnly { return "firewall: \(firewall.reason)" }
         return reachable ? "reachable from the network" : "loopback only"
     }
@@ -127,7 +130,7 @@ public enum Auditor {
     public static func run(_ input: AuditInput) -> AuditReport {
         var listeners: [AuditedListener] = []
         var all: [Finding] = []
-        for entry in input.entries {
+        for entry in input.entries where entry.socket.isListening {
             let verdict = entry.exposure.isLoopbackOnly ? nil : input.firewall[entry.socket.inode]
             let reachable = !entry.exposure.isLoopbackOnly && verdict?.isFiltered != true
             let findings = AuditRules.findings(for: entry, firewall: verdict, reachable: reachable, input: input)

@@ -60,6 +60,11 @@ public struct SocketFilter: Sendable {
 
     public init() {}
 
+    /// No criterion set: everything matches.
+    public var isEmpty: Bool {
+        ports == nil && pids.isEmpty && user == nil && process == nil && portClass == nil && !exposedOnly
+    }
+
     public func matches(_ entry: InventoryEntry) -> Bool {
         let socket = entry.socket
         if let ports, !ports.contains(socket.localPort) { return false }

@@ -132,11 +132,11 @@ public enum InventoryRenderer {
 
     /// Flat rows; several owners are joined with ";". With `verdict`, two
     /// more columns: verdict and verdict_reason.
-    public static func renderCSV(_ entries: [InventoryEntry], verdict: ((InventoryEntry) -> ListenerVerdict)? = nil) -> [UInt8] {
+    public static func renderCSV(_ entries: [InventoryEntry], verdict: ((InventoryEntry) -> (verdict: String, reason: String))? = nil) -> [UInt8] {
         var text = CSV.row(csvHeader + (verdict == nil ? [] : ["verdict", "verdict_reason"]))
         for e in entries {
             let judged = verdict.map { $0(e) }
-            let verdictCells = judged.map { [$0.level.rawValue, $0.reason] } ?? []
+            let verdictCells = judged.map { [$0.verdict, $0.reason] } ?? []
             let s = e.socket, o = e.owners
             text += CSV.row([
                 s.proto.rawValue, s.family.rawValue, s.localAddress.description, String(s.localPort),

@@ -305,6 +305,9 @@ struct PolicyParser {
         case .scanner(let context, let problem, let mark, _),
              .parser(let context, let problem, let mark, _),
              .composer(let context, let problem, let mark, _):
+            if problem == "but found another document" {
+                return at(mark, "a policy file holds one YAML document; remove this second one (or the `---` that starts it)")
+            }
             return at(mark, syntax(context, problem))
         case .reader(let problem, let offset, _, _):
             let (line, column) = offset.map { position(ofCharacter: $0, in: yaml) } ?? (1, 1)

@@ -1,0 +1,21 @@
+/// The YAML policy as the audit consults it.
+extension Policy: AuditPolicy {
+    public func auditDecision(for entry: InventoryEntry, exposure: Exposure) -> PolicyVerdict {
+        switch decision(for: entry, exposure: exposure) {
+        case .allowed: return .allowed
+        case .exposureTooWide(let allow): return .exposureTooWide(allowed: allow.exposure.description, line: allow.line)
+        case .notAllowed: return .notAllowed
+        }
+    }
+
+    public func ignoreReason(rule: RuleID, entry: InventoryEntry?, now: Int64) -> String? {
+        activeIgnore(rule: rule, entry: entry, now: now).map { "ignored by \(source) line \($0.line): \($0.reason)" }
+    }
+
+    public func expiredIgnoreNotes(now: Int64) -> [String] {
+        expiredIgnores(now: now).map { ignore in
+            "\(source) line \(ignore.line): the ignore of \(ignore.rule.rawValue) expired"
+                + (ignore.expires.map { " on \($0)" } ?? "") + "; its findings are reported again"
+        }
+    }
+}

@@ -1,0 +1,238 @@
+/// The host's nftables ruleset, read from `nft -j list ruleset`, as a model
+/// that answers per listener: does a NEW connection (TCP SYN) or datagram
+/// (UDP) from another host reach it?
+///
+/// The packet modelled arrives on a non-loopback interface, from an
+/// unknown source address and port, to the listener's port, and to the
+/// listener's address (for a wildcard listener: any address of this host).
+/// It passes, in hook and priority order, every base chain it meets:
+/// ingress (netdev/inet, per device), bridge prerouting/input (through a
+/// bridge port), prerouting and input (ip, ip6, inet). Each chain must
+/// accept it; a drop or reject anywhere is final. jump, goto and return are
+/// followed.
+///
+/// Wherever a rule matches some such packets and not others the evaluation
+/// forks, and the verdict looks at every path:
+/// - `.filtered` only when every path ends in drop or reject: the ruleset
+///   provably stops every NEW packet to the port from other hosts;
+/// - `.reachable` when some path is accepted everywhere and depends only on
+///   what the sender controls (its address, port, interface, packet shape).
+///   The reason then says "reachable when ..." with the conditions, e.g.
+///   `ip saddr 10.0.0.0/8`: the port is open to those sources, which an
+///   auditor must hear about, and it is never called filtered;
+/// - `.unknown` otherwise: a path through something this model cannot see
+///   (marks, rate limits, quotas, dynamic sets keyed by our own port, NAT,
+///   queue, iptables-nft xt extensions, unknown expressions), with the
+///   construct and the rule named.
+public struct FirewallModel: Sendable {
+    let ruleset: NftRuleset
+    let cache: [NftChainID: [ValueKind: IntervalSet]]
+    let dnatPossible: Bool
+    let snatPossible: Bool
+
+    /// - Parameter nftJSON: the output of `nft -j list ruleset`.
+    public init(nftJSON: [UInt8]) throws(FirewallError) {
+        let document: JSONValue
+        do {
+            // nft writes integers only; a number with a fraction in a field
+            // this model never reads must not make the whole ruleset unreadable.
+            document = try JSONValue.parse(nftJSON, nonIntegers: .keepAsString)
+        } catch {
+            throw .malformedJSON(error)
+        }
+        try self.init(ruleset: NftRuleset(json: document))
+    }
+
+    init(ruleset: NftRuleset) {
+        self.ruleset = ruleset
+        cache = ValueReader.buildCache(ruleset)
+        var dnat = false, snat = false
+        for chain in ruleset.chains.values {
+            guard let base = chain.base, base.type == "nat" else { continue }
+            if base.hook == "prerouting" { dnat = true }
+            if base.hook == "input" { snat = true }
+        }
+        dnatPossible = dnat
+        snatPossible = snat
+    }
+
+    /// The nft version that wrote the JSON.
+    public var nftVersion: String? { ruleset.nftVersion }
+
+    /// Base chains by hook, e.g. `["input": 2, "prerouting": 1]`.
+    public var baseChainCounts: [String: Int] {
+        var counts: [String: Int] = [:]
+        for chain in ruleset.chains.values { if let hook = chain.base?.hook { counts[hook, default: 0] += 1 } }
+        return counts
+    }
+
+    /// Things about the ruleset as a whole worth telling a user.
+    public var notes: [String] {
+        var tables: Set<String> = []
+        for chain in ruleset.chains.values {
+            for rule in chain.rules {
+                let usesXT = rule.statements.contains {
+                    switch $0 {
+                    case .opaqueCondition(let t), .undecidable(let t): return t.hasPrefix("iptables-nft")
+                    default: return false
+                    }
+                }
+                if usesXT { tables.insert("\(chain.id.family) \(chain.id.table)") }
+            }
+        }
+        guard !tables.isEmpty else { return [] }
+        return ["iptables-nft rules with xtables extensions in table \(tables.sorted().map { NftText.clean($0) }.joined(separator: ", ")): "
+                + "portcullis cannot read them, and listeners whose packets meet them are judged unknown"]
+    }
+
+    /// Whether NEW inbound traffic from another host reaches a listener.
+    /// - Parameters:
+    ///   - localAddress: the address the socket is bound to; unspecified
+    ///     (`0.0.0.0`, `::`) means every address of this host. IPv4-mapped
+    ///     IPv6 addresses are judged as IPv4.
+    public func verdict(proto: TransportProtocol, family: AddressFamily, port: UInt16, localAddress: IPAddress) -> FirewallVerdict {
+        evaluate(proto: proto, family: family, port: port, localAddress: localAddress).verdict
+    }
+
+    /// The verdict with the packet conditions it holds under.
+    public func evaluate(proto: TransportProtocol, family: AddressFamily, port: UInt16,
+                         localAddress: IPAddress) -> FirewallEvaluation {
+        let l4: UInt64
+        switch proto {
+        case .tcp: l4 = 6
+        case .udp: l4 = 17
+        case .raw: return FirewallEvaluation(.unknown("raw socket: it has no port for a firewall rule to match"))
+        }
+        let address = localAddress.normalized
+        if address.isLoopback {
+            return FirewallEvaluation(.reachable("listener is loopback only; firewall not consulted"))
+        }
+        let bits = family == .ipv4 ? 32 : 128
+        let destinations: IntervalSet
+        if !address.isUnspecified && (address.kind == .v4) == (family == .ipv4) {
+            destinations = .single(U128(address))
+        } else {
+            // Some address of this host: anything but loopback, which the
+            // kernel does not accept from another interface.
+            let loopback: IntervalSet = family == .ipv4
+                ? IntervalSet([U128(0x7f00_0000)...U128(0x7fff_ffff)])
+                : .single(1)
+            destinations = IntervalSet.all(bits: bits).subtracting(loopback)
+        }
+        let packet = ListenerPacket(family: family, l4proto: l4, port: port, destinations: destinations,
+                                    dnatPossible: dnatPossible, snatPossible: snatPossible)
+        var evaluator = NftEvaluator(ruleset: ruleset, reader: ValueReader(ruleset: ruleset, cache: cache), packet: packet)
+        let evaluation = evaluator.evaluate()
+        return Self.classify(evaluation)
+    }
+
+    // MARK: verdicts from paths
+
+    static func classify(_ e: NftEvaluator.Evaluation) -> FirewallEvaluation {
+        if e.chainsConsulted == 0 {
+            return FirewallEvaluation(.reachable("no nftables input chain"))
+        }
+        if e.dropped.isEmpty && e.undecided.isEmpty, let first = e.accepted.min(by: { $0.conditions.count < $1.conditions.count }) {
+            return FirewallEvaluation(.reachable(decisions(first)))
+        }
+        let clean = e.accepted.filter { !$0.dependsOnHostState }
+        if let best = clean.min(by: { score($0) < score($1) }) {
+            let conditions = best.conditions.sorted { $0.holds && !$1.holds }.map(\.rendered)
+            return FirewallEvaluation(
+                .reachable("reachable only when \(summary(conditions)): \(decisions(best))"), conditions: conditions)
+        }
+        if e.accepted.isEmpty && e.undecided.isEmpty, !e.dropped.isEmpty {
+            var reasons: [String] = []
+            for (_, why) in e.dropped where !reasons.contains(why) { reasons.append(why) }
+            if reasons.count == 1 { return FirewallEvaluation(.filtered(reasons[0])) }
+            let shown = reasons.prefix(3).joined(separator: "; ") + (reasons.count > 3 ? "; and \(reasons.count - 3) more" : "")
+            return FirewallEvaluation(.filtered("every path is dropped: \(shown)"))
+        }
+        if let (_, why) = e.undecided.first {
+            return FirewallEvaluation(.unknown(why))
+        }
+        // Accepted only on paths that depend on host state.
+        for state in e.accepted {
+            if let condition = state.conditions.first(where: \.isOpaque) {
+                return FirewallEvaluation(.unknown(
+                    "cannot judge \(condition.text): \(condition.location); the port is accepted only on paths that depend on it"))
+            }
+        }
+        return FirewallEvaluation(.unknown("cannot judge the ruleset for this listener"))
+    }
+
+    /// Fewest source restrictions first, then fewest conditions.
+    static func score(_ s: PacketState) -> (Int, Int) {
+        (s.conditions.filter { $0.holds && $0.category == .source }.count, s.conditions.count)
+    }
+
+    static func summary(_ conditions: [String]) -> String {
+        let shown = conditions.prefix(3).joined(separator: " and ")
+        return conditions.count > 3 ? "\(shown) (and \(conditions.count - 3) more conditions)" : shown
+    }
+
+    /// The rules that accepted, leaving out chains that merely let
+    /// everything through by policy when a rule decided elsewhere.
+    static func decisions(_ s: PacketState) -> String {
+        let ruled = s.decisions.filter { !$0.hasPrefix("accepted by the policy accept") }
+        return (ruled.isEmpty ? s.decisions : ruled).joined(separator: "; ")
+    }
+}
+
+/// A verdict and, for `.reachable`, the conditions a packet must meet.
+public struct FirewallEvaluation: Sendable, Hashable {
+    public var verdict: FirewallVerdict
+    /// Empty when every NEW packet to the port is accepted; otherwise what
+    /// the accepted packets have in common, e.g. `["ip saddr 10.0.0.0/8"]`:
+    /// the port is reachable, but not from everywhere.
+    public var conditions: [String]
+
+    public init(_ verdict: FirewallVerdict, conditions: [String] = []) {
+        self.verdict = verdict
+        self.conditions = conditions
+    }
+
+    /// Reachable, but only by packets meeting `conditions`.
+    public var isRestricted: Bool { !conditions.isEmpty }
+}
+
+extension FirewallVerdict {
+    /// The verdict for a socket, from per-family verdicts: a dual-stack
+    /// wildcard socket (`::` without IPV6_V6ONLY) takes IPv4 and IPv6
+    /// traffic and is judged for both. Loopback-only sockets are not exposed
+    /// at all; callers should not need to ask, but get a safe answer.
+    public static func judging(
+        _ entry: InventoryEntry, perFamily: (AddressFamily, IPAddress) -> FirewallVerdict
+    ) -> FirewallVerdict {
+        let socket = entry.socket
+        if socket.proto == .raw { return .unknown("raw socket: it has no port for a firewall rule to match") }
+        if entry.exposure == .loopback {
+            return .reachable("listener is loopback only; firewall not consulted")
+        }
+        if entry.exposure == .allInterfacesDualStack {
+            return combine(v4: perFamily(.ipv4, .anyV4), v6: perFamily(.ipv6, .anyV6))
+        }
+        let address = socket.localAddress.normalized
+        return perFamily(address.kind == .v4 ? .ipv4 : .ipv6, address)
+    }
+
+    /// A dual-stack socket is reachable if either family reaches it, and
+    /// filtered only if both are.
+    public static func combine(v4: FirewallVerdict, v6: FirewallVerdict) -> FirewallVerdict {
+        let reason = "IPv4 \(v4.name): \(v4.reason); IPv6 \(v6.name): \(v6.reason)"
+        switch (v4, v6) {
+        case (.reachable, _), (_, .reachable): return .reachable(reason)
+        case (.filtered, .filtered): return .filtered(reason)
+        default: return .unknown(reason)
+        }
+    }
+}
+
+extension FirewallModel {
+    /// The verdict for an inventory entry (both families for a dual-stack socket).
+    public func verdict(for entry: InventoryEntry) -> FirewallVerdict {
+        FirewallVerdict.judging(entry) { family, address in
+            verdict(proto: entry.socket.proto, family: family, port: entry.socket.localPort, localAddress: address)
+        }
+    }
+}

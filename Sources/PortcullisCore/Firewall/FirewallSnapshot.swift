@@ -1,0 +1,67 @@
+/// What portcullis could learn about the host firewall at one moment: the
+/// nftables model, or why there is none, plus the legacy iptables tables
+/// the kernel has loaded (which portcullis does not read).
+///
+/// Callers ask about listeners that are not loopback-only; a loopback
+/// listener gets `.reachable("listener is loopback only; firewall not
+/// consulted")`, never `.filtered`: it is simply not exposed, and that is
+/// the socket's exposure's business, not the firewall's.
+public struct FirewallSnapshot: Sendable {
+    public enum Source: Sendable {
+        case nftables(FirewallModel)
+        /// No model: why (nft missing, not permitted, nft failed, bad JSON).
+        case unavailable(String)
+    }
+
+    public var source: Source
+    /// /proc/net/ip_tables_names: legacy (x_tables) IPv4 tables in use.
+    public var legacyIPv4Tables: [String]
+    /// /proc/net/ip6_tables_names.
+    public var legacyIPv6Tables: [String]
+
+    public init(source: Source, legacyIPv4Tables: [String] = [], legacyIPv6Tables: [String] = []) {
+        self.source = source
+        self.legacyIPv4Tables = legacyIPv4Tables
+        self.legacyIPv6Tables = legacyIPv6Tables
+    }
+
+    public var model: FirewallModel? {
+        if case .nftables(let m) = source { return m }
+        return nil
+    }
+
+    /// Why the firewall could not be read, if it could not.
+    public var unavailableReason: String? {
+        if case .unavailable(let why) = source { return why }
+        return nil
+    }
+
+    public func verdict(for entry: InventoryEntry) -> FirewallVerdict {
+        FirewallVerdict.judging(entry) { family, address in
+            verdict(proto: entry.socket.proto, family: family, port: entry.socket.localPort, localAddress: address)
+        }
+    }
+
+    public func verdict(proto: TransportProtocol, family: AddressFamily, port: UInt16, localAddress: IPAddress) -> FirewallVerdict {
+        if localAddress.normalized.isLoopback {
+            return .reachable("listener is loopback only; firewall not consulted")
+        }
+        let legacy = family == .ipv4 ? legacyIPv4Tables : legacyIPv6Tables
+        let legacyNote = legacy.isEmpty ? nil
+            : "iptables (legacy) tables are loaded (\(legacy.map { NftText.clean($0) }.joined(separator: ", "))); portcullis reads nftables only"
+        switch source {
+        case .unavailable(let why):
+            return .unknown(legacyNote.map { "\(why); \($0)" } ?? why)
+        case .nftables(let model):
+            let verdict = model.verdict(proto: proto, family: family, port: port, localAddress: localAddress)
+            guard let legacyNote else { return verdict }
+            switch verdict {
+            // A drop in nftables is final whatever iptables would say.
+            case .filtered: return verdict
+            // An accept is not: a legacy iptables rule may still drop it.
+            case .reachable(let why): return .unknown("nftables accepts (\(why)), but \(legacyNote)")
+            case .unknown(let why): return .unknown("\(why); \(legacyNote)")
+            }
+        }
+    }
+}

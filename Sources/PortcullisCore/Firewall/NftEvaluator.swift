@@ -1,0 +1,660 @@
+/// A rule, by chain and handle, with its text: what a reason points at.
+struct RuleLocation: Hashable, Sendable, CustomStringConvertible {
+    var chain: NftChainID
+    var handle: Int64?
+    var text: String
+
+    var description: String {
+        "rule \"\(text)\" (\(NftText.clean(chain.description))\(handle.map { ", handle \($0)" } ?? ""))"
+    }
+}
+
+/// One fork taken on a path: a match that holds for some packets of the
+/// modelled class and not for others, and which way this path went.
+struct PathCondition: Hashable, Sendable {
+    var text: String
+    var holds: Bool
+    /// nil when the fork depends on host state this model cannot see.
+    var category: FieldCategory?
+    var location: RuleLocation
+
+    var isOpaque: Bool { category == nil }
+    var rendered: String { holds ? text : "not \(text)" }
+}
+
+/// What is known about the packet on one path through the ruleset: the
+/// values each tracked field can still have, the interface constraints,
+/// the untracked conditions taken, and the decisions so far.
+struct PacketState: Sendable {
+    var domains: [String: IntervalSet] = [:]
+    var iifname = NameDomain.notLoopback
+    var iif = NameDomain.notLoopback
+    /// Conditions that are not modelled but must stay consistent along a
+    /// path (the same `meta mark 1` test twice gives the same answer).
+    var atoms: [String: Bool] = [:]
+    var opaqueAtoms: Set<String> = []
+    var conditions: [PathCondition] = []
+    var untracked = false
+    /// "accepted by ..." per base chain passed.
+    var decisions: [String] = []
+
+    func domain(_ spec: FieldSpec) -> IntervalSet { domains[spec.key] ?? spec.initial }
+
+    var dependsOnHostState: Bool { conditions.contains { $0.isOpaque } }
+}
+
+/// Walks every path the modelled packet can take through the base chains
+/// it meets, forking wherever a rule matches some such packets and not
+/// others. Paths whose constraints contradict each other are pruned, so a
+/// fork on `ip saddr 10.0.0.0/8` followed by `ip saddr 10.1.0.0/16` does not
+/// invent a path that cannot exist. What cannot be pruned exactly is kept,
+/// which can only make a verdict less certain, never wrong.
+struct NftEvaluator {
+    let ruleset: NftRuleset
+    let reader: ValueReader
+    let packet: ListenerPacket
+
+    static let maximumSteps = 200_000
+    static let maximumPaths = 20_000
+    static let maximumJumpDepth = 32
+
+    var steps = 0
+    /// Set when the budget ran out: the reason the verdict is unknown.
+    var exhausted: String?
+
+    struct Evaluation {
+        var accepted: [PacketState] = []
+        var dropped: [(PacketState, String)] = []
+        var undecided: [(PacketState, String)] = []
+        var chainsConsulted = 0
+    }
+
+    enum ChainOutcome {
+        case accepted(PacketState)
+        case dropped(PacketState, String)
+        case undecided(PacketState, String)
+    }
+
+    enum Effect {
+        case next, accept, `return`
+        case drop(String)
+        case jump(String)
+        case goto(String)
+        case undecidable(String)
+    }
+
+    struct EntryPoint {
+        var chain: NftChain
+        var point: HookPoint
+        /// Chains that only see packets from some devices.
+        var devices: [String]?
+        var entryAtom: String?
+        var stage: Int
+        var order: Int
+    }
+
+    // MARK: base chains
+
+    /// The base chains a packet from another host, to a local socket, passes:
+    /// ingress, bridge prerouting/input (for bridge ports), prerouting, input.
+    func entryPoints() -> [EntryPoint] {
+        var out: [EntryPoint] = []
+        for (order, id) in ruleset.chainOrder.enumerated() {
+            guard let chain = ruleset.chain(id), let base = chain.base else { continue }
+            let familyMatches: Bool
+            switch id.family {
+            case "ip": familyMatches = packet.family == .ipv4
+            case "ip6": familyMatches = packet.family == .ipv6
+            case "inet", "netdev", "bridge": familyMatches = true
+            default: familyMatches = false
+            }
+            guard familyMatches else { continue }
+            switch (id.family, base.hook) {
+            case ("netdev", "ingress"), ("inet", "ingress"):
+                let atom = base.devices == nil ? "the packet arrives on the device of ingress chain \(NftText.clean(id.description))" : nil
+                out.append(EntryPoint(chain: chain, point: HookPoint(hook: "ingress", priority: base.priority),
+                                      devices: base.devices, entryAtom: atom, stage: 0, order: order))
+            case ("bridge", "prerouting"), ("bridge", "input"):
+                out.append(EntryPoint(chain: chain, point: HookPoint(hook: "bridge-\(base.hook)", priority: base.priority),
+                                      devices: nil, entryAtom: "the packet arrives through a bridge port",
+                                      stage: base.hook == "prerouting" ? 1 : 2, order: order))
+            case ("ip", "prerouting"), ("ip6", "prerouting"), ("inet", "prerouting"):
+                out.append(EntryPoint(chain: chain, point: HookPoint(hook: "prerouting", priority: base.priority),
+                                      devices: nil, entryAtom: nil, stage: 3, order: order))
+            case ("ip", "input"), ("ip6", "input"), ("inet", "input"):
+                out.append(EntryPoint(chain: chain, point: HookPoint(hook: "input", priority: base.priority),
+                                      devices: nil, entryAtom: nil, stage: 4, order: order))
+            default:
+                continue
+            }
+        }
+        return out.sorted { ($0.stage, $0.point.priority, $0.order) < ($1.stage, $1.point.priority, $1.order) }
+    }
+
+    /// Runs the packet through every base chain in hook and priority order.
+    /// A path must be accepted by each chain it enters; a drop anywhere is final.
+    mutating func evaluate() -> Evaluation {
+        var result = Evaluation()
+        var live = [PacketState()]
+        for entry in entryPoints() {
+            result.chainsConsulted += 1
+            var next: [PacketState] = []
+            for state in live {
+                for (entered, enters) in enter(entry, state) {
+                    guard enters else { next.append(entered); continue }
+                    for outcome in run(entry.chain, entered, point: entry.point) {
+                        switch outcome {
+                        case .accepted(let s): next.append(s)
+                        case .dropped(let s, let why): result.dropped.append((s, why))
+                        case .undecided(let s, let why): result.undecided.append((s, why))
+                        }
+                    }
+                }
+            }
+            live = next
+            if let exhausted {
+                result.undecided.append((PacketState(), exhausted))
+                return result
+            }
+        }
+        result.accepted = live
+        return result
+    }
+
+    /// Whether the packet enters a chain bound to devices (or to bridge ports).
+    func enter(_ entry: EntryPoint, _ state: PacketState) -> [(PacketState, Bool)] {
+        let location = RuleLocation(chain: entry.chain.id, handle: nil, text: "chain entry")
+        if let devices = entry.devices {
+            let patterns = devices.map { NamePattern(nft: $0) }
+            switch state.iifname.test(anyOf: patterns) {
+            case .always: return [(state, true)]
+            case .never: return [(state, false)]
+            case .sometimes:
+                var inside = state, outside = state
+                inside.iifname = state.iifname.restricted(toAnyOf: patterns)
+                outside.iifname = state.iifname.excluding(patterns)
+                let text = "iifname { \(devices.map { "\"\(NftText.clean($0))\"" }.joined(separator: ", ")) }"
+                inside.conditions.append(PathCondition(text: text, holds: true, category: .source, location: location))
+                outside.conditions.append(PathCondition(text: text, holds: false, category: .source, location: location))
+                return [(inside, true), (outside, false)]
+            }
+        }
+        if let atom = entry.entryAtom { return self.atom(atom, category: .source, state, location) }
+        return [(state, true)]
+    }
+
+    /// Explores one base chain (and the chains it jumps to) from `start`.
+    mutating func run(_ base: NftChain, _ start: PacketState, point: HookPoint) -> [ChainOutcome] {
+        struct Frame { var chain: NftChainID; var next: Int }
+        struct Thread { var state: PacketState; var chain: NftChainID; var index: Int; var stack: [Frame] }
+
+        let policy = base.base?.policy ?? "accept"
+        func endOfBase(_ s: PacketState) -> ChainOutcome {
+            let what = "the policy \(NftText.clean(policy)) of chain \(NftText.clean(base.id.description))"
+            switch policy {
+            case "accept":
+                var accepted = s
+                accepted.decisions.append("accepted by \(what)")
+                return .accepted(accepted)
+            case "drop": return .dropped(s, "dropped by \(what)")
+            default: return .undecided(s, "cannot judge \(what)")
+            }
+        }
+
+        var work = [Thread(state: start, chain: base.id, index: 0, stack: [])]
+        var outcomes: [ChainOutcome] = []
+        while let thread = work.popLast() {
+            steps += 1
+            if steps > Self.maximumSteps || work.count + outcomes.count > Self.maximumPaths {
+                exhausted = "the ruleset is too complex to judge: more than \(Self.maximumSteps) rule evaluations "
+                    + "or \(Self.maximumPaths) paths for this listener"
+                return outcomes + [.undecided(thread.state, exhausted ?? "")]
+            }
+            guard let chain = ruleset.chain(thread.chain) else {
+                outcomes.append(.undecided(thread.state, "cannot judge a jump to chain \(NftText.clean(thread.chain.description)), which does not exist"))
+                continue
+            }
+            guard thread.index < chain.rules.count else {
+                // Falling off the end of a regular chain returns to the caller.
+                if let frame = thread.stack.last {
+                    work.append(Thread(state: thread.state, chain: frame.chain, index: frame.next, stack: thread.stack.dropLast()))
+                } else {
+                    outcomes.append(endOfBase(thread.state))
+                }
+                continue
+            }
+            let rule = chain.rules[thread.index]
+            let location = RuleLocation(chain: chain.id, handle: rule.handle, text: NftText.rule(rule))
+            for (state, effect) in evaluateRule(rule, location: location, state: thread.state, point: point) {
+                switch effect {
+                case .next:
+                    work.append(Thread(state: state, chain: thread.chain, index: thread.index + 1, stack: thread.stack))
+                case .accept:
+                    var accepted = state
+                    accepted.decisions.append("accepted by \(location)")
+                    outcomes.append(.accepted(accepted))
+                case .drop(let why):
+                    outcomes.append(.dropped(state, why))
+                case .jump(let target):
+                    guard thread.stack.count < Self.maximumJumpDepth else {
+                        outcomes.append(.undecided(state, "cannot judge: jumps nest deeper than \(Self.maximumJumpDepth) at \(location)"))
+                        continue
+                    }
+                    let id = NftChainID(family: chain.id.family, table: chain.id.table, name: target)
+                    work.append(Thread(state: state, chain: id, index: 0,
+                                       stack: thread.stack + [Frame(chain: thread.chain, next: thread.index + 1)]))
+                case .goto(let target):
+                    let id = NftChainID(family: chain.id.family, table: chain.id.table, name: target)
+                    work.append(Thread(state: state, chain: id, index: 0, stack: thread.stack))
+                case .return:
+                    if let frame = thread.stack.last {
+                        work.append(Thread(state: state, chain: frame.chain, index: frame.next, stack: thread.stack.dropLast()))
+                    } else {
+                        outcomes.append(endOfBase(state))
+                    }
+                case .undecidable(let why):
+                    outcomes.append(.undecided(state, why))
+                }
+            }
+        }
+        return outcomes
+    }
+
+    // MARK: rules
+
+    func effect(of verdict: NftVerdict, _ location: RuleLocation) -> Effect {
+        switch verdict {
+        case .accept: return .accept
+        case .drop: return .drop("dropped by \(location)")
+        case .reject: return .drop("rejected by \(location)")
+        case .continue: return .next
+        case .return: return .return
+        case .jump(let target): return .jump(target)
+        case .goto(let target): return .goto(target)
+        case .queue: return .undecidable("cannot judge queue (userspace decides the verdict): \(location)")
+        case .unknown(let what): return .undecidable("cannot judge verdict \(NftText.clean(what)): \(location)")
+        }
+    }
+
+    /// Every way the rule can go for the packet on `state`: each resulting
+    /// path with what the rule does to it.
+    mutating func evaluateRule(_ rule: NftRule, location: RuleLocation, state: PacketState, point: HookPoint) -> [(PacketState, Effect)] {
+        guard rule.canAffectVerdict else { return [(state, .next)] }
+        var live = [state]
+        var results: [(PacketState, Effect)] = []
+        for statement in rule.statements {
+            var nextLive: [PacketState] = []
+            for s in live {
+                switch statement {
+                case .match(let op, let left, let right):
+                    for (branch, matched) in match(op: op, left: left, right: right, s, point: point, location) {
+                        if matched { nextLive.append(branch) } else { results.append((branch, .next)) }
+                    }
+                case .noEffect:
+                    nextLive.append(s)
+                case .opaqueCondition(let text):
+                    // Each limit or quota is its own counter: key by rule.
+                    let key = "\(location.chain)#\(location.handle ?? -1): \(text)"
+                    for (branch, matched) in atom(text, category: nil, s, location, key: key) {
+                        if matched { nextLive.append(branch) } else { results.append((branch, .next)) }
+                    }
+                case .setsMark:
+                    var changed = s
+                    for key in changed.opaqueAtoms { changed.atoms[key] = nil }
+                    changed.opaqueAtoms = []
+                    nextLive.append(changed)
+                case .notrack:
+                    var changed = s
+                    changed.untracked = true
+                    nextLive.append(changed)
+                case .updatesSet(let name, let condition):
+                    var changed = s
+                    let reference = "@\(NftText.clean(name))"
+                    for key in changed.atoms.keys where key.contains(reference) { changed.atoms[key] = nil }
+                    if let condition {
+                        let key = "\(location.chain)#\(location.handle ?? -1): \(condition)"
+                        for (branch, matched) in atom(condition, category: nil, changed, location, key: key) {
+                            if matched { nextLive.append(branch) } else { results.append((branch, .next)) }
+                        }
+                    } else {
+                        nextLive.append(changed)
+                    }
+                case .verdict(let verdict):
+                    results.append((s, effect(of: verdict, location)))
+                case .vmap(let key, let entries):
+                    let (decided, unmatched) = vmap(key: key, entries: entries, s, point: point, location)
+                    results += decided
+                    nextLive += unmatched
+                case .undecidable(let why):
+                    results.append((s, .undecidable("cannot judge \(why): \(location)")))
+                }
+            }
+            live = nextLive
+            if live.isEmpty { break }
+        }
+        // Every statement matched and none decided: on to the next rule.
+        for s in live { results.append((s, .next)) }
+        return results
+    }
+
+    mutating func vmap(key: NftExpr, entries: NftMapEntries, _ state: PacketState, point: HookPoint,
+                       _ location: RuleLocation) -> (decided: [(PacketState, Effect)], unmatched: [PacketState]) {
+        let list: [NftMapEntry]
+        switch entries {
+        case .inline(let items): list = items
+        case .named(let name):
+            guard let map = ruleset.set(named: name, in: location.chain), let verdicts = map.verdicts else {
+                return ([(state, .undecidable("cannot judge vmap @\(NftText.clean(name)) (not a verdict map here): \(location)"))], [])
+            }
+            guard !map.isDynamic else {
+                return ([(state, .undecidable("cannot judge vmap @\(NftText.clean(name)), whose elements change at run time: \(location)"))], [])
+            }
+            list = verdicts
+        }
+        // Map keys are disjoint, so trying them one after another is the lookup.
+        var remaining = [state]
+        var decided: [(PacketState, Effect)] = []
+        for entry in list {
+            var next: [PacketState] = []
+            for s in remaining {
+                for (branch, matched) in match(op: "==", left: key, right: entry.key, s, point: point, location) {
+                    if matched { decided.append((branch, effect(of: entry.verdict, location))) } else { next.append(branch) }
+                }
+            }
+            remaining = next
+            if remaining.isEmpty { break }
+        }
+        return (decided, remaining)
+    }
+
+    // MARK: matches
+
+    /// The paths on which `left op right` holds (true) and fails (false).
+    func match(op: String, left: NftExpr, right: NftValue, _ state: PacketState, point: HookPoint,
+               _ location: RuleLocation) -> [(PacketState, Bool)] {
+        let text = NftText.match(op: op, left: left, right: right)
+        if case .concat(let parts) = left {
+            return concatLookup(op: op, parts: parts, right: right, text: text, state, point: point, location)
+        }
+        let resolved = packet.resolve(left, point: point, untracked: state.untracked)
+        if case .absent = resolved { return [(state, op == "!=")] }
+        // A set whose contents change at run time: a blocklist keyed by
+        // source address is the sender's business; one keyed by our own
+        // port is host state.
+        if case .setReference(let name) = right, let set = ruleset.set(named: name, in: location.chain), set.isDynamic {
+            return atom(text, category: Self.category(of: resolved), state, location)
+        }
+        switch resolved {
+        case .absent:
+            return [(state, op == "!=")]
+        case .opaque:
+            return atom(text, category: nil, state, location)
+        case .untracked(let category):
+            return atom(text, category: category == .fixed ? nil : category, state, location)
+        case .outputInterface:
+            // No output device is chosen yet on the way in: a test for a
+            // named one cannot match. Anything else varies by kernel.
+            if op == "==", let names = reader.interfacePatterns(right, byName: true, table: location.chain),
+               !names.contains(where: { $0.text.isEmpty }) {
+                return [(state, false)]
+            }
+            return atom(text, category: nil, state, location)
+        case .inputInterface(let byName):
+            guard ["==", "!=", "in"].contains(op),
+                  let patterns = reader.interfacePatterns(right, byName: byName, table: location.chain) else {
+                return atom(text, category: .source, state, location)
+            }
+            let negate = op == "!="
+            let domain = byName ? state.iifname : state.iif
+            switch domain.test(anyOf: patterns) {
+            case .always: return [(state, !negate)]
+            case .never: return [(state, negate)]
+            case .sometimes:
+                var inside = state, outside = state
+                if byName {
+                    inside.iifname = domain.restricted(toAnyOf: patterns)
+                    outside.iifname = domain.excluding(patterns)
+                } else {
+                    inside.iif = domain.restricted(toAnyOf: patterns)
+                    outside.iif = domain.excluding(patterns)
+                }
+                inside.conditions.append(PathCondition(text: text, holds: !negate, category: .source, location: location))
+                outside.conditions.append(PathCondition(text: text, holds: negate, category: .source, location: location))
+                return [(inside, !negate), (outside, negate)]
+            }
+        case .tracked(let spec):
+            guard let accepted = predicate(op: op, right: right, spec, domain: state.domain(spec), table: location.chain) else {
+                return atom(text, category: spec.category == .fixed ? nil : spec.category, state, location)
+            }
+            return split(spec, accepted, text: text, state, location)
+        case .masked(let spec, let mask):
+            guard let accepted = maskedPredicate(op: op, mask: mask, right: right, spec, domain: state.domain(spec),
+                                                 table: location.chain) else {
+                return atom(text, category: spec.category == .fixed ? nil : spec.category, state, location)
+            }
+            return split(spec, accepted, text: text, state, location)
+        }
+    }
+
+    static func category(of resolved: ResolvedField) -> FieldCategory? {
+        switch resolved {
+        case .tracked(let spec), .masked(let spec, _): return spec.category == .fixed ? nil : spec.category
+        case .inputInterface: return .source
+        case .untracked(let c): return c == .fixed ? nil : c
+        case .absent, .outputInterface, .opaque: return nil
+        }
+    }
+
+    /// Splits `state` on the values of `spec` in `accepted`.
+    func split(_ spec: FieldSpec, _ accepted: IntervalSet, text: String, _ state: PacketState,
+               _ location: RuleLocation) -> [(PacketState, Bool)] {
+        let domain = state.domain(spec)
+        let inside = domain.intersection(accepted)
+        if inside.isEmpty { return [(state, false)] }
+        let outside = domain.subtracting(accepted)
+        if outside.isEmpty { return [(state, true)] }
+        // A fork on a fixed field (conntrack state at conntrack's own
+        // priority, `ct status dnat` with NAT rules present) depends on
+        // things this model does not see.
+        let category: FieldCategory? = spec.category == .fixed ? nil : spec.category
+        var matched = state, unmatched = state
+        matched.domains[spec.key] = inside
+        unmatched.domains[spec.key] = outside
+        matched.conditions.append(PathCondition(text: text, holds: true, category: category, location: location))
+        unmatched.conditions.append(PathCondition(text: text, holds: false, category: category, location: location))
+        return [(matched, true), (unmatched, false)]
+    }
+
+    /// A condition that is not modelled: both ways are possible, but the
+    /// same condition answers the same way again on one path.
+    func atom(_ text: String, category: FieldCategory?, _ state: PacketState, _ location: RuleLocation,
+              key: String? = nil) -> [(PacketState, Bool)] {
+        let key = key ?? text
+        if let known = state.atoms[key] { return [(state, known)] }
+        var yes = state, no = state
+        yes.atoms[key] = true
+        no.atoms[key] = false
+        if category == nil {
+            yes.opaqueAtoms.insert(key)
+            no.opaqueAtoms.insert(key)
+        }
+        yes.conditions.append(PathCondition(text: text, holds: true, category: category, location: location))
+        no.conditions.append(PathCondition(text: text, holds: false, category: category, location: location))
+        return [(yes, true), (no, false)]
+    }
+
+    /// The values of a tracked field for which `field op right` holds;
+    /// nil when that cannot be said exactly.
+    func predicate(op: String, right: NftValue, _ spec: FieldSpec, domain: IntervalSet, table: NftChainID) -> IntervalSet? {
+        let maximum = U128.maxValue(bits: spec.bits)
+        if ["<", "<=", ">", ">="].contains(op) {
+            guard let v = reader.intervals(right, spec, table: table)?.onlyValue else { return nil }
+            switch op {
+            case "<": return v.predecessor.map { IntervalSet([U128.zero...$0]) } ?? .empty
+            case "<=": return IntervalSet([U128.zero...v])
+            case ">": return v.successor.map { $0 <= maximum ? IntervalSet([$0...maximum]) : .empty } ?? .empty
+            default: return v <= maximum ? IntervalSet([v...maximum]) : .empty
+            }
+        }
+        guard ["==", "!=", "in"].contains(op), let values = reader.intervals(right, spec, table: table) else { return nil }
+        // A set lookup (`{ a, b }`, `@set`) compares whole values.
+        var isSetLookup = false
+        if case .set = right { isSetLookup = true }
+        if case .setReference = right { isSetLookup = true }
+        if spec.kind.isBitmask && !isSetLookup {
+            guard let flags = values.onlyValue, let candidates = domain.values(limit: 4096) else { return nil }
+            var accepted: [ClosedRange<U128>] = []
+            for v in candidates {
+                guard let holds = Self.flagTest(op: op, value: v, flags: flags) else { return nil }
+                if holds { accepted.append(v...v) }
+            }
+            return IntervalSet(accepted)
+        }
+        return op == "!=" ? values.complement : values
+    }
+
+    /// A flag test whose meaning does not depend on how nft spells it:
+    /// the implicit match (`ct state established`, op "in") means "any of
+    /// these bits" in current nft and "all of them" in some older forms;
+    /// `==`/`!=` compare whole values but have been read as bit tests too.
+    /// nil when the readings disagree for this value.
+    static func flagTest(op: String, value: U128, flags: U128) -> Bool? {
+        let anyBit = value & flags != .zero
+        let allBits = value & flags == flags
+        switch op {
+        case "in": return anyBit == allBits ? anyBit : nil
+        case "==": return value == flags
+        case "!=":
+            let exact = value != flags
+            return exact == !anyBit ? exact : nil
+        default: return nil
+        }
+    }
+
+    /// `FIELD & MASK op VALUE`, value by value over a small domain.
+    func maskedPredicate(op: String, mask: NftValue, right: NftValue, _ spec: FieldSpec, domain: IntervalSet,
+                         table: NftChainID) -> IntervalSet? {
+        guard let maskBits = reader.intervals(mask, spec, table: table)?.onlyValue,
+              let candidates = domain.values(limit: 65536) else { return nil }
+        let relational = ["<", "<=", ">", ">="].contains(op)
+        guard let values = reader.intervals(right, spec, table: table) else { return nil }
+        var accepted: [ClosedRange<U128>] = []
+        for v in candidates {
+            let x = v & maskBits
+            let holds: Bool
+            if relational {
+                guard let bound = values.onlyValue else { return nil }
+                switch op {
+                case "<": holds = x < bound
+                case "<=": holds = x <= bound
+                case ">": holds = x > bound
+                default: holds = x >= bound
+                }
+            } else if op == "in", spec.kind.isBitmask {
+                guard let flags = values.onlyValue, let test = Self.flagTest(op: op, value: x, flags: flags) else { return nil }
+                holds = test
+            } else if op == "==" || op == "in" {
+                holds = values.contains(x)
+            } else if op == "!=" {
+                holds = !values.contains(x)
+            } else {
+                return nil
+            }
+            if holds { accepted.append(v...v) }
+        }
+        return IntervalSet(accepted)
+    }
+
+    /// `a . b @set`: each element is a concatenation; the lookup holds when
+    /// every part of some element matches.
+    func concatLookup(op: String, parts: [NftExpr], right: NftValue, text: String, _ state: PacketState,
+                      point: HookPoint, _ location: RuleLocation) -> [(PacketState, Bool)] {
+        let negate = op == "!="
+        let resolved = parts.map { packet.resolve($0, point: point, untracked: state.untracked) }
+        if resolved.contains(where: { if case .absent = $0 { return true } else { return false } }) {
+            return [(state, negate)]
+        }
+        // The lookup's category for an unmodelled fork: the sender's, if any
+        // part is the sender's; opaque if any part is host state.
+        let categories = resolved.map(Self.category(of:))
+        let category: FieldCategory?
+        if categories.contains(where: { $0 == nil }) {
+            category = nil
+        } else if categories.contains(.source) {
+            category = .source
+        } else if categories.contains(.destination) {
+            category = .destination
+        } else {
+            category = .shape
+        }
+        guard ["==", "!=", "in"].contains(op) else { return atom(text, category: category, state, location) }
+        let elements: [NftValue]
+        switch right {
+        case .set(let items): elements = items
+        case .concat: elements = [right]
+        case .setReference(let name):
+            guard let set = ruleset.set(named: name, in: location.chain), !set.isDynamic else {
+                return atom(text, category: category, state, location)
+            }
+            elements = set.elements
+        default:
+            return atom(text, category: category, state, location)
+        }
+
+        enum PartAnswer { case always, never, sometimes(IntervalSet?) }
+        var anySometimes = false
+        var preciseIndex: Int?
+        var precise = true
+        var preciseValues: [ClosedRange<U128>] = []
+        for element in elements {
+            guard case .concat(let values) = element, values.count == parts.count else {
+                return atom(text, category: category, state, location)
+            }
+            var answers: [PartAnswer] = []
+            for (value, field) in zip(values, resolved) {
+                switch field {
+                case .tracked(let spec):
+                    guard let accepted = reader.intervals(value, spec, table: location.chain) else {
+                        answers.append(.sometimes(nil)); continue
+                    }
+                    let domain = state.domain(spec)
+                    if domain.intersection(accepted).isEmpty {
+                        answers.append(.never)
+                    } else if domain.isSubset(of: accepted) {
+                        answers.append(.always)
+                    } else {
+                        answers.append(.sometimes(accepted))
+                    }
+                case .inputInterface(let byName):
+                    guard let patterns = reader.interfacePatterns(value, byName: byName, table: location.chain) else {
+                        answers.append(.sometimes(nil)); continue
+                    }
+                    switch (byName ? state.iifname : state.iif).test(anyOf: patterns) {
+                    case .always: answers.append(.always)
+                    case .never: answers.append(.never)
+                    case .sometimes: answers.append(.sometimes(nil))
+                    }
+                default:
+                    answers.append(.sometimes(nil))
+                }
+            }
+            if answers.contains(where: { if case .never = $0 { return true } else { return false } }) { continue }
+            let open = answers.enumerated().filter { if case .always = $0.element { return false } else { return true } }
+            if open.isEmpty { return [(state, !negate)] }  // some element matches every such packet
+            anySometimes = true
+            // Exact only while every undecided element leaves one tracked part open, the same one.
+            if open.count == 1, case .sometimes(let accepted?) = open[0].element, preciseIndex == nil || preciseIndex == open[0].offset {
+                preciseIndex = open[0].offset
+                preciseValues += accepted.ranges
+            } else {
+                precise = false
+            }
+        }
+        guard anySometimes else { return [(state, negate)] }
+        if precise, let index = preciseIndex, case .tracked(let spec) = resolved[index] {
+            let accepted = IntervalSet(preciseValues)
+            return split(spec, negate ? accepted.complement : accepted, text: text, state, location)
+        }
+        return atom(text, category: category, state, location)
+    }
+}

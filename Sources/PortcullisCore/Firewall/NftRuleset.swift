@@ -1,0 +1,460 @@
+/// The nftables ruleset as `nft -j list ruleset` describes it (the
+/// libnftables JSON schema, `man libnftables-json`), decoded into the few
+/// shapes the evaluator reasons about. Nothing is dropped silently: an
+/// expression this decoder does not know becomes a statement that makes
+/// every path through it undecidable, so an unfamiliar construct can never
+/// be mistaken for one that does not matter.
+struct NftRuleset: Sendable {
+    var chains: [NftChainID: NftChain] = [:]
+    /// Chains in listing order (for a stable evaluation order among equals).
+    var chainOrder: [NftChainID] = []
+    var sets: [NftChainID: NftSet] = [:]
+    /// nft's version, from the metainfo object, for reasons.
+    var nftVersion: String?
+
+    func chain(_ id: NftChainID) -> NftChain? { chains[id] }
+
+    /// A named set or map of the table `id` belongs to.
+    func set(named name: String, in id: NftChainID) -> NftSet? {
+        sets[NftChainID(family: id.family, table: id.table, name: name)]
+    }
+}
+
+/// A chain (or set) is named by its table's family and name and its own name.
+struct NftChainID: Hashable, Sendable, CustomStringConvertible {
+    var family: String
+    var table: String
+    var name: String
+
+    var description: String { "\(family) \(table) \(name)" }
+}
+
+struct NftChain: Sendable {
+    struct Base: Sendable {
+        var type: String
+        var hook: String
+        var priority: Int64
+        /// "accept" or "drop".
+        var policy: String
+        /// The devices of a netdev (or inet) ingress chain, when nft names
+        /// them (older versions leave the device out of the JSON).
+        var devices: [String]?
+    }
+
+    var id: NftChainID
+    var base: Base?
+    var rules: [NftRule] = []
+}
+
+struct NftRule: Sendable {
+    var handle: Int64?
+    var comment: String?
+    var statements: [NftStatement]
+
+    /// A rule with no verdict, vmap, state change or unknown statement
+    /// cannot change where a packet goes (e.g. `ip saddr 10.0.0.0/8 counter`),
+    /// so the evaluator steps over it without splitting paths.
+    var canAffectVerdict: Bool {
+        statements.contains {
+            switch $0 {
+            case .match, .noEffect, .opaqueCondition: return false
+            default: return true
+            }
+        }
+    }
+}
+
+/// A value on the right of a match, in a set, or as a map key.
+indirect enum NftValue: Hashable, Sendable {
+    case int(Int64)
+    case string(String)
+    case bool(Bool)
+    case prefix(address: String, length: Int64)
+    case range(NftValue, NftValue)
+    /// An anonymous set `{ a, b }`.
+    case set([NftValue])
+    /// A JSON array: a list of flags such as `established,related`, OR-ed.
+    case list([NftValue])
+    /// `@name`: a named set.
+    case setReference(String)
+    case concat([NftValue])
+    /// Anything else, described.
+    case other(String)
+}
+
+/// An expression that reads something from the packet or its context.
+indirect enum NftExpr: Hashable, Sendable {
+    case payload(protocol: String, field: String)
+    case rawPayload(base: String, offset: Int64, length: Int64)
+    case meta(String)
+    case ct(key: String, direction: String?)
+    case fib(result: String, flags: [String])
+    /// `&`, `|`, `^`, `<<`, `>>` with a constant.
+    case binary(op: String, NftExpr, NftValue)
+    case concat([NftExpr])
+    /// A known kind this evaluator does not model (exthdr, tcp option,
+    /// socket, osf, rt, numgen, hash, ...), with its JSON key.
+    case other(kind: String, detail: String)
+}
+
+enum NftVerdict: Hashable, Sendable {
+    case accept, drop, `continue`, `return`
+    case reject(String?)
+    case jump(String)
+    case goto(String)
+    case queue
+    /// A verdict object this decoder does not know.
+    case unknown(String)
+}
+
+enum NftStatement: Hashable, Sendable {
+    case match(op: String, left: NftExpr, right: NftValue)
+    case verdict(NftVerdict)
+    /// `KEY vmap { value : verdict, ... }` or `KEY vmap @map`.
+    case vmap(key: NftExpr, entries: NftMapEntries)
+    /// counter, log, ...: no influence on the packet's path.
+    case noEffect(String)
+    /// A condition on state portcullis cannot see (limit, quota, ct count,
+    /// an iptables-nft xt match, ...): the rule may or may not go on.
+    case opaqueCondition(String)
+    /// `meta mark set`, `ct mark set`: later mark matches see new values.
+    case setsMark(String)
+    /// `notrack`: the packet skips connection tracking.
+    case notrack
+    /// `add/update @set { ... }`: the set's contents change at run time; a
+    /// nested statement such as `limit` makes it a condition too.
+    case updatesSet(name: String, condition: String?)
+    /// Something whose effect on the verdict cannot be judged: NAT, queue,
+    /// an xt target, payload mangling, or an unknown JSON key.
+    case undecidable(String)
+}
+
+enum NftMapEntries: Hashable, Sendable {
+    case inline([NftMapEntry])
+    case named(String)
+}
+
+struct NftMapEntry: Hashable, Sendable {
+    var key: NftValue
+    var verdict: NftVerdict
+}
+
+/// A named set or map.
+struct NftSet: Sendable {
+    var id: NftChainID
+    /// The declared type: one name, or several for a concatenation.
+    var types: [String]
+    var flags: [String]
+    var elements: [NftValue]
+    /// For a verdict map: each element's verdict.
+    var verdicts: [NftMapEntry]?
+    /// Set by a rule that adds or updates elements at run time.
+    var updatedByRules = false
+
+    /// Contents that change while the ruleset stands still: elements that
+    /// time out, or that rules add (fail2ban-style blocklists, port knocking).
+    var isDynamic: Bool { updatedByRules || flags.contains("dynamic") || flags.contains("timeout") }
+}
+
+/// Why `FirewallModel` could not be built.
+public enum FirewallError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// Not JSON at all.
+    case malformedJSON(JSONParseError)
+    /// JSON, but not in the shape `nft -j list ruleset` writes.
+    case unexpectedStructure(String)
+
+    public var description: String {
+        switch self {
+        case .malformedJSON(let e): return "nft printed malformed JSON: \(e)"
+        case .unexpectedStructure(let what): return "unexpected nft JSON: \(what)"
+        }
+    }
+}
+
+// MARK: - Decoding
+
+extension NftRuleset {
+    init(json document: JSONValue) throws(FirewallError) {
+        guard let items = document.jsonMember("nftables")?.jsonArray else {
+            throw .unexpectedStructure("no top-level \"nftables\" array")
+        }
+        var pendingRules: [(NftChainID, NftRule)] = []
+        var updatedSets: [NftChainID] = []
+        for (position, item) in items.enumerated() {
+            guard let fields = item.jsonObject, fields.count == 1, let (kind, body) = fields.first else {
+                throw .unexpectedStructure("item \(position) of \"nftables\" is not an object with one key")
+            }
+            switch kind {
+            case "metainfo":
+                nftVersion = body.jsonMember("version")?.jsonString
+            case "chain":
+                let chain = try Self.decodeChain(body, position: position)
+                if chains[chain.id] == nil { chainOrder.append(chain.id) }
+                chains[chain.id] = chain
+            case "rule":
+                guard let id = Self.objectID(body, nameKey: "chain") else {
+                    throw .unexpectedStructure("rule at item \(position) has no family/table/chain")
+                }
+                let rule = Self.decodeRule(body)
+                for case .updatesSet(let name, _) in rule.statements {
+                    updatedSets.append(NftChainID(family: id.family, table: id.table, name: name))
+                }
+                pendingRules.append((id, rule))
+            case "set", "map":
+                guard let id = Self.objectID(body, nameKey: "name") else {
+                    throw .unexpectedStructure("\(kind) at item \(position) has no family/table/name")
+                }
+                sets[id] = Self.decodeSet(body, id: id, isMap: kind == "map")
+            default:
+                // table, flowtable, counter, quota, ct helper, limit, secmark,
+                // synproxy objects: they hold no rules of their own.
+                break
+            }
+        }
+        for (id, rule) in pendingRules {
+            if chains[id] == nil {
+                // nft lists every chain before its rules; a rule without one
+                // still gets a (regular) chain, so a jump to it is followed.
+                chains[id] = NftChain(id: id, base: nil)
+                chainOrder.append(id)
+            }
+            chains[id]?.rules.append(rule)
+        }
+        for id in updatedSets { sets[id]?.updatedByRules = true }
+    }
+
+    static func objectID(_ body: JSONValue, nameKey: String) -> NftChainID? {
+        guard let family = body.jsonMember("family")?.jsonString, let table = body.jsonMember("table")?.jsonString,
+              let name = body.jsonMember(nameKey)?.jsonString else { return nil }
+        return NftChainID(family: family, table: table, name: name)
+    }
+
+    static func decodeChain(_ body: JSONValue, position: Int) throws(FirewallError) -> NftChain {
+        guard let id = objectID(body, nameKey: "name") else {
+            throw .unexpectedStructure("chain at item \(position) has no family/table/name")
+        }
+        guard let hook = body.jsonMember("hook")?.jsonString else { return NftChain(id: id, base: nil) }
+        // A base chain whose priority or policy cannot be read must not be
+        // guessed at: its policy could be drop.
+        guard let priority = body.jsonMember("prio")?.jsonInt else {
+            throw .unexpectedStructure("base chain \(id) has no integer priority")
+        }
+        let policy = body.jsonMember("policy")?.jsonString ?? "accept"
+        var devices: [String]?
+        if let dev = body.jsonMember("dev") {
+            devices = dev.jsonString.map { [$0] } ?? dev.jsonArray?.compactMap(\.jsonString)
+        }
+        let base = NftChain.Base(
+            type: body.jsonMember("type")?.jsonString ?? "filter", hook: hook, priority: priority,
+            policy: policy, devices: devices)
+        return NftChain(id: id, base: base)
+    }
+
+    static func decodeRule(_ body: JSONValue) -> NftRule {
+        let handle = body.jsonMember("handle")?.jsonInt
+        let comment = body.jsonMember("comment")?.jsonString
+        guard let exprs = body.jsonMember("expr")?.jsonArray else {
+            return NftRule(handle: handle, comment: comment, statements: [.undecidable("rule without an expr list")])
+        }
+        return NftRule(handle: handle, comment: comment, statements: exprs.map(decodeStatement))
+    }
+
+    static func decodeSet(_ body: JSONValue, id: NftChainID, isMap: Bool) -> NftSet {
+        var types: [String] = []
+        if let t = body.jsonMember("type") {
+            types = t.jsonString.map { [$0] } ?? t.jsonArray?.compactMap(\.jsonString) ?? []
+        }
+        var flags: [String] = []
+        if let f = body.jsonMember("flags") {
+            flags = f.jsonString.map { [$0] } ?? f.jsonArray?.compactMap(\.jsonString) ?? []
+        }
+        let rawElements = body.jsonMember("elem")?.jsonArray ?? []
+        var elements: [NftValue] = []
+        var verdicts: [NftMapEntry]?
+        let isVerdictMap = isMap && body.jsonMember("map")?.jsonString == "verdict"
+        if isVerdictMap { verdicts = [] }
+        for raw in rawElements {
+            if isMap {
+                // A map element is [key, data].
+                guard let pair = raw.jsonArray, pair.count == 2 else { continue }
+                let key = decodeValue(pair[0])
+                elements.append(key)
+                if isVerdictMap { verdicts?.append(NftMapEntry(key: key, verdict: decodeVerdict(pair[1]))) }
+            } else {
+                elements.append(decodeValue(raw))
+            }
+        }
+        return NftSet(id: id, types: types, flags: flags, elements: elements, verdicts: verdicts)
+    }
+
+    // MARK: values and expressions
+
+    static func decodeValue(_ json: JSONValue) -> NftValue {
+        switch json {
+        case .int(let i): return .int(i)
+        case .bool(let b): return .bool(b)
+        case .string(let s): return s.hasPrefix("@") ? .setReference(String(s.dropFirst())) : .string(s)
+        case .array(let items): return .list(items.map(decodeValue))
+        case .null: return .other("null")
+        case .object(let fields):
+            guard fields.count == 1, let (key, body) = fields.first else { return .other("object") }
+            switch key {
+            case "prefix":
+                guard let addr = body.jsonMember("addr")?.jsonString, let len = body.jsonMember("len")?.jsonInt else {
+                    return .other("prefix")
+                }
+                return .prefix(address: addr, length: len)
+            case "range":
+                guard let pair = body.jsonArray, pair.count == 2 else { return .other("range") }
+                return .range(decodeValue(pair[0]), decodeValue(pair[1]))
+            case "set":
+                // An anonymous set; a one-element set may be written bare.
+                return .set(body.jsonArray?.map(decodeValue) ?? [decodeValue(body)])
+            case "concat":
+                return .concat(body.jsonArray?.map(decodeValue) ?? [])
+            case "elem":
+                // A set element with attributes (timeout, counter, comment).
+                return body.jsonMember("val").map(decodeValue) ?? .other("elem")
+            default:
+                return .other(key)
+            }
+        }
+    }
+
+    static func decodeExpr(_ json: JSONValue) -> NftExpr {
+        guard let fields = json.jsonObject, fields.count == 1, let (key, body) = fields.first else {
+            return .other(kind: "value", detail: NftText.json(json))
+        }
+        switch key {
+        case "payload":
+            if let proto = body.jsonMember("protocol")?.jsonString, let field = body.jsonMember("field")?.jsonString {
+                return .payload(protocol: proto, field: field)
+            }
+            if let base = body.jsonMember("base")?.jsonString, let offset = body.jsonMember("offset")?.jsonInt,
+               let length = body.jsonMember("len")?.jsonInt {
+                return .rawPayload(base: base, offset: offset, length: length)
+            }
+            return .other(kind: "payload", detail: NftText.json(body))
+        case "meta":
+            guard let k = body.jsonMember("key")?.jsonString else { return .other(kind: "meta", detail: NftText.json(body)) }
+            return .meta(k)
+        case "ct":
+            guard let k = body.jsonMember("key")?.jsonString else { return .other(kind: "ct", detail: NftText.json(body)) }
+            return .ct(key: k, direction: body.jsonMember("dir")?.jsonString)
+        case "fib":
+            let flagsJSON = body.jsonMember("flags")
+            let flags = flagsJSON?.jsonString.map { [$0] } ?? flagsJSON?.jsonArray?.compactMap(\.jsonString) ?? []
+            return .fib(result: body.jsonMember("result")?.jsonString ?? "?", flags: flags)
+        case "&", "|", "^", "<<", ">>":
+            guard let pair = body.jsonArray, pair.count == 2 else { return .other(kind: key, detail: NftText.json(body)) }
+            return .binary(op: key, decodeExpr(pair[0]), decodeValue(pair[1]))
+        case "concat":
+            return .concat(body.jsonArray?.map(decodeExpr) ?? [])
+        default:
+            return .other(kind: key, detail: NftText.json(body))
+        }
+    }
+
+    static func decodeVerdict(_ json: JSONValue) -> NftVerdict {
+        guard let fields = json.jsonObject, fields.count == 1, let (key, body) = fields.first else {
+            return .unknown(NftText.json(json))
+        }
+        switch key {
+        case "accept": return .accept
+        case "drop": return .drop
+        case "continue": return .continue
+        case "return": return .return
+        case "reject":
+            guard let type = body.jsonMember("type")?.jsonString else { return .reject(nil) }
+            if let detail = body.jsonMember("expr")?.jsonString { return .reject("\(type) \(detail)") }
+            return .reject(type)
+        case "jump", "goto":
+            guard let target = body.jsonMember("target")?.jsonString else { return .unknown(key) }
+            return key == "jump" ? .jump(target) : .goto(target)
+        case "queue": return .queue
+        default: return .unknown(key)
+        }
+    }
+
+    static func decodeStatement(_ json: JSONValue) -> NftStatement {
+        guard let fields = json.jsonObject, fields.count == 1, let (key, body) = fields.first else {
+            return .undecidable("unrecognised expression \(NftText.json(json))")
+        }
+        switch key {
+        case "match":
+            guard let op = body.jsonMember("op")?.jsonString, let left = body.jsonMember("left"),
+                  let right = body.jsonMember("right") else {
+                return .undecidable("match without op/left/right")
+            }
+            return .match(op: op, left: decodeExpr(left), right: decodeValue(right))
+        case "accept", "drop", "continue", "return", "reject", "jump", "goto":
+            return .verdict(decodeVerdict(json))
+        case "queue":
+            return .undecidable("queue (userspace decides the verdict)")
+        case "vmap":
+            guard let keyJSON = body.jsonMember("key"), let data = body.jsonMember("data") else {
+                return .undecidable("vmap without key/data")
+            }
+            let keyExpr = decodeExpr(keyJSON)
+            if case .setReference(let name) = decodeValue(data) { return .vmap(key: keyExpr, entries: .named(name)) }
+            guard let pairs = data.jsonMember("set")?.jsonArray else { return .undecidable("vmap data \(NftText.json(data))") }
+            var entries: [NftMapEntry] = []
+            for pair in pairs {
+                guard let kv = pair.jsonArray, kv.count == 2 else { return .undecidable("vmap element \(NftText.json(pair))") }
+                entries.append(NftMapEntry(key: decodeValue(kv[0]), verdict: decodeVerdict(kv[1])))
+            }
+            return .vmap(key: keyExpr, entries: .inline(entries))
+        case "counter", "log", "dup", "last", "ct helper", "ct timeout", "ct expectation", "secmark", "flow":
+            return .noEffect(key)
+        case "limit", "quota", "ct count", "meter":
+            return .opaqueCondition(NftText.statement(key: key, body: body))
+        case "mangle":
+            // Setting a mark or priority changes no header and no verdict;
+            // rewriting a header field (e.g. `tcp dport set 80`) changes
+            // what later rules and the socket lookup see.
+            if let target = body.jsonMember("key") {
+                let expr = decodeExpr(target)
+                switch expr {
+                case .meta(let k) where ["mark", "priority", "nftrace", "secmark"].contains(k):
+                    return .setsMark("meta \(k)")
+                case .ct(let k, _) where ["mark", "label", "zone", "event"].contains(k):
+                    return .setsMark("ct \(k)")
+                default:
+                    return .undecidable("\(NftText.expr(expr)) set (rewrites the packet)")
+                }
+            }
+            return .undecidable("mangle")
+        case "notrack":
+            return .notrack
+        case "set", "map":
+            let name = body.jsonMember("set")?.jsonString.map { $0.hasPrefix("@") ? String($0.dropFirst()) : $0 } ?? "?"
+            let nested = body.jsonMember("stmt")?.jsonArray ?? []
+            let conditional = nested.compactMap { item -> String? in
+                guard let (k, b) = item.jsonObject?.first else { return nil }
+                return ["limit", "quota", "ct count"].contains(k) ? NftText.statement(key: k, body: b) : nil
+            }
+            return .updatesSet(name: name, condition: conditional.isEmpty ? nil : conditional.joined(separator: " "))
+        case "xt":
+            // iptables-nft rules that use an xtables extension nft cannot
+            // translate. A comment changes nothing; any other match is a
+            // condition we cannot read, and a target an unknown verdict.
+            let type = body.jsonMember("type")?.jsonString ?? "?"
+            let name = body.jsonMember("name")?.jsonString ?? "?"
+            if type == "match" && name == "comment" { return .noEffect("xt comment") }
+            if type == "match" {
+                return .opaqueCondition("iptables-nft xt match \"\(NftText.clean(name))\" (iptables-nft rules with xtables extensions)")
+            }
+            return .undecidable("iptables-nft xt \(NftText.clean(type)) \"\(NftText.clean(name))\" (iptables-nft rules with xtables extensions)")
+        case "snat", "dnat", "masquerade", "redirect":
+            return .undecidable("\(key) (NAT rewrites the packet's addresses or ports)")
+        case "tproxy":
+            return .undecidable("tproxy (the packet is diverted to another socket)")
+        case "synproxy":
+            return .undecidable("synproxy (answers the SYN itself)")
+        case "fwd":
+            return .undecidable("fwd (the packet is forwarded out of another device)")
+        default:
+            return .undecidable("unsupported expression \"\(NftText.clean(key))\"")
+        }
+    }
+}

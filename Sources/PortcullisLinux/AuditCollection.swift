@@ -1,0 +1,37 @@
+import PortcullisCore
+
+extension InventoryCollector {
+    /// Everything the audit judges, gathered in one pass: the listening
+    /// sockets with owners, AF_PACKET sockets, tamper signs, kernel services,
+    /// and the firewall's verdict for each listener reachable by address.
+    public mutating func auditInput(
+        firewall: ((InventoryEntry) -> FirewallVerdict)?, policy: (any AuditPolicy)?, now: Int64
+    ) throws(CollectionError) -> (AuditInput, Inventory) {
+        options.query.listeningOnly = true
+        options.includePacketSockets = true
+        let inventory = try collect()
+        var verdicts: [UInt64: FirewallVerdict] = [:]
+        if let firewall {
+            for entry in inventory.entries where !entry.exposure.isLoopbackOnly && entry.socket.proto != .raw {
+                verdicts[entry.socket.inode] = firewall(entry)
+            }
+        }
+        let pids = inventory.entries.flatMap { $0.owners.map(\.pid) }
+        let input = AuditInput(
+            entries: inventory.entries,
+            packetSockets: inventory.packetSockets,
+            firewall: verdicts,
+            tamper: HostEvidence.tamper(procRoot: options.procRoot, etcRoot: options.etcRoot, pids: isLive ? pids : []),
+            kernelHints: isLive ? HostEvidence.kernelHints(procRoot: options.procRoot) : KernelSocketHints(),
+            policy: policy,
+            userHomes: HostEvidence.userHomes(etcRoot: options.etcRoot),
+            ranAsRoot: Sys.userID() == 0,
+            now: now)
+        return (input, inventory)
+    }
+}
+
+public enum Clock {
+    /// Seconds since the epoch (CLOCK_REALTIME).
+    public static func now() -> Int64 { Sys.realtimeSeconds() }
+}

@@ -1,0 +1,89 @@
+import ArgumentParser
+import PortcullisCore
+import PortcullisLinux
+
+extension Severity: ExpressibleByArgument {}
+
+/// Output formats of `audit`.
+enum AuditFormat: String, ExpressibleByArgument, CaseIterable {
+    case table, json, ndjson, junit
+}
+
+/// Options shared by `audit` and the overview.
+struct AuditOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Policy file (default: \(AuditOptions.defaultPolicy) when it exists).", valueName: "FILE"))
+    var policy: String?
+    @Flag(name: .customLong("no-policy"), help: "Ignore the default policy file.")
+    var noPolicy = false
+    @Flag(name: .customLong("no-firewall"), help: "Do not consult nftables; judge exposure from addresses alone.")
+    var noFirewall = false
+
+    static let defaultPolicy = "/etc/portcullis/policy.yaml"
+
+    func validate() throws {
+        if policy != nil && noPolicy { throw ValidationError("--policy and --no-policy contradict each other; pick one") }
+    }
+
+    /// The policy to apply: a usage error (exit 2) when it cannot be read or parsed.
+    func loadPolicy() throws -> Policy? {
+        let path: String
+        if let policy { path = policy } else if noPolicy || !HostFiles.exists(Self.defaultPolicy) { return nil } else { path = Self.defaultPolicy }
+        let bytes: [UInt8]
+        do { bytes = try HostFiles.readFile(path) } catch {
+            Console.error("portcullis: error: cannot read the policy \(path): \(error)")
+            throw ExitCode(ExitStatus.usage)
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            Console.error("portcullis: error: \(path): not UTF-8 text")
+            throw ExitCode(ExitStatus.usage)
+        }
+        do { return try Policy.parse(text, file: path) } catch {
+            Console.error("portcullis: error: \(error)")
+            throw ExitCode(ExitStatus.usage)
+        }
+    }
+
+    /// Gathers and judges. Diagnostics are returned, not printed.
+    func run(sourceOptions: SourceOptions) throws -> (AuditReport, Inventory, [Diagnostic]) {
+        let policy = try loadPolicy()
+        var collector = InventoryCollector(options: sourceOptions.collectorOptions(query: SocketQuery()))
+        var diagnostics: [Diagnostic] = []
+        let firewall = noFirewall || sourceOptions.procRoot != nil ? nil : FirewallJudge.current(&diagnostics)
+        let input: AuditInput
+        let inventory: Inventory
+        do { (input, inventory) = try collector.auditInput(firewall: firewall, policy: policy, now: Clock.now()) } catch {
+            throw RuntimeFailure(error.description)
+        }
+        let report = Auditor.run(input)
+        diagnostics = inventory.diagnostics + diagnostics + report.notes
+        if let notice = InventoryBuilder.unattributedNotice(inventory.entries, asRoot: Console.effectiveUID == 0) { diagnostics.append(notice) }
+        return (report, inventory, diagnostics)
+    }
+}
+
+extension Portcullis {
+    struct Audit: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "A verdict for every listening port: findings with evidence and fixes.",
+            discussion: "Exit codes: 0 no finding at or above --fail-on, 1 at least one, 2 usage or policy error, 3 runtime error.")
+
+        @OptionGroup var auditOptions: AuditOptions
+        @Option(name: .customLong("fail-on"), help: "Exit 1 when a finding is at or above this severity: info, low, medium, high, critical.")
+        var failOn: Severity = .high
+        @Option(help: "Output format: table (text report), json, ndjson (one finding per line) or junit (JUnit XML).")
+        var format: AuditFormat = .table
+        @OptionGroup var sourceOptions: SourceOptions
+
+        func run() throws {
+            let (report, _, diagnostics) = try auditOptions.run(sourceOptions: sourceOptions)
+            reportDiagnostics(diagnostics)
+            switch format {
+            case .table: Console.write(AuditRenderer.renderText(report, failOn: failOn, style: TableStyle(color: Console.wantsColor())))
+            case .json: Console.write(AuditRenderer.renderJSON(report, failOn: failOn, diagnostics: diagnostics))
+            case .ndjson: Console.write(AuditRenderer.renderNDJSON(report))
+            case .junit: Console.write(AuditRenderer.renderJUnit(report, failOn: failOn))
+            }
+            if report.count(atLeast: failOn) > 0 { throw ExitCode(ExitStatus.findings) }
+        }
+    }
+}
