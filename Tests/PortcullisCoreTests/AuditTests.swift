@@ -42,8 +42,8 @@ struct StubPolicy: AuditPolicy {
 
     func auditDecision(for entry: InventoryEntry, exposure: Exposure) -> PolicyVerdict {
         let port = entry.socket.localPort
-        if loopbackOnlyPorts.contains(port) { return exposure == .loopback ? .allowed : .exposureTooWide(allowed: "loopback", line: 7) }
-        return allowedPorts.contains(port) ? .allowed : .notAllowed
+        if loopbackOnlyPorts.contains(port) { return exposure == .loopback ? .allowed(line: 6) : .exposureTooWide(allowed: "loopback", line: 7) }
+        return allowedPorts.contains(port) ? .allowed(line: 5) : .notAllowed
     }
     func ignoreReason(rule: RuleID, entry: InventoryEntry?, now: Int64) -> String? { ignored[rule] }
     func severity(for rule: RuleID, default: Severity) -> Severity? {
@@ -193,18 +193,26 @@ struct StubPolicy: AuditPolicy {
         #expect(report.notes.map(\.message) == ["ignore on line 12 expired on 2026-01-01"])
     }
 
+    @Test func allowingAListenerAcceptsItsExposureButNotItsIntegrity() throws {
+        let entries = [F.entry(.tcp, "0.0.0.0", 6379, owners: [F.owner(9, "redis-server", exe: "/tmp/redis-server", deleted: true)], inode: 1)]
+        let report = F.audit(entries) { $0.policy = StubPolicy(allowedPorts: [6379]) }
+        #expect(report.findings.map(\.rule).sorted { $0.rawValue < $1.rawValue } == [.deletedExecutable, .unsafeExecutableLocation])
+        #expect(report.suppressed.map(\.finding.rule) == [.exposedDatastore])
+        #expect(report.suppressed.first?.reason == "allowed by /etc/portcullis/policy.yaml line 5")
+    }
+
     @Test func overridesAndIgnores() throws {
         let entries = [F.entry(.tcp, "0.0.0.0", 6379, owners: [], inode: 1), F.entry(.tcp, "127.0.0.1", 40000, owners: [], inode: 2)]
         let report = F.audit(entries) {
-            $0.policy = StubPolicy(allowedPorts: [6379, 40000], severities: [.exposedDatastore: .low], disabled: [.ephemeralListener],
+            $0.policy = StubPolicy(allowedPorts: [40000], severities: [.exposedDatastore: .low], disabled: [.ephemeralListener, .notInPolicy],
                                    ignored: [:])
         }
         #expect(report.findings.map(\.rule) == [.exposedDatastore])
         #expect(report.findings.first?.severity == .low)
         #expect(report.listeners.first?.verdict == "low")
-        let ignored = F.audit(entries) { $0.policy = StubPolicy(allowedPorts: [6379, 40000], ignored: [.exposedDatastore: "lab box"]) }
+        let ignored = F.audit(entries) { $0.policy = StubPolicy(allowedPorts: [40000], disabled: [.notInPolicy], ignored: [.exposedDatastore: "lab box"]) }
         #expect(!ignored.findings.contains { $0.rule == .exposedDatastore })
-        #expect(ignored.suppressed.map(\.reason) == ["lab box"])
+        #expect(ignored.suppressed.map(\.reason) == ["lab box", "allowed by /etc/portcullis/policy.yaml line 5"])  // the ephemeral 40000 is allowed
         #expect(ignored.listeners.first { $0.entry.socket.localPort == 6379 }?.findings.isEmpty == true)
     }
 

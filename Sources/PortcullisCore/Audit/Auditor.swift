@@ -13,7 +13,8 @@ public protocol AuditPolicy: Sendable {
 }
 
 public enum PolicyVerdict: Sendable, Equatable {
-    case allowed
+    /// An allow entry (on `line`) accepts this listener as it is exposed.
+    case allowed(line: Int)
     /// Allowed on this port, but only as exposed as `allowed` describes.
     case exposureTooWide(allowed: String, line: Int)
     case notAllowed
@@ -140,7 +141,7 @@ public enum Auditor {
         all += input.packetSockets.map { AuditRules.packetFinding($0) }
         all += AuditRules.tamperFindings(input.tamper)
 
-        // Policy: overrides, then ignores.
+        // Policy: overrides, then what the policy accepts, then ignores.
         var kept: [Finding] = []
         var suppressed: [SuppressedFinding] = []
         var notes: [Diagnostic] = []
@@ -150,6 +151,12 @@ public enum Auditor {
                 guard let severity = policy.severity(for: finding.rule, default: finding.severity) else { continue }
                 finding.severity = severity
                 let entry = finding.subject.flatMap { byInode[$0.inode] }
+                if let entry, exposureRules.contains(finding.rule), let listener = listeners.first(where: { $0.entry.socket.inode == entry.socket.inode }),
+                   case .allowed(let line) = policy.auditDecision(for: entry, exposure: listener.reachable ? entry.exposure : .loopback) {
+                    // The administrator declared this listener needed, as exposed as it is.
+                    suppressed.append(SuppressedFinding(finding: finding, reason: "allowed by \(policy.source) line \(line)"))
+                    continue
+                }
                 if let reason = policy.ignoreReason(rule: finding.rule, entry: entry, now: input.now) {
                     suppressed.append(SuppressedFinding(finding: finding, reason: reason))
                     continue
@@ -169,6 +176,13 @@ public enum Auditor {
         }
         return AuditReport(findings: sortWorstFirst(kept), suppressed: suppressed, listeners: listeners, notes: notes)
     }
+
+    /// Rules about a listener being reachable at all, which an allow entry
+    /// in the policy answers. Integrity rules (deleted or unsafe
+    /// executables, preloads) are never answered by allowing a port.
+    static let exposureRules: Set<RuleID> = [
+        .exposedDatastore, .exposedAdminAPI, .cleartextRemoteAccess, .udpAmplification, .backdoorPort, .ephemeralListener,
+    ]
 
     struct FindingKey: Hashable {
         var rule: RuleID
