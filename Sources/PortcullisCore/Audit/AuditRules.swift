@@ -79,7 +79,7 @@ enum AuditRules {
                     [recognised(fact)] + fact.securityNotes.prefix(1), fact.remediation ?? "Disable it and use SSH; until then, \(closeIt)")
             }
             if s.proto == .udp, let fact = known.first(where: { $0.isIn(.amplification) }) {
-                add(.udpAmplification, max(.medium, Severity(fact.severityHint) == .critical ? .high : .medium),
+                add(.udpAmplification, Severity(fact.severityHint) >= .high ? .high : .medium,
                     "\(fact.title) over UDP reachable beyond loopback on \(endpoint(entry)): a reflection/amplification vector",
                     [recognised(fact), "a small spoofed request earns a large reply sent to the victim"],
                     fact.remediation ?? "Answer only local clients: \(closeIt)")
