@@ -23,8 +23,9 @@
 ///     exposure: any           # loopback (default): bound to 127.0.0.0/8 or ::1
 ///                             #   (or firewalled down to them)
 ///                             # any: reachable on any address
-///                             # [192.0.2.7, "2001:db8::7"]: bound to one of
-///                             #   these addresses, or to loopback
+///                             # [192.0.2.7, "2001:db8::7"] (or one address):
+///                             #   bound to one of these addresses, or to
+///                             #   loopback; quote IPv6 addresses
 ///     comment: "SSH for admins"   # optional, for people; ignored by portcullis
 ///
 /// rules:                      # per-rule overrides, keyed by rule id
@@ -48,8 +49,11 @@
 /// than allowed. Exposure is judged after the firewall: a port bound to
 /// 0.0.0.0 that the firewall proves unreachable counts as loopback.
 ///
-/// Every section is optional; an empty file, or one with only comments, is an
-/// empty policy. Unknown keys, wrong types, bad ports, unknown protocols, rule
+/// Every section is optional, and so is every key not marked required; an
+/// empty file, or one with only comments, is an empty policy. Values may be
+/// quoted or not (`port: 22` and `port: "22"` agree); protocols, exposure
+/// words and severities may be in any case; `enabled` takes true or false
+/// (not yes/no). Unknown keys, wrong types, bad ports, unknown protocols, rule
 /// ids or severities, bad dates and addresses, duplicate keys and YAML syntax
 /// errors are reported as `FILE:LINE:COLUMN: message` (exit status 2).
 /// Rule ids: exposed-datastore, exposed-admin-api, cleartext-remote-access,

@@ -53,7 +53,7 @@ struct PolicyParser {
             case "rules":
                 for (ruleKey, overrideNode) in try mapping(value, what: "a mapping of rule ids to overrides", nullIsEmpty: true) {
                     let rule = try ruleID(ruleKey)
-                    policy.rules[rule] = try override(overrideNode, rule: rule)
+                    policy.rules[rule] = try override(overrideNode, rule: rule, line: ruleKey.mark?.line ?? 0)
                 }
             default:  // "ignore"
                 for item in try list(value, what: "a list of ignore entries") {
@@ -89,8 +89,9 @@ struct PolicyParser {
         return entry
     }
 
-    func override(_ node: Node, rule: RuleID) throws(PolicyError) -> Policy.RuleOverride {
-        var result = Policy.RuleOverride(line: node.mark?.line ?? 0)
+    /// `line` is the rule id's: where an administrator looks for the override.
+    func override(_ node: Node, rule: RuleID, line: Int) throws(PolicyError) -> Policy.RuleOverride {
+        var result = Policy.RuleOverride(line: line)
         let what = "an override for \(rule.rawValue), e.g. {enabled: false} or {severity: low}"
         for (key, value) in try mapping(node, what: what, nullIsEmpty: false) {
             switch try keyName(key, accepted: Self.overrideKeys, in: "in a rule override") {
@@ -157,14 +158,12 @@ struct PolicyParser {
     /// nil for `any`.
     func proto(_ node: Node) throws(PolicyError) -> TransportProtocol? {
         let text = try text(node, what: "a protocol (tcp, udp, raw or any)")
-        switch text.lowercased() {
-        case "any": return nil
-        case let name:
-            guard let proto = TransportProtocol(rawValue: name) else {
-                throw fail(node, "unknown protocol \(Self.quote(text)); use tcp, udp, raw or any")
-            }
-            return proto
+        let name = text.lowercased()
+        if name == "any" { return nil }
+        guard let proto = TransportProtocol(rawValue: name) else {
+            throw fail(node, "unknown protocol \(Self.quote(text)); use tcp, udp, raw or any")
         }
+        return proto
     }
 
     func exposure(_ node: Node) throws(PolicyError) -> Policy.AllowedExposure {

@@ -167,6 +167,9 @@ struct StarterGroup {
     var exes: [String] = []
     var units: [String] = []
     var unowned: [UnownedReason] = []
+    /// An owner's executable was deleted or replaced: accepted like the
+    /// rest, but flagged so nobody accepts a backdoor without a look.
+    var executableChanged = false
 
     init(key: Key) { self.key = key }
 
@@ -184,6 +187,7 @@ struct StarterGroup {
         for owner in entry.owners {
             note(owner.exe, in: &exes)
             note(owner.unit, in: &units)
+            if owner.exeDeleted || owner.exeReplaced { executableChanged = true }
         }
         note(entry.unownedReason, in: &unowned)
     }
@@ -203,7 +207,12 @@ struct StarterGroup {
     }
 
     var yaml: String {
-        var out = "  - port: \(key.port)\n    proto: \(key.proto.rawValue)\n"
+        var out = ""
+        if executableChanged {
+            out += "  # Review before accepting: the executable was deleted or replaced on disk\n"
+                + "  # after it started (the audit reports that whatever this file says).\n"
+        }
+        out += "  - port: \(key.port)\n    proto: \(key.proto.rawValue)\n"
         if let process = key.process { out += "    process: \(Policy.yamlScalar(process))\n" }
         out += "    user: \(Policy.yamlScalar(key.user))\n"
         switch exposure {
