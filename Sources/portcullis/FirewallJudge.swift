@@ -1,9 +1,12 @@
 import PortcullisCore
 import PortcullisLinux
 
-/// The host firewall's verdict per listener, read once per run.
+/// The host firewall's verdict per listener, from one read of the nftables
+/// ruleset per run.
 enum FirewallJudge {
     static func current(_ diagnostics: inout [Diagnostic]) -> ((InventoryEntry) -> FirewallVerdict)? {
-        nil
+        let snapshot = FirewallReader.read()
+        diagnostics += snapshot.diagnostics
+        return { snapshot.verdict(for: $0) }
     }
 }
