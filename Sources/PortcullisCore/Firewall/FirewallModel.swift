@@ -27,7 +27,9 @@
 public struct FirewallModel: Sendable {
     let ruleset: NftRuleset
     let cache: [NftChainID: [ValueKind: IntervalSet]]
-    let dnatPossible: Bool
+    /// Ports a `dnat` or `redirect` anywhere in the ruleset can send a
+    /// packet to; `ct status dnat` can only hold for a listener on one.
+    let dnatTargets: IntervalSet
     let snatPossible: Bool
 
     /// - Parameter nftJSON: the output of `nft -j list ruleset`.
@@ -46,14 +48,27 @@ public struct FirewallModel: Sendable {
     init(ruleset: NftRuleset) {
         self.ruleset = ruleset
         cache = ValueReader.buildCache(ruleset)
-        var dnat = false, snat = false
+        var targets = IntervalSet.empty
+        var snat = false
         for chain in ruleset.chains.values {
-            guard let base = chain.base, base.type == "nat" else { continue }
-            if base.hook == "prerouting" { dnat = true }
-            if base.hook == "input" { snat = true }
+            if let base = chain.base, base.type == "nat", base.hook == "input" { snat = true }
+            for rule in chain.rules {
+                for case .nat(let kind, let port) in rule.statements where kind == "dnat" || kind == "redirect" {
+                    // Without a port (or with a map) the new port may be any.
+                    targets = targets.union(port.flatMap(Self.ports) ?? .all(bits: 16))
+                }
+            }
         }
-        dnatPossible = dnat
+        dnatTargets = targets
         snatPossible = snat
+    }
+
+    static func ports(_ v: NftValue) -> IntervalSet? {
+        switch v {
+        case .int(let p) where (0...65535).contains(p): return .single(UInt64(p))
+        case .range(.int(let a), .int(let b)) where 0 <= a && a <= b && b <= 65535: return IntervalSet([U128(UInt64(a))...U128(UInt64(b))])
+        default: return nil
+        }
     }
 
     /// The nft version that wrote the JSON.
@@ -73,7 +88,7 @@ public struct FirewallModel: Sendable {
             for rule in chain.rules {
                 let usesXT = rule.statements.contains {
                     switch $0 {
-                    case .opaqueCondition(let t), .undecidable(let t): return t.hasPrefix("iptables-nft")
+                    case .opaqueCondition(let t), .undecidable(let t): return t.hasPrefix("xt ")
                     default: return false
                     }
                 }
@@ -120,7 +135,7 @@ public struct FirewallModel: Sendable {
             destinations = IntervalSet.all(bits: bits).subtracting(loopback)
         }
         let packet = ListenerPacket(family: family, l4proto: l4, port: port, destinations: destinations,
-                                    dnatPossible: dnatPossible, snatPossible: snatPossible)
+                                    dnatPossible: dnatTargets.contains(U128(UInt64(port))), snatPossible: snatPossible)
         var evaluator = NftEvaluator(ruleset: ruleset, reader: ValueReader(ruleset: ruleset, cache: cache), packet: packet)
         let evaluation = evaluator.evaluate()
         return Self.classify(evaluation)
@@ -132,43 +147,69 @@ public struct FirewallModel: Sendable {
         if e.chainsConsulted == 0 {
             return FirewallEvaluation(.reachable("no nftables input chain"))
         }
-        if e.dropped.isEmpty && e.undecided.isEmpty, let first = e.accepted.min(by: { $0.conditions.count < $1.conditions.count }) {
-            return FirewallEvaluation(.reachable(decisions(first)))
+        if e.dropped.isEmpty && e.undecided.isEmpty,
+           let typical = e.accepted.min(by: { acceptedRank($0) < acceptedRank($1) }) {
+            // Every path is accepted: the forks did not matter.
+            return FirewallEvaluation(.reachable(decisions(typical)))
         }
         let clean = e.accepted.filter { !$0.dependsOnHostState }
         if let best = clean.min(by: { score($0) < score($1) }) {
-            let conditions = best.conditions.sorted { $0.holds && !$1.holds }.map(\.rendered)
-            return FirewallEvaluation(
-                .reachable("reachable only when \(summary(conditions)): \(decisions(best))"), conditions: conditions)
+            // Positive conditions first: they say who gets in.
+            let ordered = best.conditions.filter(\.holds) + best.conditions.filter { !$0.holds }
+            let conditions = ordered.map(\.rendered)
+            let restrictions = best.restrictions
+            let reason = restrictions.isEmpty
+                ? "\(decisions(best)), for packets where \(summary(conditions, total: best.forkCount))"
+                : "reachable only when \(summary(restrictions, total: restrictions.count)): \(decisions(best))"
+            return FirewallEvaluation(.reachable(reason), conditions: conditions, restrictions: restrictions)
         }
         if e.accepted.isEmpty && e.undecided.isEmpty, !e.dropped.isEmpty {
+            // The drop most packets meet first: the path with fewest forks.
             var reasons: [String] = []
-            for (_, why) in e.dropped where !reasons.contains(why) { reasons.append(why) }
-            if reasons.count == 1 { return FirewallEvaluation(.filtered(reasons[0])) }
-            let shown = reasons.prefix(3).joined(separator: "; ") + (reasons.count > 3 ? "; and \(reasons.count - 3) more" : "")
-            return FirewallEvaluation(.filtered("every path is dropped: \(shown)"))
+            let typicalFirst = e.dropped.sorted { typicality($0.0) < typicality($1.0) }
+            for (_, why) in typicalFirst where !reasons.contains(why) {
+                reasons.append(why)
+            }
+            guard reasons.count > 1 else { return FirewallEvaluation(.filtered(reasons[0])) }
+            let others = reasons.dropFirst().prefix(3).joined(separator: "; ") + (reasons.count > 4 ? "; and \(reasons.count - 4) more" : "")
+            return FirewallEvaluation(.filtered("\(reasons[0]) (other packets: \(others))"))
         }
         if let (_, why) = e.undecided.first {
             return FirewallEvaluation(.unknown(why))
         }
         // Accepted only on paths that depend on host state.
         for state in e.accepted {
-            if let condition = state.conditions.first(where: \.isOpaque) {
+            if let condition = state.firstOpaque {
                 return FirewallEvaluation(.unknown(
-                    "cannot judge \(condition.text): \(condition.location); the port is accepted only on paths that depend on it"))
+                    "cannot judge \(condition.text)\(NftText.explanation(condition.text)): \(condition.location); "
+                        + "the port is accepted only on paths that depend on it"))
             }
         }
         return FirewallEvaluation(.unknown("cannot judge the ruleset for this listener"))
     }
 
-    /// Fewest source restrictions first, then fewest conditions.
-    static func score(_ s: PacketState) -> (Int, Int) {
-        (s.conditions.filter { $0.holds && $0.category == .source }.count, s.conditions.count)
+    /// The packet nothing special happened to: fewest conditions that had
+    /// to hold, then fewest forks.
+    static func typicality(_ s: PacketState) -> (Int, Int) {
+        (s.heldCount, s.forkCount)
     }
 
-    static func summary(_ conditions: [String]) -> String {
+    /// For a port every path accepts: the path that needs no hidden state,
+    /// then the most typical one, names the rule to show.
+    static func acceptedRank(_ s: PacketState) -> (Int, Int, Int) {
+        let (held, forks) = typicality(s)
+        return (s.dependsOnHostState ? 1 : 0, held, forks)
+    }
+
+    /// Fewest restrictions on who may send first, then fewest conditions.
+    static func score(_ s: PacketState) -> (Int, Int) {
+        (s.restrictions.count, s.forkCount)
+    }
+
+    static func summary(_ conditions: [String], total: Int) -> String {
         let shown = conditions.prefix(3).joined(separator: " and ")
-        return conditions.count > 3 ? "\(shown) (and \(conditions.count - 3) more conditions)" : shown
+        let more = max(total, conditions.count) - min(3, conditions.count)
+        return more > 0 ? "\(shown) (and \(more) more conditions)" : shown
     }
 
     /// The rules that accepted, leaving out chains that merely let
@@ -182,18 +223,23 @@ public struct FirewallModel: Sendable {
 /// A verdict and, for `.reachable`, the conditions a packet must meet.
 public struct FirewallEvaluation: Sendable, Hashable {
     public var verdict: FirewallVerdict
-    /// Empty when every NEW packet to the port is accepted; otherwise what
-    /// the accepted packets have in common, e.g. `["ip saddr 10.0.0.0/8"]`:
-    /// the port is reachable, but not from everywhere.
+    /// Empty when every NEW packet to the port is accepted; otherwise the
+    /// forks on the accepted path shown in the reason, e.g.
+    /// `["ip saddr 10.0.0.0/8"]` or `["not ip saddr @blocklist"]`.
     public var conditions: [String]
+    /// The conditions that limit who can connect: the source address,
+    /// port or interface, or the local address, must be one the rule names.
+    /// Empty when the port is open to any sender (perhaps minus a blocklist).
+    public var restrictions: [String]
 
-    public init(_ verdict: FirewallVerdict, conditions: [String] = []) {
+    public init(_ verdict: FirewallVerdict, conditions: [String] = [], restrictions: [String] = []) {
         self.verdict = verdict
         self.conditions = conditions
+        self.restrictions = restrictions
     }
 
-    /// Reachable, but only by packets meeting `conditions`.
-    public var isRestricted: Bool { !conditions.isEmpty }
+    /// Reachable, but only from some sources or on some local addresses.
+    public var isRestricted: Bool { !restrictions.isEmpty }
 }
 
 extension FirewallVerdict {

@@ -36,6 +36,24 @@ public struct FirewallSnapshot: Sendable {
         return nil
     }
 
+    /// What a user should be told about the firewall reading itself, to
+    /// show beside the results (never silently dropped).
+    public var diagnostics: [Diagnostic] {
+        var out: [Diagnostic] = []
+        switch source {
+        case .unavailable(let why):
+            out.append(Diagnostic(.warning, "firewall not read: \(why); firewall verdicts are unknown"))
+        case .nftables(let model):
+            out += model.notes.map { Diagnostic(.notice, "firewall: \($0)") }
+        }
+        for (family, tables) in [("IPv4", legacyIPv4Tables), ("IPv6", legacyIPv6Tables)] where !tables.isEmpty {
+            out.append(Diagnostic(.notice, "firewall: iptables (legacy) \(family) tables are loaded "
+                + "(\(tables.map { NftText.clean($0) }.joined(separator: ", "))); portcullis reads nftables only, "
+                + "so no \(family) port is judged reachable through them"))
+        }
+        return out
+    }
+
     public func verdict(for entry: InventoryEntry) -> FirewallVerdict {
         FirewallVerdict.judging(entry) { family, address in
             verdict(proto: entry.socket.proto, family: family, port: entry.socket.localPort, localAddress: address)

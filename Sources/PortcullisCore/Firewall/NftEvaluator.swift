@@ -17,9 +17,16 @@ struct PathCondition: Hashable, Sendable {
     /// nil when the fork depends on host state this model cannot see.
     var category: FieldCategory?
     var location: RuleLocation
+    /// The path's field domains already say what this fork required, so
+    /// `restrictions` describes it from them rather than from this text.
+    var describedByDomain = false
+
+    /// How to say that the match failed, where "not" would make a double
+    /// negative (`meta pkttype != host` failing is `meta pkttype host`).
+    var failedText: String?
 
     var isOpaque: Bool { category == nil }
-    var rendered: String { holds ? text : "not \(text)" }
+    var rendered: String { holds ? text : (failedText ?? "not \(text)") }
 }
 
 /// What is known about the packet on one path through the ruleset: the
@@ -27,20 +34,145 @@ struct PathCondition: Hashable, Sendable {
 /// the untracked conditions taken, and the decisions so far.
 struct PacketState: Sendable {
     var domains: [String: IntervalSet] = [:]
+    /// The fields behind `domains`, to describe them.
+    var specs: [String: FieldSpec] = [:]
     var iifname = NameDomain.notLoopback
     var iif = NameDomain.notLoopback
     /// Conditions that are not modelled but must stay consistent along a
     /// path (the same `meta mark 1` test twice gives the same answer).
     var atoms: [String: Bool] = [:]
     var opaqueAtoms: Set<String> = []
+    /// The first forks taken (at most `maximumRecorded`, enough for any
+    /// reason; a path through thousands of single-address rules must not
+    /// copy thousands of conditions at every step).
     var conditions: [PathCondition] = []
+    var forkCount = 0
+    var heldCount = 0
+    /// The first fork on hidden state, recorded or not.
+    var firstOpaque: PathCondition?
     var untracked = false
     /// "accepted by ..." per base chain passed.
     var decisions: [String] = []
 
     func domain(_ spec: FieldSpec) -> IntervalSet { domains[spec.key] ?? spec.initial }
 
-    var dependsOnHostState: Bool { conditions.contains { $0.isOpaque } }
+    static let maximumRecorded = 48
+
+    var dependsOnHostState: Bool { firstOpaque != nil }
+
+    mutating func record(_ c: PathCondition) {
+        forkCount += 1
+        if c.holds { heldCount += 1 }
+        if c.isOpaque && firstOpaque == nil { firstOpaque = c }
+        if conditions.count < Self.maximumRecorded { conditions.append(c) }
+    }
+
+    /// What limits who can send an accepted packet on this path: source or
+    /// local addresses narrowed to less than half their space, an input
+    /// interface named, a sender-side condition required. Exclusions (a
+    /// blocklist, "not 10.0.0.0/8") leave the port open to the rest of the
+    /// world and are not restrictions.
+    var restrictions: [String] {
+        var out: [String] = []
+        for key in domains.keys.sorted() {
+            guard let spec = specs[key], let domain = domains[key],
+                  spec.category == .source || spec.category == .destination else { continue }
+            if domain.isNarrow(bits: spec.bits) { out.append("\(key) \(domain.describe(spec))") }
+        }
+        if let exact = iifname.exact { out.append("iifname \"\(NftText.clean(exact))\"") }
+        out += iifname.requiredPrefixes.map { "iifname \"\(NftText.clean($0))*\"" }
+        if let exact = iif.exact { out.append("iif \"\(NftText.clean(exact))\"") }
+        out += iif.requiredPrefixes.map { "iif \"\(NftText.clean($0))*\"" }
+        // Sender-side conditions that had to hold and that no domain
+        // describes (`fib saddr ...`, a dynamic allowlist, one of several
+        // interface names).
+        for c in conditions where c.holds && !c.describedByDomain && (c.category == .source || c.category == .destination) {
+            if !out.contains(c.text) { out.append(c.text) }
+        }
+        return out
+    }
+}
+
+extension IntervalSet {
+    /// Less than half of a `bits`-wide space: "only 10.0.0.0/8" is narrow,
+    /// "anything but 10.0.0.0/8" is not.
+    func isNarrow(bits: Int) -> Bool {
+        let half = U128.maxValue(bits: max(bits - 1, 0))
+        var covered = U128.zero
+        for r in ranges {
+            let (size, overflow) = r.upperBound.subtracting(r.lowerBound)
+            if overflow || size >= half { return false }
+            let (sum, carry) = covered.adding(size.successor ?? .max)
+            if carry || sum > half { return false }
+            covered = sum
+        }
+        return true
+    }
+
+    /// `10.0.0.0/8, 192.0.2.7`, `22, 8000-8100`: at most four items.
+    func describe(_ spec: FieldSpec) -> String {
+        var items: [String] = []
+        for r in ranges {
+            switch spec.kind {
+            case .ipv4, .ipv6: items += Self.prefixes(r, bits: spec.bits).map { Self.addressText($0, spec) }
+            default:
+                if r.lowerBound == r.upperBound {
+                    items.append(Self.valueName(r.lowerBound, spec.kind))
+                } else if let values = IntervalSet([r]).values(limit: 4), !spec.kind.names.isEmpty {
+                    items += values.map { Self.valueName($0, spec.kind) }
+                } else {
+                    items.append("\(r.lowerBound)-\(r.upperBound)")
+                }
+            }
+            if items.count > 4 { break }
+        }
+        if items.count == 1 { return items[0] }
+        let shown = items.prefix(4).joined(separator: ", ")
+        return items.count > 4 ? "{ \(shown), … }" : "{ \(shown) }"
+    }
+
+    /// A range as the fewest aligned prefixes (at most five are produced).
+    static func prefixes(_ r: ClosedRange<U128>, bits: Int) -> [(U128, Int)] {
+        var out: [(U128, Int)] = []
+        var start = r.lowerBound
+        while out.count < 5 {
+            // The longest prefix starting at `start` that stays inside the range.
+            var length = bits
+            while length > 0 {
+                let mask = U128.prefixMask(length: length - 1, bits: bits)
+                let top = start | (U128.maxValue(bits: bits) & ~mask)
+                guard start & mask == start, top <= r.upperBound else { break }
+                length -= 1
+            }
+            out.append((start, length))
+            let mask = U128.prefixMask(length: length, bits: bits)
+            let end = start | (U128.maxValue(bits: bits) & ~mask)
+            guard end < r.upperBound, let next = end.successor else { break }
+            start = next
+        }
+        return out
+    }
+
+    /// A value by its nft name where it has one (`dnat`, `tcp`, `host`);
+    /// flag sets as their names joined by `|`.
+    static func valueName(_ v: U128, _ kind: ValueKind) -> String {
+        let names = kind.names
+        if kind.isBitmask && v != .zero && v.hi == 0 {
+            let flags = names.filter { $0.value != 0 && v.lo & $0.value == $0.value && $0.value & ($0.value - 1) == 0 }
+            let covered = flags.reduce(UInt64(0)) { $0 | $1.value }
+            if covered == v.lo { return flags.sorted { $0.value < $1.value }.map(\.key).joined(separator: "|") }
+        }
+        if v.hi == 0, let name = names.filter({ $0.value == v.lo }).map(\.key).min() { return name }
+        return v.description
+    }
+
+    static func addressText(_ prefix: (U128, Int), _ spec: FieldSpec) -> String {
+        let (value, length) = prefix
+        let address = spec.kind == .ipv4
+            ? IPAddress(v4Word: UInt32(truncatingIfNeeded: value.lo))
+            : IPAddress(v6High: value.hi, low: value.lo)
+        return length == spec.bits ? address.description : "\(address)/\(length)"
+    }
 }
 
 /// Walks every path the modelled packet can take through the base chains
@@ -57,6 +189,7 @@ struct NftEvaluator {
     static let maximumSteps = 200_000
     static let maximumPaths = 20_000
     static let maximumJumpDepth = 32
+    static let maximumRanges = 512
 
     var steps = 0
     /// Set when the budget ran out: the reason the verdict is unknown.
@@ -174,8 +307,10 @@ struct NftEvaluator {
                 inside.iifname = state.iifname.restricted(toAnyOf: patterns)
                 outside.iifname = state.iifname.excluding(patterns)
                 let text = "iifname { \(devices.map { "\"\(NftText.clean($0))\"" }.joined(separator: ", ")) }"
-                inside.conditions.append(PathCondition(text: text, holds: true, category: .source, location: location))
-                outside.conditions.append(PathCondition(text: text, holds: false, category: .source, location: location))
+                inside.record(PathCondition(text: text, holds: true, category: .source, location: location,
+                                                       describedByDomain: inside.iifname != state.iifname))
+                outside.record(PathCondition(text: text, holds: false, category: .source, location: location,
+                                                        describedByDomain: true))
                 return [(inside, true), (outside, false)]
             }
         }
@@ -280,6 +415,23 @@ struct NftEvaluator {
     /// path with what the rule does to it.
     mutating func evaluateRule(_ rule: NftRule, location: RuleLocation, state: PacketState, point: HookPoint) -> [(PacketState, Effect)] {
         guard rule.canAffectVerdict else { return [(state, .next)] }
+        // A rule is a conjunction: if one of its leading matches fails for
+        // every packet on this path, the rule does not apply, and forks on
+        // its other parts (`meta mark 1 tcp dport 1000 accept` for port 22)
+        // must not leave conditions behind. Only matches before the first
+        // statement with a side effect are checked ahead, since those
+        // effects happen whether or not later matches hold.
+        precheck: for statement in rule.statements {
+            switch statement {
+            case .match(let op, let left, let right):
+                let outcomes = match(op: op, left: left, right: right, state, point: point, location)
+                if outcomes.count == 1 && !outcomes[0].1 { return [(state, .next)] }
+            case .noEffect, .opaqueCondition:
+                continue
+            default:
+                break precheck
+            }
+        }
         var live = [state]
         var results: [(PacketState, Effect)] = []
         for statement in rule.statements {
@@ -326,7 +478,9 @@ struct NftEvaluator {
                     results += decided
                     nextLive += unmatched
                 case .undecidable(let why):
-                    results.append((s, .undecidable("cannot judge \(why): \(location)")))
+                    results.append((s, .undecidable("cannot judge \(why)\(NftText.explanation(why)): \(location)")))
+                case .nat(let kind, _):
+                    results.append((s, .undecidable("cannot judge \(kind) (NAT rewrites where the packet goes): \(location)")))
                 }
             }
             live = nextLive
@@ -334,6 +488,18 @@ struct NftEvaluator {
         }
         // Every statement matched and none decided: on to the next rule.
         for s in live { results.append((s, .next)) }
+        // A rule that sends every path on to the next rule, and changes no
+        // state, did nothing: continue with the path as it was, without the
+        // forks it took on the way (fewer paths, no spurious conditions).
+        let changesState = rule.statements.contains {
+            switch $0 {
+            case .setsMark, .notrack, .updatesSet: return true
+            default: return false
+            }
+        }
+        if !changesState && results.allSatisfy({ if case .next = $0.1 { return true } else { return false } }) {
+            return [(state, .next)]
+        }
         return results
     }
 
@@ -372,12 +538,30 @@ struct NftEvaluator {
     /// The paths on which `left op right` holds (true) and fails (false).
     func match(op: String, left: NftExpr, right: NftValue, _ state: PacketState, point: HookPoint,
                _ location: RuleLocation) -> [(PacketState, Bool)] {
+        let outcomes = forks(op: op, left: left, right: right, state, point: point, location)
+        guard op == "!=", outcomes.count == 2 else { return outcomes }
+        let failed = NftText.match(op: "==", left: left, right: right)
+        return outcomes.map { branch, matched in
+            var branch = branch
+            // Only when this fork's condition is the last one recorded.
+            if branch.conditions.count == branch.forkCount, !branch.conditions.isEmpty {
+                branch.conditions[branch.conditions.count - 1].failedText = failed
+            }
+            return (branch, matched)
+        }
+    }
+
+    func forks(op: String, left: NftExpr, right: NftValue, _ state: PacketState, point: HookPoint,
+               _ location: RuleLocation) -> [(PacketState, Bool)] {
         let text = NftText.match(op: op, left: left, right: right)
         if case .concat(let parts) = left {
             return concatLookup(op: op, parts: parts, right: right, text: text, state, point: point, location)
         }
         let resolved = packet.resolve(left, point: point, untracked: state.untracked)
-        if case .absent = resolved { return [(state, op == "!=")] }
+        // A header the packet lacks fails nft's implicit protocol dependency:
+        // the rule does not match, whatever the operator (`icmp type !=
+        // echo-request` does not match TCP).
+        if case .absent = resolved { return [(state, false)] }
         // A set whose contents change at run time: a blocklist keyed by
         // source address is the sender's business; one keyed by our own
         // port is host state.
@@ -386,7 +570,7 @@ struct NftEvaluator {
         }
         switch resolved {
         case .absent:
-            return [(state, op == "!=")]
+            return [(state, false)]
         case .opaque:
             return atom(text, category: nil, state, location)
         case .untracked(let category):
@@ -418,8 +602,12 @@ struct NftEvaluator {
                     inside.iif = domain.restricted(toAnyOf: patterns)
                     outside.iif = domain.excluding(patterns)
                 }
-                inside.conditions.append(PathCondition(text: text, holds: !negate, category: .source, location: location))
-                outside.conditions.append(PathCondition(text: text, holds: negate, category: .source, location: location))
+                // One name or prefix is kept in the domain; several are not.
+                let described = inside.iifname != state.iifname || inside.iif != state.iif
+                inside.record(PathCondition(text: text, holds: !negate, category: .source, location: location,
+                                                       describedByDomain: described))
+                outside.record(PathCondition(text: text, holds: negate, category: .source, location: location,
+                                                        describedByDomain: true))
                 return [(inside, !negate), (outside, negate)]
             }
         case .tracked(let spec):
@@ -458,10 +646,15 @@ struct NftEvaluator {
         // things this model does not see.
         let category: FieldCategory? = spec.category == .fixed ? nil : spec.category
         var matched = state, unmatched = state
-        matched.domains[spec.key] = inside
-        unmatched.domains[spec.key] = outside
-        matched.conditions.append(PathCondition(text: text, holds: true, category: category, location: location))
-        unmatched.conditions.append(PathCondition(text: text, holds: false, category: category, location: location))
+        // A domain cut into very many pieces (thousands of single-address
+        // rules) is widened back: a superset only makes verdicts less
+        // certain, and keeps every later step cheap.
+        matched.domains[spec.key] = inside.ranges.count > Self.maximumRanges ? spec.initial : inside
+        unmatched.domains[spec.key] = outside.ranges.count > Self.maximumRanges ? spec.initial : outside
+        matched.specs[spec.key] = spec
+        unmatched.specs[spec.key] = spec
+        matched.record(PathCondition(text: text, holds: true, category: category, location: location, describedByDomain: true))
+        unmatched.record(PathCondition(text: text, holds: false, category: category, location: location, describedByDomain: true))
         return [(matched, true), (unmatched, false)]
     }
 
@@ -478,8 +671,8 @@ struct NftEvaluator {
             yes.opaqueAtoms.insert(key)
             no.opaqueAtoms.insert(key)
         }
-        yes.conditions.append(PathCondition(text: text, holds: true, category: category, location: location))
-        no.conditions.append(PathCondition(text: text, holds: false, category: category, location: location))
+        yes.record(PathCondition(text: text, holds: true, category: category, location: location))
+        no.record(PathCondition(text: text, holds: false, category: category, location: location))
         return [(yes, true), (no, false)]
     }
 
@@ -572,7 +765,7 @@ struct NftEvaluator {
         let negate = op == "!="
         let resolved = parts.map { packet.resolve($0, point: point, untracked: state.untracked) }
         if resolved.contains(where: { if case .absent = $0 { return true } else { return false } }) {
-            return [(state, negate)]
+            return [(state, false)]
         }
         // The lookup's category for an unmodelled fork: the sender's, if any
         // part is the sender's; opaque if any part is host state.

@@ -125,7 +125,8 @@ struct ListenerPacket: Sendable {
     /// The listener's address, or every address (minus loopback) for a
     /// wildcard listener: "some address of this host".
     var destinations: IntervalSet
-    /// Any nat chain on prerouting: `ct status dnat` can be set.
+    /// A `dnat` or `redirect` can send packets to this port: `ct status
+    /// dnat` can be set, by a sender who addresses the original port.
     var dnatPossible: Bool
     /// A nat chain on input: `ct status snat` can be set.
     var snatPossible: Bool
@@ -181,7 +182,9 @@ struct ListenerPacket: Sendable {
         .tracked(FieldSpec(key: key, bits: bits, category: category, kind: kind, initial: initial ?? .all(bits: bits)))
     }
 
-    var sourcePort: ResolvedField { tracked("sport", 16, .source) }
+    /// The sender picks its source port freely (`udp sport 53 accept` is
+    /// the classic firewall bypass): packet shape, not who the sender is.
+    var sourcePort: ResolvedField { tracked("sport", 16, .shape) }
     var destinationPort: ResolvedField { tracked("dport", 16, .fixed, .integer, .single(UInt64(port))) }
     var protocolField: ResolvedField { tracked("l4proto", 8, .fixed, .l4proto, .single(l4proto)) }
 
@@ -288,7 +291,9 @@ struct ListenerPacket: Sendable {
             if dnatPossible { values.append(32) }
             if snatPossible { values.append(16) }
             if dnatPossible && snatPossible { values.append(48) }
-            return tracked("ct status", 16, .fixed, .ctStatus, .values(values))
+            // Whether the packet was DNATed here depends on where the sender
+            // sent it: a destination choice, not hidden state.
+            return tracked("ct status", 16, .destination, .ctStatus, .values(values))
         case "l3proto":
             guard tracking == .after, !untracked else { return .opaque }
             return tracked("nfproto", 8, .fixed, .nfproto, .single(family == .ipv4 ? 2 : 10))

@@ -124,7 +124,10 @@ enum NftStatement: Hashable, Sendable {
     /// `add/update @set { ... }`: the set's contents change at run time; a
     /// nested statement such as `limit` makes it a condition too.
     case updatesSet(name: String, condition: String?)
-    /// Something whose effect on the verdict cannot be judged: NAT, queue,
+    /// `dnat`, `redirect`, `snat`, `masquerade`, with the new port if one
+    /// is given: where the packet goes next is not modelled.
+    case nat(kind: String, port: NftValue?)
+    /// Something whose effect on the verdict cannot be judged: queue,
     /// an xt target, payload mangling, or an unknown JSON key.
     case undecidable(String)
 }
@@ -351,7 +354,10 @@ extension NftRuleset {
         case "concat":
             return .concat(body.jsonArray?.map(decodeExpr) ?? [])
         default:
-            return .other(kind: key, detail: NftText.json(body))
+            // exthdr, tcp option, socket, osf, rt, numgen, ...: described by
+            // their name/field/key where they have them (`tcp option maxseg size`).
+            let words = ["name", "field", "key", "mode"].compactMap { body.jsonMember($0)?.jsonString }
+            return .other(kind: key, detail: words.isEmpty ? NftText.json(body) : words.map { NftText.clean($0) }.joined(separator: " "))
         }
     }
 
@@ -438,15 +444,19 @@ extension NftRuleset {
             // iptables-nft rules that use an xtables extension nft cannot
             // translate. A comment changes nothing; any other match is a
             // condition we cannot read, and a target an unknown verdict.
+            // nft's JSON names the extension but not its options, so only
+            // what holds whatever the options are is taken: a comment or a
+            // log changes nothing, REJECT always rejects.
             let type = body.jsonMember("type")?.jsonString ?? "?"
             let name = body.jsonMember("name")?.jsonString ?? "?"
             if type == "match" && name == "comment" { return .noEffect("xt comment") }
-            if type == "match" {
-                return .opaqueCondition("iptables-nft xt match \"\(NftText.clean(name))\" (iptables-nft rules with xtables extensions)")
-            }
-            return .undecidable("iptables-nft xt \(NftText.clean(type)) \"\(NftText.clean(name))\" (iptables-nft rules with xtables extensions)")
+            if type == "target" && (name == "LOG" || name == "NFLOG") { return .noEffect("xt \(name)") }
+            if type == "target" && name == "REJECT" { return .verdict(.reject("xt REJECT")) }
+            if type == "match" { return .opaqueCondition("xt match \"\(NftText.clean(name))\"") }
+            return .undecidable("xt \(NftText.clean(type)) \"\(NftText.clean(name))\"")
         case "snat", "dnat", "masquerade", "redirect":
-            return .undecidable("\(key) (NAT rewrites the packet's addresses or ports)")
+            // No port: the original one is kept. `redirect` with no body is null.
+            return .nat(kind: key, port: body.jsonMember("port").map(decodeValue))
         case "tproxy":
             return .undecidable("tproxy (the packet is diverted to another socket)")
         case "synproxy":

@@ -31,7 +31,7 @@ enum NftText {
         case .payload(let p, let f): return "\(clean(p)) \(clean(f))"
         case .rawPayload(let base, let offset, let length): return "@\(clean(base)),\(offset),\(length)"
         case .meta(let k):
-            let bare = ["iifname", "oifname", "iif", "oif", "mark", "skuid", "skgid", "iiftype", "oiftype", "iifgroup", "oifgroup"]
+            let bare = ["iifname", "oifname", "iif", "oif"]
             return bare.contains(k) ? clean(k) : "meta \(clean(k))"
         case .ct(let k, let dir): return dir.map { "ct \(clean($0)) \(clean(k))" } ?? "ct \(clean(k))"
         case .fib(let result, let flags): return "fib \(flags.map { clean($0) }.joined(separator: " . ")) \(clean(result))"
@@ -63,9 +63,20 @@ enum NftText {
 
     static func match(op: String, left: NftExpr, right: NftValue) -> String {
         let r = value(right, quoted: quotesValues(left))
+        // For flag fields `==` (exact value) differs from the implicit
+        // match (any of the flags), so it is spelt out as nft does.
         switch op {
-        case "==", "in": return "\(expr(left)) \(r)"
+        case "in": return "\(expr(left)) \(r)"
+        case "==" where !isFlagField(left): return "\(expr(left)) \(r)"
         default: return "\(expr(left)) \(clean(op)) \(r)"
+        }
+    }
+
+    static func isFlagField(_ e: NftExpr) -> Bool {
+        switch e {
+        case .payload("tcp", "flags"), .ct("state", _), .ct("status", _): return true
+        case .binary(_, let inner, _): return isFlagField(inner)
+        default: return false
         }
     }
 
@@ -103,7 +114,16 @@ enum NftText {
         case .notrack: return "notrack"
         case .updatesSet(let name, let condition): return "update @\(clean(name))" + (condition.map { " { … \($0) }" } ?? "")
         case .undecidable(let why): return why
+        case .nat(let kind, let port): return clean(kind) + (port.map { " to :\(value($0))" } ?? "")
         }
+    }
+
+    /// Why a construct cannot be judged, where its name does not say.
+    static func explanation(_ construct: String) -> String {
+        if construct.hasPrefix("xt ") {
+            return " (an iptables-nft rule: nft's JSON names the xtables extension but not its options)"
+        }
+        return ""
     }
 
     /// `limit rate over 10/second`, `quota 100 mbytes`, `ct count over 10`.

@@ -34,6 +34,22 @@ struct U128: Hashable, Comparable, Sendable, CustomStringConvertible {
         return lo == 0 ? U128(hi: hi - 1, lo: .max) : U128(hi: hi, lo: lo - 1)
     }
 
+    /// a - b, and whether it wrapped.
+    func subtracting(_ b: U128) -> (U128, Bool) {
+        let (low, borrow) = lo.subtractingReportingOverflow(b.lo)
+        let (high1, o1) = hi.subtractingReportingOverflow(b.hi)
+        let (high2, o2) = high1.subtractingReportingOverflow(borrow ? 1 : 0)
+        return (U128(hi: high2, lo: low), o1 || o2)
+    }
+
+    /// a + b, and whether it overflowed.
+    func adding(_ b: U128) -> (U128, Bool) {
+        let (low, carry) = lo.addingReportingOverflow(b.lo)
+        let (high1, o1) = hi.addingReportingOverflow(b.hi)
+        let (high2, o2) = high1.addingReportingOverflow(carry ? 1 : 0)
+        return (U128(hi: high2, lo: low), o1 || o2)
+    }
+
     static func & (a: U128, b: U128) -> U128 { U128(hi: a.hi & b.hi, lo: a.lo & b.lo) }
     static func | (a: U128, b: U128) -> U128 { U128(hi: a.hi | b.hi, lo: a.lo | b.lo) }
     static prefix func ~ (a: U128) -> U128 { U128(hi: ~a.hi, lo: ~a.lo) }
