@@ -70,16 +70,16 @@ enum AuditRules {
         if reachable {
             if let fact = known.first(where: { $0.isIn(.datastore) || $0.isIn(.adminAPI) }) {
                 let admin = fact.category == .adminAPI || (!fact.isIn(.datastore) && fact.isIn(.adminAPI))
-                add(admin ? .exposedAdminAPI : .exposedDatastore, Severity(fact.severityHint),
+                add(admin ? .exposedAdminAPI : .exposedDatastore, fact.severityHint,
                     "\(fact.title) reachable beyond loopback on \(endpoint(entry))",
                     [recognised(fact)] + fact.securityNotes.prefix(1), fact.remediation ?? closeIt.capitalizedFirst)
             }
             if let fact = known.first(where: { $0.isIn(.cleartextRemoteAccess) }) {
-                add(.cleartextRemoteAccess, Severity(fact.severityHint), "\(fact.title) (cleartext remote access) listening on \(endpoint(entry))",
+                add(.cleartextRemoteAccess, fact.severityHint, "\(fact.title) (cleartext remote access) listening on \(endpoint(entry))",
                     [recognised(fact)] + fact.securityNotes.prefix(1), fact.remediation ?? "Disable it and use SSH; until then, \(closeIt)")
             }
             if s.proto == .udp, let fact = known.first(where: { $0.isIn(.amplification) }) {
-                add(.udpAmplification, Severity(fact.severityHint) >= .high ? .high : .medium,
+                add(.udpAmplification, fact.severityHint >= .high ? .high : .medium,
                     "\(fact.title) over UDP reachable beyond loopback on \(endpoint(entry)): a reflection/amplification vector",
                     [recognised(fact), "a small spoofed request earns a large reply sent to the victim"],
                     fact.remediation ?? "Answer only local clients: \(closeIt)")

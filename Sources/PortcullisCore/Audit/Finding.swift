@@ -14,15 +14,6 @@ public enum Severity: String, Sendable, Hashable, CaseIterable, Codable, Compara
 
     public static func < (lhs: Severity, rhs: Severity) -> Bool { lhs.rank < rhs.rank }
 
-    public init(_ hint: SeverityHint) {
-        switch hint {
-        case .info: self = .info
-        case .low: self = .low
-        case .medium: self = .medium
-        case .high: self = .high
-        case .critical: self = .critical
-        }
-    }
 }
 
 /// Whether inbound traffic to a listener's port gets through the host

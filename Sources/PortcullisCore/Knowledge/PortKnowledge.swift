@@ -26,21 +26,7 @@ public enum PortCategory: String, Sendable, Hashable, CaseIterable, Codable {
 
 /// How serious a service is when it listens beyond loopback, as a starting
 /// point for audit rules (which also weigh exposure, owner and baseline).
-public enum SeverityHint: String, Sendable, Hashable, CaseIterable, Codable, Comparable {
-    case info, low, medium, high, critical
-
-    private var rank: Int {
-        switch self {
-        case .info: return 0
-        case .low: return 1
-        case .medium: return 2
-        case .high: return 3
-        case .critical: return 4
-        }
-    }
-
-    public static func < (lhs: SeverityHint, rhs: SeverityHint) -> Bool { lhs.rank < rhs.rank }
-}
+public typealias SeverityHint = Severity
 
 /// One thing portcullis knows about a port or range of ports.
 public struct PortFact: Sendable, Hashable, Codable {
