@@ -78,7 +78,7 @@ import Testing
         ("allow:\n\t- port: 22\n", "2:1",
          "invalid YAML: found character that cannot start any token (while scanning for the next token started at line 2, column 1)"),
         ("allow:\n  - port: 22\n    comment: a\u{1}b\n", "3:15", "invalid YAML: control characters are not allowed"),
-        ("allow: *x\n", "1:8", "invalid YAML: found undefined alias"),
+        ("allow: *x\n", "1:8", "YAML anchors and aliases (&name, *name) are not accepted in a policy; write the values out"),
         ("allow: []\n---\nrules: {}\n", "2:1", "a policy file holds one YAML document; remove this second one (or the `---` that starts it)"),
     ]
 
@@ -131,5 +131,26 @@ import Testing
         } catch {
             #expect(error.line >= 1 && error.column >= 1)
         }
+    }
+}
+
+@Suite struct PolicyAliasTests {
+    @Test func anchorsAndAliasesAreRefusedWithTheirPosition() {
+        let bomb = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\nallow: []\n"
+        #expect {
+            try Policy.parse(bomb, file: "p.yaml")
+        } throws: { error in
+            guard let error = error as? PolicyError else { return false }
+            return error.line == 1 && error.column == 4 && error.message.contains("anchors and aliases")
+        }
+        let alias = "allow:\n  - port: 22\n    comment: *c\n"
+        #expect(throws: PolicyError.self) { try Policy.parse(alias, file: "p.yaml") }
+    }
+
+    @Test func starsAndAmpersandsInValuesAreFine() throws {
+        let text = "allow:\n  - port: 22\n    comment: \"a *b* & c\" # *not an alias\n    process: 'x&y'\n"
+        let policy = try Policy.parse(text, file: "p.yaml")
+        #expect(policy.allow.first?.comment == "a *b* & c")
+        #expect(policy.allow.first?.process == "x&y")
     }
 }

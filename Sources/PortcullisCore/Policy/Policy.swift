@@ -56,6 +56,8 @@
 /// (not yes/no). Unknown keys, wrong types, bad ports, unknown protocols, rule
 /// ids or severities, bad dates and addresses, duplicate keys and YAML syntax
 /// errors are reported as `FILE:LINE:COLUMN: message` (exit status 2).
+/// YAML anchors and aliases are refused: a policy never needs them, and
+/// they can make a small file expand without bound.
 /// Rule ids: exposed-datastore, exposed-admin-api, cleartext-remote-access,
 /// udp-amplification, deleted-executable, replaced-executable,
 /// unsafe-executable-location, backdoor-port, raw-socket, packet-socket,

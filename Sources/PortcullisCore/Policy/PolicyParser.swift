@@ -5,6 +5,12 @@ extension Policy {
     /// Yams's node tree rather than Decodable so that every error can point at
     /// the line and column of the key or value at fault.
     public static func parse(_ yaml: String, file: String) throws(PolicyError) -> Policy {
+        if let (line, column) = PolicyParser.firstAnchorOrAlias(yaml) {
+            // Aliases can expand a small file without bound, and libyaml's
+            // duplicate-key check then takes exponential time: refuse them.
+            throw PolicyError(file: file, line: line, column: column,
+                              message: "YAML anchors and aliases (&name, *name) are not accepted in a policy; write the values out")
+        }
         let root: Node?
         do {
             root = try Yams.compose(yaml: yaml)
@@ -24,6 +30,32 @@ extension Policy {
 /// Turns the YAML node tree into a `Policy`, failing at the first problem.
 struct PolicyParser {
     let file: String
+
+    /// Line and column (1-based) of the first `&anchor` or `*alias` token
+    /// outside quotes and comments, if any.
+    static func firstAnchorOrAlias(_ yaml: String) -> (Int, Int)? {
+        for (index, line) in yaml.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            var quote: Character?
+            var previous: Character = " "
+            for (column, c) in line.enumerated() {
+                defer { previous = c }
+                if let open = quote {
+                    if c == open { quote = nil }
+                    continue
+                }
+                if c == "\"" || c == "'" {
+                    if previous == " " || previous == ":" || previous == "[" || previous == "{" || previous == "," || previous == "-" { quote = c }
+                    continue
+                }
+                if c == "#" && (column == 0 || previous == " " || previous == "\t") { break }
+                if (c == "&" || c == "*") && " \t[{,".contains(previous) || ((c == "&" || c == "*") && column == 0) {
+                    let next = line.dropFirst(column + 1).first
+                    if let next, !next.isWhitespace && next != "," && next != "]" && next != "}" { return (index + 1, column + 1) }
+                }
+            }
+        }
+        return nil
+    }
 
     static let topKeys = ["version", "allow", "rules", "ignore"]
     static let allowKeys = ["port", "proto", "process", "exe", "user", "exposure", "comment"]
