@@ -79,6 +79,9 @@ struct StubPolicy: AuditPolicy {
         #expect(filtered.listeners.first?.verdict == "filtered")
         let unknown = F.audit([entry]) { $0.firewall = [5: .unknown("vmap in chain input")] }
         let finding = try #require(unknown.findings.first { $0.rule == .exposedDatastore })
+        let plain = F.audit([F.entry(.tcp, "0.0.0.0", 8081, owners: [], inode: 50)]) { $0.firewall = [50: .unknown("nft not installed")] }
+        #expect(plain.listeners.first?.verdict == "open")
+        #expect(plain.listeners.first?.verdictReason.contains("firewall state unknown") == true)
         #expect(finding.evidence.contains { $0.contains("firewall: unknown") && $0.contains("vmap") })
     }
 

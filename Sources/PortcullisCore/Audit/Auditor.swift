@@ -107,6 +107,7 @@ public struct AuditedListener: Sendable {
             return worst.rule.rawValue + (findings.count > 1 ? " (+\(findings.count - 1) more)" : "")
         }
         if let firewall, firewall.isFiltered, !entry.exposure.isLoopbackOnly { return "firewall: \(firewall.reason)" }
+        if reachable, case .unknown = firewall { return "reachable unless the firewall drops it (firewall state unknown)" }
         return reachable ? "reachable from the network" : "loopback only"
     }
 }
