@@ -55,9 +55,8 @@ struct AuditOptions: ParsableArguments {
             throw RuntimeFailure(error.description)
         }
         let report = Auditor.run(input)
-        diagnostics = inventory.diagnostics + diagnostics + report.notes
-        if let notice = InventoryBuilder.unattributedNotice(inventory.entries, asRoot: Console.effectiveUID == 0) { diagnostics.append(notice) }
-        return (report, inventory, diagnostics)
+        // The caller adds the unattributed notice for the sockets it shows.
+        return (report, inventory, inventory.diagnostics + diagnostics + report.notes)
     }
 }
 
@@ -75,7 +74,9 @@ extension Portcullis {
         @OptionGroup var sourceOptions: SourceOptions
 
         func run() throws {
-            let (report, _, diagnostics) = try auditOptions.run(sourceOptions: sourceOptions)
+            let (report, inventory, auditDiagnostics) = try auditOptions.run(sourceOptions: sourceOptions)
+            var diagnostics = auditDiagnostics
+            if let notice = InventoryBuilder.unattributedNotice(inventory.entries, asRoot: Console.effectiveUID == 0) { diagnostics.append(notice) }
             reportDiagnostics(diagnostics)
             switch format {
             case .table: Console.write(AuditRenderer.renderText(report, failOn: failOn, style: TableStyle(color: Console.wantsColor())))

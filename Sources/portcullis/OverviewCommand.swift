@@ -34,7 +34,6 @@ extension Portcullis {
                     return shownInodes.contains(inode) || packetInodes.contains(inode)
                 }
             }
-            diagnostics.removeAll { $0.message.contains("could not be attributed") }
             if let notice = InventoryBuilder.unattributedNotice(shown.map(\.entry), asRoot: Console.effectiveUID == 0) { diagnostics.append(notice) }
             reportDiagnostics(diagnostics)
             inventory.diagnostics = diagnostics
