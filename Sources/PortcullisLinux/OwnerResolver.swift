@@ -140,6 +140,10 @@ public struct ProcessDescriber {
             owner.exe = judged.exe
             owner.exeDeleted = judged.deleted
             owner.exeReplaced = judged.replaced
+            if isLive, let slash = link.lastIndex(of: 0x2f), slash > 0,
+               let directory = try? process.identityInRoot(of: Array(link[..<slash])) {
+                owner.exeDirectoryWorldWritable = directory.isWorldWritable
+            }
         }
         if let cgroup = try? process.read("cgroup") {
             let info = ProcessFiles.parseCgroup(cgroup)

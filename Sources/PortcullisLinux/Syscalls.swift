@@ -102,7 +102,8 @@ enum Sys {
         var st = stat()
         let cPath = path.map { CChar(bitPattern: $0) } + [0]
         _ = try retrying { fstatat(dirfd, cPath, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) }
-        return FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino), links: UInt64(st.st_nlink))
+        return FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino), links: UInt64(st.st_nlink),
+                            permissions: UInt32(st.st_mode) & 0o7777)
     }
 
     /// Names in a directory (without "." and ".."), read from a descriptor the

@@ -116,6 +116,10 @@ struct StubPolicy: AuditPolicy {
         #expect(F.rules(tmp) == [.unsafeExecutableLocation])
         let homeRoot = F.audit([F.entry(.tcp, "127.0.0.1", 8080, owners: [F.owner(23, "x", exe: "/home/alice/bin/x", uid: 0)], inode: 19)])
         #expect(F.rules(homeRoot) == [.unsafeExecutableLocation])
+        var writable = F.owner(26, "x", exe: "/srv/shared/x", uid: 1000)
+        writable.exeDirectoryWorldWritable = true
+        let shared = F.audit([F.entry(.tcp, "127.0.0.1", 8080, owners: [writable], inode: 40)])
+        #expect(shared.findings.first?.title.contains("every user can write to (/srv/shared)") == true)
         let homeUser = F.audit([F.entry(.tcp, "127.0.0.1", 8080, owners: [F.owner(24, "x", exe: "/home/alice/bin/x", uid: 1000)], inode: 20)])
         #expect(homeUser.findings.isEmpty)
         let homeLookalike = F.audit([F.entry(.tcp, "127.0.0.1", 8080, owners: [F.owner(25, "x", exe: "/home/alicebob/x", uid: 0)], inode: 21)])

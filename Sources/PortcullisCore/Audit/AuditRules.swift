@@ -154,6 +154,10 @@ enum AuditRules {
         for prefix in ["/tmp/", "/var/tmp/", "/dev/shm/", "/run/shm/", "/var/crash/"] where exe.hasPrefix(prefix) {
             return "a temporary, world-writable directory (\(prefix))"
         }
+        if owner.exeDirectoryWorldWritable {
+            let directory = exe.split(separator: "/").dropLast().joined(separator: "/")
+            return "a directory every user can write to (/\(directory))"
+        }
         if owner.uid == 0 {
             for home in homes where exe.hasPrefix(home.hasSuffix("/") ? home : home + "/") {
                 return "a user's home directory (\(home)) while running as root"

@@ -3,12 +3,19 @@ public struct FileIdentity: Equatable, Sendable {
     public var device: UInt64
     public var inode: UInt64
     public var links: UInt64
+    /// Permission bits (st_mode & 0o7777).
+    public var permissions: UInt32
 
-    public init(device: UInt64, inode: UInt64, links: UInt64) {
+    public init(device: UInt64, inode: UInt64, links: UInt64, permissions: UInt32 = 0o755) {
         self.device = device
         self.inode = inode
         self.links = links
+        self.permissions = permissions
     }
+
+    /// Others may write (and so replace entries, unless the sticky bit limits
+    /// that to owners, as on /tmp: still no place for a server's binary).
+    public var isWorldWritable: Bool { permissions & 0o002 != 0 }
 
     public func isSameFile(as other: FileIdentity) -> Bool { device == other.device && inode == other.inode }
 }

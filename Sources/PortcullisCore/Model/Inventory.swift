@@ -85,6 +85,8 @@ public struct SocketOwner: Hashable, Sendable {
     public var exeDeleted: Bool
     /// The path now names a different file than the one running.
     public var exeReplaced: Bool
+    /// The executable's directory is writable by every user (e.g. /tmp).
+    public var exeDirectoryWorldWritable: Bool = false
     public var uid: UInt32?
     public var user: String?
     /// Seconds since the Unix epoch.
