@@ -56,6 +56,7 @@ public enum InventoryRenderer {
             ("exe", .optional(owner.exe)),
             ("exe_deleted", .bool(owner.exeDeleted)),
             ("exe_replaced", .bool(owner.exeReplaced)),
+            ("exe_directory_world_writable", .bool(owner.exeDirectoryWorldWritable)),
             ("uid", .optional(owner.uid)),
             ("user", .optional(owner.user)),
             ("start_time", .optional(owner.startTime.map(Timestamp.iso8601))),
