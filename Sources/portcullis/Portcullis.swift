@@ -25,10 +25,11 @@ struct Portcullis: ParsableCommand {
             With no subcommand, portcullis shows the overview: every listening \
             socket with its owner and a verdict.
 
-            Exit codes: 0 ok, 1 findings (who: nothing holds the port), 2 usage error, 3 runtime error.
+            Exit codes: 0 ok, 1 findings (who: nothing holds the port), 2 usage error, 3 runtime error, \
+            4 hidden ports found (hidden).
             """,
         version: "0.1.0",
-        subcommands: [Overview.self, Audit.self, List.self, Who.self, Explain.self, PolicyCommand.self],
+        subcommands: [Overview.self, Audit.self, List.self, Who.self, Explain.self, Hidden.self, PolicyCommand.self],
         defaultSubcommand: Overview.self
     )
 

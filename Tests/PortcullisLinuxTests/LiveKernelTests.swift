@@ -11,7 +11,8 @@ final class OwnSockets {
 
     /// Binds to an ephemeral port chosen by the kernel; returns the port.
     func open(ipv6: Bool, address: String, udp: Bool, v6only: Bool? = nil) throws -> UInt16 {
-        let fd = socket(ipv6 ? AF_INET6 : AF_INET, Int32(udp ? SOCK_DGRAM.rawValue : SOCK_STREAM.rawValue), 0)
+        // CLOEXEC: subprocesses that concurrent tests spawn must not inherit (and co-own) these.
+        let fd = socket(ipv6 ? AF_INET6 : AF_INET, Int32(udp ? SOCK_DGRAM.rawValue : SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         try #require(fd >= 0)
         fds.append(fd)
         var on: Int32 = 1
@@ -86,7 +87,7 @@ let hasLiveProc = FileManager.default.fileExists(atPath: "/proc/net/tcp")
         // Other tests open sockets concurrently: compare only ours.
         func keys(_ inventory: Inventory) -> Set<String> {
             Set(inventory.entries.filter { ports.contains($0.socket.localPort) }.map {
-                "\($0.socket.proto) \($0.socket.localAddress) \($0.socket.localPort) \($0.socket.inode) \($0.owners.map(\.pid))"
+                "\($0.socket.proto) \($0.socket.localAddress) \($0.socket.localPort) \($0.socket.inode) \($0.owners.contains { $0.pid == getpid() })"
             })
         }
         let viaNetlink = keys(try collect(.netlink))

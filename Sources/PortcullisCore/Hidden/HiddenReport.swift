@@ -1,0 +1,146 @@
+/// The result of `portcullis hidden`, and its renderings.
+public struct HiddenReport: Sendable {
+    /// Bind probe counts for one (proto, family).
+    public struct Sweep: Sendable, Hashable {
+        public var proto: TransportProtocol
+        public var family: AddressFamily
+        public var inUse = 0
+        public var free = 0
+        public var notProbed = 0
+        public var errors = 0
+        public init(proto: TransportProtocol, family: AddressFamily) {
+            self.proto = proto
+            self.family = family
+        }
+    }
+
+    public var findings: [HiddenFinding]
+    public var diagnostics: [Diagnostic]
+    public var sweeps: [Sweep]
+    /// Candidates found in the first pass, before re-verification.
+    public var candidates: Int
+    public var rounds: Int
+    public var durationMilliseconds: Int64
+
+    public init(findings: [HiddenFinding], diagnostics: [Diagnostic], sweeps: [Sweep], candidates: Int, rounds: Int, durationMilliseconds: Int64) {
+        self.findings = findings
+        self.diagnostics = diagnostics
+        self.sweeps = sweeps
+        self.candidates = candidates
+        self.rounds = rounds
+        self.durationMilliseconds = durationMilliseconds
+    }
+
+    /// True when some finding is an alarm (a hidden port), not only a notice.
+    public var hasHiddenPorts: Bool { findings.contains { $0.alarm } }
+
+    /// Counts per swept (proto, family), in a stable order.
+    public static func sweeps(of sweep: BindSweep, portCount: Int) -> [Sweep] {
+        var out: [Sweep] = []
+        for proto in [TransportProtocol.tcp, .udp] {
+            for family in AddressFamily.allCases where sweep.pairs.contains(.init(proto, family)) {
+                var s = Sweep(proto: proto, family: family)
+                for (key, outcome) in sweep.outcomes where key.proto == proto && key.family == family {
+                    switch outcome {
+                    case .inUse: s.inUse += 1
+                    case .notProbed: s.notProbed += 1
+                    case .error: s.errors += 1
+                    case .free: break
+                    }
+                }
+                s.free = portCount - s.inUse - s.notProbed - s.errors
+                out.append(s)
+            }
+        }
+        return out
+    }
+}
+
+public enum HiddenRenderer {
+    public static func json(_ finding: HiddenFinding) -> JSONValue {
+        .object([
+            ("kind", .string(finding.key == nil ? "inode" : "port")),
+            ("proto", .optional(finding.key?.proto.rawValue)),
+            ("family", .optional(finding.key?.family.rawValue)),
+            ("port", .optional(finding.key?.port)),
+            ("inode", .optional(finding.inode)),
+            ("technique", .string(finding.technique.rawValue)),
+            ("alarm", .bool(finding.alarm)),
+            ("seen_by", .array(finding.seenBy.map { .string($0.rawValue) })),
+            ("not_seen_by", .array(finding.notSeenBy.map { .string($0.rawValue) })),
+            ("owner_pids", .array(finding.ownerPIDs.map { .int(Int64($0)) })),
+            ("explanation", .string(finding.explanation)),
+        ])
+    }
+
+    static func json(_ sweep: HiddenReport.Sweep) -> JSONValue {
+        .object([
+            ("proto", .string(sweep.proto.rawValue)), ("family", .string(sweep.family.rawValue)),
+            ("in_use", .int(Int64(sweep.inUse))), ("free", .int(Int64(sweep.free))),
+            ("not_probed", .int(Int64(sweep.notProbed))), ("errors", .int(Int64(sweep.errors))),
+        ])
+    }
+
+    static func summaryFields(_ report: HiddenReport) -> [(String, JSONValue)] {
+        [
+            ("clean", .bool(!report.hasHiddenPorts)),
+            ("rounds", .int(Int64(report.rounds))),
+            ("candidates", .int(Int64(report.candidates))),
+            ("duration_ms", .int(report.durationMilliseconds)),
+            ("bind_probes", .array(report.sweeps.map(json))),
+        ]
+    }
+
+    static func json(_ diagnostic: Diagnostic) -> JSONValue {
+        .object([("severity", .string(diagnostic.severity.rawValue)), ("message", .string(diagnostic.message))])
+    }
+
+    /// One JSON document.
+    public static func json(_ report: HiddenReport) -> JSONValue {
+        .object(summaryFields(report) + [
+            ("findings", .array(report.findings.map(json))),
+            ("diagnostics", .array(report.diagnostics.map(json))),
+        ])
+    }
+
+    /// One line per finding (`"type":"finding"`), then one summary line
+    /// (`"type":"summary"`), so a consumer can tell "clean" from "cut short".
+    public static func ndjson(_ report: HiddenReport) -> String {
+        var out = ""
+        for finding in report.findings {
+            guard case let .object(fields) = json(finding) else { continue }
+            out += JSONValue.object([("type", .string("finding"))] + fields).serialized() + "\n"
+        }
+        out += JSONValue.object([("type", .string("summary"))] + summaryFields(report)
+            + [("diagnostics", .array(report.diagnostics.map(json)))]).serialized() + "\n"
+        return out
+    }
+
+    /// The human report.
+    public static func text(_ report: HiddenReport, style: TableStyle) -> String {
+        var out = ""
+        let ports = report.findings.filter(\.alarm)
+        let notices = report.findings.filter { !$0.alarm }
+        if ports.isEmpty {
+            let partial = report.sweeps.contains { $0.notProbed > 0 || $0.errors > 0 }
+            out += style.paint("No hidden ports", "32") + (partial
+                ? " among the ports probed (some could not be: see the warnings).\n"
+                : ": every port in use is listed by netlink and /proc/net.\n")
+        } else {
+            out += style.paint("\(ports.count) hidden port\(ports.count == 1 ? "" : "s")", "1;31") + "\n"
+            var table = TextTable(headers: ["PORT", "PROTO", "FAMILY", "SEEN BY", "NOT SEEN BY", "OWNER PIDS"])
+            for f in ports {
+                guard let key = f.key else { continue }
+                table.append([String(key.port), key.proto.rawValue, key.family.rawValue,
+                              f.seenBy.map(\.label).joined(separator: ", "), f.notSeenBy.map(\.label).joined(separator: ", "),
+                              f.ownerPIDs.isEmpty ? "-" : f.ownerPIDs.map(String.init).joined(separator: ",")], color: "31")
+            }
+            out += String(decoding: table.render(style), as: UTF8.self)
+            for f in ports { if let key = f.key { out += "  \(key): \(f.explanation)\n" } }
+        }
+        for f in notices { out += "notice: \(f.explanation)\n" }
+        let swept = report.sweeps.map { "\($0.proto.rawValue)/\($0.family.rawValue) \($0.inUse) in use" }.joined(separator: ", ")
+        out += "Checked 65535 ports per protocol and family (\(swept)); \(report.candidates) candidate\(report.candidates == 1 ? "" : "s") re-verified over \(report.rounds) round\(report.rounds == 1 ? "" : "s") in \(report.durationMilliseconds) ms.\n"
+        return out
+    }
+}

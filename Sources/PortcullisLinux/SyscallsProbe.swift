@@ -1,0 +1,96 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Thin wrappers for the bind and connect probes of `hidden`, in the style of
+/// Syscalls.swift: errno read immediately, EINTR retried, `Errno` thrown.
+extension Sys {
+    /// A TCP or UDP socket of `family`, close-on-exec; non-blocking on request.
+    static func probeSocket(ipv6: Bool, udp: Bool, nonBlocking: Bool = false) throws(Errno) -> Int32 {
+        var type = Int32(udp ? SOCK_DGRAM.rawValue : SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+        if nonBlocking { type |= Int32(SOCK_NONBLOCK.rawValue) }
+        return try retrying { socket(ipv6 ? AF_INET6 : AF_INET, type, 0) }
+    }
+
+    static func probeSetOption(_ fd: Int32, level: Int32, name: Int32, value: Int32) throws(Errno) {
+        var v = value
+        _ = try retrying { setsockopt(fd, level, name, &v, socklen_t(MemoryLayout<Int32>.size)) }
+    }
+
+    /// IPV6_V6ONLY=1, so an IPv6 probe does not collide with IPv4 sockets.
+    static func probeSetV6Only(_ fd: Int32) throws(Errno) {
+        try probeSetOption(fd, level: Int32(IPPROTO_IPV6), name: IPV6_V6ONLY, value: 1)
+    }
+
+    /// SO_LINGER {on, 0}: close sends RST, so a connect probe leaves no TIME_WAIT.
+    static func probeAbortOnClose(_ fd: Int32) throws(Errno) {
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        _ = try retrying { setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size)) }
+    }
+
+    /// bind(2) to the wildcard address (0.0.0.0 or ::) on `port`.
+    static func probeBindWildcard(_ fd: Int32, ipv6: Bool, port: UInt16) throws(Errno) {
+        _ = try retrying { withInetAddress(ipv6: ipv6, loopback: false, port: port) { bind(fd, $0, $1) } }
+    }
+
+    /// connect(2) to 127.0.0.1 or ::1. Not retried on EINTR: an interrupted
+    /// connect carries on in the kernel, so the caller polls instead.
+    static func probeConnectLoopback(_ fd: Int32, ipv6: Bool, port: UInt16) throws(Errno) {
+        let rc = withInetAddress(ipv6: ipv6, loopback: true, port: port) { connect(fd, $0, $1) }
+        if rc < 0 { throw Errno(errno) }
+    }
+
+    /// poll(2) one descriptor; returns revents, 0 on timeout.
+    static func probePoll(_ fd: Int32, events: Int16, timeoutMilliseconds: Int32) throws(Errno) -> Int16 {
+        var entry = pollfd(fd: fd, events: events, revents: 0)
+        let n = try retrying { poll(&entry, 1, timeoutMilliseconds) }
+        return n == 0 ? 0 : entry.revents
+    }
+
+    /// The pending error of a socket (SO_ERROR), 0 when none.
+    static func probePendingError(_ fd: Int32) throws(Errno) -> Int32 {
+        var value: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        _ = try retrying { getsockopt(fd, SOL_SOCKET, SO_ERROR, &value, &length) }
+        return value
+    }
+
+    static func hiddenOnlineProcessors() -> Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+
+    static func hiddenSleep(milliseconds ms: Int) {
+        var ts = timespec(tv_sec: ms / 1000, tv_nsec: (ms % 1000) * 1_000_000)
+        var rest = timespec()
+        while nanosleep(&ts, &rest) != 0 && errno == EINTR { ts = rest }
+    }
+
+    static func hiddenClockMilliseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+
+    /// Calls `body` with a sockaddr for the wildcard or loopback address.
+    private static func withInetAddress<T>(ipv6: Bool, loopback: Bool, port: UInt16, _ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
+        if ipv6 {
+            var sa = sockaddr_in6()
+            sa.sin6_family = sa_family_t(AF_INET6)
+            sa.sin6_port = port.bigEndian
+            if loopback { sa.sin6_addr = in6addr_loopback }
+            return withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
+        }
+        var sa = sockaddr_in()
+        sa.sin_family = sa_family_t(AF_INET)
+        sa.sin_port = port.bigEndian
+        sa.sin_addr.s_addr = loopback ? UInt32(0x7f00_0001).bigEndian : 0
+        return withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    }
+}
+
+// Constants for the probes, so files outside the syscall layer need not import libc.
+let EINPROGRESS_VALUE = EINPROGRESS
+let EINTR_VALUE = EINTR
+let ECONNREFUSED_VALUE = ECONNREFUSED
+let EADDRINUSE_VALUE = EADDRINUSE
+let POLLOUT_VALUE = Int16(POLLOUT)

@@ -1,0 +1,101 @@
+// portcullis hidden — ports in use that the socket tables do not show.
+//
+// Usage: portcullis hidden [--format table|json|ndjson] [--rounds N]
+//
+// Exit codes:
+//   0  no hidden port (notices, e.g. an inode in no table, do not count)
+//   4  at least one hidden port confirmed through every re-verification round
+//   2  usage error
+//   3  runtime error (neither netlink nor /proc/net could be read, ...)
+//
+// JSON (--format json): one object
+//   clean         bool    true when no hidden port was found (exit 0)
+//   rounds        int     re-verification rounds each candidate had to survive
+//   candidates    int     discrepancies in the first pass, before re-verification
+//   duration_ms   int     wall time of the whole check
+//   bind_probes   array   one object per swept protocol and family:
+//       proto       "tcp" | "udp"
+//       family      "ipv4" | "ipv6"
+//       in_use      int   ports whose bind failed with EADDRINUSE
+//       free        int   ports whose bind succeeded
+//       not_probed  int   ports not probed (EACCES below 1024 without CAP_NET_BIND_SERVICE)
+//       errors      int   ports whose bind failed with another errno
+//   findings      array   confirmed discrepancies, each:
+//       kind        "port" (a port in use that some table misses) | "inode"
+//                   (a socket inode a process holds that no table lists)
+//       proto       "tcp" | "udp" | null (kind inode)
+//       family      "ipv4" | "ipv6" | null (kind inode)
+//       port        int | null (kind inode)
+//       inode       int | null (kind port)
+//       technique   "hidden_from_all_readers" (in use per the probes, in neither
+//                   table: kernel-level rootkit), "proc_net_hook" (netlink lists it,
+//                   /proc/net does not), "inet_diag_hook" (/proc/net lists it,
+//                   netlink does not), "inode_in_no_table"
+//       alarm       bool  true for hidden ports (they set exit 4); false for
+//                   notices (an inode in no table may be a socket family that
+//                   has no table, such as AF_VSOCK or AF_ALG)
+//       seen_by     array of views that saw it in use:
+//       not_seen_by array of views that did not:
+//                   "netlink", "proc_net", "bind_probe", "connect_probe", "fd_walk"
+//       owner_pids  array of int: processes holding the socket, when the fd walk
+//                   could tie it to one (empty when unknown)
+//       explanation string: the finding in words, with the likely technique
+//   diagnostics   array of {severity: "notice"|"warning", message}: what could
+//                 not be checked and why (also printed on stderr)
+//
+// NDJSON (--format ndjson): one line per finding, the fields above plus
+// "type":"finding"; then one line "type":"summary" with clean, rounds,
+// candidates, duration_ms, bind_probes and diagnostics. The summary line is
+// always last, so a reader can tell a clean run from a truncated one.
+import ArgumentParser
+import PortcullisCore
+import PortcullisLinux
+
+extension Portcullis {
+    struct Hidden: ParsableCommand {
+        /// Exit status when a hidden port is found: distinct from audit's 1.
+        static let hiddenPortsFound: Int32 = 4
+
+        static let configuration = CommandConfiguration(
+            abstract: "Find hidden ports: in use, but missing from netlink or /proc/net.",
+            discussion: """
+                Compares netlink sock_diag (every state), the /proc/net tables, bind probes of \
+                every port 1-65535 (TCP and UDP, IPv4 and IPv6), connect probes on loopback and \
+                the sockets processes hold. A discrepancy is reported only if it persists through \
+                --rounds re-verifications. Run as root: without CAP_NET_BIND_SERVICE ports below \
+                1024 cannot be probed.
+
+                Exit codes: 0 no hidden port, 4 hidden ports found, 2 usage error, 3 runtime error.
+                """)
+
+        @Option(help: "Output format: table (text), json or ndjson.")
+        var format: OutputFormat = .table
+        @Option(help: ArgumentHelp("Re-verification rounds a discrepancy must survive (1-20).", valueName: "N"))
+        var rounds = 3
+        // No --proc-root: the probes test the live kernel, so the tables must
+        // come from the same live kernel; a copied /proc would invent findings.
+
+        func validate() throws {
+            if format == .csv { throw ValidationError("hidden prints text (--format table), json or ndjson") }
+            guard (1...20).contains(rounds) else { throw ValidationError("--rounds must be between 1 and 20") }
+        }
+
+        func run() throws {
+            var options = HiddenPortCheck.Options()
+            options.rounds = rounds
+            if Console.isTerminal(2) {
+                options.progress = { line in Console.write("\r\u{1b}[2K" + line, to: 2) }
+            }
+            let report: HiddenReport
+            do { report = try HiddenPortCheck.run(options) } catch { throw RuntimeFailure(error.description) }
+            if options.progress != nil { Console.write("\r\u{1b}[2K", to: 2) }
+            reportDiagnostics(report.diagnostics)
+            switch format {
+            case .json: Console.write(HiddenRenderer.json(report).serialized(pretty: true) + "\n")
+            case .ndjson: Console.write(HiddenRenderer.ndjson(report))
+            case .table, .csv: Console.write(HiddenRenderer.text(report, style: TableStyle(color: Console.wantsColor())))
+            }
+            if report.hasHiddenPorts { throw ExitCode(Self.hiddenPortsFound) }
+        }
+    }
+}

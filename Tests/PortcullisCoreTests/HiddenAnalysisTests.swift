@@ -1,0 +1,291 @@
+import Testing
+@testable import PortcullisCore
+
+/// A socket table row for the hidden-port tests.
+private func row(_ proto: TransportProtocol, _ family: AddressFamily, _ port: UInt16, inode: UInt64 = 0,
+                 address: IPAddress? = nil, state: SocketState = .listen, v6only: Bool? = nil) -> SocketRecord {
+    SocketRecord(proto: proto, family: family, localAddress: address ?? (family == .ipv4 ? .anyV4 : .anyV6), localPort: port,
+                 remoteAddress: family == .ipv4 ? .anyV4 : .anyV6, remotePort: 0, stateCode: state.rawValue,
+                 inode: inode, uid: 0, v6only: v6only)
+}
+
+private let allPairs: Set<BindSweep.Pair> = [.init(.tcp, .ipv4), .init(.tcp, .ipv6), .init(.udp, .ipv4), .init(.udp, .ipv6)]
+
+private func views(netlink: [SocketRecord], procNet: [SocketRecord], inUse: [PortKey] = [],
+                   held: [UInt64: [Int32]] = [:], other: Set<UInt64> = []) -> HiddenViews {
+    var outcomes: [PortKey: BindOutcome] = [:]
+    for key in inUse { outcomes[key] = .inUse }
+    return HiddenViews(tables: TableSnapshot(netlink: TableView(records: netlink), procNet: TableView(records: procNet), otherInodes: other),
+                       bind: BindSweep(outcomes: outcomes, pairs: allPairs), held: HeldSockets(byInode: held))
+}
+
+/// A scripted host for the verifier: each call to `dump` returns the next
+/// snapshot (the last one repeats), each probe the next outcome for its key.
+private final class ScriptedHost {
+    var dumps: [TableSnapshot]
+    var probes: [PortKey: [ProbeEvidence]]
+    var holding: [UInt64: [[Int32]]]
+    var dumpCount = 0
+    var probeCount = 0
+    var pauses = 0
+
+    init(dumps: [TableSnapshot], probes: [PortKey: [ProbeEvidence]] = [:], holding: [UInt64: [[Int32]]] = [:]) {
+        self.dumps = dumps
+        self.probes = probes
+        self.holding = holding
+    }
+
+    func verifier(rounds: Int = 3) -> HiddenVerifier {
+        HiddenVerifier(
+            rounds: rounds,
+            dump: {
+                let snapshot = self.dumps[min(self.dumpCount, self.dumps.count - 1)]
+                self.dumpCount += 1
+                return snapshot
+            },
+            probe: { key in
+                self.probeCount += 1
+                guard var list = self.probes[key], let first = list.first else { return ProbeEvidence(bind: .free) }
+                if list.count > 1 { list.removeFirst(); self.probes[key] = list }
+                return first
+            },
+            holders: { inode, _ in
+                guard var list = self.holding[inode], let first = list.first else { return [] }
+                if list.count > 1 { list.removeFirst(); self.holding[inode] = list }
+                return first
+            },
+            pause: { self.pauses += 1 })
+    }
+}
+
+private func snapshot(netlink: [SocketRecord], procNet: [SocketRecord], other: Set<UInt64> = []) -> TableSnapshot {
+    TableSnapshot(netlink: TableView(records: netlink), procNet: TableView(records: procNet), otherInodes: other)
+}
+
+@Suite struct HiddenAnalysisTests {
+    let key = PortKey(.tcp, .ipv4, 4444)
+
+    /// Every combination of listed-by-netlink, listed-by-/proc/net and bind-probe outcome.
+    @Test(arguments: [true, false], [true, false])
+    func everyCombinationOfTablesAndProbe(inNetlink: Bool, inProcNet: Bool) {
+        for bind in [BindOutcome.inUse, .free, .notProbed("EACCES"), .error(errno: 22, message: "EINVAL")] {
+            let records = [row(.tcp, .ipv4, 4444, inode: 10)]
+            var v = views(netlink: inNetlink ? records : [], procNet: inProcNet ? records : [])
+            if bind != .free { v.bind.outcomes[key] = bind }
+            let found = HiddenAnalysis.candidates(v)
+            switch (inNetlink, inProcNet) {
+            case (true, true): #expect(found.isEmpty)
+            case (true, false): #expect(found == [.port(key, .procNetHook)])
+            case (false, true): #expect(found == [.port(key, .inetDiagHook)])
+            case (false, false): #expect(found == (bind == .inUse ? [.port(key, .hiddenFromAllReaders)] : []), "\(bind)")
+            }
+        }
+    }
+
+    @Test func persistentHiddenPortBecomesAFindingWithWordingAndViews() throws {
+        let empty = snapshot(netlink: [], procNet: [])
+        let host = ScriptedHost(dumps: [empty], probes: [key: [ProbeEvidence(bind: .inUse, connect: .accepted)]])
+        let findings = try host.verifier().verify([.port(key, .hiddenFromAllReaders)], held: HeldSockets())
+        let finding = try #require(findings.first)
+        #expect(findings.count == 1)
+        #expect(finding.key == key && finding.alarm)
+        #expect(finding.seenBy == [.bindProbe, .connectProbe])
+        #expect(finding.notSeenBy == [.netlink, .procNet])
+        #expect(finding.explanation == "in use per bind and connect probes; absent from netlink and /proc/net: hidden from every userland socket reader, consistent with a kernel-level rootkit")
+        #expect(host.pauses == 3 && host.probeCount == 3 && host.dumpCount == 6)
+    }
+
+    @Test func hiddenUDPPortNamesOnlyTheBindProbe() throws {
+        let udp = PortKey(.udp, .ipv6, 53535)
+        let host = ScriptedHost(dumps: [snapshot(netlink: [], procNet: [])], probes: [udp: [ProbeEvidence(bind: .inUse)]])
+        let finding = try #require(try host.verifier().verify([.port(udp, .hiddenFromAllReaders)], held: HeldSockets()).first)
+        #expect(finding.seenBy == [.bindProbe])
+        #expect(finding.explanation.hasPrefix("in use per bind probe; absent from netlink and /proc/net"))
+    }
+
+    @Test func procHookAndInetDiagHookNameTheTechniqueAndOwner() throws {
+        let listed = [row(.tcp, .ipv4, 4444, inode: 77)]
+        let held = HeldSockets(byInode: [77: [1234]])
+        let procHook = ScriptedHost(dumps: [snapshot(netlink: listed, procNet: [])], probes: [key: [ProbeEvidence(bind: .inUse, connect: .accepted)]])
+        let a = try #require(try procHook.verifier().verify([.port(key, .procNetHook)], held: held).first)
+        #expect(a.explanation == "absent from /proc/net only: a /proc hook (ss would still show it)")
+        #expect(a.ownerPIDs == [1234])
+        #expect(a.seenBy == [.netlink, .bindProbe, .connectProbe, .fdWalk] && a.notSeenBy == [.procNet])
+
+        let diagHook = ScriptedHost(dumps: [snapshot(netlink: [], procNet: listed)], probes: [key: [ProbeEvidence(bind: .inUse)]])
+        let b = try #require(try diagHook.verifier().verify([.port(key, .inetDiagHook)], held: held).first)
+        #expect(b.explanation == "absent from netlink only: an inet_diag hook (netstat would still show it)")
+        #expect(b.ownerPIDs == [1234] && b.notSeenBy == [.netlink])
+    }
+
+    // MARK: races resolved by re-verification
+
+    @Test func portInUseOnceThenFreeIsNotReported() throws {
+        let host = ScriptedHost(dumps: [snapshot(netlink: [], procNet: [])],
+                                probes: [key: [ProbeEvidence(bind: .inUse), ProbeEvidence(bind: .free)]])
+        #expect(try host.verifier().verify([.port(key, .hiddenFromAllReaders)], held: HeldSockets()).isEmpty)
+    }
+
+    @Test func portThatAppearsInTheTableOnTheSecondDumpIsNotReported() throws {
+        // Round 1: before-dump empty, after-dump lists it (a socket opened mid-round).
+        let empty = snapshot(netlink: [], procNet: [])
+        let listed = snapshot(netlink: [row(.tcp, .ipv4, 4444)], procNet: [row(.tcp, .ipv4, 4444)])
+        let host = ScriptedHost(dumps: [empty, listed], probes: [key: [ProbeEvidence(bind: .inUse)]])
+        #expect(try host.verifier().verify([.port(key, .hiddenFromAllReaders)], held: HeldSockets()).isEmpty)
+    }
+
+    @Test func aDiscrepancyGoneInTheLastRoundIsNotReported() throws {
+        let empty = snapshot(netlink: [], procNet: [])
+        let listed = snapshot(netlink: [row(.tcp, .ipv4, 4444)], procNet: [row(.tcp, .ipv4, 4444)])
+        // Rounds 1 and 2 see it hidden; round 3's dumps list it.
+        let host = ScriptedHost(dumps: [empty, empty, empty, empty, listed], probes: [key: [ProbeEvidence(bind: .inUse)]])
+        #expect(try host.verifier().verify([.port(key, .hiddenFromAllReaders)], held: HeldSockets()).isEmpty)
+        #expect(host.pauses == 3)
+    }
+
+    @Test func procNetCatchingUpWithNetlinkIsNotReported() throws {
+        // Netlink dumped after the socket opened, /proc/net before: resolved next round.
+        let r = [row(.udp, .ipv4, 5353, inode: 9)]
+        let host = ScriptedHost(dumps: [snapshot(netlink: r, procNet: r)])
+        #expect(try host.verifier().verify([.port(PortKey(.udp, .ipv4, 5353), .procNetHook)], held: HeldSockets()).isEmpty)
+    }
+
+    @Test func socketClosedDuringRoundsIsNotReported() throws {
+        let host = ScriptedHost(dumps: [snapshot(netlink: [], procNet: [])], holding: [55: [[42], []]])
+        #expect(try host.verifier().verify([.inode(55, pids: [42])], held: HeldSockets()).isEmpty)
+    }
+
+    @Test func zeroCandidatesMeansNoRounds() throws {
+        let host = ScriptedHost(dumps: [snapshot(netlink: [], procNet: [])])
+        #expect(try host.verifier().verify([], held: HeldSockets()).isEmpty)
+        #expect(host.dumpCount == 0 && host.pauses == 0)
+    }
+
+    // MARK: subtleties of what explains a bind probe
+
+    @Test func outgoingConnectionsAndTimeWaitExplainTheirEphemeralPorts() {
+        let remote = IPAddress(v4: 192, 0, 2, 1)
+        var established = row(.tcp, .ipv4, 50123, inode: 5, address: IPAddress(v4: 10, 0, 0, 5), state: .established)
+        established.remoteAddress = remote
+        established.remotePort = 443
+        let timeWait = row(.tcp, .ipv4, 50124, inode: 0, address: IPAddress(v4: 10, 0, 0, 5), state: .timeWait)
+        let v = views(netlink: [established, timeWait], procNet: [established, timeWait],
+                      inUse: [PortKey(.tcp, .ipv4, 50123), PortKey(.tcp, .ipv4, 50124)])
+        #expect(HiddenAnalysis.candidates(v).isEmpty)
+    }
+
+    @Test func dualStackListenerExplainsTheIPv4ProbeButV6OnlyDoesNot() {
+        let v4 = PortKey(.tcp, .ipv4, 8080)
+        let dual = [row(.tcp, .ipv6, 8080, inode: 3, v6only: false)]
+        #expect(HiddenAnalysis.candidates(views(netlink: dual, procNet: dual, inUse: [v4, PortKey(.tcp, .ipv6, 8080)])).isEmpty)
+
+        let v6only = [row(.tcp, .ipv6, 8080, inode: 3, v6only: true)]
+        #expect(HiddenAnalysis.candidates(views(netlink: v6only, procNet: v6only, inUse: [v4])) == [.port(v4, .hiddenFromAllReaders)])
+    }
+
+    @Test func procNetWithoutV6OnlyIsTakenAsNotV6Only() {
+        let v4 = PortKey(.udp, .ipv4, 9999)
+        let netlinkRow = row(.udp, .ipv6, 9999, inode: 4, v6only: true)
+        let procRow = row(.udp, .ipv6, 9999, inode: 4, v6only: nil)
+        // The tables differ only in V6ONLY knowledge: no table-vs-table candidate,
+        // and /proc/net's "maybe dual-stack" explains the IPv4 probe.
+        #expect(HiddenAnalysis.candidates(views(netlink: [netlinkRow], procNet: [procRow], inUse: [v4])).isEmpty)
+        // Even on a specific address such as ::1 (a TIME_WAIT row, say), a socket
+        // that is not V6ONLY makes the 0.0.0.0 probe fail: the kernel gives it
+        // the IPv4 address 127.0.0.6, which a wildcard bind conflicts with.
+        let loopback6 = IPAddress(v6High: 0, low: 1)
+        let timeWait = [row(.tcp, .ipv6, 9999, inode: 0, address: loopback6, state: .timeWait)]
+        let tcp4 = PortKey(.tcp, .ipv4, 9999)
+        #expect(HiddenAnalysis.candidates(views(netlink: timeWait, procNet: timeWait, inUse: [tcp4])).isEmpty)
+        let v6onlyLoopback = [row(.udp, .ipv6, 9999, inode: 4, address: loopback6, v6only: true)]
+        #expect(HiddenAnalysis.candidates(views(netlink: v6onlyLoopback, procNet: v6onlyLoopback, inUse: [v4])) == [.port(v4, .hiddenFromAllReaders)])
+        // An IPv4 socket does not explain an IPv6 (V6ONLY) probe.
+        let v4row = [row(.udp, .ipv4, 9999, inode: 4)]
+        let v6 = PortKey(.udp, .ipv6, 9999)
+        #expect(HiddenAnalysis.candidates(views(netlink: v4row, procNet: v4row, inUse: [v6])) == [.port(v6, .hiddenFromAllReaders)])
+    }
+
+    @Test func boundButInactiveTCPSocketsOnlyNetlinkListsAreNotAProcHook() {
+        // Linux 6.8+ dumps TCP sockets that are bound but neither listening nor
+        // connected (TCP_BOUND_INACTIVE); /proc/net never lists them.
+        for state in [SocketState.close, .boundInactive] {
+            let bound = row(.tcp, .ipv4, 4444, inode: 8, state: state)
+            #expect(HiddenAnalysis.candidates(views(netlink: [bound], procNet: [], inUse: [key], held: [8: [10]])).isEmpty)
+        }
+        // A UDP socket in state CLOSE is an ordinary unconnected one: /proc/net must list it.
+        let udp = row(.udp, .ipv4, 4444, inode: 8, state: .close)
+        #expect(HiddenAnalysis.candidates(views(netlink: [udp], procNet: [])) == [.port(PortKey(.udp, .ipv4, 4444), .procNetHook)])
+    }
+
+    @Test func protocolsDoNotExplainEachOther() {
+        let udpRow = [row(.udp, .ipv4, 4444, inode: 1)]
+        #expect(HiddenAnalysis.candidates(views(netlink: udpRow, procNet: udpRow, inUse: [key])) == [.port(key, .hiddenFromAllReaders)])
+    }
+
+    @Test func oneUnreadableTableStillComparesTheOther() throws {
+        var v = views(netlink: [], procNet: [], inUse: [key])
+        v.tables.netlink = nil
+        #expect(HiddenAnalysis.candidates(v) == [.port(key, .hiddenFromAllReaders)])
+        let host = ScriptedHost(dumps: [TableSnapshot(netlink: nil, procNet: TableView())], probes: [key: [ProbeEvidence(bind: .inUse)]])
+        let finding = try #require(try host.verifier().verify(HiddenAnalysis.candidates(v), held: HeldSockets()).first)
+        #expect(finding.notSeenBy == [.procNet])
+        #expect(finding.explanation.contains("the other table could not be read"))
+        v.tables.procNet = nil
+        #expect(HiddenAnalysis.candidates(v).isEmpty)
+    }
+
+    // MARK: the fd walk
+
+    @Test func inodeHeldButInNoTableIsANoticeNotAnAlarm() throws {
+        let listed = [row(.tcp, .ipv4, 22, inode: 100)]
+        let v = views(netlink: listed, procNet: listed, held: [100: [1], 200: [7], 300: [8], 400: [9]], other: [300])
+        var tables = v.tables
+        tables.procNet?.add(row(.udp, .ipv4, 0, inode: 400))  // unbound UDP socket: no port, but listed
+        let candidates = HiddenAnalysis.candidates(HiddenViews(tables: tables, bind: v.bind, held: v.held))
+        #expect(candidates == [.inode(200, pids: [7])])
+        let host = ScriptedHost(dumps: [tables], holding: [200: [[7]]])
+        let finding = try #require(try host.verifier().verify(candidates, held: v.held).first)
+        #expect(!finding.alarm && finding.technique == .inodeInNoTable && finding.ownerPIDs == [7])
+        #expect(finding.explanation.hasPrefix("socket inode 200 held by pid 7 but in no table"))
+    }
+
+    // MARK: rendering
+
+    @Test func jsonAndNDJSONCarryTheDocumentedFields() throws {
+        let finding = HiddenFinding(technique: .procNetHook, key: key, inode: nil, seenBy: [.netlink, .bindProbe], notSeenBy: [.procNet],
+                                    ownerPIDs: [12], alarm: true, explanation: "absent from /proc/net only: a /proc hook (ss would still show it)")
+        var sweep = HiddenReport.Sweep(proto: .tcp, family: .ipv4)
+        sweep.inUse = 1
+        sweep.free = 65534
+        let report = HiddenReport(findings: [finding], diagnostics: [Diagnostic(.warning, "x")], sweeps: [sweep],
+                                  candidates: 2, rounds: 3, durationMilliseconds: 900)
+        let json = HiddenRenderer.json(report).serialized()
+        #expect(json.hasPrefix(#"{"clean":false,"rounds":3,"candidates":2,"duration_ms":900,"bind_probes":[{"proto":"tcp","family":"ipv4","in_use":1,"free":65534,"not_probed":0,"errors":0}],"findings":[{"kind":"port","proto":"tcp","family":"ipv4","port":4444,"inode":null,"technique":"proc_net_hook","alarm":true,"seen_by":["netlink","bind_probe"],"not_seen_by":["proc_net"],"owner_pids":[12],"#))
+        let lines = HiddenRenderer.ndjson(report).split(separator: "\n")
+        #expect(lines.count == 2)
+        #expect(lines[0].hasPrefix(#"{"type":"finding","kind":"port""#))
+        #expect(lines[1].hasPrefix(#"{"type":"summary","clean":false"#))
+        let text = HiddenRenderer.text(report, style: TableStyle(color: false))
+        #expect(text.contains("1 hidden port") && text.contains("4444/tcp ipv4: absent from /proc/net only"))
+        #expect(report.hasHiddenPorts)
+    }
+
+    @Test func sweepCountsPerProtocolAndFamily() {
+        let sweep = BindSweep(outcomes: [PortKey(.tcp, .ipv4, 22): .inUse, PortKey(.tcp, .ipv4, 80): .notProbed("EACCES"),
+                                         PortKey(.udp, .ipv6, 9): .error(errno: 22, message: "bind: EINVAL")],
+                              pairs: [.init(.tcp, .ipv4), .init(.udp, .ipv6)])
+        let counts = HiddenReport.sweeps(of: sweep, portCount: 65535)
+        #expect(counts.map { "\($0.proto.rawValue)/\($0.family.rawValue) \($0.inUse) \($0.free) \($0.notProbed) \($0.errors)" }
+                == ["tcp/ipv4 1 65533 1 0", "udp/ipv6 0 65534 0 1"])
+        #expect(sweep.outcome(PortKey(.tcp, .ipv4, 23)) == .free)
+        #expect(sweep.outcome(PortKey(.udp, .ipv4, 23)) == .notProbed("not swept"))
+    }
+
+    @Test func headedTableInodes() {
+        let unix = Array("Num       RefCount Protocol Flags    Type St Inode Path\n0000000000000000: 00000002 00000000 00010000 0001 01 12345 /run/a b\n0000000000000000: 00000002 00000000 00000000 0002 01 12346\n".utf8)
+        #expect(HiddenTableInodes.inodes(headedTable: unix) == [12345, 12346])
+        let netlink = Array("sk               Eth Pid        Groups   Rmem     Wmem     Dump  Locks    Drops    Inode\n0000000000000000 0   1          00000000 0        0        0     2        0        777\n".utf8)
+        #expect(HiddenTableInodes.inodes(headedTable: netlink) == [777])
+        #expect(HiddenTableInodes.inodes(headedTable: []).isEmpty)
+    }
+}
