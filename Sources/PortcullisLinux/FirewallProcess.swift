@@ -107,14 +107,6 @@ extension Sys {
 
     static func kill(_ pid: pid_t, signal: Int32) { _ = Glibc.kill(pid, signal) }
 
-    static func sleep(milliseconds: UInt32) { _ = usleep(milliseconds * 1000) }
-
-    /// CLOCK_MONOTONIC in milliseconds: deadlines that wall-clock changes cannot move.
-    static func monotonicMilliseconds() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
-    }
 
     /// Owner, permission bits and whether a path (following symlinks, as
     /// exec does) is a regular file.

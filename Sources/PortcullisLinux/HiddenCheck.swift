@@ -32,7 +32,7 @@ public enum HiddenPortCheck {
     }
 
     public static func run(_ options: Options = Options()) throws(HiddenCheckError) -> HiddenReport {
-        let started = Sys.hiddenClockMilliseconds()
+        let started = Sys.monotonicMilliseconds()
         let procfs: ProcFS
         do { procfs = try ProcFS(root: options.procRoot) } catch {
             throw HiddenCheckError("cannot open \(options.procRoot): \(error)")
@@ -87,7 +87,7 @@ public enum HiddenPortCheck {
                 return ProbeEvidence(bind: bind, connect: key.proto == .tcp && bind == .inUse ? ConnectProber.probe(key) : .notProbed)
             },
             holders: { inode, pids in pids.filter { pid in holds(procfs, pid: pid, inode: inode) } },
-            pause: { Sys.hiddenSleep(milliseconds: options.pauseMilliseconds) })
+            pause: { Sys.sleep(milliseconds: options.pauseMilliseconds) })
         let findings: [HiddenFinding]
         do { findings = try verifier.verify(candidates, held: held) } catch {
             throw HiddenCheckError("re-verification failed: \(error)")
@@ -98,7 +98,7 @@ public enum HiddenPortCheck {
             findings: findings, diagnostics: diagnostics,
             sweeps: HiddenReport.sweeps(of: sweep, portCount: options.ports.count),
             candidates: candidates.count, rounds: options.rounds,
-            durationMilliseconds: Sys.hiddenClockMilliseconds() - started)
+            durationMilliseconds: Sys.monotonicMilliseconds() - started)
     }
 
     final class DiagnosticBox { var diagnostics: [Diagnostic] = [] }
