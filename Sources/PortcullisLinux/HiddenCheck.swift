@@ -120,14 +120,13 @@ public enum HiddenPortCheck {
         var procNet: TableView? = TableView()
         for proto in options.protocols where proto != .raw {
             for family in options.families {
-                let name = "net/" + proto.rawValue + (family == .ipv6 ? "6" : "")
                 do {
-                    let bytes = try procfs.read(name, sizeHint: 65536)
-                    let parsed = ProcNetParser.parse(bytes, proto: proto, family: family, name: "\(procfs.root)/\(name)")
+                    let parsed = try procfs.socketTable(proto, family)
                     diagnostics += parsed.diagnostics
                     for record in parsed.records { procNet?.add(record) }
                 } catch {
                     if error == .noSuchFile && family == .ipv6 { continue }  // IPv6 disabled: no such sockets either
+                    let name = "net/" + proto.rawValue + (family == .ipv6 ? "6" : "")
                     diagnostics.append(Diagnostic(.warning, "/proc/net view unavailable: cannot read \(procfs.root)/\(name): \(error)"))
                     procNet = nil
                 }
@@ -158,11 +157,11 @@ public enum HiddenPortCheck {
         var inodes = Set<UInt64>()
         for pid in pids {
             let prefix = "\(pid)/"
-            for name in ["tcp", "tcp6", "udp", "udp6"] {
-                guard let bytes = try? procfs.read(prefix + "net/" + name, sizeHint: 65536) else { continue }
-                let parsed = ProcNetParser.parse(bytes, proto: name.hasPrefix("tcp") ? .tcp : .udp,
-                                                 family: name.hasSuffix("6") ? .ipv6 : .ipv4, name: name)
-                for record in parsed.records where record.inode != 0 { inodes.insert(record.inode) }
+            for proto in [TransportProtocol.tcp, .udp] {
+                for family in AddressFamily.allCases {
+                    guard let parsed = try? procfs.socketTable(proto, family, prefix: prefix) else { continue }
+                    for record in parsed.records where record.inode != 0 { inodes.insert(record.inode) }
+                }
             }
             inodes.formUnion(otherTableInodes(procfs, prefix: prefix))
         }

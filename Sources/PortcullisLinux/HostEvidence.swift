@@ -60,12 +60,3 @@ extension HostFiles {
         return names.sorted()
     }
 }
-
-extension String {
-    var trimmingWhitespace: String {
-        var s = Substring(self)
-        while let c = s.first, c == " " || c == "\n" || c == "\t" { s = s.dropFirst() }
-        while let c = s.last, c == " " || c == "\n" || c == "\t" { s = s.dropLast() }
-        return String(s)
-    }
-}

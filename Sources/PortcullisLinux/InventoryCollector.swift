@@ -188,15 +188,14 @@ public struct InventoryCollector {
     /// One /proc/net table, state-filtered here since the file has every state.
     func procTable(_ procfs: ProcFS, proto: TransportProtocol, family: AddressFamily, _ diagnostics: inout [Diagnostic]) throws(CollectionError) -> [SocketRecord] {
         let name = "net/" + proto.rawValue + (family == .ipv6 ? "6" : "")
-        let bytes: [UInt8]
-        do { bytes = try procfs.read(name, sizeHint: 65536) } catch {
+        let parsed: ProcNetParser.Result
+        do { parsed = try procfs.socketTable(proto, family) } catch {
             if error == .noSuchFile && family == .ipv6 {
                 diagnostics.append(Diagnostic(.notice, "\(options.procRoot)/\(name) is missing: IPv6 is disabled or not built in"))
                 return []
             }
             throw CollectionError("cannot read \(options.procRoot)/\(name): \(error)")
         }
-        let parsed = ProcNetParser.parse(bytes, proto: proto, family: family, name: "\(options.procRoot)/\(name)")
         diagnostics += parsed.diagnostics
         let mask = options.query.stateMask(for: proto)
         return parsed.records.filter { mask & (1 << UInt32($0.stateCode)) != 0 }

@@ -23,6 +23,13 @@ public final class ProcFS: @unchecked Sendable {
         return try Sys.readAll(fd, sizeHint: sizeHint)
     }
 
+    /// One inet socket table, `net/tcp6` and so on; `prefix` reads another
+    /// process's namespace view ("PID/").
+    public func socketTable(_ proto: TransportProtocol, _ family: AddressFamily, prefix: String = "") throws(Errno) -> ProcNetParser.Result {
+        let name = prefix + "net/" + proto.rawValue + (family == .ipv6 ? "6" : "")
+        return ProcNetParser.parse(try read(name, sizeHint: 65536), proto: proto, family: family, name: "\(root)/\(name)")
+    }
+
     /// The numeric entries of the root directory: the processes it lists.
     public func listedPIDs() throws(Errno) -> [Int32] {
         let fd = try Sys.openAt(rootFD, ".", directory: true)

@@ -190,17 +190,19 @@ public enum ProcessFiles {
     /// `btime` (boot time, seconds since the epoch) from /proc/stat.
     public static func bootTime(procStat b: [UInt8]) -> Int64? {
         for line in b.split(separator: 0x0a) where line.starts(with: Array("btime ".utf8)) {
-            return Int64(String(decoding: line.dropFirst(6), as: UTF8.self).trimmingSpaces)
+            return Int64(String(decoding: line.dropFirst(6), as: UTF8.self).trimmingWhitespace)
         }
         return nil
     }
 }
 
 extension String {
-    var trimmingSpaces: String {
+    /// Without leading and trailing spaces, tabs and newlines (kernel files
+    /// end in a newline).
+    public var trimmingWhitespace: String {
         var s = Substring(self)
-        while s.first == " " || s.first == "\t" { s = s.dropFirst() }
-        while s.last == " " || s.last == "\t" || s.last == "\n" { s = s.dropLast() }
+        while let c = s.first, c == " " || c == "\t" || c == "\n" { s = s.dropFirst() }
+        while let c = s.last, c == " " || c == "\t" || c == "\n" { s = s.dropLast() }
         return String(s)
     }
 }
