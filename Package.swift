@@ -43,7 +43,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "PortcullisCLITests", dependencies: ["PortcullisCore", "PortcullisLinux"],
-            swiftSettings: strictSettings),
+            exclude: ["Fixtures"], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,191 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `portcullis hidden` against a real userland rootkit technique: the debug
+/// (dynamically linked) binary runs with an LD_PRELOAD library,
+/// Fixtures/hideport.c, that removes one port from the /proc/net tables and
+/// from the netlink sock_diag replies, and optionally one pid from the /proc
+/// listing. The kernel still knows the socket, so the bind and connect
+/// probes see it in use while both tables miss it.
+
+extension Host {
+    static let cc = executable("cc", preferring: ["/usr/bin/cc", "/usr/bin/gcc"])
+    static let ls = executable("ls", preferring: ["/usr/bin/ls", "/bin/ls"])
+}
+
+/// One listener, bound to loopback on a port the kernel picks. IPv6 sockets
+/// are V6ONLY, so only the (proto, family) under test is in use. Prints
+/// {"pid", "port"} when bound; exits when stdin closes.
+let preloadListenerScript = #"""
+import json, os, socket, sys
+proto, family = sys.argv[1], sys.argv[2]
+af = socket.AF_INET6 if family == "ipv6" else socket.AF_INET
+s = socket.socket(af, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
+if af == socket.AF_INET6:
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+s.bind(("::1" if af == socket.AF_INET6 else "127.0.0.1", 0))
+if proto == "tcp":
+    s.listen(8)
+print(json.dumps({"pid": os.getpid(), "port": s.getsockname()[1]}), flush=True)
+sys.stdin.read()
+"""#
+
+/// `hidden --format json`, decoded with every field the tests look at; the
+/// tamper hints are optional so the test also reads older output.
+struct PreloadHiddenDocument: Decodable {
+    struct Finding: Decodable {
+        var kind: String
+        var proto: String?
+        var family: String?
+        var port: Int?
+        var inode: UInt64?
+        var technique: String
+        var alarm: Bool
+        var seenBy: [String]
+        var notSeenBy: [String]
+        var ownerPids: [Int32]
+        var explanation: String
+    }
+    struct Hint: Decodable { var kind: String; var detail: String }
+    var clean: Bool
+    var rounds: Int
+    var candidates: Int
+    var findings: [Finding]
+    var diagnostics: [DiagnosticJSON]
+    var tamperHints: [Hint]?
+
+    var alarms: [Finding] { findings.filter(\.alarm) }
+}
+
+struct PreloadCase: CustomTestStringConvertible, Sendable {
+    var proto: String
+    var family: String
+    var testDescription: String { "\(proto)/\(family)" }
+
+    /// The four (proto, family) pairs; IPv6 ones only when ::1 can be bound.
+    static let all: [PreloadCase] = [("tcp", "ipv4"), ("tcp", "ipv6"), ("udp", "ipv4"), ("udp", "ipv6")]
+        .filter { $0.1 == "ipv4" || Host.hasIPv6Loopback }
+        .map { PreloadCase(proto: $0.0, family: $0.1) }
+}
+
+extension CLITests {
+    @Suite("Hidden ports: an LD_PRELOAD library hides a real listener")
+    struct HiddenPreload {
+        static let fixtureSource = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/hideport.c")
+
+        /// Builds Fixtures/hideport.c into `directory`; returns the library's path.
+        func buildLibrary(in directory: TemporaryDirectory) throws -> String {
+            let cc = try #require(Host.cc)
+            let library = directory.url.appendingPathComponent("hideport.so").path
+            let built = try Subprocess.run(cc, ["-shared", "-fPIC", "-O2", "-o", library, Self.fixtureSource.path, "-ldl"], timeout: 120)
+            try #require(built.status == 0, "the LD_PRELOAD library did not build: \(built)")
+            return library
+        }
+
+        func hidden(_ environment: [String: String?]) throws -> (CommandResult, PreloadHiddenDocument) {
+            let result = try CLI.run(["hidden", "--format", "json", "--rounds", "2"], environment: environment, timeout: 180)
+            do {
+                return (result, try decodeJSON(PreloadHiddenDocument.self, result.stdout))
+            } catch {
+                Issue.record("hidden --format json did not decode: \(error)\n\(result)")
+                throw error
+            }
+        }
+
+        /// Whether `ss -[tu][46]lnH`, run with `environment`, lists the port.
+        func ssLists(_ c: PreloadCase, port: Int, environment: [String: String?]) throws -> Bool {
+            let ss = try #require(Host.ss)
+            let flags = "-" + (c.proto == "tcp" ? "t" : "u") + (c.family == "ipv6" ? "6" : "4") + "lnH"
+            let result = try Subprocess.run(ss, [flags], environment: environment, timeout: 30)
+            try #require(result.status == 0, "\(result)")
+            // Columns: State Recv-Q Send-Q Local:Port Peer:Port
+            return result.out.split(separator: "\n").contains { line in
+                let columns = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+                return columns.count >= 4 && columns[3].hasSuffix(":\(port)")
+            }
+        }
+
+        @Test("A port hidden from netlink and /proc/net is found by the probes, with its owner",
+              .enabled(if: Host.isRoot, "needs root: bind probes of every port and the fd walk of every process"),
+              .enabled(if: Host.cc != nil, "cc is not installed: it builds the LD_PRELOAD library (apt-get install gcc libc6-dev)"),
+              .enabled(if: Host.python3 != nil, "python3 is not installed: it runs the listener"),
+              arguments: PreloadCase.all)
+        func hiddenPort(_ c: PreloadCase) throws {
+            let directory = try TemporaryDirectory(prefix: "portcullis-preload")
+            defer { directory.remove() }
+            let library = try buildLibrary(in: directory)
+            let listener = try PythonFixture(script: preloadListenerScript, name: "hidden_listener.py", arguments: [c.proto, c.family])
+            defer { listener.stop() }
+            let port = try #require(listener.int("port"))
+            let pid = listener.pid
+            let preload: [String: String?] = ["LD_PRELOAD": library, "HIDE_PORT": String(port), "HIDE_PID": nil]
+
+            // Without the library the listener is in the tables: nothing hidden.
+            let (plain, plainDocument) = try hidden(["LD_PRELOAD": nil])
+            #expect(plain.status == 0, "no hidden port without the library: \(plain)")
+            #expect(plainDocument.clean && plainDocument.alarms.isEmpty, "\(plainDocument.alarms)")
+            #expect(!plainDocument.findings.contains { $0.port == port || $0.ownerPids.contains(pid) }, "\(plainDocument.findings)")
+
+            // The library works: ss (netlink, dynamically linked) no longer shows the port.
+            if Host.ss != nil {
+                #expect(try ssLists(c, port: port, environment: ["LD_PRELOAD": nil]), "ss lists the listener on \(port)")
+                #expect(try !ssLists(c, port: port, environment: preload), "under the library ss must not list \(port)")
+            }
+
+            // Under the library: exactly that port, hidden from every table reader.
+            let (result, document) = try hidden(preload)
+            #expect(result.status == 4, "a hidden port exits 4: \(result)")
+            #expect(!document.clean)
+            let described = document.alarms.map { "\($0.kind) \($0.proto ?? "-")/\($0.family ?? "-")/\($0.port.map(String.init) ?? "-") \($0.technique)" }
+            #expect(described == ["port \(c.proto)/\(c.family)/\(port) hidden_from_all_readers"], "\(result)")
+            let finding = try #require(document.alarms.first { $0.port == port })
+            #expect(finding.notSeenBy.contains("netlink") && finding.notSeenBy.contains("proc_net"), "\(finding)")
+            #expect(finding.seenBy.contains("bind_probe"), "\(finding)")
+            if c.proto == "tcp" { #expect(finding.seenBy.contains("connect_probe"), "\(finding)") }
+            // The owner: no table maps the port to an inode, so the fd walk
+            // must ask the socket itself (pidfd_getfd, then getsockname).
+            #expect(finding.ownerPids.contains(pid), "the listener (pid \(pid)) owns the hidden port: \(finding)")
+        }
+
+        @Test("A hidden port whose owner is also hidden from the /proc listing",
+              .enabled(if: Host.isRoot, "needs root: bind probes of every port and the fd walk of every process"),
+              .enabled(if: Host.cc != nil, "cc is not installed: it builds the LD_PRELOAD library (apt-get install gcc libc6-dev)"),
+              .enabled(if: Host.python3 != nil, "python3 is not installed: it runs the listener"))
+        func hiddenPortAndProcess() throws {
+            let directory = try TemporaryDirectory(prefix: "portcullis-preload")
+            defer { directory.remove() }
+            let library = try buildLibrary(in: directory)
+            let listener = try PythonFixture(script: preloadListenerScript, name: "hidden_listener.py", arguments: ["tcp", "ipv4"])
+            defer { listener.stop() }
+            let port = try #require(listener.int("port"))
+            let pid = listener.pid
+            let preload: [String: String?] = ["LD_PRELOAD": library, "HIDE_PORT": String(port), "HIDE_PID": String(pid)]
+
+            // The library works: ls (readdir, dynamically linked) no longer lists the pid.
+            if let ls = Host.ls {
+                let listed = try Subprocess.run(ls, ["-1", "/proc"], environment: ["LD_PRELOAD": nil], timeout: 30)
+                let hidden = try Subprocess.run(ls, ["-1", "/proc"], environment: preload, timeout: 30)
+                #expect(listed.out.split(separator: "\n").contains("\(pid)"[...]), "\(listed)")
+                #expect(!hidden.out.split(separator: "\n").contains("\(pid)"[...]), "under the library ls must not list \(pid)")
+            }
+
+            let (result, document) = try hidden(preload)
+            #expect(result.status == 4, "a hidden port exits 4: \(result)")
+            let portFinding = document.alarms.first { $0.kind == "port" && $0.port == port }
+            #expect(portFinding?.proto == "tcp" && portFinding?.family == "ipv4" && portFinding?.technique == "hidden_from_all_readers",
+                    "\(result)")
+            // The process itself: present at /proc/PID, missing from the listing.
+            let processFinding = document.alarms.first { $0.kind == "process" && $0.ownerPids.contains(pid) }
+            #expect(processFinding != nil, "pid \(pid) is hidden from the /proc listing: \(result)")
+            #expect(portFinding?.ownerPids.contains(pid) == true, "the hidden listener (pid \(pid)) owns the hidden port: \(result)")
+            // Nothing else: only that port and that process.
+            #expect(document.alarms.filter { !($0.kind == "port" && $0.port == port) && !($0.kind == "process" && $0.ownerPids == [pid]) }.isEmpty,
+                    "\(document.alarms)")
+        }
+    }
+}
