@@ -25,7 +25,9 @@ let package = Package(
             dependencies: [.product(name: "Yams", package: "Yams")],
             swiftSettings: strictSettings),
         // The only target that talks to the kernel: netlink sock_diag, procfs.
-        .target(name: "PortcullisLinux", dependencies: ["PortcullisCore"], swiftSettings: strictSettings),
+        .target(name: "PortcullisLinux", dependencies: ["PortcullisCore", "CPortcullisSys"], swiftSettings: strictSettings),
+        // System calls Swift cannot import (variadic syscall(2)): pidfd, raw reads.
+        .target(name: "CPortcullisSys"),
         .executableTarget(
             name: "portcullis",
             dependencies: [

@@ -1,4 +1,6 @@
+import Dispatch
 import PortcullisCore
+import Synchronization
 
 /// Why the hidden-port check could not run at all (exit 3). Views that
 /// fail one by one are diagnostics instead, and the check uses the rest.
@@ -49,7 +51,17 @@ public enum HiddenPortCheck {
                                    diagnostics.map(\.message).joined(separator: "; "))
         }
         progress?("walking process descriptors")
-        let held = heldSockets(procfs, options, &diagnostics)
+        var listed: [Int32] = []
+        var unlisted: [Int32: String] = [:]
+        var pidsChecked = 0
+        do { listed = try procfs.listedPIDs() } catch {
+            diagnostics.append(Diagnostic(.warning, "cannot list \(procfs.root): \(error); owners, inodes in no table and hidden processes not checked"))
+        }
+        if !listed.isEmpty {
+            (unlisted, pidsChecked) = unlistedProcesses(procfs, listed: Set(listed), parallelism: options.parallelism, &diagnostics)
+        }
+        let walk = heldSockets(procfs, options, pids: listed + unlisted.keys.sorted(), &diagnostics)
+        let held = walk.held
         var sweepProgress: (@Sendable (Int, Int) -> Void)?
         if let progress {
             sweepProgress = { done, total in
@@ -64,7 +76,7 @@ public enum HiddenPortCheck {
 
         // Sockets of processes in another network namespace are in that
         // namespace's tables, read through one of its processes.
-        var views = HiddenViews(tables: tables, bind: sweep, held: held)
+        var views = HiddenViews(tables: tables, bind: sweep, held: held, unlisted: unlisted)
         let foreign = foreignNamespaceReaders(HiddenAnalysis.candidates(views), procfs: procfs, own: ownNetns)
         if !foreign.isEmpty {
             tables.otherInodes.formUnion(foreignInodes(procfs, foreign))
@@ -87,18 +99,122 @@ public enum HiddenPortCheck {
                 return ProbeEvidence(bind: bind, connect: key.proto == .tcp && bind == .inUse ? ConnectProber.probe(key) : .notProbed)
             },
             holders: { inode, pids in pids.filter { pid in holds(procfs, pid: pid, inode: inode) } },
+            unlisted: { pid in isUnlistedProcess(procfs, pid) },
             pause: { Sys.sleep(milliseconds: options.pauseMilliseconds) })
-        let findings: [HiddenFinding]
+        var findings: [HiddenFinding]
         do { findings = try verifier.verify(candidates, held: held) } catch {
             throw HiddenCheckError("re-verification failed: \(error)")
         }
         diagnostics += verification.diagnostics
+        let differences = libcDifferences(procfs, options)
+        findings = HiddenAnalysis.blameLibc(findings, differences: differences)
+        findings = HiddenAnalysis.attribute(findings, identities: identities(of: findings, walk.holders, &diagnostics))
+
+        let owners = findings.filter { $0.alarm && $0.key != nil }.flatMap(\.ownerPIDs)
+        let tamper = HostEvidence.tamper(procRoot: options.procRoot, etcRoot: "/", pids: owners)
+        let hints = TamperHint.hints(tamper, libcDifferences: differences)
         reportOnce(&diagnostics)
         return HiddenReport(
             findings: findings, diagnostics: diagnostics,
             sweeps: HiddenReport.sweeps(of: sweep, portCount: options.ports.count),
             candidates: candidates.count, rounds: options.rounds,
-            durationMilliseconds: Sys.monotonicMilliseconds() - started)
+            durationMilliseconds: Sys.monotonicMilliseconds() - started, tamperHints: hints, pidsChecked: pidsChecked)
+    }
+
+    /// Asks each socket that no table lists for its own port, through a
+    /// duplicate of a holder's descriptor (pidfd_getfd).
+    static func identities(of findings: [HiddenFinding], _ holders: OwnerResolver.Holders,
+                           _ diagnostics: inout [Diagnostic]) -> [UInt64: SocketIdentity] {
+        var identities: [UInt64: SocketIdentity] = [:]
+        for finding in findings where finding.technique == .inodeInNoTable {
+            guard let inode = finding.inode, let holdings = holders.byInode[inode] else { continue }
+            switch SocketInspector.identify(inode: inode, holders: holdings.map { (pid: $0.pid, fd: $0.fd) }) {
+            case .success(let identity): identities[inode] = identity
+            case .failure(let error):
+                guard !error.meansGone else { continue }
+                diagnostics.append(Diagnostic(.warning, "cannot ask socket inode \(inode) (pid \(holdings[0].pid)) for its port through pidfd_getfd: \(error)\(error.meansDenied && Sys.userID() != 0 ? "; run as root" : "")"))
+            }
+        }
+        return identities
+    }
+
+    /// Each /proc/net table read twice with raw system calls around one read
+    /// through libc: a row in both raw reads cannot be missing from the libc
+    /// read in between unless something filters libc's view.
+    static func libcDifferences(_ procfs: ProcFS, _ options: Options) -> [TamperHint.LibcDifference] {
+        var differences: [TamperHint.LibcDifference] = []
+        for proto in options.protocols where proto != .raw {
+            for family in options.families {
+                let name = "net/" + proto.rawValue + (family == .ipv6 ? "6" : "")
+                guard let first = try? procfs.readBypassingLibc(name), let viaLibc = try? procfs.read(name, sizeHint: 65536),
+                      let second = try? procfs.readBypassingLibc(name) else { continue }
+                func rows(_ bytes: [UInt8]) -> [UInt64: UInt16] {
+                    var out: [UInt64: UInt16] = [:]
+                    for record in ProcNetParser.parse(bytes, proto: proto, family: family, name: name).records where record.inode != 0 {
+                        out[record.inode] = record.localPort
+                    }
+                    return out
+                }
+                let (a, b, libc) = (rows(first), rows(second), rows(viaLibc))
+                let missing = a.filter { b[$0.key] != nil && libc[$0.key] == nil }.map(\.value)
+                if !missing.isEmpty {
+                    differences.append(.init(table: procfs.root + "/" + name, proto: proto, family: family,
+                                             missingPorts: Array(Set(missing)).sorted()))
+                }
+            }
+        }
+        return differences
+    }
+
+    /// Every pid up to pid_max that /proc/PID answers for but the listing
+    /// omits, as unhide's brute mode finds them. A thread's /proc/TID
+    /// answers too without being listed, so only thread-group leaders count.
+    /// Returns them with a short description, and how many pids were looked up.
+    static func unlistedProcesses(_ procfs: ProcFS, listed: Set<Int32>, parallelism: Int?,
+                                  _ diagnostics: inout [Diagnostic]) -> ([Int32: String], Int) {
+        let limit: Int32 = 4_194_304  // PID_MAX_LIMIT on 64-bit
+        let configured = (try? procfs.read("sys/kernel/pid_max")).flatMap { Int32(String(decoding: $0, as: UTF8.self).trimmingWhitespace) }
+        if configured == nil {
+            diagnostics.append(Diagnostic(.notice, "cannot read \(procfs.root)/sys/kernel/pid_max; looking up pids up to \(limit)"))
+        }
+        let pidMax = min(limit, max(1, configured ?? limit))
+        let workers = max(1, parallelism ?? Sys.hiddenOnlineProcessors())
+        let found = Mutex<[Int32]>([])
+        let chunk = (Int(pidMax) + workers - 1) / workers
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            var local: [Int32] = []
+            let low = Int32(worker * chunk + 1)
+            let high = min(pidMax, Int32((worker + 1) * chunk))
+            guard low <= high else { return }
+            for pid in low...high where !listed.contains(pid) && procfs.exists(pid: pid) {
+                if isProcessLeader(procfs, pid) { local.append(pid) }
+            }
+            found.withLock { $0 += local }
+        }
+        var described: [Int32: String] = [:]
+        for pid in found.withLock({ $0 }) { described[pid] = describe(procfs, pid) }
+        return (described, Int(pidMax))
+    }
+
+    static func isProcessLeader(_ procfs: ProcFS, _ pid: Int32) -> Bool {
+        guard let status = try? procfs.process(pid).read("status", sizeHint: 2048) else { return false }
+        return ProcessFiles.threadGroupID(status: status) == pid
+    }
+
+    /// Re-verification of a hidden process: still there, still a process,
+    /// and still missing from a fresh listing.
+    static func isUnlistedProcess(_ procfs: ProcFS, _ pid: Int32) -> Bool {
+        guard procfs.exists(pid: pid), isProcessLeader(procfs, pid), let listed = try? procfs.listedPIDs() else { return false }
+        return !listed.contains(pid)
+    }
+
+    /// "name, exe /path" for a hidden process, escaped.
+    static func describe(_ procfs: ProcFS, _ pid: Int32) -> String {
+        guard let process = try? procfs.process(pid) else { return "gone" }
+        var parts: [String] = []
+        if let stat = try? process.read("stat"), let parsed = ProcessFiles.parseStat(stat) { parts.append(parsed.name) }
+        if let exe = try? process.readLink("exe") { parts.append("exe " + UntrustedText.escape(exe)) }
+        return parts.isEmpty ? "unreadable" : parts.joined(separator: ", ")
     }
 
     final class DiagnosticBox { var diagnostics: [Diagnostic] = [] }
@@ -181,13 +297,16 @@ public enum HiddenPortCheck {
         return readers.values.sorted()
     }
 
-    /// Socket inodes per pid, from every process's fd table.
-    static func heldSockets(_ procfs: ProcFS, _ options: Options, _ diagnostics: inout [Diagnostic]) -> HeldSockets {
+    /// Socket inodes per pid, from the fd tables of `pids`; also the raw
+    /// (pid, fd) holdings, for asking a socket itself for its port.
+    static func heldSockets(_ procfs: ProcFS, _ options: Options, pids: [Int32],
+                            _ diagnostics: inout [Diagnostic]) -> (held: HeldSockets, holders: OwnerResolver.Holders) {
+        guard !pids.isEmpty else { return (HeldSockets(), OwnerResolver.Holders()) }
         let resolver = OwnerResolver(procfs: procfs, parallelism: options.parallelism ?? Sys.hiddenOnlineProcessors())
         let holders: OwnerResolver.Holders
-        do { holders = try resolver.holders() } catch {
-            diagnostics.append(Diagnostic(.warning, "fd walk unavailable: cannot list \(procfs.root): \(error); owners and inodes in no table not checked"))
-            return HeldSockets()
+        do { holders = try resolver.holders(pids: pids) } catch {
+            diagnostics.append(Diagnostic(.warning, "fd walk unavailable: \(error); owners and inodes in no table not checked"))
+            return (HeldSockets(), OwnerResolver.Holders())
         }
         if !holders.deniedPIDs.isEmpty {
             let shown = holders.deniedPIDs.prefix(5).map(String.init).joined(separator: ", ") + (holders.deniedPIDs.count > 5 ? ", ..." : "")
@@ -197,7 +316,7 @@ public enum HiddenPortCheck {
         for (inode, holdings) in holders.byInode {
             byInode[inode] = Array(Set(holdings.map(\.pid))).sorted()
         }
-        return HeldSockets(byInode: byInode)
+        return (HeldSockets(byInode: byInode), holders)
     }
 
     static func holds(_ procfs: ProcFS, pid: Int32, inode: UInt64) -> Bool {

@@ -30,6 +30,16 @@ public final class ProcFS: @unchecked Sendable {
         return ProcNetParser.parse(try read(name, sizeHint: 65536), proto: proto, family: family, name: "\(root)/\(name)")
     }
 
+    /// A file relative to the root, read with raw system calls that an
+    /// LD_PRELOAD library cannot interpose (compare with `read`).
+    public func readBypassingLibc(_ relativePath: String, sizeHint: Int = 65536) throws(Errno) -> [UInt8] {
+        try Sys.readAllBypassingLibc(rootFD, relativePath, sizeHint: sizeHint)
+    }
+
+    /// Whether /proc/PID can be looked up directly, listed or not. For a
+    /// thread id it can too: check `Tgid` to tell threads from processes.
+    public func exists(pid: Int32) -> Bool { Sys.exists(rootFD, String(pid)) }
+
     /// The numeric entries of the root directory: the processes it lists.
     public func listedPIDs() throws(Errno) -> [Int32] {
         let fd = try Sys.openAt(rootFD, ".", directory: true)

@@ -3,13 +3,13 @@
 // Usage: portcullis hidden [--format table|json|ndjson] [--rounds N]
 //
 // Exit codes:
-//   0  no hidden port (notices, e.g. an inode in no table, do not count)
-//   4  at least one hidden port confirmed through every re-verification round
+//   0  nothing hidden (notices, e.g. an unbound socket in no table, do not count)
+//   4  a hidden port or process confirmed through every re-verification round
 //   2  usage error
 //   3  runtime error (neither netlink nor /proc/net could be read, ...)
 //
 // JSON (--format json): one object
-//   clean         bool    true when no hidden port was found (exit 0)
+//   clean         bool    true when nothing hidden was found (exit 0)
 //   rounds        int     re-verification rounds each candidate had to survive
 //   candidates    int     discrepancies in the first pass, before re-verification
 //   duration_ms   int     wall time of the whole check
@@ -20,25 +20,39 @@
 //       free        int   ports whose bind succeeded
 //       not_probed  int   ports not probed (EACCES below 1024 without CAP_NET_BIND_SERVICE)
 //       errors      int   ports whose bind failed with another errno
+//   pids_checked  int     pids looked up directly (up to kernel.pid_max) for
+//                         processes hidden from the /proc listing; 0 if not run
+//   tamper_hints  array   signs that socket readers may be lied to, each
+//                         {kind, detail}; kind is "ld_so_preload" (the file
+//                         exists), "ld_preload_env" (set for portcullis),
+//                         "owner_ld_preload" (set for the owner of a hidden
+//                         socket) or "libc_read_differs" (a /proc/net table
+//                         read through libc lacks rows that raw system calls
+//                         return: an LD_PRELOAD library filters it)
 //   findings      array   confirmed discrepancies, each:
-//       kind        "port" (a port in use that some table misses) | "inode"
-//                   (a socket inode a process holds that no table lists)
-//       proto       "tcp" | "udp" | null (kind inode)
-//       family      "ipv4" | "ipv6" | null (kind inode)
-//       port        int | null (kind inode)
-//       inode       int | null (kind port)
-//       technique   "hidden_from_all_readers" (in use per the probes, in neither
-//                   table: kernel-level rootkit), "proc_net_hook" (netlink lists it,
-//                   /proc/net does not), "inet_diag_hook" (/proc/net lists it,
-//                   netlink does not), "inode_in_no_table"
-//       alarm       bool  true for hidden ports (they set exit 4); false for
-//                   notices (an inode in no table may be a socket family that
-//                   has no table, such as AF_VSOCK or AF_ALG)
+//       kind        "port" (a port in use that some table misses), "inode"
+//                   (a socket a process holds that no table lists) or
+//                   "process" (a process missing from the /proc listing)
+//       proto       "tcp" | "udp" | null (kinds inode and process)
+//       family      "ipv4" | "ipv6" | null (kinds inode and process)
+//       port        int | null (kinds inode and process)
+//       inode       int | null: the socket's inode when the fd walk found it
+//       technique   "hidden_from_all_readers" (in use, in neither table:
+//                   kernel-level rootkit), "libc_hook" (in neither table as
+//                   read through libc, but a raw read of /proc/net lists it:
+//                   an LD_PRELOAD library), "proc_net_hook"
+//                   (netlink lists it, /proc/net does not), "inet_diag_hook"
+//                   (/proc/net lists it, netlink does not), "inode_in_no_table",
+//                   "process_hidden_from_listing"
+//       alarm       bool  true for hidden ports and processes (they set exit
+//                   4); false for notices (an unbound or closed socket, or a
+//                   family with no table such as AF_VSOCK, is in no table)
 //       seen_by     array of views that saw it in use:
 //       not_seen_by array of views that did not:
 //                   "netlink", "proc_net", "bind_probe", "connect_probe", "fd_walk"
-//       owner_pids  array of int: processes holding the socket, when the fd walk
-//                   could tie it to one (empty when unknown)
+//       owner_pids  array of int: processes holding the socket (found through
+//                   the tables' inodes, or by asking the socket itself for its
+//                   port with pidfd_getfd); for kind process, its pid
 //       explanation string: the finding in words, with the likely technique
 //   diagnostics   array of {severity: "notice"|"warning", message}: what could
 //                 not be checked and why (also printed on stderr)
@@ -54,7 +68,7 @@ import PortcullisLinux
 extension Portcullis {
     struct Hidden: ParsableCommand {
         /// Exit status when a hidden port is found: distinct from audit's 1.
-        static let hiddenPortsFound: Int32 = 4
+        static let somethingHiddenFound: Int32 = 4
 
         static let configuration = CommandConfiguration(
             abstract: "Find hidden ports: in use, but missing from netlink or /proc/net.",
@@ -65,7 +79,12 @@ extension Portcullis {
                 --rounds re-verifications. Run as root: without CAP_NET_BIND_SERVICE ports below \
                 1024 cannot be probed.
 
-                Exit codes: 0 no hidden port, 4 hidden ports found, 2 usage error, 3 runtime error.
+                Also asks sockets that no table lists for their port (pidfd_getfd), looks up every \
+                pid up to pid_max for processes hidden from the /proc listing, and reports tamper \
+                hints (ld.so.preload, LD_PRELOAD, libc reads that differ from raw system calls).
+
+                Exit codes: 0 nothing hidden, 4 hidden ports or processes found, 2 usage error, \
+                3 runtime error.
                 """)
 
         @Option(help: "Output format: table (text), json or ndjson.")
@@ -95,7 +114,7 @@ extension Portcullis {
             case .ndjson: Console.write(HiddenRenderer.ndjson(report))
             case .table, .csv: Console.write(HiddenRenderer.text(report, style: TableStyle(color: Console.wantsColor())))
             }
-            if report.hasHiddenPorts { throw ExitCode(Self.hiddenPortsFound) }
+            if report.foundSomethingHidden { throw ExitCode(Self.somethingHiddenFound) }
         }
     }
 }

@@ -142,7 +142,8 @@ extension CLITests {
             #expect(result.status == 4, "a hidden port exits 4: \(result)")
             #expect(!document.clean)
             let described = document.alarms.map { "\($0.kind) \($0.proto ?? "-")/\($0.family ?? "-")/\($0.port.map(String.init) ?? "-") \($0.technique)" }
-            #expect(described == ["port \(c.proto)/\(c.family)/\(port) hidden_from_all_readers"], "\(result)")
+            // A raw read of /proc/net still lists the row: the technique is named.
+            #expect(described == ["port \(c.proto)/\(c.family)/\(port) libc_hook"], "\(result)")
             let finding = try #require(document.alarms.first { $0.port == port })
             #expect(finding.notSeenBy.contains("netlink") && finding.notSeenBy.contains("proc_net"), "\(finding)")
             #expect(finding.seenBy.contains("bind_probe"), "\(finding)")
@@ -150,6 +151,12 @@ extension CLITests {
             // The owner: no table maps the port to an inode, so the fd walk
             // must ask the socket itself (pidfd_getfd, then getsockname).
             #expect(finding.ownerPids.contains(pid), "the listener (pid \(pid)) owns the hidden port: \(finding)")
+            let hints = document.tamperHints ?? []
+            #expect(hints.contains { $0.kind == "ld_preload_env" && $0.detail.contains("hideport.so") }, "\(hints)")
+            let table = "/proc/net/\(c.proto)\(c.family == "ipv6" ? "6" : "")"
+            #expect(hints.contains { $0.kind == "libc_read_differs" && $0.detail.hasPrefix(table + " ") && $0.detail.contains("local port \(port)") },
+                    "\(hints)")
+            #expect(!(plainDocument.tamperHints ?? []).contains { $0.kind == "libc_read_differs" }, "no difference without the library")
         }
 
         @Test("A hidden port whose owner is also hidden from the /proc listing",
@@ -177,7 +184,7 @@ extension CLITests {
             let (result, document) = try hidden(preload)
             #expect(result.status == 4, "a hidden port exits 4: \(result)")
             let portFinding = document.alarms.first { $0.kind == "port" && $0.port == port }
-            #expect(portFinding?.proto == "tcp" && portFinding?.family == "ipv4" && portFinding?.technique == "hidden_from_all_readers",
+            #expect(portFinding?.proto == "tcp" && portFinding?.family == "ipv4" && portFinding?.technique == "libc_hook",
                     "\(result)")
             // The process itself: present at /proc/PID, missing from the listing.
             let processFinding = document.alarms.first { $0.kind == "process" && $0.ownerPids.contains(pid) }

@@ -20,6 +20,13 @@ import Testing
         #expect(ProcessFiles.effectiveUID(status: Array("Name:\tx\n".utf8)) == nil)
     }
 
+    @Test func threadGroupIDFromStatus() {
+        let thread = "Name:\tworker\nUmask:\t0022\nTgid:\t812\nNgid:\t0\nPid:\t815\nPPid:\t1\n"
+        #expect(ProcessFiles.threadGroupID(status: Array(thread.utf8)) == 812)
+        #expect(ProcessFiles.threadGroupID(status: Array("Name:\tx\nTgid:\tabc\n".utf8)) == nil)
+        #expect(ProcessFiles.threadGroupID(status: []) == nil)
+    }
+
     @Test func commandLineJoinsAndEscapes() {
         let raw: [UInt8] = Array("nginx: worker\n".utf8) + [0] + Array("-c".utf8) + [0, 0xff, 0x1b, 0x5b, 0x32, 0x4a, 0]
         #expect(ProcessFiles.commandLine(raw) == "nginx: worker\\n -c \\xff\\x1b[2J")

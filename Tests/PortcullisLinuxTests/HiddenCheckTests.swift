@@ -192,7 +192,7 @@ struct HiddenProbeTests {
         for diagnostic in result.diagnostics { print("diagnostic: \(diagnostic)") }
         for finding in result.findings { print("finding: \(finding.explanation)") }
         #expect(result.findings.filter(\.alarm).isEmpty)
-        #expect(!result.hasHiddenPorts)
+        #expect(!result.foundSomethingHidden)
         #expect(result.sweeps.count == 4)
         #expect(result.sweeps.allSatisfy { $0.notProbed == 0 && $0.errors == 0 }, "root probes every port")
         // Our own sockets were seen in use by the sweep (it would have flagged them otherwise).

@@ -27,6 +27,9 @@ public enum HiddenAnalysis {
                 found.append(.inode(inode, pids: pids.sorted()))
             }
         }
+        for (pid, description) in views.unlisted.sorted(by: { $0.key < $1.key }) {
+            found.append(.process(pid, description: description))
+        }
         return found
     }
 
@@ -36,8 +39,11 @@ public enum HiddenAnalysis {
     }
 
     /// Whether a candidate still holds given fresh tables and probe results.
-    static func persists(_ candidate: HiddenCandidate, tables: TableSnapshot, evidence: ProbeEvidence?, stillHeld: [Int32]) -> Bool {
+    static func persists(_ candidate: HiddenCandidate, tables: TableSnapshot, evidence: ProbeEvidence?, stillHeld: [Int32],
+                         stillUnlisted: Bool = false) -> Bool {
         switch candidate {
+        case .process:
+            return stillUnlisted
         case let .port(key, technique):
             switch technique {
             case .procNetHook:
@@ -46,12 +52,95 @@ public enum HiddenAnalysis {
             case .inetDiagHook:
                 guard let netlink = tables.netlink, let procNet = tables.procNet else { return false }
                 return procNet.listed.contains(key) && !netlink.listed.contains(key)
-            case .hiddenFromAllReaders, .inodeInNoTable:
+            case .hiddenFromAllReaders, .inodeInNoTable, .processHiddenFromListing, .libcHook:
                 let inUse = evidence?.bind == .inUse || evidence?.connect == .accepted
                 return inUse && !explained(key, by: tables)
             }
         case let .inode(inode, _):
             return !stillHeld.isEmpty && !tables.knows(inode: inode)
+        }
+    }
+}
+
+extension HiddenAnalysis {
+    /// Joins what the sockets said about themselves (`identities`, per inode,
+    /// asked through a duplicate of a holder's descriptor) with the findings:
+    /// - an inode that is a bound TCP/UDP socket gives its holders to the port
+    ///   findings of that port (the owner of a port hidden from every table),
+    ///   and is folded into them;
+    /// - such an inode with no port finding (its port was not probed, or the
+    ///   probe could not tell) becomes a hidden-port finding of its own when
+    ///   an honest kernel would list it;
+    /// - any other inode stays a notice, now saying what kind of socket it is.
+    /// Findings whose owners include a pid hidden from the /proc listing say so.
+    public static func attribute(_ findings: [HiddenFinding], identities: [UInt64: SocketIdentity]) -> [HiddenFinding] {
+        var result = findings
+        var folded = Set<Int>()
+        for (index, finding) in findings.enumerated() {
+            guard finding.technique == .inodeInNoTable, let inode = finding.inode, let identity = identities[inode] else { continue }
+            let pids = finding.ownerPIDs.isEmpty ? [identity.pid] : finding.ownerPIDs
+            let who = pids.count == 1 ? "pid \(pids[0])" : "pids \(pids.map(String.init).joined(separator: ", "))"
+            guard let key = identity.key else {
+                let inet = identity.domain == SocketIdentity.inet || identity.domain == SocketIdentity.inet6
+                result[index].explanation = "\(identity.kind) (inode \(inode)) held by \(who): " + (inet && identity.localPort == 0
+                    ? "unbound, and no table lists a socket before it is bound" : "no table lists this kind of socket")
+                continue
+            }
+            // IPv6 sockets that are not V6ONLY also hold the IPv4 port.
+            let matching = findings.indices.filter { other in
+                guard let otherKey = findings[other].key, findings[other].alarm else { return false }
+                return otherKey.proto == key.proto && otherKey.port == key.port
+                    && (otherKey.family == key.family || key.family == .ipv6)
+            }
+            if !matching.isEmpty {
+                for other in matching {
+                    result[other].ownerPIDs = Array(Set(result[other].ownerPIDs + pids)).sorted()
+                    if !result[other].seenBy.contains(.fdWalk) { result[other].seenBy.append(.fdWalk) }
+                    result[other].notSeenBy.removeAll { $0 == .fdWalk }
+                    if result[other].inode == nil { result[other].inode = inode }
+                    result[other].explanation += "; held by \(who) (socket inode \(inode), found through its descriptor)"
+                }
+                folded.insert(index)
+            } else if identity.belongsInTables {
+                result[index] = HiddenFinding(
+                    technique: .hiddenFromAllReaders, key: key, inode: inode, seenBy: [.fdWalk], notSeenBy: finding.notSeenBy,
+                    ownerPIDs: pids, alarm: true,
+                    explanation: "\(identity.kind) bound to port \(key.port) held by \(who) (found through its descriptor), absent from \(finding.notSeenBy.map(\.label).joined(separator: " and ")): hidden from the socket tables")
+            } else {
+                let state = identity.tcpState.map { " in state \($0.name(for: .tcp))" } ?? ""
+                result[index].explanation = "\(identity.kind)\(state) (inode \(inode), port \(key.port)) held by \(who): closed or never listening, so no table lists it"
+            }
+        }
+        let hiddenPIDs = Set(findings.filter { $0.technique == .processHiddenFromListing }.flatMap(\.ownerPIDs))
+        var out: [HiddenFinding] = []
+        for (index, var finding) in result.enumerated() where !folded.contains(index) {
+            if finding.technique != .processHiddenFromListing {
+                let hidden = finding.ownerPIDs.filter(hiddenPIDs.contains)
+                if !hidden.isEmpty {
+                    finding.explanation += "; owner \(hidden.map(String.init).joined(separator: ", ")) is itself hidden from the /proc listing"
+                }
+            }
+            out.append(finding)
+        }
+        return out
+    }
+}
+
+extension HiddenAnalysis {
+    /// A port hidden from both tables whose row a raw read of /proc/net still
+    /// shows was hidden in userland, not in the kernel: say so. Runs before
+    /// `attribute`, which adds the owner to the explanation.
+    public static func blameLibc(_ findings: [HiddenFinding], differences: [TamperHint.LibcDifference]) -> [HiddenFinding] {
+        var missing = Set<PortKey>()
+        for difference in differences {
+            for port in difference.missingPorts { missing.insert(PortKey(difference.proto, difference.family, port)) }
+        }
+        return findings.map { finding in
+            guard finding.technique == .hiddenFromAllReaders, let key = finding.key, missing.contains(key) else { return finding }
+            var blamed = finding
+            blamed.technique = .libcHook
+            blamed.explanation = HiddenVerifier.explain(.libcHook, seen: finding.seenBy, unseen: finding.notSeenBy)
+            return blamed
         }
     }
 }
@@ -69,15 +158,19 @@ public struct HiddenVerifier {
     public var probe: (PortKey) -> ProbeEvidence
     /// Which of `pids` still hold `inode`.
     public var holders: (UInt64, [Int32]) -> [Int32]
+    /// Whether the pid still exists and the /proc listing still omits it.
+    public var unlisted: (Int32) -> Bool
     /// Waits between rounds, so a socket in transition can settle.
     public var pause: () -> Void
 
     public init(rounds: Int = 3, dump: @escaping () throws -> TableSnapshot, probe: @escaping (PortKey) -> ProbeEvidence,
-                holders: @escaping (UInt64, [Int32]) -> [Int32], pause: @escaping () -> Void) {
+                holders: @escaping (UInt64, [Int32]) -> [Int32], unlisted: @escaping (Int32) -> Bool = { _ in false },
+                pause: @escaping () -> Void) {
         self.rounds = max(1, rounds)
         self.dump = dump
         self.probe = probe
         self.holders = holders
+        self.unlisted = unlisted
         self.pause = pause
     }
 
@@ -93,10 +186,12 @@ public struct HiddenVerifier {
             let before = try dump()
             var evidence: [PortKey: ProbeEvidence] = [:]
             var holding: [UInt64: [Int32]] = [:]
+            var stillUnlisted = Set<Int32>()
             for candidate in remaining {
                 switch candidate {
                 case let .port(key, _): evidence[key] = probe(key)
                 case let .inode(inode, pids): holding[inode] = holders(inode, pids)
+                case let .process(pid, _): if unlisted(pid) { stillUnlisted.insert(pid) }
                 }
             }
             let tables = before.union(try dump())
@@ -106,6 +201,9 @@ public struct HiddenVerifier {
                     return HiddenAnalysis.persists(candidate, tables: tables, evidence: evidence[key], stillHeld: [])
                 case let .inode(inode, _):
                     return HiddenAnalysis.persists(candidate, tables: tables, evidence: nil, stillHeld: holding[inode] ?? [])
+                case let .process(pid, _):
+                    return HiddenAnalysis.persists(candidate, tables: tables, evidence: nil, stillHeld: [],
+                                                   stillUnlisted: stillUnlisted.contains(pid))
                 }
             }
             lastTables = tables
@@ -118,6 +216,11 @@ public struct HiddenVerifier {
     func finding(_ candidate: HiddenCandidate, tables: TableSnapshot, evidence: [PortKey: ProbeEvidence],
                  holders: [UInt64: [Int32]], held: HeldSockets) -> HiddenFinding {
         switch candidate {
+        case let .process(pid, description):
+            return HiddenFinding(
+                technique: .processHiddenFromListing, key: nil, inode: nil, seenBy: [], notSeenBy: [], ownerPIDs: [pid],
+                alarm: true,
+                explanation: "pid \(pid) (\(description)) exists but is missing from the /proc directory listing: a process-hiding rootkit")
         case let .inode(inode, pids):
             let owners = holders[inode] ?? pids
             let who = owners.count == 1 ? "pid \(owners[0])" : "pids \(owners.map(String.init).joined(separator: ", "))"
@@ -171,6 +274,10 @@ public struct HiddenVerifier {
             return "absent from netlink only: an inet_diag hook (netstat would still show it)"
         case .inodeInNoTable:
             return "socket inode held by a process but in no table"
+        case .processHiddenFromListing:
+            return "process missing from the /proc listing"
+        case .libcHook:
+            return "absent from the tables as read through libc, listed when /proc/net is read with raw system calls: a library interposing libc (LD_PRELOAD) hides it from dynamically linked programs"
         }
     }
 }

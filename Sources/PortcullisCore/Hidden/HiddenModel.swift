@@ -199,11 +199,15 @@ public struct HiddenViews: Sendable {
     public var tables: TableSnapshot
     public var bind: BindSweep
     public var held: HeldSockets
+    /// Processes that exist (a direct look at /proc/PID succeeds) but that the
+    /// /proc directory listing does not show, with a short description.
+    public var unlisted: [Int32: String]
 
-    public init(tables: TableSnapshot, bind: BindSweep, held: HeldSockets) {
+    public init(tables: TableSnapshot, bind: BindSweep, held: HeldSockets, unlisted: [Int32: String] = [:]) {
         self.tables = tables
         self.bind = bind
         self.held = held
+        self.unlisted = unlisted
     }
 }
 
@@ -230,24 +234,31 @@ public enum HiddenView: String, Sendable, Hashable, CaseIterable {
 public enum HiddenTechnique: String, Sendable, Hashable {
     /// In use per the probes, in no table: every userland reader is blind.
     case hiddenFromAllReaders = "hidden_from_all_readers"
+    /// Missing from the tables as read through libc, but listed when the same
+    /// /proc/net file is read with raw system calls: an LD_PRELOAD library.
+    case libcHook = "libc_hook"
     /// Listed by netlink but not /proc/net.
     case procNetHook = "proc_net_hook"
     /// Listed by /proc/net but not netlink.
     case inetDiagHook = "inet_diag_hook"
     /// A process holds a socket inode that no table lists.
     case inodeInNoTable = "inode_in_no_table"
+    /// A process that /proc/PID shows but the /proc listing omits.
+    case processHiddenFromListing = "process_hidden_from_listing"
 }
 
 /// Something one view saw that another did not, before re-verification.
 public enum HiddenCandidate: Hashable, Sendable {
     case port(PortKey, HiddenTechnique)
     case inode(UInt64, pids: [Int32])
+    /// A pid missing from the /proc listing, with what is known of it.
+    case process(Int32, description: String)
 }
 
 /// A confirmed discrepancy: it persisted through every re-verification round.
 public struct HiddenFinding: Sendable, Hashable {
     public var technique: HiddenTechnique
-    /// nil for an inode that no table maps to a port.
+    /// nil for an inode that no table maps to a port, and for a process.
     public var key: PortKey?
     public var inode: UInt64?
     public var seenBy: [HiddenView]
@@ -257,6 +268,12 @@ public struct HiddenFinding: Sendable, Hashable {
     /// socket families with no table (AF_VSOCK, AF_ALG, MPTCP, ...) look the same.
     public var alarm: Bool
     public var explanation: String
+
+    /// "port", "inode" or "process" (the JSON `kind`).
+    public var kind: String {
+        if technique == .processHiddenFromListing { return "process" }
+        return key == nil ? "inode" : "port"
+    }
 
     public init(technique: HiddenTechnique, key: PortKey?, inode: UInt64?, seenBy: [HiddenView], notSeenBy: [HiddenView],
                 ownerPIDs: [Int32], alarm: Bool, explanation: String) {

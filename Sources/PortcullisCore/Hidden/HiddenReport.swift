@@ -1,3 +1,50 @@
+/// A sign, beside the findings, that the tools reading the socket tables
+/// may be lied to.
+public struct TamperHint: Sendable, Hashable {
+    /// "ld_so_preload", "ld_preload_env", "owner_ld_preload", "libc_read_differs".
+    public var kind: String
+    public var detail: String
+
+    public init(kind: String, detail: String) {
+        self.kind = kind
+        self.detail = detail
+    }
+
+    /// Rows that raw system calls returned (twice, around the libc read) but
+    /// that the same file read through libc lacked, per /proc/net table.
+    public struct LibcDifference: Sendable, Hashable {
+        public var table: String
+        public var proto: TransportProtocol
+        public var family: AddressFamily
+        public var missingPorts: [UInt16]
+        public init(table: String, proto: TransportProtocol, family: AddressFamily, missingPorts: [UInt16]) {
+            self.table = table
+            self.proto = proto
+            self.family = family
+            self.missingPorts = missingPorts
+        }
+    }
+
+    /// The hints worth showing beside a hidden-port report.
+    public static func hints(_ evidence: TamperEvidence, libcDifferences: [LibcDifference]) -> [TamperHint] {
+        var hints: [TamperHint] = []
+        if let preload = evidence.ldSoPreload {
+            hints.append(TamperHint(kind: "ld_so_preload", detail: "/etc/ld.so.preload exists (\(preload.isEmpty ? "empty" : preload)): a library is injected into every dynamically linked program, which can hide ports from ss, netstat and lsof"))
+        }
+        if let preload = evidence.ownPreload {
+            hints.append(TamperHint(kind: "ld_preload_env", detail: "LD_PRELOAD=\(preload) is set in portcullis's environment; a static portcullis build is immune to it"))
+        }
+        for (pid, preload) in evidence.listenerPreloads.sorted(by: { $0.key < $1.key }) {
+            hints.append(TamperHint(kind: "owner_ld_preload", detail: "pid \(pid), holding a hidden socket, runs with LD_PRELOAD=\(UntrustedText.escape(Array(preload.utf8)))"))
+        }
+        for difference in libcDifferences where !difference.missingPorts.isEmpty {
+            let ports = difference.missingPorts.map(String.init).joined(separator: ", ")
+            hints.append(TamperHint(kind: "libc_read_differs", detail: "\(difference.table) read through libc lacks rows that direct system calls return (local port \(ports)): a library interposing libc (LD_PRELOAD) filters what this and other dynamically linked programs see"))
+        }
+        return hints
+    }
+}
+
 /// The result of `portcullis hidden`, and its renderings.
 public struct HiddenReport: Sendable {
     /// Bind probe counts for one (proto, family).
@@ -21,8 +68,15 @@ public struct HiddenReport: Sendable {
     public var candidates: Int
     public var rounds: Int
     public var durationMilliseconds: Int64
+    public var tamperHints: [TamperHint]
+    /// Pids up to pid_max looked up directly for the hidden-process check
+    /// (0 when it could not run).
+    public var pidsChecked: Int
 
-    public init(findings: [HiddenFinding], diagnostics: [Diagnostic], sweeps: [Sweep], candidates: Int, rounds: Int, durationMilliseconds: Int64) {
+    public init(findings: [HiddenFinding], diagnostics: [Diagnostic], sweeps: [Sweep], candidates: Int, rounds: Int,
+                durationMilliseconds: Int64, tamperHints: [TamperHint] = [], pidsChecked: Int = 0) {
+        self.tamperHints = tamperHints
+        self.pidsChecked = pidsChecked
         self.findings = findings
         self.diagnostics = diagnostics
         self.sweeps = sweeps
@@ -31,8 +85,8 @@ public struct HiddenReport: Sendable {
         self.durationMilliseconds = durationMilliseconds
     }
 
-    /// True when some finding is an alarm (a hidden port), not only a notice.
-    public var hasHiddenPorts: Bool { findings.contains { $0.alarm } }
+    /// True when some finding is an alarm (a hidden port or process), not only a notice.
+    public var foundSomethingHidden: Bool { findings.contains { $0.alarm } }
 
     /// Counts per swept (proto, family), in a stable order.
     public static func sweeps(of sweep: BindSweep, portCount: Int) -> [Sweep] {
@@ -59,7 +113,7 @@ public struct HiddenReport: Sendable {
 public enum HiddenRenderer {
     public static func json(_ finding: HiddenFinding) -> JSONValue {
         .object([
-            ("kind", .string(finding.key == nil ? "inode" : "port")),
+            ("kind", .string(finding.kind)),
             ("proto", .optional(finding.key?.proto.rawValue)),
             ("family", .optional(finding.key?.family.rawValue)),
             ("port", .optional(finding.key?.port)),
@@ -83,11 +137,13 @@ public enum HiddenRenderer {
 
     static func summaryFields(_ report: HiddenReport) -> [(String, JSONValue)] {
         [
-            ("clean", .bool(!report.hasHiddenPorts)),
+            ("clean", .bool(!report.foundSomethingHidden)),
             ("rounds", .int(Int64(report.rounds))),
             ("candidates", .int(Int64(report.candidates))),
             ("duration_ms", .int(report.durationMilliseconds)),
             ("bind_probes", .array(report.sweeps.map(json))),
+            ("pids_checked", .int(Int64(report.pidsChecked))),
+            ("tamper_hints", .array(report.tamperHints.map { .object([("kind", .string($0.kind)), ("detail", .string($0.detail))]) })),
         ]
     }
 
@@ -119,7 +175,8 @@ public enum HiddenRenderer {
     /// The human report.
     public static func text(_ report: HiddenReport, style: TableStyle) -> String {
         var out = ""
-        let ports = report.findings.filter(\.alarm)
+        let ports = report.findings.filter { $0.alarm && $0.key != nil }
+        let processes = report.findings.filter { $0.technique == .processHiddenFromListing }
         let notices = report.findings.filter { !$0.alarm }
         if ports.isEmpty {
             let partial = report.sweeps.contains { $0.notProbed > 0 || $0.errors > 0 }
@@ -138,9 +195,15 @@ public enum HiddenRenderer {
             out += String(decoding: table.render(style), as: UTF8.self)
             for f in ports { if let key = f.key { out += "  \(key): \(f.explanation)\n" } }
         }
+        if !processes.isEmpty {
+            out += style.paint("\(processes.count) process\(processes.count == 1 ? "" : "es") hidden from the /proc listing", "1;31") + "\n"
+            for f in processes { out += "  \(f.explanation)\n" }
+        }
+        for hint in report.tamperHints { out += style.paint("tamper hint: ", "33") + hint.detail + "\n" }
         for f in notices { out += "notice: \(f.explanation)\n" }
         let swept = report.sweeps.map { "\($0.proto.rawValue)/\($0.family.rawValue) \($0.inUse) in use" }.joined(separator: ", ")
-        out += "Checked 65535 ports per protocol and family (\(swept)); \(report.candidates) candidate\(report.candidates == 1 ? "" : "s") re-verified over \(report.rounds) round\(report.rounds == 1 ? "" : "s") in \(report.durationMilliseconds) ms.\n"
+        let pids = report.pidsChecked > 0 ? "; looked up \(report.pidsChecked) pids directly for hidden processes" : ""
+        out += "Checked 65535 ports per protocol and family (\(swept))\(pids); \(report.candidates) candidate\(report.candidates == 1 ? "" : "s") re-verified over \(report.rounds) round\(report.rounds == 1 ? "" : "s") in \(report.durationMilliseconds) ms.\n"
         return out
     }
 }

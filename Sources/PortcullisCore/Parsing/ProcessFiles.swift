@@ -42,6 +42,15 @@ public enum ProcessFiles {
         return nil
     }
 
+    /// Thread group id from the `Tgid:` line of /proc/PID/status: the pid of
+    /// the process a thread belongs to (equal to PID for the process itself).
+    public static func threadGroupID(status b: [UInt8]) -> Int32? {
+        for line in b.split(separator: 0x0a) where line.starts(with: Array("Tgid:".utf8)) {
+            return Int32(String(decoding: line.dropFirst(5), as: UTF8.self).trimmingWhitespace)
+        }
+        return nil
+    }
+
     /// Command line: NUL-separated arguments, joined with spaces, escaped.
     public static func commandLine(_ b: [UInt8]) -> String {
         var end = b.count

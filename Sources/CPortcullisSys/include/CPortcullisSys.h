@@ -1,0 +1,29 @@
+// System calls that Swift cannot reach through Glibc: variadic syscall(2)
+// is not imported, and glibc wrappers for the pidfd calls are too new to rely
+// on. Also raw read/openat/recv that go straight to the kernel, so that a
+// libc-level hook (an LD_PRELOAD library) can be detected by comparing what
+// each path returns. Only PortcullisLinux's Syscalls.swift calls these.
+#ifndef CPORTCULLIS_SYS_H
+#define CPORTCULLIS_SYS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/// pidfd_open(2): a file descriptor for process `pid`. Returns -1 and sets errno on failure.
+int portcullis_pidfd_open(pid_t pid);
+
+/// pidfd_getfd(2): a duplicate, in this process, of descriptor `target_fd`
+/// of the process behind `pidfd` (needs PTRACE_MODE_ATTACH_REALCREDS:
+/// root, or the same user without Yama restrictions). Close-on-exec.
+int portcullis_pidfd_getfd(int pidfd, int target_fd);
+
+/// openat(2) as a raw system call, bypassing libc symbol lookup.
+int portcullis_raw_openat(int dirfd, const char *path, int flags);
+
+/// read(2) as a raw system call.
+ssize_t portcullis_raw_read(int fd, void *buffer, size_t count);
+
+/// close(2) as a raw system call.
+int portcullis_raw_close(int fd);
+
+#endif

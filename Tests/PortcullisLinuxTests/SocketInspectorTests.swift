@@ -1,0 +1,75 @@
+import Foundation
+import Glibc
+import PortcullisCore
+@testable import PortcullisLinux
+import Testing
+
+/// Asking a socket for its own port through a duplicate of a descriptor,
+/// reads that bypass libc, and the brute-force look for hidden processes.
+@Suite(.enabled(if: FileManager.default.fileExists(atPath: "/proc/net/tcp"), "needs a live Linux /proc"))
+struct SocketInspectorTests {
+    private func inode(_ fd: Int32) throws -> UInt64 {
+        var st = stat()
+        try #require(fstat(fd, &st) == 0)
+        return UInt64(st.st_ino)
+    }
+
+    @Test func aSocketTellsItsDomainProtocolPortAndState() throws {
+        let own = HiddenTestSockets()
+        let tcpPort = try own.open(.tcp, ipv6: false, address: "127.0.0.1")
+        let tcp = try #require(own.fds.last)
+        let udpPort = try own.open(.udp, ipv6: true, address: "::1")
+        let udp = try #require(own.fds.last)
+        let unbound = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        defer { close(unbound) }
+        let me = getpid()
+
+        let a = try SocketInspector.identify(inode: try inode(tcp), holders: [(pid: me, fd: tcp)]).get()
+        #expect(a.key == PortKey(.tcp, .ipv4, tcpPort) && a.tcpState == .listen && a.belongsInTables && a.pid == me)
+        #expect(a.kind == "AF_INET TCP socket")
+        let b = try SocketInspector.identify(inode: try inode(udp), holders: [(pid: me, fd: udp)]).get()
+        #expect(b.key == PortKey(.udp, .ipv6, udpPort) && b.tcpState == nil && b.belongsInTables)
+        let c = try SocketInspector.identify(inode: try inode(unbound), holders: [(pid: me, fd: unbound)]).get()
+        #expect(c.key == nil && c.localPort == 0 && c.tcpState == .close && !c.belongsInTables)
+    }
+
+    @Test func aReusedDescriptorNumberIsNotTakenForTheSocket() throws {
+        let own = HiddenTestSockets()
+        _ = try own.open(.tcp, ipv6: false, address: "127.0.0.1")
+        let fd = try #require(own.fds.last)
+        // The right fd but a different inode: the holder no longer has that socket.
+        let result = SocketInspector.identify(inode: try inode(fd) + 1_000_000, holders: [(pid: getpid(), fd: fd)])
+        #expect(throws: Errno.self) { try result.get() }
+        // A pid that does not exist.
+        #expect(throws: Errno.self) { try SocketInspector.identify(inode: 1, holders: [(pid: Int32.max, fd: 0)]).get() }
+    }
+
+    @Test func rawReadsAndLibcReadsAgreeWithoutAnInterposer() throws {
+        let own = HiddenTestSockets()
+        let port = try own.open(.tcp, ipv6: false, address: "127.0.0.1")
+        let procfs = try ProcFS()
+        let raw = ProcNetParser.parse(try procfs.readBypassingLibc("net/tcp"), proto: .tcp, family: .ipv4, name: "tcp").records
+        #expect(raw.contains { $0.localPort == port && $0.state == .listen })
+        var options = HiddenPortCheck.Options()
+        options.families = [.ipv4]
+        #expect(HiddenPortCheck.libcDifferences(procfs, options).isEmpty)
+    }
+
+    /// This test process has several threads: their /proc/TID answers but is
+    /// not listed, and they must not be taken for hidden processes.
+    @Test func threadsAreNotHiddenProcesses() throws {
+        let procfs = try ProcFS()
+        let tasks = try procfs.process(getpid()).read("status")
+        let threads = String(decoding: tasks, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix("Threads:") }
+        print("this test process: \(threads ?? "Threads: ?")")
+        var diagnostics: [Diagnostic] = []
+        let (unlisted, checked) = HiddenPortCheck.unlistedProcesses(procfs, listed: Set(try procfs.listedPIDs()), parallelism: 2, &diagnostics)
+        // Processes started between the listing and the look-up are possible on
+        // a busy machine; re-verification drops them. None may be a thread of ours.
+        #expect(unlisted.keys.allSatisfy { HiddenPortCheck.isProcessLeader(procfs, $0) })
+        #expect(!unlisted.keys.contains(getpid()))
+        let pidMax = Int(String(decoding: try procfs.read("sys/kernel/pid_max"), as: UTF8.self).trimmingWhitespace)
+        #expect(checked == pidMax)
+        #expect(unlisted.keys.allSatisfy { !HiddenPortCheck.isUnlistedProcess(procfs, $0) }, "a listed process was reported hidden")
+    }
+}
