@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "portcullis", targets: ["portcullis"]),
         .library(name: "PortcullisCore", targets: ["PortcullisCore"]),
         .library(name: "PortcullisLinux", targets: ["PortcullisLinux"]),
+        .library(name: "PortcullisScan", targets: ["PortcullisScan"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -26,12 +27,14 @@ let package = Package(
             swiftSettings: strictSettings),
         // The only target that talks to the kernel: netlink sock_diag, procfs.
         .target(name: "PortcullisLinux", dependencies: ["PortcullisCore", "CPortcullisSys"], swiftSettings: strictSettings),
-        // System calls Swift cannot import (variadic syscall(2)): pidfd, raw reads.
+        // System calls Swift cannot import (variadic syscall(2), epoll): pidfd, raw reads, epoll.
         .target(name: "CPortcullisSys"),
+        // The network scanner: TCP connect and UDP probes, service detection.
+        .target(name: "PortcullisScan", dependencies: ["PortcullisCore", "PortcullisLinux", "CPortcullisSys"], swiftSettings: strictSettings),
         .executableTarget(
             name: "portcullis",
             dependencies: [
-                "PortcullisCore", "PortcullisLinux",
+                "PortcullisCore", "PortcullisLinux", "PortcullisScan",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -43,6 +46,9 @@ let package = Package(
         .testTarget(
             name: "PortcullisLinuxTests", dependencies: ["PortcullisCore", "PortcullisLinux"],
             swiftSettings: strictSettings),
+        .testTarget(
+            name: "PortcullisScanTests", dependencies: ["PortcullisCore", "PortcullisLinux", "PortcullisScan"],
+            exclude: ["Fixtures"], swiftSettings: strictSettings),
         .testTarget(
             name: "PortcullisCLITests", dependencies: ["PortcullisCore", "PortcullisLinux"],
             exclude: ["Fixtures"], swiftSettings: strictSettings),

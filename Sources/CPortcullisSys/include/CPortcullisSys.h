@@ -7,6 +7,7 @@
 #define CPORTCULLIS_SYS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /// pidfd_open(2): a file descriptor for process `pid`. Returns -1 and sets errno on failure.
@@ -25,5 +26,20 @@ ssize_t portcullis_raw_read(int fd, void *buffer, size_t count);
 
 /// close(2) as a raw system call.
 int portcullis_raw_close(int fd);
+
+/// epoll(7), which Swift's Glibc module does not import (and whose event
+/// struct is packed on x86-64): registration by token, and a wait that
+/// fills plain arrays. Return -1 and set errno on failure.
+enum {
+    PORTCULLIS_EPOLLIN = 0x001,
+    PORTCULLIS_EPOLLOUT = 0x004,
+    PORTCULLIS_EPOLLERR = 0x008,
+    PORTCULLIS_EPOLLHUP = 0x010,
+};
+int portcullis_epoll_create(void);
+int portcullis_epoll_add(int epfd, int fd, uint32_t events, uint64_t token);
+int portcullis_epoll_modify(int epfd, int fd, uint32_t events, uint64_t token);
+int portcullis_epoll_remove(int epfd, int fd);
+int portcullis_epoll_wait(int epfd, uint64_t *tokens, uint32_t *events, int capacity, int timeout_ms);
 
 #endif

@@ -1,0 +1,179 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CPortcullisSys
+import PortcullisCore
+import PortcullisLinux
+
+/// Thin wrappers over the libc calls the scanner makes, in the style of
+/// PortcullisLinux's Syscalls.swift: errno read immediately, EINTR retried,
+/// `Errno` thrown. Nothing else in this target calls libc directly.
+enum ScanSys {
+    @inline(__always)
+    static func retrying<T: BinaryInteger>(_ body: () -> T) throws(Errno) -> T {
+        while true {
+            let result = body()
+            if result >= 0 { return result }
+            let code = errno
+            if code == EINTR { continue }
+            throw Errno(code)
+        }
+    }
+
+    /// A non-blocking, close-on-exec TCP or UDP socket for `address`'s family.
+    static func socket(for address: IPAddress, udp: Bool) throws(Errno) -> Int32 {
+        let type = Int32(udp ? SOCK_DGRAM.rawValue : SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+        return try retrying { Glibc.socket((address.kind == .v4) ? AF_INET : AF_INET6, type, 0) }
+    }
+
+    static func close(_ fd: Int32) { _ = Glibc.close(fd) }
+
+    /// SO_LINGER {on, 0}: close sends RST, so a scan leaves no TIME_WAIT behind.
+    static func abortOnClose(_ fd: Int32) {
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        _ = setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+    }
+
+    /// Starts a connect. Returns true when it completed at once, false for
+    /// EINPROGRESS; throws any other errno (ECONNREFUSED on loopback comes
+    /// back immediately). Not retried on EINTR: the connect carries on.
+    static func startConnect(_ fd: Int32, to address: IPAddress, port: UInt16) throws(Errno) -> Bool {
+        let rc = withSocketAddress(address, port: port) { Glibc.connect(fd, $0, $1) }
+        if rc == 0 { return true }
+        let code = errno
+        if code == EINPROGRESS || code == EINTR { return false }
+        throw Errno(code)
+    }
+
+    /// The pending error of a socket (SO_ERROR), 0 when none.
+    static func pendingError(_ fd: Int32) -> Int32 {
+        var value: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        if getsockopt(fd, SOL_SOCKET, SO_ERROR, &value, &length) != 0 { return errno }
+        return value
+    }
+
+    /// The local (address, port) of a socket.
+    static func localEndpoint(_ fd: Int32) -> (IPAddress, UInt16)? {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let rc = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard rc == 0 else { return nil }
+        return endpoint(storage)
+    }
+
+    static func send(_ fd: Int32, _ bytes: [UInt8]) throws(Errno) -> Int {
+        try retrying { bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
+    }
+
+    /// recv(2) into `buffer`; returns the count (0 at end of stream).
+    static func receive(_ fd: Int32, into buffer: inout [UInt8]) throws(Errno) -> Int {
+        try retrying { buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) } }
+    }
+
+    // MARK: epoll
+
+    static func epollCreate() throws(Errno) -> Int32 { try retrying { portcullis_epoll_create() } }
+
+    /// Registers `fd` for `events`, with `token` as its user data.
+    static func epollAdd(_ epfd: Int32, _ fd: Int32, events: UInt32, token: UInt64) throws(Errno) {
+        _ = try retrying { portcullis_epoll_add(epfd, fd, events, token) }
+    }
+
+    static func epollModify(_ epfd: Int32, _ fd: Int32, events: UInt32, token: UInt64) throws(Errno) {
+        _ = try retrying { portcullis_epoll_modify(epfd, fd, events, token) }
+    }
+
+    static func epollRemove(_ epfd: Int32, _ fd: Int32) { _ = portcullis_epoll_remove(epfd, fd) }
+
+    /// Waits up to `timeoutMilliseconds` (-1: forever); fills `tokens` and
+    /// `events` and returns how many are ready.
+    static func epollWait(_ epfd: Int32, tokens: inout [UInt64], events: inout [UInt32], timeoutMilliseconds: Int32) throws(Errno) -> Int {
+        let capacity = Int32(min(tokens.count, events.count))
+        let n: Int32 = try retrying {
+            tokens.withUnsafeMutableBufferPointer { (t: inout UnsafeMutableBufferPointer<UInt64>) -> Int32 in
+                events.withUnsafeMutableBufferPointer { (e: inout UnsafeMutableBufferPointer<UInt32>) -> Int32 in
+                    portcullis_epoll_wait(epfd, t.baseAddress, e.baseAddress, capacity, timeoutMilliseconds)
+                }
+            }
+        }
+        return Int(n)
+    }
+
+    static let readable = UInt32(PORTCULLIS_EPOLLIN)
+    static let writable = UInt32(PORTCULLIS_EPOLLOUT)
+    static let failed = UInt32(PORTCULLIS_EPOLLERR) | UInt32(PORTCULLIS_EPOLLHUP)
+
+    // MARK: limits and time
+
+    /// Raises the soft RLIMIT_NOFILE to the hard limit; returns the soft limit now in force.
+    static func raiseDescriptorLimit() -> Int {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
+        if limit.rlim_cur < limit.rlim_max {
+            var raised = limit
+            raised.rlim_cur = limit.rlim_max
+            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
+        }
+        return Int(clamping: limit.rlim_cur)
+    }
+
+    /// Monotonic clock in microseconds.
+    static func monotonicMicroseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
+    }
+
+    static func realtimeSeconds() -> Int64 { Int64(time(nil)) }
+
+    static func sleep(microseconds: Int64) {
+        var request = timespec(tv_sec: Int(microseconds / 1_000_000), tv_nsec: Int((microseconds % 1_000_000) * 1000))
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+    }
+
+    // MARK: addresses
+
+    static func withSocketAddress<T>(_ address: IPAddress, port: UInt16, _ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
+        let bytes = address.bytes
+        if (address.kind == .v4) {
+            var sa = sockaddr_in()
+            sa.sin_family = sa_family_t(AF_INET)
+            sa.sin_port = port.bigEndian
+            withUnsafeMutableBytes(of: &sa.sin_addr) { $0.copyBytes(from: bytes) }
+            return withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        }
+        var sa = sockaddr_in6()
+        sa.sin6_family = sa_family_t(AF_INET6)
+        sa.sin6_port = port.bigEndian
+        withUnsafeMutableBytes(of: &sa.sin6_addr) { $0.copyBytes(from: bytes) }
+        return withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
+    }
+
+    static func endpoint(_ storage: sockaddr_storage) -> (IPAddress, UInt16)? {
+        var copy = storage
+        switch Int32(storage.ss_family) {
+        case AF_INET:
+            return withUnsafePointer(to: &copy) {
+                $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sa -> (IPAddress, UInt16)? in
+                    let raw = withUnsafeBytes(of: sa.pointee.sin_addr) { Array($0) }
+                    return IPAddress(bytes: raw).map { ($0, UInt16(bigEndian: sa.pointee.sin_port)) }
+                }
+            }
+        case AF_INET6:
+            return withUnsafePointer(to: &copy) {
+                $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sa -> (IPAddress, UInt16)? in
+                    let raw = withUnsafeBytes(of: sa.pointee.sin6_addr) { Array($0) }
+                    return IPAddress(bytes: raw).map { ($0, UInt16(bigEndian: sa.pointee.sin6_port)) }
+                }
+            }
+        default:
+            return nil
+        }
+    }
+}
