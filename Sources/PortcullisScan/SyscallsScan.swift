@@ -110,6 +110,8 @@ enum ScanSys {
 
     // MARK: limits and time
 
+    static func onlineProcessors() -> Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+
     /// Raises the soft RLIMIT_NOFILE to the hard limit; returns the soft limit now in force.
     static func raiseDescriptorLimit() -> Int {
         var limit = rlimit()
@@ -176,4 +178,15 @@ enum ScanSys {
             return nil
         }
     }
+}
+
+extension Errno {
+    static let connectionRefused = Errno(ECONNREFUSED)
+    static let hostUnreachable = Errno(EHOSTUNREACH)
+    static let networkUnreachable = Errno(ENETUNREACH)
+    static let timedOut = Errno(ETIMEDOUT)
+
+    /// Shortages on this host, not answers from the target: EMFILE, ENFILE,
+    /// ENOBUFS, ENOMEM, EADDRNOTAVAIL (no free ephemeral port), EAGAIN.
+    var isLocalResourceShortage: Bool { [EMFILE, ENFILE, ENOBUFS, ENOMEM, EADDRNOTAVAIL, EAGAIN].contains(rawValue) }
 }

@@ -1,0 +1,112 @@
+/// Adaptive probe timeouts from measured round-trip times, in the manner of
+/// TCP's retransmission timer (RFC 6298): smoothed RTT plus four times its
+/// variation, clamped to [minimum, maximum]. Before any sample the initial
+/// timeout applies. Times in microseconds.
+public struct RoundTripTimer: Sendable, Equatable {
+    public var minimum: Int64
+    public var maximum: Int64
+    public private(set) var smoothed: Int64?
+    public private(set) var variation: Int64 = 0
+    public private(set) var initial: Int64
+    public private(set) var samples = 0
+
+    public init(initial: Int64 = 1_000_000, minimum: Int64 = 100_000, maximum: Int64 = 2_000_000) {
+        self.initial = initial
+        self.minimum = minimum
+        self.maximum = max(minimum, maximum)
+    }
+
+    /// Adds one measured round trip.
+    public mutating func record(_ rtt: Int64) {
+        let sample = max(0, rtt)
+        samples += 1
+        guard let srtt = smoothed else {
+            smoothed = sample
+            variation = sample / 2
+            return
+        }
+        variation = (3 * variation + abs(srtt - sample)) / 4
+        smoothed = (7 * srtt + sample) / 8
+    }
+
+    /// How long to wait for an answer to a probe sent now.
+    public var timeout: Int64 {
+        guard let srtt = smoothed else { return min(maximum, max(minimum, initial)) }
+        return min(maximum, max(minimum, srtt + 4 * variation))
+    }
+}
+
+/// How many attempts a port with no answer gets, learnt during the scan as
+/// nmap does: never more than `maxRetries` + 1, and only one more than the
+/// latest attempt that ever produced an answer (at least two). On a clean
+/// network answers come on the first try and silent ports cost two attempts;
+/// where packets are lost, later attempts start answering and the allowance
+/// grows, so an open port behind a lossy link is not given up early.
+public struct RetryAllowance: Sendable, Equatable {
+    public var maxRetries: Int
+    /// Highest attempt index (0 = first) that received an answer.
+    public private(set) var highestAnsweredAttempt = 0
+
+    public init(maxRetries: Int) { self.maxRetries = max(0, maxRetries) }
+
+    public mutating func answered(onAttempt attempt: Int) {
+        highestAnsweredAttempt = max(highestAnsweredAttempt, attempt)
+    }
+
+    /// Whether a probe whose attempt `attempt` went unanswered is tried again.
+    public func retries(afterAttempt attempt: Int) -> Bool {
+        let allowed = min(maxRetries, max(1, highestAnsweredAttempt + 1))
+        return attempt < allowed
+    }
+}
+
+/// A min-heap of (deadline, slot, generation) for the probes in flight.
+/// Entries are not removed when a probe answers: a stale entry (its
+/// generation no longer matches the slot's) is skipped when it surfaces.
+public struct DeadlineHeap: Sendable {
+    public struct Entry: Sendable, Equatable {
+        public var deadline: Int64
+        public var slot: Int32
+        public var generation: UInt32
+        public init(deadline: Int64, slot: Int32, generation: UInt32) {
+            self.deadline = deadline
+            self.slot = slot
+            self.generation = generation
+        }
+    }
+
+    private var items: [Entry] = []
+    public init() {}
+
+    public var isEmpty: Bool { items.isEmpty }
+    public var count: Int { items.count }
+    public var first: Entry? { items.first }
+
+    public mutating func push(_ entry: Entry) {
+        items.append(entry)
+        var child = items.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard items[child].deadline < items[parent].deadline else { break }
+            items.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    public mutating func pop() -> Entry? {
+        guard !items.isEmpty else { return nil }
+        items.swapAt(0, items.count - 1)
+        let top = items.removeLast()
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1, right = left + 1
+            var smallest = parent
+            if left < items.count && items[left].deadline < items[smallest].deadline { smallest = left }
+            if right < items.count && items[right].deadline < items[smallest].deadline { smallest = right }
+            if smallest == parent { break }
+            items.swapAt(parent, smallest)
+            parent = smallest
+        }
+        return top
+    }
+}

@@ -1,0 +1,289 @@
+import PortcullisCore
+import PortcullisLinux
+
+/// One worker's event loop: starts probes up to its share of the
+/// concurrency, waits on epoll for answers or the earliest deadline, and
+/// decides each port. Not shared between threads.
+final class ProbeLoop {
+    private struct InFlight {
+        var probe: Probe
+        var fd: Int32
+        var startedAt: Int64
+    }
+
+    private let shared: SharedScan
+    private var capacity: Int
+    private let maxCapacity: Int
+    private let epoll: Int32
+    private var slots: [InFlight?]
+    private var generations: [UInt32]
+    private var freeSlots: [Int32]
+    private var deadlines = DeadlineHeap()
+    /// Retries ready to go, before fresh probes.
+    private var retryQueue: [Probe] = []
+    /// Probes backing off after a local resource error, with when to retry.
+    private var backingOff: [(notBefore: Int64, probe: Probe)] = []
+    private var inFlight = 0
+    private(set) var results: [(host: Int, portIndex: Int, result: ScanPortResult)] = []
+
+    init(shared: SharedScan, capacity: Int) {
+        self.shared = shared
+        self.capacity = capacity
+        maxCapacity = capacity
+        slots = Array(repeating: nil, count: capacity)
+        generations = Array(repeating: 0, count: capacity)
+        freeSlots = (0..<Int32(capacity)).reversed()
+        // Without epoll nothing can be scanned; every probe becomes unknown below.
+        epoll = (try? ScanSys.epollCreate()) ?? -1
+    }
+
+    deinit { if epoll >= 0 { ScanSys.close(epoll) } }
+
+    func run() {
+        guard epoll >= 0 else {
+            while let probe = shared.takeProbe() { decide(probe, .unknown, .localError, detail: "epoll_create1 failed") }
+            return
+        }
+        var tokens = [UInt64](repeating: 0, count: 256)
+        var events = [UInt32](repeating: 0, count: 256)
+        while true {
+            var now = ScanSys.monotonicMicroseconds()
+            let rateWait = startProbes(now: now)
+            if inFlight == 0 && retryQueue.isEmpty && backingOff.isEmpty && shared.exhausted { break }
+            let wait = waitMilliseconds(now: now, rateWait: rateWait)
+            let ready = (try? ScanSys.epollWait(epoll, tokens: &tokens, events: &events, timeoutMilliseconds: wait)) ?? 0
+            now = ScanSys.monotonicMicroseconds()
+            for i in 0..<ready { handle(token: tokens[i], events: events[i], now: now) }
+            expire(now: now)
+        }
+    }
+
+    // MARK: starting probes
+
+    /// Starts as many probes as capacity and the rate cap allow; returns
+    /// when the rate cap next allows one, if it is what stopped us.
+    private func startProbes(now: Int64) -> Int64? {
+        var index = 0
+        while index < backingOff.count {
+            if backingOff[index].notBefore <= now { retryQueue.append(backingOff.remove(at: index).probe) } else { index += 1 }
+        }
+        while inFlight < capacity {
+            if let when = shared.rateWait(now: now) { return when }
+            let probe: Probe
+            if !retryQueue.isEmpty {
+                probe = retryQueue.removeFirst()
+            } else if let fresh = shared.takeProbe() {
+                probe = fresh
+            } else {
+                break
+            }
+            start(probe, now: now)
+        }
+        return nil
+    }
+
+    private func start(_ probe: Probe, now: Int64) {
+        let host = shared.hosts[probe.host]
+        let udp = shared.proto(of: probe) == .udp
+        let port = shared.port(of: probe)
+        let fd: Int32
+        do { fd = try ScanSys.socket(for: host.address, udp: udp) } catch {
+            failedLocally(probe, error, now: now)
+            return
+        }
+        do throws(Errno) {
+            if udp {
+                _ = try ScanSys.startConnect(fd, to: host.address, port: port)
+                _ = try ScanSys.send(fd, shared.options.udpPayload(port))
+            } else {
+                ScanSys.abortOnClose(fd)
+                if try ScanSys.startConnect(fd, to: host.address, port: port) {
+                    connected(probe, fd: fd, rtt: ScanSys.monotonicMicroseconds() - now)
+                    return
+                }
+            }
+        } catch {
+            ScanSys.close(fd)
+            concluded(probe, error: error.rawValue, rtt: ScanSys.monotonicMicroseconds() - now, now: now)
+            return
+        }
+        guard let slot = freeSlots.popLast() else {
+            // Cannot happen (inFlight < capacity); be safe rather than leak.
+            ScanSys.close(fd)
+            retryQueue.append(probe)
+            return
+        }
+        let generation = generations[Int(slot)] &+ 1
+        generations[Int(slot)] = generation
+        do {
+            try ScanSys.epollAdd(epoll, fd, events: (udp ? ScanSys.readable : ScanSys.writable) | ScanSys.failed,
+                                 token: UInt64(UInt32(slot)) | UInt64(generation) << 32)
+        } catch {
+            ScanSys.close(fd)
+            freeSlots.append(slot)
+            failedLocally(probe, error, now: now)
+            return
+        }
+        slots[Int(slot)] = InFlight(probe: probe, fd: fd, startedAt: now)
+        inFlight += 1
+        deadlines.push(.init(deadline: now + shared.timeout(host: probe.host), slot: slot, generation: generation))
+    }
+
+    // MARK: answers
+
+    private func handle(token: UInt64, events: UInt32, now: Int64) {
+        let slot = Int32(truncatingIfNeeded: token & 0xffff_ffff)
+        let generation = UInt32(truncatingIfNeeded: token >> 32)
+        guard Int(slot) < slots.count, generations[Int(slot)] == generation, let entry = slots[Int(slot)] else { return }
+        let rtt = now - entry.startedAt
+        if shared.proto(of: entry.probe) == .udp {
+            if events & ScanSys.readable != 0 {
+                var buffer = [UInt8](repeating: 0, count: 2048)
+                switch Result(catching: { () throws(Errno) in try ScanSys.receive(entry.fd, into: &buffer) }) {
+                case .success:
+                    release(slot)
+                    shared.answered(host: entry.probe.host, attempt: entry.probe.attempt, rtt: rtt)
+                    decide(entry.probe, .open, .udpResponse, rtt: rtt)
+                case .failure(let error):
+                    release(slot)
+                    concluded(entry.probe, error: error.rawValue, rtt: rtt, now: now)
+                }
+                return
+            }
+            let error = ScanSys.pendingError(entry.fd)
+            release(slot)
+            concluded(entry.probe, error: error, rtt: rtt, now: now)
+            return
+        }
+        let error = ScanSys.pendingError(entry.fd)
+        if error == 0 {
+            slots[Int(slot)] = nil  // keep the fd open for the self-connect check
+            freeSlot(slot)
+            connected(entry.probe, fd: entry.fd, rtt: rtt)
+        } else {
+            release(slot)
+            concluded(entry.probe, error: error, rtt: rtt, now: now)
+        }
+    }
+
+    /// A TCP connect completed. If the socket is connected to itself (a
+    /// connect to a free port on this host that picked that same port as its
+    /// source, TCP simultaneous open), the port is not open: try again, and
+    /// the next source port will be refused as the free port it is.
+    private func connected(_ probe: Probe, fd: Int32, rtt: Int64) {
+        let target = shared.hosts[probe.host].address
+        let port = shared.port(of: probe)
+        let local = ScanSys.localEndpoint(fd)
+        ScanSys.close(fd)
+        if let local, local.1 == port, local.0.normalized == target.normalized {
+            var again = probe
+            again.selfConnects += 1
+            if again.selfConnects >= 3 {
+                decide(probe, .closed, .connRefused, detail: "connect looped back to itself (the port is free)")
+            } else {
+                retryQueue.append(again)
+            }
+            return
+        }
+        shared.answered(host: probe.host, attempt: probe.attempt, rtt: rtt)
+        decide(probe, .open, .synAck, rtt: rtt)
+    }
+
+    /// A probe ended with `error` (an errno, or 0 for a completed UDP send).
+    private func concluded(_ probe: Probe, error: Int32, rtt: Int64, now: Int64) {
+        let udp = shared.proto(of: probe) == .udp
+        switch error {
+        case Errno.connectionRefused.rawValue:
+            shared.answered(host: probe.host, attempt: probe.attempt, rtt: rtt)
+            decide(probe, .closed, udp ? .portUnreachable : .connRefused, rtt: rtt)
+        case Errno.hostUnreachable.rawValue:
+            shared.answered(host: probe.host, attempt: probe.attempt, rtt: rtt)
+            decide(probe, .filtered, .hostUnreachable, rtt: rtt)
+        case Errno.networkUnreachable.rawValue:
+            shared.answered(host: probe.host, attempt: probe.attempt, rtt: rtt)
+            decide(probe, .filtered, .netUnreachable, rtt: rtt)
+        case Errno.notPermitted.rawValue, Errno.permissionDenied.rawValue:
+            // A local netfilter rule refused the packet.
+            decide(probe, .filtered, .adminProhibited, detail: "refused by a local firewall rule (\(Errno(error)))")
+        case Errno.timedOut.rawValue, 0:
+            timedOut(probe)
+        default:
+            let errno = Errno(error)
+            if errno.isLocalResourceShortage {
+                failedLocally(probe, errno, now: now)
+            } else {
+                decide(probe, .unknown, .localError, detail: errno.description)
+            }
+        }
+    }
+
+    /// Local resources ran short (descriptors, ephemeral ports, buffers):
+    /// the port said nothing. Fewer probes in flight, a pause, and again.
+    private func failedLocally(_ probe: Probe, _ error: Errno, now: Int64) {
+        var again = probe
+        again.resourceFailures += 1
+        if again.resourceFailures > 8 {
+            decide(probe, .unknown, .localError, detail: "\(error) (after backing off \(again.resourceFailures - 1) times)")
+            return
+        }
+        capacity = max(1, min(capacity, max(inFlight, 1) * 3 / 4))
+        backingOff.append((now + 10_000 << again.resourceFailures, again))
+    }
+
+    private func timedOut(_ probe: Probe) {
+        if shared.retries(afterAttempt: probe.attempt) {
+            var again = probe
+            again.attempt += 1
+            retryQueue.append(again)
+        } else if shared.proto(of: probe) == .udp {
+            decide(probe, .openFiltered, .noResponse)
+        } else {
+            decide(probe, .filtered, .noResponse)
+        }
+    }
+
+    // MARK: deadlines
+
+    private func expire(now: Int64) {
+        while let top = deadlines.first, top.deadline <= now {
+            _ = deadlines.pop()
+            guard generations[Int(top.slot)] == top.generation, let entry = slots[Int(top.slot)] else { continue }
+            release(top.slot)
+            timedOut(entry.probe)
+        }
+        // Recover capacity slowly after a resource shortage.
+        if capacity < maxCapacity && backingOff.isEmpty { capacity = min(maxCapacity, capacity + max(1, capacity / 16)) }
+    }
+
+    private func waitMilliseconds(now: Int64, rateWait: Int64?) -> Int32 {
+        var until = Int64.max
+        if let first = deadlines.first { until = first.deadline }
+        if let rateWait { until = min(until, rateWait) }
+        for entry in backingOff { until = min(until, entry.notBefore) }
+        if !retryQueue.isEmpty && inFlight < capacity && rateWait == nil { return 0 }
+        guard until != Int64.max else { return inFlight == 0 ? 0 : -1 }
+        return Int32(clamping: max(0, (until - now + 999) / 1000))
+    }
+
+    // MARK: bookkeeping
+
+    private func release(_ slot: Int32) {
+        if let entry = slots[Int(slot)] { ScanSys.close(entry.fd) }
+        slots[Int(slot)] = nil
+        freeSlot(slot)
+    }
+
+    private func freeSlot(_ slot: Int32) {
+        generations[Int(slot)] &+= 1
+        freeSlots.append(slot)
+        inFlight -= 1
+    }
+
+    private func decide(_ probe: Probe, _ state: ScanPortState, _ reason: ScanReason, detail: String? = nil, rtt: Int64? = nil) {
+        let result = ScanPortResult(proto: shared.proto(of: probe), port: shared.port(of: probe), state: state, reason: reason,
+                                    detail: detail, rttMicroseconds: rtt)
+        results.append((probe.host, probe.portIndex, result))
+        shared.options.onResult?(shared.hosts[probe.host], result)
+        shared.reportDecided()
+    }
+}
