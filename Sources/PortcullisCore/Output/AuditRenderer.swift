@@ -126,26 +126,5 @@ public enum AuditRenderer {
         return out
     }
 
-    /// XML 1.0 text: markup characters escaped, characters XML cannot carry
-    /// (C0 controls but tab/newline, U+FFFE/FFFF) replaced.
-    static func xml(_ text: String) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            case "\n", "\t": out.unicodeScalars.append(scalar)
-            default:
-                if scalar.value < 0x20 || scalar.value == 0xfffe || scalar.value == 0xffff {
-                    out += "\\x" + String(scalar.value, radix: 16)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out
-    }
+    static func xml(_ text: String) -> String { XMLText.escape(text) }
 }

@@ -1,0 +1,194 @@
+/// Renderings of a scan: the text report, JSON, NDJSON lines, and
+/// nmap-compatible XML (accepted by nmap's ndiff).
+///
+/// As nmap does, a host's ports in one state other than open (or unknown)
+/// are summarised rather than listed when there are more than 25 of them.
+public enum ScanRenderer {
+    /// Ports of one state summarised instead of listed.
+    public struct NotShown: Sendable, Equatable {
+        public var state: ScanPortState
+        public var count: Int
+        /// Per (proto, reason): how many.
+        public var reasons: [Reason]
+        public struct Reason: Sendable, Equatable {
+            public var proto: TransportProtocol
+            public var reason: ScanReason
+            public var count: Int
+        }
+    }
+
+    /// nmap prints at most this many ports of one uninteresting state.
+    public static let listLimit = 25
+
+    /// The ports to list and the states to summarise for a host.
+    public static func split(_ host: ScanHostResult) -> (shown: [ScanPortResult], notShown: [NotShown]) {
+        var counts: [ScanPortState: Int] = [:]
+        for port in host.ports { counts[port.state, default: 0] += 1 }
+        let collapsed = Set(counts.filter { $0.key != .open && $0.key != .unknown && $0.value > listLimit }.map(\.key))
+        var notShown: [NotShown] = []
+        for state in ScanPortState.allCases where collapsed.contains(state) {
+            var reasons: [String: NotShown.Reason] = [:]
+            for port in host.ports where port.state == state {
+                let key = port.proto.rawValue + "/" + port.reason.rawValue
+                reasons[key, default: .init(proto: port.proto, reason: port.reason, count: 0)].count += 1
+            }
+            notShown.append(NotShown(state: state, count: counts[state] ?? 0,
+                                     reasons: reasons.values.sorted { ($0.proto.rawValue, $0.reason.rawValue) < ($1.proto.rawValue, $1.reason.rawValue) }))
+        }
+        return (host.ports.filter { !collapsed.contains($0.state) }, notShown)
+    }
+
+    // MARK: JSON
+
+    public static func json(_ port: ScanPortResult) -> [(String, JSONValue)] {
+        [
+            ("proto", .string(port.proto.rawValue)),
+            ("port", .int(Int64(port.port))),
+            ("state", .string(port.state.rawValue)),
+            ("reason", .string(port.reason.rawValue)),
+            ("detail", .optional(port.detail)),
+            ("rtt_us", .optional(port.rttMicroseconds)),
+            ("service", port.service.map(json) ?? .null),
+        ]
+    }
+
+    public static func json(_ service: ScanService) -> JSONValue {
+        .object([
+            ("name", .string(service.name)),
+            ("product", .optional(service.product)),
+            ("version", .optional(service.version)),
+            ("banner", .optional(service.banner)),
+            ("method", .string(service.method.rawValue)),
+            ("tls", service.tls.map { tls in
+                .object([
+                    ("version", .string(tls.version)), ("cipher", .string(tls.cipher)),
+                    ("subject", .optional(tls.subject)), ("issuer", .optional(tls.issuer)),
+                    ("not_before", .optional(tls.notBefore.map(Timestamp.iso8601))),
+                    ("not_after", .optional(tls.notAfter.map(Timestamp.iso8601))),
+                    ("self_signed", .bool(tls.selfSigned)), ("expired", .bool(tls.expired)),
+                ])
+            } ?? .null),
+        ])
+    }
+
+    static func counts(_ count: (ScanPortState) -> Int) -> JSONValue {
+        .object(ScanPortState.allCases.map { ($0.rawValue, .int(Int64(count($0)))) })
+    }
+
+    public static func json(_ host: ScanHostResult) -> [(String, JSONValue)] {
+        let (shown, notShown) = split(host)
+        return [
+            ("address", .string(host.address.description)),
+            ("family", .string(host.address.kind == .v4 ? "ipv4" : "ipv6")),
+            ("hostname", .optional(host.hostname)),
+            ("up", .bool(host.isUp)),
+            ("counts", counts(host.count)),
+            ("ports", .array(shown.map { .object(json($0)) })),
+            ("not_shown", .array(notShown.map { summary in
+                .object([
+                    ("state", .string(summary.state.rawValue)), ("count", .int(Int64(summary.count))),
+                    ("reasons", .array(summary.reasons.map {
+                        .object([("proto", .string($0.proto.rawValue)), ("reason", .string($0.reason.rawValue)), ("count", .int(Int64($0.count)))])
+                    })),
+                ])
+            })),
+        ]
+    }
+
+    static func summaryFields(_ report: ScanReport) -> [(String, JSONValue)] {
+        [
+            ("hosts", .int(Int64(report.hosts.count))),
+            ("hosts_up", .int(Int64(report.hostsUp))),
+            ("ports", counts(report.count)),
+            ("start", .string(Timestamp.iso8601(report.startTime))),
+            ("duration_ms", .int(report.durationMilliseconds)),
+        ]
+    }
+
+    static func json(_ diagnostic: Diagnostic) -> JSONValue {
+        .object([("severity", .string(diagnostic.severity.rawValue)), ("message", .string(diagnostic.message))])
+    }
+
+    /// One JSON document.
+    public static func json(_ report: ScanReport) -> JSONValue {
+        .object([
+            ("summary", .object(summaryFields(report))),
+            ("hosts", .array(report.hosts.map { .object(json($0)) })),
+            ("diagnostics", .array(report.diagnostics.map(json))),
+        ])
+    }
+
+    /// The NDJSON line for an open port, written as soon as it is found.
+    public static func ndjsonPortLine(host: IPAddress, hostname: String?, _ port: ScanPortResult) -> String {
+        JSONValue.object([("type", .string("port")), ("address", .string(host.description)), ("hostname", .optional(hostname))]
+                         + json(port)).serialized() + "\n"
+    }
+
+    /// The NDJSON lines after the scan: one `host` line per host (its fields
+    /// as in JSON; `ports` lists the shown ports in every state, including
+    /// the open ones already streamed, now with their services), then the
+    /// `summary` line, always last.
+    public static func ndjsonTail(_ report: ScanReport) -> String {
+        var out = ""
+        for host in report.hosts {
+            out += JSONValue.object([("type", .string("host"))] + json(host)).serialized() + "\n"
+        }
+        out += JSONValue.object([("type", .string("summary"))] + summaryFields(report)
+                                + [("diagnostics", .array(report.diagnostics.map(json)))]).serialized() + "\n"
+        return out
+    }
+
+    // MARK: text
+
+    public static func text(_ report: ScanReport, style: TableStyle) -> String {
+        var out = ""
+        for host in report.hosts {
+            let name = host.hostname.map { "\($0) (\(host.address))" } ?? host.address.description
+            out += style.paint("Scan report for \(name)", "1") + (host.isUp ? "" : ": no answer on any port (down or fully filtered)") + "\n"
+            let (shown, notShown) = split(host)
+            if !notShown.isEmpty {
+                out += "Not shown: " + notShown.map { summary in
+                    "\(summary.count) \(summary.state.rawValue) (" + summary.reasons.map { "\($0.count) \($0.proto.rawValue) \($0.reason.rawValue)" }.joined(separator: ", ") + ")"
+                }.joined(separator: ", ") + "\n"
+            }
+            guard !shown.isEmpty else { out += "\n"; continue }
+            var table = TextTable(headers: ["PORT", "STATE", "SERVICE", "VERSION", "REASON"])
+            for port in shown {
+                let service = port.service
+                var version = [service?.product, service?.version].compactMap { $0 }.joined(separator: " ")
+                if let tls = service?.tls {
+                    var notes = [tls.version, tls.cipher]
+                    if let subject = tls.subject { notes.append("subject " + subject) }
+                    if let notAfter = tls.notAfter { notes.append("expires " + Timestamp.iso8601(notAfter)) }
+                    if tls.expired { notes.append("EXPIRED") }
+                    if tls.selfSigned { notes.append("self-signed") }
+                    version += (version.isEmpty ? "" : "; ") + notes.joined(separator: ", ")
+                }
+                if version.isEmpty, let banner = service?.banner { version = banner }
+                let reason = port.reason.rawValue + (port.detail.map { ": " + $0 } ?? "")
+                let color: String? = switch port.state {
+                case .open: "32"
+                case .unknown: "33"
+                default: nil
+                }
+                table.append(["\(port.port)/\(port.proto.rawValue)", port.state.rawValue, service?.name ?? "", version, reason], color: color)
+            }
+            out += String(decoding: table.render(style), as: UTF8.self) + "\n"
+        }
+        out += summaryLine(report) + "\n"
+        return out
+    }
+
+    /// "2 hosts scanned (1 up), 131070 ports in 1.42 s: 3 open, 131067 closed"
+    public static func summaryLine(_ report: ScanReport) -> String {
+        let ports = report.hosts.reduce(0) { $0 + $1.ports.count }
+        let states = ScanPortState.allCases.compactMap { state -> String? in
+            let n = report.count(state)
+            return n == 0 ? nil : "\(n) \(state.rawValue)"
+        }
+        let seconds = Double(report.durationMilliseconds) / 1000
+        let duration = seconds < 10 ? String(Double(Int(seconds * 100)) / 100) : String(Int(seconds))
+        return "\(report.hosts.count) host\(report.hosts.count == 1 ? "" : "s") scanned (\(report.hostsUp) up), \(ports) port\(ports == 1 ? "" : "s") in \(duration) s"
+            + (states.isEmpty ? "" : ": " + states.joined(separator: ", "))
+    }
+}
