@@ -34,4 +34,6 @@ extension InventoryCollector {
 public enum Clock {
     /// Seconds since the epoch (CLOCK_REALTIME).
     public static func now() -> Int64 { Sys.realtimeSeconds() }
+    /// Milliseconds of a clock that never jumps, for durations.
+    public static func monotonicMilliseconds() -> Int64 { Sys.monotonicMilliseconds() }
 }

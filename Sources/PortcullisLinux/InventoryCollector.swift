@@ -232,6 +232,20 @@ public enum HostFiles {
         try Sys.writeFully(fd, contents)
     }
 
+    /// Writes a file whole: written beside it under a temporary name and
+    /// renamed over it, so a reader (or a crash) never sees half a file and
+    /// the old contents survive until the new ones are complete.
+    public static func replaceFile(_ path: String, contents: [UInt8]) throws(Errno) {
+        let temporary = path + ".portcullis-\(Sys.processID()).tmp"
+        do {
+            try createFile(temporary, contents: contents)
+            try Sys.rename(temporary, path)
+        } catch {
+            Sys.unlink(temporary)
+            throw error
+        }
+    }
+
     public static func exists(_ path: String) -> Bool {
         (try? Sys.statAt(Sys.currentDirectory, Array(path.utf8), follow: true)) != nil
     }

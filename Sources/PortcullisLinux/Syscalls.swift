@@ -60,6 +60,15 @@ enum Sys {
         try retrying { open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode) }
     }
 
+    /// rename(2): atomically replaces `to` with `from`.
+    static func rename(_ from: String, _ to: String) throws(Errno) {
+        _ = try retrying { Glibc.rename(from, to) }
+    }
+
+    static func unlink(_ path: String) { _ = Glibc.unlink(path) }
+
+    static func processID() -> Int32 { getpid() }
+
     /// Reads a whole file from an open descriptor (procfs files report size 0,
     /// so read until EOF).
     static func readAll(_ fd: Int32, sizeHint: Int = 4096) throws(Errno) -> [UInt8] {

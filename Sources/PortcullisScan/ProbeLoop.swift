@@ -96,9 +96,17 @@ final class ProbeLoop {
                 _ = try ScanSys.startConnect(fd, to: host.address, port: port)
                 _ = try ScanSys.send(fd, shared.options.udpPayload(port))
             } else {
-                ScanSys.abortOnClose(fd)
                 if try ScanSys.startConnect(fd, to: host.address, port: port) {
                     connected(probe, fd: fd, rtt: ScanSys.monotonicMicroseconds() - now)
+                    return
+                }
+                // Over loopback the answer is often in before connect returns
+                // (the RST is processed as the socket is released): read it
+                // now and skip epoll. Elsewhere this finds 0 and we wait.
+                let early = ScanSys.pendingError(fd)
+                if early != 0 {
+                    ScanSys.close(fd)
+                    concluded(probe, error: early, rtt: ScanSys.monotonicMicroseconds() - now, now: now)
                     return
                 }
             }
@@ -174,6 +182,7 @@ final class ProbeLoop {
         let target = shared.hosts[probe.host].address
         let port = shared.port(of: probe)
         let local = ScanSys.localEndpoint(fd)
+        ScanSys.abortOnClose(fd)  // RST, not FIN: no TIME_WAIT left behind
         ScanSys.close(fd)
         if let local, local.1 == port, local.0.normalized == target.normalized {
             var again = probe

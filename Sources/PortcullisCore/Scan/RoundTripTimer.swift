@@ -38,8 +38,8 @@ public struct RoundTripTimer: Sendable, Equatable {
 
 /// How many attempts a port with no answer gets, learnt during the scan as
 /// nmap does: never more than `maxRetries` + 1, and only one more than the
-/// latest attempt that ever produced an answer (at least two). On a clean
-/// network answers come on the first try and silent ports cost two attempts;
+/// latest attempt that ever produced an answer (at least three). On a clean
+/// network answers come on the first try and silent ports cost three attempts;
 /// where packets are lost, later attempts start answering and the allowance
 /// grows, so an open port behind a lossy link is not given up early.
 public struct RetryAllowance: Sendable, Equatable {
@@ -55,7 +55,7 @@ public struct RetryAllowance: Sendable, Equatable {
 
     /// Whether a probe whose attempt `attempt` went unanswered is tried again.
     public func retries(afterAttempt attempt: Int) -> Bool {
-        let allowed = min(maxRetries, max(1, highestAnsweredAttempt + 1))
+        let allowed = min(maxRetries, max(2, highestAnsweredAttempt + 1))
         return attempt < allowed
     }
 }
