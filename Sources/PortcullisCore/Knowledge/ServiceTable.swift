@@ -89,6 +89,14 @@ public struct ServiceTable: Sendable {
         return nil
     }
 
+    /// nmap-services' own names for `proto`, by port (what nmap prints; it
+    /// does not read /etc/services), built in one pass for a whole scan.
+    public func nmapNames(proto: TransportProtocol) -> [UInt16: String] {
+        var names: [UInt16: String] = [:]
+        for entry in nmapEntries where entry.proto == proto && names[entry.port] == nil { names[entry.port] = nmapName(entry) }
+        return names
+    }
+
     /// Every port/protocol pair whose name, or /etc/services alias, matches
     /// `named` without regard to ASCII case, sorted by port then protocol.
     ///
