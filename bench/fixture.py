@@ -1,23 +1,27 @@
 #!/usr/bin/env python3
-"""Socket-load fixture for benchmarking `portcullis list` (standard library only).
+"""Socket-load fixture for benchmarking `portcullis list` and `hidden` (standard library only).
 
     python3 bench/fixture.py --tcp 10000 --udp 1000 --established 5000 --procs 20 \
-        [--ready-file PATH] [--port-start 20000] [--timeout 120]
+        [--bind ADDR,...] [--ready-file PATH] [--port-start 20000] [--timeout 120]
 
 Forks --procs worker processes and spreads the sockets evenly over them, so
 that owner attribution (the /proc/PID/fd walk) has real work to do:
 
-* --tcp N listeners in total. Each worker rotates its listeners over
-  127.0.0.1, ::1, 0.0.0.0 and :: (IPv4 and IPv6 alternate; loopback and
-  wildcard). Every listener has its own port, so there is no dual-stack
+* --tcp N listeners in total. Each worker rotates its listeners over the
+  --bind addresses, by default 127.0.0.1, ::1, 0.0.0.0 and :: (IPv4 and IPv6
+  alternate; loopback and wildcard). --bind takes a comma-separated subset of
+  those four, in the order to rotate (e.g. --bind 127.0.0.1 for IPv4 loopback
+  only). Every listener has its own port, so there is no dual-stack
   ambiguity between 0.0.0.0:p and [::]:p.
-* --udp U unconnected UDP sockets, rotated over the same four addresses.
+* --udp U unconnected UDP sockets, rotated over the same addresses.
 * --established E loopback connections. Worker i's clients connect to worker
-  (i+1)'s first two listeners (127.0.0.1 and ::1, alternating), so client and
-  server ends belong to different processes, as in real life. These two
-  listeners are COUNTED WITHIN N: `ss -Htln` shows exactly N new listeners.
-  Each connection has two ESTABLISHED sockets (client end and accepted end),
-  so `ss -Htn state established` shows 2*E new lines. Requires N >= 2*P.
+  (i+1)'s first two listeners (alternating; with the default --bind these
+  are 127.0.0.1 and ::1), so client and server ends belong to different
+  processes, as in real life. A target bound to a wildcard address is
+  reached through the loopback address of its family. These two listeners
+  are COUNTED WITHIN N: `ss -Htln` shows exactly N new listeners. Each
+  connection has two ESTABLISHED sockets (client end and accepted end), so
+  `ss -Htn state established` shows 2*E new lines. Requires N >= 2*P.
 
 Ports: listeners and UDP sockets get fixed ports from --port-start upward,
 skipping the kernel's ephemeral range (/proc/sys/net/ipv4/ip_local_port_range)
@@ -50,15 +54,18 @@ import time
 PR_SET_PDEATHSIG = 1
 PR_SET_NAME = 15
 
-# Rotation of bind addresses: IPv4 and IPv6 alternate; loopback then wildcard.
-# Entries 0 and 1 (loopback v4 and v6) double as the accept targets for the
-# established connections, which must only ever go to loopback.
+# Default rotation of bind addresses (--bind): IPv4 and IPv6 alternate;
+# loopback then wildcard. A worker's first two listeners double as the accept
+# targets for the established connections, which only ever go to loopback
+# (CONNECT_TO maps each bindable address to the address a client uses).
 ADDRESSES = [
     (socket.AF_INET, "127.0.0.1"),
     (socket.AF_INET6, "::1"),
     (socket.AF_INET, "0.0.0.0"),
     (socket.AF_INET6, "::"),
 ]
+FAMILY_OF = {host: family for family, host in ADDRESSES}
+CONNECT_TO = {"127.0.0.1": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::1": "::1", "::": "::1"}
 
 
 def log(msg):
@@ -109,7 +116,7 @@ def raise_nofile():
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def bind_some(kind, count, ports, backlog_for):
+def bind_some(kind, count, ports, backlog_for, addresses):
     """Open `count` sockets of `kind` on successive free ports from `ports`.
 
     Returns [(socket, family, host, port)]. Ports in use are skipped, so the
@@ -118,7 +125,7 @@ def bind_some(kind, count, ports, backlog_for):
     out = []
     it = iter(ports)
     while len(out) < count:
-        family, host = ADDRESSES[len(out) % len(ADDRESSES)]
+        family, host = addresses[len(out) % len(addresses)]
         for port in it:
             s = socket.socket(family, kind)
             if kind == socket.SOCK_STREAM:
@@ -151,7 +158,7 @@ def linger_zero(s):
     s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
 
 
-def worker(index, parent_pid, ports, n_tcp, n_udp, n_est, up_fd, down_fd):
+def worker(index, parent_pid, ports, addresses, n_tcp, n_udp, n_est, up_fd, down_fd):
     """Body of worker `index`. Never returns (os._exit)."""
     libc = ctypes.CDLL(None, use_errno=True)
     # Die with the parent, and check for the race where it died before prctl.
@@ -172,19 +179,22 @@ def worker(index, parent_pid, ports, n_tcp, n_udp, n_est, up_fd, down_fd):
         # The two accept targets get a deep backlog so connects never wait on
         # accept(); the rest never see a connection.
         listeners = bind_some(socket.SOCK_STREAM, n_tcp, ports,
-                              lambda i: 4096 if i < 2 else 16)
+                              lambda i: 4096 if i < 2 else 16, addresses)
         keep += listeners
-        keep += bind_some(socket.SOCK_DGRAM, n_udp, ports, None)
-        p4 = listeners[0][3] if len(listeners) > 0 else 0
-        p6 = listeners[1][3] if len(listeners) > 1 else 0
-        up.write(f"bound {p4} {p6}\n")
+        keep += bind_some(socket.SOCK_DGRAM, n_udp, ports, None, addresses)
+        # The two accept targets, as "host port" a client connects to.
+        targets = [f"{CONNECT_TO[l[2]]} {l[3]}" for l in listeners[:2]]
+        targets += ["- 0"] * (2 - len(targets))
+        up.write(f"bound {' '.join(targets)}\n")
 
         # Wait for the parent to tell us whom to connect to (the next worker's
         # targets) and how many connections to accept from the previous one.
         line = down.readline().split()
         if not line or line[0] != "go":
             os._exit(1)
-        t4, t6, n_accept = int(line[1]), int(line[2]), int(line[3])
+        # go HOST_A PORT_A HOST_B PORT_B N_ACCEPT
+        dests = [(line[1], int(line[2])), (line[3], int(line[4]))]
+        n_accept = int(line[5])
 
         accepted, accept_error = [], []
 
@@ -210,12 +220,9 @@ def worker(index, parent_pid, ports, n_tcp, n_udp, n_est, up_fd, down_fd):
         th = threading.Thread(target=accept_loop, daemon=True)
         th.start()
         for i in range(n_est):
-            if i % 2 == 0:
-                c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                c.connect(("127.0.0.1", t4))
-            else:
-                c = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-                c.connect(("::1", t6))
+            host, port = dests[i % 2]
+            c = socket.socket(FAMILY_OF[host], socket.SOCK_STREAM)
+            c.connect((host, port))
             linger_zero(c)
             keep.append(c)
         th.join()
@@ -243,6 +250,9 @@ def main():
     ap.add_argument("--established", type=int, default=5000,
                     help="loopback TCP connections (2 sockets each)")
     ap.add_argument("--procs", type=int, default=20, help="worker processes")
+    ap.add_argument("--bind", default=",".join(h for _, h in ADDRESSES),
+                    help="comma-separated addresses to rotate sockets over, a subset of "
+                         "127.0.0.1, ::1, 0.0.0.0, :: (default: all four, in that order)")
     ap.add_argument("--ready-file", help="write this file when ready (else print 'ready')")
     ap.add_argument("--port-start", type=int, default=20000,
                     help="first port to try (default 20000)")
@@ -252,6 +262,11 @@ def main():
 
     if a.procs < 1 or min(a.tcp, a.udp, a.established) < 0:
         ap.error("--procs must be >= 1 and the counts >= 0")
+    hosts = [h.strip() for h in a.bind.split(",") if h.strip()]
+    unknown = [h for h in hosts if h not in FAMILY_OF]
+    if not hosts or unknown:
+        ap.error(f"--bind takes addresses among {', '.join(FAMILY_OF)}; got {a.bind!r}")
+    addresses = [(FAMILY_OF[h], h) for h in hosts]
     if a.established and a.tcp < 2 * a.procs:
         ap.error("--established needs --tcp >= 2 * --procs "
                  "(each worker's first two listeners accept the connections)")
@@ -291,7 +306,7 @@ def main():
                     uf.close()
                     df.close()
                 try:
-                    worker(i, me, pool[i * slice_len:(i + 1) * slice_len],
+                    worker(i, me, pool[i * slice_len:(i + 1) * slice_len], addresses,
                            tcp[i], udp[i], est[i], up_w, down_r)
                 finally:
                     os._exit(1)
@@ -315,7 +330,7 @@ def main():
         bound = expect("bound")
         for i, (_, _, df) in enumerate(workers):
             nxt = bound[(i + 1) % a.procs]
-            df.write(f"go {nxt[0]} {nxt[1]} {est[(i - 1) % a.procs]}\n")
+            df.write(f"go {' '.join(nxt)} {est[(i - 1) % a.procs]}\n")
         expect("ready")
         signal.setitimer(signal.ITIMER_REAL, 0)
 
@@ -326,7 +341,7 @@ def main():
                    f"established_sockets={2 * a.established}\nseconds={took:.2f}\n")
         log(f"ready in {took:.2f}s: {a.tcp} TCP listeners, {a.udp} UDP sockets, "
             f"{a.established} established connections over {a.procs} processes "
-            f"(parent pid {me})")
+            f"on {', '.join(hosts)} (parent pid {me})")
         if a.ready_file:
             tmp = f"{a.ready_file}.tmp.{me}"
             with open(tmp, "w") as f:
