@@ -11,29 +11,75 @@ import Synchronization
 public enum BindProber {
     /// Probes one port.
     public static func probe(_ key: PortKey) -> BindOutcome {
-        let ipv6 = key.family == .ipv6
+        var sockets = ProbeSockets()
+        defer { sockets.closeAll() }
+        return probe(key.port, key.proto, key.family == .ipv6 ? .ipv6Only : .ipv4, &sockets)
+    }
+
+    /// Which socket a probe binds: IPv4 0.0.0.0, IPv6 :: with IPV6_V6ONLY,
+    /// or :: without it, which collides with sockets of either family.
+    enum Mode: Int { case ipv4 = 0, ipv6Only = 1, dualStack = 2 }
+
+    /// Unbound probe sockets kept for the next probe: a bind that fails
+    /// leaves its socket unbound and reusable, which saves a socket() and a
+    /// close() per port in use. A bind that succeeds closes its socket at once.
+    struct ProbeSockets {
+        private var cached: [Int32] = [-1, -1, -1, -1, -1, -1]
+
+        mutating func take(_ proto: TransportProtocol, _ mode: Mode) throws(Errno) -> Int32 {
+            let slot = (proto == .udp ? 3 : 0) + mode.rawValue
+            if cached[slot] >= 0 {
+                defer { cached[slot] = -1 }
+                return cached[slot]
+            }
+            let fd = try Sys.probeSocket(ipv6: mode != .ipv4, udp: proto == .udp)
+            if mode != .ipv4 {
+                do { try Sys.probeSetV6Only(fd, mode == .ipv6Only) } catch {
+                    Sys.close(fd)
+                    throw error
+                }
+            }
+            return fd
+        }
+
+        mutating func keep(_ fd: Int32, _ proto: TransportProtocol, _ mode: Mode) {
+            let slot = (proto == .udp ? 3 : 0) + mode.rawValue
+            if cached[slot] >= 0 { Sys.close(cached[slot]) }
+            cached[slot] = fd
+        }
+
+        mutating func closeAll() {
+            for fd in cached where fd >= 0 { Sys.close(fd) }
+            cached = [-1, -1, -1, -1, -1, -1]
+        }
+    }
+
+    static func probe(_ port: UInt16, _ proto: TransportProtocol, _ mode: Mode, _ sockets: inout ProbeSockets) -> BindOutcome {
         let fd: Int32
-        do { fd = try Sys.probeSocket(ipv6: ipv6, udp: key.proto == .udp) } catch {
+        do { fd = try sockets.take(proto, mode) } catch {
             return .error(errno: error.rawValue, message: "socket: \(error)")
         }
-        defer { Sys.close(fd) }
-        if ipv6 {
-            do { try Sys.probeSetV6Only(fd) } catch { return .error(errno: error.rawValue, message: "IPV6_V6ONLY: \(error)") }
-        }
-        do { try Sys.probeBindWildcard(fd, ipv6: ipv6, port: key.port) } catch {
+        do { try Sys.probeBindWildcard(fd, ipv6: mode != .ipv4, port: port) } catch {
+            sockets.keep(fd, proto, mode)
             switch error {
             case Errno(EADDRINUSE_VALUE): return .inUse
             case .permissionDenied: return .notProbed("EACCES: binding below ip_unprivileged_port_start needs CAP_NET_BIND_SERVICE")
             default: return .error(errno: error.rawValue, message: "bind: \(error)")
             }
         }
+        Sys.close(fd)
         return .free
     }
 
     /// Probes every port in `ports` for each pair, spread over `parallelism`
-    /// threads in chunks. A family the kernel lacks (no IPv6) is skipped with
-    /// a diagnostic instead of 65,535 errors. `progress(done, total)` is
-    /// called from worker threads. `parallelism` defaults to the online CPUs.
+    /// threads in chunks. When both families are swept, each port is first
+    /// probed once with a dual-stack socket (:: without IPV6_V6ONLY), which
+    /// collides with any IPv4 or IPv6 socket on the port; only ports it finds
+    /// in use get the IPv4 and the IPv6-only probe, to say which family
+    /// holds them. That halves the work on a host where most ports are free.
+    /// A family the kernel lacks (no IPv6) is skipped with a diagnostic
+    /// instead of 65,535 errors. `progress(done, total)` is called from
+    /// worker threads. `parallelism` defaults to the online CPUs.
     public static func sweep(
         protocols: [TransportProtocol] = [.tcp, .udp], families: [AddressFamily] = AddressFamily.allCases,
         ports: ClosedRange<UInt16> = 1...65535, parallelism: Int? = nil,
@@ -53,29 +99,50 @@ public enum BindProber {
             }
         }
         let pairs = wanted
+        // One unit of work per (proto, mode): dual-stack when both families are wanted.
+        var units: [(TransportProtocol, Mode)] = []
+        for proto in [TransportProtocol.tcp, .udp] {
+            let v4 = pairs.contains(.init(proto, .ipv4)), v6 = pairs.contains(.init(proto, .ipv6))
+            if v4 && v6 { units.append((proto, .dualStack)) } else if v4 { units.append((proto, .ipv4)) } else if v6 { units.append((proto, .ipv6Only)) }
+        }
+        let work = units
         let threads = parallelism ?? Sys.hiddenOnlineProcessors()
         let chunk = 2048
-        let chunksPerPair = (ports.count + chunk - 1) / chunk
-        let total = pairs.count * chunksPerPair
+        let chunksPerUnit = (ports.count + chunk - 1) / chunk
+        let total = work.count * chunksPerUnit
         let next = Atomic<Int>(0)
         let done = Atomic<Int>(0)
         let results = Mutex<[PortKey: BindOutcome]>([:])
         DispatchQueue.concurrentPerform(iterations: max(1, min(threads, total))) { _ in
             var local: [PortKey: BindOutcome] = [:]
+            var sockets = ProbeSockets()
             while true {
                 let index = next.add(1, ordering: .relaxed).oldValue
                 guard index < total else { break }
-                let pair = pairs[index / chunksPerPair]
-                let first = Int(ports.lowerBound) + (index % chunksPerPair) * chunk
+                let (proto, mode) = work[index / chunksPerUnit]
+                let first = Int(ports.lowerBound) + (index % chunksPerUnit) * chunk
                 let last = min(Int(ports.upperBound), first + chunk - 1)
-                for port in first...last {
-                    let key = PortKey(pair.proto, pair.family, UInt16(port))
-                    let outcome = probe(key)
-                    if outcome != .free { local[key] = outcome }
+                for value in first...last {
+                    let port = UInt16(value)
+                    let outcome = probe(port, proto, mode, &sockets)
+                    switch (mode, outcome) {
+                    case (_, .free): continue
+                    case (.ipv4, _): local[PortKey(proto, .ipv4, port)] = outcome
+                    case (.ipv6Only, _): local[PortKey(proto, .ipv6, port)] = outcome
+                    case (.dualStack, .inUse):
+                        // Which family holds it: probe each (a free result is simply not stored).
+                        let v4 = probe(port, proto, .ipv4, &sockets), v6 = probe(port, proto, .ipv6Only, &sockets)
+                        if v4 != .free { local[PortKey(proto, .ipv4, port)] = v4 }
+                        if v6 != .free { local[PortKey(proto, .ipv6, port)] = v6 }
+                    case (.dualStack, _):
+                        local[PortKey(proto, .ipv4, port)] = outcome
+                        local[PortKey(proto, .ipv6, port)] = outcome
+                    }
                 }
                 let finished = done.add(1, ordering: .relaxed).newValue
                 progress?(finished, total)
             }
+            sockets.closeAll()
             let mine = local
             results.withLock { $0.merge(mine) { a, _ in a } }
         }

@@ -19,9 +19,11 @@ extension Sys {
         _ = try retrying { setsockopt(fd, level, name, &v, socklen_t(MemoryLayout<Int32>.size)) }
     }
 
-    /// IPV6_V6ONLY=1, so an IPv6 probe does not collide with IPv4 sockets.
-    static func probeSetV6Only(_ fd: Int32) throws(Errno) {
-        try probeSetOption(fd, level: Int32(IPPROTO_IPV6), name: IPV6_V6ONLY, value: 1)
+    /// IPV6_V6ONLY=1, so an IPv6 probe does not collide with IPv4 sockets;
+    /// 0 for a dual-stack probe that collides with both (set explicitly:
+    /// the default follows net.ipv6.bindv6only).
+    static func probeSetV6Only(_ fd: Int32, _ on: Bool = true) throws(Errno) {
+        try probeSetOption(fd, level: Int32(IPPROTO_IPV6), name: IPV6_V6ONLY, value: on ? 1 : 0)
     }
 
     /// SO_LINGER {on, 0}: close sends RST, so a connect probe leaves no TIME_WAIT.
