@@ -1,0 +1,168 @@
+import PortcullisCore
+import PortcullisLinux
+
+/// Runs service detection over real sockets, one port at a time, blocking
+/// the calling thread. For tests and simple callers; the scan engine drives
+/// `ServiceProbeSession` from its own epoll loop instead.
+public enum ServiceDetector {
+    /// Connects to `address`:`port` and runs the probes the port's plan
+    /// calls for. nil when the port could not be reached or said nothing useful.
+    /// - Parameters:
+    ///   - hostname: the name the user gave, for SNI and the HTTP Host header.
+    ///   - tableName: the services-table name of the port, which steers the plan.
+    ///   - timeoutMilliseconds: connect timeout, and how long each probe waits for its answer.
+    ///   - now: seconds since the epoch for the certificate's `expired` (default: the clock).
+    public static func detect(address: IPAddress, port: UInt16, hostname: String? = nil, tableName: String? = nil,
+                              timeoutMilliseconds: Int = 3000, now: Int64? = nil) -> ScanService? {
+        var random = SystemRandomNumberGenerator()
+        let clientRandom = (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }
+        var session = ServiceProbeSession(port: port, tableName: tableName, hostname: hostname, address: address,
+                                          now: now ?? ScanSys.realtimeSeconds(),
+                                          limits: ServiceProbeLimits(timeoutMilliseconds: timeoutMilliseconds),
+                                          tlsRandom: clientRandom)
+        guard var connection = ServiceConnection(address: address, port: port, udp: false, timeoutMilliseconds: timeoutMilliseconds) else {
+            return nil
+        }
+        defer { connection.close() }
+        var deadline = Int64(0)
+        var action = session.start()
+        while true {
+            switch action {
+            case .done(let service):
+                return service
+            case .step(let step):
+                if step.reconnect {
+                    connection.close()
+                    guard let fresh = ServiceConnection(address: address, port: port, udp: false, timeoutMilliseconds: timeoutMilliseconds) else {
+                        action = session.next(.connectFailed)
+                        continue
+                    }
+                    connection = fresh
+                }
+                deadline = ScanSys.monotonicMicroseconds() + Int64(step.timeoutMilliseconds) * 1000
+                if !step.payload.isEmpty && !connection.sendAll(step.payload, deadline: deadline) {
+                    action = session.next(.closed)
+                    continue
+                }
+                action = session.next(connection.receive(deadline: deadline))
+            case .read:
+                action = session.next(connection.receive(deadline: deadline))
+            }
+        }
+    }
+
+    /// Sends the port's UDP probe (`UDPPayloads.payload(for:)`) and names the
+    /// service from the reply. nil when nothing came back (or an ICMP port
+    /// unreachable did). A reply no matcher knows is reported with its banner.
+    public static func detectUDP(address: IPAddress, port: UInt16, tableName: String? = nil,
+                                 timeoutMilliseconds: Int = 2000, attempts: Int = 2) -> ScanService? {
+        guard var connection = ServiceConnection(address: address, port: port, udp: true, timeoutMilliseconds: timeoutMilliseconds) else {
+            return nil
+        }
+        defer { connection.close() }
+        let payload = UDPPayloads.payload(for: port)
+        for _ in 0..<max(1, attempts) {
+            let deadline = ScanSys.monotonicMicroseconds() + Int64(timeoutMilliseconds) * 1000
+            guard connection.sendAll(payload, deadline: deadline) else { return nil }
+            switch connection.receive(deadline: deadline) {
+            case .received(let reply):
+                return UDPPayloads.match(port: port, reply: reply)
+                    ?? ScanService(name: tableName ?? "unknown", banner: ServiceMatch.banner(reply),
+                                   method: tableName == nil ? .probed : .table)
+            case .closed, .connectFailed:
+                return nil
+            case .timedOut:
+                continue
+            }
+        }
+        return nil
+    }
+}
+
+/// One non-blocking socket and an epoll set watching it.
+struct ServiceConnection {
+    private(set) var fd: Int32 = -1
+    private var epoll: Int32 = -1
+    private static let readBuffer = 16_384
+
+    /// Connects, waiting up to `timeoutMilliseconds`; nil on any failure.
+    init?(address: IPAddress, port: UInt16, udp: Bool, timeoutMilliseconds: Int) {
+        do {
+            fd = try ScanSys.socket(for: address, udp: udp)
+            epoll = try ScanSys.epollCreate()
+            try ScanSys.epollAdd(epoll, fd, events: ScanSys.writable, token: 0)
+            if !udp { ScanSys.abortOnClose(fd) }
+            if try !ScanSys.startConnect(fd, to: address, port: port) {
+                let deadline = ScanSys.monotonicMicroseconds() + Int64(timeoutMilliseconds) * 1000
+                guard wait(for: ScanSys.writable, deadline: deadline), ScanSys.pendingError(fd) == 0 else {
+                    close()
+                    return nil
+                }
+            }
+            try ScanSys.epollModify(epoll, fd, events: ScanSys.readable, token: 0)
+        } catch {
+            close()
+            return nil
+        }
+    }
+
+    mutating func close() {
+        if epoll >= 0 { ScanSys.close(epoll) }
+        if fd >= 0 { ScanSys.close(fd) }
+        epoll = -1
+        fd = -1
+    }
+
+    /// Waits until `events` (or an error) is signalled or the deadline passes.
+    private func wait(for events: UInt32, deadline: Int64) -> Bool {
+        var tokens = [UInt64](repeating: 0, count: 1)
+        var ready = [UInt32](repeating: 0, count: 1)
+        while true {
+            let left = deadline - ScanSys.monotonicMicroseconds()
+            guard left > 0 else { return false }
+            let milliseconds = Int32(clamping: (left + 999) / 1000)
+            guard let count = try? ScanSys.epollWait(epoll, tokens: &tokens, events: &ready, timeoutMilliseconds: milliseconds) else {
+                return false
+            }
+            if count > 0 { return ready[0] & (events | ScanSys.failed) != 0 }
+        }
+    }
+
+    /// Sends every byte before the deadline; false when the peer is gone.
+    func sendAll(_ bytes: [UInt8], deadline: Int64) -> Bool {
+        var offset = 0
+        // A zero-length UDP datagram is still a datagram: send it once.
+        repeat {
+            do {
+                offset += try ScanSys.send(fd, Array(bytes[offset...]))
+            } catch where ScanSys.isWouldBlock(error) {
+                // The payloads are small; a full send buffer means a stalled peer.
+                try? ScanSys.epollModify(epoll, fd, events: ScanSys.writable, token: 0)
+                let ready = wait(for: ScanSys.writable, deadline: deadline)
+                try? ScanSys.epollModify(epoll, fd, events: ScanSys.readable, token: 0)
+                if !ready { return false }
+            } catch {
+                return false
+            }
+        } while offset < bytes.count
+        return true
+    }
+
+    /// The next event for a probe session: bytes, end of stream, or the deadline.
+    func receive(deadline: Int64) -> ServiceProbeEvent {
+        var buffer = [UInt8](repeating: 0, count: ServiceConnection.readBuffer)
+        while true {
+            do {
+                let count = try ScanSys.receive(fd, into: &buffer)
+                return count == 0 ? .closed : .received(Array(buffer[..<count]))
+            } catch where ScanSys.isWouldBlock(error) {
+                if !wait(for: ScanSys.readable, deadline: deadline) {
+                    // Either the deadline, or an error/hangup the next recv reports.
+                    if ScanSys.monotonicMicroseconds() >= deadline { return .timedOut }
+                }
+            } catch {
+                return .closed
+            }
+        }
+    }
+}

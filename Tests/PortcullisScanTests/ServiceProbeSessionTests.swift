@@ -1,0 +1,206 @@
+import Foundation
+import PortcullisCore
+import Testing
+
+/// The probe state machine, replayed with captured server bytes: what the
+/// engine is told to do after each event.
+@Suite struct ServiceProbeSessionTests {
+    static let now: Int64 = 1_798_761_600  // 2027-01-01
+    static let limits = ServiceProbeLimits(greetingMilliseconds: 500, responseMilliseconds: 2000, maxResponseBytes: 4096,
+                                           maxTLSBytes: 32_768)
+
+    static func session(_ port: UInt16, _ table: String? = nil, host: String? = nil) -> ServiceProbeSession {
+        ServiceProbeSession(port: port, tableName: table, hostname: host, address: IPAddress(v4: 127, 0, 0, 1), now: now,
+                            limits: limits)
+    }
+
+    static func step(_ action: ServiceProbeAction, sourceLocation: SourceLocation = #_sourceLocation) throws -> ServiceProbeStep {
+        guard case .step(let step) = action else {
+            Issue.record("expected a step, got \(action)", sourceLocation: sourceLocation)
+            throw FixtureProblem("not a step")
+        }
+        return step
+    }
+
+    static func done(_ action: ServiceProbeAction, sourceLocation: SourceLocation = #_sourceLocation) throws -> ScanService? {
+        guard case .done(let service) = action else {
+            Issue.record("expected done, got \(action)", sourceLocation: sourceLocation)
+            throw FixtureProblem("not done")
+        }
+        return service
+    }
+
+    @Test func plans() {
+        #expect(ServiceProbePlan.probes(port: 22, tableName: "ssh") == [.greeting, .http, .tls])
+        #expect(ServiceProbePlan.probes(port: 80, tableName: "http") == [.http, .tls])
+        #expect(ServiceProbePlan.probes(port: 443, tableName: "https") == [.tls, .http])
+        #expect(ServiceProbePlan.probes(port: 8443, tableName: nil) == [.tls, .http])
+        #expect(ServiceProbePlan.probes(port: 6379, tableName: nil) == [.redis, .tls])
+        #expect(ServiceProbePlan.probes(port: 5432, tableName: "postgresql") == [.postgresSSL, .tls])
+        #expect(ServiceProbePlan.probes(port: 40000, tableName: nil) == [.greeting, .http, .tls])
+        #expect(ServiceProbePlan.probes(port: 2525, tableName: "smtp") == [.greeting, .http, .tls])
+        #expect(ServiceProbePlan.tlsServiceName(port: 993, tableName: nil) == "imaps")
+        #expect(ServiceProbePlan.tlsServiceName(port: 5000, tableName: "upnp") == "ssl/upnp")
+        #expect(ServiceProbePlan.tlsServiceName(port: 40000, tableName: nil) == "ssl")
+    }
+
+    @Test func sshGreeting() throws {
+        var session = Self.session(22, "ssh")
+        let first = try Self.step(session.start())
+        #expect(first.probe == .greeting && first.payload.isEmpty && !first.reconnect)
+        #expect(first.timeoutMilliseconds == 2000, "a port known to greet gets the full response wait")
+        let banner = try ServiceFixtures.hex("banners/ssh-openssh.hex")
+        #expect(session.next(.received(Array(banner.prefix(10)))) == .read)
+        let service = try Self.done(session.next(.received(Array(banner.dropFirst(10)))))
+        #expect(service?.product == "OpenSSH")
+        // Finished sessions keep answering done.
+        #expect(session.next(.timedOut) == .done(service))
+    }
+
+    @Test func httpRequestCarriesHostAndStopsAtHeaders() throws {
+        var session = Self.session(8080, host: "example.test")
+        let step = try Self.step(session.start())
+        #expect(step.probe == .http)
+        let request = String(decoding: step.payload, as: UTF8.self)
+        #expect(request.hasPrefix("GET / HTTP/1.0\r\nHost: example.test:8080\r\n") && request.hasSuffix("\r\n\r\n"))
+        let response = try ServiceFixtures.hex("banners/http-nginx.hex")
+        #expect(session.next(.received(Array(response.prefix(20)))) == .read)
+        let service = try Self.done(session.next(.received(Array(response.dropFirst(20)))))
+        #expect(service?.product == "nginx")
+        // A bracketed IPv6 literal when no name is known; no port for 80.
+        var v6 = ServiceProbeSession(port: 80, address: IPAddress(parsing: "::1"), now: Self.now)
+        let v6Request = String(decoding: try Self.step(v6.start()).payload, as: UTF8.self)
+        #expect(v6Request.contains("Host: [::1]\r\n"))
+        // A hostname cannot inject header lines.
+        var hostile = ServiceProbeSession(port: 80, hostname: "a\r\nX-Evil: 1", now: Self.now)
+        #expect(!String(decoding: try Self.step(hostile.start()).payload, as: UTF8.self).contains("X-Evil: 1\r\n"))
+    }
+
+    @Test func tlsPortReportsCertificate() throws {
+        var session = Self.session(443, "https", host: "localhost")
+        let step = try Self.step(session.start())
+        #expect(step.probe == .tls && step.maxBytes == 32_768)
+        #expect(step.payload == TLSClientHello.build(serverName: "localhost"))
+        let service = try #require(try Self.done(session.next(.received(try ServiceFixtures.hex("tls/tls12-selfsigned.hex")))))
+        #expect(service.name == "https" && service.method == .probed)
+        let tls = try #require(service.tls)
+        #expect(tls.version == "TLSv1.2" && tls.selfSigned && !tls.expired && tls.notAfter != nil)
+    }
+
+    @Test func tls13OnlyServer() throws {
+        var session = Self.session(8443)
+        _ = try Self.step(session.start())
+        let retry = try Self.step(session.next(.received(try ServiceFixtures.hex("tls/tls13-only-alert.hex"))))
+        #expect(retry.probe == .tls13 && retry.reconnect)
+        let service = try #require(try Self.done(session.next(.received(try ServiceFixtures.hex("tls/tls13-only-serverhello.hex")))))
+        #expect(service.name == "https-alt")
+        #expect(service.tls == TLSDetails(version: "TLSv1.3 only", cipher: "TLS_AES_128_GCM_SHA256"))
+    }
+
+    @Test func noCommonCipherSaysSo() throws {
+        var session = Self.session(443)
+        _ = try Self.step(session.start())
+        _ = try Self.step(session.next(.received(try ServiceFixtures.hex("tls/tls12-no-shared-cipher.hex"))))
+        let service = try #require(try Self.done(session.next(.received(try ServiceFixtures.hex("tls/tls12-no-shared-cipher-tls13-hello.hex")))))
+        #expect(service.banner?.contains("handshake_failure") == true)
+        #expect(service.tls?.version == "unknown")
+    }
+
+    /// An unknown port with nginx's TLS listener: no greeting, plain HTTP
+    /// is told off, then the ClientHello on a new connection finds TLS.
+    @Test func unknownPortFindsTLSAfterPlainHTTP() throws {
+        var session = Self.session(40443)
+        let greeting = try Self.step(session.start())
+        #expect(greeting.probe == .greeting && greeting.timeoutMilliseconds == 500)
+        let http = try Self.step(session.next(.timedOut))
+        #expect(http.probe == .http && !http.reconnect, "nothing was said yet: same connection")
+        let tls = try Self.step(session.next(.received(try ServiceFixtures.hex("banners/http-nginx-plain-to-tls.hex"))))
+        #expect(tls.probe == .tls && tls.reconnect)
+        let service = try #require(try Self.done(session.next(.received(try ServiceFixtures.hex("tls/tls12-nginx.hex")))))
+        #expect(service.name == "ssl" && service.tls?.selfSigned == true)
+    }
+
+    @Test func postgresOffersTLSOnTheSameConnection() throws {
+        var session = Self.session(5432, "postgresql")
+        let request = try Self.step(session.start())
+        #expect(request.payload == [0, 0, 0, 8, 4, 0xd2, 0x16, 0x2f])
+        let tls = try Self.step(session.next(.received(try ServiceFixtures.hex("banners/postgres-sslrequest-s.hex"))))
+        #expect(tls.probe == .tls && !tls.reconnect)
+        let service = try #require(try Self.done(session.next(.received(try ServiceFixtures.hex("tls/tls12-postgres.hex")))))
+        #expect(service.name == "postgresql" && service.product == "PostgreSQL" && service.tls?.version == "TLSv1.2")
+
+        var plain = Self.session(5432)
+        _ = try Self.step(plain.start())
+        let done = try Self.done(plain.next(.received(try ServiceFixtures.hex("banners/postgres-sslrequest-n.hex"))))
+        #expect(done?.name == "postgresql" && done?.banner == "SSL not supported")
+    }
+
+    @Test func redisPipelinedReplies() throws {
+        var session = Self.session(6379)
+        let step = try Self.step(session.start())
+        #expect(String(decoding: step.payload, as: UTF8.self) == "PING\r\nINFO server\r\n")
+        let reply = try ServiceFixtures.hex("banners/redis-ping-info.hex")
+        #expect(session.next(.received(Array(reply.prefix(30)))) == .read, "the INFO bulk string is not complete yet")
+        let service = try Self.done(session.next(.received(Array(reply.dropFirst(30)))))
+        #expect(service?.version == "7.0.15")
+        var locked = Self.session(6379)
+        _ = try Self.step(locked.start())
+        #expect(try Self.done(locked.next(.received(try ServiceFixtures.hex("banners/redis-noauth.hex"))))?.name == "redis")
+    }
+
+    @Test func silentPortEndsWithNothing() throws {
+        var session = Self.session(40000)
+        #expect(try Self.step(session.start()).probe == .greeting)
+        let http = try Self.step(session.next(.timedOut))
+        #expect(http.probe == .http && !http.reconnect)
+        let tls = try Self.step(session.next(.timedOut))
+        #expect(tls.probe == .tls && tls.reconnect, "the HTTP request was sent: a new connection for the ClientHello")
+        #expect(try Self.done(session.next(.timedOut)) == nil)
+    }
+
+    @Test func unrecognizedGreetingIsKeptAsBanner() throws {
+        var session = Self.session(40001, "custom")
+        _ = try Self.step(session.start())
+        let http = try Self.step(session.next(.received(Array("hello \u{1b}[1mthere\r\n".utf8))))
+        #expect(http.probe == .http && http.reconnect)
+        let tls = try Self.step(session.next(.closed))
+        #expect(tls.reconnect)
+        let service = try #require(try Self.done(session.next(.closed)))
+        #expect(service.name == "custom" && service.method == .table && service.banner == "hello \\x1b[1mthere")
+    }
+
+    @Test func failedReconnectFinishes() throws {
+        var session = Self.session(443)
+        _ = try Self.step(session.start())
+        _ = try Self.step(session.next(.received(try ServiceFixtures.hex("tls/tls13-only-alert.hex"))))
+        let service = try #require(try Self.done(session.next(.connectFailed)))
+        #expect(service.banner == "TLS alert fatal protocol_version" || service.banner?.contains("protocol_version") == true)
+    }
+
+    @Test func byteCapEndsTheStep() throws {
+        var session = Self.session(40002)
+        _ = try Self.step(session.start())
+        // 5000 bytes without a newline: the 4096-byte cap ends the step.
+        let next = session.next(.received(Array(repeating: UInt8(ascii: "x"), count: 5000)))
+        #expect(try Self.step(next).probe == .http)
+        #expect(session.received.isEmpty)
+    }
+
+    @Test func multiLineGreetingWaitsForTheLastLine() throws {
+        var session = Self.session(21, "ftp")
+        _ = try Self.step(session.start())
+        #expect(session.next(.received(Array("220-Welcome\r\n220-to this host\r\n".utf8))) == .read)
+        let service = try Self.done(session.next(.received(Array("220 ProFTPD Server ready\r\n".utf8))))
+        #expect(service?.name == "ftp" && service?.product == "ProFTPD")
+    }
+
+    @Test func deterministic() throws {
+        func run() throws -> [ServiceProbeAction] {
+            var session = Self.session(443, host: "localhost")
+            return [session.start(),
+                    session.next(.received(try ServiceFixtures.hex("tls/tls13-only-alert.hex"))),
+                    session.next(.received(try ServiceFixtures.hex("tls/tls13-only-serverhello.hex")))]
+        }
+        #expect(try run() == run())
+    }
+}
