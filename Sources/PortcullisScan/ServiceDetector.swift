@@ -54,19 +54,22 @@ public enum ServiceDetector {
     /// Sends the port's UDP probe (`UDPPayloads.payload(for:)`) and names the
     /// service from the reply. nil when nothing came back (or an ICMP port
     /// unreachable did). A reply no matcher knows is reported with its banner.
-    public static func detectUDP(address: IPAddress, port: UInt16, tableName: String? = nil,
+    /// - Parameter payloadPort: probe as if the port were this one (a DNS
+    ///   server on 5353, say); default `port`.
+    public static func detectUDP(address: IPAddress, port: UInt16, payloadPort: UInt16? = nil, tableName: String? = nil,
                                  timeoutMilliseconds: Int = 2000, attempts: Int = 2) -> ScanService? {
         guard var connection = ServiceConnection(address: address, port: port, udp: true, timeoutMilliseconds: timeoutMilliseconds) else {
             return nil
         }
         defer { connection.close() }
-        let payload = UDPPayloads.payload(for: port)
+        let kind = payloadPort ?? port
+        let payload = UDPPayloads.payload(for: kind)
         for _ in 0..<max(1, attempts) {
             let deadline = ScanSys.monotonicMicroseconds() + Int64(timeoutMilliseconds) * 1000
             guard connection.sendAll(payload, deadline: deadline) else { return nil }
             switch connection.receive(deadline: deadline) {
             case .received(let reply):
-                return UDPPayloads.match(port: port, reply: reply)
+                return UDPPayloads.match(port: kind, reply: reply)
                     ?? ScanService(name: tableName ?? "unknown", banner: ServiceMatch.banner(reply),
                                    method: tableName == nil ? .probed : .table)
             case .closed, .connectFailed:
