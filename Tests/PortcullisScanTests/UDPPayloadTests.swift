@@ -89,6 +89,16 @@ import Testing
         #expect(sip?.name == "sip" && sip?.product == "Asterisk PBX 18.10.0")
     }
 
+    @Test func netbiosNodeStatusReply() {
+        // Header (id, response flags, 0 questions, 1 answer), the "*" name, NBSTAT IN, TTL, length,
+        // then one 18-byte name entry "FILESERVER<20>".
+        var reply: [UInt8] = [0x70, 0x64, 0x84, 0x00, 0, 0, 0, 1, 0, 0, 0, 0]
+        reply += Array(UDPPayloads.netbiosNodeStatus[12..<46]) + [0, 0x21, 0, 1, 0, 0, 0, 0, 0, 19, 1]
+        reply += Array("FILESERVER     ".utf8) + [0x20, 0x04, 0x00]
+        let service = UDPPayloads.match(port: 137, reply: reply)
+        #expect(service?.name == "netbios-ns" && service?.banner == "FILESERVER")
+    }
+
     /// Writes the payloads to $PORTCULLIS_DUMP_UDP_PAYLOADS/ for Fixtures/capture.py.
     @Test(.enabled(if: ProcessInfo.processInfo.environment["PORTCULLIS_DUMP_UDP_PAYLOADS"] != nil))
     func dumpPayloads() throws {

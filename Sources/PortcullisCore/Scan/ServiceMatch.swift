@@ -377,12 +377,22 @@ public enum ServiceMatch {
         return ScanService(name: name, banner: bannerText, method: .probed, tls: details)
     }
 
-    /// A TLS server that refused the handshake: it speaks TLS, and the alert says why.
+    /// A TLS server that refused the handshake: it speaks TLS, and the alert
+    /// says why. protocol_version to a hello offering up to TLS 1.2 means the
+    /// server wants 1.3 and nothing older, even when the 1.3 probe that would
+    /// confirm it could not be made.
     public static func tls(alert: TLSAlert, name: String) -> ScanService {
-        let why = alert.code == TLSAlert.handshakeFailure
-            ? "TLS handshake_failure: no protocol version or cipher suite in common"
-            : "TLS alert \(alert.name)"
-        return ScanService(name: name, banner: why, method: .probed, tls: TLSDetails(version: "unknown", cipher: "none"))
+        switch alert.code {
+        case TLSAlert.protocolVersion:
+            return ScanService(name: name, banner: "TLS 1.0-1.2 refused (protocol_version)", method: .probed,
+                               tls: TLSDetails(version: "TLSv1.3 only", cipher: "unknown"))
+        case TLSAlert.handshakeFailure:
+            return ScanService(name: name, banner: "TLS handshake_failure: no protocol version or cipher suite in common",
+                               method: .probed, tls: TLSDetails(version: "unknown", cipher: "none"))
+        default:
+            return ScanService(name: name, banner: "TLS alert \(alert.name)", method: .probed,
+                               tls: TLSDetails(version: "unknown", cipher: "none"))
+        }
     }
 }
 

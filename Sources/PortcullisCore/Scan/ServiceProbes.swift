@@ -370,8 +370,14 @@ public struct ServiceProbeSession: Sendable {
         case .tls, .tls13:
             switch TLSServerFlight.parse(bytes) {
             case .hello(let hello, let certificates, _):
+                // 1.3 answered after 1.2 was refused: "1.3 only" when the refusal was
+                // about the version; after handshake_failure, 1.2 exists but shares no cipher with us.
+                let versionRefused = tls12Alert?.code == TLSAlert.protocolVersion
                 var service = ServiceMatch.tls(hello: hello, certificates: certificates, name: tlsName,
-                                               now: now, tls13Only: probe == .tls13)
+                                               now: now, tls13Only: probe == .tls13 && versionRefused)
+                if probe == .tls13 && !versionRefused {
+                    service.banner = "TLS 1.0-1.2 refused (\(tls12Alert?.name ?? "no answer")); TLS 1.3 accepted"
+                }
                 if postgresOffersTLS { service.product = "PostgreSQL" }
                 return finish(service)
             case .alert(let alert):
