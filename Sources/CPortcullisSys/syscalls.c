@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "CPortcullisSys.h"
 
+#include <sys/auxv.h>
 #include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -49,3 +50,5 @@ int portcullis_epoll_wait(int epfd, uint64_t *tokens, uint32_t *events, int capa
     }
     return n;
 }
+
+unsigned long portcullis_loader_base(void) { return getauxval(AT_BASE); }

@@ -68,8 +68,13 @@ public enum HiddenPortCheck {
                 if done % max(1, total / 20) == 0 || done == total { progress("bind probes \(done * 100 / max(1, total))%") }
             }
         }
+        var known = Set<PortKey>()
+        for view in [before.netlink, before.procNet].compactMap({ $0 }) {
+            known.formUnion(view.listed)
+            known.formUnion(view.dualStackV4)
+        }
         let (sweep, sweepDiagnostics) = BindProber.sweep(
-            protocols: options.protocols, families: options.families, ports: options.ports,
+            protocols: options.protocols, families: options.families, ports: options.ports, known: known,
             parallelism: options.parallelism, progress: sweepProgress)
         diagnostics += sweepDiagnostics
         var tables = before.union(dumpTables(procfs, options, &diagnostics))
@@ -140,9 +145,11 @@ public enum HiddenPortCheck {
 
     /// Each /proc/net table read twice with raw system calls around one read
     /// through libc: a row in both raw reads cannot be missing from the libc
-    /// read in between unless something filters libc's view.
+    /// read in between unless something filters libc's view. A static build
+    /// has no dynamic loader, so nothing can interpose its libc: skipped.
     static func libcDifferences(_ procfs: ProcFS, _ options: Options) -> [TamperHint.LibcDifference] {
         var differences: [TamperHint.LibcDifference] = []
+        guard !Sys.isStaticallyLinked else { return differences }
         for proto in options.protocols where proto != .raw {
             for family in options.families {
                 let name = "net/" + proto.rawValue + (family == .ipv6 ? "6" : "")
@@ -167,7 +174,8 @@ public enum HiddenPortCheck {
     }
 
     /// Every pid up to pid_max that /proc/PID answers for but the listing
-    /// omits, as unhide's brute mode finds them. A thread's /proc/TID
+    /// omits, as unhide's brute mode finds them (getpgid(2) first: a cheap
+    /// way to skip the pids no task has). A thread's /proc/TID
     /// answers too without being listed, so only thread-group leaders count.
     /// Returns them with a short description, and how many pids were looked up.
     static func unlistedProcesses(_ procfs: ProcFS, listed: Set<Int32>, parallelism: Int?,
@@ -186,7 +194,7 @@ public enum HiddenPortCheck {
             let low = Int32(worker * chunk + 1)
             let high = min(pidMax, Int32((worker + 1) * chunk))
             guard low <= high else { return }
-            for pid in low...high where !listed.contains(pid) && procfs.exists(pid: pid) {
+            for pid in low...high where !listed.contains(pid) && Sys.taskExists(pid) && procfs.exists(pid: pid) {
                 if isProcessLeader(procfs, pid) { local.append(pid) }
             }
             found.withLock { $0 += local }

@@ -33,7 +33,8 @@ public enum BindProber {
                 return cached[slot]
             }
             let fd = try Sys.probeSocket(ipv6: mode != .ipv4, udp: proto == .udp)
-            if mode != .ipv4 {
+            // A new IPv6 socket is dual-stack unless net.ipv6.bindv6only is set.
+            if mode == .ipv6Only || (mode == .dualStack && Sys.ipv6SocketsDefaultToV6Only) {
                 do { try Sys.probeSetV6Only(fd, mode == .ipv6Only) } catch {
                     Sys.close(fd)
                     throw error
@@ -77,12 +78,15 @@ public enum BindProber {
     /// collides with any IPv4 or IPv6 socket on the port; only ports it finds
     /// in use get the IPv4 and the IPv6-only probe, to say which family
     /// holds them. That halves the work on a host where most ports are free.
+    /// Ports in `known` (held by a socket a table lists) are not probed in
+    /// that family: the probe could only say "in use", which the table
+    /// already explains; they are recorded as `.listed`.
     /// A family the kernel lacks (no IPv6) is skipped with a diagnostic
     /// instead of 65,535 errors. `progress(done, total)` is called from
     /// worker threads. `parallelism` defaults to the online CPUs.
     public static func sweep(
         protocols: [TransportProtocol] = [.tcp, .udp], families: [AddressFamily] = AddressFamily.allCases,
-        ports: ClosedRange<UInt16> = 1...65535, parallelism: Int? = nil,
+        ports: ClosedRange<UInt16> = 1...65535, known: Set<PortKey> = [], parallelism: Int? = nil,
         progress: (@Sendable (Int, Int) -> Void)? = nil
     ) -> (BindSweep, [Diagnostic]) {
         var diagnostics: [Diagnostic] = []
@@ -124,6 +128,17 @@ public enum BindProber {
                 let last = min(Int(ports.upperBound), first + chunk - 1)
                 for value in first...last {
                     let port = UInt16(value)
+                    var mode = mode
+                    let v4Key = PortKey(proto, .ipv4, port), v6Key = PortKey(proto, .ipv6, port)
+                    let v4Known = mode != .ipv6Only && known.contains(v4Key), v6Known = mode != .ipv4 && known.contains(v6Key)
+                    if v4Known { local[v4Key] = .listed }
+                    if v6Known { local[v6Key] = .listed }
+                    switch (mode, v4Known, v6Known) {
+                    case (.ipv4, true, _), (.ipv6Only, _, true), (.dualStack, true, true): continue
+                    case (.dualStack, true, false): mode = .ipv6Only
+                    case (.dualStack, false, true): mode = .ipv4
+                    default: break
+                    }
                     let outcome = probe(port, proto, mode, &sockets)
                     switch (mode, outcome) {
                     case (_, .free): continue
@@ -159,7 +174,7 @@ public enum BindProber {
             switch outcome {
             case .notProbed(let reason): notProbed[reason, default: []].append(key)
             case .error(_, let message): errors[message, default: []].append(key)
-            case .inUse, .free: break
+            case .inUse, .free, .listed: break
             }
         }
         func span(_ keys: [PortKey]) -> String {

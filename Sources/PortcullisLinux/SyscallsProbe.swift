@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import CPortcullisSys
 
 /// Thin wrappers for the bind and connect probes of `hidden`, in the style of
 /// Syscalls.swift: errno read immediately, EINTR retried, `Errno` thrown.
@@ -58,6 +59,23 @@ extension Sys {
         _ = try retrying { getsockopt(fd, SOL_SOCKET, SO_ERROR, &value, &length) }
         return value
     }
+
+    /// net.ipv6.bindv6only: whether new IPv6 sockets start as IPV6_V6ONLY.
+    static let ipv6SocketsDefaultToV6Only: Bool = {
+        guard let fd = try? openAt(currentDirectory, "/proc/sys/net/ipv6/bindv6only"), let bytes = try? readAll(fd) else { return true }
+        close(fd)
+        return bytes.first != UInt8(ascii: "0")
+    }()
+
+    /// Whether `pid` names a live task (process or thread): getpgid(2)
+    /// fails with ESRCH otherwise. Cheaper than a /proc lookup, and it does
+    /// not depend on what a /proc listing shows.
+    static func taskExists(_ pid: Int32) -> Bool { getpgid(pid) >= 0 || errno != ESRCH }
+
+    /// Whether this program runs without a dynamic loader (a static build):
+    /// AT_BASE, the loader's address, is 0 then. LD_PRELOAD cannot reach
+    /// such a program's libc calls.
+    static var isStaticallyLinked: Bool { portcullis_loader_base() == 0 }
 
     static func hiddenOnlineProcessors() -> Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 

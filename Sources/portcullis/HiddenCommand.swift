@@ -17,6 +17,9 @@
 //       proto       "tcp" | "udp"
 //       family      "ipv4" | "ipv6"
 //       in_use      int   ports whose bind failed with EADDRINUSE
+//       listed      int   ports a socket in the first table dump holds: not
+//                         probed (a probe could only say "in use", which
+//                         the table explains)
 //       free        int   ports whose bind succeeded
 //       not_probed  int   ports not probed (EACCES below 1024 without CAP_NET_BIND_SERVICE)
 //       errors      int   ports whose bind failed with another errno

@@ -369,7 +369,7 @@ private func snapshot(netlink: [SocketRecord], procNet: [SocketRecord], other: S
         let report = HiddenReport(findings: [finding], diagnostics: [Diagnostic(.warning, "x")], sweeps: [sweep],
                                   candidates: 2, rounds: 3, durationMilliseconds: 900)
         let json = HiddenRenderer.json(report).serialized()
-        #expect(json.hasPrefix(#"{"clean":false,"rounds":3,"candidates":2,"duration_ms":900,"bind_probes":[{"proto":"tcp","family":"ipv4","in_use":1,"free":65534,"not_probed":0,"errors":0}],"pids_checked":0,"tamper_hints":[],"findings":[{"kind":"port","proto":"tcp","family":"ipv4","port":4444,"inode":null,"technique":"proc_net_hook","alarm":true,"seen_by":["netlink","bind_probe"],"not_seen_by":["proc_net"],"owner_pids":[12],"#))
+        #expect(json.hasPrefix(#"{"clean":false,"rounds":3,"candidates":2,"duration_ms":900,"bind_probes":[{"proto":"tcp","family":"ipv4","in_use":1,"listed":0,"free":65534,"not_probed":0,"errors":0}],"pids_checked":0,"tamper_hints":[],"findings":[{"kind":"port","proto":"tcp","family":"ipv4","port":4444,"inode":null,"technique":"proc_net_hook","alarm":true,"seen_by":["netlink","bind_probe"],"not_seen_by":["proc_net"],"owner_pids":[12],"#))
         let lines = HiddenRenderer.ndjson(report).split(separator: "\n")
         #expect(lines.count == 2)
         #expect(lines[0].hasPrefix(#"{"type":"finding","kind":"port""#))

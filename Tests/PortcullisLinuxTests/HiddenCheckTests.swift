@@ -146,6 +146,27 @@ struct HiddenProbeTests {
         #expect(sweep.outcome(PortKey(.tcp, .ipv4, port)) == .notProbed("not swept"))
     }
 
+    /// Both families: one dual-stack probe per port, then family probes for
+    /// the ports in use; ports a table already lists are not probed in that
+    /// family, but the other family still is.
+    @Test func dualStackSweepTellsFamiliesApartAndSkipsListedPorts() throws {
+        let own = HiddenTestSockets()
+        let v4 = try own.open(.tcp, ipv6: false, address: "127.0.0.1")
+        let v6 = try own.open(.tcp, ipv6: true, address: "::1")
+        let shared = try own.open(.tcp, ipv6: false, address: "127.0.0.1")
+        _ = try own.open(.tcp, ipv6: true, address: "::1", port: shared)  // V6ONLY, same port
+        let ports = [v4, v6, shared]
+        let low = max(1024, Int(ports.min()!) - 200), high = min(65535, Int(ports.max()!) + 200)
+        // The table "knows" only the IPv4 socket on the shared port.
+        let (sweep, _) = BindProber.sweep(protocols: [.tcp], ports: UInt16(low)...UInt16(high), known: [PortKey(.tcp, .ipv4, shared)], parallelism: 2)
+        #expect(sweep.outcome(PortKey(.tcp, .ipv4, v4)) == .inUse)
+        #expect(sweep.outcome(PortKey(.tcp, .ipv6, v4)) == .free)
+        #expect(sweep.outcome(PortKey(.tcp, .ipv4, v6)) == .free)
+        #expect(sweep.outcome(PortKey(.tcp, .ipv6, v6)) == .inUse)
+        #expect(sweep.outcome(PortKey(.tcp, .ipv4, shared)) == .listed)
+        #expect(sweep.outcome(PortKey(.tcp, .ipv6, shared)) == .inUse, "the unlisted IPv6 socket is still probed")
+    }
+
     @Test func connectProbeTellsAcceptedFromRefused() throws {
         let own = HiddenTestSockets()
         let port4 = try own.open(.tcp, ipv6: false, address: "127.0.0.1")
@@ -188,15 +209,15 @@ struct HiddenProbeTests {
         var report: HiddenReport?
         let elapsed = try clock.measure { report = try HiddenPortCheck.run(options) }
         let result = try #require(report)
-        print("hidden check: \(elapsed), \(result.candidates) candidates, sweeps \(result.sweeps.map { "\($0.proto.rawValue)/\($0.family.rawValue) in_use=\($0.inUse)" })")
+        print("hidden check: \(elapsed), \(result.candidates) candidates, sweeps \(result.sweeps.map { "\($0.proto.rawValue)/\($0.family.rawValue) in_use=\($0.inUse) listed=\($0.listed)" })")
         for diagnostic in result.diagnostics { print("diagnostic: \(diagnostic)") }
         for finding in result.findings { print("finding: \(finding.explanation)") }
         #expect(result.findings.filter(\.alarm).isEmpty)
         #expect(!result.foundSomethingHidden)
         #expect(result.sweeps.count == 4)
         #expect(result.sweeps.allSatisfy { $0.notProbed == 0 && $0.errors == 0 }, "root probes every port")
-        // Our own sockets were seen in use by the sweep (it would have flagged them otherwise).
-        #expect(result.sweeps.allSatisfy { $0.inUse >= 1 })
+        // Our own sockets are listed (so not probed) or were seen in use by the sweep.
+        #expect(result.sweeps.allSatisfy { $0.inUse + $0.listed >= 1 })
         _ = ours
     }
 }

@@ -27,6 +27,9 @@ ssize_t portcullis_raw_read(int fd, void *buffer, size_t count);
 /// close(2) as a raw system call.
 int portcullis_raw_close(int fd);
 
+/// getauxval(AT_BASE): the dynamic loader's address, 0 in a static program.
+unsigned long portcullis_loader_base(void);
+
 /// epoll(7), which Swift's Glibc module does not import (and whose event
 /// struct is packed on x86-64): registration by token, and a wait that
 /// fills plain arrays. Return -1 and set errno on failure.

@@ -36,9 +36,13 @@ public enum BindOutcome: Hashable, Sendable {
     case notProbed(String)
     /// Any other errno.
     case error(errno: Int32, message: String)
+    /// Not probed because the first table dump already lists a socket that
+    /// holds the port: a probe could only say "in use", which is explained.
+    case listed
 
     public var name: String {
         switch self {
+        case .listed: return "listed"
         case .inUse: return "in_use"
         case .free: return "free"
         case .notProbed: return "not_probed"

@@ -52,6 +52,8 @@ public struct HiddenReport: Sendable {
         public var proto: TransportProtocol
         public var family: AddressFamily
         public var inUse = 0
+        /// Held by a socket the first table dump lists, so not probed.
+        public var listed = 0
         public var free = 0
         public var notProbed = 0
         public var errors = 0
@@ -97,12 +99,13 @@ public struct HiddenReport: Sendable {
                 for (key, outcome) in sweep.outcomes where key.proto == proto && key.family == family {
                     switch outcome {
                     case .inUse: s.inUse += 1
+                    case .listed: s.listed += 1
                     case .notProbed: s.notProbed += 1
                     case .error: s.errors += 1
                     case .free: break
                     }
                 }
-                s.free = portCount - s.inUse - s.notProbed - s.errors
+                s.free = portCount - s.inUse - s.listed - s.notProbed - s.errors
                 out.append(s)
             }
         }
@@ -130,7 +133,7 @@ public enum HiddenRenderer {
     static func json(_ sweep: HiddenReport.Sweep) -> JSONValue {
         .object([
             ("proto", .string(sweep.proto.rawValue)), ("family", .string(sweep.family.rawValue)),
-            ("in_use", .int(Int64(sweep.inUse))), ("free", .int(Int64(sweep.free))),
+            ("in_use", .int(Int64(sweep.inUse))), ("listed", .int(Int64(sweep.listed))), ("free", .int(Int64(sweep.free))),
             ("not_probed", .int(Int64(sweep.notProbed))), ("errors", .int(Int64(sweep.errors))),
         ])
     }
@@ -201,7 +204,7 @@ public enum HiddenRenderer {
         }
         for hint in report.tamperHints { out += style.paint("tamper hint: ", "33") + hint.detail + "\n" }
         for f in notices { out += "notice: \(f.explanation)\n" }
-        let swept = report.sweeps.map { "\($0.proto.rawValue)/\($0.family.rawValue) \($0.inUse) in use" }.joined(separator: ", ")
+        let swept = report.sweeps.map { "\($0.proto.rawValue)/\($0.family.rawValue) \($0.listed) listed, \($0.inUse) more in use" }.joined(separator: ", ")
         let pids = report.pidsChecked > 0 ? "; looked up \(report.pidsChecked) pids directly for hidden processes" : ""
         out += "Checked 65535 ports per protocol and family (\(swept))\(pids); \(report.candidates) candidate\(report.candidates == 1 ? "" : "s") re-verified over \(report.rounds) round\(report.rounds == 1 ? "" : "s") in \(report.durationMilliseconds) ms.\n"
         return out
