@@ -202,3 +202,53 @@ extension IPAddress {
         return bytes + tailV4
     }
 }
+
+// MARK: - Arithmetic for target blocks
+
+extension IPAddress {
+    /// 32 for IPv4, 128 for IPv6: the longest prefix length of the family.
+    public var bitWidth: Int { kind == .v4 ? 32 : 128 }
+
+    /// The first address of the `prefixLength`-bit network holding this
+    /// address (host bits cleared). `prefixLength` is clamped to 0...bitWidth.
+    public func masked(toPrefix prefixLength: Int) -> IPAddress {
+        let (maskHigh, maskLow) = Self.hostMask(bitWidth - min(max(prefixLength, 0), bitWidth))
+        return IPAddress(kind: kind, high: high & ~maskHigh, low: low & ~maskLow)
+    }
+
+    /// The last address of the `prefixLength`-bit network holding this
+    /// address (host bits set). `prefixLength` is clamped to 0...bitWidth.
+    public func lastAddress(inPrefix prefixLength: Int) -> IPAddress {
+        let (maskHigh, maskLow) = Self.hostMask(bitWidth - min(max(prefixLength, 0), bitWidth))
+        return IPAddress(kind: kind, high: high | maskHigh, low: low | maskLow)
+    }
+
+    /// The next address of the same family, or nil after the last one
+    /// (255.255.255.255, ffff:…:ffff).
+    public var successor: IPAddress? {
+        switch kind {
+        case .v4: return low == 0xffff_ffff ? nil : IPAddress(kind: .v4, high: 0, low: low + 1)
+        case .v6:
+            if low != .max { return IPAddress(kind: .v6, high: high, low: low + 1) }
+            return high == .max ? nil : IPAddress(kind: .v6, high: high + 1, low: 0)
+        }
+    }
+
+    /// The previous address of the same family, or nil before 0.0.0.0 / `::`.
+    public var predecessor: IPAddress? {
+        if low != 0 { return IPAddress(kind: kind, high: high, low: low - 1) }
+        if kind == .v4 || high == 0 { return nil }
+        return IPAddress(kind: .v6, high: high - 1, low: .max)
+    }
+
+    /// The low `bits` bits set, as (high, low) 64-bit halves of a 128-bit value.
+    static func hostMask(_ bits: Int) -> (UInt64, UInt64) {
+        switch bits {
+        case ...0: return (0, 0)
+        case 1..<64: return (0, (1 << UInt64(bits)) - 1)
+        case 64: return (0, .max)
+        case 65..<128: return ((1 << UInt64(bits - 64)) - 1, .max)
+        default: return (.max, .max)
+        }
+    }
+}

@@ -1,0 +1,165 @@
+/// One address to scan, with the name it was reached by when it came from
+/// resolving a hostname.
+public struct ScanTarget: Sendable, Hashable {
+    public var address: IPAddress
+    public var hostname: String?
+
+    public init(address: IPAddress, hostname: String? = nil) {
+        self.address = address
+        self.hostname = hostname
+    }
+}
+
+/// The addresses a scan covers: the targets, each address once, minus the
+/// excluded ones, in ascending order (IPv4 before IPv6).
+///
+/// Kept as sorted, disjoint ranges, so building and counting cost nothing
+/// per address: `10.0.0.0/8` is one range until it is iterated, and
+/// iteration produces one address at a time.
+///
+/// A set larger than `limit` addresses (65,536: a /16 of IPv4 or a /112 of
+/// IPv6) is refused unless `allowLarge` is set, so a mistyped prefix
+/// (`/8` for `/28`) does not start a scan of millions of hosts.
+public struct TargetSet: Sendable, Sequence {
+    /// The largest set accepted without `allowLarge`.
+    public static let defaultLimit = 65_536
+
+    /// The addresses as sorted, disjoint, non-adjacent ranges.
+    public let ranges: [AddressRange]
+    /// How many addresses the set holds.
+    public let count: AddressCount
+    /// Notices about the targets (a CIDR block written with host bits set).
+    public let diagnostics: [Diagnostic]
+    /// The hostname each resolved address was reached by (the first that resolved to it).
+    let names: [IPAddress: String]
+
+    /// Builds the set.
+    ///
+    /// - Parameters:
+    ///   - targets: what to scan.
+    ///   - excludes: what to leave out (`--exclude`, `--excludefile`).
+    ///   - resolved: the addresses of every hostname among `targets` and
+    ///     `excludes` (see `TargetSpec.hostnames(in:)`): the caller resolves
+    ///     them and chooses which addresses to scan (all, or one family).
+    ///   - allowLarge: accept sets larger than `limit`.
+    /// - Throws: `TargetError.tooLarge` above the limit,
+    ///   `TargetError.unresolvedHostname` for a hostname missing from `resolved`.
+    public init(targets: [TargetSpec], excluding excludes: [TargetSpec] = [], resolved: [String: [IPAddress]] = [:],
+                allowLarge: Bool = false, limit: Int = TargetSet.defaultLimit) throws(TargetError) {
+        var notices: [Diagnostic] = []
+        for (spec, verb) in targets.map({ ($0, "scanning") }) + excludes.map({ ($0, "excluding") }) {
+            if case .network(let address, let prefixLength) = spec, address.masked(toPrefix: prefixLength) != address {
+                notices.append(Diagnostic(.notice, "\(spec) has host bits set; \(verb) the whole network "
+                                            + "\(address.masked(toPrefix: prefixLength))/\(prefixLength)"))
+            }
+        }
+        let wanted = Self.merged(try Self.ranges(of: targets, resolved: resolved))
+        let unwanted = Self.merged(try Self.ranges(of: excludes, resolved: resolved))
+        let remaining = Self.subtracting(unwanted, from: wanted)
+        let total = remaining.reduce(AddressCount.zero) { $0 + $1.count }
+        if !allowLarge && total > AddressCount(UInt64(Swift.max(limit, 0))) {
+            throw .tooLarge(count: total, limit: limit)
+        }
+        var names: [IPAddress: String] = [:]
+        for name in TargetSpec.hostnames(in: targets) {
+            for address in resolved[name] ?? [] where names[address] == nil { names[address] = name }
+        }
+        ranges = remaining
+        count = total
+        diagnostics = notices
+        self.names = names
+    }
+
+    /// No address is left (every target was excluded, or none was given).
+    public var isEmpty: Bool { ranges.isEmpty }
+
+    /// Whether `address` is scanned (a binary search over the ranges).
+    public func contains(_ address: IPAddress) -> Bool {
+        var low = 0, high = ranges.count
+        while low < high {
+            let middle = (low + high) / 2
+            if ranges[middle].last < address { low = middle + 1 } else { high = middle }
+        }
+        return low < ranges.count && ranges[low].contains(address)
+    }
+
+    /// The hostname `address` was reached by, if it came from resolving one.
+    public func hostname(for address: IPAddress) -> String? { names[address] }
+
+    public func makeIterator() -> Iterator { Iterator(ranges: ranges, names: names) }
+
+    /// Walks the ranges one address at a time.
+    public struct Iterator: IteratorProtocol, Sendable {
+        let ranges: [AddressRange]
+        let names: [IPAddress: String]
+        var index = 0
+        var current: AddressRange.Iterator?
+
+        init(ranges: [AddressRange], names: [IPAddress: String]) {
+            self.ranges = ranges
+            self.names = names
+            current = ranges.first?.makeIterator()
+        }
+
+        public mutating func next() -> ScanTarget? {
+            while current != nil {
+                if let address = current?.next() { return ScanTarget(address: address, hostname: names[address]) }
+                index += 1
+                current = index < ranges.count ? ranges[index].makeIterator() : nil
+            }
+            return nil
+        }
+    }
+
+    // MARK: - Range arithmetic
+
+    static func ranges(of specs: [TargetSpec], resolved: [String: [IPAddress]]) throws(TargetError) -> [AddressRange] {
+        var out: [AddressRange] = []
+        for spec in specs {
+            if let range = spec.addresses {
+                out.append(range)
+            } else if let name = spec.hostname {
+                guard let addresses = resolved[name] else { throw .unresolvedHostname(name) }
+                out += addresses.map { AddressRange($0) }
+            }
+        }
+        return out
+    }
+
+    /// Sorted, with overlapping and adjacent ranges joined: duplicates vanish here.
+    static func merged(_ ranges: [AddressRange]) -> [AddressRange] {
+        var out: [AddressRange] = []
+        for range in ranges.sorted(by: { $0.first < $1.first }) {
+            if let previous = out.last, previous.kind == range.kind,
+               !(previous.last < range.first) || previous.last.successor == range.first {
+                if previous.last < range.last { out[out.count - 1] = AddressRange(first: previous.first, last: range.last)! }
+            } else {
+                out.append(range)
+            }
+        }
+        return out
+    }
+
+    /// `wanted` minus `unwanted`, both sorted and merged. IPAddress's order
+    /// puts all of IPv4 before IPv6, so one walk handles both families.
+    static func subtracting(_ unwanted: [AddressRange], from wanted: [AddressRange]) -> [AddressRange] {
+        var out: [AddressRange] = []
+        var skip = 0
+        for range in wanted {
+            // Exclusions wholly below this range cannot touch later ranges either.
+            while skip < unwanted.count && unwanted[skip].last < range.first { skip += 1 }
+            var start: IPAddress? = range.first
+            var k = skip
+            while let from = start, k < unwanted.count, !(range.last < unwanted[k].first) {
+                let cut = unwanted[k]
+                if from < cut.first, let before = cut.first.predecessor {
+                    out.append(AddressRange(first: from, last: before)!)
+                }
+                start = cut.last < range.last ? cut.last.successor : nil
+                k += 1
+            }
+            if let from = start { out.append(AddressRange(first: from, last: range.last)!) }
+        }
+        return out
+    }
+}
