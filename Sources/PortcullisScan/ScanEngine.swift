@@ -3,16 +3,6 @@ import PortcullisCore
 import PortcullisLinux
 import Synchronization
 
-/// An address to scan, with the name it was resolved from.
-public struct ScanHost: Sendable, Hashable {
-    public var address: IPAddress
-    public var hostname: String?
-    public init(address: IPAddress, hostname: String? = nil) {
-        self.address = address
-        self.hostname = hostname
-    }
-}
-
 /// The TCP connect and UDP probe engine: non-blocking sockets, many in
 /// flight, each worker thread with its own epoll set. Ports are decided as
 /// nmap decides them; a probe that local resource limits keep from being
@@ -34,14 +24,14 @@ public enum ScanEngine {
         /// The datagram sent to a UDP port (empty when the service has no payload).
         public var udpPayload: @Sendable (UInt16) -> [UInt8] = { _ in [] }
         /// Called from worker threads as each port is decided.
-        public var onResult: (@Sendable (ScanHost, ScanPortResult) -> Void)?
+        public var onResult: (@Sendable (ScanTarget, ScanPortResult) -> Void)?
         /// Called from worker threads with (decided, total) now and then.
         public var onProgress: (@Sendable (Int, Int) -> Void)?
         public init() {}
     }
 
     /// Scans every host on every port; results in (host, proto, port) order.
-    public static func run(hosts: [ScanHost], tcpPorts: [UInt16], udpPorts: [UInt16], options: Options = Options()) -> [ScanHostResult] {
+    public static func run(hosts: [ScanTarget], tcpPorts: [UInt16], udpPorts: [UInt16], options: Options = Options()) -> [ScanHostResult] {
         guard !hosts.isEmpty, !(tcpPorts.isEmpty && udpPorts.isEmpty) else {
             return hosts.map { ScanHostResult(address: $0.address, hostname: $0.hostname) }
         }
@@ -79,7 +69,7 @@ struct Probe {
 /// State the workers share: the next probe to hand out, round-trip timers
 /// per host, the retry allowance, the rate cap and the progress count.
 final class SharedScan: Sendable {
-    let hosts: [ScanHost]
+    let hosts: [ScanTarget]
     let tcpPorts: [UInt16]
     let udpPorts: [UInt16]
     let options: ScanEngine.Options
@@ -92,7 +82,7 @@ final class SharedScan: Sendable {
     private let rateClock = Mutex<Int64>(0)
     private let rateInterval: Int64?
 
-    init(hosts: [ScanHost], tcpPorts: [UInt16], udpPorts: [UInt16], options: ScanEngine.Options) {
+    init(hosts: [ScanTarget], tcpPorts: [UInt16], udpPorts: [UInt16], options: ScanEngine.Options) {
         self.hosts = hosts
         self.tcpPorts = tcpPorts
         self.udpPorts = udpPorts

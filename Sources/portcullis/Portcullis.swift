@@ -16,6 +16,13 @@ struct RuntimeFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
+/// Bad input found while running (a target or port list, exit 2): the
+/// message alone, without a usage summary for the wrong command.
+struct UsageFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
 @main
 struct Portcullis: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,10 +33,10 @@ struct Portcullis: ParsableCommand {
             socket with its owner and a verdict.
 
             Exit codes: 0 ok, 1 findings (who: nothing holds the port), 2 usage error, 3 runtime error, \
-            4 hidden ports found (hidden).
+            4 hidden ports or processes found (hidden).
             """,
         version: "0.1.0",
-        subcommands: [Overview.self, Audit.self, List.self, Who.self, Explain.self, Hidden.self, PolicyCommand.self],
+        subcommands: [Overview.self, Audit.self, List.self, Who.self, Explain.self, Hidden.self, Scan.self, PolicyCommand.self],
         defaultSubcommand: Overview.self
     )
 
@@ -38,11 +45,14 @@ struct Portcullis: ParsableCommand {
     static func main() {
         Console.ignoreBrokenPipe()
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(NmapSpelling.rewrite(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch let failure as RuntimeFailure {
             Console.error("portcullis: error: \(failure.description)")
             Console.exit(ExitStatus.runtime)
+        } catch let failure as UsageFailure {
+            Console.error("portcullis: error: \(failure.description)")
+            Console.exit(ExitStatus.usage)
         } catch let code as ExitCode {
             Console.exit(code.rawValue)
         } catch {

@@ -55,7 +55,7 @@ final class LoopbackListeners {
 
 @Suite(.enabled(if: FileManager.default.fileExists(atPath: "/proc/net/tcp"), "needs Linux loopback"))
 struct ScanEngineTests {
-    let loopback = ScanHost(address: IPAddress(v4: 127, 0, 0, 1))
+    let loopback = ScanTarget(address: IPAddress(v4: 127, 0, 0, 1))
 
     @Test func tcpOpenAndClosedOnLoopback() throws {
         let listeners = LoopbackListeners()

@@ -1,4 +1,4 @@
-import PortcullisCore
+@testable import PortcullisCore
 import Testing
 
 @Suite struct ScanModelTests {
@@ -14,5 +14,36 @@ import Testing
         #expect(report.hostsUp == 1 && report.count(.openFiltered) == 1)
         #expect(ScanPortState.allCases.sorted() == [.open, .closed, .filtered, .openFiltered, .unknown])
         #expect(ScanPortState.openFiltered.rawValue == "open|filtered")
+    }
+}
+
+@Suite struct ScanTimingTests {
+    @Test func timeoutFollowsMeasuredRoundTripsWithinBounds() {
+        var timer = RoundTripTimer(initial: 1_000_000, minimum: 100_000, maximum: 2_000_000)
+        #expect(timer.timeout == 1_000_000)
+        timer.record(50)  // loopback: far below the floor
+        #expect(timer.timeout == 100_000)
+        for _ in 0..<20 { timer.record(400_000) }
+        #expect(timer.timeout > 400_000 && timer.timeout < 600_000)
+        timer.record(10_000_000)
+        #expect(timer.timeout == 2_000_000)
+    }
+
+    @Test func retriesGrowWithLateAnswersUpToTheCap() {
+        var allowance = RetryAllowance(maxRetries: 6)
+        #expect(allowance.retries(afterAttempt: 1) && !allowance.retries(afterAttempt: 2))  // three attempts on a clean network
+        allowance.answered(onAttempt: 2)
+        #expect(allowance.retries(afterAttempt: 3) && !allowance.retries(afterAttempt: 4))
+        allowance.answered(onAttempt: 6)
+        #expect(allowance.retries(afterAttempt: 5) && !allowance.retries(afterAttempt: 6))
+        #expect(!RetryAllowance(maxRetries: 0).retries(afterAttempt: 0))
+    }
+
+    @Test func deadlineHeapPopsInOrder() {
+        var heap = DeadlineHeap()
+        for (i, d) in [50, 10, 40, 10, 30, 20].enumerated() { heap.push(.init(deadline: Int64(d), slot: Int32(i), generation: 0)) }
+        var out: [Int64] = []
+        while let e = heap.pop() { out.append(e.deadline) }
+        #expect(out == [10, 10, 20, 30, 40, 50])
     }
 }

@@ -37,11 +37,13 @@ public struct RoundTripTimer: Sendable, Equatable {
 }
 
 /// How many attempts a port with no answer gets, learnt during the scan as
-/// nmap does: never more than `maxRetries` + 1, and only one more than the
-/// latest attempt that ever produced an answer (at least three). On a clean
-/// network answers come on the first try and silent ports cost three attempts;
-/// where packets are lost, later attempts start answering and the allowance
-/// grows, so an open port behind a lossy link is not given up early.
+/// nmap does: never more than `maxRetries` + 1 attempts, and at most two
+/// more than the latest attempt that ever produced an answer (three at
+/// least). On a clean network answers come on the first try and silent
+/// ports cost three attempts; where packets are lost, later attempts start
+/// answering and the allowance grows ahead of them, so a port behind a
+/// lossy link is not given up early (a 10% loss per attempt leaves one port
+/// in 100,000 unanswered after five).
 public struct RetryAllowance: Sendable, Equatable {
     public var maxRetries: Int
     /// Highest attempt index (0 = first) that received an answer.
@@ -55,7 +57,7 @@ public struct RetryAllowance: Sendable, Equatable {
 
     /// Whether a probe whose attempt `attempt` went unanswered is tried again.
     public func retries(afterAttempt attempt: Int) -> Bool {
-        let allowed = min(maxRetries, max(2, highestAnsweredAttempt + 1))
+        let allowed = min(maxRetries, max(2, highestAnsweredAttempt + 2))
         return attempt < allowed
     }
 }

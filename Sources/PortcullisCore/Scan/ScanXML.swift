@@ -6,7 +6,7 @@
 public enum ScanXML {
     /// The whole document. `tcpPorts`/`udpPorts` are what was asked for
     /// (the `scaninfo` elements); `serviceName` gives the table name nmap
-    /// would print for a port ("unknown" when it has none).
+    /// would print for a port (nil: no service element, as nmap does).
     public static func document(_ report: ScanReport, tcpPorts: [UInt16], udpPorts: [UInt16], version: String,
                                 serviceName: (UInt16, TransportProtocol) -> String?) -> String {
         let args = report.arguments.map(XMLText.escape).joined(separator: " ")
@@ -42,7 +42,7 @@ public enum ScanXML {
             for port in shown {
                 out += "<port protocol=\"\(port.proto.rawValue)\" portid=\"\(port.port)\">"
                 out += "<state state=\"\(port.state.rawValue)\" reason=\"\(port.reason.rawValue)\" reason_ttl=\"0\"/>"
-                out += service(port, tableName: serviceName(port.port, port.proto) ?? "unknown")
+                out += service(port, tableName: serviceName(port.port, port.proto))
                 out += "</port>\n"
             }
             out += "</ports>\n</host>\n"
@@ -54,9 +54,10 @@ public enum ScanXML {
         return out
     }
 
-    static func service(_ port: ScanPortResult, tableName: String) -> String {
+    static func service(_ port: ScanPortResult, tableName: String?) -> String {
         guard let service = port.service, service.method == .probed else {
-            return "<service name=\"\(XMLText.escape(port.service?.name ?? tableName))\" method=\"table\" conf=\"3\"/>"
+            // nmap's own table name, as nmap would print it (nothing when it has none).
+            return tableName.map { "<service name=\"\(XMLText.escape($0))\" method=\"table\" conf=\"3\"/>" } ?? ""
         }
         var attributes = "name=\"\(XMLText.escape(service.name))\""
         if let product = service.product { attributes += " product=\"\(XMLText.escape(product))\"" }
