@@ -50,18 +50,15 @@ public enum HiddenPortCheck {
             throw HiddenCheckError("neither netlink sock_diag nor \(options.procRoot)/net could be read: " +
                                    diagnostics.map(\.message).joined(separator: "; "))
         }
+        // The fd walk and the pid sweep run beside the bind sweep: they need
+        // nothing from it, and the bind sweep's threads take up any idle core.
         progress?("walking process descriptors")
-        var listed: [Int32] = []
-        var unlisted: [Int32: String] = [:]
-        var pidsChecked = 0
-        do { listed = try procfs.listedPIDs() } catch {
-            diagnostics.append(Diagnostic(.warning, "cannot list \(procfs.root): \(error); owners, inodes in no table and hidden processes not checked"))
+        let walkBox = Mutex<ProcessWalk?>(nil)
+        let walkDone = DispatchGroup()
+        DispatchQueue.global().async(group: walkDone) {
+            let walk = walkProcesses(procfs, options)
+            walkBox.withLock { $0 = walk }
         }
-        if !listed.isEmpty {
-            (unlisted, pidsChecked) = unlistedProcesses(procfs, listed: Set(listed), parallelism: options.parallelism, &diagnostics)
-        }
-        let walk = heldSockets(procfs, options, pids: listed + unlisted.keys.sorted(), &diagnostics)
-        let held = walk.held
         var sweepProgress: (@Sendable (Int, Int) -> Void)?
         if let progress {
             sweepProgress = { done, total in
@@ -77,11 +74,17 @@ public enum HiddenPortCheck {
             protocols: options.protocols, families: options.families, ports: options.ports, known: known,
             parallelism: options.parallelism, progress: sweepProgress)
         diagnostics += sweepDiagnostics
-        var tables = before.union(dumpTables(procfs, options, &diagnostics))
+        walkDone.wait()
+        let walk = walkBox.withLock { $0 } ?? ProcessWalk()
+        diagnostics += walk.diagnostics
+        let (held, unlisted, pidsChecked) = (walk.held, walk.unlisted, walk.pidsChecked)
+        // After the sweep and the walk, netlink alone (when it works) tells
+        // what opened meanwhile; the tables are compared as of `before`.
+        var tables = before.union(dumpTables(procfs, options, &diagnostics, procNet: before.netlink == nil))
 
         // Sockets of processes in another network namespace are in that
         // namespace's tables, read through one of its processes.
-        var views = HiddenViews(tables: tables, bind: sweep, held: held, unlisted: unlisted)
+        var views = HiddenViews(tables: tables, comparison: before, bind: sweep, held: held, unlisted: unlisted)
         let foreign = foreignNamespaceReaders(HiddenAnalysis.candidates(views), procfs: procfs, own: ownNetns)
         if !foreign.isEmpty {
             tables.otherInodes.formUnion(foreignInodes(procfs, foreign))
@@ -227,6 +230,30 @@ public enum HiddenPortCheck {
 
     final class DiagnosticBox { var diagnostics: [Diagnostic] = [] }
 
+    /// What walking /proc found: socket holders (listed and unlisted
+    /// processes), processes hidden from the listing, and what went wrong.
+    struct ProcessWalk: Sendable {
+        var held = HeldSockets()
+        var holders = OwnerResolver.Holders()
+        var unlisted: [Int32: String] = [:]
+        var pidsChecked = 0
+        var diagnostics: [Diagnostic] = []
+    }
+
+    static func walkProcesses(_ procfs: ProcFS, _ options: Options) -> ProcessWalk {
+        var walk = ProcessWalk()
+        var listed: [Int32]
+        do { listed = try procfs.listedPIDs() } catch {
+            walk.diagnostics.append(Diagnostic(.warning, "cannot list \(procfs.root): \(error); owners, inodes in no table and hidden processes not checked"))
+            return walk
+        }
+        (walk.unlisted, walk.pidsChecked) = unlistedProcesses(procfs, listed: Set(listed), parallelism: 1, &walk.diagnostics)
+        // Not our own fds: the bind sweep opens and closes sockets meanwhile.
+        listed.removeAll { $0 == Sys.processID() }
+        (walk.held, walk.holders) = heldSockets(procfs, options, pids: listed + walk.unlisted.keys.sorted(), parallelism: 1, &walk.diagnostics)
+        return walk
+    }
+
     /// Drops repeated diagnostics, keeping the first of each.
     static func reportOnce(_ diagnostics: inout [Diagnostic]) {
         var seen = Set<Diagnostic>()
@@ -234,15 +261,15 @@ public enum HiddenPortCheck {
     }
 
     /// Every table at this moment. A view that fails is nil plus a diagnostic.
-    static func dumpTables(_ procfs: ProcFS, _ options: Options, _ diagnostics: inout [Diagnostic]) -> TableSnapshot {
+    static func dumpTables(_ procfs: ProcFS, _ options: Options, _ diagnostics: inout [Diagnostic], procNet readProcNet: Bool = true) -> TableSnapshot {
         let query = SocketQuery(protocols: Set(options.protocols), families: Set(options.families), listeningOnly: false)
         var netlink: TableView?
         var client = SockDiagClient()
         do { netlink = TableView(records: try client.dump(query)) } catch {
             diagnostics.append(Diagnostic(.warning, "netlink view unavailable: \(error)"))
         }
-        var procNet: TableView? = TableView()
-        for proto in options.protocols where proto != .raw {
+        var procNet: TableView? = readProcNet ? TableView() : nil
+        for proto in options.protocols where proto != .raw && readProcNet {
             for family in options.families {
                 do {
                     let parsed = try procfs.socketTable(proto, family)
@@ -307,10 +334,10 @@ public enum HiddenPortCheck {
 
     /// Socket inodes per pid, from the fd tables of `pids`; also the raw
     /// (pid, fd) holdings, for asking a socket itself for its port.
-    static func heldSockets(_ procfs: ProcFS, _ options: Options, pids: [Int32],
+    static func heldSockets(_ procfs: ProcFS, _ options: Options, pids: [Int32], parallelism: Int,
                             _ diagnostics: inout [Diagnostic]) -> (held: HeldSockets, holders: OwnerResolver.Holders) {
         guard !pids.isEmpty else { return (HeldSockets(), OwnerResolver.Holders()) }
-        let resolver = OwnerResolver(procfs: procfs, parallelism: options.parallelism ?? Sys.hiddenOnlineProcessors())
+        let resolver = OwnerResolver(procfs: procfs, parallelism: parallelism)
         let holders: OwnerResolver.Holders
         do { holders = try resolver.holders(pids: pids) } catch {
             diagnostics.append(Diagnostic(.warning, "fd walk unavailable: \(error); owners and inodes in no table not checked"))

@@ -9,7 +9,7 @@ public enum HiddenAnalysis {
         let tables = views.tables
         var found: [HiddenCandidate] = []
         var flagged = Set<PortKey>()
-        if let netlink = tables.netlink, let procNet = tables.procNet {
+        if let netlink = views.comparison.netlink, let procNet = views.comparison.procNet {
             for key in netlink.comparable.subtracting(procNet.listed).sorted() {
                 found.append(.port(key, .procNetHook))
                 flagged.insert(key)

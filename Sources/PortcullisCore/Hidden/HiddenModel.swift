@@ -200,15 +200,22 @@ public struct HeldSockets: Sendable, Equatable {
 
 /// Everything gathered in the first pass.
 public struct HiddenViews: Sendable {
+    /// Every table dump of the first pass together: what explains a bind
+    /// probe or a held inode.
     public var tables: TableSnapshot
+    /// One dump, both tables read back to back: what the tables are compared
+    /// on, so a socket opened between two dumps is not taken for one that
+    /// a table hides.
+    public var comparison: TableSnapshot
     public var bind: BindSweep
     public var held: HeldSockets
     /// Processes that exist (a direct look at /proc/PID succeeds) but that the
     /// /proc directory listing does not show, with a short description.
     public var unlisted: [Int32: String]
 
-    public init(tables: TableSnapshot, bind: BindSweep, held: HeldSockets, unlisted: [Int32: String] = [:]) {
+    public init(tables: TableSnapshot, comparison: TableSnapshot? = nil, bind: BindSweep, held: HeldSockets, unlisted: [Int32: String] = [:]) {
         self.tables = tables
+        self.comparison = comparison ?? tables
         self.bind = bind
         self.held = held
         self.unlisted = unlisted
