@@ -43,45 +43,38 @@ public enum HiddenPortCheck {
         var diagnostics: [Diagnostic] = []
         let progress = options.progress
 
-        // The table dump, then the fd walk and the pid sweep, run beside the
-        // bind sweep (they need nothing from it; its threads take up any idle
-        // core). The sweep skips what the dump lists once the dump is in.
-        progress?("reading socket tables; walking process descriptors")
-        let firstDump = Mutex<(snapshot: TableSnapshot, diagnostics: [Diagnostic])?>(nil)
-        let listedKeys = Mutex<Set<PortKey>?>(nil)
+        progress?("reading socket tables")
+        let before = dumpTables(procfs, options, &diagnostics)
+        guard before.netlink != nil || before.procNet != nil else {
+            reportOnce(&diagnostics)
+            throw HiddenCheckError("neither netlink sock_diag nor \(options.procRoot)/net could be read: " +
+                                   diagnostics.map(\.message).joined(separator: "; "))
+        }
+        // The fd walk and the pid sweep run beside the bind sweep: they need
+        // nothing from it, and the bind sweep's threads take up any idle core.
+        progress?("walking process descriptors")
         let walkBox = Mutex<ProcessWalk?>(nil)
-        let background = DispatchGroup()
-        DispatchQueue.global().async(group: background) {
-            var dumpDiagnostics: [Diagnostic] = []
-            let snapshot = dumpTables(procfs, options, &dumpDiagnostics)
-            var keys = Set<PortKey>()
-            for view in [snapshot.netlink, snapshot.procNet].compactMap({ $0 }) {
-                keys.formUnion(view.listed)
-                keys.formUnion(view.dualStackV4)
-            }
-            firstDump.withLock { $0 = (snapshot, dumpDiagnostics) }
-            listedKeys.withLock { [keys] in $0 = keys }
+        let walkDone = DispatchGroup()
+        DispatchQueue.global().async(group: walkDone) {
             let walk = walkProcesses(procfs, options)
             walkBox.withLock { $0 = walk }
         }
-        let known: @Sendable () -> Set<PortKey>? = { listedKeys.withLock { $0 } }
         var sweepProgress: (@Sendable (Int, Int) -> Void)?
         if let progress {
             sweepProgress = { done, total in
                 if done % max(1, total / 20) == 0 || done == total { progress("bind probes \(done * 100 / max(1, total))%") }
             }
         }
+        var known = Set<PortKey>()
+        for view in [before.netlink, before.procNet].compactMap({ $0 }) {
+            known.formUnion(view.listed)
+            known.formUnion(view.dualStackV4)
+        }
         let (sweep, sweepDiagnostics) = BindProber.sweep(
             protocols: options.protocols, families: options.families, ports: options.ports, known: known,
             parallelism: options.parallelism, progress: sweepProgress)
-        background.wait()
-        let (before, dumpDiagnostics) = firstDump.withLock { $0 } ?? (TableSnapshot(netlink: nil, procNet: nil), [])
-        diagnostics += dumpDiagnostics + sweepDiagnostics
-        guard before.netlink != nil || before.procNet != nil else {
-            reportOnce(&diagnostics)
-            throw HiddenCheckError("neither netlink sock_diag nor \(options.procRoot)/net could be read: " +
-                                   diagnostics.map(\.message).joined(separator: "; "))
-        }
+        diagnostics += sweepDiagnostics
+        walkDone.wait()
         let walk = walkBox.withLock { $0 } ?? ProcessWalk()
         diagnostics += walk.diagnostics
         let (held, unlisted, pidsChecked) = (walk.held, walk.unlisted, walk.pidsChecked)

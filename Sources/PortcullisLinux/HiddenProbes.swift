@@ -80,16 +80,13 @@ public enum BindProber {
     /// holds them. That halves the work on a host where most ports are free.
     /// Ports in `known` (held by a socket a table lists) are not probed in
     /// that family: the probe could only say "in use", which the table
-    /// already explains; they are recorded as `.listed`. `known` is asked
-    /// for at the start of each chunk and may be nil while the tables are
-    /// still being read (the chunk then probes everything); UDP goes first,
-    /// since TCP, with its listeners, is where the skipping pays.
+    /// already explains; they are recorded as `.listed`.
     /// A family the kernel lacks (no IPv6) is skipped with a diagnostic
     /// instead of 65,535 errors. `progress(done, total)` is called from
     /// worker threads. `parallelism` defaults to the online CPUs.
     public static func sweep(
         protocols: [TransportProtocol] = [.tcp, .udp], families: [AddressFamily] = AddressFamily.allCases,
-        ports: ClosedRange<UInt16> = 1...65535, known: @Sendable () -> Set<PortKey>? = { [] }, parallelism: Int? = nil,
+        ports: ClosedRange<UInt16> = 1...65535, known: Set<PortKey> = [], parallelism: Int? = nil,
         progress: (@Sendable (Int, Int) -> Void)? = nil
     ) -> (BindSweep, [Diagnostic]) {
         var diagnostics: [Diagnostic] = []
@@ -108,13 +105,13 @@ public enum BindProber {
         let pairs = wanted
         // One unit of work per (proto, mode): dual-stack when both families are wanted.
         var units: [(TransportProtocol, Mode)] = []
-        for proto in [TransportProtocol.udp, .tcp] {
+        for proto in [TransportProtocol.tcp, .udp] {
             let v4 = pairs.contains(.init(proto, .ipv4)), v6 = pairs.contains(.init(proto, .ipv6))
             if v4 && v6 { units.append((proto, .dualStack)) } else if v4 { units.append((proto, .ipv4)) } else if v6 { units.append((proto, .ipv6Only)) }
         }
         let work = units
         let threads = parallelism ?? Sys.hiddenOnlineProcessors()
-        let chunk = 1024
+        let chunk = 2048
         let chunksPerUnit = (ports.count + chunk - 1) / chunk
         let total = work.count * chunksPerUnit
         let next = Atomic<Int>(0)
@@ -127,7 +124,6 @@ public enum BindProber {
                 let index = next.add(1, ordering: .relaxed).oldValue
                 guard index < total else { break }
                 let (proto, mode) = work[index / chunksPerUnit]
-                let known = known() ?? []
                 let first = Int(ports.lowerBound) + (index % chunksPerUnit) * chunk
                 let last = min(Int(ports.upperBound), first + chunk - 1)
                 for value in first...last {

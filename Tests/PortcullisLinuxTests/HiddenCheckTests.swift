@@ -158,7 +158,7 @@ struct HiddenProbeTests {
         let ports = [v4, v6, shared]
         let low = max(1024, Int(ports.min()!) - 200), high = min(65535, Int(ports.max()!) + 200)
         // The table "knows" only the IPv4 socket on the shared port.
-        let (sweep, _) = BindProber.sweep(protocols: [.tcp], ports: UInt16(low)...UInt16(high), known: { [PortKey(.tcp, .ipv4, shared)] }, parallelism: 2)
+        let (sweep, _) = BindProber.sweep(protocols: [.tcp], ports: UInt16(low)...UInt16(high), known: [PortKey(.tcp, .ipv4, shared)], parallelism: 2)
         #expect(sweep.outcome(PortKey(.tcp, .ipv4, v4)) == .inUse)
         #expect(sweep.outcome(PortKey(.tcp, .ipv6, v4)) == .free)
         #expect(sweep.outcome(PortKey(.tcp, .ipv4, v6)) == .free)
