@@ -52,6 +52,7 @@ public enum HiddenPortCheck {
         }
         // The fd walk and the pid sweep run beside the bind sweep: they need
         // nothing from it, and the bind sweep's threads take up any idle core.
+        // (Not the table dump: it would list the sweep's own probe sockets.)
         progress?("walking process descriptors")
         let walkBox = Mutex<ProcessWalk?>(nil)
         let walkDone = DispatchGroup()
