@@ -19,8 +19,8 @@ final class ProbeLoop {
     private var generations: [UInt32]
     private var freeSlots: [Int32]
     private var deadlines = DeadlineHeap()
-    /// Retries ready to go, before fresh probes.
-    private var retryQueue: [Probe] = []
+    /// Retries ready to go, before fresh probes (first-in first-out).
+    private var retryQueue = ProbeQueue()
     /// Probes backing off after a local resource error, with when to retry.
     private var backingOff: [(notBefore: Int64, probe: Probe)] = []
     private var inFlight = 0
@@ -48,9 +48,9 @@ final class ProbeLoop {
         var events = [UInt32](repeating: 0, count: 256)
         while true {
             var now = ScanSys.monotonicMicroseconds()
-            let rateWait = startProbes(now: now)
+            let (rateWait, moreNow) = startProbes(now: now)
             if inFlight == 0 && retryQueue.isEmpty && backingOff.isEmpty && shared.exhausted { break }
-            let wait = waitMilliseconds(now: now, rateWait: rateWait)
+            let wait = moreNow ? 0 : waitMilliseconds(now: now, rateWait: rateWait)
             let ready = (try? ScanSys.epollWait(epoll, tokens: &tokens, events: &events, timeoutMilliseconds: wait)) ?? 0
             now = ScanSys.monotonicMicroseconds()
             for i in 0..<ready { handle(token: tokens[i], events: events[i], now: now) }
@@ -60,26 +60,36 @@ final class ProbeLoop {
 
     // MARK: starting probes
 
-    /// Starts as many probes as capacity and the rate cap allow; returns
-    /// when the rate cap next allows one, if it is what stopped us.
-    private func startProbes(now: Int64) -> Int64? {
+    /// Probes started between two looks at epoll. Answers over loopback
+    /// often arrive within the connect call and take no slot, so without a
+    /// bound the loop would start thousands before reading any answer, and
+    /// the answers in flight would wait long enough to time out.
+    private static let startsPerTurn = 64
+
+    /// Starts probes, as capacity and the rate cap allow, up to
+    /// `startsPerTurn`; returns when the rate cap next allows one (if it is
+    /// what stopped us) and whether more could start at once.
+    private func startProbes(now: Int64) -> (rateWait: Int64?, moreNow: Bool) {
         var index = 0
         while index < backingOff.count {
             if backingOff[index].notBefore <= now { retryQueue.append(backingOff.remove(at: index).probe) } else { index += 1 }
         }
+        var started = 0
         while inFlight < capacity {
-            if let when = shared.rateWait(now: now) { return when }
+            if started == Self.startsPerTurn { return (nil, true) }
+            if let when = shared.rateWait(now: now) { return (when, false) }
             let probe: Probe
             if !retryQueue.isEmpty {
-                probe = retryQueue.removeFirst()
+                probe = retryQueue.pop()
             } else if let fresh = shared.takeProbe() {
                 probe = fresh
             } else {
                 break
             }
             start(probe, now: now)
+            started += 1
         }
-        return nil
+        return (nil, false)
     }
 
     private func start(_ probe: Probe, now: Int64) {
@@ -294,5 +304,27 @@ final class ProbeLoop {
         results.append((probe.host, probe.portIndex, result))
         shared.options.onResult?(shared.hosts[probe.host], result)
         shared.reportDecided()
+    }
+}
+
+/// A first-in first-out queue of probes: an array and a read index, so
+/// taking from the front is O(1) even when a whole filtered range is retried.
+struct ProbeQueue {
+    private var items: [Probe] = []
+    private var head = 0
+
+    var isEmpty: Bool { head == items.count }
+
+    mutating func append(_ probe: Probe) { items.append(probe) }
+
+    /// The oldest probe; only called when not empty.
+    mutating func pop() -> Probe {
+        let probe = items[head]
+        head += 1
+        if head > 1024 && head * 2 > items.count {
+            items.removeFirst(head)
+            head = 0
+        }
+        return probe
     }
 }
