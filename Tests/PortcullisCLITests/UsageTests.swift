@@ -22,6 +22,23 @@ struct BadInput: CustomTestStringConvertible, Sendable {
 }
 
 let badInputs: [BadInput] = [
+    // scan: every bad target and port list is refused with what was wrong.
+    BadInput(["scan", "127.1"], mentions: ["\"127.1\"", "inet_aton", "127.0.0.1"]),
+    BadInput(["scan", "0x7f.0.0.1"], mentions: ["\"0x7f.0.0.1\"", "not a valid IPv4 address"]),
+    BadInput(["scan", "10.0.0.0/33"], mentions: ["\"10.0.0.0/33\"", "/33", "/0 to /32"]),
+    BadInput(["scan", "fd00::/129"], mentions: ["\"fd00::/129\""]),
+    BadInput(["scan", "10.0.0.20-1"], mentions: ["\"10.0.0.20-1\"", "reversed", "10.0.0.1-20"]),
+    BadInput(["scan", "-p", "0", "127.0.0.1"], mentions: ["-p \"0\"", "port 0"]),
+    BadInput(["scan", "-p", "65536", "127.0.0.1"], mentions: ["-p \"65536\"", "out of range", "1-65535"]),
+    BadInput(["scan", "-p", "5-1", "127.0.0.1"], mentions: ["-p \"5-1\"", "reversed"]),
+    BadInput(["scan", "-p", "22,,80", "127.0.0.1"], mentions: ["-p \"22,,80\"", "empty item"]),
+    BadInput(["scan"], mentions: ["no target"]),
+    BadInput(["scan", "10.0.0.0/8", "-p", "80"], mentions: ["16777216", "--allow-large"]),
+    BadInput(["scan", "--exclude", "1.2.3", "127.0.0.1"], mentions: ["--exclude \"1.2.3\""]),
+    BadInput(["scan", "--max-retries", "11", "127.0.0.1"], mentions: ["--max-retries", "0 and 10"]),
+    BadInput(["scan", "--top-ports", "0", "127.0.0.1"], mentions: ["--top-ports", "1 and 65535"]),
+    BadInput(["scan", "-iL", "/nonexistent/targets", "-p", "80"], mentions: ["/nonexistent/targets", "cannot read"]),
+    BadInput(["scan", "127.0.0.1", "--format", "csv"], mentions: ["json or ndjson"]),
     BadInput(["list", "--port", "70000"], mentions: ["'70000'", "--port", "out of range"]),
     BadInput(["list", "--port", "90-80"], mentions: ["'90-80'", "--port", "reversed", "80-90"]),
     BadInput(["list", "--port", "abc"], mentions: ["'abc'", "--port"]),

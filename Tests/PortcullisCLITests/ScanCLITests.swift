@@ -1,0 +1,91 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `scan` end to end against 127.0.0.1: outputs, the XML file, and the
+/// oracles nmap and ndiff when installed.
+extension CLITests {
+    @Suite("scan on loopback")
+    struct ScanLoopback {
+        static let nmap = Host.executable("nmap", preferring: ["/usr/bin/nmap"])
+        static let ndiff = Host.executable("ndiff", preferring: ["/usr/bin/ndiff"])
+
+        /// A port nothing listens on, next to one of ours.
+        static func freeNeighbour(of listeners: [LocalListener]) -> [Int] {
+            listeners.map { Int($0.port) + 1 }.filter { port in !listeners.contains { Int($0.port) == port } && port <= 65535 }
+        }
+
+        @Test func jsonNamesOpenAndClosedPorts() throws {
+            let listeners = try (0..<3).map { _ in try LocalListener() }
+            let closed = Self.freeNeighbour(of: listeners)
+            let ports = (listeners.map { Int($0.port) } + closed).map(String.init).joined(separator: ",")
+            let result = try CLI.run(["scan", "-p", ports, "--format", "json", "127.0.0.1"])
+            #expect(result.status == 0, "\(result)")
+            let document = try decodeJSON(ScanDocument.self, result.stdout)
+            let host = try #require(document.hosts.first)
+            #expect(host.address == "127.0.0.1" && host.up)
+            for listener in listeners {
+                #expect(host.ports.first { $0.port == Int(listener.port) }?.state == "open", "\(host.ports)")
+                #expect(host.ports.first { $0.port == Int(listener.port) }?.reason == "syn-ack")
+            }
+            // A freed neighbour could be taken by another program meanwhile; most are closed.
+            #expect(host.ports.filter { closed.contains($0.port) && $0.state == "closed" && $0.reason == "conn-refused" }.count >= closed.count - 1)
+            #expect(result.err.contains("1 host scanned (1 up)"))
+        }
+
+        @Test func ndjsonStreamsOpenPortsThenHostThenSummary() throws {
+            let listener = try LocalListener()
+            let result = try CLI.run(["scan", "-p", "\(listener.port)", "--format", "ndjson", "localhost"])
+            #expect(result.status == 0, "\(result)")
+            let lines = result.out.split(separator: "\n").map(String.init)
+            #expect(lines.count == 3, "\(result)")
+            #expect(lines.first?.hasPrefix(#"{"type":"port","address":"127.0.0.1","hostname":"localhost","proto":"tcp","port":\#(listener.port),"state":"open""#) == true)
+            #expect(lines.dropFirst().first?.hasPrefix(#"{"type":"host","address":"127.0.0.1""#) == true)
+            #expect(lines.last?.hasPrefix(#"{"type":"summary","hosts":1,"hosts_up":1"#) == true)
+        }
+
+        @Test func xmlFileIsNeverOverwrittenWithoutBeingAsked() throws {
+            let directory = try TemporaryDirectory(prefix: "portcullis-scan")
+            defer { directory.remove() }
+            let file = directory.url.appendingPathComponent("scan.xml").path
+            try Data("keep me".utf8).write(to: URL(fileURLWithPath: file))
+            let refused = try CLI.run(["scan", "-p", "1", "--xml", file, "127.0.0.1"])
+            #expect(refused.status == 2 && refused.err.contains("exists") && refused.err.contains("--overwrite"), "\(refused)")
+            let kept = try String(contentsOfFile: file, encoding: .utf8)
+            #expect(kept == "keep me")
+            let replaced = try CLI.run(["scan", "-p", "1", "--xml", file, "--overwrite", "127.0.0.1"])
+            #expect(replaced.status == 0, "\(replaced)")
+            let xml = try String(contentsOfFile: file, encoding: .utf8)
+            #expect(xml.hasPrefix("<?xml") && xml.contains(#"<nmaprun scanner="portcullis""#) && xml.hasSuffix("</nmaprun>\n"))
+            let left = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+            #expect(left == ["scan.xml"], "no temporary file left behind")
+        }
+
+        /// The same scan by nmap -sT and by portcullis: the same open set, and
+        /// ndiff (nmap's own comparison tool) finds no port difference.
+        @Test(.enabled(if: nmap != nil && ndiff != nil, "needs nmap and ndiff (apt-get install nmap ndiff)"), .timeLimit(.minutes(3)))
+        func sameOpenSetAsNmapAndNdiffAgrees() throws {
+            let listeners = try (0..<300).map { _ in try LocalListener() }
+            let directory = try TemporaryDirectory(prefix: "portcullis-ndiff")
+            defer { directory.remove() }
+            let ours = directory.url.appendingPathComponent("portcullis.xml").path
+            let theirs = directory.url.appendingPathComponent("nmap.xml").path
+            let nmapRun = try Subprocess.run(try #require(Self.nmap), ["-sT", "-p-", "-T4", "-n", "-oX", theirs, "127.0.0.1"], timeout: 120)
+            #expect(nmapRun.status == 0, "\(nmapRun)")
+            let ourRun = try CLI.run(["scan", "-p-", "-n", "-oX", ours, "127.0.0.1"], timeout: 120)
+            #expect(ourRun.status == 0, "\(ourRun)")
+            let diff = try Subprocess.run(try #require(Self.ndiff), [theirs, ours], timeout: 60)
+            // ndiff exits 0 when the scans agree, 1 when they differ; the header
+            // lines (scanner, time, command) always differ and are not port differences.
+            let portLines = diff.out.split(separator: "\n").filter { ($0.hasPrefix("+") || $0.hasPrefix("-")) && $0.contains("/tcp") }
+            #expect(diff.status == 0 && portLines.isEmpty, "\(diff)")
+            let xml = try String(contentsOfFile: ours, encoding: .utf8)
+            for listener in listeners.prefix(20) {
+                #expect(xml.contains(#"<port protocol="tcp" portid="\#(listener.port)"><state state="open""#))
+            }
+        }
+    }
+}
