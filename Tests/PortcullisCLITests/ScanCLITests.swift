@@ -47,6 +47,26 @@ extension CLITests {
             #expect(lines.last?.hasPrefix(#"{"type":"summary","hosts":1,"hosts_up":1"#) == true)
         }
 
+        /// --service against a live HTTP server and an SSH-like greeter with a
+        /// hostile banner: product and version named, the banner escaped.
+        @Test(.enabled(if: Host.python3 != nil, "needs python3")) func serviceDetectionNamesWhatAnswers() throws {
+            let fixture = try PythonFixture(script: scanServicesScript, name: "scan_services.py")
+            defer { fixture.stop() }
+            let http = try #require(fixture.int("http")), ssh = try #require(fixture.int("ssh"))
+            let result = try CLI.run(["scan", "-sV", "-p", "\(http),\(ssh)", "--format", "json", "127.0.0.1"])
+            #expect(result.status == 0, "\(result)")
+            struct Service: Decodable { var name: String; var product: String?; var version: String?; var banner: String?; var method: String }
+            struct Port: Decodable { var port: Int; var service: Service? }
+            struct HostResult: Decodable { var ports: [Port] }
+            struct Document: Decodable { var hosts: [HostResult] }
+            let ports = try #require(try decodeJSON(Document.self, result.stdout).hosts.first).ports
+            let web = try #require(ports.first { $0.port == http }?.service)
+            #expect(web.name == "http" && web.product == "Python SimpleHTTPServer" && web.method == "probed", "\(web)")
+            let shell = try #require(ports.first { $0.port == ssh }?.service)
+            #expect(shell.name == "ssh" && shell.product == "OpenSSH" && shell.version == "9.9p1", "\(shell)")
+            #expect(shell.banner?.contains("\\x1b[31m") == true && !result.out.contains("\u{1b}"), "the escape sequence is shown escaped: \(shell)")
+        }
+
         @Test func xmlFileIsNeverOverwrittenWithoutBeingAsked() throws {
             let directory = try TemporaryDirectory(prefix: "portcullis-scan")
             defer { directory.remove() }
@@ -89,3 +109,24 @@ extension CLITests {
         }
     }
 }
+
+/// An HTTP server and a greeter that claims OpenSSH with an ANSI escape in
+/// its banner; prints {"pid", "http", "ssh"} when both listen.
+let scanServicesScript = #"""
+import http.server, json, os, socket, sys, threading
+httpd = http.server.HTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+threading.Thread(target=httpd.serve_forever, daemon=True).start()
+greeter = socket.socket(); greeter.bind(("127.0.0.1", 0)); greeter.listen(16)
+def greet():
+    while True:
+        c, _ = greeter.accept()
+        try:
+            c.sendall(b"SSH-2.0-OpenSSH_9.9p1 \x1b[31mDebian\r\n")
+            c.recv(256)
+        except OSError:
+            pass
+        c.close()
+threading.Thread(target=greet, daemon=True).start()
+print(json.dumps({"pid": os.getpid(), "http": httpd.server_address[1], "ssh": greeter.getsockname()[1]}), flush=True)
+sys.stdin.read()
+"""#
