@@ -55,11 +55,6 @@ public enum HiddenPortCheck {
         // (Not the table dump: it would list the sweep's own probe sockets.)
         progress?("walking process descriptors")
         let walkBox = Mutex<ProcessWalk?>(nil)
-        let walkDone = DispatchGroup()
-        DispatchQueue.global().async(group: walkDone) {
-            let walk = walkProcesses(procfs, options)
-            walkBox.withLock { $0 = walk }
-        }
         var sweepProgress: (@Sendable (Int, Int) -> Void)?
         if let progress {
             sweepProgress = { done, total in
@@ -73,9 +68,9 @@ public enum HiddenPortCheck {
         }
         let (sweep, sweepDiagnostics) = BindProber.sweep(
             protocols: options.protocols, families: options.families, ports: options.ports, known: known,
-            parallelism: options.parallelism, progress: sweepProgress)
+            parallelism: options.parallelism, progress: sweepProgress,
+            alongside: { walkBox.withLock { $0 = walkProcesses(procfs, options) } })
         diagnostics += sweepDiagnostics
-        walkDone.wait()
         let walk = walkBox.withLock { $0 } ?? ProcessWalk()
         diagnostics += walk.diagnostics
         let (held, unlisted, pidsChecked) = (walk.held, walk.unlisted, walk.pidsChecked)

@@ -81,13 +81,14 @@ public enum BindProber {
     /// Ports in `known` (held by a socket a table lists) are not probed in
     /// that family: the probe could only say "in use", which the table
     /// already explains; they are recorded as `.listed`.
+    /// `alongside` runs on one of the sweep's threads before it joins in.
     /// A family the kernel lacks (no IPv6) is skipped with a diagnostic
     /// instead of 65,535 errors. `progress(done, total)` is called from
     /// worker threads. `parallelism` defaults to the online CPUs.
     public static func sweep(
         protocols: [TransportProtocol] = [.tcp, .udp], families: [AddressFamily] = AddressFamily.allCases,
         ports: ClosedRange<UInt16> = 1...65535, known: Set<PortKey> = [], parallelism: Int? = nil,
-        progress: (@Sendable (Int, Int) -> Void)? = nil
+        progress: (@Sendable (Int, Int) -> Void)? = nil, alongside: (@Sendable () -> Void)? = nil
     ) -> (BindSweep, [Diagnostic]) {
         var diagnostics: [Diagnostic] = []
         var wanted: [BindSweep.Pair] = []
@@ -117,7 +118,10 @@ public enum BindProber {
         let next = Atomic<Int>(0)
         let done = Atomic<Int>(0)
         let results = Mutex<[PortKey: BindOutcome]>([:])
-        DispatchQueue.concurrentPerform(iterations: max(1, min(threads, total))) { _ in
+        // `alongside` (other work of the caller) runs on the first worker,
+        // which then joins the sweep: the chunks even the load out.
+        DispatchQueue.concurrentPerform(iterations: max(1, min(threads, total))) { worker in
+            if worker == 0 { alongside?() }
             var local: [PortKey: BindOutcome] = [:]
             var sockets = ProbeSockets()
             while true {
