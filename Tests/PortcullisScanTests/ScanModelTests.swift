@@ -29,12 +29,12 @@ import Testing
         #expect(timer.timeout == 2_000_000)
     }
 
-    @Test func retriesGrowWithLateAnswersUpToTheCap() {
+    @Test func retriesGoToTheCapOnceAnswersComeLate() {
         var allowance = RetryAllowance(maxRetries: 6)
         #expect(allowance.retries(afterAttempt: 1) && !allowance.retries(afterAttempt: 2))  // three attempts on a clean network
-        allowance.answered(onAttempt: 2)
-        #expect(allowance.retries(afterAttempt: 3) && !allowance.retries(afterAttempt: 4))
-        allowance.answered(onAttempt: 6)
+        allowance.answered(onAttempt: 0)
+        #expect(!allowance.retries(afterAttempt: 2))
+        allowance.answered(onAttempt: 1)  // a late answer: packets are being lost
         #expect(allowance.retries(afterAttempt: 5) && !allowance.retries(afterAttempt: 6))
         #expect(!RetryAllowance(maxRetries: 0).retries(afterAttempt: 0))
     }

@@ -36,14 +36,12 @@ public struct RoundTripTimer: Sendable, Equatable {
     }
 }
 
-/// How many attempts a port with no answer gets, learnt during the scan as
-/// nmap does: never more than `maxRetries` + 1 attempts, and at most two
-/// more than the latest attempt that ever produced an answer (three at
-/// least). On a clean network answers come on the first try and silent
-/// ports cost three attempts; where packets are lost, later attempts start
-/// answering and the allowance grows ahead of them, so a port behind a
-/// lossy link is not given up early (a 10% loss per attempt leaves one port
-/// in 100,000 unanswered after five).
+/// How many attempts a port with no answer gets, learnt during the scan:
+/// three while every answer has come at the first try (a clean network:
+/// a silent port is filtered, and more attempts only cost time); all of
+/// `maxRetries` + 1 as soon as any answer comes at a later try, which shows
+/// packets are being lost (and losses come in bursts), so that a port
+/// behind a lossy link is not given up early.
 public struct RetryAllowance: Sendable, Equatable {
     public var maxRetries: Int
     /// Highest attempt index (0 = first) that received an answer.
@@ -57,7 +55,7 @@ public struct RetryAllowance: Sendable, Equatable {
 
     /// Whether a probe whose attempt `attempt` went unanswered is tried again.
     public func retries(afterAttempt attempt: Int) -> Bool {
-        let allowed = min(maxRetries, max(2, highestAnsweredAttempt + 2))
+        let allowed = highestAnsweredAttempt > 0 ? maxRetries : min(maxRetries, 2)
         return attempt < allowed
     }
 }
