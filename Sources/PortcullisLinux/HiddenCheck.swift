@@ -44,17 +44,24 @@ public enum HiddenPortCheck {
         let progress = options.progress
 
         progress?("reading socket tables")
-        let before = dumpTables(procfs, options, &diagnostics)
-        guard before.netlink != nil || before.procNet != nil else {
+        // /proc/net/tcp is slow to read (the kernel formats every row) and
+        // never lists a TCP socket that is only bound, which is all a probe
+        // socket is: it is read beside the bind sweep. The other tables would
+        // show probe sockets, so they are read now.
+        let early = options.protocols.filter { $0 != .tcp }
+        var before = dumpTables(procfs, options, &diagnostics, procNet: early)
+        let earlyProcNet = early.isEmpty ? TableView() : before.procNet
+        guard before.netlink != nil || earlyProcNet != nil else {
             reportOnce(&diagnostics)
             throw HiddenCheckError("neither netlink sock_diag nor \(options.procRoot)/net could be read: " +
                                    diagnostics.map(\.message).joined(separator: "; "))
         }
-        // The fd walk and the pid sweep run beside the bind sweep: they need
-        // nothing from it, and the bind sweep's threads take up any idle core.
-        // (Not the table dump: it would list the sweep's own probe sockets.)
+        // The fd walk and the pid sweep run beside the bind sweep too: they
+        // need nothing from it. (Not the netlink dump: it would list the
+        // sweep's own probe sockets.)
         progress?("walking process descriptors")
         let walkBox = Mutex<ProcessWalk?>(nil)
+        let tcpProcNet = Mutex<(view: TableView?, diagnostics: [Diagnostic])>((nil, []))
         var sweepProgress: (@Sendable (Int, Int) -> Void)?
         if let progress {
             sweepProgress = { done, total in
@@ -62,21 +69,33 @@ public enum HiddenPortCheck {
             }
         }
         var known = Set<PortKey>()
-        for view in [before.netlink, before.procNet].compactMap({ $0 }) {
+        for view in [before.netlink, earlyProcNet].compactMap({ $0 }) {
             known.formUnion(view.listed)
             known.formUnion(view.dualStackV4)
         }
         let (sweep, sweepDiagnostics) = BindProber.sweep(
             protocols: options.protocols, families: options.families, ports: options.ports, known: known,
             parallelism: options.parallelism, progress: sweepProgress,
-            alongside: { walkBox.withLock { $0 = walkProcesses(procfs, options) } })
+            alongside: {
+                if options.protocols.contains(.tcp) {
+                    var readDiagnostics: [Diagnostic] = []
+                    let view = readProcNet(procfs, options, protocols: [.tcp], &readDiagnostics)
+                    tcpProcNet.withLock { $0 = (view, readDiagnostics) }
+                } else {
+                    tcpProcNet.withLock { $0 = (TableView(), []) }
+                }
+                walkBox.withLock { $0 = walkProcesses(procfs, options) }
+            })
         diagnostics += sweepDiagnostics
+        let (tcpView, tcpDiagnostics) = tcpProcNet.withLock { $0 }
+        diagnostics += tcpDiagnostics
+        if let earlyProcNet, let tcpView { before.procNet = earlyProcNet.union(tcpView) } else { before.procNet = nil }
         let walk = walkBox.withLock { $0 } ?? ProcessWalk()
         diagnostics += walk.diagnostics
         let (held, unlisted, pidsChecked) = (walk.held, walk.unlisted, walk.pidsChecked)
         // After the sweep and the walk, netlink alone (when it works) tells
         // what opened meanwhile; the tables are compared as of `before`.
-        var tables = before.union(dumpTables(procfs, options, &diagnostics, procNet: before.netlink == nil))
+        var tables = before.union(dumpTables(procfs, options, &diagnostics, procNet: before.netlink == nil ? nil : []))
 
         // Sockets of processes in another network namespace are in that
         // namespace's tables, read through one of its processes.
@@ -257,29 +276,41 @@ public enum HiddenPortCheck {
     }
 
     /// Every table at this moment. A view that fails is nil plus a diagnostic.
-    static func dumpTables(_ procfs: ProcFS, _ options: Options, _ diagnostics: inout [Diagnostic], procNet readProcNet: Bool = true) -> TableSnapshot {
+    /// `procNet`: the protocols whose /proc/net tables to read (nil: all of
+    /// `options.protocols`; empty: none, and the snapshot has no /proc/net view).
+    static func dumpTables(_ procfs: ProcFS, _ options: Options, _ diagnostics: inout [Diagnostic],
+                           procNet protocols: [TransportProtocol]? = nil) -> TableSnapshot {
         let query = SocketQuery(protocols: Set(options.protocols), families: Set(options.families), listeningOnly: false)
         var netlink: TableView?
         var client = SockDiagClient()
         do { netlink = TableView(records: try client.dump(query)) } catch {
             diagnostics.append(Diagnostic(.warning, "netlink view unavailable: \(error)"))
         }
-        var procNet: TableView? = readProcNet ? TableView() : nil
-        for proto in options.protocols where proto != .raw && readProcNet {
+        let wanted = protocols ?? options.protocols
+        let procNet = wanted.isEmpty ? nil : readProcNet(procfs, options, protocols: wanted, &diagnostics)
+        return TableSnapshot(netlink: netlink, procNet: procNet, otherInodes: otherTableInodes(procfs, prefix: ""))
+    }
+
+    /// The /proc/net tables of `protocols` as one view; nil (and a diagnostic)
+    /// when one cannot be read.
+    static func readProcNet(_ procfs: ProcFS, _ options: Options, protocols: [TransportProtocol],
+                            _ diagnostics: inout [Diagnostic]) -> TableView? {
+        var view = TableView()
+        for proto in protocols where proto != .raw {
             for family in options.families {
                 do {
                     let parsed = try procfs.socketTable(proto, family)
                     diagnostics += parsed.diagnostics
-                    for record in parsed.records { procNet?.add(record) }
+                    for record in parsed.records { view.add(record) }
                 } catch {
                     if error == .noSuchFile && family == .ipv6 { continue }  // IPv6 disabled: no such sockets either
                     let name = "net/" + proto.rawValue + (family == .ipv6 ? "6" : "")
                     diagnostics.append(Diagnostic(.warning, "/proc/net view unavailable: cannot read \(procfs.root)/\(name): \(error)"))
-                    procNet = nil
+                    return nil
                 }
             }
         }
-        return TableSnapshot(netlink: netlink, procNet: procNet, otherInodes: otherTableInodes(procfs, prefix: ""))
+        return view
     }
 
     /// Inodes of the non-TCP/UDP tables (missing files simply add nothing).
