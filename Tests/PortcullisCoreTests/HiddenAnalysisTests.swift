@@ -82,6 +82,16 @@ private func snapshot(netlink: [SocketRecord], procNet: [SocketRecord], other: S
         }
     }
 
+    /// A TIME_WAIT row in one table only (it expired, or appeared, between
+    /// the two reads) is not a hook; a listener in one table only is.
+    @Test func timeWaitInOneTableOnlyIsNotCompared() {
+        let tw = row(.tcp, .ipv4, 40001, state: .timeWait)
+        #expect(HiddenAnalysis.candidates(views(netlink: [tw], procNet: [])).isEmpty)
+        #expect(HiddenAnalysis.candidates(views(netlink: [], procNet: [tw])).isEmpty)
+        let listener = row(.tcp, .ipv4, 40001, inode: 5)
+        #expect(HiddenAnalysis.candidates(views(netlink: [], procNet: [listener])) == [.port(PortKey(.tcp, .ipv4, 40001), .inetDiagHook)])
+    }
+
     @Test func persistentHiddenPortBecomesAFindingWithWordingAndViews() throws {
         let empty = snapshot(netlink: [], procNet: [])
         let host = ScriptedHost(dumps: [empty], probes: [key: [ProbeEvidence(bind: .inUse, connect: .accepted)]])

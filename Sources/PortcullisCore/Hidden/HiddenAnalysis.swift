@@ -14,7 +14,7 @@ public enum HiddenAnalysis {
                 found.append(.port(key, .procNetHook))
                 flagged.insert(key)
             }
-            for key in procNet.listed.subtracting(netlink.listed).sorted() {
+            for key in procNet.comparable.subtracting(netlink.listed).sorted() {
                 found.append(.port(key, .inetDiagHook))
                 flagged.insert(key)
             }
@@ -51,7 +51,7 @@ public enum HiddenAnalysis {
                 return netlink.comparable.contains(key) && !procNet.listed.contains(key)
             case .inetDiagHook:
                 guard let netlink = tables.netlink, let procNet = tables.procNet else { return false }
-                return procNet.listed.contains(key) && !netlink.listed.contains(key)
+                return procNet.comparable.contains(key) && !netlink.listed.contains(key)
             case .hiddenFromAllReaders, .inodeInNoTable, .processHiddenFromListing, .libcHook:
                 let inUse = evidence?.bind == .inUse || evidence?.connect == .accepted
                 return inUse && !explained(key, by: tables)

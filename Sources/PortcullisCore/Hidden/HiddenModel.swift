@@ -85,7 +85,8 @@ public struct TableView: Sendable, Equatable {
     /// listening nor connected account for: netlink lists those (asked for
     /// with TCP_BOUND_INACTIVE, Linux 6.8+, reported in state CLOSE) but
     /// /proc/net never does, so comparing them between the tables would
-    /// invent a /proc hook.
+    /// invent a /proc hook; and minus TIME_WAIT rows, which come and go on
+    /// their own between two reads (and hide nothing: no process holds them).
     public private(set) var comparable: Set<PortKey> = []
     /// Socket inodes per listed key (TIME_WAIT rows have inode 0, left out).
     public private(set) var inodesByKey: [PortKey: Set<UInt64>] = [:]
@@ -103,7 +104,8 @@ public struct TableView: Sendable, Equatable {
         guard record.localPort != 0 else { return }
         let key = PortKey(record.proto, record.family, record.localPort)
         listed.insert(key)
-        if !(record.proto == .tcp && (record.state == .close || record.state == .boundInactive)) { comparable.insert(key) }
+        let transient = record.proto == .tcp && (record.state == .close || record.state == .boundInactive || record.state == .timeWait)
+        if !transient { comparable.insert(key) }
         if record.inode != 0 { inodesByKey[key, default: []].insert(record.inode) }
         if record.family == .ipv6, record.v6only != true {
             let v4 = PortKey(record.proto, .ipv4, record.localPort)
