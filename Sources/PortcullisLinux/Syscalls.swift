@@ -31,6 +31,15 @@ public struct Errno: Error, Hashable, Sendable, CustomStringConvertible {
     public var meansDenied: Bool { self == .permissionDenied || self == .notPermitted }
 }
 
+extension Errno {
+    /// Runs a libc call until it does not fail with EINTR; a -1 result
+    /// throws the errno read straight after it. For the other targets' own
+    /// syscall files (PortcullisScan's), so each need not repeat the loop.
+    public static func retryingInterrupted<T: BinaryInteger>(_ body: () -> T) throws(Errno) -> T {
+        try Sys.retrying(body)
+    }
+}
+
 /// Thin wrappers over the libc calls portcullis makes. Nothing else in the
 /// package calls libc directly. Each reads errno straight after a -1 and
 /// retries EINTR.
@@ -72,13 +81,19 @@ enum Sys {
     /// Reads a whole file from an open descriptor (procfs files report size 0,
     /// so read until EOF).
     static func readAll(_ fd: Int32, sizeHint: Int = 4096) throws(Errno) -> [UInt8] {
+        try readUntilEnd(sizeHint: sizeHint) { pointer, count in read(fd, pointer, count) }
+    }
+
+    /// Calls `readInto(buffer, room)` (a read(2)-like call: count, 0 at the
+    /// end, -1 and errno on failure) until the end, growing the buffer.
+    static func readUntilEnd(sizeHint: Int, _ readInto: (UnsafeMutableRawPointer?, Int) -> Int) throws(Errno) -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: max(sizeHint, 256))
         var used = 0
         while true {
             if used == buffer.count { buffer.append(contentsOf: [UInt8](repeating: 0, count: buffer.count)) }
             let offset = used
             let n = try retrying {
-                buffer.withUnsafeMutableBytes { raw in read(fd, raw.baseAddress.map { $0 + offset }, raw.count - offset) }
+                buffer.withUnsafeMutableBytes { raw in readInto(raw.baseAddress.map { $0 + offset }, raw.count - offset) }
             }
             if n == 0 { break }
             used += n

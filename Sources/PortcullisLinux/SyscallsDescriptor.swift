@@ -64,19 +64,7 @@ extension Sys {
     static func readAllBypassingLibc(_ dirfd: Int32, _ path: String, sizeHint: Int = 65536) throws(Errno) -> [UInt8] {
         let fd = try retrying { portcullis_raw_openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) }
         defer { _ = portcullis_raw_close(fd) }
-        var buffer = [UInt8](repeating: 0, count: max(sizeHint, 256))
-        var used = 0
-        while true {
-            if used == buffer.count { buffer.append(contentsOf: [UInt8](repeating: 0, count: buffer.count)) }
-            let offset = used
-            let n = try retrying {
-                buffer.withUnsafeMutableBytes { raw in portcullis_raw_read(fd, raw.baseAddress.map { $0 + offset }, raw.count - offset) }
-            }
-            if n == 0 { break }
-            used += n
-        }
-        buffer.removeSubrange(used...)
-        return buffer
+        return try readUntilEnd(sizeHint: sizeHint) { pointer, count in portcullis_raw_read(fd, pointer, count) }
     }
 
     /// Whether `name` exists in the directory (fstatat, no symlink follow).

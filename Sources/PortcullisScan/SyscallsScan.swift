@@ -12,15 +12,7 @@ import PortcullisLinux
 /// `Errno` thrown. Nothing else in this target calls libc directly.
 enum ScanSys {
     @inline(__always)
-    static func retrying<T: BinaryInteger>(_ body: () -> T) throws(Errno) -> T {
-        while true {
-            let result = body()
-            if result >= 0 { return result }
-            let code = errno
-            if code == EINTR { continue }
-            throw Errno(code)
-        }
-    }
+    static func retrying<T: BinaryInteger>(_ body: () -> T) throws(Errno) -> T { try Errno.retryingInterrupted(body) }
 
     /// A non-blocking, close-on-exec TCP or UDP socket for `address`'s family.
     static func socket(for address: IPAddress, udp: Bool) throws(Errno) -> Int32 {

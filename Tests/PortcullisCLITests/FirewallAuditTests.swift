@@ -29,27 +29,34 @@ final class TestNamespace {
     /// Starts python3 inside the namespace in the background; returns once
     /// it wrote its pid (after binding everything).
     func startPython(_ script: String) throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)")
+        if let pid = try Self.startPython(script, in: name) { pids.append(pid) }
+    }
+
+    /// Starts python3 detached inside network namespace `namespace`; the
+    /// script gets a file name as its argument and writes its pid there
+    /// when ready. Returns that pid (nil, and an issue, if it never did).
+    static func startPython(_ script: String, in namespace: String) throws -> pid_t? {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("\(namespace)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let scriptFile = directory.appendingPathComponent("listeners.py"), pidFile = directory.appendingPathComponent("pid")
+        let scriptFile = directory.appendingPathComponent("fixture.py"), pidFile = directory.appendingPathComponent("pid")
         try Data(script.utf8).write(to: scriptFile)
         let python = try #require(Host.python3)
-        // The listener runs detached and records its own pid; teardown kills it by pid. It is
+        // The fixture runs detached and records its own pid; teardown kills it by pid. It is
         // started through Popen, which closes inherited descriptors: Foundation's Process
-        // waits until every holder of its status descriptor exits, the listener included.
+        // waits until every holder of its status descriptor exits, the fixture included.
         let launcher = "import subprocess, sys; subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, "
             + "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)"
-        try Self.must([python, "-c", launcher, "ip", "netns", "exec", name, python, scriptFile.path, pidFile.path])
+        try must([python, "-c", launcher, "ip", "netns", "exec", namespace, python, scriptFile.path, pidFile.path])
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             if let text = try? String(contentsOf: pidFile, encoding: .utf8), text.hasSuffix("\n"), let pid = pid_t(text.dropLast()) {
-                pids.append(pid)
-                return
+                return pid
             }
             usleep(20_000)
         }
-        Issue.record("the listener fixture did not start in \(name)")
+        Issue.record("the python fixture did not start in \(namespace)")
+        return nil
     }
 
     func runPortcullis(_ arguments: [String]) throws -> CommandResult {

@@ -53,24 +53,7 @@ final class TestNetworkPair {
 
     /// Starts python3 in the target namespace, detached; returns once it wrote its pid.
     func startTargetPython(_ script: String) throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("\(target)-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let scriptFile = directory.appendingPathComponent("target.py"), pidFile = directory.appendingPathComponent("pid")
-        try Data(script.utf8).write(to: scriptFile)
-        let python = try #require(Host.python3)
-        let launcher = "import subprocess, sys; subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, "
-            + "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)"
-        try TestNamespace.must([python, "-c", launcher, "ip", "netns", "exec", target, python, scriptFile.path, pidFile.path])
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline {
-            if let text = try? String(contentsOf: pidFile, encoding: .utf8), text.hasSuffix("\n"), let pid = pid_t(text.dropLast()) {
-                pids.append(pid)
-                return
-            }
-            usleep(20_000)
-        }
-        Issue.record("the target fixture did not start in \(target)")
+        if let pid = try TestNamespace.startPython(script, in: target) { pids.append(pid) }
     }
 
     func scan(_ arguments: [String]) throws -> CommandResult {
