@@ -280,7 +280,7 @@ public struct Resolver: Sendable {
                 }
             }
         } catch {
-            result.problem = ScanSys.meansRefused(error) ? "connection refused (nothing listening)" : "\(error)"
+            result.problem = error == .connectionRefused ? "connection refused (nothing listening)" : "\(error)"
             return result
         }
         if !waiting.isEmpty {
@@ -318,13 +318,13 @@ public struct Resolver: Sendable {
                 }
             }
         }
-        func problem(_ error: Errno) -> TCPProblem { TCPProblem(ScanSys.meansRefused(error) ? "connection refused" : "\(error)") }
+        func problem(_ error: Errno) -> TCPProblem { TCPProblem(error == .connectionRefused ? "connection refused" : "\(error)") }
         /// Runs a socket call, waiting for readiness while it would block.
         func whenReady<T>(_ fd: Int32, writable: Bool, _ call: () throws(Errno) -> T) throws(TCPProblem) -> T {
             while true {
                 do throws(Errno) {
                     return try call()
-                } catch where ScanSys.meansWouldBlock(error) {
+                } catch where error.meansWouldBlock {
                     try waitUntilReady(fd, writable: writable)
                 } catch {
                     throw problem(error)

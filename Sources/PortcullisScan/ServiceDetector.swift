@@ -138,7 +138,7 @@ struct ServiceConnection {
         repeat {
             do {
                 offset += try ScanSys.send(fd, Array(bytes[offset...]))
-            } catch where ScanSys.isWouldBlock(error) {
+            } catch where error.meansWouldBlock {
                 // The payloads are small; a full send buffer means a stalled peer.
                 try? ScanSys.epollModify(epoll, fd, events: ScanSys.writable, token: 0)
                 let ready = wait(for: ScanSys.writable, deadline: deadline)
@@ -158,7 +158,7 @@ struct ServiceConnection {
             do {
                 let count = try ScanSys.receive(fd, into: &buffer)
                 return count == 0 ? .closed : .received(Array(buffer[..<count]))
-            } catch where ScanSys.isWouldBlock(error) {
+            } catch where error.meansWouldBlock {
                 if !wait(for: ScanSys.readable, deadline: deadline) {
                     // Either the deadline, or an error/hangup the next recv reports.
                     if ScanSys.monotonicMicroseconds() >= deadline { return .timedOut }

@@ -51,10 +51,4 @@ extension ScanSys {
             throw Errno(code)
         }
     }
-
-    /// Whether `error` means "try again when the descriptor is ready".
-    static func meansWouldBlock(_ error: Errno) -> Bool { error.rawValue == EAGAIN || error.rawValue == EWOULDBLOCK }
-
-    /// Whether `error` is ECONNREFUSED (a TCP RST, or ICMP port unreachable on UDP).
-    static func meansRefused(_ error: Errno) -> Bool { error.rawValue == ECONNREFUSED }
 }

@@ -178,6 +178,9 @@ extension Errno {
     static let networkUnreachable = Errno(ENETUNREACH)
     static let timedOut = Errno(ETIMEDOUT)
 
+    /// EAGAIN/EWOULDBLOCK: a non-blocking socket has nothing to give or no room yet.
+    var meansWouldBlock: Bool { rawValue == EAGAIN || rawValue == EWOULDBLOCK }
+
     /// Shortages on this host, not answers from the target: EMFILE, ENFILE,
     /// ENOBUFS, ENOMEM, EADDRNOTAVAIL (no free ephemeral port), EAGAIN.
     var isLocalResourceShortage: Bool { [EMFILE, ENFILE, ENOBUFS, ENOMEM, EADDRNOTAVAIL, EAGAIN].contains(rawValue) }
