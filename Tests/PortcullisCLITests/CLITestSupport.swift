@@ -353,31 +353,38 @@ final class LocalListener {
 /// A port on which nothing is bound right now, for TCP or UDP, IPv4 or IPv6
 /// (checked by binding it, then letting it go).
 func currentlyFreePort() -> UInt16? {
-    func bindAny(_ type: Int32, port: UInt16) -> UInt16? {
-        let fd = socket(AF_INET6, type | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var off: Int32 = 0  // dual-stack: one bind checks IPv4 and IPv6 at once
-        setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &off, socklen_t(MemoryLayout<Int32>.size))
-        var sin6 = sockaddr_in6()
-        sin6.sin6_family = sa_family_t(AF_INET6)
-        sin6.sin6_port = port.bigEndian
-        sin6.sin6_addr = in6addr_any
-        let ok = withUnsafePointer(to: &sin6) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
-        }
-        guard ok == 0 else { return nil }
-        var length = socklen_t(MemoryLayout<sockaddr_in6>.size)
-        _ = withUnsafeMutablePointer(to: &sin6) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return UInt16(bigEndian: sin6.sin6_port)
-    }
     for _ in 0..<50 {
-        guard let port = bindAny(Int32(SOCK_STREAM.rawValue), port: 0) else { return nil }
-        if bindAny(Int32(SOCK_DGRAM.rawValue), port: port) != nil { return port }
+        guard let port = bindAnyDualStack(Int32(SOCK_STREAM.rawValue), port: 0) else { return nil }
+        if bindAnyDualStack(Int32(SOCK_DGRAM.rawValue), port: port) != nil { return port }
     }
     return nil
+}
+
+/// Whether `port` is free right now for TCP and UDP on IPv4 and IPv6.
+func portIsFree(_ port: UInt16) -> Bool {
+    bindAnyDualStack(Int32(SOCK_STREAM.rawValue), port: port) != nil && bindAnyDualStack(Int32(SOCK_DGRAM.rawValue), port: port) != nil
+}
+
+/// Binds [::]:port dual-stack (port 0: any) and lets it go; the port bound, or nil.
+private func bindAnyDualStack(_ type: Int32, port: UInt16) -> UInt16? {
+    let fd = socket(AF_INET6, type | Int32(SOCK_CLOEXEC.rawValue), 0)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var off: Int32 = 0  // dual-stack: one bind checks IPv4 and IPv6 at once
+    setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &off, socklen_t(MemoryLayout<Int32>.size))
+    var sin6 = sockaddr_in6()
+    sin6.sin6_family = sa_family_t(AF_INET6)
+    sin6.sin6_port = port.bigEndian
+    sin6.sin6_addr = in6addr_any
+    let ok = withUnsafePointer(to: &sin6) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+    }
+    guard ok == 0 else { return nil }
+    var length = socklen_t(MemoryLayout<sockaddr_in6>.size)
+    _ = withUnsafeMutablePointer(to: &sin6) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    return UInt16(bigEndian: sin6.sin6_port)
 }
 
 // MARK: - The documented JSON contract, decoded strictly

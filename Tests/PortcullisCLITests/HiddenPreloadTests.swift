@@ -17,7 +17,7 @@ extension Host {
     static let ls = executable("ls", preferring: ["/usr/bin/ls", "/bin/ls"])
 }
 
-/// One listener, bound to loopback on a port the kernel picks. IPv6 sockets
+/// One listener, bound to loopback on the port given (see `exclusivePort`). IPv6 sockets
 /// are V6ONLY, so only the (proto, family) under test is in use. Prints
 /// {"pid", "port"} when bound; exits when stdin closes.
 let preloadListenerScript = #"""
@@ -27,7 +27,7 @@ af = socket.AF_INET6 if family == "ipv6" else socket.AF_INET
 s = socket.socket(af, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
 if af == socket.AF_INET6:
     s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-s.bind(("::1" if af == socket.AF_INET6 else "127.0.0.1", 0))
+s.bind(("::1" if af == socket.AF_INET6 else "127.0.0.1", int(sys.argv[3])))
 if proto == "tcp":
     s.listen(8)
 print(json.dumps({"pid": os.getpid(), "port": s.getsockname()[1]}), flush=True)
@@ -70,6 +70,21 @@ struct PreloadCase: CustomTestStringConvertible, Sendable {
     static let all: [PreloadCase] = [("tcp", "ipv4"), ("tcp", "ipv6"), ("udp", "ipv4"), ("udp", "ipv6")]
         .filter { $0.1 == "ipv4" || Host.hasIPv6Loopback }
         .map { PreloadCase(proto: $0.0, family: $0.1) }
+}
+
+/// A port below the ephemeral range that nothing uses in TCP or UDP, IPv4
+/// or IPv6: the library hides every socket with that local port number, so
+/// another program's socket on it (an outgoing connection's ephemeral port,
+/// say) would be hidden too and show up as a second finding.
+func exclusivePort() -> UInt16? {
+    let range = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8))?
+        .split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).compactMap { Int($0) } ?? []
+    let below = max(10_001, (range.first ?? 32_768) - 1)
+    for _ in 0..<200 {
+        let port = UInt16(Int.random(in: 10_000..<below))
+        if portIsFree(port) { return port }
+    }
+    return nil
 }
 
 extension CLITests {
@@ -119,7 +134,7 @@ extension CLITests {
             let directory = try TemporaryDirectory(prefix: "portcullis-preload")
             defer { directory.remove() }
             let library = try buildLibrary(in: directory)
-            let listener = try PythonFixture(script: preloadListenerScript, name: "hidden_listener.py", arguments: [c.proto, c.family])
+            let listener = try PythonFixture(script: preloadListenerScript, name: "hidden_listener.py", arguments: [c.proto, c.family, "\(try #require(exclusivePort()))"])
             defer { listener.stop() }
             let port = try #require(listener.int("port"))
             let pid = listener.pid
@@ -167,7 +182,7 @@ extension CLITests {
             let directory = try TemporaryDirectory(prefix: "portcullis-preload")
             defer { directory.remove() }
             let library = try buildLibrary(in: directory)
-            let listener = try PythonFixture(script: preloadListenerScript, name: "hidden_listener.py", arguments: ["tcp", "ipv4"])
+            let listener = try PythonFixture(script: preloadListenerScript, name: "hidden_listener.py", arguments: ["tcp", "ipv4", "\(try #require(exclusivePort()))"])
             defer { listener.stop() }
             let port = try #require(listener.int("port"))
             let pid = listener.pid
