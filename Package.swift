@@ -14,10 +14,12 @@ let package = Package(
         .library(name: "PortcullisCore", targets: ["PortcullisCore"]),
         .library(name: "PortcullisLinux", targets: ["PortcullisLinux"]),
         .library(name: "PortcullisScan", targets: ["PortcullisScan"]),
+        .library(name: "PortcullisStore", targets: ["PortcullisStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // Pure logic: models, parsers, knowledge, filters, renderers. No I/O.
@@ -31,10 +33,15 @@ let package = Package(
         .target(name: "CPortcullisSys"),
         // The network scanner: TCP connect and UDP probes, service detection.
         .target(name: "PortcullisScan", dependencies: ["PortcullisCore", "PortcullisLinux", "CPortcullisSys"], swiftSettings: strictSettings),
+        // History: snapshots, baselines and watch events in SQLite (GRDB).
+        .target(
+            name: "PortcullisStore",
+            dependencies: ["PortcullisCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strictSettings),
         .executableTarget(
             name: "portcullis",
             dependencies: [
-                "PortcullisCore", "PortcullisLinux", "PortcullisScan",
+                "PortcullisCore", "PortcullisLinux", "PortcullisScan", "PortcullisStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -49,6 +56,9 @@ let package = Package(
         .testTarget(
             name: "PortcullisScanTests", dependencies: ["PortcullisCore", "PortcullisLinux", "PortcullisScan"],
             exclude: ["Fixtures"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "PortcullisStoreTests", dependencies: ["PortcullisCore", "PortcullisStore"],
+            swiftSettings: strictSettings),
         .testTarget(
             name: "PortcullisCLITests", dependencies: ["PortcullisCore", "PortcullisLinux"],
             exclude: ["Fixtures"], swiftSettings: strictSettings),

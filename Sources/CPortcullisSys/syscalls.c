@@ -52,3 +52,80 @@ int portcullis_epoll_wait(int epfd, uint64_t *tokens, uint32_t *events, int capa
 }
 
 unsigned long portcullis_loader_base(void) { return getauxval(AT_BASE); }
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <string.h>
+
+static volatile sig_atomic_t stop_signal = 0;
+static int stop_pipe[2] = {-1, -1};
+
+static void stop_handler(int signo) {
+    if (stop_signal != 0) {
+        signal(signo, SIG_DFL);
+        raise(signo);
+        return;
+    }
+    stop_signal = signo;
+    int saved = errno;
+    if (stop_pipe[1] >= 0) {
+        char byte = 1;
+        ssize_t ignored = write(stop_pipe[1], &byte, 1);
+        (void)ignored;
+    }
+    errno = saved;
+}
+
+int portcullis_stop_signals_install(void) {
+    if (stop_pipe[0] >= 0) return stop_pipe[0];
+    if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0) return -1;
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = stop_handler;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    if (sigaction(SIGINT, &action, NULL) != 0 || sigaction(SIGTERM, &action, NULL) != 0) return -1;
+    return stop_pipe[0];
+}
+
+int portcullis_stop_signal_received(void) { return stop_signal; }
+
+int portcullis_spawn_with_stdin(const char *path, char *const argv[], char *const envp[], pid_t *pid, int *stdin_fd) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return errno;
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attributes;
+    int rc = posix_spawn_file_actions_init(&actions);
+    if (rc != 0) goto close_pipe;
+    rc = posix_spawnattr_init(&attributes);
+    if (rc != 0) goto destroy_actions;
+    // dup2 clears close-on-exec on the copy; the originals close at exec.
+    if ((rc = posix_spawn_file_actions_adddup2(&actions, fds[0], 0)) != 0) goto destroy_all;
+    if ((rc = posix_spawn_file_actions_adddup2(&actions, 2, 1)) != 0) goto destroy_all;
+    sigset_t none, defaults;
+    sigemptyset(&none);
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGPIPE);
+    sigaddset(&defaults, SIGINT);
+    sigaddset(&defaults, SIGTERM);
+    if ((rc = posix_spawnattr_setsigmask(&attributes, &none)) != 0) goto destroy_all;
+    if ((rc = posix_spawnattr_setsigdefault(&attributes, &defaults)) != 0) goto destroy_all;
+    if ((rc = posix_spawnattr_setpgroup(&attributes, 0)) != 0) goto destroy_all;
+    if ((rc = posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP)) != 0)
+        goto destroy_all;
+    rc = posix_spawn(pid, path, &actions, &attributes, argv, envp);
+destroy_all:
+    posix_spawnattr_destroy(&attributes);
+destroy_actions:
+    posix_spawn_file_actions_destroy(&actions);
+close_pipe:
+    close(fds[0]);
+    if (rc != 0) {
+        close(fds[1]);
+        return rc;
+    }
+    *stdin_fd = fds[1];
+    return 0;
+}

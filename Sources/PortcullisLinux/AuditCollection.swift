@@ -37,3 +37,8 @@ public enum Clock {
     /// Milliseconds of a clock that never jumps, for durations.
     public static func monotonicMilliseconds() -> Int64 { Sys.monotonicMilliseconds() }
 }
+
+extension Clock {
+    /// Milliseconds since the epoch (CLOCK_REALTIME), for event times.
+    public static func realtimeMilliseconds() -> Int64 { Sys.realtimeMilliseconds() }
+}

@@ -1,6 +1,7 @@
 import ArgumentParser
 import PortcullisCore
 import PortcullisLinux
+import PortcullisStore
 
 extension Severity: ExpressibleByArgument {}
 
@@ -44,16 +45,17 @@ struct AuditOptions: ParsableArguments {
     }
 
     /// Gathers and judges. Diagnostics are returned, not printed.
-    func run(sourceOptions: SourceOptions) throws -> (AuditReport, Inventory, [Diagnostic]) {
+    func run(sourceOptions: SourceOptions, baseline: BaselineListeners? = nil) throws -> (AuditReport, Inventory, [Diagnostic]) {
         let policy = try loadPolicy()
         var collector = InventoryCollector(options: sourceOptions.collectorOptions(query: SocketQuery()))
         var diagnostics: [Diagnostic] = []
         let firewall = noFirewall || sourceOptions.procRoot != nil ? nil : FirewallJudge.current(&diagnostics)
-        let input: AuditInput
+        var input: AuditInput
         let inventory: Inventory
         do { (input, inventory) = try collector.auditInput(firewall: firewall, policy: policy, now: Clock.now()) } catch {
             throw RuntimeFailure(error.description)
         }
+        input.baseline = baseline
         let report = Auditor.run(input)
         // The caller adds the unattributed notice for the sockets it shows.
         return (report, inventory, inventory.diagnostics + diagnostics + report.notes)
@@ -64,7 +66,7 @@ extension Portcullis {
     struct Audit: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "A verdict for every listening port: findings with evidence and fixes.",
-            discussion: "Exit codes: 0 no finding at or above --fail-on, 1 at least one, 2 usage or policy error, 3 runtime error.")
+            discussion: "Exit codes: 0 no finding at or above --fail-on, 1 at least one, 2 usage or policy error (or --baseline without a baseline), 3 runtime error.")
 
         @OptionGroup var auditOptions: AuditOptions
         @Option(name: .customLong("fail-on"), help: "Exit 1 when a finding is at or above this severity: info, low, medium, high, critical.")
@@ -72,9 +74,21 @@ extension Portcullis {
         @Option(help: "Output format: table (text report), json, ndjson (one finding per line) or junit (JUnit XML).")
         var format: AuditFormat = .table
         @OptionGroup var sourceOptions: SourceOptions
+        @Flag(help: "Add a not-in-baseline finding for every listener the baseline snapshot does not have.")
+        var baseline = false
+        @OptionGroup var storeOptions: StoreOptions
 
         func run() throws {
-            let (report, inventory, auditDiagnostics) = try auditOptions.run(sourceOptions: sourceOptions)
+            var reference: BaselineListeners?
+            if baseline {
+                let store = try storeOptions.open(.readOnly)
+                let current = try storeOptions.perform { () throws(StoreError) in try store.baseline() }
+                guard let current else { throw UsageFailure(StoreOptions.noBaselineMessage(store.path)) }
+                let content = try storeOptions.perform { () throws(StoreError) in try store.content(of: current.snapshot.id) }
+                reference = BaselineListeners(snapshotID: current.snapshot.id, time: current.snapshot.time,
+                                              keys: Set(content.entries.map { ListenerKey($0.socket) }))
+            }
+            let (report, inventory, auditDiagnostics) = try auditOptions.run(sourceOptions: sourceOptions, baseline: reference)
             var diagnostics = auditDiagnostics
             if let notice = InventoryBuilder.unattributedNotice(inventory.entries, asRoot: Console.effectiveUID == 0) { diagnostics.append(notice) }
             reportDiagnostics(diagnostics)

@@ -45,4 +45,19 @@ int portcullis_epoll_modify(int epfd, int fd, uint32_t events, uint64_t token);
 int portcullis_epoll_remove(int epfd, int fd);
 int portcullis_epoll_wait(int epfd, uint64_t *tokens, uint32_t *events, int capacity, int timeout_ms);
 
+/// SIGINT and SIGTERM handling for long-running commands (watch): the
+/// handler records the signal and writes one byte to a close-on-exec pipe,
+/// whose read end (returned) a poll(2) wakes on. A second signal of either
+/// kind restores the default action and re-raises it, so a stuck program
+/// still ends. Returns -1 and sets errno on failure.
+int portcullis_stop_signals_install(void);
+/// The first stop signal received (SIGINT or SIGTERM), 0 when none yet.
+int portcullis_stop_signal_received(void);
+
+/// posix_spawn(2) of `path` with `argv` and `envp`, its stdin the read end of
+/// a new pipe whose write end (close-on-exec) is returned in *stdin_fd, its
+/// stdout sent to our stderr, in a process group of its own, with signal
+/// dispositions and mask reset to defaults. Returns 0 or an errno value.
+int portcullis_spawn_with_stdin(const char *path, char *const argv[], char *const envp[], pid_t *pid, int *stdin_fd);
+
 #endif

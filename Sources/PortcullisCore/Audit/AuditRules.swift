@@ -133,6 +133,11 @@ enum AuditRules {
                 severity == .info ? "Nothing to do if that service is expected"
                     : "Check kernel services (NFS, WireGuard, iSCSI) and containers in other PID namespaces; a socket no process owns can also be a kernel rootkit's")
         }
+        if let baseline = input.baseline, !baseline.keys.contains(ListenerKey(s)) {
+            add(.notInBaseline, .medium, "\(endpoint(entry)) was not listening in the baseline",
+                ["baseline: snapshot \(baseline.snapshotID) taken \(Timestamp.iso8601(baseline.time))"],
+                "If it is expected, take a new baseline (portcullis baseline set); otherwise find out what opened it (portcullis who \(s.localPort)) and stop it")
+        }
         if let policy = input.policy {
             let judged: Exposure = reachable ? entry.exposure : .loopback
             switch policy.auditDecision(for: entry, exposure: judged) {

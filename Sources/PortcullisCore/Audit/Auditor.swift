@@ -67,6 +67,9 @@ public struct AuditInput: Sendable {
     public var ranAsRoot: Bool
     /// Seconds since the epoch, for ignore expiry.
     public var now: Int64
+    /// The listeners of the baseline snapshot (`audit --baseline`): every
+    /// other listener is a `not-in-baseline` finding.
+    public var baseline: BaselineListeners?
 
     public init(
         entries: [InventoryEntry], packetSockets: [PacketSocketEntry] = [], firewall: [UInt64: FirewallVerdict] = [:],
@@ -82,6 +85,21 @@ public struct AuditInput: Sendable {
         self.userHomes = userHomes
         self.ranAsRoot = ranAsRoot
         self.now = now
+        self.baseline = nil
+    }
+}
+
+/// The listener keys of a baseline snapshot, for `audit --baseline`.
+public struct BaselineListeners: Sendable {
+    public var snapshotID: Int64
+    /// When the snapshot was taken (seconds since the epoch).
+    public var time: Int64
+    public var keys: Set<ListenerKey>
+
+    public init(snapshotID: Int64, time: Int64, keys: Set<ListenerKey>) {
+        self.snapshotID = snapshotID
+        self.time = time
+        self.keys = keys
     }
 }
 

@@ -29,4 +29,6 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable, Codable {
     case ldPreload = "ld-preload"
     /// A listener the policy does not allow.
     case notInPolicy = "not-in-policy"
+    /// A listener the baseline snapshot does not have (`audit --baseline`).
+    case notInBaseline = "not-in-baseline"
 }

@@ -1,0 +1,116 @@
+/// What makes a listener the same listener over time: protocol, family,
+/// local address and port (for raw sockets the IP protocol number, which the
+/// kernel reports in the port field). Inode, pid and queue sizes change on
+/// every restart and are not part of it.
+public struct ListenerKey: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public var proto: TransportProtocol
+    public var family: AddressFamily
+    public var localAddress: IPAddress
+    public var localPort: UInt16
+
+    public init(proto: TransportProtocol, family: AddressFamily, localAddress: IPAddress, localPort: UInt16) {
+        self.proto = proto
+        self.family = family
+        self.localAddress = localAddress
+        self.localPort = localPort
+    }
+
+    public init(_ socket: SocketRecord) {
+        self.init(proto: socket.proto, family: socket.family, localAddress: socket.localAddress, localPort: socket.localPort)
+    }
+
+    public static func < (a: ListenerKey, b: ListenerKey) -> Bool {
+        if a.proto != b.proto { return a.proto.sortKey < b.proto.sortKey }
+        if a.localPort != b.localPort { return a.localPort < b.localPort }
+        if a.family != b.family { return a.family == .ipv4 }
+        return a.localAddress < b.localAddress
+    }
+
+    /// `tcp 0.0.0.0:22`, `udp6 [::]:53`, `raw 0.0.0.0:* (icmp (1))`.
+    public var description: String {
+        let name = proto.rawValue + (family == .ipv6 ? "6" : "")
+        let address = InventoryRenderer.address(localAddress, port: localPort, proto: proto)
+        return proto == .raw ? "\(name) \(address) (\(InventoryRenderer.ipProtocolName(UInt8(truncatingIfNeeded: localPort))))" : "\(name) \(address)"
+    }
+
+    /// The key's fields as JSON, in the socket object's names.
+    public var jsonFields: [(String, JSONValue)] {
+        [("proto", .string(proto.rawValue)), ("family", .string(family.rawValue)),
+         ("local_address", .string(localAddress.description)), ("local_port", .int(Int64(localPort)))]
+    }
+}
+
+/// Everything listening on one `ListenerKey`: usually one socket, several
+/// with SO_REUSEPORT. Owners are the union of the sockets' holders.
+public struct ListenerView: Hashable, Sendable {
+    public var key: ListenerKey
+    public var sockets: [InventoryEntry]
+
+    public init(key: ListenerKey, sockets: [InventoryEntry]) {
+        self.key = key
+        self.sockets = sockets
+    }
+
+    /// The widest exposure among the sockets (they share an address, so they
+    /// differ only by IPV6_V6ONLY or a bound device).
+    public var exposure: Exposure {
+        sockets.map(\.exposure).max { Self.width($0) < Self.width($1) } ?? .loopback
+    }
+
+    static func width(_ e: Exposure) -> Int {
+        switch e {
+        case .loopback: return 0
+        case .linkLocal: return 1
+        case .specificAddress: return 2
+        case .allInterfacesIPv4, .allInterfacesIPv6: return 3
+        case .allInterfacesDualStack: return 4
+        }
+    }
+
+    /// Every holder once, by pid.
+    public var owners: [SocketOwner] {
+        var seen = Set<Int32>()
+        var out: [SocketOwner] = []
+        for socket in sockets {
+            for owner in socket.owners where seen.insert(owner.pid).inserted { out.append(owner) }
+        }
+        return out.sorted { $0.pid < $1.pid }
+    }
+
+    public var service: String? { sockets.lazy.compactMap(\.service).first }
+
+    public var unownedReason: UnownedReason? {
+        owners.isEmpty ? sockets.lazy.compactMap(\.unownedReason).first : nil
+    }
+
+    /// Who runs it, as far as a change of owner is concerned: each holder's
+    /// executable (its name when the executable could not be read) and user.
+    /// Pids are not part of it: a restart is not a change of owner.
+    public var ownerIdentity: Set<OwnerIdentity> {
+        Set(owners.map { OwnerIdentity(program: $0.exe ?? "comm:" + $0.name, uid: $0.uid) })
+    }
+
+    /// Whether the owners are known: some holder was found, or a full walk
+    /// as root found none. Sockets that could not be attributed (no
+    /// privilege, a /proc copy) are never compared.
+    public var ownersKnown: Bool {
+        !owners.isEmpty || sockets.contains { $0.unownedReason == .kernelSocket }
+    }
+
+    public var inodes: [UInt64] { sockets.map(\.socket.inode).sorted() }
+
+    /// Groups entries by key, in key order.
+    public static func group(_ entries: [InventoryEntry]) -> [ListenerKey: ListenerView] {
+        var out: [ListenerKey: ListenerView] = [:]
+        for entry in entries where entry.socket.isListening {
+            let key = ListenerKey(entry.socket)
+            out[key, default: ListenerView(key: key, sockets: [])].sockets.append(entry)
+        }
+        return out
+    }
+}
+
+public struct OwnerIdentity: Hashable, Sendable {
+    public var program: String
+    public var uid: UInt32?
+}

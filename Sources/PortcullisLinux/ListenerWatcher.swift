@@ -1,0 +1,236 @@
+import PortcullisCore
+
+/// Polls the kernel's listening sockets for `watch`, cheaply: one netlink
+/// dump per protocol and family with the state filter applied in the
+/// kernel, owners looked up only for sockets that are new since the last
+/// poll, and for the sockets of holders that exited or ran another program
+/// (checked by reading each holder's `exe` link). Everything else comes from
+/// the cache, by inode.
+public final class ListenerWatcher {
+    public struct Options: Sendable {
+        public var procRoot = "/proc"
+        public var etcRoot = "/"
+        public var parallelism = 2
+        public var protocols = Set(TransportProtocol.allCases)
+        public var families = Set(AddressFamily.allCases)
+        public init() {}
+    }
+
+    /// One reusable NETLINK_SOCK_DIAG socket, replaced after any error.
+    final class TransportCache {
+        var socket: SockDiagSocket?
+    }
+
+    let options: Options
+    let procfs: ProcFS
+    let transport = TransportCache()
+    var client: SockDiagClient
+    let builder: InventoryBuilder
+    let resolver: OwnerResolver
+    let users: [UInt32: String]
+    let effectiveUID: UInt32
+    let inChildPIDNamespace: Bool
+    /// Protocols/families read from /proc/net because netlink lacks them (raw_diag).
+    var fromProcNet = Set<String>()
+
+    /// Listening sockets by inode, with owners.
+    var entries: [UInt64: InventoryEntry] = [:]
+    /// Inodes per listener key.
+    var byKey: [ListenerKey: [UInt64]] = [:]
+    /// Inodes each holder holds, and the `exe` link it had then.
+    var holdings: [Int32: Set<UInt64>] = [:]
+    var fingerprints: [Int32: [UInt8]] = [:]
+    /// Warnings and notices since the last `takeDiagnostics()`.
+    var diagnostics: [Diagnostic] = []
+    var lastWalkDenied = false
+
+    public init(options: Options = Options()) throws(CollectionError) {
+        self.options = options
+        do { procfs = try ProcFS(root: options.procRoot) } catch {
+            throw CollectionError("cannot open the proc root \(options.procRoot): \(error)")
+        }
+        let cache = transport
+        client = SockDiagClient(transport: { () throws(Errno) in
+            if let socket = cache.socket { return socket }
+            let socket = try SockDiagSocket()
+            cache.socket = socket
+            return socket
+        })
+        users = HostFiles.users(etcRoot: options.etcRoot)
+        let services = HostFiles.services(etcRoot: options.etcRoot)
+        builder = InventoryBuilder(
+            users: users, ephemeralRange: HostFiles.ephemeralRange(procRoot: options.procRoot),
+            serviceName: { port, proto in services.name(port: port, proto: proto) })
+        resolver = OwnerResolver(procfs: procfs, parallelism: options.parallelism)
+        effectiveUID = Sys.userID()
+        inChildPIDNamespace = procfs.ownNamespace("pid").map { $0 != InventoryCollector.initialPIDNamespace } ?? false
+    }
+
+    public var listenerCount: Int { byKey.count }
+    public var socketCount: Int { entries.count }
+
+    public func takeDiagnostics() -> [Diagnostic] {
+        defer { diagnostics.removeAll() }
+        return diagnostics
+    }
+
+    /// Every listening socket now, from netlink (or /proc/net where netlink
+    /// lacks a protocol).
+    func dump() throws(CollectionError) -> [SocketRecord] {
+        var records: [SocketRecord] = []
+        records.reserveCapacity(entries.count + 64)
+        let query = SocketQuery(protocols: options.protocols, families: options.families, listeningOnly: true)
+        for proto in TransportProtocol.allCases where options.protocols.contains(proto) {
+            for family in AddressFamily.allCases where options.families.contains(family) {
+                let name = proto.rawValue + (family == .ipv6 ? "6" : "")
+                if !fromProcNet.contains(name) {
+                    do {
+                        records += try client.dump(proto: proto, family: family, states: query.stateMask(for: proto))
+                        continue
+                    } catch {
+                        transport.socket = nil
+                        let missingModule = error.code == .kernel && error.underlying == .noSuchFile
+                        guard missingModule || error.code == .socket else { throw CollectionError(error.description) }
+                        fromProcNet.insert(name)
+                        if !(proto == .raw && missingModule) {
+                            diagnostics.append(Diagnostic(.notice, "\(error); reading /proc/net/\(name) instead"))
+                        }
+                    }
+                }
+                do {
+                    let parsed = try procfs.socketTable(proto, family)
+                    let mask = query.stateMask(for: proto)
+                    records += parsed.records.filter { mask & (1 << UInt32($0.stateCode)) != 0 }
+                } catch {
+                    if !(error == .noSuchFile && family == .ipv6) {
+                        throw CollectionError("cannot read \(options.procRoot)/net/\(name): \(error)")
+                    }
+                }
+            }
+        }
+        return records
+    }
+
+    /// The first poll: learns every listener and its owners; no events.
+    @discardableResult
+    public func start() throws(CollectionError) -> Int {
+        _ = try poll(time: 0)
+        return byKey.count
+    }
+
+    /// One poll: the events since the previous one.
+    public func poll(time: Int64) throws(CollectionError) -> [WatchEvent] {
+        let records = try dump()
+        var current: [UInt64: SocketRecord] = [:]
+        current.reserveCapacity(records.count)
+        for record in records { current[record.inode] = record }
+
+        let added = current.keys.filter { entries[$0] == nil }
+        let removed = entries.keys.filter { current[$0] == nil }
+        // Holders that exited or now run another program: look again at what they held.
+        var recheck = Set<UInt64>()
+        for (pid, inodes) in holdings {
+            let link = exeLink(pid)
+            if link == nil || link != fingerprints[pid] {
+                recheck.formUnion(inodes.filter { current[$0] != nil && entries[$0] != nil })
+            }
+        }
+        var touched = Set<ListenerKey>()
+        for inode in added { if let r = current[inode] { touched.insert(ListenerKey(r)) } }
+        for inode in removed { if let e = entries[inode] { touched.insert(ListenerKey(e.socket)) } }
+        for inode in recheck { if let e = entries[inode] { touched.insert(ListenerKey(e.socket)) } }
+        if touched.isEmpty { return [] }
+
+        var before: [ListenerKey: ListenerView] = [:]
+        for key in touched { before[key] = view(key) }
+
+        // Owners of the new and rechecked sockets, in one walk.
+        let wanted = Set(added).union(recheck)
+        var ownersByInode: [UInt64: [SocketOwner]] = [:]
+        var denied = false
+        if !wanted.isEmpty {
+            do {
+                let holders = try resolver.holders(wanted: wanted)
+                denied = !holders.deniedPIDs.isEmpty
+                var describer = ProcessDescriber(procfs: procfs, users: users, isLive: options.procRoot == "/proc")
+                for (inode, holding) in holders.byInode {
+                    var owners: [SocketOwner] = []
+                    for held in holding {
+                        if let index = owners.firstIndex(where: { $0.pid == held.pid }) {
+                            owners[index].fds.append(held.fd)
+                        } else if var owner = describer.describe(held.pid) {
+                            owner.fds = [held.fd]
+                            owners.append(owner)
+                        }
+                    }
+                    owners.sort { $0.pid < $1.pid }
+                    ownersByInode[inode] = owners
+                }
+            } catch {
+                diagnostics.append(Diagnostic(.warning, "cannot list processes in \(options.procRoot): \(error); owners not shown"))
+            }
+            if denied && !lastWalkDenied && effectiveUID == 0 {
+                diagnostics.append(Diagnostic(.warning, "some fd tables could not be read even as root; their sockets are shown without owners"))
+            }
+            lastWalkDenied = denied
+        }
+        let context = InventoryBuilder.OwnerContext(
+            ownersByInode: ownersByInode, collected: true, someDenied: denied, effectiveUID: effectiveUID,
+            inChildPIDNamespace: inChildPIDNamespace)
+
+        for inode in removed {
+            guard let entry = entries.removeValue(forKey: inode) else { continue }
+            forget(inode, owners: entry.owners)
+            let key = ListenerKey(entry.socket)
+            byKey[key]?.removeAll { $0 == inode }
+            if byKey[key]?.isEmpty == true { byKey[key] = nil }
+        }
+        for inode in recheck {
+            guard var entry = entries[inode] else { continue }
+            forget(inode, owners: entry.owners)
+            let fresh = builder.entry(for: entry.socket, owners: context)
+            entry.owners = fresh.owners
+            entry.unownedReason = fresh.unownedReason
+            entries[inode] = entry
+            remember(inode, owners: entry.owners)
+        }
+        for inode in added {
+            guard let record = current[inode] else { continue }
+            let entry = builder.entry(for: record, owners: context)
+            entries[inode] = entry
+            byKey[ListenerKey(record), default: []].append(inode)
+            remember(inode, owners: entry.owners)
+        }
+        return touched.sorted().flatMap { key in WatchEvents.events(before: before[key], after: view(key), time: time) }
+    }
+
+    /// The `exe` link of a process ([] when unreadable), nil when it is gone.
+    func exeLink(_ pid: Int32) -> [UInt8]? {
+        guard let process = try? procfs.process(pid) else { return nil }
+        return (try? process.readLink("exe")) ?? []
+    }
+
+    func view(_ key: ListenerKey) -> ListenerView? {
+        guard let inodes = byKey[key], !inodes.isEmpty else { return nil }
+        return ListenerView(key: key, sockets: inodes.compactMap { entries[$0] })
+    }
+
+    func remember(_ inode: UInt64, owners: [SocketOwner]) {
+        for owner in owners {
+            holdings[owner.pid, default: []].insert(inode)
+            if fingerprints[owner.pid] == nil {
+                fingerprints[owner.pid] = exeLink(owner.pid) ?? []
+            }
+        }
+    }
+
+    func forget(_ inode: UInt64, owners: [SocketOwner]) {
+        for owner in owners {
+            holdings[owner.pid]?.remove(inode)
+            if holdings[owner.pid]?.isEmpty == true {
+                holdings[owner.pid] = nil
+                fingerprints[owner.pid] = nil
+            }
+        }
+    }
+}

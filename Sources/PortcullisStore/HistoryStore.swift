@@ -1,0 +1,396 @@
+import GRDB
+import PortcullisCore
+
+/// The history database: snapshots of the listeners and findings, the
+/// baseline, and recorded watch events. SQLite through GRDB, in WAL mode
+/// with synchronous=FULL; each snapshot is written in one transaction, so it
+/// is either wholly there or wholly absent, whatever happens to the process.
+/// Nothing is ever updated or deleted: setting a baseline adds a row.
+public final class HistoryStore: Sendable {
+    public enum Mode: Sendable {
+        /// Create the file (mode 0600) and migrate the schema as needed.
+        case readWrite
+        /// Only read; a missing file is an error.
+        case readOnly
+    }
+
+    public struct Options: Sendable {
+        public var mode: Mode = .readWrite
+        /// How long to wait for another writer's lock, in seconds.
+        public var busyTimeout: Double = 5
+        /// Create missing parent directories (mode 0700): for the default location.
+        public var createDirectories = false
+        public init() {}
+    }
+
+    /// `PRAGMA application_id`: "PCUL", so a stranger's database is never migrated.
+    public static let applicationID: Int32 = 0x5043_554C
+    /// `PRAGMA user_version` after every migration this binary knows.
+    public static let schemaVersion = 1
+    /// Version of the stored form of listeners and findings (`snapshot.format`).
+    public static let storedFormVersion = 1
+
+    public let path: String
+    let queue: DatabaseQueue
+
+    /// The default database: /var/lib/portcullis/portcullis.db for root,
+    /// else $XDG_STATE_HOME/portcullis/portcullis.db, or
+    /// ~/.local/state/portcullis/portcullis.db when XDG_STATE_HOME is unset
+    /// or not absolute. nil when there is no home directory to use.
+    public static func defaultPath(effectiveUID: UInt32, environment: (String) -> String?) -> String? {
+        if effectiveUID == 0 { return "/var/lib/portcullis/portcullis.db" }
+        if let state = environment("XDG_STATE_HOME"), state.hasPrefix("/") { return state + "/portcullis/portcullis.db" }
+        guard let home = environment("HOME"), home.hasPrefix("/") else { return nil }
+        return (home == "/" ? "" : home) + "/.local/state/portcullis/portcullis.db"
+    }
+
+    public init(path: String, options: Options = Options()) throws(StoreError) {
+        self.path = path
+        switch StoreFiles.kind(path) {
+        case .other:
+            throw StoreError(.foreign, path: path, "not a regular file")
+        case .missing:
+            if options.mode == .readOnly {
+                throw StoreError(.missing, path: path, "nothing has been stored yet; take a snapshot first (portcullis snapshot)")
+            }
+            let directory = StoreFiles.directory(of: path)
+            if options.createDirectories, let code = StoreFiles.makeDirectories(directory) {
+                throw StoreError(.notWritable, path: path, "cannot create \(directory): \(StoreFiles.message(code))")
+            }
+            if let code = StoreFiles.createPrivate(path) {
+                throw StoreError(.notWritable, path: path, StoreFiles.message(code))
+            }
+        case .regular:
+            break
+        }
+        if options.mode == .readWrite {
+            if let code = StoreFiles.writable(path) { throw StoreError(.notWritable, path: path, StoreFiles.message(code)) }
+            // WAL keeps two files beside the database.
+            let directory = StoreFiles.directory(of: path)
+            if let code = StoreFiles.writable(directory) {
+                throw StoreError(.notWritable, path: path, "its directory \(directory): \(StoreFiles.message(code))")
+            }
+        }
+
+        var configuration = Configuration()
+        configuration.readonly = options.mode == .readOnly
+        configuration.busyMode = .timeout(options.busyTimeout)
+        configuration.journalMode = .wal
+        configuration.label = "portcullis-history"
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        let queue: DatabaseQueue
+        do { queue = try DatabaseQueue(path: path, configuration: configuration) } catch {
+            throw Self.translate(error, path: path)
+        }
+        self.queue = queue
+        try check(options.mode)
+    }
+
+    /// Integrity, ownership and schema version; then the migrations.
+    private func check(_ mode: Mode) throws(StoreError) {
+        let path = self.path
+        do {
+            let (quick, applicationID, userVersion, tables) = try queue.read { db in
+                (try String.fetchAll(db, sql: "PRAGMA quick_check"),
+                 try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0,
+                 try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0,
+                 try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' AND name != 'grdb_migrations'"))
+            }
+            if quick != ["ok"] {
+                throw StoreError(.corrupt, path: path, "PRAGMA quick_check: " + quick.prefix(3).joined(separator: "; "))
+            }
+            if applicationID != 0 && applicationID != Self.applicationID {
+                throw StoreError(.foreign, path: path, "SQLite application_id \(applicationID)")
+            }
+            if applicationID == 0 && !tables.isEmpty {
+                throw StoreError(.foreign, path: path, "it holds tables (\(tables.prefix(3).joined(separator: ", "))) but no portcullis schema")
+            }
+            if userVersion > Self.schemaVersion {
+                throw StoreError(.newerSchema, path: path, "schema version \(userVersion); this portcullis knows up to \(Self.schemaVersion)")
+            }
+            let migrator = Self.migrator
+            if try queue.read({ db in try migrator.hasBeenSuperseded(db) }) {
+                throw StoreError(.newerSchema, path: path, "it has migrations this portcullis does not know")
+            }
+            switch mode {
+            case .readWrite:
+                try migrator.migrate(queue)
+            case .readOnly:
+                if userVersion < Self.schemaVersion {
+                    throw StoreError(.missing, path: path, "it holds no history yet (schema version \(userVersion)); take a snapshot first (portcullis snapshot)")
+                }
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw Self.translate(error, path: path)
+        }
+    }
+
+    /// Maps SQLite's answers to what the user should be told.
+    static func translate(_ error: any Error, path: String) -> StoreError {
+        if let error = error as? StoreError { return error }
+        guard let database = error as? DatabaseError else { return StoreError(.failed, path: path, "\(error)") }
+        let detail = database.message ?? "\(database.resultCode)"
+        switch database.resultCode {
+        case .SQLITE_CORRUPT, .SQLITE_NOTADB: return StoreError(.corrupt, path: path, detail)
+        case .SQLITE_BUSY, .SQLITE_LOCKED: return StoreError(.locked, path: path, detail)
+        case .SQLITE_READONLY, .SQLITE_PERM, .SQLITE_CANTOPEN, .SQLITE_AUTH: return StoreError(.notWritable, path: path, detail)
+        case .SQLITE_FULL: return StoreError(.failed, path: path, "the disk is full: \(detail)")
+        default: return StoreError(.failed, path: path, detail)
+        }
+    }
+
+    /// Runs a database operation, translating failures.
+    func run<T>(_ body: () throws -> T) throws(StoreError) -> T {
+        do { return try body() } catch { throw Self.translate(error, path: path) }
+    }
+
+    // MARK: snapshots
+
+    /// Saves a snapshot in one transaction and returns its header.
+    @discardableResult
+    public func saveSnapshot(
+        _ content: SnapshotContent, time: Int64, label: String?, hostname: String?, source: String, diagnostics: [Diagnostic] = []
+    ) throws(StoreError) -> SnapshotInfo {
+        let listeners = content.entries
+        let findings = content.findings
+        return try run {
+            try queue.inTransaction(.immediate) { db in
+                let diagnosticsJSON = JSONValue.array(diagnostics.map(InventoryRenderer.json)).serialized()
+                try db.execute(sql: """
+                    INSERT INTO snapshot (taken_at, label, hostname, source, format, listener_count, finding_count, diagnostics)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [time, label, hostname, source, Self.storedFormVersion, listeners.count, findings.count, diagnosticsJSON])
+                let id = db.lastInsertedRowID
+                try SnapshotCodec.insert(listeners, findings: findings, snapshot: id, db)
+                return .commit
+            }
+            return try snapshotInfo(latest: true)
+        }
+    }
+
+    private func snapshotInfo(latest: Bool) throws -> SnapshotInfo {
+        guard let info = try queue.read({ db in try Self.infos(db, where: "id = (SELECT max(id) FROM snapshot)").first }) else {
+            throw StoreError(.failed, path: path, "the snapshot just written is missing")
+        }
+        return info
+    }
+
+    static func infos(_ db: Database, where condition: String = "1", arguments: StatementArguments = []) throws -> [SnapshotInfo] {
+        var severities: [Int64: [Severity: Int]] = [:]
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT snapshot_id, severity, count(*) AS n FROM snapshot_finding
+            WHERE snapshot_id IN (SELECT id FROM snapshot WHERE \(condition)) GROUP BY snapshot_id, severity
+            """, arguments: arguments)
+        for row in rows {
+            if let severity = Severity(rawValue: row["severity"]) { severities[row["snapshot_id"], default: [:]][severity] = row["n"] }
+        }
+        return try Row.fetchAll(db, sql: """
+            SELECT id, taken_at, label, hostname, source, listener_count, finding_count FROM snapshot WHERE \(condition) ORDER BY id
+            """, arguments: arguments).map { row in
+            let id: Int64 = row["id"]
+            return SnapshotInfo(id: id, time: row["taken_at"], label: row["label"], hostname: row["hostname"], source: row["source"],
+                                listenerCount: row["listener_count"], findingCount: row["finding_count"], severities: severities[id] ?? [:])
+        }
+    }
+
+    /// Every snapshot, oldest first.
+    public func snapshots() throws(StoreError) -> [SnapshotInfo] {
+        try run { try queue.read { db in try Self.infos(db) } }
+    }
+
+    public func snapshot(_ id: Int64) throws(StoreError) -> SnapshotInfo {
+        let found = try run { try queue.read { db in try Self.infos(db, where: "id = ?", arguments: [id]).first } }
+        guard let found else {
+            throw StoreError(.unknownSnapshot, path: path, "no snapshot \(id) in \(path) (portcullis history lists them)")
+        }
+        return found
+    }
+
+    /// The listeners and findings of a snapshot, as they were collected.
+    public func content(of id: Int64) throws(StoreError) -> SnapshotContent {
+        _ = try snapshot(id)
+        return try run { try queue.read { db in try SnapshotCodec.load(snapshot: id, db) } }
+    }
+
+    // MARK: baseline
+
+    /// Makes a snapshot the baseline. Earlier baselines stay recorded.
+    public func setBaseline(_ id: Int64, at time: Int64) throws(StoreError) -> BaselineInfo {
+        let info = try snapshot(id)
+        try run {
+            try queue.write { db in
+                try db.execute(sql: "INSERT INTO baseline (snapshot_id, set_at) VALUES (?, ?)", arguments: [id, time])
+            }
+        }
+        return BaselineInfo(snapshot: info, setAt: time)
+    }
+
+    /// The current baseline, or nil when none was set.
+    public func baseline() throws(StoreError) -> BaselineInfo? {
+        let row = try run { try queue.read { db in try Row.fetchOne(db, sql: "SELECT snapshot_id, set_at FROM baseline ORDER BY id DESC LIMIT 1") } }
+        guard let row else { return nil }
+        return BaselineInfo(snapshot: try snapshot(row["snapshot_id"]), setAt: row["set_at"])
+    }
+
+    // MARK: events
+
+    /// Stores watch events in one transaction.
+    public func record(_ events: [WatchEvent]) throws(StoreError) {
+        guard !events.isEmpty else { return }
+        try run {
+            try queue.write { db in
+                let statement = try db.makeStatement(sql: "INSERT INTO event (time_ms, kind, listener, body) VALUES (?, ?, ?, ?)")
+                for event in events {
+                    try statement.execute(arguments: [
+                        event.timeMilliseconds, event.kind.rawValue, event.listener.key.description,
+                        HistoryRenderer.json(event).serialized(),
+                    ])
+                }
+            }
+        }
+    }
+
+    /// Recorded events, oldest first; the most recent `limit` when given.
+    public func events(limit: Int? = nil) throws(StoreError) -> [StoredEvent] {
+        try run {
+            try queue.read { db in
+                let sql = limit == nil
+                    ? "SELECT id, time_ms, kind, listener, body FROM event ORDER BY id"
+                    : "SELECT * FROM (SELECT id, time_ms, kind, listener, body FROM event ORDER BY id DESC LIMIT ?) ORDER BY id"
+                return try Row.fetchAll(db, sql: sql, arguments: limit.map { [$0] } ?? []).map { row in
+                    StoredEvent(id: row["id"], timeMilliseconds: row["time_ms"], kind: row["kind"], key: row["listener"], json: row["body"])
+                }
+            }
+        }
+    }
+
+    // MARK: checks (tests, crash-safety)
+
+    /// `PRAGMA integrity_check`: ["ok"] when the file is sound.
+    public func integrityCheck() throws(StoreError) -> [String] {
+        try run { try queue.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") } }
+    }
+
+    /// Snapshots whose stored rows do not match their header counts, and
+    /// rows that belong to no snapshot: both empty for a sound history.
+    public func consistencyProblems() throws(StoreError) -> [String] {
+        try run {
+            try queue.read { db in
+                var problems: [String] = []
+                for row in try Row.fetchAll(db, sql: """
+                    SELECT s.id, s.listener_count, s.finding_count,
+                      (SELECT count(*) FROM snapshot_socket WHERE snapshot_id = s.id) AS sockets,
+                      (SELECT count(*) FROM snapshot_finding WHERE snapshot_id = s.id) AS findings
+                    FROM snapshot s
+                    """) {
+                    let id: Int64 = row["id"]
+                    if (row["listener_count"] as Int) != (row["sockets"] as Int) || (row["finding_count"] as Int) != (row["findings"] as Int) {
+                        problems.append("snapshot \(id): header says \(row["listener_count"] as Int) listeners and \(row["finding_count"] as Int) findings, rows hold \(row["sockets"] as Int) and \(row["findings"] as Int)")
+                    }
+                }
+                for table in ["snapshot_socket", "snapshot_finding", "snapshot_process"] {
+                    let orphans = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table) WHERE snapshot_id NOT IN (SELECT id FROM snapshot)") ?? 0
+                    if orphans > 0 { problems.append("\(orphans) rows of \(table) belong to no snapshot") }
+                }
+                return problems
+            }
+        }
+    }
+
+    // MARK: schema
+
+    /// Migrations only ever add. Each sets user_version to its number.
+    static let migrator: DatabaseMigrator = {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1 snapshots, baselines, events") { db in
+            try db.execute(sql: """
+                PRAGMA application_id = \(HistoryStore.applicationID);
+                CREATE TABLE snapshot (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    taken_at INTEGER NOT NULL,
+                    label TEXT,
+                    hostname TEXT,
+                    source TEXT NOT NULL,
+                    format INTEGER NOT NULL,
+                    listener_count INTEGER NOT NULL,
+                    finding_count INTEGER NOT NULL,
+                    diagnostics TEXT NOT NULL
+                );
+                CREATE TABLE snapshot_process (
+                    snapshot_id INTEGER NOT NULL REFERENCES snapshot(id),
+                    pid INTEGER NOT NULL,
+                    ppid INTEGER NOT NULL,
+                    name TEXT NOT NULL,
+                    cmdline TEXT NOT NULL,
+                    exe TEXT,
+                    exe_deleted INTEGER NOT NULL,
+                    exe_replaced INTEGER NOT NULL,
+                    exe_directory_world_writable INTEGER NOT NULL,
+                    uid INTEGER,
+                    user TEXT,
+                    start_time INTEGER,
+                    unit TEXT,
+                    container TEXT,
+                    netns INTEGER,
+                    PRIMARY KEY (snapshot_id, pid)
+                ) WITHOUT ROWID;
+                CREATE TABLE snapshot_socket (
+                    snapshot_id INTEGER NOT NULL REFERENCES snapshot(id),
+                    position INTEGER NOT NULL,
+                    proto TEXT NOT NULL,
+                    family TEXT NOT NULL,
+                    local_address TEXT NOT NULL,
+                    local_port INTEGER NOT NULL,
+                    remote_address TEXT NOT NULL,
+                    remote_port INTEGER NOT NULL,
+                    state INTEGER NOT NULL,
+                    inode INTEGER NOT NULL,
+                    uid INTEGER NOT NULL,
+                    user TEXT,
+                    v6only INTEGER,
+                    interface_index INTEGER NOT NULL,
+                    raw_protocol INTEGER,
+                    receive_queue INTEGER NOT NULL,
+                    send_queue INTEGER NOT NULL,
+                    port_class TEXT NOT NULL,
+                    in_ephemeral_range INTEGER NOT NULL,
+                    service TEXT,
+                    exposure TEXT NOT NULL,
+                    unowned_reason TEXT,
+                    owners TEXT NOT NULL,
+                    PRIMARY KEY (snapshot_id, position)
+                ) WITHOUT ROWID;
+                CREATE TABLE snapshot_finding (
+                    snapshot_id INTEGER NOT NULL REFERENCES snapshot(id),
+                    position INTEGER NOT NULL,
+                    rule TEXT NOT NULL,
+                    severity TEXT NOT NULL,
+                    title TEXT NOT NULL,
+                    subject TEXT,
+                    owners TEXT NOT NULL,
+                    evidence TEXT NOT NULL,
+                    remediation TEXT NOT NULL,
+                    PRIMARY KEY (snapshot_id, position)
+                ) WITHOUT ROWID;
+                CREATE TABLE baseline (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    snapshot_id INTEGER NOT NULL REFERENCES snapshot(id),
+                    set_at INTEGER NOT NULL
+                );
+                CREATE TABLE event (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    time_ms INTEGER NOT NULL,
+                    kind TEXT NOT NULL,
+                    listener TEXT NOT NULL,
+                    body TEXT NOT NULL
+                );
+                PRAGMA user_version = 1;
+                """)
+        }
+        return migrator
+    }()
+}

@@ -1,0 +1,63 @@
+/// Why the history database could not be used: what went wrong, the file,
+/// and what to do. Nothing already stored is changed when one is thrown.
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    public enum Code: Sendable, Equatable {
+        /// `PRAGMA quick_check` failed, or SQLite says the file is damaged or not a database.
+        case corrupt
+        /// Another process held the write lock past the timeout.
+        case locked
+        /// Written by a newer portcullis: a schema this binary does not know.
+        case newerSchema
+        /// The file or its directory cannot be written (permissions, read-only file system).
+        case notWritable
+        /// No database at the path (for commands that only read).
+        case missing
+        /// A SQLite database of some other program.
+        case foreign
+        /// No snapshot with that id (a usage error: exit 2).
+        case unknownSnapshot
+        /// No baseline has been set (a usage error: exit 2).
+        case noBaseline
+        /// Any other I/O or SQLite failure.
+        case failed
+    }
+
+    public var code: Code
+    public var path: String
+    public var detail: String
+
+    public init(_ code: Code, path: String, _ detail: String) {
+        self.code = code
+        self.path = path
+        self.detail = detail
+    }
+
+    /// Errors the user can fix by changing the command line (exit 2, not 3).
+    public var isUsageError: Bool { code == .unknownSnapshot || code == .noBaseline }
+
+    public var description: String {
+        switch code {
+        case .corrupt:
+            return "the history database \(path) is damaged (\(detail)); it was not changed. "
+                + "Move it aside (mv \(path) \(path).damaged) and portcullis starts a new one on next use; "
+                + "`sqlite3 \(path).damaged .recover` may save what it holds"
+        case .locked:
+            return "the history database \(path) is locked by another writer (\(detail)); nothing was written. "
+                + "Wait for the other portcullis (a snapshot or watch --record) to finish and try again"
+        case .newerSchema:
+            return "the history database \(path) was written by a newer portcullis (\(detail)); it was not changed. "
+                + "Use that newer portcullis, or give this one another file with --db"
+        case .notWritable:
+            return "cannot write the history database \(path): \(detail). "
+                + "Run as the user who owns it (root for the system database), or give another file with --db"
+        case .missing:
+            return "no history database at \(path): \(detail)"
+        case .foreign:
+            return "\(path) is not a portcullis history database (\(detail)); it was not changed. Give another file with --db"
+        case .unknownSnapshot, .noBaseline:
+            return detail
+        case .failed:
+            return "history database \(path): \(detail)"
+        }
+    }
+}

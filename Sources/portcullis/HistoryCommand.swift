@@ -1,0 +1,41 @@
+import ArgumentParser
+import PortcullisCore
+import PortcullisLinux
+import PortcullisStore
+
+enum HistoryFormat: String, ExpressibleByArgument, CaseIterable { case table, json }
+
+extension Portcullis {
+    struct History: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List the stored snapshots (id, time, label, counts), or with --events the recorded watch events.")
+
+        @Option(help: "Output format: table or json (with --events: one JSON event per line either way).")
+        var format: HistoryFormat = .table
+        @Flag(help: "List the events `watch --record` stored instead of the snapshots.")
+        var events = false
+        @Option(help: ArgumentHelp("With --events: only the most recent N.", valueName: "N"))
+        var limit: Int?
+        @OptionGroup var storeOptions: StoreOptions
+
+        func validate() throws {
+            if let limit, limit <= 0 { throw ValidationError("--limit needs a positive number") }
+            if limit != nil && !events { throw ValidationError("--limit applies to --events only") }
+        }
+
+        func run() throws {
+            let store = try storeOptions.open(.readOnly)
+            if events {
+                let stored = try storeOptions.perform { () throws(StoreError) in try store.events(limit: limit) }
+                Console.write(HistoryRenderer.renderEventsJSON(stored))
+                return
+            }
+            let snapshots = try storeOptions.perform { () throws(StoreError) in try store.snapshots() }
+            let baseline = try storeOptions.perform { () throws(StoreError) in try store.baseline() }?.snapshot.id
+            switch format {
+            case .table: Console.write(HistoryRenderer.renderHistoryTable(snapshots, baseline: baseline, style: TableStyle(color: Console.wantsColor())))
+            case .json: Console.write(HistoryRenderer.renderHistoryJSON(snapshots, baseline: baseline))
+            }
+        }
+    }
+}
