@@ -189,6 +189,10 @@ public final class ListenerWatcher {
             guard var entry = entries[inode] else { continue }
             forget(inode, owners: entry.owners)
             let fresh = builder.entry(for: entry.socket, owners: context)
+            // No holder found: the socket is closing with its process (it
+            // will be gone from the next dump), or went to a process we
+            // cannot read. Keep the owners last seen, but stop checking them.
+            guard !fresh.owners.isEmpty || entry.owners.isEmpty else { continue }
             entry.owners = fresh.owners
             entry.unownedReason = fresh.unownedReason
             entries[inode] = entry

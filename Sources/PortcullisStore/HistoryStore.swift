@@ -75,7 +75,6 @@ public final class HistoryStore: Sendable {
         var configuration = Configuration()
         configuration.readonly = options.mode == .readOnly
         configuration.busyMode = .timeout(options.busyTimeout)
-        configuration.journalMode = .wal
         configuration.label = "portcullis-history"
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
@@ -116,6 +115,12 @@ public final class HistoryStore: Sendable {
             }
             switch mode {
             case .readWrite:
+                // Only now, once the file is known to be ours: WAL, set once and kept in the file.
+                try queue.writeWithoutTransaction { db in
+                    if try String.fetchOne(db, sql: "PRAGMA journal_mode") != "wal" {
+                        try db.execute(sql: "PRAGMA journal_mode = WAL")
+                    }
+                }
                 try migrator.migrate(queue)
             case .readOnly:
                 if userVersion < Self.schemaVersion {
