@@ -59,8 +59,12 @@ let package = Package(
         .testTarget(
             name: "PortcullisStoreTests", dependencies: ["PortcullisCore", "PortcullisStore"],
             swiftSettings: strictSettings),
+        // Writes snapshots until killed: the crash-safety test's victim.
+        .executableTarget(
+            name: "portcullis-crash-writer", dependencies: ["PortcullisCore", "PortcullisStore"],
+            path: "Tests/StoreCrashWriter", swiftSettings: strictSettings),
         .testTarget(
-            name: "PortcullisCLITests", dependencies: ["PortcullisCore", "PortcullisLinux"],
+            name: "PortcullisCLITests", dependencies: ["PortcullisCore", "PortcullisLinux", "PortcullisStore"],
             exclude: ["Fixtures"], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]

@@ -87,6 +87,12 @@ int portcullis_stop_signals_install(void) {
     sigemptyset(&action.sa_mask);
     action.sa_flags = SA_RESTART;
     if (sigaction(SIGINT, &action, NULL) != 0 || sigaction(SIGTERM, &action, NULL) != 0) return -1;
+    // A parent may have left them blocked (the mask survives exec).
+    sigset_t stops;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGINT);
+    sigaddset(&stops, SIGTERM);
+    if (sigprocmask(SIG_UNBLOCK, &stops, NULL) != 0) return -1;
     return stop_pipe[0];
 }
 

@@ -79,17 +79,39 @@ public final class HistoryStore: Sendable {
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
+        do {
+            queue = try Self.open(path, configuration: configuration, mode: options.mode, path: path)
+        } catch where options.mode == .readOnly && error.code == .notWritable {
+            // A reader who may not write the directory cannot create the WAL
+            // index (-shm): read the file as it is on disk instead.
+            queue = try Self.open("file:" + Self.uriEscaped(path) + "?immutable=1", configuration: configuration, mode: options.mode, path: path)
+        }
+    }
+
+    static func open(_ location: String, configuration: Configuration, mode: Mode, path: String) throws(StoreError) -> DatabaseQueue {
         let queue: DatabaseQueue
-        do { queue = try DatabaseQueue(path: path, configuration: configuration) } catch {
+        do { queue = try DatabaseQueue(path: location, configuration: configuration) } catch {
             throw Self.translate(error, path: path)
         }
-        self.queue = queue
-        try check(options.mode)
+        try check(queue, mode, path: path)
+        return queue
+    }
+
+    static func uriEscaped(_ path: String) -> String {
+        var out = ""
+        for byte in path.utf8 {
+            switch byte {
+            case 0x25, 0x3f, 0x23, 0x00..<0x21, 0x7f...:
+                let hex = Array("0123456789ABCDEF".utf8)
+                out += "%" + String(decoding: [hex[Int(byte >> 4)], hex[Int(byte & 0xf)]], as: UTF8.self)
+            default: out += String(decoding: [byte], as: UTF8.self)
+            }
+        }
+        return out
     }
 
     /// Integrity, ownership and schema version; then the migrations.
-    private func check(_ mode: Mode) throws(StoreError) {
-        let path = self.path
+    private static func check(_ queue: DatabaseQueue, _ mode: Mode, path: String) throws(StoreError) {
         do {
             let (quick, applicationID, userVersion, tables) = try queue.read { db in
                 (try String.fetchAll(db, sql: "PRAGMA quick_check"),

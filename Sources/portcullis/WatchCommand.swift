@@ -26,7 +26,7 @@ extension Portcullis {
         var record = false
         @Option(help: ArgumentHelp("Run PROGRAM for each event, without a shell, with the event's JSON on its stdin.", valueName: "PROGRAM"))
         var exec: String?
-        @Option(name: .customLong("exec-arg"), help: ArgumentHelp("An argument for the --exec program (repeatable, in order).", valueName: "ARG"))
+        @Option(name: .customLong("exec-arg"), parsing: .unconditionalSingleValue, help: ArgumentHelp("An argument for the --exec program (repeatable, in order).", valueName: "ARG"))
         var execArguments: [String] = []
         @Flag(help: "Send each event to syslog (facility daemon).")
         var syslog = false
