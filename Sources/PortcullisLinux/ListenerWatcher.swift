@@ -43,6 +43,8 @@ public final class ListenerWatcher {
     /// Warnings and notices since the last `takeDiagnostics()`.
     var diagnostics: [Diagnostic] = []
     var lastWalkDenied = false
+    /// The netlink tables' digest at the last full dump.
+    var lastDigest: SockDiagWire.InodeDigest?
 
     public init(options: Options = Options()) throws(CollectionError) {
         self.options = options
@@ -118,23 +120,52 @@ public final class ListenerWatcher {
         return byKey.count
     }
 
-    /// One poll: the events since the previous one.
+    /// The inodes of every netlink table, digested; nil when some table is
+    /// read from /proc/net (then every poll dumps in full).
+    func digest() throws(CollectionError) -> SockDiagWire.InodeDigest? {
+        guard fromProcNet.isEmpty else { return nil }
+        var total = SockDiagWire.InodeDigest()
+        let query = SocketQuery(protocols: options.protocols, families: options.families, listeningOnly: true)
+        for proto in TransportProtocol.allCases where options.protocols.contains(proto) {
+            for family in AddressFamily.allCases where options.families.contains(family) {
+                do { total.merge(try client.digest(proto: proto, family: family, states: query.stateMask(for: proto))) } catch {
+                    transport.socket = nil
+                    return nil  // the full dump says what is wrong, or falls back
+                }
+            }
+        }
+        return total
+    }
+
+    /// Holders that exited or now run another program: what they held is looked at again.
+    func changedHolders() -> Set<UInt64> {
+        var recheck = Set<UInt64>()
+        for (pid, inodes) in holdings {
+            let link = exeLink(pid)
+            if link == nil || link != fingerprints[pid] { recheck.formUnion(inodes) }
+        }
+        return recheck
+    }
+
+    /// One poll: the events since the previous one. When the tables hold
+    /// the same sockets as before (same digest) and no holder changed, this
+    /// costs one netlink dump per table, scanned for inodes only.
     public func poll(time: Int64) throws(CollectionError) -> [WatchEvent] {
+        let digest = try digest()
+        if let digest, digest == lastDigest, changedHolders().isEmpty { return [] }
         let records = try dump()
+        // The digest of what this dump saw (not of the scan before it), so
+        // that a change between the two is seen at the next poll.
+        var seen = SockDiagWire.InodeDigest()
+        for record in records { seen.add(record.inode) }
+        lastDigest = fromProcNet.isEmpty ? seen : nil
         var current: [UInt64: SocketRecord] = [:]
         current.reserveCapacity(records.count)
         for record in records { current[record.inode] = record }
 
-        let added = current.keys.filter { entries[$0] == nil }
+        let added = current.keys.filter { !entries.keys.contains($0) }
         let removed = entries.keys.filter { current[$0] == nil }
-        // Holders that exited or now run another program: look again at what they held.
-        var recheck = Set<UInt64>()
-        for (pid, inodes) in holdings {
-            let link = exeLink(pid)
-            if link == nil || link != fingerprints[pid] {
-                recheck.formUnion(inodes.filter { current[$0] != nil && entries[$0] != nil })
-            }
-        }
+        let recheck = changedHolders().filter { current[$0] != nil && entries.keys.contains($0) }
         var touched = Set<ListenerKey>()
         for inode in added { if let r = current[inode] { touched.insert(ListenerKey(r)) } }
         for inode in removed { if let e = entries[inode] { touched.insert(ListenerKey(e.socket)) } }

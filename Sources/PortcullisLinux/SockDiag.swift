@@ -80,6 +80,52 @@ public struct SockDiagClient {
         }
     }
 
+    /// The digest of a dump's inodes, without decoding its sockets.
+    public mutating func digest(proto: TransportProtocol, family: AddressFamily, states: UInt32) throws(SockDiagError) -> SockDiagWire.InodeDigest {
+        var attempt = 0
+        while true {
+            attempt += 1
+            var digest = SockDiagWire.InodeDigest()
+            let interrupted = try exchange(proto: proto, family: family, states: states) { (datagram) throws(SockDiagWire.DecodeError) in
+                try SockDiagWire.digest(datagram, into: &digest)
+            }
+            if !interrupted { return digest }
+            if attempt >= maxAttempts {
+                throw SockDiagError(code: .interrupted, proto: proto, family: family, underlying: nil,
+                                    detail: "the socket table kept changing during the dump (NLM_F_DUMP_INTR \(attempt) times)")
+            }
+        }
+    }
+
+    /// One request and its reply, each datagram handed to `decode`.
+    /// Returns whether the kernel flagged the dump as interrupted.
+    private mutating func exchange(
+        proto: TransportProtocol, family: AddressFamily, states: UInt32,
+        _ decode: ([UInt8]) throws(SockDiagWire.DecodeError) -> SockDiagWire.Batch
+    ) throws(SockDiagError) -> Bool {
+        func fail(_ code: SockDiagError.Code, _ errno: Errno?, _ detail: String) -> SockDiagError {
+            SockDiagError(code: code, proto: proto, family: family, underlying: errno, detail: detail)
+        }
+        var transport: any NetlinkTransport
+        do { transport = try makeTransport() } catch { throw fail(.socket, error, "cannot open a NETLINK_SOCK_DIAG socket") }
+        sequence &+= 1
+        let request = SockDiagWire.dumpRequest(family: family, proto: proto, states: states, sequence: sequence)
+        do { try transport.send(request) } catch { throw fail(.send, error, "sending the dump request failed") }
+        var interrupted = false
+        while true {
+            let datagram: [UInt8]
+            do { datagram = try transport.receive() } catch { throw fail(.receive, error, "receiving the dump failed") }
+            if datagram.isEmpty { throw fail(.malformed, nil, "the kernel closed the dump without NLMSG_DONE") }
+            let batch: SockDiagWire.Batch
+            do { batch = try decode(datagram) } catch { throw fail(.malformed, nil, error.description) }
+            interrupted = interrupted || batch.interrupted
+            if let code = batch.errorCode {
+                throw fail(.kernel, Errno(-code), "the kernel ended the dump with an error")
+            }
+            if batch.done { return interrupted }
+        }
+    }
+
     private mutating func dumpOnce(proto: TransportProtocol, family: AddressFamily, states: UInt32) throws(SockDiagError) -> ([SocketRecord], Bool) {
         func fail(_ code: SockDiagError.Code, _ errno: Errno?, _ detail: String) -> SockDiagError {
             SockDiagError(code: code, proto: proto, family: family, underlying: errno, detail: detail)

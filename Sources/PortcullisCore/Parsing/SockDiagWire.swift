@@ -73,6 +73,69 @@ public enum SockDiagWire {
         }
     }
 
+    /// Which sockets a dump holds, in 24 bytes: their number and two
+    /// order-independent sums of their mixed inodes. Equal digests mean the
+    /// same set of sockets (a collision needs two 64-bit sums to agree).
+    public struct InodeDigest: Hashable, Sendable {
+        public var count = 0
+        public var sum: UInt64 = 0
+        public var xor: UInt64 = 0
+        public init() {}
+
+        public mutating func add(_ inode: UInt64) {
+            // splitmix64's finaliser: neighbouring inodes land far apart.
+            var z = inode &+ 0x9E37_79B9_7F4A_7C15
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            z ^= z >> 31
+            count += 1
+            sum &+= z
+            xor ^= z &* 0xFF51_AFD7_ED55_8CCD
+        }
+
+        public mutating func merge(_ other: InodeDigest) {
+            count += other.count
+            sum &+= other.sum
+            xor ^= other.xor
+        }
+    }
+
+    /// Adds the inodes of one datagram to `digest`, without decoding the
+    /// sockets: what `watch` does on every poll to learn whether anything
+    /// changed. The batch's `records` stay empty.
+    public static func digest(_ buffer: [UInt8], into digest: inout InodeDigest) throws(DecodeError) -> Batch {
+        var batch = Batch()
+        var offset = 0
+        while offset + nlmsgHeaderSize <= buffer.count {
+            let length = Int(readNative(buffer, offset, as: UInt32.self))
+            let type = readNative(buffer, offset + 4, as: UInt16.self)
+            let flags = readNative(buffer, offset + 6, as: UInt16.self)
+            guard length >= nlmsgHeaderSize, offset + length <= buffer.count else {
+                throw DecodeError(structure: "nlmsghdr", field: "nlmsg_len", offset: offset, detail: "\(length) does not fit the \(buffer.count)-byte datagram")
+            }
+            if flags & flagDumpInterrupted != 0 { batch.interrupted = true }
+            let payload = offset + nlmsgHeaderSize
+            switch type {
+            case nlmsgDone, nlmsgError:
+                batch.done = true
+                if length >= nlmsgHeaderSize + 4 {
+                    let code = Int32(bitPattern: readNative(buffer, payload, as: UInt32.self))
+                    if code != 0 { batch.errorCode = code }
+                }
+                return batch
+            case sockDiagByFamily:
+                guard length - nlmsgHeaderSize >= messageSize else {
+                    throw DecodeError(structure: "inet_diag_msg", field: "(size)", offset: payload, detail: "\(length - nlmsgHeaderSize) bytes, need \(messageSize)")
+                }
+                digest.add(UInt64(readNative(buffer, payload + 68, as: UInt32.self)))
+            default:
+                break
+            }
+            offset += (length + 3) & ~3
+        }
+        return batch
+    }
+
     /// Decodes one datagram of a dump reply for `proto`.
     public static func decode(_ buffer: [UInt8], proto: TransportProtocol) throws(DecodeError) -> Batch {
         var batch = Batch()

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Benchmark `portcullis snapshot` against `portcullis list` on a host with
+# about 20,000 sockets, in one hyperfine run.
+#
+#   sudo bench/snapshot.sh
+#
+# `snapshot` does what `list` does, then the audit (firewall included) and one
+# SQLite transaction with every listener, owner and finding. Two variants:
+#   snapshot (new db)  each run writes a fresh database (hyperfine --prepare
+#                      removes it): creation, migration, quick_check, write
+#   snapshot (history) each run adds to one database that grows by a
+#                      snapshot per run (quick_check on open reads it all)
+#
+# Environment (all optional):
+#   TCP=10000 UDP=1000 EST=5000 PROCS=20   fixture load (bench/fixture.py)
+#   WARMUP=3 RUNS=20                        hyperfine settings
+#   PORTCULLIS=path                         benchmark this binary; skip the build
+#
+# Target (issue requirement): snapshot's mean wall time <= 2x list's. Exits 1
+# when the new-database variant misses it. Results: bench/results/snapshot.md,
+# snapshot.json and snapshot.txt (bench/results/ is gitignored).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TCP=${TCP:-10000}
+UDP=${UDP:-1000}
+EST=${EST:-5000}
+PROCS=${PROCS:-20}
+WARMUP=${WARMUP:-3}
+RUNS=${RUNS:-20}
+PORTCULLIS=${PORTCULLIS:-}
+RESULTS=bench/results
+TARGET_RATIO=2.0
+
+die() { echo "bench/snapshot.sh: $*" >&2; exit 1; }
+say() { echo "==> $*" >&2; }
+[[ $(id -u) -eq 0 ]] || { echo "bench/snapshot.sh: run as root (owners of every socket)" >&2; exit 2; }
+for tool in hyperfine python3; do command -v "$tool" >/dev/null || die "$tool not found (apt-get install -y hyperfine python3)"; done
+
+if [[ -z $PORTCULLIS ]]; then
+    say "building release binary (static)"
+    swift build -c release -Xswiftc -static-executable --product portcullis >&2 || die "release build failed"
+    PORTCULLIS="$(swift build -c release --show-bin-path)/portcullis"
+fi
+[[ -x $PORTCULLIS ]] || die "no executable at $PORTCULLIS"
+PORTCULLIS=$(readlink -f "$PORTCULLIS")
+
+tmp=$(mktemp -d)
+FIXTURE_PID= HYPERFINE_PID=
+stop() { if [[ -n $1 ]] && kill -0 "$1" 2>/dev/null; then kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; fi; }
+cleanup() { stop "$HYPERFINE_PID"; stop "$FIXTURE_PID"; rm -rf "$tmp"; }
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+say "starting fixture: $TCP TCP listeners, $UDP UDP sockets, $EST established connections over $PROCS processes"
+python3 bench/fixture.py --tcp "$TCP" --udp "$UDP" --established "$EST" --procs "$PROCS" --ready-file "$tmp/ready" &
+FIXTURE_PID=$!
+for _ in $(seq 1 1800); do
+    [[ -f $tmp/ready ]] && break
+    kill -0 "$FIXTURE_PID" 2>/dev/null || die "fixture exited before becoming ready"
+    sleep 0.1
+done
+[[ -f $tmp/ready ]] || die "fixture not ready after 180 s"
+
+mkdir -p "$RESULTS"
+say "hyperfine: warmup $WARMUP, runs $RUNS"
+hyperfine -N --warmup "$WARMUP" --runs "$RUNS" \
+    --command-name "portcullis list" "$PORTCULLIS list" \
+    --command-name "portcullis snapshot (new db)" --prepare "rm -f $tmp/new.db $tmp/new.db-wal $tmp/new.db-shm" \
+        "$PORTCULLIS snapshot --db $tmp/new.db" \
+    --command-name "portcullis snapshot (history)" --prepare "true" "$PORTCULLIS snapshot --db $tmp/history.db" \
+    --export-markdown "$RESULTS/snapshot.md" --export-json "$RESULTS/snapshot.json" &
+HYPERFINE_PID=$!
+wait "$HYPERFINE_PID"
+HYPERFINE_PID=
+
+read -r ratio_new ratio_history < <(python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))["results"]
+print("%.2f %.2f" % (r[1]["mean"] / r[0]["mean"], r[2]["mean"] / r[0]["mean"]))' "$RESULTS/snapshot.json")
+snapshots=$("$PORTCULLIS" history --db "$tmp/history.db" --format json | python3 -c 'import json, sys; print(len(json.load(sys.stdin)["snapshots"]))')
+size=$(du -k "$tmp/history.db" | cut -f1)
+ok=$(python3 -c "import sys; print(int(float(sys.argv[1]) <= float(sys.argv[2])))" "$ratio_new" "$TARGET_RATIO")
+{
+    echo "load:        $TCP TCP listeners, $UDP UDP sockets, $EST established connections ($((TCP + UDP + 2 * EST)) sockets) over $PROCS processes"
+    echo "binary:      $PORTCULLIS"
+    echo "machine:     $(uname -srm), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+    echo "ratio:       snapshot (new db) / list = $ratio_new (target <= $TARGET_RATIO): $( (( ok )) && echo PASS || echo FAIL)"
+    echo "history:     snapshot (history) / list = $ratio_history; that database ended with $snapshots snapshots, $((size / 1024)) MiB"
+    echo "reproduce:   sudo bench/snapshot.sh"
+} | tee "$RESULTS/snapshot.txt"
+echo
+cat "$RESULTS/snapshot.md"
+(( ok )) || exit 1
