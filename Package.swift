@@ -36,7 +36,10 @@ let package = Package(
         // History: snapshots, baselines and watch events in SQLite (GRDB).
         .target(
             name: "PortcullisStore",
-            dependencies: ["PortcullisCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "PortcullisCore", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
             swiftSettings: strictSettings),
         .executableTarget(
             name: "portcullis",

@@ -66,10 +66,10 @@ done
 mkdir -p "$RESULTS"
 say "hyperfine: warmup $WARMUP, runs $RUNS"
 hyperfine -N --warmup "$WARMUP" --runs "$RUNS" \
-    --command-name "portcullis list" "$PORTCULLIS list" \
-    --command-name "portcullis snapshot (new db)" --prepare "rm -f $tmp/new.db $tmp/new.db-wal $tmp/new.db-shm" \
+    --prepare "true" --command-name "portcullis list" "$PORTCULLIS list" \
+    --prepare "rm -f $tmp/new.db $tmp/new.db-wal $tmp/new.db-shm" --command-name "portcullis snapshot (new db)" \
         "$PORTCULLIS snapshot --db $tmp/new.db" \
-    --command-name "portcullis snapshot (history)" --prepare "true" "$PORTCULLIS snapshot --db $tmp/history.db" \
+    --prepare "true" --command-name "portcullis snapshot (history)" "$PORTCULLIS snapshot --db $tmp/history.db" \
     --export-markdown "$RESULTS/snapshot.md" --export-json "$RESULTS/snapshot.json" &
 HYPERFINE_PID=$!
 wait "$HYPERFINE_PID"

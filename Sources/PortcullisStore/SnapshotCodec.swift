@@ -1,5 +1,57 @@
 import GRDB
+import GRDBSQLite
 import PortcullisCore
+
+/// Binds one row's values straight to a prepared statement and runs it:
+/// for the thousands of socket rows of a snapshot, without boxing every
+/// value as GRDB's generic arguments do.
+struct RowWriter {
+    let statement: Statement
+    let db: Database
+    private var index: Int32 = 1
+    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    init(_ statement: Statement, _ db: Database) {
+        self.statement = statement
+        self.db = db
+    }
+
+    mutating func int(_ value: Int64?) {
+        if let value { sqlite3_bind_int64(statement.sqliteStatement, index, value) } else { sqlite3_bind_null(statement.sqliteStatement, index) }
+        index += 1
+    }
+
+    mutating func bool(_ value: Bool?) { int(value.map { $0 ? 1 : 0 }) }
+
+    mutating func text(_ value: String?) {
+        if let value {
+            var copy = value
+            let statement = self.statement.sqliteStatement, index = self.index
+            copy.withUTF8 { bytes in
+                if let base = bytes.baseAddress {
+                    _ = UnsafeRawPointer(base).withMemoryRebound(to: CChar.self, capacity: bytes.count) {
+                        sqlite3_bind_text(statement, index, $0, Int32(bytes.count), Self.transient)
+                    }
+                } else {
+                    _ = sqlite3_bind_text(statement, index, "", 0, Self.transient)
+                }
+            }
+        } else {
+            sqlite3_bind_null(statement.sqliteStatement, index)
+        }
+        index += 1
+    }
+
+    /// Runs the statement and resets it for the next row.
+    mutating func step() throws {
+        let code = sqlite3_step(statement.sqliteStatement)
+        sqlite3_reset(statement.sqliteStatement)
+        index = 1
+        guard code == SQLITE_DONE else {
+            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+        }
+    }
+}
 
 /// The stored form of a snapshot (format 1): one row per socket with the
 /// fields `list --format json` shows, one row per holding process (shared by
@@ -20,22 +72,52 @@ enum SnapshotCodec {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         var processes = Set<Int32>()
+        var socketRow = RowWriter(socketStatement, db)
+        var processRow = RowWriter(processStatement, db)
         for (position, e) in entries.enumerated() {
             let s = e.socket
             let owners = e.owners.map { "\($0.pid):" + $0.fds.map { String($0) }.joined(separator: ",") }.joined(separator: ";")
-            let values: [(any DatabaseValueConvertible)?] = [
-                id, position, s.proto.rawValue, s.family.rawValue, s.localAddress.description, Int(s.localPort),
-                s.remoteAddress.description, Int(s.remotePort), Int(s.stateCode), Int64(bitPattern: s.inode), Int64(s.uid), e.user,
-                s.v6only, Int64(s.interfaceIndex), s.rawProtocol.map { Int($0) }, Int64(s.receiveQueue), Int64(s.sendQueue),
-                e.portClass.rawValue, e.inEphemeralRange, e.service, e.exposure.rawValue, e.unownedReason?.rawValue, owners,
-            ]
-            try socketStatement.execute(arguments: StatementArguments(values))
+            socketRow.int(id)
+            socketRow.int(Int64(position))
+            socketRow.text(s.proto.rawValue)
+            socketRow.text(s.family.rawValue)
+            socketRow.text(s.localAddress.description)
+            socketRow.int(Int64(s.localPort))
+            socketRow.text(s.remoteAddress.description)
+            socketRow.int(Int64(s.remotePort))
+            socketRow.int(Int64(s.stateCode))
+            socketRow.int(Int64(bitPattern: s.inode))
+            socketRow.int(Int64(s.uid))
+            socketRow.text(e.user)
+            socketRow.bool(s.v6only)
+            socketRow.int(Int64(s.interfaceIndex))
+            socketRow.int(s.rawProtocol.map { Int64($0) })
+            socketRow.int(Int64(s.receiveQueue))
+            socketRow.int(Int64(s.sendQueue))
+            socketRow.text(e.portClass.rawValue)
+            socketRow.bool(e.inEphemeralRange)
+            socketRow.text(e.service)
+            socketRow.text(e.exposure.rawValue)
+            socketRow.text(e.unownedReason?.rawValue)
+            socketRow.text(owners)
+            try socketRow.step()
             for o in e.owners where processes.insert(o.pid).inserted {
-                let values: [(any DatabaseValueConvertible)?] = [
-                    id, Int(o.pid), Int(o.ppid), o.name, o.cmdline, o.exe, o.exeDeleted, o.exeReplaced, o.exeDirectoryWorldWritable,
-                    o.uid.map { Int64($0) }, o.user, o.startTime, o.unit, o.container, o.netnsInode.map { Int64(bitPattern: $0) },
-                ]
-                try processStatement.execute(arguments: StatementArguments(values))
+                processRow.int(id)
+                processRow.int(Int64(o.pid))
+                processRow.int(Int64(o.ppid))
+                processRow.text(o.name)
+                processRow.text(o.cmdline)
+                processRow.text(o.exe)
+                processRow.bool(o.exeDeleted)
+                processRow.bool(o.exeReplaced)
+                processRow.bool(o.exeDirectoryWorldWritable)
+                processRow.int(o.uid.map { Int64($0) })
+                processRow.text(o.user)
+                processRow.int(o.startTime)
+                processRow.text(o.unit)
+                processRow.text(o.container)
+                processRow.int(o.netnsInode.map { Int64(bitPattern: $0) })
+                try processRow.step()
             }
         }
         let findingStatement = try db.makeStatement(sql: """
