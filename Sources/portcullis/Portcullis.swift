@@ -32,7 +32,7 @@ struct Portcullis: ParsableCommand {
             With no subcommand, portcullis shows the overview: every listening \
             socket with its owner and a verdict.
 
-            Exit codes: 0 ok, 1 findings (who: nothing holds the port), 2 usage error, 3 runtime error, \
+            Exit codes: 0 ok, 1 findings (who: nothing holds the port; diff: a difference), 2 usage error, 3 runtime error, \
             4 hidden ports or processes found (hidden).
             """,
         version: "0.1.0",
