@@ -120,17 +120,24 @@ public final class ListenerWatcher {
         return byKey.count
     }
 
-    /// The inodes of every netlink table, digested; nil when some table is
-    /// read from /proc/net (then every poll dumps in full).
+    /// The inodes of every table, digested: netlink tables scanned without
+    /// decoding, /proc/net tables (raw sockets, where raw_diag is not
+    /// loaded) parsed. nil when a netlink table failed: the full dump then
+    /// says what is wrong, or falls back.
     func digest() throws(CollectionError) -> SockDiagWire.InodeDigest? {
-        guard fromProcNet.isEmpty else { return nil }
         var total = SockDiagWire.InodeDigest()
         let query = SocketQuery(protocols: options.protocols, families: options.families, listeningOnly: true)
         for proto in TransportProtocol.allCases where options.protocols.contains(proto) {
             for family in AddressFamily.allCases where options.families.contains(family) {
-                do { total.merge(try client.digest(proto: proto, family: family, states: query.stateMask(for: proto))) } catch {
+                let mask = query.stateMask(for: proto)
+                if fromProcNet.contains(proto.rawValue + (family == .ipv6 ? "6" : "")) {
+                    guard let parsed = try? procfs.socketTable(proto, family) else { continue }
+                    for record in parsed.records where mask & (1 << UInt32(record.stateCode)) != 0 { total.add(record.inode) }
+                    continue
+                }
+                do { total.merge(try client.digest(proto: proto, family: family, states: mask)) } catch {
                     transport.socket = nil
-                    return nil  // the full dump says what is wrong, or falls back
+                    return nil
                 }
             }
         }
@@ -158,7 +165,7 @@ public final class ListenerWatcher {
         // that a change between the two is seen at the next poll.
         var seen = SockDiagWire.InodeDigest()
         for record in records { seen.add(record.inode) }
-        lastDigest = fromProcNet.isEmpty ? seen : nil
+        lastDigest = seen
         var current: [UInt64: SocketRecord] = [:]
         current.reserveCapacity(records.count)
         for record in records { current[record.inode] = record }
