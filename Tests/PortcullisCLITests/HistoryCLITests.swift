@@ -303,6 +303,43 @@ extension CLITests {
             #expect(watch.err.contains("stopped by SIGTERM"))
         }
 
+        @Test("watch: a listener whose holder runs another program (exec) is an owner change, with both owners",
+              .enabled(if: canWatch, "needs root and python3"))
+        func watchOwnerChange() throws {
+            let scratch = try TemporaryDirectory(prefix: "portcullis-exec")
+            defer { scratch.remove() }
+            let python = try #require(Host.python3)
+            let sleep = try #require(Host.executable("sleep", preferring: ["/bin/sleep", "/usr/bin/sleep"]))
+            let watch = try BackgroundPortcullis(["watch", "--format", "ndjson", "--interval", "0.2"])
+            try #require(watch.wait { $0.err.contains("watching") }, "watch did not start: \(watch.err)")
+            // A listener whose descriptor survives exec, then exec: same pid, same socket, another program.
+            let script = """
+                import os, socket, sys, time
+                s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(4); s.set_inheritable(True)
+                open(sys.argv[1] + '/port', 'w').write(str(s.getsockname()[1]))
+                time.sleep(1.5)
+                os.execv(sys.argv[2], [sys.argv[2], '3'])
+                """
+            try Data(script.utf8).write(to: scratch.url.appendingPathComponent("exec.py"))
+            let launcher = "import subprocess, sys; subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, "
+                + "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)"
+            let started = try Subprocess.run(python, ["-c", launcher, python, scratch.path + "/exec.py", scratch.path, sleep])
+            try #require(started.status == 0, "\(started)")
+            var port: UInt16 = 0
+            #expect(watch.wait(for: 10) { _ in
+                port = UInt16((try? String(contentsOfFile: scratch.path + "/port", encoding: .utf8)) ?? "") ?? 0
+                return port != 0
+            })
+            #expect(watch.wait { events($0.out, port: port).contains { $0["event"] as? String == "owner_changed" } }, "\(watch.out)\n\(watch.err)")
+            let changed = try #require(events(watch.out, port: port).first { $0["event"] as? String == "owner_changed" })
+            let now = (changed["owners"] as? [[String: Any]])?.first
+            let before = (changed["previous_owners"] as? [[String: Any]])?.first
+            #expect((now?["exe"] as? String)?.hasSuffix("sleep") == true, "\(changed)")
+            #expect((before?["exe"] as? String)?.contains("python") == true, "\(changed)")
+            #expect((now?["pid"] as? NSNumber) == (before?["pid"] as? NSNumber))
+            #expect(watch.terminate() == 0, "\(watch.err)")
+        }
+
         @Test("watch --record, --exec and --syslog: each event stored, piped to the program, and sent as a datagram",
               .enabled(if: canWatch, "needs root and python3"))
         func watchSinks() throws {

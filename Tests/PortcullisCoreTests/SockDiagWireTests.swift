@@ -45,6 +45,29 @@ import Testing
         #expect(sandbox.localAddress == .anyV4 && sandbox.inode == 1147 && sandbox.v6only == nil)
     }
 
+    @Test("The inode digest of a dump equals the digest of its decoded sockets, whatever their order")
+    func digestMatchesDecode() throws {
+        for file in ["netlink/tcp4-listen.hex", "netlink/tcp6-listen.hex"] {
+            var scanned = SockDiagWire.InodeDigest()
+            var decoded = SockDiagWire.InodeDigest()
+            var done = false
+            for datagram in try TestFiles.netlinkDatagrams(file) {
+                done = try SockDiagWire.digest(datagram, into: &scanned).done || done
+                for record in try SockDiagWire.decode(datagram, proto: .tcp).records.reversed() { decoded.add(record.inode) }
+            }
+            #expect(done)
+            #expect(scanned.count > 0)
+            #expect(scanned == decoded)
+        }
+        var a = SockDiagWire.InodeDigest(), b = SockDiagWire.InodeDigest()
+        a.add(1); a.add(2)
+        b.add(1); b.add(3)
+        #expect(a != b)
+        var c = SockDiagWire.InodeDigest()
+        c.add(2); c.add(1)
+        #expect(a == c)
+    }
+
     @Test func truncatedMessagesNameTheStructAndField() throws {
         let datagram = try TestFiles.netlinkDatagrams("netlink/tcp6-listen.hex")[0]
         #expect(throws: SockDiagWire.DecodeError.self) { try SockDiagWire.decode(Array(datagram[0..<100]), proto: .tcp) }
