@@ -191,19 +191,7 @@ public final class ListenerWatcher {
                 let holders = try resolver.holders(wanted: wanted)
                 denied = !holders.deniedPIDs.isEmpty
                 var describer = ProcessDescriber(procfs: procfs, users: users, isLive: options.procRoot == "/proc")
-                for (inode, holding) in holders.byInode {
-                    var owners: [SocketOwner] = []
-                    for held in holding {
-                        if let index = owners.firstIndex(where: { $0.pid == held.pid }) {
-                            owners[index].fds.append(held.fd)
-                        } else if var owner = describer.describe(held.pid) {
-                            owner.fds = [held.fd]
-                            owners.append(owner)
-                        }
-                    }
-                    owners.sort { $0.pid < $1.pid }
-                    ownersByInode[inode] = owners
-                }
+                ownersByInode = describer.owners(of: holders)
             } catch {
                 diagnostics.append(Diagnostic(.warning, "cannot list processes in \(options.procRoot): \(error); owners not shown"))
             }

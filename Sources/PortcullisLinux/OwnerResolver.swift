@@ -95,6 +95,26 @@ public struct ProcessDescriber {
     }
 
     /// Describes `pid`, or nil when it no longer exists.
+    /// The owners of each socket inode in `holders`: one per process (with
+    /// all its fds on the socket), in pid order.
+    public mutating func owners(of holders: OwnerResolver.Holders) -> [UInt64: [SocketOwner]] {
+        var ownersByInode: [UInt64: [SocketOwner]] = [:]
+        for (inode, holding) in holders.byInode {
+            var owners: [SocketOwner] = []
+            for held in holding {
+                if let index = owners.firstIndex(where: { $0.pid == held.pid }) {
+                    owners[index].fds.append(held.fd)
+                } else if var owner = describe(held.pid) {
+                    owner.fds = [held.fd]
+                    owners.append(owner)
+                }
+            }
+            owners.sort { $0.pid < $1.pid }
+            ownersByInode[inode] = owners
+        }
+        return ownersByInode
+    }
+
     public mutating func describe(_ pid: Int32) -> SocketOwner? {
         if let cached = cache[pid] { return cached }
         let owner = read(pid)

@@ -127,28 +127,12 @@ public struct SockDiagClient {
     }
 
     private mutating func dumpOnce(proto: TransportProtocol, family: AddressFamily, states: UInt32) throws(SockDiagError) -> ([SocketRecord], Bool) {
-        func fail(_ code: SockDiagError.Code, _ errno: Errno?, _ detail: String) -> SockDiagError {
-            SockDiagError(code: code, proto: proto, family: family, underlying: errno, detail: detail)
-        }
-        var transport: any NetlinkTransport
-        do { transport = try makeTransport() } catch { throw fail(.socket, error, "cannot open a NETLINK_SOCK_DIAG socket") }
-        sequence &+= 1
-        let request = SockDiagWire.dumpRequest(family: family, proto: proto, states: states, sequence: sequence)
-        do { try transport.send(request) } catch { throw fail(.send, error, "sending the dump request failed") }
         var records: [SocketRecord] = []
-        var interrupted = false
-        while true {
-            let datagram: [UInt8]
-            do { datagram = try transport.receive() } catch { throw fail(.receive, error, "receiving the dump failed") }
-            if datagram.isEmpty { throw fail(.malformed, nil, "the kernel closed the dump without NLMSG_DONE") }
-            let batch: SockDiagWire.Batch
-            do { batch = try SockDiagWire.decode(datagram, proto: proto) } catch { throw fail(.malformed, nil, error.description) }
+        let interrupted = try exchange(proto: proto, family: family, states: states) { (datagram) throws(SockDiagWire.DecodeError) in
+            let batch = try SockDiagWire.decode(datagram, proto: proto)
             records += batch.records
-            interrupted = interrupted || batch.interrupted
-            if let code = batch.errorCode {
-                throw fail(.kernel, Errno(-code), "the kernel ended the dump with an error")
-            }
-            if batch.done { return (records, interrupted) }
+            return batch
         }
+        return (records, interrupted)
     }
 }
