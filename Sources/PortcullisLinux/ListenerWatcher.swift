@@ -45,10 +45,6 @@ public final class ListenerWatcher {
     var lastWalkDenied = false
     /// The netlink tables' digest at the last full dump.
     var lastDigest: SockDiagWire.InodeDigest?
-    /// The pids /proc listed at the last owner lookup, and the pids that
-    /// have held a listener: where a new listener's owner is looked for first.
-    var listedAtLastLookup = Set<Int32>()
-    var pastHolders = Set<Int32>()
 
     public init(options: Options = Options()) throws(CollectionError) {
         self.options = options
@@ -192,7 +188,7 @@ public final class ListenerWatcher {
         var denied = false
         if !wanted.isEmpty {
             do {
-                let holders = try lookUpHolders(wanted)
+                let holders = try resolver.holders(wanted: wanted)
                 denied = !holders.deniedPIDs.isEmpty
                 var describer = ProcessDescriber(procfs: procfs, users: users, isLive: options.procRoot == "/proc")
                 ownersByInode = describer.owners(of: holders)
@@ -236,31 +232,6 @@ public final class ListenerWatcher {
             remember(inode, owners: entry.owners)
         }
         return touched.sorted().flatMap { key in WatchEvents.events(before: before[key], after: view(key), time: time) }
-    }
-
-    /// The holders of `wanted`, looked for first in the processes that are
-    /// new since the last lookup or have held a listener before (a server
-    /// opening another port, a forked worker), then, for whatever is still
-    /// missing, in every other process. Under churn a full walk of every
-    /// fd table per change was most of watch's CPU; this finds the usual
-    /// case in a few processes. (A socket handed over by SCM_RIGHTS to an
-    /// unrelated older process is found once its first holder exits.)
-    func lookUpHolders(_ wanted: Set<UInt64>) throws(Errno) -> OwnerResolver.Holders {
-        let listed = try procfs.listedPIDs()
-        let listedSet = Set(listed)
-        pastHolders.formIntersection(listedSet)
-        let likely = listed.filter { !listedAtLastLookup.contains($0) || pastHolders.contains($0) }
-        listedAtLastLookup = listedSet
-        var holders = try resolver.holders(pids: likely, wanted: wanted)
-        let missing = wanted.subtracting(holders.byInode.keys)
-        if !missing.isEmpty && likely.count < listed.count {
-            let likelySet = Set(likely)
-            let rest = try resolver.holders(pids: listed.filter { !likelySet.contains($0) }, wanted: missing)
-            holders.byInode.merge(rest.byInode) { $0 + $1 }
-            holders.deniedPIDs += rest.deniedPIDs
-        }
-        for holding in holders.byInode.values { for held in holding { pastHolders.insert(held.pid) } }
-        return holders
     }
 
     /// The `exe` link of a process ([] when unreadable), nil when it is gone.
