@@ -104,40 +104,29 @@ public enum SockDiagWire {
     /// sockets: what `watch` does on every poll to learn whether anything
     /// changed. The batch's `records` stay empty.
     public static func digest(_ buffer: [UInt8], into digest: inout InodeDigest) throws(DecodeError) -> Batch {
-        var batch = Batch()
-        var offset = 0
-        while offset + nlmsgHeaderSize <= buffer.count {
-            let length = Int(readNative(buffer, offset, as: UInt32.self))
-            let type = readNative(buffer, offset + 4, as: UInt16.self)
-            let flags = readNative(buffer, offset + 6, as: UInt16.self)
-            guard length >= nlmsgHeaderSize, offset + length <= buffer.count else {
-                throw DecodeError(structure: "nlmsghdr", field: "nlmsg_len", offset: offset, detail: "\(length) does not fit the \(buffer.count)-byte datagram")
+        try walk(buffer) { (start, end) throws(DecodeError) in
+            guard end - start >= messageSize else {
+                throw DecodeError(structure: "inet_diag_msg", field: "(size)", offset: start, detail: "\(end - start) bytes, need \(messageSize)")
             }
-            if flags & flagDumpInterrupted != 0 { batch.interrupted = true }
-            let payload = offset + nlmsgHeaderSize
-            switch type {
-            case nlmsgDone, nlmsgError:
-                batch.done = true
-                if length >= nlmsgHeaderSize + 4 {
-                    let code = Int32(bitPattern: readNative(buffer, payload, as: UInt32.self))
-                    if code != 0 { batch.errorCode = code }
-                }
-                return batch
-            case sockDiagByFamily:
-                guard length - nlmsgHeaderSize >= messageSize else {
-                    throw DecodeError(structure: "inet_diag_msg", field: "(size)", offset: payload, detail: "\(length - nlmsgHeaderSize) bytes, need \(messageSize)")
-                }
-                digest.add(UInt64(readNative(buffer, payload + 68, as: UInt32.self)))
-            default:
-                break
-            }
-            offset += (length + 3) & ~3
+            digest.add(UInt64(readNative(buffer, start + 68, as: UInt32.self)))
         }
-        return batch
     }
 
     /// Decodes one datagram of a dump reply for `proto`.
     public static func decode(_ buffer: [UInt8], proto: TransportProtocol) throws(DecodeError) -> Batch {
+        var records: [SocketRecord] = []
+        var batch = try walk(buffer) { (start, end) throws(DecodeError) in
+            records.append(try decodeMessage(buffer, start, end: end, proto: proto))
+        }
+        batch.records = records
+        return batch
+    }
+
+    /// The netlink messages of one datagram: checks each header, notes
+    /// NLM_F_DUMP_INTR, stops at NLMSG_DONE or NLMSG_ERROR (keeping its
+    /// code), skips NLMSG_NOOP and unknown types, and hands each
+    /// SOCK_DIAG_BY_FAMILY message's payload (start, end) to `message`.
+    static func walk(_ buffer: [UInt8], _ message: (Int, Int) throws(DecodeError) -> Void) throws(DecodeError) -> Batch {
         var batch = Batch()
         var offset = 0
         while offset + nlmsgHeaderSize <= buffer.count {
@@ -170,7 +159,7 @@ public enum SockDiagWire {
                 batch.errorCode = code == 0 ? nil : code
                 return batch
             case sockDiagByFamily:
-                batch.records.append(try decodeMessage(buffer, payload, end: offset + length, proto: proto))
+                try message(payload, offset + length)
             default:
                 break  // NLMSG_NOOP and anything unknown carry no sockets
             }
