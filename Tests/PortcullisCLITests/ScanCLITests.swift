@@ -67,6 +67,27 @@ extension CLITests {
             #expect(shell.banner?.contains("\\x1b[31m") == true && !result.out.contains("\u{1b}"), "the escape sequence is shown escaped: \(shell)")
         }
 
+        /// With one ephemeral port, P, a connect to the free port P from this
+        /// host must use P as its source: TCP simultaneous open connects the
+        /// socket to itself. That is a free port, never "open".
+        @Test(.enabled(if: Host.isRoot, "needs root: a network namespace with its own ip_local_port_range"))
+        func selfConnectIsNotOpen() throws {
+            let namespace = try TestNamespace()
+            try TestNamespace.must(["ip", "netns", "exec", namespace.name, "sysctl", "-qw", "net.ipv4.ip_local_port_range=40000 40000"])
+            let result = try namespace.runPortcullis(["scan", "-p", "40000", "--format", "json", "127.0.0.1"])
+            #expect(result.status == 0, "\(result)")
+            let port = try #require(try decodeJSON(ScanDocument.self, result.stdout).hosts.first?.ports.first)
+            #expect(port.state == "closed" && port.detail == "connect looped back to itself (the port is free)", "\(port)")
+        }
+
+        /// nmap's spellings reach the right options: -sU, -Pn and an attached -p value.
+        @Test func nmapSpellingsAreAccepted() throws {
+            let result = try CLI.run(["scan", "-sU", "-Pn", "-n", "-p9", "--format", "json", "127.0.0.1"])
+            #expect(result.status == 0, "\(result)")
+            let port = try #require(try decodeJSON(ScanDocument.self, result.stdout).hosts.first?.ports.first)
+            #expect(port.proto == "udp" && port.port == 9, "\(port)")
+        }
+
         @Test func xmlFileIsNeverOverwrittenWithoutBeingAsked() throws {
             let directory = try TemporaryDirectory(prefix: "portcullis-scan")
             defer { directory.remove() }
