@@ -100,12 +100,13 @@ public enum HiddenPortCheck {
         // Sockets of processes in another network namespace are in that
         // namespace's tables, read through one of its processes.
         var views = HiddenViews(tables: tables, comparison: before, bind: sweep, held: held, unlisted: unlisted)
-        let foreign = foreignNamespaceReaders(HiddenAnalysis.candidates(views), procfs: procfs, own: ownNetns)
+        var candidates = HiddenAnalysis.candidates(views)
+        let foreign = foreignNamespaceReaders(candidates, procfs: procfs, own: ownNetns)
         if !foreign.isEmpty {
             tables.otherInodes.formUnion(foreignInodes(procfs, foreign))
             views.tables = tables
+            candidates = HiddenAnalysis.candidates(views)
         }
-        let candidates = HiddenAnalysis.candidates(views)
 
         progress?(candidates.isEmpty ? "no candidates" : "re-verifying \(candidates.count) candidate\(candidates.count == 1 ? "" : "s")")
         // Views failing during re-verification are reported too (once each).
