@@ -47,6 +47,8 @@ OUT=bench/results/hidden-churn
 
 die() { echo "bench/hidden-churn.sh: $*" >&2; exit 1; }
 say() { echo "==> $*" >&2; }
+# shellcheck source=bench/lib.sh
+source bench/lib.sh   # the cwd is the repo root (see cd above)
 
 if [[ $(id -u) -ne 0 ]]; then
     echo "bench/hidden-churn.sh: must run as root (portcullis hidden probes ports below" \
@@ -58,41 +60,8 @@ for tool in python3 ss; do
     command -v "$tool" >/dev/null || die "$tool not found (apt-get install -y python3 iproute2)"
 done
 
-# --- 1. Build (as bench/hidden.sh) -------------------------------------------
-LINK="prebuilt (PORTCULLIS=$PORTCULLIS)"
-SOURCE="unknown (prebuilt binary)"
-if [[ -z $PORTCULLIS ]]; then
-    pkg=.
-    scratch=$BUILD_PATH
-    if [[ -n $REV ]]; then
-        commit=$(git rev-parse --verify --quiet "$REV^{commit}") || die "no such git revision: $REV"
-        scratch=$BUILD_PATH-rev
-        pkg=$scratch/src
-        say "exporting $REV ($commit) to $pkg"
-        rm -rf "$pkg" && mkdir -p "$pkg"
-        git archive "$commit" | tar -x -C "$pkg"
-        [[ -f Package.resolved ]] && cp Package.resolved "$pkg/"   # same dependency pins
-        SOURCE="$REV = $(git rev-parse --short "$commit")"
-    else
-        SOURCE="working tree at $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
-        if [[ -n $(git status --porcelain -- Sources Package.swift 2>/dev/null || true) ]]; then
-            SOURCE+=" + uncommitted changes in Sources/ or Package.swift"
-        fi
-    fi
-    build() { swift build -c release --product portcullis --package-path "$pkg" --scratch-path "$scratch" "$@"; }
-    say "building release binary (static) from $pkg in $scratch"
-    if build -Xswiftc -static-executable; then
-        LINK=static
-    else
-        echo "bench/hidden-churn.sh: WARNING: static build failed; falling back to a plain" \
-             "(dynamically linked) release build." >&2
-        build || die "release build failed"
-        LINK="dynamic (static build failed)"
-    fi
-    PORTCULLIS="$(swift build -c release --package-path "$pkg" --scratch-path "$scratch" --show-bin-path)/portcullis"
-fi
-[[ -x $PORTCULLIS ]] || die "no executable at $PORTCULLIS"
-PORTCULLIS=$(readlink -f "$PORTCULLIS")
+# --- 1. Build: the static release binary, as shipped (bench/lib.sh) -------
+build_portcullis "bench/hidden-churn.sh"
 
 # --- 2. Churn ----------------------------------------------------------------
 tmp=$(mktemp -d)

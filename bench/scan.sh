@@ -9,6 +9,8 @@
 #   LISTENERS=5000          listeners on 127.0.0.1 (bench/scan_fixture.py)
 #   WARMUP=1 RUNS=10        hyperfine settings
 #   PORTCULLIS=path         benchmark this binary; skip the build
+#   REV=rev                 build this git revision (git archive) instead of the working tree
+#   BUILD_PATH=.build-bench SwiftPM scratch path for the build
 #
 # Target (issue requirement): portcullis mean wall time <= 0.33x nmap's, with
 # the same open set. The script exits 1 if either is missed. Results:
@@ -24,6 +26,8 @@ LISTENERS=${LISTENERS:-5000}
 WARMUP=${WARMUP:-1}
 RUNS=${RUNS:-10}
 PORTCULLIS=${PORTCULLIS:-}
+REV=${REV:-}
+BUILD_PATH=${BUILD_PATH:-.build-bench}
 RESULTS=bench/results
 TARGET_RATIO=0.33
 
@@ -35,13 +39,9 @@ for tool in hyperfine nmap python3; do
     command -v "$tool" >/dev/null || die "$tool not found (apt-get install -y hyperfine nmap python3)"
 done
 
-if [[ -z $PORTCULLIS ]]; then
-    say "building release binary (static)"
-    swift build -c release -Xswiftc -static-executable --product portcullis >&2 || die "release build failed"
-    PORTCULLIS="$(swift build -c release --show-bin-path)/portcullis"
-fi
-[[ -x $PORTCULLIS ]] || die "no executable at $PORTCULLIS"
-PORTCULLIS=$(readlink -f "$PORTCULLIS")
+# shellcheck source=bench/lib.sh
+source bench/lib.sh   # the cwd is the repo root (see cd above)
+build_portcullis "bench/scan.sh"
 
 tmp=$(mktemp -d)
 FIXTURE_PID=
