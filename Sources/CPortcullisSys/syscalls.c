@@ -38,8 +38,6 @@ int portcullis_epoll_add(int epfd, int fd, uint32_t events, uint64_t token) { re
 
 int portcullis_epoll_modify(int epfd, int fd, uint32_t events, uint64_t token) { return control(epfd, EPOLL_CTL_MOD, fd, events, token); }
 
-int portcullis_epoll_remove(int epfd, int fd) { return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL); }
-
 int portcullis_epoll_wait(int epfd, uint64_t *tokens, uint32_t *events, int capacity, int timeout_ms) {
     struct epoll_event ready[256];
     if (capacity > 256) capacity = 256;

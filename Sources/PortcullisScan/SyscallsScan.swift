@@ -17,7 +17,7 @@ enum ScanSys {
     /// A non-blocking, close-on-exec TCP or UDP socket for `address`'s family.
     static func socket(for address: IPAddress, udp: Bool) throws(Errno) -> Int32 {
         let type = Int32(udp ? SOCK_DGRAM.rawValue : SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
-        return try retrying { Glibc.socket((address.kind == .v4) ? AF_INET : AF_INET6, type, 0) }
+        return try retrying { Glibc.socket(address.kind == .v4 ? AF_INET : AF_INET6, type, 0) }
     }
 
     static func close(_ fd: Int32) { _ = Glibc.close(fd) }
@@ -80,8 +80,6 @@ enum ScanSys {
         _ = try retrying { portcullis_epoll_modify(epfd, fd, events, token) }
     }
 
-    static func epollRemove(_ epfd: Int32, _ fd: Int32) { _ = portcullis_epoll_remove(epfd, fd) }
-
     /// Waits up to `timeoutMilliseconds` (-1: forever); fills `tokens` and
     /// `events` and returns how many are ready.
     static func epollWait(_ epfd: Int32, tokens: inout [UInt64], events: inout [UInt32], timeoutMilliseconds: Int32) throws(Errno) -> Int {
@@ -125,17 +123,11 @@ enum ScanSys {
 
     static func realtimeSeconds() -> Int64 { Int64(time(nil)) }
 
-    static func sleep(microseconds: Int64) {
-        var request = timespec(tv_sec: Int(microseconds / 1_000_000), tv_nsec: Int((microseconds % 1_000_000) * 1000))
-        var remaining = timespec()
-        while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
-    }
-
     // MARK: addresses
 
     static func withSocketAddress<T>(_ address: IPAddress, port: UInt16, _ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
         let bytes = address.bytes
-        if (address.kind == .v4) {
+        if address.kind == .v4 {
             var sa = sockaddr_in()
             sa.sin_family = sa_family_t(AF_INET)
             sa.sin_port = port.bigEndian

@@ -42,7 +42,6 @@ enum {
 int portcullis_epoll_create(void);
 int portcullis_epoll_add(int epfd, int fd, uint32_t events, uint64_t token);
 int portcullis_epoll_modify(int epfd, int fd, uint32_t events, uint64_t token);
-int portcullis_epoll_remove(int epfd, int fd);
 int portcullis_epoll_wait(int epfd, uint64_t *tokens, uint32_t *events, int capacity, int timeout_ms);
 
 /// SIGINT and SIGTERM handling for long-running commands (watch): the
