@@ -239,7 +239,7 @@ enum ScanPlanning {
         let hosts = Array(set)
         if hosts.isEmpty {
             let unresolved = names.filter { resolved[$0]?.isEmpty ?? true }
-            if !unresolved.isEmpty && hosts.isEmpty {
+            if !unresolved.isEmpty {
                 throw RuntimeFailure("nothing to scan: " + diagnostics.filter { $0.severity == .warning }.map(\.message).joined(separator: "; "))
             }
             throw UsageFailure("nothing to scan: every target is excluded")
