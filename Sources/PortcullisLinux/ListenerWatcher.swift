@@ -5,7 +5,8 @@ import PortcullisCore
 /// kernel, owners looked up only for sockets that are new since the last
 /// poll, and for the sockets of holders that exited or ran another program
 /// (checked by reading each holder's `exe` link). Everything else comes from
-/// the cache, by inode.
+/// the cache, by inode; the owner walk itself reads only the fd tables of
+/// processes that ran since the previous walk (`SocketTableCache`).
 public final class ListenerWatcher {
     public struct Options: Sendable {
         public var procRoot = "/proc"
@@ -27,6 +28,8 @@ public final class ListenerWatcher {
     var client: SockDiagClient
     let builder: InventoryBuilder
     let resolver: OwnerResolver
+    /// Fd tables of processes that have not run since they were read.
+    let socketTables = SocketTableCache()
     let users: [UInt32: String]
     let effectiveUID: UInt32
     let inChildPIDNamespace: Bool
@@ -120,28 +123,53 @@ public final class ListenerWatcher {
         return byKey.count
     }
 
-    /// The inodes of every table, digested: netlink tables scanned without
-    /// decoding, /proc/net tables (raw sockets, where raw_diag is not
-    /// loaded) parsed. nil when a netlink table failed: the full dump then
-    /// says what is wrong, or falls back.
-    func digest() throws(CollectionError) -> SockDiagWire.InodeDigest? {
-        var total = SockDiagWire.InodeDigest()
+    /// Every table as read by one poll: netlink dumps kept undecoded, /proc/net
+    /// tables (raw sockets, where raw_diag is not loaded) parsed, and the
+    /// digest of all their inodes.
+    struct Capture {
+        var digest = SockDiagWire.InodeDigest()
+        var dumps: [SockDiagClient.CapturedDump] = []
+        var parsed: [SocketRecord] = []
+
+        func records() throws(CollectionError) -> [SocketRecord] {
+            var records = parsed
+            records.reserveCapacity(digest.count)
+            for dump in dumps {
+                do { records += try dump.records() } catch {
+                    throw CollectionError("sock_diag dump of \(dump.proto.rawValue): \(error)")
+                }
+            }
+            return records
+        }
+    }
+
+    /// Every table, digested without decoding. nil when a netlink table
+    /// failed: the full dump then says what is wrong, or falls back.
+    func capture() -> Capture? {
+        var capture = Capture()
         let query = SocketQuery(protocols: options.protocols, families: options.families, listeningOnly: true)
         for proto in TransportProtocol.allCases where options.protocols.contains(proto) {
             for family in AddressFamily.allCases where options.families.contains(family) {
                 let mask = query.stateMask(for: proto)
                 if fromProcNet.contains(proto.rawValue + (family == .ipv6 ? "6" : "")) {
                     guard let parsed = try? procfs.socketTable(proto, family) else { continue }
-                    for record in parsed.records where mask & (1 << UInt32(record.stateCode)) != 0 { total.add(record.inode) }
+                    for record in parsed.records where mask & (1 << UInt32(record.stateCode)) != 0 {
+                        capture.digest.add(record.inode)
+                        capture.parsed.append(record)
+                    }
                     continue
                 }
-                do { total.merge(try client.digest(proto: proto, family: family, states: mask)) } catch {
+                do {
+                    let dump = try client.capture(proto: proto, family: family, states: mask)
+                    capture.digest.merge(dump.digest)
+                    capture.dumps.append(dump)
+                } catch {
                     transport.socket = nil
                     return nil
                 }
             }
         }
-        return total
+        return capture
     }
 
     /// Holders that exited or now run another program: what they held is looked at again.
@@ -156,13 +184,13 @@ public final class ListenerWatcher {
 
     /// One poll: the events since the previous one. When the tables hold
     /// the same sockets as before (same digest) and no holder changed, this
-    /// costs one netlink dump per table, scanned for inodes only.
+    /// costs one netlink dump per table, scanned for inodes only; otherwise
+    /// the same dumps are decoded.
     public func poll(time: Int64) throws(CollectionError) -> [WatchEvent] {
-        let digest = try digest()
-        if let digest, digest == lastDigest, changedHolders().isEmpty { return [] }
-        let records = try dump()
-        // The digest of what this dump saw (not of the scan before it), so
-        // that a change between the two is seen at the next poll.
+        let captured = capture()
+        if let captured, captured.digest == lastDigest, changedHolders().isEmpty { return [] }
+        let records: [SocketRecord]
+        if let captured { records = try captured.records() } else { records = try dump() }
         var seen = SockDiagWire.InodeDigest()
         for record in records { seen.add(record.inode) }
         lastDigest = seen
@@ -188,7 +216,7 @@ public final class ListenerWatcher {
         var denied = false
         if !wanted.isEmpty {
             do {
-                let holders = try resolver.holders(wanted: wanted)
+                let holders = try resolver.holders(wanted: wanted, cache: socketTables)
                 denied = !holders.deniedPIDs.isEmpty
                 var describer = ProcessDescriber(procfs: procfs, users: users, isLive: options.procRoot == "/proc")
                 ownersByInode = describer.owners(of: holders)

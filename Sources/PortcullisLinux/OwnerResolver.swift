@@ -19,6 +19,8 @@ public struct OwnerResolver: Sendable {
         /// PIDs that exited during the walk.
         public var vanishedPIDs = 0
         public var walkedPIDs = 0
+        /// PIDs whose sockets came from a `SocketTableCache` (also counted in walkedPIDs).
+        public var reusedPIDs = 0
     }
 
     let procfs: ProcFS
@@ -31,47 +33,93 @@ public struct OwnerResolver: Sendable {
     }
 
     /// Walks the fd tables of `pids` (default: every listed process). When
-    /// `wanted` is given, only those inodes are recorded.
-    public func holders(pids: [Int32]? = nil, wanted: Set<UInt64>? = nil) throws(Errno) -> Holders {
+    /// `wanted` is given, only those inodes are recorded. With a `cache`, a
+    /// process whose threads have not run since its table was last read
+    /// (same `activityStamp`) is not read again: its sockets come from the
+    /// cache, which is then updated to hold exactly the processes walked now.
+    public func holders(pids: [Int32]? = nil, wanted: Set<UInt64>? = nil, cache: SocketTableCache? = nil) throws(Errno) -> Holders {
         let targets: [Int32]
         if let pids { targets = pids } else { targets = try procfs.listedPIDs() }
+        let known = cache?.tables ?? [:]
         let workers = min(parallelism, max(1, targets.count / 8))
         let next = Atomic<Int>(0)
-        let partials = Mutex<[Holders]>([])
+        let partials = Mutex<[(holders: Holders, tables: [Int32: SocketTableCache.Table])]>([])
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             var local = Holders()
+            var tables: [Int32: SocketTableCache.Table] = [:]
             while true {
                 let index = next.add(1, ordering: .relaxed).oldValue
                 guard index < targets.count else { break }
                 let pid = targets[index]
                 do throws(Errno) {
                     let process = try procfs.process(pid)
-                    try process.forEachSocket { fd, inode in
-                        if let wanted, !wanted.contains(inode) { return }
-                        local.byInode[inode, default: []].append(Holding(pid: pid, fd: fd))
+                    // The stamp is taken before the walk: whatever changes after it changes the stamp too.
+                    let stamp = cache == nil ? nil : process.activityStamp()
+                    if let stamp, let table = known[pid], table.stamp == stamp {
+                        for (fd, inode) in table.sockets where wanted?.contains(inode) ?? true {
+                            local.byInode[inode, default: []].append(Holding(pid: pid, fd: fd))
+                        }
+                        tables[pid] = table
+                        local.reusedPIDs += 1
+                    } else {
+                        var sockets: [(fd: Int32, inode: UInt64)] = []
+                        try process.forEachSocket { fd, inode in
+                            if stamp != nil { sockets.append((fd, inode)) }
+                            if let wanted, !wanted.contains(inode) { return }
+                            local.byInode[inode, default: []].append(Holding(pid: pid, fd: fd))
+                        }
+                        if let stamp { tables[pid] = SocketTableCache.Table(stamp: stamp, sockets: sockets) }
                     }
                     local.walkedPIDs += 1
                 } catch {
                     if error.meansDenied { local.deniedPIDs.append(pid) } else { local.vanishedPIDs += 1 }
                 }
             }
-            let result = local
+            let result = (local, tables)
             partials.withLock { $0.append(result) }
         }
         var merged = Holders()
+        var tables: [Int32: SocketTableCache.Table] = [:]
         for part in partials.withLock({ $0 }) {
             if merged.byInode.isEmpty {
-                merged.byInode = part.byInode
+                merged.byInode = part.holders.byInode
             } else {
-                merged.byInode.merge(part.byInode) { $0 + $1 }
+                merged.byInode.merge(part.holders.byInode) { $0 + $1 }
             }
-            merged.deniedPIDs += part.deniedPIDs
-            merged.vanishedPIDs += part.vanishedPIDs
-            merged.walkedPIDs += part.walkedPIDs
+            merged.deniedPIDs += part.holders.deniedPIDs
+            merged.vanishedPIDs += part.holders.vanishedPIDs
+            merged.walkedPIDs += part.holders.walkedPIDs
+            merged.reusedPIDs += part.holders.reusedPIDs
+            tables.merge(part.tables) { first, _ in first }
         }
         merged.deniedPIDs.sort()
+        cache?.tables = tables
         return merged
     }
+}
+
+/// The socket descriptors each process held when its fd table was last
+/// read, with the process's `activityStamp` then. `watch` keeps one across
+/// polls, so a new listener's owner is found by reading only the fd tables
+/// of processes that ran since: on a host whose big servers sit idle that
+/// is a few tables instead of every descriptor on the machine.
+///
+/// What it cannot see: two processes sharing one fd table without being
+/// threads of each other (clone with CLONE_FILES but not CLONE_THREAD,
+/// rare outside old threading libraries): a descriptor one opens appears
+/// in the other's table while the other has not run.
+public final class SocketTableCache: @unchecked Sendable {
+    public struct Table: Sendable {
+        public var stamp: [UInt8]
+        public var sockets: [(fd: Int32, inode: UInt64)]
+    }
+
+    /// Used only by one `holders` call at a time.
+    var tables: [Int32: Table] = [:]
+
+    public init() {}
+
+    public var processCount: Int { tables.count }
 }
 
 /// Reads what portcullis shows about one process. Each piece is optional:

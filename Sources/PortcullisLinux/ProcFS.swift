@@ -83,6 +83,36 @@ public final class ProcessDirectory {
 
     public func readLink(_ name: String) throws(Errno) -> [UInt8] { try Sys.readLinkAt(fd, name) }
 
+    /// What this process's threads have run so far: each thread's id and its
+    /// `task/TID/schedstat` (CPU time in ns, run-queue wait in ns, times
+    /// scheduled). No thread can open, receive or close a descriptor without
+    /// running, so equal stamps taken at two moments mean the fd table did not
+    /// change in between (`SocketTableCache` relies on this). nil when a
+    /// thread's schedstat cannot be read (a thread exited meanwhile, or a
+    /// kernel without CONFIG_SCHED_INFO): the caller must then look.
+    public func activityStamp() -> [UInt8]? {
+        guard let taskFD = try? Sys.openAt(fd, "task", directory: true) else { return nil }
+        var stamp: [UInt8] = []
+        stamp.reserveCapacity(64)
+        var complete = true
+        do throws(Errno) {
+            try Sys.listDirectory(consuming: taskFD) { dirFD, name in
+                guard complete, parsePositive(name) != nil else { return }
+                let tid = String(cString: name)
+                guard let file = try? Sys.openAt(dirFD, tid + "/schedstat"),
+                      let line = try? { () throws(Errno) -> [UInt8] in
+                          defer { Sys.close(file) }
+                          return try Sys.readAll(file, sizeHint: 64)
+                      }(), !line.isEmpty
+                else { complete = false; return }
+                stamp += tid.utf8
+                stamp.append(0x3a)  // ":" before the line, which ends in "\n"
+                stamp += line
+            }
+        } catch { return nil }
+        return complete && !stamp.isEmpty ? stamp : nil
+    }
+
     /// Calls `body(fd number, socket inode)` for each socket descriptor the
     /// process holds. Reading the links is the hot path of `list`: one
     /// readlinkat per descriptor into a reused buffer.

@@ -80,16 +80,34 @@ public struct SockDiagClient {
         }
     }
 
-    /// The digest of a dump's inodes, without decoding its sockets.
-    public mutating func digest(proto: TransportProtocol, family: AddressFamily, states: UInt32) throws(SockDiagError) -> SockDiagWire.InodeDigest {
+    /// A dump kept as the kernel sent it, with the digest of its inodes:
+    /// `watch` compares digests on every poll and decodes only when they differ.
+    public struct CapturedDump: Sendable {
+        public var proto: TransportProtocol
+        public var digest = SockDiagWire.InodeDigest()
+        public var datagrams: [[UInt8]] = []
+
+        /// The sockets of the dump (its datagrams were already walked once, so
+        /// an error here means the bytes changed under us: reported, not hidden).
+        public func records() throws(SockDiagWire.DecodeError) -> [SocketRecord] {
+            var records: [SocketRecord] = []
+            records.reserveCapacity(digest.count)
+            for datagram in datagrams { records += try SockDiagWire.decode(datagram, proto: proto).records }
+            return records
+        }
+    }
+
+    /// One dump, digested (inodes only) and kept undecoded.
+    public mutating func capture(proto: TransportProtocol, family: AddressFamily, states: UInt32) throws(SockDiagError) -> CapturedDump {
         var attempt = 0
         while true {
             attempt += 1
-            var digest = SockDiagWire.InodeDigest()
+            var dump = CapturedDump(proto: proto)
             let interrupted = try exchange(proto: proto, family: family, states: states) { (datagram) throws(SockDiagWire.DecodeError) in
-                try SockDiagWire.digest(datagram, into: &digest)
+                dump.datagrams.append(datagram)
+                return try SockDiagWire.digest(datagram, into: &dump.digest)
             }
-            if !interrupted { return digest }
+            if !interrupted { return dump }
             if attempt >= maxAttempts {
                 throw SockDiagError(code: .interrupted, proto: proto, family: family, underlying: nil,
                                     detail: "the socket table kept changing during the dump (NLM_F_DUMP_INTR \(attempt) times)")
