@@ -24,6 +24,10 @@ final class ProbeLoop {
     /// Probes backing off after a local resource error, with when to retry.
     private var backingOff: [(notBefore: Int64, probe: Probe)] = []
     private var inFlight = 0
+    /// A refused TCP socket per address kind, ready to connect again: over
+    /// loopback most ports refuse within the connect call, and reusing the
+    /// socket saves creating and closing one per port.
+    private var spareTCP: [IPAddress.Kind: Int32] = [:]
     private(set) var results: [(host: Int, portIndex: Int, result: ScanPortResult)] = []
 
     init(shared: SharedScan, capacity: Int) {
@@ -37,7 +41,10 @@ final class ProbeLoop {
         epoll = (try? ScanSys.epollCreate()) ?? -1
     }
 
-    deinit { if epoll >= 0 { ScanSys.close(epoll) } }
+    deinit {
+        if epoll >= 0 { ScanSys.close(epoll) }
+        for fd in spareTCP.values { ScanSys.close(fd) }
+    }
 
     func run() {
         guard epoll >= 0 else {
@@ -97,9 +104,13 @@ final class ProbeLoop {
         let udp = shared.proto(of: probe) == .udp
         let port = shared.port(of: probe)
         let fd: Int32
-        do { fd = try ScanSys.socket(for: host.address, udp: udp) } catch {
-            failedLocally(probe, error, now: now)
-            return
+        if !udp, let spare = spareTCP.removeValue(forKey: host.address.kind) {
+            fd = spare
+        } else {
+            do { fd = try ScanSys.socket(for: host.address, udp: udp) } catch {
+                failedLocally(probe, error, now: now)
+                return
+            }
         }
         do throws(Errno) {
             if udp {
@@ -111,17 +122,25 @@ final class ProbeLoop {
                     return
                 }
                 // Over loopback the answer is often in before connect returns
-                // (the RST is processed as the socket is released): read it
-                // now and skip epoll. Elsewhere this finds 0 and we wait.
-                let early = ScanSys.pendingError(fd)
-                if early != 0 {
-                    ScanSys.close(fd)
-                    concluded(probe, error: early, rtt: ScanSys.monotonicMicroseconds() - now, now: now)
+                // (the RST is processed as the socket is released): asking
+                // connect again reads it now and skips epoll. Elsewhere this
+                // finds EALREADY and we wait.
+                switch ScanSys.connectAgain(fd, to: host.address, port: port) {
+                case .pending:
+                    break
+                case .connected:
+                    connected(probe, fd: fd, rtt: ScanSys.monotonicMicroseconds() - now)
                     return
+                case .failed(let early):
+                    throw early
                 }
             }
         } catch {
-            ScanSys.close(fd)
+            if !udp && error == .connectionRefused && spareTCP[host.address.kind] == nil {
+                spareTCP[host.address.kind] = fd  // unconnected again: reusable
+            } else {
+                ScanSys.close(fd)
+            }
             concluded(probe, error: error.rawValue, rtt: ScanSys.monotonicMicroseconds() - now, now: now)
             return
         }

@@ -39,6 +39,20 @@ enum ScanSys {
         throw Errno(code)
     }
 
+    enum ConnectProgress { case pending, connected, failed(Errno) }
+
+    /// connect(2) again on a socket whose connect is under way: the outcome
+    /// so far. An answer such as ECONNREFUSED also returns the socket to the
+    /// unconnected state, so it can connect anew.
+    static func connectAgain(_ fd: Int32, to address: IPAddress, port: UInt16) -> ConnectProgress {
+        let rc = withSocketAddress(address, port: port) { Glibc.connect(fd, $0, $1) }
+        switch rc == 0 ? EISCONN : errno {
+        case EALREADY, EINPROGRESS, EINTR: return .pending
+        case EISCONN: return .connected
+        case let code: return .failed(Errno(code))
+        }
+    }
+
     /// The pending error of a socket (SO_ERROR), 0 when none.
     static func pendingError(_ fd: Int32) -> Int32 {
         var value: Int32 = 0
