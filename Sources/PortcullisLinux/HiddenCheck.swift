@@ -13,10 +13,11 @@ public struct HiddenCheckError: Error, Sendable, CustomStringConvertible {
 /// discrepancies and returns what persisted.
 ///
 /// First pass: dump the tables (netlink sock_diag in every state, and
-/// /proc/net), walk every process's fds, bind-probe every port, dump the
-/// tables again. A socket in either dump explains a probe, so a socket that
-/// came or went during the sweep is not a candidate. Candidates then go
-/// through `rounds` re-verification rounds (see `HiddenVerifier`).
+/// /proc/net), walk every process's fds, bind-probe every port, and when
+/// something is unexplained dump the tables again. A socket in either dump
+/// explains a probe, so a socket that came or went during the sweep is not
+/// a candidate. Candidates then go through `rounds` re-verification rounds
+/// (see `HiddenVerifier`).
 public enum HiddenPortCheck {
     public struct Options: Sendable {
         public var procRoot = "/proc"
@@ -93,14 +94,21 @@ public enum HiddenPortCheck {
         let walk = walkBox.withLock { $0 } ?? ProcessWalk()
         diagnostics += walk.diagnostics
         let (held, unlisted, pidsChecked) = (walk.held, walk.unlisted, walk.pidsChecked)
-        // After the sweep and the walk, netlink alone (when it works) tells
-        // what opened meanwhile; the tables are compared as of `before`.
-        var tables = before.union(dumpTables(procfs, options, &diagnostics, procNet: before.netlink == nil ? nil : []))
+        var tables = before
+        var views = HiddenViews(tables: tables, comparison: before, bind: sweep, held: held, unlisted: unlisted)
+        var candidates = HiddenAnalysis.candidates(views)
+        if !candidates.isEmpty {
+            // What opened during the sweep and the walk is not in `before`:
+            // netlink alone (when it works) tells, read now. More tables can
+            // only explain more, so with nothing unexplained this is skipped.
+            // The tables are still compared with each other as of `before`.
+            tables = before.union(dumpTables(procfs, options, &diagnostics, procNet: before.netlink == nil ? nil : []))
+            views.tables = tables
+            candidates = HiddenAnalysis.candidates(views)
+        }
 
         // Sockets of processes in another network namespace are in that
         // namespace's tables, read through one of its processes.
-        var views = HiddenViews(tables: tables, comparison: before, bind: sweep, held: held, unlisted: unlisted)
-        var candidates = HiddenAnalysis.candidates(views)
         let foreign = foreignNamespaceReaders(candidates, procfs: procfs, own: ownNetns)
         if !foreign.isEmpty {
             tables.otherInodes.formUnion(foreignInodes(procfs, foreign))
