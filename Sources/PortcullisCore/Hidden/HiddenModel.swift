@@ -120,6 +120,8 @@ public struct TableView: Sendable, Equatable {
     /// Both tables together: used to merge a dump taken before a probe with
     /// one taken after, so a socket present at either moment explains it.
     public func union(_ other: TableView) -> TableView {
+        // Into the bigger one: the cost is in inserting the smaller.
+        guard allInodes.count + listed.count >= other.allInodes.count + other.listed.count else { return other.union(self) }
         var merged = self
         merged.listed.formUnion(other.listed)
         merged.comparable.formUnion(other.comparable)

@@ -59,7 +59,10 @@ public enum ProcessFiles {
             .map { UntrustedText.escape($0) }.joined(separator: " ")
     }
 
-    /// `socket:[12345]` → 12345; anything else → nil.
+    /// `socket:[12345]` → 12345; anything else → nil. Inlinable: it runs
+    /// once per descriptor of every process, and only specialised for the
+    /// caller's buffer type is it cheap.
+    @inlinable
     public static func socketInode<C: BidirectionalCollection>(link b: C) -> UInt64? where C.Element == UInt8 {
         bracketedNumber(b, prefix: socketPrefix)
     }
@@ -69,9 +72,9 @@ public enum ProcessFiles {
         bracketedNumber(b, prefix: Array((kind + ":[").utf8))
     }
 
-    static let socketPrefix = Array("socket:[".utf8)
+    @usableFromInline static let socketPrefix = Array("socket:[".utf8)
 
-    @inline(__always)
+    @inlinable @inline(__always)
     static func bracketedNumber<C: BidirectionalCollection>(_ b: C, prefix: [UInt8]) -> UInt64? where C.Element == UInt8 {
         guard b.count > prefix.count + 1, b.starts(with: prefix), b.last == 0x5d else { return nil }
         var v: UInt64 = 0
