@@ -45,21 +45,32 @@ public enum HiddenPortCheck {
         let progress = options.progress
 
         progress?("reading socket tables")
-        // /proc/net/tcp is slow to read (the kernel formats every row) and
-        // never lists a TCP socket that is only bound, which is all a probe
-        // socket is: it is read beside the bind sweep. The other tables would
-        // show probe sockets, so they are read now.
+        // Probe sockets would show in the tables of their own protocol, so
+        // each protocol's tables are read before its ports are probed. UDP
+        // (and every protocol but TCP) now; TCP on the first sweep thread
+        // while the others probe UDP, which the sweep does first: a TCP
+        // table never lists a UDP probe socket, and no TCP port is probed
+        // before the TCP dump is done. /proc/net/tcp can even be read while
+        // TCP is probed: it never lists a socket that is only bound, which
+        // is all a probe socket is.
         let early = options.protocols.filter { $0 != .tcp }
-        var before = dumpTables(procfs, options, &diagnostics, procNet: early)
-        let earlyProcNet = early.isEmpty ? TableView() : before.procNet
-        guard before.netlink != nil || earlyProcNet != nil else {
+        var before = dumpTables(procfs, options, &diagnostics, protocols: early)
+        let earlyNetlink = before.netlink, earlyProcNet = before.procNet
+        guard earlyNetlink != nil || earlyProcNet != nil else {
             reportOnce(&diagnostics)
             throw HiddenCheckError("neither netlink sock_diag nor \(options.procRoot)/net could be read: " +
                                    diagnostics.map(\.message).joined(separator: "; "))
         }
-        // The fd walk and the pid sweep run beside the bind sweep too: they
-        // need nothing from it. (Not the netlink dump: it would list the
-        // sweep's own probe sockets.)
+        let tcpNetlink = Mutex<(done: Bool, view: TableView?, diagnostics: [Diagnostic])>((false, nil, []))
+        @Sendable func dumpTCPOnce() -> TableView? {
+            tcpNetlink.withLock { state in
+                if !state.done {
+                    state.view = netlinkView(options, protocols: options.protocols.filter { $0 == .tcp }, &state.diagnostics)
+                    state.done = true
+                }
+                return state.view
+            }
+        }
         progress?("walking process descriptors")
         let walkBox = Mutex<ProcessWalk?>(nil)
         let tcpProcNet = Mutex<(view: TableView?, diagnostics: [Diagnostic])>((nil, []))
@@ -69,15 +80,14 @@ public enum HiddenPortCheck {
                 if done % max(1, total / 20) == 0 || done == total { progress("bind probes \(done * 100 / max(1, total))%") }
             }
         }
-        var known = Set<PortKey>()
-        for view in [before.netlink, earlyProcNet].compactMap({ $0 }) {
-            known.formUnion(view.listed)
-            known.formUnion(view.dualStackV4)
-        }
+        let earlyKnown = knownPorts([earlyNetlink, earlyProcNet])
         let (sweep, sweepDiagnostics) = BindProber.sweep(
-            protocols: options.protocols, families: options.families, ports: options.ports, known: known,
+            protocols: options.protocols, families: options.families, ports: options.ports,
+            knownPorts: { proto in proto == .tcp ? knownPorts([dumpTCPOnce()]) : earlyKnown },
             parallelism: options.parallelism, progress: sweepProgress,
             alongside: {
+                // The fd walk and the pid sweep need nothing from the sweep either.
+                _ = dumpTCPOnce()
                 if options.protocols.contains(.tcp) {
                     var readDiagnostics: [Diagnostic] = []
                     let view = readProcNet(procfs, options, protocols: [.tcp], &readDiagnostics)
@@ -87,9 +97,12 @@ public enum HiddenPortCheck {
                 }
                 walkBox.withLock { $0 = walkProcesses(procfs, options) }
             })
+        let (tcpDump, tcpDumpDiagnostics) = tcpNetlink.withLock { ($0.view, $0.diagnostics) }
+        diagnostics += tcpDumpDiagnostics
         diagnostics += sweepDiagnostics
         let (tcpView, tcpDiagnostics) = tcpProcNet.withLock { $0 }
         diagnostics += tcpDiagnostics
+        if let earlyNetlink, let tcpDump { before.netlink = earlyNetlink.union(tcpDump) } else { before.netlink = nil }
         if let earlyProcNet, let tcpView { before.procNet = earlyProcNet.union(tcpView) } else { before.procNet = nil }
         let walk = walkBox.withLock { $0 } ?? ProcessWalk()
         diagnostics += walk.diagnostics
@@ -102,7 +115,7 @@ public enum HiddenPortCheck {
             // netlink alone (when it works) tells, read now. More tables can
             // only explain more, so with nothing unexplained this is skipped.
             // The tables are still compared with each other as of `before`.
-            tables = before.union(dumpTables(procfs, options, &diagnostics, procNet: before.netlink == nil ? nil : []))
+            tables = before.union(dumpTables(procfs, options, &diagnostics, procNet: before.netlink == nil))
             views.tables = tables
             candidates = HiddenAnalysis.candidates(views)
         }
@@ -285,19 +298,35 @@ public enum HiddenPortCheck {
     }
 
     /// Every table at this moment. A view that fails is nil plus a diagnostic.
-    /// `procNet`: the protocols whose /proc/net tables to read (nil: all of
-    /// `options.protocols`; empty: none, and the snapshot has no /proc/net view).
+    /// `protocols`: whose tables to read (nil: all of `options.protocols`);
+    /// `procNet: false` leaves the /proc/net view out (nil).
     static func dumpTables(_ procfs: ProcFS, _ options: Options, _ diagnostics: inout [Diagnostic],
-                           procNet protocols: [TransportProtocol]? = nil) -> TableSnapshot {
-        let query = SocketQuery(protocols: Set(options.protocols), families: Set(options.families), listeningOnly: false)
-        var netlink: TableView?
-        var client = SockDiagClient()
-        do { netlink = TableView(records: try client.dump(query)) } catch {
-            diagnostics.append(Diagnostic(.warning, "netlink view unavailable: \(error)"))
-        }
+                           protocols: [TransportProtocol]? = nil, procNet: Bool = true) -> TableSnapshot {
         let wanted = protocols ?? options.protocols
-        let procNet = wanted.isEmpty ? nil : readProcNet(procfs, options, protocols: wanted, &diagnostics)
-        return TableSnapshot(netlink: netlink, procNet: procNet, otherInodes: otherTableInodes(procfs, prefix: ""))
+        let netlink = netlinkView(options, protocols: wanted, &diagnostics)
+        let procNetView = procNet ? readProcNet(procfs, options, protocols: wanted, &diagnostics) : nil
+        return TableSnapshot(netlink: netlink, procNet: procNetView, otherInodes: otherTableInodes(procfs, prefix: ""))
+    }
+
+    /// The netlink sock_diag tables of `protocols` (every state) as one view;
+    /// nil (and a diagnostic) when one cannot be dumped.
+    static func netlinkView(_ options: Options, protocols: [TransportProtocol], _ diagnostics: inout [Diagnostic]) -> TableView? {
+        let query = SocketQuery(protocols: Set(protocols), families: Set(options.families), listeningOnly: false)
+        var client = SockDiagClient()
+        do { return TableView(records: try client.dump(query)) } catch {
+            diagnostics.append(Diagnostic(.warning, "netlink view unavailable: \(error)"))
+            return nil
+        }
+    }
+
+    /// The ports a bind probe need not look at: some table lists a socket on them.
+    static func knownPorts(_ views: [TableView?]) -> Set<PortKey> {
+        var known = Set<PortKey>()
+        for view in views.compactMap({ $0 }) {
+            known.formUnion(view.listed)
+            known.formUnion(view.dualStackV4)
+        }
+        return known
     }
 
     /// The /proc/net tables of `protocols` as one view; nil (and a diagnostic)
@@ -384,8 +413,10 @@ public enum HiddenPortCheck {
             diagnostics.append(Diagnostic(.warning, "fd tables of \(holders.deniedPIDs.count) process\(holders.deniedPIDs.count == 1 ? "" : "es") (pid \(shown)) could not be read (permission denied); their sockets are not checked against the tables\(Sys.userID() == 0 ? "" : "; run as root")"))
         }
         var byInode: [UInt64: [Int32]] = [:]
+        byInode.reserveCapacity(holders.byInode.count)
         for (inode, holdings) in holders.byInode {
-            byInode[inode] = Array(Set(holdings.map(\.pid))).sorted()
+            // Nearly every socket has one holder: no set to build for it.
+            byInode[inode] = holdings.count == 1 ? [holdings[0].pid] : Array(Set(holdings.map(\.pid))).sorted()
         }
         return (HeldSockets(byInode: byInode), holders)
     }

@@ -62,14 +62,24 @@ public enum BindProber {
         }
         do { try Sys.probeBindWildcard(fd, ipv6: mode != .ipv4, port: port) } catch {
             sockets.keep(fd, proto, mode)
-            switch error {
-            case Errno(EADDRINUSE_VALUE): return .inUse
-            case .permissionDenied: return .notProbed("EACCES: binding below ip_unprivileged_port_start needs CAP_NET_BIND_SERVICE")
-            default: return .error(errno: error.rawValue, message: "bind: \(error)")
-            }
+            return outcome(ofBindError: error)
         }
         Sys.close(fd)
         return .free
+    }
+
+    static func outcome(ofBindError error: Errno) -> BindOutcome {
+        switch error {
+        case Errno(EADDRINUSE_VALUE): return .inUse
+        case .permissionDenied: return .notProbed("EACCES: binding below ip_unprivileged_port_start needs CAP_NET_BIND_SERVICE")
+        default: return .error(errno: error.rawValue, message: "bind: \(error)")
+        }
+    }
+
+    /// Whether a probe in `mode` can go through a `BindRing`: only when
+    /// it needs no socket option (IPV6_V6ONLY), which the ring does not set.
+    static func batchable(_ mode: Mode) -> Bool {
+        mode == .ipv4 || (mode == .dualStack && !Sys.ipv6SocketsDefaultToV6Only)
     }
 
     /// Probes every port in `ports` for each pair, spread over `parallelism`
@@ -88,7 +98,24 @@ public enum BindProber {
     public static func sweep(
         protocols: [TransportProtocol] = [.tcp, .udp], families: [AddressFamily] = AddressFamily.allCases,
         ports: ClosedRange<UInt16> = 1...65535, known: Set<PortKey> = [], parallelism: Int? = nil,
-        progress: (@Sendable (Int, Int) -> Void)? = nil, alongside: (@Sendable () -> Void)? = nil
+        progress: (@Sendable (Int, Int) -> Void)? = nil, alongside: (@Sendable () -> Void)? = nil, batching: Bool = true
+    ) -> (BindSweep, [Diagnostic]) {
+        sweep(protocols: protocols, families: families, ports: ports, knownPorts: { _ in known },
+              parallelism: parallelism, progress: progress, alongside: alongside, batching: batching)
+    }
+
+    /// As above, with the known ports of each protocol asked for when its
+    /// first port is about to be probed (once per thread; the call may
+    /// block). UDP is swept first, so the caller can still read the TCP
+    /// tables while UDP is probed: a TCP table never lists a UDP probe socket.
+    /// With `batching`, probes that need no socket option go through a
+    /// `BindRing` (io_uring) where the kernel allows it: same probes, a
+    /// batch per kernel entry; `false` (tests) uses system calls only.
+    public static func sweep(
+        protocols: [TransportProtocol] = [.tcp, .udp], families: [AddressFamily] = AddressFamily.allCases,
+        ports: ClosedRange<UInt16> = 1...65535, knownPorts: @escaping @Sendable (TransportProtocol) -> Set<PortKey>,
+        parallelism: Int? = nil, progress: (@Sendable (Int, Int) -> Void)? = nil, alongside: (@Sendable () -> Void)? = nil,
+        batching: Bool = true
     ) -> (BindSweep, [Diagnostic]) {
         var diagnostics: [Diagnostic] = []
         var wanted: [BindSweep.Pair] = []
@@ -106,7 +133,7 @@ public enum BindProber {
         let pairs = wanted
         // One unit of work per (proto, mode): dual-stack when both families are wanted.
         var units: [(TransportProtocol, Mode)] = []
-        for proto in [TransportProtocol.tcp, .udp] {
+        for proto in [TransportProtocol.udp, .tcp] {
             let v4 = pairs.contains(.init(proto, .ipv4)), v6 = pairs.contains(.init(proto, .ipv6))
             if v4 && v6 { units.append((proto, .dualStack)) } else if v4 { units.append((proto, .ipv4)) } else if v6 { units.append((proto, .ipv6Only)) }
         }
@@ -124,15 +151,68 @@ public enum BindProber {
             if worker == 0 { alongside?() }
             var local: [PortKey: BindOutcome] = [:]
             var sockets = ProbeSockets()
+            var ring = batching ? BindRing() : nil
+            var batch: [UInt16] = []
+            batch.reserveCapacity(BindRing.capacity)
+            var knownByProto: [TransportProtocol: Set<PortKey>] = [:]
+
+            /// Stores what a probe of `port` in `mode` found; a dual-stack
+            /// probe that finds the port in use is followed by one per family.
+            func record(_ port: UInt16, _ proto: TransportProtocol, _ mode: Mode, _ outcome: BindOutcome) {
+                switch (mode, outcome) {
+                case (_, .free): return
+                case (.ipv4, _): local[PortKey(proto, .ipv4, port)] = outcome
+                case (.ipv6Only, _): local[PortKey(proto, .ipv6, port)] = outcome
+                case (.dualStack, .inUse):
+                    // Which family holds it: probe each (a free result is simply not stored).
+                    let v4 = probe(port, proto, .ipv4, &sockets), v6 = probe(port, proto, .ipv6Only, &sockets)
+                    if v4 != .free { local[PortKey(proto, .ipv4, port)] = v4 }
+                    if v6 != .free { local[PortKey(proto, .ipv6, port)] = v6 }
+                case (.dualStack, _):
+                    local[PortKey(proto, .ipv4, port)] = outcome
+                    local[PortKey(proto, .ipv6, port)] = outcome
+                }
+            }
+
+            /// Probes the batched ports through the ring (or, should the
+            /// ring fail, one by one).
+            func flush(_ proto: TransportProtocol, _ mode: Mode) {
+                guard !batch.isEmpty else { return }
+                defer { batch.removeAll(keepingCapacity: true) }
+                if let active = ring {
+                    do {
+                        let answers = try active.probe(ports: batch, ipv6: mode != .ipv4, udp: proto == .udp)
+                        for (port, answer) in zip(batch, answers) {
+                            let outcome: BindOutcome
+                            if let answer {
+                                outcome = answer.socketFailed
+                                    ? .error(errno: answer.errno, message: "socket: \(Errno(answer.errno))")
+                                    : self.outcome(ofBindError: Errno(answer.errno))
+                            } else {
+                                outcome = .free
+                            }
+                            record(port, proto, mode, outcome)
+                        }
+                        return
+                    } catch {
+                        ring = nil
+                    }
+                }
+                for port in batch { record(port, proto, mode, probe(port, proto, mode, &sockets)) }
+            }
+
             while true {
                 let index = next.add(1, ordering: .relaxed).oldValue
                 guard index < total else { break }
-                let (proto, mode) = work[index / chunksPerUnit]
+                let (proto, unitMode) = work[index / chunksPerUnit]
+                if knownByProto[proto] == nil { knownByProto[proto] = knownPorts(proto) }
+                let known = knownByProto[proto] ?? []
+                let batching = ring != nil && batchable(unitMode)
                 let first = Int(ports.lowerBound) + (index % chunksPerUnit) * chunk
                 let last = min(Int(ports.upperBound), first + chunk - 1)
                 for value in first...last {
                     let port = UInt16(value)
-                    var mode = mode
+                    var mode = unitMode
                     let v4Key = PortKey(proto, .ipv4, port), v6Key = PortKey(proto, .ipv6, port)
                     let v4Known = mode != .ipv6Only && known.contains(v4Key), v6Known = mode != .ipv4 && known.contains(v6Key)
                     if v4Known { local[v4Key] = .listed }
@@ -143,21 +223,14 @@ public enum BindProber {
                     case (.dualStack, false, true): mode = .ipv4
                     default: break
                     }
-                    let outcome = probe(port, proto, mode, &sockets)
-                    switch (mode, outcome) {
-                    case (_, .free): continue
-                    case (.ipv4, _): local[PortKey(proto, .ipv4, port)] = outcome
-                    case (.ipv6Only, _): local[PortKey(proto, .ipv6, port)] = outcome
-                    case (.dualStack, .inUse):
-                        // Which family holds it: probe each (a free result is simply not stored).
-                        let v4 = probe(port, proto, .ipv4, &sockets), v6 = probe(port, proto, .ipv6Only, &sockets)
-                        if v4 != .free { local[PortKey(proto, .ipv4, port)] = v4 }
-                        if v6 != .free { local[PortKey(proto, .ipv6, port)] = v6 }
-                    case (.dualStack, _):
-                        local[PortKey(proto, .ipv4, port)] = outcome
-                        local[PortKey(proto, .ipv6, port)] = outcome
+                    if batching && mode == unitMode {
+                        batch.append(port)
+                        if batch.count == BindRing.capacity { flush(proto, unitMode) }
+                    } else {
+                        record(port, proto, mode, probe(port, proto, mode, &sockets))
                     }
                 }
+                flush(proto, unitMode)
                 let finished = done.add(1, ordering: .relaxed).newValue
                 progress?(finished, total)
             }

@@ -102,3 +102,41 @@ let EINTR_VALUE = EINTR
 let ECONNREFUSED_VALUE = ECONNREFUSED
 let EADDRINUSE_VALUE = EADDRINUSE
 let POLLOUT_VALUE = Int16(POLLOUT)
+
+/// Bind probes in batches through io_uring (`portcullis_bind_ring_*`): the
+/// same socket + bind + close per port as `BindProber.probe`, one kernel
+/// entry per batch. nil from `init` where io_uring cannot do it (before
+/// Linux 6.11, io_uring disabled or filtered): the caller probes with
+/// system calls instead. One per thread.
+final class BindRing {
+    static let capacity = 128
+    private let ring: OpaquePointer
+    private var results = [Int32](repeating: 0, count: BindRing.capacity)
+    private var socketFailed = [UInt8](repeating: 0, count: BindRing.capacity)
+
+    init?() {
+        guard let ring = portcullis_bind_ring_open(UInt32(Self.capacity)) else { return nil }
+        self.ring = ring
+    }
+
+    deinit { portcullis_bind_ring_close(ring) }
+
+    /// What a bind probe of each port (at most `capacity`) said: nil when it
+    /// bound (free), else the errno of the bind, or of the socket call
+    /// (`socketFailed`). Throws when the ring itself failed.
+    func probe(ports: [UInt16], ipv6: Bool, udp: Bool) throws(Errno) -> [(errno: Int32, socketFailed: Bool)?] {
+        precondition(ports.count <= Self.capacity)
+        let rc = ports.withUnsafeBufferPointer { portBuffer in
+            results.withUnsafeMutableBufferPointer { resultBuffer in
+                socketFailed.withUnsafeMutableBufferPointer { failedBuffer in
+                    portcullis_bind_ring_probe(ring, ipv6 ? AF_INET6 : AF_INET,
+                                               Int32(udp ? SOCK_DGRAM.rawValue : SOCK_STREAM.rawValue),
+                                               portBuffer.baseAddress, Int32(ports.count),
+                                               resultBuffer.baseAddress, failedBuffer.baseAddress)
+                }
+            }
+        }
+        if rc < 0 { throw Errno(-rc) }
+        return (0..<ports.count).map { i in results[i] == 0 ? nil : (-results[i], socketFailed[i] != 0) }
+    }
+}

@@ -1,7 +1,7 @@
 import Foundation
 import Glibc
 import PortcullisCore
-import PortcullisLinux
+@testable import PortcullisLinux
 import Testing
 
 /// Loopback sockets this test process holds itself, for the hidden-port tests.
@@ -165,6 +165,59 @@ struct HiddenProbeTests {
         #expect(sweep.outcome(PortKey(.tcp, .ipv6, v6)) == .inUse)
         #expect(sweep.outcome(PortKey(.tcp, .ipv4, shared)) == .listed)
         #expect(sweep.outcome(PortKey(.tcp, .ipv6, shared)) == .inUse, "the unlisted IPv6 socket is still probed")
+    }
+
+    /// The io_uring batch says what the system calls say, port by port:
+    /// held by IPv4, IPv6-only and dual-stack sockets, TCP and UDP, and free.
+    @Test(.enabled(if: BindRing() != nil, "io_uring cannot bind here (needs Linux 6.11+, io_uring allowed)"))
+    func ringProbesAgreeWithSystemCalls() throws {
+        let own = HiddenTestSockets()
+        let ring = try #require(BindRing())
+        for proto in [TransportProtocol.tcp, .udp] {
+            let held = [
+                try own.open(proto, ipv6: false, address: "0.0.0.0"),
+                try own.open(proto, ipv6: true, address: "::", v6only: true),
+                try own.open(proto, ipv6: true, address: "::", v6only: false),
+                try own.open(proto, ipv6: false, address: "127.0.0.1"),
+            ]
+            // Neighbours too: most are free, and what is not is compared all the same.
+            let ports = held + held.map { $0 &+ 1 } + held.map { $0 &- 1 }
+            for mode in [BindProber.Mode.ipv4, .dualStack] where BindProber.batchable(mode) {
+                let answers = try ring.probe(ports: ports, ipv6: mode != .ipv4, udp: proto == .udp)
+                var sockets = BindProber.ProbeSockets()
+                defer { sockets.closeAll() }
+                for (port, answer) in zip(ports, answers) {
+                    let direct = BindProber.probe(port, proto, mode, &sockets)
+                    let batched: BindOutcome = answer.map { BindProber.outcome(ofBindError: Errno($0.errno)) } ?? .free
+                    #expect(batched == direct, "\(proto) port \(port) \(mode)")
+                }
+                for port in held {
+                    let i = try #require(ports.firstIndex(of: port))
+                    let expectInUse = mode == .dualStack || port != held[1]  // an IPv6-only socket leaves 0.0.0.0 free
+                    #expect((answers[i]?.errno == EADDRINUSE) == expectInUse, "\(proto) port \(port) \(mode)")
+                }
+            }
+        }
+    }
+
+    @Test func batchedAndUnbatchedSweepsAgreeOnOurPorts() throws {
+        let own = HiddenTestSockets()
+        let tcp4 = try own.open(.tcp, ipv6: false, address: "127.0.0.1")
+        let tcp6 = try own.open(.tcp, ipv6: true, address: "::1")
+        let udp4 = try own.open(.udp, ipv6: false, address: "127.0.0.1")
+        let udp6 = try own.open(.udp, ipv6: true, address: "::1")
+        let all = [tcp4, tcp6, udp4, udp6]
+        let range = UInt16(max(1024, Int(all.min()!) - 300))...UInt16(min(65535, Int(all.max()!) + 300))
+        let batched = BindProber.sweep(ports: range, parallelism: 2).0
+        let plain = BindProber.sweep(ports: range, parallelism: 2, batching: false).0
+        for sweep in [batched, plain] {
+            #expect(sweep.outcome(PortKey(.tcp, .ipv4, tcp4)) == .inUse)
+            #expect(sweep.outcome(PortKey(.tcp, .ipv6, tcp6)) == .inUse)
+            #expect(sweep.outcome(PortKey(.udp, .ipv4, udp4)) == .inUse)
+            #expect(sweep.outcome(PortKey(.udp, .ipv6, udp6)) == .inUse)
+            #expect(sweep.outcome(PortKey(.tcp, .ipv6, tcp4)) == .free)
+            #expect(sweep.outcome(PortKey(.udp, .ipv4, udp6)) == .free)
+        }
     }
 
     @Test func connectProbeTellsAcceptedFromRefused() throws {

@@ -59,4 +59,23 @@ int portcullis_stop_signal_received(void);
 /// dispositions and mask reset to defaults. Returns 0 or an errno value.
 int portcullis_spawn_with_stdin(const char *path, char *const argv[], char *const envp[], pid_t *pid, int *stdin_fd);
 
+/// Batched bind probes through io_uring (Linux 6.11+ for IORING_OP_BIND):
+/// for each port, socket + bind of the wildcard address + close, the three
+/// linked, a whole batch in one io_uring_enter(2). The kernel does the same
+/// work as with the system calls, minus one kernel entry per call and the
+/// descriptor table (the sockets are io_uring direct descriptors).
+typedef struct portcullis_bind_ring portcullis_bind_ring;
+/// A ring for batches of up to `capacity` ports (at most 256); NULL (errno
+/// set) when io_uring is unavailable, forbidden or lacks socket/bind ops.
+portcullis_bind_ring *portcullis_bind_ring_open(unsigned capacity);
+void portcullis_bind_ring_close(portcullis_bind_ring *ring);
+/// Probes ports[0..<count] with sockets of `domain` (AF_INET binds
+/// 0.0.0.0, AF_INET6 binds ::, dual-stack unless net.ipv6.bindv6only) and
+/// `type` (SOCK_STREAM or SOCK_DGRAM). results[i]: 0 when the bind succeeded
+/// (the port was free), else -errno of the bind, or of the socket call when
+/// that failed (then socket_failed[i] is 1). Returns 0, or -errno when the
+/// ring itself failed (no result is then valid).
+int portcullis_bind_ring_probe(portcullis_bind_ring *ring, int domain, int type, const uint16_t *ports, int count,
+                               int32_t *results, uint8_t *socket_failed);
+
 #endif
