@@ -35,6 +35,7 @@ struct SocketTableCacheTests {
             process.standardOutput = output
             try process.run()
             _ = try readLine()
+            try waitUntilIdle()
         }
 
         var pid: Int32 { process.processIdentifier }
@@ -49,10 +50,26 @@ struct SocketTableCacheTests {
             }
         }
 
-        /// Opens one more listener and waits until it is open.
+        /// Opens one more listener and waits until it is open and the child
+        /// is asleep again.
         func openAnother() throws {
             input.fileHandleForWriting.write(Data("more\n".utf8))
             _ = try readLine()
+            try waitUntilIdle()
+        }
+
+        /// Waits until the child has stopped running (it prints a port and
+        /// only then goes to sleep in readline): two stamps 50 ms apart agree.
+        func waitUntilIdle() throws {
+            let process = try ProcFS().process(pid)
+            var previous = process.activityStamp()
+            for _ in 0..<200 {
+                usleep(50_000)
+                let now = process.activityStamp()
+                if now != nil && now == previous { return }
+                previous = now
+            }
+            Issue.record("the python child never went idle")
         }
 
         deinit {
