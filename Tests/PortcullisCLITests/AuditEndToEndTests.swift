@@ -52,8 +52,6 @@ struct AuditDocumentJSON: Decodable {
 extension CLITests {
     @Suite("Audit end to end")
     struct AuditEndToEnd {
-        static let implantPort: UInt16 = 24_680
-
         func findings(_ document: AuditDocumentJSON, ports: Set<Int>) -> [String] {
             document.findings.filter { f in f.subject?.localPort.map(ports.contains) ?? false }
                 .map { "\($0.rule) \($0.severity) \($0.subject?.proto ?? "")/\($0.subject?.localPort ?? 0)" }.sorted()
@@ -62,22 +60,24 @@ extension CLITests {
         @Test("Real listeners give exactly the expected findings and exit code; a policy allowing 6379 removes its finding",
               .enabled(if: Host.rootWithPython, "needs root (binds port 123) and python3"))
         func realListeners() throws {
-            let fixture = try PythonFixture(script: auditFixtureScript, name: "audit_fixture.py", arguments: ["\(Self.implantPort)"])
+            // Any free port for the implant (a fixed one was once taken by a benchmark running beside the tests).
+            let implantPort = try #require(exclusivePort(), "no free port for the implant")
+            let fixture = try PythonFixture(script: auditFixtureScript, name: "audit_fixture.py", arguments: ["\(implantPort)"])
             defer { fixture.stop() }
             let implant = try #require(fixture.int("implant"))
-            let ports: Set<Int> = [6379, 6380, 123, Int(Self.implantPort)]
+            let ports: Set<Int> = [6379, 6380, 123, Int(implantPort)]
             // The host's own firewall is not part of this test: judge by address.
             let result = try CLI.run(["audit", "--no-firewall", "--no-policy", "--format", "json"])
             #expect(result.status == 1, "high findings must fail the audit: \(result)")
             let document = try decodeJSON(AuditDocumentJSON.self, result.stdout)
             #expect(document.summary.failed && document.summary.failOn == "high")
             #expect(findings(document, ports: ports) == [
-                "deleted-executable high tcp/24680",
+                "deleted-executable high tcp/\(implantPort)",
                 "exposed-datastore high tcp/6379",
                 "udp-amplification medium udp/123",
-                "unsafe-executable-location high tcp/24680",
+                "unsafe-executable-location high tcp/\(implantPort)",
             ])
-            let deleted = try #require(document.findings.first { $0.rule == "deleted-executable" && $0.subject?.localPort == Int(Self.implantPort) })
+            let deleted = try #require(document.findings.first { $0.rule == "deleted-executable" && $0.subject?.localPort == Int(implantPort) })
             #expect(deleted.owners.map(\.pid) == [Int32(implant)])
 
             // The text report and --fail-on.
@@ -100,7 +100,7 @@ extension CLITests {
             let allowedDocument = try decodeJSON(AuditDocumentJSON.self, allowed.stdout)
             let remaining = findings(allowedDocument, ports: ports)
             #expect(!remaining.contains("exposed-datastore high tcp/6379"), "\(remaining)")
-            #expect(remaining.contains("deleted-executable high tcp/24680"))
+            #expect(remaining.contains("deleted-executable high tcp/\(implantPort)"))
             #expect(remaining.contains("not-in-policy medium udp/123"))
             #expect(!remaining.contains { $0.hasPrefix("not-in-policy") && $0.hasSuffix("tcp/6379") })
             #expect(allowedDocument.suppressed.contains { $0.rule == "exposed-datastore" && $0.subject?.localPort == 6379 })

@@ -360,6 +360,21 @@ func currentlyFreePort() -> UInt16? {
     return nil
 }
 
+/// A port below the ephemeral range that nothing uses in TCP or UDP, IPv4
+/// or IPv6, picked at random: for a test that needs its own port number
+/// (the hide-port library hides every socket with that local port, so
+/// another program's socket on it would show up as a second finding).
+func exclusivePort() -> UInt16? {
+    let range = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8))?
+        .split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).compactMap { Int($0) } ?? []
+    let below = max(10_001, (range.first ?? 32_768) - 1)
+    for _ in 0..<200 {
+        let port = UInt16(Int.random(in: 10_000..<below))
+        if portIsFree(port) { return port }
+    }
+    return nil
+}
+
 /// Whether `port` is free right now for TCP and UDP on IPv4 and IPv6.
 func portIsFree(_ port: UInt16) -> Bool {
     bindAnyDualStack(Int32(SOCK_STREAM.rawValue), port: port) != nil && bindAnyDualStack(Int32(SOCK_DGRAM.rawValue), port: port) != nil

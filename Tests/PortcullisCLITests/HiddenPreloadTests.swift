@@ -72,21 +72,6 @@ struct PreloadCase: CustomTestStringConvertible, Sendable {
         .map { PreloadCase(proto: $0.0, family: $0.1) }
 }
 
-/// A port below the ephemeral range that nothing uses in TCP or UDP, IPv4
-/// or IPv6: the library hides every socket with that local port number, so
-/// another program's socket on it (an outgoing connection's ephemeral port,
-/// say) would be hidden too and show up as a second finding.
-func exclusivePort() -> UInt16? {
-    let range = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8))?
-        .split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).compactMap { Int($0) } ?? []
-    let below = max(10_001, (range.first ?? 32_768) - 1)
-    for _ in 0..<200 {
-        let port = UInt16(Int.random(in: 10_000..<below))
-        if portIsFree(port) { return port }
-    }
-    return nil
-}
-
 extension CLITests {
     @Suite("Hidden ports: an LD_PRELOAD library hides a real listener")
     struct HiddenPreload {
