@@ -45,8 +45,7 @@ BUILD_PATH=${BUILD_PATH:-.build-bench}
 REV=${REV:-}
 OUT=bench/results/hidden-churn
 
-die() { echo "bench/hidden-churn.sh: $*" >&2; exit 1; }
-say() { echo "==> $*" >&2; }
+BENCH_NAME=bench/hidden-churn.sh
 # shellcheck source=bench/lib.sh
 source bench/lib.sh   # the cwd is the repo root (see cd above)
 
@@ -61,7 +60,7 @@ for tool in python3 ss; do
 done
 
 # --- 1. Build: the static release binary, as shipped (bench/lib.sh) -------
-build_portcullis "bench/hidden-churn.sh"
+build_portcullis "$BENCH_NAME"
 
 # --- 2. Churn ----------------------------------------------------------------
 tmp=$(mktemp -d)
@@ -70,10 +69,7 @@ CHURN_PID=
 
 cleanup() {
     # Always stop the generator, however we exit; its workers die with it.
-    if [[ -n $CHURN_PID ]] && kill -0 "$CHURN_PID" 2>/dev/null; then
-        kill -TERM "$CHURN_PID" 2>/dev/null || true
-        wait "$CHURN_PID" 2>/dev/null || true
-    fi
+    stop "$CHURN_PID"
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -87,12 +83,7 @@ say "starting churn: $WORKERS workers, target $RATE socket() calls/s"
 python3 bench/churn.py --rate "$RATE" --workers "$WORKERS" \
     --ready-file "$ready" --report "$OUT/churn.json" &
 CHURN_PID=$!
-for _ in $(seq 1 300); do              # 30 s at most
-    [[ -f $ready ]] && break
-    kill -0 "$CHURN_PID" 2>/dev/null || die "churn generator exited before becoming ready"
-    sleep 0.1
-done
-[[ -f $ready ]] || die "churn generator not ready after 30 s"
+wait_ready "$ready" "$CHURN_PID" "churn generator" 30
 sleep "$SETTLE"
 kill -0 "$CHURN_PID" 2>/dev/null || die "churn generator died while settling"
 tw_first=$(timewait)

@@ -69,8 +69,7 @@ REV=${REV:-}
 RESULTS=bench/results
 UNHIDE="unhide-tcp -s"
 
-die() { echo "bench/hidden.sh: $*" >&2; exit 1; }
-say() { echo "==> $*" >&2; }
+BENCH_NAME=bench/hidden.sh
 # shellcheck source=bench/lib.sh
 source bench/lib.sh   # the cwd is the repo root (see cd above)
 
@@ -96,7 +95,7 @@ if (( ${#missing[@]} )); then
 fi
 
 # --- 1. Build: the static release binary, as shipped (bench/lib.sh) -------
-build_portcullis "bench/hidden.sh"
+build_portcullis "$BENCH_NAME"
 
 # --- 2. Socket load ----------------------------------------------------------
 tmp=$(mktemp -d)
@@ -104,12 +103,6 @@ ready=$tmp/ready
 FIXTURE_PID=
 HYPERFINE_PID=
 
-stop() {  # stop <pid>: TERM a child of ours if it still runs, and reap it
-    if [[ -n $1 ]] && kill -0 "$1" 2>/dev/null; then
-        kill -TERM "$1" 2>/dev/null || true
-        wait "$1" 2>/dev/null || true
-    fi
-}
 cleanup() {
     # Always take the fixture down, however we exit; its workers die with it.
     stop "$HYPERFINE_PID"
@@ -124,15 +117,7 @@ count_listen() { ss -H -tln src 127.0.0.1 | wc -l; }
 base_listen=$(count_listen)
 
 say "starting fixture: $TCP TCP listeners on 127.0.0.1 over $PROCS processes"
-python3 bench/fixture.py --tcp "$TCP" --udp 0 --established 0 --procs "$PROCS" \
-    --bind 127.0.0.1 --ready-file "$ready" &
-FIXTURE_PID=$!
-for _ in $(seq 1 1800); do             # 180 s at most
-    [[ -f $ready ]] && break
-    kill -0 "$FIXTURE_PID" 2>/dev/null || die "fixture exited before becoming ready"
-    sleep 0.1
-done
-[[ -f $ready ]] || die "fixture not ready after 180 s"
+start_fixture "$ready" --tcp "$TCP" --udp 0 --established 0 --procs "$PROCS" --bind 127.0.0.1
 got_listen=$(( $(count_listen) - base_listen ))
 say "fixture up: +$got_listen TCP listeners on 127.0.0.1"
 (( got_listen >= TCP )) || die "expected $TCP new listeners on 127.0.0.1, ss shows $got_listen"

@@ -1,4 +1,40 @@
-# Shared by the benchmark scripts: sourced, not run.
+# Shared by the benchmark scripts: sourced, not run, from the repo root after
+# setting BENCH_NAME (the script's name, for messages).
+
+die() { echo "${BENCH_NAME:-bench}: $*" >&2; exit 1; }
+say() { echo "==> $*" >&2; }
+
+# stop PID: TERM a child of ours if it still runs, and reap it. An empty PID
+# (never started) is fine.
+stop() {
+    if [[ -n $1 ]] && kill -0 "$1" 2>/dev/null; then
+        kill -TERM "$1" 2>/dev/null || true
+        wait "$1" 2>/dev/null || true
+    fi
+}
+
+# wait_ready FILE PID WHAT [SECONDS]: waits until FILE exists (the fixtures
+# write their ready file atomically once every socket is open); dies if the
+# child PID exits first or SECONDS (default 180) pass.
+wait_ready() {
+    local file=$1 pid=$2 what=$3 seconds=${4:-180} i
+    for (( i = 0; i < seconds * 10; i++ )); do
+        [[ -f $file ]] && return 0
+        kill -0 "$pid" 2>/dev/null || die "$what exited before becoming ready"
+        sleep 0.1
+    done
+    die "$what not ready after $seconds s"
+}
+
+# start_fixture READY_FILE FIXTURE_ARGS...: bench/fixture.py in the
+# background with those arguments, waited for; sets FIXTURE_PID.
+start_fixture() {
+    local ready=$1
+    shift
+    python3 bench/fixture.py "$@" --ready-file "$ready" &
+    FIXTURE_PID=$!
+    wait_ready "$ready" "$FIXTURE_PID" "fixture"
+}
 
 # build_portcullis SCRIPT_NAME
 # Builds the static release binary unless PORTCULLIS names one already:

@@ -9,6 +9,7 @@
 #   TCP=10000 UDP=1000 EST=5000 PROCS=20   fixture load (see bench/fixture.py)
 #   WARMUP=3 RUNS=20                        hyperfine settings
 #   PORTCULLIS=path                         benchmark this binary; skip the build
+#   REV=commit BUILD_PATH=.build-bench      build that git revision / in that scratch path (bench/lib.sh)
 #   LIST_ARGS="list"                        arguments given to portcullis
 #   RSS_RUNS=5                              runs for the peak-RSS measurement
 #
@@ -33,12 +34,14 @@ RUNS=${RUNS:-20}
 RSS_RUNS=${RSS_RUNS:-5}
 LIST_ARGS=${LIST_ARGS:-list}
 PORTCULLIS=${PORTCULLIS:-}
+BUILD_PATH=${BUILD_PATH:-.build-bench}
 RESULTS=bench/results
 TARGET_RATIO=0.7
 TARGET_RSS_KB=$((50 * 1000 * 1000 / 1024))   # 50 MB = 48,828 KiB (strict reading)
 
-die() { echo "bench/list.sh: $*" >&2; exit 1; }
-say() { echo "==> $*" >&2; }
+BENCH_NAME=bench/list.sh
+# shellcheck source=bench/lib.sh
+source bench/lib.sh   # the cwd is the repo root (see cd above)
 
 if [[ $(id -u) -ne 0 ]]; then
     echo "bench/list.sh: must run as root (ss -p, netstat -p, lsof and portcullis" \
@@ -55,24 +58,9 @@ done
 
 # --- 1. Build ----------------------------------------------------------------
 # The release binary is meant to ship statically linked (see DESIGN.md,
-# "Trust"), so that is what we measure. If the static link fails, fall back to
-# a plain release build and say so loudly, since the numbers then differ from
-# what ships (dynamic loading adds start-up time).
-LINK="prebuilt (PORTCULLIS=$PORTCULLIS)"
-if [[ -z $PORTCULLIS ]]; then
-    say "building release binary (static)"
-    if swift build -c release -Xswiftc -static-executable --product portcullis; then
-        LINK=static
-    else
-        echo "bench/list.sh: WARNING: static build failed; falling back to a plain" \
-             "(dynamically linked) release build. Numbers will not match the shipped binary." >&2
-        swift build -c release --product portcullis || die "release build failed"
-        LINK="dynamic (static build failed)"
-    fi
-    PORTCULLIS="$(swift build -c release --show-bin-path)/portcullis"
-fi
-[[ -x $PORTCULLIS ]] || die "no executable at $PORTCULLIS"
-PORTCULLIS=$(readlink -f "$PORTCULLIS")
+# "Trust"), so that is what we measure (bench/lib.sh says so loudly if it has
+# to fall back to a dynamic build).
+build_portcullis "$BENCH_NAME"
 
 # --- 2. Socket load ----------------------------------------------------------
 tmp=$(mktemp -d)
@@ -80,12 +68,6 @@ ready=$tmp/ready
 FIXTURE_PID=
 HYPERFINE_PID=
 
-stop() {  # stop <pid>: TERM a child of ours if it still runs, and reap it
-    if [[ -n $1 ]] && kill -0 "$1" 2>/dev/null; then
-        kill -TERM "$1" 2>/dev/null || true
-        wait "$1" 2>/dev/null || true
-    fi
-}
 cleanup() {
     # Always take the fixture down, however we exit; its workers die with it.
     stop "$HYPERFINE_PID"
@@ -104,18 +86,7 @@ base_est=$(count -tn state established)
 
 say "starting fixture: $TCP TCP listeners, $UDP UDP sockets, $EST established connections over $PROCS processes"
 start=$(date +%s.%N)
-python3 bench/fixture.py --tcp "$TCP" --udp "$UDP" --established "$EST" \
-    --procs "$PROCS" --ready-file "$ready" &
-FIXTURE_PID=$!
-
-# The fixture writes the ready file atomically once every worker holds all
-# its sockets. Poll for it, but notice if the fixture died instead.
-for _ in $(seq 1 1800); do             # 180 s at most
-    [[ -f $ready ]] && break
-    kill -0 "$FIXTURE_PID" 2>/dev/null || die "fixture exited before becoming ready"
-    sleep 0.1
-done
-[[ -f $ready ]] || die "fixture not ready after 180 s"
+start_fixture "$ready" --tcp "$TCP" --udp "$UDP" --established "$EST" --procs "$PROCS"
 up_secs=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" \
     "$start" "$(date +%s.%N)")
 
@@ -188,7 +159,7 @@ verdict() { (( $1 )) && echo PASS || echo FAIL; }
 {
     echo "load:        $TCP TCP listeners, $UDP UDP sockets, $EST established connections ($((2 * EST)) sockets) over $PROCS processes"
     echo "fixture up:  ${up_secs}s"
-    echo "binary:      $PORTCULLIS ($LINK)"
+    echo "binary:      $PORTCULLIS ($LINK), source $SOURCE"
     echo "machine:     $(uname -srm), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
     echo "tools:       $(hyperfine --version), $(ss -V), $(netstat -V 2>&1 | head -n1), lsof $(lsof -v 2>&1 | sed -n 's/^ *revision: *//p')"
     echo "time ratio:  portcullis/ss mean = $ratio (target <= $TARGET_RATIO): $(verdict "$ok_time")"

@@ -31,27 +31,20 @@ BUILD_PATH=${BUILD_PATH:-.build-bench}
 RESULTS=bench/results
 TARGET_RATIO=0.33
 
-die() { echo "bench/scan.sh: $*" >&2; exit 1; }
-say() { echo "==> $*" >&2; }
+BENCH_NAME=bench/scan.sh
+# shellcheck source=bench/lib.sh
+source bench/lib.sh   # the cwd is the repo root (see cd above)
 
 [[ $(id -u) -eq 0 ]] || { echo "bench/scan.sh: run as root: sudo $0" >&2; exit 2; }
 for tool in hyperfine nmap python3; do
     command -v "$tool" >/dev/null || die "$tool not found (apt-get install -y hyperfine nmap python3)"
 done
 
-# shellcheck source=bench/lib.sh
-source bench/lib.sh   # the cwd is the repo root (see cd above)
-build_portcullis "bench/scan.sh"
+build_portcullis "$BENCH_NAME"
 
 tmp=$(mktemp -d)
 FIXTURE_PID=
-cleanup() {
-    if [[ -n $FIXTURE_PID ]] && kill -0 "$FIXTURE_PID" 2>/dev/null; then
-        kill -TERM "$FIXTURE_PID" 2>/dev/null || true
-        wait "$FIXTURE_PID" 2>/dev/null || true
-    fi
-    rm -rf "$tmp"
-}
+cleanup() { stop "$FIXTURE_PID"; rm -rf "$tmp"; }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -59,12 +52,7 @@ trap 'exit 143' TERM
 say "starting $LISTENERS listeners on 127.0.0.1"
 python3 bench/scan_fixture.py --listeners "$LISTENERS" --ready-file "$tmp/ports" &
 FIXTURE_PID=$!
-for _ in $(seq 1 600); do
-    [[ -f $tmp/ports ]] && break
-    kill -0 "$FIXTURE_PID" 2>/dev/null || die "fixture exited before becoming ready"
-    sleep 0.1
-done
-[[ -f $tmp/ports ]] || die "fixture not ready after 60 s"
+wait_ready "$tmp/ports" "$FIXTURE_PID" "fixture" 60
 
 # Same open set: every fixture port, and whatever else listens on 127.0.0.1.
 say "checking both tools find the same open ports"

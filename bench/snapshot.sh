@@ -15,6 +15,7 @@
 #   TCP=10000 UDP=1000 EST=5000 PROCS=20   fixture load (bench/fixture.py)
 #   WARMUP=3 RUNS=20                        hyperfine settings
 #   PORTCULLIS=path                         benchmark this binary; skip the build
+#   REV=commit BUILD_PATH=.build-bench      build that git revision / in that scratch path (bench/lib.sh)
 #
 # Target (issue requirement): snapshot's mean wall time <= 2x list's. Exits 1
 # when the new-database variant misses it. Results: bench/results/snapshot.md,
@@ -29,39 +30,27 @@ PROCS=${PROCS:-20}
 WARMUP=${WARMUP:-3}
 RUNS=${RUNS:-20}
 PORTCULLIS=${PORTCULLIS:-}
+BUILD_PATH=${BUILD_PATH:-.build-bench}
 RESULTS=bench/results
 TARGET_RATIO=2.0
 
-die() { echo "bench/snapshot.sh: $*" >&2; exit 1; }
-say() { echo "==> $*" >&2; }
+BENCH_NAME=bench/snapshot.sh
+# shellcheck source=bench/lib.sh
+source bench/lib.sh   # the cwd is the repo root (see cd above)
 [[ $(id -u) -eq 0 ]] || { echo "bench/snapshot.sh: run as root (owners of every socket)" >&2; exit 2; }
 for tool in hyperfine python3; do command -v "$tool" >/dev/null || die "$tool not found (apt-get install -y hyperfine python3)"; done
 
-if [[ -z $PORTCULLIS ]]; then
-    say "building release binary (static)"
-    swift build -c release -Xswiftc -static-executable --product portcullis >&2 || die "release build failed"
-    PORTCULLIS="$(swift build -c release --show-bin-path)/portcullis"
-fi
-[[ -x $PORTCULLIS ]] || die "no executable at $PORTCULLIS"
-PORTCULLIS=$(readlink -f "$PORTCULLIS")
+build_portcullis "$BENCH_NAME"
 
 tmp=$(mktemp -d)
 FIXTURE_PID= HYPERFINE_PID=
-stop() { if [[ -n $1 ]] && kill -0 "$1" 2>/dev/null; then kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; fi; }
 cleanup() { stop "$HYPERFINE_PID"; stop "$FIXTURE_PID"; rm -rf "$tmp"; }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
 say "starting fixture: $TCP TCP listeners, $UDP UDP sockets, $EST established connections over $PROCS processes"
-python3 bench/fixture.py --tcp "$TCP" --udp "$UDP" --established "$EST" --procs "$PROCS" --ready-file "$tmp/ready" &
-FIXTURE_PID=$!
-for _ in $(seq 1 1800); do
-    [[ -f $tmp/ready ]] && break
-    kill -0 "$FIXTURE_PID" 2>/dev/null || die "fixture exited before becoming ready"
-    sleep 0.1
-done
-[[ -f $tmp/ready ]] || die "fixture not ready after 180 s"
+start_fixture "$tmp/ready" --tcp "$TCP" --udp "$UDP" --established "$EST" --procs "$PROCS"
 
 mkdir -p "$RESULTS"
 say "hyperfine: warmup $WARMUP, runs $RUNS"
@@ -84,7 +73,7 @@ size=$(du -k "$tmp/history.db" | cut -f1)
 ok=$(python3 -c "import sys; print(int(float(sys.argv[1]) <= float(sys.argv[2])))" "$ratio_new" "$TARGET_RATIO")
 {
     echo "load:        $TCP TCP listeners, $UDP UDP sockets, $EST established connections ($((TCP + UDP + 2 * EST)) sockets) over $PROCS processes"
-    echo "binary:      $PORTCULLIS"
+    echo "binary:      $PORTCULLIS ($LINK), source $SOURCE"
     echo "machine:     $(uname -srm), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
     echo "ratio:       snapshot (new db) / list = $ratio_new (target <= $TARGET_RATIO): $( (( ok )) && echo PASS || echo FAIL)"
     echo "history:     snapshot (history) / list = $ratio_history; that database ended with $snapshots snapshots, $((size / 1024)) MiB"

@@ -18,6 +18,7 @@
 #   STEADY=60 DURATION=600                 phase lengths in seconds (the soak defaults to 10 minutes)
 #   CHURN=60 PROBE_EVERY=5                 churn rate; seconds between latency probes
 #   PORTCULLIS=path                        benchmark this binary; skip the build
+#   REV=commit BUILD_PATH=.build-bench     build that git revision / in that scratch path (bench/lib.sh)
 #
 # Targets (issue requirement): mean CPU <= 2% of one core, RSS <= 40 MB with
 # no growth over the soak, a new listener reported within 1.5 intervals
@@ -35,40 +36,29 @@ DURATION=${DURATION:-600}
 CHURN=${CHURN:-60}
 PROBE_EVERY=${PROBE_EVERY:-5}
 PORTCULLIS=${PORTCULLIS:-}
+BUILD_PATH=${BUILD_PATH:-.build-bench}
 RESULTS=bench/results
 TARGET_CPU=2.0
 TARGET_RSS_KB=$((40 * 1000 * 1000 / 1024))   # 40 MB
 TARGET_LATENCY=1.5
 
-die() { echo "bench/watch.sh: $*" >&2; exit 1; }
-say() { echo "==> $*" >&2; }
+BENCH_NAME=bench/watch.sh
+# shellcheck source=bench/lib.sh
+source bench/lib.sh   # the cwd is the repo root (see cd above)
 [[ $(id -u) -eq 0 ]] || { echo "bench/watch.sh: run as root (watch must see every owner)" >&2; exit 2; }
 command -v python3 >/dev/null || die "python3 not found"
 
-if [[ -z $PORTCULLIS ]]; then
-    say "building release binary (static)"
-    swift build -c release -Xswiftc -static-executable --product portcullis >&2 || die "release build failed"
-    PORTCULLIS="$(swift build -c release --show-bin-path)/portcullis"
-fi
-[[ -x $PORTCULLIS ]] || die "no executable at $PORTCULLIS"
+build_portcullis "$BENCH_NAME"
 
 tmp=$(mktemp -d)
 FIXTURE_PID= WATCH_PID= CHURN_PID= PROBE_PID=
-stop() { if [[ -n $1 ]] && kill -0 "$1" 2>/dev/null; then kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; fi; }
 cleanup() { stop "$PROBE_PID"; stop "$CHURN_PID"; stop "$WATCH_PID"; stop "$FIXTURE_PID"; rm -rf "$tmp"; }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
 say "starting fixture: $TCP TCP listeners, $UDP UDP sockets, $EST established connections over $PROCS processes"
-python3 bench/fixture.py --tcp "$TCP" --udp "$UDP" --established "$EST" --procs "$PROCS" --ready-file "$tmp/ready" &
-FIXTURE_PID=$!
-for _ in $(seq 1 1800); do
-    [[ -f $tmp/ready ]] && break
-    kill -0 "$FIXTURE_PID" 2>/dev/null || die "fixture exited before becoming ready"
-    sleep 0.1
-done
-[[ -f $tmp/ready ]] || die "fixture not ready after 180 s"
+start_fixture "$tmp/ready" --tcp "$TCP" --udp "$UDP" --established "$EST" --procs "$PROCS"
 
 "$PORTCULLIS" watch --format ndjson >"$tmp/events" 2>"$tmp/watch.err" &
 WATCH_PID=$!
@@ -134,7 +124,7 @@ ok_latency=$(python3 -c "import sys; print(int(sys.argv[3] == '0' and float(sys.
 verdict() { (( $1 )) && echo PASS || echo FAIL; }
 {
     echo "load:        $TCP TCP listeners, $UDP UDP sockets, $EST established connections ($((TCP + UDP + 2 * EST)) sockets) over $PROCS processes"
-    echo "binary:      $PORTCULLIS"
+    echo "binary:      $PORTCULLIS ($LINK), source $SOURCE"
     echo "machine:     $(uname -srm), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
     echo "watch:       interval 1 s (default), --format ndjson to a file; $events events; exit status $watch_status after SIGTERM"
     echo "CPU:         steady ${cpu_steady}% of one core over ${STEADY}s; with churn (${CHURN} socket()/s) ${cpu_soak}% over ${DURATION}s (target <= ${TARGET_CPU}%): $(verdict "$ok_cpu")"
