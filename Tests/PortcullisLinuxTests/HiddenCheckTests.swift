@@ -4,98 +4,6 @@ import PortcullisCore
 @testable import PortcullisLinux
 import Testing
 
-/// Loopback sockets this test process holds itself, for the hidden-port tests.
-final class HiddenTestSockets {
-    private(set) var fds: [Int32] = []
-    deinit { for fd in fds { close(fd) } }
-
-    /// Binds `address` on a kernel-chosen port (TCP also listens); returns the port.
-    func open(_ proto: TransportProtocol, ipv6: Bool, address: String, v6only: Bool = true, port: UInt16 = 0) throws -> UInt16 {
-        let fd = socket(ipv6 ? AF_INET6 : AF_INET, Int32(proto == .udp ? SOCK_DGRAM.rawValue : SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        try #require(fd >= 0)
-        fds.append(fd)
-        if ipv6 {
-            var flag: Int32 = v6only ? 1 : 0
-            setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &flag, socklen_t(MemoryLayout<Int32>.size))
-            var sa = sockaddr_in6()
-            sa.sin6_family = sa_family_t(AF_INET6)
-            sa.sin6_port = port.bigEndian
-            _ = inet_pton(AF_INET6, address, &sa.sin6_addr)
-            let rc = withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
-            try #require(rc == 0, "bind [\(address)]:\(port): errno \(errno)")
-        } else {
-            var sa = sockaddr_in()
-            sa.sin_family = sa_family_t(AF_INET)
-            sa.sin_port = port.bigEndian
-            _ = inet_pton(AF_INET, address, &sa.sin_addr)
-            let rc = withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-            try #require(rc == 0, "bind \(address):\(port): errno \(errno)")
-        }
-        if proto == .tcp { try #require(listen(fd, 16) == 0) }
-        return try localPort(fd)
-    }
-
-    /// An outgoing TCP connection to 127.0.0.1:`port` (left in the backlog, not accepted); returns its ephemeral port.
-    func connectTCP4(to port: UInt16) throws -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        try #require(fd >= 0)
-        fds.append(fd)
-        var sa = sockaddr_in()
-        sa.sin_family = sa_family_t(AF_INET)
-        sa.sin_port = port.bigEndian
-        sa.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
-        let rc = withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        try #require(rc == 0)
-        return try localPort(fd)
-    }
-
-    /// A TCP connection over [::1] closed by the client first: the client's
-    /// port is left in TIME_WAIT (no socket, no inode). Returns that port.
-    func timeWaitV6() throws -> UInt16 {
-        let listener = socket(AF_INET6, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        let client = socket(AF_INET6, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        try #require(listener >= 0 && client >= 0)
-        defer { close(listener) }
-        var sa = sockaddr_in6()
-        sa.sin6_family = sa_family_t(AF_INET6)
-        sa.sin6_addr = in6addr_loopback
-        let size = socklen_t(MemoryLayout<sockaddr_in6>.size)
-        try #require(withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, size) } } == 0)
-        try #require(listen(listener, 4) == 0)
-        sa.sin6_port = try localPort(listener).bigEndian
-        try #require(withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, size) } } == 0)
-        let accepted = accept(listener, nil, nil)
-        try #require(accepted >= 0)
-        let port = try localPort(client)
-        close(client)
-        usleep(20_000)
-        close(accepted)
-        usleep(20_000)
-        return port
-    }
-
-    /// A TCP socket bound to 127.0.0.1 on a kernel-chosen port, neither listening nor connected.
-    func bindOnly() throws -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        try #require(fd >= 0)
-        fds.append(fd)
-        var sa = sockaddr_in()
-        sa.sin_family = sa_family_t(AF_INET)
-        sa.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
-        let rc = withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        try #require(rc == 0)
-        return try localPort(fd)
-    }
-
-    private func localPort(_ fd: Int32) throws -> UInt16 {
-        var bound = sockaddr_in6()
-        var length = socklen_t(MemoryLayout<sockaddr_in6>.size)
-        let rc = withUnsafeMutablePointer(to: &bound) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        try #require(rc == 0)
-        return UInt16(bigEndian: bound.sin6_port)  // sin_port sits at the same offset
-    }
-}
-
 private let runningAsRoot = geteuid() == 0
 private let hasIPv6 = FileManager.default.fileExists(atPath: "/proc/net/tcp6")
 
@@ -103,7 +11,7 @@ private let hasIPv6 = FileManager.default.fileExists(atPath: "/proc/net/tcp6")
        .enabled(if: hasIPv6, "needs IPv6 on loopback"))
 struct HiddenProbeTests {
     @Test func bindProbeSeesAnIPv4SocketOnlyAsIPv4() throws {
-        let own = HiddenTestSockets()
+        let own = TestSockets()
         for proto in [TransportProtocol.tcp, .udp] {
             let port = try own.open(proto, ipv6: false, address: "127.0.0.1")
             #expect(BindProber.probe(PortKey(proto, .ipv4, port)) == .inUse, "\(proto) v4")
@@ -112,7 +20,7 @@ struct HiddenProbeTests {
     }
 
     @Test func bindProbeSeesAV6OnlySocketOnlyAsIPv6() throws {
-        let own = HiddenTestSockets()
+        let own = TestSockets()
         for proto in [TransportProtocol.tcp, .udp] {
             let port = try own.open(proto, ipv6: true, address: "::1", v6only: true)
             #expect(BindProber.probe(PortKey(proto, .ipv6, port)) == .inUse, "\(proto) v6")
@@ -121,7 +29,7 @@ struct HiddenProbeTests {
     }
 
     @Test func bindProbeSeesADualStackSocketInBothFamilies() throws {
-        let own = HiddenTestSockets()
+        let own = TestSockets()
         let port = try own.open(.tcp, ipv6: true, address: "::", v6only: false)
         #expect(BindProber.probe(PortKey(.tcp, .ipv6, port)) == .inUse)
         #expect(BindProber.probe(PortKey(.tcp, .ipv4, port)) == .inUse)
@@ -131,14 +39,14 @@ struct HiddenProbeTests {
     /// bind of its port fail, so the model lets any IPv6 row not known to be
     /// V6ONLY explain the IPv4 probe.
     @Test func ipv6TimeWaitBlocksTheIPv4Probe() throws {
-        let own = HiddenTestSockets()
+        let own = TestSockets()
         let port = try own.timeWaitV6()
         #expect(BindProber.probe(PortKey(.tcp, .ipv6, port)) == .inUse)
         #expect(BindProber.probe(PortKey(.tcp, .ipv4, port)) == .inUse)
     }
 
     @Test func sweepFindsOurPortAcrossThreads() throws {
-        let own = HiddenTestSockets()
+        let own = TestSockets()
         let port = try own.open(.udp, ipv6: false, address: "127.0.0.1")
         let low = max(1024, Int(port) - 3000), high = min(65535, Int(port) + 3000)
         let (sweep, _) = BindProber.sweep(protocols: [.udp], families: [.ipv4], ports: UInt16(low)...UInt16(high), parallelism: 2)
@@ -150,7 +58,7 @@ struct HiddenProbeTests {
     /// the ports in use; ports a table already lists are not probed in that
     /// family, but the other family still is.
     @Test func dualStackSweepTellsFamiliesApartAndSkipsListedPorts() throws {
-        let own = HiddenTestSockets()
+        let own = TestSockets()
         let v4 = try own.open(.tcp, ipv6: false, address: "127.0.0.1")
         let v6 = try own.open(.tcp, ipv6: true, address: "::1")
         let shared = try own.open(.tcp, ipv6: false, address: "127.0.0.1")
@@ -171,7 +79,7 @@ struct HiddenProbeTests {
     /// held by IPv4, IPv6-only and dual-stack sockets, TCP and UDP, and free.
     @Test(.enabled(if: BindRing() != nil, "io_uring cannot bind here (needs Linux 6.11+, io_uring allowed)"))
     func ringProbesAgreeWithSystemCalls() throws {
-        let own = HiddenTestSockets()
+        let own = TestSockets()
         let ring = try #require(BindRing())
         for proto in [TransportProtocol.tcp, .udp] {
             let held = [
@@ -201,7 +109,7 @@ struct HiddenProbeTests {
     }
 
     @Test func batchedAndUnbatchedSweepsAgreeOnOurPorts() throws {
-        let own = HiddenTestSockets()
+        let own = TestSockets()
         let tcp4 = try own.open(.tcp, ipv6: false, address: "127.0.0.1")
         let tcp6 = try own.open(.tcp, ipv6: true, address: "::1")
         let udp4 = try own.open(.udp, ipv6: false, address: "127.0.0.1")
@@ -221,7 +129,7 @@ struct HiddenProbeTests {
     }
 
     @Test func connectProbeTellsAcceptedFromRefused() throws {
-        let own = HiddenTestSockets()
+        let own = TestSockets()
         let port4 = try own.open(.tcp, ipv6: false, address: "127.0.0.1")
         let port6 = try own.open(.tcp, ipv6: true, address: "::1")
         #expect(ConnectProber.probe(PortKey(.tcp, .ipv4, port4)) == .accepted)
@@ -237,7 +145,7 @@ struct HiddenProbeTests {
     @Test(.enabled(if: runningAsRoot, "needs root: bind probes below 1024 and every process's fds"),
           .timeLimit(.minutes(2)))
     func fullCheckOnThisHostReportsNothing() throws {
-        let own = HiddenTestSockets()
+        let own = TestSockets()
         var ours: [PortKey] = []
         let tcp4 = try own.open(.tcp, ipv6: false, address: "127.0.0.1")
         ours.append(PortKey(.tcp, .ipv4, tcp4))

@@ -15,7 +15,7 @@ struct SocketInspectorTests {
     }
 
     @Test func aSocketTellsItsDomainProtocolPortAndState() throws {
-        let own = HiddenTestSockets()
+        let own = TestSockets()
         let tcpPort = try own.open(.tcp, ipv6: false, address: "127.0.0.1")
         let tcp = try #require(own.fds.last)
         let udpPort = try own.open(.udp, ipv6: true, address: "::1")
@@ -34,7 +34,7 @@ struct SocketInspectorTests {
     }
 
     @Test func aReusedDescriptorNumberIsNotTakenForTheSocket() throws {
-        let own = HiddenTestSockets()
+        let own = TestSockets()
         _ = try own.open(.tcp, ipv6: false, address: "127.0.0.1")
         let fd = try #require(own.fds.last)
         // The right fd but a different inode: the holder no longer has that socket.
@@ -45,7 +45,7 @@ struct SocketInspectorTests {
     }
 
     @Test func rawReadsAndLibcReadsAgreeWithoutAnInterposer() throws {
-        let own = HiddenTestSockets()
+        let own = TestSockets()
         let port = try own.open(.tcp, ipv6: false, address: "127.0.0.1")
         let procfs = try ProcFS()
         let raw = ProcNetParser.parse(try procfs.readBypassingLibc("net/tcp"), proto: .tcp, family: .ipv4, name: "tcp").records
