@@ -46,7 +46,7 @@ public final class ListenerWatcher {
     /// Warnings and notices since the last `takeDiagnostics()`.
     var diagnostics: [Diagnostic] = []
     var lastWalkDenied = false
-    /// The netlink tables' digest at the last full dump.
+    /// The digest of the tables at the last poll that decoded them.
     var lastDigest: SockDiagWire.InodeDigest?
 
     public init(options: Options = Options()) throws(CollectionError) {
@@ -79,43 +79,6 @@ public final class ListenerWatcher {
         return diagnostics
     }
 
-    /// Every listening socket now, from netlink (or /proc/net where netlink
-    /// lacks a protocol).
-    func dump() throws(CollectionError) -> [SocketRecord] {
-        var records: [SocketRecord] = []
-        records.reserveCapacity(entries.count + 64)
-        let query = SocketQuery(protocols: options.protocols, families: options.families, listeningOnly: true)
-        for proto in TransportProtocol.allCases where options.protocols.contains(proto) {
-            for family in AddressFamily.allCases where options.families.contains(family) {
-                let name = proto.rawValue + (family == .ipv6 ? "6" : "")
-                if !fromProcNet.contains(name) {
-                    do {
-                        records += try client.dump(proto: proto, family: family, states: query.stateMask(for: proto))
-                        continue
-                    } catch {
-                        transport.socket = nil
-                        let missingModule = error.code == .kernel && error.underlying == .noSuchFile
-                        guard missingModule || error.code == .socket else { throw CollectionError(error.description) }
-                        fromProcNet.insert(name)
-                        if !(proto == .raw && missingModule) {
-                            diagnostics.append(Diagnostic(.notice, "\(error); reading /proc/net/\(name) instead"))
-                        }
-                    }
-                }
-                do {
-                    let parsed = try procfs.socketTable(proto, family)
-                    let mask = query.stateMask(for: proto)
-                    records += parsed.records.filter { mask & (1 << UInt32($0.stateCode)) != 0 }
-                } catch {
-                    if !(error == .noSuchFile && family == .ipv6) {
-                        throw CollectionError("cannot read \(options.procRoot)/net/\(name): \(error)")
-                    }
-                }
-            }
-        }
-        return records
-    }
-
     /// The first poll: learns every listener and its owners; no events.
     @discardableResult
     public func start() throws(CollectionError) -> Int {
@@ -143,29 +106,41 @@ public final class ListenerWatcher {
         }
     }
 
-    /// Every table, digested without decoding. nil when a netlink table
-    /// failed: the full dump then says what is wrong, or falls back.
-    func capture() -> Capture? {
+    /// Every listening socket now, digested without decoding: netlink
+    /// dumps, or /proc/net where netlink lacks a protocol (raw sockets,
+    /// where raw_diag is not loaded).
+    func capture() throws(CollectionError) -> Capture {
         var capture = Capture()
         let query = SocketQuery(protocols: options.protocols, families: options.families, listeningOnly: true)
         for proto in TransportProtocol.allCases where options.protocols.contains(proto) {
             for family in AddressFamily.allCases where options.families.contains(family) {
                 let mask = query.stateMask(for: proto)
-                if fromProcNet.contains(proto.rawValue + (family == .ipv6 ? "6" : "")) {
-                    guard let parsed = try? procfs.socketTable(proto, family) else { continue }
-                    for record in parsed.records where mask & (1 << UInt32(record.stateCode)) != 0 {
+                let name = proto.rawValue + (family == .ipv6 ? "6" : "")
+                if !fromProcNet.contains(name) {
+                    do {
+                        let dump = try client.capture(proto: proto, family: family, states: mask)
+                        capture.digest.merge(dump.digest)
+                        capture.dumps.append(dump)
+                        continue
+                    } catch {
+                        transport.socket = nil
+                        let missingModule = error.code == .kernel && error.underlying == .noSuchFile
+                        guard missingModule || error.code == .socket else { throw CollectionError(error.description) }
+                        fromProcNet.insert(name)
+                        if !(proto == .raw && missingModule) {
+                            diagnostics.append(Diagnostic(.notice, "\(error); reading /proc/net/\(name) instead"))
+                        }
+                    }
+                }
+                do {
+                    for record in try procfs.socketTable(proto, family).records where mask & (1 << UInt32(record.stateCode)) != 0 {
                         capture.digest.add(record.inode)
                         capture.parsed.append(record)
                     }
-                    continue
-                }
-                do {
-                    let dump = try client.capture(proto: proto, family: family, states: mask)
-                    capture.digest.merge(dump.digest)
-                    capture.dumps.append(dump)
                 } catch {
-                    transport.socket = nil
-                    return nil
+                    if !(error == .noSuchFile && family == .ipv6) {
+                        throw CollectionError("cannot read \(options.procRoot)/net/\(name): \(error)")
+                    }
                 }
             }
         }
@@ -187,13 +162,10 @@ public final class ListenerWatcher {
     /// costs one netlink dump per table, scanned for inodes only; otherwise
     /// the same dumps are decoded.
     public func poll(time: Int64) throws(CollectionError) -> [WatchEvent] {
-        let captured = capture()
-        if let captured, captured.digest == lastDigest, changedHolders().isEmpty { return [] }
-        let records: [SocketRecord]
-        if let captured { records = try captured.records() } else { records = try dump() }
-        var seen = SockDiagWire.InodeDigest()
-        for record in records { seen.add(record.inode) }
-        lastDigest = seen
+        let captured = try capture()
+        if captured.digest == lastDigest, changedHolders().isEmpty { return [] }
+        let records = try captured.records()
+        lastDigest = captured.digest
         var current: [UInt64: SocketRecord] = [:]
         current.reserveCapacity(records.count)
         for record in records { current[record.inode] = record }

@@ -68,15 +68,10 @@ public struct SockDiagClient {
     }
 
     public mutating func dump(proto: TransportProtocol, family: AddressFamily, states: UInt32) throws(SockDiagError) -> [SocketRecord] {
-        var attempt = 0
-        while true {
-            attempt += 1
-            let (records, interrupted) = try dumpOnce(proto: proto, family: family, states: states)
-            if !interrupted { return records }
-            if attempt >= maxAttempts {
-                throw SockDiagError(code: .interrupted, proto: proto, family: family, underlying: nil,
-                                    detail: "the socket table kept changing during the dump (NLM_F_DUMP_INTR \(attempt) times)")
-            }
+        try dump(proto: proto, family: family, states: states, into: []) { (records, datagram) throws(SockDiagWire.DecodeError) in
+            let batch = try SockDiagWire.decode(datagram, proto: proto)
+            records += batch.records
+            return batch
         }
     }
 
@@ -99,15 +94,27 @@ public struct SockDiagClient {
 
     /// One dump, digested (inodes only) and kept undecoded.
     public mutating func capture(proto: TransportProtocol, family: AddressFamily, states: UInt32) throws(SockDiagError) -> CapturedDump {
+        try dump(proto: proto, family: family, states: states, into: CapturedDump(proto: proto)) { (dump, datagram) throws(SockDiagWire.DecodeError) in
+            dump.datagrams.append(datagram)
+            return try SockDiagWire.digest(datagram, into: &dump.digest)
+        }
+    }
+
+    /// One dump, each datagram folded into `result` (which starts `empty`),
+    /// done again from `empty` while the kernel flags it interrupted
+    /// (NLM_F_DUMP_INTR), up to `maxAttempts` times.
+    private mutating func dump<Result>(
+        proto: TransportProtocol, family: AddressFamily, states: UInt32, into empty: Result,
+        _ fold: (inout Result, [UInt8]) throws(SockDiagWire.DecodeError) -> SockDiagWire.Batch
+    ) throws(SockDiagError) -> Result {
         var attempt = 0
         while true {
             attempt += 1
-            var dump = CapturedDump(proto: proto)
+            var result = empty
             let interrupted = try exchange(proto: proto, family: family, states: states) { (datagram) throws(SockDiagWire.DecodeError) in
-                dump.datagrams.append(datagram)
-                return try SockDiagWire.digest(datagram, into: &dump.digest)
+                try fold(&result, datagram)
             }
-            if !interrupted { return dump }
+            if !interrupted { return result }
             if attempt >= maxAttempts {
                 throw SockDiagError(code: .interrupted, proto: proto, family: family, underlying: nil,
                                     detail: "the socket table kept changing during the dump (NLM_F_DUMP_INTR \(attempt) times)")
@@ -142,15 +149,5 @@ public struct SockDiagClient {
             }
             if batch.done { return interrupted }
         }
-    }
-
-    private mutating func dumpOnce(proto: TransportProtocol, family: AddressFamily, states: UInt32) throws(SockDiagError) -> ([SocketRecord], Bool) {
-        var records: [SocketRecord] = []
-        let interrupted = try exchange(proto: proto, family: family, states: states) { (datagram) throws(SockDiagWire.DecodeError) in
-            let batch = try SockDiagWire.decode(datagram, proto: proto)
-            records += batch.records
-            return batch
-        }
-        return (records, interrupted)
     }
 }
