@@ -61,19 +61,29 @@ public enum HiddenPortCheck {
             throw HiddenCheckError("neither netlink sock_diag nor \(options.procRoot)/net could be read: " +
                                    diagnostics.map(\.message).joined(separator: "; "))
         }
-        let tcpNetlink = Mutex<(done: Bool, view: TableView?, diagnostics: [Diagnostic])>((false, nil, []))
-        @Sendable func dumpTCPOnce() -> TableView? {
-            tcpNetlink.withLock { state in
-                if !state.done {
-                    state.view = netlinkView(options, protocols: options.protocols.filter { $0 == .tcp }, &state.diagnostics)
-                    state.done = true
+        // What the first sweep thread reads beside the probes.
+        struct Alongside: Sendable {
+            var tcpDumped = false
+            var tcpNetlink: TableView?
+            var tcpKnown = Set<PortKey>()
+            var tcpProcNet: TableView?
+            var walk = ProcessWalk()
+            var diagnostics: [Diagnostic] = []
+        }
+        let tcpOnly = options.protocols.filter { $0 == .tcp }
+        let alongside = Mutex(Alongside())
+        /// The TCP ports the tables list, dumped once by whichever thread asks first.
+        @Sendable func tcpKnown() -> Set<PortKey> {
+            alongside.withLock { state in
+                if !state.tcpDumped {
+                    state.tcpNetlink = netlinkView(options, protocols: tcpOnly, &state.diagnostics)
+                    state.tcpKnown = knownPorts([state.tcpNetlink])
+                    state.tcpDumped = true
                 }
-                return state.view
+                return state.tcpKnown
             }
         }
         progress?("walking process descriptors")
-        let walkBox = Mutex<ProcessWalk?>(nil)
-        let tcpProcNet = Mutex<(view: TableView?, diagnostics: [Diagnostic])>((nil, []))
         var sweepProgress: (@Sendable (Int, Int) -> Void)?
         if let progress {
             sweepProgress = { done, total in
@@ -83,28 +93,25 @@ public enum HiddenPortCheck {
         let earlyKnown = knownPorts([earlyNetlink, earlyProcNet])
         let (sweep, sweepDiagnostics) = BindProber.sweep(
             protocols: options.protocols, families: options.families, ports: options.ports,
-            knownPorts: { proto in proto == .tcp ? knownPorts([dumpTCPOnce()]) : earlyKnown },
+            knownPorts: { proto in proto == .tcp ? tcpKnown() : earlyKnown },
             parallelism: options.parallelism, progress: sweepProgress,
             alongside: {
                 // The fd walk and the pid sweep need nothing from the sweep either.
-                _ = dumpTCPOnce()
-                if options.protocols.contains(.tcp) {
-                    var readDiagnostics: [Diagnostic] = []
-                    let view = readProcNet(procfs, options, protocols: [.tcp], &readDiagnostics)
-                    tcpProcNet.withLock { $0 = (view, readDiagnostics) }
-                } else {
-                    tcpProcNet.withLock { $0 = (TableView(), []) }
+                _ = tcpKnown()
+                var readDiagnostics: [Diagnostic] = []
+                let tcpProcNet = readProcNet(procfs, options, protocols: tcpOnly, &readDiagnostics)
+                let walk = walkProcesses(procfs, options)
+                alongside.withLock {
+                    $0.tcpProcNet = tcpProcNet
+                    $0.walk = walk
+                    $0.diagnostics += readDiagnostics
                 }
-                walkBox.withLock { $0 = walkProcesses(procfs, options) }
             })
-        let (tcpDump, tcpDumpDiagnostics) = tcpNetlink.withLock { ($0.view, $0.diagnostics) }
-        diagnostics += tcpDumpDiagnostics
-        diagnostics += sweepDiagnostics
-        let (tcpView, tcpDiagnostics) = tcpProcNet.withLock { $0 }
-        diagnostics += tcpDiagnostics
-        if let earlyNetlink, let tcpDump { before.netlink = earlyNetlink.union(tcpDump) } else { before.netlink = nil }
-        if let earlyProcNet, let tcpView { before.procNet = earlyProcNet.union(tcpView) } else { before.procNet = nil }
-        let walk = walkBox.withLock { $0 } ?? ProcessWalk()
+        let beside = alongside.withLock { $0 }
+        diagnostics += sweepDiagnostics + beside.diagnostics
+        if let earlyNetlink, let tcp = beside.tcpNetlink { before.netlink = earlyNetlink.union(tcp) } else { before.netlink = nil }
+        if let earlyProcNet, let tcp = beside.tcpProcNet { before.procNet = earlyProcNet.union(tcp) } else { before.procNet = nil }
+        let walk = beside.walk
         diagnostics += walk.diagnostics
         let (held, unlisted, pidsChecked) = (walk.held, walk.unlisted, walk.pidsChecked)
         var tables = before
