@@ -63,18 +63,9 @@ done
 build_portcullis "$BENCH_NAME"
 
 # --- 2. Churn ----------------------------------------------------------------
-tmp=$(mktemp -d)
-ready=$tmp/ready
 CHURN_PID=
-
-cleanup() {
-    # Always stop the generator, however we exit; its workers die with it.
-    stop "$CHURN_PID"
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+workspace CHURN_PID   # however we exit, the generator stops (its workers with it)
+ready=$tmp/ready
 
 rm -rf "$OUT" && mkdir -p "$OUT"
 timewait() { ss -H -tan state time-wait | wc -l; }

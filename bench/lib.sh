@@ -13,6 +13,22 @@ stop() {
     fi
 }
 
+# workspace PIDVAR...: makes the temporary directory $tmp and sets traps so
+# that however the script ends, the children whose pids those variables hold
+# then (empty: none) are stopped, in that order, and $tmp is removed.
+workspace() {
+    tmp=$(mktemp -d)
+    WORKSPACE_PIDS=("$@")
+    trap workspace_cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}
+workspace_cleanup() {
+    local var
+    for var in "${WORKSPACE_PIDS[@]}"; do stop "${!var:-}"; done
+    rm -rf "$tmp"
+}
+
 # wait_ready FILE PID WHAT [SECONDS]: waits until FILE exists (the fixtures
 # write their ready file atomically once every socket is open); dies if the
 # child PID exits first or SECONDS (default 180) pass.

@@ -63,20 +63,9 @@ done
 build_portcullis "$BENCH_NAME"
 
 # --- 2. Socket load ----------------------------------------------------------
-tmp=$(mktemp -d)
+FIXTURE_PID= HYPERFINE_PID=
+workspace HYPERFINE_PID FIXTURE_PID   # however we exit, the fixture goes down (its workers with it)
 ready=$tmp/ready
-FIXTURE_PID=
-HYPERFINE_PID=
-
-cleanup() {
-    # Always take the fixture down, however we exit; its workers die with it.
-    stop "$HYPERFINE_PID"
-    stop "$FIXTURE_PID"
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 # Baselines, so the check below counts only the fixture's sockets.
 count() { ss -H "$@" | wc -l; }

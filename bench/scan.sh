@@ -42,12 +42,8 @@ done
 
 build_portcullis "$BENCH_NAME"
 
-tmp=$(mktemp -d)
 FIXTURE_PID=
-cleanup() { stop "$FIXTURE_PID"; rm -rf "$tmp"; }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+workspace FIXTURE_PID
 
 say "starting $LISTENERS listeners on 127.0.0.1"
 python3 bench/scan_fixture.py --listeners "$LISTENERS" --ready-file "$tmp/ports" &

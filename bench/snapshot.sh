@@ -42,12 +42,8 @@ for tool in hyperfine python3; do command -v "$tool" >/dev/null || die "$tool no
 
 build_portcullis "$BENCH_NAME"
 
-tmp=$(mktemp -d)
 FIXTURE_PID= HYPERFINE_PID=
-cleanup() { stop "$HYPERFINE_PID"; stop "$FIXTURE_PID"; rm -rf "$tmp"; }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+workspace HYPERFINE_PID FIXTURE_PID
 
 say "starting fixture: $TCP TCP listeners, $UDP UDP sockets, $EST established connections over $PROCS processes"
 start_fixture "$tmp/ready" --tcp "$TCP" --udp "$UDP" --established "$EST" --procs "$PROCS"

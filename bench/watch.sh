@@ -50,12 +50,8 @@ command -v python3 >/dev/null || die "python3 not found"
 
 build_portcullis "$BENCH_NAME"
 
-tmp=$(mktemp -d)
 FIXTURE_PID= WATCH_PID= CHURN_PID= PROBE_PID=
-cleanup() { stop "$PROBE_PID"; stop "$CHURN_PID"; stop "$WATCH_PID"; stop "$FIXTURE_PID"; rm -rf "$tmp"; }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+workspace PROBE_PID CHURN_PID WATCH_PID FIXTURE_PID
 
 say "starting fixture: $TCP TCP listeners, $UDP UDP sockets, $EST established connections over $PROCS processes"
 start_fixture "$tmp/ready" --tcp "$TCP" --udp "$UDP" --established "$EST" --procs "$PROCS"
