@@ -50,14 +50,17 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         // Tests find their Fixtures/ and Snapshots/ beside their sources (#filePath).
+        // Sockets and free ports for the tests of several targets; not shipped.
+        .target(name: "PortcullisTestSupport", dependencies: ["PortcullisCore"], path: "Tests/PortcullisTestSupport",
+                swiftSettings: strictSettings),
         .testTarget(
             name: "PortcullisCoreTests", dependencies: ["PortcullisCore"],
             exclude: ["Fixtures", "Snapshots"], swiftSettings: strictSettings),
         .testTarget(
-            name: "PortcullisLinuxTests", dependencies: ["PortcullisCore", "PortcullisLinux"],
+            name: "PortcullisLinuxTests", dependencies: ["PortcullisCore", "PortcullisLinux", "PortcullisTestSupport"],
             swiftSettings: strictSettings),
         .testTarget(
-            name: "PortcullisScanTests", dependencies: ["PortcullisCore", "PortcullisLinux", "PortcullisScan"],
+            name: "PortcullisScanTests", dependencies: ["PortcullisCore", "PortcullisLinux", "PortcullisScan", "PortcullisTestSupport"],
             exclude: ["Fixtures"], swiftSettings: strictSettings),
         .testTarget(
             name: "PortcullisStoreTests", dependencies: ["PortcullisCore", "PortcullisStore"],
@@ -67,7 +70,7 @@ let package = Package(
             name: "portcullis-crash-writer", dependencies: ["PortcullisCore", "PortcullisStore"],
             path: "Tests/StoreCrashWriter", swiftSettings: strictSettings),
         .testTarget(
-            name: "PortcullisCLITests", dependencies: ["PortcullisCore", "PortcullisLinux", "PortcullisStore"],
+            name: "PortcullisCLITests", dependencies: ["PortcullisCore", "PortcullisLinux", "PortcullisStore", "PortcullisTestSupport"],
             exclude: ["Fixtures"], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]

@@ -1,4 +1,5 @@
 import Foundation
+import PortcullisTestSupport
 import Testing
 
 /// Real listeners, as the issue describes: Redis's port open to the world,

@@ -1,6 +1,7 @@
 import Foundation
 import PortcullisCore
 import PortcullisStore
+import PortcullisTestSupport
 import Testing
 
 #if canImport(Glibc)

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import PortcullisCore
 @testable import PortcullisLinux
+import PortcullisTestSupport
 import Testing
 
 private let runningAsRoot = geteuid() == 0

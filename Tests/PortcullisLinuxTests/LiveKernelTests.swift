@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import PortcullisTestSupport
 import Testing
 @testable import PortcullisCore
 @testable import PortcullisLinux

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import PortcullisCore
 @testable import PortcullisLinux
+import PortcullisTestSupport
 import Testing
 
 /// Asking a socket for its own port through a duplicate of a descriptor,
