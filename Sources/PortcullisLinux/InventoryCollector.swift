@@ -208,9 +208,9 @@ public enum HostFiles {
         (try? readFile(procRoot + "/sys/net/ipv4/ip_local_port_range")).flatMap(ProcessFiles.parsePortRange)
     }
 
-    /// This host's name, from the kernel (no NSS).
-    public static func hostname() -> String? {
-        (try? readFile("/proc/sys/kernel/hostname")).map { String(decoding: $0, as: UTF8.self).trimmingWhitespace }
+    /// The name of the host whose procfs is at `procRoot`, from its kernel (no NSS).
+    public static func hostname(procRoot: String = "/proc") -> String? {
+        (try? readFile(procRoot + "/sys/kernel/hostname")).map { String(decoding: $0, as: UTF8.self).trimmingWhitespace }
     }
 
     /// Creates a new file (mode 0644); never overwrites what the user stored.

@@ -163,7 +163,8 @@ public final class ListenerWatcher {
     /// the same dumps are decoded.
     public func poll(time: Int64) throws(CollectionError) -> [WatchEvent] {
         let captured = try capture()
-        if captured.digest == lastDigest, changedHolders().isEmpty { return [] }
+        let changed = changedHolders()
+        if captured.digest == lastDigest, changed.isEmpty { return [] }
         let records = try captured.records()
         lastDigest = captured.digest
         var current: [UInt64: SocketRecord] = [:]
@@ -172,7 +173,7 @@ public final class ListenerWatcher {
 
         let added = current.keys.filter { !entries.keys.contains($0) }
         let removed = entries.keys.filter { current[$0] == nil }
-        let recheck = changedHolders().filter { current[$0] != nil && entries.keys.contains($0) }
+        let recheck = changed.filter { current[$0] != nil && entries.keys.contains($0) }
         var touched = Set<ListenerKey>()
         for inode in added { if let r = current[inode] { touched.insert(ListenerKey(r)) } }
         for inode in removed { if let e = entries[inode] { touched.insert(ListenerKey(e.socket)) } }
@@ -236,8 +237,9 @@ public final class ListenerWatcher {
 
     /// The `exe` link of a process ([] when unreadable), nil when it is gone.
     func exeLink(_ pid: Int32) -> [UInt8]? {
-        guard let process = try? procfs.process(pid) else { return nil }
-        return (try? process.readLink("exe")) ?? []
+        do { return try procfs.readLink("\(pid)/exe") } catch {
+            return error.meansGone ? nil : []
+        }
     }
 
     func view(_ key: ListenerKey) -> ListenerView? {

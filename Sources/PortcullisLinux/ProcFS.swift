@@ -30,6 +30,9 @@ public final class ProcFS: @unchecked Sendable {
         return ProcNetParser.parse(try read(name, sizeHint: 65536), proto: proto, family: family, name: "\(root)/\(name)")
     }
 
+    /// A symbolic link relative to the root, e.g. "PID/exe".
+    public func readLink(_ relativePath: String) throws(Errno) -> [UInt8] { try Sys.readLinkAt(rootFD, relativePath) }
+
     /// A file relative to the root, read with raw system calls that an
     /// LD_PRELOAD library cannot interpose (compare with `read`).
     public func readBypassingLibc(_ relativePath: String, sizeHint: Int = 65536) throws(Errno) -> [UInt8] {

@@ -77,8 +77,6 @@ extension Sys {
         }
     }
 
-    static func kill(_ pid: Int32, _ signal: Int32) { _ = Glibc.kill(pid, signal) }
-
     /// An AF_UNIX datagram socket connected to `path` (syslog's /dev/log).
     static func unixDatagram(connectedTo path: String) throws(Errno) -> Int32 {
         let fd = try retrying { socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
@@ -116,12 +114,6 @@ extension Sys {
         var parts = tm()
         localtime_r(&t, &parts)
         return (Int(parts.tm_mon) + 1, Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
-    }
-
-    static func hostname() -> String {
-        var buffer = [CChar](repeating: 0, count: 256)
-        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "-" }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     static func isExecutableFile(_ path: String) -> Bool {

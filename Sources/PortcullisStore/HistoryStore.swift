@@ -185,6 +185,7 @@ public final class HistoryStore: Sendable {
         let listeners = content.entries
         let findings = content.findings
         return try run {
+            var saved: SnapshotInfo?
             try queue.inTransaction(.immediate) { db in
                 let diagnosticsJSON = JSONValue.array(diagnostics.map(InventoryRenderer.json)).serialized()
                 try db.execute(sql: """
@@ -193,17 +194,13 @@ public final class HistoryStore: Sendable {
                     """, arguments: [time, label, hostname, source, Self.storedFormVersion, listeners.count, findings.count, diagnosticsJSON])
                 let id = db.lastInsertedRowID
                 try SnapshotCodec.insert(listeners, findings: findings, snapshot: id, db)
+                // This snapshot's header, not the newest one's: another writer may commit right after us.
+                saved = try Self.infos(db, where: "id = ?", arguments: [id]).first
                 return .commit
             }
-            return try snapshotInfo(latest: true)
+            guard let saved else { throw StoreError(.failed, path: path, "the snapshot just written is missing") }
+            return saved
         }
-    }
-
-    private func snapshotInfo(latest: Bool) throws -> SnapshotInfo {
-        guard let info = try queue.read({ db in try Self.infos(db, where: "id = (SELECT max(id) FROM snapshot)").first }) else {
-            throw StoreError(.failed, path: path, "the snapshot just written is missing")
-        }
-        return info
     }
 
     static func infos(_ db: Database, where condition: String = "1", arguments: StatementArguments = []) throws -> [SnapshotInfo] {

@@ -28,7 +28,7 @@ func take(store: HistoryStore, label: String?, auditOptions: AuditOptions, sourc
     let (content, inventory, diagnostics) = try liveContent(auditOptions, sourceOptions)
     reportDiagnostics(diagnostics)
     return try StoreOptions().perform { () throws(StoreError) in
-        try store.saveSnapshot(content, time: Clock.now(), label: label, hostname: HostFiles.hostname(),
+        try store.saveSnapshot(content, time: Clock.now(), label: label, hostname: HostFiles.hostname(procRoot: sourceOptions.procRoot ?? "/proc"),
                                source: inventory.source, diagnostics: diagnostics)
     }
 }

@@ -110,6 +110,14 @@ final class FakeProcTree {
         #expect(inventory.entries.count == 7 + 7 + 3 + 3 + 1 + 1)
     }
 
+    /// A snapshot of a copied /proc is labelled with that host's name, not ours.
+    @Test func hostnameComesFromTheCopiedTree() throws {
+        let tree = try FakeProcTree()
+        #expect(HostFiles.hostname(procRoot: tree.root.path) == nil)
+        try tree.write("sys/kernel/hostname", "copied-host\n")
+        #expect(HostFiles.hostname(procRoot: tree.root.path) == "copied-host")
+    }
+
     @Test func aCopyOfNetAloneHasNoOwnersToFind() throws {
         let tree = try FakeProcTree()
         for pid in ["4242", "4243", "4244"] { try FileManager.default.removeItem(at: tree.root.appendingPathComponent(pid)) }
