@@ -35,27 +35,29 @@ struct portcullis_bind_ring {
     unsigned *cq_head, *cq_tail, *cq_mask;
     struct io_uring_sqe *sqes;
     struct io_uring_cqe *cqes;
-    void *sq_map, *cq_map;
-    size_t sq_map_size, cq_map_size, sqes_size;
+    void *map;  // both rings (IORING_FEAT_SINGLE_MMAP)
+    size_t map_size, sqes_size;
     struct sockaddr_in6 *addresses;  // one per slot, read by the kernel during the batch
 };
 
 void portcullis_bind_ring_close(portcullis_bind_ring *ring) {
     if (!ring) return;
     if (ring->sqes) munmap(ring->sqes, ring->sqes_size);
-    if (ring->cq_map && ring->cq_map != ring->sq_map) munmap(ring->cq_map, ring->cq_map_size);
-    if (ring->sq_map) munmap(ring->sq_map, ring->sq_map_size);
+    if (ring->map) munmap(ring->map, ring->map_size);
     if (ring->fd >= 0) close(ring->fd);
     free(ring->addresses);
     free(ring);
 }
 
-static int supports(int fd, unsigned opcode) {
+// Whether the kernel knows socket, bind and close as io_uring operations.
+static int supports_probe_ops(int fd) {
     size_t size = sizeof(struct io_uring_probe) + 256 * sizeof(struct io_uring_probe_op);
     struct io_uring_probe *probe = calloc(1, size);
     if (!probe) return 0;
-    int ok = syscall(__NR_io_uring_register, fd, IORING_REGISTER_PROBE, probe, 256) == 0 && opcode <= probe->last_op &&
-             (probe->ops[opcode].flags & IO_URING_OP_SUPPORTED);
+    int ok = syscall(__NR_io_uring_register, fd, IORING_REGISTER_PROBE, probe, 256) == 0;
+    const unsigned ops[] = {IORING_OP_SOCKET, PORTCULLIS_IORING_OP_BIND, IORING_OP_CLOSE};
+    for (unsigned i = 0; ok && i < sizeof ops / sizeof ops[0]; i++)
+        ok = ops[i] <= probe->last_op && (probe->ops[ops[i]].flags & IO_URING_OP_SUPPORTED);
     free(probe);
     return ok;
 }
@@ -74,28 +76,25 @@ portcullis_bind_ring *portcullis_bind_ring_open(unsigned capacity) {
     params.flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SINGLE_ISSUER;
     ring->fd = (int)syscall(__NR_io_uring_setup, capacity * 3, &params);
     if (ring->fd < 0) goto fail;
-    if (!supports(ring->fd, IORING_OP_SOCKET) || !supports(ring->fd, PORTCULLIS_IORING_OP_BIND) ||
-        !supports(ring->fd, IORING_OP_CLOSE) || !(params.features & IORING_FEAT_SINGLE_MMAP)) {
+    if (!supports_probe_ops(ring->fd) || !(params.features & IORING_FEAT_SINGLE_MMAP)) {
         errno = ENOSYS;
         goto fail;
     }
-    ring->sq_map_size = params.sq_off.array + params.sq_entries * sizeof(unsigned);
+    ring->map_size = params.sq_off.array + params.sq_entries * sizeof(unsigned);
     size_t cq_size = params.cq_off.cqes + params.cq_entries * sizeof(struct io_uring_cqe);
-    if (cq_size > ring->sq_map_size) ring->sq_map_size = cq_size;
-    ring->sq_map = mmap(NULL, ring->sq_map_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring->fd,
-                        IORING_OFF_SQ_RING);
-    if (ring->sq_map == MAP_FAILED) {
-        ring->sq_map = NULL;
+    if (cq_size > ring->map_size) ring->map_size = cq_size;
+    ring->map = mmap(NULL, ring->map_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring->fd, IORING_OFF_SQ_RING);
+    if (ring->map == MAP_FAILED) {
+        ring->map = NULL;
         goto fail;
     }
-    ring->cq_map = ring->sq_map;  // IORING_FEAT_SINGLE_MMAP: one mapping for both rings
     ring->sqes_size = params.sq_entries * sizeof(struct io_uring_sqe);
     ring->sqes = mmap(NULL, ring->sqes_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring->fd, IORING_OFF_SQES);
     if (ring->sqes == MAP_FAILED) {
         ring->sqes = NULL;
         goto fail;
     }
-    char *sq = ring->sq_map, *cq = ring->cq_map;
+    char *sq = ring->map, *cq = ring->map;
     ring->sq_head = (unsigned *)(sq + params.sq_off.head);
     ring->sq_tail = (unsigned *)(sq + params.sq_off.tail);
     ring->sq_mask = (unsigned *)(sq + params.sq_off.ring_mask);
@@ -167,19 +166,20 @@ int portcullis_bind_ring_probe(portcullis_bind_ring *ring, int domain, int type,
         sqe = next_sqe(ring, &tail);
         sqe->opcode = IORING_OP_CLOSE;
         sqe->file_index = (unsigned)i + 1;
-        sqe->flags = IOSQE_CQE_SKIP_SUCCESS;
+        sqe->flags = 0;  // its completion is waited for: the slot is free for the next batch
         sqe->user_data = (uint64_t)OP_CLOSE << 32 | (unsigned)i;
     }
     __atomic_store_n(ring->sq_tail, tail, __ATOMIC_RELEASE);
+    // Done when every port's bind and close have completed (socket calls
+    // post only failures). The CQ (twice the SQ) holds all three per port.
     unsigned to_submit = (unsigned)count * 3;
-    int binds_seen = 0;
-    while (binds_seen < count) {
+    int binds_seen = 0, closes_seen = 0;
+    while (binds_seen < count || closes_seen < count) {
         long rc = syscall(__NR_io_uring_enter, ring->fd, to_submit, 1, IORING_ENTER_GETEVENTS, NULL, 0);
-        if (rc < 0) {
-            if (errno == EINTR) continue;
-            return -errno;
-        }
-        to_submit -= (unsigned)rc < to_submit ? (unsigned)rc : to_submit;
+        if (rc < 0 && errno != EINTR && errno != EAGAIN && errno != EBUSY) return -errno;
+        // EINTR, EAGAIN (no memory for a request now), EBUSY (completions to
+        // reap first): reap what is there and enter again.
+        if (rc > 0) to_submit -= (unsigned)rc < to_submit ? (unsigned)rc : to_submit;
         unsigned head = *ring->cq_head;
         unsigned cq_tail = __atomic_load_n(ring->cq_tail, __ATOMIC_ACQUIRE);
         for (; head != cq_tail; head++) {
@@ -192,8 +192,9 @@ int portcullis_bind_ring_probe(portcullis_bind_ring *ring, int domain, int type,
             } else if (op == OP_BIND) {
                 if (!socket_failed[i]) results[i] = cqe->res;
                 binds_seen++;
+            } else if (op == OP_CLOSE) {
+                closes_seen++;  // a failed close only follows a failed socket: the slot was empty
             }
-            // A failed close (only after a failed socket: the slot was empty) says nothing.
         }
         __atomic_store_n(ring->cq_head, head, __ATOMIC_RELEASE);
     }

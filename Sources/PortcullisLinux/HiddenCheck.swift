@@ -61,13 +61,13 @@ public enum HiddenPortCheck {
             throw HiddenCheckError("neither netlink sock_diag nor \(options.procRoot)/net could be read: " +
                                    diagnostics.map(\.message).joined(separator: "; "))
         }
-        // What the first sweep thread reads beside the probes.
+        // What the sweep's threads read beside the probes.
         struct Alongside: Sendable {
-            var tcpDumped = false
+            var tcpKnown: Set<PortKey>?  // nil until the TCP dump is done
             var tcpNetlink: TableView?
-            var tcpKnown = Set<PortKey>()
             var tcpProcNet: TableView?
-            var walk = ProcessWalk()
+            var holders = OwnerResolver.Holders()
+            var unlistedPIDs: [Int32] = []
             var diagnostics: [Diagnostic] = []
         }
         let tcpOnly = options.protocols.filter { $0 == .tcp }
@@ -75,12 +75,11 @@ public enum HiddenPortCheck {
         /// The TCP ports the tables list, dumped once by whichever thread asks first.
         @Sendable func tcpKnown() -> Set<PortKey> {
             alongside.withLock { state in
-                if !state.tcpDumped {
-                    state.tcpNetlink = netlinkView(options, protocols: tcpOnly, &state.diagnostics)
-                    state.tcpKnown = knownPorts([state.tcpNetlink])
-                    state.tcpDumped = true
-                }
-                return state.tcpKnown
+                if let known = state.tcpKnown { return known }
+                state.tcpNetlink = netlinkView(options, protocols: tcpOnly, &state.diagnostics)
+                let known = knownPorts([state.tcpNetlink])
+                state.tcpKnown = known
+                return known
             }
         }
         progress?("walking process descriptors")
@@ -90,30 +89,52 @@ public enum HiddenPortCheck {
                 if done % max(1, total / 20) == 0 || done == total { progress("bind probes \(done * 100 / max(1, total))%") }
             }
         }
+        // The work beside the probes: the TCP tables, the fd walk of the
+        // listed processes (not our own: the sweep opens and closes sockets
+        // meanwhile) and the pid sweep, in pieces any sweep thread can take.
+        var besideProbes: [@Sendable () -> Void] = [{
+            _ = tcpKnown()
+            var readDiagnostics: [Diagnostic] = []
+            let view = readProcNet(procfs, options, protocols: tcpOnly, &readDiagnostics)
+            alongside.withLock { $0.tcpProcNet = view; $0.diagnostics += readDiagnostics }
+        }]
+        var pidsChecked = 0
+        do {
+            let listed = try procfs.listedPIDs()
+            let others = listed.filter { $0 != Sys.processID() }
+            besideProbes.append {
+                var walkDiagnostics: [Diagnostic] = []
+                let holders = fdWalk(procfs, pids: others, &walkDiagnostics)
+                alongside.withLock { $0.holders.merge(holders); $0.diagnostics += walkDiagnostics }
+            }
+            let listedSet = Set(listed)
+            let pidMax = pidMax(procfs, &diagnostics)
+            pidsChecked = Int(pidMax)
+            for low in stride(from: Int32(1), through: pidMax, by: 65_536) {
+                let range = low...min(pidMax, low &+ 65_535)
+                besideProbes.append {
+                    let found = unlistedProcesses(procfs, listed: listedSet, in: range)
+                    if !found.isEmpty { alongside.withLock { $0.unlistedPIDs += found } }
+                }
+            }
+        } catch {
+            diagnostics.append(Diagnostic(.warning, "cannot list \(procfs.root): \(error); owners, inodes in no table and hidden processes not checked"))
+        }
         let earlyKnown = knownPorts([earlyNetlink, earlyProcNet])
         let (sweep, sweepDiagnostics) = BindProber.sweep(
             protocols: options.protocols, families: options.families, ports: options.ports,
             knownPorts: { proto in proto == .tcp ? tcpKnown() : earlyKnown },
-            parallelism: options.parallelism, progress: sweepProgress,
-            alongside: {
-                // The fd walk and the pid sweep need nothing from the sweep either.
-                _ = tcpKnown()
-                var readDiagnostics: [Diagnostic] = []
-                let tcpProcNet = readProcNet(procfs, options, protocols: tcpOnly, &readDiagnostics)
-                let walk = walkProcesses(procfs, options)
-                alongside.withLock {
-                    $0.tcpProcNet = tcpProcNet
-                    $0.walk = walk
-                    $0.diagnostics += readDiagnostics
-                }
-            })
-        let beside = alongside.withLock { $0 }
+            parallelism: options.parallelism, progress: sweepProgress, alongside: besideProbes)
+        var beside = alongside.withLock { $0 }
         diagnostics += sweepDiagnostics + beside.diagnostics
         if let earlyNetlink, let tcp = beside.tcpNetlink { before.netlink = earlyNetlink.union(tcp) } else { before.netlink = nil }
         if let earlyProcNet, let tcp = beside.tcpProcNet { before.procNet = earlyProcNet.union(tcp) } else { before.procNet = nil }
-        let walk = beside.walk
-        diagnostics += walk.diagnostics
-        let (held, unlisted, pidsChecked) = (walk.held, walk.unlisted, walk.pidsChecked)
+        // Processes hidden from the listing: described, and their fds walked too.
+        var unlisted: [Int32: String] = [:]
+        for pid in beside.unlistedPIDs { unlisted[pid] = describe(procfs, pid) }
+        if !unlisted.isEmpty { beside.holders.merge(fdWalk(procfs, pids: unlisted.keys.sorted(), &diagnostics)) }
+        let holders = beside.holders
+        let held = heldSockets(holders)
         var tables = before
         var views = HiddenViews(tables: tables, comparison: before, bind: sweep, held: held, unlisted: unlisted)
         var candidates = HiddenAnalysis.candidates(views)
@@ -160,7 +181,7 @@ public enum HiddenPortCheck {
         diagnostics += verification.diagnostics
         let differences = libcDifferences(procfs, options)
         findings = HiddenAnalysis.blameLibc(findings, differences: differences)
-        findings = HiddenAnalysis.attribute(findings, identities: identities(of: findings, walk.holders, &diagnostics))
+        findings = HiddenAnalysis.attribute(findings, identities: identities(of: findings, holders, &diagnostics))
 
         let owners = findings.filter { $0.alarm && $0.key != nil }.flatMap(\.ownerPIDs)
         let tamper = HostEvidence.tamper(procRoot: options.procRoot, etcRoot: "/", pids: owners)
@@ -220,35 +241,25 @@ public enum HiddenPortCheck {
         return differences
     }
 
-    /// Every pid up to pid_max that /proc/PID answers for but the listing
-    /// omits, as unhide's brute mode finds them (getpgid(2) first: a cheap
-    /// way to skip the pids no task has). A thread's /proc/TID
-    /// answers too without being listed, so only thread-group leaders count.
-    /// Returns them with a short description, and how many pids were looked up.
-    static func unlistedProcesses(_ procfs: ProcFS, listed: Set<Int32>, parallelism: Int?,
-                                  _ diagnostics: inout [Diagnostic]) -> ([Int32: String], Int) {
+    /// kernel.pid_max: every pid below it is looked up (PID_MAX_LIMIT, with a
+    /// notice, when it cannot be read).
+    static func pidMax(_ procfs: ProcFS, _ diagnostics: inout [Diagnostic]) -> Int32 {
         let limit: Int32 = 4_194_304  // PID_MAX_LIMIT on 64-bit
         let configured = (try? procfs.read("sys/kernel/pid_max")).flatMap { Int32(String(decoding: $0, as: UTF8.self).trimmingWhitespace) }
         if configured == nil {
             diagnostics.append(Diagnostic(.notice, "cannot read \(procfs.root)/sys/kernel/pid_max; looking up pids up to \(limit)"))
         }
-        let pidMax = min(limit, max(1, configured ?? limit))
-        let workers = max(1, parallelism ?? Sys.hiddenOnlineProcessors())
-        let found = Mutex<[Int32]>([])
-        let chunk = (Int(pidMax) + workers - 1) / workers
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            var local: [Int32] = []
-            let low = Int32(worker * chunk + 1)
-            let high = min(pidMax, Int32((worker + 1) * chunk))
-            guard low <= high else { return }
-            for pid in low...high where !listed.contains(pid) && Sys.taskExists(pid) && procfs.exists(pid: pid) {
-                if isProcessLeader(procfs, pid) { local.append(pid) }
-            }
-            found.withLock { $0 += local }
+        return min(limit, max(1, configured ?? limit))
+    }
+
+    /// The pids in `range` that /proc/PID answers for but the listing omits,
+    /// as unhide's brute mode finds them (getpgid(2) first: a cheap way to
+    /// skip the pids no task has). A thread's /proc/TID answers too without
+    /// being listed, so only thread-group leaders count.
+    static func unlistedProcesses(_ procfs: ProcFS, listed: Set<Int32>, in range: ClosedRange<Int32>) -> [Int32] {
+        range.filter { pid in
+            !listed.contains(pid) && Sys.taskExists(pid) && procfs.exists(pid: pid) && isProcessLeader(procfs, pid)
         }
-        var described: [Int32: String] = [:]
-        for pid in found.withLock({ $0 }) { described[pid] = describe(procfs, pid) }
-        return (described, Int(pidMax))
     }
 
     static func isProcessLeader(_ procfs: ProcFS, _ pid: Int32) -> Bool {
@@ -273,30 +284,6 @@ public enum HiddenPortCheck {
     }
 
     final class DiagnosticBox { var diagnostics: [Diagnostic] = [] }
-
-    /// What walking /proc found: socket holders (listed and unlisted
-    /// processes), processes hidden from the listing, and what went wrong.
-    struct ProcessWalk: Sendable {
-        var held = HeldSockets()
-        var holders = OwnerResolver.Holders()
-        var unlisted: [Int32: String] = [:]
-        var pidsChecked = 0
-        var diagnostics: [Diagnostic] = []
-    }
-
-    static func walkProcesses(_ procfs: ProcFS, _ options: Options) -> ProcessWalk {
-        var walk = ProcessWalk()
-        var listed: [Int32]
-        do { listed = try procfs.listedPIDs() } catch {
-            walk.diagnostics.append(Diagnostic(.warning, "cannot list \(procfs.root): \(error); owners, inodes in no table and hidden processes not checked"))
-            return walk
-        }
-        (walk.unlisted, walk.pidsChecked) = unlistedProcesses(procfs, listed: Set(listed), parallelism: 1, &walk.diagnostics)
-        // Not our own fds: the bind sweep opens and closes sockets meanwhile.
-        listed.removeAll { $0 == Sys.processID() }
-        (walk.held, walk.holders) = heldSockets(procfs, options, pids: listed + walk.unlisted.keys.sorted(), parallelism: 1, &walk.diagnostics)
-        return walk
-    }
 
     /// Drops repeated diagnostics, keeping the first of each.
     static func reportOnce(_ diagnostics: inout [Diagnostic]) {
@@ -328,12 +315,7 @@ public enum HiddenPortCheck {
 
     /// The ports a bind probe need not look at: some table lists a socket on them.
     static func knownPorts(_ views: [TableView?]) -> Set<PortKey> {
-        var known = Set<PortKey>()
-        for view in views.compactMap({ $0 }) {
-            known.formUnion(view.listed)
-            known.formUnion(view.dualStackV4)
-        }
-        return known
+        views.compactMap { $0?.coveredKeys }.reduce(into: Set<PortKey>()) { $0.formUnion($1) }
     }
 
     /// The /proc/net tables of `protocols` as one view; nil (and a diagnostic)
@@ -404,28 +386,31 @@ public enum HiddenPortCheck {
         return readers.values.sorted()
     }
 
-    /// Socket inodes per pid, from the fd tables of `pids`; also the raw
-    /// (pid, fd) holdings, for asking a socket itself for its port.
-    static func heldSockets(_ procfs: ProcFS, _ options: Options, pids: [Int32], parallelism: Int,
-                            _ diagnostics: inout [Diagnostic]) -> (held: HeldSockets, holders: OwnerResolver.Holders) {
-        guard !pids.isEmpty else { return (HeldSockets(), OwnerResolver.Holders()) }
-        let resolver = OwnerResolver(procfs: procfs, parallelism: parallelism)
+    /// The socket descriptors of `pids` (one walk of their fd tables), with
+    /// a warning naming the processes whose tables could not be read.
+    static func fdWalk(_ procfs: ProcFS, pids: [Int32], _ diagnostics: inout [Diagnostic]) -> OwnerResolver.Holders {
+        guard !pids.isEmpty else { return OwnerResolver.Holders() }
         let holders: OwnerResolver.Holders
-        do { holders = try resolver.holders(pids: pids) } catch {
+        do { holders = try OwnerResolver(procfs: procfs, parallelism: 1).holders(pids: pids) } catch {
             diagnostics.append(Diagnostic(.warning, "fd walk unavailable: \(error); owners and inodes in no table not checked"))
-            return (HeldSockets(), OwnerResolver.Holders())
+            return OwnerResolver.Holders()
         }
         if !holders.deniedPIDs.isEmpty {
             let shown = holders.deniedPIDs.prefix(5).map(String.init).joined(separator: ", ") + (holders.deniedPIDs.count > 5 ? ", ..." : "")
             diagnostics.append(Diagnostic(.warning, "fd tables of \(holders.deniedPIDs.count) process\(holders.deniedPIDs.count == 1 ? "" : "es") (pid \(shown)) could not be read (permission denied); their sockets are not checked against the tables\(Sys.userID() == 0 ? "" : "; run as root")"))
         }
+        return holders
+    }
+
+    /// Socket inodes with the pids holding each (an fd walk without the fd numbers).
+    static func heldSockets(_ holders: OwnerResolver.Holders) -> HeldSockets {
         var byInode: [UInt64: [Int32]] = [:]
         byInode.reserveCapacity(holders.byInode.count)
         for (inode, holdings) in holders.byInode {
             // Nearly every socket has one holder: no set to build for it.
             byInode[inode] = holdings.count == 1 ? [holdings[0].pid] : Array(Set(holdings.map(\.pid))).sorted()
         }
-        return (HeldSockets(byInode: byInode), holders)
+        return HeldSockets(byInode: byInode)
     }
 
     static func holds(_ procfs: ProcFS, pid: Int32, inode: UInt64) -> Bool {

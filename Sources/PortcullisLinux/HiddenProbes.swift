@@ -88,33 +88,25 @@ public enum BindProber {
     /// collides with any IPv4 or IPv6 socket on the port; only ports it finds
     /// in use get the IPv4 and the IPv6-only probe, to say which family
     /// holds them. That halves the work on a host where most ports are free.
-    /// Ports in `known` (held by a socket a table lists) are not probed in
-    /// that family: the probe could only say "in use", which the table
-    /// already explains; they are recorded as `.listed`.
-    /// `alongside` runs on one of the sweep's threads before it joins in.
+    /// Ports in `knownPorts(proto)` (held by a socket a table lists) are not
+    /// probed in that family: the probe could only say "in use", which the
+    /// table already explains; they are recorded as `.listed`. It is asked
+    /// for when the protocol's first port is about to be probed, once per
+    /// thread, and may block. UDP is swept first, so the caller can still
+    /// read the TCP tables while UDP is probed: a TCP table never lists a
+    /// UDP probe socket.
+    /// `alongside`: other work of the caller, taken by the sweep's threads
+    /// (each item by one) before they start probing.
     /// A family the kernel lacks (no IPv6) is skipped with a diagnostic
     /// instead of 65,535 errors. `progress(done, total)` is called from
     /// worker threads. `parallelism` defaults to the online CPUs.
-    public static func sweep(
-        protocols: [TransportProtocol] = [.tcp, .udp], families: [AddressFamily] = AddressFamily.allCases,
-        ports: ClosedRange<UInt16> = 1...65535, known: Set<PortKey> = [], parallelism: Int? = nil,
-        progress: (@Sendable (Int, Int) -> Void)? = nil, alongside: (@Sendable () -> Void)? = nil, batching: Bool = true
-    ) -> (BindSweep, [Diagnostic]) {
-        sweep(protocols: protocols, families: families, ports: ports, knownPorts: { _ in known },
-              parallelism: parallelism, progress: progress, alongside: alongside, batching: batching)
-    }
-
-    /// As above, with the known ports of each protocol asked for when its
-    /// first port is about to be probed (once per thread; the call may
-    /// block). UDP is swept first, so the caller can still read the TCP
-    /// tables while UDP is probed: a TCP table never lists a UDP probe socket.
     /// With `batching`, probes that need no socket option go through a
     /// `BindRing` (io_uring) where the kernel allows it: same probes, a
     /// batch per kernel entry; `false` (tests) uses system calls only.
     public static func sweep(
         protocols: [TransportProtocol] = [.tcp, .udp], families: [AddressFamily] = AddressFamily.allCases,
-        ports: ClosedRange<UInt16> = 1...65535, knownPorts: @escaping @Sendable (TransportProtocol) -> Set<PortKey>,
-        parallelism: Int? = nil, progress: (@Sendable (Int, Int) -> Void)? = nil, alongside: (@Sendable () -> Void)? = nil,
+        ports: ClosedRange<UInt16> = 1...65535, knownPorts: @escaping @Sendable (TransportProtocol) -> Set<PortKey> = { _ in [] },
+        parallelism: Int? = nil, progress: (@Sendable (Int, Int) -> Void)? = nil, alongside: [@Sendable () -> Void] = [],
         batching: Bool = true
     ) -> (BindSweep, [Diagnostic]) {
         var diagnostics: [Diagnostic] = []
@@ -145,10 +137,11 @@ public enum BindProber {
         let next = Atomic<Int>(0)
         let done = Atomic<Int>(0)
         let results = Mutex<[PortKey: BindOutcome]>([:])
-        // `alongside` (other work of the caller) runs on the first worker,
-        // which then joins the sweep: the chunks even the load out.
-        DispatchQueue.concurrentPerform(iterations: max(1, min(threads, total))) { worker in
-            if worker == 0 { alongside?() }
+        let ringFailure = Mutex<Errno?>(nil)
+        // The caller's other work first, then the chunks, which even the load out.
+        let nextAlongside = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: max(1, min(threads, total))) { _ in
+            while case let index = nextAlongside.add(1, ordering: .relaxed).oldValue, index < alongside.count { alongside[index]() }
             var local: [PortKey: BindOutcome] = [:]
             var sockets = ProbeSockets()
             var ring = batching ? BindRing() : nil
@@ -196,6 +189,7 @@ public enum BindProber {
                         return
                     } catch {
                         ring = nil
+                        ringFailure.withLock { $0 = $0 ?? error }
                     }
                 }
                 for port in batch { record(port, proto, mode, probe(port, proto, mode, &sockets)) }
@@ -237,6 +231,9 @@ public enum BindProber {
             sockets.closeAll()
             let mine = local
             results.withLock { $0.merge(mine) { a, _ in a } }
+        }
+        if let error = ringFailure.withLock({ $0 }) {
+            diagnostics.append(Diagnostic(.notice, "io_uring bind batches failed (\(error)); the rest was probed with system calls"))
         }
         let sweep = BindSweep(outcomes: results.withLock { $0 }, pairs: Set(pairs))
         diagnostics += summarize(sweep)

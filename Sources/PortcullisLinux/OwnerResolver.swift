@@ -21,6 +21,19 @@ public struct OwnerResolver: Sendable {
         public var walkedPIDs = 0
         /// PIDs whose sockets came from a `SocketTableCache` (also counted in walkedPIDs).
         public var reusedPIDs = 0
+
+        /// Adds the holdings and counts of another walk (of other pids).
+        public mutating func merge(_ other: Holders) {
+            if byInode.isEmpty {
+                byInode = other.byInode
+            } else {
+                byInode.merge(other.byInode) { $0 + $1 }
+            }
+            deniedPIDs += other.deniedPIDs
+            vanishedPIDs += other.vanishedPIDs
+            walkedPIDs += other.walkedPIDs
+            reusedPIDs += other.reusedPIDs
+        }
     }
 
     let procfs: ProcFS
@@ -81,15 +94,7 @@ public struct OwnerResolver: Sendable {
         var merged = Holders()
         var tables: [Int32: SocketTableCache.Table] = [:]
         for part in partials.withLock({ $0 }) {
-            if merged.byInode.isEmpty {
-                merged.byInode = part.holders.byInode
-            } else {
-                merged.byInode.merge(part.holders.byInode) { $0 + $1 }
-            }
-            merged.deniedPIDs += part.holders.deniedPIDs
-            merged.vanishedPIDs += part.holders.vanishedPIDs
-            merged.walkedPIDs += part.holders.walkedPIDs
-            merged.reusedPIDs += part.holders.reusedPIDs
+            merged.merge(part.holders)
             tables.merge(part.tables) { first, _ in first }
         }
         merged.deniedPIDs.sort()

@@ -54,18 +54,13 @@ extension Sys {
 
     /// The pending error of a socket (SO_ERROR), 0 when none.
     static func probePendingError(_ fd: Int32) throws(Errno) -> Int32 {
-        var value: Int32 = 0
-        var length = socklen_t(MemoryLayout<Int32>.size)
-        _ = try retrying { getsockopt(fd, SOL_SOCKET, SO_ERROR, &value, &length) }
-        return value
+        try socketOption(fd, level: SOL_SOCKET, name: SO_ERROR)
     }
 
-    /// net.ipv6.bindv6only: whether new IPv6 sockets start as IPV6_V6ONLY.
-    static let ipv6SocketsDefaultToV6Only: Bool = {
-        guard let fd = try? openAt(currentDirectory, "/proc/sys/net/ipv6/bindv6only"), let bytes = try? readAll(fd) else { return true }
-        close(fd)
-        return bytes.first != UInt8(ascii: "0")
-    }()
+    /// net.ipv6.bindv6only: whether new IPv6 sockets start as IPV6_V6ONLY
+    /// (assumed when unreadable: a probe then sets the option itself).
+    static let ipv6SocketsDefaultToV6Only: Bool =
+        (try? HostFiles.readFile("/proc/sys/net/ipv6/bindv6only")).map { $0.first != UInt8(ascii: "0") } ?? true
 
     /// Whether `pid` names a live task (process or thread): getpgid(2)
     /// fails with ESRCH otherwise. Cheaper than a /proc lookup, and it does

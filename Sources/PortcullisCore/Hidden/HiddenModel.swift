@@ -117,6 +117,9 @@ public struct TableView: Sendable, Equatable {
     /// Whether this table explains a bind probe finding `key` in use.
     public func covers(_ key: PortKey) -> Bool { listed.contains(key) || dualStackV4.contains(key) }
 
+    /// Every key `covers` accepts: the ports a bind probe need not look at.
+    public var coveredKeys: Set<PortKey> { listed.union(dualStackV4) }
+
     /// Both tables together: used to merge a dump taken before a probe with
     /// one taken after, so a socket present at either moment explains it.
     public func union(_ other: TableView) -> TableView {
