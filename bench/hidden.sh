@@ -24,10 +24,12 @@
 #
 # What each command does on this load:
 #   portcullis hidden  netlink dump (every state) + /proc/net, fd walk of every
-#                      process, bind probe of ports 1-65535 for TCP and UDP over
-#                      IPv4 and IPv6 (4 sweeps, on every online CPU), a second
-#                      dump, connect probes and --rounds re-verification of any
-#                      discrepancy. Exit 0 = clean.
+#                      process, pid sweep to pid_max, bind probes of ports
+#                      1-65535 for TCP and UDP over IPv4 and IPv6 (one
+#                      dual-stack probe per port, family probes where in use,
+#                      listed ports skipped; on every online CPU), and, for any
+#                      discrepancy, a second dump, connect probes and --rounds
+#                      re-verification. Exit 0 = clean.
 #   unhide-tcp -s      per protocol: `netstat -tan` (or -uan) through sh and
 #                      sed, then a bind probe (SO_REUSEADDR, 0.0.0.0; TCP also
 #                      listen()s) of every port 0-65535 that netstat does NOT
@@ -40,8 +42,8 @@
 # each tool's full check take".
 #
 # Before timing, each command runs once and must do its full work on a clean
-# result: portcullis exits 0 with "clean": true and all four sweeps covering
-# 65,535 ports with the fixture's listeners in use; unhide-tcp exits 0 and
+# result: portcullis exits 0 with "clean": true and its four (protocol,
+# family) results covering 65,535 ports with the fixture's listeners in use; unhide-tcp exits 0 and
 # prints no "Found Hidden port" line. hyperfine then runs with -i (unhide-tcp
 # re-checks only once, without a pause, so a port that something else on a
 # busy machine holds across its two passes would make it exit 4 and abort the
@@ -144,7 +146,7 @@ if problems:
     sys.exit("; ".join(problems))
 EOF
 p_inuse=$(python3 -c 'import json,sys; print(next(s["in_use"] + s.get("listed", 0) for s in json.load(open(sys.argv[1]))["bind_probes"] if s["proto"]=="tcp" and s["family"]=="ipv4"))' "$tmp/p.json")
-say "portcullis: exit 0, clean, 4 sweeps x 65,535 ports, tcp/ipv4 $p_inuse in use (listed or probed), ${t_portcullis}s"
+say "portcullis: exit 0, clean, 4 protocol/family results x 65,535 ports, tcp/ipv4 $p_inuse in use (listed or probed), ${t_portcullis}s"
 
 say "sanity run: $UNHIDE"
 t0=$(now)
@@ -238,7 +240,7 @@ mb() { python3 -c "import sys; print(f'{int(sys.argv[1]) / 1024:.1f}')" "$1"; }
     echo "tools:       $(hyperfine --version), $(unhide-tcp -V 2>&1 | head -n1) (Debian unhide $(dpkg-query -W -f='${Version}' unhide 2>/dev/null || echo '?'))"
     echo "hyperfine:   -N -i, warmup $WARMUP, runs $RUNS; non-zero exits: portcullis $bad_portcullis, unhide-tcp $bad_unhide"
     echo "single runs: portcullis ${t_portcullis}s, unhide-tcp -s ${t_unhide}s (sanity runs, before hyperfine)"
-    echo "work:        portcullis: 4 bind sweeps of every port (TCP, UDP x IPv4, IPv6) + netlink, /proc/net, fd walk, re-verification;" \
+    echo "work:        portcullis: bind probes of every port (TCP, UDP x IPv4, IPv6; listed ports skipped) + netlink, /proc/net, fd walk, pid sweep, re-verification;" \
          "unhide-tcp -s: netstat -tan/-uan + 2 bind sweeps (TCP, UDP x IPv4) of the ports netstat does not list, at nice -20"
     echo "time ratio:  portcullis hidden / unhide-tcp -s mean = $ratio"
     echo "peak RSS:    portcullis hidden $(mb "$rss_portcullis") MiB; unhide-tcp -s $(mb "$rss_unhide") MiB"

@@ -62,7 +62,8 @@
 //
 // NDJSON (--format ndjson): one line per finding, the fields above plus
 // "type":"finding"; then one line "type":"summary" with clean, rounds,
-// candidates, duration_ms, bind_probes and diagnostics. The summary line is
+// candidates, duration_ms, bind_probes, pids_checked, tamper_hints and
+// diagnostics. The summary line is
 // always last, so a reader can tell a clean run from a truncated one.
 import ArgumentParser
 import PortcullisCore
