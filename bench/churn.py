@@ -49,6 +49,8 @@ import sys
 import threading
 import time
 
+from fixture import Stop, ephemeral_range, port_pool, write_atomically  # bench/ is sys.path[0]
+
 PR_SET_PDEATHSIG = 1
 PR_SET_NAME = 15
 
@@ -65,24 +67,6 @@ CYCLE = 6  # socket() calls per cycle
 
 def log(msg):
     print(f"churn: {msg}", file=sys.stderr, flush=True)
-
-
-class Stop(Exception):
-    pass
-
-
-def ephemeral_range():
-    try:
-        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-            lo, hi = (int(x) for x in f.read().split())
-            return lo, hi
-    except (OSError, ValueError):
-        return 32768, 60999
-
-
-def port_pool(start):
-    lo, hi = ephemeral_range()
-    return [p for p in range(start, 65536) if not lo <= p <= hi]
 
 
 def serve(listener, counters, base, foreign, stop, errors):
@@ -261,10 +245,7 @@ def main():
         target = "unpaced" if a.rate == 0 else f"{a.rate:g} socket() calls/s"
         log(f"running: {a.workers} workers, target {target}, parent pid {me}")
         if a.ready_file:
-            tmp = f"{a.ready_file}.tmp.{me}"
-            with open(tmp, "w") as f:
-                f.write(f"pid={me}\nworkers={' '.join(str(p.pid) for p in procs)}\n")
-            os.rename(tmp, a.ready_file)
+            write_atomically(a.ready_file, f"pid={me}\nworkers={' '.join(str(p.pid) for p in procs)}\n")
         while True:
             time.sleep(1)
             samples.append((time.monotonic(), *sums(totals())))
@@ -319,10 +300,7 @@ def main():
     }
     text = json.dumps(report, indent=2)
     if a.report:
-        tmp = f"{a.report}.tmp.{me}"
-        with open(tmp, "w") as f:
-            f.write(text + "\n")
-        os.rename(tmp, a.report)
+        write_atomically(a.report, text + "\n")
     log(f"{all_sockets} sockets opened and closed in {elapsed:.1f}s: "
         f"{report['rate_sockets_per_second']:g}/s ({report['rate_socket_calls_per_second']:g} socket() calls/s; "
         f"per-second min {report['rate_per_second_min']}, median {report['rate_per_second_median']})")

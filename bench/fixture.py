@@ -91,6 +91,14 @@ def port_pool(start):
     return [p for p in range(start, 65536) if not lo <= p <= hi]
 
 
+def write_atomically(path, text):
+    """Writes `path` through a temporary name and a rename: readers never see half a file."""
+    tmp = f"{path}.tmp.{os.getpid()}"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.rename(tmp, path)
+
+
 def split_evenly(total, parts):
     """[total // parts (+1 for the first total % parts)]: counts per worker."""
     return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
@@ -343,10 +351,7 @@ def main():
             f"{a.established} established connections over {a.procs} processes "
             f"on {', '.join(hosts)} (parent pid {me})")
         if a.ready_file:
-            tmp = f"{a.ready_file}.tmp.{me}"
-            with open(tmp, "w") as f:
-                f.write(summary)
-            os.rename(tmp, a.ready_file)  # atomic: readers never see half a file
+            write_atomically(a.ready_file, summary)
         else:
             print("ready", flush=True)
 

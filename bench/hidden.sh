@@ -114,7 +114,6 @@ say "fixture up: +$got_listen TCP listeners on 127.0.0.1"
 (( got_listen >= TCP )) || die "expected $TCP new listeners on 127.0.0.1, ss shows $got_listen"
 
 # --- 3. Each command once, by hand: full work, clean result, rough time ------
-now() { date +%s.%N; }
 elapsed() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.3f}')" "$1" "$2"; }
 
 say "sanity run: portcullis hidden --format json"
@@ -199,16 +198,6 @@ fi
 # --- 5. Peak RSS ------------------------------------------------------------
 # GNU time's %M: maximum resident set size in KiB, the largest of a few runs.
 # For unhide-tcp it is its own peak (netstat and sed run as its children).
-peak_rss() {
-    local max=0 kb
-    for _ in $(seq 1 "$RSS_RUNS"); do
-        /usr/bin/time -f %M -o "$tmp/rss" "$@" >/dev/null 2>"$tmp/stderr" || true
-        kb=$(tail -n 1 "$tmp/rss")
-        [[ $kb =~ ^[0-9]+$ ]] || die "'$*' could not be measured: $(tail -n 3 "$tmp/stderr")"
-        (( kb > max )) && max=$kb
-    done
-    echo "$max"
-}
 rss_portcullis=$(peak_rss "$PORTCULLIS" hidden)
 # shellcheck disable=SC2086
 rss_unhide=$(peak_rss $UNHIDE)
@@ -229,7 +218,6 @@ ratio=$(python3 -c '
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]
 print("%.3f" % (r[0]["mean"] / r[1]["mean"]))' "$RESULTS/hidden.json")
-mb() { python3 -c "import sys; print(f'{int(sys.argv[1]) / 1024:.1f}')" "$1"; }
 
 {
     echo "load:        $TCP TCP listeners on 127.0.0.1 over $PROCS processes (+$got_listen seen by ss)"

@@ -93,3 +93,23 @@ build_portcullis() {
     [[ -x $PORTCULLIS ]] || die "no executable at $PORTCULLIS"
     PORTCULLIS=$(readlink -f "$PORTCULLIS")
 }
+
+now() { date +%s.%N; }
+
+# mb KIB: KiB as MiB with one decimal.
+mb() { python3 -c "import sys; print(f'{int(sys.argv[1]) / 1024:.1f}')" "$1"; }
+
+# peak_rss CMD...: the largest maximum resident set size (KiB, GNU time's
+# %M) over $RSS_RUNS runs of CMD, so one lucky run does not hide the peak. A
+# non-zero exit is fine (the timed runs judge that); a run that cannot be
+# measured is not.
+peak_rss() {
+    local max=0 kb
+    for _ in $(seq 1 "$RSS_RUNS"); do
+        /usr/bin/time -f %M -o "$tmp/rss" "$@" >/dev/null 2>"$tmp/stderr" || true
+        kb=$(tail -n 1 "$tmp/rss")
+        [[ $kb =~ ^[0-9]+$ ]] || die "'$*' could not be measured: $(tail -n 3 "$tmp/stderr")"
+        (( kb > max )) && max=$kb
+    done
+    echo "$max"
+}

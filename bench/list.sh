@@ -117,20 +117,9 @@ print("%.3f" % (r[0]["mean"] / r[1]["mean"]))' "$RESULTS/list.json")
 # --- 4. Peak RSS ------------------------------------------------------------
 # GNU time's %M is the maximum resident set size in KiB; take the largest of
 # a few runs so one lucky run does not hide the peak.
-peak_rss() {
-    local max=0 kb
-    for _ in $(seq 1 "$RSS_RUNS"); do
-        /usr/bin/time -f %M -o "$tmp/rss" "$@" >/dev/null 2>"$tmp/stderr" ||
-            die "'$*' failed: $(tail -n 3 "$tmp/stderr")"
-        kb=$(tail -n 1 "$tmp/rss")
-        (( kb > max )) && max=$kb
-    done
-    echo "$max"
-}
 # shellcheck disable=SC2086  # LIST_ARGS is deliberately word-split
 rss_portcullis=$(peak_rss "$PORTCULLIS" $LIST_ARGS)
 rss_ss=$(peak_rss ss -tulnp)
-mb() { python3 -c "import sys; print(f'{int(sys.argv[1]) / 1024:.1f}')" "$1"; }
 
 {
     echo "| Command | Peak RSS (MiB) |"

@@ -12,6 +12,8 @@ one per line, to PATH (atomically) when ready; exits on SIGTERM/SIGINT.
 """
 import argparse, os, resource, signal, socket, sys
 
+from fixture import write_atomically  # bench/ is sys.path[0]
+
 ap = argparse.ArgumentParser()
 ap.add_argument("--listeners", type=int, default=5000)
 ap.add_argument("--address", default="127.0.0.1")
@@ -44,10 +46,7 @@ for port in candidates[::step] + candidates:
 if len(keep) < args.listeners:
     sys.exit(f"scan_fixture: only {len(keep)} of {args.listeners} ports were free")
 
-tmp = args.ready_file + ".tmp"
-with open(tmp, "w") as f:
-    f.write("\n".join(map(str, sorted(ports))) + "\n")
-os.rename(tmp, args.ready_file)
+write_atomically(args.ready_file, "\n".join(map(str, sorted(ports))) + "\n")
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
 while True:

@@ -65,7 +65,6 @@ say "$(grep watching "$tmp/watch.err")"
 ticks=$(getconf CLK_TCK)
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$WATCH_PID/stat"; }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$WATCH_PID/status"; }
-now() { date +%s.%N; }
 percent() { python3 -c "import sys; print(f'{(int(sys.argv[2]) - int(sys.argv[1])) / int(sys.argv[5]) / (float(sys.argv[4]) - float(sys.argv[3])) * 100:.2f}')" "$@"; }
 
 sleep 5   # let the start-up walk's allocations settle
