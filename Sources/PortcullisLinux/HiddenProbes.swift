@@ -130,7 +130,7 @@ public enum BindProber {
             if v4 && v6 { units.append((proto, .dualStack)) } else if v4 { units.append((proto, .ipv4)) } else if v6 { units.append((proto, .ipv6Only)) }
         }
         let work = units
-        let threads = parallelism ?? Sys.hiddenOnlineProcessors()
+        let threads = parallelism ?? Sys.onlineProcessors()
         let chunk = 2048
         let chunksPerUnit = (ports.count + chunk - 1) / chunk
         let total = work.count * chunksPerUnit

@@ -43,7 +43,7 @@ extension Errno {
 /// Thin wrappers over the libc calls portcullis makes. Nothing else in the
 /// package calls libc directly. Each reads errno straight after a -1 and
 /// retries EINTR.
-enum Sys {
+package enum Sys {
     @inline(__always)
     static func retrying<T: BinaryInteger>(_ body: () -> T) throws(Errno) -> T {
         while true {
@@ -225,7 +225,7 @@ enum Sys {
         if sent != bytes.count { throw Errno(EIO) }
     }
 
-    static func receive(_ fd: Int32, into buffer: inout [UInt8]) throws(Errno) -> Int {
+    package static func receive(_ fd: Int32, into buffer: inout [UInt8]) throws(Errno) -> Int {
         try retrying { buffer.withUnsafeMutableBytes { b in recv(fd, b.baseAddress, b.count, 0) } }
     }
 }

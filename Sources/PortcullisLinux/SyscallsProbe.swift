@@ -9,7 +9,7 @@ import CPortcullisSys
 /// Syscalls.swift: errno read immediately, EINTR retried, `Errno` thrown.
 extension Sys {
     /// A TCP or UDP socket of `family`, close-on-exec; non-blocking on request.
-    static func probeSocket(ipv6: Bool, udp: Bool, nonBlocking: Bool = false) throws(Errno) -> Int32 {
+    package static func probeSocket(ipv6: Bool, udp: Bool, nonBlocking: Bool = false) throws(Errno) -> Int32 {
         var type = Int32(udp ? SOCK_DGRAM.rawValue : SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
         if nonBlocking { type |= Int32(SOCK_NONBLOCK.rawValue) }
         return try retrying { socket(ipv6 ? AF_INET6 : AF_INET, type, 0) }
@@ -28,7 +28,7 @@ extension Sys {
     }
 
     /// SO_LINGER {on, 0}: close sends RST, so a connect probe leaves no TIME_WAIT.
-    static func probeAbortOnClose(_ fd: Int32) throws(Errno) {
+    package static func probeAbortOnClose(_ fd: Int32) throws(Errno) {
         var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
         _ = try retrying { setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size)) }
     }
@@ -53,7 +53,7 @@ extension Sys {
     }
 
     /// The pending error of a socket (SO_ERROR), 0 when none.
-    static func probePendingError(_ fd: Int32) throws(Errno) -> Int32 {
+    package static func probePendingError(_ fd: Int32) throws(Errno) -> Int32 {
         try socketOption(fd, level: SOL_SOCKET, name: SO_ERROR)
     }
 
@@ -72,7 +72,7 @@ extension Sys {
     /// such a program's libc calls.
     static var isStaticallyLinked: Bool { portcullis_loader_base() == 0 }
 
-    static func hiddenOnlineProcessors() -> Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+    package static func onlineProcessors() -> Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 
     /// Calls `body` with a sockaddr for the wildcard or loopback address.
     private static func withInetAddress<T>(ipv6: Bool, loopback: Bool, port: UInt16, _ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {

@@ -28,6 +28,7 @@ final class ProbeLoop {
     /// loopback most ports refuse within the connect call, and reusing the
     /// socket saves creating and closing one per port.
     private var spareTCP: [IPAddress.Kind: Int32] = [:]
+    private var inlineAnswers = InlineAnswers()
     private(set) var results: [(host: Int, portIndex: Int, result: ScanPortResult)] = []
 
     init(shared: SharedScan, capacity: Int) {
@@ -123,16 +124,20 @@ final class ProbeLoop {
                 }
                 // Over loopback the answer is often in before connect returns
                 // (the RST is processed as the socket is released): asking
-                // connect again reads it now and skips epoll. Elsewhere this
-                // finds EALREADY and we wait.
-                switch ScanSys.connectAgain(fd, to: host.address, port: port) {
-                case .pending:
-                    break
-                case .connected:
-                    connected(probe, fd: fd, rtt: ScanSys.monotonicMicroseconds() - now)
-                    return
-                case .failed(let early):
-                    throw early
+                // connect again reads it now and skips epoll. A host that
+                // never answers that fast (any remote one) stops being asked.
+                if inlineAnswers.worthAsking(probe.host) {
+                    let progress = ScanSys.connectAgain(fd, to: host.address, port: port)
+                    inlineAnswers.record(probe.host, answered: progress != .pending)
+                    switch progress {
+                    case .pending:
+                        break
+                    case .connected:
+                        connected(probe, fd: fd, rtt: ScanSys.monotonicMicroseconds() - now)
+                        return
+                    case .failed(let early):
+                        throw early
+                    }
                 }
             }
         } catch {
@@ -176,7 +181,7 @@ final class ProbeLoop {
         if shared.proto(of: entry.probe) == .udp {
             if events & ScanSys.readable != 0 {
                 var buffer = [UInt8](repeating: 0, count: 2048)
-                switch Result(catching: { () throws(Errno) in try ScanSys.receive(entry.fd, into: &buffer) }) {
+                switch Result(catching: { () throws(Errno) in try Sys.receive(entry.fd, into: &buffer) }) {
                 case .success:
                     release(slot)
                     shared.answered(host: entry.probe.host, attempt: entry.probe.attempt, rtt: rtt)
@@ -323,6 +328,23 @@ final class ProbeLoop {
         results.append((probe.host, probe.portIndex, result))
         shared.options.onResult?(shared.hosts[probe.host], result)
         shared.reportDecided()
+    }
+}
+
+/// Per host, whether asking `connect` again right after it started finds the
+/// answer already there (loopback, the host's own addresses): kept up while
+/// at least one ask in eight does, after the first 32.
+struct InlineAnswers {
+    private var counts: [Int: (asked: Int, answered: Int)] = [:]
+
+    func worthAsking(_ host: Int) -> Bool {
+        guard let count = counts[host] else { return true }
+        return count.asked < 32 || count.answered * 8 >= count.asked
+    }
+
+    mutating func record(_ host: Int, answered: Bool) {
+        counts[host, default: (0, 0)].asked += 1
+        if answered { counts[host, default: (0, 0)].answered += 1 }
     }
 }
 

@@ -354,7 +354,7 @@ public struct Resolver: Sendable {
         var incoming: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 16384)
         while incoming.count < 2 || incoming.count < 2 + (Int(incoming[0]) << 8 | Int(incoming[1])) {
-            let count = try whenReady(fd, writable: false) { () throws(Errno) in try ScanSys.receive(fd, into: &buffer) }
+            let count = try whenReady(fd, writable: false) { () throws(Errno) in try Sys.receive(fd, into: &buffer) }
             if count == 0 { throw TCPProblem("the server closed the connection after \(incoming.count) bytes") }
             incoming += buffer[..<count]
         }

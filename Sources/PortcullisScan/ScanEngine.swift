@@ -36,7 +36,7 @@ public enum ScanEngine {
             return hosts.map { ScanHostResult(address: $0.address, hostname: $0.hostname) }
         }
         let descriptorLimit = ScanSys.raiseDescriptorLimit()
-        let workers = max(1, min(options.workers ?? ScanSys.onlineProcessors(), 64))
+        let workers = max(1, min(options.workers ?? Sys.onlineProcessors(), 64))
         let concurrency = max(1, min(options.maxConcurrency, descriptorLimit - 64 - 2 * workers))
         let shared = SharedScan(hosts: hosts, tcpPorts: tcpPorts, udpPorts: udpPorts, options: options)
         let collected = Mutex<[[ScanPortResult?]]>(Array(repeating: Array(repeating: nil, count: tcpPorts.count + udpPorts.count), count: hosts.count))

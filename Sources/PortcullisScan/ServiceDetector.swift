@@ -17,7 +17,7 @@ public enum ServiceDetector {
         var random = SystemRandomNumberGenerator()
         let clientRandom = (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }
         var session = ServiceProbeSession(port: port, tableName: tableName, hostname: hostname, address: address,
-                                          now: now ?? ScanSys.realtimeSeconds(),
+                                          now: now ?? PortcullisLinux.Clock.now(),
                                           limits: ServiceProbeLimits(timeoutMilliseconds: timeoutMilliseconds),
                                           tlsRandom: clientRandom)
         guard var connection = ServiceConnection(address: address, port: port, udp: false, timeoutMilliseconds: timeoutMilliseconds) else {
@@ -156,7 +156,7 @@ struct ServiceConnection {
         var buffer = [UInt8](repeating: 0, count: ServiceConnection.readBuffer)
         while true {
             do {
-                let count = try ScanSys.receive(fd, into: &buffer)
+                let count = try Sys.receive(fd, into: &buffer)
                 return count == 0 ? .closed : .received(Array(buffer[..<count]))
             } catch where error.meansWouldBlock {
                 if !wait(for: ScanSys.readable, deadline: deadline) {

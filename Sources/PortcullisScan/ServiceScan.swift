@@ -1,5 +1,6 @@
 import Dispatch
 import PortcullisCore
+import PortcullisLinux
 import Synchronization
 
 /// Service detection over every open port of a finished scan: each port's
@@ -29,7 +30,7 @@ public enum ServiceScan {
         let next = Atomic<Int>(0)
         let done = Atomic<Int>(0)
         let found = Mutex<[Int: ScanService]>([:])
-        let now = Int64(ScanSys.realtimeSeconds())
+        let now = PortcullisLinux.Clock.now()
         DispatchQueue.concurrentPerform(iterations: max(1, min(options.parallelism, jobs.count))) { _ in
             while true {
                 let index = next.add(1, ordering: .relaxed).oldValue

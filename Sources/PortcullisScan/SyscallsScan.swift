@@ -15,18 +15,15 @@ enum ScanSys {
     static func retrying<T: BinaryInteger>(_ body: () -> T) throws(Errno) -> T { try Errno.retryingInterrupted(body) }
 
     /// A non-blocking, close-on-exec TCP or UDP socket for `address`'s family.
+    /// A non-blocking TCP or UDP socket for `address`'s family.
     static func socket(for address: IPAddress, udp: Bool) throws(Errno) -> Int32 {
-        let type = Int32(udp ? SOCK_DGRAM.rawValue : SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
-        return try retrying { Glibc.socket(address.kind == .v4 ? AF_INET : AF_INET6, type, 0) }
+        try Sys.probeSocket(ipv6: address.kind == .v6, udp: udp, nonBlocking: true)
     }
 
     static func close(_ fd: Int32) { _ = Glibc.close(fd) }
 
     /// SO_LINGER {on, 0}: close sends RST, so a scan leaves no TIME_WAIT behind.
-    static func abortOnClose(_ fd: Int32) {
-        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
-        _ = setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
-    }
+    static func abortOnClose(_ fd: Int32) { try? Sys.probeAbortOnClose(fd) }
 
     /// Starts a connect. Returns true when it completed at once, false for
     /// EINPROGRESS; throws any other errno (ECONNREFUSED on loopback comes
@@ -39,7 +36,7 @@ enum ScanSys {
         throw Errno(code)
     }
 
-    enum ConnectProgress { case pending, connected, failed(Errno) }
+    enum ConnectProgress: Equatable { case pending, connected, failed(Errno) }
 
     /// connect(2) again on a socket whose connect is under way: the outcome
     /// so far. An answer such as ECONNREFUSED also returns the socket to the
@@ -53,12 +50,10 @@ enum ScanSys {
         }
     }
 
-    /// The pending error of a socket (SO_ERROR), 0 when none.
+    /// The pending error of a socket (SO_ERROR), 0 when none (getsockopt's
+    /// own errno if that fails).
     static func pendingError(_ fd: Int32) -> Int32 {
-        var value: Int32 = 0
-        var length = socklen_t(MemoryLayout<Int32>.size)
-        if getsockopt(fd, SOL_SOCKET, SO_ERROR, &value, &length) != 0 { return errno }
-        return value
+        do { return try Sys.probePendingError(fd) } catch { return error.rawValue }
     }
 
     /// The local (address, port) of a socket.
@@ -74,11 +69,6 @@ enum ScanSys {
 
     static func send(_ fd: Int32, _ bytes: [UInt8]) throws(Errno) -> Int {
         try retrying { bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
-    }
-
-    /// recv(2) into `buffer`; returns the count (0 at end of stream).
-    static func receive(_ fd: Int32, into buffer: inout [UInt8]) throws(Errno) -> Int {
-        try retrying { buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) } }
     }
 
     // MARK: epoll
@@ -114,8 +104,6 @@ enum ScanSys {
 
     // MARK: limits and time
 
-    static func onlineProcessors() -> Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
-
     /// Raises the soft RLIMIT_NOFILE to the hard limit; returns the soft limit now in force.
     static func raiseDescriptorLimit() -> Int {
         var limit = rlimit()
@@ -134,8 +122,6 @@ enum ScanSys {
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
     }
-
-    static func realtimeSeconds() -> Int64 { Int64(time(nil)) }
 
     // MARK: addresses
 

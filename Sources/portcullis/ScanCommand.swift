@@ -33,6 +33,8 @@ extension Portcullis {
         var inputFile: String?
         @Option(help: ArgumentHelp("Targets to leave out (same forms, comma-separated).", valueName: "TARGETS"))
         var exclude: [String] = []
+        @Option(name: .customLong("excludefile"), help: ArgumentHelp("Read targets to leave out from FILE (as nmap's --excludefile).", valueName: "FILE"))
+        var excludeFile: String?
         @Flag(help: "Allow more than 65,536 addresses (a /16, or an IPv6 /112).")
         var allowLarge = false
 
@@ -194,18 +196,21 @@ enum ScanPlanning {
 
     static func plan(_ command: Portcullis.Scan, services: ServiceTable) throws -> Plan {
         var diagnostics: [Diagnostic] = []
-        var fileText: String?
-        if let file = command.inputFile {
-            do throws(Errno) { fileText = String(decoding: try HostFiles.readFile(file), as: UTF8.self) } catch {
-                throw UsageFailure("-iL \(file): cannot read it: \(error)")
+        func read(_ file: String?, _ flag: String) throws -> String? {
+            guard let file else { return nil }
+            do throws(Errno) { return String(decoding: try HostFiles.readFile(file), as: UTF8.self) } catch {
+                throw UsageFailure("\(flag) \(file): cannot read it: \(error)")
             }
         }
+        let inputText = try read(command.inputFile, "-iL")
+        let excludeText = try read(command.excludeFile, "--excludefile")
         var targets: [TargetSpec] = []
         var excludes: [TargetSpec] = []
         do throws(TargetError) {
             targets = try TargetSpec.parseList(command.targets)
-            if let file = command.inputFile, let fileText { targets += try TargetSpec.parseFile(fileText, path: file) }
+            if let file = command.inputFile, let inputText { targets += try TargetSpec.parseFile(inputText, path: file) }
             excludes = try TargetSpec.parseList(command.exclude, origin: .exclude)
+            if let file = command.excludeFile, let excludeText { excludes += try TargetSpec.parseFile(excludeText, path: file, excluding: true) }
         } catch {
             throw UsageFailure(error.description)
         }

@@ -48,6 +48,27 @@ extension CLITests {
             #expect(lines.last?.hasPrefix(#"{"type":"summary","hosts":1,"hosts_up":1"#) == true)
         }
 
+        /// --excludefile: targets listed in a file are left out, and its
+        /// errors name the file and line.
+        @Test func excludeFileLeavesTargetsOut() throws {
+            let listener = try LocalListener()
+            let directory = try TemporaryDirectory(prefix: "portcullis-exclude")
+            defer { directory.remove() }
+            let skip = directory.url.appendingPathComponent("skip.txt").path
+            try Data("# not these\n127.0.0.2\n".utf8).write(to: URL(fileURLWithPath: skip))
+            let result = try CLI.run(["scan", "-p", "\(listener.port)", "--excludefile", skip, "--format", "json", "127.0.0.1-2"])
+            #expect(result.status == 0, "\(result)")
+            struct Document: Decodable { struct Host: Decodable { var address: String }; var hosts: [Host] }
+            #expect(try decodeJSON(Document.self, result.stdout).hosts.map(\.address) == ["127.0.0.1"])
+
+            let bad = directory.url.appendingPathComponent("bad.txt").path
+            try Data("127.0.0.3\n127.1\n".utf8).write(to: URL(fileURLWithPath: bad))
+            let refused = try CLI.run(["scan", "-p", "\(listener.port)", "--excludefile", bad, "127.0.0.1"])
+            #expect(refused.status == 2 && refused.err.contains("\(bad):2"), "\(refused)")
+            let missing = try CLI.run(["scan", "-p", "\(listener.port)", "--excludefile", directory.url.appendingPathComponent("none").path, "127.0.0.1"])
+            #expect(missing.status == 2 && missing.err.contains("--excludefile") && missing.err.contains("cannot read"), "\(missing)")
+        }
+
         /// --service against a live HTTP server and an SSH-like greeter with a
         /// hostile banner: product and version named, the banner escaped.
         @Test(.enabled(if: Host.python3 != nil, "needs python3")) func serviceDetectionNamesWhatAnswers() throws {

@@ -1,9 +1,28 @@
 import Foundation
 import Glibc
 import PortcullisCore
-import PortcullisScan
+@testable import PortcullisScan
 import PortcullisTestSupport
 import Testing
+
+/// Asking connect again pays only where answers come within the call.
+@Suite struct InlineAnswerTests {
+    @Test func aHostThatNeverAnswersAtOnceStopsBeingAsked() {
+        var answers = InlineAnswers()
+        for _ in 0..<32 {
+            #expect(answers.worthAsking(7))
+            answers.record(7, answered: false)
+        }
+        #expect(!answers.worthAsking(7))
+        #expect(answers.worthAsking(8), "another host is judged on its own")
+    }
+
+    @Test func aHostThatSometimesAnswersAtOnceKeepsBeingAsked() {
+        var answers = InlineAnswers()
+        for i in 0..<64 { answers.record(1, answered: i % 8 == 0) }
+        #expect(answers.worthAsking(1))
+    }
+}
 
 @Suite(.enabled(if: FileManager.default.fileExists(atPath: "/proc/net/tcp"), "needs Linux loopback"))
 struct ScanEngineTests {

@@ -29,6 +29,14 @@ import Testing
         #expect(timer.timeout == 2_000_000)
     }
 
+    /// --max-timeout below the usual 100 ms floor is still the cap.
+    @Test func aMaximumBelowTheMinimumIsTheCap() {
+        var timer = RoundTripTimer(initial: 1_000_000, minimum: 100_000, maximum: 10_000)
+        #expect(timer.timeout == 10_000)
+        timer.record(50)
+        #expect(timer.timeout == 10_000)
+    }
+
     @Test func retriesGoToTheCapOnceAnswersComeLate() {
         var allowance = RetryAllowance(maxRetries: 6)
         #expect(allowance.retries(afterAttempt: 1) && !allowance.retries(afterAttempt: 2))  // three attempts on a clean network

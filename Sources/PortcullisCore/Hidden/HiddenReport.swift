@@ -150,15 +150,11 @@ public enum HiddenRenderer {
         ]
     }
 
-    static func json(_ diagnostic: Diagnostic) -> JSONValue {
-        .object([("severity", .string(diagnostic.severity.rawValue)), ("message", .string(diagnostic.message))])
-    }
-
     /// One JSON document.
     public static func json(_ report: HiddenReport) -> JSONValue {
         .object(summaryFields(report) + [
             ("findings", .array(report.findings.map(json))),
-            ("diagnostics", .array(report.diagnostics.map(json))),
+            ("diagnostics", .array(report.diagnostics.map(InventoryRenderer.json))),
         ])
     }
 
@@ -171,7 +167,7 @@ public enum HiddenRenderer {
             out += JSONValue.object([("type", .string("finding"))] + fields).serialized() + "\n"
         }
         out += JSONValue.object([("type", .string("summary"))] + summaryFields(report)
-            + [("diagnostics", .array(report.diagnostics.map(json)))]).serialized() + "\n"
+            + [("diagnostics", .array(report.diagnostics.map(InventoryRenderer.json)))]).serialized() + "\n"
         return out
     }
 

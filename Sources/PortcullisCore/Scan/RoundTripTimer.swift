@@ -1,7 +1,8 @@
 /// Adaptive probe timeouts from measured round-trip times, in the manner of
 /// TCP's retransmission timer (RFC 6298): smoothed RTT plus four times its
 /// variation, clamped to [minimum, maximum]. Before any sample the initial
-/// timeout applies. Times in microseconds.
+/// timeout applies. The maximum is the user's cap (`--max-timeout`): a
+/// maximum below the minimum lowers the minimum. Times in microseconds.
 public struct RoundTripTimer: Sendable, Equatable {
     public var minimum: Int64
     public var maximum: Int64
@@ -12,8 +13,8 @@ public struct RoundTripTimer: Sendable, Equatable {
 
     public init(initial: Int64 = 1_000_000, minimum: Int64 = 100_000, maximum: Int64 = 2_000_000) {
         self.initial = initial
-        self.minimum = minimum
-        self.maximum = max(minimum, maximum)
+        self.minimum = min(minimum, maximum)
+        self.maximum = maximum
     }
 
     /// Adds one measured round trip.

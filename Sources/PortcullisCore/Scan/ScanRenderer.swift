@@ -105,16 +105,12 @@ public enum ScanRenderer {
         ]
     }
 
-    static func json(_ diagnostic: Diagnostic) -> JSONValue {
-        .object([("severity", .string(diagnostic.severity.rawValue)), ("message", .string(diagnostic.message))])
-    }
-
     /// One JSON document.
     public static func json(_ report: ScanReport) -> JSONValue {
         .object([
             ("summary", .object(summaryFields(report))),
             ("hosts", .array(report.hosts.map { .object(json($0)) })),
-            ("diagnostics", .array(report.diagnostics.map(json))),
+            ("diagnostics", .array(report.diagnostics.map(InventoryRenderer.json))),
         ])
     }
 
@@ -134,7 +130,7 @@ public enum ScanRenderer {
             out += JSONValue.object([("type", .string("host"))] + json(host)).serialized() + "\n"
         }
         out += JSONValue.object([("type", .string("summary"))] + summaryFields(report)
-                                + [("diagnostics", .array(report.diagnostics.map(json)))]).serialized() + "\n"
+                                + [("diagnostics", .array(report.diagnostics.map(InventoryRenderer.json)))]).serialized() + "\n"
         return out
     }
 

@@ -27,10 +27,8 @@ public struct X509Certificate: Sendable, Hashable {
         return true
     }
 
-    /// Past its notAfter (or not yet valid) at `now`, seconds since the epoch.
+    /// Past its notAfter at `now`, seconds since the epoch.
     public func isExpired(now: Int64) -> Bool { now > notAfter }
-
-    public func isNotYetValid(now: Int64) -> Bool { now < notBefore }
 
     /// Parses one DER certificate.
     public init(der: [UInt8]) throws(DERError) {
