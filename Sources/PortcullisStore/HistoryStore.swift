@@ -260,6 +260,15 @@ public final class HistoryStore: Sendable {
         return BaselineInfo(snapshot: try snapshot(row["snapshot_id"]), setAt: row["set_at"])
     }
 
+    /// The current baseline; `.noBaseline` (a usage error) when none is set.
+    public func requireBaseline() throws(StoreError) -> BaselineInfo {
+        guard let baseline = try baseline() else {
+            throw StoreError(.noBaseline, path: path,
+                             "no baseline is set in \(path): set one with `portcullis baseline set` (or name the snapshots to compare)")
+        }
+        return baseline
+    }
+
     // MARK: events
 
     /// Stores watch events in one transaction.

@@ -82,9 +82,8 @@ extension Portcullis {
             var reference: BaselineListeners?
             if baseline {
                 let store = try storeOptions.open(.readOnly)
-                let current = try storeOptions.perform { () throws(StoreError) in try store.baseline() }
-                guard let current else { throw UsageFailure(StoreOptions.noBaselineMessage(store.path)) }
-                let content = try storeOptions.perform { () throws(StoreError) in try store.content(of: current.snapshot.id) }
+                let current = try store.requireBaseline()
+                let content = try store.content(of: current.snapshot.id)
                 reference = BaselineListeners(snapshotID: current.snapshot.id, time: current.snapshot.time,
                                               keys: Set(content.entries.map { ListenerKey($0.socket) }))
             }

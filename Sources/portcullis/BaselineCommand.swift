@@ -30,7 +30,7 @@ extension Portcullis {
                 let id = try snapshot.map { try snapshotID($0, option: "SNAPSHOT") }
                 let store = try storeOptions.open(.readWrite)
                 let target = try id ?? take(store: store, label: label ?? "baseline", auditOptions: auditOptions, sourceOptions: sourceOptions).id
-                let info = try storeOptions.perform { () throws(StoreError) in try store.setBaseline(target, at: Clock.now()) }
+                let info = try store.setBaseline(target, at: Clock.now())
                 Console.write("baseline: snapshot \(info.snapshot.id) taken \(Timestamp.iso8601(info.snapshot.time)) (\(info.snapshot.listenerCount) listeners, \(info.snapshot.findingCount) findings)\n")
             }
         }
@@ -46,10 +46,8 @@ extension Portcullis {
 
             func run() throws {
                 let store = try storeOptions.open(.readOnly)
-                guard let baseline = try storeOptions.perform({ () throws(StoreError) in try store.baseline() }) else {
-                    throw UsageFailure(StoreOptions.noBaselineMessage(store.path))
-                }
-                let content = try storeOptions.perform { () throws(StoreError) in try store.content(of: baseline.snapshot.id) }
+                let baseline = try store.requireBaseline()
+                let content = try store.content(of: baseline.snapshot.id)
                 switch format {
                 case .json:
                     guard case .object(var header) = HistoryRenderer.json(baseline.snapshot, baseline: baseline.snapshot.id) else { return }

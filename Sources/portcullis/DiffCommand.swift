@@ -32,17 +32,16 @@ extension Portcullis {
 
         func run() throws {
             let store = try storeOptions.open(.readOnly)
-            let baseline = try storeOptions.perform { () throws(StoreError) in try store.baseline() }
+            let baseline = try store.baseline()
             func stored(_ word: String?, option: String) throws -> (SnapshotContent, DiffSide) {
                 let id: Int64
                 if word == nil || word == "baseline" {
-                    guard let baseline else { throw UsageFailure(StoreOptions.noBaselineMessage(store.path)) }
-                    id = baseline.snapshot.id
+                    id = try baseline?.snapshot.id ?? store.requireBaseline().snapshot.id
                 } else {
                     id = try snapshotID(word ?? "", option: option)
                 }
-                let info = try storeOptions.perform { () throws(StoreError) in try store.snapshot(id) }
-                let content = try storeOptions.perform { () throws(StoreError) in try store.content(of: id) }
+                let info = try store.snapshot(id)
+                let content = try store.content(of: id)
                 return (content, DiffSide(snapshot: info, time: info.time, isBaseline: baseline?.snapshot.id == id))
             }
             let (before, fromSide) = try stored(from, option: "FROM")

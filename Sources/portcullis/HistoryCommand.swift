@@ -26,12 +26,12 @@ extension Portcullis {
         func run() throws {
             let store = try storeOptions.open(.readOnly)
             if events {
-                let stored = try storeOptions.perform { () throws(StoreError) in try store.events(limit: limit) }
+                let stored = try store.events(limit: limit)
                 Console.write(HistoryRenderer.renderEventsJSON(stored))
                 return
             }
-            let snapshots = try storeOptions.perform { () throws(StoreError) in try store.snapshots() }
-            let baseline = try storeOptions.perform { () throws(StoreError) in try store.baseline() }?.snapshot.id
+            let snapshots = try store.snapshots()
+            let baseline = try store.baseline()?.snapshot.id
             switch format {
             case .table: Console.write(HistoryRenderer.renderHistoryTable(snapshots, baseline: baseline, style: TableStyle(color: Console.wantsColor())))
             case .json: Console.write(HistoryRenderer.renderHistoryJSON(snapshots, baseline: baseline))

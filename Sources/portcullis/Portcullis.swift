@@ -1,5 +1,6 @@
 import ArgumentParser
 import PortcullisLinux
+import PortcullisStore
 
 /// Exit codes, documented in the README.
 enum ExitStatus {
@@ -53,6 +54,10 @@ struct Portcullis: ParsableCommand {
         } catch let failure as UsageFailure {
             Console.error("portcullis: error: \(failure.description)")
             Console.exit(ExitStatus.usage)
+        } catch let failure as StoreError {
+            // An unknown snapshot id or a missing baseline is the user's input; the rest is the database.
+            Console.error("portcullis: error: \(failure.description)")
+            Console.exit(failure.isUsageError ? ExitStatus.usage : ExitStatus.runtime)
         } catch let code as ExitCode {
             Console.exit(code.rawValue)
         } catch {

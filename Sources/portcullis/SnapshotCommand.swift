@@ -27,8 +27,6 @@ extension Portcullis {
 func take(store: HistoryStore, label: String?, auditOptions: AuditOptions, sourceOptions: SourceOptions) throws -> SnapshotInfo {
     let (content, inventory, diagnostics) = try liveContent(auditOptions, sourceOptions)
     reportDiagnostics(diagnostics)
-    return try StoreOptions().perform { () throws(StoreError) in
-        try store.saveSnapshot(content, time: Clock.now(), label: label, hostname: HostFiles.hostname(procRoot: sourceOptions.procRoot ?? "/proc"),
-                               source: inventory.source, diagnostics: diagnostics)
-    }
+    return try store.saveSnapshot(content, time: Clock.now(), label: label, hostname: HostFiles.hostname(procRoot: sourceOptions.procRoot ?? "/proc"),
+                                  source: inventory.source, diagnostics: diagnostics)
 }

@@ -28,19 +28,7 @@ struct StoreOptions: ParsableArguments {
             path = fallback
             options.createDirectories = true
         }
-        return try perform { () throws(StoreError) in try HistoryStore(path: path, options: options) }
-    }
-
-    /// Runs a store operation, mapping its error to the documented exit code.
-    func perform<T>(_ body: () throws(StoreError) -> T) throws -> T {
-        do { return try body() } catch {
-            if error.isUsageError { throw UsageFailure(error.description) }
-            throw RuntimeFailure(error.description)
-        }
-    }
-
-    static func noBaselineMessage(_ path: String) -> String {
-        "no baseline is set in \(path): set one with `portcullis baseline set` (or name the snapshots to compare)"
+        return try HistoryStore(path: path, options: options)
     }
 }
 

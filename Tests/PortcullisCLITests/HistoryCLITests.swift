@@ -147,10 +147,12 @@ extension CLITests {
             let attributes = try FileManager.default.attributesOfItem(atPath: db)
             #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
 
-            // No baseline yet: diff's default FROM is a usage error.
-            let noBaseline = try CLI.run(["diff", "--db", db])
-            #expect(noBaseline.status == 2, "\(noBaseline)")
-            #expect(noBaseline.err.contains("baseline set"))
+            // No baseline yet: diff's default FROM, baseline show and audit --baseline are usage errors.
+            for arguments in [["diff"], ["baseline", "show"], ["audit", "--baseline", "--no-firewall", "--no-policy"]] {
+                let noBaseline = try CLI.run(arguments + ["--db", db])
+                #expect(noBaseline.status == 2, "\(arguments): \(noBaseline)")
+                #expect(noBaseline.err.contains("no baseline is set in \(db)") && noBaseline.err.contains("baseline set"), "\(noBaseline)")
+            }
 
             let set = try CLI.run(["baseline", "set", "1", "--db", db])
             #expect(set.status == 0, "\(set)")
