@@ -147,7 +147,6 @@ public struct ProcessDescriber {
         ticksPerSecond = max(1, Sys.clockTicksPerSecond())
     }
 
-    /// Describes `pid`, or nil when it no longer exists.
     /// The owners of each socket inode in `holders`: one per process (with
     /// all its fds on the socket), in pid order.
     public mutating func owners(of holders: OwnerResolver.Holders) -> [UInt64: [SocketOwner]] {
@@ -168,6 +167,7 @@ public struct ProcessDescriber {
         return ownersByInode
     }
 
+    /// Describes `pid` (once per describer), or nil when it no longer exists.
     public mutating func describe(_ pid: Int32) -> SocketOwner? {
         if let cached = cache[pid] { return cached }
         let owner = read(pid)

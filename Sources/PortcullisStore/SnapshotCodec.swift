@@ -57,7 +57,9 @@ struct RowWriter {
 /// fields `list --format json` shows, one row per holding process (shared by
 /// its sockets; the socket row keeps `pid:fd,fd;pid:fd`), one row per
 /// finding with what `audit --format json` shows. Decoding gives back the
-/// collected values exactly.
+/// collected sockets and their owners exactly; a finding's owners come back
+/// as `audit --format json` names them (pid, name, exe, user, unit,
+/// container), without command line, parent or descriptors.
 enum SnapshotCodec {
     static func insert(_ entries: [InventoryEntry], findings: [Finding], snapshot id: Int64, _ db: Database) throws {
         let socketStatement = try db.makeStatement(sql: """

@@ -60,13 +60,8 @@ public struct FindingIdentity: Hashable, Sendable {
 /// The difference between two states of the host (two snapshots, or a
 /// snapshot and the live host).
 public struct HistoryDiff: Sendable {
-    public struct OwnerChange: Sendable {
-        public var before: ListenerView
-        public var after: ListenerView
-        public var key: ListenerKey { after.key }
-    }
-
-    public struct ExposureChange: Sendable {
+    /// One listener as it was and as it is (its owner or its exposure changed).
+    public struct Change: Sendable {
         public var before: ListenerView
         public var after: ListenerView
         public var key: ListenerKey { after.key }
@@ -77,9 +72,9 @@ public struct HistoryDiff: Sendable {
     /// Listening in `from`, not in `to`.
     public var removed: [ListenerView] = []
     /// Same key, a different executable or user.
-    public var ownerChanged: [OwnerChange] = []
+    public var ownerChanged: [Change] = []
     /// Same key, a different exposure (IPV6_V6ONLY or the bound device changed).
-    public var exposureChanged: [ExposureChange] = []
+    public var exposureChanged: [Change] = []
     public var newFindings: [Finding] = []
     public var resolvedFindings: [Finding] = []
 
@@ -100,11 +95,11 @@ public struct HistoryDiff: Sendable {
                 diff.added.append(now)
                 continue
             }
-            if then.ownersKnown && now.ownersKnown && then.ownerIdentity != now.ownerIdentity {
-                diff.ownerChanged.append(OwnerChange(before: then, after: now))
+            if now.ownerDiffers(from: then) {
+                diff.ownerChanged.append(Change(before: then, after: now))
             }
             if then.exposure != now.exposure {
-                diff.exposureChanged.append(ExposureChange(before: then, after: now))
+                diff.exposureChanged.append(Change(before: then, after: now))
             }
         }
         for key in before.keys.sorted() where after[key] == nil {

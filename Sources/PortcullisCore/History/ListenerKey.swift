@@ -97,6 +97,12 @@ public struct ListenerView: Hashable, Sendable {
         !owners.isEmpty || sockets.contains { $0.unownedReason == .kernelSocket }
     }
 
+    /// Held by a different executable or user than `earlier`; only when
+    /// both sides know their owners (an unattributed socket never "changes").
+    public func ownerDiffers(from earlier: ListenerView) -> Bool {
+        ownersKnown && earlier.ownersKnown && ownerIdentity != earlier.ownerIdentity
+    }
+
     public var inodes: [UInt64] { sockets.map(\.socket.inode).sorted() }
 
     /// Groups entries by key, in key order.

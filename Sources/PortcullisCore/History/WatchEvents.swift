@@ -43,7 +43,7 @@ public enum WatchEvents {
         case (nil, let now?): return [WatchEvent(kind: .opened, timeMilliseconds: time, listener: now)]
         case (let then?, nil): return [WatchEvent(kind: .closed, timeMilliseconds: time, listener: then)]
         case (let then?, let now?):
-            guard then.ownersKnown && now.ownersKnown && then.ownerIdentity != now.ownerIdentity else { return [] }
+            guard now.ownerDiffers(from: then) else { return [] }
             return [WatchEvent(kind: .ownerChanged, timeMilliseconds: time, listener: now, previousOwners: then.owners)]
         case (nil, nil): return []
         }
