@@ -2,8 +2,8 @@ import PortcullisCore
 import PortcullisLinux
 
 /// Runs service detection over real sockets, one port at a time, blocking
-/// the calling thread. For tests and simple callers; the scan engine drives
-/// `ServiceProbeSession` from its own epoll loop instead.
+/// the calling thread: `ServiceProbeSession` driven by a socket with
+/// deadlines. `ServiceScan` runs many at once, each on its own thread.
 public enum ServiceDetector {
     /// Connects to `address`:`port` and runs the probes the port's plan
     /// calls for. nil when the port could not be reached or said nothing useful.

@@ -1,11 +1,10 @@
-import Dispatch
 import PortcullisCore
 import PortcullisLinux
 import Synchronization
 
 /// Service detection over every open port of a finished scan: each port's
-/// probe conversation (ServiceDetector) runs on its own thread from a
-/// bounded pool, since a conversation mostly waits on the service.
+/// probe conversation (ServiceDetector) runs on one of `parallelism`
+/// threads of its own, since a conversation mostly waits on the service.
 public enum ServiceScan {
     public struct Options: Sendable {
         /// Conversations at once.
@@ -19,7 +18,7 @@ public enum ServiceScan {
     /// The hosts with a probed `service` on each open TCP port and each open
     /// UDP port that answered something it recognises; `tableName` gives the
     /// conventional name to fall back on.
-    public static func detect(_ hosts: [ScanHostResult], tableName: @Sendable (UInt16, TransportProtocol) -> String?,
+    public static func detect(_ hosts: [ScanHostResult], tableName: @escaping @Sendable (UInt16, TransportProtocol) -> String?,
                               options: Options = Options()) -> [ScanHostResult] {
         var work: [(host: Int, port: Int)] = []
         for (h, host) in hosts.enumerated() {
@@ -31,7 +30,7 @@ public enum ServiceScan {
         let done = Atomic<Int>(0)
         let found = Mutex<[Int: ScanService]>([:])
         let now = PortcullisLinux.Clock.now()
-        DispatchQueue.concurrentPerform(iterations: max(1, min(options.parallelism, jobs.count))) { _ in
+        ScanSys.onThreads(max(1, min(options.parallelism, jobs.count))) { _ in
             while true {
                 let index = next.add(1, ordering: .relaxed).oldValue
                 guard index < jobs.count else { break }

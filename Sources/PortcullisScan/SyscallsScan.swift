@@ -102,6 +102,35 @@ enum ScanSys {
     static let writable = UInt32(PORTCULLIS_EPOLLOUT)
     static let failed = UInt32(PORTCULLIS_EPOLLERR) | UInt32(PORTCULLIS_EPOLLHUP)
 
+    // MARK: threads
+
+    /// Runs `body(i)` for each i in 0..<count, each on a thread of its own,
+    /// and returns when all are done. For work that mostly waits (service
+    /// conversations): the dispatch pool runs no more at once than there are
+    /// CPUs. A thread that cannot be created runs its part on this one.
+    static func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        final class Job {
+            let run: () -> Void
+            init(_ run: @escaping () -> Void) { self.run = run }
+        }
+        var threads: [pthread_t] = []
+        for index in 0..<count {
+            let job = Unmanaged.passRetained(Job { body(index) })
+            var thread = pthread_t()
+            let rc = pthread_create(&thread, nil, { raw in
+                let job = Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue()
+                job.run()
+                return nil
+            }, job.toOpaque())
+            if rc == 0 {
+                threads.append(thread)
+            } else {
+                job.takeRetainedValue().run()
+            }
+        }
+        for thread in threads { pthread_join(thread, nil) }
+    }
+
     // MARK: limits and time
 
     /// Raises the soft RLIMIT_NOFILE to the hard limit; returns the soft limit now in force.

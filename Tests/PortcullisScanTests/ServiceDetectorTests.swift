@@ -217,3 +217,52 @@ struct ServiceDetectorTests {
         #expect(named.name == "domain" && named.product == "dnsmasq" && named.version == "2.90")
     }
 }
+
+/// ServiceScan holds many conversations open at once, more than there are
+/// CPUs: the server here greets no one until eight connections are open
+/// together, so detection that ran two at a time would get no banner at all.
+@Suite("ServiceScan (live loopback server)")
+struct ServiceScanTests {
+    static let barrierGreeter = """
+        import socket, sys, threading
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", int(sys.argv[1])))
+        listener.listen(64)
+        together = threading.Condition()
+        connected = [0]
+        def serve(conn):
+            with together:
+                connected[0] += 1
+                together.notify_all()
+                all_here = together.wait_for(lambda: connected[0] >= 8, timeout=20)
+            try:
+                if all_here:
+                    conn.sendall(b"SSH-2.0-Barrier_1.0\\r\\n")
+                while conn.recv(4096):
+                    pass
+            except OSError:
+                pass
+            finally:
+                conn.close()
+        while True:
+            conn, _ = listener.accept()
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+        """
+
+    @Test(.enabled(if: ServiceTools.python3 != nil, "python3 is not installed"))
+    func conversationsRunTogetherBeyondTheCPUCount() throws {
+        let scratch = try ServiceScratch()
+        defer { scratch.remove() }
+        let server = try pythonServer(Self.barrierGreeter, in: scratch, name: "barrier")
+        defer { server.stop() }
+        // Eight conversations with the same port (one job each).
+        var host = ScanHostResult(address: IPAddress(v4: 127, 0, 0, 1))
+        host.ports = Array(repeating: ScanPortResult(proto: .tcp, port: server.port, state: .open, reason: .synAck), count: 8)
+        var options = ServiceScan.Options()
+        options.timeoutMilliseconds = 3000
+        let result = ServiceScan.detect([host], tableName: { _, _ in nil }, options: options)
+        let names = result[0].ports.map { $0.service?.name }
+        #expect(names == Array(repeating: "ssh", count: 8), "\(names)\n\(server.log)")
+    }
+}

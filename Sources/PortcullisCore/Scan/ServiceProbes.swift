@@ -1,7 +1,7 @@
-/// Service detection as a state machine with no I/O: the scan engine owns
-/// the sockets and the clock, feeds the session what happened, and the
-/// session says what to do next. The same session runs under the epoll
-/// engine and under the blocking `ServiceDetector` in PortcullisScan.
+/// Service detection as a state machine with no I/O: the caller owns the
+/// socket and the clock, feeds the session what happened, and the session
+/// says what to do next (`ServiceDetector` in PortcullisScan drives it over
+/// a blocking socket; tests drive it with recorded replies).
 ///
 ///     var session = ServiceProbeSession(port: 443, tableName: "https", hostname: "example.com", now: epochSeconds)
 ///     var action = session.start()            // after the TCP connect succeeded
