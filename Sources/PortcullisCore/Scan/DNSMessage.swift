@@ -126,18 +126,20 @@ public struct DNSMessage: Sendable, Hashable {
 
     // MARK: Building a query
 
-    /// A recursive query for `name`'s records of `type`, in wire format.
-    /// A trailing dot on `name` is allowed; labels must be 1-63 bytes and the
-    /// whole name at most 253 characters (255 bytes on the wire).
-    public static func query(id: UInt16, name: String, type: DNSRecordType) throws(DNSError) -> [UInt8] {
+    /// A query for `name`'s records of `type` (class IN unless given;
+    /// recursive unless told not to), in wire format. A trailing dot on
+    /// `name` is allowed; labels must be 1-63 bytes and the whole name at
+    /// most 253 characters (255 bytes on the wire).
+    public static func query(id: UInt16, name: String, type: DNSRecordType, recordClass: UInt16 = 1,
+                             recursionDesired: Bool = true) throws(DNSError) -> [UInt8] {
         var bytes: [UInt8] = [
             UInt8(id >> 8), UInt8(id & 0xff),
-            0x01, 0x00,  // QR 0, opcode 0 (QUERY), RD 1
+            recursionDesired ? 0x01 : 0x00, 0x00,  // QR 0, opcode 0 (QUERY), RD
             0x00, 0x01,  // QDCOUNT 1
             0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // ANCOUNT, NSCOUNT, ARCOUNT
         ]
         bytes += try encodeName(name)
-        bytes += [UInt8(type.rawValue >> 8), UInt8(type.rawValue & 0xff), 0x00, 0x01]  // QCLASS IN
+        bytes += [UInt8(type.rawValue >> 8), UInt8(type.rawValue & 0xff), UInt8(recordClass >> 8), UInt8(recordClass & 0xff)]
         return bytes
     }
 

@@ -41,7 +41,7 @@ public enum UDPPayloads {
         case 137: return netbios(reply)
         case 161: return snmp(reply)
         case 1900: return ssdp(reply)
-        case 5060: return ServiceMatch.http(reply).map { var s = $0; s.name = "sip"; return s }
+        case 5060: return ServiceMatch.http(reply)  // names a SIP/2.0 reply "sip"
         case 5353: return dns(reply, name: "mdns", id: 0)
         case 11211: return memcached(reply)
         default: return nil
@@ -50,25 +50,17 @@ public enum UDPPayloads {
 
     // MARK: Requests
 
-    static func be16(_ v: UInt16) -> [UInt8] { [UInt8(v >> 8), UInt8(v & 0xff)] }
-
-    static func dnsName(_ labels: [String]) -> [UInt8] {
-        labels.flatMap { [UInt8($0.utf8.count)] + Array($0.utf8) } + [0]
-    }
-
-    /// A DNS query with one question.
-    static func dnsQuery(id: UInt16, flags: UInt16, labels: [String], type: UInt16, qclass: UInt16) -> [UInt8] {
-        be16(id) + be16(flags) + be16(1) + be16(0) + be16(0) + be16(0) + dnsName(labels) + be16(type) + be16(qclass)
-    }
+    static func be16(_ v: UInt16) -> [UInt8] { TLSClientHello.be16(v) }  // one big-endian writer for the probes
 
     /// `version.bind` TXT in class CHAOS: BIND, Unbound, dnsmasq and Knot
     /// answer with their version (unless configured not to).
-    public static let dnsVersionBindQuery = dnsQuery(id: dnsID, flags: 0x0100, labels: ["version", "bind"], type: 16, qclass: 3)
+    public static let dnsVersionBindQuery = try! DNSMessage.query(id: dnsID, name: "version.bind", type: DNSRecordType(rawValue: 16),
+                                                                 recordClass: 3)
 
     /// `_services._dns-sd._udp.local` PTR with the unicast-response bit, so
     /// the answer comes back to our port instead of the multicast group.
-    public static let mdnsServicesQuery = dnsQuery(id: 0, flags: 0, labels: ["_services", "_dns-sd", "_udp", "local"],
-                                                   type: 12, qclass: 0x8001)
+    public static let mdnsServicesQuery = try! DNSMessage.query(id: 0, name: "_services._dns-sd._udp.local", type: DNSRecordType(rawValue: 12),
+                                                               recordClass: 0x8001, recursionDesired: false)
 
     /// NTPv4 client request (mode 3) with a transmit timestamp the server echoes.
     public static let ntpClientRequest: [UInt8] = [0x23] + Array(repeating: 0, count: 39) + ntpTransmit
@@ -112,38 +104,15 @@ public enum UDPPayloads {
     /// A DNS response to our query; the version.bind TXT, when present, is the banner.
     static func dns(_ reply: [UInt8], name: String, id: UInt16) -> ScanService? {
         guard reply.count >= 12, UInt16(reply[0]) << 8 | UInt16(reply[1]) == id, reply[2] & 0x80 != 0 else { return nil }
-        let rcode = reply[3] & 0x0f
-        let questions = Int(reply[4]) << 8 | Int(reply[5])
-        let answers = Int(reply[6]) << 8 | Int(reply[7])
-        var i = 12
-        func skipName() -> Bool {
-            var hops = 0
-            while i < reply.count, hops < 128 {
-                let length = reply[i]
-                if length == 0 { i += 1; return true }
-                if length & 0xc0 == 0xc0 { i += 2; return i <= reply.count }
-                i += 1 + Int(length)
-                hops += 1
-            }
-            return false
-        }
-        for _ in 0..<min(questions, 8) {
-            guard skipName(), i + 4 <= reply.count else { return ScanService(name: name, method: .probed) }
-            i += 4
-        }
+        // A reply to our id that does not parse in full is still a DNS server.
+        guard let message = try? DNSMessage(parsing: reply) else { return ScanService(name: name, method: .probed) }
         var text: [UInt8]?
-        if answers > 0, skipName(), i + 10 <= reply.count {
-            let type = Int(reply[i]) << 8 | Int(reply[i + 1])
-            let length = Int(reply[i + 8]) << 8 | Int(reply[i + 9])
-            i += 10
-            if type == 16, length >= 1, i + length <= reply.count {
-                let stringLength = min(Int(reply[i]), length - 1)
-                text = Array(reply[(i + 1)..<(i + 1 + stringLength)])
-            }
+        if let record = message.answers.first(where: { $0.type.rawValue == 16 }), case .other(let data) = record.data, !data.isEmpty {
+            text = Array(data.dropFirst().prefix(Int(data[0])))  // the first character-string
         }
         guard let text, name == "domain" else {
-            let why = rcode == 0 ? nil : "rcode \(rcode)"
-            return ScanService(name: name, banner: why, method: .probed)
+            let rcode = message.responseCode.rawValue
+            return ScanService(name: name, banner: rcode == 0 ? nil : "rcode \(rcode)", method: .probed)
         }
         let version = String(decoding: text, as: UTF8.self)
         var product: String?
