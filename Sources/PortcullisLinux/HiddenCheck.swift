@@ -172,7 +172,7 @@ public enum HiddenPortCheck {
                 return ProbeEvidence(bind: bind, connect: key.proto == .tcp && bind == .inUse ? ConnectProber.probe(key) : .notProbed)
             },
             holders: { inode, pids in pids.filter { pid in holds(procfs, pid: pid, inode: inode) } },
-            unlisted: { pid in isUnlistedProcess(procfs, pid) },
+            unlisted: { pids in unlistedStill(procfs, pids) },
             pause: { Sys.sleep(milliseconds: options.pauseMilliseconds) })
         var findings: [HiddenFinding]
         do { findings = try verifier.verify(candidates, held: held) } catch {
@@ -267,11 +267,11 @@ public enum HiddenPortCheck {
         return ProcessFiles.threadGroupID(status: status) == pid
     }
 
-    /// Re-verification of a hidden process: still there, still a process,
-    /// and still missing from a fresh listing.
-    static func isUnlistedProcess(_ procfs: ProcFS, _ pid: Int32) -> Bool {
-        guard procfs.exists(pid: pid), isProcessLeader(procfs, pid), let listed = try? procfs.listedPIDs() else { return false }
-        return !listed.contains(pid)
+    /// Re-verification of hidden processes: which of `pids` are still there,
+    /// still processes, and still missing from a fresh listing.
+    static func unlistedStill(_ procfs: ProcFS, _ pids: Set<Int32>) -> Set<Int32> {
+        guard let listed = try? Set(procfs.listedPIDs()) else { return [] }
+        return pids.filter { !listed.contains($0) && procfs.exists(pid: $0) && isProcessLeader(procfs, $0) }
     }
 
     /// "name, exe /path" for a hidden process, escaped.

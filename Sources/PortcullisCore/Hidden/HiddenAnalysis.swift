@@ -158,13 +158,14 @@ public struct HiddenVerifier {
     public var probe: (PortKey) -> ProbeEvidence
     /// Which of `pids` still hold `inode`.
     public var holders: (UInt64, [Int32]) -> [Int32]
-    /// Whether the pid still exists and the /proc listing still omits it.
-    public var unlisted: (Int32) -> Bool
+    /// Which of these pids still exist while the /proc listing still omits
+    /// them (one listing per round, however many there are).
+    public var unlisted: (Set<Int32>) -> Set<Int32>
     /// Waits between rounds, so a socket in transition can settle.
     public var pause: () -> Void
 
     public init(rounds: Int = 3, dump: @escaping () throws -> TableSnapshot, probe: @escaping (PortKey) -> ProbeEvidence,
-                holders: @escaping (UInt64, [Int32]) -> [Int32], unlisted: @escaping (Int32) -> Bool = { _ in false },
+                holders: @escaping (UInt64, [Int32]) -> [Int32], unlisted: @escaping (Set<Int32>) -> Set<Int32> = { _ in [] },
                 pause: @escaping () -> Void) {
         self.rounds = max(1, rounds)
         self.dump = dump
@@ -186,14 +187,15 @@ public struct HiddenVerifier {
             let before = try dump()
             var evidence: [PortKey: ProbeEvidence] = [:]
             var holding: [UInt64: [Int32]] = [:]
-            var stillUnlisted = Set<Int32>()
+            var hiddenPIDs = Set<Int32>()
             for candidate in remaining {
                 switch candidate {
                 case let .port(key, _): evidence[key] = probe(key)
                 case let .inode(inode, pids): holding[inode] = holders(inode, pids)
-                case let .process(pid, _): if unlisted(pid) { stillUnlisted.insert(pid) }
+                case let .process(pid, _): hiddenPIDs.insert(pid)
                 }
             }
+            let stillUnlisted = hiddenPIDs.isEmpty ? [] : unlisted(hiddenPIDs)
             let tables = before.union(try dump())
             remaining = remaining.filter { candidate in
                 switch candidate {
