@@ -312,6 +312,21 @@ private func snapshot(netlink: [SocketRecord], procNet: [SocketRecord], other: S
         ])
     }
 
+    /// The tables are compared as of one dump: a listener that opened after
+    /// the first dump is in the second dump's netlink table only, which
+    /// explains its probe but is no /proc hook.
+    @Test func tablesAreComparedAsOfOneDump() {
+        let first = TableSnapshot(netlink: TableView(records: []), procNet: TableView(records: []))
+        let both = TableSnapshot(netlink: TableView(records: [row(.tcp, .ipv4, 8080, inode: 77)]), procNet: TableView(records: []))
+        let opened = PortKey(.tcp, .ipv4, 8080)
+        let v = HiddenViews(tables: first.union(both), comparison: first,
+                            bind: BindSweep(outcomes: [opened: .inUse], pairs: allPairs), held: HeldSockets(byInode: [77: [100]]))
+        #expect(HiddenAnalysis.candidates(v).isEmpty)
+        // Compared on the union instead, the same tables would invent a hook.
+        let naive = HiddenViews(tables: first.union(both), bind: v.bind, held: v.held)
+        #expect(HiddenAnalysis.candidates(naive) == [.port(opened, .procNetHook)])
+    }
+
     // MARK: processes hidden from the /proc listing
 
     @Test func hiddenProcessIsConfirmedOnlyWhileTheListingStillOmitsIt() throws {
