@@ -114,7 +114,8 @@ final class SharedScan: Sendable {
 
     func answered(host: Int, attempt: Int, rtt: Int64) {
         timers.withLock { $0[host].record(rtt) }
-        allowance.withLock { $0.answered(onAttempt: attempt) }
+        // A first attempt's answer cannot raise the retry allowance: no lock for it.
+        if attempt > 0 { allowance.withLock { $0.answered(onAttempt: attempt) } }
     }
 
     func retries(afterAttempt attempt: Int) -> Bool { allowance.withLock { $0.retries(afterAttempt: attempt) } }
