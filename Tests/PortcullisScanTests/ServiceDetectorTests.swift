@@ -10,17 +10,25 @@ struct ServiceDetectorTests {
     static let loopback = IPAddress(v4: 127, 0, 0, 1)
 
     /// A python server that writes `greeting` to every connection, then
-    /// reads until the client goes away.
-    static func greeter(_ greeting: String) -> String {
+    /// reads until the client goes away. With `together` > 1 it greets no one
+    /// until that many connections are open at once.
+    static func greeter(_ greeting: String, together: Int = 1) -> String {
         """
         import socket, sys, threading
         listener = socket.socket()
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", int(sys.argv[1])))
-        listener.listen(16)
+        listener.listen(64)
+        together = threading.Condition()
+        connected = [0]
         def serve(conn):
+            with together:
+                connected[0] += 1
+                together.notify_all()
+                all_here = together.wait_for(lambda: connected[0] >= \(together), timeout=20)
             try:
-                conn.sendall(bytes.fromhex("\(DER.hex(Array(greeting.utf8)))"))
+                if all_here:
+                    conn.sendall(bytes.fromhex("\(DER.hex(Array(greeting.utf8)))"))
                 while conn.recv(4096):
                     pass
             except OSError:
@@ -223,38 +231,11 @@ struct ServiceDetectorTests {
 /// together, so detection that ran two at a time would get no banner at all.
 @Suite("ServiceScan (live loopback server)")
 struct ServiceScanTests {
-    static let barrierGreeter = """
-        import socket, sys, threading
-        listener = socket.socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", int(sys.argv[1])))
-        listener.listen(64)
-        together = threading.Condition()
-        connected = [0]
-        def serve(conn):
-            with together:
-                connected[0] += 1
-                together.notify_all()
-                all_here = together.wait_for(lambda: connected[0] >= 8, timeout=20)
-            try:
-                if all_here:
-                    conn.sendall(b"SSH-2.0-Barrier_1.0\\r\\n")
-                while conn.recv(4096):
-                    pass
-            except OSError:
-                pass
-            finally:
-                conn.close()
-        while True:
-            conn, _ = listener.accept()
-            threading.Thread(target=serve, args=(conn,), daemon=True).start()
-        """
-
     @Test(.enabled(if: ServiceTools.python3 != nil, "python3 is not installed"))
     func conversationsRunTogetherBeyondTheCPUCount() throws {
         let scratch = try ServiceScratch()
         defer { scratch.remove() }
-        let server = try pythonServer(Self.barrierGreeter, in: scratch, name: "barrier")
+        let server = try pythonServer(ServiceDetectorTests.greeter("SSH-2.0-Barrier_1.0\r\n", together: 8), in: scratch, name: "barrier")
         defer { server.stop() }
         // Eight conversations with the same port (one job each).
         var host = ScanHostResult(address: IPAddress(v4: 127, 0, 0, 1))
