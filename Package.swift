@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "PortcullisLinux", targets: ["PortcullisLinux"]),
         .library(name: "PortcullisScan", targets: ["PortcullisScan"]),
         .library(name: "PortcullisStore", targets: ["PortcullisStore"]),
+        .library(name: "PortcullisJobs", targets: ["PortcullisJobs"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -41,10 +42,16 @@ let package = Package(
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             swiftSettings: strictSettings),
+        // Every job (inventory, audit, overview, hidden, snapshot and diff,
+        // watch, scan) as one library entry point: typed options in, a typed
+        // report with its diagnostics out. The CLI and the server call these.
+        .target(
+            name: "PortcullisJobs", dependencies: ["PortcullisCore", "PortcullisLinux", "PortcullisScan", "PortcullisStore"],
+            swiftSettings: strictSettings),
         .executableTarget(
             name: "portcullis",
             dependencies: [
-                "PortcullisCore", "PortcullisLinux", "PortcullisScan", "PortcullisStore",
+                "PortcullisCore", "PortcullisLinux", "PortcullisScan", "PortcullisStore", "PortcullisJobs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -62,6 +69,13 @@ let package = Package(
         .testTarget(
             name: "PortcullisScanTests", dependencies: ["PortcullisCore", "PortcullisLinux", "PortcullisScan", "PortcullisTestSupport"],
             exclude: ["Fixtures"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "PortcullisJobsTests", dependencies: ["PortcullisCore", "PortcullisLinux", "PortcullisStore", "PortcullisJobs", "PortcullisTestSupport"],
+            swiftSettings: strictSettings),
+        // The README's library example, compiled with the package so it cannot rot.
+        .executableTarget(
+            name: "portcullis-example-exposed", dependencies: ["PortcullisCore", "PortcullisJobs"],
+            path: "Examples/exposed-listeners", swiftSettings: strictSettings),
         .testTarget(
             name: "PortcullisStoreTests", dependencies: ["PortcullisCore", "PortcullisStore"],
             swiftSettings: strictSettings),

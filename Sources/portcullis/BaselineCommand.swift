@@ -1,5 +1,6 @@
 import ArgumentParser
 import PortcullisCore
+import PortcullisJobs
 import PortcullisLinux
 import PortcullisStore
 
@@ -18,20 +19,19 @@ extension Portcullis {
             var snapshot: String?
             @Option(help: ArgumentHelp("Label of the snapshot taken now.", valueName: "TEXT"))
             var label: String?
-            @OptionGroup var storeOptions: StoreOptions
-            @OptionGroup var auditOptions: AuditOptions
-            @OptionGroup var sourceOptions: SourceOptions
+            @OptionGroup var store: StoreFlags
+            @OptionGroup var auditFlags: AuditFlags
+            @OptionGroup var source: SourceFlags
 
             func validate() throws {
                 if snapshot != nil && label != nil { throw ValidationError("--label names a snapshot taken now; it cannot be combined with SNAPSHOT") }
             }
 
             func run() throws {
-                let id = try snapshot.map { try snapshotID($0, option: "SNAPSHOT") }
-                let store = try storeOptions.open(.readWrite)
-                let target = try id ?? take(store: store, label: label ?? "baseline", auditOptions: auditOptions, sourceOptions: sourceOptions).id
-                let info = try store.setBaseline(target, at: Clock.now())
-                Console.write("baseline: snapshot \(info.snapshot.id) taken \(Timestamp.iso8601(info.snapshot.time)) (\(info.snapshot.listenerCount) listeners, \(info.snapshot.findingCount) findings)\n")
+                let id = try snapshot.map { word throws(JobError) in try SnapshotRef.id(parsing: word, option: "SNAPSHOT") }
+                let report = try BaselineJob.set(in: store.open(.readWrite), snapshot: id, label: label, audit: auditFlags.options(source))
+                reportDiagnostics(report.diagnostics)
+                Console.write(HistoryRenderer.baselineSetLine(report.baseline))
             }
         }
 
@@ -41,29 +41,19 @@ extension Portcullis {
                 discussion: "Exit codes: 0 shown, 2 no baseline set, 3 runtime error.")
 
             @Option(help: "Output format: table or json.")
-            var format: HistoryFormat = .table
-            @OptionGroup var storeOptions: StoreOptions
+            var format: OutputFormat = .table
+            @OptionGroup var store: StoreFlags
+
+            func validate() throws {
+                try format.require([.table, .json], command: "baseline show")
+            }
 
             func run() throws {
-                let store = try storeOptions.open(.readOnly)
-                let baseline = try store.requireBaseline()
-                let content = try store.content(of: baseline.snapshot.id)
-                switch format {
-                case .json:
-                    guard case .object(var header) = HistoryRenderer.json(baseline.snapshot, baseline: baseline.snapshot.id) else { return }
-                    header.append(("set_at", .string(Timestamp.iso8601(baseline.setAt))))
-                    Console.write(JSONValue.object([
-                        ("baseline", .object(header)),
-                        ("listeners", .array(content.entries.map(InventoryRenderer.json))),
-                        ("findings", .array(content.findings.map(AuditRenderer.json))),
-                    ]).serialized(pretty: true) + "\n")
-                case .table:
-                    let s = baseline.snapshot
-                    Console.write("baseline: snapshot \(s.id) taken \(Timestamp.iso8601(s.time))\(s.label.map { " \"\($0)\"" } ?? "")"
-                                  + "\(s.hostname.map { " on \($0)" } ?? ""), set \(Timestamp.iso8601(baseline.setAt))\n\n")
-                    Console.write(InventoryRenderer.renderTable(content.entries, allStates: false, style: TableStyle(color: Console.wantsColor())))
-                    Console.write("\n\(content.findings.count) finding\(content.findings.count == 1 ? "" : "s")\n")
-                    for f in content.findings { Console.write("  [\(f.severity.rawValue)] \(f.rule.rawValue): \(f.title)\n") }
+                let (baseline, content) = try BaselineJob.show(in: store.open(.readOnly))
+                if format == .json {
+                    Console.write(HistoryRenderer.renderBaselineJSON(baseline, content: content))
+                } else {
+                    Console.write(HistoryRenderer.renderBaselineText(baseline, content: content, style: terminalStyle))
                 }
             }
         }

@@ -1,9 +1,8 @@
 import ArgumentParser
 import PortcullisCore
+import PortcullisJobs
 import PortcullisLinux
 import PortcullisStore
-
-enum DiffFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
 
 extension Portcullis {
     struct Diff: ParsableCommand {
@@ -21,45 +20,29 @@ extension Portcullis {
         @Argument(help: ArgumentHelp("Snapshot id, `baseline` or `live` (default: the live host).", valueName: "TO"))
         var to: String?
         @Option(help: "Output format: text or json.")
-        var format: DiffFormat = .text
-        @OptionGroup var storeOptions: StoreOptions
-        @OptionGroup var auditOptions: AuditOptions
-        @OptionGroup var sourceOptions: SourceOptions
+        var format: OutputFormat = .text
+        @OptionGroup var store: StoreFlags
+        @OptionGroup var auditFlags: AuditFlags
+        @OptionGroup var source: SourceFlags
 
         func validate() throws {
             if from == "live" { throw ValidationError("FROM must be a snapshot or `baseline`; the live host can only be TO") }
+            try format.require([.text, .json], command: "diff")
         }
 
         func run() throws {
-            let store = try storeOptions.open(.readOnly)
-            let baseline = try store.baseline()
-            func stored(_ word: String?, option: String) throws -> (SnapshotContent, DiffSide) {
-                let id: Int64
-                if word == nil || word == "baseline" {
-                    id = try baseline?.snapshot.id ?? store.requireBaseline().snapshot.id
-                } else {
-                    id = try snapshotID(word ?? "", option: option)
-                }
-                let info = try store.snapshot(id)
-                let content = try store.content(of: id)
-                return (content, DiffSide(snapshot: info, time: info.time, isBaseline: baseline?.snapshot.id == id))
-            }
-            let (before, fromSide) = try stored(from, option: "FROM")
-            let after: SnapshotContent
-            let toSide: DiffSide
-            if to == nil || to == "live" {
-                let (content, _, diagnostics) = try liveContent(auditOptions, sourceOptions)
-                reportDiagnostics(diagnostics)
-                (after, toSide) = (content, DiffSide(snapshot: nil, time: Clock.now()))
+            let fromRef = try from.map { word throws(JobError) in try SnapshotRef(parsing: word, option: "FROM") } ?? .baseline
+            let target: DiffJob.Target = try to.map { word throws(JobError) in
+                word == "live" ? .live : .snapshot(try SnapshotRef(parsing: word, option: "TO"))
+            } ?? .live
+            let report = try DiffJob.run(in: store.open(.readOnly), from: fromRef, to: target, audit: auditFlags.options(source))
+            reportDiagnostics(report.diagnostics)
+            if format == .json {
+                Console.write(HistoryRenderer.renderDiffJSON(report.diff, from: report.from, to: report.to))
             } else {
-                (after, toSide) = try stored(to, option: "TO")
+                Console.write(HistoryRenderer.renderDiffText(report.diff, from: report.from, to: report.to, style: terminalStyle))
             }
-            let diff = HistoryDiff.compute(from: before, to: after)
-            switch format {
-            case .text: Console.write(HistoryRenderer.renderDiffText(diff, from: fromSide, to: toSide, style: TableStyle(color: Console.wantsColor())))
-            case .json: Console.write(HistoryRenderer.renderDiffJSON(diff, from: fromSide, to: toSide))
-            }
-            if !diff.isEmpty { throw ExitCode(ExitStatus.findings) }
+            if !report.diff.isEmpty { throw ExitStatus.findings.exit }
         }
     }
 }

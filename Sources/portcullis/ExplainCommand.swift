@@ -15,9 +15,7 @@ extension Portcullis {
         var procRoot: String = "/proc"
 
         func validate() throws {
-            if format == .csv || format == .ndjson {
-                throw ValidationError("explain prints text (--format table) or --format json")
-            }
+            try format.require([.table, .json], command: "explain")
         }
 
         func run() throws {
@@ -25,13 +23,12 @@ extension Portcullis {
             let range = HostFiles.ephemeralRange(procRoot: procRoot)
             let reports: [ExplainReport]
             do { reports = try ExplainReport.build(query: query, services: services, ephemeralRange: range) } catch {
-                Console.error("portcullis: error: \(error)")
-                throw ExitCode(ExitStatus.usage)
+                throw UsageFailure(error.description)
             }
             if format == .json {
                 Console.write(JSONValue.array(reports.map { ExplainRenderer.json($0) }).serialized(pretty: true) + "\n")
             } else {
-                Console.write(ExplainRenderer.text(reports, ephemeralRange: range, style: TableStyle(color: Console.wantsColor())))
+                Console.write(ExplainRenderer.text(reports, ephemeralRange: range, style: terminalStyle))
             }
         }
     }

@@ -67,13 +67,11 @@
 // always last, so a reader can tell a clean run from a truncated one.
 import ArgumentParser
 import PortcullisCore
+import PortcullisJobs
 import PortcullisLinux
 
 extension Portcullis {
     struct Hidden: ParsableCommand {
-        /// Exit status when a hidden port is found: distinct from audit's 1.
-        static let somethingHiddenFound: Int32 = 4
-
         static let configuration = CommandConfiguration(
             abstract: "Find hidden ports: in use, but missing from netlink or /proc/net.",
             discussion: """
@@ -99,7 +97,7 @@ extension Portcullis {
         // come from the same live kernel; a copied /proc would invent findings.
 
         func validate() throws {
-            if format == .csv { throw ValidationError("hidden prints text (--format table), json or ndjson") }
+            try format.require([.table, .json, .ndjson], command: "hidden")
             guard (1...20).contains(rounds) else { throw ValidationError("--rounds must be between 1 and 20") }
         }
 
@@ -109,16 +107,15 @@ extension Portcullis {
             if Console.isTerminal(2) {
                 options.progress = { line in Console.write("\r\u{1b}[2K" + line, to: 2) }
             }
-            let report: HiddenReport
-            do { report = try HiddenPortCheck.run(options) } catch { throw RuntimeFailure(error.description) }
+            let report = try HiddenJob.run(options)
             if options.progress != nil { Console.write("\r\u{1b}[2K", to: 2) }
             reportDiagnostics(report.diagnostics)
             switch format {
             case .json: Console.write(HiddenRenderer.json(report).serialized(pretty: true) + "\n")
             case .ndjson: Console.write(HiddenRenderer.ndjson(report))
-            case .table, .csv: Console.write(HiddenRenderer.text(report, style: TableStyle(color: Console.wantsColor())))
+            case .table, .text, .csv, .junit: Console.write(HiddenRenderer.text(report, style: terminalStyle))
             }
-            if report.foundSomethingHidden { throw ExitCode(Self.somethingHiddenFound) }
+            if report.foundSomethingHidden { throw ExitStatus.hiddenFound.exit }
         }
     }
 }

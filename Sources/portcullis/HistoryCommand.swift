@@ -1,9 +1,8 @@
 import ArgumentParser
 import PortcullisCore
+import PortcullisJobs
 import PortcullisLinux
 import PortcullisStore
-
-enum HistoryFormat: String, ExpressibleByArgument, CaseIterable { case table, json }
 
 extension Portcullis {
     struct History: ParsableCommand {
@@ -11,20 +10,21 @@ extension Portcullis {
             abstract: "List the stored snapshots (id, time, label, counts), or with --events the recorded watch events.")
 
         @Option(help: "Output format: table or json (with --events: one JSON event per line either way).")
-        var format: HistoryFormat = .table
+        var format: OutputFormat = .table
         @Flag(help: "List the events `watch --record` stored instead of the snapshots.")
         var events = false
         @Option(help: ArgumentHelp("With --events: only the most recent N.", valueName: "N"))
         var limit: Int?
-        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var store: StoreFlags
 
         func validate() throws {
             if let limit, limit <= 0 { throw ValidationError("--limit needs a positive number") }
             if limit != nil && !events { throw ValidationError("--limit applies to --events only") }
+            try format.require([.table, .json], command: "history")
         }
 
         func run() throws {
-            let store = try storeOptions.open(.readOnly)
+            let store = try self.store.open(.readOnly)
             if events {
                 let stored = try store.events(limit: limit)
                 Console.write(HistoryRenderer.renderEventsJSON(stored))
@@ -32,9 +32,10 @@ extension Portcullis {
             }
             let snapshots = try store.snapshots()
             let baseline = try store.baseline()?.snapshot.id
-            switch format {
-            case .table: Console.write(HistoryRenderer.renderHistoryTable(snapshots, baseline: baseline, style: TableStyle(color: Console.wantsColor())))
-            case .json: Console.write(HistoryRenderer.renderHistoryJSON(snapshots, baseline: baseline))
+            if format == .json {
+                Console.write(HistoryRenderer.renderHistoryJSON(snapshots, baseline: baseline))
+            } else {
+                Console.write(HistoryRenderer.renderHistoryTable(snapshots, baseline: baseline, style: terminalStyle))
             }
         }
     }

@@ -1,27 +1,29 @@
 import ArgumentParser
 import PortcullisCore
-import PortcullisLinux
+import PortcullisJobs
 
 extension Portcullis {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List sockets with their owners (listening only, unless -a).")
 
-        @OptionGroup var selection: SocketSelection
+        @OptionGroup var selection: SelectionFlags
         @Flag(name: [.customShort("a"), .long], help: "Every state: connected, TIME_WAIT and the rest, not only listening.")
         var all = false
-        @OptionGroup var sourceOptions: SourceOptions
-        @OptionGroup var output: FormatOption
+        @OptionGroup var source: SourceFlags
+        @Option(help: "Output format: table, json, ndjson or csv.")
+        var format: OutputFormat = .table
 
         func validate() throws {
             if all && selection.listening { throw ValidationError("-a/--all and -l/--listening contradict each other; pick one") }
+            try format.require([.table, .json, .ndjson, .csv], command: "list")
         }
 
         func run() throws {
-            let options = sourceOptions.collectorOptions(query: selection.query(listeningOnly: !all))
-            let filter = try selection.filter()
-            let (inventory, entries) = try shownInventory(options, filter: filter)
-            renderInventory(inventory, entries: entries, format: output.format, allStates: all)
+            let report = try InventoryJob.run(InventoryJob.Options(
+                source: source.hostSource, query: selection.query(listeningOnly: !all), filter: try selection.filter()))
+            reportDiagnostics(report.diagnostics)
+            renderInventory(report.inventory, entries: report.entries, format: format, allStates: all)
         }
     }
 }

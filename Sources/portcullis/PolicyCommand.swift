@@ -1,5 +1,6 @@
 import ArgumentParser
 import PortcullisCore
+import PortcullisJobs
 import PortcullisLinux
 
 extension Portcullis {
@@ -15,28 +16,16 @@ extension Portcullis {
 
             @Option(name: [.customShort("o"), .long], help: ArgumentHelp("Write to FILE instead of standard output; refuses to overwrite an existing file.", valueName: "FILE"))
             var output: String?
-            @OptionGroup var sourceOptions: SourceOptions
+            @OptionGroup var source: SourceFlags
 
             func run() throws {
-                var collector = InventoryCollector(options: sourceOptions.collectorOptions(query: SocketQuery()))
-                var diagnostics: [Diagnostic] = []
-                let firewall = sourceOptions.procRoot != nil ? nil : FirewallJudge.current(&diagnostics)
-                let inventory: Inventory
-                do { (_, inventory) = try collector.auditInput(firewall: nil, policy: nil, now: Clock.now()) } catch {
-                    throw RuntimeFailure(error.description)
+                let report = try PolicyStarterJob.run(source: source.hostSource)
+                reportDiagnostics(report.diagnostics)
+                guard let output else { Console.write(report.text); return }
+                do { try HostFiles.createFile(output, contents: Array(report.text.utf8)) } catch {
+                    throw JobError.output(path: output, error)
                 }
-                reportDiagnostics(inventory.diagnostics + diagnostics)
-                // Record exposure as the audit will judge it: firewalled ports count as loopback.
-                let exposures = inventory.entries.map { entry -> Exposure in
-                    guard !entry.exposure.isLoopbackOnly, let verdict = firewall?(entry), verdict.isFiltered else { return entry.exposure }
-                    return .loopback
-                }
-                let text = Policy.starter(from: inventory.entries, exposures: exposures, generatedAt: Clock.now(), host: HostFiles.hostname())
-                guard let output else { Console.write(text); return }
-                do { try HostFiles.createFile(output, contents: Array(text.utf8)) } catch {
-                    throw RuntimeFailure("cannot write \(output): \(error)")
-                }
-                Console.error("portcullis: wrote \(output) (\(inventory.entries.count) listening sockets allowed)")
+                Console.error("portcullis: wrote \(output) (\(report.listenerCount) listening sockets allowed)")
             }
         }
 
@@ -45,12 +34,10 @@ extension Portcullis {
             static let configuration = CommandConfiguration(abstract: "Check a policy file; exit 2 with FILE:LINE:COLUMN on an error.")
 
             @Argument(help: ArgumentHelp("The policy file.", valueName: "FILE"))
-            var file: String = AuditOptions.defaultPolicy
+            var file: String = PolicyChoice.standardPath
 
             func run() throws {
-                var options = AuditOptions()
-                options.policy = file
-                guard let policy = try options.loadPolicy() else { return }
+                let policy = try PolicyFile.load(file)
                 Console.write("\(file): ok (\(policy.allow.count) allow entries, \(policy.rules.count) rule overrides, \(policy.ignore.count) ignores)\n")
             }
         }

@@ -1,28 +1,7 @@
 import ArgumentParser
+import PortcullisJobs
 import PortcullisLinux
 import PortcullisStore
-
-/// Exit codes, documented in the README.
-enum ExitStatus {
-    static let ok: Int32 = 0
-    /// Findings at or above the threshold; for `who`, nothing holds the port.
-    static let findings: Int32 = 1
-    static let usage: Int32 = 2
-    static let runtime: Int32 = 3
-}
-
-/// A failure at run time (something could not be read), exit 3.
-struct RuntimeFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
-
-/// Bad input found while running (a target or port list, exit 2): the
-/// message alone, without a usage summary for the wrong command.
-struct UsageFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
 
 @main
 struct Portcullis: ParsableCommand {
@@ -41,23 +20,19 @@ struct Portcullis: ParsableCommand {
         defaultSubcommand: Overview.self
     )
 
-    /// Parses and runs, mapping every error to a documented exit code:
+    /// Parses and runs; the one place errors become messages and exit codes.
     /// ArgumentParser's own usage errors become 2, not its default 64.
     static func main() {
         Console.ignoreBrokenPipe()
         do {
             var command = try parseAsRoot(NmapSpelling.rewrite(Array(CommandLine.arguments.dropFirst())))
             try command.run()
-        } catch let failure as RuntimeFailure {
-            Console.error("portcullis: error: \(failure.description)")
-            Console.exit(ExitStatus.runtime)
+        } catch let error as JobError {
+            fail(error.description, ExitStatus(for: error))
+        } catch let error as StoreError {
+            fail(error.description, ExitStatus(for: .store(error)))
         } catch let failure as UsageFailure {
-            Console.error("portcullis: error: \(failure.description)")
-            Console.exit(ExitStatus.usage)
-        } catch let failure as StoreError {
-            // An unknown snapshot id or a missing baseline is the user's input; the rest is the database.
-            Console.error("portcullis: error: \(failure.description)")
-            Console.exit(failure.isUsageError ? ExitStatus.usage : ExitStatus.runtime)
+            fail(failure.description, .usage)
         } catch let code as ExitCode {
             Console.exit(code.rawValue)
         } catch {
@@ -65,10 +40,15 @@ struct Portcullis: ParsableCommand {
             let message = fullMessage(for: error)
             if code == .success {
                 if !message.isEmpty { Console.write(message + "\n") }
-                Console.exit(ExitStatus.ok)
+                Console.exit(ExitStatus.ok.rawValue)
             }
             Console.error(message)
-            Console.exit(ExitStatus.usage)
+            Console.exit(ExitStatus.usage.rawValue)
         }
+    }
+
+    static func fail(_ message: String, _ status: ExitStatus) -> Never {
+        Console.error("portcullis: error: \(message)")
+        Console.exit(status.rawValue)
     }
 }

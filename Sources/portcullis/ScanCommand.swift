@@ -9,6 +9,7 @@
 // the XML file could not be written).
 import ArgumentParser
 import PortcullisCore
+import PortcullisJobs
 import PortcullisLinux
 import PortcullisScan
 import Synchronization
@@ -73,7 +74,7 @@ extension Portcullis {
             if targets.isEmpty && inputFile == nil {
                 throw ValidationError("no target: name the hosts to scan (e.g. portcullis scan 127.0.0.1), or -iL FILE")
             }
-            if format == .csv { throw ValidationError("scan prints text (--format table), json or ndjson") }
+            try format.require([.table, .json, .ndjson], command: "scan")
             if ports != nil && topPorts != nil { throw ValidationError("-p and --top-ports cannot be combined") }
             if let topPorts, !(1...65535).contains(topPorts) { throw ValidationError("--top-ports must be between 1 and 65535, not \(topPorts)") }
             guard (1...1_000_000).contains(maxConcurrency) else { throw ValidationError("--max-concurrency must be between 1 and 1000000") }
@@ -87,86 +88,86 @@ extension Portcullis {
         }
 
         func run() throws {
-            let arguments = ["portcullis"] + CommandLine.arguments.dropFirst()
             let services = HostFiles.services(etcRoot: "/")
-            let plan = try ScanPlanning.plan(self, services: services)
-            var options = ScanEngine.Options()
-            options.maxConcurrency = maxConcurrency
-            options.rate = rate
-            options.maxRetries = maxRetries
-            options.maxTimeoutMilliseconds = maxTimeout
-            options.initialTimeoutMilliseconds = min(1000, maxTimeout)
-            options.udpPayload = { port in UDPPayloads.payload(for: port) }
+            let plan = try ScanJob.plan(request, services: services)
+            var options = ScanJob.Options()
+            options.arguments = ["portcullis"] + CommandLine.arguments.dropFirst()
+            options.engine.maxConcurrency = maxConcurrency
+            options.engine.rate = rate
+            options.engine.maxRetries = maxRetries
+            options.engine.maxTimeoutMilliseconds = maxTimeout
+            options.engine.initialTimeoutMilliseconds = min(1000, maxTimeout)
+            options.engine.udpPayload = { port in UDPPayloads.payload(for: port) }
+            options.detectServices = service
             if format == .ndjson {
                 // Open ports stream as they are found; the rest follows at the end.
                 let lock = Mutex(())
-                options.onResult = { host, port in
+                options.engine.onResult = { host, port in
                     guard port.state == .open else { return }
                     let line = ScanRenderer.ndjsonPortLine(host: host.address, hostname: host.hostname, port)
                     lock.withLock { _ in Console.write(line) }
                 }
             }
-            let progress = Console.isTerminal(2) ? ProgressBar(total: plan.hosts.count * (plan.tcpPorts.count + plan.udpPorts.count)) : nil
-            if let progress { options.onProgress = { done, _ in progress.update(done) } }
-
-            let startTime = Clock.now()
-            let started = Clock.monotonicMilliseconds()
-            var hosts = ScanEngine.run(hosts: plan.hosts, tcpPorts: plan.tcpPorts, udpPorts: plan.udpPorts, options: options)
-            progress?.finish()
-            if service {
-                var serviceOptions = ServiceScan.Options()
-                let bar = Console.isTerminal(2) ? ProgressBar(total: hosts.reduce(0) { $0 + $1.count(.open) }, unit: "services") : nil
-                if let bar { serviceOptions.onProgress = { done, _ in bar.update(done) } }
-                let table = services
-                hosts = ServiceScan.detect(hosts, tableName: { port, proto in table.name(port: port, proto: proto) }, options: serviceOptions)
-                bar?.finish()
+            let showProgress = Console.isTerminal(2)
+            if showProgress {
+                let probes = ProgressBar(unit: "probes"), conversations = ProgressBar(unit: "services")
+                options.engine.onProgress = { done, total in probes.update(done, of: total) }
+                options.serviceOptions.onProgress = { done, total in conversations.update(done, of: total) }
             }
-            ScanPlanning.nameServices(&hosts, services: services)
-            let report = ScanReport(hosts: hosts, startTime: startTime, endTime: Clock.now(),
-                                    durationMilliseconds: Clock.monotonicMilliseconds() - started, arguments: arguments,
-                                    diagnostics: plan.diagnostics)
+            let report = ScanJob.run(plan, services: services, options: options)
+            if showProgress { ProgressBar.clear() }
             reportDiagnostics(report.diagnostics)
             switch format {
             case .json: Console.write(ScanRenderer.json(report).serialized(pretty: true) + "\n")
             case .ndjson: Console.write(ScanRenderer.ndjsonTail(report))
-            case .table, .csv: Console.write(ScanRenderer.text(report, style: TableStyle(color: Console.wantsColor())))
+            case .table, .text, .csv, .junit: Console.write(ScanRenderer.text(report, style: terminalStyle))
             }
-            if format != .table { Console.error(ScanRenderer.summaryLine(report)) }
+            if !format.isText { Console.error(ScanRenderer.summaryLine(report)) }
             if let xmlFile {
-                let tcpNames = services.nmapNames(proto: .tcp), udpNames = services.nmapNames(proto: .udp)
-                let xml = ScanXML.document(report, tcpPorts: plan.tcpPorts, udpPorts: plan.udpPorts, version: Portcullis.configuration.version) {
-                    port, proto in proto == .tcp ? tcpNames[port] : udpNames[port]
-                }
+                let xml = Array(ScanJob.xml(report, plan: plan, services: services, version: Portcullis.configuration.version).utf8)
                 do {
-                    if overwrite { try HostFiles.replaceFile(xmlFile, contents: Array(xml.utf8)) } else {
-                        try HostFiles.createFile(xmlFile, contents: Array(xml.utf8))
-                    }
+                    if overwrite { try HostFiles.replaceFile(xmlFile, contents: xml) } else { try HostFiles.createFile(xmlFile, contents: xml) }
                 } catch {
-                    throw RuntimeFailure("cannot write \(xmlFile): \(error)")
+                    throw JobError.output(path: xmlFile, error)
                 }
             }
+        }
+
+        /// The flags that say what to scan.
+        var request: ScanJob.Request {
+            var request = ScanJob.Request()
+            request.targets = targets
+            request.inputFile = inputFile
+            request.excludes = exclude
+            request.excludeFile = excludeFile
+            request.allowLarge = allowLarge
+            request.ports = ports
+            request.topPorts = topPorts
+            request.tcp = tcp
+            request.udp = udp
+            return request
         }
     }
 }
 
 /// A one-line progress bar on stderr: percentage, work done, rate and ETA.
+/// The clock starts at the first update, so a bar made before its stage
+/// begins (service detection waits for the port scan) reports its own rate.
 final class ProgressBar: Sendable {
-    let total: Int
     let unit: String
-    let started = Clock.monotonicMilliseconds()
-    private let lastDrawn = Mutex<Int64>(0)
+    /// (when the first update came, when the bar was last drawn)
+    private let clock = Mutex<(started: Int64?, drawn: Int64)>((nil, 0))
 
-    init(total: Int, unit: String = "probes") {
-        self.total = total
-        self.unit = unit
-    }
+    init(unit: String) { self.unit = unit }
 
-    func update(_ done: Int) {
+    func update(_ done: Int, of total: Int) {
         let now = Clock.monotonicMilliseconds()
-        guard lastDrawn.withLock({ last in
-            guard now - last >= 100 || done == total else { return false }
-            last = now
-            return true
+        guard let started = clock.withLock({ state -> Int64? in
+            let started = state.started ?? now
+            state.started = started
+            guard now - state.drawn >= 100 || done == total else { return nil }
+            state.drawn = now
+            return started
         }) else { return }
         let elapsed = max(1, now - started)
         let rate = Int64(done) * 1000 / elapsed
@@ -177,106 +178,6 @@ final class ProgressBar: Sendable {
         Console.write("\r\u{1b}[2K[\(bar)] \(done * 100 / max(1, total))% \(done)/\(total) \(unit), \(rate)/s, ETA \(eta) s", to: 2)
     }
 
-    func finish() { Console.write("\r\u{1b}[2K", to: 2) }
-}
-
-/// From the command line to what the engine scans: targets parsed, names
-/// resolved (without NSS: /etc/hosts, then the nameservers of
-/// /etc/resolv.conf), exclusions applied, size checked, ports chosen.
-enum ScanPlanning {
-    struct Plan {
-        var hosts: [ScanTarget]
-        var tcpPorts: [UInt16]
-        var udpPorts: [UInt16]
-        var diagnostics: [Diagnostic]
-    }
-
-    /// nmap's default when neither -p nor --top-ports is given.
-    static let defaultTopPorts = 1000
-
-    static func plan(_ command: Portcullis.Scan, services: ServiceTable) throws -> Plan {
-        var diagnostics: [Diagnostic] = []
-        func read(_ file: String?, _ flag: String) throws -> String? {
-            guard let file else { return nil }
-            do throws(Errno) { return String(decoding: try HostFiles.readFile(file), as: UTF8.self) } catch {
-                throw UsageFailure("\(flag) \(file): cannot read it: \(error)")
-            }
-        }
-        let inputText = try read(command.inputFile, "-iL")
-        let excludeText = try read(command.excludeFile, "--excludefile")
-        var targets: [TargetSpec] = []
-        var excludes: [TargetSpec] = []
-        do throws(TargetError) {
-            targets = try TargetSpec.parseList(command.targets)
-            if let file = command.inputFile, let inputText { targets += try TargetSpec.parseFile(inputText, path: file) }
-            excludes = try TargetSpec.parseList(command.exclude, origin: .exclude)
-            if let file = command.excludeFile, let excludeText { excludes += try TargetSpec.parseFile(excludeText, path: file, excluding: true) }
-        } catch {
-            throw UsageFailure(error.description)
-        }
-        if targets.isEmpty { throw UsageFailure("no target: \(command.inputFile ?? "the target list") names no host") }
-
-        // Like nmap, a name is scanned at its first IPv4 address (its first
-        // address when it has none); failures are reported, the rest goes on.
-        var resolved: [String: [IPAddress]] = [:]
-        let names = TargetSpec.hostnames(in: targets + excludes)
-        if !names.isEmpty {
-            let resolver = Resolver.system()
-            diagnostics += resolver.diagnostics
-            for (name, result) in resolver.resolveEach(names) {
-                switch result {
-                case .success(let host):
-                    let first = host.addresses.first { $0.kind == .v4 } ?? host.addresses.first
-                    resolved[name] = first.map { [$0] } ?? []
-                case .failure(let error):
-                    resolved[name] = []
-                    diagnostics.append(Diagnostic(.warning, error.description))
-                }
-            }
-        }
-        let set: TargetSet
-        do throws(TargetError) {
-            set = try TargetSet(targets: targets, excluding: excludes, resolved: resolved, allowLarge: command.allowLarge)
-        } catch {
-            throw UsageFailure(error.description)
-        }
-        diagnostics += set.diagnostics
-        let hosts = Array(set)
-        if hosts.isEmpty {
-            let unresolved = names.filter { resolved[$0]?.isEmpty ?? true }
-            if !unresolved.isEmpty {
-                throw RuntimeFailure("nothing to scan: " + diagnostics.filter { $0.severity == .warning }.map(\.message).joined(separator: "; "))
-            }
-            throw UsageFailure("nothing to scan: every target is excluded")
-        }
-
-        let ports: PortList
-        do throws(PortListError) {
-            if let text = command.ports {
-                ports = try PortList.parse(text)
-            } else {
-                ports = try PortList.top(command.topPorts ?? defaultTopPorts, table: services)
-            }
-        } catch {
-            throw UsageFailure(error.description)
-        }
-        let scanUDP = command.udp, scanTCP = command.tcp || !command.udp
-        if !scanTCP && ports.namesTCPOnly { diagnostics.append(Diagnostic(.notice, "T: ports are not scanned without --tcp (-sT)")) }
-        if !scanUDP && ports.namesUDPOnly { diagnostics.append(Diagnostic(.notice, "U: ports are not scanned without --udp (-sU)")) }
-        let tcp = scanTCP ? ports.tcp : [], udp = scanUDP ? ports.udp : []
-        if tcp.isEmpty && udp.isEmpty { throw UsageFailure("no port to scan for the protocols chosen") }
-        return Plan(hosts: hosts, tcpPorts: tcp, udpPorts: udp, diagnostics: diagnostics)
-    }
-
-    /// The conventional name of every port that service detection did not name.
-    static func nameServices(_ hosts: inout [ScanHostResult], services: ServiceTable) {
-        for h in hosts.indices {
-            for p in hosts[h].ports.indices where hosts[h].ports[p].service == nil {
-                let port = hosts[h].ports[p]
-                if let name = services.name(port: port.port, proto: port.proto) {
-                    hosts[h].ports[p].service = ScanService(name: name, method: .table)
-                }
-            }
-        }
-    }
+    /// Erases the bar's line.
+    static func clear() { Console.write("\r\u{1b}[2K", to: 2) }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import PortcullisCore
+import PortcullisJobs
 import PortcullisLinux
 import PortcullisStore
 
@@ -11,22 +12,14 @@ extension Portcullis {
 
         @Option(help: ArgumentHelp("A note stored with the snapshot, e.g. \"before upgrade\".", valueName: "TEXT"))
         var label: String?
-        @OptionGroup var storeOptions: StoreOptions
-        @OptionGroup var auditOptions: AuditOptions
-        @OptionGroup var sourceOptions: SourceOptions
+        @OptionGroup var store: StoreFlags
+        @OptionGroup var auditFlags: AuditFlags
+        @OptionGroup var source: SourceFlags
 
         func run() throws {
-            let store = try storeOptions.open(.readWrite)
-            let info = try take(store: store, label: label, auditOptions: auditOptions, sourceOptions: sourceOptions)
-            Console.write("\(info.id)\n")
+            let report = try SnapshotJob.take(into: store.open(.readWrite), label: label, audit: auditFlags.options(source))
+            reportDiagnostics(report.diagnostics)
+            Console.write("\(report.snapshot.id)\n")
         }
     }
-}
-
-/// Takes a snapshot of the live host and stores it.
-func take(store: HistoryStore, label: String?, auditOptions: AuditOptions, sourceOptions: SourceOptions) throws -> SnapshotInfo {
-    let (content, inventory, diagnostics) = try liveContent(auditOptions, sourceOptions)
-    reportDiagnostics(diagnostics)
-    return try store.saveSnapshot(content, time: Clock.now(), label: label, hostname: HostFiles.hostname(procRoot: sourceOptions.procRoot ?? "/proc"),
-                                  source: inventory.source, diagnostics: diagnostics)
 }

@@ -1,9 +1,8 @@
 import ArgumentParser
 import PortcullisCore
+import PortcullisJobs
 import PortcullisLinux
 import PortcullisStore
-
-enum WatchFormat: String, ExpressibleByArgument, CaseIterable { case text, ndjson }
 
 extension Portcullis {
     struct Watch: ParsableCommand {
@@ -21,7 +20,7 @@ extension Portcullis {
         @Option(help: ArgumentHelp("Seconds between polls (0.1 to 3600, default 1).", valueName: "SECONDS"))
         var interval: Double = 1
         @Option(help: "Output format: text or ndjson.")
-        var format: WatchFormat = .text
+        var format: OutputFormat = .text
         @Flag(help: "Store the events in the history database.")
         var record = false
         @Option(help: ArgumentHelp("Run PROGRAM for each event, without a shell, with the event's JSON on its stdin.", valueName: "PROGRAM"))
@@ -32,7 +31,7 @@ extension Portcullis {
         var syslog = false
         @Option(name: .customLong("syslog-socket"), help: ArgumentHelp("The syslog datagram socket (default /dev/log).", valueName: "PATH"))
         var syslogSocket: String?
-        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var store: StoreFlags
 
         func validate() throws {
             guard interval.isFinite, interval >= 0.1, interval <= 3600 else {
@@ -41,69 +40,52 @@ extension Portcullis {
             if !execArguments.isEmpty && exec == nil { throw ValidationError("--exec-arg needs --exec PROGRAM") }
             if let exec, exec.isEmpty { throw ValidationError("--exec needs a program") }
             if syslogSocket != nil && !syslog { throw ValidationError("--syslog-socket needs --syslog") }
-            if storeOptions.db != nil && !record { throw ValidationError("--db is where --record stores events; add --record") }
+            if store.db != nil && !record { throw ValidationError("--db is where --record stores events; add --record") }
+            try format.require([.text, .ndjson], command: "watch")
         }
 
         func run() throws {
-            let store = record ? try storeOptions.open(.readWrite) : nil
-            var command: EventCommand?
+            var options = WatchSession.Options()
+            options.intervalMilliseconds = Int64((interval * 1000).rounded())
+            options.store = record ? try store.open(.readWrite) : nil
             if let exec {
-                do { command = try EventCommand(program: exec, arguments: execArguments, searchPath: Console.environment("PATH")) } catch {
+                do { options.command = try EventCommand(program: exec, arguments: execArguments, searchPath: Console.environment("PATH")) } catch {
                     throw UsageFailure(error.description)
                 }
             }
-            let sink: SyslogSink?
-            do { sink = syslog ? try SyslogSink(path: syslogSocket ?? "/dev/log") : nil } catch { throw RuntimeFailure(error.description) }
-            do { try StopSignals.install() } catch { throw RuntimeFailure("cannot handle SIGINT/SIGTERM: \(error)") }
-
-            let watcher: ListenerWatcher
-            do {
-                watcher = try ListenerWatcher()
-                try watcher.start()
-            } catch { throw RuntimeFailure(error.description) }
-            reportDiagnostics(watcher.takeDiagnostics())
-            let step = Int64((interval * 1000).rounded())
-            Console.error("portcullis: notice: watching \(watcher.listenerCount) listeners (\(watcher.socketCount) sockets) every \(interval)s; Ctrl-C to stop")
-
-            var next = Clock.monotonicMilliseconds() + step
-            var failure: String?
-            while failure == nil {
-                if StopSignals.sleep(milliseconds: next - Clock.monotonicMilliseconds()) { break }
-                next += step
-                let now = Clock.monotonicMilliseconds()
-                if next < now { next = now + step }  // a slow poll: skip, do not catch up in a burst
-                let events: [WatchEvent]
-                do { events = try watcher.poll(time: Clock.realtimeMilliseconds()) } catch {
-                    failure = error.description
-                    break
-                }
-                reportDiagnostics(watcher.takeDiagnostics())
-                var output: [UInt8] = []
-                for event in events {
-                    let json = Array(HistoryRenderer.json(event).serialized().utf8) + [0x0a]
-                    switch format {
-                    case .ndjson: output += json
-                    case .text: output += Array(HistoryRenderer.text(event).utf8)
-                    }
-                    command?.run(input: json)
-                    if let sink {
-                        do { try sink.send(severity: event.syslogSeverity, message: String(HistoryRenderer.text(event).dropLast()), seconds: event.timeMilliseconds / 1000) } catch {
-                            Console.error("portcullis: warning: \(error)")
-                        }
-                    }
-                }
-                if !output.isEmpty { Console.write(output) }
-                if let store, !events.isEmpty {
-                    do { try store.record(events) } catch { failure = error.description }
-                }
-                command?.reap()
-                for message in command?.takeFailures() ?? [] { Console.error("portcullis: warning: \(message)") }
+            if syslog {
+                do { options.syslog = try SyslogSink(path: syslogSocket ?? "/dev/log") } catch { throw JobError.collection(error) }
             }
-            command?.finish(milliseconds: 5000)
-            for message in command?.takeFailures() ?? [] { Console.error("portcullis: warning: \(message)") }
-            if let failure { throw RuntimeFailure(failure) }
-            let name = StopSignals.received == 15 ? "SIGTERM" : "SIGINT"
-            Console.error("portcullis: notice: stopped by \(name)")
+            do { try StopSignals.install() } catch { throw JobError.system("handle SIGINT/SIGTERM", error) }
+
+            let session = try WatchSession(options)
+            reportDiagnostics(session.takeDiagnostics())
+            Console.error("portcullis: notice: watching \(session.listenerCount) listeners (\(session.socketCount) sockets) every \(interval)s; Ctrl-C to stop")
+            do {
+                while let events = try session.next() {
+                    reportDiagnostics(session.takeDiagnostics())
+                    if !events.isEmpty { Console.write(render(events)) }
+                }
+            } catch {
+                session.finish()
+                reportDiagnostics(session.takeDiagnostics())
+                throw error
+            }
+            session.finish()
+            reportDiagnostics(session.takeDiagnostics())
+            Console.error("portcullis: notice: stopped by \(StopSignals.received == 15 ? "SIGTERM" : "SIGINT")")
+        }
+
+        func render(_ events: [WatchEvent]) -> [UInt8] {
+            var output: [UInt8] = []
+            for event in events {
+                if format == .ndjson {
+                    output += Array(HistoryRenderer.json(event).serialized().utf8) + [0x0a]
+                } else {
+                    output += Array(HistoryRenderer.text(event).utf8)
+                }
+            }
+            return output
         }
     }
 }

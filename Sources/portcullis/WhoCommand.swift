@@ -1,5 +1,6 @@
 import ArgumentParser
 import PortcullisCore
+import PortcullisJobs
 import PortcullisLinux
 
 extension Portcullis {
@@ -10,33 +11,25 @@ extension Portcullis {
 
         @Argument(help: ArgumentHelp("The port, optionally with its protocol: 22, 22/tcp, 53/udp.", valueName: "PORT[/tcp|/udp]"))
         var target: String
-        @OptionGroup var sourceOptions: SourceOptions
+        @OptionGroup var source: SourceFlags
         @Option(help: "Output format: table (text) or json.")
         var format: OutputFormat = .table
 
         func validate() throws {
             do { _ = try WhoReport.parseTarget(target) } catch { throw ValidationError(error.description) }
-            if format == .csv || format == .ndjson {
-                throw ValidationError("who prints text (--format table) or --format json")
-            }
+            try format.require([.table, .json], command: "who")
         }
 
         func run() throws {
             let (port, proto) = try WhoReport.parseTarget(target)
-            var collector = InventoryCollector(options: sourceOptions.collectorOptions(query: SocketQuery()))
-            let report: WhoReport
-            let inventory: Inventory
-            do { (report, inventory) = try collector.who(port: port, proto: proto) } catch {
-                throw RuntimeFailure(error.description)
-            }
-            let notice = InventoryBuilder.unattributedNotice(report.items.map(\.entry), asRoot: Console.effectiveUID == 0)
-            reportDiagnostics(inventory.diagnostics + (notice.map { [$0] } ?? []))
+            let report = try WhoJob.run(port: port, proto: proto, source: source.hostSource)
+            reportDiagnostics(report.diagnostics)
             if format == .json {
-                Console.write(InventoryRenderer.json(report).serialized(pretty: true) + "\n")
+                Console.write(InventoryRenderer.json(report.who).serialized(pretty: true) + "\n")
             } else {
-                Console.write(InventoryRenderer.renderWho(report, style: TableStyle(color: Console.wantsColor())))
+                Console.write(InventoryRenderer.renderWho(report.who, style: terminalStyle))
             }
-            if !report.isHeld { throw ExitCode(ExitStatus.findings) }
+            if !report.who.isHeld { throw ExitStatus.findings.exit }
         }
     }
 }

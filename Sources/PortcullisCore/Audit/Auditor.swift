@@ -111,6 +111,10 @@ public struct AuditedListener: Sendable {
     public var reachable: Bool
     public var findings: [Finding]
 
+    /// The exposure a policy's allow entry is matched against: a listener
+    /// the firewall filters counts as loopback only.
+    public var judgedExposure: Exposure { reachable ? entry.exposure : .loopback }
+
     /// The overview's one-word verdict: the worst finding's severity, else
     /// `filtered`, `open` (reachable) or `ok` (loopback only).
     public var verdict: String {
@@ -171,7 +175,7 @@ public enum Auditor {
                 finding.severity = severity
                 let entry = finding.subject.flatMap { byInode[$0.inode] }
                 if let entry, exposureRules.contains(finding.rule), let listener = listeners.first(where: { $0.entry.socket.inode == entry.socket.inode }),
-                   case .allowed(let line) = policy.auditDecision(for: entry, exposure: listener.reachable ? entry.exposure : .loopback) {
+                   case .allowed(let line) = policy.auditDecision(for: entry, exposure: listener.judgedExposure) {
                     // The administrator declared this listener needed, as exposed as it is.
                     suppressed.append(SuppressedFinding(finding: finding, reason: "allowed by \(policy.source) line \(line)"))
                     continue

@@ -168,4 +168,34 @@ public enum HistoryRenderer {
             + "\(diff.exposureChanged.count) exposure changed; \(diff.newFindings.count) new findings, \(diff.resolvedFindings.count) resolved\n"
         return out
     }
+
+    // MARK: baseline
+
+    /// `baseline set`: the one line saying which snapshot is the baseline now.
+    public static func baselineSetLine(_ baseline: BaselineInfo) -> String {
+        let s = baseline.snapshot
+        return "baseline: snapshot \(s.id) taken \(Timestamp.iso8601(s.time)) (\(s.listenerCount) listeners, \(s.findingCount) findings)\n"
+    }
+
+    /// `baseline show --format json`: `{"baseline", "listeners", "findings"}`.
+    public static func renderBaselineJSON(_ baseline: BaselineInfo, content: SnapshotContent) -> String {
+        guard case .object(var header) = json(baseline.snapshot, baseline: baseline.snapshot.id) else { return "" }
+        header.append(("set_at", .string(Timestamp.iso8601(baseline.setAt))))
+        return JSONValue.object([
+            ("baseline", .object(header)),
+            ("listeners", .array(content.entries.map(InventoryRenderer.json))),
+            ("findings", .array(content.findings.map(AuditRenderer.json))),
+        ]).serialized(pretty: true) + "\n"
+    }
+
+    /// `baseline show`: the header, the listeners' table, then the findings.
+    public static func renderBaselineText(_ baseline: BaselineInfo, content: SnapshotContent, style: TableStyle) -> [UInt8] {
+        let s = baseline.snapshot
+        var out = Array("baseline: snapshot \(s.id) taken \(Timestamp.iso8601(s.time))\(s.label.map { " \"\($0)\"" } ?? "")".utf8)
+        out += Array("\(s.hostname.map { " on \($0)" } ?? ""), set \(Timestamp.iso8601(baseline.setAt))\n\n".utf8)
+        out += InventoryRenderer.renderTable(content.entries, allStates: false, style: style)
+        var tail = "\n\(content.findings.count) finding\(content.findings.count == 1 ? "" : "s")\n"
+        for f in content.findings { tail += "  [\(f.severity.rawValue)] \(f.rule.rawValue): \(f.title)\n" }
+        return out + Array(tail.utf8)
+    }
 }

@@ -1,6 +1,17 @@
-/// Output formats shared by every command.
+/// Output formats shared by every command; each command prints a subset.
 public enum OutputFormat: String, Sendable, CaseIterable {
-    case table, json, ndjson, csv
+    /// For people: a table or a report. `text` is the same format by another name.
+    case table, text
+    /// One JSON document.
+    case json
+    /// One JSON object per line.
+    case ndjson
+    case csv
+    /// JUnit XML (`audit`), so CI systems list each finding.
+    case junit
+
+    /// The format for people, under either name.
+    public var isText: Bool { self == .table || self == .text }
 }
 
 /// How a terminal table is drawn.

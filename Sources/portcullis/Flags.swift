@@ -1,13 +1,16 @@
 import ArgumentParser
 import PortcullisCore
+import PortcullisJobs
 import PortcullisLinux
+import PortcullisStore
 
 extension OutputFormat: ExpressibleByArgument {}
 extension PortClass: ExpressibleByArgument {}
 extension SocketSource: ExpressibleByArgument {}
+extension Severity: ExpressibleByArgument {}
 
-/// Where the socket table and process information come from.
-struct SourceOptions: ParsableArguments {
+/// `--proc-root` and `--source`: where the socket table and process information come from.
+struct SourceFlags: ParsableArguments {
     @Option(name: .customLong("proc-root"), help: ArgumentHelp(
         "Read a procfs tree at DIR (e.g. a copy of another machine's /proc) instead of the live kernel.",
         valueName: "DIR"))
@@ -16,16 +19,7 @@ struct SourceOptions: ParsableArguments {
     @Option(help: "Socket table source: auto (netlink, /proc/net as fallback), netlink, or procfs.")
     var source: SocketSource = .auto
 
-    func collectorOptions(query: SocketQuery) -> InventoryCollector.Options {
-        var options = InventoryCollector.Options()
-        options.query = query
-        options.source = procRoot == nil ? source : (source == .auto ? .procfs : source)
-        // "/copy/proc/" and "/copy/proc" are the same tree.
-        var root = procRoot ?? "/proc"
-        while root.count > 1 && root.hasSuffix("/") { root.removeLast() }
-        options.procRoot = root
-        return options
-    }
+    var hostSource: HostSource { HostSource(procRoot: procRoot, socketSource: source) }
 
     func validate() throws {
         if procRoot != nil && source == .netlink {
@@ -36,7 +30,7 @@ struct SourceOptions: ParsableArguments {
 }
 
 /// Socket selection shared by list and the overview, named as in ss/netstat.
-struct SocketSelection: ParsableArguments {
+struct SelectionFlags: ParsableArguments {
     @Flag(name: [.customShort("t"), .long], help: "TCP sockets.") var tcp = false
     @Flag(name: [.customShort("u"), .long], help: "UDP sockets.") var udp = false
     @Flag(name: [.customShort("w"), .long], help: "RAW sockets.") var raw = false
@@ -98,46 +92,46 @@ struct SocketSelection: ParsableArguments {
     }
 }
 
-struct FormatOption: ParsableArguments {
-    @Option(help: "Output format: table, json, ndjson or csv.")
-    var format: OutputFormat = .table
-}
+/// `--policy`, `--no-policy` and `--no-firewall`: how the audit judges.
+struct AuditFlags: ParsableArguments {
+    @Option(help: ArgumentHelp("Policy file (default: \(PolicyChoice.standardPath) when it exists).", valueName: "FILE"))
+    var policy: String?
+    @Flag(name: .customLong("no-policy"), help: "Ignore the default policy file.")
+    var noPolicy = false
+    @Flag(name: .customLong("no-firewall"), help: "Do not consult nftables; judge exposure from addresses alone.")
+    var noFirewall = false
 
-/// Collects an inventory, turning a collection failure into exit 3.
-func collectInventory(_ options: InventoryCollector.Options) throws -> Inventory {
-    var collector = InventoryCollector(options: options)
-    do { return try collector.collect() } catch { throw RuntimeFailure(error.description) }
-}
-
-/// Collects, filters, and adds the notice about sockets shown without an
-/// owner (counted over what is shown, not the whole host). Diagnostics go to
-/// stderr, one line each, and stay in the inventory for the JSON output.
-func shownInventory(_ options: InventoryCollector.Options, filter: SocketFilter) throws -> (Inventory, [InventoryEntry]) {
-    var inventory = try collectInventory(options)
-    let entries = inventory.entries.filter(filter.matches)
-    if let notice = InventoryBuilder.unattributedNotice(entries, asRoot: Console.effectiveUID == 0) { inventory.diagnostics.append(notice) }
-    reportDiagnostics(inventory.diagnostics)
-    return (inventory, entries)
-}
-
-func reportDiagnostics(_ diagnostics: [Diagnostic]) {
-    for diagnostic in diagnostics { Console.error("portcullis: \(diagnostic)") }
-}
-
-func renderInventory(
-    _ inventory: Inventory, entries: [InventoryEntry], format: OutputFormat, allStates: Bool,
-    verdict: ((InventoryEntry) -> (verdict: String, reason: String))? = nil
-) {
-    // Machine formats carry a verdict as two extra fields.
-    let extra: (InventoryEntry) -> [(String, JSONValue)] = { entry in
-        guard let v = verdict?(entry) else { return [] }
-        return [("verdict", .string(v.verdict)), ("verdict_reason", .string(v.reason))]
+    func validate() throws {
+        if policy != nil && noPolicy { throw ValidationError("--policy and --no-policy contradict each other; pick one") }
     }
-    switch format {
-    case .table:
-        Console.write(InventoryRenderer.renderTable(entries, allStates: allStates, style: TableStyle(color: Console.wantsColor())))
-    case .json: InventoryRenderer.renderJSON(inventory, entries: entries, extra: extra) { Console.write($0) }
-    case .ndjson: InventoryRenderer.renderNDJSON(entries, extra: extra) { Console.write($0) }
-    case .csv: Console.write(InventoryRenderer.renderCSV(entries, verdict: verdict))
+
+    func options(_ source: SourceFlags, baseline: BaselineListeners? = nil) -> AuditJob.Options {
+        AuditJob.Options(source: source.hostSource, policy: policy.map(PolicyChoice.file) ?? (noPolicy ? .none : .standard),
+                         judgeFirewall: !noFirewall, baseline: baseline)
+    }
+}
+
+/// `--db PATH`, shared by every command that reads or writes history.
+struct StoreFlags: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "History database (default: /var/lib/portcullis/portcullis.db as root, else $XDG_STATE_HOME/portcullis/portcullis.db or ~/.local/state/portcullis/portcullis.db).",
+        valueName: "PATH"))
+    var db: String?
+
+    func validate() throws {
+        if let db, db.isEmpty { throw ValidationError("--db needs a file path") }
+    }
+
+    func open(_ mode: HistoryStore.Mode) throws(JobError) -> HistoryStore { try HistoryLocation.open(path: db, mode: mode) }
+}
+
+extension OutputFormat {
+    /// Refuses a format the command does not print, naming those it does.
+    /// `table` and `text` are one format: a command that prints one accepts both.
+    func require(_ accepted: [OutputFormat], command: String) throws {
+        guard !(isText ? accepted.contains(where: \.isText) : accepted.contains(self)) else { return }
+        let names = accepted.map { $0.isText ? "table (or text)" : $0.rawValue }
+        let list = names.count > 1 ? names.dropLast().joined(separator: ", ") + " or " + (names.last ?? "") : names.joined()
+        throw ValidationError("\(command) prints --format \(list), not \(rawValue)")
     }
 }

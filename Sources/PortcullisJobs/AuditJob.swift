@@ -1,0 +1,106 @@
+import PortcullisCore
+import PortcullisLinux
+
+/// Which policy the audit applies.
+public enum PolicyChoice: Sendable, Equatable {
+    /// `/etc/portcullis/policy.yaml` when it exists, else none.
+    case standard
+    /// This file; an error when it cannot be read or parsed.
+    case file(String)
+    /// No policy at all.
+    case none
+
+    /// Where the policy lives when none is named.
+    public static let standardPath = "/etc/portcullis/policy.yaml"
+
+    /// Reads and parses the chosen policy; nil for `.none`, or for
+    /// `.standard` when the file does not exist.
+    public func load() throws(JobError) -> Policy? {
+        let path: String
+        switch self {
+        case .none: return nil
+        case .standard:
+            guard HostFiles.exists(Self.standardPath) else { return nil }
+            path = Self.standardPath
+        case .file(let file): path = file
+        }
+        return try PolicyFile.load(path)
+    }
+}
+
+/// The policy file on disk.
+public enum PolicyFile {
+    public static func load(_ path: String) throws(JobError) -> Policy {
+        let bytes: [UInt8]
+        do { bytes = try HostFiles.readFile(path) } catch { throw .policy(PolicyFileError(path: path, reason: .unreadable(error))) }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw .policy(PolicyFileError(path: path, reason: .notUTF8))
+        }
+        do { return try Policy.parse(text, file: path) } catch { throw .policy(PolicyFileError(path: path, reason: .invalid(error))) }
+    }
+}
+
+/// The host firewall's verdict per listener, from one read of the nftables
+/// ruleset per run.
+public enum FirewallJudge {
+    /// Reads the ruleset once; its diagnostics are appended to `diagnostics`.
+    public static func current(_ diagnostics: inout [Diagnostic]) -> @Sendable (InventoryEntry) -> FirewallVerdict {
+        let snapshot = FirewallReader.read()
+        diagnostics += snapshot.diagnostics
+        return { snapshot.verdict(for: $0) }
+    }
+}
+
+/// `portcullis audit`: a verdict for every listening socket, with findings,
+/// evidence and fixes; the firewall, the policy and a baseline taken into account.
+public enum AuditJob {
+    public struct Options: Sendable {
+        public var source: HostSource
+        public var policy: PolicyChoice
+        /// Ask nftables whether each listener beyond loopback is reachable.
+        /// Never done for a copied /proc: the live firewall is not its host's.
+        public var judgeFirewall: Bool
+        /// Listeners this snapshot does not have become `not-in-baseline` findings.
+        public var baseline: BaselineListeners?
+
+        public init(source: HostSource = HostSource(), policy: PolicyChoice = .standard, judgeFirewall: Bool = true, baseline: BaselineListeners? = nil) {
+            self.source = source
+            self.policy = policy
+            self.judgeFirewall = judgeFirewall
+            self.baseline = baseline
+        }
+    }
+
+    public struct Report: Sendable {
+        /// Findings (worst first), suppressed findings and every listener's verdict.
+        public var audit: AuditReport
+        /// The listening sockets judged, and AF_PACKET sockets.
+        public var inventory: Inventory
+        /// Collection, firewall and policy diagnostics, then the
+        /// unattributed-socket notice over every listener.
+        public var diagnostics: [Diagnostic]
+    }
+
+    public static func run(_ options: Options) throws(JobError) -> Report {
+        let judged = try judge(options)
+        return Report(audit: judged.audit, inventory: judged.inventory,
+                      diagnostics: withUnattributedNotice(judged.diagnostics, shown: judged.inventory.entries))
+    }
+
+    /// The audit without the unattributed notice: the overview counts it
+    /// over the listeners it shows instead.
+    static func judge(_ options: Options) throws(JobError) -> Report {
+        let policy = try options.policy.load()
+        var collector = InventoryCollector(options: options.source.collectorOptions(query: SocketQuery()))
+        var diagnostics: [Diagnostic] = []
+        let firewall = options.judgeFirewall && options.source.isLive ? FirewallJudge.current(&diagnostics) : nil
+        var input: AuditInput
+        let inventory: Inventory
+        do { (input, inventory) = try collector.auditInput(firewall: firewall, policy: policy, now: Clock.now()) } catch {
+            throw .collection(error)
+        }
+        input.baseline = options.baseline
+        let report = Auditor.run(input)
+        return Report(audit: report, inventory: inventory, diagnostics: inventory.diagnostics + diagnostics + report.notes)
+    }
+}

@@ -1,0 +1,48 @@
+import PortcullisCore
+import PortcullisLinux
+
+/// Where a job reads the host's sockets and processes: the live kernel, or
+/// a procfs tree copied off another machine (`--proc-root`).
+public struct HostSource: Sendable, Equatable {
+    /// A copied procfs tree; nil reads the live kernel's /proc.
+    public var procRoot: String?
+    /// netlink, /proc/net, or netlink with /proc/net as fallback.
+    public var socketSource: SocketSource
+
+    public init(procRoot: String? = nil, socketSource: SocketSource = .auto) {
+        self.procRoot = procRoot
+        self.socketSource = socketSource
+    }
+
+    /// The live kernel: no copied tree. Only then are the firewall, tamper
+    /// signs and the running processes' environments consulted.
+    public var isLive: Bool { procRoot == nil }
+
+    /// The procfs root as a path without trailing slashes ("/copy/proc/"
+    /// and "/copy/proc" are the same tree).
+    public var procRootPath: String {
+        var root = procRoot ?? "/proc"
+        while root.count > 1 && root.hasSuffix("/") { root.removeLast() }
+        return root
+    }
+
+    /// Collector settings for `query`. A copied tree has no netlink to ask,
+    /// so `auto` reads its /proc/net tables.
+    public func collectorOptions(query: SocketQuery) -> InventoryCollector.Options {
+        var options = InventoryCollector.Options()
+        options.query = query
+        options.source = procRoot == nil ? socketSource : (socketSource == .auto ? .procfs : socketSource)
+        options.procRoot = procRootPath
+        return options
+    }
+
+    /// The host's name, from its kernel (no NSS).
+    public var hostname: String? { HostFiles.hostname(procRoot: procRootPath) }
+}
+
+/// The notice about sockets shown without an owner, counted over what is
+/// shown (not the whole host). Every job that shows sockets adds it last.
+func withUnattributedNotice(_ diagnostics: [Diagnostic], shown entries: [InventoryEntry]) -> [Diagnostic] {
+    guard let notice = InventoryBuilder.unattributedNotice(entries, asRoot: Console.effectiveUID == 0) else { return diagnostics }
+    return diagnostics + [notice]
+}

@@ -1,0 +1,54 @@
+import PortcullisCore
+import PortcullisLinux
+
+/// The default command: the listeners with a verdict each, then the
+/// findings — the audit, narrowed to the sockets the caller asked about.
+public enum OverviewJob {
+    public struct Options: Sendable {
+        public var audit: AuditJob.Options
+        /// Protocols and families shown (listening sockets only).
+        public var query: SocketQuery
+        public var filter: SocketFilter
+
+        public init(audit: AuditJob.Options = AuditJob.Options(), query: SocketQuery = SocketQuery(), filter: SocketFilter = SocketFilter()) {
+            self.audit = audit
+            self.query = query
+            self.filter = filter
+        }
+    }
+
+    public struct Report: Sendable {
+        /// The audit narrowed: `listeners` are the shown ones; `findings`
+        /// those about a shown socket or an AF_PACKET socket, plus host-wide
+        /// ones (no socket).
+        public var audit: AuditReport
+        /// Everything collected; its `diagnostics` are the report's.
+        public var inventory: Inventory
+        public var diagnostics: [Diagnostic] { inventory.diagnostics }
+        /// The shown listeners' entries, in inventory order.
+        public var entries: [InventoryEntry] { audit.listeners.map(\.entry) }
+
+        /// The verdict of a shown socket, by inode.
+        public func listener(inode: UInt64) -> AuditedListener? { byInode[inode] }
+        let byInode: [UInt64: AuditedListener]
+    }
+
+    public static func run(_ options: Options) throws(JobError) -> Report {
+        var judged = try AuditJob.judge(options.audit)
+        let query = options.query, filter = options.filter
+        let shown = judged.audit.listeners.filter {
+            query.protocols.contains($0.entry.socket.proto) && query.families.contains($0.entry.socket.family) && filter.matches($0.entry)
+        }
+        if !(filter.isEmpty && query == SocketQuery()) {
+            let kept = Set(shown.map(\.entry.socket.inode)).union(judged.inventory.packetSockets.map(\.socket.inode))
+            judged.audit.findings.removeAll { finding in
+                guard let inode = finding.subject?.inode else { return false }
+                return !kept.contains(inode)
+            }
+        }
+        judged.audit.listeners = shown
+        judged.inventory.diagnostics = withUnattributedNotice(judged.diagnostics, shown: shown.map(\.entry))
+        let byInode = Dictionary(shown.map { ($0.entry.socket.inode, $0) }, uniquingKeysWith: { first, _ in first })
+        return Report(audit: judged.audit, inventory: judged.inventory, byInode: byInode)
+    }
+}

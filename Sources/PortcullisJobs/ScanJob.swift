@@ -1,0 +1,163 @@
+import PortcullisCore
+import PortcullisLinux
+import PortcullisScan
+
+/// `portcullis scan`: which ports of other hosts answer. `plan` turns the
+/// request into hosts and ports (targets parsed, names resolved without
+/// NSS, exclusions applied, size checked, ports chosen); `run` scans them.
+public enum ScanJob {
+    /// What to scan, as the user wrote it.
+    public struct Request: Sendable {
+        /// Addresses, CIDR blocks, last-octet ranges and host names.
+        public var targets: [String] = []
+        /// A file of more targets (nmap's -iL).
+        public var inputFile: String?
+        /// Targets to leave out (comma-separated forms allowed).
+        public var excludes: [String] = []
+        /// A file of targets to leave out (nmap's --excludefile).
+        public var excludeFile: String?
+        /// Allow more than 65,536 addresses.
+        public var allowLarge = false
+        /// A port list ("22,80,8000-8100", "-", "T:53,U:53"); nil means `topPorts`.
+        public var ports: String?
+        /// The N ports most often open; nil with `ports` nil means nmap's 1000.
+        public var topPorts: Int?
+        /// TCP is scanned unless only `udp` is asked for.
+        public var tcp = false
+        public var udp = false
+
+        public init() {}
+    }
+
+    /// The hosts and ports a scan probes, and what planning noticed.
+    public struct Plan: Sendable {
+        public var hosts: [ScanTarget]
+        public var tcpPorts: [UInt16]
+        public var udpPorts: [UInt16]
+        public var diagnostics: [Diagnostic]
+    }
+
+    /// How to scan, beyond the plan.
+    public struct Options: Sendable {
+        public var engine = ScanEngine.Options()
+        /// Identify services: banners, versions, TLS certificates (nmap's -sV).
+        public var detectServices = false
+        public var serviceOptions = ServiceScan.Options()
+        /// The command line, for the XML `args` attribute.
+        public var arguments: [String] = []
+
+        public init() {}
+    }
+
+    /// nmap's default when neither a port list nor a top-ports count is given.
+    public static let defaultTopPorts = 1000
+
+    public static func plan(_ request: Request, services: ServiceTable) throws(JobError) -> Plan {
+        var diagnostics: [Diagnostic] = []
+        func read(_ file: String?, _ flag: String) throws(JobError) -> String? {
+            guard let file else { return nil }
+            do throws(Errno) { return String(decoding: try HostFiles.readFile(file), as: UTF8.self) } catch {
+                throw .invalidInput("\(flag) \(file): cannot read it: \(error)")
+            }
+        }
+        let inputText = try read(request.inputFile, "-iL")
+        let excludeText = try read(request.excludeFile, "--excludefile")
+        var targets: [TargetSpec] = []
+        var excludes: [TargetSpec] = []
+        do throws(TargetError) {
+            targets = try TargetSpec.parseList(request.targets)
+            if let file = request.inputFile, let inputText { targets += try TargetSpec.parseFile(inputText, path: file) }
+            excludes = try TargetSpec.parseList(request.excludes, origin: .exclude)
+            if let file = request.excludeFile, let excludeText { excludes += try TargetSpec.parseFile(excludeText, path: file, excluding: true) }
+        } catch {
+            throw .invalidInput(error.description)
+        }
+        if targets.isEmpty { throw .invalidInput("no target: \(request.inputFile ?? "the target list") names no host") }
+
+        // Like nmap, a name is scanned at its first IPv4 address (its first
+        // address when it has none); failures are reported, the rest goes on.
+        var resolved: [String: [IPAddress]] = [:]
+        let names = TargetSpec.hostnames(in: targets + excludes)
+        if !names.isEmpty {
+            let resolver = Resolver.system()
+            diagnostics += resolver.diagnostics
+            for (name, result) in resolver.resolveEach(names) {
+                switch result {
+                case .success(let host):
+                    let first = host.addresses.first { $0.kind == .v4 } ?? host.addresses.first
+                    resolved[name] = first.map { [$0] } ?? []
+                case .failure(let error):
+                    resolved[name] = []
+                    diagnostics.append(Diagnostic(.warning, error.description))
+                }
+            }
+        }
+        let set: TargetSet
+        do throws(TargetError) {
+            set = try TargetSet(targets: targets, excluding: excludes, resolved: resolved, allowLarge: request.allowLarge)
+        } catch {
+            throw .invalidInput(error.description)
+        }
+        diagnostics += set.diagnostics
+        let hosts = Array(set)
+        if hosts.isEmpty {
+            let unresolved = names.filter { resolved[$0]?.isEmpty ?? true }
+            if !unresolved.isEmpty {
+                throw .nothingToScan("nothing to scan: " + diagnostics.filter { $0.severity == .warning }.map(\.message).joined(separator: "; "))
+            }
+            throw .invalidInput("nothing to scan: every target is excluded")
+        }
+
+        let ports: PortList
+        do throws(PortListError) {
+            if let text = request.ports {
+                ports = try PortList.parse(text)
+            } else {
+                ports = try PortList.top(request.topPorts ?? defaultTopPorts, table: services)
+            }
+        } catch {
+            throw .invalidInput(error.description)
+        }
+        let scanUDP = request.udp, scanTCP = request.tcp || !request.udp
+        if !scanTCP && ports.namesTCPOnly { diagnostics.append(Diagnostic(.notice, "T: ports are not scanned without --tcp (-sT)")) }
+        if !scanUDP && ports.namesUDPOnly { diagnostics.append(Diagnostic(.notice, "U: ports are not scanned without --udp (-sU)")) }
+        let tcp = scanTCP ? ports.tcp : [], udp = scanUDP ? ports.udp : []
+        if tcp.isEmpty && udp.isEmpty { throw .invalidInput("no port to scan for the protocols chosen") }
+        return Plan(hosts: hosts, tcpPorts: tcp, udpPorts: udp, diagnostics: diagnostics)
+    }
+
+    /// Scans the plan: connect and UDP probes, then service detection when
+    /// asked, then the conventional name of every port still unnamed.
+    public static func run(_ plan: Plan, services: ServiceTable, options: Options) -> ScanReport {
+        let startTime = Clock.now()
+        let started = Clock.monotonicMilliseconds()
+        var hosts = ScanEngine.run(hosts: plan.hosts, tcpPorts: plan.tcpPorts, udpPorts: plan.udpPorts, options: options.engine)
+        if options.detectServices {
+            hosts = ServiceScan.detect(hosts, tableName: { port, proto in services.name(port: port, proto: proto) }, options: options.serviceOptions)
+        }
+        nameServices(&hosts, services: services)
+        return ScanReport(hosts: hosts, startTime: startTime, endTime: Clock.now(),
+                          durationMilliseconds: Clock.monotonicMilliseconds() - started, arguments: options.arguments,
+                          diagnostics: plan.diagnostics)
+    }
+
+    /// nmap-compatible XML of a finished scan.
+    public static func xml(_ report: ScanReport, plan: Plan, services: ServiceTable, version: String) -> String {
+        let tcpNames = services.nmapNames(proto: .tcp), udpNames = services.nmapNames(proto: .udp)
+        return ScanXML.document(report, tcpPorts: plan.tcpPorts, udpPorts: plan.udpPorts, version: version) { port, proto in
+            proto == .tcp ? tcpNames[port] : udpNames[port]
+        }
+    }
+
+    /// The conventional name of every port that service detection did not name.
+    static func nameServices(_ hosts: inout [ScanHostResult], services: ServiceTable) {
+        for h in hosts.indices {
+            for p in hosts[h].ports.indices where hosts[h].ports[p].service == nil {
+                let port = hosts[h].ports[p]
+                if let name = services.name(port: port.port, proto: port.proto) {
+                    hosts[h].ports[p].service = ScanService(name: name, method: .table)
+                }
+            }
+        }
+    }
+}
