@@ -112,8 +112,8 @@ public enum AuditRenderer {
             out += "    <testcase classname=\"portcullis.audit\" name=\"no findings\"/>\n"
         }
         for f in report.findings {
-            let where_ = f.subject.map { s in "\(s.proto) \(s.localAddress)" + (s.port.map { ":\($0)" } ?? "") } ?? "host"
-            out += "    <testcase classname=\"portcullis.\(xml(f.rule.rawValue))\" name=\"\(xml(f.severity.rawValue)): \(xml(where_))\">\n"
+            let location = f.subject.map { s in "\(s.proto) \(s.localAddress)" + (s.port.map { ":\($0)" } ?? "") } ?? "host"
+            out += "    <testcase classname=\"portcullis.\(xml(f.rule.rawValue))\" name=\"\(xml(f.severity.rawValue)): \(xml(location))\">\n"
             out += "      <failure type=\"\(xml(f.rule.rawValue))\" message=\"\(xml(f.title))\">"
             out += xml((f.evidence + ["fix: " + f.remediation]).joined(separator: "\n"))
             out += "</failure>\n    </testcase>\n"

@@ -113,13 +113,13 @@ public struct DERReader: Sendable {
 
     /// Reads the next element, whatever its tag.
     public mutating func readAny(_ name: String) throws(DERError) -> DERElement {
-        let where_ = path(name)
+        let location = path(name)
         let start = position
-        guard start < bytes.endIndex else { throw DERError(field: where_, problem: .truncated) }
+        guard start < bytes.endIndex else { throw DERError(field: location, problem: .truncated) }
         let tag = bytes[start]
-        guard tag & 0x1f != 0x1f else { throw DERError(field: where_, problem: .unsupportedTag) }
+        guard tag & 0x1f != 0x1f else { throw DERError(field: location, problem: .unsupportedTag) }
         var cursor = start + 1
-        guard cursor < bytes.endIndex else { throw DERError(field: where_, problem: .truncated) }
+        guard cursor < bytes.endIndex else { throw DERError(field: location, problem: .truncated) }
         let first = bytes[cursor]
         cursor += 1
         var length = 0
@@ -128,18 +128,18 @@ public struct DERReader: Sendable {
         } else {
             let count = Int(first & 0x7f)
             // 0x80 is BER's indefinite length; more than 4 octets cannot fit any input we accept.
-            guard count >= 1, count <= 4 else { throw DERError(field: where_, problem: .badLength) }
-            guard bytes.endIndex - cursor >= count else { throw DERError(field: where_, problem: .truncated) }
+            guard count >= 1, count <= 4 else { throw DERError(field: location, problem: .badLength) }
+            guard bytes.endIndex - cursor >= count else { throw DERError(field: location, problem: .truncated) }
             for _ in 0..<count {
                 length = length << 8 | Int(bytes[cursor])
                 cursor += 1
             }
             // DER: the short form when it fits, and no leading zero octets.
             guard length >= 0x80, length >> (8 * (count - 1)) != 0 else {
-                throw DERError(field: where_, problem: .badLength)
+                throw DERError(field: location, problem: .badLength)
             }
         }
-        guard bytes.endIndex - cursor >= length else { throw DERError(field: where_, problem: .truncated) }
+        guard bytes.endIndex - cursor >= length else { throw DERError(field: location, problem: .truncated) }
         position = cursor + length
         return DERElement(tag: tag, contents: bytes[cursor..<position], encoded: bytes[start..<position])
     }
@@ -167,8 +167,8 @@ extension DERElement {
     /// A non-negative INTEGER that fits in 64 bits (SNMP request ids, versions).
     public func unsignedInteger(field: String) throws(DERError) -> UInt64 {
         guard tag == DER.integer else { throw DERError(field: field, problem: .unexpectedTag(expected: DER.integer, found: tag)) }
-        guard !contents.isEmpty else { throw DERError(field: field, problem: .badValue("empty integer")) }
-        guard contents.first! & 0x80 == 0 else { throw DERError(field: field, problem: .badValue("negative integer")) }
+        guard let first = contents.first else { throw DERError(field: field, problem: .badValue("empty integer")) }
+        guard first & 0x80 == 0 else { throw DERError(field: field, problem: .badValue("negative integer")) }
         let significant = contents.drop { $0 == 0 }
         guard significant.count <= 8 else { throw DERError(field: field, problem: .badValue("integer too large")) }
         return significant.reduce(0) { $0 << 8 | UInt64($1) }
@@ -179,7 +179,7 @@ extension DERElement {
         guard tag == DER.objectIdentifier else {
             throw DERError(field: field, problem: .unexpectedTag(expected: DER.objectIdentifier, found: tag))
         }
-        guard !contents.isEmpty, contents.last! & 0x80 == 0 else { throw DERError(field: field, problem: .badValue("malformed object identifier")) }
+        guard let last = contents.last, last & 0x80 == 0 else { throw DERError(field: field, problem: .badValue("malformed object identifier")) }
         var arcs: [UInt64] = []
         var value: UInt64 = 0
         var digits = 0
@@ -203,7 +203,7 @@ extension DERElement {
     /// (not yet escaped for display). nil for tags that are not strings.
     public func stringValue() -> [UInt8]? {
         switch tag {
-        case DER.utf8String, DER.printableString, DER.ia5String, 0x12 /* NumericString */, 0x1a /* VisibleString */:
+        case DER.utf8String, DER.printableString, DER.ia5String, 0x12, 0x1a:  // 0x12 NumericString, 0x1a VisibleString
             return Array(contents)
         case DER.teletexString:
             // T.61 in theory, Latin-1 in practice: map each byte to its code point.

@@ -350,7 +350,10 @@ public struct DNSMessage: Sendable, Hashable {
                 guard length == expected else {
                     throw DNSError("\(what) \(type) RDATA at byte \(start) is \(length) bytes; an \(type) record has \(expected)")
                 }
-                data = .address(IPAddress(bytes: Array(bytes[start..<start + length]))!)
+                guard let address = IPAddress(bytes: Array(bytes[start..<start + length])) else {
+                    throw DNSError("\(what) \(type) RDATA at byte \(start) is not an address")
+                }
+                data = .address(address)
             } else if type == .cname {
                 let target = try self.name("\(what) CNAME RDATA")
                 guard offset == start + length else {

@@ -16,7 +16,7 @@ public enum ScanPortState: String, Sendable, Hashable, CaseIterable, Comparable 
     case unknown
 
     public static func < (a: ScanPortState, b: ScanPortState) -> Bool {
-        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+        (allCases.firstIndex(of: a) ?? allCases.count) < (allCases.firstIndex(of: b) ?? allCases.count)
     }
 }
 

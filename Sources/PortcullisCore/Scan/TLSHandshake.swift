@@ -136,7 +136,7 @@ public enum TLSServerFlight: Sendable, Hashable {
             let major = bytes[offset + 1]
             let length = Int(bytes[offset + 3]) << 8 | Int(bytes[offset + 4])
             guard (20...23).contains(type), major == 3, length <= 18_432 else {
-                return hello == nil ? .notTLS : .hello(hello!, certificates: certificates, complete: true)
+                return hello.map { .hello($0, certificates: certificates, complete: true) } ?? .notTLS
             }
             guard bytes.count - offset - 5 >= length else { break }
             let body = bytes[(offset + 5)..<(offset + 5 + length)]

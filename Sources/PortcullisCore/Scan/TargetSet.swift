@@ -132,7 +132,7 @@ public struct TargetSet: Sendable, Sequence {
         for range in ranges.sorted(by: { $0.first < $1.first }) {
             if let previous = out.last, previous.kind == range.kind,
                !(previous.last < range.first) || previous.last.successor == range.first {
-                if previous.last < range.last { out[out.count - 1] = AddressRange(first: previous.first, last: range.last)! }
+                if previous.last < range.last, let joined = AddressRange(first: previous.first, last: range.last) { out[out.count - 1] = joined }
             } else {
                 out.append(range)
             }
@@ -152,13 +152,13 @@ public struct TargetSet: Sendable, Sequence {
             var k = skip
             while let from = start, k < unwanted.count, !(range.last < unwanted[k].first) {
                 let cut = unwanted[k]
-                if from < cut.first, let before = cut.first.predecessor {
-                    out.append(AddressRange(first: from, last: before)!)
+                if from < cut.first, let before = cut.first.predecessor, let piece = AddressRange(first: from, last: before) {
+                    out.append(piece)
                 }
                 start = cut.last < range.last ? cut.last.successor : nil
                 k += 1
             }
-            if let from = start { out.append(AddressRange(first: from, last: range.last)!) }
+            if let from = start, let piece = AddressRange(first: from, last: range.last) { out.append(piece) }
         }
         return out
     }

@@ -311,7 +311,8 @@ extension TargetSpec {
         }
         let atonReading = inetAton(parts).map { IPAddress(v4Word: $0).description }
         if parts.count == 4, parts.contains(where: hasLeadingZero), !parts.contains(where: { isHexNumber($0) }) {
-            let decimalReading = decimal.allSatisfy { $0 != nil } ? decimal.map { String($0!) }.joined(separator: ".") : nil
+            let octets = decimal.compactMap { $0 }
+            let decimalReading = octets.count == decimal.count ? octets.map(String.init).joined(separator: ".") : nil
             switch (atonReading, decimalReading) {
             case (let aton?, let plain?) where aton != plain:
                 return "\(prefix) (leading zeros are not accepted: inet_aton reads \(text) as \(aton), "

@@ -54,13 +54,15 @@ public enum UDPPayloads {
 
     /// `version.bind` TXT in class CHAOS: BIND, Unbound, dnsmasq and Knot
     /// answer with their version (unless configured not to).
-    public static let dnsVersionBindQuery = try! DNSMessage.query(id: dnsID, name: "version.bind", type: DNSRecordType(rawValue: 16),
-                                                                 recordClass: 3)
+    /// (The names are constant and valid, so the encoder cannot refuse them;
+    /// UDPPayloadTests pins both payloads' bytes.)
+    public static let dnsVersionBindQuery = (try? DNSMessage.query(id: dnsID, name: "version.bind", type: DNSRecordType(rawValue: 16),
+                                                                   recordClass: 3)) ?? []
 
     /// `_services._dns-sd._udp.local` PTR with the unicast-response bit, so
     /// the answer comes back to our port instead of the multicast group.
-    public static let mdnsServicesQuery = try! DNSMessage.query(id: 0, name: "_services._dns-sd._udp.local", type: DNSRecordType(rawValue: 12),
-                                                               recordClass: 0x8001, recursionDesired: false)
+    public static let mdnsServicesQuery = (try? DNSMessage.query(id: 0, name: "_services._dns-sd._udp.local", type: DNSRecordType(rawValue: 12),
+                                                                 recordClass: 0x8001, recursionDesired: false)) ?? []
 
     /// NTPv4 client request (mode 3) with a transmit timestamp the server echoes.
     public static let ntpClientRequest: [UInt8] = [0x23] + Array(repeating: 0, count: 39) + ntpTransmit

@@ -210,7 +210,7 @@ public struct X509Certificate: Sendable, Hashable {
             end += 1
             while end < text.count, text[end] >= 0x30, text[end] <= 0x39 { end += 1 }
         }
-        guard end == text.count - 1, text[end] == 0x5a /* Z */ else {
+        guard end == text.count - 1, text[end] == 0x5a else {  // "Z"
             throw DERError(field: field, problem: .badValue("time is not UTC (no trailing Z)"))
         }
         guard (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else {
