@@ -30,6 +30,7 @@ public enum PolicyChoice: Sendable, Equatable {
 
 /// The policy file on disk.
 public enum PolicyFile {
+    /// Reads and parses `path`; `.policy` says whether it was unreadable, not UTF-8, or invalid (with file, line and column).
     public static func load(_ path: String) throws(JobError) -> Policy {
         let bytes: [UInt8]
         do { bytes = try HostFiles.readFile(path) } catch { throw .policy(PolicyFileError(path: path, reason: .unreadable(error))) }
@@ -54,8 +55,11 @@ public enum FirewallJudge {
 /// `portcullis audit`: a verdict for every listening socket, with findings,
 /// evidence and fixes; the firewall, the policy and a baseline taken into account.
 public enum AuditJob {
+    /// What the audit reads and how it judges.
     public struct Options: Sendable {
+        /// Where the sockets and processes are read.
         public var source: HostSource
+        /// The policy applied (allow entries, rule overrides, ignores).
         public var policy: PolicyChoice
         /// Ask nftables whether each listener beyond loopback is reachable.
         /// Never done for a copied /proc: the live firewall is not its host's.
@@ -63,6 +67,7 @@ public enum AuditJob {
         /// Listeners this snapshot does not have become `not-in-baseline` findings.
         public var baseline: BaselineListeners?
 
+        /// Options with the CLI's defaults: the live host, the standard policy, the firewall consulted, no baseline.
         public init(source: HostSource = HostSource(), policy: PolicyChoice = .standard, judgeFirewall: Bool = true, baseline: BaselineListeners? = nil) {
             self.source = source
             self.policy = policy
@@ -71,6 +76,7 @@ public enum AuditJob {
         }
     }
 
+    /// The audit and what it was made from.
     public struct Report: Sendable {
         /// Findings (worst first), suppressed findings and every listener's verdict.
         public var audit: AuditReport
@@ -81,6 +87,7 @@ public enum AuditJob {
         public var diagnostics: [Diagnostic]
     }
 
+    /// Collects the listening sockets with owners, reads the firewall and the policy, and judges every listener.
     public static func run(_ options: Options) throws(JobError) -> Report {
         let judged = try judge(options)
         return Report(audit: judged.audit, inventory: judged.inventory,

@@ -56,12 +56,16 @@ public enum SnapshotRef: Sendable, Equatable {
 /// The live host as a snapshot stores it: the listening sockets with owners
 /// and exposure, and the audit's findings.
 public struct LiveState: Sendable {
+    /// The listeners and findings, as a snapshot stores them.
     public var content: SnapshotContent
     /// Where the socket table came from ("netlink", "procfs", ...).
     public var source: String
+    /// The host's name from its kernel, when known.
     public var hostname: String?
+    /// What could not be read or attributed while collecting.
     public var diagnostics: [Diagnostic]
 
+    /// Audits the host (see `AuditJob`) and keeps what a snapshot stores.
     public static func collect(_ audit: AuditJob.Options) throws(JobError) -> LiveState {
         let report = try AuditJob.run(audit)
         return LiveState(content: SnapshotContent(entries: report.inventory.entries, findings: report.audit.findings),
@@ -71,12 +75,15 @@ public struct LiveState: Sendable {
 
 /// `portcullis snapshot`: the live state saved in the history database.
 public enum SnapshotJob {
+    /// The stored snapshot and what collecting it noticed.
     public struct Report: Sendable {
         /// The stored snapshot's header (its id, time and counts).
         public var snapshot: SnapshotInfo
+        /// What could not be read or attributed while collecting; also stored with the snapshot.
         public var diagnostics: [Diagnostic]
     }
 
+    /// Collects the live state and saves it in one transaction.
     public static func take(into store: HistoryStore, label: String?, audit: AuditJob.Options = AuditJob.Options()) throws(JobError) -> Report {
         let live = try LiveState.collect(audit)
         do {
@@ -91,7 +98,9 @@ public enum SnapshotJob {
 
 /// `portcullis baseline`: the snapshot `diff` and `audit --baseline` compare with.
 public enum BaselineJob {
+    /// The baseline now in effect.
     public struct Report: Sendable {
+        /// The baseline snapshot's header and when it became the baseline.
         public var baseline: BaselineInfo
         /// Diagnostics of the snapshot taken to be the baseline, if one was taken.
         public var diagnostics: [Diagnostic]
@@ -140,14 +149,19 @@ public enum DiffJob {
         case live
     }
 
+    /// The difference and the two sides compared.
     public struct Report: Sendable {
+        /// Listeners added and removed, owner and exposure changes, findings new and resolved.
         public var diff: HistoryDiff
+        /// The older side.
         public var from: DiffSide
+        /// The newer side (the live host when its snapshot is nil).
         public var to: DiffSide
         /// The live collection's diagnostics (none when both sides are stored).
         public var diagnostics: [Diagnostic]
     }
 
+    /// Compares `from` with `to`; an unknown snapshot or a missing baseline is a usage error (`.store`).
     public static func run(in store: HistoryStore, from: SnapshotRef = .baseline, to: Target = .live,
                            audit: AuditJob.Options = AuditJob.Options()) throws(JobError) -> Report {
         let baselineID: Int64?

@@ -9,6 +9,7 @@ public struct HostSource: Sendable, Equatable {
     /// netlink, /proc/net, or netlink with /proc/net as fallback.
     public var socketSource: SocketSource
 
+    /// A source; by default the live kernel, netlink with /proc/net as fallback.
     public init(procRoot: String? = nil, socketSource: SocketSource = .auto) {
         self.procRoot = procRoot
         self.socketSource = socketSource

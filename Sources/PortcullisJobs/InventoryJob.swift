@@ -3,13 +3,16 @@ import PortcullisLinux
 
 /// `portcullis list`: the host's sockets with their owners, filtered.
 public enum InventoryJob {
+    /// Where to read, what to ask the kernel for, and what to show.
     public struct Options: Sendable {
+        /// Where the sockets and processes are read.
         public var source: HostSource
         /// Which protocols, families and states the kernel is asked for.
         public var query: SocketQuery
         /// Which of the collected sockets are shown (port, pid, user, ...).
         public var filter: SocketFilter
 
+        /// Every listening socket of the live host.
         public init(source: HostSource = HostSource(), query: SocketQuery = SocketQuery(), filter: SocketFilter = SocketFilter()) {
             self.source = source
             self.query = query
@@ -17,6 +20,7 @@ public enum InventoryJob {
         }
     }
 
+    /// The collected inventory and the sockets shown.
     public struct Report: Sendable {
         /// Everything collected; its `diagnostics` are the report's.
         public var inventory: Inventory
@@ -27,6 +31,7 @@ public enum InventoryJob {
         public var diagnostics: [Diagnostic] { inventory.diagnostics }
     }
 
+    /// Collects the sockets with their owners and keeps those the filter matches.
     public static func run(_ options: Options) throws(JobError) -> Report {
         var collector = InventoryCollector(options: options.source.collectorOptions(query: options.query))
         var inventory: Inventory
@@ -39,8 +44,11 @@ public enum InventoryJob {
 
 /// `portcullis who PORT`: every socket on a port, its owners, their parents and unit.
 public enum WhoJob {
+    /// Who holds the port, and what could not be read.
     public struct Report: Sendable {
+        /// Every socket on the port with its owners, their parents and unit.
         public var who: WhoReport
+        /// What could not be read, then the unattributed-socket notice over the port's sockets.
         public var diagnostics: [Diagnostic]
     }
 

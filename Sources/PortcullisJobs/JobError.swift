@@ -40,6 +40,7 @@ public enum JobError: Error, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The message for people: what failed, where, and what to do.
     public var description: String {
         switch self {
         case .collection(let error): return error.description
@@ -56,15 +57,19 @@ public enum JobError: Error, Sendable, CustomStringConvertible {
 
 /// Why a policy file could not be used.
 public struct PolicyFileError: Error, Sendable, CustomStringConvertible {
+    /// What was wrong with the file.
     public enum Reason: Sendable, Equatable {
         case unreadable(Errno)
         case notUTF8
         case invalid(PolicyError)
     }
 
+    /// The policy file as the caller named it.
     public var path: String
+    /// Why it could not be used.
     public var reason: Reason
 
+    /// The message for people, naming the file (and for a parse error its line and column).
     public var description: String {
         switch reason {
         case .unreadable(let errno): return "cannot read the policy \(path): \(errno)"

@@ -4,12 +4,16 @@ import PortcullisLinux
 /// The default command: the listeners with a verdict each, then the
 /// findings — the audit, narrowed to the sockets the caller asked about.
 public enum OverviewJob {
+    /// The audit's options and which listeners are shown.
     public struct Options: Sendable {
+        /// How the whole host is audited before narrowing.
         public var audit: AuditJob.Options
         /// Protocols and families shown (listening sockets only).
         public var query: SocketQuery
+        /// Which listeners are shown (port, pid, user, process, class, exposure).
         public var filter: SocketFilter
 
+        /// Every listener, audited with the CLI's defaults.
         public init(audit: AuditJob.Options = AuditJob.Options(), query: SocketQuery = SocketQuery(), filter: SocketFilter = SocketFilter()) {
             self.audit = audit
             self.query = query
@@ -17,6 +21,7 @@ public enum OverviewJob {
         }
     }
 
+    /// The narrowed audit and everything collected.
     public struct Report: Sendable {
         /// The audit narrowed: `listeners` are the shown ones; `findings`
         /// those about a shown socket or an AF_PACKET socket, plus host-wide
@@ -24,6 +29,7 @@ public enum OverviewJob {
         public var audit: AuditReport
         /// Everything collected; its `diagnostics` are the report's.
         public var inventory: Inventory
+        /// Collection, firewall and policy diagnostics, then the unattributed-socket notice over the shown listeners.
         public var diagnostics: [Diagnostic] { inventory.diagnostics }
         /// The shown listeners' entries, in inventory order.
         public var entries: [InventoryEntry] { audit.listeners.map(\.entry) }
@@ -33,6 +39,7 @@ public enum OverviewJob {
         let byInode: [UInt64: AuditedListener]
     }
 
+    /// Audits the host, then keeps the listeners the query and filter select, and the findings about them.
     public static func run(_ options: Options) throws(JobError) -> Report {
         var judged = try AuditJob.judge(options.audit)
         let query = options.query, filter = options.filter

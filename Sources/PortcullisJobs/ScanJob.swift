@@ -24,34 +24,44 @@ public enum ScanJob {
         public var topPorts: Int?
         /// TCP is scanned unless only `udp` is asked for.
         public var tcp = false
+        /// Scan UDP (nmap's -sU); with `tcp`, both.
         public var udp = false
 
+        /// An empty request: name targets before planning.
         public init() {}
     }
 
     /// The hosts and ports a scan probes, and what planning noticed.
     public struct Plan: Sendable {
+        /// Every address to probe, exclusions removed, in scan order.
         public var hosts: [ScanTarget]
+        /// TCP ports to probe on each host (empty when TCP is not scanned).
         public var tcpPorts: [UInt16]
+        /// UDP ports to probe on each host (empty when UDP is not scanned).
         public var udpPorts: [UInt16]
+        /// What planning noticed: names that did not resolve, ports named for a protocol not scanned.
         public var diagnostics: [Diagnostic]
     }
 
     /// How to scan, beyond the plan.
     public struct Options: Sendable {
+        /// The probe engine: concurrency, rate, retries, timeouts, payloads, callbacks.
         public var engine = ScanEngine.Options()
         /// Identify services: banners, versions, TLS certificates (nmap's -sV).
         public var detectServices = false
+        /// Service detection's parallelism, timeout and progress callback.
         public var serviceOptions = ServiceScan.Options()
         /// The command line, for the XML `args` attribute.
         public var arguments: [String] = []
 
+        /// The engine's defaults, no service detection.
         public init() {}
     }
 
     /// nmap's default when neither a port list nor a top-ports count is given.
     public static let defaultTopPorts = 1000
 
+    /// Parses targets (and -iL/--excludefile files), resolves names, applies exclusions and the size limit, and chooses ports. Bad input is `.invalidInput`; names that all fail to resolve are `.nothingToScan`.
     public static func plan(_ request: Request, services: ServiceTable) throws(JobError) -> Plan {
         var diagnostics: [Diagnostic] = []
         func read(_ file: String?, _ flag: String) throws(JobError) -> String? {

@@ -7,9 +7,11 @@ import PortcullisStore
 /// waits for the next poll and returns its events, after handing them to
 /// the sinks (database, program, syslog). The caller renders them.
 public final class WatchSession {
+    /// How often to poll, what to watch and where events go besides the caller.
     public struct Options {
         /// Milliseconds between polls.
         public var intervalMilliseconds: Int64 = 1000
+        /// Which protocols and families are watched, and where /proc and /etc are.
         public var watcher = ListenerWatcher.Options()
         /// Stores the events (`watch --record`).
         public var store: HistoryStore?
@@ -21,6 +23,7 @@ public final class WatchSession {
         /// session should stop. The CLI wakes on SIGINT and SIGTERM.
         public var sleep: (Int64) -> Bool = { StopSignals.sleep(milliseconds: $0) }
 
+        /// Options for one-second polls of every listener, with no sinks.
         public init() {}
     }
 
@@ -45,7 +48,9 @@ public final class WatchSession {
         nextPoll = Clock.monotonicMilliseconds() + options.intervalMilliseconds
     }
 
+    /// Listeners known now (one per protocol, family, address and port).
     public var listenerCount: Int { watcher.listenerCount }
+    /// Listening sockets known now (SO_REUSEPORT groups count each socket).
     public var socketCount: Int { watcher.socketCount }
 
     /// What could not be read, and handlers or syslog sends that failed, since the last call.
