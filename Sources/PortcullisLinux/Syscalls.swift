@@ -186,11 +186,43 @@ package enum Sys {
 
     static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
 
-    /// CLOCK_MONOTONIC in milliseconds: deadlines that wall-clock changes cannot move.
-    static func monotonicMilliseconds() -> Int64 {
+    // MARK: clocks
+
+    /// The clocks portcullis reads.
+    package enum ClockKind: Sendable {
+        /// CLOCK_MONOTONIC: for durations and deadlines, which wall-clock changes cannot move.
+        case monotonic
+        /// CLOCK_REALTIME: the time of day, for timestamps.
+        case realtime
+    }
+
+    /// clock_gettime(2), the one clock reader: whole seconds and nanoseconds.
+    /// It cannot fail for these two clocks, which every Linux has.
+    package static func clockTime(_ clock: ClockKind) -> (seconds: Int64, nanoseconds: Int64) {
         var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+        clock_gettime(clock == .monotonic ? CLOCK_MONOTONIC : CLOCK_REALTIME, &now)
+        return (Int64(now.tv_sec), Int64(now.tv_nsec))
+    }
+
+    /// CLOCK_MONOTONIC in milliseconds: deadlines that wall-clock changes cannot move.
+    package static func monotonicMilliseconds() -> Int64 {
+        let now = clockTime(.monotonic)
+        return now.seconds * 1000 + now.nanoseconds / 1_000_000
+    }
+
+    /// CLOCK_MONOTONIC in microseconds: round-trip times and the scanner's deadlines.
+    package static func monotonicMicroseconds() -> Int64 {
+        let now = clockTime(.monotonic)
+        return now.seconds * 1_000_000 + now.nanoseconds / 1000
+    }
+
+    /// CLOCK_REALTIME in whole seconds since the epoch.
+    static func realtimeSeconds() -> Int64 { clockTime(.realtime).seconds }
+
+    /// CLOCK_REALTIME in milliseconds since the epoch, for event times.
+    static func realtimeMilliseconds() -> Int64 {
+        let now = clockTime(.realtime)
+        return now.seconds * 1000 + now.nanoseconds / 1_000_000
     }
 
     /// nanosleep(2), resumed after signals.
@@ -198,12 +230,6 @@ package enum Sys {
         var request = timespec(tv_sec: milliseconds / 1000, tv_nsec: (milliseconds % 1000) * 1_000_000)
         var remaining = timespec()
         while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
-    }
-
-    static func realtimeSeconds() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec)
     }
 
     static func environment(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }

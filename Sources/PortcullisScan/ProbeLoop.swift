@@ -55,12 +55,12 @@ final class ProbeLoop {
         var tokens = [UInt64](repeating: 0, count: 256)
         var events = [UInt32](repeating: 0, count: 256)
         while true {
-            var now = ScanSys.monotonicMicroseconds()
+            var now = Sys.monotonicMicroseconds()
             let (rateWait, moreNow) = startProbes(now: now)
             if inFlight == 0 && retryQueue.isEmpty && backingOff.isEmpty && shared.exhausted { break }
             let wait = moreNow ? 0 : waitMilliseconds(now: now, rateWait: rateWait)
             let ready = (try? ScanSys.epollWait(epoll, tokens: &tokens, events: &events, timeoutMilliseconds: wait)) ?? 0
-            now = ScanSys.monotonicMicroseconds()
+            now = Sys.monotonicMicroseconds()
             for i in 0..<ready { handle(token: tokens[i], events: events[i], now: now) }
             expire(now: now)
         }
@@ -119,7 +119,7 @@ final class ProbeLoop {
                 _ = try ScanSys.send(fd, shared.options.udpPayload(port))
             } else {
                 if try ScanSys.startConnect(fd, to: host.address, port: port) {
-                    connected(probe, fd: fd, rtt: ScanSys.monotonicMicroseconds() - now)
+                    connected(probe, fd: fd, rtt: Sys.monotonicMicroseconds() - now)
                     return
                 }
                 // Over loopback the answer is often in before connect returns
@@ -133,7 +133,7 @@ final class ProbeLoop {
                     case .pending:
                         break
                     case .connected:
-                        connected(probe, fd: fd, rtt: ScanSys.monotonicMicroseconds() - now)
+                        connected(probe, fd: fd, rtt: Sys.monotonicMicroseconds() - now)
                         return
                     case .failed(let early):
                         throw early
@@ -146,7 +146,7 @@ final class ProbeLoop {
             } else {
                 ScanSys.close(fd)
             }
-            concluded(probe, error: error.rawValue, rtt: ScanSys.monotonicMicroseconds() - now, now: now)
+            concluded(probe, error: error.rawValue, rtt: Sys.monotonicMicroseconds() - now, now: now)
             return
         }
         guard let slot = freeSlots.popLast() else {

@@ -247,10 +247,10 @@ public struct Resolver: Sendable {
                 waiting[id] = type
                 _ = try ScanSys.send(fd, query)
             }
-            let deadline = ScanSys.monotonicMicroseconds() + Int64(timeout) * 1000
+            let deadline = Sys.monotonicMicroseconds() + Int64(timeout) * 1000
             var buffer = [UInt8](repeating: 0, count: 65536)
             while !waiting.isEmpty {
-                let remaining = deadline - ScanSys.monotonicMicroseconds()
+                let remaining = deadline - Sys.monotonicMicroseconds()
                 guard remaining > 0 else { break }
                 guard try ScanSys.wait(for: fd, timeoutMilliseconds: Int32((remaining + 999) / 1000)) == .ready,
                       let (count, sender) = try ScanSys.receiveDatagram(fd, into: &buffer) else { continue }
@@ -302,12 +302,12 @@ public struct Resolver: Sendable {
     }
 
     private func askOverTCP(_ server: Nameserver, name: String, type: DNSRecordType) throws(TCPProblem) -> DNSMessage {
-        let deadline = ScanSys.monotonicMicroseconds() + Int64(configuration.timeoutMilliseconds) * 1000
+        let deadline = Sys.monotonicMicroseconds() + Int64(configuration.timeoutMilliseconds) * 1000
         let timedOut = TCPProblem("timed out after \(configuration.timeoutMilliseconds) ms")
         /// Waits, up to the deadline, for `fd` to become readable or writable.
         func waitUntilReady(_ fd: Int32, writable: Bool) throws(TCPProblem) {
             while true {
-                let remaining = deadline - ScanSys.monotonicMicroseconds()
+                let remaining = deadline - Sys.monotonicMicroseconds()
                 guard remaining > 0 else { throw timedOut }
                 do throws(Errno) {
                     if try ScanSys.wait(for: fd, writable: writable, timeoutMilliseconds: Int32((remaining + 999) / 1000)) == .ready {

@@ -39,7 +39,7 @@ public enum ServiceDetector {
                     }
                     connection = fresh
                 }
-                deadline = ScanSys.monotonicMicroseconds() + Int64(step.timeoutMilliseconds) * 1000
+                deadline = Sys.monotonicMicroseconds() + Int64(step.timeoutMilliseconds) * 1000
                 if !step.payload.isEmpty && !connection.sendAll(step.payload, deadline: deadline) {
                     action = session.next(.closed)
                     continue
@@ -65,7 +65,7 @@ public enum ServiceDetector {
         let kind = payloadPort ?? port
         let payload = UDPPayloads.payload(for: kind)
         for _ in 0..<max(1, attempts) {
-            let deadline = ScanSys.monotonicMicroseconds() + Int64(timeoutMilliseconds) * 1000
+            let deadline = Sys.monotonicMicroseconds() + Int64(timeoutMilliseconds) * 1000
             guard connection.sendAll(payload, deadline: deadline) else { return nil }
             switch connection.receive(deadline: deadline) {
             case .received(let reply):
@@ -96,7 +96,7 @@ struct ServiceConnection {
             try ScanSys.epollAdd(epoll, fd, events: ScanSys.writable, token: 0)
             if !udp { ScanSys.abortOnClose(fd) }
             if try !ScanSys.startConnect(fd, to: address, port: port) {
-                let deadline = ScanSys.monotonicMicroseconds() + Int64(timeoutMilliseconds) * 1000
+                let deadline = Sys.monotonicMicroseconds() + Int64(timeoutMilliseconds) * 1000
                 guard wait(for: ScanSys.writable, deadline: deadline), ScanSys.pendingError(fd) == 0 else {
                     close()
                     return nil
@@ -121,7 +121,7 @@ struct ServiceConnection {
         var tokens = [UInt64](repeating: 0, count: 1)
         var ready = [UInt32](repeating: 0, count: 1)
         while true {
-            let left = deadline - ScanSys.monotonicMicroseconds()
+            let left = deadline - Sys.monotonicMicroseconds()
             guard left > 0 else { return false }
             let milliseconds = Int32(clamping: (left + 999) / 1000)
             guard let count = try? ScanSys.epollWait(epoll, tokens: &tokens, events: &ready, timeoutMilliseconds: milliseconds) else {
@@ -161,7 +161,7 @@ struct ServiceConnection {
             } catch where error.meansWouldBlock {
                 if !wait(for: ScanSys.readable, deadline: deadline) {
                     // Either the deadline, or an error/hangup the next recv reports.
-                    if ScanSys.monotonicMicroseconds() >= deadline { return .timedOut }
+                    if Sys.monotonicMicroseconds() >= deadline { return .timedOut }
                 }
             } catch {
                 return .closed

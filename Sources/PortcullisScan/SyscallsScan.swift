@@ -131,7 +131,7 @@ enum ScanSys {
         for thread in threads { pthread_join(thread, nil) }
     }
 
-    // MARK: limits and time
+    // MARK: limits
 
     /// Raises the soft RLIMIT_NOFILE to the hard limit; returns the soft limit now in force.
     static func raiseDescriptorLimit() -> Int {
@@ -143,13 +143,6 @@ enum ScanSys {
             if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
         }
         return Int(clamping: limit.rlim_cur)
-    }
-
-    /// Monotonic clock in microseconds.
-    static func monotonicMicroseconds() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
     }
 
     // MARK: addresses
