@@ -64,21 +64,6 @@ extension Sys {
         return pid
     }
 
-    /// poll(2) on descriptors waiting for input; the number ready (0 on
-    /// timeout). EINTR counts as "nothing ready yet": the caller's loop
-    /// recomputes its deadline.
-    static func pollReadable(_ fds: [Int32], timeoutMilliseconds: Int32) throws(Errno) -> [Bool] {
-        var entries = fds.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-        let n = entries.withUnsafeMutableBufferPointer { Glibc.poll($0.baseAddress, nfds_t($0.count), timeoutMilliseconds) }
-        if n < 0 {
-            let code = errno
-            if code == EINTR { return fds.map { _ in false } }
-            throw Errno(code)
-        }
-        // POLLHUP and POLLERR also mean "read now": the read returns 0 or the error.
-        return entries.map { $0.revents != 0 }
-    }
-
     /// One read(2) of up to `count` bytes, appended to `buffer`; the number
     /// read, 0 at end of file.
     static func readChunk(_ fd: Int32, into buffer: inout [UInt8], count: Int) throws(Errno) -> Int {
@@ -178,7 +163,8 @@ enum ChildProcess {
             }
             let fds = [open[0] ? out.read : -1, open[1] ? err.read : -1]
             do {
-                let ready = try Sys.pollReadable(fds, timeoutMilliseconds: Int32(min(remaining, 1000)))
+                // POLLHUP and POLLERR also mean "read now": the read returns 0 or the error.
+                let ready = try Sys.poll(fds, for: .readable, timeoutMilliseconds: Int32(min(remaining, 1000))).map { !$0.isEmpty }
                 if ready[0] && open[0] {
                     if try Sys.readChunk(out.read, into: &stdout, count: 65536) == 0 { open[0] = false }
                     if stdout.count > stdoutLimit {

@@ -45,13 +45,6 @@ extension Sys {
         if rc < 0 { throw Errno(errno) }
     }
 
-    /// poll(2) one descriptor; returns revents, 0 on timeout.
-    static func probePoll(_ fd: Int32, events: Int16, timeoutMilliseconds: Int32) throws(Errno) -> Int16 {
-        var entry = pollfd(fd: fd, events: events, revents: 0)
-        let n = try retrying { poll(&entry, 1, timeoutMilliseconds) }
-        return n == 0 ? 0 : entry.revents
-    }
-
     /// The pending error of a socket (SO_ERROR), 0 when none.
     package static func probePendingError(_ fd: Int32) throws(Errno) -> Int32 {
         try socketOption(fd, level: SOL_SOCKET, name: SO_ERROR)
@@ -96,7 +89,6 @@ let EINPROGRESS_VALUE = EINPROGRESS
 let EINTR_VALUE = EINTR
 let ECONNREFUSED_VALUE = ECONNREFUSED
 let EADDRINUSE_VALUE = EADDRINUSE
-let POLLOUT_VALUE = Int16(POLLOUT)
 
 /// Bind probes in batches through io_uring (`portcullis_bind_ring_*`): the
 /// same socket + bind + close per port as `BindProber.probe`, one kernel

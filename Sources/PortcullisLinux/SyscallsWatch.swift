@@ -16,13 +16,6 @@ extension Sys {
 
     static func stopSignal() -> Int32 { portcullis_stop_signal_received() }
 
-    /// poll(2) for readability, up to `milliseconds`; true when readable.
-    static func waitReadable(_ fd: Int32, milliseconds: Int32) -> Bool {
-        var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        let n = poll(&entry, 1, milliseconds)
-        return n > 0
-    }
-
     /// Starts `path` with its stdin a pipe; returns the pid and the pipe's write end.
     static func spawn(_ path: String, arguments: [String]) throws(Errno) -> (pid: Int32, stdin: Int32) {
         var cStrings: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) }
@@ -56,8 +49,8 @@ extension Sys {
             guard n < 0, code == EAGAIN || code == EINTR else { return false }
             let left = deadline - monotonicMilliseconds()
             if left <= 0 { return false }
-            var entry = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-            _ = poll(&entry, 1, Int32(min(left, 1000)))
+            // Whatever the wait says, the next write tells.
+            _ = try? poll(fd, for: .writable, timeoutMilliseconds: Int32(min(left, 1000)))
         }
         return true
     }

@@ -21,7 +21,8 @@ public enum StopSignals {
         if wakeFD < 0 {
             Sys.sleep(milliseconds: Int(milliseconds))
         } else {
-            _ = Sys.waitReadable(wakeFD, milliseconds: Int32(clamping: milliseconds))
+            // The signal handler writes to wakeFD: readable means a stop signal came.
+            _ = try? Sys.poll(wakeFD, for: .readable, timeoutMilliseconds: Int32(clamping: milliseconds))
         }
         return received != nil
     }

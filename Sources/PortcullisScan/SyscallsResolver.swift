@@ -7,29 +7,22 @@ import PortcullisCore
 import PortcullisLinux
 
 /// The libc calls the resolver needs beyond SyscallsScan.swift's: waiting
-/// on one descriptor and reading a datagram with its sender. Same rules:
-/// errno read at once, `Errno` thrown.
+/// on one descriptor (through Sys.poll) and reading a datagram with its
+/// sender. Same rules: errno read at once, `Errno` thrown.
 extension ScanSys {
     /// What waiting on a descriptor found.
     enum Readiness {
         /// Ready to read (or write), or in error: the next call reports which.
         case ready
-        /// The timeout passed, or a signal cut the wait short: the caller
-        /// checks its deadline and waits again.
+        /// The timeout passed: the caller checks its deadline and waits again.
         case notYet
     }
 
-    /// poll(2) on one descriptor for up to `timeoutMilliseconds`. EINTR is
-    /// reported as `.notYet` rather than retried, so the caller's deadline
-    /// (not a fresh timeout) bounds the wait.
+    /// Waits up to `timeoutMilliseconds` for one descriptor to be readable
+    /// (or writable).
     static func wait(for fd: Int32, writable: Bool = false, timeoutMilliseconds: Int32) throws(Errno) -> Readiness {
-        var entry = pollfd(fd: fd, events: Int16(writable ? POLLOUT : POLLIN), revents: 0)
-        let result = poll(&entry, 1, timeoutMilliseconds)
-        if result > 0 { return .ready }
-        if result == 0 { return .notYet }
-        let code = errno
-        if code == EINTR { return .notYet }
-        throw Errno(code)
+        let events = try Sys.poll(fd, for: writable ? .writable : .readable, timeoutMilliseconds: timeoutMilliseconds)
+        return events.isEmpty ? .notYet : .ready
     }
 
     /// recvfrom(2) on a non-blocking socket: the byte count and the sender,
