@@ -20,6 +20,13 @@ public struct Errno: Error, Hashable, Sendable, CustomStringConvertible {
     public static let tooManySymlinks = Errno(ELOOP)
     public static let notDirectory = Errno(ENOTDIR)
     public static let protocolNotSupported = Errno(EPROTONOSUPPORT)
+    public static let inProgress = Errno(EINPROGRESS)
+    public static let alreadyInProgress = Errno(EALREADY)
+    public static let alreadyConnected = Errno(EISCONN)
+    public static let connectionRefused = Errno(ECONNREFUSED)
+    public static let hostUnreachable = Errno(EHOSTUNREACH)
+    public static let networkUnreachable = Errno(ENETUNREACH)
+    public static let timedOut = Errno(ETIMEDOUT)
 
     public var description: String {
         guard let text = strerror(rawValue) else { return "errno \(rawValue)" }
@@ -247,11 +254,7 @@ package enum Sys {
 
     /// An unconnected netlink socket sends to the kernel (port id 0).
     static func sendToKernel(_ fd: Int32, _ bytes: [UInt8]) throws(Errno) {
-        let sent = try retrying { bytes.withUnsafeBytes { b in send(fd, b.baseAddress, b.count, 0) } }
+        let sent = try send(fd, bytes)
         if sent != bytes.count { throw Errno(EIO) }
-    }
-
-    package static func receive(_ fd: Int32, into buffer: inout [UInt8]) throws(Errno) -> Int {
-        try retrying { buffer.withUnsafeMutableBytes { b in recv(fd, b.baseAddress, b.count, 0) } }
     }
 }

@@ -6,7 +6,7 @@ import Musl
 import CPortcullisSys
 
 /// System calls of `watch`: stop signals, child processes for `--exec`, and
-/// the syslog datagram socket.
+/// writes that give up after a deadline.
 extension Sys {
     static func installStopSignals() throws(Errno) -> Int32 {
         let fd = portcullis_stop_signals_install()
@@ -68,37 +68,6 @@ extension Sys {
             let signal = status & 0x7f
             return signal == 0 ? (status >> 8) & 0xff : 128 + signal
         }
-    }
-
-    /// An AF_UNIX datagram socket connected to `path` (syslog's /dev/log).
-    static func unixDatagram(connectedTo path: String) throws(Errno) -> Int32 {
-        let fd = try retrying { socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        let capacity = MemoryLayout.size(ofValue: address.sun_path)
-        guard bytes.count < capacity else {
-            close(fd)
-            throw Errno(ENAMETOOLONG)
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (i, b) in bytes.enumerated() { raw[i] = b }
-            raw[bytes.count] = 0
-        }
-        let length = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count + 1)
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, length) }
-        }
-        if rc != 0 {
-            let code = errno
-            close(fd)
-            throw Errno(code)
-        }
-        return fd
-    }
-
-    static func sendDatagram(_ fd: Int32, _ bytes: [UInt8]) throws(Errno) {
-        _ = try retrying { bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
     }
 
     /// Local time (from /etc/localtime or TZ; no NSS involved): month 1-12, day, hour, minute, second.

@@ -142,12 +142,12 @@ public final class SyslogSink {
     /// Sends one message; reconnects once if the daemon was restarted.
     public func send(severity: Int32, message: String, seconds: Int64) throws(CollectionError) {
         let datagram = Self.format(severity: severity, message: message, seconds: seconds, pid: Sys.processID())
-        do { try Sys.sendDatagram(fd, datagram) } catch {
+        do { _ = try Sys.send(fd, datagram) } catch {
             do {
                 let fresh = try Sys.unixDatagram(connectedTo: path)
                 Sys.close(fd)
                 fd = fresh
-                try Sys.sendDatagram(fd, datagram)
+                _ = try Sys.send(fd, datagram)
             } catch {
                 throw CollectionError("--syslog: sending to \(path) failed: \(error)")
             }

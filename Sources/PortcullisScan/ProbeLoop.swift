@@ -116,7 +116,7 @@ final class ProbeLoop {
         do throws(Errno) {
             if udp {
                 _ = try ScanSys.startConnect(fd, to: host.address, port: port)
-                _ = try ScanSys.send(fd, shared.options.udpPayload(port))
+                _ = try Sys.send(fd, shared.options.udpPayload(port))
             } else {
                 if try ScanSys.startConnect(fd, to: host.address, port: port) {
                     connected(probe, fd: fd, rtt: Sys.monotonicMicroseconds() - now)
@@ -215,10 +215,10 @@ final class ProbeLoop {
     private func connected(_ probe: Probe, fd: Int32, rtt: Int64) {
         let target = shared.hosts[probe.host].address
         let port = shared.port(of: probe)
-        let local = ScanSys.localEndpoint(fd)
+        let local = try? Sys.localEndpoint(fd)
         ScanSys.abortOnClose(fd)  // RST, not FIN: no TIME_WAIT left behind
         ScanSys.close(fd)
-        if let local, local.1 == port, local.0.normalized == target.normalized {
+        if let local, local.port == port, local.address.normalized == target.normalized {
             var again = probe
             again.selfConnects += 1
             if again.selfConnects >= 3 {

@@ -245,7 +245,7 @@ public struct Resolver: Sendable {
                 while waiting[id] != nil { id = UInt16.random(in: .min ... .max) }
                 guard let query = try? DNSMessage.query(id: id, name: name, type: type) else { continue }
                 waiting[id] = type
-                _ = try ScanSys.send(fd, query)
+                _ = try Sys.send(fd, query)
             }
             let deadline = Sys.monotonicMicroseconds() + Int64(timeout) * 1000
             var buffer = [UInt8](repeating: 0, count: 65536)
@@ -254,7 +254,7 @@ public struct Resolver: Sendable {
                 guard remaining > 0 else { break }
                 guard try ScanSys.wait(for: fd, timeoutMilliseconds: Int32((remaining + 999) / 1000)) == .ready,
                       let (count, sender) = try ScanSys.receiveDatagram(fd, into: &buffer) else { continue }
-                guard let sender, sender.0 == server.address, sender.1 == server.port else {
+                guard let sender, sender.address == server.address, sender.port == server.port else {
                     ignored = "a reply from another address"
                     continue
                 }
@@ -348,7 +348,7 @@ public struct Resolver: Sendable {
         }
         var outgoing = [UInt8(query.count >> 8), UInt8(query.count & 0xff)] + query
         while !outgoing.isEmpty {
-            let sent = try whenReady(fd, writable: true) { () throws(Errno) in try ScanSys.send(fd, outgoing) }
+            let sent = try whenReady(fd, writable: true) { () throws(Errno) in try Sys.send(fd, outgoing) }
             outgoing.removeFirst(sent)
         }
         var incoming: [UInt8] = []

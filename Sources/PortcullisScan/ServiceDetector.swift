@@ -137,7 +137,7 @@ struct ServiceConnection {
         // A zero-length UDP datagram is still a datagram: send it once.
         repeat {
             do {
-                offset += try ScanSys.send(fd, Array(bytes[offset...]))
+                offset += try Sys.send(fd, Array(bytes[offset...]))
             } catch where error.meansWouldBlock {
                 // The payloads are small; a full send buffer means a stalled peer.
                 try? ScanSys.epollModify(epoll, fd, events: ScanSys.writable, token: 0)

@@ -27,13 +27,14 @@ enum ScanSys {
 
     /// Starts a connect. Returns true when it completed at once, false for
     /// EINPROGRESS; throws any other errno (ECONNREFUSED on loopback comes
-    /// back immediately). Not retried on EINTR: the connect carries on.
+    /// back immediately). EINTR counts as in progress: the connect carries on.
     static func startConnect(_ fd: Int32, to address: IPAddress, port: UInt16) throws(Errno) -> Bool {
-        let rc = withSocketAddress(address, port: port) { Glibc.connect(fd, $0, $1) }
-        if rc == 0 { return true }
-        let code = errno
-        if code == EINPROGRESS || code == EINTR { return false }
-        throw Errno(code)
+        do throws(Errno) {
+            try Sys.connect(fd, to: InetEndpoint(address, port: port))
+        } catch where error == .inProgress || error == .interrupted {
+            return false
+        }
+        return true
     }
 
     enum ConnectProgress: Equatable { case pending, connected, failed(Errno) }
@@ -42,11 +43,15 @@ enum ScanSys {
     /// so far. An answer such as ECONNREFUSED also returns the socket to the
     /// unconnected state, so it can connect anew.
     static func connectAgain(_ fd: Int32, to address: IPAddress, port: UInt16) -> ConnectProgress {
-        let rc = withSocketAddress(address, port: port) { Glibc.connect(fd, $0, $1) }
-        switch rc == 0 ? EISCONN : errno {
-        case EALREADY, EINPROGRESS, EINTR: return .pending
-        case EISCONN: return .connected
-        case let code: return .failed(Errno(code))
+        do throws(Errno) {
+            try Sys.connect(fd, to: InetEndpoint(address, port: port))
+            return .connected
+        } catch {
+            switch error {
+            case .alreadyInProgress, .inProgress, .interrupted: return .pending
+            case .alreadyConnected: return .connected
+            default: return .failed(error)
+            }
         }
     }
 
@@ -54,21 +59,6 @@ enum ScanSys {
     /// own errno if that fails).
     static func pendingError(_ fd: Int32) -> Int32 {
         do { return try Sys.probePendingError(fd) } catch { return error.rawValue }
-    }
-
-    /// The local (address, port) of a socket.
-    static func localEndpoint(_ fd: Int32) -> (IPAddress, UInt16)? {
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let rc = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        guard rc == 0 else { return nil }
-        return endpoint(storage)
-    }
-
-    static func send(_ fd: Int32, _ bytes: [UInt8]) throws(Errno) -> Int {
-        try retrying { bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
     }
 
     // MARK: epoll
@@ -144,54 +134,9 @@ enum ScanSys {
         }
         return Int(clamping: limit.rlim_cur)
     }
-
-    // MARK: addresses
-
-    static func withSocketAddress<T>(_ address: IPAddress, port: UInt16, _ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
-        let bytes = address.bytes
-        if address.kind == .v4 {
-            var sa = sockaddr_in()
-            sa.sin_family = sa_family_t(AF_INET)
-            sa.sin_port = port.bigEndian
-            withUnsafeMutableBytes(of: &sa.sin_addr) { $0.copyBytes(from: bytes) }
-            return withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        }
-        var sa = sockaddr_in6()
-        sa.sin6_family = sa_family_t(AF_INET6)
-        sa.sin6_port = port.bigEndian
-        withUnsafeMutableBytes(of: &sa.sin6_addr) { $0.copyBytes(from: bytes) }
-        return withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
-    }
-
-    static func endpoint(_ storage: sockaddr_storage) -> (IPAddress, UInt16)? {
-        var copy = storage
-        switch Int32(storage.ss_family) {
-        case AF_INET:
-            return withUnsafePointer(to: &copy) {
-                $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sa -> (IPAddress, UInt16)? in
-                    let raw = withUnsafeBytes(of: sa.pointee.sin_addr) { Array($0) }
-                    return IPAddress(bytes: raw).map { ($0, UInt16(bigEndian: sa.pointee.sin_port)) }
-                }
-            }
-        case AF_INET6:
-            return withUnsafePointer(to: &copy) {
-                $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sa -> (IPAddress, UInt16)? in
-                    let raw = withUnsafeBytes(of: sa.pointee.sin6_addr) { Array($0) }
-                    return IPAddress(bytes: raw).map { ($0, UInt16(bigEndian: sa.pointee.sin6_port)) }
-                }
-            }
-        default:
-            return nil
-        }
-    }
 }
 
 extension Errno {
-    static let connectionRefused = Errno(ECONNREFUSED)
-    static let hostUnreachable = Errno(EHOSTUNREACH)
-    static let networkUnreachable = Errno(ENETUNREACH)
-    static let timedOut = Errno(ETIMEDOUT)
-
     /// EAGAIN/EWOULDBLOCK: a non-blocking socket has nothing to give or no room yet.
     var meansWouldBlock: Bool { rawValue == EAGAIN || rawValue == EWOULDBLOCK }
 
