@@ -32,7 +32,7 @@ let package = Package(
         // System calls Swift cannot import (variadic syscall(2), epoll): pidfd, raw reads, epoll.
         .target(name: "CPortcullisSys"),
         // The network scanner: TCP connect and UDP probes, service detection.
-        .target(name: "PortcullisScan", dependencies: ["PortcullisCore", "PortcullisLinux", "CPortcullisSys"], swiftSettings: strictSettings),
+        .target(name: "PortcullisScan", dependencies: ["PortcullisCore", "PortcullisLinux"], swiftSettings: strictSettings),
         // History: snapshots, baselines and watch events in SQLite (GRDB).
         .target(
             name: "PortcullisStore",

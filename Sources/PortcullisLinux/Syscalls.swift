@@ -36,20 +36,21 @@ public struct Errno: Error, Hashable, Sendable, CustomStringConvertible {
     /// "Vanished" errors: the process or fd went away between two calls.
     public var meansGone: Bool { self == .noSuchFile || self == .noSuchProcess }
     public var meansDenied: Bool { self == .permissionDenied || self == .notPermitted }
+
+    /// EAGAIN/EWOULDBLOCK: a non-blocking socket has nothing to give or no room yet.
+    public var meansWouldBlock: Bool { rawValue == EAGAIN || rawValue == EWOULDBLOCK }
+
+    /// Shortages on this host, not answers from a scan target: EMFILE, ENFILE,
+    /// ENOBUFS, ENOMEM, EADDRNOTAVAIL (no free ephemeral port), EAGAIN.
+    public var isLocalResourceShortage: Bool { [EMFILE, ENFILE, ENOBUFS, ENOMEM, EADDRNOTAVAIL, EAGAIN].contains(rawValue) }
 }
 
-extension Errno {
-    /// Runs a libc call until it does not fail with EINTR; a -1 result
-    /// throws the errno read straight after it. For the other targets' own
-    /// syscall files (PortcullisScan's), so each need not repeat the loop.
-    public static func retryingInterrupted<T: BinaryInteger>(_ body: () -> T) throws(Errno) -> T {
-        try Sys.retrying(body)
-    }
-}
-
-/// Thin wrappers over the libc calls portcullis makes. Nothing else in the
-/// package calls libc directly. Each reads errno straight after a -1 and
-/// retries EINTR.
+/// Thin wrappers over the libc calls portcullis makes, for every target
+/// (Scan and Store call them too). Nothing else in the package calls libc
+/// directly. Each reads errno straight after a -1 and retries EINTR. One
+/// wrapper per call family: spawn (SyscallsProcess.swift), poll and epoll
+/// (SyscallsPoll.swift), sockaddr and the socket calls that take one
+/// (SyscallsSocket.swift), the clocks and close (here).
 package enum Sys {
     @inline(__always)
     static func retrying<T: BinaryInteger>(_ body: () -> T) throws(Errno) -> T {
@@ -69,7 +70,11 @@ package enum Sys {
         return try retrying { openat(dirfd, path, flags) }
     }
 
-    static func close(_ fd: Int32) { _ = Glibc.close(fd) }
+    /// close(2), the one wrapper. Never retried: Linux releases the
+    /// descriptor even when close reports EINTR, and a retry could close
+    /// a descriptor another thread has just been given. Errors are ignored
+    /// (nothing is left to do about them for the descriptors portcullis closes).
+    package static func close(_ fd: Int32) { _ = closeDescriptor(fd) }
 
     /// open(2) with O_CREAT|O_EXCL: fails with EEXIST rather than overwrite.
     static func createExclusive(_ path: String, mode: UInt32) throws(Errno) -> Int32 {
@@ -258,3 +263,7 @@ package enum Sys {
         if sent != bytes.count { throw Errno(EIO) }
     }
 }
+
+// close(2) itself: inside Sys an unqualified `close` means Sys.close, and
+// `Glibc.close` would not build against musl (the Static Linux SDK).
+private func closeDescriptor(_ fd: Int32) -> Int32 { close(fd) }

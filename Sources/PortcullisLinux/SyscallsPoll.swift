@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import CPortcullisSys
 
 /// What poll(2) waits for and reports about a descriptor.
 package struct PollEvents: OptionSet, Hashable, Sendable {
@@ -46,6 +47,40 @@ extension Sys {
     /// `poll` of one descriptor.
     package static func poll(_ fd: Int32, for events: PollEvents, timeoutMilliseconds: Int32) throws(Errno) -> PollEvents {
         try poll([fd], for: events, timeoutMilliseconds: timeoutMilliseconds).first ?? []
+    }
+
+    // MARK: epoll
+
+    /// epoll(7) event bits, for `epollAdd`, `epollModify` and what `epollWait` reports.
+    package static let epollReadable = UInt32(PORTCULLIS_EPOLLIN)
+    package static let epollWritable = UInt32(PORTCULLIS_EPOLLOUT)
+    /// EPOLLERR and EPOLLHUP, which epoll reports without being asked.
+    package static let epollFailed = UInt32(PORTCULLIS_EPOLLERR) | UInt32(PORTCULLIS_EPOLLHUP)
+
+    /// epoll_create1(2), close-on-exec.
+    package static func epollCreate() throws(Errno) -> Int32 { try retrying { portcullis_epoll_create() } }
+
+    /// Registers `fd` for `events`, with `token` as its user data.
+    package static func epollAdd(_ epfd: Int32, _ fd: Int32, events: UInt32, token: UInt64) throws(Errno) {
+        _ = try retrying { portcullis_epoll_add(epfd, fd, events, token) }
+    }
+
+    package static func epollModify(_ epfd: Int32, _ fd: Int32, events: UInt32, token: UInt64) throws(Errno) {
+        _ = try retrying { portcullis_epoll_modify(epfd, fd, events, token) }
+    }
+
+    /// Waits up to `timeoutMilliseconds` (-1: forever); fills `tokens` and
+    /// `events` and returns how many are ready.
+    package static func epollWait(_ epfd: Int32, tokens: inout [UInt64], events: inout [UInt32], timeoutMilliseconds: Int32) throws(Errno) -> Int {
+        let capacity = Int32(min(tokens.count, events.count))
+        let n: Int32 = try retrying {
+            tokens.withUnsafeMutableBufferPointer { (t: inout UnsafeMutableBufferPointer<UInt64>) -> Int32 in
+                events.withUnsafeMutableBufferPointer { (e: inout UnsafeMutableBufferPointer<UInt32>) -> Int32 in
+                    portcullis_epoll_wait(epfd, t.baseAddress, e.baseAddress, capacity, timeoutMilliseconds)
+                }
+            }
+        }
+        return Int(n)
     }
 }
 

@@ -233,7 +233,7 @@ public struct Resolver: Sendable {
             result.problem = "cannot open a socket: \(error)"
             return result
         }
-        defer { ScanSys.close(fd) }
+        defer { Sys.close(fd) }
         var waiting: [UInt16: DNSRecordType] = [:]
         var ignored: String?
         do throws(Errno) {
@@ -335,7 +335,7 @@ public struct Resolver: Sendable {
         guard let query = try? DNSMessage.query(id: id, name: name, type: type) else { throw TCPProblem("cannot build the query") }
         let fd: Int32
         do throws(Errno) { fd = try ScanSys.socket(for: server.address, udp: false) } catch { throw TCPProblem("\(error)") }
-        defer { ScanSys.close(fd) }
+        defer { Sys.close(fd) }
         let connectedAtOnce: Bool
         do throws(Errno) { connectedAtOnce = try ScanSys.startConnect(fd, to: server.address, port: server.port) } catch {
             throw problem(error)

@@ -1,26 +1,15 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-import CPortcullisSys
 import PortcullisCore
 import PortcullisLinux
 
-/// Thin wrappers over the libc calls the scanner makes, in the style of
-/// PortcullisLinux's Syscalls.swift: errno read immediately, EINTR retried,
-/// `Errno` thrown. Nothing else in this target calls libc directly.
+/// The scanner's compositions of PortcullisLinux's `Sys` wrappers (which
+/// read errno at once, retry EINTR and throw `Errno`): non-blocking
+/// sockets, connects under way, waits that a deadline bounds. Nothing in
+/// this target calls libc directly.
 enum ScanSys {
-    @inline(__always)
-    static func retrying<T: BinaryInteger>(_ body: () -> T) throws(Errno) -> T { try Errno.retryingInterrupted(body) }
-
     /// A non-blocking, close-on-exec TCP or UDP socket for `address`'s family.
-    /// A non-blocking TCP or UDP socket for `address`'s family.
     static func socket(for address: IPAddress, udp: Bool) throws(Errno) -> Int32 {
         try Sys.probeSocket(ipv6: address.kind == .v6, udp: udp, nonBlocking: true)
     }
-
-    static func close(_ fd: Int32) { _ = Glibc.close(fd) }
 
     /// SO_LINGER {on, 0}: close sends RST, so a scan leaves no TIME_WAIT behind.
     static func abortOnClose(_ fd: Int32) { try? Sys.probeAbortOnClose(fd) }
@@ -61,86 +50,29 @@ enum ScanSys {
         do { return try Sys.probePendingError(fd) } catch { return error.rawValue }
     }
 
-    // MARK: epoll
-
-    static func epollCreate() throws(Errno) -> Int32 { try retrying { portcullis_epoll_create() } }
-
-    /// Registers `fd` for `events`, with `token` as its user data.
-    static func epollAdd(_ epfd: Int32, _ fd: Int32, events: UInt32, token: UInt64) throws(Errno) {
-        _ = try retrying { portcullis_epoll_add(epfd, fd, events, token) }
+    /// What waiting on a descriptor found.
+    enum Readiness {
+        /// Ready to read (or write), or in error: the next call reports which.
+        case ready
+        /// The timeout passed: the caller checks its deadline and waits again.
+        case notYet
     }
 
-    static func epollModify(_ epfd: Int32, _ fd: Int32, events: UInt32, token: UInt64) throws(Errno) {
-        _ = try retrying { portcullis_epoll_modify(epfd, fd, events, token) }
+    /// Waits up to `timeoutMilliseconds` for one descriptor to be readable
+    /// (or writable).
+    static func wait(for fd: Int32, writable: Bool = false, timeoutMilliseconds: Int32) throws(Errno) -> Readiness {
+        let events = try Sys.poll(fd, for: writable ? .writable : .readable, timeoutMilliseconds: timeoutMilliseconds)
+        return events.isEmpty ? .notYet : .ready
     }
 
-    /// Waits up to `timeoutMilliseconds` (-1: forever); fills `tokens` and
-    /// `events` and returns how many are ready.
-    static func epollWait(_ epfd: Int32, tokens: inout [UInt64], events: inout [UInt32], timeoutMilliseconds: Int32) throws(Errno) -> Int {
-        let capacity = Int32(min(tokens.count, events.count))
-        let n: Int32 = try retrying {
-            tokens.withUnsafeMutableBufferPointer { (t: inout UnsafeMutableBufferPointer<UInt64>) -> Int32 in
-                events.withUnsafeMutableBufferPointer { (e: inout UnsafeMutableBufferPointer<UInt32>) -> Int32 in
-                    portcullis_epoll_wait(epfd, t.baseAddress, e.baseAddress, capacity, timeoutMilliseconds)
-                }
-            }
+    /// A datagram from a non-blocking socket: the byte count and the
+    /// sender, or nil when nothing is waiting. ICMP errors queued on a
+    /// connected UDP socket come back as thrown errnos (ECONNREFUSED).
+    static func receiveDatagram(_ fd: Int32, into buffer: inout [UInt8]) throws(Errno) -> (count: Int, sender: InetEndpoint?)? {
+        do throws(Errno) {
+            return try Sys.receiveDatagram(fd, into: &buffer)
+        } catch where error.meansWouldBlock {
+            return nil
         }
-        return Int(n)
     }
-
-    static let readable = UInt32(PORTCULLIS_EPOLLIN)
-    static let writable = UInt32(PORTCULLIS_EPOLLOUT)
-    static let failed = UInt32(PORTCULLIS_EPOLLERR) | UInt32(PORTCULLIS_EPOLLHUP)
-
-    // MARK: threads
-
-    /// Runs `body(i)` for each i in 0..<count, each on a thread of its own,
-    /// and returns when all are done. For work that mostly waits (service
-    /// conversations): the dispatch pool runs no more at once than there are
-    /// CPUs. A thread that cannot be created runs its part on this one.
-    static func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
-        final class Job {
-            let run: () -> Void
-            init(_ run: @escaping () -> Void) { self.run = run }
-        }
-        var threads: [pthread_t] = []
-        for index in 0..<count {
-            let job = Unmanaged.passRetained(Job { body(index) })
-            var thread = pthread_t()
-            let rc = pthread_create(&thread, nil, { raw in
-                let job = Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue()
-                job.run()
-                return nil
-            }, job.toOpaque())
-            if rc == 0 {
-                threads.append(thread)
-            } else {
-                job.takeRetainedValue().run()
-            }
-        }
-        for thread in threads { pthread_join(thread, nil) }
-    }
-
-    // MARK: limits
-
-    /// Raises the soft RLIMIT_NOFILE to the hard limit; returns the soft limit now in force.
-    static func raiseDescriptorLimit() -> Int {
-        var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
-        if limit.rlim_cur < limit.rlim_max {
-            var raised = limit
-            raised.rlim_cur = limit.rlim_max
-            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
-        }
-        return Int(clamping: limit.rlim_cur)
-    }
-}
-
-extension Errno {
-    /// EAGAIN/EWOULDBLOCK: a non-blocking socket has nothing to give or no room yet.
-    var meansWouldBlock: Bool { rawValue == EAGAIN || rawValue == EWOULDBLOCK }
-
-    /// Shortages on this host, not answers from the target: EMFILE, ENFILE,
-    /// ENOBUFS, ENOMEM, EADDRNOTAVAIL (no free ephemeral port), EAGAIN.
-    var isLocalResourceShortage: Bool { [EMFILE, ENFILE, ENOBUFS, ENOMEM, EADDRNOTAVAIL, EAGAIN].contains(rawValue) }
 }
