@@ -81,6 +81,14 @@ package enum Sys {
         try retrying { open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode) }
     }
 
+    /// stat(2), or lstat(2) when not following a symlink in the last component:
+    /// owner, mode (type and permission bits) and whether it is a regular file.
+    package static func fileStatus(_ path: String, followSymlinks: Bool = true) throws(Errno) -> (uid: UInt32, mode: UInt32, isRegular: Bool) {
+        var st = stat()
+        _ = try retrying { followSymlinks ? stat(path, &st) : lstat(path, &st) }
+        return (st.st_uid, UInt32(st.st_mode), (st.st_mode & S_IFMT) == S_IFREG)
+    }
+
     /// rename(2): atomically replaces `to` with `from`.
     static func rename(_ from: String, _ to: String) throws(Errno) {
         _ = try retrying { Glibc.rename(from, to) }
@@ -169,6 +177,8 @@ package enum Sys {
     }
 
     static func userID() -> UInt32 { geteuid() }
+
+    static func realUserID() -> UInt32 { getuid() }
 
     static let currentDirectory = AT_FDCWD
 

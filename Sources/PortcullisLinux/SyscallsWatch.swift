@@ -16,18 +16,23 @@ extension Sys {
 
     static func stopSignal() -> Int32 { portcullis_stop_signal_received() }
 
-    /// Starts `path` with its stdin a pipe; returns the pid and the pipe's write end.
-    static func spawn(_ path: String, arguments: [String]) throws(Errno) -> (pid: Int32, stdin: Int32) {
-        var cStrings: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) }
-        cStrings.append(nil)
-        defer { for p in cStrings { free(p) } }
-        var pid: pid_t = 0
-        var stdinFD: Int32 = -1
-        let rc = cStrings.withUnsafeBufferPointer { argv in
-            portcullis_spawn_with_stdin(path, argv.baseAddress, environ, &pid, &stdinFD)
+    /// Starts `path` (argv[0] is the path itself) for `watch --exec`: its
+    /// stdin the read end of a new pipe, whose write end (close-on-exec) is
+    /// returned; its stdout sent to our stderr; our environment; in a
+    /// process group of its own; SIGPIPE, SIGINT and SIGTERM back to their
+    /// default actions.
+    static func spawnWithInputPipe(_ path: String, arguments: [String]) throws(Errno) -> (pid: Int32, stdin: Int32) {
+        let input = try pipe()
+        // The child has its own copy of the read end once started.
+        defer { close(input.read) }
+        do {
+            let setup = ChildSetup(stdin: .descriptor(input.read), stdout: .descriptor(2), inheritsEnvironment: true,
+                                   defaultSignals: [SIGPIPE, SIGINT, SIGTERM], ownProcessGroup: true)
+            return (try spawn(path, arguments: [path] + arguments, setup), input.write)
+        } catch {
+            close(input.write)
+            throw error
         }
-        if rc != 0 { throw Errno(rc) }
-        return (pid, stdinFD)
     }
 
     static func setNonBlocking(_ fd: Int32) {
@@ -55,18 +60,17 @@ extension Sys {
         return true
     }
 
-    /// waitpid(2): the exit status (or 128+signal) once `pid` ended, nil while it runs.
+    /// The exit status (or 128+signal) once `pid` ended, nil while it runs,
+    /// -1 when it cannot be waited for.
     static func reap(_ pid: Int32, block: Bool) -> Int32? {
-        var status: Int32 = 0
-        while true {
-            let r = waitpid(pid, &status, block ? 0 : WNOHANG)
-            if r == 0 { return nil }
-            if r < 0 {
-                if errno == EINTR { continue }
-                return -1
+        do throws(Errno) {
+            switch try wait(pid, noHang: !block) {
+            case nil: return nil
+            case .exited(let code): return code
+            case .signalled(let signal): return 128 + signal
             }
-            let signal = status & 0x7f
-            return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+        } catch {
+            return -1
         }
     }
 

@@ -65,7 +65,7 @@ public final class EventCommand {
             running.removeFirst()
         }
         let child: (pid: Int32, stdin: Int32)
-        do { child = try Sys.spawn(path, arguments: arguments) } catch {
+        do { child = try Sys.spawnWithInputPipe(path, arguments: arguments) } catch {
             failures.append("--exec \(path): cannot start it: \(error)")
             return
         }
