@@ -91,10 +91,10 @@ package enum Sys {
 
     /// rename(2): atomically replaces `to` with `from`.
     static func rename(_ from: String, _ to: String) throws(Errno) {
-        _ = try retrying { Glibc.rename(from, to) }
+        _ = try retrying { renamePath(from, to) }
     }
 
-    static func unlink(_ path: String) { _ = Glibc.unlink(path) }
+    static func unlink(_ path: String) { _ = unlinkPath(path) }
 
     static func processID() -> Int32 { getpid() }
 
@@ -258,7 +258,7 @@ package enum Sys {
 
     static func ignoreBrokenPipe() { signal(SIGPIPE, SIG_IGN) }
 
-    static func exit(_ code: Int32) -> Never { Glibc.exit(code) }
+    static func exit(_ code: Int32) -> Never { exitProcess(code) }
     static func clockTicksPerSecond() -> Int64 { Int64(sysconf(Int32(_SC_CLK_TCK))) }
 
     // MARK: netlink
@@ -274,6 +274,11 @@ package enum Sys {
     }
 }
 
-// close(2) itself: inside Sys an unqualified `close` means Sys.close, and
-// `Glibc.close` would not build against musl (the Static Linux SDK).
+// libc functions whose names Sys's own wrappers shadow inside the enum
+// (an unqualified `close` there means `Sys.close`): called through these
+// file-level names rather than qualified with the Glibc module name, which a
+// musl build (the Static Linux SDK) does not have.
 private func closeDescriptor(_ fd: Int32) -> Int32 { close(fd) }
+private func renamePath(_ from: String, _ to: String) -> Int32 { rename(from, to) }
+private func unlinkPath(_ path: String) -> Int32 { unlink(path) }
+private func exitProcess(_ code: Int32) -> Never { exit(code) }

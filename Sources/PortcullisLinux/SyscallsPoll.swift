@@ -84,6 +84,6 @@ extension Sys {
     }
 }
 
-// poll(2) itself: inside Sys an unqualified `poll` means Sys.poll, and
-// `Glibc.poll` would not build against musl.
+// poll(2) itself: inside Sys an unqualified `poll` means Sys.poll, and the
+// Glibc module name would not build against musl.
 private func pollDescriptors(_ fds: UnsafeMutablePointer<pollfd>?, _ count: nfds_t, _ timeout: Int32) -> Int32 { poll(fds, count, timeout) }

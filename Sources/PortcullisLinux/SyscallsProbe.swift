@@ -30,8 +30,8 @@ extension Sys {
 
     /// SO_LINGER {on, 0}: close sends RST, so a connect probe leaves no TIME_WAIT.
     package static func probeAbortOnClose(_ fd: Int32) throws(Errno) {
-        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
-        _ = try retrying { setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size)) }
+        var option = linger(l_onoff: 1, l_linger: 0)
+        _ = try retrying { setsockopt(fd, SOL_SOCKET, SO_LINGER, &option, socklen_t(MemoryLayout<linger>.size)) }
     }
 
     /// bind(2) to the wildcard address (0.0.0.0 or ::) on `port`.

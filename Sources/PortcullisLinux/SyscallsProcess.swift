@@ -170,6 +170,6 @@ extension Sys {
     }
 }
 
-// kill(2) itself: inside Sys an unqualified `kill` means Sys.kill, and
-// `Glibc.kill` would not build against musl.
+// kill(2) itself: inside Sys an unqualified `kill` means Sys.kill, and the
+// Glibc module name would not build against musl.
 private func sendSignal(_ pid: pid_t, _ signal: Int32) -> Int32 { kill(pid, signal) }

@@ -160,7 +160,8 @@ extension Sys {
 }
 
 // libc functions whose names Sys's wrappers shadow inside the enum, called
-// through file-level names (`Glibc.connect` would not build against musl).
+// through file-level names (qualified with the Glibc module name they would
+// not build against musl).
 private func connectSocket(_ fd: Int32, _ address: UnsafePointer<sockaddr>, _ length: socklen_t) -> Int32 { connect(fd, address, length) }
 private func bindSocket(_ fd: Int32, _ address: UnsafePointer<sockaddr>, _ length: socklen_t) -> Int32 { bind(fd, address, length) }
 private func sendBytes(_ fd: Int32, _ bytes: UnsafeRawPointer?, _ count: Int, _ flags: Int32) -> Int { send(fd, bytes, count, flags) }
