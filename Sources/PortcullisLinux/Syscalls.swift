@@ -20,6 +20,7 @@ public struct Errno: Error, Hashable, Sendable, CustomStringConvertible {
     public static let tooManySymlinks = Errno(ELOOP)
     public static let notDirectory = Errno(ENOTDIR)
     public static let protocolNotSupported = Errno(EPROTONOSUPPORT)
+    public static let fileExists = Errno(EEXIST)
     public static let inProgress = Errno(EINPROGRESS)
     public static let alreadyInProgress = Errno(EALREADY)
     public static let alreadyConnected = Errno(EISCONN)
@@ -77,8 +78,27 @@ package enum Sys {
     package static func close(_ fd: Int32) { _ = closeDescriptor(fd) }
 
     /// open(2) with O_CREAT|O_EXCL: fails with EEXIST rather than overwrite.
-    static func createExclusive(_ path: String, mode: UInt32) throws(Errno) -> Int32 {
+    package static func createExclusive(_ path: String, mode: UInt32) throws(Errno) -> Int32 {
         try retrying { open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode) }
+    }
+
+    /// mkdir(2) of one directory (EEXIST when anything is there already).
+    package static func makeDirectory(_ path: String, mode: UInt32) throws(Errno) {
+        _ = try retrying { mkdir(path, mode) }
+    }
+
+    /// What access(2) checks for.
+    package struct AccessCheck: OptionSet, Sendable {
+        package let rawValue: Int32
+        package init(rawValue: Int32) { self.rawValue = rawValue }
+        package static let writable = AccessCheck(rawValue: W_OK)
+        package static let executable = AccessCheck(rawValue: X_OK)
+    }
+
+    /// access(2) with the real user's rights: throws why not (EACCES, EROFS for
+    /// a read-only file system, ENOENT...).
+    package static func checkAccess(_ path: String, _ check: AccessCheck) throws(Errno) {
+        _ = try retrying { access(path, check.rawValue) }
     }
 
     /// stat(2), or lstat(2) when not following a symlink in the last component:

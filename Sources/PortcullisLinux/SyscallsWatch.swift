@@ -83,7 +83,7 @@ extension Sys {
     }
 
     static func isExecutableFile(_ path: String) -> Bool {
-        var st = stat()
-        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG && access(path, X_OK) == 0
+        guard let status = try? fileStatus(path), status.isRegular else { return false }
+        return (try? checkAccess(path, .executable)) != nil
     }
 }
