@@ -30,15 +30,16 @@ let package = Package(
             swiftSettings: strictSettings),
         // The only target that talks to the kernel: netlink sock_diag, procfs.
         .target(name: "PortcullisLinux", dependencies: ["PortcullisCore", "CPortcullisSys"], swiftSettings: strictSettings),
-        // System calls Swift cannot import (variadic syscall(2), epoll): pidfd, raw reads, epoll.
+        // System calls Swift cannot import (variadic syscall(2), GNU extensions): pidfd, raw reads, epoll, pipe2.
+        // Called only through PortcullisLinux's Syscalls*.swift.
         .target(name: "CPortcullisSys"),
         // The network scanner: TCP connect and UDP probes, service detection.
-        .target(name: "PortcullisScan", dependencies: ["PortcullisCore", "PortcullisLinux", "CPortcullisSys"], swiftSettings: strictSettings),
-        // History: snapshots, baselines and watch events in SQLite (GRDB).
+        .target(name: "PortcullisScan", dependencies: ["PortcullisCore", "PortcullisLinux"], swiftSettings: strictSettings),
+        // History: snapshots, baselines and watch events in SQLite (GRDB); file checks through PortcullisLinux's Sys.
         .target(
             name: "PortcullisStore",
             dependencies: [
-                "PortcullisCore", .product(name: "GRDB", package: "GRDB.swift"),
+                "PortcullisCore", "PortcullisLinux", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             swiftSettings: strictSettings),
@@ -77,7 +78,7 @@ let package = Package(
             name: "portcullis-example-exposed", dependencies: ["PortcullisCore", "PortcullisJobs"],
             path: "Examples/exposed-listeners", swiftSettings: strictSettings),
         .testTarget(
-            name: "PortcullisStoreTests", dependencies: ["PortcullisCore", "PortcullisStore"],
+            name: "PortcullisStoreTests", dependencies: ["PortcullisCore", "PortcullisLinux", "PortcullisStore"],
             swiftSettings: strictSettings),
         // Writes snapshots until killed: the crash-safety test's victim.
         .executableTarget(

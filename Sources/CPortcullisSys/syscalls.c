@@ -54,7 +54,6 @@ unsigned long portcullis_loader_base(void) { return getauxval(AT_BASE); }
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <string.h>
 
 static volatile sig_atomic_t stop_signal = 0;
@@ -96,40 +95,4 @@ int portcullis_stop_signals_install(void) {
 
 int portcullis_stop_signal_received(void) { return stop_signal; }
 
-int portcullis_spawn_with_stdin(const char *path, char *const argv[], char *const envp[], pid_t *pid, int *stdin_fd) {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) return errno;
-    posix_spawn_file_actions_t actions;
-    posix_spawnattr_t attributes;
-    int rc = posix_spawn_file_actions_init(&actions);
-    if (rc != 0) goto close_pipe;
-    rc = posix_spawnattr_init(&attributes);
-    if (rc != 0) goto destroy_actions;
-    // dup2 clears close-on-exec on the copy; the originals close at exec.
-    if ((rc = posix_spawn_file_actions_adddup2(&actions, fds[0], 0)) != 0) goto destroy_all;
-    if ((rc = posix_spawn_file_actions_adddup2(&actions, 2, 1)) != 0) goto destroy_all;
-    sigset_t none, defaults;
-    sigemptyset(&none);
-    sigemptyset(&defaults);
-    sigaddset(&defaults, SIGPIPE);
-    sigaddset(&defaults, SIGINT);
-    sigaddset(&defaults, SIGTERM);
-    if ((rc = posix_spawnattr_setsigmask(&attributes, &none)) != 0) goto destroy_all;
-    if ((rc = posix_spawnattr_setsigdefault(&attributes, &defaults)) != 0) goto destroy_all;
-    if ((rc = posix_spawnattr_setpgroup(&attributes, 0)) != 0) goto destroy_all;
-    if ((rc = posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP)) != 0)
-        goto destroy_all;
-    rc = posix_spawn(pid, path, &actions, &attributes, argv, envp);
-destroy_all:
-    posix_spawnattr_destroy(&attributes);
-destroy_actions:
-    posix_spawn_file_actions_destroy(&actions);
-close_pipe:
-    close(fds[0]);
-    if (rc != 0) {
-        close(fds[1]);
-        return rc;
-    }
-    *stdin_fd = fds[1];
-    return 0;
-}
+int portcullis_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }

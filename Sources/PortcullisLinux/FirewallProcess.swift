@@ -1,124 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
-/// Thin wrappers for running a helper program (nft) and reading what it
-/// prints. Same rules as Syscalls.swift: errno is read straight after a
-/// failing call, EINTR is retried, failures throw `Errno`.
-extension Sys {
-    /// A one-way channel for a child's output: a socketpair(2) created
-    /// close-on-exec atomically, so no other child spawned meanwhile by
-    /// another thread inherits either end (pipe2, which would do the same,
-    /// is not visible to Swift through Glibc).
-    static func channel() throws(Errno) -> (read: Int32, write: Int32) {
-        var fds: [Int32] = [-1, -1]
-        _ = try retrying {
-            fds.withUnsafeMutableBufferPointer {
-                socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, $0.baseAddress)
-            }
-        }
-        return (fds[0], fds[1])
-    }
-
-    /// posix_spawn(3) of `path` with `arguments` (argv[0] first) and an
-    /// empty environment: stdin is /dev/null, stdout and stderr go to the
-    /// given descriptors. Every signal disposition is reset to its default
-    /// and the mask cleared (the CLI ignores SIGPIPE, which a child would
-    /// otherwise inherit). No shell is involved.
-    static func spawn(path: String, arguments: [String], stdout: Int32, stderr: Int32) throws(Errno) -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        guard posix_spawn_file_actions_init(&actions) == 0 else { throw Errno(ENOMEM) }
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        var attributes = posix_spawnattr_t()
-        guard posix_spawnattr_init(&attributes) == 0 else { throw Errno(ENOMEM) }
-        defer { posix_spawnattr_destroy(&attributes) }
-
-        var code = posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        if code == 0 { code = posix_spawn_file_actions_adddup2(&actions, stdout, 1) }
-        if code == 0 { code = posix_spawn_file_actions_adddup2(&actions, stderr, 2) }
-        var defaults = sigset_t()
-        var mask = sigset_t()
-        sigfillset(&defaults)
-        sigemptyset(&mask)
-        if code == 0 { code = posix_spawnattr_setsigdefault(&attributes, &defaults) }
-        if code == 0 { code = posix_spawnattr_setsigmask(&attributes, &mask) }
-        if code == 0 { code = posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)) }
-        guard code == 0 else { throw Errno(code) }
-
-        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
-        defer { for pointer in argv { free(pointer) } }
-        guard !argv.contains(where: { $0 == nil }) else { throw Errno(ENOMEM) }
-        argv.append(nil)
-        var environment: [UnsafeMutablePointer<CChar>?] = [nil]
-        var pid = pid_t()
-        // posix_spawn returns the error number rather than setting errno.
-        let result = argv.withUnsafeMutableBufferPointer { args in
-            environment.withUnsafeMutableBufferPointer { env in
-                guard let argvBase = args.baseAddress, let envBase = env.baseAddress else { return EINVAL }
-                return posix_spawn(&pid, path, &actions, &attributes, argvBase, envBase)
-            }
-        }
-        guard result == 0 else { throw Errno(result) }
-        return pid
-    }
-
-    /// poll(2) on descriptors waiting for input; the number ready (0 on
-    /// timeout). EINTR counts as "nothing ready yet": the caller's loop
-    /// recomputes its deadline.
-    static func pollReadable(_ fds: [Int32], timeoutMilliseconds: Int32) throws(Errno) -> [Bool] {
-        var entries = fds.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-        let n = entries.withUnsafeMutableBufferPointer { Glibc.poll($0.baseAddress, nfds_t($0.count), timeoutMilliseconds) }
-        if n < 0 {
-            let code = errno
-            if code == EINTR { return fds.map { _ in false } }
-            throw Errno(code)
-        }
-        // POLLHUP and POLLERR also mean "read now": the read returns 0 or the error.
-        return entries.map { $0.revents != 0 }
-    }
-
-    /// One read(2) of up to `count` bytes, appended to `buffer`; the number
-    /// read, 0 at end of file.
-    static func readChunk(_ fd: Int32, into buffer: inout [UInt8], count: Int) throws(Errno) -> Int {
-        var chunk = [UInt8](repeating: 0, count: count)
-        let n = try retrying { chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) } }
-        buffer.append(contentsOf: chunk[0..<n])
-        return n
-    }
-
-    /// How a child ended: its exit code, or the signal that killed it.
-    enum ChildStatus: Hashable, Sendable {
-        case exited(Int32)
-        case signalled(Int32)
-    }
-
-    /// waitpid(2); nil when `noHang` and the child is still running.
-    static func wait(_ pid: pid_t, noHang: Bool) throws(Errno) -> ChildStatus? {
-        var status: Int32 = 0
-        let reaped = try retrying { waitpid(pid, &status, noHang ? WNOHANG : 0) }
-        if reaped == 0 { return nil }
-        // WIFEXITED / WEXITSTATUS / WTERMSIG, which Swift does not import as macros.
-        let termination = status & 0x7f
-        if termination == 0 { return .exited((status >> 8) & 0xff) }
-        return .signalled(termination)
-    }
-
-    static func kill(_ pid: pid_t, signal: Int32) { _ = Glibc.kill(pid, signal) }
-
-
-    /// Owner, permission bits and whether a path (following symlinks, as
-    /// exec does) is a regular file.
-    static func fileOwnership(_ path: String) throws(Errno) -> (uid: UInt32, mode: UInt32, isRegular: Bool) {
-        var st = stat()
-        _ = try retrying { stat(path, &st) }
-        return (st.st_uid, UInt32(st.st_mode), (st.st_mode & S_IFMT) == S_IFREG)
-    }
-
-    static func realUserID() -> UInt32 { getuid() }
-}
-
 /// A helper program's output, collected with a time limit and a size cap.
 struct ChildProcessResult: Sendable {
     var status: Sys.ChildStatus
@@ -139,18 +18,19 @@ enum ChildProcess {
     static func run(
         path: String, arguments: [String], timeoutMilliseconds: Int64, stdoutLimit: Int, stderrLimit: Int = 64 * 1024
     ) throws(Errno) -> ChildProcessResult {
-        let out = try Sys.channel()
+        let out = try Sys.pipe()
         let err: (read: Int32, write: Int32)
         do {
-            err = try Sys.channel()
+            err = try Sys.pipe()
         } catch {
             Sys.close(out.read)
             Sys.close(out.write)
             throw error
         }
-        let pid: pid_t
+        let pid: Int32
         do {
-            pid = try Sys.spawn(path: path, arguments: arguments, stdout: out.write, stderr: err.write)
+            // Every signal back to its default action: the CLI ignores SIGPIPE, which nft would otherwise inherit.
+            pid = try Sys.spawn(path, arguments: arguments, Sys.ChildSetup(stdin: .nullDevice, stdout: .descriptor(out.write), stderr: .descriptor(err.write)))
         } catch {
             for fd in [out.read, out.write, err.read, err.write] { Sys.close(fd) }
             throw error
@@ -178,7 +58,8 @@ enum ChildProcess {
             }
             let fds = [open[0] ? out.read : -1, open[1] ? err.read : -1]
             do {
-                let ready = try Sys.pollReadable(fds, timeoutMilliseconds: Int32(min(remaining, 1000)))
+                // POLLHUP and POLLERR also mean "read now": the read returns 0 or the error.
+                let ready = try Sys.poll(fds, for: .readable, timeoutMilliseconds: Int32(min(remaining, 1000))).map { !$0.isEmpty }
                 if ready[0] && open[0] {
                     if try Sys.readChunk(out.read, into: &stdout, count: 65536) == 0 { open[0] = false }
                     if stdout.count > stdoutLimit {
@@ -217,13 +98,13 @@ enum ChildProcess {
             }
         }
         if status == nil {
-            Sys.kill(pid, signal: SIGKILL)
+            Sys.kill(pid, signal: Sys.killSignal)
             // Reaping may fail only if something else already reaped it.
             status = try? Sys.wait(pid, noHang: false)
         }
         if let failure { throw failure }
         return ChildProcessResult(
-            status: status ?? .signalled(SIGKILL), stdout: stdout, stderr: stderr,
+            status: status ?? .signalled(Sys.killSignal), stdout: stdout, stderr: stderr,
             timedOut: timedOut, exceededOutputLimit: tooLarge)
     }
 }

@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import PortcullisCore
 
 /// Reads the host firewall: runs `nft -j list ruleset` (JSON, parsed, never
@@ -26,7 +21,7 @@ public enum FirewallReader {
     }
 
     static func nftablesSource() -> FirewallSnapshot.Source {
-        guard let path = nftPaths.first(where: { (try? Sys.fileOwnership($0)) != nil }) else {
+        guard let path = nftPaths.first(where: { (try? Sys.fileStatus($0)) != nil }) else {
             return .unavailable("nft (nftables) is not installed (looked for \(nftPaths.joined(separator: ", "))): "
                 + "the firewall ruleset cannot be read")
         }
@@ -36,7 +31,7 @@ public enum FirewallReader {
 
     /// Why an nft binary should not be run as root, if it should not.
     static func untrustworthy(_ path: String) -> String? {
-        guard let info = try? Sys.fileOwnership(path) else { return "cannot inspect \(path)" }
+        guard let info = try? Sys.fileStatus(path) else { return "cannot inspect \(path)" }
         if !info.isRegular { return "refusing to run \(path): not a regular file" }
         if info.uid != 0 { return "refusing to run \(path): owned by uid \(info.uid), not root" }
         if info.mode & 0o022 != 0 {

@@ -288,8 +288,8 @@ public enum ConnectProber {
             }
         }
         do {
-            let events = try Sys.probePoll(fd, events: POLLOUT_VALUE, timeoutMilliseconds: timeoutMilliseconds)
-            if events == 0 { return .timedOut }
+            let events = try Sys.poll(fd, for: .writable, timeoutMilliseconds: timeoutMilliseconds)
+            if events.isEmpty { return .timedOut }
             let pending = try Sys.probePendingError(fd)
             if pending == 0 { return .accepted }
             return pending == ECONNREFUSED_VALUE ? .refused : .failed

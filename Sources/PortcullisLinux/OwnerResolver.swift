@@ -113,18 +113,25 @@ public struct OwnerResolver: Sendable {
 /// threads of each other (clone with CLONE_FILES but not CLONE_THREAD,
 /// rare outside old threading libraries): a descriptor one opens appears
 /// in the other's table while the other has not run.
-public final class SocketTableCache: @unchecked Sendable {
+public final class SocketTableCache: Sendable {
     public struct Table: Sendable {
         public var stamp: [UInt8]
         public var sockets: [(fd: Int32, inode: UInt64)]
     }
 
-    /// Used only by one `holders` call at a time.
-    var tables: [Int32: Table] = [:]
+    /// A `holders` call reads the tables once before its walk and replaces
+    /// them after it; the lock makes two calls at once safe (the later
+    /// replacement wins, and either is a complete walk).
+    private let lockedTables = Mutex<[Int32: Table]>([:])
+
+    var tables: [Int32: Table] {
+        get { lockedTables.withLock { $0 } }
+        set { lockedTables.withLock { $0 = newValue } }
+    }
 
     public init() {}
 
-    public var processCount: Int { tables.count }
+    public var processCount: Int { lockedTables.withLock { $0.count } }
 }
 
 /// Reads what portcullis shows about one process. Each piece is optional:

@@ -3,8 +3,10 @@ import PortcullisCore
 /// Read access to a procfs tree: the live /proc, or a copy taken off another
 /// machine (`--proc-root`). Every read is relative to a directory descriptor
 /// and never follows a symlink in the final component, so a hostile process
-/// cannot redirect portcullis outside /proc.
-public final class ProcFS: @unchecked Sendable {
+/// cannot redirect portcullis outside /proc. Sendable as it is: nothing
+/// in it changes after `init` (the descriptor is only read, and closed in
+/// `deinit`), and every call opens descriptors of its own.
+public final class ProcFS: Sendable {
     public let root: String
     let rootFD: Int32
 

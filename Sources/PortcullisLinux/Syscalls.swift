@@ -20,6 +20,14 @@ public struct Errno: Error, Hashable, Sendable, CustomStringConvertible {
     public static let tooManySymlinks = Errno(ELOOP)
     public static let notDirectory = Errno(ENOTDIR)
     public static let protocolNotSupported = Errno(EPROTONOSUPPORT)
+    public static let fileExists = Errno(EEXIST)
+    public static let inProgress = Errno(EINPROGRESS)
+    public static let alreadyInProgress = Errno(EALREADY)
+    public static let alreadyConnected = Errno(EISCONN)
+    public static let connectionRefused = Errno(ECONNREFUSED)
+    public static let hostUnreachable = Errno(EHOSTUNREACH)
+    public static let networkUnreachable = Errno(ENETUNREACH)
+    public static let timedOut = Errno(ETIMEDOUT)
 
     public var description: String {
         guard let text = strerror(rawValue) else { return "errno \(rawValue)" }
@@ -29,20 +37,21 @@ public struct Errno: Error, Hashable, Sendable, CustomStringConvertible {
     /// "Vanished" errors: the process or fd went away between two calls.
     public var meansGone: Bool { self == .noSuchFile || self == .noSuchProcess }
     public var meansDenied: Bool { self == .permissionDenied || self == .notPermitted }
+
+    /// EAGAIN/EWOULDBLOCK: a non-blocking socket has nothing to give or no room yet.
+    public var meansWouldBlock: Bool { rawValue == EAGAIN || rawValue == EWOULDBLOCK }
+
+    /// Shortages on this host, not answers from a scan target: EMFILE, ENFILE,
+    /// ENOBUFS, ENOMEM, EADDRNOTAVAIL (no free ephemeral port), EAGAIN.
+    public var isLocalResourceShortage: Bool { [EMFILE, ENFILE, ENOBUFS, ENOMEM, EADDRNOTAVAIL, EAGAIN].contains(rawValue) }
 }
 
-extension Errno {
-    /// Runs a libc call until it does not fail with EINTR; a -1 result
-    /// throws the errno read straight after it. For the other targets' own
-    /// syscall files (PortcullisScan's), so each need not repeat the loop.
-    public static func retryingInterrupted<T: BinaryInteger>(_ body: () -> T) throws(Errno) -> T {
-        try Sys.retrying(body)
-    }
-}
-
-/// Thin wrappers over the libc calls portcullis makes. Nothing else in the
-/// package calls libc directly. Each reads errno straight after a -1 and
-/// retries EINTR.
+/// Thin wrappers over the libc calls portcullis makes, for every target
+/// (Scan and Store call them too). Nothing else in the package calls libc
+/// directly. Each reads errno straight after a -1 and retries EINTR. One
+/// wrapper per call family: spawn (SyscallsProcess.swift), poll and epoll
+/// (SyscallsPoll.swift), sockaddr and the socket calls that take one
+/// (SyscallsSocket.swift), the clocks and close (here).
 package enum Sys {
     @inline(__always)
     static func retrying<T: BinaryInteger>(_ body: () -> T) throws(Errno) -> T {
@@ -62,19 +71,50 @@ package enum Sys {
         return try retrying { openat(dirfd, path, flags) }
     }
 
-    static func close(_ fd: Int32) { _ = Glibc.close(fd) }
+    /// close(2), the one wrapper. Never retried: Linux releases the
+    /// descriptor even when close reports EINTR, and a retry could close
+    /// a descriptor another thread has just been given. Errors are ignored
+    /// (nothing is left to do about them for the descriptors portcullis closes).
+    package static func close(_ fd: Int32) { _ = closeDescriptor(fd) }
 
     /// open(2) with O_CREAT|O_EXCL: fails with EEXIST rather than overwrite.
-    static func createExclusive(_ path: String, mode: UInt32) throws(Errno) -> Int32 {
+    package static func createExclusive(_ path: String, mode: UInt32) throws(Errno) -> Int32 {
         try retrying { open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode) }
+    }
+
+    /// mkdir(2) of one directory (EEXIST when anything is there already).
+    package static func makeDirectory(_ path: String, mode: UInt32) throws(Errno) {
+        _ = try retrying { mkdir(path, mode) }
+    }
+
+    /// What access(2) checks for.
+    package struct AccessCheck: OptionSet, Sendable {
+        package let rawValue: Int32
+        package init(rawValue: Int32) { self.rawValue = rawValue }
+        package static let writable = AccessCheck(rawValue: W_OK)
+        package static let executable = AccessCheck(rawValue: X_OK)
+    }
+
+    /// access(2) with the real user's rights: throws why not (EACCES, EROFS for
+    /// a read-only file system, ENOENT...).
+    package static func checkAccess(_ path: String, _ check: AccessCheck) throws(Errno) {
+        _ = try retrying { access(path, check.rawValue) }
+    }
+
+    /// stat(2), or lstat(2) when not following a symlink in the last component:
+    /// owner, mode (type and permission bits) and whether it is a regular file.
+    package static func fileStatus(_ path: String, followSymlinks: Bool = true) throws(Errno) -> (uid: UInt32, mode: UInt32, isRegular: Bool) {
+        var st = stat()
+        _ = try retrying { followSymlinks ? stat(path, &st) : lstat(path, &st) }
+        return (st.st_uid, UInt32(st.st_mode), (st.st_mode & S_IFMT) == S_IFREG)
     }
 
     /// rename(2): atomically replaces `to` with `from`.
     static func rename(_ from: String, _ to: String) throws(Errno) {
-        _ = try retrying { Glibc.rename(from, to) }
+        _ = try retrying { renamePath(from, to) }
     }
 
-    static func unlink(_ path: String) { _ = Glibc.unlink(path) }
+    static func unlink(_ path: String) { _ = unlinkPath(path) }
 
     static func processID() -> Int32 { getpid() }
 
@@ -158,6 +198,8 @@ package enum Sys {
 
     static func userID() -> UInt32 { geteuid() }
 
+    static func realUserID() -> UInt32 { getuid() }
+
     static let currentDirectory = AT_FDCWD
 
     // MARK: standard streams and process
@@ -186,11 +228,43 @@ package enum Sys {
 
     static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
 
-    /// CLOCK_MONOTONIC in milliseconds: deadlines that wall-clock changes cannot move.
-    static func monotonicMilliseconds() -> Int64 {
+    // MARK: clocks
+
+    /// The clocks portcullis reads.
+    package enum ClockKind: Sendable {
+        /// CLOCK_MONOTONIC: for durations and deadlines, which wall-clock changes cannot move.
+        case monotonic
+        /// CLOCK_REALTIME: the time of day, for timestamps.
+        case realtime
+    }
+
+    /// clock_gettime(2), the one clock reader: whole seconds and nanoseconds.
+    /// It cannot fail for these two clocks, which every Linux has.
+    package static func clockTime(_ clock: ClockKind) -> (seconds: Int64, nanoseconds: Int64) {
         var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+        clock_gettime(clock == .monotonic ? CLOCK_MONOTONIC : CLOCK_REALTIME, &now)
+        return (Int64(now.tv_sec), Int64(now.tv_nsec))
+    }
+
+    /// CLOCK_MONOTONIC in milliseconds: deadlines that wall-clock changes cannot move.
+    package static func monotonicMilliseconds() -> Int64 {
+        let now = clockTime(.monotonic)
+        return now.seconds * 1000 + now.nanoseconds / 1_000_000
+    }
+
+    /// CLOCK_MONOTONIC in microseconds: round-trip times and the scanner's deadlines.
+    package static func monotonicMicroseconds() -> Int64 {
+        let now = clockTime(.monotonic)
+        return now.seconds * 1_000_000 + now.nanoseconds / 1000
+    }
+
+    /// CLOCK_REALTIME in whole seconds since the epoch.
+    static func realtimeSeconds() -> Int64 { clockTime(.realtime).seconds }
+
+    /// CLOCK_REALTIME in milliseconds since the epoch, for event times.
+    static func realtimeMilliseconds() -> Int64 {
+        let now = clockTime(.realtime)
+        return now.seconds * 1000 + now.nanoseconds / 1_000_000
     }
 
     /// nanosleep(2), resumed after signals.
@@ -200,17 +274,11 @@ package enum Sys {
         while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
     }
 
-    static func realtimeSeconds() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec)
-    }
-
     static func environment(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
 
     static func ignoreBrokenPipe() { signal(SIGPIPE, SIG_IGN) }
 
-    static func exit(_ code: Int32) -> Never { Glibc.exit(code) }
+    static func exit(_ code: Int32) -> Never { exitProcess(code) }
     static func clockTicksPerSecond() -> Int64 { Int64(sysconf(Int32(_SC_CLK_TCK))) }
 
     // MARK: netlink
@@ -221,11 +289,16 @@ package enum Sys {
 
     /// An unconnected netlink socket sends to the kernel (port id 0).
     static func sendToKernel(_ fd: Int32, _ bytes: [UInt8]) throws(Errno) {
-        let sent = try retrying { bytes.withUnsafeBytes { b in send(fd, b.baseAddress, b.count, 0) } }
+        let sent = try send(fd, bytes)
         if sent != bytes.count { throw Errno(EIO) }
     }
-
-    package static func receive(_ fd: Int32, into buffer: inout [UInt8]) throws(Errno) -> Int {
-        try retrying { buffer.withUnsafeMutableBytes { b in recv(fd, b.baseAddress, b.count, 0) } }
-    }
 }
+
+// libc functions whose names Sys's own wrappers shadow inside the enum
+// (an unqualified `close` there means `Sys.close`): called through these
+// file-level names rather than qualified with the Glibc module name, which a
+// musl build (the Static Linux SDK) does not have.
+private func closeDescriptor(_ fd: Int32) -> Int32 { close(fd) }
+private func renamePath(_ from: String, _ to: String) -> Int32 { rename(from, to) }
+private func unlinkPath(_ path: String) -> Int32 { unlink(path) }
+private func exitProcess(_ code: Int32) -> Never { exit(code) }

@@ -33,23 +33,7 @@ extension Sys {
     }
 
     /// The local port of an inet socket (getsockname), 0 for other families.
-    static func localPort(_ fd: Int32) throws(Errno) -> UInt16 {
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        _ = try retrying {
-            withUnsafeMutablePointer(to: &storage) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-            }
-        }
-        switch Int32(storage.ss_family) {
-        case AF_INET:
-            return withUnsafePointer(to: storage) { $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin_port) } }
-        case AF_INET6:
-            return withUnsafePointer(to: storage) { $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin6_port) } }
-        default:
-            return 0
-        }
-    }
+    static func localPort(_ fd: Int32) throws(Errno) -> UInt16 { try localEndpoint(fd)?.port ?? 0 }
 
     /// tcpi_state of TCP_INFO (its first byte).
     static func tcpState(_ fd: Int32) throws(Errno) -> UInt8 {

@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import CPortcullisSys
+import PortcullisCore
 
 /// Thin wrappers for the bind and connect probes of `hidden`, in the style of
 /// Syscalls.swift: errno read immediately, EINTR retried, `Errno` thrown.
@@ -29,27 +30,19 @@ extension Sys {
 
     /// SO_LINGER {on, 0}: close sends RST, so a connect probe leaves no TIME_WAIT.
     package static func probeAbortOnClose(_ fd: Int32) throws(Errno) {
-        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
-        _ = try retrying { setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size)) }
+        var option = linger(l_onoff: 1, l_linger: 0)
+        _ = try retrying { setsockopt(fd, SOL_SOCKET, SO_LINGER, &option, socklen_t(MemoryLayout<linger>.size)) }
     }
 
     /// bind(2) to the wildcard address (0.0.0.0 or ::) on `port`.
     static func probeBindWildcard(_ fd: Int32, ipv6: Bool, port: UInt16) throws(Errno) {
-        _ = try retrying { withInetAddress(ipv6: ipv6, loopback: false, port: port) { bind(fd, $0, $1) } }
+        try bind(fd, to: InetEndpoint(ipv6 ? .anyV6 : .anyV4, port: port))
     }
 
     /// connect(2) to 127.0.0.1 or ::1. Not retried on EINTR: an interrupted
     /// connect carries on in the kernel, so the caller polls instead.
     static func probeConnectLoopback(_ fd: Int32, ipv6: Bool, port: UInt16) throws(Errno) {
-        let rc = withInetAddress(ipv6: ipv6, loopback: true, port: port) { connect(fd, $0, $1) }
-        if rc < 0 { throw Errno(errno) }
-    }
-
-    /// poll(2) one descriptor; returns revents, 0 on timeout.
-    static func probePoll(_ fd: Int32, events: Int16, timeoutMilliseconds: Int32) throws(Errno) -> Int16 {
-        var entry = pollfd(fd: fd, events: events, revents: 0)
-        let n = try retrying { poll(&entry, 1, timeoutMilliseconds) }
-        return n == 0 ? 0 : entry.revents
+        try connect(fd, to: InetEndpoint(ipv6 ? IPAddress(v6High: 0, low: 1) : IPAddress(v4: 127, 0, 0, 1), port: port))
     }
 
     /// The pending error of a socket (SO_ERROR), 0 when none.
@@ -73,22 +66,6 @@ extension Sys {
     static var isStaticallyLinked: Bool { portcullis_loader_base() == 0 }
 
     package static func onlineProcessors() -> Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
-
-    /// Calls `body` with a sockaddr for the wildcard or loopback address.
-    private static func withInetAddress<T>(ipv6: Bool, loopback: Bool, port: UInt16, _ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
-        if ipv6 {
-            var sa = sockaddr_in6()
-            sa.sin6_family = sa_family_t(AF_INET6)
-            sa.sin6_port = port.bigEndian
-            if loopback { sa.sin6_addr = in6addr_loopback }
-            return withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
-        }
-        var sa = sockaddr_in()
-        sa.sin_family = sa_family_t(AF_INET)
-        sa.sin_port = port.bigEndian
-        sa.sin_addr.s_addr = loopback ? UInt32(0x7f00_0001).bigEndian : 0
-        return withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-    }
 }
 
 // Constants for the probes, so files outside the syscall layer need not import libc.
@@ -96,7 +73,6 @@ let EINPROGRESS_VALUE = EINPROGRESS
 let EINTR_VALUE = EINTR
 let ECONNREFUSED_VALUE = ECONNREFUSED
 let EADDRINUSE_VALUE = EADDRINUSE
-let POLLOUT_VALUE = Int16(POLLOUT)
 
 /// Bind probes in batches through io_uring (`portcullis_bind_ring_*`): the
 /// same socket + bind + close per port as `BindProber.probe`, one kernel

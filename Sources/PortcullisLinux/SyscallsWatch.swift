@@ -6,7 +6,7 @@ import Musl
 import CPortcullisSys
 
 /// System calls of `watch`: stop signals, child processes for `--exec`, and
-/// the syslog datagram socket.
+/// writes that give up after a deadline.
 extension Sys {
     static func installStopSignals() throws(Errno) -> Int32 {
         let fd = portcullis_stop_signals_install()
@@ -16,25 +16,23 @@ extension Sys {
 
     static func stopSignal() -> Int32 { portcullis_stop_signal_received() }
 
-    /// poll(2) for readability, up to `milliseconds`; true when readable.
-    static func waitReadable(_ fd: Int32, milliseconds: Int32) -> Bool {
-        var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        let n = poll(&entry, 1, milliseconds)
-        return n > 0
-    }
-
-    /// Starts `path` with its stdin a pipe; returns the pid and the pipe's write end.
-    static func spawn(_ path: String, arguments: [String]) throws(Errno) -> (pid: Int32, stdin: Int32) {
-        var cStrings: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) }
-        cStrings.append(nil)
-        defer { for p in cStrings { free(p) } }
-        var pid: pid_t = 0
-        var stdinFD: Int32 = -1
-        let rc = cStrings.withUnsafeBufferPointer { argv in
-            portcullis_spawn_with_stdin(path, argv.baseAddress, environ, &pid, &stdinFD)
+    /// Starts `path` (argv[0] is the path itself) for `watch --exec`: its
+    /// stdin the read end of a new pipe, whose write end (close-on-exec) is
+    /// returned; its stdout sent to our stderr; our environment; in a
+    /// process group of its own; SIGPIPE, SIGINT and SIGTERM back to their
+    /// default actions.
+    static func spawnWithInputPipe(_ path: String, arguments: [String]) throws(Errno) -> (pid: Int32, stdin: Int32) {
+        let input = try pipe()
+        // The child has its own copy of the read end once started.
+        defer { close(input.read) }
+        do {
+            let setup = ChildSetup(stdin: .descriptor(input.read), stdout: .descriptor(2), inheritsEnvironment: true,
+                                   defaultSignals: [SIGPIPE, SIGINT, SIGTERM], ownProcessGroup: true)
+            return (try spawn(path, arguments: [path] + arguments, setup), input.write)
+        } catch {
+            close(input.write)
+            throw error
         }
-        if rc != 0 { throw Errno(rc) }
-        return (pid, stdinFD)
     }
 
     static func setNonBlocking(_ fd: Int32) {
@@ -56,56 +54,24 @@ extension Sys {
             guard n < 0, code == EAGAIN || code == EINTR else { return false }
             let left = deadline - monotonicMilliseconds()
             if left <= 0 { return false }
-            var entry = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-            _ = poll(&entry, 1, Int32(min(left, 1000)))
+            // Whatever the wait says, the next write tells.
+            _ = try? poll(fd, for: .writable, timeoutMilliseconds: Int32(min(left, 1000)))
         }
         return true
     }
 
-    /// waitpid(2): the exit status (or 128+signal) once `pid` ended, nil while it runs.
+    /// The exit status (or 128+signal) once `pid` ended, nil while it runs,
+    /// -1 when it cannot be waited for.
     static func reap(_ pid: Int32, block: Bool) -> Int32? {
-        var status: Int32 = 0
-        while true {
-            let r = waitpid(pid, &status, block ? 0 : WNOHANG)
-            if r == 0 { return nil }
-            if r < 0 {
-                if errno == EINTR { continue }
-                return -1
+        do throws(Errno) {
+            switch try wait(pid, noHang: !block) {
+            case nil: return nil
+            case .exited(let code): return code
+            case .signalled(let signal): return 128 + signal
             }
-            let signal = status & 0x7f
-            return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+        } catch {
+            return -1
         }
-    }
-
-    /// An AF_UNIX datagram socket connected to `path` (syslog's /dev/log).
-    static func unixDatagram(connectedTo path: String) throws(Errno) -> Int32 {
-        let fd = try retrying { socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        let capacity = MemoryLayout.size(ofValue: address.sun_path)
-        guard bytes.count < capacity else {
-            close(fd)
-            throw Errno(ENAMETOOLONG)
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (i, b) in bytes.enumerated() { raw[i] = b }
-            raw[bytes.count] = 0
-        }
-        let length = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count + 1)
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, length) }
-        }
-        if rc != 0 {
-            let code = errno
-            close(fd)
-            throw Errno(code)
-        }
-        return fd
-    }
-
-    static func sendDatagram(_ fd: Int32, _ bytes: [UInt8]) throws(Errno) {
-        _ = try retrying { bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
     }
 
     /// Local time (from /etc/localtime or TZ; no NSS involved): month 1-12, day, hour, minute, second.
@@ -117,13 +83,7 @@ extension Sys {
     }
 
     static func isExecutableFile(_ path: String) -> Bool {
-        var st = stat()
-        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG && access(path, X_OK) == 0
-    }
-
-    static func realtimeMilliseconds() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+        guard let status = try? fileStatus(path), status.isRegular else { return false }
+        return (try? checkAccess(path, .executable)) != nil
     }
 }

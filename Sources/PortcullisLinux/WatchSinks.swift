@@ -21,7 +21,8 @@ public enum StopSignals {
         if wakeFD < 0 {
             Sys.sleep(milliseconds: Int(milliseconds))
         } else {
-            _ = Sys.waitReadable(wakeFD, milliseconds: Int32(clamping: milliseconds))
+            // The signal handler writes to wakeFD: readable means a stop signal came.
+            _ = try? Sys.poll(wakeFD, for: .readable, timeoutMilliseconds: Int32(clamping: milliseconds))
         }
         return received != nil
     }
@@ -64,7 +65,7 @@ public final class EventCommand {
             running.removeFirst()
         }
         let child: (pid: Int32, stdin: Int32)
-        do { child = try Sys.spawn(path, arguments: arguments) } catch {
+        do { child = try Sys.spawnWithInputPipe(path, arguments: arguments) } catch {
             failures.append("--exec \(path): cannot start it: \(error)")
             return
         }
@@ -141,12 +142,12 @@ public final class SyslogSink {
     /// Sends one message; reconnects once if the daemon was restarted.
     public func send(severity: Int32, message: String, seconds: Int64) throws(CollectionError) {
         let datagram = Self.format(severity: severity, message: message, seconds: seconds, pid: Sys.processID())
-        do { try Sys.sendDatagram(fd, datagram) } catch {
+        do { _ = try Sys.send(fd, datagram) } catch {
             do {
                 let fresh = try Sys.unixDatagram(connectedTo: path)
                 Sys.close(fd)
                 fd = fresh
-                try Sys.sendDatagram(fd, datagram)
+                _ = try Sys.send(fd, datagram)
             } catch {
                 throw CollectionError("--syslog: sending to \(path) failed: \(error)")
             }

@@ -39,12 +39,12 @@ final class ProbeLoop {
         generations = Array(repeating: 0, count: capacity)
         freeSlots = (0..<Int32(capacity)).reversed()
         // Without epoll nothing can be scanned; every probe becomes unknown below.
-        epoll = (try? ScanSys.epollCreate()) ?? -1
+        epoll = (try? Sys.epollCreate()) ?? -1
     }
 
     deinit {
-        if epoll >= 0 { ScanSys.close(epoll) }
-        for fd in spareTCP.values { ScanSys.close(fd) }
+        if epoll >= 0 { Sys.close(epoll) }
+        for fd in spareTCP.values { Sys.close(fd) }
     }
 
     func run() {
@@ -55,12 +55,12 @@ final class ProbeLoop {
         var tokens = [UInt64](repeating: 0, count: 256)
         var events = [UInt32](repeating: 0, count: 256)
         while true {
-            var now = ScanSys.monotonicMicroseconds()
+            var now = Sys.monotonicMicroseconds()
             let (rateWait, moreNow) = startProbes(now: now)
             if inFlight == 0 && retryQueue.isEmpty && backingOff.isEmpty && shared.exhausted { break }
             let wait = moreNow ? 0 : waitMilliseconds(now: now, rateWait: rateWait)
-            let ready = (try? ScanSys.epollWait(epoll, tokens: &tokens, events: &events, timeoutMilliseconds: wait)) ?? 0
-            now = ScanSys.monotonicMicroseconds()
+            let ready = (try? Sys.epollWait(epoll, tokens: &tokens, events: &events, timeoutMilliseconds: wait)) ?? 0
+            now = Sys.monotonicMicroseconds()
             for i in 0..<ready { handle(token: tokens[i], events: events[i], now: now) }
             expire(now: now)
         }
@@ -116,10 +116,10 @@ final class ProbeLoop {
         do throws(Errno) {
             if udp {
                 _ = try ScanSys.startConnect(fd, to: host.address, port: port)
-                _ = try ScanSys.send(fd, shared.options.udpPayload(port))
+                _ = try Sys.send(fd, shared.options.udpPayload(port))
             } else {
                 if try ScanSys.startConnect(fd, to: host.address, port: port) {
-                    connected(probe, fd: fd, rtt: ScanSys.monotonicMicroseconds() - now)
+                    connected(probe, fd: fd, rtt: Sys.monotonicMicroseconds() - now)
                     return
                 }
                 // Over loopback the answer is often in before connect returns
@@ -133,7 +133,7 @@ final class ProbeLoop {
                     case .pending:
                         break
                     case .connected:
-                        connected(probe, fd: fd, rtt: ScanSys.monotonicMicroseconds() - now)
+                        connected(probe, fd: fd, rtt: Sys.monotonicMicroseconds() - now)
                         return
                     case .failed(let early):
                         throw early
@@ -144,24 +144,24 @@ final class ProbeLoop {
             if !udp && error == .connectionRefused && spareTCP[host.address.kind] == nil {
                 spareTCP[host.address.kind] = fd  // unconnected again: reusable
             } else {
-                ScanSys.close(fd)
+                Sys.close(fd)
             }
-            concluded(probe, error: error.rawValue, rtt: ScanSys.monotonicMicroseconds() - now, now: now)
+            concluded(probe, error: error.rawValue, rtt: Sys.monotonicMicroseconds() - now, now: now)
             return
         }
         guard let slot = freeSlots.popLast() else {
             // Cannot happen (inFlight < capacity); be safe rather than leak.
-            ScanSys.close(fd)
+            Sys.close(fd)
             retryQueue.append(probe)
             return
         }
         let generation = generations[Int(slot)] &+ 1
         generations[Int(slot)] = generation
         do {
-            try ScanSys.epollAdd(epoll, fd, events: (udp ? ScanSys.readable : ScanSys.writable) | ScanSys.failed,
+            try Sys.epollAdd(epoll, fd, events: (udp ? Sys.epollReadable : Sys.epollWritable) | Sys.epollFailed,
                                  token: UInt64(UInt32(slot)) | UInt64(generation) << 32)
         } catch {
-            ScanSys.close(fd)
+            Sys.close(fd)
             freeSlots.append(slot)
             failedLocally(probe, error, now: now)
             return
@@ -179,7 +179,7 @@ final class ProbeLoop {
         guard Int(slot) < slots.count, generations[Int(slot)] == generation, let entry = slots[Int(slot)] else { return }
         let rtt = now - entry.startedAt
         if shared.proto(of: entry.probe) == .udp {
-            if events & ScanSys.readable != 0 {
+            if events & Sys.epollReadable != 0 {
                 var buffer = [UInt8](repeating: 0, count: 2048)
                 switch Result(catching: { () throws(Errno) in try Sys.receive(entry.fd, into: &buffer) }) {
                 case .success:
@@ -215,10 +215,10 @@ final class ProbeLoop {
     private func connected(_ probe: Probe, fd: Int32, rtt: Int64) {
         let target = shared.hosts[probe.host].address
         let port = shared.port(of: probe)
-        let local = ScanSys.localEndpoint(fd)
+        let local = try? Sys.localEndpoint(fd)
         ScanSys.abortOnClose(fd)  // RST, not FIN: no TIME_WAIT left behind
-        ScanSys.close(fd)
-        if let local, local.1 == port, local.0.normalized == target.normalized {
+        Sys.close(fd)
+        if let local, local.port == port, local.address.normalized == target.normalized {
             var again = probe
             again.selfConnects += 1
             if again.selfConnects >= 3 {
@@ -311,7 +311,7 @@ final class ProbeLoop {
     // MARK: bookkeeping
 
     private func release(_ slot: Int32) {
-        if let entry = slots[Int(slot)] { ScanSys.close(entry.fd) }
+        if let entry = slots[Int(slot)] { Sys.close(entry.fd) }
         slots[Int(slot)] = nil
         freeSlot(slot)
     }

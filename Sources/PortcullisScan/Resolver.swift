@@ -233,7 +233,7 @@ public struct Resolver: Sendable {
             result.problem = "cannot open a socket: \(error)"
             return result
         }
-        defer { ScanSys.close(fd) }
+        defer { Sys.close(fd) }
         var waiting: [UInt16: DNSRecordType] = [:]
         var ignored: String?
         do throws(Errno) {
@@ -245,16 +245,16 @@ public struct Resolver: Sendable {
                 while waiting[id] != nil { id = UInt16.random(in: .min ... .max) }
                 guard let query = try? DNSMessage.query(id: id, name: name, type: type) else { continue }
                 waiting[id] = type
-                _ = try ScanSys.send(fd, query)
+                _ = try Sys.send(fd, query)
             }
-            let deadline = ScanSys.monotonicMicroseconds() + Int64(timeout) * 1000
+            let deadline = Sys.monotonicMicroseconds() + Int64(timeout) * 1000
             var buffer = [UInt8](repeating: 0, count: 65536)
             while !waiting.isEmpty {
-                let remaining = deadline - ScanSys.monotonicMicroseconds()
+                let remaining = deadline - Sys.monotonicMicroseconds()
                 guard remaining > 0 else { break }
                 guard try ScanSys.wait(for: fd, timeoutMilliseconds: Int32((remaining + 999) / 1000)) == .ready,
                       let (count, sender) = try ScanSys.receiveDatagram(fd, into: &buffer) else { continue }
-                guard let sender, sender.0 == server.address, sender.1 == server.port else {
+                guard let sender, sender.address == server.address, sender.port == server.port else {
                     ignored = "a reply from another address"
                     continue
                 }
@@ -302,12 +302,12 @@ public struct Resolver: Sendable {
     }
 
     private func askOverTCP(_ server: Nameserver, name: String, type: DNSRecordType) throws(TCPProblem) -> DNSMessage {
-        let deadline = ScanSys.monotonicMicroseconds() + Int64(configuration.timeoutMilliseconds) * 1000
+        let deadline = Sys.monotonicMicroseconds() + Int64(configuration.timeoutMilliseconds) * 1000
         let timedOut = TCPProblem("timed out after \(configuration.timeoutMilliseconds) ms")
         /// Waits, up to the deadline, for `fd` to become readable or writable.
         func waitUntilReady(_ fd: Int32, writable: Bool) throws(TCPProblem) {
             while true {
-                let remaining = deadline - ScanSys.monotonicMicroseconds()
+                let remaining = deadline - Sys.monotonicMicroseconds()
                 guard remaining > 0 else { throw timedOut }
                 do throws(Errno) {
                     if try ScanSys.wait(for: fd, writable: writable, timeoutMilliseconds: Int32((remaining + 999) / 1000)) == .ready {
@@ -335,7 +335,7 @@ public struct Resolver: Sendable {
         guard let query = try? DNSMessage.query(id: id, name: name, type: type) else { throw TCPProblem("cannot build the query") }
         let fd: Int32
         do throws(Errno) { fd = try ScanSys.socket(for: server.address, udp: false) } catch { throw TCPProblem("\(error)") }
-        defer { ScanSys.close(fd) }
+        defer { Sys.close(fd) }
         let connectedAtOnce: Bool
         do throws(Errno) { connectedAtOnce = try ScanSys.startConnect(fd, to: server.address, port: server.port) } catch {
             throw problem(error)
@@ -348,7 +348,7 @@ public struct Resolver: Sendable {
         }
         var outgoing = [UInt8(query.count >> 8), UInt8(query.count & 0xff)] + query
         while !outgoing.isEmpty {
-            let sent = try whenReady(fd, writable: true) { () throws(Errno) in try ScanSys.send(fd, outgoing) }
+            let sent = try whenReady(fd, writable: true) { () throws(Errno) in try Sys.send(fd, outgoing) }
             outgoing.removeFirst(sent)
         }
         var incoming: [UInt8] = []

@@ -35,7 +35,7 @@ public enum ScanEngine {
         guard !hosts.isEmpty, !(tcpPorts.isEmpty && udpPorts.isEmpty) else {
             return hosts.map { ScanHostResult(address: $0.address, hostname: $0.hostname) }
         }
-        let descriptorLimit = ScanSys.raiseDescriptorLimit()
+        let descriptorLimit = Sys.raiseDescriptorLimit()
         let workers = max(1, min(options.workers ?? Sys.onlineProcessors(), 64))
         let concurrency = max(1, min(options.maxConcurrency, descriptorLimit - 64 - 2 * workers))
         let shared = SharedScan(hosts: hosts, tcpPorts: tcpPorts, udpPorts: udpPorts, options: options)

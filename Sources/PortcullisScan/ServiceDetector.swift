@@ -39,7 +39,7 @@ public enum ServiceDetector {
                     }
                     connection = fresh
                 }
-                deadline = ScanSys.monotonicMicroseconds() + Int64(step.timeoutMilliseconds) * 1000
+                deadline = Sys.monotonicMicroseconds() + Int64(step.timeoutMilliseconds) * 1000
                 if !step.payload.isEmpty && !connection.sendAll(step.payload, deadline: deadline) {
                     action = session.next(.closed)
                     continue
@@ -65,7 +65,7 @@ public enum ServiceDetector {
         let kind = payloadPort ?? port
         let payload = UDPPayloads.payload(for: kind)
         for _ in 0..<max(1, attempts) {
-            let deadline = ScanSys.monotonicMicroseconds() + Int64(timeoutMilliseconds) * 1000
+            let deadline = Sys.monotonicMicroseconds() + Int64(timeoutMilliseconds) * 1000
             guard connection.sendAll(payload, deadline: deadline) else { return nil }
             switch connection.receive(deadline: deadline) {
             case .received(let reply):
@@ -92,17 +92,17 @@ struct ServiceConnection {
     init?(address: IPAddress, port: UInt16, udp: Bool, timeoutMilliseconds: Int) {
         do {
             fd = try ScanSys.socket(for: address, udp: udp)
-            epoll = try ScanSys.epollCreate()
-            try ScanSys.epollAdd(epoll, fd, events: ScanSys.writable, token: 0)
+            epoll = try Sys.epollCreate()
+            try Sys.epollAdd(epoll, fd, events: Sys.epollWritable, token: 0)
             if !udp { ScanSys.abortOnClose(fd) }
             if try !ScanSys.startConnect(fd, to: address, port: port) {
-                let deadline = ScanSys.monotonicMicroseconds() + Int64(timeoutMilliseconds) * 1000
-                guard wait(for: ScanSys.writable, deadline: deadline), ScanSys.pendingError(fd) == 0 else {
+                let deadline = Sys.monotonicMicroseconds() + Int64(timeoutMilliseconds) * 1000
+                guard wait(for: Sys.epollWritable, deadline: deadline), ScanSys.pendingError(fd) == 0 else {
                     close()
                     return nil
                 }
             }
-            try ScanSys.epollModify(epoll, fd, events: ScanSys.readable, token: 0)
+            try Sys.epollModify(epoll, fd, events: Sys.epollReadable, token: 0)
         } catch {
             close()
             return nil
@@ -110,8 +110,8 @@ struct ServiceConnection {
     }
 
     mutating func close() {
-        if epoll >= 0 { ScanSys.close(epoll) }
-        if fd >= 0 { ScanSys.close(fd) }
+        if epoll >= 0 { Sys.close(epoll) }
+        if fd >= 0 { Sys.close(fd) }
         epoll = -1
         fd = -1
     }
@@ -121,13 +121,13 @@ struct ServiceConnection {
         var tokens = [UInt64](repeating: 0, count: 1)
         var ready = [UInt32](repeating: 0, count: 1)
         while true {
-            let left = deadline - ScanSys.monotonicMicroseconds()
+            let left = deadline - Sys.monotonicMicroseconds()
             guard left > 0 else { return false }
             let milliseconds = Int32(clamping: (left + 999) / 1000)
-            guard let count = try? ScanSys.epollWait(epoll, tokens: &tokens, events: &ready, timeoutMilliseconds: milliseconds) else {
+            guard let count = try? Sys.epollWait(epoll, tokens: &tokens, events: &ready, timeoutMilliseconds: milliseconds) else {
                 return false
             }
-            if count > 0 { return ready[0] & (events | ScanSys.failed) != 0 }
+            if count > 0 { return ready[0] & (events | Sys.epollFailed) != 0 }
         }
     }
 
@@ -137,12 +137,12 @@ struct ServiceConnection {
         // A zero-length UDP datagram is still a datagram: send it once.
         repeat {
             do {
-                offset += try ScanSys.send(fd, Array(bytes[offset...]))
+                offset += try Sys.send(fd, Array(bytes[offset...]))
             } catch where error.meansWouldBlock {
                 // The payloads are small; a full send buffer means a stalled peer.
-                try? ScanSys.epollModify(epoll, fd, events: ScanSys.writable, token: 0)
-                let ready = wait(for: ScanSys.writable, deadline: deadline)
-                try? ScanSys.epollModify(epoll, fd, events: ScanSys.readable, token: 0)
+                try? Sys.epollModify(epoll, fd, events: Sys.epollWritable, token: 0)
+                let ready = wait(for: Sys.epollWritable, deadline: deadline)
+                try? Sys.epollModify(epoll, fd, events: Sys.epollReadable, token: 0)
                 if !ready { return false }
             } catch {
                 return false
@@ -159,9 +159,9 @@ struct ServiceConnection {
                 let count = try Sys.receive(fd, into: &buffer)
                 return count == 0 ? .closed : .received(Array(buffer[..<count]))
             } catch where error.meansWouldBlock {
-                if !wait(for: ScanSys.readable, deadline: deadline) {
+                if !wait(for: Sys.epollReadable, deadline: deadline) {
                     // Either the deadline, or an error/hangup the next recv reports.
-                    if ScanSys.monotonicMicroseconds() >= deadline { return .timedOut }
+                    if Sys.monotonicMicroseconds() >= deadline { return .timedOut }
                 }
             } catch {
                 return .closed

@@ -30,7 +30,7 @@ public enum ServiceScan {
         let done = Atomic<Int>(0)
         let found = Mutex<[Int: ScanService]>([:])
         let now = PortcullisLinux.Clock.now()
-        ScanSys.onThreads(max(1, min(options.parallelism, jobs.count))) { _ in
+        Sys.onThreads(max(1, min(options.parallelism, jobs.count))) { _ in
             while true {
                 let index = next.add(1, ordering: .relaxed).oldValue
                 guard index < jobs.count else { break }

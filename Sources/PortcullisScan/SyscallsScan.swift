@@ -1,39 +1,29 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-import CPortcullisSys
 import PortcullisCore
 import PortcullisLinux
 
-/// Thin wrappers over the libc calls the scanner makes, in the style of
-/// PortcullisLinux's Syscalls.swift: errno read immediately, EINTR retried,
-/// `Errno` thrown. Nothing else in this target calls libc directly.
+/// The scanner's compositions of PortcullisLinux's `Sys` wrappers (which
+/// read errno at once, retry EINTR and throw `Errno`): non-blocking
+/// sockets, connects under way, waits that a deadline bounds. Nothing in
+/// this target calls libc directly.
 enum ScanSys {
-    @inline(__always)
-    static func retrying<T: BinaryInteger>(_ body: () -> T) throws(Errno) -> T { try Errno.retryingInterrupted(body) }
-
     /// A non-blocking, close-on-exec TCP or UDP socket for `address`'s family.
-    /// A non-blocking TCP or UDP socket for `address`'s family.
     static func socket(for address: IPAddress, udp: Bool) throws(Errno) -> Int32 {
         try Sys.probeSocket(ipv6: address.kind == .v6, udp: udp, nonBlocking: true)
     }
-
-    static func close(_ fd: Int32) { _ = Glibc.close(fd) }
 
     /// SO_LINGER {on, 0}: close sends RST, so a scan leaves no TIME_WAIT behind.
     static func abortOnClose(_ fd: Int32) { try? Sys.probeAbortOnClose(fd) }
 
     /// Starts a connect. Returns true when it completed at once, false for
     /// EINPROGRESS; throws any other errno (ECONNREFUSED on loopback comes
-    /// back immediately). Not retried on EINTR: the connect carries on.
+    /// back immediately). EINTR counts as in progress: the connect carries on.
     static func startConnect(_ fd: Int32, to address: IPAddress, port: UInt16) throws(Errno) -> Bool {
-        let rc = withSocketAddress(address, port: port) { Glibc.connect(fd, $0, $1) }
-        if rc == 0 { return true }
-        let code = errno
-        if code == EINPROGRESS || code == EINTR { return false }
-        throw Errno(code)
+        do throws(Errno) {
+            try Sys.connect(fd, to: InetEndpoint(address, port: port))
+        } catch where error == .inProgress || error == .interrupted {
+            return false
+        }
+        return true
     }
 
     enum ConnectProgress: Equatable { case pending, connected, failed(Errno) }
@@ -42,11 +32,15 @@ enum ScanSys {
     /// so far. An answer such as ECONNREFUSED also returns the socket to the
     /// unconnected state, so it can connect anew.
     static func connectAgain(_ fd: Int32, to address: IPAddress, port: UInt16) -> ConnectProgress {
-        let rc = withSocketAddress(address, port: port) { Glibc.connect(fd, $0, $1) }
-        switch rc == 0 ? EISCONN : errno {
-        case EALREADY, EINPROGRESS, EINTR: return .pending
-        case EISCONN: return .connected
-        case let code: return .failed(Errno(code))
+        do throws(Errno) {
+            try Sys.connect(fd, to: InetEndpoint(address, port: port))
+            return .connected
+        } catch {
+            switch error {
+            case .alreadyInProgress, .inProgress, .interrupted: return .pending
+            case .alreadyConnected: return .connected
+            default: return .failed(error)
+            }
         }
     }
 
@@ -56,153 +50,29 @@ enum ScanSys {
         do { return try Sys.probePendingError(fd) } catch { return error.rawValue }
     }
 
-    /// The local (address, port) of a socket.
-    static func localEndpoint(_ fd: Int32) -> (IPAddress, UInt16)? {
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let rc = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        guard rc == 0 else { return nil }
-        return endpoint(storage)
+    /// What waiting on a descriptor found.
+    enum Readiness {
+        /// Ready to read (or write), or in error: the next call reports which.
+        case ready
+        /// The timeout passed: the caller checks its deadline and waits again.
+        case notYet
     }
 
-    static func send(_ fd: Int32, _ bytes: [UInt8]) throws(Errno) -> Int {
-        try retrying { bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
+    /// Waits up to `timeoutMilliseconds` for one descriptor to be readable
+    /// (or writable).
+    static func wait(for fd: Int32, writable: Bool = false, timeoutMilliseconds: Int32) throws(Errno) -> Readiness {
+        let events = try Sys.poll(fd, for: writable ? .writable : .readable, timeoutMilliseconds: timeoutMilliseconds)
+        return events.isEmpty ? .notYet : .ready
     }
 
-    // MARK: epoll
-
-    static func epollCreate() throws(Errno) -> Int32 { try retrying { portcullis_epoll_create() } }
-
-    /// Registers `fd` for `events`, with `token` as its user data.
-    static func epollAdd(_ epfd: Int32, _ fd: Int32, events: UInt32, token: UInt64) throws(Errno) {
-        _ = try retrying { portcullis_epoll_add(epfd, fd, events, token) }
-    }
-
-    static func epollModify(_ epfd: Int32, _ fd: Int32, events: UInt32, token: UInt64) throws(Errno) {
-        _ = try retrying { portcullis_epoll_modify(epfd, fd, events, token) }
-    }
-
-    /// Waits up to `timeoutMilliseconds` (-1: forever); fills `tokens` and
-    /// `events` and returns how many are ready.
-    static func epollWait(_ epfd: Int32, tokens: inout [UInt64], events: inout [UInt32], timeoutMilliseconds: Int32) throws(Errno) -> Int {
-        let capacity = Int32(min(tokens.count, events.count))
-        let n: Int32 = try retrying {
-            tokens.withUnsafeMutableBufferPointer { (t: inout UnsafeMutableBufferPointer<UInt64>) -> Int32 in
-                events.withUnsafeMutableBufferPointer { (e: inout UnsafeMutableBufferPointer<UInt32>) -> Int32 in
-                    portcullis_epoll_wait(epfd, t.baseAddress, e.baseAddress, capacity, timeoutMilliseconds)
-                }
-            }
-        }
-        return Int(n)
-    }
-
-    static let readable = UInt32(PORTCULLIS_EPOLLIN)
-    static let writable = UInt32(PORTCULLIS_EPOLLOUT)
-    static let failed = UInt32(PORTCULLIS_EPOLLERR) | UInt32(PORTCULLIS_EPOLLHUP)
-
-    // MARK: threads
-
-    /// Runs `body(i)` for each i in 0..<count, each on a thread of its own,
-    /// and returns when all are done. For work that mostly waits (service
-    /// conversations): the dispatch pool runs no more at once than there are
-    /// CPUs. A thread that cannot be created runs its part on this one.
-    static func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
-        final class Job {
-            let run: () -> Void
-            init(_ run: @escaping () -> Void) { self.run = run }
-        }
-        var threads: [pthread_t] = []
-        for index in 0..<count {
-            let job = Unmanaged.passRetained(Job { body(index) })
-            var thread = pthread_t()
-            let rc = pthread_create(&thread, nil, { raw in
-                let job = Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue()
-                job.run()
-                return nil
-            }, job.toOpaque())
-            if rc == 0 {
-                threads.append(thread)
-            } else {
-                job.takeRetainedValue().run()
-            }
-        }
-        for thread in threads { pthread_join(thread, nil) }
-    }
-
-    // MARK: limits and time
-
-    /// Raises the soft RLIMIT_NOFILE to the hard limit; returns the soft limit now in force.
-    static func raiseDescriptorLimit() -> Int {
-        var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
-        if limit.rlim_cur < limit.rlim_max {
-            var raised = limit
-            raised.rlim_cur = limit.rlim_max
-            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
-        }
-        return Int(clamping: limit.rlim_cur)
-    }
-
-    /// Monotonic clock in microseconds.
-    static func monotonicMicroseconds() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
-    }
-
-    // MARK: addresses
-
-    static func withSocketAddress<T>(_ address: IPAddress, port: UInt16, _ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
-        let bytes = address.bytes
-        if address.kind == .v4 {
-            var sa = sockaddr_in()
-            sa.sin_family = sa_family_t(AF_INET)
-            sa.sin_port = port.bigEndian
-            withUnsafeMutableBytes(of: &sa.sin_addr) { $0.copyBytes(from: bytes) }
-            return withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        }
-        var sa = sockaddr_in6()
-        sa.sin6_family = sa_family_t(AF_INET6)
-        sa.sin6_port = port.bigEndian
-        withUnsafeMutableBytes(of: &sa.sin6_addr) { $0.copyBytes(from: bytes) }
-        return withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
-    }
-
-    static func endpoint(_ storage: sockaddr_storage) -> (IPAddress, UInt16)? {
-        var copy = storage
-        switch Int32(storage.ss_family) {
-        case AF_INET:
-            return withUnsafePointer(to: &copy) {
-                $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sa -> (IPAddress, UInt16)? in
-                    let raw = withUnsafeBytes(of: sa.pointee.sin_addr) { Array($0) }
-                    return IPAddress(bytes: raw).map { ($0, UInt16(bigEndian: sa.pointee.sin_port)) }
-                }
-            }
-        case AF_INET6:
-            return withUnsafePointer(to: &copy) {
-                $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sa -> (IPAddress, UInt16)? in
-                    let raw = withUnsafeBytes(of: sa.pointee.sin6_addr) { Array($0) }
-                    return IPAddress(bytes: raw).map { ($0, UInt16(bigEndian: sa.pointee.sin6_port)) }
-                }
-            }
-        default:
+    /// A datagram from a non-blocking socket: the byte count and the
+    /// sender, or nil when nothing is waiting. ICMP errors queued on a
+    /// connected UDP socket come back as thrown errnos (ECONNREFUSED).
+    static func receiveDatagram(_ fd: Int32, into buffer: inout [UInt8]) throws(Errno) -> (count: Int, sender: InetEndpoint?)? {
+        do throws(Errno) {
+            return try Sys.receiveDatagram(fd, into: &buffer)
+        } catch where error.meansWouldBlock {
             return nil
         }
     }
-}
-
-extension Errno {
-    static let connectionRefused = Errno(ECONNREFUSED)
-    static let hostUnreachable = Errno(EHOSTUNREACH)
-    static let networkUnreachable = Errno(ENETUNREACH)
-    static let timedOut = Errno(ETIMEDOUT)
-
-    /// EAGAIN/EWOULDBLOCK: a non-blocking socket has nothing to give or no room yet.
-    var meansWouldBlock: Bool { rawValue == EAGAIN || rawValue == EWOULDBLOCK }
-
-    /// Shortages on this host, not answers from the target: EMFILE, ENFILE,
-    /// ENOBUFS, ENOMEM, EADDRNOTAVAIL (no free ephemeral port), EAGAIN.
-    var isLocalResourceShortage: Bool { [EMFILE, ENFILE, ENOBUFS, ENOMEM, EADDRNOTAVAIL, EAGAIN].contains(rawValue) }
 }

@@ -1,5 +1,6 @@
 import GRDB
 import PortcullisCore
+import PortcullisLinux
 
 /// The history database: snapshots of the listeners and findings, the
 /// baseline, and recorded watch events. SQLite through GRDB, in WAL mode
@@ -54,21 +55,25 @@ public final class HistoryStore: Sendable {
                 throw StoreError(.missing, path: path, "nothing has been stored yet; take a snapshot first (portcullis snapshot)")
             }
             let directory = StoreFiles.directory(of: path)
-            if options.createDirectories, let code = StoreFiles.makeDirectories(directory) {
-                throw StoreError(.notWritable, path: path, "cannot create \(directory): \(StoreFiles.message(code))")
+            if options.createDirectories {
+                do throws(Errno) { try StoreFiles.makeDirectories(directory) } catch {
+                    throw StoreError(.notWritable, path: path, "cannot create \(directory): \(error)", underlying: error)
+                }
             }
-            if let code = StoreFiles.createPrivate(path) {
-                throw StoreError(.notWritable, path: path, StoreFiles.message(code))
+            do throws(Errno) { try StoreFiles.createPrivate(path) } catch {
+                throw StoreError(.notWritable, path: path, "\(error)", underlying: error)
             }
         case .regular:
             break
         }
         if options.mode == .readWrite {
-            if let code = StoreFiles.writable(path) { throw StoreError(.notWritable, path: path, StoreFiles.message(code)) }
+            do throws(Errno) { try StoreFiles.checkWritable(path) } catch {
+                throw StoreError(.notWritable, path: path, "\(error)", underlying: error)
+            }
             // WAL keeps two files beside the database.
             let directory = StoreFiles.directory(of: path)
-            if let code = StoreFiles.writable(directory) {
-                throw StoreError(.notWritable, path: path, "its directory \(directory): \(StoreFiles.message(code))")
+            do throws(Errno) { try StoreFiles.checkWritable(directory) } catch {
+                throw StoreError(.notWritable, path: path, "its directory \(directory): \(error)", underlying: error)
             }
         }
 

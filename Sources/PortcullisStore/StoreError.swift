@@ -1,3 +1,5 @@
+import PortcullisLinux
+
 /// Why the history database could not be used: what went wrong, the file,
 /// and what to do. Nothing already stored is changed when one is thrown.
 public struct StoreError: Error, Sendable, CustomStringConvertible {
@@ -25,11 +27,15 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     public var code: Code
     public var path: String
     public var detail: String
+    /// The system call's error behind it, when one is (the file checks made
+    /// before SQLite opens the file); `detail` already says it in words.
+    public var underlying: Errno?
 
-    public init(_ code: Code, path: String, _ detail: String) {
+    public init(_ code: Code, path: String, _ detail: String, underlying: Errno? = nil) {
         self.code = code
         self.path = path
         self.detail = detail
+        self.underlying = underlying
     }
 
     /// Errors the user can fix by changing the command line (exit 2, not 3).

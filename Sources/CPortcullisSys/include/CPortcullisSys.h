@@ -1,8 +1,10 @@
 // System calls that Swift cannot reach through Glibc: variadic syscall(2)
-// is not imported, and glibc wrappers for the pidfd calls are too new to rely
-// on. Also raw read/openat/recv that go straight to the kernel, so that a
-// libc-level hook (an LD_PRELOAD library) can be detected by comparing what
-// each path returns. Only PortcullisLinux's Syscalls.swift calls these.
+// is not imported, glibc wrappers for the pidfd calls are too new to rely
+// on, and GNU extensions (pipe2, epoll) are not imported either. Also raw
+// read/openat/close that go straight to the kernel, so that a libc-level hook
+// (an LD_PRELOAD library) can be detected by comparing what each path
+// returns. Only PortcullisLinux's Syscalls*.swift files call these; every
+// other target goes through the `Sys` wrappers there.
 #ifndef CPORTCULLIS_SYS_H
 #define CPORTCULLIS_SYS_H
 
@@ -53,11 +55,10 @@ int portcullis_stop_signals_install(void);
 /// The first stop signal received (SIGINT or SIGTERM), 0 when none yet.
 int portcullis_stop_signal_received(void);
 
-/// posix_spawn(2) of `path` with `argv` and `envp`, its stdin the read end of
-/// a new pipe whose write end (close-on-exec) is returned in *stdin_fd, its
-/// stdout sent to our stderr, in a process group of its own, with signal
-/// dispositions and mask reset to defaults. Returns 0 or an errno value.
-int portcullis_spawn_with_stdin(const char *path, char *const argv[], char *const envp[], pid_t *pid, int *stdin_fd);
+/// pipe2(2) with O_CLOEXEC: both ends close-on-exec from the start (a child
+/// spawned meanwhile by another thread inherits neither). Returns -1 and sets
+/// errno on failure.
+int portcullis_pipe_cloexec(int fds[2]);
 
 /// Batched bind probes through io_uring (Linux 6.11+ for IORING_OP_BIND):
 /// for each port, socket + bind of the wildcard address + close, the three
