@@ -70,7 +70,7 @@ public enum BindProber {
 
     static func outcome(ofBindError error: Errno) -> BindOutcome {
         switch error {
-        case Errno(EADDRINUSE_VALUE): return .inUse
+        case .addressInUse: return .inUse
         case .permissionDenied: return .notProbed("EACCES: binding below ip_unprivileged_port_start needs CAP_NET_BIND_SERVICE")
         default: return .error(errno: error.rawValue, message: "bind: \(error)")
         }
@@ -281,9 +281,9 @@ public enum ConnectProber {
         // RST on close: no TIME_WAIT left behind to confuse the next round.
         try? Sys.probeAbortOnClose(fd)
         do { try Sys.probeConnectLoopback(fd, ipv6: ipv6, port: key.port) } catch {
-            switch error.rawValue {
-            case EINPROGRESS_VALUE, EINTR_VALUE: break
-            case ECONNREFUSED_VALUE: return .refused
+            switch error {
+            case .inProgress, .interrupted: break
+            case .connectionRefused: return .refused
             default: return .failed
             }
         }
@@ -292,7 +292,7 @@ public enum ConnectProber {
             if events.isEmpty { return .timedOut }
             let pending = try Sys.probePendingError(fd)
             if pending == 0 { return .accepted }
-            return pending == ECONNREFUSED_VALUE ? .refused : .failed
+            return Errno(pending) == .connectionRefused ? .refused : .failed
         } catch { return .failed }
     }
 }

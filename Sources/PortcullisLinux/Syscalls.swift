@@ -5,6 +5,27 @@ import Musl
 #endif
 import PortcullisCore
 
+/// Socket types and resource numbers as plain Int32 on every C library:
+/// Glibc imports them as Swift enums (`SOCK_STREAM.rawValue`), musl (the
+/// Static Linux SDK) as integer macros. Spelled once here.
+enum CConstant {
+    #if canImport(Glibc)
+    static let sockStream = Int32(SOCK_STREAM.rawValue)
+    static let sockDgram = Int32(SOCK_DGRAM.rawValue)
+    static let sockRaw = Int32(SOCK_RAW.rawValue)
+    static let sockCloexec = Int32(SOCK_CLOEXEC.rawValue)
+    static let sockNonblock = Int32(SOCK_NONBLOCK.rawValue)
+    static let rlimitNofile = Int32(RLIMIT_NOFILE.rawValue)
+    #else
+    static let sockStream = Int32(SOCK_STREAM)
+    static let sockDgram = Int32(SOCK_DGRAM)
+    static let sockRaw = Int32(SOCK_RAW)
+    static let sockCloexec = Int32(SOCK_CLOEXEC)
+    static let sockNonblock = Int32(SOCK_NONBLOCK)
+    static let rlimitNofile = Int32(RLIMIT_NOFILE)
+    #endif
+}
+
 /// An errno value, read immediately after the failing call.
 public struct Errno: Error, Hashable, Sendable, CustomStringConvertible {
     public let rawValue: Int32
@@ -25,6 +46,7 @@ public struct Errno: Error, Hashable, Sendable, CustomStringConvertible {
     public static let alreadyInProgress = Errno(EALREADY)
     public static let alreadyConnected = Errno(EISCONN)
     public static let connectionRefused = Errno(ECONNREFUSED)
+    public static let addressInUse = Errno(EADDRINUSE)
     public static let hostUnreachable = Errno(EHOSTUNREACH)
     public static let networkUnreachable = Errno(ENETUNREACH)
     public static let timedOut = Errno(ETIMEDOUT)
@@ -284,7 +306,7 @@ package enum Sys {
     // MARK: netlink
 
     static func netlinkSocket(protocol proto: Int32) throws(Errno) -> Int32 {
-        try retrying { socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), proto) }
+        try retrying { socket(AF_NETLINK, CConstant.sockRaw | CConstant.sockCloexec, proto) }
     }
 
     /// An unconnected netlink socket sends to the kernel (port id 0).

@@ -11,8 +11,8 @@ import PortcullisCore
 extension Sys {
     /// A TCP or UDP socket of `family`, close-on-exec; non-blocking on request.
     package static func probeSocket(ipv6: Bool, udp: Bool, nonBlocking: Bool = false) throws(Errno) -> Int32 {
-        var type = Int32(udp ? SOCK_DGRAM.rawValue : SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
-        if nonBlocking { type |= Int32(SOCK_NONBLOCK.rawValue) }
+        var type = (udp ? CConstant.sockDgram : CConstant.sockStream) | CConstant.sockCloexec
+        if nonBlocking { type |= CConstant.sockNonblock }
         return try retrying { socket(ipv6 ? AF_INET6 : AF_INET, type, 0) }
     }
 
@@ -68,11 +68,6 @@ extension Sys {
     package static func onlineProcessors() -> Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 }
 
-// Constants for the probes, so files outside the syscall layer need not import libc.
-let EINPROGRESS_VALUE = EINPROGRESS
-let EINTR_VALUE = EINTR
-let ECONNREFUSED_VALUE = ECONNREFUSED
-let EADDRINUSE_VALUE = EADDRINUSE
 
 /// Bind probes in batches through io_uring (`portcullis_bind_ring_*`): the
 /// same socket + bind + close per port as `BindProber.probe`, one kernel
@@ -101,7 +96,7 @@ final class BindRing {
             results.withUnsafeMutableBufferPointer { resultBuffer in
                 socketFailed.withUnsafeMutableBufferPointer { failedBuffer in
                     portcullis_bind_ring_probe(ring, ipv6 ? AF_INET6 : AF_INET,
-                                               Int32(udp ? SOCK_DGRAM.rawValue : SOCK_STREAM.rawValue),
+                                               udp ? CConstant.sockDgram : CConstant.sockStream,
                                                portBuffer.baseAddress, Int32(ports.count),
                                                resultBuffer.baseAddress, failedBuffer.baseAddress)
                 }

@@ -160,11 +160,11 @@ extension Sys {
     /// Raises the soft RLIMIT_NOFILE to the hard limit; returns the soft limit now in force.
     package static func raiseDescriptorLimit() -> Int {
         var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
+        guard getrlimit(CConstant.rlimitNofile, &limit) == 0 else { return 1024 }
         if limit.rlim_cur < limit.rlim_max {
             var raised = limit
             raised.rlim_cur = limit.rlim_max
-            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
+            if setrlimit(CConstant.rlimitNofile, &raised) == 0 { limit = raised }
         }
         return Int(clamping: limit.rlim_cur)
     }

@@ -134,7 +134,7 @@ extension Sys {
 
     /// An AF_UNIX datagram socket connected to `path` (syslog's /dev/log).
     static func unixDatagram(connectedTo path: String) throws(Errno) -> Int32 {
-        let fd = try retrying { socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
+        let fd = try retrying { socket(AF_UNIX, CConstant.sockDgram | CConstant.sockCloexec, 0) }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)

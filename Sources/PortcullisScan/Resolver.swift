@@ -198,7 +198,7 @@ public struct Resolver: Sendable {
                 let problems = refusals + (exchange.problem.map { [$0] } ?? [])
                 if !problems.isEmpty {
                     trouble[server, default: ServerTrouble(text: "", tries: 0)].text = problems.joined(separator: ", ")
-                    trouble[server]!.tries += 1
+                    trouble[server, default: ServerTrouble(text: "", tries: 0)].tries += 1
                 }
                 if pending.isEmpty { break rounds }
             }

@@ -97,7 +97,7 @@ struct JobsTests {
         #expect(without.audit.findings.contains { $0.subject?.port == port && $0.rule == .ephemeralListener })
         let policy = try scratch.write("policy.yaml", "version: 1\nallow:\n  - port: \(port)\n    proto: tcp\n    exposure: any\n")
         let with = try AuditJob.run(AuditJob.Options(policy: .file(policy), judgeFirewall: false))
-        #expect(!with.audit.findings.contains { $0.subject?.port == port })
+        #expect(!with.audit.findings.contains { $0.subject?.port == port && $0.rule == .ephemeralListener })
         #expect(with.audit.suppressed.contains { $0.finding.subject?.port == port && $0.reason.contains(policy) })
     }
 
