@@ -33,27 +33,17 @@ extension Portcullis {
                 Console.write(AuditRenderer.renderJSON(report.audit, failOn: threshold, diagnostics: report.diagnostics))
             case .ndjson, .csv:
                 renderInventory(report.inventory, entries: report.entries, format: format, allStates: false) { entry in
-                    report.listener(inode: entry.socket.inode).map { ($0.verdict, $0.verdictReason) } ?? ("-", "")
+                    report.listener(inode: entry.socket.inode).map { ($0.verdict.jsonName, $0.verdictReason) } ?? ("-", "")
                 }
             case .table, .text, .junit:
                 let style = terminalStyle
                 Console.write(InventoryRenderer.renderTable(report.entries, allStates: false, style: style) { entry in
                     guard let listener = report.listener(inode: entry.socket.inode) else { return ("-", nil) }
-                    return ("\(listener.verdict): \(listener.verdictReason)", Self.color(listener.verdict))
+                    return ("\(listener.verdict.jsonName): \(listener.verdictReason)", listener.verdict.colorCode)
                 })
                 Console.write("\n" + AuditRenderer.renderText(report.audit, failOn: threshold, style: style))
             }
             if let failOn, report.audit.count(atLeast: failOn) > 0 { throw ExitStatus.findings.exit }
-        }
-
-        static func color(_ verdict: String) -> String? {
-            switch verdict {
-            case "ok", "filtered": return "32"
-            case "open", "info": return nil
-            case "low": return "36"
-            case "medium": return "33"
-            default: return "31"
-            }
         }
     }
 }

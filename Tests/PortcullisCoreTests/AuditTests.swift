@@ -76,11 +76,11 @@ struct StubPolicy: AuditPolicy {
         let entry = F.entry(.tcp, "0.0.0.0", 6379, owners: [redis], inode: 5)
         let filtered = F.audit([entry]) { $0.firewall = [5: .filtered("inet filter input policy drop")] }
         #expect(!F.rules(filtered).contains(.exposedDatastore))
-        #expect(filtered.listeners.first?.verdict == "filtered")
+        #expect(filtered.listeners.first?.verdict == .filtered)
         let unknown = F.audit([entry]) { $0.firewall = [5: .unknown("vmap in chain input")] }
         let finding = try #require(unknown.findings.first { $0.rule == .exposedDatastore })
         let plain = F.audit([F.entry(.tcp, "0.0.0.0", 8081, owners: [], inode: 50)]) { $0.firewall = [50: .unknown("nft not installed")] }
-        #expect(plain.listeners.first?.verdict == "open")
+        #expect(plain.listeners.first?.verdict == .open)
         #expect(plain.listeners.first?.verdictReason.contains("firewall state unknown") == true)
         #expect(finding.evidence.contains { $0.contains("firewall: unknown") && $0.contains("vmap") })
     }
@@ -216,7 +216,7 @@ struct StubPolicy: AuditPolicy {
         }
         #expect(report.findings.map(\.rule) == [.exposedDatastore])
         #expect(report.findings.first?.severity == .low)
-        #expect(report.listeners.first?.verdict == "low")
+        #expect(report.listeners.first?.verdict == .finding(.low))
         let ignored = F.audit(entries) { $0.policy = StubPolicy(allowedPorts: [40000], disabled: [.notInPolicy], ignored: [.exposedDatastore: "lab box"]) }
         #expect(!ignored.findings.contains { $0.rule == .exposedDatastore })
         #expect(ignored.suppressed.map(\.reason) == ["lab box", "allowed by /etc/portcullis/policy.yaml line 5"])  // the ephemeral 40000 is allowed
@@ -228,8 +228,15 @@ struct StubPolicy: AuditPolicy {
                        F.entry(.tcp, "0.0.0.0", 22, owners: [], inode: 3), F.entry(.tcp, "127.0.0.1", 40001, owners: [], inode: 4)]
         let report = F.audit(entries)
         #expect(report.findings.map(\.severity) == report.findings.map(\.severity).sorted(by: >))
-        #expect(report.listeners.map(\.verdict) == ["ok", "critical", "open", "low"])
+        #expect(report.listeners.map(\.verdict) == [.ok, .finding(.critical), .open, .finding(.low)])
         #expect(report.count(atLeast: .high) == 1)
+    }
+
+    /// The verdict spellings are output (JSON, NDJSON, CSV, the table): a
+    /// renamed case must not change them.
+    @Test func verdictSpellingsAndColours() {
+        #expect(ListenerVerdict.allCases.map(\.jsonName) == ["info", "low", "medium", "high", "critical", "filtered", "open", "ok"])
+        #expect(ListenerVerdict.allCases.map(\.colorCode) == [nil, "36", "33", "31", "31", "32", nil, "32"])
     }
 }
 

@@ -20,7 +20,7 @@ import Testing
             inventory.entries, allStates: false, style: TableStyle(color: true),
             verdict: { entry in
                 guard let listener = Auditor.run(AuditInput(entries: [entry])).listeners.first else { return ("-", nil) }  // not listening
-                return ("\(listener.verdict): \(listener.verdictReason)", listener.verdict == "ok" ? "32" : "33")
+                return ("\(listener.verdict): \(listener.verdictReason)", listener.verdict == .ok ? "32" : "33")
             }))
         try TestFiles.assertSnapshot(out, named: "table-verdicts-colour.txt")
         // The only escape sequences are the ones portcullis wrote: hostile names stay escaped.

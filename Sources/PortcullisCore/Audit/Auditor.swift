@@ -117,10 +117,10 @@ public struct AuditedListener: Sendable {
 
     /// The overview's one-word verdict: the worst finding's severity, else
     /// `filtered`, `open` (reachable) or `ok` (loopback only).
-    public var verdict: String {
-        if let worst = findings.map(\.severity).max() { return worst.rawValue }
-        if firewall?.isFiltered == true && !entry.exposure.isLoopbackOnly { return "filtered" }
-        return reachable ? "open" : "ok"
+    public var verdict: ListenerVerdict {
+        if let worst = findings.map(\.severity).max() { return .finding(worst) }
+        if firewall?.isFiltered == true && !entry.exposure.isLoopbackOnly { return .filtered }
+        return reachable ? .open : .ok
     }
 
     /// The worst finding's rule (and how many more), or why there is none.

@@ -28,7 +28,7 @@ public enum AuditRenderer {
         guard case .object(var fields) = InventoryRenderer.json(listener.entry) else { return .null }
         fields.append(("firewall", listener.firewall.map { .object([("verdict", .string($0.name)), ("reason", .string($0.reason))]) } ?? .null))
         fields.append(("reachable", .bool(listener.reachable)))
-        fields.append(("verdict", .string(listener.verdict)))
+        fields.append(("verdict", .string(listener.verdict.jsonName)))
         fields.append(("verdict_reason", .string(listener.verdictReason)))
         fields.append(("findings", .array(listener.findings.map { .string($0.rule.rawValue) })))
         return .object(fields)
