@@ -206,10 +206,16 @@ enum SnapshotCodec {
             if let text: String = row["subject"] {
                 guard case .object(let f) = try JSONValue.parse(Array(text.utf8)) else { throw Malformed(description: "\(where_): subject is not an object") }
                 let fields = Dictionary(f, uniquingKeysWith: { a, _ in a })
+                var exposure: Exposure?
+                if let name = fields["exposure"]?.stringValue {
+                    // As for a socket row: an exposure this version cannot name is a damaged snapshot.
+                    guard let known = Exposure(rawValue: name) else { throw Malformed(description: "\(where_): unknown exposure \(name)") }
+                    exposure = known
+                }
                 subject = FindingSubject(
-                    proto: fields["proto"]?.stringValue ?? "", family: fields["family"]?.stringValue.flatMap(AddressFamily.init(rawValue:)),
+                    proto: SubjectProtocol(jsonName: fields["proto"]?.stringValue ?? ""), family: fields["family"]?.stringValue.flatMap(AddressFamily.init(rawValue:)),
                     localAddress: fields["local_address"]?.stringValue ?? "", port: fields["local_port"]?.intValue.map { UInt16(truncatingIfNeeded: $0) },
-                    inode: UInt64(bitPattern: fields["inode"]?.intValue ?? 0), exposure: fields["exposure"]?.stringValue)
+                    inode: UInt64(bitPattern: fields["inode"]?.intValue ?? 0), exposure: exposure)
             }
             var owners: [SocketOwner] = []
             if case .array(let items) = try JSONValue.parse(Array((row["owners"] as String).utf8)) {

@@ -42,7 +42,7 @@ struct StubPolicy: AuditPolicy {
 
     func auditDecision(for entry: InventoryEntry, exposure: Exposure) -> PolicyVerdict {
         let port = entry.socket.localPort
-        if loopbackOnlyPorts.contains(port) { return exposure == .loopback ? .allowed(line: 6) : .exposureTooWide(allowed: "loopback", line: 7) }
+        if loopbackOnlyPorts.contains(port) { return exposure == .loopback ? .allowed(line: 6) : .exposureTooWide(allowed: .loopback, line: 7) }
         return allowedPorts.contains(port) ? .allowed(line: 5) : .notAllowed
     }
     func ignoreReason(rule: RuleID, entry: InventoryEntry?, now: Int64) -> String? { ignored[rule] }
@@ -237,6 +237,14 @@ struct StubPolicy: AuditPolicy {
     @Test func verdictSpellingsAndColours() {
         #expect(ListenerVerdict.allCases.map(\.jsonName) == ["info", "low", "medium", "high", "critical", "filtered", "open", "ok"])
         #expect(ListenerVerdict.allCases.map(\.colorCode) == [nil, "36", "33", "31", "31", "32", nil, "32"])
+    }
+
+    /// A finding subject's `proto` is output and stored in snapshots.
+    @Test func subjectProtocolSpellings() {
+        let known: [SubjectProtocol] = TransportProtocol.allCases.map(SubjectProtocol.transport) + [.packet]
+        #expect(known.map(\.jsonName) == ["tcp", "udp", "raw", "packet"])
+        #expect(known.map { SubjectProtocol(jsonName: $0.jsonName) } == known)
+        #expect(SubjectProtocol(jsonName: "sctp") == .other("sctp") && SubjectProtocol.other("sctp").jsonName == "sctp")
     }
 }
 

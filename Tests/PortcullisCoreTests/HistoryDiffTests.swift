@@ -21,8 +21,8 @@ private func listener(_ proto: TransportProtocol = .tcp, _ address: String, _ po
 private func finding(_ rule: RuleID, _ entry: InventoryEntry, title: String? = nil) -> Finding {
     let s = entry.socket
     return Finding(rule: rule, severity: .medium, title: title ?? "\(rule.rawValue) on \(s.localPort)",
-                   subject: FindingSubject(proto: s.proto.rawValue, family: s.family, localAddress: s.localAddress.description,
-                                           port: s.localPort, inode: s.inode, exposure: entry.exposure.rawValue),
+                   subject: FindingSubject(proto: .transport(s.proto), family: s.family, localAddress: s.localAddress.description,
+                                           port: s.localPort, inode: s.inode, exposure: entry.exposure),
                    owners: entry.owners, evidence: [], remediation: "")
 }
 
@@ -94,11 +94,11 @@ struct HistoryDiffTests {
         restarted.socket.inode = 77
         let old = [finding(.exposedDatastore, redis), finding(.ephemeralListener, ssh),
                    Finding(rule: .packetSocket, severity: .info, title: "Packet socket capturing all on every interface held by dhclient[812]",
-                           subject: FindingSubject(proto: "packet", family: nil, localAddress: "every interface", port: nil, inode: 5, exposure: nil),
+                           subject: FindingSubject(proto: .packet, family: nil, localAddress: "every interface", port: nil, inode: 5, exposure: nil),
                            owners: [], evidence: [], remediation: "")]
         let new = [finding(.exposedDatastore, restarted), finding(.backdoorPort, ssh),
                    Finding(rule: .packetSocket, severity: .info, title: "Packet socket capturing all on every interface held by dhclient[9000]",
-                           subject: FindingSubject(proto: "packet", family: nil, localAddress: "every interface", port: nil, inode: 6, exposure: nil),
+                           subject: FindingSubject(proto: .packet, family: nil, localAddress: "every interface", port: nil, inode: 6, exposure: nil),
                            owners: [], evidence: [], remediation: "")]
         let diff = HistoryDiff.compute(from: SnapshotContent(entries: [ssh, redis], findings: old),
                                        to: SnapshotContent(entries: [ssh, restarted], findings: new))

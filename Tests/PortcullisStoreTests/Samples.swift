@@ -37,8 +37,8 @@ enum Samples {
         }
         return Finding(
             rule: rule, severity: severity, title: "\(s.localAddress):\(s.localPort)/\(s.proto.rawValue) \(rule.rawValue)",
-            subject: FindingSubject(proto: s.proto.rawValue, family: s.family, localAddress: s.localAddress.description,
-                                    port: s.localPort, inode: s.inode, exposure: entry.exposure.rawValue),
+            subject: FindingSubject(proto: .transport(s.proto), family: s.family, localAddress: s.localAddress.description,
+                                    port: s.localPort, inode: s.inode, exposure: entry.exposure),
             owners: owners, evidence: ["one", "two \"quoted\""], remediation: "fix it")
     }
 

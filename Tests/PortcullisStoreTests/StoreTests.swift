@@ -92,6 +92,28 @@ struct StoreTests {
         #expect(try store.snapshots() == [info])
     }
 
+    @Test("A finding's subject protocol reads back as stored, even one this version does not name; an unknown exposure is refused")
+    func subjectSpellings() throws {
+        let scratch = try Scratch()
+        let store = try HistoryStore(path: scratch.db)
+        var content = Samples.content()
+        func finding(_ subject: FindingSubject) -> Finding {
+            Finding(rule: .packetSocket, severity: .info, title: "subject \(subject.proto)", subject: subject, owners: [], evidence: [], remediation: "")
+        }
+        content.findings = [
+            finding(FindingSubject(proto: .packet, family: nil, localAddress: "every interface", port: nil, inode: 7, exposure: nil)),
+            finding(FindingSubject(proto: .other("sctp"), family: .ipv4, localAddress: "0.0.0.0", port: 9, inode: 8, exposure: .allInterfacesIPv4)),
+        ]
+        let info = try store.saveSnapshot(content, time: 1_764_000_000, label: nil, hostname: "h", source: "netlink")
+        let back = try store.content(of: info.id)
+        #expect(back.findings == content.findings)
+        #expect(back.findings.map { AuditRenderer.json($0) } == content.findings.map { AuditRenderer.json($0) })
+        try store.queue.write { db in
+            try db.execute(sql: "UPDATE snapshot_finding SET subject = replace(subject, 'all_interfaces_ipv4', 'everywhere')")
+        }
+        #expect(throws: (any Error).self) { try store.content(of: info.id) }
+    }
+
     @Test("Baselines are added, never replaced; unknown ids are usage errors")
     func baselines() throws {
         let scratch = try Scratch()

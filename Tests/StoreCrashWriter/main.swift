@@ -40,8 +40,8 @@ func content(_ round: Int) -> SnapshotContent {
         entries.append(entry)
         if i % 10 == 0 {
             findings.append(Finding(rule: .ephemeralListener, severity: .low, title: "listener \(i) of round \(round)",
-                                    subject: FindingSubject(proto: "tcp", family: .ipv4, localAddress: "0.0.0.0", port: port,
-                                                            inode: socket.inode, exposure: "all_interfaces_ipv4"),
+                                    subject: FindingSubject(proto: .transport(.tcp), family: .ipv4, localAddress: "0.0.0.0", port: port,
+                                                            inode: socket.inode, exposure: .allInterfacesIPv4),
                                     owners: [owner], evidence: ["round \(round)"], remediation: "none"))
         }
     }

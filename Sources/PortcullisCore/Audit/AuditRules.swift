@@ -5,8 +5,8 @@ enum AuditRules {
     static func subject(_ entry: InventoryEntry) -> FindingSubject {
         let s = entry.socket
         return FindingSubject(
-            proto: s.proto.rawValue, family: s.family, localAddress: s.localAddress.description,
-            port: s.proto == .raw ? nil : s.localPort, inode: s.inode, exposure: entry.exposure.rawValue)
+            proto: .transport(s.proto), family: s.family, localAddress: s.localAddress.description,
+            port: s.proto == .raw ? nil : s.localPort, inode: s.inode, exposure: entry.exposure)
     }
 
     static func endpoint(_ entry: InventoryEntry) -> String {
@@ -196,7 +196,7 @@ enum AuditRules {
         return Finding(
             rule: .packetSocket, severity: expected ? .info : (p.capturesEveryProtocol ? .high : .medium),
             title: "Packet socket capturing \(p.ethertypeName) on \(interface)" + (packet.owners.first.map { " held by \($0.name)[\($0.pid)]" } ?? ""),
-            subject: FindingSubject(proto: "packet", family: nil, localAddress: interface, port: nil, inode: p.inode, exposure: nil),
+            subject: FindingSubject(proto: .packet, family: nil, localAddress: interface, port: nil, inode: p.inode, exposure: nil),
             owners: packet.owners, evidence: evidence,
             remediation: expected ? "Expected for DHCP/802.1X/LLDP clients; nothing to do"
                 : "Check the holder: a sniffer (tcpdump) or a portless backdoor waiting for a magic packet reads frames before any firewall rule")

@@ -16,7 +16,7 @@ public enum PolicyVerdict: Sendable, Equatable {
     /// An allow entry (on `line`) accepts this listener as it is exposed.
     case allowed(line: Int)
     /// Allowed on this port, but only as exposed as `allowed` describes.
-    case exposureTooWide(allowed: String, line: Int)
+    case exposureTooWide(allowed: Policy.AllowedExposure, line: Int)
     case notAllowed
 }
 

@@ -41,16 +41,53 @@ public enum FirewallVerdict: Sendable, Hashable {
     public var isFiltered: Bool { if case .filtered = self { return true } else { return false } }
 }
 
+/// The kind of socket a finding is about: a TCP, UDP or RAW socket, or an
+/// AF_PACKET socket.
+public enum SubjectProtocol: Hashable, Sendable, CustomStringConvertible {
+    /// A TCP, UDP or RAW socket.
+    case transport(TransportProtocol)
+    /// An AF_PACKET socket (no port, no address family).
+    case packet
+    /// A spelling this version does not know, kept as read from a stored
+    /// snapshot so that it is shown again unchanged.
+    case other(String)
+
+    /// Reads a stored spelling; unknown ones are kept as `.other`.
+    public init(jsonName: String) {
+        if let proto = TransportProtocol(rawValue: jsonName) {
+            self = .transport(proto)
+        } else if jsonName == Self.packet.jsonName {
+            self = .packet
+        } else {
+            self = .other(jsonName)
+        }
+    }
+
+    /// The JSON spelling: the transport protocol's own (`"tcp"`, `"udp"`,
+    /// `"raw"`), or `"packet"`.
+    public var jsonName: String {
+        switch self {
+        case .transport(let proto): return proto.rawValue
+        case .packet: return "packet"
+        case .other(let name): return name
+        }
+    }
+
+    /// The JSON spelling, so interpolating it into text writes it the same way.
+    public var description: String { jsonName }
+}
+
 /// What a finding is about: a socket (with its owners) or the host itself.
 public struct FindingSubject: Hashable, Sendable {
-    public var proto: String
+    public var proto: SubjectProtocol
     public var family: AddressFamily?
     public var localAddress: String
     public var port: UInt16?
     public var inode: UInt64
-    public var exposure: String?
+    /// nil for a packet socket, which has no address to be exposed on.
+    public var exposure: Exposure?
 
-    public init(proto: String, family: AddressFamily?, localAddress: String, port: UInt16?, inode: UInt64, exposure: String?) {
+    public init(proto: SubjectProtocol, family: AddressFamily?, localAddress: String, port: UInt16?, inode: UInt64, exposure: Exposure?) {
         self.proto = proto
         self.family = family
         self.localAddress = localAddress

@@ -3,7 +3,7 @@ extension Policy: AuditPolicy {
     public func auditDecision(for entry: InventoryEntry, exposure: Exposure) -> PolicyVerdict {
         switch decision(for: entry, exposure: exposure) {
         case .allowed(let allow): return .allowed(line: allow.line)
-        case .exposureTooWide(let allow): return .exposureTooWide(allowed: allow.exposure.description, line: allow.line)
+        case .exposureTooWide(let allow): return .exposureTooWide(allowed: allow.exposure, line: allow.line)
         case .notAllowed: return .notAllowed
         }
     }

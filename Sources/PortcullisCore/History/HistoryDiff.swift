@@ -14,8 +14,8 @@ public struct SnapshotContent: Sendable {
 /// (protocol, family, address, port), not the socket's inode or the
 /// holder's pid, which change on every restart.
 public struct FindingIdentity: Hashable, Sendable {
-    public var rule: String
-    public var proto: String?
+    public var rule: RuleID
+    public var proto: SubjectProtocol?
     public var family: AddressFamily?
     public var address: String?
     public var port: UInt16?
@@ -23,7 +23,7 @@ public struct FindingIdentity: Hashable, Sendable {
     public var title: String
 
     public init(_ finding: Finding) {
-        rule = finding.rule.rawValue
+        rule = finding.rule
         proto = finding.subject?.proto
         family = finding.subject?.family
         address = finding.subject?.localAddress

@@ -18,9 +18,9 @@ public enum AuditRenderer {
 
     static func json(_ subject: FindingSubject) -> JSONValue {
         .object([
-            ("proto", .string(subject.proto)), ("family", .optional(subject.family?.rawValue)),
+            ("proto", .string(subject.proto.jsonName)), ("family", .optional(subject.family?.rawValue)),
             ("local_address", .string(subject.localAddress)), ("local_port", .optional(subject.port)),
-            ("inode", .int(Int64(subject.inode))), ("exposure", .optional(subject.exposure)),
+            ("inode", .int(Int64(subject.inode))), ("exposure", .optional(subject.exposure?.rawValue)),
         ])
     }
 
@@ -112,7 +112,7 @@ public enum AuditRenderer {
             out += "    <testcase classname=\"portcullis.audit\" name=\"no findings\"/>\n"
         }
         for f in report.findings {
-            let location = f.subject.map { s in "\(s.proto) \(s.localAddress)" + (s.port.map { ":\($0)" } ?? "") } ?? "host"
+            let location = f.subject.map { s in "\(s.proto.jsonName) \(s.localAddress)" + (s.port.map { ":\($0)" } ?? "") } ?? "host"
             out += "    <testcase classname=\"portcullis.\(xml(f.rule.rawValue))\" name=\"\(xml(f.severity.rawValue)): \(xml(location))\">\n"
             out += "      <failure type=\"\(xml(f.rule.rawValue))\" message=\"\(xml(f.title))\">"
             out += xml((f.evidence + ["fix: " + f.remediation]).joined(separator: "\n"))
