@@ -273,7 +273,7 @@ private func snapshot(netlink: [SocketRecord], procNet: [SocketRecord], other: S
 
     @Test func inodeOfAHiddenPortGivesThePortItsOwnerAndIsFolded() {
         let v6 = PortKey(.tcp, .ipv6, 4444)
-        let identity = SocketIdentity(domain: SocketIdentity.inet6, protocolNumber: SocketIdentity.tcp, localPort: 4444, tcpState: .listen, pid: 77)
+        let identity = SocketIdentity(domain: SocketDomain.inet6.number, protocolNumber: InetProtocol.tcp.number, localPort: 4444, tcpState: .listen, pid: 77)
         // A dual-stack IPv6 listener also holds the IPv4 port: both findings get the owner.
         let out = HiddenAnalysis.attribute([portFinding(key), portFinding(v6), inodeFinding(900, pid: 77)], identities: [900: identity])
         #expect(out.count == 2)
@@ -283,14 +283,14 @@ private func snapshot(netlink: [SocketRecord], procNet: [SocketRecord], other: S
             #expect(finding.explanation.hasSuffix("; held by pid 77 (socket inode 900, found through its descriptor)"))
         }
         // An IPv4 socket does not claim the IPv6 port.
-        let v4 = SocketIdentity(domain: SocketIdentity.inet, protocolNumber: SocketIdentity.tcp, localPort: 4444, tcpState: .listen, pid: 5)
+        let v4 = SocketIdentity(domain: SocketDomain.inet.number, protocolNumber: InetProtocol.tcp.number, localPort: 4444, tcpState: .listen, pid: 5)
         let only = HiddenAnalysis.attribute([portFinding(v6), inodeFinding(901, pid: 5)], identities: [901: v4])
         #expect(only.count == 2 && only[0].ownerPIDs.isEmpty)
         #expect(only[1].key == key && only[1].alarm && only[1].technique == .hiddenFromAllReaders)
     }
 
     @Test func boundSocketInNoTableWithoutAPortFindingBecomesOne() throws {
-        let udp = SocketIdentity(domain: SocketIdentity.inet, protocolNumber: SocketIdentity.udp, localPort: 5353, pid: 8)
+        let udp = SocketIdentity(domain: SocketDomain.inet.number, protocolNumber: InetProtocol.udp.number, localPort: 5353, pid: 8)
         let finding = try #require(HiddenAnalysis.attribute([inodeFinding(5, pid: 8)], identities: [5: udp]).first)
         #expect(finding.alarm && finding.key == PortKey(.udp, .ipv4, 5353) && finding.inode == 5 && finding.ownerPIDs == [8])
         #expect(finding.seenBy == [.fdWalk] && finding.notSeenBy == [.netlink, .procNet])
@@ -298,8 +298,8 @@ private func snapshot(netlink: [SocketRecord], procNet: [SocketRecord], other: S
     }
 
     @Test func closedUnboundAndTablelessSocketsStayNoticesThatSayWhatTheyAre() {
-        let closed = SocketIdentity(domain: SocketIdentity.inet, protocolNumber: SocketIdentity.tcp, localPort: 40000, tcpState: .close, pid: 3)
-        let unbound = SocketIdentity(domain: SocketIdentity.inet6, protocolNumber: SocketIdentity.udp, localPort: 0, pid: 3)
+        let closed = SocketIdentity(domain: SocketDomain.inet.number, protocolNumber: InetProtocol.tcp.number, localPort: 40000, tcpState: .close, pid: 3)
+        let unbound = SocketIdentity(domain: SocketDomain.inet6.number, protocolNumber: InetProtocol.udp.number, localPort: 0, pid: 3)
         let vsock = SocketIdentity(domain: 40, protocolNumber: 0, localPort: 0, pid: 3)
         let out = HiddenAnalysis.attribute([inodeFinding(1, pid: 3), inodeFinding(2, pid: 3), inodeFinding(3, pid: 3), inodeFinding(4, pid: 3)],
                                            identities: [1: closed, 2: unbound, 3: vsock])
@@ -339,7 +339,7 @@ private func snapshot(netlink: [SocketRecord], procNet: [SocketRecord], other: S
         var verifier = host.verifier()
         verifier.unlisted = { pids in answers.removeFirst() ? pids : [] }
         let finding = try #require(try verifier.verify(candidates, held: HeldSockets()).first)
-        #expect(finding.kind == "process" && finding.alarm && finding.ownerPIDs == [4242])
+        #expect(finding.kind == .process && finding.alarm && finding.ownerPIDs == [4242])
         #expect(finding.explanation == "pid 4242 (evil, exe /tmp/.x/evil) exists but is missing from the /proc directory listing: a process-hiding rootkit")
         // Born after the listing: the next listing shows it, so it is dropped.
         answers = [false]
@@ -349,7 +349,7 @@ private func snapshot(netlink: [SocketRecord], procNet: [SocketRecord], other: S
     @Test func portOwnedByAHiddenProcessSaysSo() {
         let process = HiddenFinding(technique: .processHiddenFromListing, key: nil, inode: nil, seenBy: [], notSeenBy: [],
                                     ownerPIDs: [66], alarm: true, explanation: "pid 66 ...")
-        let identity = SocketIdentity(domain: SocketIdentity.inet, protocolNumber: SocketIdentity.tcp, localPort: 4444, tcpState: .listen, pid: 66)
+        let identity = SocketIdentity(domain: SocketDomain.inet.number, protocolNumber: InetProtocol.tcp.number, localPort: 4444, tcpState: .listen, pid: 66)
         let out = HiddenAnalysis.attribute([portFinding(key), inodeFinding(9, pid: 66), process], identities: [9: identity])
         #expect(out.count == 2)
         #expect(out[0].explanation.hasSuffix("; owner 66 is itself hidden from the /proc listing"))
@@ -359,7 +359,7 @@ private func snapshot(netlink: [SocketRecord], procNet: [SocketRecord], other: S
     // MARK: tamper hints
 
     @Test func portThatRawReadsStillShowIsBlamedOnALibcHook() {
-        let identity = SocketIdentity(domain: SocketIdentity.inet, protocolNumber: SocketIdentity.tcp, localPort: 4444, tcpState: .listen, pid: 9)
+        let identity = SocketIdentity(domain: SocketDomain.inet.number, protocolNumber: InetProtocol.tcp.number, localPort: 4444, tcpState: .listen, pid: 9)
         let blamed = HiddenAnalysis.blameLibc([portFinding(key), portFinding(PortKey(.udp, .ipv4, 4444)), inodeFinding(1, pid: 9)],
                                               differences: [.init(table: "/proc/net/tcp", proto: .tcp, family: .ipv4, missingPorts: [4444])])
         let out = HiddenAnalysis.attribute(blamed, identities: [1: identity])
@@ -372,7 +372,7 @@ private func snapshot(netlink: [SocketRecord], procNet: [SocketRecord], other: S
         let evidence = TamperEvidence(ldSoPreload: "/lib/x.so", ownPreload: "/tmp/h.so", listenerPreloads: [12: "/tmp/h.so"])
         let hints = TamperHint.hints(evidence, libcDifferences: [.init(table: "/proc/net/tcp", proto: .tcp, family: .ipv4, missingPorts: [4444]),
                                                                   .init(table: "/proc/net/udp", proto: .udp, family: .ipv4, missingPorts: [])])
-        #expect(hints.map(\.kind) == ["ld_so_preload", "ld_preload_env", "owner_ld_preload", "libc_read_differs"])
+        #expect(hints.map(\.kind) == [.ldSoPreload, .ldPreloadEnv, .ownerLdPreload, .libcReadDiffers])
         #expect(hints[3].detail.hasPrefix("/proc/net/tcp read through libc lacks rows that direct system calls return (local port 4444)"))
         #expect(TamperHint.hints(TamperEvidence(), libcDifferences: []).isEmpty)
         let report = HiddenReport(findings: [], diagnostics: [], sweeps: [], candidates: 0, rounds: 1, durationMilliseconds: 1,
@@ -381,6 +381,27 @@ private func snapshot(netlink: [SocketRecord], procNet: [SocketRecord], other: S
         #expect(text.contains("tamper hint: /etc/ld.so.preload exists (/lib/x.so)"))
         #expect(text.contains("looked up 32768 pids directly"))
         #expect(HiddenRenderer.json(report).serialized().contains(#""pids_checked":32768,"tamper_hints":[{"kind":"ld_so_preload","#))
+    }
+
+    /// Spellings that are output (`kind` in the JSON, the socket kind in
+    /// explanations): a renamed case must not change them.
+    @Test func kindSpellings() {
+        #expect(TamperHint.Kind.allCases.map(\.rawValue) == ["ld_so_preload", "ld_preload_env", "owner_ld_preload", "libc_read_differs"])
+        #expect(HiddenFinding.Kind.allCases.map(\.rawValue) == ["port", "inode", "process"])
+        let process = HiddenFinding(technique: .processHiddenFromListing, key: nil, inode: nil, seenBy: [], notSeenBy: [], ownerPIDs: [1],
+                                    alarm: true, explanation: "")
+        #expect([portFinding(key), inodeFinding(1, pid: 1), process].map(\.kind) == [.port, .inode, .process])
+        #expect(SocketDomain.named.map(\.name) == ["AF_UNIX", "AF_INET", "AF_INET6", "AF_NETLINK", "AF_PACKET", "AF_ALG", "AF_VSOCK", "AF_XDP"])
+        #expect(SocketDomain.named.map(\.number) == [1, 2, 10, 16, 17, 38, 40, 44])
+        #expect(SocketDomain.named.allSatisfy { SocketDomain(number: $0.number) == $0 })
+        #expect(SocketDomain(number: 99) == .other(99) && SocketDomain.other(99).name == "address family 99")
+        #expect(InetProtocol.named.map(\.name) == ["TCP", "UDP", "SCTP", "UDP-Lite", "MPTCP"])
+        #expect(InetProtocol.named.map(\.number) == [6, 17, 132, 136, 262])
+        #expect(InetProtocol.named.allSatisfy { InetProtocol(number: $0.number) == $0 })
+        #expect(InetProtocol(number: 99) == .other(99) && InetProtocol.other(99).name == "protocol 99")
+        let kinds = [(10, 6), (2, 262), (2, 99), (40, 6), (99, 6)].map { SocketIdentity(domain: $0.0, protocolNumber: $0.1, localPort: 1, pid: 1).kind }
+        #expect(kinds.map(\.description) == ["AF_INET6 TCP socket", "AF_INET MPTCP socket", "AF_INET protocol 99 socket", "AF_VSOCK socket",
+                                              "address family 99 socket"])
     }
 
     // MARK: rendering

@@ -27,7 +27,7 @@ struct SocketInspectorTests {
 
         let a = try SocketInspector.identify(inode: try inode(tcp), holders: [(pid: me, fd: tcp)]).get()
         #expect(a.key == PortKey(.tcp, .ipv4, tcpPort) && a.tcpState == .listen && a.belongsInTables && a.pid == me)
-        #expect(a.kind == "AF_INET TCP socket")
+        #expect(a.kind == SocketKind(domain: .inet, inetProtocol: .tcp) && a.kind.description == "AF_INET TCP socket")
         let b = try SocketInspector.identify(inode: try inode(udp), holders: [(pid: me, fd: udp)]).get()
         #expect(b.key == PortKey(.udp, .ipv6, udpPort) && b.tcpState == nil && b.belongsInTables)
         let c = try SocketInspector.identify(inode: try inode(unbound), holders: [(pid: me, fd: unbound)]).get()

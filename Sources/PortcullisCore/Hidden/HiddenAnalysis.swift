@@ -81,8 +81,7 @@ extension HiddenAnalysis {
             let pids = finding.ownerPIDs.isEmpty ? [identity.pid] : finding.ownerPIDs
             let who = pids.count == 1 ? "pid \(pids[0])" : "pids \(pids.map(String.init).joined(separator: ", "))"
             guard let key = identity.key else {
-                let inet = identity.domain == SocketIdentity.inet || identity.domain == SocketIdentity.inet6
-                result[index].explanation = "\(identity.kind) (inode \(inode)) held by \(who): " + (inet && identity.localPort == 0
+                result[index].explanation = "\(identity.kind) (inode \(inode)) held by \(who): " + (identity.socketDomain.isInet && identity.localPort == 0
                     ? "unbound, and no table lists a socket before it is bound" : "no table lists this kind of socket")
                 continue
             }

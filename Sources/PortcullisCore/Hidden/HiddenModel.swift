@@ -287,10 +287,21 @@ public struct HiddenFinding: Sendable, Hashable {
     public var alarm: Bool
     public var explanation: String
 
-    /// "port", "inode" or "process" (the JSON `kind`).
-    public var kind: String {
-        if technique == .processHiddenFromListing { return "process" }
-        return key == nil ? "inode" : "port"
+    /// What a finding is about; the raw value is the JSON `kind`.
+    public enum Kind: String, Sendable, Hashable, CaseIterable {
+        /// A port in use that some view does not list.
+        case port
+        /// A socket inode a process holds that no table maps to a port.
+        case inode
+        /// A process hidden from the /proc listing.
+        case process
+    }
+
+    /// A process hidden from the listing, else a port finding when the
+    /// port is known, else an inode finding.
+    public var kind: Kind {
+        if technique == .processHiddenFromListing { return .process }
+        return key == nil ? .inode : .port
     }
 
     public init(technique: HiddenTechnique, key: PortKey?, inode: UInt64?, seenBy: [HiddenView], notSeenBy: [HiddenView],

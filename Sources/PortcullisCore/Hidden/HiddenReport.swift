@@ -1,11 +1,22 @@
 /// A sign, beside the findings, that the tools reading the socket tables
 /// may be lied to.
 public struct TamperHint: Sendable, Hashable {
-    /// "ld_so_preload", "ld_preload_env", "owner_ld_preload", "libc_read_differs".
-    public var kind: String
+    /// What was seen; the raw value is the JSON `kind`.
+    public enum Kind: String, Sendable, Hashable, CaseIterable {
+        /// /etc/ld.so.preload exists.
+        case ldSoPreload = "ld_so_preload"
+        /// LD_PRELOAD is set in portcullis's own environment.
+        case ldPreloadEnv = "ld_preload_env"
+        /// A process holding a hidden socket runs with LD_PRELOAD.
+        case ownerLdPreload = "owner_ld_preload"
+        /// A /proc/net table read through libc lacks rows that raw reads return.
+        case libcReadDiffers = "libc_read_differs"
+    }
+
+    public var kind: Kind
     public var detail: String
 
-    public init(kind: String, detail: String) {
+    public init(kind: Kind, detail: String) {
         self.kind = kind
         self.detail = detail
     }
@@ -29,17 +40,17 @@ public struct TamperHint: Sendable, Hashable {
     public static func hints(_ evidence: TamperEvidence, libcDifferences: [LibcDifference]) -> [TamperHint] {
         var hints: [TamperHint] = []
         if let preload = evidence.ldSoPreload {
-            hints.append(TamperHint(kind: "ld_so_preload", detail: "/etc/ld.so.preload exists (\(preload.isEmpty ? "empty" : preload)): a library is injected into every dynamically linked program, which can hide ports from ss, netstat and lsof"))
+            hints.append(TamperHint(kind: .ldSoPreload, detail: "/etc/ld.so.preload exists (\(preload.isEmpty ? "empty" : preload)): a library is injected into every dynamically linked program, which can hide ports from ss, netstat and lsof"))
         }
         if let preload = evidence.ownPreload {
-            hints.append(TamperHint(kind: "ld_preload_env", detail: "LD_PRELOAD=\(preload) is set in portcullis's environment; a static portcullis build is immune to it"))
+            hints.append(TamperHint(kind: .ldPreloadEnv, detail: "LD_PRELOAD=\(preload) is set in portcullis's environment; a static portcullis build is immune to it"))
         }
         for (pid, preload) in evidence.listenerPreloads.sorted(by: { $0.key < $1.key }) {
-            hints.append(TamperHint(kind: "owner_ld_preload", detail: "pid \(pid), holding a hidden socket, runs with LD_PRELOAD=\(UntrustedText.escape(Array(preload.utf8)))"))
+            hints.append(TamperHint(kind: .ownerLdPreload, detail: "pid \(pid), holding a hidden socket, runs with LD_PRELOAD=\(UntrustedText.escape(Array(preload.utf8)))"))
         }
         for difference in libcDifferences where !difference.missingPorts.isEmpty {
             let ports = difference.missingPorts.map(String.init).joined(separator: ", ")
-            hints.append(TamperHint(kind: "libc_read_differs", detail: "\(difference.table) read through libc lacks rows that direct system calls return (local port \(ports)): a library interposing libc (LD_PRELOAD) filters what this and other dynamically linked programs see"))
+            hints.append(TamperHint(kind: .libcReadDiffers, detail: "\(difference.table) read through libc lacks rows that direct system calls return (local port \(ports)): a library interposing libc (LD_PRELOAD) filters what this and other dynamically linked programs see"))
         }
         return hints
     }
@@ -116,7 +127,7 @@ public struct HiddenReport: Sendable {
 public enum HiddenRenderer {
     public static func json(_ finding: HiddenFinding) -> JSONValue {
         .object([
-            ("kind", .string(finding.kind)),
+            ("kind", .string(finding.kind.rawValue)),
             ("proto", .optional(finding.key?.proto.rawValue)),
             ("family", .optional(finding.key?.family.rawValue)),
             ("port", .optional(finding.key?.port)),
@@ -146,7 +157,7 @@ public enum HiddenRenderer {
             ("duration_ms", .int(report.durationMilliseconds)),
             ("bind_probes", .array(report.sweeps.map(json))),
             ("pids_checked", .int(Int64(report.pidsChecked))),
-            ("tamper_hints", .array(report.tamperHints.map { .object([("kind", .string($0.kind)), ("detail", .string($0.detail))]) })),
+            ("tamper_hints", .array(report.tamperHints.map { .object([("kind", .string($0.kind.rawValue)), ("detail", .string($0.detail))]) })),
         ]
     }
 
