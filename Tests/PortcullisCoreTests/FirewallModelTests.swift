@@ -290,7 +290,7 @@ struct FirewallCase: Sendable, CustomTestStringConvertible {
         #expect(model.verdict(proto: .raw, family: .ipv4, port: 0, localAddress: .anyV4).name == "unknown")
         #expect(model.notes.isEmpty)
         #expect(model.nftVersion == "1.0.6")
-        #expect(model.baseChainCounts == ["input": 1, "forward": 1, "output": 1])
+        #expect(model.baseChainCounts == [.input: 1, .forward: 1, .output: 1])
         let iptables = try FirewallFixture.model("iptables-nft")
         #expect(iptables.notes.count == 1)
         #expect(iptables.notes.first?.contains("ip filter") == true)

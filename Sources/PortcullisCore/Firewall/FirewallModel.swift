@@ -51,9 +51,9 @@ public struct FirewallModel: Sendable {
         var targets = IntervalSet.empty
         var snat = false
         for chain in ruleset.chains.values {
-            if let base = chain.base, base.type == "nat", base.hook == "input" { snat = true }
+            if let base = chain.base, base.type == .nat, base.hook == .input { snat = true }
             for rule in chain.rules {
-                for case .nat(let kind, let port) in rule.statements where kind == "dnat" || kind == "redirect" {
+                for case .nat(let kind, let port) in rule.statements where kind.changesDestination {
                     // Without a port (or with a map) the new port may be any.
                     targets = targets.union(port.flatMap(Self.ports) ?? .all(bits: 16))
                 }
@@ -74,9 +74,9 @@ public struct FirewallModel: Sendable {
     /// The nft version that wrote the JSON.
     public var nftVersion: String? { ruleset.nftVersion }
 
-    /// Base chains by hook, e.g. `["input": 2, "prerouting": 1]`.
-    public var baseChainCounts: [String: Int] {
-        var counts: [String: Int] = [:]
+    /// Base chains by hook, e.g. `[.input: 2, .prerouting: 1]`.
+    public var baseChainCounts: [NftHook: Int] {
+        var counts: [NftHook: Int] = [:]
         for chain in ruleset.chains.values { if let hook = chain.base?.hook { counts[hook, default: 0] += 1 } }
         return counts
     }
@@ -92,7 +92,7 @@ public struct FirewallModel: Sendable {
                     default: return false
                     }
                 }
-                if usesXT { tables.insert("\(chain.id.family) \(chain.id.table)") }
+                if usesXT { tables.insert("\(chain.id.family.jsonName) \(chain.id.table)") }
             }
         }
         guard !tables.isEmpty else { return [] }

@@ -236,26 +236,26 @@ struct NftEvaluator {
             guard let chain = ruleset.chain(id), let base = chain.base else { continue }
             let familyMatches: Bool
             switch id.family {
-            case "ip": familyMatches = packet.family == .ipv4
-            case "ip6": familyMatches = packet.family == .ipv6
-            case "inet", "netdev", "bridge": familyMatches = true
-            default: familyMatches = false
+            case .ip: familyMatches = packet.family == .ipv4
+            case .ip6: familyMatches = packet.family == .ipv6
+            case .inet, .netdev, .bridge: familyMatches = true
+            case .arp, .other: familyMatches = false
             }
             guard familyMatches else { continue }
             switch (id.family, base.hook) {
-            case ("netdev", "ingress"), ("inet", "ingress"):
+            case (.netdev, .ingress), (.inet, .ingress):
                 let atom = base.devices == nil ? "the packet arrives on the device of ingress chain \(NftText.clean(id.description))" : nil
-                out.append(EntryPoint(chain: chain, point: HookPoint(hook: "ingress", priority: base.priority),
+                out.append(EntryPoint(chain: chain, point: HookPoint(hook: .ingress, priority: base.priority),
                                       devices: base.devices, entryAtom: atom, stage: 0, order: order))
-            case ("bridge", "prerouting"), ("bridge", "input"):
-                out.append(EntryPoint(chain: chain, point: HookPoint(hook: "bridge-\(base.hook)", priority: base.priority),
+            case (.bridge, .prerouting), (.bridge, .input):
+                out.append(EntryPoint(chain: chain, point: HookPoint(hook: base.hook, bridged: true, priority: base.priority),
                                       devices: nil, entryAtom: "the packet arrives through a bridge port",
-                                      stage: base.hook == "prerouting" ? 1 : 2, order: order))
-            case ("ip", "prerouting"), ("ip6", "prerouting"), ("inet", "prerouting"):
-                out.append(EntryPoint(chain: chain, point: HookPoint(hook: "prerouting", priority: base.priority),
+                                      stage: base.hook == .prerouting ? 1 : 2, order: order))
+            case (.ip, .prerouting), (.ip6, .prerouting), (.inet, .prerouting):
+                out.append(EntryPoint(chain: chain, point: HookPoint(hook: .prerouting, priority: base.priority),
                                       devices: nil, entryAtom: nil, stage: 3, order: order))
-            case ("ip", "input"), ("ip6", "input"), ("inet", "input"):
-                out.append(EntryPoint(chain: chain, point: HookPoint(hook: "input", priority: base.priority),
+            case (.ip, .input), (.ip6, .input), (.inet, .input):
+                out.append(EntryPoint(chain: chain, point: HookPoint(hook: .input, priority: base.priority),
                                       devices: nil, entryAtom: nil, stage: 4, order: order))
             default:
                 continue
@@ -323,16 +323,16 @@ struct NftEvaluator {
         struct Frame { var chain: NftChainID; var next: Int }
         struct Thread { var state: PacketState; var chain: NftChainID; var index: Int; var stack: [Frame] }
 
-        let policy = base.base?.policy ?? "accept"
+        let policy = base.base?.policy ?? .accept
         func endOfBase(_ s: PacketState) -> ChainOutcome {
-            let what = "the policy \(NftText.clean(policy)) of chain \(NftText.clean(base.id.description))"
+            let what = "the policy \(NftText.clean(policy.jsonName)) of chain \(NftText.clean(base.id.description))"
             switch policy {
-            case "accept":
+            case .accept:
                 var accepted = s
                 accepted.decisions.append("accepted by \(what)")
                 return .accepted(accepted)
-            case "drop": return .dropped(s, "dropped by \(what)")
-            default: return .undecided(s, "cannot judge \(what)")
+            case .drop: return .dropped(s, "dropped by \(what)")
+            case .other: return .undecided(s, "cannot judge \(what)")
             }
         }
 
@@ -480,7 +480,7 @@ struct NftEvaluator {
                 case .undecidable(let why):
                     results.append((s, .undecidable("cannot judge \(why)\(NftText.explanation(why)): \(location)")))
                 case .nat(let kind, _):
-                    results.append((s, .undecidable("cannot judge \(kind) (NAT rewrites where the packet goes): \(location)")))
+                    results.append((s, .undecidable("cannot judge \(kind.rawValue) (NAT rewrites where the packet goes): \(location)")))
                 }
             }
             live = nextLive
@@ -523,7 +523,7 @@ struct NftEvaluator {
         for entry in list {
             var next: [PacketState] = []
             for s in remaining {
-                for (branch, matched) in match(op: "==", left: key, right: entry.key, s, point: point, location) {
+                for (branch, matched) in match(op: .equal, left: key, right: entry.key, s, point: point, location) {
                     if matched { decided.append((branch, effect(of: entry.verdict, location))) } else { next.append(branch) }
                 }
             }
@@ -536,11 +536,11 @@ struct NftEvaluator {
     // MARK: matches
 
     /// The paths on which `left op right` holds (true) and fails (false).
-    func match(op: String, left: NftExpr, right: NftValue, _ state: PacketState, point: HookPoint,
+    func match(op: NftMatchOperator, left: NftExpr, right: NftValue, _ state: PacketState, point: HookPoint,
                _ location: RuleLocation) -> [(PacketState, Bool)] {
         let outcomes = forks(op: op, left: left, right: right, state, point: point, location)
-        guard op == "!=", outcomes.count == 2 else { return outcomes }
-        let failed = NftText.match(op: "==", left: left, right: right)
+        guard op == .notEqual, outcomes.count == 2 else { return outcomes }
+        let failed = NftText.match(op: .equal, left: left, right: right)
         return outcomes.map { branch, matched in
             var branch = branch
             // Only when this fork's condition is the last one recorded.
@@ -551,7 +551,7 @@ struct NftEvaluator {
         }
     }
 
-    func forks(op: String, left: NftExpr, right: NftValue, _ state: PacketState, point: HookPoint,
+    func forks(op: NftMatchOperator, left: NftExpr, right: NftValue, _ state: PacketState, point: HookPoint,
                _ location: RuleLocation) -> [(PacketState, Bool)] {
         let text = NftText.match(op: op, left: left, right: right)
         if case .concat(let parts) = left {
@@ -578,17 +578,17 @@ struct NftEvaluator {
         case .outputInterface:
             // No output device is chosen yet on the way in: a test for a
             // named one cannot match. Anything else varies by kernel.
-            if op == "==", let names = reader.interfacePatterns(right, byName: true, table: location.chain),
+            if op == .equal, let names = reader.interfacePatterns(right, byName: true, table: location.chain),
                !names.contains(where: { $0.text.isEmpty }) {
                 return [(state, false)]
             }
             return atom(text, category: nil, state, location)
         case .inputInterface(let byName):
-            guard ["==", "!=", "in"].contains(op),
+            guard op.isEquality,
                   let patterns = reader.interfacePatterns(right, byName: byName, table: location.chain) else {
                 return atom(text, category: .source, state, location)
             }
-            let negate = op == "!="
+            let negate = op == .notEqual
             let domain = byName ? state.iifname : state.iif
             switch domain.test(anyOf: patterns) {
             case .always: return [(state, !negate)]
@@ -678,18 +678,18 @@ struct NftEvaluator {
 
     /// The values of a tracked field for which `field op right` holds;
     /// nil when that cannot be said exactly.
-    func predicate(op: String, right: NftValue, _ spec: FieldSpec, domain: IntervalSet, table: NftChainID) -> IntervalSet? {
+    func predicate(op: NftMatchOperator, right: NftValue, _ spec: FieldSpec, domain: IntervalSet, table: NftChainID) -> IntervalSet? {
         let maximum = U128.maxValue(bits: spec.bits)
-        if ["<", "<=", ">", ">="].contains(op) {
+        if op.isRelational {
             guard let v = reader.intervals(right, spec, table: table)?.onlyValue else { return nil }
             switch op {
-            case "<": return v.predecessor.map { IntervalSet([U128.zero...$0]) } ?? .empty
-            case "<=": return IntervalSet([U128.zero...v])
-            case ">": return v.successor.map { $0 <= maximum ? IntervalSet([$0...maximum]) : .empty } ?? .empty
+            case .less: return v.predecessor.map { IntervalSet([U128.zero...$0]) } ?? .empty
+            case .lessOrEqual: return IntervalSet([U128.zero...v])
+            case .greater: return v.successor.map { $0 <= maximum ? IntervalSet([$0...maximum]) : .empty } ?? .empty
             default: return v <= maximum ? IntervalSet([v...maximum]) : .empty
             }
         }
-        guard ["==", "!=", "in"].contains(op), let values = reader.intervals(right, spec, table: table) else { return nil }
+        guard op.isEquality, let values = reader.intervals(right, spec, table: table) else { return nil }
         // A set lookup (`{ a, b }`, `@set`) compares whole values.
         var isSetLookup = false
         if case .set = right { isSetLookup = true }
@@ -703,7 +703,7 @@ struct NftEvaluator {
             }
             return IntervalSet(accepted)
         }
-        return op == "!=" ? values.complement : values
+        return op == .notEqual ? values.complement : values
     }
 
     /// A flag test whose meaning does not depend on how nft spells it:
@@ -711,13 +711,13 @@ struct NftEvaluator {
     /// these bits" in current nft and "all of them" in some older forms;
     /// `==`/`!=` compare whole values but have been read as bit tests too.
     /// nil when the readings disagree for this value.
-    static func flagTest(op: String, value: U128, flags: U128) -> Bool? {
+    static func flagTest(op: NftMatchOperator, value: U128, flags: U128) -> Bool? {
         let anyBit = value & flags != .zero
         let allBits = value & flags == flags
         switch op {
-        case "in": return anyBit == allBits ? anyBit : nil
-        case "==": return value == flags
-        case "!=":
+        case .in: return anyBit == allBits ? anyBit : nil
+        case .equal: return value == flags
+        case .notEqual:
             let exact = value != flags
             return exact == !anyBit ? exact : nil
         default: return nil
@@ -725,11 +725,11 @@ struct NftEvaluator {
     }
 
     /// `FIELD & MASK op VALUE`, value by value over a small domain.
-    func maskedPredicate(op: String, mask: NftValue, right: NftValue, _ spec: FieldSpec, domain: IntervalSet,
+    func maskedPredicate(op: NftMatchOperator, mask: NftValue, right: NftValue, _ spec: FieldSpec, domain: IntervalSet,
                          table: NftChainID) -> IntervalSet? {
         guard let maskBits = reader.intervals(mask, spec, table: table)?.onlyValue,
               let candidates = domain.values(limit: 65536) else { return nil }
-        let relational = ["<", "<=", ">", ">="].contains(op)
+        let relational = op.isRelational
         guard let values = reader.intervals(right, spec, table: table) else { return nil }
         var accepted: [ClosedRange<U128>] = []
         for v in candidates {
@@ -738,17 +738,17 @@ struct NftEvaluator {
             if relational {
                 guard let bound = values.onlyValue else { return nil }
                 switch op {
-                case "<": holds = x < bound
-                case "<=": holds = x <= bound
-                case ">": holds = x > bound
+                case .less: holds = x < bound
+                case .lessOrEqual: holds = x <= bound
+                case .greater: holds = x > bound
                 default: holds = x >= bound
                 }
-            } else if op == "in", spec.kind.isBitmask {
+            } else if op == .in, spec.kind.isBitmask {
                 guard let flags = values.onlyValue, let test = Self.flagTest(op: op, value: x, flags: flags) else { return nil }
                 holds = test
-            } else if op == "==" || op == "in" {
+            } else if op == .equal || op == .in {
                 holds = values.contains(x)
-            } else if op == "!=" {
+            } else if op == .notEqual {
                 holds = !values.contains(x)
             } else {
                 return nil
@@ -760,9 +760,9 @@ struct NftEvaluator {
 
     /// `a . b @set`: each element is a concatenation; the lookup holds when
     /// every part of some element matches.
-    func concatLookup(op: String, parts: [NftExpr], right: NftValue, text: String, _ state: PacketState,
+    func concatLookup(op: NftMatchOperator, parts: [NftExpr], right: NftValue, text: String, _ state: PacketState,
                       point: HookPoint, _ location: RuleLocation) -> [(PacketState, Bool)] {
-        let negate = op == "!="
+        let negate = op == .notEqual
         let resolved = parts.map { packet.resolve($0, point: point, untracked: state.untracked) }
         if resolved.contains(where: { if case .absent = $0 { return true } else { return false } }) {
             return [(state, false)]
@@ -780,7 +780,7 @@ struct NftEvaluator {
         } else {
             category = .shape
         }
-        guard ["==", "!=", "in"].contains(op) else { return atom(text, category: category, state, location) }
+        guard op.isEquality else { return atom(text, category: category, state, location) }
         let elements: [NftValue]
         switch right {
         case .set(let items): elements = items

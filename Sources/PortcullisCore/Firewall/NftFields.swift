@@ -94,9 +94,14 @@ enum ResolvedField: Sendable {
 /// Where in the packet's journey a chain runs; connection tracking state
 /// depends on it.
 struct HookPoint: Hashable, Sendable {
-    /// "ingress", "prerouting", "input" (bridge chains: "bridge-prerouting", "bridge-input").
-    var hook: String
+    /// ingress, prerouting or input.
+    var hook: NftHook
+    /// A bridge-family chain: the frame is crossing a bridge port.
+    var bridged = false
     var priority: Int64
+
+    /// "ingress", "prerouting", "input", "bridge-prerouting", "bridge-input".
+    var name: String { (bridged ? "bridge-" : "") + hook.jsonName }
 
     /// conntrack's own prerouting hook runs at priority -200 (NF_IP_PRI_CONNTRACK).
     static let conntrackPriority: Int64 = -200
@@ -104,10 +109,10 @@ struct HookPoint: Hashable, Sendable {
     enum Tracking { case before, ambiguous, after, bridged }
 
     var tracking: Tracking {
+        if bridged { return .bridged }
         switch hook {
-        case "ingress": return .before
-        case "bridge-prerouting", "bridge-input": return .bridged
-        case "prerouting":
+        case .ingress: return .before
+        case .prerouting:
             if priority < Self.conntrackPriority { return .before }
             return priority == Self.conntrackPriority ? .ambiguous : .after
         default: return .after
@@ -162,7 +167,7 @@ struct ListenerPacket: Sendable {
             return .opaque
         case .binary(let op, let inner, let mask):
             switch resolve(inner, point: point, untracked: untracked) {
-            case .tracked(let spec) where op == "&": return .masked(spec, mask: mask)
+            case .tracked(let spec) where op == .and: return .masked(spec, mask: mask)
             case .tracked(let spec), .masked(let spec, _): return spec.category == .fixed ? .opaque : .untracked(spec.category)
             case .inputInterface: return .untracked(.source)
             case .absent: return .absent
@@ -281,7 +286,7 @@ struct ListenerPacket: Sendable {
             case .bridged: values = .values([1, 8, 64])
             case .after: values = .single(8)
             }
-            return tracked("ct state@\(point.hook)/\(point.priority)", 8, .fixed, .ctState, values)
+            return tracked("ct state@\(point.name)/\(point.priority)", 8, .fixed, .ctState, values)
         case "direction":
             guard tracking == .after, !untracked else { return .opaque }
             return tracked("ct direction", 8, .fixed, .ctDirection, .single(0))

@@ -22,20 +22,19 @@ struct NftRuleset: Sendable {
 
 /// A chain (or set) is named by its table's family and name and its own name.
 struct NftChainID: Hashable, Sendable, CustomStringConvertible {
-    var family: String
+    var family: NftFamily
     var table: String
     var name: String
 
-    var description: String { "\(family) \(table) \(name)" }
+    var description: String { "\(family.jsonName) \(table) \(name)" }
 }
 
 struct NftChain: Sendable {
     struct Base: Sendable {
-        var type: String
-        var hook: String
+        var type: NftChainType
+        var hook: NftHook
         var priority: Int64
-        /// "accept" or "drop".
-        var policy: String
+        var policy: NftChainPolicy
         /// The devices of a netdev (or inet) ingress chain, when nft names
         /// them (older versions leave the device out of the JSON).
         var devices: [String]?
@@ -90,7 +89,7 @@ indirect enum NftExpr: Hashable, Sendable {
     case ct(key: String, direction: String?)
     case fib(result: String, flags: [String])
     /// `&`, `|`, `^`, `<<`, `>>` with a constant.
-    case binary(op: String, NftExpr, NftValue)
+    case binary(op: NftBinaryOperator, NftExpr, NftValue)
     case concat([NftExpr])
     /// A known kind this evaluator does not model (exthdr, tcp option,
     /// socket, osf, rt, numgen, hash, ...), with its JSON key.
@@ -108,7 +107,7 @@ enum NftVerdict: Hashable, Sendable {
 }
 
 enum NftStatement: Hashable, Sendable {
-    case match(op: String, left: NftExpr, right: NftValue)
+    case match(op: NftMatchOperator, left: NftExpr, right: NftValue)
     case verdict(NftVerdict)
     /// `KEY vmap { value : verdict, ... }` or `KEY vmap @map`.
     case vmap(key: NftExpr, entries: NftMapEntries)
@@ -126,7 +125,7 @@ enum NftStatement: Hashable, Sendable {
     case updatesSet(name: String, condition: String?)
     /// `dnat`, `redirect`, `snat`, `masquerade`, with the new port if one
     /// is given: where the packet goes next is not modelled.
-    case nat(kind: String, port: NftValue?)
+    case nat(kind: NftNatKind, port: NftValue?)
     /// Something whose effect on the verdict cannot be judged: queue,
     /// an xt target, payload mangling, or an unknown JSON key.
     case undecidable(String)
@@ -229,26 +228,27 @@ extension NftRuleset {
     static func objectID(_ body: JSONValue, nameKey: String) -> NftChainID? {
         guard let family = body.jsonMember("family")?.jsonString, let table = body.jsonMember("table")?.jsonString,
               let name = body.jsonMember(nameKey)?.jsonString else { return nil }
-        return NftChainID(family: family, table: table, name: name)
+        return NftChainID(family: NftFamily(json: family), table: table, name: name)
     }
 
     static func decodeChain(_ body: JSONValue, position: Int) throws(FirewallError) -> NftChain {
         guard let id = objectID(body, nameKey: "name") else {
             throw .unexpectedStructure("chain at item \(position) has no family/table/name")
         }
-        guard let hook = body.jsonMember("hook")?.jsonString else { return NftChain(id: id, base: nil) }
+        guard let hook = body.jsonMember("hook")?.jsonString.map(NftHook.init(json:)) else { return NftChain(id: id, base: nil) }
         // A base chain whose priority or policy cannot be read must not be
         // guessed at: its policy could be drop.
         guard let priority = body.jsonMember("prio")?.jsonInt else {
             throw .unexpectedStructure("base chain \(id) has no integer priority")
         }
-        let policy = body.jsonMember("policy")?.jsonString ?? "accept"
+        // nft leaves the policy out when it is the default, accept.
+        let policy = body.jsonMember("policy")?.jsonString.map(NftChainPolicy.init(json:)) ?? .accept
         var devices: [String]?
         if let dev = body.jsonMember("dev") {
             devices = dev.jsonString.map { [$0] } ?? dev.jsonArray?.compactMap(\.jsonString)
         }
         let base = NftChain.Base(
-            type: body.jsonMember("type")?.jsonString ?? "filter", hook: hook, priority: priority,
+            type: body.jsonMember("type")?.jsonString.map(NftChainType.init(json:)) ?? .filter, hook: hook, priority: priority,
             policy: policy, devices: devices)
         return NftChain(id: id, base: base)
     }
@@ -328,6 +328,10 @@ extension NftRuleset {
         guard let fields = json.jsonObject, fields.count == 1, let (key, body) = fields.first else {
             return .other(kind: "value", detail: NftText.json(json))
         }
+        if let op = NftBinaryOperator(rawValue: key) {
+            guard let pair = body.jsonArray, pair.count == 2 else { return .other(kind: key, detail: NftText.json(body)) }
+            return .binary(op: op, decodeExpr(pair[0]), decodeValue(pair[1]))
+        }
         switch key {
         case "payload":
             if let proto = body.jsonMember("protocol")?.jsonString, let field = body.jsonMember("field")?.jsonString {
@@ -348,9 +352,6 @@ extension NftRuleset {
             let flagsJSON = body.jsonMember("flags")
             let flags = flagsJSON?.jsonString.map { [$0] } ?? flagsJSON?.jsonArray?.compactMap(\.jsonString) ?? []
             return .fib(result: body.jsonMember("result")?.jsonString ?? "?", flags: flags)
-        case "&", "|", "^", "<<", ">>":
-            guard let pair = body.jsonArray, pair.count == 2 else { return .other(kind: key, detail: NftText.json(body)) }
-            return .binary(op: key, decodeExpr(pair[0]), decodeValue(pair[1]))
         case "concat":
             return .concat(body.jsonArray?.map(decodeExpr) ?? [])
         default:
@@ -386,13 +387,17 @@ extension NftRuleset {
         guard let fields = json.jsonObject, fields.count == 1, let (key, body) = fields.first else {
             return .undecidable("unrecognised expression \(NftText.json(json))")
         }
+        if let kind = NftNatKind(rawValue: key) {
+            // No port: the original one is kept. `redirect` with no body is null.
+            return .nat(kind: kind, port: body.jsonMember("port").map(decodeValue))
+        }
         switch key {
         case "match":
             guard let op = body.jsonMember("op")?.jsonString, let left = body.jsonMember("left"),
                   let right = body.jsonMember("right") else {
                 return .undecidable("match without op/left/right")
             }
-            return .match(op: op, left: decodeExpr(left), right: decodeValue(right))
+            return .match(op: NftMatchOperator(json: op), left: decodeExpr(left), right: decodeValue(right))
         case "accept", "drop", "continue", "return", "reject", "jump", "goto":
             return .verdict(decodeVerdict(json))
         case "queue":
@@ -454,9 +459,6 @@ extension NftRuleset {
             if type == "target" && name == "REJECT" { return .verdict(.reject("xt REJECT")) }
             if type == "match" { return .opaqueCondition("xt match \"\(NftText.clean(name))\"") }
             return .undecidable("xt \(NftText.clean(type)) \"\(NftText.clean(name))\"")
-        case "snat", "dnat", "masquerade", "redirect":
-            // No port: the original one is kept. `redirect` with no body is null.
-            return .nat(kind: key, port: body.jsonMember("port").map(decodeValue))
         case "tproxy":
             return .undecidable("tproxy (the packet is diverted to another socket)")
         case "synproxy":

@@ -35,7 +35,7 @@ enum NftText {
             return bare.contains(k) ? clean(k) : "meta \(clean(k))"
         case .ct(let k, let dir): return dir.map { "ct \(clean($0)) \(clean(k))" } ?? "ct \(clean(k))"
         case .fib(let result, let flags): return "fib \(flags.map { clean($0) }.joined(separator: " . ")) \(clean(result))"
-        case .binary(let op, let inner, let v): return "\(expr(inner)) \(op) \(value(v, inBinary: true))"
+        case .binary(let op, let inner, let v): return "\(expr(inner)) \(op.rawValue) \(value(v, inBinary: true))"
         case .concat(let parts): return parts.map(expr).joined(separator: " . ")
         case .other(let kind, let detail): return "\(clean(kind)) \(detail)"
         }
@@ -61,14 +61,14 @@ enum NftText {
         }
     }
 
-    static func match(op: String, left: NftExpr, right: NftValue) -> String {
+    static func match(op: NftMatchOperator, left: NftExpr, right: NftValue) -> String {
         let r = value(right, quoted: quotesValues(left))
         // For flag fields `==` (exact value) differs from the implicit
         // match (any of the flags), so it is spelt out as nft does.
         switch op {
-        case "in": return "\(expr(left)) \(r)"
-        case "==" where !isFlagField(left): return "\(expr(left)) \(r)"
-        default: return "\(expr(left)) \(clean(op)) \(r)"
+        case .in: return "\(expr(left)) \(r)"
+        case .equal where !isFlagField(left): return "\(expr(left)) \(r)"
+        default: return "\(expr(left)) \(clean(op.jsonName)) \(r)"
         }
     }
 
@@ -114,7 +114,7 @@ enum NftText {
         case .notrack: return "notrack"
         case .updatesSet(let name, let condition): return "update @\(clean(name))" + (condition.map { " { … \($0) }" } ?? "")
         case .undecidable(let why): return why
-        case .nat(let kind, let port): return clean(kind) + (port.map { " to :\(value($0))" } ?? "")
+        case .nat(let kind, let port): return kind.rawValue + (port.map { " to :\(value($0))" } ?? "")
         }
     }
 
