@@ -171,7 +171,7 @@ enum SampleInventory {
         #expect(try WhoReport.parseTarget("22") == (22, nil))
         #expect(try WhoReport.parseTarget("53/udp") == (53, .udp))
         #expect(try WhoReport.parseTarget("443/TCP") == (443, .tcp))
-        for bad in ["0", "65536", "22/sctp", "x", "", "22/tcp/x", "/tcp"] {
+        for bad in ["0", "65536", "22/sctp", "22/raw", "x", "", "22/tcp/x", "/tcp"] {
             #expect(throws: FilterError.self) { try WhoReport.parseTarget(bad) }
         }
     }

@@ -118,5 +118,9 @@ enum SamplePolicy {
         #expect(Policy.AllowedExposure.any.description == "any")
         let list = Policy.AllowedExposure.addresses([IPAddress(v4: 192, 0, 2, 7), try #require(IPAddress(parsing: "2001:db8::7"))])
         #expect(list.description == "addresses 192.0.2.7, 2001:db8::7")
+        // The file's words, read and written from one spelling.
+        #expect(Policy.AllowedExposure.named.map(\.keyword) == ["loopback", "any"])
+        #expect(Policy.AllowedExposure.named.allSatisfy { Policy.AllowedExposure(keyword: $0.description) == $0 })
+        #expect(list.keyword == nil && Policy.AllowedExposure(keyword: "everywhere") == nil)
     }
 }

@@ -38,11 +38,11 @@ public struct WhoReport: Sendable {
         guard parts.count <= 2 else { throw fail("write PORT or PORT/tcp or PORT/udp, e.g. 22/tcp") }
         var proto: TransportProtocol?
         if parts.count == 2 {
-            switch parts[1].lowercased() {
-            case "tcp": proto = .tcp
-            case "udp": proto = .udp
-            default: throw fail("unknown protocol '\(parts[1])'; use tcp or udp, e.g. 53/udp")
+            // RAW sockets have no port to look up.
+            guard let named = TransportProtocol(rawValue: parts[1].lowercased()), named != .raw else {
+                throw fail("unknown protocol '\(parts[1])'; use tcp or udp, e.g. 53/udp")
             }
+            proto = named
         }
         let number = parts[0]
         guard !number.isEmpty, number.count <= 5, number.allSatisfy({ $0.isASCII && $0.isNumber }), let v = UInt32(number) else {

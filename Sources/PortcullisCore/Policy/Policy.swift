@@ -114,6 +114,25 @@ public struct Policy: Sendable, Equatable {
             }
         }
 
+        /// The forms the file names with a word.
+        public static let named: [AllowedExposure] = [.loopback, .any]
+
+        /// The file's word for it (`loopback`, `any`, as `description`
+        /// spells it); nil for a list of addresses. The parser and the
+        /// starter file use it, so the words are spelt once.
+        public var keyword: String? {
+            switch self {
+            case .loopback, .any: return description
+            case .addresses: return nil
+            }
+        }
+
+        /// The form the file's word names; nil for any other word.
+        public init?(keyword: String) {
+            guard let named = Self.named.first(where: { $0.keyword == keyword }) else { return nil }
+            self = named
+        }
+
         /// As the file spells it, for messages: "loopback", "any",
         /// "addresses 192.0.2.7, 2001:db8::7".
         public var description: String {

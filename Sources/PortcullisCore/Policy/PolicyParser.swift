@@ -217,16 +217,12 @@ struct PolicyParser {
             for item in items { list.append(try address(item)) }
             return .addresses(list)
         case .scalar(let scalar) where !Self.isNull(node):
-            switch scalar.string.lowercased() {
-            case "loopback": return .loopback
-            case "any": return .any
-            default:
-                // A single address written without brackets.
-                guard IPAddress(parsing: scalar.string) != nil else {
-                    throw fail(node, "expected \(accepted), found \(Self.describe(node))")
-                }
-                return .addresses([try address(node)])
+            if let named = Policy.AllowedExposure(keyword: scalar.string.lowercased()) { return named }
+            // A single address written without brackets.
+            guard IPAddress(parsing: scalar.string) != nil else {
+                throw fail(node, "expected \(accepted), found \(Self.describe(node))")
             }
+            return .addresses([try address(node)])
         default:
             throw fail(node, "expected \(accepted), found \(Self.describe(node))")
         }

@@ -215,10 +215,9 @@ struct StarterGroup {
         out += "  - port: \(key.port)\n    proto: \(key.proto.rawValue)\n"
         if let process = key.process { out += "    process: \(Policy.yamlScalar(process))\n" }
         out += "    user: \(Policy.yamlScalar(key.user))\n"
-        switch exposure {
-        case .loopback: out += "    exposure: loopback\n"
-        case .any: out += "    exposure: any\n"
-        case .addresses(let list):
+        if let keyword = exposure.keyword {
+            out += "    exposure: \(keyword)\n"
+        } else if case .addresses(let list) = exposure {
             out += "    exposure: [" + list.map { $0.kind == .v4 ? $0.description : "\"\($0)\"" }.joined(separator: ", ") + "]\n"
         }
         if !comment.isEmpty { out += "    comment: \(Policy.yamlScalar(comment))\n" }
