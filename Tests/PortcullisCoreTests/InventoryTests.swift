@@ -167,6 +167,15 @@ enum SampleInventory {
         #expect(count { $0.ports = PortSpec(ranges: [1...1]); $0.portClass = .system } == 0)  // raw has no port class
     }
 
+    /// Spellings every output format and the snapshot store use.
+    @Test func protocolFamilyAndExposureSpellings() {
+        #expect(TransportProtocol.allCases.map(\.rawValue) == ["tcp", "udp", "raw"])
+        #expect(AddressFamily.allCases.map(\.rawValue) == ["ipv4", "ipv6"])
+        #expect(AddressFamily(IPAddress.anyV4.kind) == .ipv4 && AddressFamily(IPAddress.anyV6.kind) == .ipv6)
+        #expect(Exposure.allCases.map(\.rawValue) == ["loopback", "all_interfaces_ipv4", "all_interfaces_ipv6", "all_interfaces_dual_stack",
+                                                     "link_local", "specific_address"])
+    }
+
     @Test func whoTargets() throws {
         #expect(try WhoReport.parseTarget("22") == (22, nil))
         #expect(try WhoReport.parseTarget("53/udp") == (53, .udp))

@@ -5,6 +5,14 @@ public enum TransportProtocol: String, Sendable, Hashable, CaseIterable, Codable
 
 public enum AddressFamily: String, Sendable, Hashable, CaseIterable, Codable {
     case ipv4, ipv6
+
+    /// The family of an address of this kind (an IPv4-mapped IPv6 address is IPv6).
+    public init(_ kind: IPAddress.Kind) {
+        switch kind {
+        case .v4: self = .ipv4
+        case .v6: self = .ipv6
+        }
+    }
 }
 
 /// Kernel socket state (`enum tcp_state` in include/net/tcp_states.h). UDP

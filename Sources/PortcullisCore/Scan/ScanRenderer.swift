@@ -79,7 +79,7 @@ public enum ScanRenderer {
         let (shown, notShown) = split(host)
         return [
             ("address", .string(host.address.description)),
-            ("family", .string(host.address.kind == .v4 ? "ipv4" : "ipv6")),
+            ("family", .string(AddressFamily(host.address.kind).rawValue)),
             ("hostname", .optional(host.hostname)),
             ("up", .bool(host.isUp)),
             ("counts", counts(host.count)),
