@@ -125,14 +125,15 @@ public enum PortKnowledge {
     /// ("prometheus-node" → "prometheus-node-exporter").
     public static func facts(executable: String) -> [PortFact] {
         guard !executable.isEmpty else { return [] }
-        let truncated = executable.utf8.count == commLength
-        return facts.filter { fact in
-            fact.executables.contains { candidate in
-                candidate == executable
-                    || (truncated && candidate.utf8.count > commLength
-                        && candidate.utf8.starts(with: executable.utf8))
-            }
+        // Looked up, not scanned: the audit asks once per socket owner, and
+        // a scan of the whole table per owner was a tenth of the overview's
+        // time on a host with 10,000 listeners.
+        var slots = index.byExecutable[executable] ?? []
+        if executable.utf8.count == commLength, let longer = index.byCommPrefix[Array(executable.utf8)] {
+            // Table order, each fact once, as a filter of the table gives.
+            slots = Array(Set(slots).union(longer)).sorted()
         }
+        return slots.map { facts[$0] }
     }
 
     /// TASK_COMM_LEN (16) minus the terminating NUL.
@@ -145,6 +146,12 @@ public enum PortKnowledge {
 
     struct Index {
         var byPort: [Key: [Int]]
+        /// Fact indices (table order) by each of their executables' names.
+        var byExecutable: [String: [Int]]
+        /// Fact indices (table order) by the first `commLength` bytes of
+        /// their executables' names longer than that: what /proc/PID/comm
+        /// shows for them.
+        var byCommPrefix: [[UInt8]: [Int]]
     }
 
     /// Built once, on first use.
@@ -172,7 +179,18 @@ public enum PortKnowledge {
                 return wa != wb ? wa < wb : a.offset < b.offset
             }.map(\.element)
         }
-        return Index(byPort: byPort)
+        var byExecutable: [String: [Int]] = [:]
+        var byCommPrefix: [[UInt8]: [Int]] = [:]
+        for (i, fact) in facts.enumerated() {
+            for name in fact.executables {
+                if byExecutable[name]?.last != i { byExecutable[name, default: []].append(i) }
+                if name.utf8.count > commLength {
+                    let prefix = Array(name.utf8.prefix(commLength))
+                    if byCommPrefix[prefix]?.last != i { byCommPrefix[prefix, default: []].append(i) }
+                }
+            }
+        }
+        return Index(byPort: byPort, byExecutable: byExecutable, byCommPrefix: byCommPrefix)
     }()
 }
 
