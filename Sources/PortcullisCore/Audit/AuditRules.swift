@@ -53,16 +53,22 @@ enum AuditRules {
     static func findings(for entry: InventoryEntry, firewall: FirewallVerdict?, reachable: Bool, input: AuditInput) -> [Finding] {
         let s = entry.socket
         var out: [Finding] = []
-        var base: [String] = ["listens on \(endpoint(entry)): \(exposureSentence(entry.exposure))"]
-        if let owners = ownerSentence(entry.owners) { base.append(owners) }
-        if let firewall { base.append("firewall: \(firewall.name) — \(firewall.reason)") }
+        // The evidence every finding about this socket starts with, built at
+        // the first finding: most listeners have none, and building these
+        // strings for every listener was most of the audit's time.
+        var base: [String]?
         func add(_ rule: RuleID, _ severity: Severity, _ title: String, _ evidence: [String] = [], _ fix: String) {
+            let common = base ?? baseEvidence(entry, firewall: firewall)
+            base = common
             out.append(Finding(rule: rule, severity: severity, title: title, subject: subject(entry), owners: entry.owners,
-                               evidence: base + evidence, remediation: fix))
+                               evidence: common + evidence, remediation: fix))
         }
         let (byExecutable, byPort) = facts(for: entry)
         let known = byExecutable + byPort
-        let closeIt = s.proto == .raw ? "" : "bind it to 127.0.0.1/::1, or drop inbound \(s.localPort)/\(s.proto.rawValue) in the firewall"
+        // Only in fix texts, so only built for a finding.
+        func closeIt() -> String {
+            s.proto == .raw ? "" : "bind it to 127.0.0.1/::1, or drop inbound \(s.localPort)/\(s.proto.rawValue) in the firewall"
+        }
         func recognised(_ fact: PortFact) -> String {
             byExecutable.contains(fact) ? "recognised by its executable as \(fact.title)" : "port \(s.localPort)/\(s.proto.rawValue) is \(fact.title)'s"
         }
@@ -72,25 +78,27 @@ enum AuditRules {
                 let admin = fact.category == .adminAPI || (!fact.isIn(.datastore) && fact.isIn(.adminAPI))
                 add(admin ? .exposedAdminAPI : .exposedDatastore, fact.severityHint,
                     "\(fact.title) reachable beyond loopback on \(endpoint(entry))",
-                    [recognised(fact)] + fact.securityNotes.prefix(1), fact.remediation ?? closeIt.capitalizedFirst)
+                    [recognised(fact)] + fact.securityNotes.prefix(1), fact.remediation ?? closeIt().capitalizedFirst)
             }
             if let fact = known.first(where: { $0.isIn(.cleartextRemoteAccess) }) {
                 add(.cleartextRemoteAccess, fact.severityHint, "\(fact.title) (cleartext remote access) listening on \(endpoint(entry))",
-                    [recognised(fact)] + fact.securityNotes.prefix(1), fact.remediation ?? "Disable it and use SSH; until then, \(closeIt)")
+                    [recognised(fact)] + fact.securityNotes.prefix(1), fact.remediation ?? "Disable it and use SSH; until then, \(closeIt())")
             }
             if s.proto == .udp, let fact = known.first(where: { $0.isIn(.amplification) }) {
                 add(.udpAmplification, fact.severityHint >= .high ? .high : .medium,
                     "\(fact.title) over UDP reachable beyond loopback on \(endpoint(entry)): a reflection/amplification vector",
                     [recognised(fact), "a small spoofed request earns a large reply sent to the victim"],
-                    fact.remediation ?? "Answer only local clients: \(closeIt)")
+                    fact.remediation ?? "Answer only local clients: \(closeIt())")
             }
         }
-        // Executables: judged once per distinct file among the holders.
+        // Executables: judged once per distinct file among the holders (a
+        // lone holder, the usual case, needs no set).
         var judged = Set<String>()
         for owner in entry.owners {
-            let key = owner.exe ?? "pid \(owner.pid)"
-            guard judged.insert(key).inserted else { continue }
-            let name = "\(owner.name)[\(owner.pid)]"
+            if entry.owners.count > 1 {
+                guard judged.insert(owner.exe ?? "pid \(owner.pid)").inserted else { continue }
+            }
+            var name: String { "\(owner.name)[\(owner.pid)]" }
             if owner.exeDeleted {
                 add(.deletedExecutable, .high, "\(name) listens on \(endpoint(entry)) from an executable deleted from disk",
                     ["/proc/\(owner.pid)/exe points to \(owner.exe ?? "?") (deleted)"],
@@ -152,6 +160,15 @@ enum AuditRules {
             }
         }
         return out
+    }
+
+    /// What every finding about `entry` says first: where it listens, who
+    /// holds it, what the firewall does with it.
+    static func baseEvidence(_ entry: InventoryEntry, firewall: FirewallVerdict?) -> [String] {
+        var base: [String] = ["listens on \(endpoint(entry)): \(exposureSentence(entry.exposure))"]
+        if let owners = ownerSentence(entry.owners) { base.append(owners) }
+        if let firewall { base.append("firewall: \(firewall.name) — \(firewall.reason)") }
+        return base
     }
 
     /// Temporary and world-writable places, and users' homes for root.
