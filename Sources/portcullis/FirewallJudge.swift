@@ -7,6 +7,8 @@ enum FirewallJudge {
     static func current(_ diagnostics: inout [Diagnostic]) -> ((InventoryEntry) -> FirewallVerdict)? {
         let snapshot = FirewallReader.read()
         diagnostics += snapshot.diagnostics
-        return { snapshot.verdict(for: $0) }
+        // One memo for the run: listeners the ruleset cannot tell apart share one evaluation.
+        var memo = FirewallModel.Memo()
+        return { snapshot.verdict(for: $0, memo: &memo) }
     }
 }
