@@ -36,7 +36,9 @@ enum AuditRules {
 
     /// Facts that describe what listens: by owning executable (any port) and
     /// by well-known port (high confidence only), without duplicates.
-    static func facts(for entry: InventoryEntry) -> (byExecutable: [PortFact], byPort: [PortFact]) {
+    /// `portFacts`: PortKnowledge's facts for the socket's port (asked once
+    /// per socket by the caller, which also looks for backdoors in them).
+    static func facts(for entry: InventoryEntry, portFacts: [PortFact]) -> (byExecutable: [PortFact], byPort: [PortFact]) {
         let s = entry.socket
         guard s.proto != .raw else { return ([], []) }
         var seen = Set<String>()
@@ -46,7 +48,7 @@ enum AuditRules {
                 byExecutable.append(fact)
             }
         }
-        let byPort = PortKnowledge.facts(port: s.localPort, proto: s.proto).filter { $0.confidence == .high && seen.insert($0.service).inserted }
+        let byPort = portFacts.filter { $0.confidence == .high && seen.insert($0.service).inserted }
         return (byExecutable, byPort)
     }
 
@@ -63,7 +65,8 @@ enum AuditRules {
             out.append(Finding(rule: rule, severity: severity, title: title, subject: subject(entry), owners: entry.owners,
                                evidence: common + evidence, remediation: fix))
         }
-        let (byExecutable, byPort) = facts(for: entry)
+        let portFacts = s.proto == .raw ? [] : PortKnowledge.facts(port: s.localPort, proto: s.proto)
+        let (byExecutable, byPort) = facts(for: entry, portFacts: portFacts)
         let known = byExecutable + byPort
         // Only in fix texts, so only built for a finding.
         func closeIt() -> String {
@@ -119,7 +122,7 @@ enum AuditRules {
                     "Check what the preloaded library is and who set it (the unit file, a wrapper script); a preload can hide sockets and processes")
             }
         }
-        if s.proto != .raw, byExecutable.isEmpty, let backdoor = PortKnowledge.facts(port: s.localPort, proto: s.proto).first(where: { $0.isIn(.backdoor) }) {
+        if s.proto != .raw, byExecutable.isEmpty, let backdoor = portFacts.first(where: { $0.isIn(.backdoor) }) {
             add(.backdoorPort, reachable ? .high : .medium,
                 "Listener on \(endpoint(entry)), a port commonly abused by backdoors (\(backdoor.title))",
                 ["a port number is not proof of compromise: check what the program is"] + backdoor.securityNotes.prefix(1),
@@ -173,7 +176,11 @@ enum AuditRules {
 
     /// Temporary and world-writable places, and users' homes for root.
     static func unsafeLocation(exe: String, owner: SocketOwner, homes: [String]) -> String? {
-        for prefix in ["/tmp/", "/var/tmp/", "/dev/shm/", "/run/shm/", "/var/crash/"] where exe.hasPrefix(prefix) {
+        // The bytes first: an ASCII prefix can only match where the UTF-8
+        // bytes do, and comparing them is a fraction of hasPrefix's cost (it
+        // runs for every listener's every holder). hasPrefix still decides.
+        for prefix in ["/tmp/", "/var/tmp/", "/dev/shm/", "/run/shm/", "/var/crash/"]
+        where exe.utf8.starts(with: prefix.utf8) && exe.hasPrefix(prefix) {
             return "a temporary, world-writable directory (\(prefix))"
         }
         if owner.exeDirectoryWorldWritable {

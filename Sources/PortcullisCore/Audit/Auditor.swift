@@ -149,6 +149,7 @@ public struct AuditReport: Sendable {
 public enum Auditor {
     public static func run(_ input: AuditInput) -> AuditReport {
         var listeners: [AuditedListener] = []
+        listeners.reserveCapacity(input.entries.count)
         var all: [Finding] = []
         for entry in input.entries where entry.socket.isListening {
             let verdict = entry.exposure.isLoopbackOnly ? nil : input.firewall[entry.socket.inode]
@@ -164,13 +165,17 @@ public enum Auditor {
         var kept: [Finding] = []
         var suppressed: [SuppressedFinding] = []
         var notes: [Diagnostic] = []
-        let byInode = Dictionary(input.entries.map { ($0.socket.inode, $0) }, uniquingKeysWith: { first, _ in first })
+        // Only a policy needs the sockets by inode (built once, not per run without one).
+        var byInode: [UInt64: InventoryEntry] = [:]
         // The first listener with each inode, by index: one lookup per
         // finding instead of a search of every listener (quadratic when
         // most listeners have a finding).
         var listenerByInode: [UInt64: Int] = [:]
-        for (i, listener) in listeners.enumerated() where listenerByInode[listener.entry.socket.inode] == nil {
-            listenerByInode[listener.entry.socket.inode] = i
+        if input.policy != nil {
+            byInode = Dictionary(input.entries.map { ($0.socket.inode, $0) }, uniquingKeysWith: { first, _ in first })
+            for (i, listener) in listeners.enumerated() where listenerByInode[listener.entry.socket.inode] == nil {
+                listenerByInode[listener.entry.socket.inode] = i
+            }
         }
         for var finding in all {
             if let policy = input.policy {
