@@ -353,6 +353,20 @@ badfreq\t13/tcp\t0.1.2
         #expect(PortKnowledge.facts(executable: "").isEmpty)
     }
 
+    /// The bit per port that skips the lookup agrees with the index, for
+    /// every TCP and UDP port.
+    @Test func portBitsMatchTheIndex() {
+        for proto in [TransportProtocol.tcp, .udp] {
+            for port in 0...65535 {
+                let indexed = PortKnowledge.index.byPort[PortKnowledge.Key(port: UInt16(port), proto: proto)] ?? []
+                if PortKnowledge.facts(port: UInt16(port), proto: proto).map(\.service) != indexed.map({ PortKnowledge.facts[$0].service }) {
+                    Issue.record("\(proto)/\(port)")
+                }
+            }
+        }
+        #expect(PortKnowledge.facts(port: 22, proto: .raw).isEmpty)
+    }
+
     /// The executable index answers as a scan of the whole table does: for
     /// every name in the table, each comm-length prefix of one, and near misses.
     @Test func executableIndexMatchesAScanOfTheTable() {

@@ -52,7 +52,34 @@ enum AuditRules {
         return (byExecutable, byPort)
     }
 
-    static func findings(for entry: InventoryEntry, firewall: FirewallVerdict?, reachable: Bool, input: AuditInput) -> [Finding] {
+    /// What the rules work out about a holder, kept for its other sockets
+    /// during one run: a process often holds thousands of them, and the
+    /// unsafe-location test alone (prefix tests, users' homes) was a quarter
+    /// of the per-listener rules' time.
+    struct HolderMemo {
+        struct Judged {
+            var exe: String
+            var uid: UInt32?
+            var directoryWorldWritable: Bool
+            var unsafePlace: String?
+        }
+
+        /// By pid; used only while the inputs it was judged from are the same.
+        var judged: [Int32: Judged] = [:]
+
+        mutating func unsafeLocation(exe: String, owner: SocketOwner, homes: [String]) -> String? {
+            if let known = judged[owner.pid], known.exe == exe, known.uid == owner.uid,
+               known.directoryWorldWritable == owner.exeDirectoryWorldWritable {
+                return known.unsafePlace
+            }
+            let place = AuditRules.unsafeLocation(exe: exe, owner: owner, homes: homes)
+            judged[owner.pid] = Judged(exe: exe, uid: owner.uid, directoryWorldWritable: owner.exeDirectoryWorldWritable, unsafePlace: place)
+            return place
+        }
+    }
+
+    static func findings(for entry: InventoryEntry, firewall: FirewallVerdict?, reachable: Bool, input: AuditInput,
+                         memo: inout HolderMemo) -> [Finding] {
         let s = entry.socket
         var out: [Finding] = []
         // The evidence every finding about this socket starts with, built at
@@ -111,7 +138,7 @@ enum AuditRules {
                     ["the running file and the file at that path differ (device/inode)"],
                     "Restart the service if it was upgraded; otherwise compare the running binary (/proc/\(owner.pid)/exe) with the packaged one (debsums/rpm -V)")
             }
-            if let exe = owner.exe, let place = unsafeLocation(exe: exe, owner: owner, homes: input.userHomes) {
+            if let exe = owner.exe, let place = memo.unsafeLocation(exe: exe, owner: owner, homes: input.userHomes) {
                 add(.unsafeExecutableLocation, .high, "\(name) listens on \(endpoint(entry)) and runs from \(place)",
                     ["executable: \(exe)"],
                     "Servers run from root-owned system paths (/usr, /opt); investigate how this one got there and who can write it")
@@ -176,11 +203,7 @@ enum AuditRules {
 
     /// Temporary and world-writable places, and users' homes for root.
     static func unsafeLocation(exe: String, owner: SocketOwner, homes: [String]) -> String? {
-        // The bytes first: an ASCII prefix can only match where the UTF-8
-        // bytes do, and comparing them is a fraction of hasPrefix's cost (it
-        // runs for every listener's every holder). hasPrefix still decides.
-        for prefix in ["/tmp/", "/var/tmp/", "/dev/shm/", "/run/shm/", "/var/crash/"]
-        where exe.utf8.starts(with: prefix.utf8) && exe.hasPrefix(prefix) {
+        for prefix in ["/tmp/", "/var/tmp/", "/dev/shm/", "/run/shm/", "/var/crash/"] where exe.hasPrefix(prefix) {
             return "a temporary, world-writable directory (\(prefix))"
         }
         if owner.exeDirectoryWorldWritable {

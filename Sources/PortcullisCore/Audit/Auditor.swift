@@ -151,10 +151,11 @@ public enum Auditor {
         var listeners: [AuditedListener] = []
         listeners.reserveCapacity(input.entries.count)
         var all: [Finding] = []
+        var holders = AuditRules.HolderMemo()
         for entry in input.entries where entry.socket.isListening {
             let verdict = entry.exposure.isLoopbackOnly ? nil : input.firewall[entry.socket.inode]
             let reachable = !entry.exposure.isLoopbackOnly && verdict?.isFiltered != true
-            let findings = AuditRules.findings(for: entry, firewall: verdict, reachable: reachable, input: input)
+            let findings = AuditRules.findings(for: entry, firewall: verdict, reachable: reachable, input: input, memo: &holders)
             listeners.append(AuditedListener(entry: entry, firewall: verdict, reachable: reachable, findings: findings))
             all += findings
         }

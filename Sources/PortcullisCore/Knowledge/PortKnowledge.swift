@@ -103,7 +103,9 @@ public enum PortKnowledge {
     /// Facts covering `port` over `proto`, most specific first (narrowest
     /// range, then high confidence before low). RAW sockets have no ports.
     public static func facts(port: UInt16, proto: TransportProtocol) -> [PortFact] {
-        guard let slot = index.byPort[Key(port: port, proto: proto)] else { return [] }
+        // Most listeners' ports have no facts: one bit says so without hashing.
+        guard let bit = Index.bit(port: port, proto: proto), index.withFacts[bit >> 6] & (1 << UInt64(bit & 63)) != 0,
+              let slot = index.byPort[Key(port: port, proto: proto)] else { return [] }
         return slot.map { facts[$0] }
     }
 
@@ -146,12 +148,22 @@ public enum PortKnowledge {
 
     struct Index {
         var byPort: [Key: [Int]]
+        /// One bit per TCP and UDP port (`bit(port:proto:)`): set when `byPort` has it.
+        var withFacts: [UInt64]
         /// Fact indices (table order) by each of their executables' names.
         var byExecutable: [String: [Int]]
         /// Fact indices (table order) by the first `commLength` bytes of
         /// their executables' names longer than that: what /proc/PID/comm
         /// shows for them.
         var byCommPrefix: [[UInt8]: [Int]]
+
+        static func bit(port: UInt16, proto: TransportProtocol) -> Int? {
+            switch proto {
+            case .tcp: return Int(port)
+            case .udp: return 65536 + Int(port)
+            case .raw: return nil
+            }
+        }
     }
 
     /// Built once, on first use.
@@ -190,7 +202,11 @@ public enum PortKnowledge {
                 }
             }
         }
-        return Index(byPort: byPort, byExecutable: byExecutable, byCommPrefix: byCommPrefix)
+        var withFacts = [UInt64](repeating: 0, count: 2 * 65536 / 64)
+        for key in byPort.keys {
+            if let bit = Index.bit(port: key.port, proto: key.proto) { withFacts[bit >> 6] |= 1 << UInt64(bit & 63) }
+        }
+        return Index(byPort: byPort, withFacts: withFacts, byExecutable: byExecutable, byCommPrefix: byCommPrefix)
     }()
 }
 
