@@ -151,6 +151,24 @@ public struct FirewallModel: Sendable {
 
         var entries: [Key: [Entry]] = [:]
 
+        struct VerdictPair: Hashable {
+            var v4: FirewallVerdict
+            var v6: FirewallVerdict
+        }
+
+        /// Dual-stack verdicts already combined (`FirewallVerdict.combine`):
+        /// the listeners of a batch share a few pairs, and the combined
+        /// reason is a string built anew each time.
+        var combined: [VerdictPair: FirewallVerdict] = [:]
+
+        mutating func combine(v4: FirewallVerdict, v6: FirewallVerdict) -> FirewallVerdict {
+            let pair = VerdictPair(v4: v4, v6: v6)
+            if let known = combined[pair] { return known }
+            let verdict = FirewallVerdict.combine(v4: v4, v6: v6)
+            combined[pair] = verdict
+            return verdict
+        }
+
         public init() {}
     }
 
@@ -326,7 +344,8 @@ extension FirewallVerdict {
     /// traffic and is judged for both. Loopback-only sockets are not exposed
     /// at all; callers should not need to ask, but get a safe answer.
     public static func judging(
-        _ entry: InventoryEntry, perFamily: (AddressFamily, IPAddress) -> FirewallVerdict
+        _ entry: InventoryEntry, perFamily: (AddressFamily, IPAddress) -> FirewallVerdict,
+        combining combine: (_ v4: FirewallVerdict, _ v6: FirewallVerdict) -> FirewallVerdict = { combine(v4: $0, v6: $1) }
     ) -> FirewallVerdict {
         let socket = entry.socket
         if socket.proto == .raw { return .unknown("raw socket: it has no port for a firewall rule to match") }
@@ -334,7 +353,7 @@ extension FirewallVerdict {
             return .reachable("listener is loopback only; firewall not consulted")
         }
         if entry.exposure == .allInterfacesDualStack {
-            return combine(v4: perFamily(.ipv4, .anyV4), v6: perFamily(.ipv6, .anyV6))
+            return combine(perFamily(.ipv4, .anyV4), perFamily(.ipv6, .anyV6))
         }
         let address = socket.localAddress.normalized
         return perFamily(address.kind == .v4 ? .ipv4 : .ipv6, address)

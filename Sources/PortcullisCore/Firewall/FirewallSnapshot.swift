@@ -63,11 +63,11 @@ public struct FirewallSnapshot: Sendable {
     /// The same verdict, reusing (and adding to) the evaluations `memo`
     /// holds: for judging every listener of a host against one snapshot.
     public func verdict(for entry: InventoryEntry, memo: inout FirewallModel.Memo) -> FirewallVerdict {
-        FirewallVerdict.judging(entry) { family, address in
+        FirewallVerdict.judging(entry, perFamily: { family, address in
             verdict(proto: entry.socket.proto, family: family, port: entry.socket.localPort, localAddress: address) { model in
                 model.verdict(proto: entry.socket.proto, family: family, port: entry.socket.localPort, localAddress: address, memo: &memo)
             }
-        }
+        }, combining: { memo.combine(v4: $0, v6: $1) })
     }
 
     public func verdict(proto: TransportProtocol, family: AddressFamily, port: UInt16, localAddress: IPAddress) -> FirewallVerdict {
