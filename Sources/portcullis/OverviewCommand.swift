@@ -21,30 +21,35 @@ extension Portcullis {
             let filter = try selection.filter()
             var (report, inventory, diagnostics) = try auditOptions.run(sourceOptions: sourceOptions)
             let query = selection.query(listeningOnly: true)
-            let shown = report.listeners.filter {
+            // true when nothing narrows the selection (the name says the opposite).
+            let narrowed = filter.isEmpty && query == SocketQuery()
+            // Unnarrowed, every listener is shown: no filtered copy of them all.
+            let shown = narrowed ? report.listeners : report.listeners.filter {
                 query.protocols.contains($0.entry.socket.proto) && query.families.contains($0.entry.socket.family) && filter.matches($0.entry)
             }
-            // Findings about the sockets shown, plus host-wide ones (no socket).
-            let shownInodes = Set(shown.map(\.entry.socket.inode))
-            let packetInodes = Set(inventory.packetSockets.map(\.socket.inode))
-            let narrowed = filter.isEmpty && query == SocketQuery()
             if !narrowed {
+                // Findings about the sockets shown, plus host-wide ones (no socket).
+                let shownInodes = Set(shown.map(\.entry.socket.inode))
+                let packetInodes = Set(inventory.packetSockets.map(\.socket.inode))
                 report.findings = report.findings.filter { f in
                     guard let inode = f.subject?.inode else { return true }
                     return shownInodes.contains(inode) || packetInodes.contains(inode)
                 }
             }
-            if let notice = InventoryBuilder.unattributedNotice(shown.map(\.entry), asRoot: Console.effectiveUID == 0) { diagnostics.append(notice) }
+            let shownEntries = shown.map(\.entry)
+            if let notice = InventoryBuilder.unattributedNotice(shownEntries, asRoot: Console.effectiveUID == 0) { diagnostics.append(notice) }
             reportDiagnostics(diagnostics)
             inventory.diagnostics = diagnostics
-            let byInode = Dictionary(shown.map { ($0.entry.socket.inode, $0) }, uniquingKeysWith: { first, _ in first })
+            // Positions in `shown` by inode, rather than copies of every listener.
+            let byInode = Dictionary(shown.indices.map { (shown[$0].entry.socket.inode, $0) }, uniquingKeysWith: { first, _ in first })
             let threshold = failOn ?? .high
             switch output.format {
             case .table:
                 let style = TableStyle(color: Console.wantsColor())
-                Console.write(InventoryRenderer.renderTable(shown.map(\.entry), allStates: false, style: style) { entry in
-                    guard let listener = byInode[entry.socket.inode] else { return ("-", nil) }
-                    return ("\(listener.verdict): \(listener.verdictReason)", Self.color(listener.verdict))
+                Console.write(InventoryRenderer.renderTable(shownEntries, allStates: false, style: style) { entry in
+                    guard let index = byInode[entry.socket.inode] else { return ("-", nil) }
+                    let verdict = shown[index].verdict
+                    return ("\(verdict): \(shown[index].verdictReason)", Self.color(verdict))
                 })
                 Console.write("\n" + AuditRenderer.renderText(report, failOn: threshold, style: style))
             case .json:
@@ -53,9 +58,9 @@ extension Portcullis {
                 Console.write(AuditRenderer.renderJSON(narrowedReport, failOn: threshold, diagnostics: diagnostics))
             case .ndjson, .csv:
                 let verdicts: (InventoryEntry) -> (verdict: String, reason: String) = { entry in
-                    byInode[entry.socket.inode].map { ($0.verdict, $0.verdictReason) } ?? ("-", "")
+                    byInode[entry.socket.inode].map { (shown[$0].verdict, shown[$0].verdictReason) } ?? ("-", "")
                 }
-                renderInventory(inventory, entries: shown.map(\.entry), format: output.format, allStates: false, verdict: verdicts)
+                renderInventory(inventory, entries: shownEntries, format: output.format, allStates: false, verdict: verdicts)
             }
             if let failOn, report.count(atLeast: failOn) > 0 { throw ExitCode(ExitStatus.findings) }
         }
