@@ -15,7 +15,8 @@ stop() {
 
 # workspace PIDVAR...: makes the temporary directory $tmp and sets traps so
 # that however the script ends, the children whose pids those variables hold
-# then (empty: none) are stopped, in that order, and $tmp is removed.
+# then (empty: none) are stopped, in that order, and $tmp is removed (and the
+# network namespace of make_netns deleted).
 workspace() {
     tmp=$(mktemp -d)
     WORKSPACE_PIDS=("$@")
@@ -27,6 +28,29 @@ workspace_cleanup() {
     local var
     for var in "${WORKSPACE_PIDS[@]}"; do stop "${!var:-}"; done
     rm -rf "$tmp"
+    if [[ -n ${WORKSPACE_NETNS:-} ]]; then ip netns del "$WORKSPACE_NETNS" 2>/dev/null || true; fi
+}
+
+# Commands that run in the benchmark's network namespace start with
+# "${IN_NETNS[@]}": empty (the host's) unless make_netns made one.
+IN_NETNS=()
+
+# make_netns NAME [RULESET]: a network namespace of our own (loopback up,
+# the nftables RULESET loaded into it when given), deleted by the workspace
+# cleanup; sets IN_NETNS. Its sockets are only the fixture's, its firewall
+# only RULESET, and its sysctls (port range) ours to change; processes and
+# /proc are the host's, so the owner walk does the same work.
+make_netns() {
+    local name=$1 ruleset=${2:-}
+    command -v ip >/dev/null || die "ip not found (apt-get install -y iproute2)"
+    ip netns add "$name" || die "cannot create network namespace $name"
+    WORKSPACE_NETNS=$name
+    ip -n "$name" link set lo up
+    if [[ -n $ruleset ]]; then
+        command -v nft >/dev/null || die "nft not found (apt-get install -y nftables)"
+        ip netns exec "$name" nft -f "$ruleset" || die "cannot load $ruleset"
+    fi
+    IN_NETNS=(ip netns exec "$name")
 }
 
 # wait_ready FILE PID WHAT [SECONDS]: waits until FILE exists (the fixtures
@@ -47,10 +71,48 @@ wait_ready() {
 start_fixture() {
     local ready=$1
     shift
-    python3 bench/fixture.py "$@" --ready-file "$ready" &
+    # ip netns exec execs the command, so the pid is the fixture's own.
+    "${IN_NETNS[@]}" python3 bench/fixture.py "$@" --ready-file "$ready" &
     FIXTURE_PID=$!
     wait_ready "$ready" "$FIXTURE_PID" "fixture"
 }
+
+# count_sockets: "LISTEN UDP ESTABLISHED" socket counts as ss shows them
+# (in the benchmark's network namespace).
+count_sockets() {
+    local listen udp est
+    listen=$("${IN_NETNS[@]}" ss -Htln | wc -l)
+    udp=$("${IN_NETNS[@]}" ss -Huan | wc -l)
+    est=$("${IN_NETNS[@]}" ss -Htn state established | wc -l)
+    echo "$listen $udp $est"
+}
+
+# run_hyperfine ARGS...: hyperfine ARGS (in the benchmark's network
+# namespace), in the background: bash defers traps until a foreground child
+# ends, so this way a SIGTERM to the script stops the benchmark and the
+# fixture at once instead of after the last run.
+run_hyperfine() {
+    "${IN_NETNS[@]}" hyperfine "$@" &
+    HYPERFINE_PID=$!
+    wait "$HYPERFINE_PID"   # its exit status; under set -e a failed run stops us
+    HYPERFINE_PID=
+}
+
+# mean_ratio JSON I J: from hyperfine's JSON export, the mean time of
+# command I over that of command J (0-based, in the order given to
+# hyperfine), with two decimals.
+mean_ratio() {
+    python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))["results"]
+print("%.2f" % (r[int(sys.argv[2])]["mean"] / r[int(sys.argv[3])]["mean"]))' "$@"
+}
+
+# at_most X LIMIT: 1 when X <= LIMIT (decimals), else 0.
+at_most() { python3 -c "import sys; print(int(float(sys.argv[1]) <= float(sys.argv[2])))" "$1" "$2"; }
+
+# verdict FLAG: PASS for 1, FAIL for 0.
+verdict() { (( $1 )) && echo PASS || echo FAIL; }
 
 # build_portcullis SCRIPT_NAME
 # Builds the static release binary unless PORTCULLIS names one already:

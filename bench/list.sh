@@ -92,27 +92,20 @@ say "fixture up in ${up_secs}s: +$got_listen TCP listeners, +$got_udp UDP socket
 # --- 3. Wall time: one hyperfine run ----------------------------------------
 # -N (no intermediate shell) so that shell start-up is not part of what we
 # measure; hyperfine sends each command's stdout to /dev/null by default.
-# It runs in the background and we `wait` for it, because bash defers traps
-# until a foreground child ends: this way a SIGTERM to the script stops the
-# benchmark and the fixture at once instead of after the last run.
+# run_hyperfine (bench/lib.sh) runs it in the background and waits, so that
+# a SIGTERM to the script stops the benchmark and the fixture at once.
 mkdir -p "$RESULTS"
 say "hyperfine: warmup $WARMUP, runs $RUNS"
-hyperfine -N --warmup "$WARMUP" --runs "$RUNS" \
+run_hyperfine -N --warmup "$WARMUP" --runs "$RUNS" \
     --command-name "portcullis $LIST_ARGS" "$PORTCULLIS $LIST_ARGS" \
     --command-name "ss -tulnp" "ss -tulnp" \
     --command-name "netstat -tulnp" "netstat -tulnp" \
     --command-name "lsof -nP -iTCP -sTCP:LISTEN" "lsof -nP -iTCP -sTCP:LISTEN" \
     --export-markdown "$RESULTS/list.md" \
-    --export-json "$RESULTS/list.json" &
-HYPERFINE_PID=$!
-wait "$HYPERFINE_PID"   # its exit status; under set -e a failed run stops us
-HYPERFINE_PID=
+    --export-json "$RESULTS/list.json"
 
 # Commands are in the order given above: 0 = portcullis, 1 = ss.
-ratio=$(python3 -c '
-import json, sys
-r = json.load(open(sys.argv[1]))["results"]
-print("%.3f" % (r[0]["mean"] / r[1]["mean"]))' "$RESULTS/list.json")
+ratio=$(mean_ratio "$RESULTS/list.json" 0 1)
 
 # --- 4. Peak RSS ------------------------------------------------------------
 # GNU time's %M is the maximum resident set size in KiB; take the largest of
@@ -129,10 +122,8 @@ rss_ss=$(peak_rss ss -tulnp)
 } >"$RESULTS/rss.md"
 
 # --- 5. Verdict -------------------------------------------------------------
-ok_time=$(python3 -c "import sys; print(int(float(sys.argv[1]) <= float(sys.argv[2])))" \
-    "$ratio" "$TARGET_RATIO")
+ok_time=$(at_most "$ratio" "$TARGET_RATIO")
 ok_rss=$(( rss_portcullis <= TARGET_RSS_KB ))
-verdict() { (( $1 )) && echo PASS || echo FAIL; }
 
 {
     echo "load:        $TCP TCP listeners, $UDP UDP sockets, $EST established connections ($((2 * EST)) sockets) over $PROCS processes"

@@ -17,9 +17,12 @@
 #   PORTCULLIS=path                         benchmark this binary; skip the build
 #   REV=commit BUILD_PATH=.build-bench      build that git revision / in that scratch path (bench/lib.sh)
 #
-# Target (issue requirement): snapshot's mean wall time <= 2x list's. Exits 1
-# when the new-database variant misses it. Results: bench/results/snapshot.md,
-# snapshot.json and snapshot.txt (bench/results/ is gitignored).
+# Target (issue 11): snapshot's mean wall time <= 1.5x list's (it was 2x).
+# Exits 1 when the new-database variant misses it. bench/overview.sh checks
+# the same target beside the overview's, in a network namespace with a
+# firewall ruleset; this script adds the growing history database. Results:
+# bench/results/snapshot.md, snapshot.json and snapshot.txt (bench/results/
+# is gitignored).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,7 +35,7 @@ RUNS=${RUNS:-20}
 PORTCULLIS=${PORTCULLIS:-}
 BUILD_PATH=${BUILD_PATH:-.build-bench}
 RESULTS=bench/results
-TARGET_RATIO=2.0
+TARGET_RATIO=1.5
 
 BENCH_NAME=bench/snapshot.sh
 # shellcheck source=bench/lib.sh
@@ -50,28 +53,23 @@ start_fixture "$tmp/ready" --tcp "$TCP" --udp "$UDP" --established "$EST" --proc
 
 mkdir -p "$RESULTS"
 say "hyperfine: warmup $WARMUP, runs $RUNS"
-hyperfine -N --warmup "$WARMUP" --runs "$RUNS" \
+run_hyperfine -N --warmup "$WARMUP" --runs "$RUNS" \
     --prepare "true" --command-name "portcullis list" "$PORTCULLIS list" \
     --prepare "rm -f $tmp/new.db $tmp/new.db-wal $tmp/new.db-shm" --command-name "portcullis snapshot (new db)" \
         "$PORTCULLIS snapshot --db $tmp/new.db" \
     --prepare "true" --command-name "portcullis snapshot (history)" "$PORTCULLIS snapshot --db $tmp/history.db" \
-    --export-markdown "$RESULTS/snapshot.md" --export-json "$RESULTS/snapshot.json" &
-HYPERFINE_PID=$!
-wait "$HYPERFINE_PID"
-HYPERFINE_PID=
+    --export-markdown "$RESULTS/snapshot.md" --export-json "$RESULTS/snapshot.json"
 
-read -r ratio_new ratio_history < <(python3 -c '
-import json, sys
-r = json.load(open(sys.argv[1]))["results"]
-print("%.2f %.2f" % (r[1]["mean"] / r[0]["mean"], r[2]["mean"] / r[0]["mean"]))' "$RESULTS/snapshot.json")
+ratio_new=$(mean_ratio "$RESULTS/snapshot.json" 1 0)
+ratio_history=$(mean_ratio "$RESULTS/snapshot.json" 2 0)
 snapshots=$("$PORTCULLIS" history --db "$tmp/history.db" --format json | python3 -c 'import json, sys; print(len(json.load(sys.stdin)["snapshots"]))')
 size=$(du -k "$tmp/history.db" | cut -f1)
-ok=$(python3 -c "import sys; print(int(float(sys.argv[1]) <= float(sys.argv[2])))" "$ratio_new" "$TARGET_RATIO")
+ok=$(at_most "$ratio_new" "$TARGET_RATIO")
 {
     echo "load:        $TCP TCP listeners, $UDP UDP sockets, $EST established connections ($((TCP + UDP + 2 * EST)) sockets) over $PROCS processes"
     echo "binary:      $PORTCULLIS ($LINK), source $SOURCE"
     echo "machine:     $(uname -srm), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-    echo "ratio:       snapshot (new db) / list = $ratio_new (target <= $TARGET_RATIO): $( (( ok )) && echo PASS || echo FAIL)"
+    echo "ratio:       snapshot (new db) / list = $ratio_new (target <= $TARGET_RATIO): $(verdict "$ok")"
     echo "history:     snapshot (history) / list = $ratio_history; that database ended with $snapshots snapshots, $((size / 1024)) MiB"
     echo "reproduce:   sudo bench/snapshot.sh"
 } | tee "$RESULTS/snapshot.txt"

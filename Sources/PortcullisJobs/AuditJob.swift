@@ -1,5 +1,6 @@
 import PortcullisCore
 import PortcullisLinux
+import Synchronization
 
 /// Which policy the audit applies.
 public enum PolicyChoice: Sendable, Equatable {
@@ -48,7 +49,9 @@ public enum FirewallJudge {
     public static func current(_ diagnostics: inout [Diagnostic]) -> @Sendable (InventoryEntry) -> FirewallVerdict {
         let snapshot = FirewallReader.read()
         diagnostics += snapshot.diagnostics
-        return { snapshot.verdict(for: $0) }
+        // One memo for the run: listeners the ruleset cannot tell apart share one evaluation.
+        let memo = Mutex(FirewallModel.Memo())
+        return { entry in memo.withLock { snapshot.verdict(for: entry, memo: &$0) } }
     }
 }
 

@@ -35,27 +35,30 @@ public enum OverviewJob {
         public var entries: [InventoryEntry] { audit.listeners.map(\.entry) }
 
         /// The verdict of a shown socket, by inode.
-        public func listener(inode: UInt64) -> AuditedListener? { byInode[inode] }
-        let byInode: [UInt64: AuditedListener]
+        public func listener(inode: UInt64) -> AuditedListener? { positions[inode].map { audit.listeners[$0] } }
+        let positions: [UInt64: Int]
     }
 
     /// Audits the host, then keeps the listeners the query and filter select, and the findings about them.
     public static func run(_ options: Options) throws(JobError) -> Report {
         var judged = try AuditJob.judge(options.audit)
         let query = options.query, filter = options.filter
-        let shown = judged.audit.listeners.filter {
-            query.protocols.contains($0.entry.socket.proto) && query.families.contains($0.entry.socket.family) && filter.matches($0.entry)
-        }
-        if !(filter.isEmpty && query == SocketQuery()) {
-            let kept = Set(shown.map(\.entry.socket.inode)).union(judged.inventory.packetSockets.map(\.socket.inode))
+        // Nothing narrows the selection: every listener is shown, no filtered copy of them all.
+        let everything = filter.isEmpty && query == SocketQuery()
+        if !everything {
+            judged.audit.listeners.removeAll {
+                !(query.protocols.contains($0.entry.socket.proto) && query.families.contains($0.entry.socket.family) && filter.matches($0.entry))
+            }
+            let kept = Set(judged.audit.listeners.map(\.entry.socket.inode)).union(judged.inventory.packetSockets.map(\.socket.inode))
             judged.audit.findings.removeAll { finding in
                 guard let inode = finding.subject?.inode else { return false }
                 return !kept.contains(inode)
             }
         }
-        judged.audit.listeners = shown
+        let shown = judged.audit.listeners
         judged.inventory.diagnostics = withUnattributedNotice(judged.diagnostics, shown: shown.map(\.entry))
-        let byInode = Dictionary(shown.map { ($0.entry.socket.inode, $0) }, uniquingKeysWith: { first, _ in first })
-        return Report(audit: judged.audit, inventory: judged.inventory, byInode: byInode)
+        // Positions in the shown listeners by inode, rather than copies of every listener.
+        let positions = Dictionary(shown.indices.map { (shown[$0].entry.socket.inode, $0) }, uniquingKeysWith: { first, _ in first })
+        return Report(audit: judged.audit, inventory: judged.inventory, positions: positions)
     }
 }

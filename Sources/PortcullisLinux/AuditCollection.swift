@@ -12,11 +12,17 @@ extension InventoryCollector {
         let inventory = try collect()
         var verdicts: [UInt64: FirewallVerdict] = [:]
         if let firewall {
+            verdicts.reserveCapacity(inventory.entries.count)
             for entry in inventory.entries where !entry.exposure.isLoopbackOnly && entry.socket.proto != .raw {
                 verdicts[entry.socket.inode] = firewall(entry)
             }
         }
-        let pids = inventory.entries.flatMap { $0.owners.map(\.pid) }
+        // Each holder once (not an array per socket): a process can hold thousands.
+        var holders = Set<Int32>()
+        for entry in inventory.entries {
+            for owner in entry.owners { holders.insert(owner.pid) }
+        }
+        let pids = Array(holders)
         let input = AuditInput(
             entries: inventory.entries,
             packetSockets: inventory.packetSockets,

@@ -353,6 +353,47 @@ badfreq\t13/tcp\t0.1.2
         #expect(PortKnowledge.facts(executable: "").isEmpty)
     }
 
+    /// The bit per port that skips the lookup agrees with the index, for
+    /// every TCP and UDP port.
+    @Test func portBitsMatchTheIndex() {
+        for proto in [TransportProtocol.tcp, .udp] {
+            for port in 0...65535 {
+                let indexed = PortKnowledge.index.byPort[PortKnowledge.Key(port: UInt16(port), proto: proto)] ?? []
+                if PortKnowledge.facts(port: UInt16(port), proto: proto).map(\.service) != indexed.map({ PortKnowledge.facts[$0].service }) {
+                    Issue.record("\(proto)/\(port)")
+                }
+            }
+        }
+        #expect(PortKnowledge.facts(port: 22, proto: .raw).isEmpty)
+    }
+
+    /// The executable index answers as a scan of the whole table does: for
+    /// every name in the table, each comm-length prefix of one, and near misses.
+    @Test func executableIndexMatchesAScanOfTheTable() {
+        func scanned(_ executable: String) -> [String] {
+            guard !executable.isEmpty else { return [] }
+            let truncated = executable.utf8.count == PortKnowledge.commLength
+            return PortKnowledge.facts.filter { fact in
+                fact.executables.contains { candidate in
+                    candidate == executable
+                        || (truncated && candidate.utf8.count > PortKnowledge.commLength && candidate.utf8.starts(with: executable.utf8))
+                }
+            }.map(\.service)
+        }
+        var names: Set<String> = ["", "x", "java", "prometheus-nodeX"]
+        for fact in PortKnowledge.facts {
+            for name in fact.executables {
+                names.insert(name)
+                names.insert(String(decoding: name.utf8.prefix(PortKnowledge.commLength), as: UTF8.self))
+                names.insert(String(name.dropLast()))
+                names.insert(name + "d")
+            }
+        }
+        for name in names {
+            #expect(PortKnowledge.facts(executable: name).map(\.service) == scanned(name), "\(name)")
+        }
+    }
+
     @Test func ephemeralBackdoorPortsSayWhyTheyMayBeInnocent() throws {
         let bo2k = try #require(PortKnowledge.facts(port: 54321, proto: .udp).first)
         #expect(bo2k.category == .backdoor)

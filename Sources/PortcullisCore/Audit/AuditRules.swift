@@ -36,7 +36,9 @@ enum AuditRules {
 
     /// Facts that describe what listens: by owning executable (any port) and
     /// by well-known port (high confidence only), without duplicates.
-    static func facts(for entry: InventoryEntry) -> (byExecutable: [PortFact], byPort: [PortFact]) {
+    /// `portFacts`: PortKnowledge's facts for the socket's port (asked once
+    /// per socket by the caller, which also looks for backdoors in them).
+    static func facts(for entry: InventoryEntry, portFacts: [PortFact]) -> (byExecutable: [PortFact], byPort: [PortFact]) {
         let s = entry.socket
         guard s.proto != .raw else { return ([], []) }
         var seen = Set<String>()
@@ -46,23 +48,57 @@ enum AuditRules {
                 byExecutable.append(fact)
             }
         }
-        let byPort = PortKnowledge.facts(port: s.localPort, proto: s.proto).filter { $0.confidence == .high && seen.insert($0.service).inserted }
+        let byPort = portFacts.filter { $0.confidence == .high && seen.insert($0.service).inserted }
         return (byExecutable, byPort)
     }
 
-    static func findings(for entry: InventoryEntry, firewall: FirewallVerdict?, reachable: Bool, input: AuditInput) -> [Finding] {
+    /// What the rules work out about a holder, kept for its other sockets
+    /// during one run: a process often holds thousands of them, and the
+    /// unsafe-location test alone (prefix tests, users' homes) was a quarter
+    /// of the per-listener rules' time.
+    struct HolderMemo {
+        struct Judged {
+            var exe: String
+            var uid: UInt32?
+            var directoryWorldWritable: Bool
+            var unsafePlace: String?
+        }
+
+        /// By pid; used only while the inputs it was judged from are the same.
+        var judged: [Int32: Judged] = [:]
+
+        mutating func unsafeLocation(exe: String, owner: SocketOwner, homes: [String]) -> String? {
+            if let known = judged[owner.pid], known.exe == exe, known.uid == owner.uid,
+               known.directoryWorldWritable == owner.exeDirectoryWorldWritable {
+                return known.unsafePlace
+            }
+            let place = AuditRules.unsafeLocation(exe: exe, owner: owner, homes: homes)
+            judged[owner.pid] = Judged(exe: exe, uid: owner.uid, directoryWorldWritable: owner.exeDirectoryWorldWritable, unsafePlace: place)
+            return place
+        }
+    }
+
+    static func findings(for entry: InventoryEntry, firewall: FirewallVerdict?, reachable: Bool, input: AuditInput,
+                         memo: inout HolderMemo) -> [Finding] {
         let s = entry.socket
         var out: [Finding] = []
-        var base: [String] = ["listens on \(endpoint(entry)): \(exposureSentence(entry.exposure))"]
-        if let owners = ownerSentence(entry.owners) { base.append(owners) }
-        if let firewall { base.append("firewall: \(firewall.name) — \(firewall.reason)") }
+        // The evidence every finding about this socket starts with, built at
+        // the first finding: most listeners have none, and building these
+        // strings for every listener was most of the audit's time.
+        var base: [String]?
         func add(_ rule: RuleID, _ severity: Severity, _ title: String, _ evidence: [String] = [], _ fix: String) {
+            let common = base ?? baseEvidence(entry, firewall: firewall)
+            base = common
             out.append(Finding(rule: rule, severity: severity, title: title, subject: subject(entry), owners: entry.owners,
-                               evidence: base + evidence, remediation: fix))
+                               evidence: common + evidence, remediation: fix))
         }
-        let (byExecutable, byPort) = facts(for: entry)
+        let portFacts = s.proto == .raw ? [] : PortKnowledge.facts(port: s.localPort, proto: s.proto)
+        let (byExecutable, byPort) = facts(for: entry, portFacts: portFacts)
         let known = byExecutable + byPort
-        let closeIt = s.proto == .raw ? "" : "bind it to 127.0.0.1/::1, or drop inbound \(s.localPort)/\(s.proto.rawValue) in the firewall"
+        // Only in fix texts, so only built for a finding.
+        func closeIt() -> String {
+            s.proto == .raw ? "" : "bind it to 127.0.0.1/::1, or drop inbound \(s.localPort)/\(s.proto.rawValue) in the firewall"
+        }
         func recognised(_ fact: PortFact) -> String {
             byExecutable.contains(fact) ? "recognised by its executable as \(fact.title)" : "port \(s.localPort)/\(s.proto.rawValue) is \(fact.title)'s"
         }
@@ -72,25 +108,27 @@ enum AuditRules {
                 let admin = fact.category == .adminAPI || (!fact.isIn(.datastore) && fact.isIn(.adminAPI))
                 add(admin ? .exposedAdminAPI : .exposedDatastore, fact.severityHint,
                     "\(fact.title) reachable beyond loopback on \(endpoint(entry))",
-                    [recognised(fact)] + fact.securityNotes.prefix(1), fact.remediation ?? closeIt.capitalizedFirst)
+                    [recognised(fact)] + fact.securityNotes.prefix(1), fact.remediation ?? closeIt().capitalizedFirst)
             }
             if let fact = known.first(where: { $0.isIn(.cleartextRemoteAccess) }) {
                 add(.cleartextRemoteAccess, fact.severityHint, "\(fact.title) (cleartext remote access) listening on \(endpoint(entry))",
-                    [recognised(fact)] + fact.securityNotes.prefix(1), fact.remediation ?? "Disable it and use SSH; until then, \(closeIt)")
+                    [recognised(fact)] + fact.securityNotes.prefix(1), fact.remediation ?? "Disable it and use SSH; until then, \(closeIt())")
             }
             if s.proto == .udp, let fact = known.first(where: { $0.isIn(.amplification) }) {
                 add(.udpAmplification, fact.severityHint >= .high ? .high : .medium,
                     "\(fact.title) over UDP reachable beyond loopback on \(endpoint(entry)): a reflection/amplification vector",
                     [recognised(fact), "a small spoofed request earns a large reply sent to the victim"],
-                    fact.remediation ?? "Answer only local clients: \(closeIt)")
+                    fact.remediation ?? "Answer only local clients: \(closeIt())")
             }
         }
-        // Executables: judged once per distinct file among the holders.
+        // Executables: judged once per distinct file among the holders (a
+        // lone holder, the usual case, needs no set).
         var judged = Set<String>()
         for owner in entry.owners {
-            let key = owner.exe ?? "pid \(owner.pid)"
-            guard judged.insert(key).inserted else { continue }
-            let name = "\(owner.name)[\(owner.pid)]"
+            if entry.owners.count > 1 {
+                guard judged.insert(owner.exe ?? "pid \(owner.pid)").inserted else { continue }
+            }
+            var name: String { "\(owner.name)[\(owner.pid)]" }
             if owner.exeDeleted {
                 add(.deletedExecutable, .high, "\(name) listens on \(endpoint(entry)) from an executable deleted from disk",
                     ["/proc/\(owner.pid)/exe points to \(owner.exe ?? "?") (deleted)"],
@@ -100,7 +138,7 @@ enum AuditRules {
                     ["the running file and the file at that path differ (device/inode)"],
                     "Restart the service if it was upgraded; otherwise compare the running binary (/proc/\(owner.pid)/exe) with the packaged one (debsums/rpm -V)")
             }
-            if let exe = owner.exe, let place = unsafeLocation(exe: exe, owner: owner, homes: input.userHomes) {
+            if let exe = owner.exe, let place = memo.unsafeLocation(exe: exe, owner: owner, homes: input.userHomes) {
                 add(.unsafeExecutableLocation, .high, "\(name) listens on \(endpoint(entry)) and runs from \(place)",
                     ["executable: \(exe)"],
                     "Servers run from root-owned system paths (/usr, /opt); investigate how this one got there and who can write it")
@@ -111,7 +149,7 @@ enum AuditRules {
                     "Check what the preloaded library is and who set it (the unit file, a wrapper script); a preload can hide sockets and processes")
             }
         }
-        if s.proto != .raw, byExecutable.isEmpty, let backdoor = PortKnowledge.facts(port: s.localPort, proto: s.proto).first(where: { $0.isIn(.backdoor) }) {
+        if s.proto != .raw, byExecutable.isEmpty, let backdoor = portFacts.first(where: { $0.isIn(.backdoor) }) {
             add(.backdoorPort, reachable ? .high : .medium,
                 "Listener on \(endpoint(entry)), a port commonly abused by backdoors (\(backdoor.title))",
                 ["a port number is not proof of compromise: check what the program is"] + backdoor.securityNotes.prefix(1),
@@ -152,6 +190,15 @@ enum AuditRules {
             }
         }
         return out
+    }
+
+    /// What every finding about `entry` says first: where it listens, who
+    /// holds it, what the firewall does with it.
+    static func baseEvidence(_ entry: InventoryEntry, firewall: FirewallVerdict?) -> [String] {
+        var base: [String] = ["listens on \(endpoint(entry)): \(exposureSentence(entry.exposure))"]
+        if let owners = ownerSentence(entry.owners) { base.append(owners) }
+        if let firewall { base.append("firewall: \(firewall.name) — \(firewall.reason)") }
+        return base
     }
 
     /// Temporary and world-writable places, and users' homes for root.

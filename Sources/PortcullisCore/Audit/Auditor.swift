@@ -153,11 +153,13 @@ public struct AuditReport: Sendable {
 public enum Auditor {
     public static func run(_ input: AuditInput) -> AuditReport {
         var listeners: [AuditedListener] = []
+        listeners.reserveCapacity(input.entries.count)
         var all: [Finding] = []
+        var holders = AuditRules.HolderMemo()
         for entry in input.entries where entry.socket.isListening {
             let verdict = entry.exposure.isLoopbackOnly ? nil : input.firewall[entry.socket.inode]
             let reachable = !entry.exposure.isLoopbackOnly && verdict?.isFiltered != true
-            let findings = AuditRules.findings(for: entry, firewall: verdict, reachable: reachable, input: input)
+            let findings = AuditRules.findings(for: entry, firewall: verdict, reachable: reachable, input: input, memo: &holders)
             listeners.append(AuditedListener(entry: entry, firewall: verdict, reachable: reachable, findings: findings))
             all += findings
         }
@@ -168,14 +170,25 @@ public enum Auditor {
         var kept: [Finding] = []
         var suppressed: [SuppressedFinding] = []
         var notes: [Diagnostic] = []
-        let byInode = Dictionary(input.entries.map { ($0.socket.inode, $0) }, uniquingKeysWith: { first, _ in first })
+        // Only a policy needs the sockets by inode (built once, not per run without one).
+        var byInode: [UInt64: InventoryEntry] = [:]
+        // The first listener with each inode, by index: one lookup per
+        // finding instead of a search of every listener (quadratic when
+        // most listeners have a finding).
+        var listenerByInode: [UInt64: Int] = [:]
+        if input.policy != nil {
+            byInode = Dictionary(input.entries.map { ($0.socket.inode, $0) }, uniquingKeysWith: { first, _ in first })
+            for (i, listener) in listeners.enumerated() where listenerByInode[listener.entry.socket.inode] == nil {
+                listenerByInode[listener.entry.socket.inode] = i
+            }
+        }
         for var finding in all {
             if let policy = input.policy {
                 guard let severity = policy.severity(for: finding.rule, default: finding.severity) else { continue }
                 finding.severity = severity
                 let entry = finding.subject.flatMap { byInode[$0.inode] }
-                if let entry, exposureRules.contains(finding.rule), let listener = listeners.first(where: { $0.entry.socket.inode == entry.socket.inode }),
-                   case .allowed(let line) = policy.auditDecision(for: entry, exposure: listener.judgedExposure) {
+                if let entry, exposureRules.contains(finding.rule), let index = listenerByInode[entry.socket.inode],
+                   case .allowed(let line) = policy.auditDecision(for: entry, exposure: listeners[index].judgedExposure) {
                     // The administrator declared this listener needed, as exposed as it is.
                     suppressed.append(SuppressedFinding(finding: finding, reason: "allowed by \(policy.source) line \(line)"))
                     continue
@@ -190,12 +203,16 @@ public enum Auditor {
         if let policy = input.policy {
             notes += policy.expiredIgnoreNotes(now: input.now).map { Diagnostic(.warning, $0) }
         }
-        // Keep per-listener findings in step with overrides and ignores.
-        let keptKeys = Set(kept.map(FindingKey.init))
+        // Keep per-listener findings in step with overrides and ignores: each
+        // listener gets the kept findings about its inode, in kept order,
+        // grouped in one pass rather than by filtering every kept finding
+        // per listener (quadratic when most listeners have a finding).
+        var keptByInode: [UInt64: [Finding]] = [:]
+        for finding in kept {
+            if let inode = finding.subject?.inode { keptByInode[inode, default: []].append(finding) }
+        }
         for i in listeners.indices {
-            listeners[i].findings = kept.filter { f in
-                f.subject?.inode == listeners[i].entry.socket.inode && keptKeys.contains(FindingKey(f))
-            }
+            listeners[i].findings = keptByInode[listeners[i].entry.socket.inode] ?? []
         }
         return AuditReport(findings: sortWorstFirst(kept), suppressed: suppressed, listeners: listeners, notes: notes)
     }
@@ -206,13 +223,6 @@ public enum Auditor {
     static let exposureRules: Set<RuleID> = [
         .exposedDatastore, .exposedAdminAPI, .cleartextRemoteAccess, .udpAmplification, .backdoorPort, .ephemeralListener,
     ]
-
-    struct FindingKey: Hashable {
-        var rule: RuleID
-        var inode: UInt64?
-        var title: String
-        init(_ f: Finding) { rule = f.rule; inode = f.subject?.inode; title = f.title }
-    }
 
     /// Severity, then rule, then port: a stable order for reports and tests.
     public static func sortWorstFirst(_ findings: [Finding]) -> [Finding] {

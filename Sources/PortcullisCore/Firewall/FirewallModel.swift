@@ -109,19 +109,112 @@ public struct FirewallModel: Sendable {
         evaluate(proto: proto, family: family, port: port, localAddress: localAddress).verdict
     }
 
+    /// The same verdict, through `memo` (see `Memo`).
+    public func verdict(proto: TransportProtocol, family: AddressFamily, port: UInt16, localAddress: IPAddress,
+                        memo: inout Memo) -> FirewallVerdict {
+        evaluate(proto: proto, family: family, port: port, localAddress: localAddress, memo: &memo).verdict
+    }
+
     /// The verdict with the packet conditions it holds under.
     public func evaluate(proto: TransportProtocol, family: AddressFamily, port: UInt16,
                          localAddress: IPAddress) -> FirewallEvaluation {
+        switch prepare(proto: proto, localAddress: localAddress) {
+        case .decided(let evaluation): return evaluation
+        case .walk(let l4, let address): return walk(packet(l4: l4, family: family, port: port, address: address))
+        }
+    }
+
+    /// Evaluations made for earlier listeners of one batch, each with the
+    /// tests of the port it depended on (`PortTestLog`): a listener whose
+    /// port answers them all the same way gets that evaluation without
+    /// walking the ruleset again. On a host with 10,000 listeners on
+    /// different ports, a walk per listener was most of the audit's time,
+    /// while a ruleset tells only a handful of port classes apart.
+    /// Only valid with the model that filled it.
+    public struct Memo: Sendable {
+        /// Everything but the port that the modelled packet is made of.
+        struct Key: Hashable {
+            var l4: UInt64
+            var family: AddressFamily
+            var address: IPAddress
+            var dnatPossible: Bool
+        }
+
+        struct Entry: Sendable {
+            var portTests: [PortTestLog.Test]
+            var evaluation: FirewallEvaluation
+
+            func applies(to port: U128) -> Bool {
+                portTests.allSatisfy { $0.set.contains(port) == $0.contains }
+            }
+        }
+
+        var entries: [Key: [Entry]] = [:]
+
+        struct VerdictPair: Hashable {
+            var v4: FirewallVerdict
+            var v6: FirewallVerdict
+        }
+
+        /// Dual-stack verdicts already combined (`FirewallVerdict.combine`):
+        /// the listeners of a batch share a few pairs, and the combined
+        /// reason is a string built anew each time.
+        var combined: [VerdictPair: FirewallVerdict] = [:]
+
+        mutating func combine(v4: FirewallVerdict, v6: FirewallVerdict) -> FirewallVerdict {
+            let pair = VerdictPair(v4: v4, v6: v6)
+            if let known = combined[pair] { return known }
+            let verdict = FirewallVerdict.combine(v4: v4, v6: v6)
+            combined[pair] = verdict
+            return verdict
+        }
+
+        public init() {}
+    }
+
+    /// `evaluate(proto:family:port:localAddress:)`, reusing and adding to
+    /// `memo`: the same evaluation, without a walk of the ruleset per port.
+    public func evaluate(proto: TransportProtocol, family: AddressFamily, port: UInt16,
+                         localAddress: IPAddress, memo: inout Memo) -> FirewallEvaluation {
+        switch prepare(proto: proto, localAddress: localAddress) {
+        case .decided(let evaluation):
+            return evaluation
+        case .walk(let l4, let address):
+            let value = U128(UInt64(port))
+            let key = Memo.Key(l4: l4, family: family, address: address, dnatPossible: dnatTargets.contains(value))
+            if let entry = memo.entries[key]?.first(where: { $0.applies(to: value) }) { return entry.evaluation }
+            let tests = PortTestLog(port: value)
+            let evaluation = walk(packet(l4: l4, family: family, port: port, address: address), portTests: tests)
+            if tests.reusable {
+                memo.entries[key, default: []].append(Memo.Entry(portTests: tests.tests, evaluation: evaluation))
+            }
+            return evaluation
+        }
+    }
+
+    enum Prepared {
+        /// Answered without the ruleset.
+        case decided(FirewallEvaluation)
+        /// To walk the ruleset with a packet of this transport protocol to
+        /// this (normalized) address.
+        case walk(l4: UInt64, address: IPAddress)
+    }
+
+    func prepare(proto: TransportProtocol, localAddress: IPAddress) -> Prepared {
         let l4: UInt64
         switch proto {
         case .tcp: l4 = 6
         case .udp: l4 = 17
-        case .raw: return FirewallEvaluation(.unknown("raw socket: it has no port for a firewall rule to match"))
+        case .raw: return .decided(FirewallEvaluation(.unknown("raw socket: it has no port for a firewall rule to match")))
         }
         let address = localAddress.normalized
         if address.isLoopback {
-            return FirewallEvaluation(.reachable("listener is loopback only; firewall not consulted"))
+            return .decided(FirewallEvaluation(.reachable("listener is loopback only; firewall not consulted")))
         }
+        return .walk(l4: l4, address: address)
+    }
+
+    func packet(l4: UInt64, family: AddressFamily, port: UInt16, address: IPAddress) -> ListenerPacket {
         let bits = family == .ipv4 ? 32 : 128
         let destinations: IntervalSet
         if !address.isUnspecified && (address.kind == .v4) == (family == .ipv4) {
@@ -134,11 +227,14 @@ public struct FirewallModel: Sendable {
                 : .single(1)
             destinations = IntervalSet.all(bits: bits).subtracting(loopback)
         }
-        let packet = ListenerPacket(family: family, l4proto: l4, port: port, destinations: destinations,
-                                    dnatPossible: dnatTargets.contains(U128(UInt64(port))), snatPossible: snatPossible)
-        var evaluator = NftEvaluator(ruleset: ruleset, reader: ValueReader(ruleset: ruleset, cache: cache), packet: packet)
-        let evaluation = evaluator.evaluate()
-        return Self.classify(evaluation)
+        return ListenerPacket(family: family, l4proto: l4, port: port, destinations: destinations,
+                              dnatPossible: dnatTargets.contains(U128(UInt64(port))), snatPossible: snatPossible)
+    }
+
+    func walk(_ packet: ListenerPacket, portTests: PortTestLog? = nil) -> FirewallEvaluation {
+        var evaluator = NftEvaluator(ruleset: ruleset, reader: ValueReader(ruleset: ruleset, cache: cache), packet: packet,
+                                     portTests: portTests)
+        return Self.classify(evaluator.evaluate())
     }
 
     // MARK: verdicts from paths
@@ -248,7 +344,8 @@ extension FirewallVerdict {
     /// traffic and is judged for both. Loopback-only sockets are not exposed
     /// at all; callers should not need to ask, but get a safe answer.
     public static func judging(
-        _ entry: InventoryEntry, perFamily: (AddressFamily, IPAddress) -> FirewallVerdict
+        _ entry: InventoryEntry, perFamily: (AddressFamily, IPAddress) -> FirewallVerdict,
+        combining combine: (_ v4: FirewallVerdict, _ v6: FirewallVerdict) -> FirewallVerdict = { combine(v4: $0, v6: $1) }
     ) -> FirewallVerdict {
         let socket = entry.socket
         if socket.proto == .raw { return .unknown("raw socket: it has no port for a firewall rule to match") }
@@ -256,7 +353,7 @@ extension FirewallVerdict {
             return .reachable("listener is loopback only; firewall not consulted")
         }
         if entry.exposure == .allInterfacesDualStack {
-            return combine(v4: perFamily(.ipv4, .anyV4), v6: perFamily(.ipv6, .anyV6))
+            return combine(perFamily(.ipv4, .anyV4), perFamily(.ipv6, .anyV6))
         }
         let address = socket.localAddress.normalized
         return perFamily(address.kind == .v4 ? .ipv4 : .ipv6, address)

@@ -60,7 +60,25 @@ public struct FirewallSnapshot: Sendable {
         }
     }
 
+    /// The same verdict, reusing (and adding to) the evaluations `memo`
+    /// holds: for judging every listener of a host against one snapshot.
+    public func verdict(for entry: InventoryEntry, memo: inout FirewallModel.Memo) -> FirewallVerdict {
+        FirewallVerdict.judging(entry, perFamily: { family, address in
+            verdict(proto: entry.socket.proto, family: family, port: entry.socket.localPort, localAddress: address) { model in
+                model.verdict(proto: entry.socket.proto, family: family, port: entry.socket.localPort, localAddress: address, memo: &memo)
+            }
+        }, combining: { memo.combine(v4: $0, v6: $1) })
+    }
+
     public func verdict(proto: TransportProtocol, family: AddressFamily, port: UInt16, localAddress: IPAddress) -> FirewallVerdict {
+        verdict(proto: proto, family: family, port: port, localAddress: localAddress) { model in
+            model.verdict(proto: proto, family: family, port: port, localAddress: localAddress)
+        }
+    }
+
+    /// `judge` asks the model, when there is one.
+    func verdict(proto: TransportProtocol, family: AddressFamily, port: UInt16, localAddress: IPAddress,
+                 judge: (FirewallModel) -> FirewallVerdict) -> FirewallVerdict {
         if localAddress.normalized.isLoopback {
             return .reachable("listener is loopback only; firewall not consulted")
         }
@@ -71,7 +89,7 @@ public struct FirewallSnapshot: Sendable {
         case .unavailable(let why):
             return .unknown(legacyNote.map { "\(why); \($0)" } ?? why)
         case .nftables(let model):
-            let verdict = model.verdict(proto: proto, family: family, port: port, localAddress: localAddress)
+            let verdict = judge(model)
             guard let legacyNote else { return verdict }
             switch verdict {
             // A drop in nftables is final whatever iptables would say.

@@ -185,6 +185,9 @@ struct NftEvaluator {
     let ruleset: NftRuleset
     let reader: ValueReader
     let packet: ListenerPacket
+    /// Where to note each test of the listener's port, when the caller
+    /// wants to reuse the evaluation for other ports (`FirewallModel.Memo`).
+    var portTests: PortTestLog? = nil
 
     static let maximumSteps = 200_000
     static let maximumPaths = 20_000
@@ -637,6 +640,7 @@ struct NftEvaluator {
     func split(_ spec: FieldSpec, _ accepted: IntervalSet, text: String, _ state: PacketState,
                _ location: RuleLocation) -> [(PacketState, Bool)] {
         let domain = state.domain(spec)
+        notePortTest(spec, domain, against: accepted)
         let inside = domain.intersection(accepted)
         if inside.isEmpty { return [(state, false)] }
         let outside = domain.subtracting(accepted)
@@ -656,6 +660,19 @@ struct NftEvaluator {
         matched.record(PathCondition(text: text, holds: true, category: category, location: location, describedByDomain: true))
         unmatched.record(PathCondition(text: text, holds: false, category: category, location: location, describedByDomain: true))
         return [(matched, true), (unmatched, false)]
+    }
+
+    /// Notes, for `portTests`, that the path depends on whether the
+    /// listener's port is in `accepted`; a use of the port that is not such
+    /// a test (nil: its value read bit by bit) makes the evaluation one not
+    /// to reuse.
+    func notePortTest(_ spec: FieldSpec, _ domain: IntervalSet, against accepted: IntervalSet?) {
+        guard let portTests, spec.key == ListenerPacket.portKey else { return }
+        if let accepted, domain.onlyValue == portTests.port {
+            portTests.record(accepted)
+        } else {
+            portTests.reusable = false
+        }
     }
 
     /// A condition that is not modelled: both ways are possible, but the
@@ -695,6 +712,7 @@ struct NftEvaluator {
         if case .set = right { isSetLookup = true }
         if case .setReference = right { isSetLookup = true }
         if spec.kind.isBitmask && !isSetLookup {
+            notePortTest(spec, domain, against: nil)
             guard let flags = values.onlyValue, let candidates = domain.values(limit: 4096) else { return nil }
             var accepted: [ClosedRange<U128>] = []
             for v in candidates {
@@ -727,6 +745,7 @@ struct NftEvaluator {
     /// `FIELD & MASK op VALUE`, value by value over a small domain.
     func maskedPredicate(op: NftMatchOperator, mask: NftValue, right: NftValue, _ spec: FieldSpec, domain: IntervalSet,
                          table: NftChainID) -> IntervalSet? {
+        notePortTest(spec, domain, against: nil)
         guard let maskBits = reader.intervals(mask, spec, table: table)?.onlyValue,
               let candidates = domain.values(limit: 65536) else { return nil }
         let relational = op.isRelational
@@ -811,6 +830,7 @@ struct NftEvaluator {
                         answers.append(.sometimes(nil)); continue
                     }
                     let domain = state.domain(spec)
+                    notePortTest(spec, domain, against: accepted)
                     if domain.intersection(accepted).isEmpty {
                         answers.append(.never)
                     } else if domain.isSubset(of: accepted) {
@@ -849,5 +869,30 @@ struct NftEvaluator {
             return split(spec, negate ? accepted.complement : accepted, text: text, state, location)
         }
         return atom(text, category: category, state, location)
+    }
+}
+
+/// The tests one evaluation made of the listener's port. The port enters an
+/// evaluation only as the one-value domain of the destination-port field,
+/// and a one-value domain is only ever tested for membership in a set the
+/// ruleset gives (`split` and `concatLookup`: it never forks, so it is never
+/// narrowed or shown). So another port that answers each of these tests the
+/// same way takes the very same path through the ruleset, and gets the same
+/// evaluation. Any other use of the port (read bit by bit under a mask)
+/// makes the evaluation not reusable.
+final class PortTestLog {
+    struct Test: Sendable {
+        var set: IntervalSet
+        var contains: Bool
+    }
+
+    let port: U128
+    private(set) var tests: [Test] = []
+    var reusable = true
+
+    init(port: U128) { self.port = port }
+
+    func record(_ set: IntervalSet) {
+        tests.append(Test(set: set, contains: set.contains(port)))
     }
 }

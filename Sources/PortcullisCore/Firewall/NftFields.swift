@@ -190,7 +190,9 @@ struct ListenerPacket: Sendable {
     /// The sender picks its source port freely (`udp sport 53 accept` is
     /// the classic firewall bypass): packet shape, not who the sender is.
     var sourcePort: ResolvedField { tracked("sport", 16, .shape) }
-    var destinationPort: ResolvedField { tracked("dport", 16, .fixed, .integer, .single(UInt64(port))) }
+    var destinationPort: ResolvedField { tracked(Self.portKey, 16, .fixed, .integer, .single(UInt64(port))) }
+    /// The key of the destination-port field: the only field holding `port`.
+    static let portKey = "dport"
     var protocolField: ResolvedField { tracked("l4proto", 8, .fixed, .l4proto, .single(l4proto)) }
 
     func payload(_ proto: String, _ field: String) -> ResolvedField {

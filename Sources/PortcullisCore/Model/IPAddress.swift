@@ -89,6 +89,8 @@ public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible
     /// Dotted quad for IPv4; RFC 5952 text for IPv6 (longest zero run
     /// compressed, lower-case hex, mapped addresses as `::ffff:a.b.c.d`).
     public var description: String {
+        // Every listener's remote address, and many a local one: no digits to work out.
+        if high == 0 && low == 0 { return kind == .v4 ? "0.0.0.0" : "::" }
         switch kind {
         case .v4:
             return "\(low >> 24).\((low >> 16) & 0xff).\((low >> 8) & 0xff).\(low & 0xff)"
