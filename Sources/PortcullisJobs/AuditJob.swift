@@ -71,7 +71,10 @@ public enum AuditJob {
         public var baseline: BaselineListeners?
 
         /// Options with the CLI's defaults: the live host, the standard policy, the firewall consulted, no baseline.
-        public init(source: HostSource = HostSource(), policy: PolicyChoice = .standard, judgeFirewall: Bool = true, baseline: BaselineListeners? = nil) {
+        public init(
+            source: HostSource = HostSource(), policy: PolicyChoice = .standard, judgeFirewall: Bool = true,
+            baseline: BaselineListeners? = nil
+        ) {
             self.source = source
             self.policy = policy
             self.judgeFirewall = judgeFirewall
@@ -93,8 +96,9 @@ public enum AuditJob {
     /// Collects the listening sockets with owners, reads the firewall and the policy, and judges every listener.
     public static func run(_ options: Options) throws(JobError) -> Report {
         let judged = try judge(options)
-        return Report(audit: judged.audit, inventory: judged.inventory,
-                      diagnostics: withUnattributedNotice(judged.diagnostics, shown: judged.inventory.entries))
+        return Report(
+            audit: judged.audit, inventory: judged.inventory,
+            diagnostics: withUnattributedNotice(judged.diagnostics, shown: judged.inventory.entries))
     }
 
     /// The audit without the unattributed notice: the overview counts it

@@ -27,8 +27,9 @@ public enum PolicyStarterJob {
     public static func run(source: HostSource = HostSource(), judgeFirewall: Bool = true) throws(JobError) -> Report {
         let judged = try AuditJob.judge(AuditJob.Options(source: source, policy: .none, judgeFirewall: judgeFirewall))
         let listeners = judged.audit.listeners
-        let text = Policy.starter(from: listeners.map(\.entry), exposures: listeners.map(\.judgedExposure),
-                                  generatedAt: Clock.now(), host: HostFiles.hostname())
+        let text = Policy.starter(
+            from: listeners.map(\.entry), exposures: listeners.map(\.judgedExposure),
+            generatedAt: Clock.now(), host: HostFiles.hostname())
         return Report(text: text, listenerCount: judged.inventory.entries.count, diagnostics: judged.diagnostics)
     }
 }

@@ -38,7 +38,8 @@ public enum SnapshotRef: Sendable, Equatable {
     /// A snapshot id as the user typed it.
     public static func id(parsing word: String, option: String) throws(JobError) -> Int64 {
         guard let id = Int64(word), id > 0 else {
-            throw .invalidInput("invalid snapshot '\(word)' for \(option): a snapshot id is a positive number (portcullis history lists them)")
+            throw .invalidInput(
+                "invalid snapshot '\(word)' for \(option): a snapshot id is a positive number (portcullis history lists them)")
         }
         return id
     }
@@ -68,8 +69,9 @@ public struct LiveState: Sendable {
     /// Audits the host (see `AuditJob`) and keeps what a snapshot stores.
     public static func collect(_ audit: AuditJob.Options) throws(JobError) -> LiveState {
         let report = try AuditJob.run(audit)
-        return LiveState(content: SnapshotContent(entries: report.inventory.entries, findings: report.audit.findings),
-                         source: report.inventory.source, hostname: audit.source.hostname, diagnostics: report.diagnostics)
+        return LiveState(
+            content: SnapshotContent(entries: report.inventory.entries, findings: report.audit.findings),
+            source: report.inventory.source, hostname: audit.source.hostname, diagnostics: report.diagnostics)
     }
 }
 
@@ -84,11 +86,14 @@ public enum SnapshotJob {
     }
 
     /// Collects the live state and saves it in one transaction.
-    public static func take(into store: HistoryStore, label: String?, audit: AuditJob.Options = AuditJob.Options()) throws(JobError) -> Report {
+    public static func take(into store: HistoryStore, label: String?, audit: AuditJob.Options = AuditJob.Options()) throws(JobError)
+        -> Report
+    {
         let live = try LiveState.collect(audit)
         do {
-            let info = try store.saveSnapshot(live.content, time: Clock.now(), label: label, hostname: live.hostname,
-                                              source: live.source, diagnostics: live.diagnostics)
+            let info = try store.saveSnapshot(
+                live.content, time: Clock.now(), label: label, hostname: live.hostname,
+                source: live.source, diagnostics: live.diagnostics)
             return Report(snapshot: info, diagnostics: live.diagnostics)
         } catch {
             throw .store(error)
@@ -108,8 +113,10 @@ public enum BaselineJob {
 
     /// Makes `snapshot` the baseline, or a snapshot taken now (labelled
     /// `label`, default "baseline") when it is nil.
-    public static func set(in store: HistoryStore, snapshot: Int64?, label: String? = nil,
-                           audit: AuditJob.Options = AuditJob.Options()) throws(JobError) -> Report {
+    public static func set(
+        in store: HistoryStore, snapshot: Int64?, label: String? = nil,
+        audit: AuditJob.Options = AuditJob.Options()
+    ) throws(JobError) -> Report {
         var diagnostics: [Diagnostic] = []
         let id: Int64
         if let snapshot {
@@ -135,8 +142,9 @@ public enum BaselineJob {
     /// The baseline's listener keys, for `AuditJob.Options.baseline`.
     public static func listeners(in store: HistoryStore) throws(JobError) -> BaselineListeners {
         let (baseline, content) = try show(in: store)
-        return BaselineListeners(snapshotID: baseline.snapshot.id, time: baseline.snapshot.time,
-                                 keys: Set(content.entries.map { ListenerKey($0.socket) }))
+        return BaselineListeners(
+            snapshotID: baseline.snapshot.id, time: baseline.snapshot.time,
+            keys: Set(content.entries.map { ListenerKey($0.socket) }))
     }
 }
 
@@ -162,8 +170,10 @@ public enum DiffJob {
     }
 
     /// Compares `from` with `to`; an unknown snapshot or a missing baseline is a usage error (`.store`).
-    public static func run(in store: HistoryStore, from: SnapshotRef = .baseline, to: Target = .live,
-                           audit: AuditJob.Options = AuditJob.Options()) throws(JobError) -> Report {
+    public static func run(
+        in store: HistoryStore, from: SnapshotRef = .baseline, to: Target = .live,
+        audit: AuditJob.Options = AuditJob.Options()
+    ) throws(JobError) -> Report {
         let baselineID: Int64?
         do { baselineID = try store.baseline()?.snapshot.id } catch { throw .store(error) }
         func stored(_ ref: SnapshotRef) throws(JobError) -> (SnapshotContent, DiffSide) {
@@ -182,8 +192,9 @@ public enum DiffJob {
             return Report(diff: HistoryDiff.compute(from: before, to: after), from: fromSide, to: toSide, diagnostics: [])
         case .live:
             let live = try LiveState.collect(audit)
-            return Report(diff: HistoryDiff.compute(from: before, to: live.content), from: fromSide,
-                          to: DiffSide(snapshot: nil, time: Clock.now()), diagnostics: live.diagnostics)
+            return Report(
+                diff: HistoryDiff.compute(from: before, to: live.content), from: fromSide,
+                to: DiffSide(snapshot: nil, time: Clock.now()), diagnostics: live.diagnostics)
         }
     }
 }

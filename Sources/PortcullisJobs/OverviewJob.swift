@@ -14,7 +14,8 @@ public enum OverviewJob {
         public var filter: SocketFilter
 
         /// Every listener, audited with the CLI's defaults.
-        public init(audit: AuditJob.Options = AuditJob.Options(), query: SocketQuery = SocketQuery(), filter: SocketFilter = SocketFilter()) {
+        public init(audit: AuditJob.Options = AuditJob.Options(), query: SocketQuery = SocketQuery(), filter: SocketFilter = SocketFilter())
+        {
             self.audit = audit
             self.query = query
             self.filter = filter
@@ -42,12 +43,14 @@ public enum OverviewJob {
     /// Audits the host, then keeps the listeners the query and filter select, and the findings about them.
     public static func run(_ options: Options) throws(JobError) -> Report {
         var judged = try AuditJob.judge(options.audit)
-        let query = options.query, filter = options.filter
+        let query = options.query
+        let filter = options.filter
         // Nothing narrows the selection: every listener is shown, no filtered copy of them all.
         let everything = filter.isEmpty && query == SocketQuery()
         if !everything {
             judged.audit.listeners.removeAll {
-                !(query.protocols.contains($0.entry.socket.proto) && query.families.contains($0.entry.socket.family) && filter.matches($0.entry))
+                !(query.protocols.contains($0.entry.socket.proto) && query.families.contains($0.entry.socket.family)
+                    && filter.matches($0.entry))
             }
             let kept = Set(judged.audit.listeners.map(\.entry.socket.inode)).union(judged.inventory.packetSockets.map(\.socket.inode))
             judged.audit.findings.removeAll { finding in

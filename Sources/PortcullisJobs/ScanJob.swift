@@ -78,7 +78,9 @@ public enum ScanJob {
             targets = try TargetSpec.parseList(request.targets)
             if let file = request.inputFile, let inputText { targets += try TargetSpec.parseFile(inputText, path: file) }
             excludes = try TargetSpec.parseList(request.excludes, origin: .exclude)
-            if let file = request.excludeFile, let excludeText { excludes += try TargetSpec.parseFile(excludeText, path: file, excluding: true) }
+            if let file = request.excludeFile, let excludeText {
+                excludes += try TargetSpec.parseFile(excludeText, path: file, excluding: true)
+            }
         } catch {
             throw .invalidInput(error.description)
         }
@@ -113,7 +115,8 @@ public enum ScanJob {
         if hosts.isEmpty {
             let unresolved = names.filter { resolved[$0]?.isEmpty ?? true }
             if !unresolved.isEmpty {
-                throw .nothingToScan("nothing to scan: " + diagnostics.filter { $0.severity == .warning }.map(\.message).joined(separator: "; "))
+                throw .nothingToScan(
+                    "nothing to scan: " + diagnostics.filter { $0.severity == .warning }.map(\.message).joined(separator: "; "))
             }
             throw .invalidInput("nothing to scan: every target is excluded")
         }
@@ -128,10 +131,12 @@ public enum ScanJob {
         } catch {
             throw .invalidInput(error.description)
         }
-        let scanUDP = request.udp, scanTCP = request.tcp || !request.udp
+        let scanUDP = request.udp
+        let scanTCP = request.tcp || !request.udp
         if !scanTCP && ports.namesTCPOnly { diagnostics.append(Diagnostic(.notice, "T: ports are not scanned without --tcp (-sT)")) }
         if !scanUDP && ports.namesUDPOnly { diagnostics.append(Diagnostic(.notice, "U: ports are not scanned without --udp (-sU)")) }
-        let tcp = scanTCP ? ports.tcp : [], udp = scanUDP ? ports.udp : []
+        let tcp = scanTCP ? ports.tcp : []
+        let udp = scanUDP ? ports.udp : []
         if tcp.isEmpty && udp.isEmpty { throw .invalidInput("no port to scan for the protocols chosen") }
         return Plan(hosts: hosts, tcpPorts: tcp, udpPorts: udp, diagnostics: diagnostics)
     }
@@ -143,17 +148,20 @@ public enum ScanJob {
         let started = Clock.monotonicMilliseconds()
         var hosts = ScanEngine.run(hosts: plan.hosts, tcpPorts: plan.tcpPorts, udpPorts: plan.udpPorts, options: options.engine)
         if options.detectServices {
-            hosts = ServiceScan.detect(hosts, tableName: { port, proto in services.name(port: port, proto: proto) }, options: options.serviceOptions)
+            hosts = ServiceScan.detect(
+                hosts, tableName: { port, proto in services.name(port: port, proto: proto) }, options: options.serviceOptions)
         }
         nameServices(&hosts, services: services)
-        return ScanReport(hosts: hosts, startTime: startTime, endTime: Clock.now(),
-                          durationMilliseconds: Clock.monotonicMilliseconds() - started, arguments: options.arguments,
-                          diagnostics: plan.diagnostics)
+        return ScanReport(
+            hosts: hosts, startTime: startTime, endTime: Clock.now(),
+            durationMilliseconds: Clock.monotonicMilliseconds() - started, arguments: options.arguments,
+            diagnostics: plan.diagnostics)
     }
 
     /// nmap-compatible XML of a finished scan.
     public static func xml(_ report: ScanReport, plan: Plan, services: ServiceTable, version: String) -> String {
-        let tcpNames = services.nmapNames(proto: .tcp), udpNames = services.nmapNames(proto: .udp)
+        let tcpNames = services.nmapNames(proto: .tcp)
+        let udpNames = services.nmapNames(proto: .udp)
         return ScanXML.document(report, tcpPorts: plan.tcpPorts, udpPorts: plan.udpPorts, version: version) { port, proto in
             proto == .tcp ? tcpNames[port] : udpNames[port]
         }

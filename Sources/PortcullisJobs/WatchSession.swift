@@ -80,7 +80,11 @@ public final class WatchSession {
         for event in events {
             options.command?.run(input: Array(HistoryRenderer.json(event).serialized().utf8) + [0x0a])
             if let sink = options.syslog {
-                do { try sink.send(severity: event.syslogSeverity, message: String(HistoryRenderer.text(event).dropLast()), seconds: event.timeMilliseconds / 1000) } catch {
+                do {
+                    try sink.send(
+                        severity: event.syslogSeverity, message: String(HistoryRenderer.text(event).dropLast()),
+                        seconds: event.timeMilliseconds / 1000)
+                } catch {
                     diagnostics.append(Diagnostic(.warning, error.description))
                 }
             }

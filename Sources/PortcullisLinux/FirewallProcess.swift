@@ -30,7 +30,9 @@ enum ChildProcess {
         let pid: Int32
         do {
             // Every signal back to its default action: the CLI ignores SIGPIPE, which nft would otherwise inherit.
-            pid = try Sys.spawn(path, arguments: arguments, Sys.ChildSetup(stdin: .nullDevice, stdout: .descriptor(out.write), stderr: .descriptor(err.write)))
+            pid = try Sys.spawn(
+                path, arguments: arguments,
+                Sys.ChildSetup(stdin: .nullDevice, stdout: .descriptor(out.write), stderr: .descriptor(err.write)))
         } catch {
             for fd in [out.read, out.write, err.read, err.write] { Sys.close(fd) }
             throw error

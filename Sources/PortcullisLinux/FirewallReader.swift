@@ -22,8 +22,9 @@ public enum FirewallReader {
 
     static func nftablesSource() -> FirewallSnapshot.Source {
         guard let path = nftPaths.first(where: { (try? Sys.fileStatus($0)) != nil }) else {
-            return .unavailable("nft (nftables) is not installed (looked for \(nftPaths.joined(separator: ", "))): "
-                + "the firewall ruleset cannot be read")
+            return .unavailable(
+                "nft (nftables) is not installed (looked for \(nftPaths.joined(separator: ", "))): "
+                    + "the firewall ruleset cannot be read")
         }
         if let problem = untrustworthy(path) { return .unavailable(problem) }
         return readRuleset(executable: path, arguments: [path, "-j", "list", "ruleset"])
@@ -66,9 +67,11 @@ public enum FirewallReader {
         case .exited(let code) where code != 0:
             let lower = said?.lowercased() ?? ""
             if Sys.realUserID() != 0 || Sys.userID() != 0 || lower.contains("operation not permitted")
-                || lower.contains("permission denied") {
-                return .unavailable("permission denied: reading the nftables ruleset needs root (CAP_NET_ADMIN)"
-                    + (said.map { "; nft said: \($0)" } ?? ""))
+                || lower.contains("permission denied")
+            {
+                return .unavailable(
+                    "permission denied: reading the nftables ruleset needs root (CAP_NET_ADMIN)"
+                        + (said.map { "; nft said: \($0)" } ?? ""))
             }
             return .unavailable("\(executable) failed (exit \(code))\(said.map { ": \($0)" } ?? "")")
         case .exited:
@@ -104,9 +107,18 @@ public enum FirewallReader {
     static func oneLine(_ text: String) -> String {
         var s = Substring(text)
         while true {
-            if let first = s.first, first == " " || first == "\t" { s = s.dropFirst(); continue }
-            if s.hasSuffix("\\n") { s = s.dropLast(2); continue }
-            if let last = s.last, last == " " || last == "\t" { s = s.dropLast(); continue }
+            if let first = s.first, first == " " || first == "\t" {
+                s = s.dropFirst()
+                continue
+            }
+            if s.hasSuffix("\\n") {
+                s = s.dropLast(2)
+                continue
+            }
+            if let last = s.last, last == " " || last == "\t" {
+                s = s.dropLast()
+                continue
+            }
             return String(s)
         }
     }

@@ -55,11 +55,13 @@ public enum HiddenPortCheck {
         // is all a probe socket is.
         let early = options.protocols.filter { $0 != .tcp }
         var before = dumpTables(procfs, options, &diagnostics, protocols: early)
-        let earlyNetlink = before.netlink, earlyProcNet = before.procNet
+        let earlyNetlink = before.netlink
+        let earlyProcNet = before.procNet
         guard earlyNetlink != nil || earlyProcNet != nil else {
             reportOnce(&diagnostics)
-            throw HiddenCheckError("neither netlink sock_diag nor \(options.procRoot)/net could be read: " +
-                                   diagnostics.map(\.message).joined(separator: "; "))
+            throw HiddenCheckError(
+                "neither netlink sock_diag nor \(options.procRoot)/net could be read: " + diagnostics.map(\.message).joined(separator: "; ")
+            )
         }
         // What the sweep's threads read beside the probes.
         struct Alongside: Sendable {
@@ -92,12 +94,17 @@ public enum HiddenPortCheck {
         // The work beside the probes: the TCP tables, the fd walk of the
         // listed processes (not our own: the sweep opens and closes sockets
         // meanwhile) and the pid sweep, in pieces any sweep thread can take.
-        var besideProbes: [@Sendable () -> Void] = [{
-            _ = tcpKnown()
-            var readDiagnostics: [Diagnostic] = []
-            let view = readProcNet(procfs, options, protocols: tcpOnly, &readDiagnostics)
-            alongside.withLock { $0.tcpProcNet = view; $0.diagnostics += readDiagnostics }
-        }]
+        var besideProbes: [@Sendable () -> Void] = [
+            {
+                _ = tcpKnown()
+                var readDiagnostics: [Diagnostic] = []
+                let view = readProcNet(procfs, options, protocols: tcpOnly, &readDiagnostics)
+                alongside.withLock {
+                    $0.tcpProcNet = view
+                    $0.diagnostics += readDiagnostics
+                }
+            }
+        ]
         var pidsChecked = 0
         do {
             let listed = try procfs.listedPIDs()
@@ -105,7 +112,10 @@ public enum HiddenPortCheck {
             besideProbes.append {
                 var walkDiagnostics: [Diagnostic] = []
                 let holders = fdWalk(procfs, pids: others, &walkDiagnostics)
-                alongside.withLock { $0.holders.merge(holders); $0.diagnostics += walkDiagnostics }
+                alongside.withLock {
+                    $0.holders.merge(holders)
+                    $0.diagnostics += walkDiagnostics
+                }
             }
             let listedSet = Set(listed)
             let pidMax = pidMax(procfs, &diagnostics)
@@ -118,7 +128,8 @@ public enum HiddenPortCheck {
                 }
             }
         } catch {
-            diagnostics.append(Diagnostic(.warning, "cannot list \(procfs.root): \(error); owners, inodes in no table and hidden processes not checked"))
+            diagnostics.append(
+                Diagnostic(.warning, "cannot list \(procfs.root): \(error); owners, inodes in no table and hidden processes not checked"))
         }
         let earlyKnown = knownPorts([earlyNetlink, earlyProcNet])
         let (sweep, sweepDiagnostics) = BindProber.sweep(
@@ -196,8 +207,10 @@ public enum HiddenPortCheck {
 
     /// Asks each socket that no table lists for its own port, through a
     /// duplicate of a holder's descriptor (pidfd_getfd).
-    static func identities(of findings: [HiddenFinding], _ holders: OwnerResolver.Holders,
-                           _ diagnostics: inout [Diagnostic]) -> [UInt64: SocketIdentity] {
+    static func identities(
+        of findings: [HiddenFinding], _ holders: OwnerResolver.Holders,
+        _ diagnostics: inout [Diagnostic]
+    ) -> [UInt64: SocketIdentity] {
         var identities: [UInt64: SocketIdentity] = [:]
         for finding in findings where finding.technique == .inodeInNoTable {
             guard let inode = finding.inode, let holdings = holders.byInode[inode] else { continue }
@@ -205,7 +218,11 @@ public enum HiddenPortCheck {
             case .success(let identity): identities[inode] = identity
             case .failure(let error):
                 guard !error.meansGone else { continue }
-                diagnostics.append(Diagnostic(.warning, "cannot ask socket inode \(inode) (pid \(holdings[0].pid)) for its port through pidfd_getfd: \(error)\(error.meansDenied && Sys.userID() != 0 ? "; run as root" : "")"))
+                diagnostics.append(
+                    Diagnostic(
+                        .warning,
+                        "cannot ask socket inode \(inode) (pid \(holdings[0].pid)) for its port through pidfd_getfd: \(error)\(error.meansDenied && Sys.userID() != 0 ? "; run as root" : "")"
+                    ))
             }
         }
         return identities
@@ -222,7 +239,8 @@ public enum HiddenPortCheck {
             for family in options.families {
                 let name = "net/" + proto.rawValue + (family == .ipv6 ? "6" : "")
                 guard let first = try? procfs.readBypassingLibc(name), let viaLibc = try? procfs.read(name, sizeHint: 65536),
-                      let second = try? procfs.readBypassingLibc(name) else { continue }
+                    let second = try? procfs.readBypassingLibc(name)
+                else { continue }
                 func rows(_ bytes: [UInt8]) -> [UInt64: UInt16] {
                     var out: [UInt64: UInt16] = [:]
                     for record in ProcNetParser.parse(bytes, proto: proto, family: family, name: name).records where record.inode != 0 {
@@ -233,8 +251,10 @@ public enum HiddenPortCheck {
                 let (a, b, libc) = (rows(first), rows(second), rows(viaLibc))
                 let missing = a.filter { b[$0.key] != nil && libc[$0.key] == nil }.map(\.value)
                 if !missing.isEmpty {
-                    differences.append(.init(table: procfs.root + "/" + name, proto: proto, family: family,
-                                             missingPorts: Array(Set(missing)).sorted()))
+                    differences.append(
+                        .init(
+                            table: procfs.root + "/" + name, proto: proto, family: family,
+                            missingPorts: Array(Set(missing)).sorted()))
                 }
             }
         }
@@ -294,8 +314,10 @@ public enum HiddenPortCheck {
     /// Every table at this moment. A view that fails is nil plus a diagnostic.
     /// `protocols`: whose tables to read (nil: all of `options.protocols`);
     /// `procNet: false` leaves the /proc/net view out (nil).
-    static func dumpTables(_ procfs: ProcFS, _ options: Options, _ diagnostics: inout [Diagnostic],
-                           protocols: [TransportProtocol]? = nil, procNet: Bool = true) -> TableSnapshot {
+    static func dumpTables(
+        _ procfs: ProcFS, _ options: Options, _ diagnostics: inout [Diagnostic],
+        protocols: [TransportProtocol]? = nil, procNet: Bool = true
+    ) -> TableSnapshot {
         let wanted = protocols ?? options.protocols
         let netlink = netlinkView(options, protocols: wanted, &diagnostics)
         let procNetView = procNet ? readProcNet(procfs, options, protocols: wanted, &diagnostics) : nil
@@ -320,8 +342,10 @@ public enum HiddenPortCheck {
 
     /// The /proc/net tables of `protocols` as one view; nil (and a diagnostic)
     /// when one cannot be read.
-    static func readProcNet(_ procfs: ProcFS, _ options: Options, protocols: [TransportProtocol],
-                            _ diagnostics: inout [Diagnostic]) -> TableView? {
+    static func readProcNet(
+        _ procfs: ProcFS, _ options: Options, protocols: [TransportProtocol],
+        _ diagnostics: inout [Diagnostic]
+    ) -> TableView? {
         var view = TableView()
         for proto in protocols where proto != .raw {
             for family in options.families {
@@ -376,10 +400,11 @@ public enum HiddenPortCheck {
     /// One pid per foreign network namespace among the holders of unexplained inodes.
     static func foreignNamespaceReaders(_ candidates: [HiddenCandidate], procfs: ProcFS, own: UInt64?) -> [Int32] {
         var readers: [UInt64: Int32] = [:]
-        for case let .inode(_, pids) in candidates {
+        for case .inode(_, let pids) in candidates {
             for pid in pids {
                 guard let link = try? procfs.process(pid).readLink("ns/net"),
-                      let netns = ProcessFiles.namespaceInode(link: link[...], kind: "net"), netns != own else { continue }
+                    let netns = ProcessFiles.namespaceInode(link: link[...], kind: "net"), netns != own
+                else { continue }
                 if readers[netns] == nil { readers[netns] = pid }
             }
         }
@@ -396,8 +421,13 @@ public enum HiddenPortCheck {
             return OwnerResolver.Holders()
         }
         if !holders.deniedPIDs.isEmpty {
-            let shown = holders.deniedPIDs.prefix(5).map(String.init).joined(separator: ", ") + (holders.deniedPIDs.count > 5 ? ", ..." : "")
-            diagnostics.append(Diagnostic(.warning, "fd tables of \(holders.deniedPIDs.count) process\(holders.deniedPIDs.count == 1 ? "" : "es") (pid \(shown)) could not be read (permission denied); their sockets are not checked against the tables\(Sys.userID() == 0 ? "" : "; run as root")"))
+            let shown =
+                holders.deniedPIDs.prefix(5).map(String.init).joined(separator: ", ") + (holders.deniedPIDs.count > 5 ? ", ..." : "")
+            diagnostics.append(
+                Diagnostic(
+                    .warning,
+                    "fd tables of \(holders.deniedPIDs.count) process\(holders.deniedPIDs.count == 1 ? "" : "es") (pid \(shown)) could not be read (permission denied); their sockets are not checked against the tables\(Sys.userID() == 0 ? "" : "; run as root")"
+                ))
         }
         return holders
     }

@@ -18,7 +18,11 @@ public enum BindProber {
 
     /// Which socket a probe binds: IPv4 0.0.0.0, IPv6 :: with IPV6_V6ONLY,
     /// or :: without it, which collides with sockets of either family.
-    enum Mode: Int { case ipv4 = 0, ipv6Only = 1, dualStack = 2 }
+    enum Mode: Int {
+        case ipv4 = 0
+        case ipv6Only = 1
+        case dualStack = 2
+    }
 
     /// Unbound probe sockets kept for the next probe: a bind that fails
     /// leaves its socket unbound and reusable, which saves a socket() and a
@@ -118,7 +122,8 @@ public enum BindProber {
                     Sys.close(fd)
                     wanted.append(.init(proto, family))
                 } catch {
-                    diagnostics.append(Diagnostic(.notice, "\(proto.rawValue)/\(family.rawValue) not probed: cannot open a socket: \(error)"))
+                    diagnostics.append(
+                        Diagnostic(.notice, "\(proto.rawValue)/\(family.rawValue) not probed: cannot open a socket: \(error)"))
                 }
             }
         }
@@ -126,8 +131,15 @@ public enum BindProber {
         // One unit of work per (proto, mode): dual-stack when both families are wanted.
         var units: [(TransportProtocol, Mode)] = []
         for proto in [TransportProtocol.udp, .tcp] {
-            let v4 = pairs.contains(.init(proto, .ipv4)), v6 = pairs.contains(.init(proto, .ipv6))
-            if v4 && v6 { units.append((proto, .dualStack)) } else if v4 { units.append((proto, .ipv4)) } else if v6 { units.append((proto, .ipv6Only)) }
+            let v4 = pairs.contains(.init(proto, .ipv4))
+            let v6 = pairs.contains(.init(proto, .ipv6))
+            if v4 && v6 {
+                units.append((proto, .dualStack))
+            } else if v4 {
+                units.append((proto, .ipv4))
+            } else if v6 {
+                units.append((proto, .ipv6Only))
+            }
         }
         let work = units
         let threads = parallelism ?? Sys.onlineProcessors()
@@ -158,7 +170,8 @@ public enum BindProber {
                 case (.ipv6Only, _): local[PortKey(proto, .ipv6, port)] = outcome
                 case (.dualStack, .inUse):
                     // Which family holds it: probe each (a free result is simply not stored).
-                    let v4 = probe(port, proto, .ipv4, &sockets), v6 = probe(port, proto, .ipv6Only, &sockets)
+                    let v4 = probe(port, proto, .ipv4, &sockets)
+                    let v6 = probe(port, proto, .ipv6Only, &sockets)
                     if v4 != .free { local[PortKey(proto, .ipv4, port)] = v4 }
                     if v6 != .free { local[PortKey(proto, .ipv6, port)] = v6 }
                 case (.dualStack, _):
@@ -178,7 +191,8 @@ public enum BindProber {
                         for (port, answer) in zip(batch, answers) {
                             let outcome: BindOutcome
                             if let answer {
-                                outcome = answer.socketFailed
+                                outcome =
+                                    answer.socketFailed
                                     ? .error(errno: answer.errno, message: "socket: \(Errno(answer.errno))")
                                     : self.outcome(ofBindError: Errno(answer.errno))
                             } else {
@@ -207,8 +221,10 @@ public enum BindProber {
                 for value in first...last {
                     let port = UInt16(value)
                     var mode = unitMode
-                    let v4Key = PortKey(proto, .ipv4, port), v6Key = PortKey(proto, .ipv6, port)
-                    let v4Known = mode != .ipv6Only && known.contains(v4Key), v6Known = mode != .ipv4 && known.contains(v6Key)
+                    let v4Key = PortKey(proto, .ipv4, port)
+                    let v6Key = PortKey(proto, .ipv6, port)
+                    let v4Known = mode != .ipv6Only && known.contains(v4Key)
+                    let v6Known = mode != .ipv4 && known.contains(v6Key)
                     if v4Known { local[v4Key] = .listed }
                     if v6Known { local[v6Key] = .listed }
                     switch (mode, v4Known, v6Known) {

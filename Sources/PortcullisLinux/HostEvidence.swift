@@ -9,7 +9,8 @@ public enum HostEvidence {
         var evidence = TamperEvidence()
         switch Result(catching: { () throws(Errno) in try HostFiles.readFile(etcRoot + "etc/ld.so.preload") }) {
         case .success(let bytes):
-            evidence.ldSoPreload = UntrustedText.escape(Array(bytes.split(whereSeparator: { $0 == 0x0a || $0 == 0x20 }).joined(separator: [0x20])))
+            evidence.ldSoPreload = UntrustedText.escape(
+                Array(bytes.split(whereSeparator: { $0 == 0x0a || $0 == 0x20 }).joined(separator: [0x20])))
         case .failure(let error):
             if !error.meansGone { evidence.ldSoPreload = "(present, unreadable: \(error))" }
         }
@@ -17,7 +18,8 @@ public enum HostEvidence {
         if let procfs = try? ProcFS(root: procRoot) {
             for pid in Set(pids) {
                 guard let environ = try? procfs.process(pid).read("environ", sizeHint: 8192),
-                      let value = ProcessFiles.environmentValue(environ, name: "LD_PRELOAD"), !value.isEmpty else { continue }
+                    let value = ProcessFiles.environmentValue(environ, name: "LD_PRELOAD"), !value.isEmpty
+                else { continue }
                 evidence.listenerPreloads[pid] = value
             }
         }
@@ -28,18 +30,21 @@ public enum HostEvidence {
     public static func kernelHints(procRoot: String, sysRoot: String = "/sys") -> KernelSocketHints {
         var hints = KernelSocketHints()
         if let threads = try? HostFiles.readFile(procRoot + "/fs/nfsd/threads"),
-           let count = Int(String(decoding: threads, as: UTF8.self).trimmingWhitespace), count > 0 {
+            let count = Int(String(decoding: threads, as: UTF8.self).trimmingWhitespace), count > 0
+        {
             hints.nfsServer = true
         }
         for name in ["nlm_tcpport", "nlm_udpport"] {
             if let bytes = try? HostFiles.readFile(procRoot + "/sys/fs/nfs/" + name),
-               let port = UInt16(String(decoding: bytes, as: UTF8.self).trimmingWhitespace), port != 0 {
+                let port = UInt16(String(decoding: bytes, as: UTF8.self).trimmingWhitespace), port != 0
+            {
                 hints.lockdPorts.insert(port)
             }
         }
         for interface in HostFiles.directoryNames(sysRoot + "/class/net") {
             if let uevent = try? HostFiles.readFile(sysRoot + "/class/net/\(interface)/uevent"),
-               String(decoding: uevent, as: UTF8.self).split(separator: "\n").contains("DEVTYPE=wireguard") {
+                String(decoding: uevent, as: UTF8.self).split(separator: "\n").contains("DEVTYPE=wireguard")
+            {
                 hints.wireguardInterfaces.append(UntrustedText.escape(interface))
             }
         }

@@ -79,8 +79,10 @@ public struct InventoryCollector {
                     let shown = holders.deniedPIDs.prefix(10).map(String.init).joined(separator: ", ")
                     let more = holders.deniedPIDs.count > 10 ? ", ..." : ""
                     let noun = holders.deniedPIDs.count == 1 ? "process" : "processes"
-                    diagnostics.append(Diagnostic(.warning,
-                        "could not read the fd table of \(holders.deniedPIDs.count) \(noun) even as root (pid \(shown)\(more))"))
+                    diagnostics.append(
+                        Diagnostic(
+                            .warning,
+                            "could not read the fd table of \(holders.deniedPIDs.count) \(noun) even as root (pid \(shown)\(more))"))
                 }
                 // Sockets nobody holds: closed meanwhile, opened after their
                 // process was walked, or really owner-less. Tell them apart
@@ -100,9 +102,15 @@ public struct InventoryCollector {
             }
         }
         if options.resolveOwners && isLive && effectiveUID != 0,
-           let hidden = (try? procfs.read("self/mountinfo", sizeHint: 16384)).flatMap({ ProcessFiles.hidePID(mountinfo: $0, mountPoint: options.procRoot) }) {
-            diagnostics.append(Diagnostic(.warning,
-                "\(options.procRoot) is mounted with hidepid=\(hidden): other users' processes are invisible, so their sockets cannot be attributed; run as root or as a member of the mount's gid= group"))
+            let hidden = (try? procfs.read("self/mountinfo", sizeHint: 16384)).flatMap({
+                ProcessFiles.hidePID(mountinfo: $0, mountPoint: options.procRoot)
+            })
+        {
+            diagnostics.append(
+                Diagnostic(
+                    .warning,
+                    "\(options.procRoot) is mounted with hidepid=\(hidden): other users' processes are invisible, so their sockets cannot be attributed; run as root or as a member of the mount's gid= group"
+                ))
         }
         let inChildPIDNamespace = isLive && procfs.ownNamespace("pid").map { $0 != Self.initialPIDNamespace } ?? false
         let context = InventoryBuilder.OwnerContext(
@@ -123,7 +131,10 @@ public struct InventoryCollector {
     /// PROC_PID_INIT_INO: the inode of the initial PID namespace.
     static let initialPIDNamespace: UInt64 = 0xEFFF_FFFC
 
-    struct Table { var records: [SocketRecord]; var source: String }
+    struct Table {
+        var records: [SocketRecord]
+        var source: String
+    }
 
     func readSockets(_ procfs: ProcFS, _ diagnostics: inout [Diagnostic], quiet: Bool = false) throws(CollectionError) -> Table {
         let useNetlink: Bool
@@ -154,7 +165,11 @@ public struct InventoryCollector {
                         } else if proto == .raw && missingModule {
                             // --source netlink was asked for explicitly: say what is missing, keep the rest.
                             if !quiet {
-                                diagnostics.append(Diagnostic(.warning, "\(error): the raw_diag module is not loaded, so raw sockets are not listed (--source auto reads them from /proc/net)"))
+                                diagnostics.append(
+                                    Diagnostic(
+                                        .warning,
+                                        "\(error): the raw_diag module is not loaded, so raw sockets are not listed (--source auto reads them from /proc/net)"
+                                    ))
                             }
                         } else {
                             throw CollectionError(error.description)
@@ -174,7 +189,9 @@ public struct InventoryCollector {
     }
 
     /// One /proc/net table, state-filtered here since the file has every state.
-    func procTable(_ procfs: ProcFS, proto: TransportProtocol, family: AddressFamily, _ diagnostics: inout [Diagnostic]) throws(CollectionError) -> [SocketRecord] {
+    func procTable(_ procfs: ProcFS, proto: TransportProtocol, family: AddressFamily, _ diagnostics: inout [Diagnostic])
+        throws(CollectionError) -> [SocketRecord]
+    {
         let name = "net/" + proto.rawValue + (family == .ipv6 ? "6" : "")
         let parsed: ProcNetParser.Result
         do { parsed = try procfs.socketTable(proto, family) } catch {

@@ -197,7 +197,8 @@ public final class ListenerWatcher {
                 diagnostics.append(Diagnostic(.warning, "cannot list processes in \(options.procRoot): \(error); owners not shown"))
             }
             if denied && !lastWalkDenied && effectiveUID == 0 {
-                diagnostics.append(Diagnostic(.warning, "some fd tables could not be read even as root; their sockets are shown without owners"))
+                diagnostics.append(
+                    Diagnostic(.warning, "some fd tables could not be read even as root; their sockets are shown without owners"))
             }
             lastWalkDenied = denied
         }

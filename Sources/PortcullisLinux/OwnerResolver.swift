@@ -221,7 +221,8 @@ public struct ProcessDescriber {
             owner.exeDeleted = judged.deleted
             owner.exeReplaced = judged.replaced
             if isLive, let slash = link.lastIndex(of: 0x2f), slash > 0,
-               let directory = try? process.identityInRoot(of: Array(link[..<slash])) {
+                let directory = try? process.identityInRoot(of: Array(link[..<slash]))
+            {
                 owner.exeDirectoryWorldWritable = directory.isWorldWritable
             }
         }

@@ -27,7 +27,8 @@ public final class ProcFS: Sendable {
 
     /// One inet socket table, `net/tcp6` and so on; `prefix` reads another
     /// process's namespace view ("PID/").
-    public func socketTable(_ proto: TransportProtocol, _ family: AddressFamily, prefix: String = "") throws(Errno) -> ProcNetParser.Result {
+    public func socketTable(_ proto: TransportProtocol, _ family: AddressFamily, prefix: String = "") throws(Errno) -> ProcNetParser.Result
+    {
         let name = prefix + "net/" + proto.rawValue + (family == .ipv6 ? "6" : "")
         return ProcNetParser.parse(try read(name, sizeHint: 65536), proto: proto, family: family, name: "\(root)/\(name)")
     }
@@ -105,11 +106,14 @@ public final class ProcessDirectory {
                 guard complete, parsePositive(name) != nil else { return }
                 let tid = String(cString: name)
                 guard let file = try? Sys.openAt(dirFD, tid + "/schedstat"),
-                      let line = try? { () throws(Errno) -> [UInt8] in
-                          defer { Sys.close(file) }
-                          return try Sys.readAll(file, sizeHint: 64)
-                      }(), !line.isEmpty
-                else { complete = false; return }
+                    let line = try? { () throws(Errno) -> [UInt8] in
+                        defer { Sys.close(file) }
+                        return try Sys.readAll(file, sizeHint: 64)
+                    }(), !line.isEmpty
+                else {
+                    complete = false
+                    return
+                }
                 stamp += tid.utf8
                 stamp.append(0x3a)  // ":" before the line, which ends in "\n"
                 stamp += line

@@ -94,7 +94,8 @@ public struct SockDiagClient {
 
     /// One dump, digested (inodes only) and kept undecoded.
     public mutating func capture(proto: TransportProtocol, family: AddressFamily, states: UInt32) throws(SockDiagError) -> CapturedDump {
-        try dump(proto: proto, family: family, states: states, into: CapturedDump(proto: proto)) { (dump, datagram) throws(SockDiagWire.DecodeError) in
+        try dump(proto: proto, family: family, states: states, into: CapturedDump(proto: proto)) {
+            (dump, datagram) throws(SockDiagWire.DecodeError) in
             dump.datagrams.append(datagram)
             return try SockDiagWire.digest(datagram, into: &dump.digest)
         }
@@ -116,8 +117,9 @@ public struct SockDiagClient {
             }
             if !interrupted { return result }
             if attempt >= maxAttempts {
-                throw SockDiagError(code: .interrupted, proto: proto, family: family, underlying: nil,
-                                    detail: "the socket table kept changing during the dump (NLM_F_DUMP_INTR \(attempt) times)")
+                throw SockDiagError(
+                    code: .interrupted, proto: proto, family: family, underlying: nil,
+                    detail: "the socket table kept changing during the dump (NLM_F_DUMP_INTR \(attempt) times)")
             }
         }
     }

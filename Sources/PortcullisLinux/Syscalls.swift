@@ -1,28 +1,29 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import PortcullisCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 /// Socket types and resource numbers as plain Int32 on every C library:
 /// Glibc imports them as Swift enums (`SOCK_STREAM.rawValue`), musl (the
 /// Static Linux SDK) as integer macros. Spelled once here.
 enum CConstant {
     #if canImport(Glibc)
-    static let sockStream = Int32(SOCK_STREAM.rawValue)
-    static let sockDgram = Int32(SOCK_DGRAM.rawValue)
-    static let sockRaw = Int32(SOCK_RAW.rawValue)
-    static let sockCloexec = Int32(SOCK_CLOEXEC.rawValue)
-    static let sockNonblock = Int32(SOCK_NONBLOCK.rawValue)
-    static let rlimitNofile = Int32(RLIMIT_NOFILE.rawValue)
+        static let sockStream = Int32(SOCK_STREAM.rawValue)
+        static let sockDgram = Int32(SOCK_DGRAM.rawValue)
+        static let sockRaw = Int32(SOCK_RAW.rawValue)
+        static let sockCloexec = Int32(SOCK_CLOEXEC.rawValue)
+        static let sockNonblock = Int32(SOCK_NONBLOCK.rawValue)
+        static let rlimitNofile = Int32(RLIMIT_NOFILE.rawValue)
     #else
-    static let sockStream = Int32(SOCK_STREAM)
-    static let sockDgram = Int32(SOCK_DGRAM)
-    static let sockRaw = Int32(SOCK_RAW)
-    static let sockCloexec = Int32(SOCK_CLOEXEC)
-    static let sockNonblock = Int32(SOCK_NONBLOCK)
-    static let rlimitNofile = Int32(RLIMIT_NOFILE)
+        static let sockStream = Int32(SOCK_STREAM)
+        static let sockDgram = Int32(SOCK_DGRAM)
+        static let sockRaw = Int32(SOCK_RAW)
+        static let sockCloexec = Int32(SOCK_CLOEXEC)
+        static let sockNonblock = Int32(SOCK_NONBLOCK)
+        static let rlimitNofile = Int32(RLIMIT_NOFILE)
     #endif
 }
 
@@ -125,7 +126,9 @@ package enum Sys {
 
     /// stat(2), or lstat(2) when not following a symlink in the last component:
     /// owner, mode (type and permission bits) and whether it is a regular file.
-    package static func fileStatus(_ path: String, followSymlinks: Bool = true) throws(Errno) -> (uid: UInt32, mode: UInt32, isRegular: Bool) {
+    package static func fileStatus(_ path: String, followSymlinks: Bool = true) throws(Errno) -> (
+        uid: UInt32, mode: UInt32, isRegular: Bool
+    ) {
         var st = stat()
         _ = try retrying { followSymlinks ? stat(path, &st) : lstat(path, &st) }
         return (st.st_uid, UInt32(st.st_mode), (st.st_mode & S_IFMT) == S_IFREG)
@@ -165,7 +168,9 @@ package enum Sys {
     }
 
     /// readlinkat(2) into a caller-provided buffer; returns the length.
-    static func readLinkAt(_ dirfd: Int32, _ name: UnsafePointer<CChar>, into buffer: UnsafeMutableBufferPointer<CChar>) throws(Errno) -> Int {
+    static func readLinkAt(_ dirfd: Int32, _ name: UnsafePointer<CChar>, into buffer: UnsafeMutableBufferPointer<CChar>) throws(Errno)
+        -> Int
+    {
         guard let base = buffer.baseAddress else { throw Errno(EINVAL) }
         return try retrying { readlinkat(dirfd, name, base, buffer.count) }
     }
@@ -188,8 +193,9 @@ package enum Sys {
         var st = stat()
         let cPath = path.map { CChar(bitPattern: $0) } + [0]
         _ = try retrying { fstatat(dirfd, cPath, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) }
-        return FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino), links: UInt64(st.st_nlink),
-                            permissions: UInt32(st.st_mode) & 0o7777)
+        return FileIdentity(
+            device: UInt64(st.st_dev), inode: UInt64(st.st_ino), links: UInt64(st.st_nlink),
+            permissions: UInt32(st.st_mode) & 0o7777)
     }
 
     /// Names in a directory (without "." and ".."), read from a descriptor the
@@ -231,8 +237,11 @@ package enum Sys {
         var offset = 0
         while offset < bytes.count {
             let start = offset
-            guard let n = try? retrying({ bytes.withUnsafeBytes { raw in write(fd, raw.baseAddress.map { $0 + start }, raw.count - start) } }),
-                  n > 0 else { return }
+            guard
+                let n = try? retrying({ bytes.withUnsafeBytes { raw in write(fd, raw.baseAddress.map { $0 + start }, raw.count - start) } }
+                ),
+                n > 0
+            else { return }
             offset += n
         }
     }

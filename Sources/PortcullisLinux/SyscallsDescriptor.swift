@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import CPortcullisSys
 import PortcullisCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 /// Wrappers for looking at another process's socket through a duplicate of
 /// its descriptor, and for reads that bypass libc, in the style of
@@ -70,7 +71,10 @@ public enum SocketInspector {
             do throws(Errno) {
                 let fd = try Sys.duplicateDescriptor(pid: holder.pid, fd: holder.fd)
                 defer { Sys.close(fd) }
-                guard try Sys.inode(of: fd) == inode else { lastError = .noSuchFile; continue }
+                guard try Sys.inode(of: fd) == inode else {
+                    lastError = .noSuchFile
+                    continue
+                }
                 let domain = try Sys.socketOption(fd, level: SOL_SOCKET, name: SO_DOMAIN)
                 let proto = try Sys.socketOption(fd, level: SOL_SOCKET, name: SO_PROTOCOL)
                 let port = try Sys.localPort(fd)

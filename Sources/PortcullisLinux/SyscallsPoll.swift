@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import CPortcullisSys
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 /// What poll(2) waits for and reports about a descriptor.
 package struct PollEvents: OptionSet, Hashable, Sendable {
@@ -71,7 +72,9 @@ extension Sys {
 
     /// Waits up to `timeoutMilliseconds` (-1: forever); fills `tokens` and
     /// `events` and returns how many are ready.
-    package static func epollWait(_ epfd: Int32, tokens: inout [UInt64], events: inout [UInt32], timeoutMilliseconds: Int32) throws(Errno) -> Int {
+    package static func epollWait(_ epfd: Int32, tokens: inout [UInt64], events: inout [UInt32], timeoutMilliseconds: Int32) throws(Errno)
+        -> Int
+    {
         let capacity = Int32(min(tokens.count, events.count))
         let n: Int32 = try retrying {
             tokens.withUnsafeMutableBufferPointer { (t: inout UnsafeMutableBufferPointer<UInt64>) -> Int32 in

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import CPortcullisSys
 import PortcullisCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 /// Thin wrappers for the bind and connect probes of `hidden`, in the style of
 /// Syscalls.swift: errno read immediately, EINTR retried, `Errno` thrown.
@@ -68,7 +69,6 @@ extension Sys {
     package static func onlineProcessors() -> Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 }
 
-
 /// Bind probes in batches through io_uring (`portcullis_bind_ring_*`): the
 /// same socket + bind + close per port as `BindProber.probe`, one kernel
 /// entry per batch. nil from `init` where io_uring cannot do it (before
@@ -95,10 +95,11 @@ final class BindRing {
         let rc = ports.withUnsafeBufferPointer { portBuffer in
             results.withUnsafeMutableBufferPointer { resultBuffer in
                 socketFailed.withUnsafeMutableBufferPointer { failedBuffer in
-                    portcullis_bind_ring_probe(ring, ipv6 ? AF_INET6 : AF_INET,
-                                               udp ? CConstant.sockDgram : CConstant.sockStream,
-                                               portBuffer.baseAddress, Int32(ports.count),
-                                               resultBuffer.baseAddress, failedBuffer.baseAddress)
+                    portcullis_bind_ring_probe(
+                        ring, ipv6 ? AF_INET6 : AF_INET,
+                        udp ? CConstant.sockDgram : CConstant.sockStream,
+                        portBuffer.baseAddress, Int32(ports.count),
+                        resultBuffer.baseAddress, failedBuffer.baseAddress)
                 }
             }
         }

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import CPortcullisSys
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 /// Child processes (the nft reader, `watch --exec` handlers), threads and
 /// resource limits, in the style of Syscalls.swift: errno read
@@ -143,11 +144,13 @@ extension Sys {
         for index in 0..<count {
             let job = Unmanaged.passRetained(Job { body(index) })
             var thread = pthread_t()
-            let rc = pthread_create(&thread, nil, { raw in
-                guard let raw else { return nil }
-                Unmanaged<Job>.fromOpaque(raw).takeRetainedValue().run()
-                return nil
-            }, job.toOpaque())
+            let rc = pthread_create(
+                &thread, nil,
+                { raw in
+                    guard let raw else { return nil }
+                    Unmanaged<Job>.fromOpaque(raw).takeRetainedValue().run()
+                    return nil
+                }, job.toOpaque())
             if rc == 0 {
                 threads.append(thread)
             } else {

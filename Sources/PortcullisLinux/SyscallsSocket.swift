@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import PortcullisCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 /// An IPv4 or IPv6 socket address: the address, the port, and for IPv6 the
 /// scope id (the interface index a link-local address needs; 0 otherwise).
@@ -71,7 +72,9 @@ extension Sys {
 
     /// Calls `fill` (getsockname, recvfrom...) with room for any socket
     /// address and its length in and out, then reads what it left there.
-    private static func receivingAddress<T>(_ fill: (UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) -> T) -> (T, InetEndpoint?) {
+    private static func receivingAddress<T>(_ fill: (UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) -> T) -> (
+        T, InetEndpoint?
+    ) {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         return withUnsafeMutablePointer(to: &storage) {

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import CPortcullisSys
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 /// System calls of `watch`: stop signals, child processes for `--exec`, and
 /// writes that give up after a deadline.
@@ -26,8 +27,9 @@ extension Sys {
         // The child has its own copy of the read end once started.
         defer { close(input.read) }
         do {
-            let setup = ChildSetup(stdin: .descriptor(input.read), stdout: .descriptor(2), inheritsEnvironment: true,
-                                   defaultSignals: [SIGPIPE, SIGINT, SIGTERM], ownProcessGroup: true)
+            let setup = ChildSetup(
+                stdin: .descriptor(input.read), stdout: .descriptor(2), inheritsEnvironment: true,
+                defaultSignals: [SIGPIPE, SIGINT, SIGTERM], ownProcessGroup: true)
             return (try spawn(path, arguments: [path] + arguments, setup), input.write)
         } catch {
             close(input.write)
@@ -49,7 +51,10 @@ extension Sys {
         while offset < bytes.count {
             let start = offset
             let n = bytes.withUnsafeBytes { raw in write(fd, raw.baseAddress.map { $0 + start }, raw.count - start) }
-            if n > 0 { offset += n; continue }
+            if n > 0 {
+                offset += n
+                continue
+            }
             let code = errno
             guard n < 0, code == EAGAIN || code == EINTR else { return false }
             let left = deadline - monotonicMilliseconds()

@@ -131,7 +131,8 @@ public final class SyslogSink {
         let t = Sys.localTime(seconds)
         func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
         let day = t.day < 10 ? " \(t.day)" : "\(t.day)"
-        let header = "<\(facilityDaemon * 8 + severity)>\(months[max(0, min(11, t.month - 1))]) \(day) \(two(t.hour)):\(two(t.minute)):\(two(t.second)) portcullis[\(pid)]: "
+        let header =
+            "<\(facilityDaemon * 8 + severity)>\(months[max(0, min(11, t.month - 1))]) \(day) \(two(t.hour)):\(two(t.minute)):\(two(t.second)) portcullis[\(pid)]: "
         // Owner fields are escaped already; a line break would split the record.
         var body = message.utf8.map { $0 < 0x20 || $0 == 0x7f ? 0x20 : $0 }
         while body.last == 0x20 { body.removeLast() }

@@ -158,8 +158,9 @@ final class ProbeLoop {
         let generation = generations[Int(slot)] &+ 1
         generations[Int(slot)] = generation
         do {
-            try Sys.epollAdd(epoll, fd, events: (udp ? Sys.epollReadable : Sys.epollWritable) | Sys.epollFailed,
-                                 token: UInt64(UInt32(slot)) | UInt64(generation) << 32)
+            try Sys.epollAdd(
+                epoll, fd, events: (udp ? Sys.epollReadable : Sys.epollWritable) | Sys.epollFailed,
+                token: UInt64(UInt32(slot)) | UInt64(generation) << 32)
         } catch {
             Sys.close(fd)
             freeSlots.append(slot)
@@ -323,8 +324,9 @@ final class ProbeLoop {
     }
 
     private func decide(_ probe: Probe, _ state: ScanPortState, _ reason: ScanReason, detail: String? = nil, rtt: Int64? = nil) {
-        let result = ScanPortResult(proto: shared.proto(of: probe), port: shared.port(of: probe), state: state, reason: reason,
-                                    detail: detail, rttMicroseconds: rtt)
+        let result = ScanPortResult(
+            proto: shared.proto(of: probe), port: shared.port(of: probe), state: state, reason: reason,
+            detail: detail, rttMicroseconds: rtt)
         results.append((probe.host, probe.portIndex, result))
         shared.options.onResult?(shared.hosts[probe.host], result)
         shared.reportDecided()

@@ -100,8 +100,9 @@ public struct Resolver: Sendable {
     public static func system(hostsPath: String = "/etc/hosts", resolvConfPath: String = "/etc/resolv.conf") -> Resolver {
         let hostsText = (try? HostFiles.readFile(hostsPath)).map { String(decoding: $0, as: UTF8.self) } ?? ""
         let resolvText = (try? HostFiles.readFile(resolvConfPath)).map { String(decoding: $0, as: UTF8.self) } ?? ""
-        return Resolver(hosts: HostsFile(hostsText, path: hostsPath),
-                        configuration: ResolverConfiguration(resolvConf: resolvText, path: resolvConfPath))
+        return Resolver(
+            hosts: HostsFile(hostsText, path: hostsPath),
+            configuration: ResolverConfiguration(resolvConf: resolvText, path: resolvConfPath))
     }
 
     /// Lines of the hosts file and resolv.conf that were skipped.
@@ -125,8 +126,9 @@ public struct Resolver: Sendable {
         }
         let lowered = DNSMessage.canonical(name)
         if lowered == "localhost" || lowered.hasSuffix(".localhost") {
-            return ResolvedHost(name: name, addresses: [IPAddress(v4: 127, 0, 0, 1), IPAddress(v6High: 0, low: 1)],
-                                canonicalName: lowered, source: .localhost)
+            return ResolvedHost(
+                name: name, addresses: [IPAddress(v4: 127, 0, 0, 1), IPAddress(v6High: 0, low: 1)],
+                canonicalName: lowered, source: .localhost)
         }
         if let problem = DNSMessage.problem(withName: name) {
             throw ResolveError(name: name, reason: .invalidName("not a DNS name (\(problem))"))
@@ -253,7 +255,8 @@ public struct Resolver: Sendable {
                 let remaining = deadline - Sys.monotonicMicroseconds()
                 guard remaining > 0 else { break }
                 guard try ScanSys.wait(for: fd, timeoutMilliseconds: Int32((remaining + 999) / 1000)) == .ready,
-                      let (count, sender) = try ScanSys.receiveDatagram(fd, into: &buffer) else { continue }
+                    let (count, sender) = try ScanSys.receiveDatagram(fd, into: &buffer)
+                else { continue }
                 guard let sender, sender.address == server.address, sender.port == server.port else {
                     ignored = "a reply from another address"
                     continue
@@ -324,7 +327,7 @@ public struct Resolver: Sendable {
             while true {
                 do throws(Errno) {
                     return try call()
-                } catch where error.meansWouldBlock {
+                } catch  where error.meansWouldBlock {
                     try waitUntilReady(fd, writable: writable)
                 } catch {
                     throw problem(error)

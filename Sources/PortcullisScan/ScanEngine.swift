@@ -39,7 +39,8 @@ public enum ScanEngine {
         let workers = max(1, min(options.workers ?? Sys.onlineProcessors(), 64))
         let concurrency = max(1, min(options.maxConcurrency, descriptorLimit - 64 - 2 * workers))
         let shared = SharedScan(hosts: hosts, tcpPorts: tcpPorts, udpPorts: udpPorts, options: options)
-        let collected = Mutex<[[ScanPortResult?]]>(Array(repeating: Array(repeating: nil, count: tcpPorts.count + udpPorts.count), count: hosts.count))
+        let collected = Mutex<[[ScanPortResult?]]>(
+            Array(repeating: Array(repeating: nil, count: tcpPorts.count + udpPorts.count), count: hosts.count))
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             let share = concurrency / workers + (worker < concurrency % workers ? 1 : 0)
             let loop = ProbeLoop(shared: shared, capacity: max(1, share))
@@ -88,9 +89,10 @@ final class SharedScan: Sendable {
         self.udpPorts = udpPorts
         self.options = options
         total = hosts.count * (tcpPorts.count + udpPorts.count)
-        let timer = RoundTripTimer(initial: Int64(options.initialTimeoutMilliseconds) * 1000,
-                                   minimum: Int64(options.minTimeoutMilliseconds) * 1000,
-                                   maximum: Int64(options.maxTimeoutMilliseconds) * 1000)
+        let timer = RoundTripTimer(
+            initial: Int64(options.initialTimeoutMilliseconds) * 1000,
+            minimum: Int64(options.minTimeoutMilliseconds) * 1000,
+            maximum: Int64(options.maxTimeoutMilliseconds) * 1000)
         timers = Mutex(Array(repeating: timer, count: hosts.count))
         allowance = Mutex(RetryAllowance(maxRetries: options.maxRetries))
         rateInterval = options.rate.map { max(1, 1_000_000 / Int64(max(1, $0))) }

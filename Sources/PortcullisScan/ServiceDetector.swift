@@ -12,14 +12,17 @@ public enum ServiceDetector {
     ///   - tableName: the services-table name of the port, which steers the plan.
     ///   - timeoutMilliseconds: connect timeout, and how long each probe waits for its answer.
     ///   - now: seconds since the epoch for the certificate's `expired` (default: the clock).
-    public static func detect(address: IPAddress, port: UInt16, hostname: String? = nil, tableName: String? = nil,
-                              timeoutMilliseconds: Int = 3000, now: Int64? = nil) -> ScanService? {
+    public static func detect(
+        address: IPAddress, port: UInt16, hostname: String? = nil, tableName: String? = nil,
+        timeoutMilliseconds: Int = 3000, now: Int64? = nil
+    ) -> ScanService? {
         var random = SystemRandomNumberGenerator()
         let clientRandom = (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }
-        var session = ServiceProbeSession(port: port, tableName: tableName, hostname: hostname, address: address,
-                                          now: now ?? PortcullisLinux.Clock.now(),
-                                          limits: ServiceProbeLimits(timeoutMilliseconds: timeoutMilliseconds),
-                                          tlsRandom: clientRandom)
+        var session = ServiceProbeSession(
+            port: port, tableName: tableName, hostname: hostname, address: address,
+            now: now ?? PortcullisLinux.Clock.now(),
+            limits: ServiceProbeLimits(timeoutMilliseconds: timeoutMilliseconds),
+            tlsRandom: clientRandom)
         guard var connection = ServiceConnection(address: address, port: port, udp: false, timeoutMilliseconds: timeoutMilliseconds) else {
             return nil
         }
@@ -33,7 +36,8 @@ public enum ServiceDetector {
             case .step(let step):
                 if step.reconnect {
                     connection.close()
-                    guard let fresh = ServiceConnection(address: address, port: port, udp: false, timeoutMilliseconds: timeoutMilliseconds) else {
+                    guard let fresh = ServiceConnection(address: address, port: port, udp: false, timeoutMilliseconds: timeoutMilliseconds)
+                    else {
                         action = session.next(.connectFailed)
                         continue
                     }
@@ -56,8 +60,10 @@ public enum ServiceDetector {
     /// unreachable did). A reply no matcher knows is reported with its banner.
     /// - Parameter payloadPort: probe as if the port were this one (a DNS
     ///   server on 5353, say); default `port`.
-    public static func detectUDP(address: IPAddress, port: UInt16, payloadPort: UInt16? = nil, tableName: String? = nil,
-                                 timeoutMilliseconds: Int = 2000, attempts: Int = 2) -> ScanService? {
+    public static func detectUDP(
+        address: IPAddress, port: UInt16, payloadPort: UInt16? = nil, tableName: String? = nil,
+        timeoutMilliseconds: Int = 2000, attempts: Int = 2
+    ) -> ScanService? {
         guard var connection = ServiceConnection(address: address, port: port, udp: true, timeoutMilliseconds: timeoutMilliseconds) else {
             return nil
         }
@@ -70,8 +76,9 @@ public enum ServiceDetector {
             switch connection.receive(deadline: deadline) {
             case .received(let reply):
                 return UDPPayloads.match(port: kind, reply: reply)
-                    ?? ScanService(name: tableName ?? "unknown", banner: ServiceMatch.banner(reply),
-                                   method: tableName == nil ? .probed : .table)
+                    ?? ScanService(
+                        name: tableName ?? "unknown", banner: ServiceMatch.banner(reply),
+                        method: tableName == nil ? .probed : .table)
             case .closed, .connectFailed:
                 return nil
             case .timedOut:
@@ -138,7 +145,7 @@ struct ServiceConnection {
         repeat {
             do {
                 offset += try Sys.send(fd, Array(bytes[offset...]))
-            } catch where error.meansWouldBlock {
+            } catch  where error.meansWouldBlock {
                 // The payloads are small; a full send buffer means a stalled peer.
                 try? Sys.epollModify(epoll, fd, events: Sys.epollWritable, token: 0)
                 let ready = wait(for: Sys.epollWritable, deadline: deadline)
@@ -158,7 +165,7 @@ struct ServiceConnection {
             do {
                 let count = try Sys.receive(fd, into: &buffer)
                 return count == 0 ? .closed : .received(Array(buffer[..<count]))
-            } catch where error.meansWouldBlock {
+            } catch  where error.meansWouldBlock {
                 if !wait(for: Sys.epollReadable, deadline: deadline) {
                     // Either the deadline, or an error/hangup the next recv reports.
                     if Sys.monotonicMicroseconds() >= deadline { return .timedOut }

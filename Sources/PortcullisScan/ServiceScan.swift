@@ -18,8 +18,10 @@ public enum ServiceScan {
     /// The hosts with a probed `service` on each open TCP port and each open
     /// UDP port that answered something it recognises; `tableName` gives the
     /// conventional name to fall back on.
-    public static func detect(_ hosts: [ScanHostResult], tableName: @escaping @Sendable (UInt16, TransportProtocol) -> String?,
-                              options: Options = Options()) -> [ScanHostResult] {
+    public static func detect(
+        _ hosts: [ScanHostResult], tableName: @escaping @Sendable (UInt16, TransportProtocol) -> String?,
+        options: Options = Options()
+    ) -> [ScanHostResult] {
         var work: [(host: Int, port: Int)] = []
         for (h, host) in hosts.enumerated() {
             for (p, port) in host.ports.enumerated() where port.state == .open { work.append((h, p)) }
@@ -34,13 +36,17 @@ public enum ServiceScan {
             while true {
                 let index = next.add(1, ordering: .relaxed).oldValue
                 guard index < jobs.count else { break }
-                let host = hosts[jobs[index].host], port = host.ports[jobs[index].port]
+                let host = hosts[jobs[index].host]
+                let port = host.ports[jobs[index].port]
                 let name = tableName(port.port, port.proto)
-                let service: ScanService? = port.proto == .tcp
-                    ? ServiceDetector.detect(address: host.address, port: port.port, hostname: host.hostname, tableName: name,
-                                             timeoutMilliseconds: options.timeoutMilliseconds, now: now)
-                    : ServiceDetector.detectUDP(address: host.address, port: port.port, tableName: name,
-                                                timeoutMilliseconds: min(2000, options.timeoutMilliseconds))
+                let service: ScanService? =
+                    port.proto == .tcp
+                    ? ServiceDetector.detect(
+                        address: host.address, port: port.port, hostname: host.hostname, tableName: name,
+                        timeoutMilliseconds: options.timeoutMilliseconds, now: now)
+                    : ServiceDetector.detectUDP(
+                        address: host.address, port: port.port, tableName: name,
+                        timeoutMilliseconds: min(2000, options.timeoutMilliseconds))
                 if let service { found.withLock { $0[index] = service } }
                 let count = done.add(1, ordering: .relaxed).newValue
                 options.onProgress?(count, jobs.count)

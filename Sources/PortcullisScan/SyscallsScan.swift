@@ -20,13 +20,16 @@ enum ScanSys {
     static func startConnect(_ fd: Int32, to address: IPAddress, port: UInt16) throws(Errno) -> Bool {
         do throws(Errno) {
             try Sys.connect(fd, to: InetEndpoint(address, port: port))
-        } catch where error == .inProgress || error == .interrupted {
+        } catch  where error == .inProgress || error == .interrupted {
             return false
         }
         return true
     }
 
-    enum ConnectProgress: Equatable { case pending, connected, failed(Errno) }
+    enum ConnectProgress: Equatable {
+        case pending, connected
+        case failed(Errno)
+    }
 
     /// connect(2) again on a socket whose connect is under way: the outcome
     /// so far. An answer such as ECONNREFUSED also returns the socket to the
@@ -71,7 +74,7 @@ enum ScanSys {
     static func receiveDatagram(_ fd: Int32, into buffer: inout [UInt8]) throws(Errno) -> (count: Int, sender: InetEndpoint?)? {
         do throws(Errno) {
             return try Sys.receiveDatagram(fd, into: &buffer)
-        } catch where error.meansWouldBlock {
+        } catch  where error.meansWouldBlock {
             return nil
         }
     }

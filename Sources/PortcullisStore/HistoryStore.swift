@@ -86,10 +86,11 @@ public final class HistoryStore: Sendable {
         }
         do {
             queue = try Self.open(path, configuration: configuration, mode: options.mode, path: path)
-        } catch where options.mode == .readOnly && error.code == .notWritable {
+        } catch  where options.mode == .readOnly && error.code == .notWritable {
             // A reader who may not write the directory cannot create the WAL
             // index (-shm): read the file as it is on disk instead.
-            queue = try Self.open("file:" + Self.uriEscaped(path) + "?immutable=1", configuration: configuration, mode: options.mode, path: path)
+            queue = try Self.open(
+                "file:" + Self.uriEscaped(path) + "?immutable=1", configuration: configuration, mode: options.mode, path: path)
         }
     }
 
@@ -119,10 +120,15 @@ public final class HistoryStore: Sendable {
     private static func check(_ queue: DatabaseQueue, _ mode: Mode, path: String) throws(StoreError) {
         do {
             let (quick, applicationID, userVersion, tables) = try queue.read { db in
-                (try String.fetchAll(db, sql: "PRAGMA quick_check"),
-                 try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0,
-                 try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0,
-                 try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' AND name != 'grdb_migrations'"))
+                (
+                    try String.fetchAll(db, sql: "PRAGMA quick_check"),
+                    try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0,
+                    try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0,
+                    try String.fetchAll(
+                        db,
+                        sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' AND name != 'grdb_migrations'"
+                    )
+                )
             }
             if quick != ["ok"] {
                 throw StoreError(.corrupt, path: path, "PRAGMA quick_check: " + quick.prefix(3).joined(separator: "; "))
@@ -131,10 +137,12 @@ public final class HistoryStore: Sendable {
                 throw StoreError(.foreign, path: path, "SQLite application_id \(applicationID)")
             }
             if applicationID == 0 && !tables.isEmpty {
-                throw StoreError(.foreign, path: path, "it holds tables (\(tables.prefix(3).joined(separator: ", "))) but no portcullis schema")
+                throw StoreError(
+                    .foreign, path: path, "it holds tables (\(tables.prefix(3).joined(separator: ", "))) but no portcullis schema")
             }
             if userVersion > Self.schemaVersion {
-                throw StoreError(.newerSchema, path: path, "schema version \(userVersion); this portcullis knows up to \(Self.schemaVersion)")
+                throw StoreError(
+                    .newerSchema, path: path, "schema version \(userVersion); this portcullis knows up to \(Self.schemaVersion)")
             }
             let migrator = Self.migrator
             if try queue.read({ db in try migrator.hasBeenSuperseded(db) }) {
@@ -151,7 +159,9 @@ public final class HistoryStore: Sendable {
                 try migrator.migrate(queue)
             case .readOnly:
                 if userVersion < Self.schemaVersion {
-                    throw StoreError(.missing, path: path, "it holds no history yet (schema version \(userVersion)); take a snapshot first (portcullis snapshot)")
+                    throw StoreError(
+                        .missing, path: path,
+                        "it holds no history yet (schema version \(userVersion)); take a snapshot first (portcullis snapshot)")
                 }
             }
         } catch let error as StoreError {
@@ -193,10 +203,12 @@ public final class HistoryStore: Sendable {
             var saved: SnapshotInfo?
             try queue.inTransaction(.immediate) { db in
                 let diagnosticsJSON = JSONValue.array(diagnostics.map(InventoryRenderer.json)).serialized()
-                try db.execute(sql: """
-                    INSERT INTO snapshot (taken_at, label, hostname, source, format, listener_count, finding_count, diagnostics)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [time, label, hostname, source, Self.storedFormVersion, listeners.count, findings.count, diagnosticsJSON])
+                try db.execute(
+                    sql: """
+                        INSERT INTO snapshot (taken_at, label, hostname, source, format, listener_count, finding_count, diagnostics)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [time, label, hostname, source, Self.storedFormVersion, listeners.count, findings.count, diagnosticsJSON])
                 let id = db.lastInsertedRowID
                 try SnapshotCodec.insert(listeners, findings: findings, snapshot: id, db)
                 // This snapshot's header, not the newest one's: another writer may commit right after us.
@@ -210,19 +222,25 @@ public final class HistoryStore: Sendable {
 
     static func infos(_ db: Database, where condition: String = "1", arguments: StatementArguments = []) throws -> [SnapshotInfo] {
         var severities: [Int64: [Severity: Int]] = [:]
-        let rows = try Row.fetchAll(db, sql: """
-            SELECT snapshot_id, severity, count(*) AS n FROM snapshot_finding
-            WHERE snapshot_id IN (SELECT id FROM snapshot WHERE \(condition)) GROUP BY snapshot_id, severity
-            """, arguments: arguments)
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT snapshot_id, severity, count(*) AS n FROM snapshot_finding
+                WHERE snapshot_id IN (SELECT id FROM snapshot WHERE \(condition)) GROUP BY snapshot_id, severity
+                """, arguments: arguments)
         for row in rows {
             if let severity = Severity(rawValue: row["severity"]) { severities[row["snapshot_id"], default: [:]][severity] = row["n"] }
         }
-        return try Row.fetchAll(db, sql: """
-            SELECT id, taken_at, label, hostname, source, listener_count, finding_count FROM snapshot WHERE \(condition) ORDER BY id
-            """, arguments: arguments).map { row in
+        return try Row.fetchAll(
+            db,
+            sql: """
+                SELECT id, taken_at, label, hostname, source, listener_count, finding_count FROM snapshot WHERE \(condition) ORDER BY id
+                """, arguments: arguments
+        ).map { row in
             let id: Int64 = row["id"]
-            return SnapshotInfo(id: id, time: row["taken_at"], label: row["label"], hostname: row["hostname"], source: row["source"],
-                                listenerCount: row["listener_count"], findingCount: row["finding_count"], severities: severities[id] ?? [:])
+            return SnapshotInfo(
+                id: id, time: row["taken_at"], label: row["label"], hostname: row["hostname"], source: row["source"],
+                listenerCount: row["listener_count"], findingCount: row["finding_count"], severities: severities[id] ?? [:])
         }
     }
 
@@ -260,7 +278,9 @@ public final class HistoryStore: Sendable {
 
     /// The current baseline, or nil when none was set.
     public func baseline() throws(StoreError) -> BaselineInfo? {
-        let row = try run { try queue.read { db in try Row.fetchOne(db, sql: "SELECT snapshot_id, set_at FROM baseline ORDER BY id DESC LIMIT 1") } }
+        let row = try run {
+            try queue.read { db in try Row.fetchOne(db, sql: "SELECT snapshot_id, set_at FROM baseline ORDER BY id DESC LIMIT 1") }
+        }
         guard let row else { return nil }
         return BaselineInfo(snapshot: try snapshot(row["snapshot_id"]), setAt: row["set_at"])
     }
@@ -268,8 +288,9 @@ public final class HistoryStore: Sendable {
     /// The current baseline; `.noBaseline` (a usage error) when none is set.
     public func requireBaseline() throws(StoreError) -> BaselineInfo {
         guard let baseline = try baseline() else {
-            throw StoreError(.noBaseline, path: path,
-                             "no baseline is set in \(path): set one with `portcullis baseline set` (or name the snapshots to compare)")
+            throw StoreError(
+                .noBaseline, path: path,
+                "no baseline is set in \(path): set one with `portcullis baseline set` (or name the snapshots to compare)")
         }
         return baseline
     }
@@ -296,7 +317,8 @@ public final class HistoryStore: Sendable {
     public func events(limit: Int? = nil) throws(StoreError) -> [StoredEvent] {
         try run {
             try queue.read { db in
-                let sql = limit == nil
+                let sql =
+                    limit == nil
                     ? "SELECT id, time_ms, kind, listener, body FROM event ORDER BY id"
                     : "SELECT * FROM (SELECT id, time_ms, kind, listener, body FROM event ORDER BY id DESC LIMIT ?) ORDER BY id"
                 return try Row.fetchAll(db, sql: sql, arguments: limit.map { [$0] } ?? []).map { row in
@@ -319,19 +341,27 @@ public final class HistoryStore: Sendable {
         try run {
             try queue.read { db in
                 var problems: [String] = []
-                for row in try Row.fetchAll(db, sql: """
-                    SELECT s.id, s.listener_count, s.finding_count,
-                      (SELECT count(*) FROM snapshot_socket WHERE snapshot_id = s.id) AS sockets,
-                      (SELECT count(*) FROM snapshot_finding WHERE snapshot_id = s.id) AS findings
-                    FROM snapshot s
-                    """) {
+                for row in try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT s.id, s.listener_count, s.finding_count,
+                          (SELECT count(*) FROM snapshot_socket WHERE snapshot_id = s.id) AS sockets,
+                          (SELECT count(*) FROM snapshot_finding WHERE snapshot_id = s.id) AS findings
+                        FROM snapshot s
+                        """)
+                {
                     let id: Int64 = row["id"]
-                    if (row["listener_count"] as Int) != (row["sockets"] as Int) || (row["finding_count"] as Int) != (row["findings"] as Int) {
-                        problems.append("snapshot \(id): header says \(row["listener_count"] as Int) listeners and \(row["finding_count"] as Int) findings, rows hold \(row["sockets"] as Int) and \(row["findings"] as Int)")
+                    if (row["listener_count"] as Int) != (row["sockets"] as Int)
+                        || (row["finding_count"] as Int) != (row["findings"] as Int)
+                    {
+                        problems.append(
+                            "snapshot \(id): header says \(row["listener_count"] as Int) listeners and \(row["finding_count"] as Int) findings, rows hold \(row["sockets"] as Int) and \(row["findings"] as Int)"
+                        )
                     }
                 }
                 for table in ["snapshot_socket", "snapshot_finding", "snapshot_process"] {
-                    let orphans = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table) WHERE snapshot_id NOT IN (SELECT id FROM snapshot)") ?? 0
+                    let orphans =
+                        try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table) WHERE snapshot_id NOT IN (SELECT id FROM snapshot)") ?? 0
                     if orphans > 0 { problems.append("\(orphans) rows of \(table) belong to no snapshot") }
                 }
                 return problems
@@ -345,89 +375,90 @@ public final class HistoryStore: Sendable {
     static let migrator: DatabaseMigrator = {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1 snapshots, baselines, events") { db in
-            try db.execute(sql: """
-                PRAGMA application_id = \(HistoryStore.applicationID);
-                CREATE TABLE snapshot (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    taken_at INTEGER NOT NULL,
-                    label TEXT,
-                    hostname TEXT,
-                    source TEXT NOT NULL,
-                    format INTEGER NOT NULL,
-                    listener_count INTEGER NOT NULL,
-                    finding_count INTEGER NOT NULL,
-                    diagnostics TEXT NOT NULL
-                );
-                CREATE TABLE snapshot_process (
-                    snapshot_id INTEGER NOT NULL REFERENCES snapshot(id),
-                    pid INTEGER NOT NULL,
-                    ppid INTEGER NOT NULL,
-                    name TEXT NOT NULL,
-                    cmdline TEXT NOT NULL,
-                    exe TEXT,
-                    exe_deleted INTEGER NOT NULL,
-                    exe_replaced INTEGER NOT NULL,
-                    exe_directory_world_writable INTEGER NOT NULL,
-                    uid INTEGER,
-                    user TEXT,
-                    start_time INTEGER,
-                    unit TEXT,
-                    container TEXT,
-                    netns INTEGER,
-                    PRIMARY KEY (snapshot_id, pid)
-                ) WITHOUT ROWID;
-                CREATE TABLE snapshot_socket (
-                    snapshot_id INTEGER NOT NULL REFERENCES snapshot(id),
-                    position INTEGER NOT NULL,
-                    proto TEXT NOT NULL,
-                    family TEXT NOT NULL,
-                    local_address TEXT NOT NULL,
-                    local_port INTEGER NOT NULL,
-                    remote_address TEXT NOT NULL,
-                    remote_port INTEGER NOT NULL,
-                    state INTEGER NOT NULL,
-                    inode INTEGER NOT NULL,
-                    uid INTEGER NOT NULL,
-                    user TEXT,
-                    v6only INTEGER,
-                    interface_index INTEGER NOT NULL,
-                    raw_protocol INTEGER,
-                    receive_queue INTEGER NOT NULL,
-                    send_queue INTEGER NOT NULL,
-                    port_class TEXT NOT NULL,
-                    in_ephemeral_range INTEGER NOT NULL,
-                    service TEXT,
-                    exposure TEXT NOT NULL,
-                    unowned_reason TEXT,
-                    owners TEXT NOT NULL,
-                    PRIMARY KEY (snapshot_id, position)
-                ) WITHOUT ROWID;
-                CREATE TABLE snapshot_finding (
-                    snapshot_id INTEGER NOT NULL REFERENCES snapshot(id),
-                    position INTEGER NOT NULL,
-                    rule TEXT NOT NULL,
-                    severity TEXT NOT NULL,
-                    title TEXT NOT NULL,
-                    subject TEXT,
-                    owners TEXT NOT NULL,
-                    evidence TEXT NOT NULL,
-                    remediation TEXT NOT NULL,
-                    PRIMARY KEY (snapshot_id, position)
-                ) WITHOUT ROWID;
-                CREATE TABLE baseline (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    snapshot_id INTEGER NOT NULL REFERENCES snapshot(id),
-                    set_at INTEGER NOT NULL
-                );
-                CREATE TABLE event (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    time_ms INTEGER NOT NULL,
-                    kind TEXT NOT NULL,
-                    listener TEXT NOT NULL,
-                    body TEXT NOT NULL
-                );
-                PRAGMA user_version = 1;
-                """)
+            try db.execute(
+                sql: """
+                    PRAGMA application_id = \(HistoryStore.applicationID);
+                    CREATE TABLE snapshot (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        taken_at INTEGER NOT NULL,
+                        label TEXT,
+                        hostname TEXT,
+                        source TEXT NOT NULL,
+                        format INTEGER NOT NULL,
+                        listener_count INTEGER NOT NULL,
+                        finding_count INTEGER NOT NULL,
+                        diagnostics TEXT NOT NULL
+                    );
+                    CREATE TABLE snapshot_process (
+                        snapshot_id INTEGER NOT NULL REFERENCES snapshot(id),
+                        pid INTEGER NOT NULL,
+                        ppid INTEGER NOT NULL,
+                        name TEXT NOT NULL,
+                        cmdline TEXT NOT NULL,
+                        exe TEXT,
+                        exe_deleted INTEGER NOT NULL,
+                        exe_replaced INTEGER NOT NULL,
+                        exe_directory_world_writable INTEGER NOT NULL,
+                        uid INTEGER,
+                        user TEXT,
+                        start_time INTEGER,
+                        unit TEXT,
+                        container TEXT,
+                        netns INTEGER,
+                        PRIMARY KEY (snapshot_id, pid)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE snapshot_socket (
+                        snapshot_id INTEGER NOT NULL REFERENCES snapshot(id),
+                        position INTEGER NOT NULL,
+                        proto TEXT NOT NULL,
+                        family TEXT NOT NULL,
+                        local_address TEXT NOT NULL,
+                        local_port INTEGER NOT NULL,
+                        remote_address TEXT NOT NULL,
+                        remote_port INTEGER NOT NULL,
+                        state INTEGER NOT NULL,
+                        inode INTEGER NOT NULL,
+                        uid INTEGER NOT NULL,
+                        user TEXT,
+                        v6only INTEGER,
+                        interface_index INTEGER NOT NULL,
+                        raw_protocol INTEGER,
+                        receive_queue INTEGER NOT NULL,
+                        send_queue INTEGER NOT NULL,
+                        port_class TEXT NOT NULL,
+                        in_ephemeral_range INTEGER NOT NULL,
+                        service TEXT,
+                        exposure TEXT NOT NULL,
+                        unowned_reason TEXT,
+                        owners TEXT NOT NULL,
+                        PRIMARY KEY (snapshot_id, position)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE snapshot_finding (
+                        snapshot_id INTEGER NOT NULL REFERENCES snapshot(id),
+                        position INTEGER NOT NULL,
+                        rule TEXT NOT NULL,
+                        severity TEXT NOT NULL,
+                        title TEXT NOT NULL,
+                        subject TEXT,
+                        owners TEXT NOT NULL,
+                        evidence TEXT NOT NULL,
+                        remediation TEXT NOT NULL,
+                        PRIMARY KEY (snapshot_id, position)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE baseline (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        snapshot_id INTEGER NOT NULL REFERENCES snapshot(id),
+                        set_at INTEGER NOT NULL
+                    );
+                    CREATE TABLE event (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        time_ms INTEGER NOT NULL,
+                        kind TEXT NOT NULL,
+                        listener TEXT NOT NULL,
+                        body TEXT NOT NULL
+                    );
+                    PRAGMA user_version = 1;
+                    """)
         }
         return migrator
     }()

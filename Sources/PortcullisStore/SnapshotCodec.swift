@@ -27,7 +27,11 @@ struct RowWriter {
     }
 
     mutating func int(_ value: Int64?) {
-        if let value { sqlite3_bind_int64(statement.sqliteStatement, index, value) } else { sqlite3_bind_null(statement.sqliteStatement, index) }
+        if let value {
+            sqlite3_bind_int64(statement.sqliteStatement, index, value)
+        } else {
+            sqlite3_bind_null(statement.sqliteStatement, index)
+        }
         index += 1
     }
 
@@ -87,17 +91,19 @@ struct RowWriter {
 /// container), without command line, parent or descriptors.
 enum SnapshotCodec {
     static func insert(_ entries: [InventoryEntry], findings: [Finding], snapshot id: Int64, _ db: Database) throws {
-        let socketStatement = try db.makeStatement(sql: """
-            INSERT INTO snapshot_socket (snapshot_id, position, proto, family, local_address, local_port, remote_address,
-              remote_port, state, inode, uid, user, v6only, interface_index, raw_protocol, receive_queue, send_queue,
-              port_class, in_ephemeral_range, service, exposure, unowned_reason, owners)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
-        let processStatement = try db.makeStatement(sql: """
-            INSERT INTO snapshot_process (snapshot_id, pid, ppid, name, cmdline, exe, exe_deleted, exe_replaced,
-              exe_directory_world_writable, uid, user, start_time, unit, container, netns)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
+        let socketStatement = try db.makeStatement(
+            sql: """
+                INSERT INTO snapshot_socket (snapshot_id, position, proto, family, local_address, local_port, remote_address,
+                  remote_port, state, inode, uid, user, v6only, interface_index, raw_protocol, receive_queue, send_queue,
+                  port_class, in_ephemeral_range, service, exposure, unowned_reason, owners)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+        let processStatement = try db.makeStatement(
+            sql: """
+                INSERT INTO snapshot_process (snapshot_id, pid, ppid, name, cmdline, exe, exe_deleted, exe_replaced,
+                  exe_directory_world_writable, uid, user, start_time, unit, container, netns)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
         var processes = Set<Int32>()
         var socketRow = RowWriter(socketStatement, db)
         var processRow = RowWriter(processStatement, db)
@@ -157,10 +163,11 @@ enum SnapshotCodec {
                 try processRow.step()
             }
         }
-        let findingStatement = try db.makeStatement(sql: """
-            INSERT INTO snapshot_finding (snapshot_id, position, rule, severity, title, subject, owners, evidence, remediation)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
+        let findingStatement = try db.makeStatement(
+            sql: """
+                INSERT INTO snapshot_finding (snapshot_id, position, rule, severity, title, subject, owners, evidence, remediation)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
         // Through a RowWriter too, the JSON fields written straight into the
         // row: with a policy, most listeners have a finding, and boxing each
         // row's arguments and serializing each field into a String of its
@@ -213,13 +220,14 @@ enum SnapshotCodec {
             processes[o.pid] = o
         }
         var entries: [InventoryEntry] = []
-        let socketRows = try Row.fetchCursor(db, sql: "SELECT * FROM snapshot_socket WHERE snapshot_id = ? ORDER BY position", arguments: [id])
+        let socketRows = try Row.fetchCursor(
+            db, sql: "SELECT * FROM snapshot_socket WHERE snapshot_id = ? ORDER BY position", arguments: [id])
         while let row = try socketRows.next() {
-            let where_ = "snapshot \(id), socket \(row["position"] as Int64)"
+            let location = "snapshot \(id), socket \(row["position"] as Int64)"
             guard let proto = TransportProtocol(rawValue: row["proto"]), let family = AddressFamily(rawValue: row["family"]),
-                  let local = IPAddress(parsing: row["local_address"]), let remote = IPAddress(parsing: row["remote_address"]),
-                  let portClass = PortClass(rawValue: row["port_class"]), let exposure = Exposure(rawValue: row["exposure"])
-            else { throw Malformed(description: "\(where_): a field holds a value this portcullis does not know") }
+                let local = IPAddress(parsing: row["local_address"]), let remote = IPAddress(parsing: row["remote_address"]),
+                let portClass = PortClass(rawValue: row["port_class"]), let exposure = Exposure(rawValue: row["exposure"])
+            else { throw Malformed(description: "\(location): a field holds a value this portcullis does not know") }
             let socket = SocketRecord(
                 proto: proto, family: family, localAddress: local, localPort: UInt16(truncatingIfNeeded: row["local_port"] as Int64),
                 remoteAddress: remote, remotePort: UInt16(truncatingIfNeeded: row["remote_port"] as Int64),
@@ -233,39 +241,51 @@ enum SnapshotCodec {
             let ownerText: String = row["owners"]
             for part in ownerText.split(separator: ";") {
                 let halves = part.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
-                guard let pid = Int32(halves[0]), var owner = processes[pid] else { throw Malformed(description: "\(where_): owner \(part) has no process row") }
+                guard let pid = Int32(halves[0]), var owner = processes[pid] else {
+                    throw Malformed(description: "\(location): owner \(part) has no process row")
+                }
                 owner.fds = halves.count > 1 ? halves[1].split(separator: ",").compactMap { Int32($0) } : []
                 owners.append(owner)
             }
             var unowned: UnownedReason?
             if let reason: String = row["unowned_reason"] {
-                guard let known = UnownedReason(rawValue: reason) else { throw Malformed(description: "\(where_): unknown unowned_reason \(reason)") }
+                guard let known = UnownedReason(rawValue: reason) else {
+                    throw Malformed(description: "\(location): unknown unowned_reason \(reason)")
+                }
                 unowned = known
             }
-            entries.append(InventoryEntry(
-                socket: socket, user: row["user"], portClass: portClass, inEphemeralRange: row["in_ephemeral_range"],
-                service: row["service"], exposure: exposure, owners: owners, unownedReason: unowned))
+            entries.append(
+                InventoryEntry(
+                    socket: socket, user: row["user"], portClass: portClass, inEphemeralRange: row["in_ephemeral_range"],
+                    service: row["service"], exposure: exposure, owners: owners, unownedReason: unowned))
         }
         var findings: [Finding] = []
-        let findingRows = try Row.fetchCursor(db, sql: "SELECT * FROM snapshot_finding WHERE snapshot_id = ? ORDER BY position", arguments: [id])
+        let findingRows = try Row.fetchCursor(
+            db, sql: "SELECT * FROM snapshot_finding WHERE snapshot_id = ? ORDER BY position", arguments: [id])
         while let row = try findingRows.next() {
-            let where_ = "snapshot \(id), finding \(row["position"] as Int64)"
+            let location = "snapshot \(id), finding \(row["position"] as Int64)"
             guard let rule = RuleID(rawValue: row["rule"]), let severity = Severity(rawValue: row["severity"]) else {
-                throw Malformed(description: "\(where_): unknown rule or severity")
+                throw Malformed(description: "\(location): unknown rule or severity")
             }
             var subject: FindingSubject?
             if let text: String = row["subject"] {
-                guard case .object(let f) = try JSONValue.parse(Array(text.utf8)) else { throw Malformed(description: "\(where_): subject is not an object") }
+                guard case .object(let f) = try JSONValue.parse(Array(text.utf8)) else {
+                    throw Malformed(description: "\(location): subject is not an object")
+                }
                 let fields = Dictionary(f, uniquingKeysWith: { a, _ in a })
                 var exposure: Exposure?
                 if let name = fields["exposure"]?.stringValue {
                     // As for a socket row: an exposure this version cannot name is a damaged snapshot.
-                    guard let known = Exposure(rawValue: name) else { throw Malformed(description: "\(where_): unknown exposure \(name)") }
+                    guard let known = Exposure(rawValue: name) else {
+                        throw Malformed(description: "\(location): unknown exposure \(name)")
+                    }
                     exposure = known
                 }
                 subject = FindingSubject(
-                    proto: SubjectProtocol(jsonName: fields["proto"]?.stringValue ?? ""), family: fields["family"]?.stringValue.flatMap(AddressFamily.init(rawValue:)),
-                    localAddress: fields["local_address"]?.stringValue ?? "", port: fields["local_port"]?.intValue.map { UInt16(truncatingIfNeeded: $0) },
+                    proto: SubjectProtocol(jsonName: fields["proto"]?.stringValue ?? ""),
+                    family: fields["family"]?.stringValue.flatMap(AddressFamily.init(rawValue:)),
+                    localAddress: fields["local_address"]?.stringValue ?? "",
+                    port: fields["local_port"]?.intValue.map { UInt16(truncatingIfNeeded: $0) },
                     inode: UInt64(bitPattern: fields["inode"]?.intValue ?? 0), exposure: exposure)
             }
             var owners: [SocketOwner] = []
@@ -285,8 +305,10 @@ enum SnapshotCodec {
             if case .array(let items) = try JSONValue.parse(Array((row["evidence"] as String).utf8)) {
                 evidence = items.compactMap(\.stringValue)
             }
-            findings.append(Finding(rule: rule, severity: severity, title: row["title"], subject: subject, owners: owners,
-                                    evidence: evidence, remediation: row["remediation"]))
+            findings.append(
+                Finding(
+                    rule: rule, severity: severity, title: row["title"], subject: subject, owners: owners,
+                    evidence: evidence, remediation: row["remediation"]))
         }
         return SnapshotContent(entries: entries, findings: findings)
     }

@@ -20,7 +20,7 @@ enum StoreFiles {
         let fd: Int32
         do throws(Errno) {
             fd = try Sys.createExclusive(path, mode: 0o600)
-        } catch where error == .fileExists {
+        } catch  where error == .fileExists {
             return
         }
         Sys.close(fd)
@@ -33,7 +33,7 @@ enum StoreFiles {
             current += "/" + component
             do throws(Errno) {
                 try Sys.makeDirectory(current, mode: 0o700)
-            } catch where error == .fileExists {
+            } catch  where error == .fileExists {
                 continue
             }
         }

@@ -8,10 +8,13 @@ extension Portcullis {
     struct Audit: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "A verdict for every listening port: findings with evidence and fixes.",
-            discussion: "Exit codes: 0 no finding at or above --fail-on, 1 at least one, 2 usage or policy error (or --baseline without a baseline), 3 runtime error.")
+            discussion:
+                "Exit codes: 0 no finding at or above --fail-on, 1 at least one, 2 usage or policy error (or --baseline without a baseline), 3 runtime error."
+        )
 
         @OptionGroup var auditFlags: AuditFlags
-        @Option(name: .customLong("fail-on"), help: "Exit 1 when a finding is at or above this severity: info, low, medium, high, critical.")
+        @Option(
+            name: .customLong("fail-on"), help: "Exit 1 when a finding is at or above this severity: info, low, medium, high, critical.")
         var failOn: Severity = .high
         @Option(help: "Output format: table (text report), json, ndjson (one finding per line) or junit (JUnit XML).")
         var format: OutputFormat = .table

@@ -15,7 +15,8 @@ extension Portcullis {
                 abstract: "Make a snapshot the baseline (default: take one now). Earlier baselines stay recorded.",
                 discussion: "Exit codes: 0 set, 2 usage error or unknown snapshot, 3 runtime error.")
 
-            @Argument(help: ArgumentHelp("A snapshot id (portcullis history lists them); default: take a snapshot now.", valueName: "SNAPSHOT"))
+            @Argument(
+                help: ArgumentHelp("A snapshot id (portcullis history lists them); default: take a snapshot now.", valueName: "SNAPSHOT"))
             var snapshot: String?
             @Option(help: ArgumentHelp("Label of the snapshot taken now.", valueName: "TEXT"))
             var label: String?
@@ -24,7 +25,9 @@ extension Portcullis {
             @OptionGroup var source: SourceFlags
 
             func validate() throws {
-                if snapshot != nil && label != nil { throw ValidationError("--label names a snapshot taken now; it cannot be combined with SNAPSHOT") }
+                if snapshot != nil && label != nil {
+                    throw ValidationError("--label names a snapshot taken now; it cannot be combined with SNAPSHOT")
+                }
             }
 
             func run() throws {

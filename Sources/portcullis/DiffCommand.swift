@@ -7,7 +7,8 @@ import PortcullisStore
 extension Portcullis {
     struct Diff: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "What changed between two snapshots, or a snapshot and the live host: listeners added and removed, owner and exposure changes, findings new and resolved.",
+            abstract:
+                "What changed between two snapshots, or a snapshot and the live host: listeners added and removed, owner and exposure changes, findings new and resolved.",
             discussion: """
                 FROM defaults to the baseline and TO to the live host; each is a snapshot id, \
                 `baseline` or (TO only) `live`.
@@ -32,9 +33,10 @@ extension Portcullis {
 
         func run() throws {
             let fromRef = try from.map { word throws(JobError) in try SnapshotRef(parsing: word, option: "FROM") } ?? .baseline
-            let target: DiffJob.Target = try to.map { word throws(JobError) in
-                word == "live" ? .live : .snapshot(try SnapshotRef(parsing: word, option: "TO"))
-            } ?? .live
+            let target: DiffJob.Target =
+                try to.map { word throws(JobError) in
+                    word == "live" ? .live : .snapshot(try SnapshotRef(parsing: word, option: "TO"))
+                } ?? .live
             let report = try DiffJob.run(in: store.open(.readOnly), from: fromRef, to: target, audit: auditFlags.options(source))
             reportDiagnostics(report.diagnostics)
             if format == .json {

@@ -11,7 +11,8 @@ extension Portcullis {
         var query: String
         @Option(help: "Output format: table (text) or json.")
         var format: OutputFormat = .table
-        @Option(name: .customLong("proc-root"), help: ArgumentHelp("Read the ephemeral port range from this procfs tree.", valueName: "DIR"))
+        @Option(
+            name: .customLong("proc-root"), help: ArgumentHelp("Read the ephemeral port range from this procfs tree.", valueName: "DIR"))
         var procRoot: String = "/proc"
 
         func validate() throws {

@@ -11,9 +11,11 @@ extension Severity: ExpressibleByArgument {}
 
 /// `--proc-root` and `--source`: where the socket table and process information come from.
 struct SourceFlags: ParsableArguments {
-    @Option(name: .customLong("proc-root"), help: ArgumentHelp(
-        "Read a procfs tree at DIR (e.g. a copy of another machine's /proc) instead of the live kernel.",
-        valueName: "DIR"))
+    @Option(
+        name: .customLong("proc-root"),
+        help: ArgumentHelp(
+            "Read a procfs tree at DIR (e.g. a copy of another machine's /proc) instead of the live kernel.",
+            valueName: "DIR"))
     var procRoot: String?
 
     @Option(help: "Socket table source: auto (netlink, /proc/net as fallback), netlink, or procfs.")
@@ -106,16 +108,18 @@ struct AuditFlags: ParsableArguments {
     }
 
     func options(_ source: SourceFlags, baseline: BaselineListeners? = nil) -> AuditJob.Options {
-        AuditJob.Options(source: source.hostSource, policy: policy.map(PolicyChoice.file) ?? (noPolicy ? .none : .standard),
-                         judgeFirewall: !noFirewall, baseline: baseline)
+        AuditJob.Options(
+            source: source.hostSource, policy: policy.map(PolicyChoice.file) ?? (noPolicy ? .none : .standard),
+            judgeFirewall: !noFirewall, baseline: baseline)
     }
 }
 
 /// `--db PATH`, shared by every command that reads or writes history.
 struct StoreFlags: ParsableArguments {
-    @Option(help: ArgumentHelp(
-        "History database (default: /var/lib/portcullis/portcullis.db as root, else $XDG_STATE_HOME/portcullis/portcullis.db or ~/.local/state/portcullis/portcullis.db).",
-        valueName: "PATH"))
+    @Option(
+        help: ArgumentHelp(
+            "History database (default: /var/lib/portcullis/portcullis.db as root, else $XDG_STATE_HOME/portcullis/portcullis.db or ~/.local/state/portcullis/portcullis.db).",
+            valueName: "PATH"))
     var db: String?
 
     func validate() throws {

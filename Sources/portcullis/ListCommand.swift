@@ -20,8 +20,9 @@ extension Portcullis {
         }
 
         func run() throws {
-            let report = try InventoryJob.run(InventoryJob.Options(
-                source: source.hostSource, query: selection.query(listeningOnly: !all), filter: try selection.filter()))
+            let report = try InventoryJob.run(
+                InventoryJob.Options(
+                    source: source.hostSource, query: selection.query(listeningOnly: !all), filter: try selection.filter()))
             reportDiagnostics(report.diagnostics)
             renderInventory(report.inventory, entries: report.entries, format: format, allStates: all)
         }

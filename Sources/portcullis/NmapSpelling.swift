@@ -3,12 +3,15 @@
 /// `scan` they are rewritten to their long forms before parsing, so nmap
 /// habits work. Nothing after `--` and nothing outside `scan` is touched.
 enum NmapSpelling {
-    static let longForms = ["-sT": "--tcp", "-sU": "--udp", "-sV": "--service", "-iL": "--input-file",
-                            "-oX": "--xml", "-Pn": "--no-ping"]
+    static let longForms = [
+        "-sT": "--tcp", "-sU": "--udp", "-sV": "--service", "-iL": "--input-file",
+        "-oX": "--xml", "-Pn": "--no-ping",
+    ]
 
     static func rewrite(_ arguments: [String]) -> [String] {
         guard let scan = arguments.firstIndex(of: "scan"),
-              arguments[..<scan].allSatisfy({ $0.hasPrefix("-") && $0 != "--" }) else { return arguments }
+            arguments[..<scan].allSatisfy({ $0.hasPrefix("-") && $0 != "--" })
+        else { return arguments }
         var out = Array(arguments[...scan])
         var rest = arguments[(scan + 1)...]
         while let argument = rest.popFirst() {

@@ -24,8 +24,9 @@ extension Portcullis {
         }
 
         func run() throws {
-            let report = try OverviewJob.run(OverviewJob.Options(
-                audit: auditFlags.options(source), query: selection.query(listeningOnly: true), filter: try selection.filter()))
+            let report = try OverviewJob.run(
+                OverviewJob.Options(
+                    audit: auditFlags.options(source), query: selection.query(listeningOnly: true), filter: try selection.filter()))
             reportDiagnostics(report.diagnostics)
             let threshold = failOn ?? .high
             switch format {
@@ -37,10 +38,11 @@ extension Portcullis {
                 }
             case .table, .text, .junit:
                 let style = terminalStyle
-                Console.write(InventoryRenderer.renderTable(report.entries, allStates: false, style: style) { entry in
-                    guard let listener = report.listener(inode: entry.socket.inode) else { return ("-", nil) }
-                    return ("\(listener.verdict.jsonName): \(listener.verdictReason)", listener.verdict.colorCode)
-                })
+                Console.write(
+                    InventoryRenderer.renderTable(report.entries, allStates: false, style: style) { entry in
+                        guard let listener = report.listener(inode: entry.socket.inode) else { return ("-", nil) }
+                        return ("\(listener.verdict.jsonName): \(listener.verdictReason)", listener.verdict.colorCode)
+                    })
                 Console.write("\n" + AuditRenderer.renderText(report.audit, failOn: threshold, style: style))
             }
             if let failOn, report.audit.count(atLeast: failOn) > 0 { throw ExitStatus.findings.exit }

@@ -14,14 +14,19 @@ extension Portcullis {
             static let configuration = CommandConfiguration(
                 abstract: "Print (or write) a starter policy that allows exactly what listens now.")
 
-            @Option(name: [.customShort("o"), .long], help: ArgumentHelp("Write to FILE instead of standard output; refuses to overwrite an existing file.", valueName: "FILE"))
+            @Option(
+                name: [.customShort("o"), .long],
+                help: ArgumentHelp("Write to FILE instead of standard output; refuses to overwrite an existing file.", valueName: "FILE"))
             var output: String?
             @OptionGroup var source: SourceFlags
 
             func run() throws {
                 let report = try PolicyStarterJob.run(source: source.hostSource)
                 reportDiagnostics(report.diagnostics)
-                guard let output else { Console.write(report.text); return }
+                guard let output else {
+                    Console.write(report.text)
+                    return
+                }
                 do { try HostFiles.createFile(output, contents: Array(report.text.utf8)) } catch {
                     throw JobError.output(path: output, error)
                 }
@@ -38,7 +43,9 @@ extension Portcullis {
 
             func run() throws {
                 let policy = try PolicyFile.load(file)
-                Console.write("\(file): ok (\(policy.allow.count) allow entries, \(policy.rules.count) rule overrides, \(policy.ignore.count) ignores)\n")
+                Console.write(
+                    "\(file): ok (\(policy.allow.count) allow entries, \(policy.rules.count) rule overrides, \(policy.ignore.count) ignores)\n"
+                )
             }
         }
     }

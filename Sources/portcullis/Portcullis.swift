@@ -16,7 +16,10 @@ struct Portcullis: ParsableCommand {
             4 hidden ports or processes found (hidden).
             """,
         version: "0.1.0",
-        subcommands: [Overview.self, Audit.self, List.self, Who.self, Explain.self, Hidden.self, Scan.self, PolicyCommand.self, Snapshot.self, History.self, BaselineCommand.self, Diff.self, Watch.self],
+        subcommands: [
+            Overview.self, Audit.self, List.self, Who.self, Explain.self, Hidden.self, Scan.self, PolicyCommand.self, Snapshot.self,
+            History.self, BaselineCommand.self, Diff.self, Watch.self,
+        ],
         defaultSubcommand: Overview.self
     )
 

@@ -13,13 +13,15 @@ final class ProgressBar: Sendable {
 
     func update(_ done: Int, of total: Int) {
         let now = Clock.monotonicMilliseconds()
-        guard let started = clock.withLock({ state -> Int64? in
-            let started = state.started ?? now
-            state.started = started
-            guard now - state.drawn >= 100 || done == total else { return nil }
-            state.drawn = now
-            return started
-        }) else { return }
+        guard
+            let started = clock.withLock({ state -> Int64? in
+                let started = state.started ?? now
+                state.started = started
+                guard now - state.drawn >= 100 || done == total else { return nil }
+                state.drawn = now
+                return started
+            })
+        else { return }
         let elapsed = max(1, now - started)
         let rate = Int64(done) * 1000 / elapsed
         let eta = rate > 0 ? Int64(total - done) / rate : 0

@@ -34,12 +34,16 @@ extension Portcullis {
         var inputFile: String?
         @Option(help: ArgumentHelp("Targets to leave out (same forms, comma-separated).", valueName: "TARGETS"))
         var exclude: [String] = []
-        @Option(name: .customLong("excludefile"), help: ArgumentHelp("Read targets to leave out from FILE (as nmap's --excludefile).", valueName: "FILE"))
+        @Option(
+            name: .customLong("excludefile"),
+            help: ArgumentHelp("Read targets to leave out from FILE (as nmap's --excludefile).", valueName: "FILE"))
         var excludeFile: String?
         @Flag(help: "Allow more than 65,536 addresses (a /16, or an IPv6 /112).")
         var allowLarge = false
 
-        @Option(name: [.customShort("p"), .long], help: ArgumentHelp("Ports: 22,80,8000-8100, or - for 1-65535 (nmap: -p-).", valueName: "PORTS"))
+        @Option(
+            name: [.customShort("p"), .long],
+            help: ArgumentHelp("Ports: 22,80,8000-8100, or - for 1-65535 (nmap: -p-).", valueName: "PORTS"))
         var ports: String?
         @Option(help: ArgumentHelp("The N ports most often open (nmap's frequencies).", valueName: "N"))
         var topPorts: Int?
@@ -54,7 +58,10 @@ extension Portcullis {
         var maxConcurrency = 4096
         @Option(help: ArgumentHelp("Most new probes per second (default: no cap).", valueName: "N"))
         var rate: Int?
-        @Option(help: ArgumentHelp("Most retries of a port that does not answer (0-10, default 6; fewer are used while every answer comes first time).", valueName: "N"))
+        @Option(
+            help: ArgumentHelp(
+                "Most retries of a port that does not answer (0-10, default 6; fewer are used while every answer comes first time).",
+                valueName: "N"))
         var maxRetries = 6
         @Option(help: ArgumentHelp("Longest wait for one answer, in milliseconds (default 2000).", valueName: "MS"))
         var maxTimeout = 2000
@@ -76,7 +83,9 @@ extension Portcullis {
             }
             try format.require([.table, .json, .ndjson], command: "scan")
             if ports != nil && topPorts != nil { throw ValidationError("-p and --top-ports cannot be combined") }
-            if let topPorts, !(1...65535).contains(topPorts) { throw ValidationError("--top-ports must be between 1 and 65535, not \(topPorts)") }
+            if let topPorts, !(1...65535).contains(topPorts) {
+                throw ValidationError("--top-ports must be between 1 and 65535, not \(topPorts)")
+            }
             guard (1...1_000_000).contains(maxConcurrency) else { throw ValidationError("--max-concurrency must be between 1 and 1000000") }
             if let rate, rate < 1 { throw ValidationError("--rate must be at least 1 probe per second") }
             guard (0...10).contains(maxRetries) else { throw ValidationError("--max-retries must be between 0 and 10") }
@@ -110,7 +119,8 @@ extension Portcullis {
             }
             let showProgress = Console.isTerminal(2)
             if showProgress {
-                let probes = ProgressBar(unit: "probes"), conversations = ProgressBar(unit: "services")
+                let probes = ProgressBar(unit: "probes")
+                let conversations = ProgressBar(unit: "services")
                 options.engine.onProgress = { done, total in probes.update(done, of: total) }
                 options.serviceOptions.onProgress = { done, total in conversations.update(done, of: total) }
             }
@@ -126,7 +136,11 @@ extension Portcullis {
             if let xmlFile {
                 let xml = Array(ScanJob.xml(report, plan: plan, services: services, version: Portcullis.configuration.version).utf8)
                 do {
-                    if overwrite { try HostFiles.replaceFile(xmlFile, contents: xml) } else { try HostFiles.createFile(xmlFile, contents: xml) }
+                    if overwrite {
+                        try HostFiles.replaceFile(xmlFile, contents: xml)
+                    } else {
+                        try HostFiles.createFile(xmlFile, contents: xml)
+                    }
                 } catch {
                     throw JobError.output(path: xmlFile, error)
                 }

@@ -23,9 +23,12 @@ extension Portcullis {
         var format: OutputFormat = .text
         @Flag(help: "Store the events in the history database.")
         var record = false
-        @Option(help: ArgumentHelp("Run PROGRAM for each event, without a shell, with the event's JSON on its stdin.", valueName: "PROGRAM"))
+        @Option(
+            help: ArgumentHelp("Run PROGRAM for each event, without a shell, with the event's JSON on its stdin.", valueName: "PROGRAM"))
         var exec: String?
-        @Option(name: .customLong("exec-arg"), parsing: .unconditionalSingleValue, help: ArgumentHelp("An argument for the --exec program (repeatable, in order).", valueName: "ARG"))
+        @Option(
+            name: .customLong("exec-arg"), parsing: .unconditionalSingleValue,
+            help: ArgumentHelp("An argument for the --exec program (repeatable, in order).", valueName: "ARG"))
         var execArguments: [String] = []
         @Flag(help: "Send each event to syslog (facility daemon).")
         var syslog = false
@@ -49,7 +52,9 @@ extension Portcullis {
             options.intervalMilliseconds = Int64((interval * 1000).rounded())
             options.store = record ? try store.open(.readWrite) : nil
             if let exec {
-                do { options.command = try EventCommand(program: exec, arguments: execArguments, searchPath: Console.environment("PATH")) } catch {
+                do {
+                    options.command = try EventCommand(program: exec, arguments: execArguments, searchPath: Console.environment("PATH"))
+                } catch {
                     throw UsageFailure(error.description)
                 }
             }
@@ -60,7 +65,9 @@ extension Portcullis {
 
             let session = try WatchSession(options)
             reportDiagnostics(session.takeDiagnostics())
-            Console.error("portcullis: notice: watching \(session.listenerCount) listeners (\(session.socketCount) sockets) every \(interval)s; Ctrl-C to stop")
+            Console.error(
+                "portcullis: notice: watching \(session.listenerCount) listeners (\(session.socketCount) sockets) every \(interval)s; Ctrl-C to stop"
+            )
             do {
                 while let events = try session.next() {
                     reportDiagnostics(session.takeDiagnostics())

@@ -6,36 +6,39 @@ import Testing
 /// a second one on loopback, NTP's UDP port, and a server run from a copy
 /// of its executable in /tmp that is then deleted.
 let auditFixtureScript = #"""
-import json, os, shutil, socket, subprocess, sys, tempfile, time
-keep = []
-def listen(family, kind, address, port):
-    s = socket.socket(family, kind)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((address, port))
-    if kind == socket.SOCK_STREAM:
-        s.listen(8)
-    keep.append(s)
-listen(socket.AF_INET, socket.SOCK_STREAM, "0.0.0.0", 6379)
-listen(socket.AF_INET, socket.SOCK_STREAM, "127.0.0.1", 6380)
-listen(socket.AF_INET, socket.SOCK_DGRAM, "0.0.0.0", 123)
-# A copy of the interpreter in /tmp serves a loopback port, then the copy is deleted.
-directory = tempfile.mkdtemp(prefix="pc-audit-", dir="/tmp")
-copy = os.path.join(directory, "implant")
-shutil.copy2(os.path.realpath(sys.executable), copy)
-child = subprocess.Popen([copy, "-c", "import socket,sys,time\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\ns.bind(('127.0.0.1', int(sys.argv[1])))\ns.listen(4)\nprint('up', flush=True)\nsys.stdin.read()\n", sys.argv[1]],
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-child.stdout.readline()
-os.unlink(copy)
-os.rmdir(directory)
-print(json.dumps({"pid": os.getpid(), "implant": child.pid}), flush=True)
-try:
-    sys.stdin.read()
-finally:
-    child.kill()
-"""#
+    import json, os, shutil, socket, subprocess, sys, tempfile, time
+    keep = []
+    def listen(family, kind, address, port):
+        s = socket.socket(family, kind)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((address, port))
+        if kind == socket.SOCK_STREAM:
+            s.listen(8)
+        keep.append(s)
+    listen(socket.AF_INET, socket.SOCK_STREAM, "0.0.0.0", 6379)
+    listen(socket.AF_INET, socket.SOCK_STREAM, "127.0.0.1", 6380)
+    listen(socket.AF_INET, socket.SOCK_DGRAM, "0.0.0.0", 123)
+    # A copy of the interpreter in /tmp serves a loopback port, then the copy is deleted.
+    directory = tempfile.mkdtemp(prefix="pc-audit-", dir="/tmp")
+    copy = os.path.join(directory, "implant")
+    shutil.copy2(os.path.realpath(sys.executable), copy)
+    child = subprocess.Popen([copy, "-c", "import socket,sys,time\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\ns.bind(('127.0.0.1', int(sys.argv[1])))\ns.listen(4)\nprint('up', flush=True)\nsys.stdin.read()\n", sys.argv[1]],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    child.stdout.readline()
+    os.unlink(copy)
+    os.rmdir(directory)
+    print(json.dumps({"pid": os.getpid(), "implant": child.pid}), flush=True)
+    try:
+        sys.stdin.read()
+    finally:
+        child.kill()
+    """#
 
 struct AuditFindingJSON: Decodable {
-    struct Subject: Decodable { var proto: String; var localPort: Int? }
+    struct Subject: Decodable {
+        var proto: String
+        var localPort: Int?
+    }
     var rule: String
     var severity: String
     var subject: Subject?
@@ -44,7 +47,10 @@ struct AuditFindingJSON: Decodable {
 }
 
 struct AuditDocumentJSON: Decodable {
-    struct Summary: Decodable { var failed: Bool; var failOn: String }
+    struct Summary: Decodable {
+        var failed: Bool
+        var failOn: String
+    }
     var summary: Summary
     var findings: [AuditFindingJSON]
     var suppressed: [AuditFindingJSON]
@@ -58,8 +64,9 @@ extension CLITests {
                 .map { "\($0.rule) \($0.severity) \($0.subject?.proto ?? "")/\($0.subject?.localPort ?? 0)" }.sorted()
         }
 
-        @Test("Real listeners give exactly the expected findings and exit code; a policy allowing 6379 removes its finding",
-              .enabled(if: Host.rootWithPython, "needs root (binds port 123) and python3"))
+        @Test(
+            "Real listeners give exactly the expected findings and exit code; a policy allowing 6379 removes its finding",
+            .enabled(if: Host.rootWithPython, "needs root (binds port 123) and python3"))
         func realListeners() throws {
             // Any free port for the implant (a fixed one was once taken by a benchmark running beside the tests).
             let implantPort = try #require(exclusivePort(), "no free port for the implant")
@@ -72,13 +79,15 @@ extension CLITests {
             #expect(result.status == 1, "high findings must fail the audit: \(result)")
             let document = try decodeJSON(AuditDocumentJSON.self, result.stdout)
             #expect(document.summary.failed && document.summary.failOn == "high")
-            #expect(findings(document, ports: ports) == [
-                "deleted-executable high tcp/\(implantPort)",
-                "exposed-datastore high tcp/6379",
-                "udp-amplification medium udp/123",
-                "unsafe-executable-location high tcp/\(implantPort)",
-            ])
-            let deleted = try #require(document.findings.first { $0.rule == "deleted-executable" && $0.subject?.localPort == Int(implantPort) })
+            #expect(
+                findings(document, ports: ports) == [
+                    "deleted-executable high tcp/\(implantPort)",
+                    "exposed-datastore high tcp/6379",
+                    "udp-amplification medium udp/123",
+                    "unsafe-executable-location high tcp/\(implantPort)",
+                ])
+            let deleted = try #require(
+                document.findings.first { $0.rule == "deleted-executable" && $0.subject?.localPort == Int(implantPort) })
             #expect(deleted.owners.map(\.pid) == [Int32(implant)])
 
             // The text report and --fail-on.
@@ -90,13 +99,15 @@ extension CLITests {
             let directory = try TemporaryDirectory(prefix: "portcullis-policy")
             defer { directory.remove() }
             let policy = directory.url.appendingPathComponent("policy.yaml")
-            try Data("""
+            try Data(
+                """
                 version: 1
                 allow:
                   - port: 6379
                     proto: tcp
                     exposure: any
-                """.utf8).write(to: policy)
+                """.utf8
+            ).write(to: policy)
             let allowed = try CLI.run(["audit", "--no-firewall", "--policy", policy.path, "--format", "json"])
             let allowedDocument = try decodeJSON(AuditDocumentJSON.self, allowed.stdout)
             let remaining = findings(allowedDocument, ports: ports)
@@ -126,8 +137,9 @@ extension CLITests {
             #expect(missing.status == 2 && missing.err.contains("/nonexistent/policy.yaml"), "\(missing)")
         }
 
-        @Test("policy init allows what listens now, and never overwrites a file",
-              .enabled(if: Host.python3 != nil, "needs python3"))
+        @Test(
+            "policy init allows what listens now, and never overwrites a file",
+            .enabled(if: Host.python3 != nil, "needs python3"))
         func policyInit() throws {
             let directory = try TemporaryDirectory(prefix: "portcullis-policy")
             defer { directory.remove() }

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Every CLI test lives under this suite. The tests start listeners and then
@@ -82,7 +82,8 @@ enum CLI {
             tried.append(candidate)
             var isDirectory: ObjCBool = false
             if fm.fileExists(atPath: candidate, isDirectory: &isDirectory), !isDirectory.boolValue,
-               fm.isExecutableFile(atPath: candidate) {
+                fm.isExecutableFile(atPath: candidate)
+            {
                 return .success(candidate)
             }
         }
@@ -232,8 +233,10 @@ final class PythonFixture {
 
     /// - Parameters:
     ///   - asUser: run the script through `setpriv` as this uid/gid (e.g. nobody).
-    init(script: String, name: String = "fixture.py", arguments: [String] = [],
-         asUser: (uid: UInt32, gid: UInt32)? = nil, readyTimeout: TimeInterval = 60) throws {
+    init(
+        script: String, name: String = "fixture.py", arguments: [String] = [],
+        asUser: (uid: UInt32, gid: UInt32)? = nil, readyTimeout: TimeInterval = 60
+    ) throws {
         let python = try #require(Host.python3, "python3 is not installed")
         directory = try TemporaryDirectory(prefix: "portcullis-fixture")
         // Readable by an unprivileged fixture user too.
@@ -255,8 +258,11 @@ final class PythonFixture {
         if let asUser {
             let setpriv = try #require(Host.setpriv, "setpriv is not installed")
             process.executableURL = URL(fileURLWithPath: setpriv)
-            process.arguments = ["--reuid=\(asUser.uid)", "--regid=\(asUser.gid)", "--clear-groups", "--",
-                                 python, "-u", scriptURL.path] + arguments
+            process.arguments =
+                [
+                    "--reuid=\(asUser.uid)", "--regid=\(asUser.gid)", "--clear-groups", "--",
+                    python, "-u", scriptURL.path,
+                ] + arguments
         } else {
             process.executableURL = URL(fileURLWithPath: python)
             process.arguments = ["-u", scriptURL.path] + arguments
@@ -396,7 +402,6 @@ func decodeList(_ result: CommandResult, sourceLocation: SourceLocation = #_sour
 }
 
 // MARK: - Small helpers
-
 
 /// Non-overlapping occurrences of `needle`.
 func occurrences(of needle: String, in haystack: String) -> Int {

@@ -39,13 +39,15 @@ final class TestNamespace {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("\(namespace)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let scriptFile = directory.appendingPathComponent("fixture.py"), pidFile = directory.appendingPathComponent("pid")
+        let scriptFile = directory.appendingPathComponent("fixture.py")
+        let pidFile = directory.appendingPathComponent("pid")
         try Data(script.utf8).write(to: scriptFile)
         let python = try #require(Host.python3)
         // The fixture runs detached and records its own pid; teardown kills it by pid. It is
         // started through Popen, which closes inherited descriptors: Foundation's Process
         // waits until every holder of its status descriptor exits, the fixture included.
-        let launcher = "import subprocess, sys; subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, "
+        let launcher =
+            "import subprocess, sys; subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, "
             + "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)"
         try must([python, "-c", launcher, "ip", "netns", "exec", namespace, python, scriptFile.path, pidFile.path])
         let deadline = Date().addingTimeInterval(30)
@@ -70,7 +72,10 @@ final class TestNamespace {
 }
 
 struct FirewallListenerJSON: Decodable {
-    struct Verdict: Decodable { var verdict: String; var reason: String }
+    struct Verdict: Decodable {
+        var verdict: String
+        var reason: String
+    }
     var proto: String
     var localPort: Int
     var firewall: Verdict?
@@ -83,27 +88,28 @@ struct FirewallAuditDocument: Decodable {
 }
 
 let namespaceListeners = """
-import socket, sys
-keep = []
-for kind, port in [(socket.SOCK_STREAM, 22), (socket.SOCK_STREAM, 6379), (socket.SOCK_STREAM, 8080),
-                   (socket.SOCK_DGRAM, 53), (socket.SOCK_DGRAM, 123)]:
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind(("0.0.0.0", port))
-    if kind == socket.SOCK_STREAM:
-        s.listen(4)
-    keep.append(s)
-import os, time
-with open(sys.argv[1] + ".tmp", "w") as f:
-    f.write("%d\\n" % os.getpid())
-os.rename(sys.argv[1] + ".tmp", sys.argv[1])
-while True:
-    time.sleep(3600)
-"""
+    import socket, sys
+    keep = []
+    for kind, port in [(socket.SOCK_STREAM, 22), (socket.SOCK_STREAM, 6379), (socket.SOCK_STREAM, 8080),
+                       (socket.SOCK_DGRAM, 53), (socket.SOCK_DGRAM, 123)]:
+        s = socket.socket(socket.AF_INET, kind)
+        s.bind(("0.0.0.0", port))
+        if kind == socket.SOCK_STREAM:
+            s.listen(4)
+        keep.append(s)
+    import os, time
+    with open(sys.argv[1] + ".tmp", "w") as f:
+        f.write("%d\\n" % os.getpid())
+    os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+    while True:
+        time.sleep(3600)
+    """
 
 extension CLITests {
     @Suite("Firewall-aware audit in a network namespace")
     struct FirewallAudit {
-        static let canRun = Host.isRoot && Host.python3 != nil
+        static let canRun =
+            Host.isRoot && Host.python3 != nil
             && Host.executable("nft", preferring: ["/usr/sbin/nft", "/sbin/nft"]) != nil
             && Host.executable("ip", preferring: ["/usr/sbin/ip", "/sbin/ip", "/bin/ip"]) != nil
 
@@ -114,11 +120,13 @@ extension CLITests {
             return Dictionary(document.listeners.map { ("\($0.proto)/\($0.localPort)", $0) }, uniquingKeysWith: { a, _ in a })
         }
 
-        @Test("Policy drop with accepts by set and port: filtered ports raise no exposure finding",
-              .enabled(if: canRun, "needs root, python3, nft and ip"))
+        @Test(
+            "Policy drop with accepts by set and port: filtered ports raise no exposure finding",
+            .enabled(if: canRun, "needs root, python3, nft and ip"))
         func policyDrop() throws {
             let namespace = try TestNamespace()
-            try namespace.loadRuleset("""
+            try namespace.loadRuleset(
+                """
                 table inet filter {
                     set allowed { type inet_service; elements = { 22, 8080 } }
                     chain input {
@@ -143,11 +151,13 @@ extension CLITests {
             #expect(listeners["udp/53"]?.findings.contains("udp-amplification") == true)
         }
 
-        @Test("Explicit drop and reject by port; a construct it cannot judge is unknown, never filtered",
-              .enabled(if: canRun, "needs root, python3, nft and ip"))
+        @Test(
+            "Explicit drop and reject by port; a construct it cannot judge is unknown, never filtered",
+            .enabled(if: canRun, "needs root, python3, nft and ip"))
         func dropRejectAndUnknown() throws {
             let namespace = try TestNamespace()
-            try namespace.loadRuleset("""
+            try namespace.loadRuleset(
+                """
                 table ip filter {
                     chain input {
                         type filter hook input priority 0; policy accept;
@@ -163,7 +173,8 @@ extension CLITests {
             #expect(listeners["udp/123"]?.firewall?.verdict == "filtered")
             #expect(listeners["tcp/22"]?.firewall?.verdict == "reachable")
             let unknown = try #require(listeners["tcp/8080"]?.firewall)
-            #expect(unknown.verdict == "unknown" || unknown.verdict == "reachable", "a mark match must never be judged filtered: \(unknown)")
+            #expect(
+                unknown.verdict == "unknown" || unknown.verdict == "reachable", "a mark match must never be judged filtered: \(unknown)")
         }
     }
 }

@@ -3,7 +3,7 @@ import PortcullisTestSupport
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `portcullis hidden` against a real userland rootkit technique: the debug
@@ -22,18 +22,18 @@ extension Host {
 /// are V6ONLY, so only the (proto, family) under test is in use. Prints
 /// {"pid", "port"} when bound; exits when stdin closes.
 let preloadListenerScript = #"""
-import json, os, socket, sys
-proto, family = sys.argv[1], sys.argv[2]
-af = socket.AF_INET6 if family == "ipv6" else socket.AF_INET
-s = socket.socket(af, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
-if af == socket.AF_INET6:
-    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-s.bind(("::1" if af == socket.AF_INET6 else "127.0.0.1", int(sys.argv[3])))
-if proto == "tcp":
-    s.listen(8)
-print(json.dumps({"pid": os.getpid(), "port": s.getsockname()[1]}), flush=True)
-sys.stdin.read()
-"""#
+    import json, os, socket, sys
+    proto, family = sys.argv[1], sys.argv[2]
+    af = socket.AF_INET6 if family == "ipv6" else socket.AF_INET
+    s = socket.socket(af, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
+    if af == socket.AF_INET6:
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    s.bind(("::1" if af == socket.AF_INET6 else "127.0.0.1", int(sys.argv[3])))
+    if proto == "tcp":
+        s.listen(8)
+    print(json.dumps({"pid": os.getpid(), "port": s.getsockname()[1]}), flush=True)
+    sys.stdin.read()
+    """#
 
 /// `hidden --format json`, decoded with every field the tests look at; the
 /// tamper hints are optional so the test also reads older output.
@@ -51,7 +51,10 @@ struct PreloadHiddenDocument: Decodable {
         var ownerPids: [Int32]
         var explanation: String
     }
-    struct Hint: Decodable { var kind: String; var detail: String }
+    struct Hint: Decodable {
+        var kind: String
+        var detail: String
+    }
     var clean: Bool
     var rounds: Int
     var candidates: Int
@@ -111,16 +114,19 @@ extension CLITests {
             }
         }
 
-        @Test("A port hidden from netlink and /proc/net is found by the probes, with its owner",
-              .enabled(if: Host.isRoot, "needs root: bind probes of every port and the fd walk of every process"),
-              .enabled(if: Host.cc != nil, "cc is not installed: it builds the LD_PRELOAD library (apt-get install gcc libc6-dev)"),
-              .enabled(if: Host.python3 != nil, "python3 is not installed: it runs the listener"),
-              arguments: PreloadCase.all)
+        @Test(
+            "A port hidden from netlink and /proc/net is found by the probes, with its owner",
+            .enabled(if: Host.isRoot, "needs root: bind probes of every port and the fd walk of every process"),
+            .enabled(if: Host.cc != nil, "cc is not installed: it builds the LD_PRELOAD library (apt-get install gcc libc6-dev)"),
+            .enabled(if: Host.python3 != nil, "python3 is not installed: it runs the listener"),
+            arguments: PreloadCase.all)
         func hiddenPort(_ c: PreloadCase) throws {
             let directory = try TemporaryDirectory(prefix: "portcullis-preload")
             defer { directory.remove() }
             let library = try buildLibrary(in: directory)
-            let listener = try PythonFixture(script: preloadListenerScript, name: "hidden_listener.py", arguments: [c.proto, c.family, "\(try #require(exclusivePort()))"])
+            let listener = try PythonFixture(
+                script: preloadListenerScript, name: "hidden_listener.py",
+                arguments: [c.proto, c.family, "\(try #require(exclusivePort()))"])
             defer { listener.stop() }
             let port = try #require(listener.int("port"))
             let pid = listener.pid
@@ -142,7 +148,9 @@ extension CLITests {
             let (result, document) = try hidden(preload)
             #expect(result.status == 4, "a hidden port exits 4: \(result)")
             #expect(!document.clean)
-            let described = document.alarms.map { "\($0.kind) \($0.proto ?? "-")/\($0.family ?? "-")/\($0.port.map(String.init) ?? "-") \($0.technique)" }
+            let described = document.alarms.map {
+                "\($0.kind) \($0.proto ?? "-")/\($0.family ?? "-")/\($0.port.map(String.init) ?? "-") \($0.technique)"
+            }
             // A raw read of /proc/net still lists the row: the technique is named.
             #expect(described == ["port \(c.proto)/\(c.family)/\(port) libc_hook"], "\(result)")
             let finding = try #require(document.alarms.first { $0.port == port })
@@ -155,20 +163,25 @@ extension CLITests {
             let hints = document.tamperHints ?? []
             #expect(hints.contains { $0.kind == "ld_preload_env" && $0.detail.contains("hideport.so") }, "\(hints)")
             let table = "/proc/net/\(c.proto)\(c.family == "ipv6" ? "6" : "")"
-            #expect(hints.contains { $0.kind == "libc_read_differs" && $0.detail.hasPrefix(table + " ") && $0.detail.contains("local port \(port)") },
-                    "\(hints)")
+            #expect(
+                hints.contains {
+                    $0.kind == "libc_read_differs" && $0.detail.hasPrefix(table + " ") && $0.detail.contains("local port \(port)")
+                },
+                "\(hints)")
             #expect(!(plainDocument.tamperHints ?? []).contains { $0.kind == "libc_read_differs" }, "no difference without the library")
         }
 
-        @Test("A hidden port whose owner is also hidden from the /proc listing",
-              .enabled(if: Host.isRoot, "needs root: bind probes of every port and the fd walk of every process"),
-              .enabled(if: Host.cc != nil, "cc is not installed: it builds the LD_PRELOAD library (apt-get install gcc libc6-dev)"),
-              .enabled(if: Host.python3 != nil, "python3 is not installed: it runs the listener"))
+        @Test(
+            "A hidden port whose owner is also hidden from the /proc listing",
+            .enabled(if: Host.isRoot, "needs root: bind probes of every port and the fd walk of every process"),
+            .enabled(if: Host.cc != nil, "cc is not installed: it builds the LD_PRELOAD library (apt-get install gcc libc6-dev)"),
+            .enabled(if: Host.python3 != nil, "python3 is not installed: it runs the listener"))
         func hiddenPortAndProcess() throws {
             let directory = try TemporaryDirectory(prefix: "portcullis-preload")
             defer { directory.remove() }
             let library = try buildLibrary(in: directory)
-            let listener = try PythonFixture(script: preloadListenerScript, name: "hidden_listener.py", arguments: ["tcp", "ipv4", "\(try #require(exclusivePort()))"])
+            let listener = try PythonFixture(
+                script: preloadListenerScript, name: "hidden_listener.py", arguments: ["tcp", "ipv4", "\(try #require(exclusivePort()))"])
             defer { listener.stop() }
             let port = try #require(listener.int("port"))
             let pid = listener.pid
@@ -185,15 +198,18 @@ extension CLITests {
             let (result, document) = try hidden(preload)
             #expect(result.status == 4, "a hidden port exits 4: \(result)")
             let portFinding = document.alarms.first { $0.kind == "port" && $0.port == port }
-            #expect(portFinding?.proto == "tcp" && portFinding?.family == "ipv4" && portFinding?.technique == "libc_hook",
-                    "\(result)")
+            #expect(
+                portFinding?.proto == "tcp" && portFinding?.family == "ipv4" && portFinding?.technique == "libc_hook",
+                "\(result)")
             // The process itself: present at /proc/PID, missing from the listing.
             let processFinding = document.alarms.first { $0.kind == "process" && $0.ownerPids.contains(pid) }
             #expect(processFinding != nil, "pid \(pid) is hidden from the /proc listing: \(result)")
             #expect(portFinding?.ownerPids.contains(pid) == true, "the hidden listener (pid \(pid)) owns the hidden port: \(result)")
             // Nothing else: only that port and that process.
-            #expect(document.alarms.filter { !($0.kind == "port" && $0.port == port) && !($0.kind == "process" && $0.ownerPids == [pid]) }.isEmpty,
-                    "\(document.alarms)")
+            #expect(
+                document.alarms.filter { !($0.kind == "port" && $0.port == port) && !($0.kind == "process" && $0.ownerPids == [pid]) }
+                    .isEmpty,
+                "\(document.alarms)")
         }
     }
 }

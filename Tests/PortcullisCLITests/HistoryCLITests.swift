@@ -5,7 +5,7 @@ import PortcullisTestSupport
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A long-running portcullis started in its own session through python's
@@ -33,9 +33,11 @@ final class BackgroundPortcullis {
             os.rename(d + '/status.tmp', d + '/status')
             """
         try Data(waiter.utf8).write(to: directory.url.appendingPathComponent("waiter.py"))
-        let launcher = "import subprocess, sys; subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, "
+        let launcher =
+            "import subprocess, sys; subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, "
             + "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)"
-        let started = try Subprocess.run(python, ["-c", launcher, python, directory.path + "/waiter.py", directory.path, try CLI.binary()] + arguments)
+        let started = try Subprocess.run(
+            python, ["-c", launcher, python, directory.path + "/waiter.py", directory.path, try CLI.binary()] + arguments)
         try #require(started.status == 0, "\(started)")
         let deadline = Date().addingTimeInterval(20)
         var found: pid_t = 0
@@ -186,9 +188,12 @@ extension CLITests {
             #expect(same.out.contains("no differences"))
 
             let audit = try CLI.run(["audit", "--baseline", "--db", db, "--no-policy", "--format", "json", "--fail-on", "critical"])
-            let findings = try #require((try JSONSerialization.jsonObject(with: Data(audit.stdout)) as? [String: Any])?["findings"] as? [[String: Any]])
+            let findings = try #require(
+                (try JSONSerialization.jsonObject(with: Data(audit.stdout)) as? [String: Any])?["findings"] as? [[String: Any]])
             let notInBaseline = findings.filter { $0["rule"] as? String == "not-in-baseline" }
-            #expect(notInBaseline.contains { (($0["subject"] as? [String: Any])?["local_port"] as? NSNumber)?.intValue == Int(listener.port) }, "\(audit)")
+            #expect(
+                notInBaseline.contains { (($0["subject"] as? [String: Any])?["local_port"] as? NSNumber)?.intValue == Int(listener.port) },
+                "\(audit)")
 
             let unknown = try CLI.run(["diff", "41", "2", "--db", db])
             #expect(unknown.status == 2, "\(unknown)")
@@ -211,8 +216,9 @@ extension CLITests {
             #expect((try? Data(contentsOf: URL(fileURLWithPath: db))) == junk)
         }
 
-        @Test("A database the user may read but not write: snapshot fails with exit 3, history still reads",
-              .enabled(if: Host.isRoot && Host.setpriv != nil, "needs root and setpriv to run as nobody"))
+        @Test(
+            "A database the user may read but not write: snapshot fails with exit 3, history still reads",
+            .enabled(if: Host.isRoot && Host.setpriv != nil, "needs root and setpriv to run as nobody"))
         func readOnlyDatabase() throws {
             let scratch = try TemporaryDirectory(prefix: "portcullis-history")
             defer { scratch.remove() }
@@ -235,7 +241,9 @@ extension CLITests {
 
         @Test("Crash safety: SIGKILL while writing snapshots, many times; the file stays sound and each snapshot is whole or absent")
         func crashSafety() throws {
-            let writer = URL(fileURLWithPath: try CLI.binary()).deletingLastPathComponent().appendingPathComponent("portcullis-crash-writer").path
+            let writer = URL(fileURLWithPath: try CLI.binary()).deletingLastPathComponent().appendingPathComponent(
+                "portcullis-crash-writer"
+            ).path
             try #require(FileManager.default.isExecutableFile(atPath: writer), "build portcullis-crash-writer first (swift build)")
             let scratch = try TemporaryDirectory(prefix: "portcullis-crash")
             defer { scratch.remove() }
@@ -254,7 +262,9 @@ extension CLITests {
                 process.standardError = FileHandle.nullDevice
                 try process.run()
                 // The first kills land during creation and migration, later ones mid-transaction.
-                let delay = round < 3 ? UInt32.random(in: 1_000...30_000, using: &generator) : UInt32.random(in: 20_000...400_000, using: &generator)
+                let delay =
+                    round < 3
+                    ? UInt32.random(in: 1_000...30_000, using: &generator) : UInt32.random(in: 20_000...400_000, using: &generator)
                 usleep(delay)
                 kill(process.processIdentifier, SIGKILL)
                 process.waitUntilExit()
@@ -285,16 +295,20 @@ extension CLITests {
             #expect(committed.count >= 5, "too few snapshots were committed to prove anything: \(committed.count)")
         }
 
-        @Test("watch --format ndjson: a listener opened and closed gives two events with its owner's pid; SIGTERM ends it with 0",
-              .enabled(if: canWatch, "needs root and python3"))
+        @Test(
+            "watch --format ndjson: a listener opened and closed gives two events with its owner's pid; SIGTERM ends it with 0",
+            .enabled(if: canWatch, "needs root and python3"))
         func watchEvents() throws {
             let watch = try BackgroundPortcullis(["watch", "--format", "ndjson", "--interval", "0.2"])
             try #require(watch.wait { $0.err.contains("watching") }, "watch did not start: \(watch.err)")
             var listener: LocalListener? = try LocalListener(address: "127.0.0.1")
             let port = try #require(listener?.port)
-            #expect(watch.wait { events($0.out, port: port).contains { $0["event"] as? String == "opened" } }, "no opened event: \(watch.out)\n\(watch.err)")
+            #expect(
+                watch.wait { events($0.out, port: port).contains { $0["event"] as? String == "opened" } },
+                "no opened event: \(watch.out)\n\(watch.err)")
             listener = nil
-            #expect(watch.wait { events($0.out, port: port).contains { $0["event"] as? String == "closed" } }, "no closed event: \(watch.out)")
+            #expect(
+                watch.wait { events($0.out, port: port).contains { $0["event"] as? String == "closed" } }, "no closed event: \(watch.out)")
             let mine = events(watch.out, port: port)
             #expect(mine.map { $0["event"] as? String } == ["opened", "closed"])
             for event in mine {
@@ -306,8 +320,9 @@ extension CLITests {
             #expect(watch.err.contains("stopped by SIGTERM"))
         }
 
-        @Test("watch: a listener whose holder runs another program (exec) is an owner change, with both owners",
-              .enabled(if: canWatch, "needs root and python3"))
+        @Test(
+            "watch: a listener whose holder runs another program (exec) is an owner change, with both owners",
+            .enabled(if: canWatch, "needs root and python3"))
         func watchOwnerChange() throws {
             let scratch = try TemporaryDirectory(prefix: "portcullis-exec")
             defer { scratch.remove() }
@@ -324,16 +339,20 @@ extension CLITests {
                 os.execv(sys.argv[2], [sys.argv[2], '3'])
                 """
             try Data(script.utf8).write(to: scratch.url.appendingPathComponent("exec.py"))
-            let launcher = "import subprocess, sys; subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, "
+            let launcher =
+                "import subprocess, sys; subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, "
                 + "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)"
             let started = try Subprocess.run(python, ["-c", launcher, python, scratch.path + "/exec.py", scratch.path, sleep])
             try #require(started.status == 0, "\(started)")
             var port: UInt16 = 0
-            #expect(watch.wait(for: 10) { _ in
-                port = UInt16((try? String(contentsOfFile: scratch.path + "/port", encoding: .utf8)) ?? "") ?? 0
-                return port != 0
-            })
-            #expect(watch.wait { events($0.out, port: port).contains { $0["event"] as? String == "owner_changed" } }, "\(watch.out)\n\(watch.err)")
+            #expect(
+                watch.wait(for: 10) { _ in
+                    port = UInt16((try? String(contentsOfFile: scratch.path + "/port", encoding: .utf8)) ?? "") ?? 0
+                    return port != 0
+                })
+            #expect(
+                watch.wait { events($0.out, port: port).contains { $0["event"] as? String == "owner_changed" } },
+                "\(watch.out)\n\(watch.err)")
             let changed = try #require(events(watch.out, port: port).first { $0["event"] as? String == "owner_changed" })
             let now = (changed["owners"] as? [[String: Any]])?.first
             let before = (changed["previous_owners"] as? [[String: Any]])?.first
@@ -343,12 +362,14 @@ extension CLITests {
             #expect(watch.terminate() == 0, "\(watch.err)")
         }
 
-        @Test("watch --record, --exec and --syslog: each event stored, piped to the program, and sent as a datagram",
-              .enabled(if: canWatch, "needs root and python3"))
+        @Test(
+            "watch --record, --exec and --syslog: each event stored, piped to the program, and sent as a datagram",
+            .enabled(if: canWatch, "needs root and python3"))
         func watchSinks() throws {
             let scratch = try TemporaryDirectory(prefix: "portcullis-sinks")
             defer { scratch.remove() }
-            let db = scratch.path + "/h.db", received = scratch.path + "/received"
+            let db = scratch.path + "/h.db"
+            let received = scratch.path + "/received"
             let sink = try DatagramSink(path: scratch.path + "/log")
             // The event reaches the program on stdin only: its arguments hold no event data.
             let watch = try BackgroundPortcullis([

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The listener mix the oracle test compares: TCP and UDP on 127.0.0.1,
@@ -17,100 +17,100 @@ import Glibc
 /// Exits when stdin closes or on SIGTERM; the children die with it
 /// (PR_SET_PDEATHSIG).
 let listenersScript = #"""
-import ctypes, json, os, signal, socket, sys
+    import ctypes, json, os, signal, socket, sys
 
-PR_SET_PDEATHSIG = 1
-libc = ctypes.CDLL(None, use_errno=True)
-PREFORK = 3
-REUSE = 3
-sockets = []   # every socket stays open until exit
-expected = []  # what the test should find, one element per socket
+    PR_SET_PDEATHSIG = 1
+    libc = ctypes.CDLL(None, use_errno=True)
+    PREFORK = 3
+    REUSE = 3
+    sockets = []   # every socket stays open until exit
+    expected = []  # what the test should find, one element per socket
 
-def bind(proto, family, host, port=0, v6only=None, reuseport=False, device=None):
-    kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
-    s = socket.socket(family, kind)
-    if device is not None:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, device)
-    if v6only is not None:
-        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1 if v6only else 0)
-    if reuseport:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    s.bind((host, port))
-    if proto == "tcp":
-        s.listen(16)
-    sockets.append(s)
-    return s
+    def bind(proto, family, host, port=0, v6only=None, reuseport=False, device=None):
+        kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
+        s = socket.socket(family, kind)
+        if device is not None:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, device)
+        if v6only is not None:
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1 if v6only else 0)
+        if reuseport:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        s.bind((host, port))
+        if proto == "tcp":
+            s.listen(16)
+        sockets.append(s)
+        return s
 
-def port_of(s):
-    return s.getsockname()[1]
+    def port_of(s):
+        return s.getsockname()[1]
 
-def die(*_):
-    os._exit(0)
+    def die(*_):
+        os._exit(0)
 
-signal.signal(signal.SIGTERM, die)
-parent = os.getpid()
+    signal.signal(signal.SIGTERM, die)
+    parent = os.getpid()
 
-# 1. A pre-forked server: listen() once, then fork children that share the
-#    fd. Forked first, so the children hold this socket and no other.
-pre = bind("tcp", socket.AF_INET, "127.0.0.1")
-children = []
-for _ in range(PREFORK):
-    pid = os.fork()
-    if pid == 0:
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        if os.getppid() != parent:   # the parent died before prctl
-            os._exit(0)
-        signal.signal(signal.SIGTERM, die)
-        while True:
-            signal.pause()
-    children.append(pid)
-expected.append({"proto": "tcp", "address": "127.0.0.1", "port": port_of(pre), "role": "prefork",
-                 "pids": sorted([parent] + children), "ifindex": 0})
+    # 1. A pre-forked server: listen() once, then fork children that share the
+    #    fd. Forked first, so the children hold this socket and no other.
+    pre = bind("tcp", socket.AF_INET, "127.0.0.1")
+    children = []
+    for _ in range(PREFORK):
+        pid = os.fork()
+        if pid == 0:
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            if os.getppid() != parent:   # the parent died before prctl
+                os._exit(0)
+            signal.signal(signal.SIGTERM, die)
+            while True:
+                signal.pause()
+        children.append(pid)
+    expected.append({"proto": "tcp", "address": "127.0.0.1", "port": port_of(pre), "role": "prefork",
+                     "pids": sorted([parent] + children), "ifindex": 0})
 
-# 2. One TCP and one UDP socket on each kind of local address, including an
-#    IPv4-mapped one (ss: [::ffff:127.0.0.1]) and one bound to the loopback
-#    device with SO_BINDTODEVICE (ss: 127.0.0.1%lo).
-for proto in ("tcp", "udp"):
-    for role, family, host, v6only, device in (
-        ("loopback4", socket.AF_INET, "127.0.0.1", None, None),
-        ("any4", socket.AF_INET, "0.0.0.0", None, None),
-        ("loopback6", socket.AF_INET6, "::1", True, None),
-        ("dualstack", socket.AF_INET6, "::", False, None),
-        ("v6only", socket.AF_INET6, "::", True, None),
-        ("mapped4", socket.AF_INET6, "::ffff:127.0.0.1", False, None),
-        ("bound_lo", socket.AF_INET, "127.0.0.1", None, b"lo"),
-    ):
-        try:
-            s = bind(proto, family, host, v6only=v6only, device=device)
-        except PermissionError:
-            if device is None:
-                raise
-            continue   # SO_BINDTODEVICE needs CAP_NET_RAW before Linux 5.7
-        expected.append({"proto": proto, "address": host, "port": port_of(s), "role": role, "pids": [parent],
-                         "ifindex": socket.if_nametoindex("lo") if device else 0})
+    # 2. One TCP and one UDP socket on each kind of local address, including an
+    #    IPv4-mapped one (ss: [::ffff:127.0.0.1]) and one bound to the loopback
+    #    device with SO_BINDTODEVICE (ss: 127.0.0.1%lo).
+    for proto in ("tcp", "udp"):
+        for role, family, host, v6only, device in (
+            ("loopback4", socket.AF_INET, "127.0.0.1", None, None),
+            ("any4", socket.AF_INET, "0.0.0.0", None, None),
+            ("loopback6", socket.AF_INET6, "::1", True, None),
+            ("dualstack", socket.AF_INET6, "::", False, None),
+            ("v6only", socket.AF_INET6, "::", True, None),
+            ("mapped4", socket.AF_INET6, "::ffff:127.0.0.1", False, None),
+            ("bound_lo", socket.AF_INET, "127.0.0.1", None, b"lo"),
+        ):
+            try:
+                s = bind(proto, family, host, v6only=v6only, device=device)
+            except PermissionError:
+                if device is None:
+                    raise
+                continue   # SO_BINDTODEVICE needs CAP_NET_RAW before Linux 5.7
+            expected.append({"proto": proto, "address": host, "port": port_of(s), "role": role, "pids": [parent],
+                             "ifindex": socket.if_nametoindex("lo") if device else 0})
 
-# 3. SO_REUSEPORT groups: three sockets on one port, for each protocol.
-for proto in ("tcp", "udp"):
-    first = bind(proto, socket.AF_INET, "127.0.0.1", reuseport=True)
-    port = port_of(first)
-    for i in range(REUSE):
-        if i > 0:
-            bind(proto, socket.AF_INET, "127.0.0.1", port=port, reuseport=True)
-        expected.append({"proto": proto, "address": "127.0.0.1", "port": port, "role": "reuseport", "pids": [parent],
-                         "ifindex": 0})
+    # 3. SO_REUSEPORT groups: three sockets on one port, for each protocol.
+    for proto in ("tcp", "udp"):
+        first = bind(proto, socket.AF_INET, "127.0.0.1", reuseport=True)
+        port = port_of(first)
+        for i in range(REUSE):
+            if i > 0:
+                bind(proto, socket.AF_INET, "127.0.0.1", port=port, reuseport=True)
+            expected.append({"proto": proto, "address": "127.0.0.1", "port": port, "role": "reuseport", "pids": [parent],
+                             "ifindex": 0})
 
-print(json.dumps({"pid": parent, "children": children, "sockets": expected}), flush=True)
-try:
-    while sys.stdin.buffer.read(4096):
-        pass
-finally:
-    for c in children:
-        try:
-            os.kill(c, signal.SIGKILL)
-        except OSError:
+    print(json.dumps({"pid": parent, "children": children, "sockets": expected}), flush=True)
+    try:
+        while sys.stdin.buffer.read(4096):
             pass
-    os._exit(0)
-"""#
+    finally:
+        for c in children:
+            try:
+                os.kill(c, signal.SIGKILL)
+            except OSError:
+                pass
+        os._exit(0)
+    """#
 
 /// One socket of the listener mix, as the fixture describes it.
 struct FixtureSocket {
@@ -159,7 +159,8 @@ func parseSS(_ text: String) -> [OracleRow] {
     for line in text.split(separator: "\n") {
         let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
         guard fields.count >= 6, let colon = fields[4].lastIndex(of: ":"),
-              let port = Int(fields[4][fields[4].index(after: colon)...]) else { continue }
+            let port = Int(fields[4][fields[4].index(after: colon)...])
+        else { continue }
         let host = String(fields[4][..<colon])
         var pids: [Int32] = []
         let rest = fields.dropFirst(6).joined(separator: " ")
@@ -193,7 +194,8 @@ func rowsForFixture(_ rows: [OracleRow], _ wanted: Set<String>) -> [OracleRow] {
 }
 
 func describeDifference(_ a: [OracleRow], _ b: [OracleRow], _ aName: String, _ bName: String) -> String {
-    var left = a, right = b
+    var left = a
+    var right = b
     for row in a { if let i = right.firstIndex(of: row) { right.remove(at: i) } }
     for row in b { if let i = left.firstIndex(of: row) { left.remove(at: i) } }
     return "only in \(aName):\n  " + left.map(\.description).joined(separator: "\n  ")
@@ -203,11 +205,12 @@ func describeDifference(_ a: [OracleRow], _ b: [OracleRow], _ aName: String, _ b
 extension CLITests {
     @Suite("Oracle: list agrees with ss -tulnpH")
     struct Oracle {
-        @Test("list's sockets and owner pids are exactly what ss -tulnpH reports",
-              .enabled(if: Host.isRoot, "needs root: owner pids of every process are only visible to root"),
-              .enabled(if: Host.ss != nil, "ss (iproute2) is not installed: no oracle to compare with"),
-              .enabled(if: Host.python3 != nil, "python3 is not installed: it runs the listener fixture"),
-              .enabled(if: Host.hasIPv6Loopback, "IPv6 is unavailable: the fixture binds ::1 and ::"))
+        @Test(
+            "list's sockets and owner pids are exactly what ss -tulnpH reports",
+            .enabled(if: Host.isRoot, "needs root: owner pids of every process are only visible to root"),
+            .enabled(if: Host.ss != nil, "ss (iproute2) is not installed: no oracle to compare with"),
+            .enabled(if: Host.python3 != nil, "python3 is not installed: it runs the listener fixture"),
+            .enabled(if: Host.hasIPv6Loopback, "IPv6 is unavailable: the fixture binds ::1 and ::"))
         func listMatchesSS() throws {
             let fixture = try PythonFixture(script: listenersScript, name: "listeners.py")
             defer { fixture.stop() }
@@ -232,15 +235,17 @@ extension CLITests {
                 let ssResult = try Subprocess.run(try #require(Host.ss), ["-tulnpH"])
                 try #require(ssResult.status == 0, "\(ssResult)")
 
-                let mine = rowsForFixture(doc.sockets.map {
-                    OracleRow(proto: $0.proto, address: $0.localAddress, port: $0.localPort, pids: $0.owners.map(\.pid))
-                }, wanted)
+                let mine = rowsForFixture(
+                    doc.sockets.map {
+                        OracleRow(proto: $0.proto, address: $0.localAddress, port: $0.localPort, pids: $0.owners.map(\.pid))
+                    }, wanted)
                 let theirs = rowsForFixture(parseSS(ssResult.out), wanted)
                 if mine == theirs && mine == expected {
                     agreed = true
                     break
                 }
-                lastMessage = "attempt \(attempt):\n"
+                lastMessage =
+                    "attempt \(attempt):\n"
                     + (mine == theirs ? "" : describeDifference(mine, theirs, "portcullis list", "ss -tulnpH") + "\n")
                     + (mine == expected ? "" : describeDifference(mine, expected, "portcullis list", "the fixture") + "\n")
                     + "ss output:\n\(ssResult.out)"
@@ -306,7 +311,9 @@ extension CLITests {
             try #require(filtered.status == 0, "\(filtered)")
             let filteredRows = try decodeList(filtered).sockets.filter { wanted.contains("\($0.proto)/\($0.localPort)") }
                 .map { OracleRow(proto: $0.proto, address: $0.localAddress, port: $0.localPort, pids: $0.owners.map(\.pid)) }.sorted()
-            #expect(filteredRows == expected, "list --port \(portList)\n\(describeDifference(filteredRows, expected, "list --port", "the fixture"))")
+            #expect(
+                filteredRows == expected,
+                "list --port \(portList)\n\(describeDifference(filteredRows, expected, "list --port", "the fixture"))")
         }
 
         /// (proto, family, local address, port, inode, state, uid) for every
@@ -322,16 +329,19 @@ extension CLITests {
             return (Set(keys), document)
         }
 
-        @Test("The whole host: /proc/net tables and netlink sock_diag list the same sockets",
-              .enabled(if: Host.python3 != nil, "python3 is not installed: it runs the listener fixture"),
-              .enabled(if: Host.hasIPv6Loopback, "IPv6 is unavailable: the fixture binds ::1 and ::"))
+        @Test(
+            "The whole host: /proc/net tables and netlink sock_diag list the same sockets",
+            .enabled(if: Host.python3 != nil, "python3 is not installed: it runs the listener fixture"),
+            .enabled(if: Host.hasIPv6Loopback, "IPv6 is unavailable: the fixture binds ::1 and ::"))
         func procfsMatchesNetlink() throws {
             let fixture = try PythonFixture(script: listenersScript, name: "listeners.py")
             defer { fixture.stop() }
             let fixtureInodesWanted = try fixtureSockets(fixture).count
 
-            for (netlinkArgs, procArgs) in [([String](), ["--source", "procfs"]),
-                                            (["-t", "-u", "--source", "netlink"], ["-t", "-u", "--source", "procfs"])] {
+            for (netlinkArgs, procArgs) in [
+                ([String](), ["--source", "procfs"]),
+                (["-t", "-u", "--source", "netlink"], ["-t", "-u", "--source", "procfs"]),
+            ] {
                 var lastMessage = ""
                 var agreed = false
                 for attempt in 1...5 {
@@ -348,7 +358,8 @@ extension CLITests {
                         agreed = true
                         break
                     }
-                    lastMessage = "attempt \(attempt) (netlink reads \(before == after ? "agree" : "differ")):\n"
+                    lastMessage =
+                        "attempt \(attempt) (netlink reads \(before == after ? "agree" : "differ")):\n"
                         + "only via netlink \(netlinkArgs): \(before.subtracting(proc).sorted())\n"
                         + "only via procfs \(procArgs): \(proc.subtracting(before).sorted())"
                     usleep(300_000)

@@ -3,7 +3,7 @@ import PortcullisTestSupport
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `scan` end to end against 127.0.0.1: outputs, the XML file, and the
@@ -33,7 +33,9 @@ extension CLITests {
                 #expect(host.ports.first { $0.port == Int(listener.port) }?.reason == "syn-ack")
             }
             // A freed neighbour could be taken by another program meanwhile; most are closed.
-            #expect(host.ports.filter { closed.contains($0.port) && $0.state == "closed" && $0.reason == "conn-refused" }.count >= closed.count - 1)
+            #expect(
+                host.ports.filter { closed.contains($0.port) && $0.state == "closed" && $0.reason == "conn-refused" }.count >= closed.count
+                    - 1)
             #expect(result.err.contains("1 host scanned (1 up)"))
         }
 
@@ -43,7 +45,10 @@ extension CLITests {
             #expect(result.status == 0, "\(result)")
             let lines = result.out.split(separator: "\n").map(String.init)
             #expect(lines.count == 3, "\(result)")
-            #expect(lines.first?.hasPrefix(#"{"type":"port","address":"127.0.0.1","hostname":"localhost","proto":"tcp","port":\#(listener.port),"state":"open""#) == true)
+            #expect(
+                lines.first?.hasPrefix(
+                    #"{"type":"port","address":"127.0.0.1","hostname":"localhost","proto":"tcp","port":\#(listener.port),"state":"open""#)
+                    == true)
             #expect(lines.dropFirst().first?.hasPrefix(#"{"type":"host","address":"127.0.0.1""#) == true)
             #expect(lines.last?.hasPrefix(#"{"type":"summary","hosts":1,"hosts_up":1"#) == true)
         }
@@ -58,14 +63,19 @@ extension CLITests {
             try Data("# not these\n127.0.0.2\n".utf8).write(to: URL(fileURLWithPath: skip))
             let result = try CLI.run(["scan", "-p", "\(listener.port)", "--excludefile", skip, "--format", "json", "127.0.0.1-2"])
             #expect(result.status == 0, "\(result)")
-            struct Document: Decodable { struct Host: Decodable { var address: String }; var hosts: [Host] }
+            struct Document: Decodable {
+                struct Host: Decodable { var address: String }
+                var hosts: [Host]
+            }
             #expect(try decodeJSON(Document.self, result.stdout).hosts.map(\.address) == ["127.0.0.1"])
 
             let bad = directory.url.appendingPathComponent("bad.txt").path
             try Data("127.0.0.3\n127.1\n".utf8).write(to: URL(fileURLWithPath: bad))
             let refused = try CLI.run(["scan", "-p", "\(listener.port)", "--excludefile", bad, "127.0.0.1"])
             #expect(refused.status == 2 && refused.err.contains("\(bad):2"), "\(refused)")
-            let missing = try CLI.run(["scan", "-p", "\(listener.port)", "--excludefile", directory.url.appendingPathComponent("none").path, "127.0.0.1"])
+            let missing = try CLI.run([
+                "scan", "-p", "\(listener.port)", "--excludefile", directory.url.appendingPathComponent("none").path, "127.0.0.1",
+            ])
             #expect(missing.status == 2 && missing.err.contains("--excludefile") && missing.err.contains("cannot read"), "\(missing)")
         }
 
@@ -74,11 +84,21 @@ extension CLITests {
         @Test(.enabled(if: Host.python3 != nil, "needs python3")) func serviceDetectionNamesWhatAnswers() throws {
             let fixture = try PythonFixture(script: scanServicesScript, name: "scan_services.py")
             defer { fixture.stop() }
-            let http = try #require(fixture.int("http")), ssh = try #require(fixture.int("ssh"))
+            let http = try #require(fixture.int("http"))
+            let ssh = try #require(fixture.int("ssh"))
             let result = try CLI.run(["scan", "-sV", "-p", "\(http),\(ssh)", "--format", "json", "127.0.0.1"])
             #expect(result.status == 0, "\(result)")
-            struct Service: Decodable { var name: String; var product: String?; var version: String?; var banner: String?; var method: String }
-            struct Port: Decodable { var port: Int; var service: Service? }
+            struct Service: Decodable {
+                var name: String
+                var product: String?
+                var version: String?
+                var banner: String?
+                var method: String
+            }
+            struct Port: Decodable {
+                var port: Int
+                var service: Service?
+            }
             struct HostResult: Decodable { var ports: [Port] }
             struct Document: Decodable { var hosts: [HostResult] }
             let ports = try #require(try decodeJSON(Document.self, result.stdout).hosts.first).ports
@@ -86,7 +106,9 @@ extension CLITests {
             #expect(web.name == "http" && web.product == "Python SimpleHTTPServer" && web.method == "probed", "\(web)")
             let shell = try #require(ports.first { $0.port == ssh }?.service)
             #expect(shell.name == "ssh" && shell.product == "OpenSSH" && shell.version == "9.9p1", "\(shell)")
-            #expect(shell.banner?.contains("\\x1b[31m") == true && !result.out.contains("\u{1b}"), "the escape sequence is shown escaped: \(shell)")
+            #expect(
+                shell.banner?.contains("\\x1b[31m") == true && !result.out.contains("\u{1b}"),
+                "the escape sequence is shown escaped: \(shell)")
         }
 
         /// With one ephemeral port, P, a connect to the free port P from this
@@ -136,7 +158,8 @@ extension CLITests {
             defer { directory.remove() }
             let ours = directory.url.appendingPathComponent("portcullis.xml").path
             let theirs = directory.url.appendingPathComponent("nmap.xml").path
-            let nmapRun = try Subprocess.run(try #require(Self.nmap), ["-sT", "-p-", "-T4", "-n", "-oX", theirs, "127.0.0.1"], timeout: 120)
+            let nmapRun = try Subprocess.run(
+                try #require(Self.nmap), ["-sT", "-p-", "-T4", "-n", "-oX", theirs, "127.0.0.1"], timeout: 120)
             #expect(nmapRun.status == 0, "\(nmapRun)")
             let ourRun = try CLI.run(["scan", "-p-", "-n", "-oX", ours, "127.0.0.1"], timeout: 120)
             #expect(ourRun.status == 0, "\(ourRun)")
@@ -156,20 +179,20 @@ extension CLITests {
 /// An HTTP server and a greeter that claims OpenSSH with an ANSI escape in
 /// its banner; prints {"pid", "http", "ssh"} when both listen.
 let scanServicesScript = #"""
-import http.server, json, os, socket, sys, threading
-httpd = http.server.HTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
-threading.Thread(target=httpd.serve_forever, daemon=True).start()
-greeter = socket.socket(); greeter.bind(("127.0.0.1", 0)); greeter.listen(16)
-def greet():
-    while True:
-        c, _ = greeter.accept()
-        try:
-            c.sendall(b"SSH-2.0-OpenSSH_9.9p1 \x1b[31mDebian\r\n")
-            c.recv(256)
-        except OSError:
-            pass
-        c.close()
-threading.Thread(target=greet, daemon=True).start()
-print(json.dumps({"pid": os.getpid(), "http": httpd.server_address[1], "ssh": greeter.getsockname()[1]}), flush=True)
-sys.stdin.read()
-"""#
+    import http.server, json, os, socket, sys, threading
+    httpd = http.server.HTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    greeter = socket.socket(); greeter.bind(("127.0.0.1", 0)); greeter.listen(16)
+    def greet():
+        while True:
+            c, _ = greeter.accept()
+            try:
+                c.sendall(b"SSH-2.0-OpenSSH_9.9p1 \x1b[31mDebian\r\n")
+                c.recv(256)
+            except OSError:
+                pass
+            c.close()
+    threading.Thread(target=greet, daemon=True).start()
+    print(json.dumps({"pid": os.getpid(), "http": httpd.server_address[1], "ssh": greeter.getsockname()[1]}), flush=True)
+    sys.stdin.read()
+    """#

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Two network namespaces joined by a veth pair: the scanner's and the
@@ -57,8 +57,9 @@ final class TestNetworkPair {
     }
 
     func scan(_ arguments: [String]) throws -> CommandResult {
-        try Subprocess.run("/usr/bin/env", ["ip", "netns", "exec", scanner, try CLI.binary(), "scan"] + arguments,
-                           environment: [:], timeout: 300)
+        try Subprocess.run(
+            "/usr/bin/env", ["ip", "netns", "exec", scanner, try CLI.binary(), "scan"] + arguments,
+            environment: [:], timeout: 300)
     }
 }
 
@@ -87,46 +88,47 @@ struct ScanDocument: Decodable {
 /// The target: TCP listeners that accept and close (so accept queues never
 /// fill), UDP responders that echo, one UDP socket that never answers.
 let scanTargetScript = """
-import os, selectors, socket, sys
-TCP = [22, 25, 80, 443, 3306, 8080] + list(range(5000, 5020)) + list(range(7000, 7005))
-UDP_ECHO = [53, 161, 514, 9999]
-UDP_SILENT = [7777]
-sel = selectors.DefaultSelector()
-keep = []
-for family, host in [(socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")]:
-    for port in TCP:
-        s = socket.socket(family, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if family == socket.AF_INET6:
-            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-        s.bind((host, port)); s.listen(512); s.setblocking(False)
-        sel.register(s, selectors.EVENT_READ, "tcp")
-    for port in UDP_ECHO + UDP_SILENT:
-        s = socket.socket(family, socket.SOCK_DGRAM)
-        if family == socket.AF_INET6:
-            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-        s.bind((host, port)); s.setblocking(False)
-        if port in UDP_ECHO:
-            sel.register(s, selectors.EVENT_READ, "udp")
-        keep.append(s)
-with open(sys.argv[1] + ".tmp", "w") as f:
-    f.write("%d\\n" % os.getpid())
-os.rename(sys.argv[1] + ".tmp", sys.argv[1])
-while True:
-    for key, _ in sel.select():
-        try:
-            if key.data == "tcp":
-                c, _ = key.fileobj.accept(); c.close()
-            else:
-                data, peer = key.fileobj.recvfrom(2048); key.fileobj.sendto(b"pong", peer)
-        except OSError:
-            pass
-"""
+    import os, selectors, socket, sys
+    TCP = [22, 25, 80, 443, 3306, 8080] + list(range(5000, 5020)) + list(range(7000, 7005))
+    UDP_ECHO = [53, 161, 514, 9999]
+    UDP_SILENT = [7777]
+    sel = selectors.DefaultSelector()
+    keep = []
+    for family, host in [(socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")]:
+        for port in TCP:
+            s = socket.socket(family, socket.SOCK_STREAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            s.bind((host, port)); s.listen(512); s.setblocking(False)
+            sel.register(s, selectors.EVENT_READ, "tcp")
+        for port in UDP_ECHO + UDP_SILENT:
+            s = socket.socket(family, socket.SOCK_DGRAM)
+            if family == socket.AF_INET6:
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            s.bind((host, port)); s.setblocking(False)
+            if port in UDP_ECHO:
+                sel.register(s, selectors.EVENT_READ, "udp")
+            keep.append(s)
+    with open(sys.argv[1] + ".tmp", "w") as f:
+        f.write("%d\\n" % os.getpid())
+    os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+    while True:
+        for key, _ in sel.select():
+            try:
+                if key.data == "tcp":
+                    c, _ = key.fileobj.accept(); c.close()
+                else:
+                    data, peer = key.fileobj.recvfrom(2048); key.fileobj.sendto(b"pong", peer)
+            except OSError:
+                pass
+    """
 
 extension CLITests {
     @Suite("scan: accuracy in network namespaces with a filtering, lossy target")
     struct ScanAccuracy {
-        static let canRun = Host.isRoot && Host.python3 != nil
+        static let canRun =
+            Host.isRoot && Host.python3 != nil
             && Host.executable("nft", preferring: ["/usr/sbin/nft", "/sbin/nft"]) != nil
             && Host.executable("ip", preferring: ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"]) != nil
 
@@ -188,13 +190,15 @@ extension CLITests {
             }
         }
 
-        @Test("Every TCP and UDP port matches the ground truth, IPv4 and IPv6, over repeated runs",
-              .enabled(if: canRun, "needs root, python3, nft and ip"), .timeLimit(.minutes(10)))
+        @Test(
+            "Every TCP and UDP port matches the ground truth, IPv4 and IPv6, over repeated runs",
+            .enabled(if: canRun, "needs root, python3, nft and ip"), .timeLimit(.minutes(10)))
         func groundTruth() throws {
             let pair = try TestNetworkPair()
             try pair.loadTargetRuleset(Self.ruleset)
             try pair.startTargetPython(scanTargetScript)
-            let tcp = Self.expand(Self.tcpPorts), udp = Self.expand(Self.udpPorts)
+            let tcp = Self.expand(Self.tcpPorts)
+            let udp = Self.expand(Self.udpPorts)
             for run in 1...3 {
                 for address in [pair.targetV4, pair.targetV6] {
                     let tcpResult = try pair.scan(["-p", Self.tcpPorts, "--format", "json", address])
@@ -203,14 +207,20 @@ extension CLITests {
                     #expect(tcpHost.up)
                     let tcpStates = Self.states(tcpHost, ports: tcp)
                     let tcpWrong = tcp.filter { tcpStates[$0] != Self.expectedTCP($0) }
-                    #expect(tcpWrong.isEmpty, "run \(run) \(address): TCP \(tcpWrong.prefix(20).map { "\($0): \(tcpStates[$0] ?? "missing") (expected \(Self.expectedTCP($0)))" })")
+                    #expect(
+                        tcpWrong.isEmpty,
+                        "run \(run) \(address): TCP \(tcpWrong.prefix(20).map { "\($0): \(tcpStates[$0] ?? "missing") (expected \(Self.expectedTCP($0)))" })"
+                    )
 
                     let udpResult = try pair.scan(["--udp", "-p", Self.udpPorts, "--format", "json", address])
                     #expect(udpResult.status == 0, "\(udpResult)")
                     let udpHost = try #require(try decodeJSON(ScanDocument.self, udpResult.stdout).hosts.first)
                     let udpStates = Self.states(udpHost, ports: udp)
                     let udpWrong = udp.filter { udpStates[$0] != Self.expectedUDP($0) }
-                    #expect(udpWrong.isEmpty, "run \(run) \(address): UDP \(udpWrong.prefix(20).map { "\($0): \(udpStates[$0] ?? "missing") (expected \(Self.expectedUDP($0)))" })")
+                    #expect(
+                        udpWrong.isEmpty,
+                        "run \(run) \(address): UDP \(udpWrong.prefix(20).map { "\($0): \(udpStates[$0] ?? "missing") (expected \(Self.expectedUDP($0)))" })"
+                    )
                 }
             }
         }

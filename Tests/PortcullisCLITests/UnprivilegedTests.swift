@@ -2,26 +2,26 @@ import Foundation
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One TCP listener on 127.0.0.1 and one UDP socket on 127.0.0.1, on kernel-
 /// chosen ports. Prints `{"pid": P, "uid": U, "tcp": PORT, "udp": PORT}`;
 /// exits when stdin closes or on SIGTERM.
 let simpleListenerScript = #"""
-import json, os, signal, socket, sys
-signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
-t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-t.bind(("127.0.0.1", 0))
-t.listen(4)
-u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-u.bind(("127.0.0.1", 0))
-print(json.dumps({"pid": os.getpid(), "uid": os.geteuid(),
-                  "tcp": t.getsockname()[1], "udp": u.getsockname()[1]}), flush=True)
-while sys.stdin.buffer.read(4096):
-    pass
-os._exit(0)
-"""#
+    import json, os, signal, socket, sys
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    t.bind(("127.0.0.1", 0))
+    t.listen(4)
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("127.0.0.1", 0))
+    print(json.dumps({"pid": os.getpid(), "uid": os.geteuid(),
+                      "tcp": t.getsockname()[1], "udp": u.getsockname()[1]}), flush=True)
+    while sys.stdin.buffer.read(4096):
+        pass
+    os._exit(0)
+    """#
 
 let nobody: (uid: UInt32, gid: UInt32) = (65534, 65534)
 
@@ -45,10 +45,11 @@ extension CLITests {
                 environment: ["HOME": "/"])
         }
 
-        @Test("As nobody: sockets are listed, root's are unattributed with one notice, nobody's own are attributed",
-              .enabled(if: Host.isRoot, "needs root to start a root-owned listener and to switch to nobody"),
-              .enabled(if: Host.setpriv != nil, "setpriv (util-linux) is not installed"),
-              .enabled(if: Host.python3 != nil, "python3 is not installed: it runs the listeners"))
+        @Test(
+            "As nobody: sockets are listed, root's are unattributed with one notice, nobody's own are attributed",
+            .enabled(if: Host.isRoot, "needs root to start a root-owned listener and to switch to nobody"),
+            .enabled(if: Host.setpriv != nil, "setpriv (util-linux) is not installed"),
+            .enabled(if: Host.python3 != nil, "python3 is not installed: it runs the listeners"))
         func listAsNobody() throws {
             let rootListener = try PythonFixture(script: simpleListenerScript, name: "root_listener.py")
             defer { rootListener.stop() }
@@ -56,7 +57,8 @@ extension CLITests {
             defer { nobodyListener.stop() }
             #expect(rootListener.int("uid") == 0)
             #expect(nobodyListener.int("uid") == Int(nobody.uid))
-            let rootTCP = try #require(rootListener.int("tcp")), rootUDP = try #require(rootListener.int("udp"))
+            let rootTCP = try #require(rootListener.int("tcp"))
+            let rootUDP = try #require(rootListener.int("udp"))
             let nobodyTCP = try #require(nobodyListener.int("tcp"))
 
             let directory = try TemporaryDirectory(prefix: "portcullis-unpriv")
@@ -64,8 +66,12 @@ extension CLITests {
             let binary = try Self.copyBinaryForEveryone(into: directory)
 
             // Check that the switch really happened, so the test means something.
-            let whoami = try Subprocess.run(try #require(Host.setpriv),
-                                            ["--reuid=\(nobody.uid)", "--regid=\(nobody.gid)", "--clear-groups", "--", try #require(Host.executable("id", preferring: ["/usr/bin/id", "/bin/id"])), "-u"])
+            let whoami = try Subprocess.run(
+                try #require(Host.setpriv),
+                [
+                    "--reuid=\(nobody.uid)", "--regid=\(nobody.gid)", "--clear-groups", "--",
+                    try #require(Host.executable("id", preferring: ["/usr/bin/id", "/bin/id"])), "-u",
+                ])
             #expect(whoami.out.trimmingCharacters(in: .whitespacesAndNewlines) == "\(nobody.uid)", "\(whoami)")
 
             let result = try Self.runAsNobody(binary, ["list", "--format", "json"])

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A listener whose process name (comm, via PR_SET_NAME) and command line
@@ -10,25 +10,25 @@ import Glibc
 /// colour sequence, invalid UTF-8, a C1 control (U+009B, the 8-bit CSI) and
 /// a backslash. Prints `{"pid": P, "port": TCP, "udp": UDP}`.
 let hostileNameScript = #"""
-import ctypes, json, os, signal, socket, sys
-ARG = b"arg\n\x1b[31mred\xff\xc2\x9bC1\\end"
-COMM = b"ev\n\x1b[31mil\xff"   # 11 bytes: comm holds at most 15
-if len(sys.argv) < 2:
-    os.execv(sys.executable, [os.fsencode(sys.executable), b"-u", os.fsencode(os.path.abspath(__file__)), ARG])
-libc = ctypes.CDLL(None, use_errno=True)
-if libc.prctl(15, ctypes.c_char_p(COMM), 0, 0, 0) != 0:   # PR_SET_NAME
-    sys.exit("prctl(PR_SET_NAME) failed")
-signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
-t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-t.bind(("127.0.0.1", 0))
-t.listen(4)
-u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-u.bind(("127.0.0.1", 0))
-print(json.dumps({"pid": os.getpid(), "port": t.getsockname()[1], "udp": u.getsockname()[1]}), flush=True)
-while sys.stdin.buffer.read(4096):
-    pass
-os._exit(0)
-"""#
+    import ctypes, json, os, signal, socket, sys
+    ARG = b"arg\n\x1b[31mred\xff\xc2\x9bC1\\end"
+    COMM = b"ev\n\x1b[31mil\xff"   # 11 bytes: comm holds at most 15
+    if len(sys.argv) < 2:
+        os.execv(sys.executable, [os.fsencode(sys.executable), b"-u", os.fsencode(os.path.abspath(__file__)), ARG])
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(15, ctypes.c_char_p(COMM), 0, 0, 0) != 0:   # PR_SET_NAME
+        sys.exit("prctl(PR_SET_NAME) failed")
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    t.bind(("127.0.0.1", 0))
+    t.listen(4)
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("127.0.0.1", 0))
+    print(json.dumps({"pid": os.getpid(), "port": t.getsockname()[1], "udp": u.getsockname()[1]}), flush=True)
+    while sys.stdin.buffer.read(4096):
+        pass
+    os._exit(0)
+    """#
 
 /// How portcullis must show them: every hostile byte as a visible escape.
 let escapedComm = #"ev\n\x1b[31mil\xff"#
@@ -37,21 +37,27 @@ let escapedArgument = #"arg\n\x1b[31mred\xff\u{9b}C1\\end"#
 extension CLITests {
     @Suite("Untrusted process names and command lines")
     struct UntrustedNames {
-        static func assertNoRawControls(_ result: CommandResult, _ what: String, allowCRLF: Bool = false,
-                                        sourceLocation: SourceLocation = #_sourceLocation) {
-            let hasESC = result.stdout.contains(escapeByte), hasFF = result.stdout.contains(0xff)
+        static func assertNoRawControls(
+            _ result: CommandResult, _ what: String, allowCRLF: Bool = false,
+            sourceLocation: SourceLocation = #_sourceLocation
+        ) {
+            let hasESC = result.stdout.contains(escapeByte)
+            let hasFF = result.stdout.contains(0xff)
             let hasCR = result.stdout.contains(0x0d)
             #expect(!hasESC, "raw ESC in \(what):\n\(result)", sourceLocation: sourceLocation)
             #expect(!hasFF, "raw 0xff in \(what):\n\(result)", sourceLocation: sourceLocation)
-            #expect(String(validating: result.stdout, as: UTF8.self) != nil,
-                    "\(what) is not valid UTF-8", sourceLocation: sourceLocation)
-            #expect(!result.out.unicodeScalars.contains { $0.value >= 0x80 && $0.value < 0xa0 },
-                    "raw C1 control in \(what)", sourceLocation: sourceLocation)
+            #expect(
+                String(validating: result.stdout, as: UTF8.self) != nil,
+                "\(what) is not valid UTF-8", sourceLocation: sourceLocation)
+            #expect(
+                !result.out.unicodeScalars.contains { $0.value >= 0x80 && $0.value < 0xa0 },
+                "raw C1 control in \(what)", sourceLocation: sourceLocation)
             #expect(!hasCR || allowCRLF, "raw CR in \(what)", sourceLocation: sourceLocation)
         }
 
-        @Test("Table, JSON, NDJSON, CSV and who show hostile names escaped, never raw",
-              .enabled(if: Host.python3 != nil, "python3 is not installed: it runs the hostile listener"))
+        @Test(
+            "Table, JSON, NDJSON, CSV and who show hostile names escaped, never raw",
+            .enabled(if: Host.python3 != nil, "python3 is not installed: it runs the hostile listener"))
         func hostileNames() throws {
             let fixture = try PythonFixture(script: hostileNameScript, name: "hostile.py")
             defer { fixture.stop() }
@@ -152,27 +158,27 @@ extension CLITests {
 /// `forged` → `<dir>/forge/python3 (deleted)` (a file really named so, still on
 /// disk). Prints `{"pid", "port", "exe_hex"}`; removes the copy when it exits.
 let hostileExeScript = #"""
-import json, os, shutil, signal, socket, sys
-here = os.path.dirname(os.path.abspath(__file__)).encode()
-mode = sys.argv[1]
-target_dir = here + (b"/bad\xffdir" if mode == "nonutf8" else b"/forge")
-exe = target_dir + (b"/python3" if mode == "nonutf8" else b"/python3 (deleted)")
-if len(sys.argv) < 3:
-    os.mkdir(target_dir)
-    shutil.copy2(os.path.realpath(sys.executable), exe)
-    os.execv(exe, [exe, b"-u", os.fsencode(os.path.abspath(__file__)), mode.encode(), b"stage2"])
-def cleanup(*_):
-    shutil.rmtree(target_dir, ignore_errors=True)
-    os._exit(0)
-signal.signal(signal.SIGTERM, cleanup)
-t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-t.bind(("127.0.0.1", 0))
-t.listen(4)
-print(json.dumps({"pid": os.getpid(), "port": t.getsockname()[1], "exe_hex": os.readlink(b"/proc/self/exe").hex()}), flush=True)
-while sys.stdin.buffer.read(4096):
-    pass
-cleanup()
-"""#
+    import json, os, shutil, signal, socket, sys
+    here = os.path.dirname(os.path.abspath(__file__)).encode()
+    mode = sys.argv[1]
+    target_dir = here + (b"/bad\xffdir" if mode == "nonutf8" else b"/forge")
+    exe = target_dir + (b"/python3" if mode == "nonutf8" else b"/python3 (deleted)")
+    if len(sys.argv) < 3:
+        os.mkdir(target_dir)
+        shutil.copy2(os.path.realpath(sys.executable), exe)
+        os.execv(exe, [exe, b"-u", os.fsencode(os.path.abspath(__file__)), mode.encode(), b"stage2"])
+    def cleanup(*_):
+        shutil.rmtree(target_dir, ignore_errors=True)
+        os._exit(0)
+    signal.signal(signal.SIGTERM, cleanup)
+    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    t.bind(("127.0.0.1", 0))
+    t.listen(4)
+    print(json.dumps({"pid": os.getpid(), "port": t.getsockname()[1], "exe_hex": os.readlink(b"/proc/self/exe").hex()}), flush=True)
+    while sys.stdin.buffer.read(4096):
+        pass
+    cleanup()
+    """#
 
 /// A listener of the overview's JSON (the audit document), with its verdict.
 struct VerdictSocketJSON: Decodable {
@@ -197,9 +203,10 @@ struct OverviewDocument: Decodable {
 }
 
 extension CLITests.UntrustedNames {
-    @Test("An executable at a hostile path that is still on disk is neither 'deleted' nor 'replaced'",
-          .enabled(if: Host.python3 != nil, "python3 is not installed: the test runs a copy of it"),
-          arguments: ["nonutf8", "forged"])
+    @Test(
+        "An executable at a hostile path that is still on disk is neither 'deleted' nor 'replaced'",
+        .enabled(if: Host.python3 != nil, "python3 is not installed: the test runs a copy of it"),
+        arguments: ["nonutf8", "forged"])
     func hostileExecutablePath(mode: String) throws {
         let fixture = try PythonFixture(script: hostileExeScript, name: "hostile_exe.py", arguments: [mode])
         defer { fixture.stop() }
@@ -217,7 +224,8 @@ extension CLITests.UntrustedNames {
         #expect(!owner.exeDeleted, "exe_deleted for a file still on disk: \(String(describing: owner.exe))")
         #expect(!owner.exeReplaced, "exe_replaced for an unchanged file: \(String(describing: owner.exe))")
         // It runs from a temporary directory, which is a finding of its own; deleted or replaced it is not.
-        #expect(!socket.findings.contains("deleted-executable") && !socket.findings.contains("replaced-executable"),
-                "findings \(socket.findings): \(socket.verdictReason)")
+        #expect(
+            !socket.findings.contains("deleted-executable") && !socket.findings.contains("replaced-executable"),
+            "findings \(socket.findings): \(socket.verdictReason)")
     }
 }

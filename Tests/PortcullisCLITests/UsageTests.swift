@@ -3,7 +3,7 @@ import PortcullisTestSupport
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A bad command line and what must come of it.
@@ -71,30 +71,31 @@ let badInputs: [BadInput] = [
 ]
 
 /// The CSV header as README.md documents it.
-let documentedCSVHeader = "proto,family,local_address,local_port,remote_address,remote_port,state,v6only,inode,uid,user,"
+let documentedCSVHeader =
+    "proto,family,local_address,local_port,remote_address,remote_port,state,v6only,inode,uid,user,"
     + "port_class,in_ephemeral_range,service,exposure,unowned_reason,owner_pids,owner_names,owner_users,owner_exes,"
     + "owner_units,owner_containers,owner_cmdlines"
 
 /// Runs ARGS with stdout on a pseudo-terminal (which colour output needs),
 /// prints what the terminal received, exits with the child's status.
 let ptyScript = #"""
-import os, pty, subprocess, sys
-master, slave = pty.openpty()
-child = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.DEVNULL)
-os.close(slave)
-out = b""
-while True:
-    try:
-        chunk = os.read(master, 65536)
-    except OSError:   # EIO: the child closed the terminal
-        break
-    if not chunk:
-        break
-    out += chunk
-child.wait()
-sys.stdout.buffer.write(out)
-sys.exit(child.returncode)
-"""#
+    import os, pty, subprocess, sys
+    master, slave = pty.openpty()
+    child = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.DEVNULL)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:   # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    child.wait()
+    sys.stdout.buffer.write(out)
+    sys.exit(child.returncode)
+    """#
 
 /// Splits one RFC 4180 CSV record list into rows of cells.
 func parseCSV(_ text: String) -> [[String]] {
@@ -109,8 +110,15 @@ func parseCSV(_ text: String) -> [[String]] {
         if quoted {
             if c == "\"" {
                 if let next = chars.next() {
-                    if next == "\"" { cell.unicodeScalars.append("\"") } else { quoted = false; pending = next }
-                } else { quoted = false }
+                    if next == "\"" {
+                        cell.unicodeScalars.append("\"")
+                    } else {
+                        quoted = false
+                        pending = next
+                    }
+                } else {
+                    quoted = false
+                }
             } else {
                 cell.unicodeScalars.append(c)
             }
@@ -118,13 +126,22 @@ func parseCSV(_ text: String) -> [[String]] {
         }
         switch c {
         case "\"": quoted = true
-        case ",": row.append(cell); cell = ""
+        case ",":
+            row.append(cell)
+            cell = ""
         case "\r": break
-        case "\n": row.append(cell); rows.append(row); row = []; cell = ""
+        case "\n":
+            row.append(cell)
+            rows.append(row)
+            row = []
+            cell = ""
         default: cell.unicodeScalars.append(c)
         }
     }
-    if !cell.isEmpty || !row.isEmpty { row.append(cell); rows.append(row) }
+    if !cell.isEmpty || !row.isEmpty {
+        row.append(cell)
+        rows.append(row)
+    }
     return rows
 }
 
@@ -194,7 +211,8 @@ extension CLITests {
         @Test("who PORT/tcp names the holder and its parent chain up to PID 1")
         func whoHeldPort() throws {
             let listener = try LocalListener()
-            let me = getpid(), parent = getppid()
+            let me = getpid()
+            let parent = getppid()
             let result = try CLI.run(["who", "\(listener.port)/tcp", "--format", "json"])
             try #require(result.status == 0, "\(result)")
             let document = try decodeJSON(WhoDocument.self, result.stdout)
@@ -268,7 +286,8 @@ extension CLITests {
             // Records end in CRLF (RFC 4180).
             #expect(text.hasSuffix("\r\n"))
             let portColumn = try #require(header.firstIndex(of: "local_port"))
-            #expect(rows.dropFirst().contains { $0[portColumn] == "\(listener.port)" }, "our listener \(listener.port) is missing\n\(result)")
+            #expect(
+                rows.dropFirst().contains { $0[portColumn] == "\(listener.port)" }, "our listener \(listener.port) is missing\n\(result)")
 
             // The overview adds its verdict columns to the same header.
             let overview = try CLI.run(["--format", "csv"])
@@ -301,12 +320,15 @@ extension CLITests {
         @Test("Through a pipe, output carries no escape byte")
         func noColourInPipes() throws {
             let listener = try LocalListener()
-            for arguments in [[], ["list"], ["list", "-a"], ["who", "\(listener.port)"], ["explain", "22"], ["explain", "6379"], ["--help"]] {
+            for arguments in [
+                [], ["list"], ["list", "-a"], ["who", "\(listener.port)"], ["explain", "22"], ["explain", "6379"], ["--help"],
+            ] {
                 for environment: [String: String?] in [["NO_COLOR": nil, "TERM": "xterm-256color"], ["NO_COLOR": "1"]] {
                     let result = try CLI.run(arguments, environment: environment)
                     #expect(result.status == 0, "\(result)")
                     let empty = result.stdout.isEmpty
-                    let outESC = result.stdout.contains(escapeByte), errESC = result.stderr.contains(escapeByte)
+                    let outESC = result.stdout.contains(escapeByte)
+                    let errESC = result.stderr.contains(escapeByte)
                     #expect(!empty, "\(result)")
                     #expect(!outESC, "ESC on a pipe: \(arguments) \(environment)\n\(result)")
                     #expect(!errESC, "ESC on stderr: \(arguments)\n\(result)")
@@ -314,8 +336,9 @@ extension CLITests {
             }
         }
 
-        @Test("On a terminal: colour by default, none with NO_COLOR or TERM=dumb",
-              .enabled(if: Host.python3 != nil, "python3 is not installed: it provides the pseudo-terminal"))
+        @Test(
+            "On a terminal: colour by default, none with NO_COLOR or TERM=dumb",
+            .enabled(if: Host.python3 != nil, "python3 is not installed: it provides the pseudo-terminal"))
         func colourOnTerminal() throws {
             let python = try #require(Host.python3)
             let binary = try CLI.binary()
@@ -329,7 +352,8 @@ extension CLITests {
                 if coloured.stdout.contains(escapeByte) { colouredSomewhere = true }
                 let noColor = try onTerminal(arguments, ["NO_COLOR": "1", "TERM": "xterm-256color"])
                 #expect(noColor.status == 0, "\(noColor)")
-                let noColorEmpty = noColor.stdout.isEmpty, noColorESC = noColor.stdout.contains(escapeByte)
+                let noColorEmpty = noColor.stdout.isEmpty
+                let noColorESC = noColor.stdout.contains(escapeByte)
                 #expect(!noColorEmpty, "\(noColor)")
                 #expect(!noColorESC, "NO_COLOR=1 ignored\n\(noColor)")
                 let dumb = try onTerminal(arguments, ["NO_COLOR": nil, "TERM": "dumb"])

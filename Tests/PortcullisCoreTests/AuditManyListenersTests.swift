@@ -1,4 +1,5 @@
 import Testing
+
 @testable import PortcullisCore
 
 /// The audit with hundreds of listeners, many on one port: each listener's
@@ -39,8 +40,9 @@ import Testing
         for listener in report.listeners {
             let own = listener.findings.map { Key(rule: $0.rule, severity: $0.severity, title: $0.title) }
             let expected = reported[listener.entry.socket.inode] ?? []
-            #expect(Set(own) == Set(expected) && own.count == expected.count,
-                    "listener \(listener.entry.socket.localAddress):\(listener.entry.socket.localPort)", sourceLocation: sourceLocation)
+            #expect(
+                Set(own) == Set(expected) && own.count == expected.count,
+                "listener \(listener.entry.socket.localAddress):\(listener.entry.socket.localPort)", sourceLocation: sourceLocation)
         }
     }
 
@@ -72,7 +74,9 @@ import Testing
             let port = listener.entry.socket.localPort
             if PortKnowledge.facts(port: port, proto: .tcp).contains(where: { $0.isIn(.backdoor) }) { continue }
             let expected: String
-            if !listener.reachable { expected = Self.loopbackOnly.contains(port) ? "ok" : "medium" } else {
+            if !listener.reachable {
+                expected = Self.loopbackOnly.contains(port) ? "ok" : "medium"
+            } else {
                 expected = Self.loopbackOnly.contains(port) ? "high" : "medium"
             }
             #expect(listener.verdict.jsonName == expected, "port \(port)")
@@ -117,7 +121,9 @@ import Testing
     /// names the rule its verdict shows among findings of one severity.
     @Test func findingsKeepTheRulesOrder() throws {
         let owner = F.owner(7, "redis-server", exe: "/tmp/redis-server", deleted: true)
-        let report = F.audit([F.entry(.tcp, "0.0.0.0", 6380, owners: [owner], inode: 1), F.entry(.tcp, "0.0.0.0", 6381, owners: [owner], inode: 2)]) {
+        let report = F.audit([
+            F.entry(.tcp, "0.0.0.0", 6380, owners: [owner], inode: 1), F.entry(.tcp, "0.0.0.0", 6381, owners: [owner], inode: 2),
+        ]) {
             $0.policy = StubPolicy(allowedPorts: [6381], severities: [.exposedDatastore: .high])
         }
         let first = try #require(report.listeners.first)

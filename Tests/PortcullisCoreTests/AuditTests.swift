@@ -1,23 +1,32 @@
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 import Testing
+
 @testable import PortcullisCore
+
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
 
 /// Builds audit inputs from sockets and owners, and a policy stand-in.
 enum AuditFixtures {
-    static func owner(_ pid: Int32, _ name: String, exe: String, uid: UInt32 = 0, deleted: Bool = false, replaced: Bool = false) -> SocketOwner {
-        SocketOwner(pid: pid, ppid: 1, name: name, cmdline: exe, exe: exe, exeDeleted: deleted, exeReplaced: replaced,
-                    uid: uid, user: uid == 0 ? "root" : "u\(uid)", fds: [3])
+    static func owner(_ pid: Int32, _ name: String, exe: String, uid: UInt32 = 0, deleted: Bool = false, replaced: Bool = false)
+        -> SocketOwner
+    {
+        SocketOwner(
+            pid: pid, ppid: 1, name: name, cmdline: exe, exe: exe, exeDeleted: deleted, exeReplaced: replaced,
+            uid: uid, user: uid == 0 ? "root" : "u\(uid)", fds: [3])
     }
 
-    static func entry(_ proto: TransportProtocol, _ address: String, _ port: UInt16, owners: [SocketOwner], inode: UInt64,
-                      reason: UnownedReason? = nil) -> InventoryEntry {
+    static func entry(
+        _ proto: TransportProtocol, _ address: String, _ port: UInt16, owners: [SocketOwner], inode: UInt64,
+        reason: UnownedReason? = nil
+    ) -> InventoryEntry {
         let socket = SampleInventory.socket(proto, address, port, inode: inode)
         let builder = InventoryBuilder(users: [0: "root"], ephemeralRange: 32768...60999, serviceName: { _, _ in nil })
-        var entry = builder.entry(for: socket, owners: InventoryBuilder.OwnerContext(
-            ownersByInode: [inode: owners], collected: true, someDenied: false, effectiveUID: 0, inChildPIDNamespace: false))
+        var entry = builder.entry(
+            for: socket,
+            owners: InventoryBuilder.OwnerContext(
+                ownersByInode: [inode: owners], collected: true, someDenied: false, effectiveUID: 0, inChildPIDNamespace: false))
         // Owner-less fixtures count as "not permitted" unless a test asks otherwise, so they raise no unowned-socket finding.
         if owners.isEmpty { entry.unownedReason = reason ?? .notPermitted }
         return entry
@@ -42,7 +51,9 @@ struct StubPolicy: AuditPolicy {
 
     func auditDecision(for entry: InventoryEntry, exposure: Exposure) -> PolicyVerdict {
         let port = entry.socket.localPort
-        if loopbackOnlyPorts.contains(port) { return exposure == .loopback ? .allowed(line: 6) : .exposureTooWide(allowed: .loopback, line: 7) }
+        if loopbackOnlyPorts.contains(port) {
+            return exposure == .loopback ? .allowed(line: 6) : .exposureTooWide(allowed: .loopback, line: 7)
+        }
         return allowedPorts.contains(port) ? .allowed(line: 5) : .notAllowed
     }
     func ignoreReason(rule: RuleID, entry: InventoryEntry?, now: Int64) -> String? { ignored[rule] }
@@ -69,7 +80,9 @@ struct StubPolicy: AuditPolicy {
     @Test func datastoreByPortAndNotOnLoopback() {
         #expect(F.rules(F.audit([F.entry(.tcp, "::", 6379, owners: [], inode: 2)])).contains(.exposedDatastore))
         #expect(F.audit([F.entry(.tcp, "127.0.0.1", 6379, owners: [redis], inode: 3)]).findings.isEmpty)
-        #expect(F.audit([F.entry(.tcp, "::ffff:127.0.0.1", 5432, owners: [], inode: 4)]).findings.filter { $0.rule == .exposedDatastore }.isEmpty)
+        #expect(
+            F.audit([F.entry(.tcp, "::ffff:127.0.0.1", 5432, owners: [], inode: 4)]).findings.filter { $0.rule == .exposedDatastore }
+                .isEmpty)
     }
 
     @Test func firewallDecidesExposure() throws {
@@ -108,9 +121,13 @@ struct StubPolicy: AuditPolicy {
     }
 
     @Test func executablesDeletedReplacedAndUnsafe() {
-        let deleted = F.audit([F.entry(.tcp, "127.0.0.1", 8080, owners: [F.owner(20, "srv", exe: "/usr/local/bin/srv", deleted: true)], inode: 16)])
+        let deleted = F.audit([
+            F.entry(.tcp, "127.0.0.1", 8080, owners: [F.owner(20, "srv", exe: "/usr/local/bin/srv", deleted: true)], inode: 16)
+        ])
         #expect(F.rules(deleted) == [.deletedExecutable])
-        let replaced = F.audit([F.entry(.tcp, "127.0.0.1", 8080, owners: [F.owner(21, "srv", exe: "/usr/local/bin/srv", replaced: true)], inode: 17)])
+        let replaced = F.audit([
+            F.entry(.tcp, "127.0.0.1", 8080, owners: [F.owner(21, "srv", exe: "/usr/local/bin/srv", replaced: true)], inode: 17)
+        ])
         #expect(F.rules(replaced) == [.replacedExecutable])
         let tmp = F.audit([F.entry(.tcp, "127.0.0.1", 8080, owners: [F.owner(22, "x", exe: "/dev/shm/.x/x", uid: 1000)], inode: 18)])
         #expect(F.rules(tmp) == [.unsafeExecutableLocation])
@@ -120,12 +137,18 @@ struct StubPolicy: AuditPolicy {
         writable.exeDirectoryWorldWritable = true
         let shared = F.audit([F.entry(.tcp, "127.0.0.1", 8080, owners: [writable], inode: 40)])
         #expect(shared.findings.first?.title.contains("every user can write to (/srv/shared)") == true)
-        let homeUser = F.audit([F.entry(.tcp, "127.0.0.1", 8080, owners: [F.owner(24, "x", exe: "/home/alice/bin/x", uid: 1000)], inode: 20)])
+        let homeUser = F.audit([
+            F.entry(.tcp, "127.0.0.1", 8080, owners: [F.owner(24, "x", exe: "/home/alice/bin/x", uid: 1000)], inode: 20)
+        ])
         #expect(homeUser.findings.isEmpty)
-        let homeLookalike = F.audit([F.entry(.tcp, "127.0.0.1", 8080, owners: [F.owner(25, "x", exe: "/home/alicebob/x", uid: 0)], inode: 21)])
+        let homeLookalike = F.audit([
+            F.entry(.tcp, "127.0.0.1", 8080, owners: [F.owner(25, "x", exe: "/home/alicebob/x", uid: 0)], inode: 21)
+        ])
         #expect(homeLookalike.findings.isEmpty)
         // Pre-forked holders of one executable give one finding, not one per process.
-        let forked = F.audit([F.entry(.tcp, "127.0.0.1", 8080, owners: (30...33).map { F.owner($0, "x", exe: "/tmp/x", deleted: true) }, inode: 22)])
+        let forked = F.audit([
+            F.entry(.tcp, "127.0.0.1", 8080, owners: (30...33).map { F.owner($0, "x", exe: "/tmp/x", deleted: true) }, inode: 22)
+        ])
         #expect(F.rules(forked).sorted { $0.rawValue < $1.rawValue } == [.deletedExecutable, .unsafeExecutableLocation])
     }
 
@@ -134,16 +157,20 @@ struct StubPolicy: AuditPolicy {
         let finding = try #require(report.findings.first { $0.rule == .backdoorPort })
         #expect(finding.severity == .high && finding.title.contains("commonly abused"))
         #expect(finding.evidence.contains { $0.contains("not proof") })
-        #expect(F.audit([F.entry(.tcp, "127.0.0.1", 4444, owners: [], inode: 24)]).findings.first { $0.rule == .backdoorPort }?.severity == .medium)
+        #expect(
+            F.audit([F.entry(.tcp, "127.0.0.1", 4444, owners: [], inode: 24)]).findings.first { $0.rule == .backdoorPort }?.severity
+                == .medium)
         #expect(!F.rules(F.audit([F.entry(.tcp, "0.0.0.0", 8443, owners: [], inode: 25)])).contains(.backdoorPort))
     }
 
     @Test func rawAndPacketSockets() {
         #expect(F.rules(F.audit([F.entry(.raw, "0.0.0.0", 1, owners: [], inode: 26)])).contains(.rawSocket))
-        let sniffer = PacketSocketEntry(socket: PacketSocket(type: 3, ethertype: 3, interfaceIndex: 0, uid: 0, inode: 27),
-                                        owners: [F.owner(50, "tcpdump", exe: "/usr/bin/tcpdump")], unownedReason: nil)
-        let dhcp = PacketSocketEntry(socket: PacketSocket(type: 2, ethertype: 0x0800, interfaceIndex: 2, uid: 0, inode: 28),
-                                     owners: [F.owner(51, "dhclient", exe: "/sbin/dhclient")], unownedReason: nil)
+        let sniffer = PacketSocketEntry(
+            socket: PacketSocket(type: 3, ethertype: 3, interfaceIndex: 0, uid: 0, inode: 27),
+            owners: [F.owner(50, "tcpdump", exe: "/usr/bin/tcpdump")], unownedReason: nil)
+        let dhcp = PacketSocketEntry(
+            socket: PacketSocket(type: 2, ethertype: 0x0800, interfaceIndex: 2, uid: 0, inode: 28),
+            owners: [F.owner(51, "dhclient", exe: "/sbin/dhclient")], unownedReason: nil)
         let report = F.audit([]) { $0.packetSockets = [sniffer, dhcp] }
         #expect(report.findings.map(\.severity) == [.high, .info])
         #expect(report.findings[0].title.contains("tcpdump[50]"))
@@ -188,8 +215,10 @@ struct StubPolicy: AuditPolicy {
     typealias F = AuditFixtures
 
     @Test func notInPolicyAndExposure() {
-        let entries = [F.entry(.tcp, "0.0.0.0", 22, owners: [], inode: 1), F.entry(.tcp, "0.0.0.0", 8080, owners: [], inode: 2),
-                       F.entry(.tcp, "0.0.0.0", 9000, owners: [], inode: 3), F.entry(.tcp, "0.0.0.0", 9001, owners: [], inode: 4)]
+        let entries = [
+            F.entry(.tcp, "0.0.0.0", 22, owners: [], inode: 1), F.entry(.tcp, "0.0.0.0", 8080, owners: [], inode: 2),
+            F.entry(.tcp, "0.0.0.0", 9000, owners: [], inode: 3), F.entry(.tcp, "0.0.0.0", 9001, owners: [], inode: 4),
+        ]
         let report = F.audit(entries) {
             $0.policy = StubPolicy(allowedPorts: [22], loopbackOnlyPorts: [9000, 9001])
             $0.firewall = [4: .filtered("drop 9001")]
@@ -201,7 +230,9 @@ struct StubPolicy: AuditPolicy {
     }
 
     @Test func allowingAListenerAcceptsItsExposureButNotItsIntegrity() throws {
-        let entries = [F.entry(.tcp, "0.0.0.0", 6379, owners: [F.owner(9, "redis-server", exe: "/tmp/redis-server", deleted: true)], inode: 1)]
+        let entries = [
+            F.entry(.tcp, "0.0.0.0", 6379, owners: [F.owner(9, "redis-server", exe: "/tmp/redis-server", deleted: true)], inode: 1)
+        ]
         let report = F.audit(entries) { $0.policy = StubPolicy(allowedPorts: [6379]) }
         #expect(report.findings.map(\.rule).sorted { $0.rawValue < $1.rawValue } == [.deletedExecutable, .unsafeExecutableLocation])
         #expect(report.suppressed.map(\.finding.rule) == [.exposedDatastore])
@@ -211,21 +242,27 @@ struct StubPolicy: AuditPolicy {
     @Test func overridesAndIgnores() throws {
         let entries = [F.entry(.tcp, "0.0.0.0", 6379, owners: [], inode: 1), F.entry(.tcp, "127.0.0.1", 40000, owners: [], inode: 2)]
         let report = F.audit(entries) {
-            $0.policy = StubPolicy(allowedPorts: [40000], severities: [.exposedDatastore: .low], disabled: [.ephemeralListener, .notInPolicy],
-                                   ignored: [:])
+            $0.policy = StubPolicy(
+                allowedPorts: [40000], severities: [.exposedDatastore: .low], disabled: [.ephemeralListener, .notInPolicy],
+                ignored: [:])
         }
         #expect(report.findings.map(\.rule) == [.exposedDatastore])
         #expect(report.findings.first?.severity == .low)
         #expect(report.listeners.first?.verdict == .finding(.low))
-        let ignored = F.audit(entries) { $0.policy = StubPolicy(allowedPorts: [40000], disabled: [.notInPolicy], ignored: [.exposedDatastore: "lab box"]) }
+        let ignored = F.audit(entries) {
+            $0.policy = StubPolicy(allowedPorts: [40000], disabled: [.notInPolicy], ignored: [.exposedDatastore: "lab box"])
+        }
         #expect(!ignored.findings.contains { $0.rule == .exposedDatastore })
-        #expect(ignored.suppressed.map(\.reason) == ["lab box", "allowed by /etc/portcullis/policy.yaml line 5"])  // the ephemeral 40000 is allowed
+        // The ephemeral 40000 is allowed.
+        #expect(ignored.suppressed.map(\.reason) == ["lab box", "allowed by /etc/portcullis/policy.yaml line 5"])
         #expect(ignored.listeners.first { $0.entry.socket.localPort == 6379 }?.findings.isEmpty == true)
     }
 
     @Test func worstFirstAndVerdicts() {
-        let entries = [F.entry(.tcp, "127.0.0.1", 631, owners: [], inode: 1), F.entry(.tcp, "0.0.0.0", 2375, owners: [], inode: 2),
-                       F.entry(.tcp, "0.0.0.0", 22, owners: [], inode: 3), F.entry(.tcp, "127.0.0.1", 40001, owners: [], inode: 4)]
+        let entries = [
+            F.entry(.tcp, "127.0.0.1", 631, owners: [], inode: 1), F.entry(.tcp, "0.0.0.0", 2375, owners: [], inode: 2),
+            F.entry(.tcp, "0.0.0.0", 22, owners: [], inode: 3), F.entry(.tcp, "127.0.0.1", 40001, owners: [], inode: 4),
+        ]
         let report = F.audit(entries)
         #expect(report.findings.map(\.severity) == report.findings.map(\.severity).sorted(by: >))
         #expect(report.listeners.map(\.verdict) == [.ok, .finding(.critical), .open, .finding(.low)])
@@ -283,7 +320,10 @@ struct StubPolicy: AuditPolicy {
         try TestFiles.assertSnapshot(xml, named: "audit.junit.xml")
         final class Counter: NSObject, XMLParserDelegate {
             var testcases = 0, failures = 0
-            func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+            func parser(
+                _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+                attributes: [String: String] = [:]
+            ) {
                 if name == "testcase" { testcases += 1 }
                 if name == "failure" { failures += 1 }
             }
@@ -293,6 +333,8 @@ struct StubPolicy: AuditPolicy {
         parser.delegate = counter
         #expect(parser.parse(), "JUnit output is not well-formed XML")
         #expect(counter.failures == report.findings.count && counter.testcases == report.findings.count)
-        #expect(AuditRenderer.renderJUnit(AuditReport(findings: [], suppressed: [], listeners: [], notes: []), failOn: .high).contains("no findings"))
+        #expect(
+            AuditRenderer.renderJUnit(AuditReport(findings: [], suppressed: [], listeners: [], notes: []), failOn: .high).contains(
+                "no findings"))
     }
 }

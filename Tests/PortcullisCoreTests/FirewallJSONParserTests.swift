@@ -1,4 +1,5 @@
 import Testing
+
 @testable import PortcullisCore
 
 /// A small deterministic generator (FirewallFuzzRNG), so fuzz failures reproduce.
@@ -27,11 +28,13 @@ struct FirewallFuzzRNG: RandomNumberGenerator {
 
     @Test func parsesEveryKindOfValueKeepingKeyOrder() throws {
         let value = try parse(#" { "b" : [1, -2, 0, true, false, null], "a": {"x": "y"}, "": "" } "#)
-        #expect(value == .object([
-            ("b", .array([.int(1), .int(-2), .int(0), .bool(true), .bool(false), .null])),
-            ("a", .object([("x", .string("y"))])),
-            ("", .string("")),
-        ]))
+        #expect(
+            value
+                == .object([
+                    ("b", .array([.int(1), .int(-2), .int(0), .bool(true), .bool(false), .null])),
+                    ("a", .object([("x", .string("y"))])),
+                    ("", .string("")),
+                ]))
         // Any value may be the whole document (RFC 8259, unlike RFC 4627).
         #expect(try parse("42") == .int(42))
         #expect(try parse(" \"s\"\n") == .string("s"))
@@ -100,7 +103,10 @@ struct FirewallFuzzRNG: RandomNumberGenerator {
 
     @Test func rejectsInvalidUTF8AtItsOffset() {
         func error(_ bytes: [UInt8]) -> JSONParseError? {
-            do { _ = try JSONValue.parse(bytes); return nil } catch { return error }
+            do {
+                _ = try JSONValue.parse(bytes)
+                return nil
+            } catch { return error }
         }
         let q = UInt8(ascii: "\"")
         #expect(error([q, 0x61, 0xff, q]) == JSONParseError(.invalidUTF8, at: 2))

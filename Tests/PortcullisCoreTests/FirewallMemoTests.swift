@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import PortcullisCore
 
 /// `FirewallModel.Memo` hands a listener an evaluation made for another
@@ -38,8 +39,10 @@ import Testing
         let ports = try Self.ports(shape)
         // Ascending, descending, and odd positions before even ones: each
         // order lets a different port be the first of its class.
-        let orders = [Array(ports.indices), Array(ports.indices.reversed()),
-                      ports.indices.filter { $0 % 2 == 1 } + ports.indices.filter { $0 % 2 == 0 }]
+        let orders = [
+            Array(ports.indices), Array(ports.indices.reversed()),
+            ports.indices.filter { $0 % 2 == 1 } + ports.indices.filter { $0 % 2 == 0 },
+        ]
         for proto in [TransportProtocol.tcp, .udp] {
             for (family, address) in Self.addresses {
                 let walked = ports.map { model.evaluate(proto: proto, family: family, port: $0, localAddress: address) }
@@ -93,8 +96,9 @@ import Testing
             let snapshot = FirewallSnapshot(source: .nftables(model), legacyIPv4Tables: legacy)
             var memo = FirewallModel.Memo()
             for entry in entries {
-                #expect(snapshot.verdict(for: entry, memo: &memo) == snapshot.verdict(for: entry),
-                        "\(shape): \(entry.socket.proto)/\(entry.socket.localPort) at \(entry.socket.localAddress)")
+                #expect(
+                    snapshot.verdict(for: entry, memo: &memo) == snapshot.verdict(for: entry),
+                    "\(shape): \(entry.socket.proto)/\(entry.socket.localPort) at \(entry.socket.localAddress)")
             }
         }
     }

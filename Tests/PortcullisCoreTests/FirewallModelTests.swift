@@ -1,4 +1,5 @@
 import Testing
+
 @testable import PortcullisCore
 
 /// Fixtures/nft/<shape>.json are real `nft -j list ruleset` output of the
@@ -20,8 +21,10 @@ struct FirewallCase: Sendable, CustomTestStringConvertible {
     var verdict: String
     var reason: [String]
 
-    init(_ shape: String, _ proto: TransportProtocol, _ port: UInt16, _ family: AddressFamily, at address: String? = nil,
-         _ verdict: String, _ reason: String...) {
+    init(
+        _ shape: String, _ proto: TransportProtocol, _ port: UInt16, _ family: AddressFamily, at address: String? = nil,
+        _ verdict: String, _ reason: String...
+    ) {
         self.shape = shape
         self.proto = proto
         self.port = port
@@ -32,8 +35,10 @@ struct FirewallCase: Sendable, CustomTestStringConvertible {
     }
 
     /// IPv4, unless an IPv6 address is given.
-    init(_ shape: String, _ proto: TransportProtocol, _ port: UInt16, at address: String? = nil,
-         _ verdict: String, _ reason: String...) {
+    init(
+        _ shape: String, _ proto: TransportProtocol, _ port: UInt16, at address: String? = nil,
+        _ verdict: String, _ reason: String...
+    ) {
         self.shape = shape
         self.proto = proto
         self.port = port
@@ -220,7 +225,9 @@ struct FirewallCase: Sendable, CustomTestStringConvertible {
         .init("iptables-nft", .udp, 53, "reachable", "udp dport 53 counter accept"),
         .init("iptables-nft", .tcp, 9999, "unknown", "cannot judge xt match \"conntrack\" (an iptables-nft rule", "ip filter INPUT"),
         .init("iptables-nft", .tcp, 80, "unknown", "iptables-nft"),
-        .init("iptables-nft", .tcp, 25, .ipv6, "filtered", "rejected by rule \"tcp dport 25 counter reject with xt REJECT\"", "ip6 filter INPUT"),
+        .init(
+            "iptables-nft", .tcp, 25, .ipv6, "filtered", "rejected by rule \"tcp dport 25 counter reject with xt REJECT\"",
+            "ip6 filter INPUT"),
         .init("iptables-nft", .tcp, 9999, .ipv6, "filtered", "the policy drop of chain ip6 filter INPUT"),
     ]
 
@@ -259,11 +266,16 @@ struct FirewallCase: Sendable, CustomTestStringConvertible {
     /// and any port some rule accepts on a path that hidden state could
     /// open is never filtered.
     @Test func filteredAlwaysNamesTheDrop() throws {
-        let shapes = ["empty", "policy-drop-basic", "policy-accept-drops", "named-sets", "source-restricted", "daddr", "jumps",
-                      "multiple-base", "opaque", "vmap", "nat", "hardening", "concat", "ingress", "iptables-nft"]
-        var ports: [UInt16] = Array(0...130) + [161, 443, 514, 1000, 2022, 2023, 2200, 2222, 2375, 3000, 3001, 3002, 3003, 3306, 3333,
-                                               4000, 4001, 4444, 5353, 5432, 5555, 5900, 6379, 6666, 7000, 7001, 7150, 8000, 8050,
-                                               8080, 8081, 8100, 8443, 9000, 9090, 9999, 11211, 65535]
+        let shapes = [
+            "empty", "policy-drop-basic", "policy-accept-drops", "named-sets", "source-restricted", "daddr", "jumps",
+            "multiple-base", "opaque", "vmap", "nat", "hardening", "concat", "ingress", "iptables-nft",
+        ]
+        var ports: [UInt16] =
+            Array(0...130) + [
+                161, 443, 514, 1000, 2022, 2023, 2200, 2222, 2375, 3000, 3001, 3002, 3003, 3306, 3333,
+                4000, 4001, 4444, 5353, 5432, 5555, 5900, 6379, 6666, 7000, 7001, 7150, 8000, 8050,
+                8080, 8081, 8100, 8443, 9000, 9090, 9999, 11211, 65535,
+            ]
         ports.sort()
         for shape in shapes {
             let model = try FirewallFixture.model(shape)
@@ -273,7 +285,9 @@ struct FirewallCase: Sendable, CustomTestStringConvertible {
                         let v = model.verdict(proto: proto, family: family, port: port, localAddress: address)
                         #expect(!v.reason.isEmpty)
                         if v.isFiltered {
-                            #expect(v.reason.hasPrefix("dropped by") || v.reason.hasPrefix("rejected by"), "\(shape) \(proto)/\(port): \(v.reason)")
+                            #expect(
+                                v.reason.hasPrefix("dropped by") || v.reason.hasPrefix("rejected by"),
+                                "\(shape) \(proto)/\(port): \(v.reason)")
                         }
                     }
                 }

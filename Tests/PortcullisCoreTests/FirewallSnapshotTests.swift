@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import PortcullisCore
 
 @Suite struct FirewallSnapshotTests {
@@ -77,14 +78,18 @@ import Testing
         #expect(snapshot.model == nil)
         let v = snapshot.verdict(for: try entry(.udp, "0.0.0.0", 53))
         #expect(v.name == "unknown")
-        #expect(v.reason == "nft (nftables) is not installed; iptables (legacy) tables are loaded (filter, nat); portcullis reads nftables only")
+        #expect(
+            v.reason == "nft (nftables) is not installed; iptables (legacy) tables are loaded (filter, nat); portcullis reads nftables only"
+        )
         #expect(snapshot.verdict(for: try entry(.udp, "127.0.0.1", 53)).name == "reachable")
-        #expect(FirewallSnapshot(source: .unavailable("x")).verdict(proto: .tcp, family: .ipv6, port: 1, localAddress: .anyV6) == .unknown("x"))
-        #expect(snapshot.diagnostics.map(\.description) == [
-            "warning: firewall not read: nft (nftables) is not installed; firewall verdicts are unknown",
-            "notice: firewall: iptables (legacy) IPv4 tables are loaded (filter, nat); portcullis reads nftables only, "
-                + "so no IPv4 port is judged reachable through them",
-        ])
+        #expect(
+            FirewallSnapshot(source: .unavailable("x")).verdict(proto: .tcp, family: .ipv6, port: 1, localAddress: .anyV6) == .unknown("x"))
+        #expect(
+            snapshot.diagnostics.map(\.description) == [
+                "warning: firewall not read: nft (nftables) is not installed; firewall verdicts are unknown",
+                "notice: firewall: iptables (legacy) IPv4 tables are loaded (filter, nat); portcullis reads nftables only, "
+                    + "so no IPv4 port is judged reachable through them",
+            ])
         let iptablesNFT = FirewallSnapshot(source: .nftables(try FirewallFixture.model("iptables-nft")))
         #expect(iptablesNFT.diagnostics.count == 1)
         #expect(iptablesNFT.diagnostics.first?.message.contains("iptables-nft rules with xtables extensions in table ip filter") == true)
@@ -103,7 +108,9 @@ import Testing
     /// Replaces the body of the rule with `handle`.
     func replacingRule(_ handle: Int64, in items: inout [JSONValue], with transform: ([(String, JSONValue)]) -> [(String, JSONValue)]) {
         for (i, item) in items.enumerated() {
-            guard let rule = item.jsonMember("rule"), rule.jsonMember("handle")?.jsonInt == handle, let fields = rule.jsonObject else { continue }
+            guard let rule = item.jsonMember("rule"), rule.jsonMember("handle")?.jsonInt == handle, let fields = rule.jsonObject else {
+                continue
+            }
             items[i] = .object([("rule", .object(transform(fields)))])
         }
     }
@@ -163,20 +170,39 @@ import Testing
     /// Thousands of single-address drop rules (an old blocklist script)
     /// stay linear: one fork per rule, bounded state per path.
     @Test func longBlocklistsStayFast() throws {
-        var items: [JSONValue] = [.object([("chain", .object([
-            ("family", .string("ip")), ("table", .string("t")), ("name", .string("input")), ("handle", .int(1)),
-            ("type", .string("filter")), ("hook", .string("input")), ("prio", .int(0)), ("policy", .string("accept")),
-        ]))])]
+        var items: [JSONValue] = [
+            .object([
+                (
+                    "chain",
+                    .object([
+                        ("family", .string("ip")), ("table", .string("t")), ("name", .string("input")), ("handle", .int(1)),
+                        ("type", .string("filter")), ("hook", .string("input")), ("prio", .int(0)), ("policy", .string("accept")),
+                    ])
+                )
+            ])
+        ]
         for k in 0..<20_000 {
             let address = "10.\(k / 65536 % 256).\(k / 256 % 256).\(k % 256)"
-            let match: JSONValue = .object([("match", .object([
-                ("op", .string("==")), ("left", .object([("payload", .object([("protocol", .string("ip")), ("field", .string("saddr"))]))])),
-                ("right", .string(address)),
-            ]))])
-            items.append(.object([("rule", .object([
-                ("family", .string("ip")), ("table", .string("t")), ("chain", .string("input")), ("handle", .int(Int64(k + 2))),
-                ("expr", .array([match, .object([("drop", .null)])])),
-            ]))]))
+            let match: JSONValue = .object([
+                (
+                    "match",
+                    .object([
+                        ("op", .string("==")),
+                        ("left", .object([("payload", .object([("protocol", .string("ip")), ("field", .string("saddr"))]))])),
+                        ("right", .string(address)),
+                    ])
+                )
+            ])
+            items.append(
+                .object([
+                    (
+                        "rule",
+                        .object([
+                            ("family", .string("ip")), ("table", .string("t")), ("chain", .string("input")), ("handle", .int(Int64(k + 2))),
+                            ("expr", .array([match, .object([("drop", .null)])])),
+                        ])
+                    )
+                ]))
         }
         let bytes = Array(JSONValue.object([("nftables", .array(items))]).serialized().utf8)
         let clock = ContinuousClock()
@@ -193,22 +219,45 @@ import Testing
     /// Independent conditions on hidden state double the paths with every
     /// rule; the evaluator gives up with a reason instead of running away.
     @Test func pathExplosionEndsInUnknown() throws {
-        let chain: JSONValue = .object([("chain", .object([
-            ("family", .string("inet")), ("table", .string("t")), ("name", .string("input")), ("handle", .int(1)),
-            ("type", .string("filter")), ("hook", .string("input")), ("prio", .int(0)), ("policy", .string("drop")),
-        ]))])
-        let sub: JSONValue = .object([("chain", .object([
-            ("family", .string("inet")), ("table", .string("t")), ("name", .string("sub")), ("handle", .int(2)),
-        ]))])
+        let chain: JSONValue = .object([
+            (
+                "chain",
+                .object([
+                    ("family", .string("inet")), ("table", .string("t")), ("name", .string("input")), ("handle", .int(1)),
+                    ("type", .string("filter")), ("hook", .string("input")), ("prio", .int(0)), ("policy", .string("drop")),
+                ])
+            )
+        ])
+        let sub: JSONValue = .object([
+            (
+                "chain",
+                .object([
+                    ("family", .string("inet")), ("table", .string("t")), ("name", .string("sub")), ("handle", .int(2)),
+                ])
+            )
+        ])
         var items: [JSONValue] = [chain, sub]
         for k in 1...40 {
-            let match: JSONValue = .object([("match", .object([
-                ("op", .string("==")), ("left", .object([("meta", .object([("key", .string("mark"))]))])), ("right", .int(Int64(k))),
-            ]))])
-            items.append(.object([("rule", .object([
-                ("family", .string("inet")), ("table", .string("t")), ("chain", .string("input")), ("handle", .int(Int64(10 + k))),
-                ("expr", .array([match, .object([("jump", .object([("target", .string("sub"))]))])])),
-            ]))]))
+            let match: JSONValue = .object([
+                (
+                    "match",
+                    .object([
+                        ("op", .string("==")), ("left", .object([("meta", .object([("key", .string("mark"))]))])),
+                        ("right", .int(Int64(k))),
+                    ])
+                )
+            ])
+            items.append(
+                .object([
+                    (
+                        "rule",
+                        .object([
+                            ("family", .string("inet")), ("table", .string("t")), ("chain", .string("input")),
+                            ("handle", .int(Int64(10 + k))),
+                            ("expr", .array([match, .object([("jump", .object([("target", .string("sub"))]))])])),
+                        ])
+                    )
+                ]))
         }
         let bytes = Array(JSONValue.object([("nftables", .array(items))]).serialized().utf8)
         let clock = ContinuousClock()

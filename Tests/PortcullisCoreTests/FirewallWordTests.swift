@@ -1,12 +1,15 @@
 import Testing
+
 @testable import PortcullisCore
 
 /// The words of nft's JSON that the evaluator reasons about are enums; a
 /// word it does not know is kept and judged as it always was.
 @Suite struct FirewallWordTests {
     /// One table `t` with one base chain `c` and, in it, `tcp dport OP 22 accept`.
-    func ruleset(family: String = "inet", hook: String = "input", type: String = "filter", policy: String = "drop",
-                 op: String = "==") -> [UInt8] {
+    func ruleset(
+        family: String = "inet", hook: String = "input", type: String = "filter", policy: String = "drop",
+        op: String = "=="
+    ) -> [UInt8] {
         let text = """
             {"nftables": [{"metainfo": {"version": "1.0.6"}},
               {"table": {"family": "\(family)", "name": "t", "handle": 1}},
@@ -26,7 +29,8 @@ import Testing
     @Test func knownWordsAreJudged() throws {
         #expect(try verdict(ruleset()) == .reachable("accepted by rule \"tcp dport 22 accept\" (inet t c, handle 2)"))
         #expect(try verdict(ruleset(), port: 80) == .filtered("dropped by the policy drop of chain inet t c"))
-        #expect(try verdict(ruleset(family: "ip", op: "!="), port: 80)
+        #expect(
+            try verdict(ruleset(family: "ip", op: "!="), port: 80)
                 == .reachable("accepted by rule \"tcp dport != 22 accept\" (ip t c, handle 2)"))
         #expect(try verdict(ruleset(family: "ip6")) == .reachable("no nftables input chain"))
     }

@@ -1,22 +1,29 @@
 import Testing
+
 @testable import PortcullisCore
 
 /// A socket table row for the hidden-port tests.
-private func row(_ proto: TransportProtocol, _ family: AddressFamily, _ port: UInt16, inode: UInt64 = 0,
-                 address: IPAddress? = nil, state: SocketState = .listen, v6only: Bool? = nil) -> SocketRecord {
-    SocketRecord(proto: proto, family: family, localAddress: address ?? (family == .ipv4 ? .anyV4 : .anyV6), localPort: port,
-                 remoteAddress: family == .ipv4 ? .anyV4 : .anyV6, remotePort: 0, stateCode: state.rawValue,
-                 inode: inode, uid: 0, v6only: v6only)
+private func row(
+    _ proto: TransportProtocol, _ family: AddressFamily, _ port: UInt16, inode: UInt64 = 0,
+    address: IPAddress? = nil, state: SocketState = .listen, v6only: Bool? = nil
+) -> SocketRecord {
+    SocketRecord(
+        proto: proto, family: family, localAddress: address ?? (family == .ipv4 ? .anyV4 : .anyV6), localPort: port,
+        remoteAddress: family == .ipv4 ? .anyV4 : .anyV6, remotePort: 0, stateCode: state.rawValue,
+        inode: inode, uid: 0, v6only: v6only)
 }
 
 private let allPairs: Set<BindSweep.Pair> = [.init(.tcp, .ipv4), .init(.tcp, .ipv6), .init(.udp, .ipv4), .init(.udp, .ipv6)]
 
-private func views(netlink: [SocketRecord], procNet: [SocketRecord], inUse: [PortKey] = [],
-                   held: [UInt64: [Int32]] = [:], other: Set<UInt64> = []) -> HiddenViews {
+private func views(
+    netlink: [SocketRecord], procNet: [SocketRecord], inUse: [PortKey] = [],
+    held: [UInt64: [Int32]] = [:], other: Set<UInt64> = []
+) -> HiddenViews {
     var outcomes: [PortKey: BindOutcome] = [:]
     for key in inUse { outcomes[key] = .inUse }
-    return HiddenViews(tables: TableSnapshot(netlink: TableView(records: netlink), procNet: TableView(records: procNet), otherInodes: other),
-                       bind: BindSweep(outcomes: outcomes, pairs: allPairs), held: HeldSockets(byInode: held))
+    return HiddenViews(
+        tables: TableSnapshot(netlink: TableView(records: netlink), procNet: TableView(records: procNet), otherInodes: other),
+        bind: BindSweep(outcomes: outcomes, pairs: allPairs), held: HeldSockets(byInode: held))
 }
 
 /// A scripted host for the verifier: each call to `dump` returns the next
@@ -46,12 +53,18 @@ private final class ScriptedHost {
             probe: { key in
                 self.probeCount += 1
                 guard var list = self.probes[key], let first = list.first else { return ProbeEvidence(bind: .free) }
-                if list.count > 1 { list.removeFirst(); self.probes[key] = list }
+                if list.count > 1 {
+                    list.removeFirst()
+                    self.probes[key] = list
+                }
                 return first
             },
             holders: { inode, _ in
                 guard var list = self.holding[inode], let first = list.first else { return [] }
-                if list.count > 1 { list.removeFirst(); self.holding[inode] = list }
+                if list.count > 1 {
+                    list.removeFirst()
+                    self.holding[inode] = list
+                }
                 return first
             },
             pause: { self.pauses += 1 })
@@ -101,7 +114,10 @@ private func snapshot(netlink: [SocketRecord], procNet: [SocketRecord], other: S
         #expect(finding.key == key && finding.alarm)
         #expect(finding.seenBy == [.bindProbe, .connectProbe])
         #expect(finding.notSeenBy == [.netlink, .procNet])
-        #expect(finding.explanation == "in use per bind and connect probes; absent from netlink and /proc/net: hidden from every userland socket reader, consistent with a kernel-level rootkit")
+        #expect(
+            finding.explanation
+                == "in use per bind and connect probes; absent from netlink and /proc/net: hidden from every userland socket reader, consistent with a kernel-level rootkit"
+        )
         #expect(host.pauses == 3 && host.probeCount == 3 && host.dumpCount == 6)
     }
 
@@ -116,7 +132,8 @@ private func snapshot(netlink: [SocketRecord], procNet: [SocketRecord], other: S
     @Test func procHookAndInetDiagHookNameTheTechniqueAndOwner() throws {
         let listed = [row(.tcp, .ipv4, 4444, inode: 77)]
         let held = HeldSockets(byInode: [77: [1234]])
-        let procHook = ScriptedHost(dumps: [snapshot(netlink: listed, procNet: [])], probes: [key: [ProbeEvidence(bind: .inUse, connect: .accepted)]])
+        let procHook = ScriptedHost(
+            dumps: [snapshot(netlink: listed, procNet: [])], probes: [key: [ProbeEvidence(bind: .inUse, connect: .accepted)]])
         let a = try #require(try procHook.verifier().verify([.port(key, .procNetHook)], held: held).first)
         #expect(a.explanation == "absent from /proc/net only: a /proc hook (ss would still show it)")
         #expect(a.ownerPIDs == [1234])
@@ -131,8 +148,9 @@ private func snapshot(netlink: [SocketRecord], procNet: [SocketRecord], other: S
     // MARK: races resolved by re-verification
 
     @Test func portInUseOnceThenFreeIsNotReported() throws {
-        let host = ScriptedHost(dumps: [snapshot(netlink: [], procNet: [])],
-                                probes: [key: [ProbeEvidence(bind: .inUse), ProbeEvidence(bind: .free)]])
+        let host = ScriptedHost(
+            dumps: [snapshot(netlink: [], procNet: [])],
+            probes: [key: [ProbeEvidence(bind: .inUse), ProbeEvidence(bind: .free)]])
         #expect(try host.verifier().verify([.port(key, .hiddenFromAllReaders)], held: HeldSockets()).isEmpty)
     }
 
@@ -179,8 +197,9 @@ private func snapshot(netlink: [SocketRecord], procNet: [SocketRecord], other: S
         established.remoteAddress = remote
         established.remotePort = 443
         let timeWait = row(.tcp, .ipv4, 50124, inode: 0, address: IPAddress(v4: 10, 0, 0, 5), state: .timeWait)
-        let v = views(netlink: [established, timeWait], procNet: [established, timeWait],
-                      inUse: [PortKey(.tcp, .ipv4, 50123), PortKey(.tcp, .ipv4, 50124)])
+        let v = views(
+            netlink: [established, timeWait], procNet: [established, timeWait],
+            inUse: [PortKey(.tcp, .ipv4, 50123), PortKey(.tcp, .ipv4, 50124)])
         #expect(HiddenAnalysis.candidates(v).isEmpty)
     }
 
@@ -208,7 +227,10 @@ private func snapshot(netlink: [SocketRecord], procNet: [SocketRecord], other: S
         let tcp4 = PortKey(.tcp, .ipv4, 9999)
         #expect(HiddenAnalysis.candidates(views(netlink: timeWait, procNet: timeWait, inUse: [tcp4])).isEmpty)
         let v6onlyLoopback = [row(.udp, .ipv6, 9999, inode: 4, address: loopback6, v6only: true)]
-        #expect(HiddenAnalysis.candidates(views(netlink: v6onlyLoopback, procNet: v6onlyLoopback, inUse: [v4])) == [.port(v4, .hiddenFromAllReaders)])
+        #expect(
+            HiddenAnalysis.candidates(views(netlink: v6onlyLoopback, procNet: v6onlyLoopback, inUse: [v4])) == [
+                .port(v4, .hiddenFromAllReaders)
+            ])
         // An IPv4 socket does not explain an IPv6 (V6ONLY) probe.
         let v4row = [row(.udp, .ipv4, 9999, inode: 4)]
         let v6 = PortKey(.udp, .ipv6, 9999)
@@ -262,18 +284,21 @@ private func snapshot(netlink: [SocketRecord], procNet: [SocketRecord], other: S
     // MARK: a socket asked for its own port (pidfd_getfd)
 
     private func inodeFinding(_ inode: UInt64, pid: Int32) -> HiddenFinding {
-        HiddenFinding(technique: .inodeInNoTable, key: nil, inode: inode, seenBy: [.fdWalk], notSeenBy: [.netlink, .procNet],
-                      ownerPIDs: [pid], alarm: false, explanation: "socket inode \(inode) held by pid \(pid) but in no table")
+        HiddenFinding(
+            technique: .inodeInNoTable, key: nil, inode: inode, seenBy: [.fdWalk], notSeenBy: [.netlink, .procNet],
+            ownerPIDs: [pid], alarm: false, explanation: "socket inode \(inode) held by pid \(pid) but in no table")
     }
 
     private func portFinding(_ key: PortKey) -> HiddenFinding {
-        HiddenFinding(technique: .hiddenFromAllReaders, key: key, inode: nil, seenBy: [.bindProbe, .connectProbe],
-                      notSeenBy: [.netlink, .procNet], ownerPIDs: [], alarm: true, explanation: "in use per bind and connect probes")
+        HiddenFinding(
+            technique: .hiddenFromAllReaders, key: key, inode: nil, seenBy: [.bindProbe, .connectProbe],
+            notSeenBy: [.netlink, .procNet], ownerPIDs: [], alarm: true, explanation: "in use per bind and connect probes")
     }
 
     @Test func inodeOfAHiddenPortGivesThePortItsOwnerAndIsFolded() {
         let v6 = PortKey(.tcp, .ipv6, 4444)
-        let identity = SocketIdentity(domain: SocketDomain.inet6.number, protocolNumber: InetProtocol.tcp.number, localPort: 4444, tcpState: .listen, pid: 77)
+        let identity = SocketIdentity(
+            domain: SocketDomain.inet6.number, protocolNumber: InetProtocol.tcp.number, localPort: 4444, tcpState: .listen, pid: 77)
         // A dual-stack IPv6 listener also holds the IPv4 port: both findings get the owner.
         let out = HiddenAnalysis.attribute([portFinding(key), portFinding(v6), inodeFinding(900, pid: 77)], identities: [900: identity])
         #expect(out.count == 2)
@@ -283,7 +308,8 @@ private func snapshot(netlink: [SocketRecord], procNet: [SocketRecord], other: S
             #expect(finding.explanation.hasSuffix("; held by pid 77 (socket inode 900, found through its descriptor)"))
         }
         // An IPv4 socket does not claim the IPv6 port.
-        let v4 = SocketIdentity(domain: SocketDomain.inet.number, protocolNumber: InetProtocol.tcp.number, localPort: 4444, tcpState: .listen, pid: 5)
+        let v4 = SocketIdentity(
+            domain: SocketDomain.inet.number, protocolNumber: InetProtocol.tcp.number, localPort: 4444, tcpState: .listen, pid: 5)
         let only = HiddenAnalysis.attribute([portFinding(v6), inodeFinding(901, pid: 5)], identities: [901: v4])
         #expect(only.count == 2 && only[0].ownerPIDs.isEmpty)
         #expect(only[1].key == key && only[1].alarm && only[1].technique == .hiddenFromAllReaders)
@@ -294,22 +320,28 @@ private func snapshot(netlink: [SocketRecord], procNet: [SocketRecord], other: S
         let finding = try #require(HiddenAnalysis.attribute([inodeFinding(5, pid: 8)], identities: [5: udp]).first)
         #expect(finding.alarm && finding.key == PortKey(.udp, .ipv4, 5353) && finding.inode == 5 && finding.ownerPIDs == [8])
         #expect(finding.seenBy == [.fdWalk] && finding.notSeenBy == [.netlink, .procNet])
-        #expect(finding.explanation == "AF_INET UDP socket bound to port 5353 held by pid 8 (found through its descriptor), absent from netlink and /proc/net: hidden from the socket tables")
+        #expect(
+            finding.explanation
+                == "AF_INET UDP socket bound to port 5353 held by pid 8 (found through its descriptor), absent from netlink and /proc/net: hidden from the socket tables"
+        )
     }
 
     @Test func closedUnboundAndTablelessSocketsStayNoticesThatSayWhatTheyAre() {
-        let closed = SocketIdentity(domain: SocketDomain.inet.number, protocolNumber: InetProtocol.tcp.number, localPort: 40000, tcpState: .close, pid: 3)
+        let closed = SocketIdentity(
+            domain: SocketDomain.inet.number, protocolNumber: InetProtocol.tcp.number, localPort: 40000, tcpState: .close, pid: 3)
         let unbound = SocketIdentity(domain: SocketDomain.inet6.number, protocolNumber: InetProtocol.udp.number, localPort: 0, pid: 3)
         let vsock = SocketIdentity(domain: 40, protocolNumber: 0, localPort: 0, pid: 3)
-        let out = HiddenAnalysis.attribute([inodeFinding(1, pid: 3), inodeFinding(2, pid: 3), inodeFinding(3, pid: 3), inodeFinding(4, pid: 3)],
-                                           identities: [1: closed, 2: unbound, 3: vsock])
+        let out = HiddenAnalysis.attribute(
+            [inodeFinding(1, pid: 3), inodeFinding(2, pid: 3), inodeFinding(3, pid: 3), inodeFinding(4, pid: 3)],
+            identities: [1: closed, 2: unbound, 3: vsock])
         #expect(out.allSatisfy { !$0.alarm && $0.key == nil })
-        #expect(out.map(\.explanation) == [
-            "AF_INET TCP socket in state close (inode 1, port 40000) held by pid 3: closed or never listening, so no table lists it",
-            "AF_INET6 UDP socket (inode 2) held by pid 3: unbound, and no table lists a socket before it is bound",
-            "AF_VSOCK socket (inode 3) held by pid 3: no table lists this kind of socket",
-            "socket inode 4 held by pid 3 but in no table",
-        ])
+        #expect(
+            out.map(\.explanation) == [
+                "AF_INET TCP socket in state close (inode 1, port 40000) held by pid 3: closed or never listening, so no table lists it",
+                "AF_INET6 UDP socket (inode 2) held by pid 3: unbound, and no table lists a socket before it is bound",
+                "AF_VSOCK socket (inode 3) held by pid 3: no table lists this kind of socket",
+                "socket inode 4 held by pid 3 but in no table",
+            ])
     }
 
     /// The tables are compared as of one dump: a listener that opened after
@@ -319,8 +351,9 @@ private func snapshot(netlink: [SocketRecord], procNet: [SocketRecord], other: S
         let first = TableSnapshot(netlink: TableView(records: []), procNet: TableView(records: []))
         let both = TableSnapshot(netlink: TableView(records: [row(.tcp, .ipv4, 8080, inode: 77)]), procNet: TableView(records: []))
         let opened = PortKey(.tcp, .ipv4, 8080)
-        let v = HiddenViews(tables: first.union(both), comparison: first,
-                            bind: BindSweep(outcomes: [opened: .inUse], pairs: allPairs), held: HeldSockets(byInode: [77: [100]]))
+        let v = HiddenViews(
+            tables: first.union(both), comparison: first,
+            bind: BindSweep(outcomes: [opened: .inUse], pairs: allPairs), held: HeldSockets(byInode: [77: [100]]))
         #expect(HiddenAnalysis.candidates(v).isEmpty)
         // Compared on the union instead, the same tables would invent a hook.
         let naive = HiddenViews(tables: first.union(both), bind: v.bind, held: v.held)
@@ -340,16 +373,20 @@ private func snapshot(netlink: [SocketRecord], procNet: [SocketRecord], other: S
         verifier.unlisted = { pids in answers.removeFirst() ? pids : [] }
         let finding = try #require(try verifier.verify(candidates, held: HeldSockets()).first)
         #expect(finding.kind == .process && finding.alarm && finding.ownerPIDs == [4242])
-        #expect(finding.explanation == "pid 4242 (evil, exe /tmp/.x/evil) exists but is missing from the /proc directory listing: a process-hiding rootkit")
+        #expect(
+            finding.explanation
+                == "pid 4242 (evil, exe /tmp/.x/evil) exists but is missing from the /proc directory listing: a process-hiding rootkit")
         // Born after the listing: the next listing shows it, so it is dropped.
         answers = [false]
         #expect(try verifier.verify(candidates, held: HeldSockets()).isEmpty)
     }
 
     @Test func portOwnedByAHiddenProcessSaysSo() {
-        let process = HiddenFinding(technique: .processHiddenFromListing, key: nil, inode: nil, seenBy: [], notSeenBy: [],
-                                    ownerPIDs: [66], alarm: true, explanation: "pid 66 ...")
-        let identity = SocketIdentity(domain: SocketDomain.inet.number, protocolNumber: InetProtocol.tcp.number, localPort: 4444, tcpState: .listen, pid: 66)
+        let process = HiddenFinding(
+            technique: .processHiddenFromListing, key: nil, inode: nil, seenBy: [], notSeenBy: [],
+            ownerPIDs: [66], alarm: true, explanation: "pid 66 ...")
+        let identity = SocketIdentity(
+            domain: SocketDomain.inet.number, protocolNumber: InetProtocol.tcp.number, localPort: 4444, tcpState: .listen, pid: 66)
         let out = HiddenAnalysis.attribute([portFinding(key), inodeFinding(9, pid: 66), process], identities: [9: identity])
         #expect(out.count == 2)
         #expect(out[0].explanation.hasSuffix("; owner 66 is itself hidden from the /proc listing"))
@@ -359,24 +396,34 @@ private func snapshot(netlink: [SocketRecord], procNet: [SocketRecord], other: S
     // MARK: tamper hints
 
     @Test func portThatRawReadsStillShowIsBlamedOnALibcHook() {
-        let identity = SocketIdentity(domain: SocketDomain.inet.number, protocolNumber: InetProtocol.tcp.number, localPort: 4444, tcpState: .listen, pid: 9)
-        let blamed = HiddenAnalysis.blameLibc([portFinding(key), portFinding(PortKey(.udp, .ipv4, 4444)), inodeFinding(1, pid: 9)],
-                                              differences: [.init(table: "/proc/net/tcp", proto: .tcp, family: .ipv4, missingPorts: [4444])])
+        let identity = SocketIdentity(
+            domain: SocketDomain.inet.number, protocolNumber: InetProtocol.tcp.number, localPort: 4444, tcpState: .listen, pid: 9)
+        let blamed = HiddenAnalysis.blameLibc(
+            [portFinding(key), portFinding(PortKey(.udp, .ipv4, 4444)), inodeFinding(1, pid: 9)],
+            differences: [.init(table: "/proc/net/tcp", proto: .tcp, family: .ipv4, missingPorts: [4444])])
         let out = HiddenAnalysis.attribute(blamed, identities: [1: identity])
         #expect(out[0].technique == .libcHook && out[0].ownerPIDs == [9])
-        #expect(out[0].explanation == "absent from the tables as read through libc, listed when /proc/net is read with raw system calls: a library interposing libc (LD_PRELOAD) hides it from dynamically linked programs; held by pid 9 (socket inode 1, found through its descriptor)")
+        #expect(
+            out[0].explanation
+                == "absent from the tables as read through libc, listed when /proc/net is read with raw system calls: a library interposing libc (LD_PRELOAD) hides it from dynamically linked programs; held by pid 9 (socket inode 1, found through its descriptor)"
+        )
         #expect(out[1].technique == .hiddenFromAllReaders, "only the table whose raw read differs")
     }
 
     @Test func tamperHintsNameEachSign() {
         let evidence = TamperEvidence(ldSoPreload: "/lib/x.so", ownPreload: "/tmp/h.so", listenerPreloads: [12: "/tmp/h.so"])
-        let hints = TamperHint.hints(evidence, libcDifferences: [.init(table: "/proc/net/tcp", proto: .tcp, family: .ipv4, missingPorts: [4444]),
-                                                                  .init(table: "/proc/net/udp", proto: .udp, family: .ipv4, missingPorts: [])])
+        let hints = TamperHint.hints(
+            evidence,
+            libcDifferences: [
+                .init(table: "/proc/net/tcp", proto: .tcp, family: .ipv4, missingPorts: [4444]),
+                .init(table: "/proc/net/udp", proto: .udp, family: .ipv4, missingPorts: []),
+            ])
         #expect(hints.map(\.kind) == [.ldSoPreload, .ldPreloadEnv, .ownerLdPreload, .libcReadDiffers])
         #expect(hints[3].detail.hasPrefix("/proc/net/tcp read through libc lacks rows that direct system calls return (local port 4444)"))
         #expect(TamperHint.hints(TamperEvidence(), libcDifferences: []).isEmpty)
-        let report = HiddenReport(findings: [], diagnostics: [], sweeps: [], candidates: 0, rounds: 1, durationMilliseconds: 1,
-                                  tamperHints: hints, pidsChecked: 32768)
+        let report = HiddenReport(
+            findings: [], diagnostics: [], sweeps: [], candidates: 0, rounds: 1, durationMilliseconds: 1,
+            tamperHints: hints, pidsChecked: 32768)
         let text = HiddenRenderer.text(report, style: TableStyle(color: false))
         #expect(text.contains("tamper hint: /etc/ld.so.preload exists (/lib/x.so)"))
         #expect(text.contains("looked up 32768 pids directly"))
@@ -388,10 +435,12 @@ private func snapshot(netlink: [SocketRecord], procNet: [SocketRecord], other: S
     @Test func kindSpellings() {
         #expect(TamperHint.Kind.allCases.map(\.rawValue) == ["ld_so_preload", "ld_preload_env", "owner_ld_preload", "libc_read_differs"])
         #expect(HiddenFinding.Kind.allCases.map(\.rawValue) == ["port", "inode", "process"])
-        let process = HiddenFinding(technique: .processHiddenFromListing, key: nil, inode: nil, seenBy: [], notSeenBy: [], ownerPIDs: [1],
-                                    alarm: true, explanation: "")
+        let process = HiddenFinding(
+            technique: .processHiddenFromListing, key: nil, inode: nil, seenBy: [], notSeenBy: [], ownerPIDs: [1],
+            alarm: true, explanation: "")
         #expect([portFinding(key), inodeFinding(1, pid: 1), process].map(\.kind) == [.port, .inode, .process])
-        #expect(SocketDomain.named.map(\.name) == ["AF_UNIX", "AF_INET", "AF_INET6", "AF_NETLINK", "AF_PACKET", "AF_ALG", "AF_VSOCK", "AF_XDP"])
+        #expect(
+            SocketDomain.named.map(\.name) == ["AF_UNIX", "AF_INET", "AF_INET6", "AF_NETLINK", "AF_PACKET", "AF_ALG", "AF_VSOCK", "AF_XDP"])
         #expect(SocketDomain.named.map(\.number) == [1, 2, 10, 16, 17, 38, 40, 44])
         #expect(SocketDomain.named.allSatisfy { SocketDomain(number: $0.number) == $0 })
         #expect(SocketDomain(number: 99) == .other(99) && SocketDomain.other(99).name == "address family 99")
@@ -399,23 +448,33 @@ private func snapshot(netlink: [SocketRecord], procNet: [SocketRecord], other: S
         #expect(InetProtocol.named.map(\.number) == [6, 17, 132, 136, 262])
         #expect(InetProtocol.named.allSatisfy { InetProtocol(number: $0.number) == $0 })
         #expect(InetProtocol(number: 99) == .other(99) && InetProtocol.other(99).name == "protocol 99")
-        let kinds = [(10, 6), (2, 262), (2, 99), (40, 6), (99, 6)].map { SocketIdentity(domain: $0.0, protocolNumber: $0.1, localPort: 1, pid: 1).kind }
-        #expect(kinds.map(\.description) == ["AF_INET6 TCP socket", "AF_INET MPTCP socket", "AF_INET protocol 99 socket", "AF_VSOCK socket",
-                                              "address family 99 socket"])
+        let kinds = [(10, 6), (2, 262), (2, 99), (40, 6), (99, 6)].map {
+            SocketIdentity(domain: $0.0, protocolNumber: $0.1, localPort: 1, pid: 1).kind
+        }
+        #expect(
+            kinds.map(\.description) == [
+                "AF_INET6 TCP socket", "AF_INET MPTCP socket", "AF_INET protocol 99 socket", "AF_VSOCK socket",
+                "address family 99 socket",
+            ])
     }
 
     // MARK: rendering
 
     @Test func jsonAndNDJSONCarryTheDocumentedFields() throws {
-        let finding = HiddenFinding(technique: .procNetHook, key: key, inode: nil, seenBy: [.netlink, .bindProbe], notSeenBy: [.procNet],
-                                    ownerPIDs: [12], alarm: true, explanation: "absent from /proc/net only: a /proc hook (ss would still show it)")
+        let finding = HiddenFinding(
+            technique: .procNetHook, key: key, inode: nil, seenBy: [.netlink, .bindProbe], notSeenBy: [.procNet],
+            ownerPIDs: [12], alarm: true, explanation: "absent from /proc/net only: a /proc hook (ss would still show it)")
         var sweep = HiddenReport.Sweep(proto: .tcp, family: .ipv4)
         sweep.inUse = 1
         sweep.free = 65534
-        let report = HiddenReport(findings: [finding], diagnostics: [Diagnostic(.warning, "x")], sweeps: [sweep],
-                                  candidates: 2, rounds: 3, durationMilliseconds: 900)
+        let report = HiddenReport(
+            findings: [finding], diagnostics: [Diagnostic(.warning, "x")], sweeps: [sweep],
+            candidates: 2, rounds: 3, durationMilliseconds: 900)
         let json = HiddenRenderer.json(report).serialized()
-        #expect(json.hasPrefix(#"{"clean":false,"rounds":3,"candidates":2,"duration_ms":900,"bind_probes":[{"proto":"tcp","family":"ipv4","in_use":1,"listed":0,"free":65534,"not_probed":0,"errors":0}],"pids_checked":0,"tamper_hints":[],"findings":[{"kind":"port","proto":"tcp","family":"ipv4","port":4444,"inode":null,"technique":"proc_net_hook","alarm":true,"seen_by":["netlink","bind_probe"],"not_seen_by":["proc_net"],"owner_pids":[12],"#))
+        #expect(
+            json.hasPrefix(
+                #"{"clean":false,"rounds":3,"candidates":2,"duration_ms":900,"bind_probes":[{"proto":"tcp","family":"ipv4","in_use":1,"listed":0,"free":65534,"not_probed":0,"errors":0}],"pids_checked":0,"tamper_hints":[],"findings":[{"kind":"port","proto":"tcp","family":"ipv4","port":4444,"inode":null,"technique":"proc_net_hook","alarm":true,"seen_by":["netlink","bind_probe"],"not_seen_by":["proc_net"],"owner_pids":[12],"#
+            ))
         let lines = HiddenRenderer.ndjson(report).split(separator: "\n")
         #expect(lines.count == 2)
         #expect(lines[0].hasPrefix(#"{"type":"finding","kind":"port""#))
@@ -426,20 +485,28 @@ private func snapshot(netlink: [SocketRecord], procNet: [SocketRecord], other: S
     }
 
     @Test func sweepCountsPerProtocolAndFamily() {
-        let sweep = BindSweep(outcomes: [PortKey(.tcp, .ipv4, 22): .inUse, PortKey(.tcp, .ipv4, 80): .notProbed("EACCES"),
-                                         PortKey(.udp, .ipv6, 9): .error(errno: 22, message: "bind: EINVAL")],
-                              pairs: [.init(.tcp, .ipv4), .init(.udp, .ipv6)])
+        let sweep = BindSweep(
+            outcomes: [
+                PortKey(.tcp, .ipv4, 22): .inUse, PortKey(.tcp, .ipv4, 80): .notProbed("EACCES"),
+                PortKey(.udp, .ipv6, 9): .error(errno: 22, message: "bind: EINVAL"),
+            ],
+            pairs: [.init(.tcp, .ipv4), .init(.udp, .ipv6)])
         let counts = HiddenReport.sweeps(of: sweep, portCount: 65535)
-        #expect(counts.map { "\($0.proto.rawValue)/\($0.family.rawValue) \($0.inUse) \($0.free) \($0.notProbed) \($0.errors)" }
+        #expect(
+            counts.map { "\($0.proto.rawValue)/\($0.family.rawValue) \($0.inUse) \($0.free) \($0.notProbed) \($0.errors)" }
                 == ["tcp/ipv4 1 65533 1 0", "udp/ipv6 0 65534 0 1"])
         #expect(sweep.outcome(PortKey(.tcp, .ipv4, 23)) == .free)
         #expect(sweep.outcome(PortKey(.udp, .ipv4, 23)) == .notProbed("not swept"))
     }
 
     @Test func headedTableInodes() {
-        let unix = Array("Num       RefCount Protocol Flags    Type St Inode Path\n0000000000000000: 00000002 00000000 00010000 0001 01 12345 /run/a b\n0000000000000000: 00000002 00000000 00000000 0002 01 12346\n".utf8)
+        let unix = Array(
+            "Num       RefCount Protocol Flags    Type St Inode Path\n0000000000000000: 00000002 00000000 00010000 0001 01 12345 /run/a b\n0000000000000000: 00000002 00000000 00000000 0002 01 12346\n"
+                .utf8)
         #expect(HiddenTableInodes.inodes(headedTable: unix) == [12345, 12346])
-        let netlink = Array("sk               Eth Pid        Groups   Rmem     Wmem     Dump  Locks    Drops    Inode\n0000000000000000 0   1          00000000 0        0        0     2        0        777\n".utf8)
+        let netlink = Array(
+            "sk               Eth Pid        Groups   Rmem     Wmem     Dump  Locks    Drops    Inode\n0000000000000000 0   1          00000000 0        0        0     2        0        777\n"
+                .utf8)
         #expect(HiddenTableInodes.inodes(headedTable: netlink) == [777])
         #expect(HiddenTableInodes.inodes(headedTable: []).isEmpty)
     }

@@ -1,29 +1,36 @@
 import Testing
+
 @testable import PortcullisCore
 
 private func owner(_ pid: Int32, _ name: String, exe: String? = nil, uid: UInt32 = 0) -> SocketOwner {
     SocketOwner(pid: pid, name: name, exe: exe ?? "/usr/sbin/\(name)", uid: uid, user: uid == 0 ? "root" : "u\(uid)", fds: [3])
 }
 
-private func listener(_ proto: TransportProtocol = .tcp, _ address: String, _ port: UInt16, inode: UInt64,
-                      owners: [SocketOwner], v6only: Bool? = nil, unowned: UnownedReason? = nil) -> InventoryEntry {
+private func listener(
+    _ proto: TransportProtocol = .tcp, _ address: String, _ port: UInt16, inode: UInt64,
+    owners: [SocketOwner], v6only: Bool? = nil, unowned: UnownedReason? = nil
+) -> InventoryEntry {
     let local = IPAddress(parsing: address)!
     let family: AddressFamily = local.kind == .v4 ? .ipv4 : .ipv6
-    let socket = SocketRecord(proto: proto, family: family, localAddress: local, localPort: port,
-                              remoteAddress: family == .ipv4 ? .anyV4 : .anyV6, remotePort: 0,
-                              stateCode: proto == .tcp ? SocketState.listen.rawValue : SocketState.close.rawValue,
-                              inode: inode, uid: 0, v6only: v6only)
-    return InventoryEntry(socket: socket, user: "root", portClass: PortClass(port: port), inEphemeralRange: false, service: nil,
-                          exposure: Exposure(localAddress: local, v6only: v6only), owners: owners,
-                          unownedReason: owners.isEmpty ? (unowned ?? .kernelSocket) : nil)
+    let socket = SocketRecord(
+        proto: proto, family: family, localAddress: local, localPort: port,
+        remoteAddress: family == .ipv4 ? .anyV4 : .anyV6, remotePort: 0,
+        stateCode: proto == .tcp ? SocketState.listen.rawValue : SocketState.close.rawValue,
+        inode: inode, uid: 0, v6only: v6only)
+    return InventoryEntry(
+        socket: socket, user: "root", portClass: PortClass(port: port), inEphemeralRange: false, service: nil,
+        exposure: Exposure(localAddress: local, v6only: v6only), owners: owners,
+        unownedReason: owners.isEmpty ? (unowned ?? .kernelSocket) : nil)
 }
 
 private func finding(_ rule: RuleID, _ entry: InventoryEntry, title: String? = nil) -> Finding {
     let s = entry.socket
-    return Finding(rule: rule, severity: .medium, title: title ?? "\(rule.rawValue) on \(s.localPort)",
-                   subject: FindingSubject(proto: .transport(s.proto), family: s.family, localAddress: s.localAddress.description,
-                                           port: s.localPort, inode: s.inode, exposure: entry.exposure),
-                   owners: entry.owners, evidence: [], remediation: "")
+    return Finding(
+        rule: rule, severity: .medium, title: title ?? "\(rule.rawValue) on \(s.localPort)",
+        subject: FindingSubject(
+            proto: .transport(s.proto), family: s.family, localAddress: s.localAddress.description,
+            port: s.localPort, inode: s.inode, exposure: entry.exposure),
+        owners: entry.owners, evidence: [], remediation: "")
 }
 
 @Suite("History diff and watch events")
@@ -37,8 +44,9 @@ struct HistoryDiffTests {
         var restarted = ssh
         restarted.socket.inode = 99
         restarted.owners = [owner(4242, "sshd")]
-        let diff = HistoryDiff.compute(from: SnapshotContent(entries: [ssh, web], findings: []),
-                                       to: SnapshotContent(entries: [web, restarted], findings: []))
+        let diff = HistoryDiff.compute(
+            from: SnapshotContent(entries: [ssh, web], findings: []),
+            to: SnapshotContent(entries: [web, restarted], findings: []))
         #expect(diff.isEmpty)
     }
 
@@ -46,8 +54,9 @@ struct HistoryDiffTests {
     func addedRemoved() {
         let udp = listener(.udp, "0.0.0.0", 22, inode: 13, owners: [owner(400, "x")])
         let v6ssh = listener(.tcp, "::", 22, inode: 14, owners: [owner(100, "sshd")], v6only: true)
-        let diff = HistoryDiff.compute(from: SnapshotContent(entries: [ssh, redis], findings: []),
-                                       to: SnapshotContent(entries: [ssh, udp, v6ssh], findings: []))
+        let diff = HistoryDiff.compute(
+            from: SnapshotContent(entries: [ssh, redis], findings: []),
+            to: SnapshotContent(entries: [ssh, udp, v6ssh], findings: []))
         #expect(diff.added.map(\.key.description) == ["tcp6 [::]:22", "udp 0.0.0.0:22"])
         #expect(diff.removed.map(\.key.description) == ["tcp 127.0.0.1:6379"])
         #expect(diff.ownerChanged.isEmpty && diff.exposureChanged.isEmpty)
@@ -62,8 +71,9 @@ struct HistoryDiffTests {
         var unknown = web
         unknown.owners = []
         unknown.unownedReason = .notPermitted
-        let diff = HistoryDiff.compute(from: SnapshotContent(entries: [ssh, redis, web], findings: []),
-                                       to: SnapshotContent(entries: [other, otherUser, unknown], findings: []))
+        let diff = HistoryDiff.compute(
+            from: SnapshotContent(entries: [ssh, redis, web], findings: []),
+            to: SnapshotContent(entries: [other, otherUser, unknown], findings: []))
         #expect(diff.ownerChanged.map(\.key.localPort) == [22, 6379])
         #expect(diff.ownerChanged.first?.before.owners.first?.name == "sshd")
         #expect(diff.ownerChanged.first?.after.owners.first?.name == "dropbear")
@@ -72,8 +82,11 @@ struct HistoryDiffTests {
         var kernel = ssh
         kernel.owners = []
         kernel.unownedReason = .kernelSocket
-        #expect(HistoryDiff.compute(from: SnapshotContent(entries: [ssh], findings: []),
-                                    to: SnapshotContent(entries: [kernel], findings: [])).ownerChanged.count == 1)
+        #expect(
+            HistoryDiff.compute(
+                from: SnapshotContent(entries: [ssh], findings: []),
+                to: SnapshotContent(entries: [kernel], findings: [])
+            ).ownerChanged.count == 1)
     }
 
     @Test("IPV6_V6ONLY turned off on [::]:80: an exposure change")
@@ -81,7 +94,8 @@ struct HistoryDiffTests {
         var dual = web
         dual.socket.v6only = false
         dual.exposure = Exposure(localAddress: dual.socket.localAddress, v6only: false)
-        let diff = HistoryDiff.compute(from: SnapshotContent(entries: [web], findings: []), to: SnapshotContent(entries: [dual], findings: []))
+        let diff = HistoryDiff.compute(
+            from: SnapshotContent(entries: [web], findings: []), to: SnapshotContent(entries: [dual], findings: []))
         #expect(diff.exposureChanged.count == 1)
         #expect(diff.exposureChanged.first?.before.exposure == .allInterfacesIPv6)
         #expect(diff.exposureChanged.first?.after.exposure == .allInterfacesDualStack)
@@ -92,16 +106,23 @@ struct HistoryDiffTests {
     func findings() {
         var restarted = redis
         restarted.socket.inode = 77
-        let old = [finding(.exposedDatastore, redis), finding(.ephemeralListener, ssh),
-                   Finding(rule: .packetSocket, severity: .info, title: "Packet socket capturing all on every interface held by dhclient[812]",
-                           subject: FindingSubject(proto: .packet, family: nil, localAddress: "every interface", port: nil, inode: 5, exposure: nil),
-                           owners: [], evidence: [], remediation: "")]
-        let new = [finding(.exposedDatastore, restarted), finding(.backdoorPort, ssh),
-                   Finding(rule: .packetSocket, severity: .info, title: "Packet socket capturing all on every interface held by dhclient[9000]",
-                           subject: FindingSubject(proto: .packet, family: nil, localAddress: "every interface", port: nil, inode: 6, exposure: nil),
-                           owners: [], evidence: [], remediation: "")]
-        let diff = HistoryDiff.compute(from: SnapshotContent(entries: [ssh, redis], findings: old),
-                                       to: SnapshotContent(entries: [ssh, restarted], findings: new))
+        let old = [
+            finding(.exposedDatastore, redis), finding(.ephemeralListener, ssh),
+            Finding(
+                rule: .packetSocket, severity: .info, title: "Packet socket capturing all on every interface held by dhclient[812]",
+                subject: FindingSubject(proto: .packet, family: nil, localAddress: "every interface", port: nil, inode: 5, exposure: nil),
+                owners: [], evidence: [], remediation: ""),
+        ]
+        let new = [
+            finding(.exposedDatastore, restarted), finding(.backdoorPort, ssh),
+            Finding(
+                rule: .packetSocket, severity: .info, title: "Packet socket capturing all on every interface held by dhclient[9000]",
+                subject: FindingSubject(proto: .packet, family: nil, localAddress: "every interface", port: nil, inode: 6, exposure: nil),
+                owners: [], evidence: [], remediation: ""),
+        ]
+        let diff = HistoryDiff.compute(
+            from: SnapshotContent(entries: [ssh, redis], findings: old),
+            to: SnapshotContent(entries: [ssh, restarted], findings: new))
         #expect(diff.newFindings.map(\.rule) == [.backdoorPort])
         #expect(diff.resolvedFindings.map(\.rule) == [.ephemeralListener])
     }
@@ -137,11 +158,16 @@ struct HistoryDiffTests {
     func eventRendering() {
         let event = WatchEvents.events(before: nil, after: ListenerView.group([redis]).values.first, time: 1_764_000_000_042)[0]
         let json = HistoryRenderer.json(event).serialized()
-        #expect(json.hasPrefix(#"{"event":"opened","time":"2025-11-24T16:00:00.042Z","proto":"tcp","family":"ipv4","local_address":"127.0.0.1","local_port":6379,"exposure":"loopback""#))
+        #expect(
+            json.hasPrefix(
+                #"{"event":"opened","time":"2025-11-24T16:00:00.042Z","proto":"tcp","family":"ipv4","local_address":"127.0.0.1","local_port":6379,"exposure":"loopback""#
+            ))
         #expect(json.contains(#""owners":[{"pid":300,"#))
         #expect(json.hasSuffix(#""previous_owners":null}"#))
         let text = HistoryRenderer.text(event)
-        #expect(text.hasPrefix("2025-11-24T16:00:00.042Z opened tcp 127.0.0.1:6379 (loopback) by redis-server[300] /usr/sbin/redis-server user root"))
+        #expect(
+            text.hasPrefix(
+                "2025-11-24T16:00:00.042Z opened tcp 127.0.0.1:6379 (loopback) by redis-server[300] /usr/sbin/redis-server user root"))
     }
 
     @Test("RFC 3339 times parse back")

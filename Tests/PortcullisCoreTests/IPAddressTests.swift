@@ -1,4 +1,5 @@
 import Testing
+
 @testable import PortcullisCore
 
 @Suite struct IPAddressTests {
@@ -6,7 +7,7 @@ import Testing
         ("::", "::"), ("::1", "::1"), ("2001:db8::1", "2001:db8::1"),
         ("2001:0db8:0000:0000:0000:0000:0000:0001", "2001:db8::1"),
         ("2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1"),  // a single zero group is not compressed
-        ("2001:0:0:1:0:0:0:1", "2001:0:0:1::1"),            // the longest run wins
+        ("2001:0:0:1:0:0:0:1", "2001:0:0:1::1"),  // the longest run wins
         ("fe80::1:2", "fe80::1:2"), ("::ffff:127.0.0.1", "::ffff:127.0.0.1"),
         ("::ffff:7f00:1", "::ffff:127.0.0.1"), ("127.0.0.1", "127.0.0.1"), ("0.0.0.0", "0.0.0.0"),
     ])
@@ -15,7 +16,9 @@ import Testing
         #expect(address.description == expected)
     }
 
-    @Test(arguments: ["127.1", "0x7f.0.0.1", "010.0.0.1", "256.0.0.1", "1.2.3", "1.2.3.4.5", "1::2::3", "12345::", ":::", "", "a.b.c.d", "1.2.3.-4"])
+    @Test(arguments: [
+        "127.1", "0x7f.0.0.1", "010.0.0.1", "256.0.0.1", "1.2.3", "1.2.3.4.5", "1::2::3", "12345::", ":::", "", "a.b.c.d", "1.2.3.-4",
+    ])
     func rejectsSloppyText(input: String) {
         #expect(IPAddress(parsing: input) == nil)
     }
@@ -49,7 +52,8 @@ import Testing
     }
 
     @Test func ordersIPv4BeforeIPv6ThenNumerically() throws {
-        let a = IPAddress(v4: 10, 0, 0, 2), b = IPAddress(v4: 9, 255, 0, 0)
+        let a = IPAddress(v4: 10, 0, 0, 2)
+        let b = IPAddress(v4: 9, 255, 0, 0)
         #expect(b < a)
         #expect(a < IPAddress.anyV6)
     }

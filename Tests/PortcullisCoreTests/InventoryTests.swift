@@ -1,4 +1,5 @@
 import Testing
+
 @testable import PortcullisCore
 
 /// A small inventory exercising every column, used by several suites.
@@ -20,13 +21,14 @@ enum SampleInventory {
     static let sshd = SocketOwner(
         pid: 812, ppid: 1, name: "sshd", cmdline: "sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups",
         exe: "/usr/sbin/sshd", uid: 0, user: "root", startTime: 1_795_000_000, unit: "ssh.service",
-        netnsInode: 4026531833, fds: [3])
+        netnsInode: 4_026_531_833, fds: [3])
     static let redis = SocketOwner(
         pid: 900, ppid: 1, name: "redis-server", cmdline: "/usr/bin/redis-server 0.0.0.0:7777", exe: "/usr/bin/redis-server",
         uid: 107, user: "redis", unit: "redis-server.service", fds: [6])
     static func worker(_ pid: Int32) -> SocketOwner {
-        SocketOwner(pid: pid, ppid: 1000, name: "nginx", cmdline: "nginx: worker process", exe: "/usr/sbin/nginx",
-                    uid: 33, user: "www-data", unit: "nginx.service", container: String(repeating: "ab", count: 32), fds: [6])
+        SocketOwner(
+            pid: pid, ppid: 1000, name: "nginx", cmdline: "nginx: worker process", exe: "/usr/sbin/nginx",
+            uid: 33, user: "www-data", unit: "nginx.service", container: String(repeating: "ab", count: 32), fds: [6])
     }
     static let evil = SocketOwner(
         pid: 4242, ppid: 1, name: "kworker\\n\\x1b[31m", cmdline: "/tmp/.x/kworker\\n", exe: "/tmp/.x/kworker", exeDeleted: true,
@@ -66,7 +68,9 @@ enum SampleInventory {
         return Inventory(entries: entries, diagnostics: [Diagnostic(.notice, "sample")], source: "netlink")
     }
 
-    static func entry(port: UInt16, proto: TransportProtocol = .tcp, family: AddressFamily? = nil, in inventory: Inventory = inventory()) -> InventoryEntry? {
+    static func entry(port: UInt16, proto: TransportProtocol = .tcp, family: AddressFamily? = nil, in inventory: Inventory = inventory())
+        -> InventoryEntry?
+    {
         inventory.entries.first { $0.socket.localPort == port && $0.socket.proto == proto && (family == nil || $0.socket.family == family) }
     }
 }
@@ -107,14 +111,21 @@ enum SampleInventory {
     @Test func namespacesAndUncollected() {
         let socket = SampleInventory.socket(.tcp, "0.0.0.0", 9, inode: 5)
         func reason(_ context: InventoryBuilder.OwnerContext) -> UnownedReason? {
-            InventoryBuilder(users: [:], ephemeralRange: nil, serviceName: { _, _ in nil }).entry(for: socket, owners: context).unownedReason
+            InventoryBuilder(users: [:], ephemeralRange: nil, serviceName: { _, _ in nil }).entry(for: socket, owners: context)
+                .unownedReason
         }
-        #expect(reason(.init(ownersByInode: [:], collected: true, someDenied: false, effectiveUID: 0, inChildPIDNamespace: true)) == .otherPIDNamespace)
-        #expect(reason(.init(ownersByInode: [:], collected: false, someDenied: false, effectiveUID: 0, inChildPIDNamespace: false)) == .notCollected)
+        #expect(
+            reason(.init(ownersByInode: [:], collected: true, someDenied: false, effectiveUID: 0, inChildPIDNamespace: true))
+                == .otherPIDNamespace)
+        #expect(
+            reason(.init(ownersByInode: [:], collected: false, someDenied: false, effectiveUID: 0, inChildPIDNamespace: false))
+                == .notCollected)
     }
 
     @Test func sortsByProtocolPortFamilyAddress() {
-        let ports = SampleInventory.inventory().entries.map { "\($0.socket.proto.rawValue)/\($0.socket.localPort)/\($0.socket.family.rawValue)" }
+        let ports = SampleInventory.inventory().entries.map {
+            "\($0.socket.proto.rawValue)/\($0.socket.localPort)/\($0.socket.family.rawValue)"
+        }
         #expect(ports.prefix(3) == ["tcp/22/ipv4", "tcp/22/ipv6", "tcp/80/ipv6"])
         #expect(ports.suffix(2) == ["udp/2024/ipv4", "raw/1/ipv4"])
     }
@@ -163,8 +174,17 @@ enum SampleInventory {
         #expect(count { $0.process = "sshd" } == 3)
         #expect(count { $0.portClass = .dynamic } == 1)
         #expect(count { $0.exposedOnly = true } == 9)
-        #expect(count { $0.exposedOnly = true; $0.process = "sshd"; $0.ports = PortSpec(ranges: [22...22]) } == 2)
-        #expect(count { $0.ports = PortSpec(ranges: [1...1]); $0.portClass = .system } == 0)  // raw has no port class
+        #expect(
+            count {
+                $0.exposedOnly = true
+                $0.process = "sshd"
+                $0.ports = PortSpec(ranges: [22...22])
+            } == 2)
+        #expect(
+            count {
+                $0.ports = PortSpec(ranges: [1...1])
+                $0.portClass = .system
+            } == 0)  // raw has no port class
     }
 
     /// Spellings every output format and the snapshot store use.
@@ -172,8 +192,11 @@ enum SampleInventory {
         #expect(TransportProtocol.allCases.map(\.rawValue) == ["tcp", "udp", "raw"])
         #expect(AddressFamily.allCases.map(\.rawValue) == ["ipv4", "ipv6"])
         #expect(AddressFamily(IPAddress.anyV4.kind) == .ipv4 && AddressFamily(IPAddress.anyV6.kind) == .ipv6)
-        #expect(Exposure.allCases.map(\.rawValue) == ["loopback", "all_interfaces_ipv4", "all_interfaces_ipv6", "all_interfaces_dual_stack",
-                                                     "link_local", "specific_address"])
+        #expect(
+            Exposure.allCases.map(\.rawValue) == [
+                "loopback", "all_interfaces_ipv4", "all_interfaces_ipv6", "all_interfaces_dual_stack",
+                "link_local", "specific_address",
+            ])
     }
 
     @Test func whoTargets() throws {

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import PortcullisCore
 
 /// `JSONValue.writeString` copies unescaped runs whole; it must write what
@@ -22,9 +23,11 @@ import Testing
     }
 
     @Test func runsAndEscapesAsByteByByte() {
-        var strings = ["", "a", "\"", "\\", "plain text long enough not to be a small string, with no escapes at all",
-                       "firewall: reachable — IPv4 reachable; ünïcödé \u{1F600}", "\"quoted\" at both ends\"", "\\\\\\",
-                       "tab\tnewline\ncr\r\u{7f}del", "\u{0}\u{1}\u{1f}"]
+        var strings = [
+            "", "a", "\"", "\\", "plain text long enough not to be a small string, with no escapes at all",
+            "firewall: reachable — IPv4 reachable; ünïcödé \u{1F600}", "\"quoted\" at both ends\"", "\\\\\\",
+            "tab\tnewline\ncr\r\u{7f}del", "\u{0}\u{1}\u{1f}",
+        ]
         // Every byte below 0x80 alone, at the start, in the middle and at the end of a longer string.
         for b in 0..<0x80 {
             let c = String(UnicodeScalar(UInt8(b)))

@@ -1,103 +1,104 @@
 import Foundation
 import Testing
+
 @testable import PortcullisCore
 
 /// Real lines from Debian's /etc/services (netbase), tabs kept, plus
 /// malformed lines that must be skipped without disturbing the rest.
 let etcServicesSample = """
-# Network services, Internet style
-#
-# Updated from https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml .
+    # Network services, Internet style
+    #
+    # Updated from https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.xhtml .
 
-tcpmux\t\t1/tcp\t\t\t\t# TCP port service multiplexer
-echo\t\t7/tcp
-echo\t\t7/udp
-discard\t\t9/tcp\t\tsink null
-discard\t\t9/udp\t\tsink null
-ssh\t\t22/tcp\t\t\t\t# SSH Remote Login Protocol
-telnet\t\t23/tcp
-smtp\t\t25/tcp\t\tmail
-domain\t\t53/tcp\t\t\t\t# Domain Name Server
-domain\t\t53/udp
-http\t\t80/tcp\t\twww\t\t# WorldWideWeb HTTP
-kerberos\t88/tcp\t\tkerberos5 krb5 kerberos-sec\t# Kerberos v5
-kerberos\t88/udp\t\tkerberos5 krb5 kerberos-sec\t# Kerberos v5
-pop3\t\t110/tcp\t\tpop-3\t\t# POP version 3
-sunrpc\t\t111/tcp\t\tportmapper\t# RPC 4.0 portmapper
-sunrpc\t\t111/udp\t\tportmapper
-ntp\t\t123/udp\t\t\t\t# Network Time Protocol
-snmp\t\t161/tcp\t\t\t\t# Simple Net Mgmt Protocol
-snmp\t\t161/udp
-microsoft-ds\t445/tcp\t\t\t\t# Microsoft Naked CIFS
-mysql\t\t3306/tcp
-postgresql\t5432/tcp\tpostgres\t# PostgreSQL Database
-mdns\t\t5353/udp\t\t\t# Multicast DNS
-amqp\t\t5672/tcp
-amqp\t\t5672/sctp
-x11\t\t6000/tcp\tx11-0\t\t# X Window System
-x11-1\t\t6001/tcp
-redis\t\t6379/tcp
-afs3-fileserver 7000/udp
-http-alt\t8080/tcp\twebcache\t# WWW caching service
-rtmp\t\t1/ddp\t\t\t# Routing Table Maintenance Protocol
-echo\t\t4/ddp\t\t\t# AppleTalk Echo Protocol
-ircd\t\t6667/tcp\t\t\t# Internet Relay Chat
-   \t
-nameonly
-badport\t\t70000/tcp
-noslash\t\t22tcp
-negative\t-1/tcp
-emptyproto\t22/
-\t# indented comment
-ssh-dup\t\t22/tcp\t\t\t\t# a second name for 22/tcp must not win
-crlf\t\t9999/tcp\r
-"""
+    tcpmux\t\t1/tcp\t\t\t\t# TCP port service multiplexer
+    echo\t\t7/tcp
+    echo\t\t7/udp
+    discard\t\t9/tcp\t\tsink null
+    discard\t\t9/udp\t\tsink null
+    ssh\t\t22/tcp\t\t\t\t# SSH Remote Login Protocol
+    telnet\t\t23/tcp
+    smtp\t\t25/tcp\t\tmail
+    domain\t\t53/tcp\t\t\t\t# Domain Name Server
+    domain\t\t53/udp
+    http\t\t80/tcp\t\twww\t\t# WorldWideWeb HTTP
+    kerberos\t88/tcp\t\tkerberos5 krb5 kerberos-sec\t# Kerberos v5
+    kerberos\t88/udp\t\tkerberos5 krb5 kerberos-sec\t# Kerberos v5
+    pop3\t\t110/tcp\t\tpop-3\t\t# POP version 3
+    sunrpc\t\t111/tcp\t\tportmapper\t# RPC 4.0 portmapper
+    sunrpc\t\t111/udp\t\tportmapper
+    ntp\t\t123/udp\t\t\t\t# Network Time Protocol
+    snmp\t\t161/tcp\t\t\t\t# Simple Net Mgmt Protocol
+    snmp\t\t161/udp
+    microsoft-ds\t445/tcp\t\t\t\t# Microsoft Naked CIFS
+    mysql\t\t3306/tcp
+    postgresql\t5432/tcp\tpostgres\t# PostgreSQL Database
+    mdns\t\t5353/udp\t\t\t# Multicast DNS
+    amqp\t\t5672/tcp
+    amqp\t\t5672/sctp
+    x11\t\t6000/tcp\tx11-0\t\t# X Window System
+    x11-1\t\t6001/tcp
+    redis\t\t6379/tcp
+    afs3-fileserver 7000/udp
+    http-alt\t8080/tcp\twebcache\t# WWW caching service
+    rtmp\t\t1/ddp\t\t\t# Routing Table Maintenance Protocol
+    echo\t\t4/ddp\t\t\t# AppleTalk Echo Protocol
+    ircd\t\t6667/tcp\t\t\t# Internet Relay Chat
+       \t
+    nameonly
+    badport\t\t70000/tcp
+    noslash\t\t22tcp
+    negative\t-1/tcp
+    emptyproto\t22/
+    \t# indented comment
+    ssh-dup\t\t22/tcp\t\t\t\t# a second name for 22/tcp must not win
+    crlf\t\t9999/tcp\r
+    """
 
 /// Real lines from nmap-services (nmap 7.9x), including `unknown` entries,
 /// an sctp entry, and names that differ from /etc/services on the same port.
 let nmapServicesSample = """
-# Fields in this file are: Service name, portnum/protocol, open-frequency, optional comments
-#
-unknown\t4/tcp\t0.000477
-ssh\t22/sctp\t0.000000\t# Secure Shell Login | The Secure Shell (SSH) Protocol
-ssh\t22/tcp\t0.182286\t# Secure Shell Login
-ssh\t22/udp\t0.003905\t# Secure Shell Login
-telnet\t23/tcp\t0.221265
-telnet\t23/udp\t0.006211
-domain\t53/tcp\t0.048463\t# Domain Name Server
-domain\t53/udp\t0.213496\t# Domain Name Server
-http\t80/sctp\t0.000000\t# www-http | www | World Wide Web HTTP
-http\t80/tcp\t0.484143\t# World Wide Web HTTP
-http\t80/udp\t0.035767\t# World Wide Web HTTP
-ntp\t123/tcp\t0.000138\t# Network Time Protocol
-ntp\t123/udp\t0.330879\t# Network Time Protocol
-snmp\t161/tcp\t0.000790
-snmp\t161/udp\t0.433467\t# Simple Net Mgmt Proto
-microsoft-ds\t445/tcp\t0.056944\t# SMB directly over IP
-microsoft-ds\t445/udp\t0.253118
-ipp\t631/tcp\t0.006160\t# ipps | Internet Printing Protocol
-ipp\t631/udp\t0.450281\t# Internet Printing Protocol
-upnp\t1900/tcp\t0.003977\t# ssdp | Universal PnP | SSDP
-upnp\t1900/udp\t0.136543\t# Universal PnP
-docker\t2375/tcp\t0.000076\t# docker.com | Docker REST API (plain text)
-ms-wbt-server\t3389/tcp\t0.083904\t# Microsoft Remote Display Protocol (aka ms-term-serv, microsoft-rdp) | MS WBT Server
-ms-wbt-server\t3389/udp\t0.004955\t# Microsoft Remote Display Protocol (aka ms-term-serv, microsoft-rdp)
-mdns\t5353/tcp\t0.000152\t# Multicast DNS
-zeroconf\t5353/udp\t0.100166\t# Mac OS X Bonjour/Zeroconf port
-x11\t6010/tcp\t0.000076\t# X Window System
-x11\t6010/udp\t0.000000\t# X Window System
-redis\t6379/tcp\t0.000076\t# An advanced key-value cache and store
-http-proxy\t8080/tcp\t0.042052\t# http-alt | Common HTTP proxy/second web server port | HTTP Alternate (see port 80)
-http-alt\t8080/udp\t0.000000\t# HTTP Alternate (see port 80)
-memcache\t11211/tcp\t0.000000\t# Memory cache service
-memcache\t11211/udp\t0.000000\t# Memory cache service
-mongod\t27017/tcp\t0.000076\t# mongodb | http://docs.mongodb.org/manual/reference/default-mongodb-port/ | Mongo database system
-unknown\t27017/udp\t0.001307
-mongod\t27018/tcp\t0.000076\t# http://docs.mongodb.org/manual/reference/default-mongodb-port/
-unknown\t27018/udp\t0.000654
-nofreq\t12/tcp
-badfreq\t13/tcp\t0.1.2
-"""
+    # Fields in this file are: Service name, portnum/protocol, open-frequency, optional comments
+    #
+    unknown\t4/tcp\t0.000477
+    ssh\t22/sctp\t0.000000\t# Secure Shell Login | The Secure Shell (SSH) Protocol
+    ssh\t22/tcp\t0.182286\t# Secure Shell Login
+    ssh\t22/udp\t0.003905\t# Secure Shell Login
+    telnet\t23/tcp\t0.221265
+    telnet\t23/udp\t0.006211
+    domain\t53/tcp\t0.048463\t# Domain Name Server
+    domain\t53/udp\t0.213496\t# Domain Name Server
+    http\t80/sctp\t0.000000\t# www-http | www | World Wide Web HTTP
+    http\t80/tcp\t0.484143\t# World Wide Web HTTP
+    http\t80/udp\t0.035767\t# World Wide Web HTTP
+    ntp\t123/tcp\t0.000138\t# Network Time Protocol
+    ntp\t123/udp\t0.330879\t# Network Time Protocol
+    snmp\t161/tcp\t0.000790
+    snmp\t161/udp\t0.433467\t# Simple Net Mgmt Proto
+    microsoft-ds\t445/tcp\t0.056944\t# SMB directly over IP
+    microsoft-ds\t445/udp\t0.253118
+    ipp\t631/tcp\t0.006160\t# ipps | Internet Printing Protocol
+    ipp\t631/udp\t0.450281\t# Internet Printing Protocol
+    upnp\t1900/tcp\t0.003977\t# ssdp | Universal PnP | SSDP
+    upnp\t1900/udp\t0.136543\t# Universal PnP
+    docker\t2375/tcp\t0.000076\t# docker.com | Docker REST API (plain text)
+    ms-wbt-server\t3389/tcp\t0.083904\t# Microsoft Remote Display Protocol (aka ms-term-serv, microsoft-rdp) | MS WBT Server
+    ms-wbt-server\t3389/udp\t0.004955\t# Microsoft Remote Display Protocol (aka ms-term-serv, microsoft-rdp)
+    mdns\t5353/tcp\t0.000152\t# Multicast DNS
+    zeroconf\t5353/udp\t0.100166\t# Mac OS X Bonjour/Zeroconf port
+    x11\t6010/tcp\t0.000076\t# X Window System
+    x11\t6010/udp\t0.000000\t# X Window System
+    redis\t6379/tcp\t0.000076\t# An advanced key-value cache and store
+    http-proxy\t8080/tcp\t0.042052\t# http-alt | Common HTTP proxy/second web server port | HTTP Alternate (see port 80)
+    http-alt\t8080/udp\t0.000000\t# HTTP Alternate (see port 80)
+    memcache\t11211/tcp\t0.000000\t# Memory cache service
+    memcache\t11211/udp\t0.000000\t# Memory cache service
+    mongod\t27017/tcp\t0.000076\t# mongodb | http://docs.mongodb.org/manual/reference/default-mongodb-port/ | Mongo database system
+    unknown\t27017/udp\t0.001307
+    mongod\t27018/tcp\t0.000076\t# http://docs.mongodb.org/manual/reference/default-mongodb-port/
+    unknown\t27018/udp\t0.000654
+    nofreq\t12/tcp
+    badfreq\t13/tcp\t0.1.2
+    """
 
 @Suite struct KnowledgeServiceTableTests {
     let table = ServiceTable(etcServices: etcServicesSample, nmapServices: nmapServicesSample)
@@ -255,14 +256,17 @@ badfreq\t13/tcp\t0.1.2
             #expect(!fact.protocols.isEmpty && !fact.protocols.contains(.raw), "\(fact.service)")
             #expect(!fact.title.isEmpty && !fact.commonlyRunsHere.isEmpty, "\(fact.service)")
             #expect(fact.service == fact.service.lowercased() && !fact.service.contains(" "), "\(fact.service)")
-            #expect(!fact.executables.contains("java") && !fact.executables.contains("node")
+            #expect(
+                !fact.executables.contains("java") && !fact.executables.contains("node")
                     && !fact.executables.contains("python3") && !fact.executables.contains("beam.smp"),
-                    "\(fact.service) names a generic interpreter as its executable")
+                "\(fact.service) names a generic interpreter as its executable")
         }
     }
 
     @Test func riskyCategoriesHaveNotes() {
-        let risky: Set<PortCategory> = [.datastore, .adminAPI, .cleartextRemoteAccess, .remoteAccess, .amplification, .fileSharing, .backdoor]
+        let risky: Set<PortCategory> = [
+            .datastore, .adminAPI, .cleartextRemoteAccess, .remoteAccess, .amplification, .fileSharing, .backdoor,
+        ]
         for fact in PortKnowledge.facts where risky.contains(fact.category) {
             #expect(!fact.securityNotes.isEmpty, "\(fact.service) has no security notes")
             #expect(fact.securityNotes.allSatisfy { !$0.isEmpty })
@@ -359,7 +363,8 @@ badfreq\t13/tcp\t0.1.2
         for proto in [TransportProtocol.tcp, .udp] {
             for port in 0...65535 {
                 let indexed = PortKnowledge.index.byPort[PortKnowledge.Key(port: UInt16(port), proto: proto)] ?? []
-                if PortKnowledge.facts(port: UInt16(port), proto: proto).map(\.service) != indexed.map({ PortKnowledge.facts[$0].service }) {
+                if PortKnowledge.facts(port: UInt16(port), proto: proto).map(\.service) != indexed.map({ PortKnowledge.facts[$0].service })
+                {
                     Issue.record("\(proto)/\(port)")
                 }
             }
@@ -485,7 +490,8 @@ badfreq\t13/tcp\t0.1.2
         #expect(throws: ExplainError.unknownName("nosuchservice")) {
             try ExplainReport.build(query: "nosuchservice", services: services, ephemeralRange: nil)
         }
-        #expect(ExplainError.unknownName("foo").description
+        #expect(
+            ExplainError.unknownName("foo").description
                 == "no service named 'foo' in /etc/services, nmap-services or portcullis's knowledge table")
         // Control characters typed or pasted by the user are shown escaped.
         #expect(ExplainError.unknownName("a\u{1b}[2J").description.contains("a\\x1b[2J"))

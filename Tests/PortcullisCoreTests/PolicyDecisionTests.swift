@@ -1,4 +1,5 @@
 import Testing
+
 @testable import PortcullisCore
 
 @Suite struct PolicyDecisionTests {
@@ -18,7 +19,8 @@ import Testing
     }
 
     @Test func allowedTooWideAndNotAllowed() throws {
-        let policy = try Self.policy("""
+        let policy = try Self.policy(
+            """
             allow:
               - port: 22
                 proto: tcp
@@ -108,7 +110,8 @@ import Testing
     }
 
     @Test func portsRangesAndLists() throws {
-        let policy = try Self.policy("""
+        let policy = try Self.policy(
+            """
             allow:
               - port: 7000-8000
                 exposure: any
@@ -140,7 +143,8 @@ import Testing
     }
 
     @Test func addressLists() throws {
-        let policy = try Self.policy("""
+        let policy = try Self.policy(
+            """
             allow:
               - port: 50000
                 exposure: [192.0.2.7, "2001:db8::1"]
@@ -167,7 +171,8 @@ import Testing
     }
 
     @Test func severityOverrides() throws {
-        let policy = try Self.policy("""
+        let policy = try Self.policy(
+            """
             rules:
               ephemeral-listener: {enabled: false}
               udp-amplification: {severity: low}
@@ -256,9 +261,12 @@ import Testing
         #expect(policy.activeIgnore(rule: .ldPreload, entry: nil, now: now)?.line == 8)
         #expect(policy.activeIgnore(rule: .ldPreload, entry: backdoor, now: now)?.line == 8)
         // An ignore without expiry never expires; a proto filter alone works.
-        #expect(policy.activeIgnore(rule: .ephemeralListener, entry: try #require(SampleInventory.entry(port: 2024, proto: .udp)), now: .max)?.line == 14)
+        #expect(
+            policy.activeIgnore(rule: .ephemeralListener, entry: try #require(SampleInventory.entry(port: 2024, proto: .udp)), now: .max)?
+                .line == 14)
         #expect(policy.activeIgnore(rule: .ephemeralListener, entry: try #require(SampleInventory.entry(port: 50000)), now: now) == nil)
         // Expired long ago.
-        #expect(policy.activeIgnore(rule: .unownedSocket, entry: try #require(SampleInventory.entry(port: 2024, proto: .udp)), now: now) == nil)
+        #expect(
+            policy.activeIgnore(rule: .unownedSocket, entry: try #require(SampleInventory.entry(port: 2024, proto: .udp)), now: now) == nil)
     }
 }

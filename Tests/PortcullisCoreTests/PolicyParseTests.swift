@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import PortcullisCore
 
 /// A policy using every key, as an administrator would write it.
@@ -47,31 +48,35 @@ enum SamplePolicy {
     @Test func readsEveryKey() throws {
         let policy = try Policy.parse(SamplePolicy.text, file: "/etc/portcullis/policy.yaml")
         #expect(policy.source == "/etc/portcullis/policy.yaml")
-        #expect(policy.allow == [
-            Policy.Allow(
-                ports: PortSpec(ranges: [22...22]), proto: .tcp, process: "sshd", exe: "/usr/sbin/sshd", user: "root",
-                exposure: .any, comment: "SSH for admins", line: 4),
-            Policy.Allow(ports: PortSpec(ranges: [8000...8100]), proto: nil, user: "33", exposure: .loopback, line: 11),
-            Policy.Allow(
-                ports: PortSpec(ranges: [22...22, 80...80, 443...443]), proto: .udp,
-                exposure: .addresses([
-                    IPAddress(v4: 192, 0, 2, 7), try #require(IPAddress(parsing: "2001:db8::7")), IPAddress(v4: 198, 51, 100, 1),
-                ]),
-                line: 14),
-            Policy.Allow(ports: PortSpec(ranges: [5432...5432, 6379...6380]), exposure: .addresses([IPAddress(v4: 203, 0, 113, 9)]), line: 17),
-            Policy.Allow(ports: PortSpec(ranges: [1...1]), proto: .raw, comment: nil, line: 19),
-        ])
-        #expect(policy.rules == [
-            .ephemeralListener: Policy.RuleOverride(enabled: false, severity: nil, line: 23),
-            .udpAmplification: Policy.RuleOverride(enabled: true, severity: .low, line: 24),
-            .rawSocket: Policy.RuleOverride(enabled: true, severity: nil, line: 26),
-        ])
-        #expect(policy.ignore == [
-            Policy.Ignore(
-                rule: .backdoorPort, ports: PortSpec(ranges: [4444...4444]), proto: .tcp, process: "nc", reason: "pentest lab",
-                expires: PolicyDate(year: 2027, month: 3, day: 1), line: 28),
-            Policy.Ignore(rule: .ldPreload, reason: "the monitoring agent preloads its library", line: 34),
-        ])
+        #expect(
+            policy.allow == [
+                Policy.Allow(
+                    ports: PortSpec(ranges: [22...22]), proto: .tcp, process: "sshd", exe: "/usr/sbin/sshd", user: "root",
+                    exposure: .any, comment: "SSH for admins", line: 4),
+                Policy.Allow(ports: PortSpec(ranges: [8000...8100]), proto: nil, user: "33", exposure: .loopback, line: 11),
+                Policy.Allow(
+                    ports: PortSpec(ranges: [22...22, 80...80, 443...443]), proto: .udp,
+                    exposure: .addresses([
+                        IPAddress(v4: 192, 0, 2, 7), try #require(IPAddress(parsing: "2001:db8::7")), IPAddress(v4: 198, 51, 100, 1),
+                    ]),
+                    line: 14),
+                Policy.Allow(
+                    ports: PortSpec(ranges: [5432...5432, 6379...6380]), exposure: .addresses([IPAddress(v4: 203, 0, 113, 9)]), line: 17),
+                Policy.Allow(ports: PortSpec(ranges: [1...1]), proto: .raw, comment: nil, line: 19),
+            ])
+        #expect(
+            policy.rules == [
+                .ephemeralListener: Policy.RuleOverride(enabled: false, severity: nil, line: 23),
+                .udpAmplification: Policy.RuleOverride(enabled: true, severity: .low, line: 24),
+                .rawSocket: Policy.RuleOverride(enabled: true, severity: nil, line: 26),
+            ])
+        #expect(
+            policy.ignore == [
+                Policy.Ignore(
+                    rule: .backdoorPort, ports: PortSpec(ranges: [4444...4444]), proto: .tcp, process: "nc", reason: "pentest lab",
+                    expires: PolicyDate(year: 2027, month: 3, day: 1), line: 28),
+                Policy.Ignore(rule: .ldPreload, reason: "the monitoring agent preloads its library", line: 34),
+            ])
     }
 
     @Test(arguments: ["", "\n", "# nothing allowed yet\n  # indented comment\n", "---\n", "---\n...\n", "~\n"])

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import PortcullisCore
 
 /// Parses /proc/net tables captured from Linux 6.18 (x86_64) while a Python
@@ -62,7 +63,8 @@ import Testing
 
     @Test func bigEndianTablesReadWithTheirByteOrder() {
         // The same socket as a big-endian kernel prints it: words in network order.
-        let text = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+        let text =
+            "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
             + "   0: 7F000001:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 42 1 0\n"
         let result = ProcNetParser.parse(Array(text.utf8), proto: .tcp, family: .ipv4, name: "tcp", byteOrder: .big)
         #expect(result.records.first?.localAddress.description == "127.0.0.1")

@@ -1,10 +1,12 @@
 import Testing
+
 @testable import PortcullisCore
 
 @Suite struct ProcessFilesTests {
     @Test func statWithHostileComm() throws {
         // comm may contain spaces, parentheses and control bytes; the name ends at the last ')'.
-        let line = "4242 (evil) (x\n\u{1b}[31m) S 17 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 98765 1000 10 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n"
+        let line =
+            "4242 (evil) (x\n\u{1b}[31m) S 17 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 98765 1000 10 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n"
         let stat = try #require(ProcessFiles.parseStat(Array(line.utf8)))
         #expect(stat.ppid == 17)
         #expect(stat.startTicks == 98765)
@@ -40,21 +42,27 @@ import Testing
         #expect(ProcessFiles.socketInode(link: Array("pipe:[123]".utf8)) == nil)
         #expect(ProcessFiles.socketInode(link: Array("/tmp/socket:[1]".utf8)) == nil)
         #expect(ProcessFiles.socketInode(link: Array("socket:[99999999999999999999]".utf8)) == nil)
-        #expect(ProcessFiles.namespaceInode(link: Array("net:[4026531833]".utf8)[...], kind: "net") == 4026531833)
+        #expect(ProcessFiles.namespaceInode(link: Array("net:[4026531833]".utf8)[...], kind: "net") == 4_026_531_833)
         #expect(ProcessFiles.namespaceInode(link: Array("pid:[4026531836]".utf8)[...], kind: "net") == nil)
     }
 
     @Test(arguments: [
         ("0::/system.slice/ssh.service\n", "ssh.service", nil as String?),
         ("0::/user.slice/user-1000.slice/user@1000.service/app.slice/app-foo.scope\n", "user@1000.service", nil),
-        ("0::/system.slice/docker-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope\n",
-         "docker-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope",
-         "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
-        ("0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1.slice/cri-containerd-fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210.scope\n",
-         "cri-containerd-fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210.scope",
-         "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"),
-        ("12:pids:/docker/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n1:name=systemd:/docker/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
-         nil, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+        (
+            "0::/system.slice/docker-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope\n",
+            "docker-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope",
+            "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+        ),
+        (
+            "0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1.slice/cri-containerd-fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210.scope\n",
+            "cri-containerd-fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210.scope",
+            "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
+        ),
+        (
+            "12:pids:/docker/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n1:name=systemd:/docker/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+            nil, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        ),
         ("0::/\n", nil, nil),
     ])
     func cgroupUnitsAndContainers(text: String, unit: String?, container: String?) {
@@ -64,7 +72,8 @@ import Testing
     }
 
     @Test func passwdFirstEntryWinsAndJunkIsSkipped() {
-        let text = "root:x:0:0:root:/root:/bin/bash\n# comment\nbroken line\ntoor:x:0:0::/:/bin/sh\nnobody:x:65534:65534::/:/usr/sbin/nologin\n:x:5:5::/:\n"
+        let text =
+            "root:x:0:0:root:/root:/bin/bash\n# comment\nbroken line\ntoor:x:0:0::/:/bin/sh\nnobody:x:65534:65534::/:/usr/sbin/nologin\n:x:5:5::/:\n"
         let users = ProcessFiles.parsePasswd(Array(text.utf8))
         #expect(users[0] == "root")
         #expect(users[65534] == "nobody")
@@ -73,7 +82,8 @@ import Testing
     }
 
     @Test func hidePIDFromMountinfo() {
-        let hidden = "22 28 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw,hidepid=invisible,gid=4\n"
+        let hidden =
+            "22 28 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw,hidepid=invisible,gid=4\n"
             + "25 22 0:22 / /proc/sys/fs/binfmt_misc rw - autofs systemd-1 rw\n"
         #expect(ProcessFiles.hidePID(mountinfo: Array(hidden.utf8), mountPoint: "/proc") == "invisible")
         let open = "22 28 0:21 / /proc rw,relatime - proc proc rw,hidepid=0\n"
@@ -86,7 +96,7 @@ import Testing
         #expect(ProcessFiles.parsePortRange(Array("32768\t60999\n".utf8)) == 32768...60999)
         #expect(ProcessFiles.parsePortRange(Array("60999\t32768\n".utf8)) == nil)
         #expect(ProcessFiles.parsePortRange(Array("junk".utf8)) == nil)
-        #expect(ProcessFiles.bootTime(procStat: Array("cpu 1 2 3\nbtime 1764200000\nprocesses 5\n".utf8)) == 1764200000)
+        #expect(ProcessFiles.bootTime(procStat: Array("cpu 1 2 3\nbtime 1764200000\nprocesses 5\n".utf8)) == 1_764_200_000)
     }
 }
 
@@ -107,9 +117,9 @@ import Testing
 
     @Test func invalidUTF8BecomesHex() {
         #expect(UntrustedText.escape([0x61, 0xff, 0x62]) == "a\\xffb")
-        #expect(UntrustedText.escape([0xc0, 0xaf]) == "\\xc0\\xaf")       // overlong '/'
+        #expect(UntrustedText.escape([0xc0, 0xaf]) == "\\xc0\\xaf")  // overlong '/'
         #expect(UntrustedText.escape([0xed, 0xa0, 0x80]) == "\\xed\\xa0\\x80")  // surrogate
-        #expect(UntrustedText.escape([0xe6, 0x97]) == "\\xe6\\x97")       // truncated
+        #expect(UntrustedText.escape([0xe6, 0x97]) == "\\xe6\\x97")  // truncated
     }
 
     @Test func outputNeverContainsControlBytes() {
@@ -137,7 +147,9 @@ import Testing
     }
 
     @Test func unchangedFile() {
-        #expect(judge("/usr/sbin/sshd", running: file, disk: ["/usr/sbin/sshd": file]) == .init(exe: "/usr/sbin/sshd", deleted: false, replaced: false))
+        #expect(
+            judge("/usr/sbin/sshd", running: file, disk: ["/usr/sbin/sshd": file])
+                == .init(exe: "/usr/sbin/sshd", deleted: false, replaced: false))
     }
 
     @Test func deletedByLinkCount() {
@@ -162,7 +174,10 @@ import Testing
     @Test func rawBytesReachTheStat() {
         var seen: [UInt8] = []
         let link: [UInt8] = Array("/x/bad".utf8) + [0xff] + Array("dir/python3".utf8)
-        let result = ExecutableCheck.judge(link: link, running: file) { seen = $0; return file }
+        let result = ExecutableCheck.judge(link: link, running: file) {
+            seen = $0
+            return file
+        }
         #expect(seen == link)  // not a lossy UTF-8 round trip
         #expect(result.exe == "/x/bad\\xffdir/python3" && !result.replaced)
     }

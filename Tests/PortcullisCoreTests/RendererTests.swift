@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import PortcullisCore
 
 /// Golden-file tests of every output format (Snapshots/<test>.<ext>);
@@ -16,12 +17,14 @@ import Testing
     }
 
     @Test func tableWithVerdictsInColour() throws {
-        let out = text(InventoryRenderer.renderTable(
-            inventory.entries, allStates: false, style: TableStyle(color: true),
-            verdict: { entry in
-                guard let listener = Auditor.run(AuditInput(entries: [entry])).listeners.first else { return ("-", nil) }  // not listening
-                return ("\(listener.verdict): \(listener.verdictReason)", listener.verdict == .ok ? "32" : "33")
-            }))
+        let out = text(
+            InventoryRenderer.renderTable(
+                inventory.entries, allStates: false, style: TableStyle(color: true),
+                verdict: { entry in
+                    // Not listening: no verdict.
+                    guard let listener = Auditor.run(AuditInput(entries: [entry])).listeners.first else { return ("-", nil) }
+                    return ("\(listener.verdict): \(listener.verdictReason)", listener.verdict == .ok ? "32" : "33")
+                }))
         try TestFiles.assertSnapshot(out, named: "table-verdicts-colour.txt")
         // The only escape sequences are the ones portcullis wrote: hostile names stay escaped.
         #expect(!out.contains("kworker\n"))
@@ -35,8 +38,10 @@ import Testing
         let parsed = try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any]
         let sockets = try #require(parsed?["sockets"] as? [[String: Any]])
         #expect(sockets.count == inventory.entries.count)
-        let documented = ["proto", "family", "local_address", "local_port", "remote_address", "remote_port", "state",
-                          "inode", "uid", "port_class", "service", "exposure", "owners", "v6only", "unowned_reason"]
+        let documented = [
+            "proto", "family", "local_address", "local_port", "remote_address", "remote_port", "state",
+            "inode", "uid", "port_class", "service", "exposure", "owners", "v6only", "unowned_reason",
+        ]
         for key in documented { #expect(sockets[0].keys.contains(key), "missing \(key)") }
         let owner = try #require((sockets[0]["owners"] as? [[String: Any]])?.first)
         for key in ["pid", "ppid", "name", "cmdline", "exe", "exe_deleted", "user", "unit", "container"] {
@@ -60,7 +65,9 @@ import Testing
     }
 
     @Test func csvDefusesFormulas() {
-        #expect(CSV.row(["=cmd|' /C calc'!A0", "a,b", "say \"hi\"", "-1", "plain"]) == "'=cmd|' /C calc'!A0,\"a,b\",\"say \"\"hi\"\"\",'-1,plain\r\n")
+        #expect(
+            CSV.row(["=cmd|' /C calc'!A0", "a,b", "say \"hi\"", "-1", "plain"])
+                == "'=cmd|' /C calc'!A0,\"a,b\",\"say \"\"hi\"\"\",'-1,plain\r\n")
     }
 
     @Test func jsonStringsEscapeEverything() {
@@ -69,20 +76,31 @@ import Testing
 
     @Test func who() throws {
         let entry = try #require(SampleInventory.entry(port: 80))
-        let ancestors = Dictionary(uniqueKeysWithValues: entry.owners.map {
-            ($0.pid, [SocketOwner(pid: 1000, ppid: 1, name: "nginx", cmdline: "nginx: master process", user: "root", unit: "nginx.service"),
-                      SocketOwner(pid: 1, ppid: 0, name: "systemd", cmdline: "/sbin/init", user: "root", unit: "init.scope")])
-        })
+        let ancestors = Dictionary(
+            uniqueKeysWithValues: entry.owners.map {
+                (
+                    $0.pid,
+                    [
+                        SocketOwner(
+                            pid: 1000, ppid: 1, name: "nginx", cmdline: "nginx: master process", user: "root", unit: "nginx.service"),
+                        SocketOwner(pid: 1, ppid: 0, name: "systemd", cmdline: "/sbin/init", user: "root", unit: "init.scope"),
+                    ]
+                )
+            })
         let report = WhoReport(port: 80, proto: .tcp, items: [WhoReport.Item(entry: entry, role: .local, ancestors: ancestors)])
         try TestFiles.assertSnapshot(InventoryRenderer.renderWho(report, style: TableStyle(color: false)), named: "who.txt")
         try TestFiles.assertSnapshot(InventoryRenderer.json(report).serialized(pretty: true), named: "who.json")
-        #expect(InventoryRenderer.renderWho(WhoReport(port: 9, proto: nil, items: []), style: TableStyle(color: false)) == "Nothing holds port 9.\n")
+        #expect(
+            InventoryRenderer.renderWho(WhoReport(port: 9, proto: nil, items: []), style: TableStyle(color: false))
+                == "Nothing holds port 9.\n")
     }
 
     @Test func explain() throws {
         let services = ServiceTable(etcServices: "ssh\t\t22/tcp\nredis\t\t6379/tcp\n")
         let reports = try ExplainReport.build(query: "6379", services: services, ephemeralRange: 32768...60999)
-        try TestFiles.assertSnapshot(ExplainRenderer.text(reports, ephemeralRange: 32768...60999, style: TableStyle(color: false)), named: "explain-6379.txt")
-        try TestFiles.assertSnapshot(JSONValue.array(reports.map { ExplainRenderer.json($0) }).serialized(pretty: true), named: "explain-6379.json")
+        try TestFiles.assertSnapshot(
+            ExplainRenderer.text(reports, ephemeralRange: 32768...60999, style: TableStyle(color: false)), named: "explain-6379.txt")
+        try TestFiles.assertSnapshot(
+            JSONValue.array(reports.map { ExplainRenderer.json($0) }).serialized(pretty: true), named: "explain-6379.json")
     }
 }

@@ -1,10 +1,12 @@
 import Testing
+
 @testable import PortcullisCore
 
 @Suite struct SockDiagWireTests {
     @Test func requestBytes() {
         let request = SockDiagWire.dumpRequest(family: .ipv6, proto: .tcp, states: 1 << 10, sequence: 7)
-        let expected = TestFiles.hex("""
+        let expected = TestFiles.hex(
+            """
             48000000 1400 0103 07000000 00000000
             0a 06 00 00 00040000
             \(String(repeating: "00", count: 48))
@@ -59,12 +61,16 @@ import Testing
             #expect(scanned.count > 0)
             #expect(scanned == decoded)
         }
-        var a = SockDiagWire.InodeDigest(), b = SockDiagWire.InodeDigest()
-        a.add(1); a.add(2)
-        b.add(1); b.add(3)
+        var a = SockDiagWire.InodeDigest()
+        var b = SockDiagWire.InodeDigest()
+        a.add(1)
+        a.add(2)
+        b.add(1)
+        b.add(3)
         #expect(a != b)
         var c = SockDiagWire.InodeDigest()
-        c.add(2); c.add(1)
+        c.add(2)
+        c.add(1)
         #expect(a == c)
     }
 

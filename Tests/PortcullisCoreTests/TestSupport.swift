@@ -17,7 +17,10 @@ enum TestFiles {
         for line in text.split(separator: "\n") {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
-            if trimmed == "datagram" { datagrams.append([]); continue }
+            if trimmed == "datagram" {
+                datagrams.append([])
+                continue
+            }
             datagrams[datagrams.count - 1] += hex(trimmed)
         }
         return datagrams

@@ -194,7 +194,12 @@ struct JobsTests {
         options.intervalMilliseconds = 100
         let polls = Mutex(0)
         // Two polls, then stop, without waiting on the clock.
-        options.sleep = { _ in polls.withLock { count in count += 1; return count > 2 } }
+        options.sleep = { _ in
+            polls.withLock { count in
+                count += 1
+                return count > 2
+            }
+        }
         let session = try WatchSession(options)
         #expect(session.listenerCount > 0 || session.socketCount == 0)
         let sockets = TestSockets()

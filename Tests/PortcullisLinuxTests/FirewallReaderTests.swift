@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+
 @testable import PortcullisCore
 @testable import PortcullisLinux
 
@@ -35,8 +36,9 @@ enum FirewallHost {
         #expect(String(decoding: result.stderr, as: UTF8.self) == "err\n")
         #expect(!result.timedOut && !result.exceededOutputLimit)
         // An argument with spaces and quotes reaches the child unchanged: no shell in between.
-        let echo = try ChildProcess.run(path: sh, arguments: ["sh", "-c", "printf %s \"$0\"", "a b;'c'"],
-                                        timeoutMilliseconds: 5000, stdoutLimit: 1024)
+        let echo = try ChildProcess.run(
+            path: sh, arguments: ["sh", "-c", "printf %s \"$0\"", "a b;'c'"],
+            timeoutMilliseconds: 5000, stdoutLimit: 1024)
         #expect(String(decoding: echo.stdout, as: UTF8.self) == "a b;'c'")
     }
 
@@ -54,12 +56,14 @@ enum FirewallHost {
         #expect(clock.now - started < .seconds(10))
 
         // A child that closes its output but keeps running is still bounded by the deadline.
-        let lingering = try ChildProcess.run(path: sh, arguments: ["sh", "-c", "exec >&- 2>&-; sleep 30"],
-                                             timeoutMilliseconds: 300, stdoutLimit: 1024)
+        let lingering = try ChildProcess.run(
+            path: sh, arguments: ["sh", "-c", "exec >&- 2>&-; sleep 30"],
+            timeoutMilliseconds: 300, stdoutLimit: 1024)
         #expect(lingering.timedOut)
 
-        let chatty = try ChildProcess.run(path: sh, arguments: ["sh", "-c", "while :; do echo yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy; done"],
-                                          timeoutMilliseconds: 10_000, stdoutLimit: 100_000)
+        let chatty = try ChildProcess.run(
+            path: sh, arguments: ["sh", "-c", "while :; do echo yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy; done"],
+            timeoutMilliseconds: 10_000, stdoutLimit: 100_000)
         #expect(chatty.exceededOutputLimit)
         #expect(chatty.stdout.count > 100_000 && chatty.stdout.count < 100_000 + 65_536 + 1)
 
@@ -74,7 +78,9 @@ enum FirewallHost {
     func everyFailureBecomesAReason() throws {
         let sh = try #require(FirewallHost.sh)
         func read(_ script: String, timeout: Int64 = 5000, limit: Int = 1 << 20) -> String {
-            switch FirewallReader.readRuleset(executable: sh, arguments: ["sh", "-c", script], timeoutMilliseconds: timeout, outputLimit: limit) {
+            switch FirewallReader.readRuleset(
+                executable: sh, arguments: ["sh", "-c", script], timeoutMilliseconds: timeout, outputLimit: limit)
+            {
             case .nftables: return "model"
             case .unavailable(let why): return why
             }
@@ -88,11 +94,15 @@ enum FirewallHost {
         let failed = read(#"printf 'Error: No such file or directory\nlist table ip \033[31mnosuch\n' >&2; exit 1"#)
         #expect(failed == #"\#(sh) failed (exit 1): Error: No such file or directory\nlist table ip \x1b[31mnosuch"#)
         let denied = read("echo 'Operation not permitted (you must be root)' >&2; exit 1")
-        #expect(denied.hasPrefix("permission denied: reading the nftables ruleset needs root (CAP_NET_ADMIN); nft said: Operation not permitted"))
+        #expect(
+            denied.hasPrefix(
+                "permission denied: reading the nftables ruleset needs root (CAP_NET_ADMIN); nft said: Operation not permitted"))
     }
 
-    @Test(.enabled(if: FirewallHost.isRoot && FirewallHost.setpriv != nil && FirewallHost.nft != nil,
-                   "needs root, setpriv (util-linux) and nft to run nft as nobody"))
+    @Test(
+        .enabled(
+            if: FirewallHost.isRoot && FirewallHost.setpriv != nil && FirewallHost.nft != nil,
+            "needs root, setpriv (util-linux) and nft to run nft as nobody"))
     func nftAsAnUnprivilegedUserIsPermissionDenied() throws {
         let setpriv = try #require(FirewallHost.setpriv)
         let nft = try #require(FirewallHost.nft)

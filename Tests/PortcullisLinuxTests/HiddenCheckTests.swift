@@ -1,16 +1,18 @@
 import Foundation
 import Glibc
 import PortcullisCore
-@testable import PortcullisLinux
 import PortcullisTestSupport
 import Synchronization
 import Testing
 
+@testable import PortcullisLinux
+
 private let runningAsRoot = geteuid() == 0
 private let hasIPv6 = FileManager.default.fileExists(atPath: "/proc/net/tcp6")
 
-@Suite(.enabled(if: FileManager.default.fileExists(atPath: "/proc/net/tcp"), "needs a live Linux /proc"),
-       .enabled(if: hasIPv6, "needs IPv6 on loopback"))
+@Suite(
+    .enabled(if: FileManager.default.fileExists(atPath: "/proc/net/tcp"), "needs a live Linux /proc"),
+    .enabled(if: hasIPv6, "needs IPv6 on loopback"))
 struct HiddenProbeTests {
     @Test func bindProbeSeesAnIPv4SocketOnlyAsIPv4() throws {
         let own = TestSockets()
@@ -50,7 +52,8 @@ struct HiddenProbeTests {
     @Test func sweepFindsOurPortAcrossThreads() throws {
         let own = TestSockets()
         let port = try own.open(.udp, ipv6: false, address: "127.0.0.1")
-        let low = max(1024, Int(port) - 3000), high = min(65535, Int(port) + 3000)
+        let low = max(1024, Int(port) - 3000)
+        let high = min(65535, Int(port) + 3000)
         let (sweep, _) = BindProber.sweep(protocols: [.udp], families: [.ipv4], ports: UInt16(low)...UInt16(high), parallelism: 2)
         #expect(sweep.outcome(PortKey(.udp, .ipv4, port)) == .inUse)
         #expect(sweep.outcome(PortKey(.tcp, .ipv4, port)) == .notProbed("not swept"))
@@ -66,10 +69,12 @@ struct HiddenProbeTests {
         let shared = try own.open(.tcp, ipv6: false, address: "127.0.0.1")
         _ = try own.open(.tcp, ipv6: true, address: "::1", port: shared)  // V6ONLY, same port
         let ports = [v4, v6, shared]
-        let low = max(1024, Int(ports.min()!) - 200), high = min(65535, Int(ports.max()!) + 200)
+        let low = max(1024, Int(ports.min()!) - 200)
+        let high = min(65535, Int(ports.max()!) + 200)
         // The table "knows" only the IPv4 socket on the shared port.
-        let (sweep, _) = BindProber.sweep(protocols: [.tcp], ports: UInt16(low)...UInt16(high),
-                                          knownPorts: { _ in [PortKey(.tcp, .ipv4, shared)] }, parallelism: 2)
+        let (sweep, _) = BindProber.sweep(
+            protocols: [.tcp], ports: UInt16(low)...UInt16(high),
+            knownPorts: { _ in [PortKey(.tcp, .ipv4, shared)] }, parallelism: 2)
         #expect(sweep.outcome(PortKey(.tcp, .ipv4, v4)) == .inUse)
         #expect(sweep.outcome(PortKey(.tcp, .ipv6, v4)) == .free)
         #expect(sweep.outcome(PortKey(.tcp, .ipv4, v6)) == .free)
@@ -167,8 +172,9 @@ struct HiddenProbeTests {
 
     /// The whole check on this host, with listeners and a connection of our
     /// own: they are in every view, so nothing may be reported.
-    @Test(.enabled(if: runningAsRoot, "needs root: bind probes below 1024 and every process's fds"),
-          .timeLimit(.minutes(2)))
+    @Test(
+        .enabled(if: runningAsRoot, "needs root: bind probes below 1024 and every process's fds"),
+        .timeLimit(.minutes(2)))
     func fullCheckOnThisHostReportsNothing() throws {
         let own = TestSockets()
         let tcp4 = try own.open(.tcp, ipv6: false, address: "127.0.0.1")
@@ -191,7 +197,9 @@ struct HiddenProbeTests {
         var report: HiddenReport?
         let elapsed = try clock.measure { report = try HiddenPortCheck.run(options) }
         let result = try #require(report)
-        print("hidden check: \(elapsed), \(result.candidates) candidates, sweeps \(result.sweeps.map { "\($0.proto.rawValue)/\($0.family.rawValue) in_use=\($0.inUse) listed=\($0.listed)" })")
+        print(
+            "hidden check: \(elapsed), \(result.candidates) candidates, sweeps \(result.sweeps.map { "\($0.proto.rawValue)/\($0.family.rawValue) in_use=\($0.inUse) listed=\($0.listed)" })"
+        )
         for diagnostic in result.diagnostics { print("diagnostic: \(diagnostic)") }
         for finding in result.findings { print("finding: \(finding.explanation)") }
         #expect(result.findings.filter(\.alarm).isEmpty)

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import PortcullisTestSupport
 import Testing
+
 @testable import PortcullisCore
 @testable import PortcullisLinux
 
@@ -49,9 +50,10 @@ let hasLiveProc = FileManager.default.fileExists(atPath: "/proc/net/tcp")
         ]
         // Other tests open sockets concurrently: compare only ours.
         func keys(_ inventory: Inventory) -> Set<String> {
-            Set(inventory.entries.filter { ports.contains($0.socket.localPort) }.map {
-                "\($0.socket.proto) \($0.socket.localAddress) \($0.socket.localPort) \($0.socket.inode) \($0.owners.contains { $0.pid == getpid() })"
-            })
+            Set(
+                inventory.entries.filter { ports.contains($0.socket.localPort) }.map {
+                    "\($0.socket.proto) \($0.socket.localAddress) \($0.socket.localPort) \($0.socket.inode) \($0.owners.contains { $0.pid == getpid() })"
+                })
         }
         let viaNetlink = keys(try collect(.netlink))
         let viaProc = keys(try collect(.procfs))

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import PortcullisCore
 @testable import PortcullisLinux
 
@@ -77,7 +78,7 @@ final class FakeProcTree {
         #expect(owner.name == "python3" && owner.ppid == 1 && owner.fds == [3])
         #expect(owner.cmdline == "/usr/bin/python3 /tmp/fixture.py")
         #expect(owner.exe == "/usr/bin/python3.11" && !owner.exeDeleted && !owner.exeReplaced)
-        #expect(owner.unit == "fixture.service" && owner.netnsInode == 4026531833)
+        #expect(owner.unit == "fixture.service" && owner.netnsInode == 4_026_531_833)
         #expect(owner.startTime == Int64(1_795_000_000 + 500 / 100))  // btime + starttime / CLK_TCK
         // Shared by a pre-forked child: both holders listed.
         let shared = try #require(inventory.entries.first { $0.socket.localPort == 24002 })

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import PortcullisCore
 @testable import PortcullisLinux
 
@@ -35,7 +36,10 @@ enum LinuxFixtures {
         for line in String(decoding: try bytes(path), as: UTF8.self).split(separator: "\n") {
             let t = line.trimmingCharacters(in: .whitespaces)
             if t.isEmpty || t.hasPrefix("#") { continue }
-            if t == "datagram" { out.append([]); continue }
+            if t == "datagram" {
+                out.append([])
+                continue
+            }
             let digits = Array(t)
             out[out.count - 1] += stride(from: 0, to: digits.count - 1, by: 2).compactMap { UInt8(String(digits[$0...$0 + 1]), radix: 16) }
         }

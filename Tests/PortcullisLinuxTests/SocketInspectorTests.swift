@@ -1,9 +1,10 @@
 import Foundation
 import Glibc
 import PortcullisCore
-@testable import PortcullisLinux
 import PortcullisTestSupport
 import Testing
+
+@testable import PortcullisLinux
 
 /// Asking a socket for its own port through a duplicate of a descriptor,
 /// reads that bypass libc, and the brute-force look for hidden processes.

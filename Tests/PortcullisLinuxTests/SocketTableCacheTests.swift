@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import PortcullisLinux
 
 let hasSchedStat = FileManager.default.fileExists(atPath: "/proc/self/task/\(getpid())/schedstat")
@@ -19,7 +20,9 @@ struct SocketTableCacheTests {
 
         init() throws {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-            process.arguments = ["-c", """
+            process.arguments = [
+                "-c",
+                """
                 import socket, sys
                 held = []
                 while True:
@@ -30,7 +33,8 @@ struct SocketTableCacheTests {
                     print(s.getsockname()[1], flush=True)
                     if not sys.stdin.readline():
                         break
-                """]
+                """,
+            ]
             process.standardInput = input
             process.standardOutput = output
             try process.run()

@@ -1,8 +1,9 @@
 import Foundation
 import Glibc
 import PortcullisCore
-@testable import PortcullisLinux
 import Testing
+
+@testable import PortcullisLinux
 
 /// The one wrapper of each system call family that every target uses:
 /// sockaddr building and reading, poll, the clocks, spawn.
@@ -94,7 +95,10 @@ import Testing
 
     @Test func pollReportsReadinessPerDescriptorAndSkipsNegativeOnes() throws {
         let ends = try Sys.pipe()
-        defer { Sys.close(ends.read); Sys.close(ends.write) }
+        defer {
+            Sys.close(ends.read)
+            Sys.close(ends.write)
+        }
         #expect(try Sys.poll([ends.read, -1], for: .readable, timeoutMilliseconds: 0) == [[], []])
         Sys.writeAll(ends.write, [0x2a])
         #expect(try Sys.poll([ends.read, -1], for: .readable, timeoutMilliseconds: 0) == [.readable, []])
@@ -108,7 +112,10 @@ import Testing
 
     @Test func aSignalDuringPollNeitherEndsTheWaitNorLengthensIt() throws {
         let ends = try Sys.pipe()
-        defer { Sys.close(ends.read); Sys.close(ends.write) }
+        defer {
+            Sys.close(ends.read)
+            Sys.close(ends.write)
+        }
         // A handler that does nothing: poll(2) itself then fails with EINTR.
         signal(SIGUSR1) { _ in }
         // Test threads (dispatch workers) block signals: let this one take SIGUSR1 while it waits.
@@ -170,8 +177,9 @@ import Testing
         // The CLI ignores SIGPIPE; nft must not inherit that.
         let previous = signal(SIGPIPE, SIG_IGN)
         defer { signal(SIGPIPE, previous) }
-        let result = try ChildProcess.run(path: "/bin/sh", arguments: ["sh", "-c", "grep '^SigIgn:' /proc/$$/status"],
-                                          timeoutMilliseconds: 5000, stdoutLimit: 1024)
+        let result = try ChildProcess.run(
+            path: "/bin/sh", arguments: ["sh", "-c", "grep '^SigIgn:' /proc/$$/status"],
+            timeoutMilliseconds: 5000, stdoutLimit: 1024)
         let line = String(decoding: result.stdout, as: UTF8.self)
         let hex = line.split(separator: "\t").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         let mask = try #require(UInt64(hex, radix: 16), "\(line)")

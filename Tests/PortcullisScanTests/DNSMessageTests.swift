@@ -16,38 +16,42 @@ func hexBytes(_ text: String) -> [UInt8] {
     /// whose owner points at the question (c0 0c) and whose target points
     /// into the question (c0 10, "github.com"), then the A record owned by
     /// that same pointer. Laid out byte for byte as RFC 1035 4.1 describes.
-    static let githubReply = hexBytes("""
-    8f 2a 81 80 00 01 00 02 00 00 00 00   # ID 8f2a; QR RD RA, NOERROR; 1 question, 2 answers
-    03 77 77 77 06 67 69 74 68 75 62 03 63 6f 6d 00   # offset 12: www.github.com
-    00 01 00 01                           # QTYPE A, QCLASS IN
-    c0 0c 00 05 00 01 00 00 0e 10 00 02 c0 10         # offset 32: www.github.com CNAME (ttl 3600) -> offset 16
-    c0 10 00 01 00 01 00 00 00 3c 00 04 8c 52 79 03   # offset 46: github.com A (ttl 60) 140.82.121.3
-    """)
+    static let githubReply = hexBytes(
+        """
+        8f 2a 81 80 00 01 00 02 00 00 00 00   # ID 8f2a; QR RD RA, NOERROR; 1 question, 2 answers
+        03 77 77 77 06 67 69 74 68 75 62 03 63 6f 6d 00   # offset 12: www.github.com
+        00 01 00 01                           # QTYPE A, QCLASS IN
+        c0 0c 00 05 00 01 00 00 0e 10 00 02 c0 10         # offset 32: www.github.com CNAME (ttl 3600) -> offset 16
+        c0 10 00 01 00 01 00 00 00 3c 00 04 8c 52 79 03   # offset 46: github.com A (ttl 60) 140.82.121.3
+        """)
 
-    static let aaaaReply = hexBytes("""
-    12 34 81 80 00 01 00 01 00 00 00 00
-    07 65 78 61 6d 70 6c 65 03 63 6f 6d 00 00 1c 00 01     # example.com AAAA IN
-    c0 0c 00 1c 00 01 00 00 0e 10 00 10                     # example.com AAAA (ttl 3600), 16 bytes
-    26 06 28 00 02 20 00 01 02 48 18 93 25 c8 19 46         # 2606:2800:220:1:248:1893:25c8:1946
-    """)
+    static let aaaaReply = hexBytes(
+        """
+        12 34 81 80 00 01 00 01 00 00 00 00
+        07 65 78 61 6d 70 6c 65 03 63 6f 6d 00 00 1c 00 01     # example.com AAAA IN
+        c0 0c 00 1c 00 01 00 00 0e 10 00 10                     # example.com AAAA (ttl 3600), 16 bytes
+        26 06 28 00 02 20 00 01 02 48 18 93 25 c8 19 46         # 2606:2800:220:1:248:1893:25c8:1946
+        """)
 
     /// NXDOMAIN with the zone's SOA in the authority section (left unparsed).
-    static let nxdomainReply = hexBytes("""
-    be ef 81 83 00 01 00 00 00 01 00 00   # QR RD RA, RCODE 3; 0 answers, 1 authority
-    07 6e 6f 74 68 65 72 65 07 65 78 61 6d 70 6c 65 03 63 6f 6d 00 00 01 00 01   # nothere.example.com A IN
-    c0 14 00 06 00 01 00 00 0e 10 00 18   # example.com SOA, 24 bytes
-    c0 14 c0 14 78 4e 2a 01 00 00 1c 20 00 00 0e 10 00 12 75 00 00 00 0e 10
-    """)
+    static let nxdomainReply = hexBytes(
+        """
+        be ef 81 83 00 01 00 00 00 01 00 00   # QR RD RA, RCODE 3; 0 answers, 1 authority
+        07 6e 6f 74 68 65 72 65 07 65 78 61 6d 70 6c 65 03 63 6f 6d 00 00 01 00 01   # nothere.example.com A IN
+        c0 14 00 06 00 01 00 00 0e 10 00 18   # example.com SOA, 24 bytes
+        c0 14 c0 14 78 4e 2a 01 00 00 1c 20 00 00 0e 10 00 12 75 00 00 00 0e 10
+        """)
 
     @Test func readsACNAMEChainWithCompressionPointers() throws {
         let message = try DNSMessage(parsing: Self.githubReply)
         #expect(message.id == 0x8f2a && message.isResponse && !message.isTruncated && message.recursionAvailable)
         #expect(message.responseCode == .noError && message.responseCode.description == "NOERROR")
         #expect(message.questions == [DNSQuestion(name: "www.github.com", type: .a)])
-        #expect(message.answers == [
-            DNSRecord(name: "www.github.com", type: .cname, ttl: 3600, data: .name("github.com")),
-            DNSRecord(name: "github.com", type: .a, ttl: 60, data: .address(IPAddress(v4: 140, 82, 121, 3))),
-        ])
+        #expect(
+            message.answers == [
+                DNSRecord(name: "www.github.com", type: .cname, ttl: 3600, data: .name("github.com")),
+                DNSRecord(name: "github.com", type: .a, ttl: 60, data: .address(IPAddress(v4: 140, 82, 121, 3))),
+            ])
         let (addresses, canonical) = message.addresses(for: "WWW.GitHub.com.", type: .a)
         #expect(addresses == [IPAddress(v4: 140, 82, 121, 3)] && canonical == "github.com")
         #expect(message.addresses(for: "www.github.com", type: .aaaa).addresses.isEmpty)
@@ -84,22 +88,38 @@ func hexBytes(_ text: String) -> [UInt8] {
 
     @Test(arguments: [
         ("12 34 81 80 00", "DNS header: the message is 5 bytes, shorter than the 12-byte header"),
-        ("12 34 81 80 00 01 00 00 00 00 00 00  c0 0e 00 01 00 01",
-         "question 1 QNAME at byte 12: compression pointer at byte 12 points to byte 14, not backwards"),
-        ("12 34 81 80 00 01 00 00 00 00 00 00  c0 0c",
-         "question 1 QNAME at byte 12: compression pointer at byte 12 points to byte 12, not backwards"),
-        ("12 34 81 80 00 01 00 00 00 00 00 00  05 61 62",
-         "question 1 QNAME at byte 12 runs past the end of the 15-byte message"),
-        ("12 34 81 80 00 01 00 00 00 00 00 00  41 61",
-         "question 1 QNAME at byte 12: label type 0x1 at byte 12 is not a length or a compression pointer"),
-        ("12 34 81 80 00 01 00 00 00 00 00 00  01 61 00 00 01",
-         "question 1 QCLASS at byte 17 runs past the end of the 17-byte message"),
-        ("12 34 81 80 00 01 00 01 00 00 00 00  01 61 00 00 01 00 01  c0 0c 00 01 00 01 00 00 00 3c 00 05 01 02 03 04 05",
-         "answer 1 A RDATA at byte 31 is 5 bytes; an A record has 4"),
-        ("12 34 81 80 00 01 00 01 00 00 00 00  01 61 00 00 01 00 01  c0 0c 00 01 00 01 00 00 00 3c 00 04 01 02",
-         "answer 1 RDATA (4 bytes) at byte 31 runs past the end of the 33-byte message"),
-        ("12 34 81 80 00 01 00 01 00 00 00 00  01 61 00 00 01 00 01  c0 0c 00 05 00 01 00 00 00 3c 00 03 c0 0c 00",
-         "answer 1 CNAME RDATA at byte 31 is 3 bytes, but the name in it is 2"),
+        (
+            "12 34 81 80 00 01 00 00 00 00 00 00  c0 0e 00 01 00 01",
+            "question 1 QNAME at byte 12: compression pointer at byte 12 points to byte 14, not backwards"
+        ),
+        (
+            "12 34 81 80 00 01 00 00 00 00 00 00  c0 0c",
+            "question 1 QNAME at byte 12: compression pointer at byte 12 points to byte 12, not backwards"
+        ),
+        (
+            "12 34 81 80 00 01 00 00 00 00 00 00  05 61 62",
+            "question 1 QNAME at byte 12 runs past the end of the 15-byte message"
+        ),
+        (
+            "12 34 81 80 00 01 00 00 00 00 00 00  41 61",
+            "question 1 QNAME at byte 12: label type 0x1 at byte 12 is not a length or a compression pointer"
+        ),
+        (
+            "12 34 81 80 00 01 00 00 00 00 00 00  01 61 00 00 01",
+            "question 1 QCLASS at byte 17 runs past the end of the 17-byte message"
+        ),
+        (
+            "12 34 81 80 00 01 00 01 00 00 00 00  01 61 00 00 01 00 01  c0 0c 00 01 00 01 00 00 00 3c 00 05 01 02 03 04 05",
+            "answer 1 A RDATA at byte 31 is 5 bytes; an A record has 4"
+        ),
+        (
+            "12 34 81 80 00 01 00 01 00 00 00 00  01 61 00 00 01 00 01  c0 0c 00 01 00 01 00 00 00 3c 00 04 01 02",
+            "answer 1 RDATA (4 bytes) at byte 31 runs past the end of the 33-byte message"
+        ),
+        (
+            "12 34 81 80 00 01 00 01 00 00 00 00  01 61 00 00 01 00 01  c0 0c 00 05 00 01 00 00 00 3c 00 03 c0 0c 00",
+            "answer 1 CNAME RDATA at byte 31 is 3 bytes, but the name in it is 2"
+        ),
     ])
     func refusesMalformedMessages(hex: String, message: String) {
         #expect(throws: DNSError(message)) { try DNSMessage(parsing: hexBytes(hex)) }
@@ -125,11 +145,17 @@ func hexBytes(_ text: String) -> [UInt8] {
         let aaaa = try DNSMessage.query(id: 1, name: "example.com", type: .aaaa)
         #expect(Array(aaaa.suffix(4)) == [0x00, 0x1c, 0x00, 0x01])
         #expect(throws: DNSError("cannot query \"\": it is empty")) { try DNSMessage.query(id: 1, name: "", type: .a) }
-        #expect(throws: DNSError("cannot query \"a..b\": a label must be 1 to 63 bytes")) { try DNSMessage.query(id: 1, name: "a..b", type: .a) }
+        #expect(throws: DNSError("cannot query \"a..b\": a label must be 1 to 63 bytes")) {
+            try DNSMessage.query(id: 1, name: "a..b", type: .a)
+        }
         let long = String(repeating: "a", count: 64) + ".com"
-        #expect(throws: DNSError("cannot query \"\(long)\": a label must be 1 to 63 bytes")) { try DNSMessage.query(id: 1, name: long, type: .a) }
+        #expect(throws: DNSError("cannot query \"\(long)\": a label must be 1 to 63 bytes")) {
+            try DNSMessage.query(id: 1, name: long, type: .a)
+        }
         let tooLong = Array(repeating: String(repeating: "a", count: 63), count: 4).joined(separator: ".")
-        #expect(throws: DNSError("cannot query \"\(tooLong)\": it is longer than 255 bytes on the wire")) { try DNSMessage.query(id: 1, name: tooLong, type: .a) }
+        #expect(throws: DNSError("cannot query \"\(tooLong)\": it is longer than 255 bytes on the wire")) {
+            try DNSMessage.query(id: 1, name: tooLong, type: .a)
+        }
         // The query parses back as one question, not a response.
         let parsed = try DNSMessage(parsing: query)
         #expect(!parsed.isResponse && parsed.recursionDesired && parsed.questions == [DNSQuestion(name: "www.github.com", type: .a)])
@@ -137,20 +163,24 @@ func hexBytes(_ text: String) -> [UInt8] {
 
     @Test func cnameChainsStopAtLoopsAndMissingLinks() throws {
         let question = [DNSQuestion(name: "a.test", type: .a)]
-        let loop = DNSMessage(id: 1, isResponse: true, questions: question, answers: [
-            DNSRecord(name: "a.test", type: .cname, ttl: 1, data: .name("b.test")),
-            DNSRecord(name: "b.test", type: .cname, ttl: 1, data: .name("a.test")),
-            DNSRecord(name: "a.test", type: .a, ttl: 1, data: .address(IPAddress(v4: 192, 0, 2, 1))),
-        ])
+        let loop = DNSMessage(
+            id: 1, isResponse: true, questions: question,
+            answers: [
+                DNSRecord(name: "a.test", type: .cname, ttl: 1, data: .name("b.test")),
+                DNSRecord(name: "b.test", type: .cname, ttl: 1, data: .name("a.test")),
+                DNSRecord(name: "a.test", type: .a, ttl: 1, data: .address(IPAddress(v4: 192, 0, 2, 1))),
+            ])
         #expect(loop.addresses(for: "a.test", type: .a).addresses.isEmpty)
-        let chain = DNSMessage(id: 1, isResponse: true, questions: question, answers: [
-            DNSRecord(name: "b.test", type: .cname, ttl: 1, data: .name("C.test")),
-            DNSRecord(name: "a.test", type: .cname, ttl: 1, data: .name("b.test")),
-            DNSRecord(name: "c.test", type: .a, ttl: 1, data: .address(IPAddress(v4: 192, 0, 2, 3))),
-            DNSRecord(name: "c.test", type: .a, ttl: 1, data: .address(IPAddress(v4: 192, 0, 2, 3))),
-            DNSRecord(name: "c.test", type: .a, ttl: 1, data: .address(IPAddress(v4: 192, 0, 2, 4))),
-            DNSRecord(name: "elsewhere.test", type: .a, ttl: 1, data: .address(IPAddress(v4: 192, 0, 2, 9))),
-        ])
+        let chain = DNSMessage(
+            id: 1, isResponse: true, questions: question,
+            answers: [
+                DNSRecord(name: "b.test", type: .cname, ttl: 1, data: .name("C.test")),
+                DNSRecord(name: "a.test", type: .cname, ttl: 1, data: .name("b.test")),
+                DNSRecord(name: "c.test", type: .a, ttl: 1, data: .address(IPAddress(v4: 192, 0, 2, 3))),
+                DNSRecord(name: "c.test", type: .a, ttl: 1, data: .address(IPAddress(v4: 192, 0, 2, 3))),
+                DNSRecord(name: "c.test", type: .a, ttl: 1, data: .address(IPAddress(v4: 192, 0, 2, 4))),
+                DNSRecord(name: "elsewhere.test", type: .a, ttl: 1, data: .address(IPAddress(v4: 192, 0, 2, 9))),
+            ])
         let found = chain.addresses(for: "a.test", type: .a)
         #expect(found.addresses == [IPAddress(v4: 192, 0, 2, 3), IPAddress(v4: 192, 0, 2, 4)] && found.canonicalName == "c.test")
         // Round trip through the wire format.
@@ -162,14 +192,15 @@ func hexBytes(_ text: String) -> [UInt8] {
 
 @Suite struct HostsFileTests {
     @Test func looksUpNamesAndAliases() {
-        let hosts = HostsFile("""
-        127.0.0.1\tlocalhost
-        ::1     localhost ip6-localhost ip6-loopback   # both families
-        192.0.2.10 db.example db   # comment
-        192.0.2.11 DB.example
-        192.0.2.10 db.example
-        # 192.0.2.99 commented.example
-        """)
+        let hosts = HostsFile(
+            """
+            127.0.0.1\tlocalhost
+            ::1     localhost ip6-localhost ip6-loopback   # both families
+            192.0.2.10 db.example db   # comment
+            192.0.2.11 DB.example
+            192.0.2.10 db.example
+            # 192.0.2.99 commented.example
+            """)
         #expect(hosts.addresses(for: "localhost") == [IPAddress(v4: 127, 0, 0, 1), IPAddress(parsing: "::1")!])
         #expect(hosts.addresses(for: "db.example.") == [IPAddress(v4: 192, 0, 2, 10), IPAddress(v4: 192, 0, 2, 11)])
         #expect(hosts.addresses(for: "DB") == [IPAddress(v4: 192, 0, 2, 10)])
@@ -187,25 +218,27 @@ func hexBytes(_ text: String) -> [UInt8] {
         let hosts = HostsFile("127.1 short\nfe80::1%eth0 zoned\n192.0.2.1\n192.0.2.2 fine\n", path: "/tmp/hosts")
         #expect(hosts.addresses(for: "fine") == [IPAddress(v4: 192, 0, 2, 2)])
         #expect(hosts.addresses(for: "short").isEmpty && hosts.addresses(for: "zoned").isEmpty)
-        #expect(hosts.diagnostics.map(\.description) == [
-            "notice: /tmp/hosts:1: line skipped (not an IP address): 127.1 short",
-            "notice: /tmp/hosts:2: line skipped (zone indexes are not supported): fe80::1%eth0 zoned",
-            "notice: /tmp/hosts:3: line skipped (no name after the address): 192.0.2.1",
-        ])
+        #expect(
+            hosts.diagnostics.map(\.description) == [
+                "notice: /tmp/hosts:1: line skipped (not an IP address): 127.1 short",
+                "notice: /tmp/hosts:2: line skipped (zone indexes are not supported): fe80::1%eth0 zoned",
+                "notice: /tmp/hosts:3: line skipped (no name after the address): 192.0.2.1",
+            ])
     }
 }
 
 @Suite struct ResolverConfigurationTests {
     @Test func readsNameserversAndOptions() {
-        let conf = ResolverConfiguration(resolvConf: """
-        # generated
-        ; also a comment
-        search corp.example lab.example
-        nameserver 10.0.0.53
-        nameserver 2001:db8::53
-        options timeout:2 attempts:3 ndots:2 rotate
-        sortlist 130.155.160.0/255.255.240.0
-        """)
+        let conf = ResolverConfiguration(
+            resolvConf: """
+                # generated
+                ; also a comment
+                search corp.example lab.example
+                nameserver 10.0.0.53
+                nameserver 2001:db8::53
+                options timeout:2 attempts:3 ndots:2 rotate
+                sortlist 130.155.160.0/255.255.240.0
+                """)
         #expect(conf.nameservers == [Nameserver(IPAddress(v4: 10, 0, 0, 53)), Nameserver(IPAddress(parsing: "2001:db8::53")!)])
         #expect(conf.timeoutMilliseconds == 2000 && conf.attempts == 3 && conf.ndots == 2)
         #expect(conf.searchDomains == ["corp.example", "lab.example"])
@@ -219,26 +252,28 @@ func hexBytes(_ text: String) -> [UInt8] {
         let clamped = ResolverConfiguration(resolvConf: "options timeout:99 attempts:0 ndots:40\noptions attempts:x\n")
         #expect(clamped.timeoutMilliseconds == 30_000 && clamped.attempts == 1 && clamped.ndots == 15)
         #expect(clamped.diagnostics.map(\.description) == ["notice: /etc/resolv.conf:2: option \"attempts:x\" ignored (not a number)"])
-        let many = ResolverConfiguration(resolvConf: """
-        nameserver 10.0.0.1
-        nameserver 127.1
-        nameserver fe80::1%eth0
-        nameserver
-        nameserver 10.0.0.2
-        nameserver 10.0.0.3
-        nameserver 10.0.0.4
-        domain one.example
-        search two.example
-        domain three.example
-        """, path: "rc")
+        let many = ResolverConfiguration(
+            resolvConf: """
+                nameserver 10.0.0.1
+                nameserver 127.1
+                nameserver fe80::1%eth0
+                nameserver
+                nameserver 10.0.0.2
+                nameserver 10.0.0.3
+                nameserver 10.0.0.4
+                domain one.example
+                search two.example
+                domain three.example
+                """, path: "rc")
         #expect(many.nameservers.map(\.description) == ["10.0.0.1", "10.0.0.2", "10.0.0.3"])
         #expect(many.searchDomains == ["three.example"])  // the last search/domain line wins
-        #expect(many.diagnostics.map(\.description) == [
-            "notice: rc:2: nameserver \"127.1\" ignored (not an IP address)",
-            "notice: rc:3: nameserver \"fe80::1%eth0\" ignored (zone indexes are not supported)",
-            "notice: rc:4: nameserver line without an address ignored",
-            "notice: rc:7: nameserver 10.0.0.4 ignored (only the first 3 are used, as by glibc)",
-        ])
+        #expect(
+            many.diagnostics.map(\.description) == [
+                "notice: rc:2: nameserver \"127.1\" ignored (not an IP address)",
+                "notice: rc:3: nameserver \"fe80::1%eth0\" ignored (zone indexes are not supported)",
+                "notice: rc:4: nameserver line without an address ignored",
+                "notice: rc:7: nameserver 10.0.0.4 ignored (only the first 3 are used, as by glibc)",
+            ])
     }
 
     @Test func searchOrder() {

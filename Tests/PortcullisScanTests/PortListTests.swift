@@ -63,9 +63,13 @@ import Testing
     }
 
     @Test func messagesNameTheOptionAndValue() {
-        #expect(PortListError(option: "-p", value: "22,0", reason: "port 0 is not accepted (ports are 1-65535)").description
-            == "-p \"22,0\": port 0 is not accepted (ports are 1-65535)")
-        #expect(throws: PortListError(option: "--ports", value: "x", reason: "\"x\" is not a port or range (\(Self.example); service names are not accepted)")) {
+        #expect(
+            PortListError(option: "-p", value: "22,0", reason: "port 0 is not accepted (ports are 1-65535)").description
+                == "-p \"22,0\": port 0 is not accepted (ports are 1-65535)")
+        #expect(
+            throws: PortListError(
+                option: "--ports", value: "x", reason: "\"x\" is not a port or range (\(Self.example); service names are not accepted)")
+        ) {
             try PortList.parse("x", option: "--ports")
         }
         #expect(throws: PortListError(option: "--top-ports", value: "0", reason: "give a number of ports from 1 to 65535")) {
@@ -95,11 +99,11 @@ import Testing
 
     @Test func topPortsFollowNmapServicesWhenLoaded() throws {
         let nmap = """
-        http\t80/tcp\t0.5
-        ssh\t22/tcp\t0.4
-        unknown\t4/tcp\t0.3
-        domain\t53/udp\t0.2
-        """
+            http\t80/tcp\t0.5
+            ssh\t22/tcp\t0.4
+            unknown\t4/tcp\t0.3
+            domain\t53/udp\t0.2
+            """
         let table = ServiceTable(etcServices: "smtp 25/tcp\n", nmapServices: nmap)
         #expect(PortList.rankedPorts(5, proto: .tcp, table: table) == [80, 22, 4, 25, 1])
         #expect(PortList.rankedPorts(2, proto: .udp, table: table) == [53, 1])

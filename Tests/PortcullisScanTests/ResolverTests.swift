@@ -8,11 +8,15 @@ import Testing
 @Suite struct ResolverTests {
     let loopback = IPAddress(v4: 127, 0, 0, 1)
 
-    func resolver(_ servers: [UInt16], timeout: Int = 2000, attempts: Int = 1, search: [String] = [],
-                  hosts: HostsFile = HostsFile()) -> Resolver {
-        Resolver(hosts: hosts, configuration: ResolverConfiguration(
-            nameservers: servers.map { Nameserver(loopback, port: $0) }, timeoutMilliseconds: timeout, attempts: attempts,
-            searchDomains: search))
+    func resolver(
+        _ servers: [UInt16], timeout: Int = 2000, attempts: Int = 1, search: [String] = [],
+        hosts: HostsFile = HostsFile()
+    ) -> Resolver {
+        Resolver(
+            hosts: hosts,
+            configuration: ResolverConfiguration(
+                nameservers: servers.map { Nameserver(loopback, port: $0) }, timeoutMilliseconds: timeout, attempts: attempts,
+                searchDomains: search))
     }
 
     /// The error's message, or a note that it resolved.
@@ -58,7 +62,8 @@ import Testing
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("portcullis-resolv-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let hostsPath = directory.appendingPathComponent("hosts").path, confPath = directory.appendingPathComponent("resolv.conf").path
+        let hostsPath = directory.appendingPathComponent("hosts").path
+        let confPath = directory.appendingPathComponent("resolv.conf").path
         try "192.0.2.5 five.test\n127.1 bad\n".write(toFile: hostsPath, atomically: true, encoding: .utf8)
         try "nameserver 10.0.0.53\noptions timeout:1\n".write(toFile: confPath, atomically: true, encoding: .utf8)
         let r = Resolver.system(hostsPath: hostsPath, resolvConfPath: confPath)
@@ -67,8 +72,9 @@ import Testing
         #expect(try r.resolve("five.test").addresses == ips("192.0.2.5"))
         #expect(r.diagnostics.map(\.description) == ["notice: \(hostsPath):2: line skipped (not an IP address): 127.1 bad"])
         // Missing files: no hosts entries, glibc's defaults.
-        let missing = Resolver.system(hostsPath: directory.appendingPathComponent("none").path,
-                                      resolvConfPath: directory.appendingPathComponent("none").path)
+        let missing = Resolver.system(
+            hostsPath: directory.appendingPathComponent("none").path,
+            resolvConfPath: directory.appendingPathComponent("none").path)
         #expect(missing.configuration.nameservers == [Nameserver(loopback)] && missing.diagnostics.isEmpty)
     }
 
@@ -109,8 +115,9 @@ import Testing
         // NXDOMAIN is final: asked once per family, not again in the second round.
         #expect(server.queries.filter { $0.hasPrefix("udp missing.test ") }.count <= 2)
         #expect(failure(r, "empty.test") == "cannot resolve \"empty.test\": no A or AAAA records (NOERROR from 127.0.0.1:\(server.port))")
-        #expect(failure(r, "broken.test")
-            == "cannot resolve \"broken.test\": no answer from any nameserver (127.0.0.1:\(server.port): SERVFAIL, 2 tries)")
+        #expect(
+            failure(r, "broken.test")
+                == "cannot resolve \"broken.test\": no answer from any nameserver (127.0.0.1:\(server.port): SERVFAIL, 2 tries)")
     }
 
     @Test(.enabled(if: FakeDNSServer.python != nil))
@@ -140,8 +147,10 @@ import Testing
         defer { server.stop() }
         let r = resolver([server.port], timeout: 200, attempts: 2)
         let start = Date()
-        #expect(failure(r, "silent.test")
-            == "cannot resolve \"silent.test\": no answer from any nameserver (127.0.0.1:\(server.port): timed out after 200 ms, 2 tries)")
+        #expect(
+            failure(r, "silent.test")
+                == "cannot resolve \"silent.test\": no answer from any nameserver (127.0.0.1:\(server.port): timed out after 200 ms, 2 tries)"
+        )
         let elapsed = Date().timeIntervalSince(start)
         #expect(elapsed >= 0.39 && elapsed < 5, "took \(elapsed) s")
         #expect(server.queries.filter { $0.hasPrefix("udp silent.test ") }.count == 4)
@@ -155,9 +164,10 @@ import Testing
         let r = resolver([server.closedPort, server.port], timeout: 200, attempts: 2)
         let host = try r.resolve("host.test")
         #expect(host.addresses == ips("192.0.2.10", "2001:db8::10") && host.source == .dns(Nameserver(loopback, port: server.port)))
-        #expect(failure(r, "silent.test") == "cannot resolve \"silent.test\": no answer from any nameserver ("
-            + "127.0.0.1:\(server.closedPort): connection refused (nothing listening), 2 tries; "
-            + "127.0.0.1:\(server.port): timed out after 200 ms, 2 tries)")
+        #expect(
+            failure(r, "silent.test") == "cannot resolve \"silent.test\": no answer from any nameserver ("
+                + "127.0.0.1:\(server.closedPort): connection refused (nothing listening), 2 tries; "
+                + "127.0.0.1:\(server.port): timed out after 200 ms, 2 tries)")
     }
 
     @Test(.enabled(if: FakeDNSServer.python != nil))
@@ -169,12 +179,16 @@ import Testing
         #expect(host.addresses == ips("192.0.2.13") && host.canonicalName == "host.corp.test")
         // A dotted name is tried as given first.
         #expect(try r.resolve("host.test").addresses == ips("192.0.2.10", "2001:db8::10"))
-        #expect(failure(r, "nothere") == "cannot resolve \"nothere\": NXDOMAIN from 127.0.0.1:\(server.port) (also tried nothere.corp.test)")
+        #expect(
+            failure(r, "nothere") == "cannot resolve \"nothere\": NXDOMAIN from 127.0.0.1:\(server.port) (also tried nothere.corp.test)")
         #expect(failure(r, "nothere.") == "cannot resolve \"nothere.\": NXDOMAIN from 127.0.0.1:\(server.port)")
         let each = r.resolveEach(["host", "nothere", "host"])
         #expect(each.count == 2)
         #expect((try? each["host"]?.get())?.addresses == ips("192.0.2.13"))
-        if case .failure(let error)? = each["nothere"] { #expect(error.reason == .nameNotFound(Nameserver(loopback, port: server.port))) }
-        else { Issue.record("nothere resolved") }
+        if case .failure(let error)? = each["nothere"] {
+            #expect(error.reason == .nameNotFound(Nameserver(loopback, port: server.port)))
+        } else {
+            Issue.record("nothere resolved")
+        }
     }
 }

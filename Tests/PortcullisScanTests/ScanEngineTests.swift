@@ -1,9 +1,10 @@
 import Foundation
 import Glibc
 import PortcullisCore
-@testable import PortcullisScan
 import PortcullisTestSupport
 import Testing
+
+@testable import PortcullisScan
 
 /// Asking connect again pays only where answers come within the call.
 @Suite struct InlineAnswerTests {

@@ -1,21 +1,28 @@
-@testable import PortcullisCore
 import Testing
+
+@testable import PortcullisCore
 
 @Suite struct ScanRendererTests {
     /// 30 closed ports, 2 open (one with a probed TLS service), 3 filtered, 1 UDP open|filtered.
     func report() -> ScanReport {
         var ports = (1...30).map { ScanPortResult(proto: .tcp, port: UInt16(1000 + $0), state: .closed, reason: .connRefused) }
-        ports.append(ScanPortResult(proto: .tcp, port: 22, state: .open, reason: .synAck, rttMicroseconds: 80,
-                                    service: ScanService(name: "ssh", product: "OpenSSH", version: "9.2p1", banner: "SSH-2.0-OpenSSH_9.2p1", method: .probed)))
-        let tls = TLSDetails(version: "TLSv1.2", cipher: "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", subject: "CN=<host>", issuer: "CN=<host>",
-                             notBefore: 0, notAfter: 86400, selfSigned: true, expired: true)
-        ports.append(ScanPortResult(proto: .tcp, port: 443, state: .open, reason: .synAck, service: ScanService(name: "https", method: .probed, tls: tls)))
+        ports.append(
+            ScanPortResult(
+                proto: .tcp, port: 22, state: .open, reason: .synAck, rttMicroseconds: 80,
+                service: ScanService(name: "ssh", product: "OpenSSH", version: "9.2p1", banner: "SSH-2.0-OpenSSH_9.2p1", method: .probed)))
+        let tls = TLSDetails(
+            version: "TLSv1.2", cipher: "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", subject: "CN=<host>", issuer: "CN=<host>",
+            notBefore: 0, notAfter: 86400, selfSigned: true, expired: true)
+        ports.append(
+            ScanPortResult(
+                proto: .tcp, port: 443, state: .open, reason: .synAck, service: ScanService(name: "https", method: .probed, tls: tls)))
         ports += [7, 8, 9].map { ScanPortResult(proto: .tcp, port: $0, state: .filtered, reason: .noResponse) }
         ports.append(ScanPortResult(proto: .udp, port: 53, state: .openFiltered, reason: .noResponse))
         ports.sort { ($0.proto.rawValue, $0.port) < ($1.proto.rawValue, $1.port) }
         let host = ScanHostResult(address: IPAddress(v4: 10, 0, 0, 1), hostname: "db&1", ports: ports)
-        return ScanReport(hosts: [host], startTime: 1_795_761_507, endTime: 1_795_761_509, durationMilliseconds: 1234,
-                          arguments: ["portcullis", "scan", "-p", "1-2000", "db&1"])
+        return ScanReport(
+            hosts: [host], startTime: 1_795_761_507, endTime: 1_795_761_509, durationMilliseconds: 1234,
+            arguments: ["portcullis", "scan", "-p", "1-2000", "db&1"])
     }
 
     @Test func moreThan25PortsOfOneStateAreSummarised() {
@@ -30,31 +37,52 @@ import Testing
         #expect(text.contains("Scan report for db&1 (10.0.0.1)\n"))
         #expect(text.contains("Not shown: 30 closed (30 tcp conn-refused)"))
         #expect(text.contains("22/tcp") && text.contains("OpenSSH 9.2p1"))
-        #expect(text.contains("TLSv1.2, TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, subject CN=<host>, expires 1970-01-02T00:00:00Z, EXPIRED, self-signed"))
+        #expect(
+            text.contains(
+                "TLSv1.2, TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, subject CN=<host>, expires 1970-01-02T00:00:00Z, EXPIRED, self-signed"))
         #expect(text.hasSuffix("1 host scanned (1 up), 36 ports in 1.23 s: 2 open, 30 closed, 3 filtered, 1 open|filtered\n"))
     }
 
     @Test func jsonCarriesTheDocumentedFields() {
         let json = ScanRenderer.json(report()).serialized()
-        #expect(json.hasPrefix(#"{"summary":{"hosts":1,"hosts_up":1,"ports":{"open":2,"closed":30,"filtered":3,"open|filtered":1,"unknown":0},"start":"2026-11-27T06:38:27Z","duration_ms":1234},"hosts":[{"address":"10.0.0.1","family":"ipv4","hostname":"db&1","up":true,"counts":"#))
-        #expect(json.contains(#"{"proto":"tcp","port":22,"state":"open","reason":"syn-ack","detail":null,"rtt_us":80,"service":{"name":"ssh","product":"OpenSSH","version":"9.2p1","banner":"SSH-2.0-OpenSSH_9.2p1","method":"probed","tls":null}}"#))
-        #expect(json.contains(#""not_shown":[{"state":"closed","count":30,"reasons":[{"proto":"tcp","reason":"conn-refused","count":30}]}]"#))
+        #expect(
+            json.hasPrefix(
+                #"{"summary":{"hosts":1,"hosts_up":1,"ports":{"open":2,"closed":30,"filtered":3,"open|filtered":1,"unknown":0},"start":"2026-11-27T06:38:27Z","duration_ms":1234},"hosts":[{"address":"10.0.0.1","family":"ipv4","hostname":"db&1","up":true,"counts":"#
+            ))
+        #expect(
+            json.contains(
+                #"{"proto":"tcp","port":22,"state":"open","reason":"syn-ack","detail":null,"rtt_us":80,"service":{"name":"ssh","product":"OpenSSH","version":"9.2p1","banner":"SSH-2.0-OpenSSH_9.2p1","method":"probed","tls":null}}"#
+            ))
+        #expect(
+            json.contains(#""not_shown":[{"state":"closed","count":30,"reasons":[{"proto":"tcp","reason":"conn-refused","count":30}]}]"#))
         #expect(json.contains(#""self_signed":true,"expired":true"#))
         let tail = ScanRenderer.ndjsonTail(report()).split(separator: "\n")
-        #expect(tail.count == 2 && tail[0].hasPrefix(#"{"type":"host","address":"10.0.0.1""#) && tail[1].hasPrefix(#"{"type":"summary","hosts":1"#))
+        #expect(
+            tail.count == 2 && tail[0].hasPrefix(#"{"type":"host","address":"10.0.0.1""#)
+                && tail[1].hasPrefix(#"{"type":"summary","hosts":1"#))
         let line = ScanRenderer.ndjsonPortLine(host: IPAddress(v4: 10, 0, 0, 1), hostname: nil, report().hosts[0].ports[3])
-        #expect(line.hasPrefix(#"{"type":"port","address":"10.0.0.1","hostname":null,"proto":"tcp","port":22,"state":"open""#) && line.hasSuffix("}\n"))
+        #expect(
+            line.hasPrefix(#"{"type":"port","address":"10.0.0.1","hostname":null,"proto":"tcp","port":22,"state":"open""#)
+                && line.hasSuffix("}\n"))
     }
 
     @Test func nmapXMLHasNmapsStructureAndEscapes() {
-        let xml = ScanXML.document(report(), tcpPorts: Array(1...2000), udpPorts: [53], version: "0.1.0") { port, _ in port == 22 ? "ssh" : nil }
-        #expect(xml.contains(#"<nmaprun scanner="portcullis" args="portcullis scan -p 1-2000 db&amp;1" start="1795761507" startstr="Fri Nov 27 06:38:27 2026" version="0.1.0" xmloutputversion="1.05">"#))
+        let xml = ScanXML.document(report(), tcpPorts: Array(1...2000), udpPorts: [53], version: "0.1.0") { port, _ in
+            port == 22 ? "ssh" : nil
+        }
+        #expect(
+            xml.contains(
+                #"<nmaprun scanner="portcullis" args="portcullis scan -p 1-2000 db&amp;1" start="1795761507" startstr="Fri Nov 27 06:38:27 2026" version="0.1.0" xmloutputversion="1.05">"#
+            ))
         #expect(xml.contains(#"<scaninfo type="connect" protocol="tcp" numservices="2000" services="1-2000"/>"#))
         #expect(xml.contains(#"<scaninfo type="udp" protocol="udp" numservices="1" services="53"/>"#))
         #expect(xml.contains(#"<hostname name="db&amp;1" type="user"/>"#))
         #expect(xml.contains(#"<extraports state="closed" count="30">"#))
         #expect(xml.contains(#"<extrareasons reason="conn-refused" count="30" proto="tcp" ports="1001-1030"/>"#))
-        #expect(xml.contains(#"<port protocol="tcp" portid="22"><state state="open" reason="syn-ack" reason_ttl="0"/><service name="ssh" product="OpenSSH" version="9.2p1" method="probed" conf="10"/></port>"#))
+        #expect(
+            xml.contains(
+                #"<port protocol="tcp" portid="22"><state state="open" reason="syn-ack" reason_ttl="0"/><service name="ssh" product="OpenSSH" version="9.2p1" method="probed" conf="10"/></port>"#
+            ))
         #expect(xml.contains(#"<port protocol="tcp" portid="7"><state state="filtered" reason="no-response" reason_ttl="0"/></port>"#))
         #expect(xml.contains(#"<service name="https" method="probed" conf="10" tunnel="ssl"/>"#) == false)
         #expect(xml.contains(#"<service name="https" tunnel="ssl" method="probed" conf="10"/>"#))

@@ -70,8 +70,9 @@ struct ServiceDetectorTests {
         let python = try #require(ServiceTools.python3)
         let port = try freeLoopbackPort()
         try FileManager.default.createDirectory(atPath: scratch.file("www"), withIntermediateDirectories: true)
-        let server = try ServiceServer([python, "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", scratch.file("www")],
-                                       port: port, in: scratch, name: "http")
+        let server = try ServiceServer(
+            [python, "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", scratch.file("www")],
+            port: port, in: scratch, name: "http")
         defer { server.stop() }
         let service = try #require(ServiceDetector.detect(address: Self.loopback, port: port, tableName: "http-alt"))
         #expect(service.name == "http" && service.product == "Python SimpleHTTPServer" && service.version == "0.6")
@@ -101,14 +102,17 @@ struct ServiceDetectorTests {
             }
             """
         try config.write(toFile: scratch.file("nginx.conf"), atomically: true, encoding: .utf8)
-        let server = try ServiceServer([try #require(ServiceTools.nginx), "-c", scratch.file("nginx.conf"), "-p", scratch.path],
-                                       port: plainPort, in: scratch, name: "nginx")
+        let server = try ServiceServer(
+            [try #require(ServiceTools.nginx), "-c", scratch.file("nginx.conf"), "-p", scratch.path],
+            port: plainPort, in: scratch, name: "nginx")
         defer { server.stop() }
         let plain = try #require(ServiceDetector.detect(address: Self.loopback, port: plainPort))
         #expect(plain.name == "http" && plain.product == "nginx" && plain.version != nil)
         // An unknown port: silence, then plain HTTP is refused, then the ClientHello finds TLS.
-        let tls = try #require(ServiceDetector.detect(address: Self.loopback, port: tlsPort, hostname: "localhost",
-                                                      timeoutMilliseconds: 1000))
+        let tls = try #require(
+            ServiceDetector.detect(
+                address: Self.loopback, port: tlsPort, hostname: "localhost",
+                timeoutMilliseconds: 1000))
         #expect(tls.name == "ssl" && tls.tls?.version == "TLSv1.2" && tls.tls?.selfSigned == true)
     }
 
@@ -124,8 +128,9 @@ struct ServiceDetectorTests {
     static func openSSLServer(_ scratch: ServiceScratch, cert: String, key: String, extra: [String] = []) throws -> ServiceServer {
         let openssl = try #require(ServiceTools.openssl)
         let port = try freeLoopbackPort()
-        return try ServiceServer([openssl, "s_server", "-accept", "127.0.0.1:\(port)", "-quiet", "-cert", cert, "-key", key] + extra,
-                                 port: port, in: scratch, name: "s_server-\(port)")
+        return try ServiceServer(
+            [openssl, "s_server", "-accept", "127.0.0.1:\(port)", "-quiet", "-cert", cert, "-key", key] + extra,
+            port: port, in: scratch, name: "s_server-\(port)")
     }
 
     @Test(.enabled(if: ServiceTools.canRunTLS, "openssl or python3 is not installed"))
@@ -137,8 +142,10 @@ struct ServiceDetectorTests {
 
         let good = try Self.openSSLServer(scratch, cert: certificates + "/selfsigned.pem", key: certificates + "/selfsigned.key")
         defer { good.stop() }
-        let service = try #require(ServiceDetector.detect(address: Self.loopback, port: good.port, hostname: "localhost",
-                                                          tableName: "https"))
+        let service = try #require(
+            ServiceDetector.detect(
+                address: Self.loopback, port: good.port, hostname: "localhost",
+                tableName: "https"))
         let tls = try #require(service.tls)
         #expect(service.name == "https")
         #expect(tls.version == "TLSv1.2", "OpenSSL speaks 1.3 too, but the hello offers 1.2 at most")
@@ -153,8 +160,9 @@ struct ServiceDetectorTests {
         #expect(expired.expired && expired.selfSigned && expired.notAfter == 1_609_459_200)
         #expect(expired.subject == "CN=expired.test,O=Portcullis Test,C=US")
 
-        let chained = try Self.openSSLServer(scratch, cert: certificates + "/leaf.pem", key: certificates + "/leaf.key",
-                                             extra: ["-cert_chain", certificates + "/ca.pem"])
+        let chained = try Self.openSSLServer(
+            scratch, cert: certificates + "/leaf.pem", key: certificates + "/leaf.key",
+            extra: ["-cert_chain", certificates + "/ca.pem"])
         defer { chained.stop() }
         let leaf = try #require(ServiceDetector.detect(address: Self.loopback, port: chained.port, tableName: "https")?.tls)
         #expect(!leaf.selfSigned && !leaf.expired && leaf.issuer == "CN=Portcullis Test CA,O=Portcullis Test,C=US")
@@ -166,8 +174,9 @@ struct ServiceDetectorTests {
         let scratch = try ServiceScratch()
         defer { scratch.remove() }
         let certificates = try Self.makeCertificates(scratch)
-        let server = try Self.openSSLServer(scratch, cert: certificates + "/selfsigned.pem", key: certificates + "/selfsigned.key",
-                                            extra: ["-tls1_3"])
+        let server = try Self.openSSLServer(
+            scratch, cert: certificates + "/selfsigned.pem", key: certificates + "/selfsigned.key",
+            extra: ["-tls1_3"])
         defer { server.stop() }
         let service = try #require(ServiceDetector.detect(address: Self.loopback, port: server.port, tableName: "https"))
         #expect(service.tls?.version == "TLSv1.3 only" && service.tls?.subject == nil)
@@ -179,9 +188,12 @@ struct ServiceDetectorTests {
         let scratch = try ServiceScratch()
         defer { scratch.remove() }
         let port = try freeLoopbackPort()
-        let server = try ServiceServer([try #require(ServiceTools.redisServer), "--port", String(port), "--bind", "127.0.0.1",
-                                        "--save", "", "--appendonly", "no", "--dir", scratch.path],
-                                       port: port, in: scratch, name: "redis")
+        let server = try ServiceServer(
+            [
+                try #require(ServiceTools.redisServer), "--port", String(port), "--bind", "127.0.0.1",
+                "--save", "", "--appendonly", "no", "--dir", scratch.path,
+            ],
+            port: port, in: scratch, name: "redis")
         defer { server.stop() }
         let service = try #require(ServiceDetector.detect(address: Self.loopback, port: port, tableName: "redis"))
         #expect(service.name == "redis" && service.product == "Redis key-value store" && service.banner == "+PONG")
@@ -220,8 +232,10 @@ struct ServiceDetectorTests {
         let service = ServiceDetector.detectUDP(address: Self.loopback, port: server.port, timeoutMilliseconds: 1000)
         // An empty datagram (no payload for this port) gets no answer from the fake.
         #expect(service == nil)
-        let named = try #require(ServiceDetector.detectUDP(address: Self.loopback, port: server.port, payloadPort: 53,
-                                                           timeoutMilliseconds: 1000))
+        let named = try #require(
+            ServiceDetector.detectUDP(
+                address: Self.loopback, port: server.port, payloadPort: 53,
+                timeoutMilliseconds: 1000))
         #expect(named.name == "domain" && named.product == "dnsmasq" && named.version == "2.90")
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
-@testable import PortcullisCore
 import Testing
+
+@testable import PortcullisCore
 
 /// Matchers on banners captured from real servers on loopback (Fixtures/banners,
 /// Fixtures/tls; each file's header says which server and request).
@@ -101,7 +102,8 @@ import Testing
     @Test func smallProtocols() {
         let vnc = ServiceMatch.identify(Array("RFB 003.008\n".utf8))
         #expect(vnc?.name == "vnc" && vnc?.version == "protocol 3.8")
-        let telnet = ServiceMatch.identify([0xff, 0xfd, 0x18, 0xff, 0xfd, 0x20, 0xff, 0xfa, 0x18, 0x01, 0xff, 0xf0] + Array("\r\nlogin: ".utf8))
+        let telnet = ServiceMatch.identify(
+            [0xff, 0xfd, 0x18, 0xff, 0xfd, 0x20, 0xff, 0xfa, 0x18, 0x01, 0xff, 0xf0] + Array("\r\nlogin: ".utf8))
         #expect(telnet?.name == "telnet" && telnet?.banner == "login:")
         #expect(ServiceMatch.identify(Array("hello there\r\n".utf8)) == nil)
         #expect(ServiceMatch.identify([]) == nil)
@@ -125,8 +127,10 @@ import Testing
     }
 
     @Test func truncatedRepliesNeverTrap() throws {
-        for name in ["banners/ssh-openssh.hex", "banners/http-nginx.hex", "banners/mysql-mariadb.hex", "banners/redis-ping-info.hex",
-                     "banners/postgres-startup-error.hex", "banners/imap-dovecot.hex", "tls/tls12-selfsigned.hex"] {
+        for name in [
+            "banners/ssh-openssh.hex", "banners/http-nginx.hex", "banners/mysql-mariadb.hex", "banners/redis-ping-info.hex",
+            "banners/postgres-startup-error.hex", "banners/imap-dovecot.hex", "tls/tls12-selfsigned.hex",
+        ] {
             let bytes = try Self.fixture(name)
             for length in 0...bytes.count {
                 let prefix = Array(bytes[..<length])
@@ -158,14 +162,16 @@ import Testing
     }
 
     @Test func chainFromNginxAndOpenSSL() throws {
-        guard case .hello(let hello, let certificates, true) = TLSServerFlight.parse(try ServiceFixtures.hex("tls/tls12-leaf-chain.hex")) else {
+        guard case .hello(let hello, let certificates, true) = TLSServerFlight.parse(try ServiceFixtures.hex("tls/tls12-leaf-chain.hex"))
+        else {
             Issue.record("no hello")
             return
         }
         #expect(certificates.count == 2 && hello.cipherName == "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256")
         let service = ServiceMatch.tls(hello: hello, certificates: certificates, name: "https", now: Self.now)
         #expect(service.tls?.selfSigned == false && service.tls?.issuer == "CN=Portcullis Test CA,O=Portcullis Test,C=US")
-        guard case .hello(let nginx, let nginxCertificates, true) = TLSServerFlight.parse(try ServiceFixtures.hex("tls/tls12-nginx.hex")) else {
+        guard case .hello(let nginx, let nginxCertificates, true) = TLSServerFlight.parse(try ServiceFixtures.hex("tls/tls12-nginx.hex"))
+        else {
             Issue.record("no hello from nginx")
             return
         }
@@ -205,7 +211,10 @@ import Testing
     @Test func alertsFromRefusingServers() throws {
         #expect(TLSServerFlight.parse(try ServiceFixtures.hex("tls/tls13-only-alert.hex")) == .alert(TLSAlert(level: 2, code: 70)))
         #expect(TLSServerFlight.parse(try ServiceFixtures.hex("tls/tls12-no-shared-cipher.hex")) == .alert(TLSAlert(level: 2, code: 40)))
-        guard case .hello(let hello, let certificates, true) = TLSServerFlight.parse(try ServiceFixtures.hex("tls/tls13-only-serverhello.hex")) else {
+        guard
+            case .hello(let hello, let certificates, true) = TLSServerFlight.parse(
+                try ServiceFixtures.hex("tls/tls13-only-serverhello.hex"))
+        else {
             Issue.record("no TLS 1.3 ServerHello")
             return
         }

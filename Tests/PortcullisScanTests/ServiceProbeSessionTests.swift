@@ -6,12 +6,14 @@ import Testing
 /// engine is told to do after each event.
 @Suite struct ServiceProbeSessionTests {
     static let now: Int64 = 1_798_761_600  // 2027-01-01
-    static let limits = ServiceProbeLimits(greetingMilliseconds: 500, responseMilliseconds: 2000, maxResponseBytes: 4096,
-                                           maxTLSBytes: 32_768)
+    static let limits = ServiceProbeLimits(
+        greetingMilliseconds: 500, responseMilliseconds: 2000, maxResponseBytes: 4096,
+        maxTLSBytes: 32_768)
 
     static func session(_ port: UInt16, _ table: String? = nil, host: String? = nil) -> ServiceProbeSession {
-        ServiceProbeSession(port: port, tableName: table, hostname: host, address: IPAddress(v4: 127, 0, 0, 1), now: now,
-                            limits: limits)
+        ServiceProbeSession(
+            port: port, tableName: table, hostname: host, address: IPAddress(v4: 127, 0, 0, 1), now: now,
+            limits: limits)
     }
 
     static func step(_ action: ServiceProbeAction, sourceLocation: SourceLocation = #_sourceLocation) throws -> ServiceProbeStep {
@@ -101,7 +103,8 @@ import Testing
         var session = Self.session(443)
         _ = try Self.step(session.start())
         _ = try Self.step(session.next(.received(try ServiceFixtures.hex("tls/tls12-no-shared-cipher.hex"))))
-        let service = try #require(try Self.done(session.next(.received(try ServiceFixtures.hex("tls/tls12-no-shared-cipher-tls13-hello.hex")))))
+        let service = try #require(
+            try Self.done(session.next(.received(try ServiceFixtures.hex("tls/tls12-no-shared-cipher-tls13-hello.hex")))))
         #expect(service.banner?.contains("handshake_failure") == true)
         #expect(service.tls?.version == "unknown")
     }
@@ -198,9 +201,11 @@ import Testing
     @Test func deterministic() throws {
         func run() throws -> [ServiceProbeAction] {
             var session = Self.session(443, host: "localhost")
-            return [session.start(),
-                    session.next(.received(try ServiceFixtures.hex("tls/tls13-only-alert.hex"))),
-                    session.next(.received(try ServiceFixtures.hex("tls/tls13-only-serverhello.hex")))]
+            return [
+                session.start(),
+                session.next(.received(try ServiceFixtures.hex("tls/tls13-only-alert.hex"))),
+                session.next(.received(try ServiceFixtures.hex("tls/tls13-only-serverhello.hex"))),
+            ]
         }
         #expect(try run() == run())
     }
@@ -209,9 +214,11 @@ import Testing
 /// Random and truncated replies fed to every plan: the session never traps
 /// and always reaches `done` within a bounded number of events.
 @Suite struct ServiceProbeSessionFuzzTests {
-    static let replies = ["banners/ssh-openssh.hex", "banners/http-nginx.hex", "banners/redis-ping-info.hex",
-                          "banners/mysql-mariadb.hex", "banners/postgres-sslrequest-s.hex", "tls/tls12-selfsigned.hex",
-                          "tls/tls13-only-alert.hex", "tls/tls13-only-serverhello.hex", "banners/http-nginx-plain-to-tls.hex"]
+    static let replies = [
+        "banners/ssh-openssh.hex", "banners/http-nginx.hex", "banners/redis-ping-info.hex",
+        "banners/mysql-mariadb.hex", "banners/postgres-sslrequest-s.hex", "tls/tls12-selfsigned.hex",
+        "tls/tls13-only-alert.hex", "tls/tls13-only-serverhello.hex", "banners/http-nginx-plain-to-tls.hex",
+    ]
 
     @Test(arguments: [UInt16(21), 22, 80, 443, 5432, 6379, 40000])
     func alwaysFinishes(port: UInt16) throws {

@@ -3,7 +3,7 @@ import PortcullisTestSupport
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Fixtures and live servers for the service-detection tests.

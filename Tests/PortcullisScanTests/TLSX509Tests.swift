@@ -1,6 +1,7 @@
 import Foundation
-@testable import PortcullisCore
 import Testing
+
+@testable import PortcullisCore
 
 /// The certificates in Fixtures/certs were made by Fixtures/make-certs.sh;
 /// the `.openssl.txt` beside each is `openssl x509 -noout -dates -subject
@@ -19,9 +20,10 @@ import Testing
             guard let equals = line.firstIndex(of: "=") else { continue }
             values[String(line[..<equals])] = String(line[line.index(after: equals)...])
         }
-        return OpenSSLView(subject: try #require(values["subject"]), issuer: try #require(values["issuer"]),
-                           notBefore: try #require(ServiceFixtures.opensslDate(values["notBefore"] ?? "")),
-                           notAfter: try #require(ServiceFixtures.opensslDate(values["notAfter"] ?? "")))
+        return OpenSSLView(
+            subject: try #require(values["subject"]), issuer: try #require(values["issuer"]),
+            notBefore: try #require(ServiceFixtures.opensslDate(values["notBefore"] ?? "")),
+            notAfter: try #require(ServiceFixtures.opensslDate(values["notAfter"] ?? "")))
     }
 
     @Test(arguments: ["selfsigned", "expired", "ca", "leaf"])
@@ -96,7 +98,8 @@ import Testing
         }
         // The same cut, with the outer lengths patched to fit, fails inside validity.
         var patched = Array(der[..<cut])
-        patched[2] = 0; patched[3] = 0
+        patched[2] = 0
+        patched[3] = 0
         #expect(throws: DERError.self) { try X509Certificate(der: patched) }
         // Garbage instead of a time.
         var broken = der
@@ -199,8 +202,10 @@ struct SplitMix: RandomNumberGenerator {
     @Test(.enabled(if: ProcessInfo.processInfo.environment["PORTCULLIS_DUMP_CLIENT_HELLO"] != nil))
     func dumpClientHellos() throws {
         let directory = try #require(ProcessInfo.processInfo.environment["PORTCULLIS_DUMP_CLIENT_HELLO"])
-        for (name, bytes) in [("clienthello-tls12.hex", TLSClientHello.build(serverName: "localhost")),
-                              ("clienthello-tls13.hex", TLSClientHello.build(serverName: "localhost", tls13Only: true))] {
+        for (name, bytes) in [
+            ("clienthello-tls12.hex", TLSClientHello.build(serverName: "localhost")),
+            ("clienthello-tls13.hex", TLSClientHello.build(serverName: "localhost", tls13Only: true)),
+        ] {
             let hex = stride(from: 0, to: bytes.count, by: 16).map { DER.hex(bytes[$0..<min($0 + 16, bytes.count)]) }
             try (hex.joined(separator: "\n") + "\n").write(toFile: directory + "/" + name, atomically: true, encoding: .utf8)
         }

@@ -2,10 +2,13 @@ import PortcullisCore
 import Testing
 
 @Suite struct TargetSetTests {
-    func set(_ targets: [String], excluding excludes: [String] = [], resolved: [String: [IPAddress]] = [:],
-             allowLarge: Bool = false) throws -> TargetSet {
-        try TargetSet(targets: TargetSpec.parseList(targets), excluding: TargetSpec.parseList(excludes, origin: .exclude),
-                      resolved: resolved, allowLarge: allowLarge)
+    func set(
+        _ targets: [String], excluding excludes: [String] = [], resolved: [String: [IPAddress]] = [:],
+        allowLarge: Bool = false
+    ) throws -> TargetSet {
+        try TargetSet(
+            targets: TargetSpec.parseList(targets), excluding: TargetSpec.parseList(excludes, origin: .exclude),
+            resolved: resolved, allowLarge: allowLarge)
     }
 
     func addresses(_ set: TargetSet) -> [String] { set.map(\.address.description) }
@@ -34,8 +37,9 @@ import Testing
         #expect(!s.contains(IPAddress(v4: 10, 0, 1, 1)) && !s.contains(IPAddress(parsing: "fd00::1")!))
         #expect(Array(s).count == 243)
         // Excludes that overlap several targets, or cover a whole one, or hang over an end.
-        let t = try set(["10.0.0.0/30", "10.0.0.8/30", "10.0.0.16/30", "fd00::/126"],
-                        excluding: ["10.0.0.2-9", "10.0.0.16/29", "fd00::3", "192.0.2.1"])
+        let t = try set(
+            ["10.0.0.0/30", "10.0.0.8/30", "10.0.0.16/30", "fd00::/126"],
+            excluding: ["10.0.0.2-9", "10.0.0.16/29", "fd00::3", "192.0.2.1"])
         #expect(t.ranges.map(\.description) == ["10.0.0.0-10.0.0.1", "10.0.0.10-10.0.0.11", "fd00::-fd00::2"])
         // Excluding everything leaves an empty set, not an error.
         let u = try set(["10.0.0.0/24"], excluding: ["10.0.0.0/16"])
@@ -47,7 +51,8 @@ import Testing
     @Test func sizeLimit() throws {
         #expect(try set(["10.0.0.0/16"]).count == AddressCount(65_536))
         #expect(try set(["fd00::/112"]).count == AddressCount(65_536))
-        let message = "the targets come to 131072 addresses, more than 65536 (a /16 of IPv4 or a /112 of IPv6); "
+        let message =
+            "the targets come to 131072 addresses, more than 65536 (a /16 of IPv4 or a /112 of IPv6); "
             + "narrow them, leave some out with --exclude, or pass --allow-large to scan them all"
         #expect(throws: TargetError.tooLarge(count: AddressCount(131_072), limit: 65_536)) { try set(["10.0.0.0/15"]) }
         #expect(TargetError.tooLarge(count: AddressCount(131_072), limit: 65_536).description == message)
@@ -79,37 +84,46 @@ import Testing
 
     @Test func iterationStopsAtTheTopOfTheAddressSpace() throws {
         #expect(addresses(try set(["255.255.255.254/31"])) == ["255.255.255.254", "255.255.255.255"])
-        #expect(addresses(try set(["ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe/127"]))
-            == ["ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"])
+        #expect(
+            addresses(try set(["ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe/127"]))
+                == ["ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"])
         #expect(addresses(try set(["0.0.0.0/31"])) == ["0.0.0.0", "0.0.0.1"])
         // IPv6 iteration carries from the low half into the high half.
-        let carry = try TargetSet(targets: [.range(first: IPAddress(parsing: "fd00::ffff:ffff:ffff:fffe")!,
-                                                   last: IPAddress(parsing: "fd00:0:0:1::1")!)])
+        let carry = try TargetSet(targets: [
+            .range(
+                first: IPAddress(parsing: "fd00::ffff:ffff:ffff:fffe")!,
+                last: IPAddress(parsing: "fd00:0:0:1::1")!)
+        ])
         #expect(addresses(carry) == ["fd00::ffff:ffff:ffff:fffe", "fd00::ffff:ffff:ffff:ffff", "fd00:0:0:1::", "fd00:0:0:1::1"])
     }
 
     @Test func hostnamesNeedResolvingAndLabelTheirAddresses() throws {
-        let resolved = ["db.example": [IPAddress(v4: 192, 0, 2, 7), IPAddress(parsing: "2001:db8::7")!],
-                        "skip.example": [IPAddress(v4: 192, 0, 2, 1)]]
+        let resolved = [
+            "db.example": [IPAddress(v4: 192, 0, 2, 7), IPAddress(parsing: "2001:db8::7")!],
+            "skip.example": [IPAddress(v4: 192, 0, 2, 1)],
+        ]
         let s = try set(["192.0.2.0/29", "db.example"], excluding: ["skip.example"], resolved: resolved)
         let targets = Array(s)
-        #expect(targets.map(\.address.description)
-            == ["192.0.2.0", "192.0.2.2", "192.0.2.3", "192.0.2.4", "192.0.2.5", "192.0.2.6", "192.0.2.7", "2001:db8::7"])
+        #expect(
+            targets.map(\.address.description)
+                == ["192.0.2.0", "192.0.2.2", "192.0.2.3", "192.0.2.4", "192.0.2.5", "192.0.2.6", "192.0.2.7", "2001:db8::7"])
         #expect(targets.filter { $0.hostname != nil }.map(\.address.description) == ["192.0.2.7", "2001:db8::7"])
         #expect(targets.last == ScanTarget(address: IPAddress(parsing: "2001:db8::7")!, hostname: "db.example"))
         #expect(s.hostname(for: IPAddress(v4: 192, 0, 2, 7)) == "db.example")
         #expect(throws: TargetError.unresolvedHostname("db.example")) { try set(["db.example"]) }
         #expect(throws: TargetError.unresolvedHostname("skip.example")) { try set(["10.0.0.1"], excluding: ["skip.example"]) }
-        #expect(TargetError.unresolvedHostname("db.example").description
-            == "hostname \"db.example\" was not resolved before the target set was built")
+        #expect(
+            TargetError.unresolvedHostname("db.example").description
+                == "hostname \"db.example\" was not resolved before the target set was built")
     }
 
     @Test func hostBitsAreNoted() throws {
         let s = try set(["10.0.0.7/24", "10.0.1.0/24"], excluding: ["10.0.0.9/31"])
-        #expect(s.diagnostics.map(\.description) == [
-            "notice: 10.0.0.7/24 has host bits set; scanning the whole network 10.0.0.0/24",
-            "notice: 10.0.0.9/31 has host bits set; excluding the whole network 10.0.0.8/31",
-        ])
+        #expect(
+            s.diagnostics.map(\.description) == [
+                "notice: 10.0.0.7/24 has host bits set; scanning the whole network 10.0.0.0/24",
+                "notice: 10.0.0.9/31 has host bits set; excluding the whole network 10.0.0.8/31",
+            ])
         #expect(s.count == AddressCount(510))
     }
 

@@ -1,6 +1,7 @@
 import Foundation
-@testable import PortcullisCore
 import Testing
+
+@testable import PortcullisCore
 
 /// Replies in Fixtures/udp were captured from real servers on loopback
 /// (dnsmasq, memcached, net-snmp snmpd, chronyd) answering these payloads.
@@ -82,8 +83,10 @@ import Testing
         // TFTP error packet: opcode 5, code 1, message.
         let tftp = UDPPayloads.match(port: 69, reply: [0, 5, 0, 1] + Array("File not found".utf8) + [0])
         #expect(tftp?.name == "tftp" && tftp?.banner == "File not found")
-        let ssdp = UDPPayloads.match(port: 1900, reply: Array(
-            "HTTP/1.1 200 OK\r\nCACHE-CONTROL: max-age=120\r\nSERVER: Linux/6.1 UPnP/1.0 MiniUPnPd/2.3\r\n\r\n".utf8))
+        let ssdp = UDPPayloads.match(
+            port: 1900,
+            reply: Array(
+                "HTTP/1.1 200 OK\r\nCACHE-CONTROL: max-age=120\r\nSERVER: Linux/6.1 UPnP/1.0 MiniUPnPd/2.3\r\n\r\n".utf8))
         #expect(ssdp?.name == "upnp" && ssdp?.banner == "Linux/6.1 UPnP/1.0 MiniUPnPd/2.3")
         let sip = UDPPayloads.match(port: 5060, reply: Array("SIP/2.0 200 OK\r\nUser-Agent: Asterisk PBX 18.10.0\r\n\r\n".utf8))
         #expect(sip?.name == "sip" && sip?.product == "Asterisk PBX 18.10.0")
@@ -104,8 +107,9 @@ import Testing
     func dumpPayloads() throws {
         let directory = try #require(ProcessInfo.processInfo.environment["PORTCULLIS_DUMP_UDP_PAYLOADS"])
         for port in UDPPayloads.ports {
-            try (DER.hex(UDPPayloads.payload(for: port)) + "\n").write(toFile: "\(directory)/udp-\(port).hex", atomically: true,
-                                                                       encoding: .utf8)
+            try (DER.hex(UDPPayloads.payload(for: port)) + "\n").write(
+                toFile: "\(directory)/udp-\(port).hex", atomically: true,
+                encoding: .utf8)
         }
     }
 }

@@ -2,16 +2,21 @@ import PortcullisCore
 
 /// Inventories built by hand, covering every stored field.
 enum Samples {
-    static func owner(_ pid: Int32, _ name: String, exe: String? = nil, uid: UInt32 = 0, user: String? = "root", fds: [Int32] = [3]) -> SocketOwner {
-        var o = SocketOwner(pid: pid, ppid: 1, name: name, cmdline: "\(name) --serve \\x1b[31m", exe: exe ?? "/usr/sbin/\(name)",
-                            uid: uid, user: user, startTime: 1_764_000_000 + Int64(pid), unit: "\(name).service",
-                            container: nil, netnsInode: 4_026_531_840, fds: fds)
+    static func owner(_ pid: Int32, _ name: String, exe: String? = nil, uid: UInt32 = 0, user: String? = "root", fds: [Int32] = [3])
+        -> SocketOwner
+    {
+        var o = SocketOwner(
+            pid: pid, ppid: 1, name: name, cmdline: "\(name) --serve \\x1b[31m", exe: exe ?? "/usr/sbin/\(name)",
+            uid: uid, user: user, startTime: 1_764_000_000 + Int64(pid), unit: "\(name).service",
+            container: nil, netnsInode: 4_026_531_840, fds: fds)
         o.exeDirectoryWorldWritable = pid % 2 == 0
         return o
     }
 
-    static func entry(_ proto: TransportProtocol = .tcp, _ address: String, _ port: UInt16, inode: UInt64, owners: [SocketOwner],
-                      v6only: Bool? = nil, interfaceIndex: UInt32 = 0, unowned: UnownedReason? = nil) -> InventoryEntry {
+    static func entry(
+        _ proto: TransportProtocol = .tcp, _ address: String, _ port: UInt16, inode: UInt64, owners: [SocketOwner],
+        v6only: Bool? = nil, interfaceIndex: UInt32 = 0, unowned: UnownedReason? = nil
+    ) -> InventoryEntry {
         let local = IPAddress(parsing: address)!
         let family: AddressFamily = local.kind == .v4 ? .ipv4 : .ipv6
         let state: UInt8 = proto == .tcp ? SocketState.listen.rawValue : SocketState.close.rawValue
@@ -37,8 +42,9 @@ enum Samples {
         }
         return Finding(
             rule: rule, severity: severity, title: "\(s.localAddress):\(s.localPort)/\(s.proto.rawValue) \(rule.rawValue)",
-            subject: FindingSubject(proto: .transport(s.proto), family: s.family, localAddress: s.localAddress.description,
-                                    port: s.localPort, inode: s.inode, exposure: entry.exposure),
+            subject: FindingSubject(
+                proto: .transport(s.proto), family: s.family, localAddress: s.localAddress.description,
+                port: s.localPort, inode: s.inode, exposure: entry.exposure),
             owners: owners, evidence: ["one", "two \"quoted\""], remediation: "fix it")
     }
 
@@ -57,7 +63,9 @@ enum Samples {
         let findings = [
             finding(.exposedDatastore, .high, entries[0]),
             finding(.ephemeralListener, .low, entries[6]),
-            Finding(rule: .ldPreload, severity: .high, title: "/etc/ld.so.preload exists", subject: nil, owners: [], evidence: [], remediation: "look"),
+            Finding(
+                rule: .ldPreload, severity: .high, title: "/etc/ld.so.preload exists", subject: nil, owners: [], evidence: [],
+                remediation: "look"),
         ]
         return SnapshotContent(entries: entries, findings: findings)
     }

@@ -1,6 +1,7 @@
 import Foundation
 import PortcullisLinux
 import Testing
+
 @testable import PortcullisStore
 
 /// The file checks made before SQLite opens the database: each failure is
@@ -45,8 +46,9 @@ import Testing
             Issue.record("created a database in /sys")
         } catch {
             #expect(error.underlying == .permissionDenied)
-            #expect(error.description == "cannot write the history database \(path): Permission denied. "
-                + "Run as the user who owns it (root for the system database), or give another file with --db")
+            #expect(
+                error.description == "cannot write the history database \(path): Permission denied. "
+                    + "Run as the user who owns it (root for the system database), or give another file with --db")
         }
     }
 
@@ -62,13 +64,15 @@ import Testing
         } catch {
             #expect(error.code == .notWritable)
             #expect(error.underlying == .notDirectory)
-            #expect(error.description == "cannot write the history database \(path): cannot create \(scratch.db)/state: Not a directory. "
-                + "Run as the user who owns it (root for the system database), or give another file with --db")
+            #expect(
+                error.description == "cannot write the history database \(path): cannot create \(scratch.db)/state: Not a directory. "
+                    + "Run as the user who owns it (root for the system database), or give another file with --db")
         }
     }
 
-    @Test("A file the user may not write: EACCES from access(2)",
-          .enabled(if: geteuid() != 0, "root passes access(2) W_OK on any file; the sysfs case covers EACCES as root"))
+    @Test(
+        "A file the user may not write: EACCES from access(2)",
+        .enabled(if: geteuid() != 0, "root passes access(2) W_OK on any file; the sysfs case covers EACCES as root"))
     func aReadOnlyFileThrowsEACCES() throws {
         let scratch = try Scratch()
         try StoreFiles.createPrivate(scratch.db)

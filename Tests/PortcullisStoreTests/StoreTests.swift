@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import PortcullisCore
 import Testing
+
 @testable import PortcullisStore
 
 /// A fresh directory, removed at the end of each test.
@@ -28,8 +29,10 @@ struct StoreTests {
         let attributes = try FileManager.default.attributesOfItem(atPath: scratch.db)
         #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
         let (journal, sync, version, application) = try store.queue.read { db in
-            (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA synchronous"),
-             try Int.fetchOne(db, sql: "PRAGMA user_version"), try Int32.fetchOne(db, sql: "PRAGMA application_id"))
+            (
+                try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA synchronous"),
+                try Int.fetchOne(db, sql: "PRAGMA user_version"), try Int32.fetchOne(db, sql: "PRAGMA application_id")
+            )
         }
         #expect(journal == "wal")
         #expect(sync == 2)  // FULL
@@ -77,7 +80,8 @@ struct StoreTests {
         let store = try HistoryStore(path: scratch.db)
         let content = Samples.content()
         let diagnostics = [Diagnostic(.notice, "1 socket could not be attributed")]
-        let info = try store.saveSnapshot(content, time: 1_764_000_123, label: "before \"upgrade\"", hostname: "web1", source: "netlink", diagnostics: diagnostics)
+        let info = try store.saveSnapshot(
+            content, time: 1_764_000_123, label: "before \"upgrade\"", hostname: "web1", source: "netlink", diagnostics: diagnostics)
         #expect(info.id == 1)
         #expect(info.listenerCount == content.entries.count)
         #expect(info.findingCount == 3)
@@ -98,11 +102,15 @@ struct StoreTests {
         let store = try HistoryStore(path: scratch.db)
         var content = Samples.content()
         func finding(_ subject: FindingSubject) -> Finding {
-            Finding(rule: .packetSocket, severity: .info, title: "subject \(subject.proto)", subject: subject, owners: [], evidence: [], remediation: "")
+            Finding(
+                rule: .packetSocket, severity: .info, title: "subject \(subject.proto)", subject: subject, owners: [], evidence: [],
+                remediation: "")
         }
         content.findings = [
             finding(FindingSubject(proto: .packet, family: nil, localAddress: "every interface", port: nil, inode: 7, exposure: nil)),
-            finding(FindingSubject(proto: .other("sctp"), family: .ipv4, localAddress: "0.0.0.0", port: 9, inode: 8, exposure: .allInterfacesIPv4)),
+            finding(
+                FindingSubject(
+                    proto: .other("sctp"), family: .ipv4, localAddress: "0.0.0.0", port: 9, inode: 8, exposure: .allInterfacesIPv4)),
         ]
         let info = try store.saveSnapshot(content, time: 1_764_000_000, label: nil, hostname: "h", source: "netlink")
         let back = try store.content(of: info.id)
@@ -276,8 +284,9 @@ struct StoreTests {
         }
     }
 
-    @Test("A read-only file (as an ordinary user): writes refused, reads work",
-          .enabled(if: geteuid() != 0, "root may write any file; the CLI suite covers this through setpriv"))
+    @Test(
+        "A read-only file (as an ordinary user): writes refused, reads work",
+        .enabled(if: geteuid() != 0, "root may write any file; the CLI suite covers this through setpriv"))
     func readOnlyFile() throws {
         let scratch = try Scratch()
         do {

@@ -20,8 +20,10 @@ public final class TestSockets {
     /// Binds `address` (IPv6 sockets IPV6_V6ONLY unless `v6only` is false);
     /// TCP also listens unless told not to. Returns the port.
     @discardableResult
-    public func open(_ proto: TransportProtocol, ipv6: Bool, address: String, v6only: Bool = true, port: UInt16 = 0,
-                     listening: Bool = true) throws -> UInt16 {
+    public func open(
+        _ proto: TransportProtocol, ipv6: Bool, address: String, v6only: Bool = true, port: UInt16 = 0,
+        listening: Bool = true
+    ) throws -> UInt16 {
         let fd = try newSocket(ipv6: ipv6, type: proto == .udp ? SOCK_DGRAM : SOCK_STREAM)
         if ipv6 {
             var flag: Int32 = v6only ? 1 : 0
@@ -74,7 +76,9 @@ public final class TestSockets {
     public static func port(of fd: Int32) throws -> UInt16 {
         var bound = sockaddr_in6()
         var length = socklen_t(MemoryLayout<sockaddr_in6>.size)
-        let rc = withUnsafeMutablePointer(to: &bound) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        let rc = withUnsafeMutablePointer(to: &bound) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
         if rc != 0 { throw SocketSetupError("getsockname") }
         return UInt16(bigEndian: bound.sin6_port)  // sin_port sits at the same offset
     }
@@ -97,13 +101,17 @@ public final class TestSockets {
             sa.sin6_family = sa_family_t(AF_INET6)
             sa.sin6_port = port.bigEndian
             _ = inet_pton(AF_INET6, address, &sa.sin6_addr)
-            return withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
+            return withUnsafePointer(to: &sa) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+            }
         }
         var sa = sockaddr_in()
         sa.sin_family = sa_family_t(AF_INET)
         sa.sin_port = port.bigEndian
         _ = inet_pton(AF_INET, address, &sa.sin_addr)
-        return withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        return withUnsafePointer(to: &sa) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
     }
 }
 
@@ -134,7 +142,8 @@ public func currentlyFreePort() -> UInt16? {
 /// (the hide-port library hides every socket with that local port, so
 /// another program's socket on it would show up as a second finding).
 public func exclusivePort() -> UInt16? {
-    let range = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8))?
+    let range =
+        (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8))?
         .split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).compactMap { Int($0) } ?? []
     let below = max(10_001, (range.first ?? 32_768) - 1)
     for _ in 0..<200 {

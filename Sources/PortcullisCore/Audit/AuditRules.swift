@@ -11,7 +11,10 @@ enum AuditRules {
 
     static func endpoint(_ entry: InventoryEntry) -> String {
         let s = entry.socket
-        if s.proto == .raw { return "\(InventoryRenderer.address(s.localAddress, port: 0, proto: .raw)) (raw, \(InventoryRenderer.ipProtocolName(s.rawProtocol ?? 0)))" }
+        if s.proto == .raw {
+            return
+                "\(InventoryRenderer.address(s.localAddress, port: 0, proto: .raw)) (raw, \(InventoryRenderer.ipProtocolName(s.rawProtocol ?? 0)))"
+        }
         return "\(InventoryRenderer.address(s.localAddress, port: s.localPort, proto: s.proto))/\(s.proto.rawValue)"
     }
 
@@ -44,7 +47,8 @@ enum AuditRules {
         var seen = Set<String>()
         var byExecutable: [PortFact] = []
         for owner in entry.owners {
-            for fact in PortKnowledge.facts(executable: owner.name) where fact.protocols.contains(s.proto) && seen.insert(fact.service).inserted {
+            for fact in PortKnowledge.facts(executable: owner.name)
+            where fact.protocols.contains(s.proto) && seen.insert(fact.service).inserted {
                 byExecutable.append(fact)
             }
         }
@@ -69,17 +73,21 @@ enum AuditRules {
 
         mutating func unsafeLocation(exe: String, owner: SocketOwner, homes: [String]) -> String? {
             if let known = judged[owner.pid], known.exe == exe, known.uid == owner.uid,
-               known.directoryWorldWritable == owner.exeDirectoryWorldWritable {
+                known.directoryWorldWritable == owner.exeDirectoryWorldWritable
+            {
                 return known.unsafePlace
             }
             let place = AuditRules.unsafeLocation(exe: exe, owner: owner, homes: homes)
-            judged[owner.pid] = Judged(exe: exe, uid: owner.uid, directoryWorldWritable: owner.exeDirectoryWorldWritable, unsafePlace: place)
+            judged[owner.pid] = Judged(
+                exe: exe, uid: owner.uid, directoryWorldWritable: owner.exeDirectoryWorldWritable, unsafePlace: place)
             return place
         }
     }
 
-    static func findings(for entry: InventoryEntry, firewall: FirewallVerdict?, reachable: Bool, input: AuditInput,
-                         memo: inout HolderMemo) -> [Finding] {
+    static func findings(
+        for entry: InventoryEntry, firewall: FirewallVerdict?, reachable: Bool, input: AuditInput,
+        memo: inout HolderMemo
+    ) -> [Finding] {
         let s = entry.socket
         var out: [Finding] = []
         // The evidence every finding about this socket starts with, built at
@@ -89,8 +97,10 @@ enum AuditRules {
         func add(_ rule: RuleID, _ severity: Severity, _ title: String, _ evidence: [String] = [], _ fix: String) {
             let common = base ?? baseEvidence(entry, firewall: firewall)
             base = common
-            out.append(Finding(rule: rule, severity: severity, title: title, subject: subject(entry), owners: entry.owners,
-                               evidence: common + evidence, remediation: fix))
+            out.append(
+                Finding(
+                    rule: rule, severity: severity, title: title, subject: subject(entry), owners: entry.owners,
+                    evidence: common + evidence, remediation: fix))
         }
         let portFacts = s.proto == .raw ? [] : PortKnowledge.facts(port: s.localPort, proto: s.proto)
         let (byExecutable, byPort) = facts(for: entry, portFacts: portFacts)
@@ -100,22 +110,27 @@ enum AuditRules {
             s.proto == .raw ? "" : "bind it to 127.0.0.1/::1, or drop inbound \(s.localPort)/\(s.proto.rawValue) in the firewall"
         }
         func recognised(_ fact: PortFact) -> String {
-            byExecutable.contains(fact) ? "recognised by its executable as \(fact.title)" : "port \(s.localPort)/\(s.proto.rawValue) is \(fact.title)'s"
+            byExecutable.contains(fact)
+                ? "recognised by its executable as \(fact.title)" : "port \(s.localPort)/\(s.proto.rawValue) is \(fact.title)'s"
         }
 
         if reachable {
             if let fact = known.first(where: { $0.isIn(.datastore) || $0.isIn(.adminAPI) }) {
                 let admin = fact.category == .adminAPI || (!fact.isIn(.datastore) && fact.isIn(.adminAPI))
-                add(admin ? .exposedAdminAPI : .exposedDatastore, fact.severityHint,
+                add(
+                    admin ? .exposedAdminAPI : .exposedDatastore, fact.severityHint,
                     "\(fact.title) reachable beyond loopback on \(endpoint(entry))",
                     [recognised(fact)] + fact.securityNotes.prefix(1), fact.remediation ?? closeIt().capitalizedFirst)
             }
             if let fact = known.first(where: { $0.isIn(.cleartextRemoteAccess) }) {
-                add(.cleartextRemoteAccess, fact.severityHint, "\(fact.title) (cleartext remote access) listening on \(endpoint(entry))",
-                    [recognised(fact)] + fact.securityNotes.prefix(1), fact.remediation ?? "Disable it and use SSH; until then, \(closeIt())")
+                add(
+                    .cleartextRemoteAccess, fact.severityHint, "\(fact.title) (cleartext remote access) listening on \(endpoint(entry))",
+                    [recognised(fact)] + fact.securityNotes.prefix(1),
+                    fact.remediation ?? "Disable it and use SSH; until then, \(closeIt())")
             }
             if s.proto == .udp, let fact = known.first(where: { $0.isIn(.amplification) }) {
-                add(.udpAmplification, fact.severityHint >= .high ? .high : .medium,
+                add(
+                    .udpAmplification, fact.severityHint >= .high ? .high : .medium,
                     "\(fact.title) over UDP reachable beyond loopback on \(endpoint(entry)): a reflection/amplification vector",
                     [recognised(fact), "a small spoofed request earns a large reply sent to the victim"],
                     fact.remediation ?? "Answer only local clients: \(closeIt())")
@@ -130,61 +145,83 @@ enum AuditRules {
             }
             var name: String { "\(owner.name)[\(owner.pid)]" }
             if owner.exeDeleted {
-                add(.deletedExecutable, .high, "\(name) listens on \(endpoint(entry)) from an executable deleted from disk",
+                add(
+                    .deletedExecutable, .high, "\(name) listens on \(endpoint(entry)) from an executable deleted from disk",
                     ["/proc/\(owner.pid)/exe points to \(owner.exe ?? "?") (deleted)"],
-                    "Find out why: an upgrade that was not followed by a restart (restart the service), or a dropper that removed itself (copy /proc/\(owner.pid)/exe for analysis before killing it)")
+                    "Find out why: an upgrade that was not followed by a restart (restart the service), or a dropper that removed itself (copy /proc/\(owner.pid)/exe for analysis before killing it)"
+                )
             } else if owner.exeReplaced {
-                add(.replacedExecutable, .high, "\(name) listens on \(endpoint(entry)) but \(owner.exe ?? "its executable") is now a different file",
+                add(
+                    .replacedExecutable, .high,
+                    "\(name) listens on \(endpoint(entry)) but \(owner.exe ?? "its executable") is now a different file",
                     ["the running file and the file at that path differ (device/inode)"],
-                    "Restart the service if it was upgraded; otherwise compare the running binary (/proc/\(owner.pid)/exe) with the packaged one (debsums/rpm -V)")
+                    "Restart the service if it was upgraded; otherwise compare the running binary (/proc/\(owner.pid)/exe) with the packaged one (debsums/rpm -V)"
+                )
             }
             if let exe = owner.exe, let place = memo.unsafeLocation(exe: exe, owner: owner, homes: input.userHomes) {
-                add(.unsafeExecutableLocation, .high, "\(name) listens on \(endpoint(entry)) and runs from \(place)",
+                add(
+                    .unsafeExecutableLocation, .high, "\(name) listens on \(endpoint(entry)) and runs from \(place)",
                     ["executable: \(exe)"],
                     "Servers run from root-owned system paths (/usr, /opt); investigate how this one got there and who can write it")
             }
             if let preload = input.tamper.listenerPreloads[owner.pid] {
-                add(.ldPreload, .high, "\(name) listens on \(endpoint(entry)) with LD_PRELOAD set",
+                add(
+                    .ldPreload, .high, "\(name) listens on \(endpoint(entry)) with LD_PRELOAD set",
                     ["LD_PRELOAD=\(preload) in /proc/\(owner.pid)/environ"],
-                    "Check what the preloaded library is and who set it (the unit file, a wrapper script); a preload can hide sockets and processes")
+                    "Check what the preloaded library is and who set it (the unit file, a wrapper script); a preload can hide sockets and processes"
+                )
             }
         }
         if s.proto != .raw, byExecutable.isEmpty, let backdoor = portFacts.first(where: { $0.isIn(.backdoor) }) {
-            add(.backdoorPort, reachable ? .high : .medium,
+            add(
+                .backdoorPort, reachable ? .high : .medium,
                 "Listener on \(endpoint(entry)), a port commonly abused by backdoors (\(backdoor.title))",
                 ["a port number is not proof of compromise: check what the program is"] + backdoor.securityNotes.prefix(1),
                 "Identify the program (portcullis who \(s.localPort)/\(s.proto.rawValue)); if it is not yours, isolate the host")
         }
         if s.proto == .raw {
-            add(.rawSocket, .medium, "Raw socket (\(InventoryRenderer.ipProtocolName(s.rawProtocol ?? 0))) open on \(endpoint(entry))",
+            add(
+                .rawSocket, .medium, "Raw socket (\(InventoryRenderer.ipProtocolName(s.rawProtocol ?? 0))) open on \(endpoint(entry))",
                 ["a raw socket receives IP packets of its protocol without any port"],
                 "Make sure the holder is expected (ping, routing and VRRP daemons use them); a raw socket can carry a portless backdoor")
         }
         if s.proto == .tcp && entry.inEphemeralRange {
-            add(.ephemeralListener, .low, "Server listening on \(endpoint(entry)), inside the ephemeral port range",
-                ["the kernel also hands ports in this range to outgoing connections, so the server can fail to start, and ad-hoc or malicious listeners often land here"],
+            add(
+                .ephemeralListener, .low, "Server listening on \(endpoint(entry)), inside the ephemeral port range",
+                [
+                    "the kernel also hands ports in this range to outgoing connections, so the server can fail to start, and ad-hoc or malicious listeners often land here"
+                ],
                 "Give the service a fixed port outside net.ipv4.ip_local_port_range, or reserve it in net.ipv4.ip_local_reserved_ports")
         }
-        if entry.owners.isEmpty, input.ranAsRoot, let reason = entry.unownedReason, reason == .kernelSocket || reason == .otherPIDNamespace {
+        if entry.owners.isEmpty, input.ranAsRoot, let reason = entry.unownedReason, reason == .kernelSocket || reason == .otherPIDNamespace
+        {
             let (severity, why) = unownedExplanation(entry, reason: reason, hints: input.kernelHints)
-            add(.unownedSocket, severity, "No process holds \(endpoint(entry))", [why],
-                severity == .info ? "Nothing to do if that service is expected"
-                    : "Check kernel services (NFS, WireGuard, iSCSI) and containers in other PID namespaces; a socket no process owns can also be a kernel rootkit's")
+            add(
+                .unownedSocket, severity, "No process holds \(endpoint(entry))", [why],
+                severity == .info
+                    ? "Nothing to do if that service is expected"
+                    : "Check kernel services (NFS, WireGuard, iSCSI) and containers in other PID namespaces; a socket no process owns can also be a kernel rootkit's"
+            )
         }
         if let baseline = input.baseline, !baseline.keys.contains(ListenerKey(s)) {
-            add(.notInBaseline, .medium, "\(endpoint(entry)) was not listening in the baseline",
+            add(
+                .notInBaseline, .medium, "\(endpoint(entry)) was not listening in the baseline",
                 ["baseline: snapshot \(baseline.snapshotID) taken \(Timestamp.iso8601(baseline.time))"],
-                "If it is expected, take a new baseline (portcullis baseline set); otherwise find out what opened it (portcullis who \(s.localPort)) and stop it")
+                "If it is expected, take a new baseline (portcullis baseline set); otherwise find out what opened it (portcullis who \(s.localPort)) and stop it"
+            )
         }
         if let policy = input.policy {
             let judged: Exposure = reachable ? entry.exposure : .loopback
             switch policy.auditDecision(for: entry, exposure: judged) {
             case .allowed: break
             case .notAllowed:
-                add(.notInPolicy, .medium, "\(endpoint(entry)) is not allowed by the policy", ["policy: \(policy.source)"],
-                    "If it is expected, add an allow entry for port \(s.localPort) to \(policy.source) (portcullis policy init shows the form); otherwise stop it")
+                add(
+                    .notInPolicy, .medium, "\(endpoint(entry)) is not allowed by the policy", ["policy: \(policy.source)"],
+                    "If it is expected, add an allow entry for port \(s.localPort) to \(policy.source) (portcullis policy init shows the form); otherwise stop it"
+                )
             case .exposureTooWide(let allowed, let line):
-                add(.notInPolicy, .high, "\(endpoint(entry)) is more exposed than the policy allows (\(allowed))",
+                add(
+                    .notInPolicy, .high, "\(endpoint(entry)) is more exposed than the policy allows (\(allowed))",
                     ["policy: \(policy.source) line \(line) allows it with exposure \(allowed)"],
                     "Bind it to what the policy allows, or widen the allow entry on line \(line) if the exposure is intended")
             }
@@ -226,7 +263,10 @@ enum AuditRules {
         if hints.nfsServer && s.localPort == 2049 { return (.info, "kernel socket: the in-kernel NFS server (nfsd) listens on 2049") }
         if hints.lockdPorts.contains(s.localPort) { return (.info, "kernel socket: the NFS lock manager (lockd)") }
         if s.proto == .udp && !hints.wireguardInterfaces.isEmpty {
-            return (.info, "kernel socket: probably WireGuard (interface \(hints.wireguardInterfaces.joined(separator: ", ")) exists); `wg show` lists its listen port")
+            return (
+                .info,
+                "kernel socket: probably WireGuard (interface \(hints.wireguardInterfaces.joined(separator: ", ")) exists); `wg show` lists its listen port"
+            )
         }
         return (.medium, "unknown: a full walk of every process as root found no holder, and no kernel service on this host explains it")
     }
@@ -234,34 +274,50 @@ enum AuditRules {
     static func packetFinding(_ packet: PacketSocketEntry) -> Finding {
         let p = packet.socket
         let interface = p.interfaceIndex == 0 ? "every interface" : "interface index \(p.interfaceIndex)"
-        let common: Set<String> = ["dhclient", "dhcpcd", "NetworkManager", "systemd-network", "wpa_supplicant", "lldpd", "keepalived", "udhcpc", "dnsmasq"]
+        let common: Set<String> = [
+            "dhclient", "dhcpcd", "NetworkManager", "systemd-network", "wpa_supplicant", "lldpd", "keepalived", "udhcpc", "dnsmasq",
+        ]
         let expected = !packet.owners.isEmpty && packet.owners.allSatisfy { common.contains($0.name) }
-        var evidence = ["AF_PACKET socket (\(p.type == 3 ? "SOCK_RAW" : "SOCK_DGRAM")) receiving \(p.ethertypeName) on \(interface), inode \(p.inode)"]
-        if let owners = ownerSentence(packet.owners) { evidence.append(owners) } else if let reason = packet.unownedReason {
+        var evidence = [
+            "AF_PACKET socket (\(p.type == 3 ? "SOCK_RAW" : "SOCK_DGRAM")) receiving \(p.ethertypeName) on \(interface), inode \(p.inode)"
+        ]
+        if let owners = ownerSentence(packet.owners) {
+            evidence.append(owners)
+        } else if let reason = packet.unownedReason {
             evidence.append("no owner: \(reason.explanation)")
         }
         return Finding(
             rule: .packetSocket, severity: expected ? .info : (p.capturesEveryProtocol ? .high : .medium),
-            title: "Packet socket capturing \(p.ethertypeName) on \(interface)" + (packet.owners.first.map { " held by \($0.name)[\($0.pid)]" } ?? ""),
+            title: "Packet socket capturing \(p.ethertypeName) on \(interface)"
+                + (packet.owners.first.map { " held by \($0.name)[\($0.pid)]" } ?? ""),
             subject: FindingSubject(proto: .packet, family: nil, localAddress: interface, port: nil, inode: p.inode, exposure: nil),
             owners: packet.owners, evidence: evidence,
-            remediation: expected ? "Expected for DHCP/802.1X/LLDP clients; nothing to do"
-                : "Check the holder: a sniffer (tcpdump) or a portless backdoor waiting for a magic packet reads frames before any firewall rule")
+            remediation: expected
+                ? "Expected for DHCP/802.1X/LLDP clients; nothing to do"
+                : "Check the holder: a sniffer (tcpdump) or a portless backdoor waiting for a magic packet reads frames before any firewall rule"
+        )
     }
 
     static func tamperFindings(_ tamper: TamperEvidence) -> [Finding] {
         var out: [Finding] = []
         if let preload = tamper.ldSoPreload {
-            out.append(Finding(
-                rule: .ldPreload, severity: .high, title: "/etc/ld.so.preload exists: a library is injected into every dynamically linked program",
-                subject: nil, owners: [], evidence: ["/etc/ld.so.preload: \(preload.isEmpty ? "(empty)" : preload)"],
-                remediation: "Unless you put it there (rare: some security agents do), treat it as a userland rootkit: it can hide ports from ss, netstat and lsof. Compare what the static portcullis binary lists with what ss, netstat and lsof show"))
+            out.append(
+                Finding(
+                    rule: .ldPreload, severity: .high,
+                    title: "/etc/ld.so.preload exists: a library is injected into every dynamically linked program",
+                    subject: nil, owners: [], evidence: ["/etc/ld.so.preload: \(preload.isEmpty ? "(empty)" : preload)"],
+                    remediation:
+                        "Unless you put it there (rare: some security agents do), treat it as a userland rootkit: it can hide ports from ss, netstat and lsof. Compare what the static portcullis binary lists with what ss, netstat and lsof show"
+                ))
         }
         if let preload = tamper.ownPreload {
-            out.append(Finding(
-                rule: .ldPreload, severity: .high, title: "LD_PRELOAD is set in portcullis's environment",
-                subject: nil, owners: [], evidence: ["LD_PRELOAD=\(preload)"],
-                remediation: "Find where it is set (shell profile, sudo env_keep, /etc/environment); a static portcullis build is immune to it, dynamically linked tools are not"))
+            out.append(
+                Finding(
+                    rule: .ldPreload, severity: .high, title: "LD_PRELOAD is set in portcullis's environment",
+                    subject: nil, owners: [], evidence: ["LD_PRELOAD=\(preload)"],
+                    remediation:
+                        "Find where it is set (shell profile, sudo env_keep, /etc/environment); a static portcullis build is immune to it, dynamically linked tools are not"
+                ))
         }
         return out
     }

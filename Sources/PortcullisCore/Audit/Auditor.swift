@@ -188,7 +188,8 @@ public enum Auditor {
                 finding.severity = severity
                 let entry = finding.subject.flatMap { byInode[$0.inode] }
                 if let entry, exposureRules.contains(finding.rule), let index = listenerByInode[entry.socket.inode],
-                   case .allowed(let line) = policy.auditDecision(for: entry, exposure: listeners[index].judgedExposure) {
+                    case .allowed(let line) = policy.auditDecision(for: entry, exposure: listeners[index].judgedExposure)
+                {
                     // The administrator declared this listener needed, as exposed as it is.
                     suppressed.append(SuppressedFinding(finding: finding, reason: "allowed by \(policy.source) line \(line)"))
                     continue
@@ -229,7 +230,8 @@ public enum Auditor {
         findings.sorted { a, b in
             if a.severity != b.severity { return a.severity > b.severity }
             if a.rule != b.rule { return a.rule.rawValue < b.rule.rawValue }
-            let pa = a.subject?.port ?? 0, pb = b.subject?.port ?? 0
+            let pa = a.subject?.port ?? 0
+            let pb = b.subject?.port ?? 0
             if pa != pb { return pa < pb }
             return a.title < b.title
         }

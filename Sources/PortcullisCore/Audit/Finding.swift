@@ -111,7 +111,10 @@ public struct Finding: Hashable, Sendable {
     /// A concrete action.
     public var remediation: String
 
-    public init(rule: RuleID, severity: Severity, title: String, subject: FindingSubject?, owners: [SocketOwner], evidence: [String], remediation: String) {
+    public init(
+        rule: RuleID, severity: Severity, title: String, subject: FindingSubject?, owners: [SocketOwner], evidence: [String],
+        remediation: String
+    ) {
         self.rule = rule
         self.severity = severity
         self.title = title

@@ -96,8 +96,10 @@ public struct FirewallModel: Sendable {
             }
         }
         guard !tables.isEmpty else { return [] }
-        return ["iptables-nft rules with xtables extensions in table \(tables.sorted().map { NftText.clean($0) }.joined(separator: ", ")): "
-                + "portcullis cannot read them, and listeners whose packets meet them are judged unknown"]
+        return [
+            "iptables-nft rules with xtables extensions in table \(tables.sorted().map { NftText.clean($0) }.joined(separator: ", ")): "
+                + "portcullis cannot read them, and listeners whose packets meet them are judged unknown"
+        ]
     }
 
     /// Whether NEW inbound traffic from another host reaches a listener.
@@ -110,14 +112,18 @@ public struct FirewallModel: Sendable {
     }
 
     /// The same verdict, through `memo` (see `Memo`).
-    public func verdict(proto: TransportProtocol, family: AddressFamily, port: UInt16, localAddress: IPAddress,
-                        memo: inout Memo) -> FirewallVerdict {
+    public func verdict(
+        proto: TransportProtocol, family: AddressFamily, port: UInt16, localAddress: IPAddress,
+        memo: inout Memo
+    ) -> FirewallVerdict {
         evaluate(proto: proto, family: family, port: port, localAddress: localAddress, memo: &memo).verdict
     }
 
     /// The verdict with the packet conditions it holds under.
-    public func evaluate(proto: TransportProtocol, family: AddressFamily, port: UInt16,
-                         localAddress: IPAddress) -> FirewallEvaluation {
+    public func evaluate(
+        proto: TransportProtocol, family: AddressFamily, port: UInt16,
+        localAddress: IPAddress
+    ) -> FirewallEvaluation {
         switch prepare(proto: proto, localAddress: localAddress) {
         case .decided(let evaluation): return evaluation
         case .walk(let l4, let address): return walk(packet(l4: l4, family: family, port: port, address: address))
@@ -174,8 +180,10 @@ public struct FirewallModel: Sendable {
 
     /// `evaluate(proto:family:port:localAddress:)`, reusing and adding to
     /// `memo`: the same evaluation, without a walk of the ruleset per port.
-    public func evaluate(proto: TransportProtocol, family: AddressFamily, port: UInt16,
-                         localAddress: IPAddress, memo: inout Memo) -> FirewallEvaluation {
+    public func evaluate(
+        proto: TransportProtocol, family: AddressFamily, port: UInt16,
+        localAddress: IPAddress, memo: inout Memo
+    ) -> FirewallEvaluation {
         switch prepare(proto: proto, localAddress: localAddress) {
         case .decided(let evaluation):
             return evaluation
@@ -222,18 +230,21 @@ public struct FirewallModel: Sendable {
         } else {
             // Some address of this host: anything but loopback, which the
             // kernel does not accept from another interface.
-            let loopback: IntervalSet = family == .ipv4
+            let loopback: IntervalSet =
+                family == .ipv4
                 ? IntervalSet([U128(0x7f00_0000)...U128(0x7fff_ffff)])
                 : .single(1)
             destinations = IntervalSet.all(bits: bits).subtracting(loopback)
         }
-        return ListenerPacket(family: family, l4proto: l4, port: port, destinations: destinations,
-                              dnatPossible: dnatTargets.contains(U128(UInt64(port))), snatPossible: snatPossible)
+        return ListenerPacket(
+            family: family, l4proto: l4, port: port, destinations: destinations,
+            dnatPossible: dnatTargets.contains(U128(UInt64(port))), snatPossible: snatPossible)
     }
 
     func walk(_ packet: ListenerPacket, portTests: PortTestLog? = nil) -> FirewallEvaluation {
-        var evaluator = NftEvaluator(ruleset: ruleset, reader: ValueReader(ruleset: ruleset, cache: cache), packet: packet,
-                                     portTests: portTests)
+        var evaluator = NftEvaluator(
+            ruleset: ruleset, reader: ValueReader(ruleset: ruleset, cache: cache), packet: packet,
+            portTests: portTests)
         return Self.classify(evaluator.evaluate())
     }
 
@@ -244,7 +255,8 @@ public struct FirewallModel: Sendable {
             return FirewallEvaluation(.reachable("no nftables input chain"))
         }
         if e.dropped.isEmpty && e.undecided.isEmpty,
-           let typical = e.accepted.min(by: { acceptedRank($0) < acceptedRank($1) }) {
+            let typical = e.accepted.min(by: { acceptedRank($0) < acceptedRank($1) })
+        {
             // Every path is accepted: the forks did not matter.
             return FirewallEvaluation(.reachable(decisions(typical)))
         }
@@ -254,7 +266,8 @@ public struct FirewallModel: Sendable {
             let ordered = best.conditions.filter(\.holds) + best.conditions.filter { !$0.holds }
             let conditions = ordered.map(\.rendered)
             let restrictions = best.restrictions
-            let reason = restrictions.isEmpty
+            let reason =
+                restrictions.isEmpty
                 ? "\(decisions(best)), for packets where \(summary(conditions, total: best.forkCount))"
                 : "reachable only when \(summary(restrictions, total: restrictions.count)): \(decisions(best))"
             return FirewallEvaluation(.reachable(reason), conditions: conditions, restrictions: restrictions)
@@ -267,7 +280,8 @@ public struct FirewallModel: Sendable {
                 reasons.append(why)
             }
             guard reasons.count > 1 else { return FirewallEvaluation(.filtered(reasons[0])) }
-            let others = reasons.dropFirst().prefix(3).joined(separator: "; ") + (reasons.count > 4 ? "; and \(reasons.count - 4) more" : "")
+            let others =
+                reasons.dropFirst().prefix(3).joined(separator: "; ") + (reasons.count > 4 ? "; and \(reasons.count - 4) more" : "")
             return FirewallEvaluation(.filtered("\(reasons[0]) (other packets: \(others))"))
         }
         if let (_, why) = e.undecided.first {
@@ -276,9 +290,10 @@ public struct FirewallModel: Sendable {
         // Accepted only on paths that depend on host state.
         for state in e.accepted {
             if let condition = state.firstOpaque {
-                return FirewallEvaluation(.unknown(
-                    "cannot judge \(condition.text)\(NftText.explanation(condition.text)): \(condition.location); "
-                        + "the port is accepted only on paths that depend on it"))
+                return FirewallEvaluation(
+                    .unknown(
+                        "cannot judge \(condition.text)\(NftText.explanation(condition.text)): \(condition.location); "
+                            + "the port is accepted only on paths that depend on it"))
             }
         }
         return FirewallEvaluation(.unknown("cannot judge the ruleset for this listener"))

@@ -47,9 +47,12 @@ public struct FirewallSnapshot: Sendable {
             out += model.notes.map { Diagnostic(.notice, "firewall: \($0)") }
         }
         for (family, tables) in [("IPv4", legacyIPv4Tables), ("IPv6", legacyIPv6Tables)] where !tables.isEmpty {
-            out.append(Diagnostic(.notice, "firewall: iptables (legacy) \(family) tables are loaded "
-                + "(\(tables.map { NftText.clean($0) }.joined(separator: ", "))); portcullis reads nftables only, "
-                + "so no \(family) port is judged reachable through them"))
+            out.append(
+                Diagnostic(
+                    .notice,
+                    "firewall: iptables (legacy) \(family) tables are loaded "
+                        + "(\(tables.map { NftText.clean($0) }.joined(separator: ", "))); portcullis reads nftables only, "
+                        + "so no \(family) port is judged reachable through them"))
         }
         return out
     }
@@ -63,11 +66,14 @@ public struct FirewallSnapshot: Sendable {
     /// The same verdict, reusing (and adding to) the evaluations `memo`
     /// holds: for judging every listener of a host against one snapshot.
     public func verdict(for entry: InventoryEntry, memo: inout FirewallModel.Memo) -> FirewallVerdict {
-        FirewallVerdict.judging(entry, perFamily: { family, address in
-            verdict(proto: entry.socket.proto, family: family, port: entry.socket.localPort, localAddress: address) { model in
-                model.verdict(proto: entry.socket.proto, family: family, port: entry.socket.localPort, localAddress: address, memo: &memo)
-            }
-        }, combining: { memo.combine(v4: $0, v6: $1) })
+        FirewallVerdict.judging(
+            entry,
+            perFamily: { family, address in
+                verdict(proto: entry.socket.proto, family: family, port: entry.socket.localPort, localAddress: address) { model in
+                    model.verdict(
+                        proto: entry.socket.proto, family: family, port: entry.socket.localPort, localAddress: address, memo: &memo)
+                }
+            }, combining: { memo.combine(v4: $0, v6: $1) })
     }
 
     public func verdict(proto: TransportProtocol, family: AddressFamily, port: UInt16, localAddress: IPAddress) -> FirewallVerdict {
@@ -77,13 +83,17 @@ public struct FirewallSnapshot: Sendable {
     }
 
     /// `judge` asks the model, when there is one.
-    func verdict(proto: TransportProtocol, family: AddressFamily, port: UInt16, localAddress: IPAddress,
-                 judge: (FirewallModel) -> FirewallVerdict) -> FirewallVerdict {
+    func verdict(
+        proto: TransportProtocol, family: AddressFamily, port: UInt16, localAddress: IPAddress,
+        judge: (FirewallModel) -> FirewallVerdict
+    ) -> FirewallVerdict {
         if localAddress.normalized.isLoopback {
             return .reachable("listener is loopback only; firewall not consulted")
         }
         let legacy = family == .ipv4 ? legacyIPv4Tables : legacyIPv6Tables
-        let legacyNote = legacy.isEmpty ? nil
+        let legacyNote =
+            legacy.isEmpty
+            ? nil
             : "iptables (legacy) tables are loaded (\(legacy.map { NftText.clean($0) }.joined(separator: ", "))); portcullis reads nftables only"
         switch source {
         case .unavailable(let why):

@@ -35,7 +35,8 @@ public struct JSONParseError: Error, Hashable, Sendable, CustomStringConvertible
         case .emptyInput: what = "empty input"
         case .unexpectedEnd: what = "unexpected end of input"
         case .unexpectedByte(let b):
-            what = b >= 0x20 && b < 0x7f
+            what =
+                b >= 0x20 && b < 0x7f
                 ? "unexpected character '\(Character(Unicode.Scalar(b)))'"
                 : "unexpected byte 0x\(String(b, radix: 16))"
         case .trailingContent: what = "content after the end of the document"
@@ -128,9 +129,15 @@ struct JSONByteParser {
         case UInt8(ascii: "{"): return try parseObject(depth: depth + 1)
         case UInt8(ascii: "["): return try parseArray(depth: depth + 1)
         case UInt8(ascii: "\""): return .string(try parseString())
-        case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
-        case UInt8(ascii: "f"): try expectLiteral("false"); return .bool(false)
-        case UInt8(ascii: "n"): try expectLiteral("null"); return .null
+        case UInt8(ascii: "t"):
+            try expectLiteral("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try expectLiteral("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try expectLiteral("null")
+            return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber()
         default: throw JSONParseError(.unexpectedByte(byte), at: index)
         }
@@ -289,15 +296,24 @@ struct JSONByteParser {
     func utf8SequenceLength(at i: Int) throws(JSONParseError) -> Int {
         let b0 = bytes[i]
         let length: Int
-        var low: UInt8 = 0x80, high: UInt8 = 0xbf  // allowed range of the second byte
+        var low: UInt8 = 0x80
+        var high: UInt8 = 0xbf  // allowed range of the second byte
         switch b0 {
         case 0xc2...0xdf: length = 2
-        case 0xe0: length = 3; low = 0xa0
+        case 0xe0:
+            length = 3
+            low = 0xa0
         case 0xe1...0xec, 0xee...0xef: length = 3
-        case 0xed: length = 3; high = 0x9f  // excludes UTF-16 surrogates
-        case 0xf0: length = 4; low = 0x90
+        case 0xed:
+            length = 3
+            high = 0x9f  // excludes UTF-16 surrogates
+        case 0xf0:
+            length = 4
+            low = 0x90
         case 0xf1...0xf3: length = 4
-        case 0xf4: length = 4; high = 0x8f
+        case 0xf4:
+            length = 4
+            high = 0x8f
         default: throw JSONParseError(.invalidUTF8, at: i)
         }
         guard i + length <= bytes.count else { throw JSONParseError(.invalidUTF8, at: i) }

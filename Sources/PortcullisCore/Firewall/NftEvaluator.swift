@@ -76,7 +76,8 @@ struct PacketState: Sendable {
         var out: [String] = []
         for key in domains.keys.sorted() {
             guard let spec = specs[key], let domain = domains[key],
-                  spec.category == .source || spec.category == .destination else { continue }
+                spec.category == .source || spec.category == .destination
+            else { continue }
             if domain.isNarrow(bits: spec.bits) { out.append("\(key) \(domain.describe(spec))") }
         }
         if let exact = iifname.exact { out.append("iifname \"\(NftText.clean(exact))\"") }
@@ -168,7 +169,8 @@ extension IntervalSet {
 
     static func addressText(_ prefix: (U128, Int), _ spec: FieldSpec) -> String {
         let (value, length) = prefix
-        let address = spec.kind == .ipv4
+        let address =
+            spec.kind == .ipv4
             ? IPAddress(v4Word: UInt32(truncatingIfNeeded: value.lo))
             : IPAddress(v6High: value.hi, low: value.lo)
         return length == spec.bits ? address.description : "\(address)/\(length)"
@@ -248,18 +250,26 @@ struct NftEvaluator {
             switch (id.family, base.hook) {
             case (.netdev, .ingress), (.inet, .ingress):
                 let atom = base.devices == nil ? "the packet arrives on the device of ingress chain \(NftText.clean(id.description))" : nil
-                out.append(EntryPoint(chain: chain, point: HookPoint(hook: .ingress, priority: base.priority),
-                                      devices: base.devices, entryAtom: atom, stage: 0, order: order))
+                out.append(
+                    EntryPoint(
+                        chain: chain, point: HookPoint(hook: .ingress, priority: base.priority),
+                        devices: base.devices, entryAtom: atom, stage: 0, order: order))
             case (.bridge, .prerouting), (.bridge, .input):
-                out.append(EntryPoint(chain: chain, point: HookPoint(hook: base.hook, bridged: true, priority: base.priority),
-                                      devices: nil, entryAtom: "the packet arrives through a bridge port",
-                                      stage: base.hook == .prerouting ? 1 : 2, order: order))
+                out.append(
+                    EntryPoint(
+                        chain: chain, point: HookPoint(hook: base.hook, bridged: true, priority: base.priority),
+                        devices: nil, entryAtom: "the packet arrives through a bridge port",
+                        stage: base.hook == .prerouting ? 1 : 2, order: order))
             case (.ip, .prerouting), (.ip6, .prerouting), (.inet, .prerouting):
-                out.append(EntryPoint(chain: chain, point: HookPoint(hook: .prerouting, priority: base.priority),
-                                      devices: nil, entryAtom: nil, stage: 3, order: order))
+                out.append(
+                    EntryPoint(
+                        chain: chain, point: HookPoint(hook: .prerouting, priority: base.priority),
+                        devices: nil, entryAtom: nil, stage: 3, order: order))
             case (.ip, .input), (.ip6, .input), (.inet, .input):
-                out.append(EntryPoint(chain: chain, point: HookPoint(hook: .input, priority: base.priority),
-                                      devices: nil, entryAtom: nil, stage: 4, order: order))
+                out.append(
+                    EntryPoint(
+                        chain: chain, point: HookPoint(hook: .input, priority: base.priority),
+                        devices: nil, entryAtom: nil, stage: 4, order: order))
             default:
                 continue
             }
@@ -277,7 +287,10 @@ struct NftEvaluator {
             var next: [PacketState] = []
             for state in live {
                 for (entered, enters) in enter(entry, state) {
-                    guard enters else { next.append(entered); continue }
+                    guard enters else {
+                        next.append(entered)
+                        continue
+                    }
                     for outcome in run(entry.chain, entered, point: entry.point) {
                         switch outcome {
                         case .accepted(let s): next.append(s)
@@ -306,14 +319,19 @@ struct NftEvaluator {
             case .always: return [(state, true)]
             case .never: return [(state, false)]
             case .sometimes:
-                var inside = state, outside = state
+                var inside = state
+                var outside = state
                 inside.iifname = state.iifname.restricted(toAnyOf: patterns)
                 outside.iifname = state.iifname.excluding(patterns)
                 let text = "iifname { \(devices.map { "\"\(NftText.clean($0))\"" }.joined(separator: ", ")) }"
-                inside.record(PathCondition(text: text, holds: true, category: .source, location: location,
-                                                       describedByDomain: inside.iifname != state.iifname))
-                outside.record(PathCondition(text: text, holds: false, category: .source, location: location,
-                                                        describedByDomain: true))
+                inside.record(
+                    PathCondition(
+                        text: text, holds: true, category: .source, location: location,
+                        describedByDomain: inside.iifname != state.iifname))
+                outside.record(
+                    PathCondition(
+                        text: text, holds: false, category: .source, location: location,
+                        describedByDomain: true))
                 return [(inside, true), (outside, false)]
             }
         }
@@ -323,8 +341,16 @@ struct NftEvaluator {
 
     /// Explores one base chain (and the chains it jumps to) from `start`.
     mutating func run(_ base: NftChain, _ start: PacketState, point: HookPoint) -> [ChainOutcome] {
-        struct Frame { var chain: NftChainID; var next: Int }
-        struct Thread { var state: PacketState; var chain: NftChainID; var index: Int; var stack: [Frame] }
+        struct Frame {
+            var chain: NftChainID
+            var next: Int
+        }
+        struct Thread {
+            var state: PacketState
+            var chain: NftChainID
+            var index: Int
+            var stack: [Frame]
+        }
 
         let policy = base.base?.policy ?? .accept
         func endOfBase(_ s: PacketState) -> ChainOutcome {
@@ -344,12 +370,15 @@ struct NftEvaluator {
         while let thread = work.popLast() {
             steps += 1
             if steps > Self.maximumSteps || work.count + outcomes.count > Self.maximumPaths {
-                exhausted = "the ruleset is too complex to judge: more than \(Self.maximumSteps) rule evaluations "
+                exhausted =
+                    "the ruleset is too complex to judge: more than \(Self.maximumSteps) rule evaluations "
                     + "or \(Self.maximumPaths) paths for this listener"
                 return outcomes + [.undecided(thread.state, exhausted ?? "")]
             }
             guard let chain = ruleset.chain(thread.chain) else {
-                outcomes.append(.undecided(thread.state, "cannot judge a jump to chain \(NftText.clean(thread.chain.description)), which does not exist"))
+                outcomes.append(
+                    .undecided(
+                        thread.state, "cannot judge a jump to chain \(NftText.clean(thread.chain.description)), which does not exist"))
                 continue
             }
             guard thread.index < chain.rules.count else {
@@ -379,8 +408,10 @@ struct NftEvaluator {
                         continue
                     }
                     let id = NftChainID(family: chain.id.family, table: chain.id.table, name: target)
-                    work.append(Thread(state: state, chain: id, index: 0,
-                                       stack: thread.stack + [Frame(chain: thread.chain, next: thread.index + 1)]))
+                    work.append(
+                        Thread(
+                            state: state, chain: id, index: 0,
+                            stack: thread.stack + [Frame(chain: thread.chain, next: thread.index + 1)]))
                 case .goto(let target):
                     let id = NftChainID(family: chain.id.family, table: chain.id.table, name: target)
                     work.append(Thread(state: state, chain: id, index: 0, stack: thread.stack))
@@ -506,8 +537,10 @@ struct NftEvaluator {
         return results
     }
 
-    mutating func vmap(key: NftExpr, entries: NftMapEntries, _ state: PacketState, point: HookPoint,
-                       _ location: RuleLocation) -> (decided: [(PacketState, Effect)], unmatched: [PacketState]) {
+    mutating func vmap(
+        key: NftExpr, entries: NftMapEntries, _ state: PacketState, point: HookPoint,
+        _ location: RuleLocation
+    ) -> (decided: [(PacketState, Effect)], unmatched: [PacketState]) {
         let list: [NftMapEntry]
         switch entries {
         case .inline(let items): list = items
@@ -516,7 +549,9 @@ struct NftEvaluator {
                 return ([(state, .undecidable("cannot judge vmap @\(NftText.clean(name)) (not a verdict map here): \(location)"))], [])
             }
             guard !map.isDynamic else {
-                return ([(state, .undecidable("cannot judge vmap @\(NftText.clean(name)), whose elements change at run time: \(location)"))], [])
+                return (
+                    [(state, .undecidable("cannot judge vmap @\(NftText.clean(name)), whose elements change at run time: \(location)"))], []
+                )
             }
             list = verdicts
         }
@@ -539,8 +574,10 @@ struct NftEvaluator {
     // MARK: matches
 
     /// The paths on which `left op right` holds (true) and fails (false).
-    func match(op: NftMatchOperator, left: NftExpr, right: NftValue, _ state: PacketState, point: HookPoint,
-               _ location: RuleLocation) -> [(PacketState, Bool)] {
+    func match(
+        op: NftMatchOperator, left: NftExpr, right: NftValue, _ state: PacketState, point: HookPoint,
+        _ location: RuleLocation
+    ) -> [(PacketState, Bool)] {
         let outcomes = forks(op: op, left: left, right: right, state, point: point, location)
         guard op == .notEqual, outcomes.count == 2 else { return outcomes }
         let failed = NftText.match(op: .equal, left: left, right: right)
@@ -554,8 +591,10 @@ struct NftEvaluator {
         }
     }
 
-    func forks(op: NftMatchOperator, left: NftExpr, right: NftValue, _ state: PacketState, point: HookPoint,
-               _ location: RuleLocation) -> [(PacketState, Bool)] {
+    func forks(
+        op: NftMatchOperator, left: NftExpr, right: NftValue, _ state: PacketState, point: HookPoint,
+        _ location: RuleLocation
+    ) -> [(PacketState, Bool)] {
         let text = NftText.match(op: op, left: left, right: right)
         if case .concat(let parts) = left {
             return concatLookup(op: op, parts: parts, right: right, text: text, state, point: point, location)
@@ -582,13 +621,15 @@ struct NftEvaluator {
             // No output device is chosen yet on the way in: a test for a
             // named one cannot match. Anything else varies by kernel.
             if op == .equal, let names = reader.interfacePatterns(right, byName: true, table: location.chain),
-               !names.contains(where: { $0.text.isEmpty }) {
+                !names.contains(where: { $0.text.isEmpty })
+            {
                 return [(state, false)]
             }
             return atom(text, category: nil, state, location)
         case .inputInterface(let byName):
             guard op.isEquality,
-                  let patterns = reader.interfacePatterns(right, byName: byName, table: location.chain) else {
+                let patterns = reader.interfacePatterns(right, byName: byName, table: location.chain)
+            else {
                 return atom(text, category: .source, state, location)
             }
             let negate = op == .notEqual
@@ -597,7 +638,8 @@ struct NftEvaluator {
             case .always: return [(state, !negate)]
             case .never: return [(state, negate)]
             case .sometimes:
-                var inside = state, outside = state
+                var inside = state
+                var outside = state
                 if byName {
                     inside.iifname = domain.restricted(toAnyOf: patterns)
                     outside.iifname = domain.excluding(patterns)
@@ -607,10 +649,14 @@ struct NftEvaluator {
                 }
                 // One name or prefix is kept in the domain; several are not.
                 let described = inside.iifname != state.iifname || inside.iif != state.iif
-                inside.record(PathCondition(text: text, holds: !negate, category: .source, location: location,
-                                                       describedByDomain: described))
-                outside.record(PathCondition(text: text, holds: negate, category: .source, location: location,
-                                                        describedByDomain: true))
+                inside.record(
+                    PathCondition(
+                        text: text, holds: !negate, category: .source, location: location,
+                        describedByDomain: described))
+                outside.record(
+                    PathCondition(
+                        text: text, holds: negate, category: .source, location: location,
+                        describedByDomain: true))
                 return [(inside, !negate), (outside, negate)]
             }
         case .tracked(let spec):
@@ -619,8 +665,11 @@ struct NftEvaluator {
             }
             return split(spec, accepted, text: text, state, location)
         case .masked(let spec, let mask):
-            guard let accepted = maskedPredicate(op: op, mask: mask, right: right, spec, domain: state.domain(spec),
-                                                 table: location.chain) else {
+            guard
+                let accepted = maskedPredicate(
+                    op: op, mask: mask, right: right, spec, domain: state.domain(spec),
+                    table: location.chain)
+            else {
                 return atom(text, category: spec.category == .fixed ? nil : spec.category, state, location)
             }
             return split(spec, accepted, text: text, state, location)
@@ -637,8 +686,10 @@ struct NftEvaluator {
     }
 
     /// Splits `state` on the values of `spec` in `accepted`.
-    func split(_ spec: FieldSpec, _ accepted: IntervalSet, text: String, _ state: PacketState,
-               _ location: RuleLocation) -> [(PacketState, Bool)] {
+    func split(
+        _ spec: FieldSpec, _ accepted: IntervalSet, text: String, _ state: PacketState,
+        _ location: RuleLocation
+    ) -> [(PacketState, Bool)] {
         let domain = state.domain(spec)
         notePortTest(spec, domain, against: accepted)
         let inside = domain.intersection(accepted)
@@ -649,7 +700,8 @@ struct NftEvaluator {
         // priority, `ct status dnat` with NAT rules present) depends on
         // things this model does not see.
         let category: FieldCategory? = spec.category == .fixed ? nil : spec.category
-        var matched = state, unmatched = state
+        var matched = state
+        var unmatched = state
         // A domain cut into very many pieces (thousands of single-address
         // rules) is widened back: a superset only makes verdicts less
         // certain, and keeps every later step cheap.
@@ -677,11 +729,14 @@ struct NftEvaluator {
 
     /// A condition that is not modelled: both ways are possible, but the
     /// same condition answers the same way again on one path.
-    func atom(_ text: String, category: FieldCategory?, _ state: PacketState, _ location: RuleLocation,
-              key: String? = nil) -> [(PacketState, Bool)] {
+    func atom(
+        _ text: String, category: FieldCategory?, _ state: PacketState, _ location: RuleLocation,
+        key: String? = nil
+    ) -> [(PacketState, Bool)] {
         let key = key ?? text
         if let known = state.atoms[key] { return [(state, known)] }
-        var yes = state, no = state
+        var yes = state
+        var no = state
         yes.atoms[key] = true
         no.atoms[key] = false
         if category == nil {
@@ -743,11 +798,14 @@ struct NftEvaluator {
     }
 
     /// `FIELD & MASK op VALUE`, value by value over a small domain.
-    func maskedPredicate(op: NftMatchOperator, mask: NftValue, right: NftValue, _ spec: FieldSpec, domain: IntervalSet,
-                         table: NftChainID) -> IntervalSet? {
+    func maskedPredicate(
+        op: NftMatchOperator, mask: NftValue, right: NftValue, _ spec: FieldSpec, domain: IntervalSet,
+        table: NftChainID
+    ) -> IntervalSet? {
         notePortTest(spec, domain, against: nil)
         guard let maskBits = reader.intervals(mask, spec, table: table)?.onlyValue,
-              let candidates = domain.values(limit: 65536) else { return nil }
+            let candidates = domain.values(limit: 65536)
+        else { return nil }
         let relational = op.isRelational
         guard let values = reader.intervals(right, spec, table: table) else { return nil }
         var accepted: [ClosedRange<U128>] = []
@@ -779,8 +837,10 @@ struct NftEvaluator {
 
     /// `a . b @set`: each element is a concatenation; the lookup holds when
     /// every part of some element matches.
-    func concatLookup(op: NftMatchOperator, parts: [NftExpr], right: NftValue, text: String, _ state: PacketState,
-                      point: HookPoint, _ location: RuleLocation) -> [(PacketState, Bool)] {
+    func concatLookup(
+        op: NftMatchOperator, parts: [NftExpr], right: NftValue, text: String, _ state: PacketState,
+        point: HookPoint, _ location: RuleLocation
+    ) -> [(PacketState, Bool)] {
         let negate = op == .notEqual
         let resolved = parts.map { packet.resolve($0, point: point, untracked: state.untracked) }
         if resolved.contains(where: { if case .absent = $0 { return true } else { return false } }) {
@@ -813,7 +873,10 @@ struct NftEvaluator {
             return atom(text, category: category, state, location)
         }
 
-        enum PartAnswer { case always, never, sometimes(IntervalSet?) }
+        enum PartAnswer {
+            case always, never
+            case sometimes(IntervalSet?)
+        }
         var anySometimes = false
         var preciseIndex: Int?
         var precise = true
@@ -827,7 +890,8 @@ struct NftEvaluator {
                 switch field {
                 case .tracked(let spec):
                     guard let accepted = reader.intervals(value, spec, table: location.chain) else {
-                        answers.append(.sometimes(nil)); continue
+                        answers.append(.sometimes(nil))
+                        continue
                     }
                     let domain = state.domain(spec)
                     notePortTest(spec, domain, against: accepted)
@@ -840,7 +904,8 @@ struct NftEvaluator {
                     }
                 case .inputInterface(let byName):
                     guard let patterns = reader.interfacePatterns(value, byName: byName, table: location.chain) else {
-                        answers.append(.sometimes(nil)); continue
+                        answers.append(.sometimes(nil))
+                        continue
                     }
                     switch (byName ? state.iifname : state.iif).test(anyOf: patterns) {
                     case .always: answers.append(.always)

@@ -40,11 +40,15 @@ enum ValueKind: Hashable, Sendable {
         case .tcpFlags: return ["fin": 1, "syn": 2, "rst": 4, "psh": 8, "ack": 16, "urg": 32, "ecn": 64, "cwr": 128]
         case .pkttype: return ["host": 0, "unicast": 0, "broadcast": 1, "multicast": 2, "other": 3]
         case .iiftype:
-            return ["ether": 1, "infiniband": 32, "ppp": 512, "ipip": 768, "ip6tnl": 769, "loopback": 772, "sit": 776,
-                    "ipgre": 778, "ip6gre": 823, "none": 65534]
+            return [
+                "ether": 1, "infiniband": 32, "ppp": 512, "ipip": 768, "ip6tnl": 769, "loopback": 772, "sit": 776,
+                "ipgre": 778, "ip6gre": 823, "none": 65534,
+            ]
         case .fibType:
-            return ["unspec": 0, "unicast": 1, "local": 2, "broadcast": 3, "anycast": 4, "multicast": 5, "blackhole": 6,
-                    "unreachable": 7, "prohibit": 8]
+            return [
+                "unspec": 0, "unicast": 1, "local": 2, "broadcast": 3, "anycast": 4, "multicast": 5, "blackhole": 6,
+                "unreachable": 7, "prohibit": 8,
+            ]
         case .integer, .ipv4, .ipv6: return [:]
         }
     }
@@ -182,8 +186,10 @@ struct ListenerPacket: Sendable {
         }
     }
 
-    func tracked(_ key: String, _ bits: Int, _ category: FieldCategory, _ kind: ValueKind = .integer,
-                 _ initial: IntervalSet? = nil) -> ResolvedField {
+    func tracked(
+        _ key: String, _ bits: Int, _ category: FieldCategory, _ kind: ValueKind = .integer,
+        _ initial: IntervalSet? = nil
+    ) -> ResolvedField {
         .tracked(FieldSpec(key: key, bits: bits, category: category, kind: kind, initial: initial ?? .all(bits: bits)))
     }
 
@@ -244,7 +250,7 @@ struct ListenerPacket: Sendable {
         case "ether", "vlan":
             return field == "saddr" ? .untracked(.source) : .untracked(.shape)
         case "icmp", "icmpv6", "igmp", "sctp", "dccp", "udplite", "esp", "ah", "comp", "gre", "arp", "rt", "mh", "hbh",
-             "frag", "dst":
+            "frag", "dst":
             return .absent
         default:
             return .opaque
@@ -338,13 +344,15 @@ struct ValueReader: Sendable {
         case .bool: return nil
         case .prefix(let address, let length):
             guard let base = scalar(address, spec), spec.kind == .ipv4 || spec.kind == .ipv6,
-                  length >= 0, length <= Int64(spec.bits) else { return nil }
+                length >= 0, length <= Int64(spec.bits)
+            else { return nil }
             let mask = U128.prefixMask(length: Int(length), bits: spec.bits)
             let low = base & mask
             return IntervalSet([low...(low | (U128.maxValue(bits: spec.bits) & ~mask))])
         case .range(let a, let b):
             guard let low = intervals(a, spec, table: table)?.onlyValue, let high = intervals(b, spec, table: table)?.onlyValue,
-                  low <= high else { return nil }
+                low <= high
+            else { return nil }
             return IntervalSet([low...high])
         case .set(let items):
             var all: [ClosedRange<U128>] = []

@@ -227,7 +227,8 @@ extension NftRuleset {
 
     static func objectID(_ body: JSONValue, nameKey: String) -> NftChainID? {
         guard let family = body.jsonMember("family")?.jsonString, let table = body.jsonMember("table")?.jsonString,
-              let name = body.jsonMember(nameKey)?.jsonString else { return nil }
+            let name = body.jsonMember(nameKey)?.jsonString
+        else { return nil }
         return NftChainID(family: NftFamily(json: family), table: table, name: name)
     }
 
@@ -338,7 +339,8 @@ extension NftRuleset {
                 return .payload(protocol: proto, field: field)
             }
             if let base = body.jsonMember("base")?.jsonString, let offset = body.jsonMember("offset")?.jsonInt,
-               let length = body.jsonMember("len")?.jsonInt {
+                let length = body.jsonMember("len")?.jsonInt
+            {
                 return .rawPayload(base: base, offset: offset, length: length)
             }
             return .other(kind: "payload", detail: NftText.json(body))
@@ -394,7 +396,8 @@ extension NftRuleset {
         switch key {
         case "match":
             guard let op = body.jsonMember("op")?.jsonString, let left = body.jsonMember("left"),
-                  let right = body.jsonMember("right") else {
+                let right = body.jsonMember("right")
+            else {
                 return .undecidable("match without op/left/right")
             }
             return .match(op: NftMatchOperator(json: op), left: decodeExpr(left), right: decodeValue(right))

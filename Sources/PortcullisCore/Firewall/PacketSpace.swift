@@ -103,7 +103,8 @@ struct IntervalSet: Hashable, Sendable {
 
     func contains(_ v: U128) -> Bool {
         // Binary search: sets from large blocklists hold many ranges.
-        var low = 0, high = ranges.count - 1
+        var low = 0
+        var high = ranges.count - 1
         while low <= high {
             let mid = (low + high) / 2
             if v < ranges[mid].lowerBound { high = mid - 1 } else if v > ranges[mid].upperBound { low = mid + 1 } else { return true }
@@ -115,9 +116,11 @@ struct IntervalSet: Hashable, Sendable {
 
     func intersection(_ other: IntervalSet) -> IntervalSet {
         var out: [ClosedRange<U128>] = []
-        var i = 0, j = 0
+        var i = 0
+        var j = 0
         while i < ranges.count && j < other.ranges.count {
-            let a = ranges[i], b = other.ranges[j]
+            let a = ranges[i]
+            let b = other.ranges[j]
             let low = Swift.max(a.lowerBound, b.lowerBound)
             let high = Swift.min(a.upperBound, b.upperBound)
             if low <= high { out.append(low...high) }

@@ -39,12 +39,14 @@ public enum HiddenAnalysis {
     }
 
     /// Whether a candidate still holds given fresh tables and probe results.
-    static func persists(_ candidate: HiddenCandidate, tables: TableSnapshot, evidence: ProbeEvidence?, stillHeld: [Int32],
-                         stillUnlisted: Bool = false) -> Bool {
+    static func persists(
+        _ candidate: HiddenCandidate, tables: TableSnapshot, evidence: ProbeEvidence?, stillHeld: [Int32],
+        stillUnlisted: Bool = false
+    ) -> Bool {
         switch candidate {
         case .process:
             return stillUnlisted
-        case let .port(key, technique):
+        case .port(let key, let technique):
             switch technique {
             case .procNetHook:
                 guard let netlink = tables.netlink, let procNet = tables.procNet else { return false }
@@ -56,7 +58,7 @@ public enum HiddenAnalysis {
                 let inUse = evidence?.bind == .inUse || evidence?.connect == .accepted
                 return inUse && !explained(key, by: tables)
             }
-        case let .inode(inode, _):
+        case .inode(let inode, _):
             return !stillHeld.isEmpty && !tables.knows(inode: inode)
         }
     }
@@ -81,8 +83,10 @@ extension HiddenAnalysis {
             let pids = finding.ownerPIDs.isEmpty ? [identity.pid] : finding.ownerPIDs
             let who = pids.count == 1 ? "pid \(pids[0])" : "pids \(pids.map(String.init).joined(separator: ", "))"
             guard let key = identity.key else {
-                result[index].explanation = "\(identity.kind) (inode \(inode)) held by \(who): " + (identity.socketDomain.isInet && identity.localPort == 0
-                    ? "unbound, and no table lists a socket before it is bound" : "no table lists this kind of socket")
+                result[index].explanation =
+                    "\(identity.kind) (inode \(inode)) held by \(who): "
+                    + (identity.socketDomain.isInet && identity.localPort == 0
+                        ? "unbound, and no table lists a socket before it is bound" : "no table lists this kind of socket")
                 continue
             }
             // IPv6 sockets that are not V6ONLY also hold the IPv4 port.
@@ -104,10 +108,13 @@ extension HiddenAnalysis {
                 result[index] = HiddenFinding(
                     technique: .hiddenFromAllReaders, key: key, inode: inode, seenBy: [.fdWalk], notSeenBy: finding.notSeenBy,
                     ownerPIDs: pids, alarm: true,
-                    explanation: "\(identity.kind) bound to port \(key.port) held by \(who) (found through its descriptor), absent from \(finding.notSeenBy.map(\.label).joined(separator: " and ")): hidden from the socket tables")
+                    explanation:
+                        "\(identity.kind) bound to port \(key.port) held by \(who) (found through its descriptor), absent from \(finding.notSeenBy.map(\.label).joined(separator: " and ")): hidden from the socket tables"
+                )
             } else {
                 let state = identity.tcpState.map { " in state \($0.name(for: .tcp))" } ?? ""
-                result[index].explanation = "\(identity.kind)\(state) (inode \(inode), port \(key.port)) held by \(who): closed or never listening, so no table lists it"
+                result[index].explanation =
+                    "\(identity.kind)\(state) (inode \(inode), port \(key.port)) held by \(who): closed or never listening, so no table lists it"
             }
         }
         let hiddenPIDs = Set(findings.filter { $0.technique == .processHiddenFromListing }.flatMap(\.ownerPIDs))
@@ -116,7 +123,8 @@ extension HiddenAnalysis {
             if finding.technique != .processHiddenFromListing {
                 let hidden = finding.ownerPIDs.filter(hiddenPIDs.contains)
                 if !hidden.isEmpty {
-                    finding.explanation += "; owner \(hidden.map(String.init).joined(separator: ", ")) is itself hidden from the /proc listing"
+                    finding.explanation +=
+                        "; owner \(hidden.map(String.init).joined(separator: ", ")) is itself hidden from the /proc listing"
                 }
             }
             out.append(finding)
@@ -163,9 +171,11 @@ public struct HiddenVerifier {
     /// Waits between rounds, so a socket in transition can settle.
     public var pause: () -> Void
 
-    public init(rounds: Int = 3, dump: @escaping () throws -> TableSnapshot, probe: @escaping (PortKey) -> ProbeEvidence,
-                holders: @escaping (UInt64, [Int32]) -> [Int32], unlisted: @escaping (Set<Int32>) -> Set<Int32> = { _ in [] },
-                pause: @escaping () -> Void) {
+    public init(
+        rounds: Int = 3, dump: @escaping () throws -> TableSnapshot, probe: @escaping (PortKey) -> ProbeEvidence,
+        holders: @escaping (UInt64, [Int32]) -> [Int32], unlisted: @escaping (Set<Int32>) -> Set<Int32> = { _ in [] },
+        pause: @escaping () -> Void
+    ) {
         self.rounds = max(1, rounds)
         self.dump = dump
         self.probe = probe
@@ -189,22 +199,23 @@ public struct HiddenVerifier {
             var hiddenPIDs = Set<Int32>()
             for candidate in remaining {
                 switch candidate {
-                case let .port(key, _): evidence[key] = probe(key)
-                case let .inode(inode, pids): holding[inode] = holders(inode, pids)
-                case let .process(pid, _): hiddenPIDs.insert(pid)
+                case .port(let key, _): evidence[key] = probe(key)
+                case .inode(let inode, let pids): holding[inode] = holders(inode, pids)
+                case .process(let pid, _): hiddenPIDs.insert(pid)
                 }
             }
             let stillUnlisted = hiddenPIDs.isEmpty ? [] : unlisted(hiddenPIDs)
             let tables = before.union(try dump())
             remaining = remaining.filter { candidate in
                 switch candidate {
-                case let .port(key, _):
+                case .port(let key, _):
                     return HiddenAnalysis.persists(candidate, tables: tables, evidence: evidence[key], stillHeld: [])
-                case let .inode(inode, _):
+                case .inode(let inode, _):
                     return HiddenAnalysis.persists(candidate, tables: tables, evidence: nil, stillHeld: holding[inode] ?? [])
-                case let .process(pid, _):
-                    return HiddenAnalysis.persists(candidate, tables: tables, evidence: nil, stillHeld: [],
-                                                   stillUnlisted: stillUnlisted.contains(pid))
+                case .process(let pid, _):
+                    return HiddenAnalysis.persists(
+                        candidate, tables: tables, evidence: nil, stillHeld: [],
+                        stillUnlisted: stillUnlisted.contains(pid))
                 }
             }
             lastTables = tables
@@ -214,22 +225,26 @@ public struct HiddenVerifier {
         return remaining.map { finding($0, tables: lastTables, evidence: lastEvidence, holders: lastHolders, held: held) }
     }
 
-    func finding(_ candidate: HiddenCandidate, tables: TableSnapshot, evidence: [PortKey: ProbeEvidence],
-                 holders: [UInt64: [Int32]], held: HeldSockets) -> HiddenFinding {
+    func finding(
+        _ candidate: HiddenCandidate, tables: TableSnapshot, evidence: [PortKey: ProbeEvidence],
+        holders: [UInt64: [Int32]], held: HeldSockets
+    ) -> HiddenFinding {
         switch candidate {
-        case let .process(pid, description):
+        case .process(let pid, let description):
             return HiddenFinding(
                 technique: .processHiddenFromListing, key: nil, inode: nil, seenBy: [], notSeenBy: [], ownerPIDs: [pid],
                 alarm: true,
                 explanation: "pid \(pid) (\(description)) exists but is missing from the /proc directory listing: a process-hiding rootkit")
-        case let .inode(inode, pids):
+        case .inode(let inode, let pids):
             let owners = holders[inode] ?? pids
             let who = owners.count == 1 ? "pid \(owners[0])" : "pids \(owners.map(String.init).joined(separator: ", "))"
             return HiddenFinding(
                 technique: .inodeInNoTable, key: nil, inode: inode, seenBy: [.fdWalk],
                 notSeenBy: [.netlink, .procNet].filter { tables.view($0) != nil }, ownerPIDs: owners, alarm: false,
-                explanation: "socket inode \(inode) held by \(who) but in no table: a hidden socket, or one of a family with no table (AF_VSOCK, AF_ALG, MPTCP)")
-        case let .port(key, technique):
+                explanation:
+                    "socket inode \(inode) held by \(who) but in no table: a hidden socket, or one of a family with no table (AF_VSOCK, AF_ALG, MPTCP)"
+            )
+        case .port(let key, let technique):
             let probe = evidence[key] ?? ProbeEvidence(bind: .notProbed("not re-probed"))
             var seen: [HiddenView] = []
             var unseen: [HiddenView] = []
@@ -248,8 +263,9 @@ public struct HiddenVerifier {
             for view in [HiddenView.netlink, .procNet] { inodes.formUnion(tables.view(view)?.inodesByKey[key] ?? []) }
             let owners = Set(inodes.flatMap { held.byInode[$0] ?? [] }).sorted()
             if !owners.isEmpty { seen.append(.fdWalk) }
-            return HiddenFinding(technique: technique, key: key, inode: nil, seenBy: seen, notSeenBy: unseen,
-                                 ownerPIDs: owners, alarm: true, explanation: Self.explain(technique, seen: seen, unseen: unseen))
+            return HiddenFinding(
+                technique: technique, key: key, inode: nil, seenBy: seen, notSeenBy: unseen,
+                ownerPIDs: owners, alarm: true, explanation: Self.explain(technique, seen: seen, unseen: unseen))
         }
     }
 
@@ -266,7 +282,8 @@ public struct HiddenVerifier {
             let which = probes.count == 2 ? "bind and connect probes" : probes.first.map { $0.label } ?? "probes"
             let tables = unseen.filter { $0 == .netlink || $0 == .procNet }
             if tables.count == 2 {
-                return "in use per \(which); absent from netlink and /proc/net: hidden from every userland socket reader, consistent with a kernel-level rootkit"
+                return
+                    "in use per \(which); absent from netlink and /proc/net: hidden from every userland socket reader, consistent with a kernel-level rootkit"
             }
             return "in use per \(which); absent from \(list(tables)) (the other table could not be read): hidden from the socket tables"
         case .procNetHook:
@@ -278,7 +295,8 @@ public struct HiddenVerifier {
         case .processHiddenFromListing:
             return "process missing from the /proc listing"
         case .libcHook:
-            return "absent from the tables as read through libc, listed when /proc/net is read with raw system calls: a library interposing libc (LD_PRELOAD) hides it from dynamically linked programs"
+            return
+                "absent from the tables as read through libc, listed when /proc/net is read with raw system calls: a library interposing libc (LD_PRELOAD) hides it from dynamically linked programs"
         }
     }
 }

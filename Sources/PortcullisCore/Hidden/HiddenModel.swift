@@ -154,13 +154,14 @@ public struct TableSnapshot: Sendable, Equatable {
     public func union(_ other: TableSnapshot) -> TableSnapshot {
         func join(_ a: TableView?, _ b: TableView?) -> TableView? {
             switch (a, b) {
-            case let (a?, b?): return a.union(b)
-            case let (a?, nil): return a
-            case let (nil, b): return b
+            case (let a?, let b?): return a.union(b)
+            case (let a?, nil): return a
+            case (nil, let b): return b
             }
         }
-        return TableSnapshot(netlink: join(netlink, other.netlink), procNet: join(procNet, other.procNet),
-                             otherInodes: otherInodes.union(other.otherInodes))
+        return TableSnapshot(
+            netlink: join(netlink, other.netlink), procNet: join(procNet, other.procNet),
+            otherInodes: otherInodes.union(other.otherInodes))
     }
 
     /// Whether any table lists the inode.
@@ -220,7 +221,9 @@ public struct HiddenViews: Sendable {
     /// /proc directory listing does not show, with a short description.
     public var unlisted: [Int32: String]
 
-    public init(tables: TableSnapshot, comparison: TableSnapshot? = nil, bind: BindSweep, held: HeldSockets, unlisted: [Int32: String] = [:]) {
+    public init(
+        tables: TableSnapshot, comparison: TableSnapshot? = nil, bind: BindSweep, held: HeldSockets, unlisted: [Int32: String] = [:]
+    ) {
         self.tables = tables
         self.comparison = comparison ?? tables
         self.bind = bind
@@ -304,8 +307,10 @@ public struct HiddenFinding: Sendable, Hashable {
         return key == nil ? .inode : .port
     }
 
-    public init(technique: HiddenTechnique, key: PortKey?, inode: UInt64?, seenBy: [HiddenView], notSeenBy: [HiddenView],
-                ownerPIDs: [Int32], alarm: Bool, explanation: String) {
+    public init(
+        technique: HiddenTechnique, key: PortKey?, inode: UInt64?, seenBy: [HiddenView], notSeenBy: [HiddenView],
+        ownerPIDs: [Int32], alarm: Bool, explanation: String
+    ) {
         self.technique = technique
         self.key = key
         self.inode = inode

@@ -40,17 +40,33 @@ public struct TamperHint: Sendable, Hashable {
     public static func hints(_ evidence: TamperEvidence, libcDifferences: [LibcDifference]) -> [TamperHint] {
         var hints: [TamperHint] = []
         if let preload = evidence.ldSoPreload {
-            hints.append(TamperHint(kind: .ldSoPreload, detail: "/etc/ld.so.preload exists (\(preload.isEmpty ? "empty" : preload)): a library is injected into every dynamically linked program, which can hide ports from ss, netstat and lsof"))
+            hints.append(
+                TamperHint(
+                    kind: .ldSoPreload,
+                    detail:
+                        "/etc/ld.so.preload exists (\(preload.isEmpty ? "empty" : preload)): a library is injected into every dynamically linked program, which can hide ports from ss, netstat and lsof"
+                ))
         }
         if let preload = evidence.ownPreload {
-            hints.append(TamperHint(kind: .ldPreloadEnv, detail: "LD_PRELOAD=\(preload) is set in portcullis's environment; a static portcullis build is immune to it"))
+            hints.append(
+                TamperHint(
+                    kind: .ldPreloadEnv,
+                    detail: "LD_PRELOAD=\(preload) is set in portcullis's environment; a static portcullis build is immune to it"))
         }
         for (pid, preload) in evidence.listenerPreloads.sorted(by: { $0.key < $1.key }) {
-            hints.append(TamperHint(kind: .ownerLdPreload, detail: "pid \(pid), holding a hidden socket, runs with LD_PRELOAD=\(UntrustedText.escape(Array(preload.utf8)))"))
+            hints.append(
+                TamperHint(
+                    kind: .ownerLdPreload,
+                    detail: "pid \(pid), holding a hidden socket, runs with LD_PRELOAD=\(UntrustedText.escape(Array(preload.utf8)))"))
         }
         for difference in libcDifferences where !difference.missingPorts.isEmpty {
             let ports = difference.missingPorts.map(String.init).joined(separator: ", ")
-            hints.append(TamperHint(kind: .libcReadDiffers, detail: "\(difference.table) read through libc lacks rows that direct system calls return (local port \(ports)): a library interposing libc (LD_PRELOAD) filters what this and other dynamically linked programs see"))
+            hints.append(
+                TamperHint(
+                    kind: .libcReadDiffers,
+                    detail:
+                        "\(difference.table) read through libc lacks rows that direct system calls return (local port \(ports)): a library interposing libc (LD_PRELOAD) filters what this and other dynamically linked programs see"
+                ))
         }
         return hints
     }
@@ -86,8 +102,10 @@ public struct HiddenReport: Sendable {
     /// (0 when it could not run).
     public var pidsChecked: Int
 
-    public init(findings: [HiddenFinding], diagnostics: [Diagnostic], sweeps: [Sweep], candidates: Int, rounds: Int,
-                durationMilliseconds: Int64, tamperHints: [TamperHint] = [], pidsChecked: Int = 0) {
+    public init(
+        findings: [HiddenFinding], diagnostics: [Diagnostic], sweeps: [Sweep], candidates: Int, rounds: Int,
+        durationMilliseconds: Int64, tamperHints: [TamperHint] = [], pidsChecked: Int = 0
+    ) {
         self.tamperHints = tamperHints
         self.pidsChecked = pidsChecked
         self.findings = findings
@@ -157,16 +175,20 @@ public enum HiddenRenderer {
             ("duration_ms", .int(report.durationMilliseconds)),
             ("bind_probes", .array(report.sweeps.map(json))),
             ("pids_checked", .int(Int64(report.pidsChecked))),
-            ("tamper_hints", .array(report.tamperHints.map { .object([("kind", .string($0.kind.rawValue)), ("detail", .string($0.detail))]) })),
+            (
+                "tamper_hints",
+                .array(report.tamperHints.map { .object([("kind", .string($0.kind.rawValue)), ("detail", .string($0.detail))]) })
+            ),
         ]
     }
 
     /// One JSON document.
     public static func json(_ report: HiddenReport) -> JSONValue {
-        .object(summaryFields(report) + [
-            ("findings", .array(report.findings.map(json))),
-            ("diagnostics", .array(report.diagnostics.map(InventoryRenderer.json))),
-        ])
+        .object(
+            summaryFields(report) + [
+                ("findings", .array(report.findings.map(json))),
+                ("diagnostics", .array(report.diagnostics.map(InventoryRenderer.json))),
+            ])
     }
 
     /// One line per finding (`"type":"finding"`), then one summary line
@@ -174,11 +196,14 @@ public enum HiddenRenderer {
     public static func ndjson(_ report: HiddenReport) -> String {
         var out = ""
         for finding in report.findings {
-            guard case let .object(fields) = json(finding) else { continue }
+            guard case .object(let fields) = json(finding) else { continue }
             out += JSONValue.object([("type", .string("finding"))] + fields).serialized() + "\n"
         }
-        out += JSONValue.object([("type", .string("summary"))] + summaryFields(report)
-            + [("diagnostics", .array(report.diagnostics.map(InventoryRenderer.json)))]).serialized() + "\n"
+        out +=
+            JSONValue.object(
+                [("type", .string("summary"))] + summaryFields(report)
+                    + [("diagnostics", .array(report.diagnostics.map(InventoryRenderer.json)))]
+            ).serialized() + "\n"
         return out
     }
 
@@ -190,17 +215,22 @@ public enum HiddenRenderer {
         let notices = report.findings.filter { !$0.alarm }
         if ports.isEmpty {
             let partial = report.sweeps.contains { $0.notProbed > 0 || $0.errors > 0 }
-            out += style.paint("No hidden ports", "32") + (partial
-                ? " among the ports probed (some could not be: see the warnings).\n"
-                : ": every port in use is listed by netlink and /proc/net.\n")
+            out +=
+                style.paint("No hidden ports", "32")
+                + (partial
+                    ? " among the ports probed (some could not be: see the warnings).\n"
+                    : ": every port in use is listed by netlink and /proc/net.\n")
         } else {
             out += style.paint("\(ports.count) hidden port\(ports.count == 1 ? "" : "s")", "1;31") + "\n"
             var table = TextTable(headers: ["PORT", "PROTO", "FAMILY", "SEEN BY", "NOT SEEN BY", "OWNER PIDS"])
             for f in ports {
                 guard let key = f.key else { continue }
-                table.append([String(key.port), key.proto.rawValue, key.family.rawValue,
-                              f.seenBy.map(\.label).joined(separator: ", "), f.notSeenBy.map(\.label).joined(separator: ", "),
-                              f.ownerPIDs.isEmpty ? "-" : f.ownerPIDs.map(String.init).joined(separator: ",")], color: "31")
+                table.append(
+                    [
+                        String(key.port), key.proto.rawValue, key.family.rawValue,
+                        f.seenBy.map(\.label).joined(separator: ", "), f.notSeenBy.map(\.label).joined(separator: ", "),
+                        f.ownerPIDs.isEmpty ? "-" : f.ownerPIDs.map(String.init).joined(separator: ","),
+                    ], color: "31")
             }
             out += String(decoding: table.render(style), as: UTF8.self)
             for f in ports { if let key = f.key { out += "  \(key): \(f.explanation)\n" } }
@@ -211,9 +241,11 @@ public enum HiddenRenderer {
         }
         for hint in report.tamperHints { out += style.paint("tamper hint: ", "33") + hint.detail + "\n" }
         for f in notices { out += "notice: \(f.explanation)\n" }
-        let swept = report.sweeps.map { "\($0.proto.rawValue)/\($0.family.rawValue) \($0.listed) listed, \($0.inUse) more in use" }.joined(separator: ", ")
+        let swept = report.sweeps.map { "\($0.proto.rawValue)/\($0.family.rawValue) \($0.listed) listed, \($0.inUse) more in use" }.joined(
+            separator: ", ")
         let pids = report.pidsChecked > 0 ? "; looked up \(report.pidsChecked) pids directly for hidden processes" : ""
-        out += "Checked 65535 ports per protocol and family (\(swept))\(pids); \(report.candidates) candidate\(report.candidates == 1 ? "" : "s") re-verified over \(report.rounds) round\(report.rounds == 1 ? "" : "s") in \(report.durationMilliseconds) ms.\n"
+        out +=
+            "Checked 65535 ports per protocol and family (\(swept))\(pids); \(report.candidates) candidate\(report.candidates == 1 ? "" : "s") re-verified over \(report.rounds) round\(report.rounds == 1 ? "" : "s") in \(report.durationMilliseconds) ms.\n"
         return out
     }
 }

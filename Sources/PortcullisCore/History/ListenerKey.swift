@@ -30,13 +30,16 @@ public struct ListenerKey: Hashable, Sendable, Comparable, CustomStringConvertib
     public var description: String {
         let name = proto.rawValue + (family == .ipv6 ? "6" : "")
         let address = InventoryRenderer.address(localAddress, port: localPort, proto: proto)
-        return proto == .raw ? "\(name) \(address) (\(InventoryRenderer.ipProtocolName(UInt8(truncatingIfNeeded: localPort))))" : "\(name) \(address)"
+        return proto == .raw
+            ? "\(name) \(address) (\(InventoryRenderer.ipProtocolName(UInt8(truncatingIfNeeded: localPort))))" : "\(name) \(address)"
     }
 
     /// The key's fields as JSON, in the socket object's names.
     public var jsonFields: [(String, JSONValue)] {
-        [("proto", .string(proto.rawValue)), ("family", .string(family.rawValue)),
-         ("local_address", .string(localAddress.description)), ("local_port", .int(Int64(localPort)))]
+        [
+            ("proto", .string(proto.rawValue)), ("family", .string(family.rawValue)),
+            ("local_address", .string(localAddress.description)), ("local_port", .int(Int64(localPort))),
+        ]
     }
 }
 

@@ -12,8 +12,10 @@ public struct SnapshotInfo: Sendable, Hashable {
     /// Findings per severity.
     public var severities: [Severity: Int]
 
-    public init(id: Int64, time: Int64, label: String?, hostname: String?, source: String,
-                listenerCount: Int, findingCount: Int, severities: [Severity: Int] = [:]) {
+    public init(
+        id: Int64, time: Int64, label: String?, hostname: String?, source: String,
+        listenerCount: Int, findingCount: Int, severities: [Severity: Int] = [:]
+    ) {
         self.id = id
         self.time = time
         self.label = label

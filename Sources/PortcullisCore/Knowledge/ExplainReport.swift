@@ -12,7 +12,8 @@ public enum ExplainError: Error, Sendable, Hashable, CustomStringConvertible {
         case .portOutOfRange(let text):
             return "port \(UntrustedText.escape(Array(text.utf8))) is out of range: ports are 0-65535"
         case .unknownName(let name):
-            return "no service named '\(UntrustedText.escape(Array(name.utf8)))' in /etc/services, nmap-services or portcullis's knowledge table"
+            return
+                "no service named '\(UntrustedText.escape(Array(name.utf8)))' in /etc/services, nmap-services or portcullis's knowledge table"
         }
     }
 }
@@ -115,7 +116,8 @@ public struct ExplainReport: Sendable, Hashable, Codable {
     static func trimmed(_ s: String) -> Substring {
         let isSpace: (Character) -> Bool = { $0.isWhitespace }
         guard let start = s.firstIndex(where: { !isSpace($0) }),
-              let end = s.lastIndex(where: { !isSpace($0) }) else { return "" }
+            let end = s.lastIndex(where: { !isSpace($0) })
+        else { return "" }
         return s[start...end]
     }
 }

@@ -105,7 +105,8 @@ public enum PortKnowledge {
     public static func facts(port: UInt16, proto: TransportProtocol) -> [PortFact] {
         // Most listeners' ports have no facts: one bit says so without hashing.
         guard let bit = Index.bit(port: port, proto: proto), index.withFacts[bit >> 6] & (1 << UInt64(bit & 63)) != 0,
-              let slot = index.byPort[Key(port: port, proto: proto)] else { return [] }
+            let slot = index.byPort[Key(port: port, proto: proto)]
+        else { return [] }
         return slot.map { facts[$0] }
     }
 
@@ -217,7 +218,8 @@ enum PortKnowledgeTable {
     private static let udp: Set<TransportProtocol> = [.udp]
     private static let both: Set<TransportProtocol> = [.tcp, .udp]
 
-    static let all: [PortFact] = inetdSmallServers + remoteAccess + infrastructure + web + mail
+    static let all: [PortFact] =
+        inetdSmallServers + remoteAccess + infrastructure + web + mail
         + fileSharing + datastores + adminAPIs + backdoors
 
     // MARK: inetd "small servers"
@@ -231,14 +233,15 @@ enum PortKnowledgeTable {
                 "UDP echo sends any datagram back to its source address, which can be spoofed: a reflector, and one half of the classic echo/chargen packet loop (CVE-1999-0103).",
                 "Nothing modern needs it; if it is on, check for chargen, discard and daytime too.",
             ],
-            remediation: "Disable the inetd/xinetd internal service (`disable = yes` in /etc/xinetd.d/echo-dgram and echo-stream, or remove the echo lines from /etc/inetd.conf).",
+            remediation:
+                "Disable the inetd/xinetd internal service (`disable = yes` in /etc/xinetd.d/echo-dgram and echo-stream, or remove the echo lines from /etc/inetd.conf).",
             severityHint: .medium),
         PortFact(
             ports: [9...9], protocols: both, service: "discard", title: "Discard",
             commonlyRunsHere: "The discard service (RFC 863), built into inetd or xinetd.",
             category: .other,
             securityNotes: [
-                "Harmless by itself, but it has no modern use and shows that inetd's small servers are enabled: check echo and chargen, which are abusable.",
+                "Harmless by itself, but it has no modern use and shows that inetd's small servers are enabled: check echo and chargen, which are abusable."
             ],
             remediation: "Disable the inetd/xinetd internal discard service.",
             severityHint: .low),
@@ -247,7 +250,7 @@ enum PortKnowledgeTable {
             commonlyRunsHere: "The daytime service (RFC 867), built into inetd or xinetd.",
             category: .amplification,
             securityNotes: [
-                "Answers any UDP datagram with the date: a small reflection factor, and it discloses the host's clock and time zone.",
+                "Answers any UDP datagram with the date: a small reflection factor, and it discloses the host's clock and time zone."
             ],
             remediation: "Disable the inetd/xinetd internal daytime service.",
             severityHint: .low),
@@ -276,7 +279,8 @@ enum PortKnowledgeTable {
                 "Passive mode needs a range of high ports open in the firewall; active mode makes the server connect out from port 20.",
                 "vsftpd 2.3.4 source downloads were backdoored in 2011 (a `:)` user name opened a root shell on 6200/tcp).",
             ],
-            remediation: "Replace FTP with SFTP (part of OpenSSH). If FTP must stay, require TLS (`ssl_enable=YES`, `force_local_logins_ssl=YES` in vsftpd.conf) and set `anonymous_enable=NO`.",
+            remediation:
+                "Replace FTP with SFTP (part of OpenSSH). If FTP must stay, require TLS (`ssl_enable=YES`, `force_local_logins_ssl=YES` in vsftpd.conf) and set `anonymous_enable=NO`.",
             executables: ["vsftpd", "proftpd", "pure-ftpd", "in.ftpd"],
             severityHint: .high),
         PortFact(
@@ -289,7 +293,8 @@ enum PortKnowledgeTable {
                 "Moving SSH to another port reduces log noise; it is not access control.",
                 "AllowTcpForwarding and GatewayPorts decide whether users can open further listeners through sshd.",
             ],
-            remediation: "Set `PasswordAuthentication no`, `KbdInteractiveAuthentication no` and `PermitRootLogin prohibit-password` in /etc/ssh/sshd_config, then `sshd -t && systemctl reload ssh` (`sshd` on Red Hat-family systems).",
+            remediation:
+                "Set `PasswordAuthentication no`, `KbdInteractiveAuthentication no` and `PermitRootLogin prohibit-password` in /etc/ssh/sshd_config, then `sshd -t && systemctl reload ssh` (`sshd` on Red Hat-family systems).",
             executables: ["sshd", "sshd-session", "dropbear"],
             severityHint: .low),
         PortFact(
@@ -301,7 +306,8 @@ enum PortKnowledgeTable {
                 "Mirai-style botnets scan 23 (and 2323) for devices with default credentials.",
                 "GNU inetutils telnetd up to 2.7 let a remote client log in as root without a password by passing `-f root` as USER (CVE-2026-24061).",
             ],
-            remediation: "`systemctl disable --now telnet.socket` (or remove telnet from /etc/inetd.conf or /etc/xinetd.d), uninstall the server package, and use SSH.",
+            remediation:
+                "`systemctl disable --now telnet.socket` (or remove telnet from /etc/inetd.conf or /etc/xinetd.d), uninstall the server package, and use SSH.",
             executables: ["in.telnetd", "telnetd", "utelnetd"],
             severityHint: .high),
         PortFact(
@@ -347,7 +353,8 @@ enum PortKnowledgeTable {
                 "xrdp's default `security_layer=negotiate` can fall back to the weak classic RDP encryption.",
                 "A desktop login usually accepts the same passwords as SSH but without key-only options.",
             ],
-            remediation: "Reach it through a VPN or `ssh -L 3389:localhost:3389`, not directly; in /etc/xrdp/xrdp.ini set `security_layer=tls`.",
+            remediation:
+                "Reach it through a VPN or `ssh -L 3389:localhost:3389`, not directly; in /etc/xrdp/xrdp.ini set `security_layer=tls`.",
             executables: ["xrdp", "gnome-remote-desktop-daemon"],
             severityHint: .high),
         PortFact(
@@ -359,20 +366,23 @@ enum PortKnowledgeTable {
                 "Servers with no authentication at all are common on the Internet and give full keyboard and screen control.",
                 "5800 serves an HTTP page with a viewer for the same desktop.",
             ],
-            remediation: "Listen on localhost only (`-localhost` for TigerVNC/x11vnc, `wayvnc 127.0.0.1`) and connect through `ssh -L 5900:localhost:5900`.",
+            remediation:
+                "Listen on localhost only (`-localhost` for TigerVNC/x11vnc, `wayvnc 127.0.0.1`) and connect through `ssh -L 5900:localhost:5900`.",
             executables: ["Xvnc", "Xtigervnc", "x11vnc", "x0vncserver", "wayvnc", "vino-server"],
             severityHint: .high),
         PortFact(
             ports: [6000...6063], protocols: tcp, service: "x11", title: "X11",
             aliases: ["x window system", "xorg"],
-            commonlyRunsHere: "An X server accepting TCP clients for display :N on 6000+N; 6010 and up on 127.0.0.1 is sshd forwarding X11 for an `ssh -X` session.",
+            commonlyRunsHere:
+                "An X server accepting TCP clients for display :N on 6000+N; 6010 and up on 127.0.0.1 is sshd forwarding X11 for an `ssh -X` session.",
             category: .cleartextRemoteAccess,
             securityNotes: [
                 "A client admitted by an X server can read every keystroke, capture the screen and inject input; `xhost +` admits everyone.",
                 "Xorg and display managers start with `-nolisten tcp` by default, so a listener beyond loopback was enabled on purpose.",
                 "sshd's X11 forwarding listens on 127.0.0.1:6010+ while a session is open (`X11UseLocalhost yes`, the default): expected.",
             ],
-            remediation: "Remove `-listen tcp` from the X server command line (GDM `DisallowTCP=false`, LightDM `xserver-allow-tcp=true`) and use `ssh -X` instead.",
+            remediation:
+                "Remove `-listen tcp` from the X server command line (GDM `DisallowTCP=false`, LightDM `xserver-allow-tcp=true`) and use `ssh -X` instead.",
             executables: ["Xorg", "X", "Xwayland", "Xvfb"],
             severityHint: .high),
         PortFact(
@@ -380,7 +390,7 @@ enum PortKnowledgeTable {
             commonlyRunsHere: "An OpenVPN server (UDP by default).",
             category: .remoteAccess,
             securityNotes: [
-                "With `tls-crypt` or `tls-auth` the server ignores packets without the shared key, so it cannot be fingerprinted or hit pre-authentication.",
+                "With `tls-crypt` or `tls-auth` the server ignores packets without the shared key, so it cannot be fingerprinted or hit pre-authentication."
             ],
             remediation: "Use `tls-crypt` and certificate authentication, and keep OpenVPN patched.",
             executables: ["openvpn"],
@@ -401,14 +411,16 @@ enum PortKnowledgeTable {
     static let infrastructure: [PortFact] = [
         PortFact(
             ports: [53...53], protocols: both, service: "dns", title: "DNS", aliases: ["domain", "bind"],
-            commonlyRunsHere: "A DNS server or forwarder: BIND (named), Unbound, dnsmasq, PowerDNS; systemd-resolved's stub on 127.0.0.53/127.0.0.54.",
+            commonlyRunsHere:
+                "A DNS server or forwarder: BIND (named), Unbound, dnsmasq, PowerDNS; systemd-resolved's stub on 127.0.0.53/127.0.0.54.",
             category: .amplification,
             securityNotes: [
                 "An open resolver (recursion for anyone) is a major reflection/amplification vector: a 60-byte query can return several kilobytes.",
                 "systemd-resolved and libvirt/LXD dnsmasq instances listen on loopback or bridge addresses only: expected.",
                 "Authoritative servers should refuse zone transfers (AXFR over TCP 53) except to their secondaries.",
             ],
-            remediation: "BIND: `allow-recursion { localhost; localnets; };` and `allow-transfer { none; };` in named.conf.options; Unbound: `access-control` only for your own networks.",
+            remediation:
+                "BIND: `allow-recursion { localhost; localnets; };` and `allow-transfer { none; };` in named.conf.options; Unbound: `access-control` only for your own networks.",
             executables: ["named", "unbound", "dnsmasq", "pdns_server", "pdns_recursor", "systemd-resolved", "coredns", "knotd"],
             severityHint: .medium),
         PortFact(
@@ -419,7 +431,8 @@ enum PortKnowledgeTable {
                 "No authentication at all: anyone who can reach it can fetch any file under its root if they guess the name, and upload if created files are allowed (`--create`).",
                 "The files served are often switch and phone configurations containing passwords.",
             ],
-            remediation: "Run it only on the provisioning network (`TFTP_ADDRESS` in /etc/default/tftpd-hpa), without `--create`, or `systemctl disable --now tftpd-hpa` when not provisioning.",
+            remediation:
+                "Run it only on the provisioning network (`TFTP_ADDRESS` in /etc/default/tftpd-hpa), without `--create`, or `systemctl disable --now tftpd-hpa` when not provisioning.",
             executables: ["in.tftpd", "tftpd", "atftpd"],
             severityHint: .high),
         PortFact(
@@ -431,7 +444,8 @@ enum PortKnowledgeTable {
                 "A machine that only keeps its own clock does not need to serve NTP to others.",
                 "chronyd serves only the networks named in `allow` directives.",
             ],
-            remediation: "ntpd: `restrict default kod limited nomodify nopeer noquery` and `disable monitor` in ntp.conf; chrony as a pure client: `port 0` in chrony.conf.",
+            remediation:
+                "ntpd: `restrict default kod limited nomodify nopeer noquery` and `disable monitor` in ntp.conf; chrony as a pure client: `port 0` in chrony.conf.",
             executables: ["ntpd", "chronyd"],
             severityHint: .medium),
         PortFact(
@@ -444,12 +458,14 @@ enum PortKnowledgeTable {
                 "Even read-only access leaks interfaces, routes, processes and installed software.",
                 "GetBulk requests make UDP 161 an amplification vector.",
             ],
-            remediation: "Remove `rocommunity`/`rwcommunity` lines from snmpd.conf, use SNMPv3 `authPriv` users (SHA and AES), and `agentAddress udp:127.0.0.1:161` if only local monitoring needs it.",
+            remediation:
+                "Remove `rocommunity`/`rwcommunity` lines from snmpd.conf, use SNMPv3 `authPriv` users (SHA and AES), and `agentAddress udp:127.0.0.1:161` if only local monitoring needs it.",
             executables: ["snmpd", "snmptrapd"],
             severityHint: .high),
         PortFact(
             ports: [389...389, 636...636], protocols: tcp, service: "ldap", title: "LDAP", aliases: ["ldaps", "openldap"],
-            commonlyRunsHere: "A directory server: OpenLDAP slapd, 389 Directory Server or a Samba/Active Directory domain controller (LDAPS on 636).",
+            commonlyRunsHere:
+                "A directory server: OpenLDAP slapd, 389 Directory Server or a Samba/Active Directory domain controller (LDAPS on 636).",
             category: .other,
             securityNotes: [
                 "Check anonymous access: `ldapsearch -x -H ldap://HOST -b '' -s base` shows what an unauthenticated client can read; the full tree often lists every user.",
@@ -474,9 +490,10 @@ enum PortKnowledgeTable {
             commonlyRunsHere: "A syslog daemon (rsyslogd, syslog-ng) accepting remote logs.",
             category: .other,
             securityNotes: [
-                "Plain UDP syslog has no authentication: anyone can forge log lines or fill the disk.",
+                "Plain UDP syslog has no authentication: anyone can forge log lines or fill the disk."
             ],
-            remediation: "Accept remote logs only from known senders (`$AllowedSender` in rsyslog or a firewall rule), or use RELP/TLS on TCP.",
+            remediation:
+                "Accept remote logs only from known senders (`$AllowedSender` in rsyslog or a firewall rule), or use RELP/TLS on TCP.",
             executables: ["rsyslogd", "syslog-ng"],
             severityHint: .low),
         PortFact(
@@ -498,7 +515,8 @@ enum PortKnowledgeTable {
                 "Announces the host name and its services (printers, SSH, file shares) to the local link.",
                 "It should answer only link-local multicast; responders that answer unicast queries from other networks have been used for reflection.",
             ],
-            remediation: "If unused: `systemctl disable --now avahi-daemon.service avahi-daemon.socket`; otherwise keep 5353/udp unreachable from outside the LAN.",
+            remediation:
+                "If unused: `systemctl disable --now avahi-daemon.service avahi-daemon.socket`; otherwise keep 5353/udp unreachable from outside the LAN.",
             executables: ["avahi-daemon", "systemd-resolved"],
             severityHint: .low),
         PortFact(
@@ -520,7 +538,8 @@ enum PortKnowledgeTable {
                 "An open proxy is found within hours and used for spam, credential stuffing and attacks that then appear to come from this host.",
                 "`ssh -D` binds 127.0.0.1 unless GatewayPorts or an explicit address says otherwise.",
             ],
-            remediation: "Allow only your own networks (`http_access allow localnet` then `http_access deny all` in squid.conf) or bind to loopback.",
+            remediation:
+                "Allow only your own networks (`http_access allow localnet` then `http_access deny all` in squid.conf) or bind to loopback.",
             executables: ["squid", "danted", "sockd", "3proxy"],
             severityHint: .medium),
     ]
@@ -558,14 +577,16 @@ enum PortKnowledgeTable {
                 "Often a service meant for localhost that listens on every address: debug servers, consoles and proxies without authentication.",
                 "Tomcat's manager app on 8080 with default or weak credentials allows deploying a WAR file, i.e. code execution.",
             ],
-            remediation: "Identify the owning process; bind development servers to 127.0.0.1 and put real applications behind the main reverse proxy.",
+            remediation:
+                "Identify the owning process; bind development servers to 127.0.0.1 and put real applications behind the main reverse proxy.",
             severityHint: .medium),
         PortFact(
             ports: [8443...8443], protocols: tcp, service: "https-alt", title: "Alternate HTTPS",
-            commonlyRunsHere: "Admin consoles and application servers over TLS (Tomcat, UniFi controller, Plesk, Kubernetes API in some setups).",
+            commonlyRunsHere:
+                "Admin consoles and application servers over TLS (Tomcat, UniFi controller, Plesk, Kubernetes API in some setups).",
             category: .web, alsoCategories: [.adminAPI],
             securityNotes: [
-                "Usually a management interface rather than a public site: it should be reachable from admin networks only.",
+                "Usually a management interface rather than a public site: it should be reachable from admin networks only."
             ],
             remediation: "Restrict source addresses to administrators, or bind to loopback and use an SSH tunnel.",
             severityHint: .medium),
@@ -574,7 +595,7 @@ enum PortKnowledgeTable {
             commonlyRunsHere: "PHP-FPM's FastCGI listener when configured as a TCP port (it is often also SonarQube, Portainer or MinIO).",
             category: .web, alsoCategories: [.adminAPI],
             securityNotes: [
-                "FastCGI has no authentication: a client reaching PHP-FPM can set `PHP_VALUE auto_prepend_file` and run arbitrary code.",
+                "FastCGI has no authentication: a client reaching PHP-FPM can set `PHP_VALUE auto_prepend_file` and run arbitrary code."
             ],
             remediation: "`listen = 127.0.0.1:9000` (or a Unix socket) and `listen.allowed_clients = 127.0.0.1` in the pool configuration.",
             executables: ["php-fpm", "php-fpm8.2", "php-fpm8.3", "php-fpm8.4"],
@@ -593,7 +614,8 @@ enum PortKnowledgeTable {
                 "Test that it is not an open relay: it must refuse to relay from outside to domains it does not serve.",
                 "Postfix's listener is owned by its `master` process.",
             ],
-            remediation: "Postfix: `inet_interfaces = loopback-only` in main.cf; Exim (Debian): `dc_local_interfaces='127.0.0.1 ; ::1'` in /etc/exim4/update-exim4.conf.conf.",
+            remediation:
+                "Postfix: `inet_interfaces = loopback-only` in main.cf; Exim (Debian): `dc_local_interfaces='127.0.0.1 ; ::1'` in /etc/exim4/update-exim4.conf.conf.",
             executables: ["exim4", "exim", "sendmail", "smtpd", "opensmtpd"],
             severityHint: .low),
         PortFact(
@@ -645,7 +667,8 @@ enum PortKnowledgeTable {
                 "UDP 111 has been used for reflection DDoS.",
                 "Needed only for NFSv3 and NIS; NFSv4-only servers and clients do not use it.",
             ],
-            remediation: "If nothing needs it: `systemctl disable --now rpcbind.service rpcbind.socket`; otherwise firewall 111 to the NFS clients.",
+            remediation:
+                "If nothing needs it: `systemctl disable --now rpcbind.service rpcbind.socket`; otherwise firewall 111 to the NFS clients.",
             executables: ["rpcbind", "portmap"],
             severityHint: .medium),
         PortFact(
@@ -671,7 +694,8 @@ enum PortKnowledgeTable {
                 "Look for shares readable without a password: `smbclient -N -L //HOST`.",
                 "ksmbd runs in the kernel, so its listener has no owning process: expected when the module is loaded.",
             ],
-            remediation: "Firewall 445 to the LAN or VPN; in smb.conf set `server min protocol = SMB3`, `server signing = mandatory` and `map to guest = never`.",
+            remediation:
+                "Firewall 445 to the LAN or VPN; in smb.conf set `server min protocol = SMB3`, `server signing = mandatory` and `map to guest = never`.",
             executables: ["smbd"],
             severityHint: .high),
         PortFact(
@@ -694,7 +718,8 @@ enum PortKnowledgeTable {
                 "With the default AUTH_SYS, the server believes the UID the client sends: anyone who can mount an export can read other users' files (only root is squashed).",
                 "`showmount -e HOST` lists exports; look for `*`, wide subnets and `no_root_squash` in /etc/exports.",
             ],
-            remediation: "Export to named hosts only in /etc/exports, keep `root_squash`, use `sec=krb5p` for sensitive data, and firewall 2049 to the clients.",
+            remediation:
+                "Export to named hosts only in /etc/exports, keep `root_squash`, use `sec=krb5p` for sensitive data, and firewall 2049 to the clients.",
             executables: ["rpc.mountd"],
             severityHint: .high),
     ]
@@ -707,9 +732,10 @@ enum PortKnowledgeTable {
             commonlyRunsHere: "Microsoft SQL Server (also available on Linux as sqlservr).",
             category: .datastore,
             securityNotes: [
-                "Constantly brute-forced for the `sa` account; a sysadmin login can run OS commands via xp_cmdshell.",
+                "Constantly brute-forced for the `sa` account; a sysadmin login can run OS commands via xp_cmdshell."
             ],
-            remediation: "Firewall 1433 to application servers, disable the `sa` login, and use strong passwords or Windows/AD authentication.",
+            remediation:
+                "Firewall 1433 to application servers, disable the `sa` login, and use strong passwords or Windows/AD authentication.",
             executables: ["sqlservr"],
             severityHint: .medium),
         PortFact(
@@ -732,7 +758,8 @@ enum PortKnowledgeTable {
                 "Debian and Ubuntu packages default to `bind-address = 127.0.0.1`; a listener on all addresses was configured.",
                 "An account with the FILE privilege can read and write files as the server user.",
             ],
-            remediation: "Set `bind-address = 127.0.0.1` in [mysqld] unless remote clients need it; drop anonymous and remote root accounts (`mysql_secure_installation`).",
+            remediation:
+                "Set `bind-address = 127.0.0.1` in [mysqld] unless remote clients need it; drop anonymous and remote root accounts (`mysql_secure_installation`).",
             executables: ["mysqld", "mariadbd"],
             severityHint: .medium),
         PortFact(
@@ -744,7 +771,8 @@ enum PortKnowledgeTable {
                 "The default is `listen_addresses = 'localhost'`; a listener on all addresses was configured.",
                 "A superuser can run OS commands (`COPY ... TO PROGRAM`), so a guessed postgres password is a shell as the postgres user.",
             ],
-            remediation: "Set `listen_addresses` to what clients need, use `scram-sha-256` in pg_hba.conf, and never `trust` on host lines.",
+            remediation:
+                "Set `listen_addresses` to what clients need, use `scram-sha-256` in pg_hba.conf, and never `trust` on host lines.",
             executables: ["postgres", "postmaster"],
             severityHint: .medium),
         PortFact(
@@ -768,7 +796,8 @@ enum PortKnowledgeTable {
                 "CVE-2017-12635 and CVE-2017-12636 let anyone create an admin and run OS commands; they were mass-exploited for cryptomining.",
                 "The Erlang distribution port and epmd (4369) allow code execution to anyone with the cookie; keep them cluster-only.",
             ],
-            remediation: "Set `bind_address = 127.0.0.1` and `require_valid_user = true` in the [chttpd] section of local.ini, with an admin account configured.",
+            remediation:
+                "Set `bind_address = 127.0.0.1` and `require_valid_user = true` in the [chttpd] section of local.ini, with an admin account configured.",
             severityHint: .high),
         PortFact(
             ports: [6379...6379], protocols: tcp, service: "redis", title: "Redis", aliases: ["valkey", "keydb"],
@@ -793,7 +822,8 @@ enum PortKnowledgeTable {
                 "Remote JMX on 7199 without authentication gives control of the node and can lead to code execution; recent versions bind it to localhost.",
                 "7000/7001 should be reachable by other nodes only.",
             ],
-            remediation: "`authenticator: PasswordAuthenticator` and `authorizer: CassandraAuthorizer` in cassandra.yaml, a new superuser, and firewall 7000/7001/7199 to cluster nodes.",
+            remediation:
+                "`authenticator: PasswordAuthenticator` and `authorizer: CassandraAuthorizer` in cassandra.yaml, a new superuser, and firewall 7000/7001/7199 to cluster nodes.",
             executables: ["scylla"],
             severityHint: .high),
         PortFact(
@@ -804,7 +834,8 @@ enum PortKnowledgeTable {
                 "The default PLAINTEXT listener has no authentication or encryption: any client can produce to and consume from every topic.",
                 "Brokers hand clients the `advertised.listeners` addresses, which may expose internal hostnames and ports.",
             ],
-            remediation: "Use SASL_SSL listeners with ACLs enabled (`authorizer.class.name`), and firewall 9092 to producers and consumers.",
+            remediation:
+                "Use SASL_SSL listeners with ACLs enabled (`authorizer.class.name`), and firewall 9092 to producers and consumers.",
             severityHint: .high),
         PortFact(
             ports: [9200...9200, 9300...9300], protocols: tcp, service: "elasticsearch", title: "Elasticsearch / OpenSearch",
@@ -816,7 +847,8 @@ enum PortKnowledgeTable {
                 "`GET /_cat/indices` on an open 9200 shows everything stored.",
                 "9300 is cluster transport and should be reachable by other nodes only.",
             ],
-            remediation: "Keep `xpack.security.enabled: true` (the 8.x default) or the OpenSearch security plugin, and `network.host: 127.0.0.1` unless clustered.",
+            remediation:
+                "Keep `xpack.security.enabled: true` (the 8.x default) or the OpenSearch security plugin, and `network.host: 127.0.0.1` unless clustered.",
             severityHint: .high),
         PortFact(
             ports: [11211...11211], protocols: both, service: "memcached", title: "memcached", aliases: ["memcache"],
@@ -838,7 +870,8 @@ enum PortKnowledgeTable {
                 "Authentication is off until `security.authorization: enabled` is set.",
                 "Pre-authentication bugs exist (CVE-2025-14847, \"MongoBleed\", leaked server memory to unauthenticated clients), so authentication alone does not make exposure safe.",
             ],
-            remediation: "Set `security.authorization: enabled` and keep `net.bindIp: 127.0.0.1` (or private addresses) in mongod.conf; firewall 27017 to application servers.",
+            remediation:
+                "Set `security.authorization: enabled` and keep `net.bindIp: 127.0.0.1` (or private addresses) in mongod.conf; firewall 27017 to application servers.",
             executables: ["mongod", "mongos"],
             severityHint: .high),
     ]
@@ -855,7 +888,8 @@ enum PortKnowledgeTable {
                 "Unauthenticated, unencrypted control of the Docker daemon: anyone who reaches it can start a privileged container with the host's / mounted, i.e. root on the host.",
                 "Mass-scanned by cryptomining botnets (TeamTNT, Kinsing) that take over exposed daemons within minutes.",
             ],
-            remediation: "Remove the tcp:// listener and use the Unix socket or `DOCKER_HOST=ssh://user@host`; if TCP is required, use 2376 with `--tlsverify`.",
+            remediation:
+                "Remove the tcp:// listener and use the Unix socket or `DOCKER_HOST=ssh://user@host`; if TCP is required, use 2376 with `--tlsverify`.",
             executables: ["dockerd"],
             severityHint: .critical),
         PortFact(
@@ -878,7 +912,8 @@ enum PortKnowledgeTable {
                 "Without `--client-cert-auth` anyone reaching 2379 can read and write all keys.",
                 "2380 should be reachable by other members only.",
             ],
-            remediation: "Require client certificates (`--client-cert-auth --trusted-ca-file=...`, and `--peer-client-cert-auth` for 2380) and firewall both ports to the control plane.",
+            remediation:
+                "Require client certificates (`--client-cert-auth --trusted-ca-file=...`, and `--peer-client-cert-auth` for 2380) and firewall both ports to the control plane.",
             executables: ["etcd"],
             severityHint: .high),
         PortFact(
@@ -890,7 +925,8 @@ enum PortKnowledgeTable {
                 "CVE-2021-43798 (8.0.0-beta1 to 8.3.0) let unauthenticated clients read arbitrary files through plugin URLs.",
                 "Data source credentials stored in Grafana reach further into the network.",
             ],
-            remediation: "Change the admin password, set `allow_sign_up = false`, and `http_addr = 127.0.0.1` behind a reverse proxy if it need not be public.",
+            remediation:
+                "Change the admin password, set `allow_sign_up = false`, and `http_addr = 127.0.0.1` behind a reverse proxy if it need not be public.",
             executables: ["grafana", "grafana-server"],
             severityHint: .medium),
         PortFact(
@@ -912,7 +948,8 @@ enum PortKnowledgeTable {
                 "It inherits Elasticsearch's security: if Elasticsearch has none, Kibana gives anyone full access to the data.",
                 "Old versions had remote code execution bugs, e.g. the Timelion prototype pollution CVE-2019-7609 (before 5.6.15 and 6.6.1).",
             ],
-            remediation: "Keep `server.host: \"localhost\"` (the default) unless needed, and enable Elasticsearch security so Kibana requires a login.",
+            remediation:
+                "Keep `server.host: \"localhost\"` (the default) unless needed, and enable Elasticsearch security so Kibana requires a login.",
             severityHint: .medium),
         PortFact(
             ports: [6443...6443], protocols: tcp, service: "kube-apiserver", title: "Kubernetes API server",
@@ -923,7 +960,8 @@ enum PortKnowledgeTable {
                 "Meant to be reachable by nodes and admins, but check what anonymous requests can do: RBAC bindings to `system:anonymous` or `system:unauthenticated` are a common mistake.",
                 "Keep it patched: API server bugs such as CVE-2018-1002105 allowed privilege escalation to cluster-admin.",
             ],
-            remediation: "Limit source addresses to admins and nodes, keep `--anonymous-auth=false` where possible, and audit bindings with `kubectl get clusterrolebindings -o wide`.",
+            remediation:
+                "Limit source addresses to admins and nodes, keep `--anonymous-auth=false` where possible, and audit bindings with `kubectl get clusterrolebindings -o wide`.",
             executables: ["kube-apiserver"],
             severityHint: .medium),
         PortFact(
@@ -932,7 +970,7 @@ enum PortKnowledgeTable {
             commonlyRunsHere: "The YARN ResourceManager web UI and REST API.",
             category: .adminAPI,
             securityNotes: [
-                "Without Kerberos, the REST API accepts new applications from anyone, which is remote code execution; exposed clusters are mass-exploited for cryptomining.",
+                "Without Kerberos, the REST API accepts new applications from anyone, which is remote code execution; exposed clusters are mass-exploited for cryptomining."
             ],
             remediation: "Enable Kerberos (`hadoop.security.authentication=kerberos`) or firewall 8088 to the cluster and admins.",
             severityHint: .high),
@@ -945,7 +983,8 @@ enum PortKnowledgeTable {
                 "With `enable_script_checks` on, registering a check is remote code execution, and is actively exploited.",
                 "`client_addr` defaults to 127.0.0.1; a listener on other addresses was configured.",
             ],
-            remediation: "Enable ACLs with `default_policy = \"deny\"`, keep `enable_script_checks = false`, and bind `client_addr` to loopback or a private address.",
+            remediation:
+                "Enable ACLs with `default_policy = \"deny\"`, keep `enable_script_checks = false`, and bind `client_addr` to loopback or a private address.",
             executables: ["consul"],
             severityHint: .high),
         PortFact(
@@ -957,7 +996,8 @@ enum PortKnowledgeTable {
                 "A notebook server is a remote shell by design: whoever has the URL token (or anyone, if the token is disabled) runs code as its user.",
                 "Tokens end up in logs and shell history.",
             ],
-            remediation: "Keep the default `--ip=127.0.0.1` and connect with `ssh -L 8888:localhost:8888`; use JupyterHub with real authentication for shared use.",
+            remediation:
+                "Keep the default `--ip=127.0.0.1` and connect with `ssh -L 8888:localhost:8888`; use JupyterHub with real authentication for shared use.",
             executables: ["jupyter-lab", "jupyter-notebook", "jupyter-server"],
             severityHint: .high),
         PortFact(
@@ -968,7 +1008,8 @@ enum PortKnowledgeTable {
                 "No authentication by default: anyone can query all metrics, which reveal hostnames, internal addresses, versions and sometimes secrets in labels.",
                 "`--web.enable-admin-api` allows deleting data and `--web.enable-lifecycle` allows shutdown over HTTP.",
             ],
-            remediation: "`--web.listen-address=127.0.0.1:9090` behind an authenticating proxy, or `basic_auth_users` and TLS in a `--web.config.file`.",
+            remediation:
+                "`--web.listen-address=127.0.0.1:9090` behind an authenticating proxy, or `basic_auth_users` and TLS in a `--web.config.file`.",
             executables: ["prometheus"],
             severityHint: .medium),
         PortFact(
@@ -977,7 +1018,7 @@ enum PortKnowledgeTable {
             commonlyRunsHere: "Prometheus node_exporter (9100 is also the raw printing port, JetDirect, on printers).",
             category: .adminAPI,
             securityNotes: [
-                "Exposes detailed host information (kernel version, filesystems, interfaces, systemd units) without authentication.",
+                "Exposes detailed host information (kernel version, filesystems, interfaces, systemd units) without authentication."
             ],
             remediation: "Bind `--web.listen-address` to the monitoring network, or add TLS and basic auth with `--web.config.file`.",
             executables: ["node_exporter", "prometheus-node-exporter"],
@@ -988,7 +1029,7 @@ enum PortKnowledgeTable {
             commonlyRunsHere: "The HDFS NameNode web UI and WebHDFS (9870 in Hadoop 3, 50070 in Hadoop 2).",
             category: .adminAPI, alsoCategories: [.datastore],
             securityNotes: [
-                "With the default `hadoop.security.authentication=simple`, WebHDFS believes the `user.name` the client sends: read and write access to all of HDFS.",
+                "With the default `hadoop.security.authentication=simple`, WebHDFS believes the `user.name` the client sends: read and write access to all of HDFS."
             ],
             remediation: "Enable Kerberos and SPNEGO for the web UIs, or firewall the port to the cluster and admins.",
             severityHint: .high),
@@ -1000,15 +1041,17 @@ enum PortKnowledgeTable {
                 "Allows running commands in any pod on the node; with `--anonymous-auth=true` and `--authorization-mode=AlwaysAllow` it is node takeover for anyone.",
                 "kubeadm's defaults (anonymous auth off, Webhook authorization) are safe; hand-built clusters often are not.",
             ],
-            remediation: "Set `authentication.anonymous.enabled: false` and `authorization.mode: Webhook` in the kubelet configuration, and firewall 10250 to the control plane.",
+            remediation:
+                "Set `authentication.anonymous.enabled: false` and `authorization.mode: Webhook` in the kubelet configuration, and firewall 10250 to the control plane.",
             executables: ["kubelet"],
             severityHint: .high),
         PortFact(
             ports: [10255...10255], protocols: tcp, service: "kubelet-readonly", title: "Kubernetes kubelet read-only API",
-            commonlyRunsHere: "The kubelet's unauthenticated read-only port, off when the kubelet runs from a configuration file (as kubeadm sets it up).",
+            commonlyRunsHere:
+                "The kubelet's unauthenticated read-only port, off when the kubelet runs from a configuration file (as kubeadm sets it up).",
             category: .adminAPI,
             securityNotes: [
-                "Anyone can list pods and their specs, including environment variables that often hold secrets.",
+                "Anyone can list pods and their specs, including environment variables that often hold secrets."
             ],
             remediation: "Set `readOnlyPort: 0` in the kubelet configuration (`--read-only-port=0`).",
             executables: ["kubelet"],
@@ -1022,7 +1065,8 @@ enum PortKnowledgeTable {
                 "Full control over users, virtual hosts, queues and messages for anyone with an administrator login.",
                 "The `guest` account is limited to localhost since 3.3, but other default-like accounts are often left behind.",
             ],
-            remediation: "`management.tcp.ip = 127.0.0.1` in rabbitmq.conf (use a tunnel or proxy), and remove unused administrator accounts.",
+            remediation:
+                "`management.tcp.ip = 127.0.0.1` in rabbitmq.conf (use a tunnel or proxy), and remove unused administrator accounts.",
             severityHint: .high),
         PortFact(
             ports: [9100...9999], protocols: tcp, service: "prometheus-exporter", title: "Prometheus exporter (by port convention)",
@@ -1033,7 +1077,8 @@ enum PortKnowledgeTable {
                 "A guess from the port number alone; identify the owning process.",
                 "Exporters usually answer `/metrics` without authentication and can reveal internal details.",
             ],
-            remediation: "Bind exporters to the monitoring network or add TLS and basic auth via the exporter toolkit's `--web.config.file`.",
+            remediation:
+                "Bind exporters to the monitoring network or add TLS and basic auth via the exporter toolkit's `--web.config.file`.",
             severityHint: .low, confidence: .low),
     ]
 
@@ -1050,7 +1095,8 @@ enum PortKnowledgeTable {
                 "Solaris RPC exploits of the late 1990s installed `ingreslock stream tcp nowait root /bin/sh sh -i` in inetd.conf; intentionally vulnerable images still ship a shell here.",
                 "A listener here is a reason to look at the owning process, not proof of compromise.",
             ],
-            remediation: "Find the owning process and what started it (an inetd.conf line, a unit, a cron job); remove it and investigate how it got there.",
+            remediation:
+                "Find the owning process and what started it (an inetd.conf line, a unit, a cron job); remove it and investigate how it got there.",
             severityHint: .high),
         PortFact(
             ports: [4444...4444], protocols: tcp, service: "metasploit-default", title: "Metasploit default handler port",
@@ -1076,15 +1122,16 @@ enum PortKnowledgeTable {
             commonlyRunsHere: "MyDoom (2004) opened a backdoor on the first free port from 3127 to 3198; 3128 here is usually Squid.",
             category: .backdoor,
             securityNotes: [
-                "Windows-only malware; still probed by scanners. A listener in this range deserves a look at its owner, nothing more.",
+                "Windows-only malware; still probed by scanners. A listener in this range deserves a look at its owner, nothing more."
             ],
             severityHint: .low, confidence: .low),
         PortFact(
             ports: [12345...12346, 20034...20034], protocols: tcp, service: "netbus", title: "NetBus remote-control trojan",
-            commonlyRunsHere: "NetBus (1998) listened on 12345 and 12346, NetBus Pro on 20034; 12345 is also a popular default for test servers.",
+            commonlyRunsHere:
+                "NetBus (1998) listened on 12345 and 12346, NetBus Pro on 20034; 12345 is also a popular default for test servers.",
             category: .backdoor,
             securityNotes: [
-                "Commonly abused for backdoors because it is easy to remember; the owning process decides.",
+                "Commonly abused for backdoors because it is easy to remember; the owning process decides."
             ],
             severityHint: .medium),
         PortFact(
@@ -1093,16 +1140,17 @@ enum PortKnowledgeTable {
             commonlyRunsHere: "SubSeven's default server port (27374; 1243 in early versions).",
             category: .backdoor,
             securityNotes: [
-                "Still probed by scanners; nothing legitimate commonly listens here.",
+                "Still probed by scanners; nothing legitimate commonly listens here."
             ],
             severityHint: .high),
         PortFact(
             ports: [31337...31337], protocols: both, service: "back-orifice", title: "Back Orifice / \"elite\" port",
             aliases: ["bo", "eleet", "elite"],
-            commonlyRunsHere: "Back Orifice (1998) on 31337/udp; the \"elite\" number is a favourite for hand-rolled backdoors and bind shells.",
+            commonlyRunsHere:
+                "Back Orifice (1998) on 31337/udp; the \"elite\" number is a favourite for hand-rolled backdoors and bind shells.",
             category: .backdoor,
             securityNotes: [
-                "A listener on 31337 is rarely legitimate: check the owning process and its binary.",
+                "A listener on 31337 is rarely legitimate: check the owning process and its binary."
             ],
             severityHint: .high),
         PortFact(
@@ -1111,7 +1159,7 @@ enum PortKnowledgeTable {
             commonlyRunsHere: "Back Orifice 2000's default ports (54320/tcp, 54321/udp).",
             category: .backdoor,
             securityNotes: [
-                "These ports are inside Linux's default ephemeral range (32768–60999): an outgoing connection may use them by chance. Only a listener is notable.",
+                "These ports are inside Linux's default ephemeral range (32768–60999): an outgoing connection may use them by chance. Only a listener is notable."
             ],
             severityHint: .medium),
     ]

@@ -173,8 +173,8 @@ public struct ServiceTable: Sendable {
             var cursor = i
             guard let first = Self.nextToken(b, &cursor, end) else { continue }  // blank or comment
             guard let second = Self.nextToken(b, &cursor, end),
-                  Self.isPrintableName(b, first),
-                  let (port, protoToken) = Self.portAndProto(b, second)
+                Self.isPrintableName(b, first),
+                let (port, protoToken) = Self.portAndProto(b, second)
             else {
                 Self.report(&diagnostics, &reported, "/etc/services", lineNumber, b, i..<end)
                 continue
@@ -202,19 +202,20 @@ public struct ServiceTable: Sendable {
             var cursor = i
             guard let first = Self.nextToken(b, &cursor, end) else { continue }
             guard let second = Self.nextToken(b, &cursor, end),
-                  let third = Self.nextToken(b, &cursor, end),
-                  Self.isPrintableName(b, first),
-                  let (port, protoToken) = Self.portAndProto(b, second),
-                  let frequency = Self.frequency(b, third)
+                let third = Self.nextToken(b, &cursor, end),
+                Self.isPrintableName(b, first),
+                let (port, protoToken) = Self.portAndProto(b, second),
+                let frequency = Self.frequency(b, third)
             else {
                 Self.report(&diagnostics, &reported, "nmap-services", lineNumber, b, i..<end)
                 continue
             }
             guard let proto = Self.proto(b, protoToken) else { continue }
             let isUnknown = Self.isUnknown(b, first)
-            nmapEntries.append(NmapEntry(
-                nameStart: Int32(first.lowerBound), nameLength: UInt8(first.count), proto: proto,
-                isUnknown: isUnknown, port: port, frequency: frequency))
+            nmapEntries.append(
+                NmapEntry(
+                    nameStart: Int32(first.lowerBound), nameLength: UInt8(first.count), proto: proto,
+                    isUnknown: isUnknown, port: port, frequency: frequency))
             if !isUnknown { setIfAbsent(-Int32(nmapEntries.count), port, proto) }
         }
     }
@@ -352,7 +353,10 @@ public struct ServiceTable: Sendable {
             }
         }
         guard sawDigit else { return nil }
-        while fractionDigits < 9 { fraction *= 10; fractionDigits += 1 }
+        while fractionDigits < 9 {
+            fraction *= 10
+            fractionDigits += 1
+        }
         return whole * scale + fraction
     }
 

@@ -102,14 +102,21 @@ public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible
             var groups = [UInt16](repeating: 0, count: 8)
             for i in 0..<8 { groups[i] = UInt16(bytes[2 * i]) << 8 | UInt16(bytes[2 * i + 1]) }
             // Longest run of zero groups, at least two long (RFC 5952 4.2.2).
-            var bestStart = -1, bestLen = 0, i = 0
+            var bestStart = -1
+            var bestLen = 0
+            var i = 0
             while i < 8 {
                 if groups[i] == 0 {
                     var j = i
                     while j < 8 && groups[j] == 0 { j += 1 }
-                    if j - i > bestLen { bestStart = i; bestLen = j - i }
+                    if j - i > bestLen {
+                        bestStart = i
+                        bestLen = j - i
+                    }
                     i = j
-                } else { i += 1 }
+                } else {
+                    i += 1
+                }
             }
             if bestLen < 2 { bestStart = -1 }
             var out = ""
@@ -150,8 +157,9 @@ extension IPAddress {
         var out: [UInt8] = []
         for p in parts {
             guard !p.isEmpty, p.count <= 3, p.allSatisfy({ $0.isASCII && $0.isNumber }),
-                  !(p.count > 1 && p.first == "0"),  // no octal-looking leading zeros
-                  let v = UInt8(p) else { return nil }
+                !(p.count > 1 && p.first == "0"),  // no octal-looking leading zeros
+                let v = UInt8(p)
+            else { return nil }
             out.append(v)
         }
         return out
@@ -173,9 +181,12 @@ extension IPAddress {
         var k = 0
         while k < chars.count {
             if chars[k] == ":" && k + 1 < chars.count && chars[k + 1] == ":" {
-                halves.append(current); current = ""; k += 2
+                halves.append(current)
+                current = ""
+                k += 2
             } else {
-                current.append(chars[k]); k += 1
+                current.append(chars[k])
+                k += 1
             }
         }
         halves.append(current)
@@ -193,14 +204,18 @@ extension IPAddress {
         var all: [UInt16]
         if halves.count == 2 {
             guard let head = groups(halves[0]), let tail = groups(halves[1]),
-                  head.count + tail.count < groupCount else { return nil }
+                head.count + tail.count < groupCount
+            else { return nil }
             all = head + [UInt16](repeating: 0, count: groupCount - head.count - tail.count) + tail
         } else {
             guard let only = groups(halves[0]), only.count == groupCount else { return nil }
             all = only
         }
         var bytes: [UInt8] = []
-        for g in all { bytes.append(UInt8(g >> 8)); bytes.append(UInt8(g & 0xff)) }
+        for g in all {
+            bytes.append(UInt8(g >> 8))
+            bytes.append(UInt8(g & 0xff))
+        }
         return bytes + tailV4
     }
 }

@@ -89,15 +89,18 @@ public struct InventoryBuilder {
             static func < (a: Key, b: Key) -> Bool {
                 (a.proto, a.port, a.family) != (b.proto, b.port, b.family)
                     ? (a.proto, a.port, a.family) < (b.proto, b.port, b.family)
-                    : a.local != b.local ? a.local < b.local
-                    : a.remote != b.remote ? a.remote < b.remote
-                    : (a.remotePort, a.inode, a.index) < (b.remotePort, b.inode, b.index)
+                    : a.local != b.local
+                        ? a.local < b.local
+                        : a.remote != b.remote
+                            ? a.remote < b.remote
+                            : (a.remotePort, a.inode, a.index) < (b.remotePort, b.inode, b.index)
             }
         }
         var keys = entries.indices.map { i -> Key in
             let s = entries[i].socket
-            return Key(proto: s.proto.sortKey, port: s.localPort, family: s.family == .ipv4 ? 0 : 1,
-                       local: s.localAddress, remote: s.remoteAddress, remotePort: s.remotePort, inode: s.inode, index: i)
+            return Key(
+                proto: s.proto.sortKey, port: s.localPort, family: s.family == .ipv4 ? 0 : 1,
+                local: s.localAddress, remote: s.remoteAddress, remotePort: s.remotePort, inode: s.inode, index: i)
         }
         keys.sort()
         entries = keys.map { entries[$0.index] }
@@ -115,7 +118,8 @@ public struct InventoryBuilder {
         let total = counts.values.reduce(0, +)
         let parts = UnownedReason.allCases.compactMap { r in
             counts[r].map { n in
-                let text = r == .notPermitted && asRoot
+                let text =
+                    r == .notPermitted && asRoot
                     ? "not permitted even as root: CAP_SYS_PTRACE is missing, or a user namespace or security module forbids it"
                     : r.explanation
                 return "\(n) \(text)"

@@ -53,20 +53,23 @@ extension ProcNetParser {
     public static func parsePacket(_ bytes: [UInt8], name: String) -> (sockets: [PacketSocket], diagnostics: [Diagnostic]) {
         var sockets: [PacketSocket] = []
         var diagnostics: [Diagnostic] = []
-        for (number, line) in bytes.split(separator: 0x0a, omittingEmptySubsequences: false).enumerated() where number > 0 && !line.isEmpty {
+        for (number, line) in bytes.split(separator: 0x0a, omittingEmptySubsequences: false).enumerated() where number > 0 && !line.isEmpty
+        {
             let fields = line.split(separator: 0x20)
             guard fields.count >= 9,
-                  let type = decimal(Array(fields[2]), 0..<fields[2].count), type <= UInt64(UInt16.max),
-                  let proto = hex(Array(fields[3]), 0..<fields[3].count), proto <= UInt64(UInt16.max),
-                  let interface = decimal(Array(fields[4]), 0..<fields[4].count), interface <= UInt64(UInt32.max),
-                  let uid = decimal(Array(fields[7]), 0..<fields[7].count), uid <= UInt64(UInt32.max),
-                  let inode = decimal(Array(fields[8]), 0..<fields[8].count)
+                let type = decimal(Array(fields[2]), 0..<fields[2].count), type <= UInt64(UInt16.max),
+                let proto = hex(Array(fields[3]), 0..<fields[3].count), proto <= UInt64(UInt16.max),
+                let interface = decimal(Array(fields[4]), 0..<fields[4].count), interface <= UInt64(UInt32.max),
+                let uid = decimal(Array(fields[7]), 0..<fields[7].count), uid <= UInt64(UInt32.max),
+                let inode = decimal(Array(fields[8]), 0..<fields[8].count)
             else {
                 let shown = UntrustedText.escape(line.prefix(80))
                 diagnostics.append(Diagnostic(.warning, "\(name):\(number + 1): malformed packet socket line skipped: \(shown)"))
                 continue
             }
-            sockets.append(PacketSocket(type: UInt16(type), ethertype: UInt16(proto), interfaceIndex: UInt32(interface), uid: UInt32(uid), inode: inode))
+            sockets.append(
+                PacketSocket(
+                    type: UInt16(type), ethertype: UInt16(proto), interfaceIndex: UInt32(interface), uid: UInt32(uid), inode: inode))
         }
         return (sockets, diagnostics)
     }

@@ -19,7 +19,8 @@ public enum AddressFamily: String, Sendable, Hashable, CaseIterable, Codable {
 /// and RAW sockets reuse the same numbers: 7 (CLOSE) means unconnected and
 /// 1 (ESTABLISHED) means connected.
 public enum SocketState: UInt8, Sendable, Hashable, CaseIterable {
-    case established = 1, synSent, synReceived, finWait1, finWait2, timeWait, close
+    case established = 1
+    case synSent, synReceived, finWait1, finWait2, timeWait, close
     case closeWait, lastAck, listen, closing, newSynReceived, boundInactive
 
     /// Bitmask of states for inet_diag's `idiag_states`.

@@ -66,18 +66,23 @@ extension InventoryRenderer {
             ("port", .int(Int64(report.port))),
             ("proto", .optional(report.proto?.rawValue)),
             ("held", .bool(report.isHeld)),
-            ("sockets", .array(report.items.map { item in
-                guard case .object(var fields) = json(item.entry) else { return .null }
-                fields.insert(("role", .string(item.role.rawValue)), at: 0)
-                if let index = fields.firstIndex(where: { $0.0 == "owners" }) {
-                    fields[index].1 = .array(item.entry.owners.map { owner in
-                        guard case .object(var o) = json(owner) else { return .null }
-                        o.append(("ancestors", .array((item.ancestors[owner.pid] ?? []).map(ancestorJSON))))
-                        return .object(o)
+            (
+                "sockets",
+                .array(
+                    report.items.map { item in
+                        guard case .object(var fields) = json(item.entry) else { return .null }
+                        fields.insert(("role", .string(item.role.rawValue)), at: 0)
+                        if let index = fields.firstIndex(where: { $0.0 == "owners" }) {
+                            fields[index].1 = .array(
+                                item.entry.owners.map { owner in
+                                    guard case .object(var o) = json(owner) else { return .null }
+                                    o.append(("ancestors", .array((item.ancestors[owner.pid] ?? []).map(ancestorJSON))))
+                                    return .object(o)
+                                })
+                        }
+                        return .object(fields)
                     })
-                }
-                return .object(fields)
-            })),
+            ),
         ])
     }
 
@@ -87,7 +92,8 @@ extension InventoryRenderer {
         guard !report.items.isEmpty else { return "Nothing holds \(what).\n" }
         var out = ""
         for item in report.items {
-            let e = item.entry, s = e.socket
+            let e = item.entry
+            let s = e.socket
             let proto = s.proto.rawValue + (s.family == .ipv6 ? "6" : "")
             let local = address(s.localAddress, port: s.localPort, proto: s.proto)
             var head = "\(proto) \(local)"

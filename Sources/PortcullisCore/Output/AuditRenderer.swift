@@ -7,10 +7,16 @@ public enum AuditRenderer {
             ("severity", .string(finding.severity.rawValue)),
             ("title", .string(finding.title)),
             ("subject", finding.subject.map(json) ?? .null),
-            ("owners", .array(finding.owners.map { o in
-                .object([("pid", .int(Int64(o.pid))), ("name", .string(o.name)), ("exe", .optional(o.exe)),
-                         ("user", .optional(o.user)), ("unit", .optional(o.unit)), ("container", .optional(o.container))])
-            })),
+            (
+                "owners",
+                .array(
+                    finding.owners.map { o in
+                        .object([
+                            ("pid", .int(Int64(o.pid))), ("name", .string(o.name)), ("exe", .optional(o.exe)),
+                            ("user", .optional(o.user)), ("unit", .optional(o.unit)), ("container", .optional(o.container)),
+                        ])
+                    })
+            ),
             ("evidence", .array(finding.evidence.map(JSONValue.string))),
             ("remediation", .string(finding.remediation)),
         ])
@@ -26,7 +32,8 @@ public enum AuditRenderer {
 
     public static func json(_ listener: AuditedListener) -> JSONValue {
         guard case .object(var fields) = InventoryRenderer.json(listener.entry) else { return .null }
-        fields.append(("firewall", listener.firewall.map { .object([("verdict", .string($0.name)), ("reason", .string($0.reason))]) } ?? .null))
+        fields.append(
+            ("firewall", listener.firewall.map { .object([("verdict", .string($0.name)), ("reason", .string($0.reason))]) } ?? .null))
         fields.append(("reachable", .bool(listener.reachable)))
         fields.append(("verdict", .string(listener.verdict.jsonName)))
         fields.append(("verdict_reason", .string(listener.verdictReason)))
@@ -35,9 +42,12 @@ public enum AuditRenderer {
     }
 
     public static func summary(_ report: AuditReport, failOn: Severity) -> JSONValue {
-        .object(Severity.allCases.reversed().map { s in (s.rawValue, .int(Int64(report.findings.filter { $0.severity == s }.count))) }
-            + [("suppressed", .int(Int64(report.suppressed.count))), ("fail_on", .string(failOn.rawValue)),
-               ("failed", .bool(report.count(atLeast: failOn) > 0))])
+        .object(
+            Severity.allCases.reversed().map { s in (s.rawValue, .int(Int64(report.findings.filter { $0.severity == s }.count))) }
+                + [
+                    ("suppressed", .int(Int64(report.suppressed.count))), ("fail_on", .string(failOn.rawValue)),
+                    ("failed", .bool(report.count(atLeast: failOn) > 0)),
+                ])
     }
 
     /// `{"summary", "findings", "suppressed", "listeners", "diagnostics"}`
@@ -45,11 +55,15 @@ public enum AuditRenderer {
         JSONValue.object([
             ("summary", summary(report, failOn: failOn)),
             ("findings", .array(report.findings.map(json))),
-            ("suppressed", .array(report.suppressed.map { s in
-                guard case .object(var fields) = json(s.finding) else { return .null }
-                fields.append(("suppressed_because", .string(s.reason)))
-                return .object(fields)
-            })),
+            (
+                "suppressed",
+                .array(
+                    report.suppressed.map { s in
+                        guard case .object(var fields) = json(s.finding) else { return .null }
+                        fields.append(("suppressed_because", .string(s.reason)))
+                        return .object(fields)
+                    })
+            ),
             ("listeners", .array(report.listeners.map(json))),
             ("diagnostics", .array(diagnostics.map(InventoryRenderer.json))),
         ]).serialized(pretty: true) + "\n"
@@ -107,13 +121,15 @@ public enum AuditRenderer {
         let failures = report.findings.count
         var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         out += "<testsuites name=\"portcullis\" tests=\"\(max(1, failures))\" failures=\"\(failures)\">\n"
-        out += "  <testsuite name=\"portcullis audit\" tests=\"\(max(1, failures))\" failures=\"\(failures)\" errors=\"0\" skipped=\"\(report.suppressed.count)\">\n"
+        out +=
+            "  <testsuite name=\"portcullis audit\" tests=\"\(max(1, failures))\" failures=\"\(failures)\" errors=\"0\" skipped=\"\(report.suppressed.count)\">\n"
         if report.findings.isEmpty {
             out += "    <testcase classname=\"portcullis.audit\" name=\"no findings\"/>\n"
         }
         for f in report.findings {
             let location = f.subject.map { s in "\(s.proto.jsonName) \(s.localAddress)" + (s.port.map { ":\($0)" } ?? "") } ?? "host"
-            out += "    <testcase classname=\"portcullis.\(xml(f.rule.rawValue))\" name=\"\(xml(f.severity.rawValue)): \(xml(location))\">\n"
+            out +=
+                "    <testcase classname=\"portcullis.\(xml(f.rule.rawValue))\" name=\"\(xml(f.severity.rawValue)): \(xml(location))\">\n"
             out += "      <failure type=\"\(xml(f.rule.rawValue))\" message=\"\(xml(f.title))\">"
             out += xml((f.evidence + ["fix: " + f.remediation]).joined(separator: "\n"))
             out += "</failure>\n    </testcase>\n"

@@ -6,20 +6,22 @@ public enum HistoryRenderer {
     /// `{"proto", "family", "local_address", "local_port", "exposure",
     /// "service", "inodes", "owners", "unowned_reason"}`.
     public static func json(_ listener: ListenerView) -> JSONValue {
-        .object(listener.key.jsonFields + [
-            ("exposure", .string(listener.exposure.rawValue)),
-            ("service", .optional(listener.service)),
-            ("inodes", .array(listener.inodes.map { .int(Int64($0)) })),
-            ("owners", .array(listener.owners.map(InventoryRenderer.json))),
-            ("unowned_reason", .optional(listener.unownedReason?.rawValue)),
-        ])
+        .object(
+            listener.key.jsonFields + [
+                ("exposure", .string(listener.exposure.rawValue)),
+                ("service", .optional(listener.service)),
+                ("inodes", .array(listener.inodes.map { .int(Int64($0)) })),
+                ("owners", .array(listener.owners.map(InventoryRenderer.json))),
+                ("unowned_reason", .optional(listener.unownedReason?.rawValue)),
+            ])
     }
 
     /// One watch event: `{"event", "time", ...listener fields, "previous_owners"}`.
     public static func json(_ event: WatchEvent) -> JSONValue {
         guard case .object(let fields) = json(event.listener) else { return .null }
-        return .object([("event", .string(event.kind.rawValue)), ("time", .string(Timestamp.iso8601Milliseconds(event.timeMilliseconds)))]
-            + fields + [("previous_owners", event.previousOwners.map { .array($0.map(InventoryRenderer.json)) } ?? .null)])
+        return .object(
+            [("event", .string(event.kind.rawValue)), ("time", .string(Timestamp.iso8601Milliseconds(event.timeMilliseconds)))]
+                + fields + [("previous_owners", event.previousOwners.map { .array($0.map(InventoryRenderer.json)) } ?? .null)])
     }
 
     /// `python3[1234] /usr/bin/python3.11 user root unit foo.service`, or
@@ -39,12 +41,14 @@ public enum HistoryRenderer {
     /// One line: `2026-11-27T07:30:00.123Z opened tcp 0.0.0.0:8080 (all-v4, http-alt) by python3[1234] ...`.
     public static func text(_ event: WatchEvent) -> String {
         let l = event.listener
-        var line = "\(Timestamp.iso8601Milliseconds(event.timeMilliseconds)) \(event.kind.rawValue) \(l.key) (\(l.exposure.shortLabel)\(l.service.map { ", " + $0 } ?? ""))"
+        var line =
+            "\(Timestamp.iso8601Milliseconds(event.timeMilliseconds)) \(event.kind.rawValue) \(l.key) (\(l.exposure.shortLabel)\(l.service.map { ", " + $0 } ?? ""))"
         switch event.kind {
         case .opened: line += " by " + ownersText(l.owners, unowned: l.unownedReason)
         case .closed: line += " was held by " + ownersText(l.owners, unowned: l.unownedReason)
         case .ownerChanged:
-            line += " from " + ownersText(event.previousOwners ?? [], unowned: nil) + " to " + ownersText(l.owners, unowned: l.unownedReason)
+            line +=
+                " from " + ownersText(event.previousOwners ?? [], unowned: nil) + " to " + ownersText(l.owners, unowned: l.unownedReason)
         }
         if let cmdline = l.owners.first?.cmdline, !cmdline.isEmpty, event.kind != .closed { line += " cmdline: \(cmdline)" }
         return line + "\n"
@@ -77,9 +81,13 @@ public enum HistoryRenderer {
     public static func renderHistoryTable(_ snapshots: [SnapshotInfo], baseline: Int64?, style: TableStyle) -> [UInt8] {
         var table = TextTable(headers: ["ID", "TIME", "LABEL", "LISTENERS", "FINDINGS", "BASELINE"])
         for s in snapshots {
-            let worst = Severity.allCases.reversed().compactMap { sev in (s.severities[sev] ?? 0) > 0 ? "\(s.severities[sev] ?? 0) \(sev.rawValue)" : nil }
+            let worst = Severity.allCases.reversed().compactMap { sev in
+                (s.severities[sev] ?? 0) > 0 ? "\(s.severities[sev] ?? 0) \(sev.rawValue)" : nil
+            }
             let findings = s.findingCount == 0 ? "0" : "\(s.findingCount) (\(worst.joined(separator: ", ")))"
-            table.append([String(s.id), Timestamp.iso8601(s.time), s.label ?? "-", String(s.listenerCount), findings, baseline == s.id ? "*" : ""])
+            table.append([
+                String(s.id), Timestamp.iso8601(s.time), s.label ?? "-", String(s.listenerCount), findings, baseline == s.id ? "*" : "",
+            ])
         }
         return table.render(style)
     }
@@ -111,30 +119,43 @@ public enum HistoryRenderer {
             ("from", json(from)),
             ("to", json(to)),
             ("differs", .bool(!diff.isEmpty)),
-            ("summary", .object([
-                ("added", .int(Int64(diff.added.count))),
-                ("removed", .int(Int64(diff.removed.count))),
-                ("owner_changed", .int(Int64(diff.ownerChanged.count))),
-                ("exposure_changed", .int(Int64(diff.exposureChanged.count))),
-                ("findings_new", .int(Int64(diff.newFindings.count))),
-                ("findings_resolved", .int(Int64(diff.resolvedFindings.count))),
-            ])),
+            (
+                "summary",
+                .object([
+                    ("added", .int(Int64(diff.added.count))),
+                    ("removed", .int(Int64(diff.removed.count))),
+                    ("owner_changed", .int(Int64(diff.ownerChanged.count))),
+                    ("exposure_changed", .int(Int64(diff.exposureChanged.count))),
+                    ("findings_new", .int(Int64(diff.newFindings.count))),
+                    ("findings_resolved", .int(Int64(diff.resolvedFindings.count))),
+                ])
+            ),
             ("added", .array(diff.added.map(json))),
             ("removed", .array(diff.removed.map(json))),
-            ("owner_changed", .array(diff.ownerChanged.map { change in
-                .object(change.key.jsonFields + [
-                    ("exposure", .string(change.after.exposure.rawValue)),
-                    ("from_owners", .array(change.before.owners.map(InventoryRenderer.json))),
-                    ("to_owners", .array(change.after.owners.map(InventoryRenderer.json))),
-                ])
-            })),
-            ("exposure_changed", .array(diff.exposureChanged.map { change in
-                .object(change.key.jsonFields + [
-                    ("from", .string(change.before.exposure.rawValue)),
-                    ("to", .string(change.after.exposure.rawValue)),
-                    ("owners", .array(change.after.owners.map(InventoryRenderer.json))),
-                ])
-            })),
+            (
+                "owner_changed",
+                .array(
+                    diff.ownerChanged.map { change in
+                        .object(
+                            change.key.jsonFields + [
+                                ("exposure", .string(change.after.exposure.rawValue)),
+                                ("from_owners", .array(change.before.owners.map(InventoryRenderer.json))),
+                                ("to_owners", .array(change.after.owners.map(InventoryRenderer.json))),
+                            ])
+                    })
+            ),
+            (
+                "exposure_changed",
+                .array(
+                    diff.exposureChanged.map { change in
+                        .object(
+                            change.key.jsonFields + [
+                                ("from", .string(change.before.exposure.rawValue)),
+                                ("to", .string(change.after.exposure.rawValue)),
+                                ("owners", .array(change.after.owners.map(InventoryRenderer.json))),
+                            ])
+                    })
+            ),
             ("findings_new", .array(diff.newFindings.map(AuditRenderer.json))),
             ("findings_resolved", .array(diff.resolvedFindings.map(AuditRenderer.json))),
         ]).serialized(pretty: true) + "\n"
@@ -152,8 +173,10 @@ public enum HistoryRenderer {
             for l in diff.added { line("+", "32", "added    " + describe(l)) }
             for l in diff.removed { line("-", "31", "removed  " + describe(l)) }
             for c in diff.ownerChanged {
-                line("~", "33", "owner    \(c.key): " + ownersText(c.before.owners, unowned: c.before.unownedReason)
-                     + " -> " + ownersText(c.after.owners, unowned: c.after.unownedReason))
+                line(
+                    "~", "33",
+                    "owner    \(c.key): " + ownersText(c.before.owners, unowned: c.before.unownedReason)
+                        + " -> " + ownersText(c.after.owners, unowned: c.after.unownedReason))
             }
             for c in diff.exposureChanged {
                 line("~", "33", "exposure \(c.key): \(c.before.exposure.rawValue) -> \(c.after.exposure.rawValue)")
@@ -164,7 +187,8 @@ public enum HistoryRenderer {
             for f in diff.newFindings { line("+", "31", "new      [\(f.severity.rawValue)] \(f.rule.rawValue): \(f.title)") }
             for f in diff.resolvedFindings { line("-", "32", "resolved [\(f.severity.rawValue)] \(f.rule.rawValue): \(f.title)") }
         }
-        out += "\n\(diff.added.count) added, \(diff.removed.count) removed, \(diff.ownerChanged.count) owner changed, "
+        out +=
+            "\n\(diff.added.count) added, \(diff.removed.count) removed, \(diff.ownerChanged.count) owner changed, "
             + "\(diff.exposureChanged.count) exposure changed; \(diff.newFindings.count) new findings, \(diff.resolvedFindings.count) resolved\n"
         return out
     }

@@ -10,8 +10,10 @@ public enum InventoryRenderer {
 
     /// IANA names of the IP protocols raw sockets commonly carry.
     public static func ipProtocolName(_ number: UInt8) -> String {
-        let names: [UInt8: String] = [1: "icmp", 2: "igmp", 6: "tcp", 17: "udp", 41: "ipv6", 47: "gre", 50: "esp",
-                                      58: "ipv6-icmp", 89: "ospf", 112: "vrrp", 132: "sctp", 255: "raw"]
+        let names: [UInt8: String] = [
+            1: "icmp", 2: "igmp", 6: "tcp", 17: "udp", 41: "ipv6", 47: "gre", 50: "esp",
+            58: "ipv6-icmp", 89: "ospf", 112: "vrrp", 132: "sctp", 255: "raw",
+        ]
         return names[number].map { "\($0) (\(number))" } ?? "protocol \(number)"
     }
 
@@ -88,7 +90,10 @@ public enum InventoryRenderer {
             if k > 0 { out.append(0x2c) }
             JSONValue.newline(&out, 2)
             json(entry, extra: extra(entry)).write(into: &out, pretty: true, indent: 2)
-            if out.count > 1 << 16 { flush(out); out.removeAll(keepingCapacity: true) }
+            if out.count > 1 << 16 {
+                flush(out)
+                out.removeAll(keepingCapacity: true)
+            }
         }
         if !entries.isEmpty { JSONValue.newline(&out, 1) }
         out.append(contentsOf: "],\n  \"diagnostics\": ".utf8)
@@ -113,7 +118,10 @@ public enum InventoryRenderer {
         for entry in entries {
             json(entry, extra: extra(entry)).write(into: &out, pretty: false, indent: 0)
             out.append(0x0a)
-            if out.count > 1 << 16 { flush(out); out.removeAll(keepingCapacity: true) }
+            if out.count > 1 << 16 {
+                flush(out)
+                out.removeAll(keepingCapacity: true)
+            }
         }
         flush(out)
     }
@@ -133,26 +141,30 @@ public enum InventoryRenderer {
 
     /// Flat rows; several owners are joined with ";". With `verdict`, two
     /// more columns: verdict and verdict_reason.
-    public static func renderCSV(_ entries: [InventoryEntry], verdict: ((InventoryEntry) -> (verdict: String, reason: String))? = nil) -> [UInt8] {
+    public static func renderCSV(_ entries: [InventoryEntry], verdict: ((InventoryEntry) -> (verdict: String, reason: String))? = nil)
+        -> [UInt8]
+    {
         var text = CSV.row(csvHeader + (verdict == nil ? [] : ["verdict", "verdict_reason"]))
         for e in entries {
             let judged = verdict.map { $0(e) }
             let verdictCells = judged.map { [$0.verdict, $0.reason] } ?? []
-            let s = e.socket, o = e.owners
-            text += CSV.row([
-                s.proto.rawValue, s.family.rawValue, s.localAddress.description, String(s.localPort),
-                s.remoteAddress.description, String(s.remotePort), s.stateName,
-                s.v6only.map { String($0) } ?? "", String(s.inode), String(s.uid), e.user ?? "",
-                e.portClass.rawValue, String(e.inEphemeralRange), e.service ?? "", e.exposure.rawValue,
-                e.unownedReason?.rawValue ?? "",
-                o.map { String($0.pid) }.joined(separator: ";"),
-                o.map(\.name).joined(separator: ";"),
-                o.map { $0.user ?? "" }.joined(separator: ";"),
-                o.map { $0.exe ?? "" }.joined(separator: ";"),
-                o.map { $0.unit ?? "" }.joined(separator: ";"),
-                o.map { $0.container ?? "" }.joined(separator: ";"),
-                o.map(\.cmdline).joined(separator: ";"),
-            ] + verdictCells)
+            let s = e.socket
+            let o = e.owners
+            text += CSV.row(
+                [
+                    s.proto.rawValue, s.family.rawValue, s.localAddress.description, String(s.localPort),
+                    s.remoteAddress.description, String(s.remotePort), s.stateName,
+                    s.v6only.map { String($0) } ?? "", String(s.inode), String(s.uid), e.user ?? "",
+                    e.portClass.rawValue, String(e.inEphemeralRange), e.service ?? "", e.exposure.rawValue,
+                    e.unownedReason?.rawValue ?? "",
+                    o.map { String($0.pid) }.joined(separator: ";"),
+                    o.map(\.name).joined(separator: ";"),
+                    o.map { $0.user ?? "" }.joined(separator: ";"),
+                    o.map { $0.exe ?? "" }.joined(separator: ";"),
+                    o.map { $0.unit ?? "" }.joined(separator: ";"),
+                    o.map { $0.container ?? "" }.joined(separator: ";"),
+                    o.map(\.cmdline).joined(separator: ";"),
+                ] + verdictCells)
         }
         return Array(text.utf8)
     }
@@ -283,8 +295,9 @@ extension Timestamp {
             return v
         }
         guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
-              let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
-              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
+            let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
+            (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
+        else { return nil }
         // Days-from-civil (Howard Hinnant's algorithm).
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400

@@ -13,11 +13,11 @@ public indirect enum JSONValue: Sendable, Equatable {
     public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
         switch (lhs, rhs) {
         case (.null, .null): return true
-        case let (.bool(a), .bool(b)): return a == b
-        case let (.int(a), .int(b)): return a == b
-        case let (.string(a), .string(b)): return a == b
-        case let (.array(a), .array(b)): return a == b
-        case let (.object(a), .object(b)):
+        case (.bool(let a), .bool(let b)): return a == b
+        case (.int(let a), .int(let b)): return a == b
+        case (.string(let a), .string(let b)): return a == b
+        case (.array(let a), .array(let b)): return a == b
+        case (.object(let a), .object(let b)):
             return a.count == b.count && zip(a, b).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
         default: return false
         }
@@ -42,7 +42,10 @@ public indirect enum JSONValue: Sendable, Equatable {
         case .int(let i): out.append(contentsOf: String(i).utf8)
         case .string(let s): JSONValue.writeString(s, into: &out)
         case .array(let items):
-            if items.isEmpty { out.append(contentsOf: "[]".utf8); return }
+            if items.isEmpty {
+                out.append(contentsOf: "[]".utf8)
+                return
+            }
             out.append(0x5b)
             for (k, item) in items.enumerated() {
                 if k > 0 { out.append(0x2c) }
@@ -52,7 +55,10 @@ public indirect enum JSONValue: Sendable, Equatable {
             if pretty { JSONValue.newline(&out, indent) }
             out.append(0x5d)
         case .object(let fields):
-            if fields.isEmpty { out.append(contentsOf: "{}".utf8); return }
+            if fields.isEmpty {
+                out.append(contentsOf: "{}".utf8)
+                return
+            }
             out.append(0x7b)
             for (k, (key, value)) in fields.enumerated() {
                 if k > 0 { out.append(0x2c) }
@@ -89,14 +95,25 @@ public indirect enum JSONValue: Sendable, Equatable {
                 out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<i]))
                 run = i + 1
                 switch byte {
-                case 0x22: out.append(0x5c); out.append(0x22)
-                case 0x5c: out.append(0x5c); out.append(0x5c)
-                case 0x0a: out.append(0x5c); out.append(0x6e)
-                case 0x0d: out.append(0x5c); out.append(0x72)
-                case 0x09: out.append(0x5c); out.append(0x74)
+                case 0x22:
+                    out.append(0x5c)
+                    out.append(0x22)
+                case 0x5c:
+                    out.append(0x5c)
+                    out.append(0x5c)
+                case 0x0a:
+                    out.append(0x5c)
+                    out.append(0x6e)
+                case 0x0d:
+                    out.append(0x5c)
+                    out.append(0x72)
+                case 0x09:
+                    out.append(0x5c)
+                    out.append(0x74)
                 default:
                     out.append(contentsOf: "\\u00".utf8)
-                    out.append(hexDigits[Int(byte >> 4)]); out.append(hexDigits[Int(byte & 0xf)])
+                    out.append(hexDigits[Int(byte >> 4)])
+                    out.append(hexDigits[Int(byte & 0xf)])
                 }
             }
             out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run...]))

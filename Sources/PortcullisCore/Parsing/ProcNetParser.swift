@@ -4,7 +4,8 @@
 /// value, so the byte order of the machine that wrote the file matters; it is
 /// a parameter so a /proc copied off a big-endian host can be read here.
 public enum ProcNetParser {
-    public enum ByteOrder: Sendable { case little, big
+    public enum ByteOrder: Sendable {
+        case little, big
         public static var host: ByteOrder { 1.littleEndian == 1 ? .little : .big }
     }
 
@@ -71,13 +72,13 @@ public enum ProcNetParser {
         guard fields.count >= 10 else { return nil }
         // fields: 0 "sl:", 1 local, 2 remote, 3 st, 4 tx:rx, 5 tr:when, 6 retrnsmt, 7 uid, 8 timeout, 9 inode
         guard b[fields[0].upperBound - 1] == 0x3a,
-              let local = endpoint(b, fields[1], family: family, byteOrder: byteOrder),
-              let remote = endpoint(b, fields[2], family: family, byteOrder: byteOrder),
-              let state = hex(b, fields[3]), state <= 0xff,
-              let queues = split(b, fields[4], on: 0x3a),
-              let tx = hex(b, queues.0), let rx = hex(b, queues.1),
-              let uid = decimal(b, fields[7]), uid <= UInt64(UInt32.max),
-              let inode = decimal(b, fields[9])
+            let local = endpoint(b, fields[1], family: family, byteOrder: byteOrder),
+            let remote = endpoint(b, fields[2], family: family, byteOrder: byteOrder),
+            let state = hex(b, fields[3]), state <= 0xff,
+            let queues = split(b, fields[4], on: 0x3a),
+            let tx = hex(b, queues.0), let rx = hex(b, queues.1),
+            let uid = decimal(b, fields[7]), uid <= UInt64(UInt32.max),
+            let inode = decimal(b, fields[9])
         else { return nil }
         return SocketRecord(
             proto: proto, family: family,
@@ -101,7 +102,8 @@ public enum ProcNetParser {
             let v = UInt32(truncatingIfNeeded: word)
             networkWords[w] = UInt64(byteOrder == .little ? v.byteSwapped : v)
         }
-        let address = family == .ipv4
+        let address =
+            family == .ipv4
             ? IPAddress(v4Word: UInt32(networkWords[0]))
             : IPAddress(v6High: networkWords[0] << 32 | networkWords[1], low: networkWords[2] << 32 | networkWords[3])
         return (address, UInt16(port))

@@ -27,8 +27,9 @@ public enum ProcessFiles {
         }
         // After comm: state(3) ppid(4) ... starttime(22) → indices 0, 1, 19.
         guard fields.count >= 20, let state = fields[0].first,
-              let ppid = Int32(String(decoding: fields[1], as: UTF8.self)),
-              let start = UInt64(String(decoding: fields[19], as: UTF8.self)) else { return nil }
+            let ppid = Int32(String(decoding: fields[1], as: UTF8.self)),
+            let start = UInt64(String(decoding: fields[19], as: UTF8.self))
+        else { return nil }
         return Stat(name: name, state: state, ppid: ppid, startTicks: start)
     }
 
@@ -99,7 +100,10 @@ public enum ProcessFiles {
     public static func parseCgroup(_ b: [UInt8]) -> CgroupInfo {
         var chosen: String?
         for line in String(decoding: b, as: UTF8.self).split(separator: "\n") {
-            if line.hasPrefix("0::") { chosen = String(line.dropFirst(3)); break }
+            if line.hasPrefix("0::") {
+                chosen = String(line.dropFirst(3))
+                break
+            }
             let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
             if fields.count == 3 && fields[1] == "name=systemd" { chosen = String(fields[2]) }
         }
@@ -143,7 +147,8 @@ public enum ProcessFiles {
             guard line.first != 0x23 else { continue }
             let fields = line.split(separator: 0x3a, maxSplits: 3, omittingEmptySubsequences: false)
             guard fields.count >= 3, !fields[0].isEmpty,
-                  let uid = UInt32(String(decoding: fields[2], as: UTF8.self)) else { continue }
+                let uid = UInt32(String(decoding: fields[2], as: UTF8.self))
+            else { continue }
             if users[uid] == nil { users[uid] = UntrustedText.escape(fields[0]) }
         }
         return users
@@ -156,7 +161,8 @@ public enum ProcessFiles {
         for line in b.split(separator: 0x0a) where line.first != 0x23 {
             let fields = line.split(separator: 0x3a, omittingEmptySubsequences: false)
             guard fields.count >= 6, let uid = UInt32(String(decoding: fields[2], as: UTF8.self)),
-                  uid >= 1000, uid != 65534 else { continue }
+                uid >= 1000, uid != 65534
+            else { continue }
             let home = String(decoding: fields[5], as: UTF8.self)
             if home.count > 1 && home.hasPrefix("/") && home != "/nonexistent" && !homes.contains(home) { homes.append(home) }
         }
@@ -177,8 +183,9 @@ public enum ProcessFiles {
     public static func parsePortRange(_ b: [UInt8]) -> ClosedRange<UInt16>? {
         let parts = b.split(whereSeparator: { $0 == 0x09 || $0 == 0x20 || $0 == 0x0a })
         guard parts.count == 2,
-              let low = UInt16(String(decoding: parts[0], as: UTF8.self)),
-              let high = UInt16(String(decoding: parts[1], as: UTF8.self)), low <= high else { return nil }
+            let low = UInt16(String(decoding: parts[0], as: UTF8.self)),
+            let high = UInt16(String(decoding: parts[1], as: UTF8.self)), low <= high
+        else { return nil }
         return low...high
     }
 
@@ -189,7 +196,8 @@ public enum ProcessFiles {
             // id parent major:minor root mountpoint options [optional...] - fstype source superoptions
             let halves = line.split(separator: " - ", maxSplits: 1)
             guard halves.count == 2 else { continue }
-            let left = halves[0].split(separator: " "), right = halves[1].split(separator: " ")
+            let left = halves[0].split(separator: " ")
+            let right = halves[1].split(separator: " ")
             guard left.count >= 5, left[4] == mountPoint, right.first == "proc", right.count >= 3 else { continue }
             for option in right[2].split(separator: ",") where option.hasPrefix("hidepid=") {
                 let value = option.dropFirst("hidepid=".count)

@@ -5,7 +5,7 @@
 public enum SockDiagWire {
     public static let nlmsgHeaderSize = 16
     public static let requestSize = 16 + 56  // nlmsghdr + inet_diag_req_v2
-    public static let messageSize = 72        // inet_diag_msg
+    public static let messageSize = 72  // inet_diag_msg
 
     public static let nlmsgNoop: UInt16 = 1
     public static let nlmsgError: UInt16 = 2
@@ -106,7 +106,8 @@ public enum SockDiagWire {
     public static func digest(_ buffer: [UInt8], into digest: inout InodeDigest) throws(DecodeError) -> Batch {
         try walk(buffer) { (start, end) throws(DecodeError) in
             guard end - start >= messageSize else {
-                throw DecodeError(structure: "inet_diag_msg", field: "(size)", offset: start, detail: "\(end - start) bytes, need \(messageSize)")
+                throw DecodeError(
+                    structure: "inet_diag_msg", field: "(size)", offset: start, detail: "\(end - start) bytes, need \(messageSize)")
             }
             digest.add(UInt64(readNative(buffer, start + 68, as: UInt32.self)))
         }
@@ -137,8 +138,9 @@ public enum SockDiagWire {
                 throw DecodeError(structure: "nlmsghdr", field: "nlmsg_len", offset: offset, detail: "\(length) is shorter than the header")
             }
             guard offset + length <= buffer.count else {
-                throw DecodeError(structure: "nlmsghdr", field: "nlmsg_len", offset: offset,
-                                  detail: "\(length) runs past the end of the \(buffer.count)-byte datagram")
+                throw DecodeError(
+                    structure: "nlmsghdr", field: "nlmsg_len", offset: offset,
+                    detail: "\(length) runs past the end of the \(buffer.count)-byte datagram")
             }
             if flags & flagDumpInterrupted != 0 { batch.interrupted = true }
             let payload = offset + nlmsgHeaderSize
@@ -166,16 +168,18 @@ public enum SockDiagWire {
             offset += (length + 3) & ~3
         }
         if offset != buffer.count && offset < buffer.count {
-            throw DecodeError(structure: "nlmsghdr", field: "nlmsg_len", offset: offset,
-                              detail: "\(buffer.count - offset) trailing bytes, too short for a header")
+            throw DecodeError(
+                structure: "nlmsghdr", field: "nlmsg_len", offset: offset,
+                detail: "\(buffer.count - offset) trailing bytes, too short for a header")
         }
         return batch
     }
 
     static func decodeMessage(_ b: [UInt8], _ start: Int, end: Int, proto: TransportProtocol) throws(DecodeError) -> SocketRecord {
         guard end - start >= messageSize else {
-            throw DecodeError(structure: "inet_diag_msg", field: "(size)", offset: start,
-                              detail: "\(end - start) bytes, need \(messageSize)")
+            throw DecodeError(
+                structure: "inet_diag_msg", field: "(size)", offset: start,
+                detail: "\(end - start) bytes, need \(messageSize)")
         }
         let familyCode = b[start]
         let family: AddressFamily

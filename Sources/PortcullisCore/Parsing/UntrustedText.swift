@@ -60,9 +60,18 @@ public enum UntrustedText {
         let minimum: UInt32
         var value: UInt32
         switch b0 {
-        case 0xc2...0xdf: length = 2; minimum = 0x80; value = UInt32(b0 & 0x1f)
-        case 0xe0...0xef: length = 3; minimum = 0x800; value = UInt32(b0 & 0x0f)
-        case 0xf0...0xf4: length = 4; minimum = 0x10000; value = UInt32(b0 & 0x07)
+        case 0xc2...0xdf:
+            length = 2
+            minimum = 0x80
+            value = UInt32(b0 & 0x1f)
+        case 0xe0...0xef:
+            length = 3
+            minimum = 0x800
+            value = UInt32(b0 & 0x0f)
+        case 0xf0...0xf4:
+            length = 4
+            minimum = 0x10000
+            value = UInt32(b0 & 0x07)
         default: return nil
         }
         guard i + length <= a.count else { return nil }

@@ -8,8 +8,9 @@ extension Policy {
         if let (line, column) = PolicyParser.firstAnchorOrAlias(yaml) {
             // Aliases can expand a small file without bound, and libyaml's
             // duplicate-key check then takes exponential time: refuse them.
-            throw PolicyError(file: file, line: line, column: column,
-                              message: "YAML anchors and aliases (&name, *name) are not accepted in a policy; write the values out")
+            throw PolicyError(
+                file: file, line: line, column: column,
+                message: "YAML anchors and aliases (&name, *name) are not accepted in a policy; write the values out")
         }
         let root: Node?
         do {
@@ -17,7 +18,8 @@ extension Policy {
         } catch let error as YamlError {
             throw PolicyParser.convert(error, yaml: yaml, file: file)
         } catch {
-            throw PolicyError(file: file, line: 1, column: 1, message: "cannot read the YAML: \(UntrustedText.escape(String(describing: error)))")
+            throw PolicyError(
+                file: file, line: 1, column: 1, message: "cannot read the YAML: \(UntrustedText.escape(String(describing: error)))")
         }
         var policy = Policy(source: file)
         // An empty file, or only comments, is an empty policy.
@@ -44,7 +46,9 @@ struct PolicyParser {
                     continue
                 }
                 if c == "\"" || c == "'" {
-                    if previous == " " || previous == ":" || previous == "[" || previous == "{" || previous == "," || previous == "-" { quote = c }
+                    if previous == " " || previous == ":" || previous == "[" || previous == "{" || previous == "," || previous == "-" {
+                        quote = c
+                    }
                     continue
                 }
                 if c == "#" && (column == 0 || previous == " " || previous == "\t") { break }
@@ -330,8 +334,8 @@ struct PolicyParser {
         }
         switch error {
         case .scanner(let context, let problem, let mark, _),
-             .parser(let context, let problem, let mark, _),
-             .composer(let context, let problem, let mark, _):
+            .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
             if problem == "but found another document" {
                 return at(mark, "a policy file holds one YAML document; remove this second one (or the `---` that starts it)")
             }
@@ -358,7 +362,10 @@ struct PolicyParser {
         var lines: [[Unicode.Scalar]] = [[]]
         var previousCR = false
         for scalar in yaml.unicodeScalars {
-            if scalar == "\n" && previousCR { previousCR = false; continue }
+            if scalar == "\n" && previousCR {
+                previousCR = false
+                continue
+            }
             previousCR = scalar == "\r"
             if scalar == "\n" || scalar == "\r" { lines.append([]) } else { lines[lines.count - 1].append(scalar) }
         }

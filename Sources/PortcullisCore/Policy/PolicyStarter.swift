@@ -120,7 +120,8 @@ extension Policy {
         func alphanumeric(_ s: Unicode.Scalar) -> Bool {
             ("a"..."z").contains(s) || ("A"..."Z").contains(s) || ("0"..."9").contains(s)
         }
-        let plainSafe = text.unicodeScalars.first.map(alphanumeric) ?? false
+        let plainSafe =
+            text.unicodeScalars.first.map(alphanumeric) ?? false
             && text.unicodeScalars.allSatisfy { alphanumeric($0) || "._-/+@".unicodeScalars.contains($0) }
             && !["null", "Null", "NULL"].contains(text)
         if plainSafe { return text }
@@ -209,7 +210,8 @@ struct StarterGroup {
     var yaml: String {
         var out = ""
         if executableChanged {
-            out += "  # Review before accepting: the executable was deleted or replaced on disk\n"
+            out +=
+                "  # Review before accepting: the executable was deleted or replaced on disk\n"
                 + "  # after it started (the audit reports that whatever this file says).\n"
         }
         out += "  - port: \(key.port)\n    proto: \(key.proto.rawValue)\n"

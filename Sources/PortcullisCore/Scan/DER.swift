@@ -179,7 +179,9 @@ extension DERElement {
         guard tag == DER.objectIdentifier else {
             throw DERError(field: field, problem: .unexpectedTag(expected: DER.objectIdentifier, found: tag))
         }
-        guard let last = contents.last, last & 0x80 == 0 else { throw DERError(field: field, problem: .badValue("malformed object identifier")) }
+        guard let last = contents.last, last & 0x80 == 0 else {
+            throw DERError(field: field, problem: .badValue("malformed object identifier"))
+        }
         var arcs: [UInt64] = []
         var value: UInt64 = 0
         var digits = 0

@@ -130,8 +130,10 @@ public struct DNSMessage: Sendable, Hashable {
     /// recursive unless told not to), in wire format. A trailing dot on
     /// `name` is allowed; labels must be 1-63 bytes and the whole name at
     /// most 253 characters (255 bytes on the wire).
-    public static func query(id: UInt16, name: String, type: DNSRecordType, recordClass: UInt16 = 1,
-                             recursionDesired: Bool = true) throws(DNSError) -> [UInt8] {
+    public static func query(
+        id: UInt16, name: String, type: DNSRecordType, recordClass: UInt16 = 1,
+        recursionDesired: Bool = true
+    ) throws(DNSError) -> [UInt8] {
         var bytes: [UInt8] = [
             UInt8(id >> 8), UInt8(id & 0xff),
             recursionDesired ? 0x01 : 0x00, 0x00,  // QR 0, opcode 0 (QUERY), RD
@@ -222,7 +224,8 @@ public struct DNSMessage: Sendable, Hashable {
         var current = Self.canonical(name)
         var visited: Set<String> = [current]
         while let alias = answers.first(where: { $0.type == .cname && $0.recordClass == 1 && Self.canonical($0.name) == current }),
-              case .name(let target) = alias.data {
+            case .name(let target) = alias.data
+        {
             current = Self.canonical(target)
             // A loop, or a chain longer than any resolver follows, answers nothing.
             guard visited.insert(current).inserted, visited.count <= 17 else { return ([], current) }
@@ -263,7 +266,8 @@ public struct DNSMessage: Sendable, Hashable {
         }
 
         mutating func u32(_ field: String) throws(DNSError) -> UInt32 {
-            let high = try u16(field), low = try u16(field)
+            let high = try u16(field)
+            let low = try u16(field)
             return UInt32(high) << 16 | UInt32(low)
         }
 
@@ -310,14 +314,16 @@ public struct DNSMessage: Sendable, Hashable {
                     // Pointers must go backwards (RFC 1035 4.1.4 points to a
                     // prior occurrence), which also makes loops impossible.
                     guard target < position else {
-                        throw DNSError("\(field) at byte \(offset): compression pointer at byte \(position) "
-                                       + "points to byte \(target), not backwards")
+                        throw DNSError(
+                            "\(field) at byte \(offset): compression pointer at byte \(position) "
+                                + "points to byte \(target), not backwards")
                     }
                     if resumeAt == nil { resumeAt = position + 2 }
                     position = target
                 default:
-                    throw DNSError("\(field) at byte \(offset): label type 0x\(String(length >> 6, radix: 16)) at byte \(position) "
-                                   + "is not a length or a compression pointer")
+                    throw DNSError(
+                        "\(field) at byte \(offset): label type 0x\(String(length >> 6, radix: 16)) at byte \(position) "
+                            + "is not a length or a compression pointer")
                 }
             }
         }
@@ -373,8 +379,10 @@ public struct DNSMessage: Sendable, Hashable {
 
 extension DNSMessage {
     /// A message to encode with `encoded()` (tests build replies with it).
-    public init(id: UInt16, isResponse: Bool, isTruncated: Bool = false, responseCode: DNSResponseCode = .noError,
-                questions: [DNSQuestion], answers: [DNSRecord] = []) {
+    public init(
+        id: UInt16, isResponse: Bool, isTruncated: Bool = false, responseCode: DNSResponseCode = .noError,
+        questions: [DNSQuestion], answers: [DNSRecord] = []
+    ) {
         self.id = id
         self.isResponse = isResponse
         opcode = 0
@@ -398,15 +406,23 @@ extension DNSMessage {
         if recursionAvailable { flags |= 0x0080 }
         var out: [UInt8] = []
         func u16(_ value: UInt16) { out += [UInt8(value >> 8), UInt8(value & 0xff)] }
-        u16(id); u16(flags); u16(UInt16(questions.count)); u16(UInt16(answers.count)); u16(0); u16(0)
+        u16(id)
+        u16(flags)
+        u16(UInt16(questions.count))
+        u16(UInt16(answers.count))
+        u16(0)
+        u16(0)
         for question in questions {
             out += try Self.encodeName(question.name)
-            u16(question.type.rawValue); u16(question.recordClass)
+            u16(question.type.rawValue)
+            u16(question.recordClass)
         }
         for record in answers {
             out += try Self.encodeName(record.name)
-            u16(record.type.rawValue); u16(record.recordClass)
-            u16(UInt16(record.ttl >> 16)); u16(UInt16(record.ttl & 0xffff))
+            u16(record.type.rawValue)
+            u16(record.recordClass)
+            u16(UInt16(record.ttl >> 16))
+            u16(UInt16(record.ttl & 0xffff))
             let data: [UInt8]
             switch record.data {
             case .address(let address): data = address.bytes

@@ -25,10 +25,15 @@ public struct HostsFile: Sendable {
             guard words.count >= 2, !first.contains("%"), let address = IPAddress(parsing: String(first)) else {
                 skipped += 1
                 if skipped <= 20 {
-                    let why = words.count < 2 ? "no name after the address"
+                    let why =
+                        words.count < 2
+                        ? "no name after the address"
                         : first.contains("%") ? "zone indexes are not supported" : "not an IP address"
-                    diagnostics.append(Diagnostic(.notice, "\(UntrustedText.escape(path)):\(lineNumber): line skipped "
-                                                      + "(\(why)): \(UntrustedText.escape(String(content.prefix(80))))"))
+                    diagnostics.append(
+                        Diagnostic(
+                            .notice,
+                            "\(UntrustedText.escape(path)):\(lineNumber): line skipped "
+                                + "(\(why)): \(UntrustedText.escape(String(content.prefix(80))))"))
                 }
                 continue
             }

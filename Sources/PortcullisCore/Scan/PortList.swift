@@ -68,8 +68,10 @@ extension PortList {
         if text.allSatisfy({ $0 == " " }) { throw fail("empty port list (\(example))") }
         enum Scope { case both, tcp, udp }
         var scope = Scope.both
-        var tcp: [ClosedRange<UInt16>] = [], udp: [ClosedRange<UInt16>] = []
-        var namesTCPOnly = false, namesUDPOnly = false
+        var tcp: [ClosedRange<UInt16>] = []
+        var udp: [ClosedRange<UInt16>] = []
+        var namesTCPOnly = false
+        var namesUDPOnly = false
         for rawItem in text.split(separator: ",", omittingEmptySubsequences: false) {
             var item = rawItem.drop { $0 == " " }
             while item.last == " " { item = item.dropLast() }
@@ -77,8 +79,12 @@ extension PortList {
             if let colon = item.firstIndex(of: ":") {
                 let prefix = item[..<colon]
                 switch prefix {
-                case "T", "t": scope = .tcp; namesTCPOnly = true
-                case "U", "u": scope = .udp; namesUDPOnly = true
+                case "T", "t":
+                    scope = .tcp
+                    namesTCPOnly = true
+                case "U", "u":
+                    scope = .udp
+                    namesUDPOnly = true
                 default:
                     throw fail("\"\(UntrustedText.escape(String(item[...colon])))\" is not a protocol prefix (T: for TCP, U: for UDP)")
                 }
@@ -87,7 +93,9 @@ extension PortList {
             }
             let range = try portRange(item, fail: fail)
             switch scope {
-            case .both: tcp.append(range); udp.append(range)
+            case .both:
+                tcp.append(range)
+                udp.append(range)
             case .tcp: tcp.append(range)
             case .udp: udp.append(range)
             }
@@ -117,7 +125,8 @@ extension PortList {
             let single = try port(parts[0], default: 0)
             return single...single
         case 2:
-            let low = try port(parts[0], default: 1), high = try port(parts[1], default: 65535)
+            let low = try port(parts[0], default: 1)
+            let high = try port(parts[1], default: 65535)
             guard low <= high else { throw fail("range \(low)-\(high) is reversed (write \(high)-\(low))") }
             return low...high
         default:

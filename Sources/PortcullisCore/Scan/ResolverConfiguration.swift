@@ -43,8 +43,10 @@ public struct ResolverConfiguration: Sendable, Hashable {
     /// glibc's limit on nameservers (MAXNS).
     public static let maximumNameservers = 3
 
-    public init(nameservers: [Nameserver], timeoutMilliseconds: Int = 5000, attempts: Int = 2,
-                searchDomains: [String] = [], ndots: Int = 1) {
+    public init(
+        nameservers: [Nameserver], timeoutMilliseconds: Int = 5000, attempts: Int = 2,
+        searchDomains: [String] = [], ndots: Int = 1
+    ) {
         self.nameservers = nameservers
         self.timeoutMilliseconds = timeoutMilliseconds
         self.attempts = attempts
@@ -65,11 +67,15 @@ public struct ResolverConfiguration: Sendable, Hashable {
             guard let keyword = words.first, !keyword.hasPrefix("#"), !keyword.hasPrefix(";") else { continue }
             switch keyword {
             case "nameserver":
-                guard words.count >= 2 else { note("nameserver line without an address ignored"); continue }
+                guard words.count >= 2 else {
+                    note("nameserver line without an address ignored")
+                    continue
+                }
                 let text = String(words[1])
                 guard !text.contains("%"), let address = IPAddress(parsing: text) else {
-                    note("nameserver \"\(UntrustedText.escape(text))\" ignored "
-                         + (text.contains("%") ? "(zone indexes are not supported)" : "(not an IP address)"))
+                    note(
+                        "nameserver \"\(UntrustedText.escape(text))\" ignored "
+                            + (text.contains("%") ? "(zone indexes are not supported)" : "(not an IP address)"))
                     continue
                 }
                 if nameservers.count < Self.maximumNameservers {
@@ -84,7 +90,8 @@ public struct ResolverConfiguration: Sendable, Hashable {
             case "options":
                 for option in words.dropFirst() {
                     guard let colon = option.firstIndex(of: ":") else { continue }
-                    let name = option[..<colon], value = Int(option[option.index(after: colon)...])
+                    let name = option[..<colon]
+                    let value = Int(option[option.index(after: colon)...])
                     switch (name, value) {
                     case ("timeout", let n?): timeoutMilliseconds = min(max(n, 1), 30) * 1000
                     case ("attempts", let n?): attempts = min(max(n, 1), 5)

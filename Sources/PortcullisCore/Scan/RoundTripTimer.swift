@@ -100,7 +100,8 @@ public struct DeadlineHeap: Sendable {
         let top = items.removeLast()
         var parent = 0
         while true {
-            let left = 2 * parent + 1, right = left + 1
+            let left = 2 * parent + 1
+            let right = left + 1
             var smallest = parent
             if left < items.count && items[left].deadline < items[smallest].deadline { smallest = left }
             if right < items.count && items[right].deadline < items[smallest].deadline { smallest = right }

@@ -48,8 +48,10 @@ public struct TLSDetails: Sendable, Hashable {
     public var selfSigned: Bool
     public var expired: Bool
 
-    public init(version: String, cipher: String, subject: String? = nil, issuer: String? = nil, notBefore: Int64? = nil,
-                notAfter: Int64? = nil, selfSigned: Bool = false, expired: Bool = false) {
+    public init(
+        version: String, cipher: String, subject: String? = nil, issuer: String? = nil, notBefore: Int64? = nil,
+        notAfter: Int64? = nil, selfSigned: Bool = false, expired: Bool = false
+    ) {
         self.version = version
         self.cipher = cipher
         self.subject = subject
@@ -77,8 +79,10 @@ public struct ScanService: Sendable, Hashable {
         case table, probed
     }
 
-    public init(name: String, product: String? = nil, version: String? = nil, banner: String? = nil, method: Method,
-                tls: TLSDetails? = nil) {
+    public init(
+        name: String, product: String? = nil, version: String? = nil, banner: String? = nil, method: Method,
+        tls: TLSDetails? = nil
+    ) {
         self.name = name
         self.product = product
         self.version = version
@@ -100,8 +104,10 @@ public struct ScanPortResult: Sendable, Hashable {
     public var rttMicroseconds: Int64?
     public var service: ScanService?
 
-    public init(proto: TransportProtocol, port: UInt16, state: ScanPortState, reason: ScanReason, detail: String? = nil,
-                rttMicroseconds: Int64? = nil, service: ScanService? = nil) {
+    public init(
+        proto: TransportProtocol, port: UInt16, state: ScanPortState, reason: ScanReason, detail: String? = nil,
+        rttMicroseconds: Int64? = nil, service: ScanService? = nil
+    ) {
         self.proto = proto
         self.port = port
         self.state = state
@@ -145,8 +151,10 @@ public struct ScanReport: Sendable {
     public var arguments: [String]
     public var diagnostics: [Diagnostic]
 
-    public init(hosts: [ScanHostResult], startTime: Int64, endTime: Int64, durationMilliseconds: Int64, arguments: [String],
-                diagnostics: [Diagnostic] = []) {
+    public init(
+        hosts: [ScanHostResult], startTime: Int64, endTime: Int64, durationMilliseconds: Int64, arguments: [String],
+        diagnostics: [Diagnostic] = []
+    ) {
         self.hosts = hosts
         self.startTime = startTime
         self.endTime = endTime

@@ -32,8 +32,10 @@ public enum ScanRenderer {
                 let key = port.proto.rawValue + "/" + port.reason.rawValue
                 reasons[key, default: .init(proto: port.proto, reason: port.reason, count: 0)].count += 1
             }
-            notShown.append(NotShown(state: state, count: counts[state] ?? 0,
-                                     reasons: reasons.values.sorted { ($0.proto.rawValue, $0.reason.rawValue) < ($1.proto.rawValue, $1.reason.rawValue) }))
+            notShown.append(
+                NotShown(
+                    state: state, count: counts[state] ?? 0,
+                    reasons: reasons.values.sorted { ($0.proto.rawValue, $0.reason.rawValue) < ($1.proto.rawValue, $1.reason.rawValue) }))
         }
         return (host.ports.filter { !collapsed.contains($0.state) }, notShown)
     }
@@ -59,15 +61,18 @@ public enum ScanRenderer {
             ("version", .optional(service.version)),
             ("banner", .optional(service.banner)),
             ("method", .string(service.method.rawValue)),
-            ("tls", service.tls.map { tls in
-                .object([
-                    ("version", .string(tls.version)), ("cipher", .string(tls.cipher)),
-                    ("subject", .optional(tls.subject)), ("issuer", .optional(tls.issuer)),
-                    ("not_before", .optional(tls.notBefore.map(Timestamp.iso8601))),
-                    ("not_after", .optional(tls.notAfter.map(Timestamp.iso8601))),
-                    ("self_signed", .bool(tls.selfSigned)), ("expired", .bool(tls.expired)),
-                ])
-            } ?? .null),
+            (
+                "tls",
+                service.tls.map { tls in
+                    .object([
+                        ("version", .string(tls.version)), ("cipher", .string(tls.cipher)),
+                        ("subject", .optional(tls.subject)), ("issuer", .optional(tls.issuer)),
+                        ("not_before", .optional(tls.notBefore.map(Timestamp.iso8601))),
+                        ("not_after", .optional(tls.notAfter.map(Timestamp.iso8601))),
+                        ("self_signed", .bool(tls.selfSigned)), ("expired", .bool(tls.expired)),
+                    ])
+                } ?? .null
+            ),
         ])
     }
 
@@ -84,14 +89,25 @@ public enum ScanRenderer {
             ("up", .bool(host.isUp)),
             ("counts", counts(host.count)),
             ("ports", .array(shown.map { .object(json($0)) })),
-            ("not_shown", .array(notShown.map { summary in
-                .object([
-                    ("state", .string(summary.state.rawValue)), ("count", .int(Int64(summary.count))),
-                    ("reasons", .array(summary.reasons.map {
-                        .object([("proto", .string($0.proto.rawValue)), ("reason", .string($0.reason.rawValue)), ("count", .int(Int64($0.count)))])
-                    })),
-                ])
-            })),
+            (
+                "not_shown",
+                .array(
+                    notShown.map { summary in
+                        .object([
+                            ("state", .string(summary.state.rawValue)), ("count", .int(Int64(summary.count))),
+                            (
+                                "reasons",
+                                .array(
+                                    summary.reasons.map {
+                                        .object([
+                                            ("proto", .string($0.proto.rawValue)), ("reason", .string($0.reason.rawValue)),
+                                            ("count", .int(Int64($0.count))),
+                                        ])
+                                    })
+                            ),
+                        ])
+                    })
+            ),
         ]
     }
 
@@ -116,8 +132,10 @@ public enum ScanRenderer {
 
     /// The NDJSON line for an open port, written as soon as it is found.
     public static func ndjsonPortLine(host: IPAddress, hostname: String?, _ port: ScanPortResult) -> String {
-        JSONValue.object([("type", .string("port")), ("address", .string(host.description)), ("hostname", .optional(hostname))]
-                         + json(port)).serialized() + "\n"
+        JSONValue.object(
+            [("type", .string("port")), ("address", .string(host.description)), ("hostname", .optional(hostname))]
+                + json(port)
+        ).serialized() + "\n"
     }
 
     /// The NDJSON lines after the scan: one `host` line per host (its fields
@@ -129,8 +147,11 @@ public enum ScanRenderer {
         for host in report.hosts {
             out += JSONValue.object([("type", .string("host"))] + json(host)).serialized() + "\n"
         }
-        out += JSONValue.object([("type", .string("summary"))] + summaryFields(report)
-                                + [("diagnostics", .array(report.diagnostics.map(InventoryRenderer.json)))]).serialized() + "\n"
+        out +=
+            JSONValue.object(
+                [("type", .string("summary"))] + summaryFields(report)
+                    + [("diagnostics", .array(report.diagnostics.map(InventoryRenderer.json)))]
+            ).serialized() + "\n"
         return out
     }
 
@@ -140,14 +161,21 @@ public enum ScanRenderer {
         var out = ""
         for host in report.hosts {
             let name = host.hostname.map { "\($0) (\(host.address))" } ?? host.address.description
-            out += style.paint("Scan report for \(name)", "1") + (host.isUp ? "" : ": no answer on any port (down or fully filtered)") + "\n"
+            out +=
+                style.paint("Scan report for \(name)", "1") + (host.isUp ? "" : ": no answer on any port (down or fully filtered)") + "\n"
             let (shown, notShown) = split(host)
             if !notShown.isEmpty {
-                out += "Not shown: " + notShown.map { summary in
-                    "\(summary.count) \(summary.state.rawValue) (" + summary.reasons.map { "\($0.count) \($0.proto.rawValue) \($0.reason.rawValue)" }.joined(separator: ", ") + ")"
-                }.joined(separator: ", ") + "\n"
+                out +=
+                    "Not shown: "
+                    + notShown.map { summary in
+                        "\(summary.count) \(summary.state.rawValue) ("
+                            + summary.reasons.map { "\($0.count) \($0.proto.rawValue) \($0.reason.rawValue)" }.joined(separator: ", ") + ")"
+                    }.joined(separator: ", ") + "\n"
             }
-            guard !shown.isEmpty else { out += "\n"; continue }
+            guard !shown.isEmpty else {
+                out += "\n"
+                continue
+            }
             var table = TextTable(headers: ["PORT", "STATE", "SERVICE", "VERSION", "REASON"])
             for port in shown {
                 let service = port.service
@@ -162,12 +190,14 @@ public enum ScanRenderer {
                 }
                 if version.isEmpty, let banner = service?.banner { version = banner }
                 let reason = port.reason.rawValue + (port.detail.map { ": " + $0 } ?? "")
-                let color: String? = switch port.state {
-                case .open: "32"
-                case .unknown: "33"
-                default: nil
-                }
-                table.append(["\(port.port)/\(port.proto.rawValue)", port.state.rawValue, service?.name ?? "", version, reason], color: color)
+                let color: String? =
+                    switch port.state {
+                    case .open: "32"
+                    case .unknown: "33"
+                    default: nil
+                    }
+                table.append(
+                    ["\(port.port)/\(port.proto.rawValue)", port.state.rawValue, service?.name ?? "", version, reason], color: color)
             }
             out += String(decoding: table.render(style), as: UTF8.self) + "\n"
         }
@@ -184,7 +214,8 @@ public enum ScanRenderer {
         }
         let seconds = Double(report.durationMilliseconds) / 1000
         let duration = seconds < 10 ? String(Double(Int(seconds * 100)) / 100) : String(Int(seconds))
-        return "\(report.hosts.count) host\(report.hosts.count == 1 ? "" : "s") scanned (\(report.hostsUp) up), \(ports) port\(ports == 1 ? "" : "s") in \(duration) s"
+        return
+            "\(report.hosts.count) host\(report.hosts.count == 1 ? "" : "s") scanned (\(report.hostsUp) up), \(ports) port\(ports == 1 ? "" : "s") in \(duration) s"
             + (states.isEmpty ? "" : ": " + states.joined(separator: ", "))
     }
 }

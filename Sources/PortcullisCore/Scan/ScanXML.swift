@@ -7,15 +7,17 @@ public enum ScanXML {
     /// The whole document. `tcpPorts`/`udpPorts` are what was asked for
     /// (the `scaninfo` elements); `serviceName` gives the table name nmap
     /// would print for a port (nil: no service element, as nmap does).
-    public static func document(_ report: ScanReport, tcpPorts: [UInt16], udpPorts: [UInt16], version: String,
-                                serviceName: (UInt16, TransportProtocol) -> String?) -> String {
+    public static func document(
+        _ report: ScanReport, tcpPorts: [UInt16], udpPorts: [UInt16], version: String,
+        serviceName: (UInt16, TransportProtocol) -> String?
+    ) -> String {
         let args = report.arguments.map(XMLText.escape).joined(separator: " ")
         var out = """
-        <?xml version="1.0" encoding="UTF-8"?>
-        <!DOCTYPE nmaprun>
-        <nmaprun scanner="portcullis" args="\(args)" start="\(report.startTime)" startstr="\(ctime(report.startTime))" version="\(XMLText.escape(version))" xmloutputversion="1.05">
+            <?xml version="1.0" encoding="UTF-8"?>
+            <!DOCTYPE nmaprun>
+            <nmaprun scanner="portcullis" args="\(args)" start="\(report.startTime)" startstr="\(ctime(report.startTime))" version="\(XMLText.escape(version))" xmloutputversion="1.05">
 
-        """
+            """
         if !tcpPorts.isEmpty {
             out += "<scaninfo type=\"connect\" protocol=\"tcp\" numservices=\"\(tcpPorts.count)\" services=\"\(ranges(tcpPorts))\"/>\n"
         }
@@ -26,7 +28,8 @@ public enum ScanXML {
         for host in report.hosts {
             out += "<host starttime=\"\(report.startTime)\" endtime=\"\(report.endTime)\">"
             // No ping: the host is taken as up, as nmap -Pn reports it ("user-set").
-            out += "<status state=\"\(host.isUp ? "up" : "down")\" reason=\"\(host.isUp ? "user-set" : "no-response")\" reason_ttl=\"0\"/>\n"
+            out +=
+                "<status state=\"\(host.isUp ? "up" : "down")\" reason=\"\(host.isUp ? "user-set" : "no-response")\" reason_ttl=\"0\"/>\n"
             out += "<address addr=\"\(host.address)\" addrtype=\"\(host.address.kind == .v4 ? "ipv4" : "ipv6")\"/>\n<hostnames>\n"
             if let name = host.hostname { out += "<hostname name=\"\(XMLText.escape(name))\" type=\"user\"/>\n" }
             out += "</hostnames>\n<ports>"
@@ -34,8 +37,10 @@ public enum ScanXML {
             for summary in notShown {
                 out += "<extraports state=\"\(summary.state.rawValue)\" count=\"\(summary.count)\">\n"
                 for reason in summary.reasons {
-                    let ports = host.ports.filter { $0.state == summary.state && $0.proto == reason.proto && $0.reason == reason.reason }.map(\.port)
-                    out += "<extrareasons reason=\"\(reason.reason.rawValue)\" count=\"\(reason.count)\" proto=\"\(reason.proto.rawValue)\" ports=\"\(ranges(ports))\"/>\n"
+                    let ports = host.ports.filter { $0.state == summary.state && $0.proto == reason.proto && $0.reason == reason.reason }
+                        .map(\.port)
+                    out +=
+                        "<extrareasons reason=\"\(reason.reason.rawValue)\" count=\"\(reason.count)\" proto=\"\(reason.proto.rawValue)\" ports=\"\(ranges(ports))\"/>\n"
                 }
                 out += "</extraports>\n"
             }
@@ -49,7 +54,8 @@ public enum ScanXML {
         }
         let seconds = Double(report.durationMilliseconds) / 1000
         let up = report.hostsUp
-        out += "<runstats><finished time=\"\(report.endTime)\" timestr=\"\(ctime(report.endTime))\" summary=\"portcullis done at \(ctime(report.endTime)); \(report.hosts.count) IP address\(report.hosts.count == 1 ? "" : "es") (\(up) host\(up == 1 ? "" : "s") up) scanned in \(seconds) seconds\" elapsed=\"\(seconds)\" exit=\"success\"/>"
+        out +=
+            "<runstats><finished time=\"\(report.endTime)\" timestr=\"\(ctime(report.endTime))\" summary=\"portcullis done at \(ctime(report.endTime)); \(report.hosts.count) IP address\(report.hosts.count == 1 ? "" : "es") (\(up) host\(up == 1 ? "" : "s") up) scanned in \(seconds) seconds\" elapsed=\"\(seconds)\" exit=\"success\"/>"
         out += "<hosts up=\"\(up)\" down=\"\(report.hosts.count - up)\" total=\"\(report.hosts.count)\"/>\n</runstats>\n</nmaprun>\n"
         return out
     }

@@ -90,10 +90,13 @@ public enum ServiceMatch {
             product = software[..<dash]
             version = software[software.index(after: dash)...]
         }
-        let known: [String: String] = ["OpenSSH": "OpenSSH", "dropbear": "Dropbear sshd", "libssh": "libssh",
-                                        "paramiko": "Paramiko", "AsyncSSH": "AsyncSSH", "Go": "Go x/crypto/ssh"]
-        return ScanService(name: "ssh", product: known[String(product)] ?? field(product), version: version.flatMap(field),
-                           banner: banner(Array(line.utf8)), method: .probed)
+        let known: [String: String] = [
+            "OpenSSH": "OpenSSH", "dropbear": "Dropbear sshd", "libssh": "libssh",
+            "paramiko": "Paramiko", "AsyncSSH": "AsyncSSH", "Go": "Go x/crypto/ssh",
+        ]
+        return ScanService(
+            name: "ssh", product: known[String(product)] ?? field(product), version: version.flatMap(field),
+            banner: banner(Array(line.utf8)), method: .probed)
     }
 
     // MARK: HTTP
@@ -134,8 +137,10 @@ public enum ServiceMatch {
     static func productAndVersion(_ value: Substring) -> (String?, String?) {
         let token = value.prefix { $0 != " " }
         guard !token.isEmpty else { return (nil, nil) }
-        let names: [String: String] = ["Apache": "Apache httpd", "Microsoft-IIS": "Microsoft IIS httpd",
-                                       "SimpleHTTP": "Python SimpleHTTPServer", "lighttpd": "lighttpd"]
+        let names: [String: String] = [
+            "Apache": "Apache httpd", "Microsoft-IIS": "Microsoft IIS httpd",
+            "SimpleHTTP": "Python SimpleHTTPServer", "lighttpd": "lighttpd",
+        ]
         guard let slash = token.firstIndex(of: "/") else {
             // "Apache" alone, or a server name with spaces ("Caddy", "Jetty(9.4.z)").
             return (names[String(token)] ?? field(value.prefix(fieldBytes)), nil)
@@ -148,8 +153,9 @@ public enum ServiceMatch {
     /// nginx's answer to plain HTTP on a TLS port: the port speaks TLS.
     public static func isPlainHTTPToTLSPort(_ bytes: [UInt8]) -> Bool {
         let text = String(decoding: bytes.prefix(4096), as: UTF8.self)
-        return text.hasPrefix("HTTP/") && (text.contains("plain HTTP request was sent to HTTPS port")
-            || text.contains("speaking plain HTTP to an SSL-enabled server port"))
+        return text.hasPrefix("HTTP/")
+            && (text.contains("plain HTTP request was sent to HTTPS port")
+                || text.contains("speaking plain HTTP to an SSL-enabled server port"))
     }
 
     // MARK: Line greetings: FTP, SMTP, POP3, IMAP
@@ -237,7 +243,8 @@ public enum ServiceMatch {
     public static func redis(_ bytes: [UInt8]) -> ScanService? {
         let all = lines(bytes, limit: 200)
         guard let first = all.first else { return nil }
-        let isRedis = first == "+PONG" || first.hasPrefix("-NOAUTH") || first.hasPrefix("-DENIED Redis")
+        let isRedis =
+            first == "+PONG" || first.hasPrefix("-NOAUTH") || first.hasPrefix("-DENIED Redis")
             || first.hasPrefix("-ERR wrong number of arguments for 'get' command")
             || (first.hasPrefix("$") && all.dropFirst().first == "# Server")
         guard isRedis else { return nil }
@@ -254,8 +261,9 @@ public enum ServiceMatch {
             }
         }
         if first.hasPrefix("-") { bannerLine = first.dropFirst() }
-        return ScanService(name: "redis", product: product, version: version, banner: banner(Array(bannerLine.utf8)),
-                           method: .probed)
+        return ScanService(
+            name: "redis", product: product, version: version, banner: banner(Array(bannerLine.utf8)),
+            method: .probed)
     }
 
     // MARK: MySQL
@@ -271,16 +279,19 @@ public enum ServiceMatch {
         case 0x0a:
             let versionBytes = payload.dropFirst().prefix { $0 != 0 }
             guard versionBytes.count < payload.count - 1, !versionBytes.isEmpty,
-                  versionBytes.allSatisfy({ $0 >= 0x20 && $0 < 0x7f }) else { return nil }
+                versionBytes.allSatisfy({ $0 >= 0x20 && $0 < 0x7f })
+            else { return nil }
             let text = String(decoding: versionBytes, as: UTF8.self)
             // MariaDB 10+ prefixes "5.5.5-" for old clients' sake.
             let trimmed = text.hasPrefix("5.5.5-") ? String(text.dropFirst(6)) : text
             if trimmed.contains("MariaDB") {
-                return ScanService(name: "mysql", product: "MariaDB", version: field(trimmed.prefix { $0 != "-" }),
-                                   banner: banner(Array(text.utf8)), method: .probed)
+                return ScanService(
+                    name: "mysql", product: "MariaDB", version: field(trimmed.prefix { $0 != "-" }),
+                    banner: banner(Array(text.utf8)), method: .probed)
             }
-            return ScanService(name: "mysql", product: "MySQL", version: field(text.prefix { $0 != "-" }),
-                               banner: banner(Array(text.utf8)), method: .probed)
+            return ScanService(
+                name: "mysql", product: "MySQL", version: field(text.prefix { $0 != "-" }),
+                banner: banner(Array(text.utf8)), method: .probed)
         case 0xff:
             guard payload.count > 3 else { return nil }
             var message = payload.dropFirst(3)
@@ -321,8 +332,9 @@ public enum ServiceMatch {
             i = stop + 1
         }
         guard let severity = fields[UInt8(ascii: "S")], let message = fields[UInt8(ascii: "M")] else { return nil }
-        return ScanService(name: "postgresql", product: "PostgreSQL", banner: banner(Array(severity) + Array(": ".utf8) + Array(message)),
-                           method: .probed)
+        return ScanService(
+            name: "postgresql", product: "PostgreSQL", banner: banner(Array(severity) + Array(": ".utf8) + Array(message)),
+            method: .probed)
     }
 
     // MARK: Small ones
@@ -343,7 +355,10 @@ public enum ServiceMatch {
         var i = 0
         while i + 2 < bytes.count, bytes[i] == 0xff {
             if bytes[i + 1] == 0xfa {
-                guard let se = bytes[(i + 2)...].firstIndex(of: 0xf0) else { i = bytes.count; break }
+                guard let se = bytes[(i + 2)...].firstIndex(of: 0xf0) else {
+                    i = bytes.count
+                    break
+                }
                 i = se + 1
             } else {
                 i += 3
@@ -357,8 +372,10 @@ public enum ServiceMatch {
 
     /// The service a TLS flight describes. `name` is what to call the port
     /// ("https", "ssl/…"); `now` (seconds since the epoch) decides `expired`.
-    public static func tls(hello: TLSServerHello, certificates: [[UInt8]], name: String, now: Int64,
-                           tls13Only: Bool = false) -> ScanService {
+    public static func tls(
+        hello: TLSServerHello, certificates: [[UInt8]], name: String, now: Int64,
+        tls13Only: Bool = false
+    ) -> ScanService {
         var details = TLSDetails(version: tls13Only ? "TLSv1.3 only" : hello.versionName, cipher: hello.cipherName)
         var bannerText: String?
         if let first = certificates.first {
@@ -384,14 +401,17 @@ public enum ServiceMatch {
     public static func tls(alert: TLSAlert, name: String) -> ScanService {
         switch alert.code {
         case TLSAlert.protocolVersion:
-            return ScanService(name: name, banner: "TLS 1.0-1.2 refused (protocol_version)", method: .probed,
-                               tls: TLSDetails(version: "TLSv1.3 only", cipher: "unknown"))
+            return ScanService(
+                name: name, banner: "TLS 1.0-1.2 refused (protocol_version)", method: .probed,
+                tls: TLSDetails(version: "TLSv1.3 only", cipher: "unknown"))
         case TLSAlert.handshakeFailure:
-            return ScanService(name: name, banner: "TLS handshake_failure: no protocol version or cipher suite in common",
-                               method: .probed, tls: TLSDetails(version: "unknown", cipher: "none"))
+            return ScanService(
+                name: name, banner: "TLS handshake_failure: no protocol version or cipher suite in common",
+                method: .probed, tls: TLSDetails(version: "unknown", cipher: "none"))
         default:
-            return ScanService(name: name, banner: "TLS alert \(alert.name)", method: .probed,
-                               tls: TLSDetails(version: "unknown", cipher: "none"))
+            return ScanService(
+                name: name, banner: "TLS alert \(alert.name)", method: .probed,
+                tls: TLSDetails(version: "unknown", cipher: "none"))
         }
     }
 }

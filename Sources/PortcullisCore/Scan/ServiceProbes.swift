@@ -40,8 +40,10 @@ public struct ServiceProbeLimits: Sendable, Hashable {
     /// Most bytes read for a TLS probe (certificate chains run to tens of KiB).
     public var maxTLSBytes: Int
 
-    public init(greetingMilliseconds: Int = 1500, responseMilliseconds: Int = 3000, maxResponseBytes: Int = 8192,
-                maxTLSBytes: Int = 65_536) {
+    public init(
+        greetingMilliseconds: Int = 1500, responseMilliseconds: Int = 3000, maxResponseBytes: Int = 8192,
+        maxTLSBytes: Int = 65_536
+    ) {
         self.greetingMilliseconds = greetingMilliseconds
         self.responseMilliseconds = responseMilliseconds
         self.maxResponseBytes = maxResponseBytes
@@ -94,17 +96,27 @@ public enum ServiceProbeEvent: Sendable, Hashable {
 /// Which probes a port gets, in order.
 public enum ServiceProbePlan {
     /// Ports where TLS comes first (implicit TLS).
-    public static let tlsPorts: Set<UInt16> = [443, 465, 563, 636, 853, 989, 990, 992, 993, 994, 995, 3269, 4443, 5061,
-                                               5986, 6697, 8443, 9443, 10443]
-    static let tlsNames: Set<String> = ["https", "submissions", "smtps", "ssmtp", "nntps", "ldaps", "domain-s", "ftps",
-                                        "ftps-data", "telnets", "imaps", "pop3s", "ircs-u", "sips", "https-alt", "wsmans"]
+    public static let tlsPorts: Set<UInt16> = [
+        443, 465, 563, 636, 853, 989, 990, 992, 993, 994, 995, 3269, 4443, 5061,
+        5986, 6697, 8443, 9443, 10443,
+    ]
+    static let tlsNames: Set<String> = [
+        "https", "submissions", "smtps", "ssmtp", "nntps", "ldaps", "domain-s", "ftps",
+        "ftps-data", "telnets", "imaps", "pop3s", "ircs-u", "sips", "https-alt", "wsmans",
+    ]
     /// Ports whose services speak first.
-    public static let greetingPorts: Set<UInt16> = [21, 22, 23, 24, 25, 106, 110, 119, 143, 587, 2222, 3306, 4190, 5900,
-                                                    5901, 5902, 5903]
-    static let greetingNames: Set<String> = ["ftp", "ssh", "telnet", "smtp", "submission", "pop3", "imap2", "imap", "nntp",
-                                             "mysql", "sieve", "rfb", "vnc", "lmtp"]
-    public static let httpPorts: Set<UInt16> = [80, 81, 591, 631, 2375, 3000, 5000, 5601, 5985, 8000, 8008, 8080, 8081,
-                                                8088, 8888, 9000, 9090, 9200]
+    public static let greetingPorts: Set<UInt16> = [
+        21, 22, 23, 24, 25, 106, 110, 119, 143, 587, 2222, 3306, 4190, 5900,
+        5901, 5902, 5903,
+    ]
+    static let greetingNames: Set<String> = [
+        "ftp", "ssh", "telnet", "smtp", "submission", "pop3", "imap2", "imap", "nntp",
+        "mysql", "sieve", "rfb", "vnc", "lmtp",
+    ]
+    public static let httpPorts: Set<UInt16> = [
+        80, 81, 591, 631, 2375, 3000, 5000, 5601, 5985, 8000, 8008, 8080, 8081,
+        8088, 8888, 9000, 9090, 9200,
+    ]
     static let httpNames: Set<String> = ["http", "www", "http-alt", "webcache", "http-proxy", "ipp", "wsman"]
 
     /// The probe order for a port. Each list ends in the fallbacks that
@@ -131,9 +143,11 @@ public enum ServiceProbePlan {
         if let tableName {
             return tlsNames.contains(tableName.lowercased()) ? tableName : "ssl/" + tableName
         }
-        let known: [UInt16: String] = [443: "https", 465: "submissions", 563: "nntps", 636: "ldaps", 853: "domain-s",
-                                       990: "ftps", 992: "telnets", 993: "imaps", 995: "pop3s", 5986: "wsmans",
-                                       6697: "ircs-u", 8443: "https-alt"]
+        let known: [UInt16: String] = [
+            443: "https", 465: "submissions", 563: "nntps", 636: "ldaps", 853: "domain-s",
+            990: "ftps", 992: "telnets", 993: "imaps", 995: "pop3s", 5986: "wsmans",
+            6697: "ircs-u", 8443: "https-alt",
+        ]
         return known[port] ?? "ssl"
     }
 }
@@ -172,8 +186,10 @@ public struct ServiceProbeSession: Sendable {
     ///   - hostname: the name the user gave (SNI, Host header); nil for an address.
     ///   - address: used for the Host header when there is no hostname.
     ///   - tlsRandom: 32 bytes for the ClientHello's random.
-    public init(port: UInt16, tableName: String? = nil, hostname: String? = nil, address: IPAddress? = nil, now: Int64,
-                limits: ServiceProbeLimits = ServiceProbeLimits(), tlsRandom: [UInt8] = TLSClientHello.defaultRandom) {
+    public init(
+        port: UInt16, tableName: String? = nil, hostname: String? = nil, address: IPAddress? = nil, now: Int64,
+        limits: ServiceProbeLimits = ServiceProbeLimits(), tlsRandom: [UInt8] = TLSClientHello.defaultRandom
+    ) {
         self.port = port
         self.tableName = tableName
         self.hostname = hostname
@@ -238,8 +254,10 @@ public struct ServiceProbeSession: Sendable {
         maxBytes = (probe == .tls || probe == .tls13) ? limits.maxTLSBytes : limits.maxResponseBytes
         let expected = ServiceProbePlan.expectsGreeting(port: port, tableName: tableName)
         let timeout = probe == .greeting && !expected ? limits.greetingMilliseconds : limits.responseMilliseconds
-        return .step(ServiceProbeStep(probe: probe, reconnect: reconnect, payload: payload, timeoutMilliseconds: timeout,
-                                      maxBytes: maxBytes))
+        return .step(
+            ServiceProbeStep(
+                probe: probe, reconnect: reconnect, payload: payload, timeoutMilliseconds: timeout,
+                maxBytes: maxBytes))
     }
 
     /// The bytes a probe sends.
@@ -269,8 +287,9 @@ public struct ServiceProbeSession: Sendable {
             }
             return isTextReplyComplete(bytes)
         case .redis:
-            return redisRepliesComplete(bytes) >= 2 || !"+-$:*".utf8.contains(bytes[0])
-                && isTextReplyComplete(bytes)
+            return redisRepliesComplete(bytes) >= 2
+                || !"+-$:*".utf8.contains(bytes[0])
+                    && isTextReplyComplete(bytes)
         case .http:
             if bytes.starts(with: Array("HTTP/".utf8)) || bytes.starts(with: Array("RTSP/".utf8)) {
                 return contains(bytes, [13, 10, 13, 10]) || contains(bytes, [10, 10])
@@ -373,8 +392,9 @@ public struct ServiceProbeSession: Sendable {
                 // 1.3 answered after 1.2 was refused: "1.3 only" when the refusal was
                 // about the version; after handshake_failure, 1.2 exists but shares no cipher with us.
                 let versionRefused = tls12Alert?.code == TLSAlert.protocolVersion
-                var service = ServiceMatch.tls(hello: hello, certificates: certificates, name: tlsName,
-                                               now: now, tls13Only: probe == .tls13 && versionRefused)
+                var service = ServiceMatch.tls(
+                    hello: hello, certificates: certificates, name: tlsName,
+                    now: now, tls13Only: probe == .tls13 && versionRefused)
                 if probe == .tls13 && !versionRefused {
                     service.banner = "TLS 1.0-1.2 refused (\(tls12Alert?.name ?? "no answer")); TLS 1.3 accepted"
                 }
@@ -382,7 +402,8 @@ public struct ServiceProbeSession: Sendable {
                 return finish(service)
             case .alert(let alert):
                 if probe == .tls
-                    && (alert.code == TLSAlert.protocolVersion || alert.code == TLSAlert.handshakeFailure) {
+                    && (alert.code == TLSAlert.protocolVersion || alert.code == TLSAlert.handshakeFailure)
+                {
                     // Refused 1.0–1.2: a TLS 1.3-only server, or no cipher in common.
                     tls12Alert = alert
                     remaining.removeAll { $0 == .tls13 }
@@ -409,8 +430,9 @@ public struct ServiceProbeSession: Sendable {
         if let tls12Alert { return ServiceMatch.tls(alert: tls12Alert, name: tlsName) }
         if postgresOffersTLS { return ServiceMatch.postgresSSLResponse([UInt8(ascii: "S")]) }
         if let unrecognized {
-            return ScanService(name: tableName ?? "unknown", banner: ServiceMatch.banner(unrecognized),
-                               method: tableName == nil ? .probed : .table)
+            return ScanService(
+                name: tableName ?? "unknown", banner: ServiceMatch.banner(unrecognized),
+                method: tableName == nil ? .probed : .table)
         }
         return nil
     }

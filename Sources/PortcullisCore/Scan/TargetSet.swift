@@ -44,13 +44,18 @@ public struct TargetSet: Sendable, Sequence {
     ///   - allowLarge: accept sets larger than `limit`.
     /// - Throws: `TargetError.tooLarge` above the limit,
     ///   `TargetError.unresolvedHostname` for a hostname missing from `resolved`.
-    public init(targets: [TargetSpec], excluding excludes: [TargetSpec] = [], resolved: [String: [IPAddress]] = [:],
-                allowLarge: Bool = false, limit: Int = TargetSet.defaultLimit) throws(TargetError) {
+    public init(
+        targets: [TargetSpec], excluding excludes: [TargetSpec] = [], resolved: [String: [IPAddress]] = [:],
+        allowLarge: Bool = false, limit: Int = TargetSet.defaultLimit
+    ) throws(TargetError) {
         var notices: [Diagnostic] = []
         for (spec, verb) in targets.map({ ($0, "scanning") }) + excludes.map({ ($0, "excluding") }) {
             if case .network(let address, let prefixLength) = spec, address.masked(toPrefix: prefixLength) != address {
-                notices.append(Diagnostic(.notice, "\(spec) has host bits set; \(verb) the whole network "
-                                            + "\(address.masked(toPrefix: prefixLength))/\(prefixLength)"))
+                notices.append(
+                    Diagnostic(
+                        .notice,
+                        "\(spec) has host bits set; \(verb) the whole network "
+                            + "\(address.masked(toPrefix: prefixLength))/\(prefixLength)"))
             }
         }
         let wanted = Self.merged(try Self.ranges(of: targets, resolved: resolved))
@@ -75,7 +80,8 @@ public struct TargetSet: Sendable, Sequence {
 
     /// Whether `address` is scanned (a binary search over the ranges).
     public func contains(_ address: IPAddress) -> Bool {
-        var low = 0, high = ranges.count
+        var low = 0
+        var high = ranges.count
         while low < high {
             let middle = (low + high) / 2
             if ranges[middle].last < address { low = middle + 1 } else { high = middle }
@@ -131,8 +137,11 @@ public struct TargetSet: Sendable, Sequence {
         var out: [AddressRange] = []
         for range in ranges.sorted(by: { $0.first < $1.first }) {
             if let previous = out.last, previous.kind == range.kind,
-               !(previous.last < range.first) || previous.last.successor == range.first {
-                if previous.last < range.last, let joined = AddressRange(first: previous.first, last: range.last) { out[out.count - 1] = joined }
+                !(previous.last < range.first) || previous.last.successor == range.first
+            {
+                if previous.last < range.last, let joined = AddressRange(first: previous.first, last: range.last) {
+                    out[out.count - 1] = joined
+                }
             } else {
                 out.append(range)
             }

@@ -106,7 +106,8 @@ public enum TargetError: Error, Sendable, Hashable, CustomStringConvertible {
 
 extension TargetSpec {
     /// What every "not a target" message ends with.
-    static let acceptedForms = "a target is an IPv4 or IPv6 address, a CIDR block such as 10.0.0.0/24 or fd00::/120, "
+    static let acceptedForms =
+        "a target is an IPv4 or IPv6 address, a CIDR block such as 10.0.0.0/24 or fd00::/120, "
         + "a last-octet range such as 10.0.0.1-20, or a hostname"
 
     /// Parses one target (no commas).
@@ -152,16 +153,18 @@ extension TargetSpec {
         }
         for item in items {
             if item.isEmpty {
-                throw .invalid(item: String(text), origin: origin,
-                               reason: "empty item in a comma-separated list (two commas in a row, or one at the start or end)")
+                throw .invalid(
+                    item: String(text), origin: origin,
+                    reason: "empty item in a comma-separated list (two commas in a row, or one at the start or end)")
             }
             // nmap reads `10.0.0.1,5` as an octet list (10.0.0.1 and 10.0.0.5);
             // here commas separate whole targets, so say so rather than
             // calling `5` inet_aton shorthand.
             if item.count <= 3, item.allSatisfy(\.isASCIIDigit) {
-                throw .invalid(item: String(text), origin: origin,
-                               reason: "\"\(item)\" is not a whole target (nmap's octet lists such as 10.0.0.1,5 are not accepted; "
-                                   + "write each address, or a range such as 10.0.0.1-5)")
+                throw .invalid(
+                    item: String(text), origin: origin,
+                    reason: "\"\(item)\" is not a whole target (nmap's octet lists such as 10.0.0.1,5 are not accepted; "
+                        + "write each address, or a range such as 10.0.0.1-5)")
             }
             specs.append(try parse(String(item), origin: origin))
         }
@@ -243,7 +246,8 @@ extension TargetSpec {
         // `10.0.0.1:80`, `example.com:8080`: a port written onto the target.
         let colonParts = text.split(separator: ":", omittingEmptySubsequences: false)
         if colonParts.count == 2, let port = colonParts.last, !port.isEmpty, port.allSatisfy(\.isASCIIDigit),
-           !colonParts[0].isEmpty, !colonParts[0].allSatisfy(\.isHexDigit) {
+            !colonParts[0].isEmpty, !colonParts[0].allSatisfy(\.isHexDigit)
+        {
             return Failure("ports are given with -p, not as ADDRESS:PORT")
         }
         if let percent = text.firstIndex(of: "%") {
@@ -254,11 +258,13 @@ extension TargetSpec {
             return Failure("not a valid IPv6 address (write it without brackets, such as 2001:db8::1)")
         }
         if text.contains("-") {
-            return Failure("not a valid IPv6 address (ranges are accepted only in the last octet of an IPv4 address; "
-                               + "for IPv6 use a CIDR block such as fd00::/120)")
+            return Failure(
+                "not a valid IPv6 address (ranges are accepted only in the last octet of an IPv4 address; "
+                    + "for IPv6 use a CIDR block such as fd00::/120)")
         }
-        return Failure("not a valid IPv6 address (eight groups of up to four hex digits, \"::\" at most once, "
-                           + "such as 2001:db8::1)")
+        return Failure(
+            "not a valid IPv6 address (eight groups of up to four hex digits, \"::\" at most once, "
+                + "such as 2001:db8::1)")
     }
 
     // MARK: IPv4 and last-octet ranges
@@ -268,11 +274,13 @@ extension TargetSpec {
             if let address = IPAddress(parsing: String(text)) { return .success(.address(address)) }
             return .failure(Failure(v4Reason(text) ?? "not a valid IPv4 address"))
         }
-        let start = text[..<dash], end = text[text.index(after: dash)...]
+        let start = text[..<dash]
+        let end = text[text.index(after: dash)...]
         let example = "a range is written as 10.0.0.1-20"
         if end.contains("-") { return .failure(Failure("not a valid range (more than one \"-\"; \(example))")) }
         if end.contains(".") {
-            return .failure(Failure("not a valid range (only the last octet can be a range, and full addresses cannot end one; \(example))"))
+            return .failure(
+                Failure("not a valid range (only the last octet can be a range, and full addresses cannot end one; \(example))"))
         }
         guard let first = IPAddress(parsing: String(start)), first.kind == .v4 else {
             if start.isEmpty || start.hasSuffix(".") { return .failure(Failure("not a valid range (no start before \"-\"; \(example))")) }
@@ -284,7 +292,8 @@ extension TargetSpec {
         }
         let bytes = first.bytes
         guard bytes[3] <= last else {
-            return .failure(Failure("range \(bytes[3])-\(last) is reversed (write \(bytes[0]).\(bytes[1]).\(bytes[2]).\(last)-\(bytes[3]))"))
+            return .failure(
+                Failure("range \(bytes[3])-\(last) is reversed (write \(bytes[0]).\(bytes[1]).\(bytes[2]).\(last)-\(bytes[3]))"))
         }
         return .success(.range(first: first, last: IPAddress(v4: bytes[0], bytes[1], bytes[2], last)))
     }
@@ -343,7 +352,8 @@ extension TargetSpec {
         guard (1...4).contains(parts.count) else { return nil }
         var values: [UInt64] = []
         for part in parts {
-            let digits: Substring, radix: Int
+            let digits: Substring
+            let radix: Int
             if isHexNumber(part) {
                 (digits, radix) = (part.dropFirst(2), 16)
             } else if part.count > 1 && part.first == "0" {
@@ -375,12 +385,16 @@ extension TargetSpec {
         let body = text.hasSuffix(".") ? text.dropLast() : Substring(text)
         if body.isEmpty { return .failure(Failure("\(prefix) (it has no labels; \(acceptedForms))")) }
         if body.unicodeScalars.contains(where: { !$0.isASCII }) {
-            return .failure(Failure("\(prefix) (non-ASCII characters are not accepted; "
-                                        + "write an internationalised name in its xn-- form)"))
+            return .failure(
+                Failure(
+                    "\(prefix) (non-ASCII characters are not accepted; "
+                        + "write an internationalised name in its xn-- form)"))
         }
         if let bad = body.first(where: { !($0.isASCIILetter || $0.isASCIIDigit || $0 == "-" || $0 == ".") }) {
-            return .failure(Failure("\(prefix) (character \"\(UntrustedText.escape(String(bad)))\" is not allowed: "
-                                        + "hostnames are letters, digits, hyphens and dots; \(acceptedForms))"))
+            return .failure(
+                Failure(
+                    "\(prefix) (character \"\(UntrustedText.escape(String(bad)))\" is not allowed: "
+                        + "hostnames are letters, digits, hyphens and dots; \(acceptedForms))"))
         }
         if body.utf8.count > 253 {
             return .failure(Failure("\(prefix) (a hostname is at most 253 characters; this has \(body.utf8.count))"))

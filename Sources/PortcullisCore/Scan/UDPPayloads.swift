@@ -56,13 +56,17 @@ public enum UDPPayloads {
     /// answer with their version (unless configured not to).
     /// (The names are constant and valid, so the encoder cannot refuse them;
     /// UDPPayloadTests pins both payloads' bytes.)
-    public static let dnsVersionBindQuery = (try? DNSMessage.query(id: dnsID, name: "version.bind", type: DNSRecordType(rawValue: 16),
-                                                                   recordClass: 3)) ?? []
+    public static let dnsVersionBindQuery =
+        (try? DNSMessage.query(
+            id: dnsID, name: "version.bind", type: DNSRecordType(rawValue: 16),
+            recordClass: 3)) ?? []
 
     /// `_services._dns-sd._udp.local` PTR with the unicast-response bit, so
     /// the answer comes back to our port instead of the multicast group.
-    public static let mdnsServicesQuery = (try? DNSMessage.query(id: 0, name: "_services._dns-sd._udp.local", type: DNSRecordType(rawValue: 12),
-                                                                 recordClass: 0x8001, recursionDesired: false)) ?? []
+    public static let mdnsServicesQuery =
+        (try? DNSMessage.query(
+            id: 0, name: "_services._dns-sd._udp.local", type: DNSRecordType(rawValue: 12),
+            recordClass: 0x8001, recursionDesired: false)) ?? []
 
     /// NTPv4 client request (mode 3) with a transmit timestamp the server echoes.
     public static let ntpClientRequest: [UInt8] = [0x23] + Array(repeating: 0, count: 39) + ntpTransmit
@@ -96,10 +100,10 @@ public enum UDPPayloads {
     /// TFTP read request for a file that should not exist: a server answers with an error packet.
     public static let tftpReadRequest: [UInt8] = [0, 1] + Array("portcullis-probe".utf8) + [0] + Array("octet".utf8) + [0]
 
-    public static let sipOptions: [UInt8] = Array((
-        "OPTIONS sip:nm SIP/2.0\r\nVia: SIP/2.0/UDP nm;branch=z9hG4bK-portcullis;rport\r\n"
-        + "From: <sip:nm@nm>;tag=portcullis\r\nTo: <sip:nm2@nm2>\r\nCall-ID: portcullis-probe\r\nCSeq: 42 OPTIONS\r\n"
-        + "Max-Forwards: 70\r\nContent-Length: 0\r\nContact: <sip:nm@nm>\r\nAccept: application/sdp\r\n\r\n").utf8)
+    public static let sipOptions: [UInt8] = Array(
+        ("OPTIONS sip:nm SIP/2.0\r\nVia: SIP/2.0/UDP nm;branch=z9hG4bK-portcullis;rport\r\n"
+            + "From: <sip:nm@nm>;tag=portcullis\r\nTo: <sip:nm2@nm2>\r\nCall-ID: portcullis-probe\r\nCSeq: 42 OPTIONS\r\n"
+            + "Max-Forwards: 70\r\nContent-Length: 0\r\nContact: <sip:nm@nm>\r\nAccept: application/sdp\r\n\r\n").utf8)
 
     // MARK: Replies
 
