@@ -70,9 +70,6 @@ let package = Package(
         .testTarget(
             name: "PortcullisScanTests", dependencies: ["PortcullisCore", "PortcullisLinux", "PortcullisScan", "PortcullisTestSupport"],
             exclude: ["Fixtures"], swiftSettings: strictSettings),
-        .testTarget(
-            name: "PortcullisJobsTests", dependencies: ["PortcullisCore", "PortcullisLinux", "PortcullisStore", "PortcullisJobs", "PortcullisTestSupport"],
-            swiftSettings: strictSettings),
         // The README's library example, compiled with the package so it cannot rot.
         .executableTarget(
             name: "portcullis-example-exposed", dependencies: ["PortcullisCore", "PortcullisJobs"],
@@ -85,7 +82,7 @@ let package = Package(
             name: "portcullis-crash-writer", dependencies: ["PortcullisCore", "PortcullisStore"],
             path: "Tests/StoreCrashWriter", swiftSettings: strictSettings),
         .testTarget(
-            name: "PortcullisCLITests", dependencies: ["PortcullisCore", "PortcullisLinux", "PortcullisStore", "PortcullisTestSupport"],
+            name: "PortcullisCLITests", dependencies: ["PortcullisCore", "PortcullisLinux", "PortcullisStore", "PortcullisJobs", "PortcullisTestSupport"],
             exclude: ["Fixtures"], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]
