@@ -156,6 +156,9 @@ public struct FirewallModel: Sendable {
         }
 
         var entries: [Key: [Entry]] = [:]
+        /// The key last looked up, with its entries: listeners come in runs
+        /// on one address, and comparing a key is cheaper than hashing it.
+        var recent: (key: Key, entries: [Entry])?
 
         struct VerdictPair: Hashable {
             var v4: FirewallVerdict
@@ -190,12 +193,18 @@ public struct FirewallModel: Sendable {
         case .walk(let l4, let address):
             let value = U128(UInt64(port))
             let key = Memo.Key(l4: l4, family: family, address: address, dnatPossible: dnatTargets.contains(value))
-            if let entry = memo.entries[key]?.first(where: { $0.applies(to: value) }) { return entry.evaluation }
+            let known: [Memo.Entry]
+            if let recent = memo.recent, recent.key == key { known = recent.entries } else { known = memo.entries[key] ?? [] }
+            if let entry = known.first(where: { $0.applies(to: value) }) {
+                memo.recent = (key, known)
+                return entry.evaluation
+            }
             let tests = PortTestLog(port: value)
             let evaluation = walk(packet(l4: l4, family: family, port: port, address: address), portTests: tests)
             if tests.reusable {
                 memo.entries[key, default: []].append(Memo.Entry(portTests: tests.tests, evaluation: evaluation))
             }
+            memo.recent = (key, memo.entries[key] ?? [])
             return evaluation
         }
     }

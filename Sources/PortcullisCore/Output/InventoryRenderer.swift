@@ -219,7 +219,9 @@ public enum InventoryRenderer {
         for e in entries {
             let s = e.socket
             let proto = s.proto.rawValue + (s.family == .ipv6 ? "6" : "")
-            var row = [proto, address(s.localAddress, port: s.localPort, proto: s.proto)]
+            var row: [String] = []
+            row.reserveCapacity(headers.count)  // one allocation per row, not one per += and append
+            row += [proto, address(s.localAddress, port: s.localPort, proto: s.proto)]
             if allStates { row += [address(s.remoteAddress, port: s.remotePort, proto: s.proto), s.stateName] }
             let units = Set(e.owners.compactMap(\.unit))
             var unit = units.sorted().joined(separator: ",")
