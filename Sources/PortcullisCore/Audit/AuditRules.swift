@@ -46,8 +46,9 @@ enum AuditRules {
         guard s.proto != .raw else { return ([], []) }
         var seen = Set<String>()
         var byExecutable: [PortFact] = []
-        for owner in entry.owners {
-            for fact in PortKnowledge.facts(executable: owner.name)
+        // By index: the name is all it needs, not a copy of each holder.
+        for i in entry.owners.indices {
+            for fact in PortKnowledge.facts(executable: entry.owners[i].name)
             where fact.protocols.contains(s.proto) && seen.insert(fact.service).inserted {
                 byExecutable.append(fact)
             }
