@@ -37,6 +37,7 @@ extension InventoryCollector {
     }
 }
 
+/// The clocks the CLI and the jobs read, as integers.
 public enum Clock {
     /// Seconds since the epoch (CLOCK_REALTIME).
     public static func now() -> Int64 { Sys.realtimeSeconds() }

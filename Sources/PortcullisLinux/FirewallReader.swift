@@ -10,8 +10,11 @@ import PortcullisCore
 /// no one else can write, since portcullis runs as root and a replaced nft
 /// would run as root too.
 public enum FirewallReader {
+    /// Where nft is looked for, in order; the first path that exists is used (never a PATH lookup).
     public static let nftPaths = ["/usr/sbin/nft", "/sbin/nft"]
+    /// How long nft may run before it is killed and the ruleset reported unavailable.
     public static let timeoutMilliseconds: Int64 = 5000
+    /// The most nft may print, in bytes (64 MiB); more makes the ruleset unavailable rather than truncated.
     public static let outputLimit = 64 * 1024 * 1024
 
     /// The firewall as the live host sees it.

@@ -5,7 +5,9 @@ import Synchronization
 /// Why the hidden-port check could not run at all (exit 3). Views that
 /// fail one by one are diagnostics instead, and the check uses the rest.
 public struct HiddenCheckError: Error, Sendable, CustomStringConvertible {
+    /// Why the check could not run, for the error message.
     public var description: String
+    /// Wraps the reason, e.g. "cannot open /proc: ...".
     public init(_ description: String) { self.description = description }
 }
 
@@ -19,21 +21,30 @@ public struct HiddenCheckError: Error, Sendable, CustomStringConvertible {
 /// a candidate. Candidates then go through `rounds` re-verification rounds
 /// (see `HiddenVerifier`).
 public enum HiddenPortCheck {
+    /// What `run` checks, and how.
     public struct Options: Sendable {
+        /// The procfs to read (tables, fd walk); the probes themselves always act on this host's network namespace.
         public var procRoot = "/proc"
+        /// Re-verification rounds each candidate must survive to be reported (at least 1).
         public var rounds = 3
         /// Pause before each re-verification round.
         public var pauseMilliseconds = 200
         /// Probe threads; nil = online CPUs.
         public var parallelism: Int?
+        /// Protocols whose tables are read and ports bind-probed; `.raw` has no ports and is not probed.
         public var protocols: [TransportProtocol] = [.tcp, .udp]
+        /// Address families whose tables are read and probed (an IPv4 and an IPv6 socket each).
         public var families: [AddressFamily] = AddressFamily.allCases
+        /// The ports the bind sweep probes, per protocol and family; the default is every port.
         public var ports: ClosedRange<UInt16> = 1...65535
         /// Short progress lines ("bind probes 40%"), for a terminal.
         public var progress: (@Sendable (String) -> Void)?
+        /// The defaults: /proc, 3 rounds 200 ms apart, TCP and UDP, both families, ports 1-65535.
         public init() {}
     }
 
+    /// Runs the whole check: the views, the candidates and their re-verification, and the report of what
+    /// persisted. Throws only when no socket table at all can be read or re-verification fails.
     public static func run(_ options: Options = Options()) throws(HiddenCheckError) -> HiddenReport {
         let started = Sys.monotonicMilliseconds()
         let procfs: ProcFS

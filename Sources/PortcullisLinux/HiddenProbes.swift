@@ -288,6 +288,8 @@ public enum BindProber {
 /// the port? Made only for candidates (ports in use that no table explains),
 /// so the check does not knock on every service of the host.
 public enum ConnectProber {
+    /// Connects to `key`'s port on loopback (127.0.0.1 or ::1) and says how it went within `timeoutMilliseconds`;
+    /// `.notProbed` for anything but TCP. The socket is reset on close, leaving no TIME_WAIT.
     public static func probe(_ key: PortKey, timeoutMilliseconds: Int32 = 250) -> ConnectOutcome {
         guard key.proto == .tcp else { return .notProbed }
         let ipv6 = key.family == .ipv6

@@ -51,6 +51,8 @@ public enum HostEvidence {
         return hints
     }
 
+    /// Home directories of ordinary users (uid 1000 and above) from `etcRoot`/etc/passwd; empty when it
+    /// cannot be read. `etcRoot` ends in "/" ("/" for this host).
     public static func userHomes(etcRoot: String) -> [String] {
         (try? HostFiles.readFile(etcRoot + "etc/passwd")).map(ProcessFiles.userHomes) ?? []
     }

@@ -4,6 +4,7 @@ import PortcullisCore
 public enum SocketSource: String, Sendable, CaseIterable {
     /// NETLINK_SOCK_DIAG, falling back to /proc/net when it is unavailable.
     case auto
+    /// NETLINK_SOCK_DIAG only: a protocol the kernel cannot dump is an error, or a warning for raw sockets.
     case netlink
     /// The /proc/net/{tcp,tcp6,udp,udp6,raw,raw6} tables.
     case procfs
@@ -11,29 +12,41 @@ public enum SocketSource: String, Sendable, CaseIterable {
 
 /// A runtime failure of collection: something needed could not be read.
 public struct CollectionError: Error, Sendable, CustomStringConvertible {
+    /// What could not be read and why, for the error message.
     public var description: String
+    /// Wraps the message, e.g. "cannot open the proc root /proc: ...".
     public init(_ description: String) { self.description = description }
 }
 
 /// Collects the socket inventory from the kernel and /proc.
 public struct InventoryCollector {
+    /// What `collect` reads, from where.
     public struct Options: Sendable {
+        /// Which protocols, families and states to list.
         public var query = SocketQuery()
+        /// Where the socket table comes from; `.auto` uses netlink only for the live /proc.
         public var source: SocketSource = .auto
         /// procfs root; anything but "/proc" means a copy from elsewhere,
         /// read through its /proc/net tables.
         public var procRoot = "/proc"
+        /// Walk the processes' fd tables to find each socket's owners; false lists sockets without owners.
         public var resolveOwners = true
+        /// Threads walking fd tables when owners are resolved.
         public var parallelism = 2
+        /// Prefix of etc/passwd and etc/services (user and service names), ending in "/"; "/" for this host.
         public var etcRoot = "/"
         /// Also read /proc/net/packet (AF_PACKET sockets) and their owners.
         public var includePacketSockets = false
+        /// The defaults: listening TCP, UDP and raw sockets of both families from /proc, with owners.
         public init() {}
     }
 
+    /// What the next `collect()` reads; `auditInput` changes it to listening sockets plus packet sockets.
     public var options: Options
+    /// The netlink client used for the dumps; replace it to replay recorded kernel replies.
     public var sockDiag: SockDiagClient
 
+    /// A collector with these options; `sockDiag` defaults to a real NETLINK_SOCK_DIAG socket per dump.
     public init(options: Options, sockDiag: SockDiagClient = SockDiagClient()) {
         self.options = options
         self.sockDiag = sockDiag
@@ -41,6 +54,8 @@ public struct InventoryCollector {
 
     var isLive: Bool { options.procRoot == "/proc" }
 
+    /// Reads the sockets (netlink or /proc/net), their owners and names, and returns them sorted with
+    /// any warnings. Throws when the proc root or a needed socket table cannot be read.
     public mutating func collect() throws(CollectionError) -> Inventory {
         let procfs: ProcFS
         do { procfs = try ProcFS(root: options.procRoot) } catch {
@@ -209,11 +224,14 @@ public struct InventoryCollector {
 
 /// Host files portcullis reads itself (static glibc cannot use NSS).
 public enum HostFiles {
+    /// uid → user name from `etcRoot`/etc/passwd (first entry wins); empty when it cannot be read.
     public static func users(etcRoot: String) -> [UInt32: String] {
         guard let bytes = try? readFile(etcRoot + "etc/passwd") else { return [:] }
         return ProcessFiles.parsePasswd(bytes)
     }
 
+    /// Port names from `etcRoot`/etc/services, filled in from usr/share/nmap/nmap-services when present;
+    /// either may be missing.
     public static func services(etcRoot: String) -> ServiceTable {
         let etc = (try? readFile(etcRoot + "etc/services")) ?? []
         let nmap = try? readFile(etcRoot + "usr/share/nmap/nmap-services")
@@ -251,6 +269,7 @@ public enum HostFiles {
         }
     }
 
+    /// Whether `path` names something now (following symlinks); false for any error, denial included.
     public static func exists(_ path: String) -> Bool {
         (try? Sys.statAt(Sys.currentDirectory, Array(path.utf8), follow: true)) != nil
     }

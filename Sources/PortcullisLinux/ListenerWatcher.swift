@@ -8,12 +8,19 @@ import PortcullisCore
 /// the cache, by inode; the owner walk itself reads only the fd tables of
 /// processes that ran since the previous walk (`SocketTableCache`).
 public final class ListenerWatcher {
+    /// Where the watcher reads from, and how hard it works.
     public struct Options: Sendable {
+        /// The procfs to read the fd tables and /proc/net from; the sockets themselves come from this host's netlink.
         public var procRoot = "/proc"
+        /// Prefix of etc/passwd and etc/services (user and service names), ending in "/"; "/" for this host.
         public var etcRoot = "/"
+        /// Threads walking fd tables when owners are looked up.
         public var parallelism = 2
+        /// Protocols whose listeners are watched.
         public var protocols = Set(TransportProtocol.allCases)
+        /// Address families whose listeners are watched.
         public var families = Set(AddressFamily.allCases)
+        /// The defaults: /proc and /, 2 threads, every protocol and family.
         public init() {}
     }
 
@@ -49,6 +56,8 @@ public final class ListenerWatcher {
     /// The digest of the tables at the last poll that decoded them.
     var lastDigest: SockDiagWire.InodeDigest?
 
+    /// Opens the procfs and reads the user and service names once; the first poll is `start()`.
+    /// Throws when the proc root cannot be opened.
     public init(options: Options = Options()) throws(CollectionError) {
         self.options = options
         do { procfs = try ProcFS(root: options.procRoot) } catch {
@@ -71,9 +80,12 @@ public final class ListenerWatcher {
         inChildPIDNamespace = procfs.ownNamespace("pid").map { $0 != InventoryCollector.initialPIDNamespace } ?? false
     }
 
+    /// Distinct listeners (protocol, family, address, port) known after the last poll.
     public var listenerCount: Int { byKey.count }
+    /// Listening sockets known after the last poll; several can share one listener (SO_REUSEPORT).
     public var socketCount: Int { entries.count }
 
+    /// Warnings and notices gathered since the previous call, oldest first; the list is emptied.
     public func takeDiagnostics() -> [Diagnostic] {
         defer { diagnostics.removeAll() }
         return diagnostics

@@ -7,17 +7,21 @@ import Synchronization
 public struct OwnerResolver: Sendable {
     /// One descriptor of one process referring to a socket.
     public struct Holding: Sendable, Hashable {
+        /// The process holding the descriptor.
         public var pid: Int32
+        /// The descriptor number in that process's fd table.
         public var fd: Int32
     }
 
     /// Every (pid, fd) holding each socket inode.
     public struct Holders: Sendable {
+        /// Socket inode → every (pid, fd) referring to it, in walk order; only wanted inodes when the walk had a filter.
         public var byInode: [UInt64: [Holding]] = [:]
         /// PIDs whose fd table could not be read for lack of privilege.
         public var deniedPIDs: [Int32] = []
         /// PIDs that exited during the walk.
         public var vanishedPIDs = 0
+        /// PIDs whose fd table was read, or taken from the cache.
         public var walkedPIDs = 0
         /// PIDs whose sockets came from a `SocketTableCache` (also counted in walkedPIDs).
         public var reusedPIDs = 0
@@ -40,6 +44,7 @@ public struct OwnerResolver: Sendable {
     /// Number of threads walking fd tables in parallel.
     public var parallelism: Int
 
+    /// A resolver over `procfs`; `parallelism` is clamped to at least 1.
     public init(procfs: ProcFS, parallelism: Int = 2) {
         self.procfs = procfs
         self.parallelism = max(1, parallelism)
@@ -114,8 +119,11 @@ public struct OwnerResolver: Sendable {
 /// rare outside old threading libraries): a descriptor one opens appears
 /// in the other's table while the other has not run.
 public final class SocketTableCache: Sendable {
+    /// One process's socket descriptors as read at one moment.
     public struct Table: Sendable {
+        /// The process's `activityStamp` when its table was read: equal stamps mean the table is unchanged.
         public var stamp: [UInt8]
+        /// Each socket descriptor then: its number and the socket's inode.
         public var sockets: [(fd: Int32, inode: UInt64)]
     }
 
@@ -129,8 +137,10 @@ public final class SocketTableCache: Sendable {
         set { lockedTables.withLock { $0 = newValue } }
     }
 
+    /// An empty cache: the first walk reads every table.
     public init() {}
 
+    /// Processes whose tables the cache holds (those of the last walk that used it).
     public var processCount: Int { lockedTables.withLock { $0.count } }
 }
 
@@ -146,6 +156,8 @@ public struct ProcessDescriber {
     let isLive: Bool
     private var cache: [Int32: SocketOwner?] = [:]
 
+    /// A describer over `procfs`, naming uids with `users`; `isLive` says `procfs` is this host's /proc,
+    /// which the replaced-executable check needs.
     public init(procfs: ProcFS, users: [UInt32: String], isLive: Bool) {
         self.procfs = procfs
         self.users = users

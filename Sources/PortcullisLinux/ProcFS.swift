@@ -7,6 +7,7 @@ import PortcullisCore
 /// in it changes after `init` (the descriptor is only read, and closed in
 /// `deinit`), and every call opens descriptors of its own.
 public final class ProcFS: Sendable {
+    /// The path the tree was opened at, as given ("/proc" or a `--proc-root` copy); used in messages.
     public let root: String
     let rootFD: Int32
 
@@ -71,6 +72,7 @@ public final class ProcFS: Sendable {
 /// An open /proc/PID directory. All reads go through its descriptor, so they
 /// are about this process even if the PID is reused meanwhile.
 public final class ProcessDirectory {
+    /// The process this directory was opened for.
     public let pid: Int32
     let fd: Int32
 
@@ -81,12 +83,15 @@ public final class ProcessDirectory {
 
     deinit { Sys.close(fd) }
 
+    /// A file of this process, e.g. "status" or "cmdline", read whole through the directory descriptor.
+    /// `sizeHint` is the first buffer size in bytes; the buffer grows as needed.
     public func read(_ name: String, sizeHint: Int = 1024) throws(Errno) -> [UInt8] {
         let file = try Sys.openAt(fd, name)
         defer { Sys.close(file) }
         return try Sys.readAll(file, sizeHint: sizeHint)
     }
 
+    /// The target of a symbolic link of this process, e.g. "exe" or "ns/net", as raw bytes (no encoding assumed).
     public func readLink(_ name: String) throws(Errno) -> [UInt8] { try Sys.readLinkAt(fd, name) }
 
     /// What this process's threads have run so far: each thread's id and its

@@ -3,6 +3,7 @@ import PortcullisCore
 /// A netlink conversation: send one request, receive datagrams. A protocol
 /// so tests can replay recorded kernel replies and check the request bytes.
 public protocol NetlinkTransport {
+    /// Sends one complete netlink request datagram to the kernel.
     mutating func send(_ request: [UInt8]) throws(Errno)
     /// The next datagram from the kernel.
     mutating func receive() throws(Errno) -> [UInt8]
@@ -13,6 +14,7 @@ public final class SockDiagSocket: NetlinkTransport {
     private let fd: Int32
     private var buffer: [UInt8]
 
+    /// Opens a NETLINK_SOCK_DIAG socket (close-on-exec) with a 32 KiB receive buffer.
     public init() throws(Errno) {
         fd = try Sys.netlinkSocket(protocol: 4)  // NETLINK_SOCK_DIAG
         // The kernel sizes dump chunks after the reader's buffer, up to 32 KiB.
@@ -21,8 +23,10 @@ public final class SockDiagSocket: NetlinkTransport {
 
     deinit { Sys.close(fd) }
 
+    /// Sends `request` to the kernel (port id 0); a short send is an EIO error.
     public func send(_ request: [UInt8]) throws(Errno) { try Sys.sendToKernel(fd, request) }
 
+    /// The next datagram from the kernel, at most 32 KiB.
     public func receive() throws(Errno) -> [UInt8] {
         let n = try Sys.receive(fd, into: &buffer)
         return Array(buffer[0..<n])
@@ -32,13 +36,23 @@ public final class SockDiagSocket: NetlinkTransport {
 /// Errors from a sock_diag dump. The dump is the source of truth, so a
 /// failure is an error, never an empty table.
 public struct SockDiagError: Error, Sendable, CustomStringConvertible {
+    /// Which step failed: `socket` (opening the netlink socket), `send` (the request), `receive` (reading the reply),
+    /// `kernel` (the kernel ended the dump with an error, in `underlying`), `malformed` (a reply that does not decode, or
+    /// no NLMSG_DONE), `interrupted` (NLM_F_DUMP_INTR on every one of `maxAttempts` tries).
     public enum Code: Sendable { case socket, send, receive, kernel, malformed, interrupted }
+    /// The step that failed.
     public var code: Code
+    /// The protocol whose table was being dumped.
     public var proto: TransportProtocol
+    /// The address family whose table was being dumped.
     public var family: AddressFamily
+    /// The errno behind the failure: of the system call, or the kernel's NLMSG_ERROR code; nil for
+    /// `malformed` and `interrupted`.
     public var underlying: Errno?
+    /// What went wrong, in words, for the message.
     public var detail: String
 
+    /// "sock_diag dump of PROTO/FAMILY: DETAIL", with the errno's text and number when there is one.
     public var description: String {
         let what = "sock_diag dump of \(proto.rawValue)/\(family.rawValue)"
         if let underlying { return "\(what): \(detail): \(underlying) (errno \(underlying.rawValue))" }
@@ -53,10 +67,13 @@ public struct SockDiagClient {
     private var sequence: UInt32 = 1
     private let makeTransport: () throws(Errno) -> any NetlinkTransport
 
+    /// `transport` opens a fresh conversation for each dump; the default opens a real `SockDiagSocket`,
+    /// tests pass recorded replies.
     public init(transport: @escaping () throws(Errno) -> any NetlinkTransport = { () throws(Errno) in try SockDiagSocket() }) {
         makeTransport = transport
     }
 
+    /// Every socket matching `query`: one dump per protocol and family it selects, states filtered in the kernel.
     public mutating func dump(_ query: SocketQuery) throws(SockDiagError) -> [SocketRecord] {
         var all: [SocketRecord] = []
         for proto in TransportProtocol.allCases where query.protocols.contains(proto) {
@@ -67,6 +84,7 @@ public struct SockDiagClient {
         return all
     }
 
+    /// One dump of one protocol and family; `states` is a bit mask of kernel TCP_* state numbers (bit N for state N).
     public mutating func dump(proto: TransportProtocol, family: AddressFamily, states: UInt32) throws(SockDiagError) -> [SocketRecord] {
         try dump(proto: proto, family: family, states: states, into: []) { (records, datagram) throws(SockDiagWire.DecodeError) in
             let batch = try SockDiagWire.decode(datagram, proto: proto)
@@ -78,8 +96,11 @@ public struct SockDiagClient {
     /// A dump kept as the kernel sent it, with the digest of its inodes:
     /// `watch` compares digests on every poll and decodes only when they differ.
     public struct CapturedDump: Sendable {
+        /// The protocol dumped, needed to decode the datagrams.
         public var proto: TransportProtocol
+        /// Digest of the inodes in every datagram, compared between polls.
         public var digest = SockDiagWire.InodeDigest()
+        /// The reply datagrams, undecoded, in the order received.
         public var datagrams: [[UInt8]] = []
 
         /// The sockets of the dump (its datagrams were already walked once, so

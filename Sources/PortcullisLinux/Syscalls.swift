@@ -29,29 +29,51 @@ enum CConstant {
 
 /// An errno value, read immediately after the failing call.
 public struct Errno: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The errno number (ENOENT and so on).
     public let rawValue: Int32
+    /// Wraps an errno number, e.g. `Errno(errno)` right after a failed call.
     public init(_ rawValue: Int32) { self.rawValue = rawValue }
 
+    /// EPERM: the operation needs a privilege this process lacks (as for another user's /proc/PID/fd).
     public static let notPermitted = Errno(EPERM)
+    /// ENOENT: no such file; from sock_diag, no handler for that protocol (a module not loaded).
     public static let noSuchFile = Errno(ENOENT)
+    /// ESRCH: the process is gone.
     public static let noSuchProcess = Errno(ESRCH)
+    /// EINTR: a signal interrupted the call; the wrappers retry it, a non-blocking connect treats it as pending.
     public static let interrupted = Errno(EINTR)
+    /// EACCES: file permissions forbid it, or a bind below ip_unprivileged_port_start.
     public static let permissionDenied = Errno(EACCES)
+    /// ENOBUFS: the kernel had no buffer space (a netlink socket's receive queue overflowed).
     public static let noBufferSpace = Errno(ENOBUFS)
+    /// EINVAL: a bad argument, also used for a path containing a NUL byte.
     public static let invalidArgument = Errno(EINVAL)
+    /// ELOOP: a symbolic link in the last component, refused by O_NOFOLLOW.
     public static let tooManySymlinks = Errno(ELOOP)
+    /// ENOTDIR: a path component is not a directory.
     public static let notDirectory = Errno(ENOTDIR)
+    /// EPROTONOSUPPORT: the kernel lacks the protocol or address family (IPv6 disabled, for one).
     public static let protocolNotSupported = Errno(EPROTONOSUPPORT)
+    /// EEXIST: something is already at the path an exclusive create or mkdir wanted.
     public static let fileExists = Errno(EEXIST)
+    /// EINPROGRESS: a non-blocking connect has started; poll for writability to learn how it ended.
     public static let inProgress = Errno(EINPROGRESS)
+    /// EALREADY: a connect on this non-blocking socket is still pending.
     public static let alreadyInProgress = Errno(EALREADY)
+    /// EISCONN: the socket is connected already (a repeated non-blocking connect that succeeded).
     public static let alreadyConnected = Errno(EISCONN)
+    /// ECONNREFUSED: the target answered with a reset (TCP) or ICMP port unreachable (UDP): nothing listens.
     public static let connectionRefused = Errno(ECONNREFUSED)
+    /// EADDRINUSE: the address and port are taken; what a bind probe looks for.
     public static let addressInUse = Errno(EADDRINUSE)
+    /// EHOSTUNREACH: no route to the host, or an ICMP host unreachable came back.
     public static let hostUnreachable = Errno(EHOSTUNREACH)
+    /// ENETUNREACH: no route to the target's network.
     public static let networkUnreachable = Errno(ENETUNREACH)
+    /// ETIMEDOUT: the connection attempt timed out in the kernel.
     public static let timedOut = Errno(ETIMEDOUT)
 
+    /// The C library's text for the errno (strerror), or "errno N" when it has none.
     public var description: String {
         guard let text = strerror(rawValue) else { return "errno \(rawValue)" }
         return String(cString: text)
@@ -59,6 +81,7 @@ public struct Errno: Error, Hashable, Sendable, CustomStringConvertible {
 
     /// "Vanished" errors: the process or fd went away between two calls.
     public var meansGone: Bool { self == .noSuchFile || self == .noSuchProcess }
+    /// EACCES or EPERM: the call was refused for lack of privilege, as opposed to its object being gone.
     public var meansDenied: Bool { self == .permissionDenied || self == .notPermitted }
 
     /// EAGAIN/EWOULDBLOCK: a non-blocking socket has nothing to give or no room yet.

@@ -5,6 +5,7 @@ import PortcullisCore
 public enum StopSignals {
     nonisolated(unsafe) private static var wakeFD: Int32 = -1
 
+    /// Installs the SIGINT and SIGTERM handlers (once; later calls do nothing) and the pipe that wakes `sleep`.
     public static func install() throws(Errno) { wakeFD = try Sys.installStopSignals() }
 
     /// The signal received (SIGINT 2, SIGTERM 15), or nil.
@@ -32,13 +33,17 @@ public enum StopSignals {
 /// without a shell, the event's JSON on its stdin (never in its arguments
 /// or environment), its stdout and stderr on portcullis's stderr.
 public final class EventCommand {
+    /// The program run for each event: PROGRAM if it had a slash, else where it was found in PATH.
     public let path: String
+    /// Arguments after argv[0] (which is `path`), from `--exec-arg`, in order.
     public let arguments: [String]
     /// At most this many handlers run at once; the next event waits.
     public var maxRunning = 8
     /// How long writing an event to a handler's stdin may take.
     public var writeTimeoutMilliseconds = 5000
     private var running: [Int32] = []
+    /// Handlers that could not start, did not read their whole event, or exited non-zero, as messages;
+    /// `takeFailures()` empties it.
     public private(set) var failures: [String] = []
 
     /// Resolves PROGRAM: a path with a slash is used as it is; a bare name
@@ -111,10 +116,13 @@ public final class EventCommand {
 /// (/dev/log), in the BSD format the C library's syslog(3) uses:
 /// `<PRI>Mmm dd hh:mm:ss portcullis[PID]: MESSAGE`, facility daemon.
 public final class SyslogSink {
+    /// The syslog daemon's socket, normally /dev/log; reconnected to if the daemon restarts.
     public let path: String
     private var fd: Int32
+    /// LOG_DAEMON, the facility of every message: PRI is facility × 8 + severity.
     public static let facilityDaemon: Int32 = 3
 
+    /// Connects to the daemon's datagram socket at `path`; throws if nothing listens there.
     public init(path: String = "/dev/log") throws(CollectionError) {
         self.path = path
         do { fd = try Sys.unixDatagram(connectedTo: path) } catch {
