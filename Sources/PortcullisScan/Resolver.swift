@@ -21,8 +21,10 @@ public struct ResolvedHost: Sendable, Hashable {
     /// The name that held the addresses: the end of the CNAME chain, with
     /// any search domain applied. Equal to `name` (lower-cased) when neither applied.
     public var canonicalName: String
+    /// Where the addresses came from: the hosts file, the localhost rule, or which nameserver.
     public var source: Source
 
+    /// A resolved name, as `resolve` builds it (addresses in the order and form described above).
     public init(name: String, addresses: [IPAddress], canonicalName: String, source: Source) {
         self.name = name
         self.addresses = addresses
@@ -33,6 +35,7 @@ public struct ResolvedHost: Sendable, Hashable {
 
 /// A name that could not be resolved. `description` is the message for the user.
 public struct ResolveError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// Why the name could not be resolved.
     public enum Reason: Sendable, Hashable {
         /// The name cannot be put in a query; the text says why
         /// (`not a DNS name (a label must be 1 to 63 bytes)`).
@@ -48,16 +51,19 @@ public struct ResolveError: Error, Sendable, Hashable, CustomStringConvertible {
 
     /// The name as asked.
     public var name: String
+    /// Why: what the name as given got when it was tried, else the last search-domain name's answer.
     public var reason: Reason
     /// The other names tried through resolv.conf's search domains, in order.
     public var alsoTried: [String]
 
+    /// A failure for `name`; `alsoTried` lists the search-domain names tried besides it.
     public init(name: String, reason: Reason, alsoTried: [String] = []) {
         self.name = name
         self.reason = reason
         self.alsoTried = alsoTried
     }
 
+    /// "cannot resolve "NAME": REASON", plus the other names tried; the names are escaped for the terminal.
     public var description: String {
         var text = "cannot resolve \"\(UntrustedText.escape(name))\": "
         switch reason {
@@ -85,9 +91,12 @@ public struct ResolveError: Error, Sendable, Hashable, CustomStringConvertible {
 /// a timeout or ICMP port unreachable moves on to the next nameserver, for
 /// `attempts` rounds, as glibc does.
 public struct Resolver: Sendable {
+    /// The hosts file entries, consulted before DNS.
     public var hosts: HostsFile
+    /// Nameservers, search domains and options (timeout, attempts) from resolv.conf.
     public var configuration: ResolverConfiguration
 
+    /// A resolver over given contents; `system()` reads this machine's files. The default hosts file is empty.
     public init(hosts: HostsFile = HostsFile(), configuration: ResolverConfiguration) {
         self.hosts = hosts
         self.configuration = configuration

@@ -9,6 +9,7 @@ import Synchronization
 /// made is retried after backing off, and reported `unknown` only if that
 /// keeps failing.
 public enum ScanEngine {
+    /// How hard and how fast the engine probes, and where it reports.
     public struct Options: Sendable {
         /// Probes in flight at once, across workers (also bounded by RLIMIT_NOFILE).
         public var maxConcurrency = 4096
@@ -16,8 +17,11 @@ public enum ScanEngine {
         public var rate: Int?
         /// Most retries of a port that did not answer (see RetryAllowance).
         public var maxRetries = 6
+        /// Wait for an answer before any round trip to the host has been measured.
         public var initialTimeoutMilliseconds = 1000
+        /// Floor of the adaptive per-host timeout (smoothed RTT + 4 × variation); lowered to the maximum if above it.
         public var minTimeoutMilliseconds = 100
+        /// Ceiling of the adaptive per-host timeout (`--max-timeout`).
         public var maxTimeoutMilliseconds = 2000
         /// Worker threads; nil = online CPUs.
         public var workers: Int?
@@ -27,6 +31,7 @@ public enum ScanEngine {
         public var onResult: (@Sendable (ScanTarget, ScanPortResult) -> Void)?
         /// Called from worker threads with (decided, total) now and then.
         public var onProgress: (@Sendable (Int, Int) -> Void)?
+        /// The defaults: 4096 probes in flight, no rate cap, 6 retries, timeouts 1000 ms initial within 100-2000 ms.
         public init() {}
     }
 

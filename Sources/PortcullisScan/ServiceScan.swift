@@ -6,12 +6,15 @@ import Synchronization
 /// probe conversation (ServiceDetector) runs on one of `parallelism`
 /// threads of its own, since a conversation mostly waits on the service.
 public enum ServiceScan {
+    /// How many conversations run at once and how long each step may wait.
     public struct Options: Sendable {
         /// Conversations at once.
         public var parallelism = 64
+        /// TCP connect timeout, and how long each probe waits for its answer; UDP waits at most 2000 ms.
         public var timeoutMilliseconds = 3000
         /// Called with (done, total) as conversations finish.
         public var onProgress: (@Sendable (Int, Int) -> Void)?
+        /// The defaults: 64 conversations at once, 3000 ms timeouts, no progress callback.
         public init() {}
     }
 
