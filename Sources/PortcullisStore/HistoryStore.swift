@@ -8,6 +8,7 @@ import PortcullisLinux
 /// is either wholly there or wholly absent, whatever happens to the process.
 /// Nothing is ever updated or deleted: setting a baseline adds a row.
 public final class HistoryStore: Sendable {
+    /// Whether the store may create, migrate and write the database.
     public enum Mode: Sendable {
         /// Create the file (mode 0600) and migrate the schema as needed.
         case readWrite
@@ -15,12 +16,15 @@ public final class HistoryStore: Sendable {
         case readOnly
     }
 
+    /// How the database is opened.
     public struct Options: Sendable {
+        /// Read-write (the default) creates and migrates; read-only never changes the file.
         public var mode: Mode = .readWrite
         /// How long to wait for another writer's lock, in seconds.
         public var busyTimeout: Double = 5
         /// Create missing parent directories (mode 0700): for the default location.
         public var createDirectories = false
+        /// The defaults: read-write, 5 s busy timeout, no directories created.
         public init() {}
     }
 
@@ -31,6 +35,7 @@ public final class HistoryStore: Sendable {
     /// Version of the stored form of listeners and findings (`snapshot.format`).
     public static let storedFormVersion = 1
 
+    /// The database file, as given; every `StoreError` names it.
     public let path: String
     let queue: DatabaseQueue
 
@@ -45,6 +50,8 @@ public final class HistoryStore: Sendable {
         return (home == "/" ? "" : home) + "/.local/state/portcullis/portcullis.db"
     }
 
+    /// Opens (read-write: creates if missing, checks, migrates) the database at `path`. Throws `.foreign`,
+    /// `.corrupt`, `.newerSchema`, `.notWritable` or `.missing` before anything is written.
     public init(path: String, options: Options = Options()) throws(StoreError) {
         self.path = path
         switch StoreFiles.kind(path) {
@@ -249,6 +256,7 @@ public final class HistoryStore: Sendable {
         try run { try queue.read { db in try Self.infos(db) } }
     }
 
+    /// The summary of snapshot `id`; throws `.unknownSnapshot` when there is none.
     public func snapshot(_ id: Int64) throws(StoreError) -> SnapshotInfo {
         let found = try run { try queue.read { db in try Self.infos(db, where: "id = ?", arguments: [id]).first } }
         guard let found else {

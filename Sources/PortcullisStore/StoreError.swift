@@ -3,6 +3,7 @@ import PortcullisLinux
 /// Why the history database could not be used: what went wrong, the file,
 /// and what to do. Nothing already stored is changed when one is thrown.
 public struct StoreError: Error, Sendable, CustomStringConvertible {
+    /// What kind of failure, which decides the message and the exit status.
     public enum Code: Sendable, Equatable {
         /// `PRAGMA quick_check` failed, or SQLite says the file is damaged or not a database.
         case corrupt
@@ -24,13 +25,18 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         case failed
     }
 
+    /// What kind of failure; `isUsageError` and the message follow from it.
     public var code: Code
+    /// The database file concerned, as given (`--db` or the default path).
     public var path: String
+    /// The specifics (SQLite's message, the errno text, the schema version), quoted in the message;
+    /// for `.unknownSnapshot` and `.noBaseline` it is the whole message.
     public var detail: String
     /// The system call's error behind it, when one is (the file checks made
     /// before SQLite opens the file); `detail` already says it in words.
     public var underlying: Errno?
 
+    /// An error about the database at `path`; `underlying` is the errno when a file check failed.
     public init(_ code: Code, path: String, _ detail: String, underlying: Errno? = nil) {
         self.code = code
         self.path = path
@@ -41,6 +47,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     /// Errors the user can fix by changing the command line (exit 2, not 3).
     public var isUsageError: Bool { code == .unknownSnapshot || code == .noBaseline }
 
+    /// The message for the user: what happened to `path`, whether it was changed, and what to do.
     public var description: String {
         switch code {
         case .corrupt:
