@@ -4,12 +4,16 @@
 /// value, so the byte order of the machine that wrote the file matters; it is
 /// a parameter so a /proc copied off a big-endian host can be read here.
 public enum ProcNetParser {
+    /// Byte order of the machine that wrote the file: `little` (x86, most ARM) or `big` (s390x, some PowerPC).
     public enum ByteOrder: Sendable {
         case little, big
+        /// The byte order of the machine running portcullis, right for the live /proc.
         public static var host: ByteOrder { 1.littleEndian == 1 ? .little : .big }
     }
 
+    /// What one table held: the sockets of its well-formed lines, and a warning for each other line.
     public struct Result: Sendable {
+        /// One record per well-formed socket line, in file order; every state is kept (no filtering here).
         public var records: [SocketRecord]
         /// One entry per malformed line, naming the file and line.
         public var diagnostics: [Diagnostic]

@@ -6,7 +6,9 @@ public enum ProcessFiles {
     public struct Stat: Sendable, Equatable {
         /// `comm`, escaped.
         public var name: String
+        /// The state letter as the kernel writes it (`R` running, `S` sleeping, `Z` zombie, ...), as a byte.
         public var state: UInt8
+        /// The parent's pid; 0 for processes the kernel started (PID 1, kthreadd).
         public var ppid: Int32
         /// Clock ticks after boot.
         public var startTicks: UInt64
@@ -90,8 +92,11 @@ public enum ProcessFiles {
 
     /// systemd unit and container id from /proc/PID/cgroup.
     public struct CgroupInfo: Sendable, Equatable {
+        /// The innermost systemd service or socket unit on the cgroup path, else the innermost scope; escaped.
         public var unit: String?
+        /// The 64-hex-digit container id (Docker, containerd, CRI-O, Podman) on the path, if any.
         public var container: String?
+        /// The cgroup path that was read (v2, else the systemd v1 hierarchy), escaped; nil when there was none.
         public var path: String?
     }
 

@@ -3,24 +3,37 @@
 /// and field at fault. Netlink headers and most inet_diag fields are in host
 /// byte order; ports and addresses in `inet_diag_sockid` are network order.
 public enum SockDiagWire {
+    /// Size of `struct nlmsghdr` in bytes: length, type, flags, sequence, port id.
     public static let nlmsgHeaderSize = 16
+    /// Size of a dump request in bytes: `nlmsghdr` (16) + `inet_diag_req_v2` (56).
     public static let requestSize = 16 + 56  // nlmsghdr + inet_diag_req_v2
+    /// Size of `struct inet_diag_msg` in bytes, the fixed part of each socket in a reply; attributes follow it.
     public static let messageSize = 72  // inet_diag_msg
 
+    /// NLMSG_NOOP: a message to skip.
     public static let nlmsgNoop: UInt16 = 1
+    /// NLMSG_ERROR: carries a negative errno (or 0 for an acknowledgement) and ends the dump.
     public static let nlmsgError: UInt16 = 2
+    /// NLMSG_DONE: the end of a multipart dump, possibly with a negative errno.
     public static let nlmsgDone: UInt16 = 3
+    /// SOCK_DIAG_BY_FAMILY: the message type of the request and of each socket in the reply.
     public static let sockDiagByFamily: UInt16 = 20
 
+    /// NLM_F_REQUEST: set on every request to the kernel.
     public static let flagRequest: UInt16 = 0x01
+    /// NLM_F_MULTI: part of a multipart reply, ended by NLMSG_DONE.
     public static let flagMulti: UInt16 = 0x02
+    /// NLM_F_DUMP_INTR: the table changed while the kernel dumped it, so the dump may be inconsistent.
     public static let flagDumpInterrupted: UInt16 = 0x10
+    /// NLM_F_DUMP: return every matching socket rather than one.
     public static let flagDump: UInt16 = 0x300  // NLM_F_ROOT | NLM_F_MATCH
 
     static let attrShutdown: UInt16 = 8  // unused; listed for reference
     static let attrSKV6Only: UInt16 = 11
 
+    /// The `sdiag_family` byte for `family`: AF_INET (2) or AF_INET6 (10).
     public static func familyCode(_ family: AddressFamily) -> UInt8 { family == .ipv4 ? 2 : 10 }
+    /// The `sdiag_protocol` byte for `proto`: IPPROTO_TCP (6), IPPROTO_UDP (17), IPPROTO_RAW (255).
     public static func protocolCode(_ proto: TransportProtocol) -> UInt8 {
         switch proto {
         case .tcp: return 6
@@ -53,6 +66,7 @@ public enum SockDiagWire {
 
     /// What one received datagram held.
     public struct Batch: Sendable {
+        /// The sockets decoded from the datagram, in order; empty for `digest`.
         public var records: [SocketRecord] = []
         /// NLMSG_DONE seen: the dump is complete.
         public var done = false
@@ -60,14 +74,21 @@ public enum SockDiagWire {
         public var errorCode: Int32?
         /// NLM_F_DUMP_INTR: the table changed during the dump; retry it.
         public var interrupted = false
+        /// An empty batch: no records, not done, no error, not interrupted.
         public init() {}
     }
 
+    /// A reply that does not match the wire format: which struct and field, where, and how it is wrong.
     public struct DecodeError: Error, Sendable, CustomStringConvertible, Equatable {
+        /// The C struct at fault, e.g. "nlmsghdr", "inet_diag_msg" or "rtattr".
         public var structure: String
+        /// The field at fault, e.g. "nlmsg_len", or "(size)" when the struct itself is too short.
         public var field: String
+        /// Byte offset in the datagram of the struct (or field) at fault.
         public var offset: Int
+        /// What is wrong with the value, e.g. "12 is shorter than the header".
         public var detail: String
+        /// "malformed sock_diag reply: STRUCT.FIELD at byte N: DETAIL".
         public var description: String {
             "malformed sock_diag reply: \(structure).\(field) at byte \(offset): \(detail)"
         }
@@ -77,11 +98,16 @@ public enum SockDiagWire {
     /// order-independent sums of their mixed inodes. Equal digests mean the
     /// same set of sockets (a collision needs two 64-bit sums to agree).
     public struct InodeDigest: Hashable, Sendable {
+        /// How many inodes were added.
         public var count = 0
+        /// Wrapping sum of the mixed inodes.
         public var sum: UInt64 = 0
+        /// XOR of the mixed inodes, each multiplied again, so it is independent of `sum`.
         public var xor: UInt64 = 0
+        /// The digest of no sockets.
         public init() {}
 
+        /// Adds one socket inode; the order of additions does not matter.
         public mutating func add(_ inode: UInt64) {
             // splitmix64's finaliser: neighbouring inodes land far apart.
             var z = inode &+ 0x9E37_79B9_7F4A_7C15
@@ -93,6 +119,7 @@ public enum SockDiagWire {
             xor ^= z &* 0xFF51_AFD7_ED55_8CCD
         }
 
+        /// Adds every inode of `other`, as if they had been added here (for dumps of several tables).
         public mutating func merge(_ other: InodeDigest) {
             count += other.count
             sum &+= other.sum

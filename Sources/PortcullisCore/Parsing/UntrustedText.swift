@@ -7,6 +7,7 @@
 /// controls, DEL and C1 controls → `\\xNN` / `\\u{NN}`, invalid UTF-8 bytes →
 /// `\\xNN`. Valid printable UTF-8 (any script) is kept as it is.
 public enum UntrustedText {
+    /// Escapes raw bytes (any encoding) as described above; the result is safe to print in every format.
     public static func escape<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
         // Fast path: plain printable ASCII with no backslash needs no work.
         if bytes.allSatisfy({ $0 >= 0x20 && $0 < 0x7f && $0 != 0x5c }) {
@@ -46,6 +47,7 @@ public enum UntrustedText {
         return out
     }
 
+    /// Escapes a Swift string's UTF-8 the same way (its controls and backslashes; it is valid UTF-8 already).
     public static func escape(_ text: String) -> String { escape(Array(text.utf8)) }
 
     private static func hexEscape(_ b: UInt8) -> String {
