@@ -178,6 +178,7 @@ public struct FirewallModel: Sendable {
             return verdict
         }
 
+        /// An empty memo; use one per model, for one batch of listeners.
         public init() {}
     }
 
@@ -342,6 +343,7 @@ public struct FirewallModel: Sendable {
 
 /// A verdict and, for `.reachable`, the conditions a packet must meet.
 public struct FirewallEvaluation: Sendable, Hashable {
+    /// Reachable, filtered or unknown, with its reason.
     public var verdict: FirewallVerdict
     /// Empty when every NEW packet to the port is accepted; otherwise the
     /// forks on the accepted path shown in the reason, e.g.
@@ -352,6 +354,7 @@ public struct FirewallEvaluation: Sendable, Hashable {
     /// Empty when the port is open to any sender (perhaps minus a blocklist).
     public var restrictions: [String]
 
+    /// An evaluation; `conditions` and `restrictions` default to none (open to every sender).
     public init(_ verdict: FirewallVerdict, conditions: [String] = [], restrictions: [String] = []) {
         self.verdict = verdict
         self.conditions = conditions

@@ -7,24 +7,29 @@
 /// consulted")`, never `.filtered`: it is simply not exposed, and that is
 /// the socket's exposure's business, not the firewall's.
 public struct FirewallSnapshot: Sendable {
+    /// Where the verdicts come from: a parsed nftables ruleset, or the reason there is none.
     public enum Source: Sendable {
+        /// The ruleset `nft -j list ruleset` printed, parsed into a model.
         case nftables(FirewallModel)
         /// No model: why (nft missing, not permitted, nft failed, bad JSON).
         case unavailable(String)
     }
 
+    /// The nftables model, or why it could not be read.
     public var source: Source
     /// /proc/net/ip_tables_names: legacy (x_tables) IPv4 tables in use.
     public var legacyIPv4Tables: [String]
     /// /proc/net/ip6_tables_names.
     public var legacyIPv6Tables: [String]
 
+    /// A snapshot; the legacy table lists default to empty (none loaded, or not looked for).
     public init(source: Source, legacyIPv4Tables: [String] = [], legacyIPv6Tables: [String] = []) {
         self.source = source
         self.legacyIPv4Tables = legacyIPv4Tables
         self.legacyIPv6Tables = legacyIPv6Tables
     }
 
+    /// The nftables model, or nil when the ruleset could not be read (see `unavailableReason`).
     public var model: FirewallModel? {
         if case .nftables(let m) = source { return m }
         return nil
@@ -57,6 +62,8 @@ public struct FirewallSnapshot: Sendable {
         return out
     }
 
+    /// The verdict for an inventory entry (both families for a dual-stack socket); loaded legacy iptables tables
+    /// turn an nftables accept into `.unknown`, since a legacy rule may still drop.
     public func verdict(for entry: InventoryEntry) -> FirewallVerdict {
         FirewallVerdict.judging(entry) { family, address in
             verdict(proto: entry.socket.proto, family: family, port: entry.socket.localPort, localAddress: address)
@@ -76,6 +83,8 @@ public struct FirewallSnapshot: Sendable {
             }, combining: { memo.combine(v4: $0, v6: $1) })
     }
 
+    /// Whether NEW inbound traffic from another host reaches `localAddress`:`port`: loopback is reachable without
+    /// asking, no model gives `.unknown`, and legacy iptables tables weaken an accept to `.unknown`.
     public func verdict(proto: TransportProtocol, family: AddressFamily, port: UInt16, localAddress: IPAddress) -> FirewallVerdict {
         verdict(proto: proto, family: family, port: port, localAddress: localAddress) { model in
             model.verdict(proto: proto, family: family, port: port, localAddress: localAddress)

@@ -1,34 +1,46 @@
 /// Why a JSON document was rejected, and the byte offset where it was noticed.
 public struct JSONParseError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// What was wrong with the document.
     public enum Kind: Hashable, Sendable {
+        /// The input had no bytes at all.
         case emptyInput
+        /// The input ended inside a value, or held only whitespace.
         case unexpectedEnd
         /// A byte that cannot start or continue the value being read.
         case unexpectedByte(UInt8)
+        /// Something other than whitespace after the complete top-level value.
         case trailingContent
+        /// Arrays and objects nested deeper than `limit`, the parser's bound on recursion.
         case tooDeep(limit: Int)
+        /// A number not in JSON's grammar, e.g. a leading zero ("01") or a sign without digits.
         case invalidNumber
         /// An integer outside Int64.
         case numberOutOfRange
         /// A number with a fraction or exponent: `JSONValue` has no
         /// floating-point case (see `NonIntegerNumbers`).
         case nonIntegerNumber
+        /// A raw control character (below U+0020) inside a string; JSON requires it escaped.
         case controlCharacterInString
+        /// A backslash escape JSON does not define, or a `\u` without four hex digits.
         case invalidEscape
         /// A `\u` escape of half a surrogate pair with no other half.
         case loneSurrogate
+        /// Bytes that are not valid UTF-8.
         case invalidUTF8
     }
 
+    /// What was wrong.
     public let kind: Kind
     /// Byte offset into the input.
     public let offset: Int
 
+    /// An error of `kind` noticed at byte `offset` of the input.
     public init(_ kind: Kind, at offset: Int) {
         self.kind = kind
         self.offset = offset
     }
 
+    /// "WHAT at byte N", e.g. "unexpected character '}' at byte 17".
     public var description: String {
         let what: String
         switch kind {

@@ -165,6 +165,7 @@ public enum FirewallError: Error, Hashable, Sendable, CustomStringConvertible {
     /// JSON, but not in the shape `nft -j list ruleset` writes.
     case unexpectedStructure(String)
 
+    /// The message for the user: "nft printed malformed JSON: ..." or "unexpected nft JSON: ...".
     public var description: String {
         switch self {
         case .malformedJSON(let e): return "nft printed malformed JSON: \(e)"
