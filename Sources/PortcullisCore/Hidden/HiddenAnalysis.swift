@@ -158,6 +158,7 @@ extension HiddenAnalysis {
 /// so short-lived sockets, TIME_WAIT and churn between views never become
 /// findings. The I/O is injected so tests can script the host.
 public struct HiddenVerifier {
+    /// Rounds every candidate must survive to become a finding; at least 1 (`init` clamps it).
     public var rounds: Int
     /// Dumps every table again.
     public var dump: () throws -> TableSnapshot
@@ -171,6 +172,7 @@ public struct HiddenVerifier {
     /// Waits between rounds, so a socket in transition can settle.
     public var pause: () -> Void
 
+    /// A verifier with the host's I/O injected; `unlisted` defaults to reporting no pid still hidden.
     public init(
         rounds: Int = 3, dump: @escaping () throws -> TableSnapshot, probe: @escaping (PortKey) -> ProbeEvidence,
         holders: @escaping (UInt64, [Int32]) -> [Int32], unlisted: @escaping (Set<Int32>) -> Set<Int32> = { _ in [] },

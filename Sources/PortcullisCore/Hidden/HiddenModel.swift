@@ -5,16 +5,21 @@
 
 /// One port of one protocol and address family.
 public struct PortKey: Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// The transport protocol (TCP or UDP; raw sockets have no port).
     public var proto: TransportProtocol
+    /// IPv4 or IPv6: the two have separate port spaces, except for dual-stack IPv6 sockets.
     public var family: AddressFamily
+    /// The local port number, host byte order; never 0 for a key built from a table row.
     public var port: UInt16
 
+    /// The key of `port` for `proto` and `family`.
     public init(_ proto: TransportProtocol, _ family: AddressFamily, _ port: UInt16) {
         self.proto = proto
         self.family = family
         self.port = port
     }
 
+    /// Orders by protocol name, then family name, then port: the order findings and candidates are listed in.
     public static func < (a: PortKey, b: PortKey) -> Bool {
         if a.proto != b.proto { return a.proto.rawValue < b.proto.rawValue }
         if a.family != b.family { return a.family.rawValue < b.family.rawValue }
@@ -30,6 +35,7 @@ public struct PortKey: Hashable, Sendable, Comparable, CustomStringConvertible {
 public enum BindOutcome: Hashable, Sendable {
     /// EADDRINUSE: some socket holds the port.
     case inUse
+    /// The bind succeeded: nothing holds the port.
     case free
     /// The probe could not be made, e.g. EACCES below 1024 without
     /// CAP_NET_BIND_SERVICE; the reason says why.
@@ -40,6 +46,7 @@ public enum BindOutcome: Hashable, Sendable {
     /// holds the port: a probe could only say "in use", which is explained.
     case listed
 
+    /// The outcome as one snake_case word (as the report spells its counts): "in_use", "free", "not_probed", "error", "listed".
     public var name: String {
         switch self {
         case .listed: return "listed"
@@ -51,10 +58,13 @@ public enum BindOutcome: Hashable, Sendable {
     }
 }
 
-/// What a TCP connect to loopback on the port said.
+/// What a TCP connect to loopback on the port said. `accepted`: the handshake completed, something
+/// listens; `refused`: ECONNREFUSED (a reset), nothing accepts there.
 public enum ConnectOutcome: String, Hashable, Sendable {
     case accepted, refused
+    /// No answer within the probe's timeout: something may hold the port without accepting.
     case timedOut = "timed_out"
+    /// The probe socket could not be made, or the connect failed with an error other than ECONNREFUSED.
     case failed
     /// UDP, or TCP when the bind probe did not find the port in use.
     case notProbed = "not_probed"
@@ -62,8 +72,11 @@ public enum ConnectOutcome: String, Hashable, Sendable {
 
 /// Both probes of one port, as made during re-verification.
 public struct ProbeEvidence: Hashable, Sendable {
+    /// What a bind of the wildcard address on the port said.
     public var bind: BindOutcome
+    /// What a loopback connect said; `.notProbed` for UDP and for TCP ports the bind found free.
     public var connect: ConnectOutcome
+    /// Evidence of one re-probe; `connect` defaults to `.notProbed`.
     public init(bind: BindOutcome, connect: ConnectOutcome = .notProbed) {
         self.bind = bind
         self.connect = connect
@@ -90,14 +103,19 @@ public struct TableView: Sendable, Equatable {
     public private(set) var comparable: Set<PortKey> = []
     /// Socket inodes per listed key (TIME_WAIT rows have inode 0, left out).
     public private(set) var inodesByKey: [PortKey: Set<UInt64>] = [:]
+    /// Inode of every non-raw row, port 0 included, TIME_WAIT (inode 0) excluded: what an fd walk's socket is
+    /// looked up in.
     public private(set) var allInodes: Set<UInt64> = []
 
+    /// An empty view: lists nothing.
     public init() {}
 
+    /// The view of these table rows; raw sockets are ignored.
     public init(records: [SocketRecord]) {
         for record in records { add(record) }
     }
 
+    /// Adds one table row: its key, inode and, for an IPv6 socket that is not V6ONLY, the IPv4 key it blocks.
     public mutating func add(_ record: SocketRecord) {
         guard record.proto != .raw else { return }
         if record.inode != 0 { allInodes.insert(record.inode) }
@@ -138,19 +156,24 @@ public struct TableView: Sendable, Equatable {
 /// The socket tables at one moment. A view that could not be read is nil
 /// (and a diagnostic says why); the comparison then uses what is there.
 public struct TableSnapshot: Sendable, Equatable {
+    /// The NETLINK_SOCK_DIAG dump; nil when it could not be read.
     public var netlink: TableView?
+    /// The /proc/net/{tcp,udp}{,6} tables; nil when they could not be read.
     public var procNet: TableView?
     /// Inodes listed by every other socket table (unix, netlink, packet,
     /// raw, icmp, udplite, and the tables of other network namespaces), so
     /// that the fd walk's non-TCP/UDP sockets are not taken for hidden ones.
     public var otherInodes: Set<UInt64>
 
+    /// A snapshot of the two views; `otherInodes` defaults to none.
     public init(netlink: TableView?, procNet: TableView?, otherInodes: Set<UInt64> = []) {
         self.netlink = netlink
         self.procNet = procNet
         self.otherInodes = otherInodes
     }
 
+    /// Both snapshots together, view by view (a view read either time is kept): a socket present at either
+    /// moment counts as listed.
     public func union(_ other: TableSnapshot) -> TableSnapshot {
         func join(_ a: TableView?, _ b: TableView?) -> TableView? {
             switch (a, b) {
@@ -174,35 +197,45 @@ public struct TableSnapshot: Sendable, Equatable {
 /// Bind probe results for a sweep. Only non-free outcomes are stored (a
 /// sweep has 262,140 results, nearly all free).
 public struct BindSweep: Sendable, Equatable {
+    /// The outcome of every probed key that was not `.free`.
     public var outcomes: [PortKey: BindOutcome]
     /// Which (proto, family) pairs were swept; a key of another pair is notProbed.
     public var pairs: Set<Pair>
 
+    /// A protocol and address family the sweep covered.
     public struct Pair: Hashable, Sendable {
+        /// The swept protocol.
         public var proto: TransportProtocol
+        /// The swept address family.
         public var family: AddressFamily
+        /// The pair of `proto` and `family`.
         public init(_ proto: TransportProtocol, _ family: AddressFamily) {
             self.proto = proto
             self.family = family
         }
     }
 
+    /// A sweep of `pairs`; any key of those pairs missing from `outcomes` was free.
     public init(outcomes: [PortKey: BindOutcome] = [:], pairs: Set<Pair>) {
         self.outcomes = outcomes
         self.pairs = pairs
     }
 
+    /// What the sweep said about `key`: `.free` when nothing is stored, `.notProbed("not swept")` outside `pairs`.
     public func outcome(_ key: PortKey) -> BindOutcome {
         guard pairs.contains(Pair(key.proto, key.family)) else { return .notProbed("not swept") }
         return outcomes[key] ?? .free
     }
 
+    /// Keys whose bind failed with EADDRINUSE, sorted.
     public var inUse: [PortKey] { outcomes.compactMap { $0.value == .inUse ? $0.key : nil }.sorted() }
 }
 
 /// Which pids hold each socket inode (from walking /proc/PID/fd).
 public struct HeldSockets: Sendable, Equatable {
+    /// Socket inode → pids holding a descriptor to it, each pid once.
     public var byInode: [UInt64: [Int32]]
+    /// Holdings as the fd walk found them; empty by default.
     public init(byInode: [UInt64: [Int32]] = [:]) { self.byInode = byInode }
 }
 
@@ -215,12 +248,15 @@ public struct HiddenViews: Sendable {
     /// on, so a socket opened between two dumps is not taken for one that
     /// a table hides.
     public var comparison: TableSnapshot
+    /// The first pass's bind sweep over every port.
     public var bind: BindSweep
+    /// Which processes held which socket inodes, from the fd walk.
     public var held: HeldSockets
     /// Processes that exist (a direct look at /proc/PID succeeds) but that the
     /// /proc directory listing does not show, with a short description.
     public var unlisted: [Int32: String]
 
+    /// The views of the first pass; `comparison` defaults to `tables` (one dump serving both).
     public init(
         tables: TableSnapshot, comparison: TableSnapshot? = nil, bind: BindSweep, held: HeldSockets, unlisted: [Int32: String] = [:]
     ) {
@@ -234,12 +270,18 @@ public struct HiddenViews: Sendable {
 
 /// The views a finding names, with their stable JSON names.
 public enum HiddenView: String, Sendable, Hashable, CaseIterable {
+    /// The NETLINK_SOCK_DIAG dump (what `ss` reads).
     case netlink
+    /// The /proc/net/{tcp,udp}{,6} tables (what `netstat` reads).
     case procNet = "proc_net"
+    /// A bind(2) of the wildcard address on the port.
     case bindProbe = "bind_probe"
+    /// A TCP connect(2) to loopback on the port.
     case connectProbe = "connect_probe"
+    /// The walk of every process's /proc/PID/fd.
     case fdWalk = "fd_walk"
 
+    /// The view's name for text output: "netlink", "/proc/net", "bind probe", "connect probe", "fd walk".
     public var label: String {
         switch self {
         case .netlink: return "netlink"
@@ -270,7 +312,10 @@ public enum HiddenTechnique: String, Sendable, Hashable {
 
 /// Something one view saw that another did not, before re-verification.
 public enum HiddenCandidate: Hashable, Sendable {
+    /// A key that one table lists and the other does not, or that the bind probe found in use unexplained,
+    /// with the technique that would explain it.
     case port(PortKey, HiddenTechnique)
+    /// A socket inode held by `pids` that no table lists.
     case inode(UInt64, pids: [Int32])
     /// A pid missing from the /proc listing, with what is known of it.
     case process(Int32, description: String)
@@ -278,16 +323,22 @@ public enum HiddenCandidate: Hashable, Sendable {
 
 /// A confirmed discrepancy: it persisted through every re-verification round.
 public struct HiddenFinding: Sendable, Hashable {
+    /// The likely way the socket or process was hidden.
     public var technique: HiddenTechnique
     /// nil for an inode that no table maps to a port, and for a process.
     public var key: PortKey?
+    /// The socket inode: set for inode findings and for port findings an inode was folded into; else nil.
     public var inode: UInt64?
+    /// The views that saw it.
     public var seenBy: [HiddenView]
+    /// The views that were read and did not see it (a view that could not be read is in neither list).
     public var notSeenBy: [HiddenView]
+    /// Processes holding the socket, sorted; for a hidden process, the process itself; may be empty.
     public var ownerPIDs: [Int32]
     /// Port findings are alarms (exit 4). An inode in no table is a notice:
     /// socket families with no table (AF_VSOCK, AF_ALG, MPTCP, ...) look the same.
     public var alarm: Bool
+    /// The finding in words for the report: what was seen where, and what it suggests.
     public var explanation: String
 
     /// What a finding is about; the raw value is the JSON `kind`.
@@ -307,6 +358,7 @@ public struct HiddenFinding: Sendable, Hashable {
         return key == nil ? .inode : .port
     }
 
+    /// A finding as re-verification or `HiddenAnalysis.attribute` builds it.
     public init(
         technique: HiddenTechnique, key: PortKey?, inode: UInt64?, seenBy: [HiddenView], notSeenBy: [HiddenView],
         ownerPIDs: [Int32], alarm: Bool, explanation: String

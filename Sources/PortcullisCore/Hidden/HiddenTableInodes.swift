@@ -3,6 +3,8 @@
 /// at least as many fields as the header up to it. Used only so the fd walk
 /// can tell those sockets from hidden ones.
 public enum HiddenTableInodes {
+    /// Every non-zero inode in the "Inode" column of a table such as /proc/net/unix; empty when the header
+    /// has no such column. Malformed rows are skipped.
     public static func inodes(headedTable bytes: [UInt8]) -> Set<UInt64> {
         var lines = bytes.split(separator: 0x0a, omittingEmptySubsequences: true).makeIterator()
         guard let header = lines.next() else { return [] }

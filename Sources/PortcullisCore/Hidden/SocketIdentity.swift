@@ -14,6 +14,7 @@ public struct SocketIdentity: Sendable, Hashable {
     /// A process holding it (the one whose descriptor was duplicated).
     public var pid: Int32
 
+    /// An identity as read from the socket; `tcpState` is nil for anything but TCP.
     public init(domain: Int32, protocolNumber: Int32, localPort: UInt16, tcpState: SocketState? = nil, pid: Int32) {
         self.domain = domain
         self.protocolNumber = protocolNumber
@@ -61,6 +62,7 @@ public struct SocketIdentity: Sendable, Hashable {
 /// What sort of socket a descriptor holds, for explanations. Its
 /// description is the text: "AF_INET6 TCP socket", "AF_VSOCK socket".
 public struct SocketKind: Sendable, Hashable, CustomStringConvertible {
+    /// The socket's address family (SO_DOMAIN).
     public var domain: SocketDomain
     /// Set for AF_INET and AF_INET6 sockets only.
     public var inetProtocol: InetProtocol?
