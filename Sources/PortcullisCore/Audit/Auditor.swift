@@ -3,6 +3,7 @@
 public protocol AuditPolicy: Sendable {
     /// Where it came from, for messages ("/etc/portcullis/policy.yaml").
     var source: String { get }
+    /// Whether an allow entry accepts `entry` at `exposure` (the socket's own, or loopback when the firewall filters it).
     func auditDecision(for entry: InventoryEntry, exposure: Exposure) -> PolicyVerdict
     /// The reason of an active ignore covering this rule (and socket), if any.
     func ignoreReason(rule: RuleID, entry: InventoryEntry?, now: Int64) -> String?
@@ -12,11 +13,13 @@ public protocol AuditPolicy: Sendable {
     func expiredIgnoreNotes(now: Int64) -> [String]
 }
 
+/// What a policy says of one listener: allowed as it is, allowed only less exposed, or not allowed.
 public enum PolicyVerdict: Sendable, Equatable {
     /// An allow entry (on `line`) accepts this listener as it is exposed.
     case allowed(line: Int)
     /// Allowed on this port, but only as exposed as `allowed` describes.
     case exposureTooWide(allowed: Policy.AllowedExposure, line: Int)
+    /// No allow entry matches the listener's port, protocol, owner and user: a `not-in-policy` finding.
     case notAllowed
 }
 
@@ -29,6 +32,7 @@ public struct TamperEvidence: Sendable, Equatable {
     /// LD_PRELOAD in a listener's /proc/PID/environ, by pid.
     public var listenerPreloads: [Int32: String]
 
+    /// Builds the evidence; the defaults are a clean host (no preload anywhere).
     public init(ldSoPreload: String? = nil, ownPreload: String? = nil, listenerPreloads: [Int32: String] = [:]) {
         self.ldSoPreload = ldSoPreload
         self.ownPreload = ownPreload
@@ -38,12 +42,14 @@ public struct TamperEvidence: Sendable, Equatable {
 
 /// Why a kernel-held socket exists, when the host shows it (NFS, WireGuard).
 public struct KernelSocketHints: Sendable, Equatable {
+    /// The in-kernel NFS server runs (/proc/fs/nfsd/threads above 0), which explains an ownerless listener on port 2049.
     public var nfsServer: Bool
     /// Ports lockd listens on (fs.nfs.nlm_tcpport / nlm_udpport).
     public var lockdPorts: Set<UInt16>
     /// Names of WireGuard interfaces.
     public var wireguardInterfaces: [String]
 
+    /// Builds the hints; the defaults explain nothing.
     public init(nfsServer: Bool = false, lockdPorts: Set<UInt16> = [], wireguardInterfaces: [String] = []) {
         self.nfsServer = nfsServer
         self.lockdPorts = lockdPorts
@@ -55,11 +61,15 @@ public struct KernelSocketHints: Sendable, Equatable {
 public struct AuditInput: Sendable {
     /// Listening sockets (TCP LISTEN, UDP and RAW unconnected).
     public var entries: [InventoryEntry]
+    /// AF_PACKET sockets, each reported by the packet-socket rule.
     public var packetSockets: [PacketSocketEntry]
     /// Firewall verdict per non-loopback listener, by inode; absent when not judged.
     public var firewall: [UInt64: FirewallVerdict]
+    /// Preloads seen on the host, for the ld-preload rule.
     public var tamper: TamperEvidence
+    /// Kernel services that explain sockets no process holds, for the unowned-socket rule.
     public var kernelHints: KernelSocketHints
+    /// The policy to apply (overrides, allow entries, ignores); nil: every finding at its rule's severity, none suppressed.
     public var policy: (any AuditPolicy)?
     /// Home directories of ordinary users (uid >= 1000), for the unsafe-location rule.
     public var userHomes: [String]
@@ -71,6 +81,9 @@ public struct AuditInput: Sendable {
     /// other listener is a `not-in-baseline` finding.
     public var baseline: BaselineListeners?
 
+    /// Builds the input; the defaults are no packet sockets, no firewall verdicts, no tamper
+    /// evidence or hints, no policy, run as root, `now` 0 and no baseline (set `baseline`
+    /// afterwards).
     public init(
         entries: [InventoryEntry], packetSockets: [PacketSocketEntry] = [], firewall: [UInt64: FirewallVerdict] = [:],
         tamper: TamperEvidence = TamperEvidence(), kernelHints: KernelSocketHints = KernelSocketHints(),
@@ -91,11 +104,14 @@ public struct AuditInput: Sendable {
 
 /// The listener keys of a baseline snapshot, for `audit --baseline`.
 public struct BaselineListeners: Sendable {
+    /// The baseline snapshot's id in the store, quoted in the evidence of not-in-baseline findings.
     public var snapshotID: Int64
     /// When the snapshot was taken (seconds since the epoch).
     public var time: Int64
+    /// Identity of every listener in the baseline; a listener whose key is not here is new.
     public var keys: Set<ListenerKey>
 
+    /// Builds the baseline from a stored snapshot's id, time and listener keys.
     public init(snapshotID: Int64, time: Int64, keys: Set<ListenerKey>) {
         self.snapshotID = snapshotID
         self.time = time
@@ -105,10 +121,13 @@ public struct BaselineListeners: Sendable {
 
 /// One listener with its audit outcome, for the overview.
 public struct AuditedListener: Sendable {
+    /// The listening socket with its owners, as inventoried.
     public var entry: InventoryEntry
+    /// The firewall's verdict on inbound traffic to it; nil when it listens on loopback only or the firewall was not judged.
     public var firewall: FirewallVerdict?
     /// Reachable from other hosts: not loopback-only and not filtered.
     public var reachable: Bool
+    /// The findings about this listener that survived the policy (not disabled, allowed or ignored), in the order the rules produced them.
     public var findings: [Finding]
 
     /// The exposure a policy's allow entry is matched against: a listener
@@ -134,23 +153,34 @@ public struct AuditedListener: Sendable {
     }
 }
 
+/// A finding the policy accepted, kept so the report can show what was hidden and why.
 public struct SuppressedFinding: Sendable {
+    /// The finding, at the severity the policy gives it.
     public var finding: Finding
+    /// Why it is hidden: "allowed by SOURCE line N", or "ignored by SOURCE line N: REASON".
     public var reason: String
 }
 
+/// What an audit found: findings worst first, what the policy suppressed, every listener's outcome, and notes.
 public struct AuditReport: Sendable {
     /// Worst first.
     public var findings: [Finding]
+    /// Findings the policy allowed or ignored, in the order the rules produced them.
     public var suppressed: [SuppressedFinding]
+    /// Every listening socket of the input, in input order, with its own findings.
     public var listeners: [AuditedListener]
+    /// Warnings about the run, such as ignores that have expired.
     public var notes: [Diagnostic]
 
+    /// How many findings are at `severity` or worse; `audit --fail-on` exits 1 when this is above 0.
     public func count(atLeast severity: Severity) -> Int { findings.filter { $0.severity >= severity }.count }
 }
 
 /// Applies every audit rule to the input.
 public enum Auditor {
+    /// Judges every listener, packet socket and the tamper evidence, then applies the policy:
+    /// disabled rules are dropped, findings an allow entry or ignore covers move to `suppressed`,
+    /// and expired ignores become notes. Pure: no I/O.
     public static func run(_ input: AuditInput) -> AuditReport {
         var listeners: [AuditedListener] = []
         listeners.reserveCapacity(input.entries.count)

@@ -1,5 +1,6 @@
 /// How serious a finding is. Ordered: `info` < `low` < ... < `critical`.
 public enum Severity: String, Sendable, Hashable, CaseIterable, Codable, Comparable {
+    /// Lowest to highest; the raw values are the spellings in JSON and in a policy's `severity:`.
     case info, low, medium, high, critical
 
     var rank: Int {
@@ -12,6 +13,7 @@ public enum Severity: String, Sendable, Hashable, CaseIterable, Codable, Compara
         }
     }
 
+    /// Ordered by seriousness, so `max()` is the worst.
     public static func < (lhs: Severity, rhs: Severity) -> Bool { lhs.rank < rhs.rank }
 
 }
@@ -19,10 +21,14 @@ public enum Severity: String, Sendable, Hashable, CaseIterable, Codable, Compara
 /// Whether inbound traffic to a listener's port gets through the host
 /// firewall. `filtered` is only claimed when the ruleset proves it.
 public enum FirewallVerdict: Sendable, Hashable {
+    /// Inbound packets get through; the reason names the rule or policy that accepts them, or why the firewall was not consulted.
     case reachable(String)
+    /// The ruleset provably drops or rejects new inbound packets; the reason names the rule that does.
     case filtered(String)
+    /// Could not be judged (no ruleset to read, a RAW socket, a rule beyond the model); the reason says why.
     case unknown(String)
 
+    /// The case's name as reports print it: "reachable", "filtered" or "unknown".
     public var name: String {
         switch self {
         case .reachable: return "reachable"
@@ -38,6 +44,7 @@ public enum FirewallVerdict: Sendable, Hashable {
         }
     }
 
+    /// True only for `.filtered`: `.unknown` never counts as filtered.
     public var isFiltered: Bool { if case .filtered = self { return true } else { return false } }
 }
 
@@ -79,14 +86,20 @@ public enum SubjectProtocol: Hashable, Sendable, CustomStringConvertible {
 
 /// What a finding is about: a socket (with its owners) or the host itself.
 public struct FindingSubject: Hashable, Sendable {
+    /// TCP, UDP or RAW socket, or a packet socket.
     public var proto: SubjectProtocol
+    /// Address family of the socket; nil for a packet socket (and for a stored subject that lacked one).
     public var family: AddressFamily?
+    /// Local address as text ("0.0.0.0", "::1"); for a packet socket, "every interface" or "interface index N".
     public var localAddress: String
+    /// Local port; nil for a RAW socket (whose "port" is an IP protocol number) and for a packet socket.
     public var port: UInt16?
+    /// The socket's inode number, which links the finding to its listener; 0 when a stored snapshot lacked it.
     public var inode: UInt64
     /// nil for a packet socket, which has no address to be exposed on.
     public var exposure: Exposure?
 
+    /// Builds a subject from its parts (the audit rules, and the snapshot reader restoring a stored finding).
     public init(proto: SubjectProtocol, family: AddressFamily?, localAddress: String, port: UInt16?, inode: UInt64, exposure: Exposure?) {
         self.proto = proto
         self.family = family
@@ -100,17 +113,22 @@ public struct FindingSubject: Hashable, Sendable {
 /// One thing the audit found: what, how bad, about which socket and
 /// process, what was seen, and what to do.
 public struct Finding: Hashable, Sendable {
+    /// The rule that found it; its id is stable for policies and CI.
     public var rule: RuleID
+    /// How serious, after the policy's `rules:` override; reports sort on it, worst first.
     public var severity: Severity
     /// One line: "Redis reachable beyond loopback on 0.0.0.0:6379/tcp".
     public var title: String
+    /// The socket the finding is about; nil for a host-wide finding (ld-preload).
     public var subject: FindingSubject?
+    /// Processes holding the socket when the audit ran; empty when none was found, or for a host-wide finding.
     public var owners: [SocketOwner]
     /// What was seen, each a short sentence.
     public var evidence: [String]
     /// A concrete action.
     public var remediation: String
 
+    /// Builds a finding from its parts, as a rule (or the snapshot reader) does.
     public init(
         rule: RuleID, severity: Severity, title: String, subject: FindingSubject?, owners: [SocketOwner], evidence: [String],
         remediation: String

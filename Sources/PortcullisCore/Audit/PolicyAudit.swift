@@ -1,5 +1,6 @@
 /// The YAML policy as the audit consults it.
 extension Policy: AuditPolicy {
+    /// Maps `decision(for:exposure:)` to the audit's verdict, with the allow entry's line.
     public func auditDecision(for entry: InventoryEntry, exposure: Exposure) -> PolicyVerdict {
         switch decision(for: entry, exposure: exposure) {
         case .allowed(let allow): return .allowed(line: allow.line)
@@ -8,10 +9,12 @@ extension Policy: AuditPolicy {
         }
     }
 
+    /// "ignored by SOURCE line N: REASON" for the first unexpired ignore of `rule` covering `entry`; nil when none applies.
     public func ignoreReason(rule: RuleID, entry: InventoryEntry?, now: Int64) -> String? {
         activeIgnore(rule: rule, entry: entry, now: now).map { "ignored by \(source) line \($0.line): \($0.reason)" }
     }
 
+    /// One note per ignore whose `expires:` day has passed (relative to `now`, seconds since the epoch), naming its line and rule.
     public func expiredIgnoreNotes(now: Int64) -> [String] {
         expiredIgnores(now: now).map { ignore in
             "\(source) line \(ignore.line): the ignore of \(ignore.rule.rawValue) expired"

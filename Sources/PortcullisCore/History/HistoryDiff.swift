@@ -1,9 +1,12 @@
 /// What a snapshot holds, or what the live host shows now: the listeners
 /// (with owners and exposure) and the audit's findings.
 public struct SnapshotContent: Sendable {
+    /// Every socket of the state (the snapshot's rows, or the live inventory); `HistoryDiff` groups the listening ones by key.
     public var entries: [InventoryEntry]
+    /// The audit's findings at that time, as reported (after the policy).
     public var findings: [Finding]
 
+    /// Builds a state from its sockets and findings.
     public init(entries: [InventoryEntry], findings: [Finding]) {
         self.entries = entries
         self.findings = findings
@@ -14,14 +17,20 @@ public struct SnapshotContent: Sendable {
 /// (protocol, family, address, port), not the socket's inode or the
 /// holder's pid, which change on every restart.
 public struct FindingIdentity: Hashable, Sendable {
+    /// The rule that found it.
     public var rule: RuleID
+    /// The subject's protocol; nil for a host-wide finding (ld-preload).
     public var proto: SubjectProtocol?
+    /// The subject's address family; nil for a packet socket or a host-wide finding.
     public var family: AddressFamily?
+    /// The subject's local address as text (for a packet socket, "every interface" or "interface index N"); nil for a host-wide finding.
     public var address: String?
+    /// The subject's local port; nil for a RAW or packet socket, or a host-wide finding.
     public var port: UInt16?
     /// The title without bracketed pid lists ("held by dhclient[812]").
     public var title: String
 
+    /// The identity of `finding`: its rule, subject (without the inode) and title without pids.
     public init(_ finding: Finding) {
         rule = finding.rule
         proto = finding.subject?.proto
@@ -62,8 +71,11 @@ public struct FindingIdentity: Hashable, Sendable {
 public struct HistoryDiff: Sendable {
     /// One listener as it was and as it is (its owner or its exposure changed).
     public struct Change: Sendable {
+        /// The listener in the earlier state (`from`).
         public var before: ListenerView
+        /// The listener in the later state (`to`).
         public var after: ListenerView
+        /// The listener's key, the same on both sides.
         public var key: ListenerKey { after.key }
     }
 
@@ -75,16 +87,23 @@ public struct HistoryDiff: Sendable {
     public var ownerChanged: [Change] = []
     /// Same key, a different exposure (IPV6_V6ONLY or the bound device changed).
     public var exposureChanged: [Change] = []
+    /// Findings in `to` whose identity is not in `from`, worst first.
     public var newFindings: [Finding] = []
+    /// Findings in `from` whose identity is not in `to` (no longer found), worst first.
     public var resolvedFindings: [Finding] = []
 
+    /// An empty diff, for `compute(from:to:)` to fill in.
     public init() {}
 
+    /// True when the two states agree: no listener added, removed or changed, no finding new or resolved.
     public var isEmpty: Bool {
         added.isEmpty && removed.isEmpty && ownerChanged.isEmpty && exposureChanged.isEmpty
             && newFindings.isEmpty && resolvedFindings.isEmpty
     }
 
+    /// Compares two states: listeners are matched by `ListenerKey` (listening sockets only),
+    /// findings by `FindingIdentity`. Each list comes out in key order, or worst first for
+    /// findings.
     public static func compute(from: SnapshotContent, to: SnapshotContent) -> HistoryDiff {
         var diff = HistoryDiff()
         let before = ListenerView.group(from.entries)

@@ -3,11 +3,16 @@
 /// kernel reports in the port field). Inode, pid and queue sizes change on
 /// every restart and are not part of it.
 public struct ListenerKey: Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// TCP, UDP or RAW.
     public var proto: TransportProtocol
+    /// IPv4 or IPv6 socket; `tcp 0.0.0.0:22` and `tcp6 [::]:22` are different listeners.
     public var family: AddressFamily
+    /// The bound local address as the kernel reports it (0.0.0.0 or :: for a wildcard).
     public var localAddress: IPAddress
+    /// Local port; for a RAW socket the IP protocol number (the kernel reports it in the port field).
     public var localPort: UInt16
 
+    /// Builds a key from its parts (the snapshot reader does, from stored rows).
     public init(proto: TransportProtocol, family: AddressFamily, localAddress: IPAddress, localPort: UInt16) {
         self.proto = proto
         self.family = family
@@ -15,10 +20,12 @@ public struct ListenerKey: Hashable, Sendable, Comparable, CustomStringConvertib
         self.localPort = localPort
     }
 
+    /// The key of a socket from the kernel's table.
     public init(_ socket: SocketRecord) {
         self.init(proto: socket.proto, family: socket.family, localAddress: socket.localAddress, localPort: socket.localPort)
     }
 
+    /// Report order: protocol, then port, then IPv4 before IPv6, then address.
     public static func < (a: ListenerKey, b: ListenerKey) -> Bool {
         if a.proto != b.proto { return a.proto.sortKey < b.proto.sortKey }
         if a.localPort != b.localPort { return a.localPort < b.localPort }
@@ -46,9 +53,12 @@ public struct ListenerKey: Hashable, Sendable, Comparable, CustomStringConvertib
 /// Everything listening on one `ListenerKey`: usually one socket, several
 /// with SO_REUSEPORT. Owners are the union of the sockets' holders.
 public struct ListenerView: Hashable, Sendable {
+    /// The protocol, family, address and port every socket here shares.
     public var key: ListenerKey
+    /// The listening sockets on the key, in the order the inventory gave them; more than one with SO_REUSEPORT.
     public var sockets: [InventoryEntry]
 
+    /// Builds a view from sockets that share `key`; `group(_:)` does it for a whole inventory.
     public init(key: ListenerKey, sockets: [InventoryEntry]) {
         self.key = key
         self.sockets = sockets
@@ -80,8 +90,10 @@ public struct ListenerView: Hashable, Sendable {
         return out.sorted { $0.pid < $1.pid }
     }
 
+    /// The first service name any of the sockets has (from the port table, e.g. "ssh"); nil when none has one.
     public var service: String? { sockets.lazy.compactMap(\.service).first }
 
+    /// Why no owner is shown: the first socket's reason, and only when no socket has an owner.
     public var unownedReason: UnownedReason? {
         owners.isEmpty ? sockets.lazy.compactMap(\.unownedReason).first : nil
     }
@@ -106,6 +118,7 @@ public struct ListenerView: Hashable, Sendable {
         ownersKnown && earlier.ownersKnown && ownerIdentity != earlier.ownerIdentity
     }
 
+    /// The sockets' inode numbers, ascending.
     public var inodes: [UInt64] { sockets.map(\.socket.inode).sorted() }
 
     /// Groups entries by key, in key order.
@@ -119,7 +132,10 @@ public struct ListenerView: Hashable, Sendable {
     }
 }
 
+/// Who holds a listener, as a change of owner sees it: executable and user, without the pid.
 public struct OwnerIdentity: Hashable, Sendable {
+    /// The executable's path, or "comm:NAME" when the path could not be read.
     public var program: String
+    /// The holder's uid; nil when it could not be read.
     public var uid: UInt32?
 }

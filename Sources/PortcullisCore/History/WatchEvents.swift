@@ -1,5 +1,6 @@
 /// A change `watch` saw between two polls of the kernel's listeners.
 public struct WatchEvent: Sendable {
+    /// What changed on one listener key; the raw values are the JSON and stored spellings.
     public enum Kind: String, Sendable, CaseIterable {
         /// A listener on a key that had none.
         case opened
@@ -9,6 +10,7 @@ public struct WatchEvent: Sendable {
         case ownerChanged = "owner_changed"
     }
 
+    /// What changed.
     public var kind: Kind
     /// Milliseconds since the Unix epoch.
     public var timeMilliseconds: Int64
@@ -17,6 +19,7 @@ public struct WatchEvent: Sendable {
     /// For `owner_changed`: the holders before.
     public var previousOwners: [SocketOwner]?
 
+    /// Builds an event; `previousOwners` only for `.ownerChanged`.
     public init(kind: Kind, timeMilliseconds: Int64, listener: ListenerView, previousOwners: [SocketOwner]? = nil) {
         self.kind = kind
         self.timeMilliseconds = timeMilliseconds

@@ -1,10 +1,13 @@
 /// Why `portcullis explain` could not answer a query.
 public enum ExplainError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The query was empty or only white space.
     case emptyQuery
     /// The digits as typed, which may not fit in any integer type.
     case portOutOfRange(String)
+    /// No port table and no knowledge-table entry knows the name; the name as typed.
     case unknownName(String)
 
+    /// The message `portcullis explain` prints, with the user's text escaped.
     public var description: String {
         switch self {
         case .emptyQuery:
@@ -21,9 +24,13 @@ public enum ExplainError: Error, Sendable, Hashable, CustomStringConvertible {
 /// Everything portcullis can say about one port number, for
 /// `portcullis explain PORT|NAME`.
 public struct ExplainReport: Sendable, Hashable, Codable {
+    /// The port this report is about (a query by name gives one report per port).
     public var port: UInt16
+    /// The port's IANA class: system (0-1023), registered (1024-49151) or dynamic (49152-65535).
     public var portClass: PortClass
+    /// The port's TCP name from /etc/services, else from nmap-services; nil when neither names it.
     public var tcpService: String?
+    /// The port's UDP name from /etc/services, else from nmap-services; nil when neither names it.
     public var udpService: String?
     /// Whether the kernel may pick this port as the local port of outgoing
     /// connections; nil when the range is unknown.
@@ -31,6 +38,7 @@ public struct ExplainReport: Sendable, Hashable, Codable {
     /// Facts for TCP and UDP on this port, most specific first.
     public var facts: [PortFact]
 
+    /// Builds a report from its parts; `build(query:services:ephemeralRange:)` fills them in from the tables.
     public init(
         port: UInt16, portClass: PortClass, tcpService: String?, udpService: String?,
         inEphemeralRange: Bool?, facts: [PortFact]

@@ -16,11 +16,14 @@ public enum PortCategory: String, Sendable, Hashable, CaseIterable, Codable {
     case amplification
     /// SMB/NetBIOS, NFS, rpcbind, rsync.
     case fileSharing = "file_sharing"
+    /// Web servers: HTTP and HTTPS on their standard and alternate ports, PHP-FPM.
     case web
+    /// Mail transfer, submission and retrieval: SMTP, POP3, IMAP.
     case mail
     /// Ports commonly abused by backdoors and trojans. A listener on one is a
     /// reason to look, never proof of compromise.
     case backdoor
+    /// Anything else worth a fact: LDAP, syslog, IRC, SOCKS/HTTP proxies, discard.
     case other
 }
 
@@ -39,7 +42,9 @@ public struct PortFact: Sendable, Hashable, Codable {
         case low
     }
 
+    /// The ports the fact covers, as ranges (a single port is a one-port range).
     public let ports: [ClosedRange<UInt16>]
+    /// The protocols the service uses on those ports; the fact covers a port only over these.
     public let protocols: Set<TransportProtocol>
     /// Short, unique, stable id such as "redis".
     public let service: String
@@ -49,6 +54,7 @@ public struct PortFact: Sendable, Hashable, Codable {
     public let aliases: [String]
     /// One sentence: what normally listens here.
     public let commonlyRunsHere: String
+    /// The service's main kind (datastore, admin API, cleartext access, ...); audit rules choose by it and `alsoCategories`.
     public let category: PortCategory
     /// Further categories that also apply (memcached is a datastore and an
     /// amplification vector over UDP).
@@ -61,9 +67,12 @@ public struct PortFact: Sendable, Hashable, Codable {
     /// port. Names too generic to mean anything (java, node, beam.smp,
     /// python3) are deliberately left out.
     public let executables: [String]
+    /// The severity audit rules start from when the service listens beyond loopback.
     public let severityHint: SeverityHint
+    /// How much the port number alone says; low-confidence facts are listed after the specific ones.
     public let confidence: Confidence
 
+    /// Builds a fact; the defaults are no aliases, further categories or executables, no remediation, and high confidence.
     public init(
         ports: [ClosedRange<UInt16>], protocols: Set<TransportProtocol>, service: String, title: String,
         aliases: [String] = [], commonlyRunsHere: String, category: PortCategory,
@@ -90,6 +99,7 @@ public struct PortFact: Sendable, Hashable, Codable {
         self.category == category || alsoCategories.contains(category)
     }
 
+    /// Whether the fact is about `port` over `proto`: `proto` is one of `protocols` and the port lies in one of `ports`.
     public func covers(port: UInt16, proto: TransportProtocol) -> Bool {
         protocols.contains(proto) && ports.contains { $0.contains(port) }
     }
@@ -98,6 +108,7 @@ public struct PortFact: Sendable, Hashable, Codable {
 /// The one place holding what portcullis knows about ports, used by
 /// `portcullis explain` and by audit rules.
 public enum PortKnowledge {
+    /// Every fact portcullis knows, in table order; `facts(port:proto:)` and `facts(named:)` search it.
     public static let facts: [PortFact] = PortKnowledgeTable.all
 
     /// Facts covering `port` over `proto`, most specific first (narrowest

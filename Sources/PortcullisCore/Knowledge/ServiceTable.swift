@@ -51,6 +51,7 @@ public struct ServiceTable: Sendable {
     /// Most malformed-line diagnostics reported per file.
     static let diagnosticLimit = 20
 
+    /// Parses the text of /etc/services and, when given, of nmap-services; lines it cannot read go to `diagnostics`.
     public init(etcServices: String, nmapServices: String? = nil) {
         self.init(etcServices: Array(etcServices.utf8), nmapServices: nmapServices.map { Array($0.utf8) })
     }

@@ -1,11 +1,15 @@
 /// Device, inode and link count of a file, as stat(2) reports them.
 public struct FileIdentity: Equatable, Sendable {
+    /// st_dev: the device the file is on.
     public var device: UInt64
+    /// st_ino: the file's inode number on that device.
     public var inode: UInt64
+    /// st_nlink: how many names the file has; 0 once every one was unlinked.
     public var links: UInt64
     /// Permission bits (st_mode & 0o7777).
     public var permissions: UInt32
 
+    /// Builds an identity from stat(2) fields; `permissions` defaults to 0o755 (not world-writable).
     public init(device: UInt64, inode: UInt64, links: UInt64, permissions: UInt32 = 0o755) {
         self.device = device
         self.inode = inode
@@ -17,6 +21,7 @@ public struct FileIdentity: Equatable, Sendable {
     /// that to owners, as on /tmp: still no place for a server's binary).
     public var isWorldWritable: Bool { permissions & 0o002 != 0 }
 
+    /// Same device and inode: the same file, whatever its name or link count.
     public func isSameFile(as other: FileIdentity) -> Bool { device == other.device && inode == other.inode }
 }
 
@@ -27,10 +32,13 @@ public struct FileIdentity: Equatable, Sendable {
 /// proves nothing. The link count of the running file and a stat of the path
 /// (inside the process's own root) decide; only positive evidence counts.
 public enum ExecutableCheck {
+    /// The verdict on one executable.
     public struct Result: Equatable, Sendable {
         /// The path, escaped for display.
         public var exe: String
+        /// The running file was unlinked from its path: its link count is 0, or the kernel marked the link " (deleted)".
         public var deleted: Bool
+        /// The path now names a different file than the one running, as after an upgrade without a restart.
         public var replaced: Bool
     }
 

@@ -4,8 +4,10 @@
 /// Pure Swift (no inet_ntop) so formatting is the same in every build and
 /// cannot be influenced by an LD_PRELOAD library.
 public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// The address's version; an IPv4-mapped IPv6 address stays `.v6` until `normalized`.
     public enum Kind: Sendable, Hashable { case v4, v6 }
 
+    /// IPv4 (4 bytes) or IPv6 (16 bytes), as stored.
     public let kind: Kind
     /// Network-order bits: IPv6 bytes 0-7 (zero for IPv4).
     let high: UInt64
@@ -28,6 +30,7 @@ public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible
         }
     }
 
+    /// From the four octets of a dotted quad: `IPAddress(v4: 192, 0, 2, 7)` is 192.0.2.7.
     public init(v4 a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8) {
         self.init(kind: .v4, high: 0, low: UInt64(a) << 24 | UInt64(b) << 16 | UInt64(c) << 8 | UInt64(d))
     }
@@ -38,7 +41,9 @@ public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible
     /// From big-endian IPv6 halves.
     public init(v6High: UInt64, low: UInt64) { self.init(kind: .v6, high: v6High, low: low) }
 
+    /// 0.0.0.0, the IPv4 wildcard (INADDR_ANY).
     public static let anyV4 = IPAddress(kind: .v4, high: 0, low: 0)
+    /// `::`, the IPv6 wildcard (in6addr_any).
     public static let anyV6 = IPAddress(kind: .v6, high: 0, low: 0)
 
     /// Network-order bytes.
@@ -51,6 +56,7 @@ public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible
         }
     }
 
+    /// All bits zero: 0.0.0.0 or `::`, the wildcard a socket binds to listen on every address.
     public var isUnspecified: Bool { high == 0 && low == 0 }
 
     /// `::ffff:a.b.c.d` — an IPv4 address carried by an IPv6 socket.
@@ -62,6 +68,7 @@ public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible
         isIPv4Mapped ? IPAddress(kind: .v4, high: 0, low: low & 0xffff_ffff) : self
     }
 
+    /// In 127.0.0.0/8 or equal to ::1 (IPv4-mapped forms included).
     public var isLoopback: Bool {
         let n = normalized
         switch n.kind {
@@ -70,6 +77,7 @@ public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible
         }
     }
 
+    /// In 169.254.0.0/16 or fe80::/10 (IPv4-mapped forms included).
     public var isLinkLocal: Bool {
         let n = normalized
         switch n.kind {
@@ -78,6 +86,7 @@ public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible
         }
     }
 
+    /// In 224.0.0.0/4 or ff00::/8 (IPv4-mapped forms included).
     public var isMulticast: Bool {
         let n = normalized
         switch n.kind {

@@ -1,7 +1,9 @@
 /// IANA port classes (RFC 6335 section 6).
 public enum PortClass: String, Sendable, Hashable, CaseIterable, Codable {
+    /// 0-1023, 1024-49151 and 49152-65535; the raw values are the spelling of output and `--class`.
     case system, registered, dynamic
 
+    /// The class `port` falls in.
     public init(port: UInt16) {
         switch port {
         case 0...1023: self = .system
@@ -10,6 +12,7 @@ public enum PortClass: String, Sendable, Hashable, CaseIterable, Codable {
         }
     }
 
+    /// The ports of the class, inclusive.
     public var range: ClosedRange<UInt16> {
         switch self {
         case .system: return 0...1023
@@ -56,6 +59,7 @@ public enum Exposure: String, Sendable, Hashable, CaseIterable, Codable {
         }
     }
 
+    /// Only loopback can reach it.
     public var isLoopbackOnly: Bool { self == .loopback }
 
     /// Short words for the table view.
@@ -73,7 +77,9 @@ public enum Exposure: String, Sendable, Hashable, CaseIterable, Codable {
 
 /// A process that holds a socket open.
 public struct SocketOwner: Hashable, Sendable {
+    /// Process id, in the PID namespace portcullis runs in.
     public var pid: Int32
+    /// Parent process id, from /proc/PID/stat; 0 when unknown.
     public var ppid: Int32
     /// `comm`, escaped for display (untrusted).
     public var name: String
@@ -87,16 +93,22 @@ public struct SocketOwner: Hashable, Sendable {
     public var exeReplaced: Bool
     /// The executable's directory is writable by every user (e.g. /tmp).
     public var exeDirectoryWorldWritable: Bool = false
+    /// Effective uid, from /proc/PID/status; nil when it could not be read.
     public var uid: UInt32?
+    /// The effective uid's user name; nil when the uid is unknown or has no name.
     public var user: String?
     /// Seconds since the Unix epoch.
     public var startTime: Int64?
+    /// The systemd unit from /proc/PID/cgroup: the innermost service or socket unit, else scope (escaped); nil outside systemd.
     public var unit: String?
+    /// The container id (64 hex digits) from a Docker, containerd, CRI-O or Podman cgroup path; nil when not in a container.
     public var container: String?
+    /// Inode of the process's network namespace (/proc/PID/ns/net); nil when it could not be read.
     public var netnsInode: UInt64?
     /// File descriptor numbers of this socket in the process.
     public var fds: [Int32]
 
+    /// Builds an owner; the defaults are what could not be read (empty name and command line, no exe, uid, unit or namespace).
     public init(
         pid: Int32, ppid: Int32 = 0, name: String = "", cmdline: String = "", exe: String? = nil,
         exeDeleted: Bool = false, exeReplaced: Bool = false, uid: UInt32? = nil, user: String? = nil,
@@ -138,6 +150,7 @@ public enum UnownedReason: String, Sendable, Hashable, CaseIterable, Codable {
     /// process directories to look in.
     case notCollected = "not_collected"
 
+    /// One line for reports: what the reason means and, where there is one, what to do about it.
     public var explanation: String {
         switch self {
         case .notPermitted:
@@ -158,17 +171,24 @@ public enum UnownedReason: String, Sendable, Hashable, CaseIterable, Codable {
 
 /// One socket with everything portcullis knows about it.
 public struct InventoryEntry: Hashable, Sendable {
+    /// The socket as the kernel reported it.
     public var socket: SocketRecord
+    /// The user name of the socket's uid; nil when the uid has no name on this host.
     public var user: String?
+    /// The IANA class of the local port (meaningless for a RAW socket, whose port is an IP protocol number).
     public var portClass: PortClass
     /// The local port lies inside net.ipv4.ip_local_port_range.
     public var inEphemeralRange: Bool
+    /// The port's conventional name (/etc/services, else nmap-services); nil for none and for every RAW socket.
     public var service: String?
+    /// Who can reach the socket, judged from its local address, V6ONLY and bound device (not the firewall).
     public var exposure: Exposure
+    /// Processes holding the socket open; empty when none was found (`unownedReason` says why).
     public var owners: [SocketOwner]
     /// Set when `owners` is empty.
     public var unownedReason: UnownedReason?
 
+    /// Builds an entry from its parts; `InventoryBuilder` derives them from a socket record and an owner walk.
     public init(
         socket: SocketRecord, user: String?, portClass: PortClass, inEphemeralRange: Bool,
         service: String?, exposure: Exposure, owners: [SocketOwner], unownedReason: UnownedReason?
@@ -186,27 +206,35 @@ public struct InventoryEntry: Hashable, Sendable {
 
 /// Something that could not be read or was odd, reported beside results.
 public struct Diagnostic: Hashable, Sendable, CustomStringConvertible {
+    /// How much a diagnostic matters: `notice` for a limit or a fallback the user should know of, `warning` for what failed or was skipped.
     public enum Severity: String, Sendable { case notice, warning }
+    /// How much it matters; printed before the message.
     public var severity: Severity
+    /// What happened, in one line (without the severity, which `description` adds).
     public var message: String
 
+    /// Builds a diagnostic.
     public init(_ severity: Severity, _ message: String) {
         self.severity = severity
         self.message = message
     }
 
+    /// `notice: MESSAGE` or `warning: MESSAGE`.
     public var description: String { "\(severity.rawValue): \(message)" }
 }
 
 /// The result of collecting the socket inventory.
 public struct Inventory: Sendable {
+    /// Every socket the query asked for, with its owners and what the host says of it, in `InventoryBuilder.sort(_:)` order.
     public var entries: [InventoryEntry]
+    /// What could not be read or attributed, in the order it was noticed.
     public var diagnostics: [Diagnostic]
     /// Where the socket table came from ("netlink" or "procfs").
     public var source: String
     /// AF_PACKET sockets, when asked for (the audit does).
     public var packetSockets: [PacketSocketEntry]
 
+    /// Builds an inventory; `packetSockets` stays empty unless asked for.
     public init(entries: [InventoryEntry], diagnostics: [Diagnostic], source: String, packetSockets: [PacketSocketEntry] = []) {
         self.entries = entries
         self.diagnostics = diagnostics

@@ -16,6 +16,7 @@ public struct InventoryBuilder {
         /// Inodes confirmed closed by a second dump.
         public var goneInodes: Set<UInt64>
 
+        /// Builds the context from an owner walk; `goneInodes` stays empty when no second dump was made.
         public init(
             ownersByInode: [UInt64: [SocketOwner]], collected: Bool, someDenied: Bool,
             effectiveUID: UInt32, inChildPIDNamespace: Bool, goneInodes: Set<UInt64> = []
@@ -29,10 +30,14 @@ public struct InventoryBuilder {
         }
     }
 
+    /// User names by uid (from /etc/passwd), for `InventoryEntry.user`.
     public var users: [UInt32: String]
+    /// The host's net.ipv4.ip_local_port_range; nil when unknown, and then no port counts as ephemeral.
     public var ephemeralRange: ClosedRange<UInt16>?
+    /// The conventional name of a port over a protocol (`ServiceTable.name(port:proto:)`), nil for none; not asked for RAW sockets.
     public var serviceName: (UInt16, TransportProtocol) -> String?
 
+    /// Builds a builder from the host's users, ephemeral range and port names.
     public init(
         users: [UInt32: String], ephemeralRange: ClosedRange<UInt16>?,
         serviceName: @escaping (UInt16, TransportProtocol) -> String?
@@ -42,6 +47,7 @@ public struct InventoryBuilder {
         self.serviceName = serviceName
     }
 
+    /// The entry for one socket: its user, port class, ephemeral flag, service, exposure, and owners by inode, or why it has none.
     public func entry(for socket: SocketRecord, owners context: OwnerContext) -> InventoryEntry {
         let owners = socket.inode == 0 ? [] : (context.ownersByInode[socket.inode] ?? [])
         let isRaw = socket.proto == .raw
@@ -56,6 +62,7 @@ public struct InventoryBuilder {
             unownedReason: owners.isEmpty ? Self.unownedReason(inode: socket.inode, uid: socket.uid, context) : nil)
     }
 
+    /// The entry for one packet socket: its owners by inode, or why it has none.
     public func packetEntry(for packet: PacketSocket, owners context: OwnerContext) -> PacketSocketEntry {
         let owners = context.ownersByInode[packet.inode] ?? []
         return PacketSocketEntry(
@@ -63,6 +70,7 @@ public struct InventoryBuilder {
             unownedReason: owners.isEmpty ? Self.unownedReason(inode: packet.inode, uid: packet.uid, context) : nil)
     }
 
+    /// `entry(for:owners:)` for each socket, in the same order.
     public func entries(for sockets: [SocketRecord], owners context: OwnerContext) -> [InventoryEntry] {
         sockets.map { entry(for: $0, owners: context) }
     }

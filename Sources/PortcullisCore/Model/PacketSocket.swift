@@ -8,9 +8,12 @@ public struct PacketSocket: Hashable, Sendable {
     public var ethertype: UInt16
     /// Bound interface index, 0 for all interfaces.
     public var interfaceIndex: UInt32
+    /// uid of the socket's creator (the `User` column of /proc/net/packet).
     public var uid: UInt32
+    /// Inode of the socket's file, which links it to the processes holding it.
     public var inode: UInt64
 
+    /// Builds a record from the columns of /proc/net/packet.
     public init(type: UInt16, ethertype: UInt16, interfaceIndex: UInt32, uid: UInt32, inode: UInt64) {
         self.type = type
         self.ethertype = ethertype
@@ -19,8 +22,10 @@ public struct PacketSocket: Hashable, Sendable {
         self.inode = inode
     }
 
+    /// Bound to ETH_P_ALL (0x0003): receives every frame, whatever its protocol, as a full sniffer does.
     public var capturesEveryProtocol: Bool { ethertype == 0x0003 }
 
+    /// The ethertype in words for reports: "all protocols", "IPv4", "IPv6", "ARP", "EAPOL", "LLDP", else "ethertype 0x" and hex digits.
     public var ethertypeName: String {
         switch ethertype {
         case 0x0003: return "all protocols"
@@ -36,10 +41,14 @@ public struct PacketSocket: Hashable, Sendable {
 
 /// A packet socket with its holders, as the audit sees it.
 public struct PacketSocketEntry: Hashable, Sendable {
+    /// The socket as /proc/net/packet lists it.
     public var socket: PacketSocket
+    /// Processes holding the socket open; empty when none was found (`unownedReason` says why).
     public var owners: [SocketOwner]
+    /// Why no owner is shown; set only when `owners` is empty.
     public var unownedReason: UnownedReason?
 
+    /// Builds an entry; `InventoryBuilder.packetEntry(for:owners:)` makes it from an owner walk.
     public init(socket: PacketSocket, owners: [SocketOwner], unownedReason: UnownedReason?) {
         self.socket = socket
         self.owners = owners

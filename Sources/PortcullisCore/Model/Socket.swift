@@ -1,9 +1,12 @@
 /// Transport protocol of a socket, as `ss -t/-u/-w` distinguish them.
 public enum TransportProtocol: String, Sendable, Hashable, CaseIterable, Codable {
+    /// TCP, UDP and RAW IP sockets; RAW sockets report the IP protocol number in the port field. The raw values are the output spelling.
     case tcp, udp, raw
 }
 
+/// The IP version of a socket: AF_INET (`ipv4`) or AF_INET6 (`ipv6`); the raw values are the output spelling.
 public enum AddressFamily: String, Sendable, Hashable, CaseIterable, Codable {
+    /// AF_INET and AF_INET6 (an AF_INET6 socket may also carry IPv4-mapped addresses).
     case ipv4, ipv6
 
     /// The family of an address of this kind (an IPv4-mapped IPv6 address is IPv6).
@@ -19,8 +22,11 @@ public enum AddressFamily: String, Sendable, Hashable, CaseIterable, Codable {
 /// and RAW sockets reuse the same numbers: 7 (CLOSE) means unconnected and
 /// 1 (ESTABLISHED) means connected.
 public enum SocketState: UInt8, Sendable, Hashable, CaseIterable {
+    /// TCP_ESTABLISHED (1); for UDP and RAW, connected to one peer.
     case established = 1
+    /// TCP_SYN_SENT (2) to TCP_CLOSE (7), in kernel order; for UDP and RAW, `close` means unconnected.
     case synSent, synReceived, finWait1, finWait2, timeWait, close
+    /// TCP_CLOSE_WAIT (8) to TCP_BOUND_INACTIVE (13), in kernel order; `listen` is 10.
     case closeWait, lastAck, listen, closing, newSynReceived, boundInactive
 
     /// Bitmask of states for inet_diag's `idiag_states`.
@@ -48,15 +54,23 @@ public enum SocketState: UInt8, Sendable, Hashable, CaseIterable {
 
 /// One socket as the kernel reports it, before any enrichment.
 public struct SocketRecord: Hashable, Sendable {
+    /// TCP, UDP or RAW.
     public var proto: TransportProtocol
+    /// AF_INET or AF_INET6; an AF_INET6 socket may hold IPv4-mapped addresses.
     public var family: AddressFamily
+    /// Bound local address; 0.0.0.0 or `::` for a wildcard bind.
     public var localAddress: IPAddress
+    /// Local port in host byte order; for a RAW socket, the IP protocol number the kernel reports in this field.
     public var localPort: UInt16
+    /// Peer address; 0.0.0.0 or `::` when not connected, as for every listener.
     public var remoteAddress: IPAddress
+    /// Peer port in host byte order; 0 when not connected.
     public var remotePort: UInt16
     /// Raw kernel state number; `SocketState(rawValue:)` names it.
     public var stateCode: UInt8
+    /// Inode of the socket's file (the `socket:[INODE]` of /proc/PID/fd links); 0 when no file holds it (TIME_WAIT, SYN_RECV, orphaned).
     public var inode: UInt64
+    /// uid of the socket's creator, as the kernel records it.
     public var uid: UInt32
     /// `IPV6_V6ONLY`, from INET_DIAG_SKV6ONLY; nil when the source cannot say
     /// (the /proc/net tables do not carry it) or for IPv4 sockets.
@@ -66,9 +80,12 @@ public struct SocketRecord: Hashable, Sendable {
     /// For RAW sockets the kernel reports the IP protocol number in the port
     /// field; kept here so the port fields stay meaningful.
     public var rawProtocol: UInt8?
+    /// Receive queue (idiag_rqueue, /proc's rx_queue): bytes waiting to be read; for a TCP listener, connections waiting to be accepted.
     public var receiveQueue: UInt32
+    /// Send queue (idiag_wqueue, /proc's tx_queue): bytes not yet acknowledged; for a TCP listener read over netlink, its backlog limit.
     public var sendQueue: UInt32
 
+    /// Builds a record from the kernel's fields; the defaults stand for what a source did not report (V6ONLY unknown, no bound device).
     public init(
         proto: TransportProtocol, family: AddressFamily,
         localAddress: IPAddress, localPort: UInt16,
@@ -93,8 +110,10 @@ public struct SocketRecord: Hashable, Sendable {
         self.sendQueue = sendQueue
     }
 
+    /// `stateCode` named; nil for a number this version does not know.
     public var state: SocketState? { SocketState(rawValue: stateCode) }
 
+    /// The state's output name for this protocol (`listen`, `connected`, `unconnected`, ...), or `unknown_N`.
     public var stateName: String {
         state?.name(for: proto) ?? "unknown_\(stateCode)"
     }
@@ -111,11 +130,14 @@ public struct SocketRecord: Hashable, Sendable {
 
 /// Which sockets to ask the kernel for.
 public struct SocketQuery: Sendable, Hashable {
+    /// Protocols to dump; all three by default.
     public var protocols: Set<TransportProtocol>
+    /// Address families to dump; both by default.
     public var families: Set<AddressFamily>
     /// true: only listening sockets (filtered in the kernel); false: every state.
     public var listeningOnly: Bool
 
+    /// Builds a query; the default asks for listening sockets of every protocol and family.
     public init(
         protocols: Set<TransportProtocol> = Set(TransportProtocol.allCases),
         families: Set<AddressFamily> = Set(AddressFamily.allCases),

@@ -1,15 +1,21 @@
 /// A usage error in a filter value: what was wrong, and what is accepted.
 public struct FilterError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The option the value was given for (`--port`), for the message.
     public var option: String
+    /// The value as given.
     public var value: String
+    /// What is wrong, and what would be accepted.
     public var reason: String
+    /// `invalid value 'VALUE' for OPTION: REASON`, the usage message.
     public var description: String { "invalid value '\(value)' for \(option): \(reason)" }
 }
 
 /// Port lists as users type them: `22`, `8000-8100`, `22,80,443`.
 public struct PortSpec: Sendable, Equatable {
+    /// The ports as closed ranges, in the order given; a single port is a one-port range.
     public var ranges: [ClosedRange<UInt16>]
 
+    /// A spec of these ranges, taken as they are.
     public init(ranges: [ClosedRange<UInt16>]) { self.ranges = ranges }
 
     /// - Parameters:
@@ -44,20 +50,26 @@ public struct PortSpec: Sendable, Equatable {
         self.ranges = ranges
     }
 
+    /// Whether `port` lies in any of the ranges.
     public func contains(_ port: UInt16) -> Bool { ranges.contains { $0.contains(port) } }
 }
 
 /// Which inventory entries to show. Every set criterion must match.
 public struct SocketFilter: Sendable {
+    /// Only sockets whose local port is in these (`--port`); nil: any.
     public var ports: PortSpec?
+    /// Only sockets held by one of these pids (`--pid`); empty: any.
     public var pids: Set<Int32> = []
     /// A user name or numeric uid, matched against the socket's uid and its owners'.
     public var user: String?
     /// Matches an owner's name or the base name of its executable.
     public var process: String?
+    /// Only sockets whose local port is in this IANA class (`--class`); never a RAW socket. nil: any.
     public var portClass: PortClass?
+    /// Only sockets reachable beyond loopback, judged from the address alone (`--exposed`).
     public var exposedOnly = false
 
+    /// A filter with no criterion: it matches everything.
     public init() {}
 
     /// No criterion set: everything matches.
@@ -65,6 +77,7 @@ public struct SocketFilter: Sendable {
         ports == nil && pids.isEmpty && user == nil && process == nil && portClass == nil && !exposedOnly
     }
 
+    /// Whether `entry` meets every criterion set.
     public func matches(_ entry: InventoryEntry) -> Bool {
         let socket = entry.socket
         if let ports, !ports.contains(socket.localPort) { return false }

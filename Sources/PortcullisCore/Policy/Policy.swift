@@ -65,6 +65,7 @@
 public struct Policy: Sendable, Equatable {
     /// One listener the administrator accepts.
     public struct Allow: Sendable, Equatable {
+        /// Ports the entry allows (the `port:` key): one port, a range or a list; required in the file.
         public var ports: PortSpec
         /// nil: tcp or udp.
         public var proto: TransportProtocol?
@@ -74,11 +75,15 @@ public struct Policy: Sendable, Equatable {
         public var exe: String?
         /// User name or numeric uid: the socket's or an owner's.
         public var user: String?
+        /// How reachable the listener may be (`exposure:`); `.loopback` when the entry does not say.
         public var exposure: AllowedExposure
+        /// The entry's `comment:`, kept for people and for `policy init` to write back; never used to match.
         public var comment: String?
         /// Where the entry starts in the file, for messages.
         public var line: Int
 
+        /// Builds an entry as the parser would; the defaults are the file's (any tcp/udp owner,
+        /// loopback only). `line` 0 means the entry came from no file.
         public init(
             ports: PortSpec, proto: TransportProtocol? = nil, process: String? = nil, exe: String? = nil,
             user: String? = nil, exposure: AllowedExposure = .loopback, comment: String? = nil, line: Int = 0
@@ -146,12 +151,14 @@ public struct Policy: Sendable, Equatable {
 
     /// A rule's treatment. An empty override changes nothing.
     public struct RuleOverride: Sendable, Equatable {
+        /// false (`enabled: false`): the rule is never reported.
         public var enabled: Bool
         /// nil: the rule's own severity.
         public var severity: Severity?
         /// Where the override is in the file.
         public var line: Int
 
+        /// Builds an override; the defaults (enabled, own severity) change nothing.
         public init(enabled: Bool = true, severity: Severity? = nil, line: Int = 0) {
             self.enabled = enabled
             self.severity = severity
@@ -161,16 +168,22 @@ public struct Policy: Sendable, Equatable {
 
     /// A finding the administrator accepts, with a reason and maybe an end.
     public struct Ignore: Sendable, Equatable {
+        /// The rule whose findings this ignore accepts (`rule:`, required).
         public var rule: RuleID
+        /// Only findings whose socket's local port is in these (`port:`); nil: any port.
         public var ports: PortSpec?
         /// nil: any protocol.
         public var proto: TransportProtocol?
+        /// Only findings whose socket has an owner with this comm or executable base name (`process:`); nil: any owner.
         public var process: String?
+        /// Why the finding is accepted (`reason:`, required and not empty); the audit report shows it.
         public var reason: String
         /// The last day the ignore applies (UTC), or nil for no end.
         public var expires: PolicyDate?
+        /// Where the entry starts in the file (1-based), for messages; 0 when built in code.
         public var line: Int
 
+        /// Builds an ignore as the parser would; nil filters match any socket, and `expires` nil means it never ends.
         public init(
             rule: RuleID, ports: PortSpec? = nil, proto: TransportProtocol? = nil, process: String? = nil,
             reason: String, expires: PolicyDate? = nil, line: Int = 0
@@ -201,10 +214,14 @@ public struct Policy: Sendable, Equatable {
 
     /// Where the policy came from ("/etc/portcullis/policy.yaml"), for messages.
     public var source: String
+    /// The `allow:` entries, in file order; the first that permits a listener wins.
     public var allow: [Allow]
+    /// The `rules:` overrides, keyed by rule id; a rule not here keeps its default treatment.
     public var rules: [RuleID: RuleOverride]
+    /// The `ignore:` entries, in file order, expired ones included (the audit reports those).
     public var ignore: [Ignore]
 
+    /// Builds a policy; the defaults make an empty one, like a file with no sections.
     public init(source: String = "", allow: [Allow] = [], rules: [RuleID: RuleOverride] = [:], ignore: [Ignore] = []) {
         self.source = source
         self.allow = allow
@@ -294,8 +311,11 @@ public struct Policy: Sendable, Equatable {
 
 /// A calendar day from the file (`expires: 2027-03-01`), read as UTC.
 public struct PolicyDate: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// Full year, as written (2027).
     public var year: Int
+    /// Month of the year, 1-12.
     public var month: Int
+    /// Day of the month, 1-31 (always a day that exists in that month).
     public var day: Int
 
     /// nil unless the day exists (2027-02-29 does not).
@@ -339,6 +359,7 @@ public struct PolicyDate: Sendable, Hashable, Comparable, CustomStringConvertibl
     /// this day stops applying at this instant.
     public var end: Int64 { (daysSinceEpoch + 1) * 86400 }
 
+    /// `YYYY-MM-DD`, zero-padded, as the file spells it.
     public var description: String {
         func pad(_ v: Int, _ width: Int) -> String {
             let digits = String(v)
@@ -347,6 +368,7 @@ public struct PolicyDate: Sendable, Hashable, Comparable, CustomStringConvertibl
         return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
     }
 
+    /// Calendar order: earlier days first.
     public static func < (lhs: PolicyDate, rhs: PolicyDate) -> Bool {
         (lhs.year, lhs.month, lhs.day) < (rhs.year, rhs.month, rhs.day)
     }
@@ -354,13 +376,16 @@ public struct PolicyDate: Sendable, Hashable, Comparable, CustomStringConvertibl
 
 /// A policy file that cannot be used: where, and what is wrong.
 public struct PolicyError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The file as named to the parser (the path given on the command line, or the default), for the message prefix.
     public var file: String
     /// 1-based, as editors count.
     public var line: Int
     /// 1-based, in Unicode scalars (as libyaml counts).
     public var column: Int
+    /// What is wrong and, where it helps, what to write instead; no location prefix (`description` adds it).
     public var message: String
 
+    /// Builds an error at a 1-based line and column of `file`.
     public init(file: String, line: Int, column: Int, message: String) {
         self.file = file
         self.line = line

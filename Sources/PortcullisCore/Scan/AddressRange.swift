@@ -2,7 +2,9 @@
 /// block or a last-octet range. Iterating it produces the addresses lazily,
 /// so a /8 costs nothing until it is walked.
 public struct AddressRange: Sendable, Hashable, Sequence, CustomStringConvertible {
+    /// The lowest address of the range.
     public let first: IPAddress
+    /// The highest address of the range, of the same family as `first` and not below it.
     public let last: IPAddress
 
     /// Nil when the two addresses are of different families or `first` is above `last`.
@@ -25,6 +27,7 @@ public struct AddressRange: Sendable, Hashable, Sequence, CustomStringConvertibl
         last = address.lastAddress(inPrefix: prefixLength)
     }
 
+    /// The family of both ends.
     public var kind: IPAddress.Kind { first.kind }
 
     /// How many addresses the range holds (up to 2^128, hence not an Int).
@@ -35,6 +38,7 @@ public struct AddressRange: Sendable, Hashable, Sequence, CustomStringConvertibl
         return AddressCount(high: high, low: low) + AddressCount(1)
     }
 
+    /// Whether `address` is of the range's family and lies between `first` and `last` inclusive.
     public func contains(_ address: IPAddress) -> Bool {
         address.kind == kind && !(address < first) && !(last < address)
     }
@@ -42,12 +46,15 @@ public struct AddressRange: Sendable, Hashable, Sequence, CustomStringConvertibl
     /// `a` for one address, `a-b` otherwise.
     public var description: String { first == last ? first.description : "\(first)-\(last)" }
 
+    /// Iterates from `first` to `last` in ascending order, one address at a time.
     public func makeIterator() -> Iterator { Iterator(upcoming: first, last: last) }
 
+    /// The addresses of a range, computed one at a time.
     public struct Iterator: IteratorProtocol, Sendable {
         var upcoming: IPAddress?
         let last: IPAddress
 
+        /// The next address, or nil after `last`.
         public mutating func next() -> IPAddress? {
             guard let current = upcoming else { return nil }
             upcoming = current == last ? nil : current.successor
@@ -65,6 +72,7 @@ public struct AddressCount: Sendable, Hashable, Comparable, CustomStringConverti
     var high: UInt64 = 0
     var low: UInt64 = 0
 
+    /// A count that fits in 64 bits.
     public init(_ value: UInt64) { low = value }
 
     init(high: UInt64, low: UInt64) {
@@ -72,11 +80,13 @@ public struct AddressCount: Sendable, Hashable, Comparable, CustomStringConverti
         self.low = low
     }
 
+    /// No address.
     public static let zero = AddressCount(0)
 
     /// The count as a UInt64, or nil when it is larger.
     public var exactValue: UInt64? { top == 0 && high == 0 ? low : nil }
 
+    /// The exact sum; it cannot overflow for any number of addresses a target set can hold.
     public static func + (a: AddressCount, b: AddressCount) -> AddressCount {
         var sum = AddressCount(0)
         let (low, carryLow) = a.low.addingReportingOverflow(b.low)
@@ -88,6 +98,7 @@ public struct AddressCount: Sendable, Hashable, Comparable, CustomStringConverti
         return sum
     }
 
+    /// Numeric order.
     public static func < (a: AddressCount, b: AddressCount) -> Bool { (a.top, a.high, a.low) < (b.top, b.high, b.low) }
 
     /// Decimal digits, exact.

@@ -5,6 +5,7 @@
 
 /// Why DER could not be read, and where.
 public struct DERError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What was wrong with the bytes.
     public enum Problem: Sendable, Hashable {
         /// The input ended inside the field.
         case truncated
@@ -22,13 +23,16 @@ public struct DERError: Error, Sendable, Hashable, CustomStringConvertible {
 
     /// Dotted path of the field, e.g. `tbsCertificate.validity.notAfter`.
     public var field: String
+    /// What was wrong with the bytes at `field`.
     public var problem: Problem
 
+    /// An error about `field`.
     public init(field: String, problem: Problem) {
         self.field = field
         self.problem = problem
     }
 
+    /// `FIELD: problem`, e.g. "tbsCertificate.validity: truncated".
     public var description: String {
         switch problem {
         case .truncated: return "\(field): truncated"
@@ -46,10 +50,12 @@ public struct DERError: Error, Sendable, Hashable, CustomStringConvertible {
 public struct DERElement: Sendable, Hashable {
     /// The identifier octet (class, constructed bit, tag number < 31).
     public var tag: UInt8
+    /// The contents octets, without the identifier and length.
     public var contents: ArraySlice<UInt8>
     /// The whole encoding, header included (for signatures and comparisons).
     public var encoded: ArraySlice<UInt8>
 
+    /// The constructed bit (0x20) is set: the contents are a series of elements.
     public var isConstructed: Bool { tag & 0x20 != 0 }
 
     /// A reader over the contents of a constructed element.
@@ -58,21 +64,37 @@ public struct DERElement: Sendable, Hashable {
 
 /// Tags used here.
 public enum DER {
+    /// BOOLEAN (universal 1).
     public static let boolean: UInt8 = 0x01
+    /// INTEGER (universal 2).
     public static let integer: UInt8 = 0x02
+    /// BIT STRING (universal 3).
     public static let bitString: UInt8 = 0x03
+    /// OCTET STRING (universal 4).
     public static let octetString: UInt8 = 0x04
+    /// NULL (universal 5).
     public static let null: UInt8 = 0x05
+    /// OBJECT IDENTIFIER (universal 6).
     public static let objectIdentifier: UInt8 = 0x06
+    /// UTF8String (universal 12).
     public static let utf8String: UInt8 = 0x0c
+    /// PrintableString (universal 19).
     public static let printableString: UInt8 = 0x13
+    /// TeletexString, also T61String (universal 20).
     public static let teletexString: UInt8 = 0x14
+    /// IA5String (universal 22).
     public static let ia5String: UInt8 = 0x16
+    /// UTCTime (universal 23).
     public static let utcTime: UInt8 = 0x17
+    /// GeneralizedTime (universal 24).
     public static let generalizedTime: UInt8 = 0x18
+    /// UniversalString (universal 28), UTF-32 big-endian.
     public static let universalString: UInt8 = 0x1c
+    /// BMPString (universal 30), UTF-16 big-endian.
     public static let bmpString: UInt8 = 0x1e
+    /// SEQUENCE and SEQUENCE OF (universal 16, constructed).
     public static let sequence: UInt8 = 0x30
+    /// SET and SET OF (universal 17, constructed).
     public static let set: UInt8 = 0x31
 
     /// Context-specific tag `[n]`, constructed or primitive.
@@ -96,14 +118,17 @@ public struct DERReader: Sendable {
     /// Path of the enclosing structure, prefixed to field names in errors.
     public let field: String
 
+    /// A reader over `bytes`; `field` prefixes the field names in its errors.
     public init(_ bytes: ArraySlice<UInt8>, field: String = "") {
         self.bytes = bytes
         self.position = bytes.startIndex
         self.field = field
     }
 
+    /// A reader over the whole of `bytes`; `field` prefixes the field names in its errors.
     public init(_ bytes: [UInt8], field: String = "") { self.init(bytes[...], field: field) }
 
+    /// Every byte has been read.
     public var isAtEnd: Bool { position >= bytes.endIndex }
 
     /// The identifier octet of the next element, nil at the end.

@@ -8,13 +8,19 @@
 
 /// A record type (RFC 1035 3.2.2, RFC 3596).
 public struct DNSRecordType: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+    /// The TYPE value as on the wire.
     public let rawValue: UInt16
+    /// Any type, known here by name or not.
     public init(rawValue: UInt16) { self.rawValue = rawValue }
 
+    /// A (1): an IPv4 address.
     public static let a = DNSRecordType(rawValue: 1)
+    /// CNAME (5): an alias's canonical name.
     public static let cname = DNSRecordType(rawValue: 5)
+    /// AAAA (28): an IPv6 address (RFC 3596).
     public static let aaaa = DNSRecordType(rawValue: 28)
 
+    /// "A", "CNAME", "AAAA", or "TYPE" and the number for another type (RFC 3597 style).
     public var description: String {
         switch self {
         case .a: return "A"
@@ -27,17 +33,25 @@ public struct DNSRecordType: RawRepresentable, Sendable, Hashable, CustomStringC
 
 /// The RCODE of a reply (RFC 1035 4.1.1), named as dig names it.
 public struct DNSResponseCode: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+    /// The 4-bit RCODE from the header flags.
     public let rawValue: UInt8
+    /// Any RCODE, known here by name or not.
     public init(rawValue: UInt8) { self.rawValue = rawValue }
 
+    /// NOERROR (0): the query succeeded (possibly with no records of the type asked).
     public static let noError = DNSResponseCode(rawValue: 0)
+    /// FORMERR (1): the server could not read the query.
     public static let formatError = DNSResponseCode(rawValue: 1)
+    /// SERVFAIL (2): the server failed to answer (often an upstream or DNSSEC failure).
     public static let serverFailure = DNSResponseCode(rawValue: 2)
     /// The name does not exist.
     public static let nameError = DNSResponseCode(rawValue: 3)
+    /// NOTIMP (4): the server does not support this kind of query.
     public static let notImplemented = DNSResponseCode(rawValue: 4)
+    /// REFUSED (5): the server will not answer this client, by policy.
     public static let refused = DNSResponseCode(rawValue: 5)
 
+    /// dig's name ("NOERROR", "NXDOMAIN", ...), or "RCODE N" for another code.
     public var description: String {
         switch rawValue {
         case 0: return "NOERROR"
@@ -54,8 +68,11 @@ public struct DNSResponseCode: RawRepresentable, Sendable, Hashable, CustomStrin
 /// A DNS message that could not be built or read. `description` names the
 /// section, record and field, and the byte offset where reading stopped.
 public struct DNSError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What went wrong, naming the section, record and field and the byte offset where reading stopped.
     public var message: String
+    /// An error with this message.
     public init(_ message: String) { self.message = message }
+    /// The message as given.
     public var description: String { message }
 }
 
@@ -63,10 +80,12 @@ public struct DNSError: Error, Sendable, Hashable, CustomStringConvertible {
 public struct DNSQuestion: Sendable, Hashable {
     /// Dotted, without the trailing dot; see `DNSMessage` for how odd bytes are written.
     public var name: String
+    /// The record type asked for (A or AAAA when resolving).
     public var type: DNSRecordType
     /// 1 is IN (Internet).
     public var recordClass: UInt16
 
+    /// A question; class IN unless given.
     public init(name: String, type: DNSRecordType, recordClass: UInt16 = 1) {
         self.name = name
         self.type = type
@@ -76,6 +95,7 @@ public struct DNSQuestion: Sendable, Hashable {
 
 /// One resource record of the answer section.
 public struct DNSRecord: Sendable, Hashable {
+    /// A record's RDATA as far as it is understood here.
     public enum Data: Sendable, Hashable {
         /// A or AAAA.
         case address(IPAddress)
@@ -85,12 +105,18 @@ public struct DNSRecord: Sendable, Hashable {
         case other([UInt8])
     }
 
+    /// The owner name: dotted, without the trailing dot, odd bytes written as `\DDD` (see `DNSMessage`).
     public var name: String
+    /// The record's TYPE.
     public var type: DNSRecordType
+    /// The record's CLASS; 1 is IN (Internet).
     public var recordClass: UInt16
+    /// How long the record may be cached, in seconds.
     public var ttl: UInt32
+    /// The RDATA: an address for A/AAAA, a name for CNAME, else the raw bytes.
     public var data: Data
 
+    /// A record; class IN unless given.
     public init(name: String, type: DNSRecordType, recordClass: UInt16 = 1, ttl: UInt32, data: Data) {
         self.name = name
         self.type = type
@@ -108,17 +134,25 @@ public struct DNSRecord: Sendable, Hashable {
 /// (RFC 1035 5.1 master-file form), so a name is always safe to print and
 /// two different wire names never read the same.
 public struct DNSMessage: Sendable, Hashable {
+    /// The message ID; a reply echoes the query's, which is how it is matched to it.
     public var id: UInt16
     /// QR: a reply, not a query.
     public var isResponse: Bool
+    /// The OPCODE (0 is a standard QUERY).
     public var opcode: UInt8
+    /// AA: the answer comes from a server authoritative for the name.
     public var isAuthoritative: Bool
     /// TC: the reply did not fit in the UDP datagram; ask again over TCP.
     public var isTruncated: Bool
+    /// RD: the query asked the server to recurse.
     public var recursionDesired: Bool
+    /// RA: the server offers recursion.
     public var recursionAvailable: Bool
+    /// The reply's RCODE (NOERROR, NXDOMAIN, ...).
     public var responseCode: DNSResponseCode
+    /// The question section, as read.
     public var questions: [DNSQuestion]
+    /// The answer section, in wire order.
     public var answers: [DNSRecord]
 
     /// The largest message carried over UDP without EDNS (RFC 1035 4.2.1).

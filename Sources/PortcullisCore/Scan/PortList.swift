@@ -40,12 +40,14 @@ public struct PortListError: Error, Sendable, Hashable, CustomStringConvertible 
     /// What is wrong and what is accepted.
     public var reason: String
 
+    /// An error about `value` given to `option`.
     public init(option: String, value: String, reason: String) {
         self.option = option
         self.value = value
         self.reason = reason
     }
 
+    /// `OPTION "VALUE": reason`, with the value escaped.
     public var description: String { "\(option) \"\(UntrustedText.escape(value))\": \(reason)" }
 }
 

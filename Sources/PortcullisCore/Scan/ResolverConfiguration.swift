@@ -1,9 +1,12 @@
 /// A DNS server to ask: an address and a UDP/TCP port (53 unless a test
 /// points elsewhere).
 public struct Nameserver: Sendable, Hashable, CustomStringConvertible {
+    /// The server's IPv4 or IPv6 address.
     public var address: IPAddress
+    /// UDP and TCP port to send queries to, in host byte order.
     public var port: UInt16
 
+    /// A nameserver at `address`, on port 53 unless told otherwise.
     public init(_ address: IPAddress, port: UInt16 = 53) {
         self.address = address
         self.port = port
@@ -30,12 +33,17 @@ public struct Nameserver: Sendable, Hashable, CustomStringConvertible {
 ///   trailing dot (`host.`) turns the search off. Unlike glibc, no search
 ///   domain is taken from the machine's own hostname when neither line is present.
 public struct ResolverConfiguration: Sendable, Hashable {
+    /// The servers to ask, in order; parsing keeps at most three (`maximumNameservers`) and falls
+    /// back to 127.0.0.1 when the file names none.
     public var nameservers: [Nameserver]
     /// How long to wait for a reply from one nameserver in one round.
     public var timeoutMilliseconds: Int
     /// Rounds over the nameservers before giving up.
     public var attempts: Int
+    /// Domains tried after (or, for a name with fewer than `ndots` dots, before) the name as given:
+    /// the last `search` or `domain` line, in order.
     public var searchDomains: [String]
+    /// A name with at least this many dots is tried as given before the search domains (`options ndots:N`, 0-15).
     public var ndots: Int
     /// Lines that were ignored, and why.
     public var diagnostics: [Diagnostic] = []
@@ -43,6 +51,7 @@ public struct ResolverConfiguration: Sendable, Hashable {
     /// glibc's limit on nameservers (MAXNS).
     public static let maximumNameservers = 3
 
+    /// A configuration from its parts; the defaults are glibc's (5 s per try, 2 rounds, no search domain, ndots 1).
     public init(
         nameservers: [Nameserver], timeoutMilliseconds: Int = 5000, attempts: Int = 2,
         searchDomains: [String] = [], ndots: Int = 1

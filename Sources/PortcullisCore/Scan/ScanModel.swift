@@ -15,6 +15,7 @@ public enum ScanPortState: String, Sendable, Hashable, CaseIterable, Comparable 
     /// The probe could not be made (EMFILE, EADDRNOTAVAIL, ENOBUFS after backing off).
     case unknown
 
+    /// Declaration order: open, closed, filtered, open|filtered, unknown.
     public static func < (a: ScanPortState, b: ScanPortState) -> Bool {
         (allCases.firstIndex(of: a) ?? allCases.count) < (allCases.firstIndex(of: b) ?? allCases.count)
     }
@@ -22,13 +23,21 @@ public enum ScanPortState: String, Sendable, Hashable, CaseIterable, Comparable 
 
 /// Why a port got its state, with nmap's reason names where they exist.
 public enum ScanReason: String, Sendable, Hashable {
+    /// TCP: the connect completed (nmap's `syn-ack`).
     case synAck = "syn-ack"
+    /// TCP: the connect was refused with a RST (ECONNREFUSED), or looped back to itself.
     case connRefused = "conn-refused"
+    /// No answer to any attempt.
     case noResponse = "no-response"
+    /// ICMP host unreachable (EHOSTUNREACH).
     case hostUnreachable = "host-unreach"
+    /// ICMP network unreachable (ENETUNREACH).
     case netUnreachable = "net-unreach"
+    /// The packet was refused before leaving this host (EPERM/EACCES from a local firewall rule).
     case adminProhibited = "admin-prohibited"
+    /// UDP: a reply came back.
     case udpResponse = "udp-response"
+    /// UDP: ICMP port unreachable (ECONNREFUSED on the socket).
     case portUnreachable = "port-unreach"
     /// A local resource error that persisted through back-off.
     case localError = "local-error"
@@ -40,14 +49,20 @@ public struct TLSDetails: Sendable, Hashable {
     public var version: String
     /// IANA cipher suite name, or its hex code when unnamed.
     public var cipher: String
+    /// The leaf certificate's subject as RFC 4514 text, escaped; nil when no certificate was parsed.
     public var subject: String?
+    /// The leaf certificate's issuer as RFC 4514 text, escaped; nil when no certificate was parsed.
     public var issuer: String?
     /// Seconds since the epoch (UTC).
     public var notBefore: Int64?
+    /// End of the leaf certificate's validity, in seconds since the epoch (UTC); nil when no certificate was parsed.
     public var notAfter: Int64?
+    /// The leaf certificate is issued by itself (`X509Certificate.isSelfSigned`).
     public var selfSigned: Bool
+    /// The leaf certificate was past its notAfter when the port was probed.
     public var expired: Bool
 
+    /// Builds details; the certificate fields default to nil and false, as when no certificate was parsed.
     public init(
         version: String, cipher: String, subject: String? = nil, issuer: String? = nil, notBefore: Int64? = nil,
         notAfter: Int64? = nil, selfSigned: Bool = false, expired: Bool = false
@@ -67,18 +82,26 @@ public struct TLSDetails: Sendable, Hashable {
 /// the port answered ("probed"). Every string that came off the network is
 /// already escaped (UntrustedText).
 public struct ScanService: Sendable, Hashable {
+    /// The service's name in nmap's spelling ("ssh", "http"; "ssl/NAME" for TLS on a port the table names otherwise).
     public var name: String
+    /// The product the answer names ("OpenSSH", "nginx"), escaped; nil when it does not say.
     public var product: String?
+    /// The product's version from the answer ("9.6p1"), escaped; nil when it does not say.
     public var version: String?
     /// The first line(s) the service sent, escaped and capped.
     public var banner: String?
+    /// Where `name` came from: the services table, or what the port answered.
     public var method: Method
+    /// The TLS version, cipher and certificate, for a port that completed a TLS handshake; nil otherwise.
     public var tls: TLSDetails?
 
+    /// How a service was identified; the raw values are the `method` attribute of nmap's XML.
     public enum Method: String, Sendable, Hashable {
+        /// `table`: named after the port in the services table, nothing confirmed; `probed`: from what the port answered.
         case table, probed
     }
 
+    /// Builds a service; only `name` and `method` are always known.
     public init(
         name: String, product: String? = nil, version: String? = nil, banner: String? = nil, method: Method,
         tls: TLSDetails? = nil
@@ -94,16 +117,22 @@ public struct ScanService: Sendable, Hashable {
 
 /// One port of one host.
 public struct ScanPortResult: Sendable, Hashable {
+    /// TCP or UDP; a scan never probes RAW.
     public var proto: TransportProtocol
+    /// The port number probed, in host byte order.
     public var port: UInt16
+    /// What the probes concluded.
     public var state: ScanPortState
+    /// The answer (or silence) that decided `state`.
     public var reason: ScanReason
     /// Extra words for the reason (the errno of a local error, "self-connect retried", ...).
     public var detail: String?
     /// Round-trip time of the answer that decided the state, in microseconds.
     public var rttMicroseconds: Int64?
+    /// What runs there: from service detection, else the services table by port number; nil when neither says.
     public var service: ScanService?
 
+    /// Builds a result; `detail`, `rttMicroseconds` and `service` are nil unless known.
     public init(
         proto: TransportProtocol, port: UInt16, state: ScanPortState, reason: ScanReason, detail: String? = nil,
         rttMicroseconds: Int64? = nil, service: ScanService? = nil
@@ -120,12 +149,14 @@ public struct ScanPortResult: Sendable, Hashable {
 
 /// One scanned address.
 public struct ScanHostResult: Sendable {
+    /// The address probed (`hostname` says which name it came from, if any).
     public var address: IPAddress
     /// The name the user gave, when the address came from resolving it.
     public var hostname: String?
     /// Every probed port, in (proto, port) order.
     public var ports: [ScanPortResult]
 
+    /// Builds a host result; `ports` stays empty until the scan fills it in.
     public init(address: IPAddress, hostname: String? = nil, ports: [ScanPortResult] = []) {
         self.address = address
         self.hostname = hostname
@@ -137,20 +168,26 @@ public struct ScanHostResult: Sendable {
     /// reported down, as nmap -Pn reports it.
     public var isUp: Bool { ports.contains { $0.state == .open || $0.state == .closed } }
 
+    /// How many of the host's ports are in `state`.
     public func count(_ state: ScanPortState) -> Int { ports.reduce(0) { $0 + ($1.state == state ? 1 : 0) } }
 }
 
 /// The whole scan.
 public struct ScanReport: Sendable {
+    /// Every scanned address, in target order (ascending, IPv4 before IPv6), up or not.
     public var hosts: [ScanHostResult]
     /// Seconds since the epoch when the scan started and ended.
     public var startTime: Int64
+    /// When the scan ended, in seconds since the epoch.
     public var endTime: Int64
+    /// How long the scan took, in milliseconds of the monotonic clock (not `endTime - startTime`).
     public var durationMilliseconds: Int64
     /// The command line, for the XML `args` attribute.
     public var arguments: [String]
+    /// Notices from planning the scan (targets, name resolution, ports), printed beside the results.
     public var diagnostics: [Diagnostic]
 
+    /// Builds a report from a finished scan.
     public init(
         hosts: [ScanHostResult], startTime: Int64, endTime: Int64, durationMilliseconds: Int64, arguments: [String],
         diagnostics: [Diagnostic] = []
@@ -163,6 +200,8 @@ public struct ScanReport: Sendable {
         self.diagnostics = diagnostics
     }
 
+    /// How many hosts are up (`ScanHostResult.isUp`).
     public var hostsUp: Int { hosts.filter(\.isUp).count }
+    /// How many ports, over every host, are in `state`.
     public func count(_ state: ScanPortState) -> Int { hosts.reduce(0) { $0 + $1.count(state) } }
 }

@@ -40,6 +40,8 @@ public struct ServiceProbeLimits: Sendable, Hashable {
     /// Most bytes read for a TLS probe (certificate chains run to tens of KiB).
     public var maxTLSBytes: Int
 
+    /// Limits in milliseconds and bytes; the defaults wait 1.5 s for a greeting and 3 s for an
+    /// answer, and read up to 8 KiB (64 KiB for TLS).
     public init(
         greetingMilliseconds: Int = 1500, responseMilliseconds: Int = 3000, maxResponseBytes: Int = 8192,
         maxTLSBytes: Int = 65_536
@@ -59,6 +61,7 @@ public struct ServiceProbeLimits: Sendable, Hashable {
 
 /// One exchange the engine carries out.
 public struct ServiceProbeStep: Sendable, Hashable {
+    /// The probe this step belongs to.
     public var probe: ServiceProbeKind
     /// Close the current connection and connect again before sending (the
     /// previous probe left the service in an unknown state, or it closed).
@@ -113,6 +116,7 @@ public enum ServiceProbePlan {
         "ftp", "ssh", "telnet", "smtp", "submission", "pop3", "imap2", "imap", "nntp",
         "mysql", "sieve", "rfb", "vnc", "lmtp",
     ]
+    /// Ports where HTTP comes first: web servers, admin consoles and HTTP APIs (Docker, Elasticsearch, Kibana, WinRM, ...).
     public static let httpPorts: Set<UInt16> = [
         80, 81, 591, 631, 2375, 3000, 5000, 5601, 5985, 8000, 8008, 8080, 8081,
         8088, 8888, 9000, 9090, 9200,
@@ -154,9 +158,13 @@ public enum ServiceProbePlan {
 
 /// Drives the probes of one port. Deterministic: the same events give the same actions.
 public struct ServiceProbeSession: Sendable {
+    /// The TCP port being probed.
     public let port: UInt16
+    /// The port's name in the services table, which picks the probe order; nil when the table has none.
     public let tableName: String?
+    /// The name the user gave for the host, sent as SNI and in the Host header; nil for a target given as an address.
     public let hostname: String?
+    /// The time and size limits of every step.
     public let limits: ServiceProbeLimits
     /// Seconds since the epoch, for the certificate's `expired`.
     public let now: Int64

@@ -20,6 +20,7 @@ public enum TLSClientHello {
         0x00ff,  // TLS_EMPTY_RENEGOTIATION_INFO_SCSV
     ]
 
+    /// Cipher suites offered in the TLS 1.3-only hello: TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384, TLS_CHACHA20_POLY1305_SHA256.
     public static let tls13CipherSuites: [UInt16] = [0x1301, 0x1302, 0x1303]
 
     /// A fixed client random; callers that want a fresh one pass their own.
@@ -186,6 +187,7 @@ public enum TLSServerFlight: Sendable, Hashable {
 public struct TLSServerHello: Sendable, Hashable {
     /// The negotiated version: supported_versions when present, else the legacy field.
     public var version: UInt16
+    /// The cipher suite the server chose (IANA code point).
     public var cipherSuite: UInt16
     /// A TLS 1.3 HelloRetryRequest (same layout, special random).
     public var isHelloRetryRequest: Bool
@@ -195,6 +197,7 @@ public struct TLSServerHello: Sendable, Hashable {
         0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
     ]
 
+    /// A ServerHello from its fields.
     public init(version: UInt16, cipherSuite: UInt16, isHelloRetryRequest: Bool = false) {
         self.version = version
         self.cipherSuite = cipherSuite
@@ -225,30 +228,39 @@ public struct TLSServerHello: Sendable, Hashable {
         self.init(version: version, cipherSuite: cipher, isHelloRetryRequest: random == TLSServerHello.helloRetryRandom)
     }
 
+    /// The version as `TLSNames.version(_:)` spells it ("TLSv1.2").
     public var versionName: String { TLSNames.version(version) }
+    /// The cipher suite's IANA name, or "0xNNNN" when unknown.
     public var cipherName: String { TLSNames.cipherSuite(cipherSuite) }
 }
 
 /// A TLS alert record.
 public struct TLSAlert: Sendable, Hashable, CustomStringConvertible {
+    /// The AlertLevel: 1 warning, 2 fatal.
     public var level: UInt8
     /// The AlertDescription code (40 handshake_failure, 70 protocol_version, ...).
     public var code: UInt8
 
+    /// An alert from its level and description code.
     public init(level: UInt8, code: UInt8) {
         self.level = level
         self.code = code
     }
 
+    /// The handshake_failure description code (40): no cipher suite or version in common, among others.
     public static let handshakeFailure: UInt8 = 40
+    /// The protocol_version description code (70): the server will not speak the versions offered.
     public static let protocolVersion: UInt8 = 70
 
+    /// The description's IANA name ("handshake_failure"), or "alert N" for a code not in the table.
     public var name: String { TLSNames.alert(code) }
+    /// The name, prefixed "fatal " for a fatal alert.
     public var description: String { (level == 2 ? "fatal " : "") + name }
 }
 
 /// IANA names for the values a scan reports.
 public enum TLSNames {
+    /// "SSLv3", "TLSv1.0" to "TLSv1.3", or "0xNNNN" for another version code.
     public static func version(_ v: UInt16) -> String {
         switch v {
         case 0x0300: return "SSLv3"
@@ -306,5 +318,6 @@ public enum TLSNames {
         120: "no_application_protocol",
     ]
 
+    /// The alert description's IANA name ("protocol_version"), or "alert N" when unknown.
     public static func alert(_ code: UInt8) -> String { alerts[code] ?? "alert \(code)" }
 }

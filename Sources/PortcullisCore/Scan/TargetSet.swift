@@ -1,9 +1,12 @@
 /// One address to scan, with the name it was reached by when it came from
 /// resolving a hostname.
 public struct ScanTarget: Sendable, Hashable {
+    /// The address to probe.
     public var address: IPAddress
+    /// The hostname whose resolution gave this address (the first such name); nil for a target given as an address or range.
     public var hostname: String?
 
+    /// A target; `hostname` nil when it was not reached through a name.
     public init(address: IPAddress, hostname: String? = nil) {
         self.address = address
         self.hostname = hostname
@@ -92,6 +95,7 @@ public struct TargetSet: Sendable, Sequence {
     /// The hostname `address` was reached by, if it came from resolving one.
     public func hostname(for address: IPAddress) -> String? { names[address] }
 
+    /// Iterates the addresses in ascending order, each with the hostname it was reached by.
     public func makeIterator() -> Iterator { Iterator(ranges: ranges, names: names) }
 
     /// Walks the ranges one address at a time.
@@ -107,6 +111,7 @@ public struct TargetSet: Sendable, Sequence {
             current = ranges.first?.makeIterator()
         }
 
+        /// The next address, or nil after the last.
         public mutating func next() -> ScanTarget? {
             while current != nil {
                 if let address = current?.next() { return ScanTarget(address: address, hostname: names[address]) }

@@ -83,6 +83,7 @@ public enum TargetError: Error, Sendable, Hashable, CustomStringConvertible {
     /// (a caller's mistake: every name of `TargetSpec.hostnames(in:)` must be resolved).
     case unresolvedHostname(String)
 
+    /// The message for the user, naming where the item came from (`--exclude`, `FILE:LINE:`) with the item escaped.
     public var description: String {
         switch self {
         case .invalid(let item, let origin, let reason):

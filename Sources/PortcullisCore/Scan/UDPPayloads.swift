@@ -91,6 +91,7 @@ public enum UDPPayloads {
         return be16(netbiosID) + be16(0) + be16(1) + be16(0) + be16(0) + be16(0) + [32] + encoded + [0] + be16(0x21) + be16(1)
     }()
 
+    /// SSDP discovery for port 1900: an `M-SEARCH * HTTP/1.1` for `ssdp:all` to the UPnP multicast address, which devices answer.
     public static let ssdpSearch: [UInt8] = Array(
         "M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: \"ssdp:discover\"\r\nMX: 1\r\nST: ssdp:all\r\n\r\n".utf8)
 
@@ -100,6 +101,8 @@ public enum UDPPayloads {
     /// TFTP read request for a file that should not exist: a server answers with an error packet.
     public static let tftpReadRequest: [UInt8] = [0, 1] + Array("portcullis-probe".utf8) + [0] + Array("octet".utf8) + [0]
 
+    /// SIP `OPTIONS` request for port 5060 (nmap's form, with portcullis's tags), which a SIP
+    /// server answers with its status and capabilities.
     public static let sipOptions: [UInt8] = Array(
         ("OPTIONS sip:nm SIP/2.0\r\nVia: SIP/2.0/UDP nm;branch=z9hG4bK-portcullis;rport\r\n"
             + "From: <sip:nm@nm>;tag=portcullis\r\nTo: <sip:nm2@nm2>\r\nCall-ID: portcullis-probe\r\nCSeq: 42 OPTIONS\r\n"

@@ -5,17 +5,23 @@ public struct X509Certificate: Sendable, Hashable {
     /// RFC 4514 text, most specific RDN first ("CN=example.com,O=Example,C=US"),
     /// with control characters escaped (UntrustedText).
     public var subject: String
+    /// RFC 4514 text of the issuer's name, in the same form as `subject`.
     public var issuer: String
     /// Seconds since the epoch, UTC.
     public var notBefore: Int64
+    /// End of the validity period, in seconds since the epoch (UTC).
     public var notAfter: Int64
+    /// The serial number's contents octets in lower-case hex, as encoded (a leading 00 kept).
     public var serialNumber: String
     /// DNS names and IP addresses from subjectAltName, escaped.
     public var subjectAltNames: [String]
+    /// The subjectKeyIdentifier extension's key identifier; nil when absent.
     public var subjectKeyIdentifier: [UInt8]?
+    /// The authorityKeyIdentifier extension's keyIdentifier; nil when absent or not given by key id.
     public var authorityKeyIdentifier: [UInt8]?
     /// The raw Name encodings, compared byte for byte for `isSelfIssued`.
     public var subjectDER: [UInt8]
+    /// The issuer Name's raw encoding, compared with `subjectDER`.
     public var issuerDER: [UInt8]
 
     /// Issued by itself: issuer and subject names are equal and, when both
