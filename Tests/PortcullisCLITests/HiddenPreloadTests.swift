@@ -1,4 +1,5 @@
 import Foundation
+import PortcullisCore
 import PortcullisTestSupport
 import Testing
 
@@ -12,6 +13,15 @@ import Testing
 /// from the netlink sock_diag replies, and optionally one pid from the /proc
 /// listing. The kernel still knows the socket, so the bind and connect
 /// probes see it in use while both tables miss it.
+///
+/// The library is told the protocol and family under test as well as the
+/// port (HIDE_PROTO, HIDE_FAMILY): it hides exactly the listener's socket,
+/// not every socket on the host that shares its port number. Each case
+/// asserts the whole host's alarms, so another socket on that number in the
+/// other protocol — a TCP connection's TIME_WAIT on the UDP listener's port
+/// number, say, which has no owner and no inode and so, hidden, is "hidden
+/// from all readers" — must stay visible, or it is a second (true) finding.
+/// Each case puts such a neighbour on its port to keep that so.
 
 extension Host {
     static let cc = executable("cc", preferring: ["/usr/bin/cc", "/usr/bin/gcc"])
@@ -19,7 +29,7 @@ extension Host {
 }
 
 /// One listener, bound to loopback on the port given (see `exclusivePort`). IPv6 sockets
-/// are V6ONLY, so only the (proto, family) under test is in use. Prints
+/// are V6ONLY, so the listener holds only the (proto, family) under test. Prints
 /// {"pid", "port"} when bound; exits when stdin closes.
 let preloadListenerScript = #"""
     import json, os, socket, sys
@@ -130,7 +140,20 @@ extension CLITests {
             defer { listener.stop() }
             let port = try #require(listener.int("port"))
             let pid = listener.pid
-            let preload: [String: String?] = ["LD_PRELOAD": library, "HIDE_PORT": String(port), "HIDE_PID": nil]
+            let preload: [String: String?] = [
+                "LD_PRELOAD": library, "HIDE_PORT": String(port), "HIDE_PROTO": c.proto, "HIDE_FAMILY": c.family, "HIDE_PID": nil,
+            ]
+            // The same port number in the other protocol, same family and
+            // address: a TCP TIME_WAIT beside a UDP listener (no descriptor,
+            // no owner), a UDP socket of this process beside a TCP one. The
+            // library must leave it in the tables, so it is no finding.
+            let neighbours = TestSockets()
+            let address = c.family == "ipv6" ? "::1" : "127.0.0.1"
+            if c.proto == "udp" {
+                try neighbours.serverTimeWait(ipv6: c.family == "ipv6", address: address, port: UInt16(port))
+            } else {
+                try neighbours.open(.udp, ipv6: c.family == "ipv6", address: address, port: UInt16(port))
+            }
 
             // Without the library the listener is in the tables: nothing hidden.
             let (plain, plainDocument) = try hidden(["LD_PRELOAD": nil])
@@ -185,7 +208,9 @@ extension CLITests {
             defer { listener.stop() }
             let port = try #require(listener.int("port"))
             let pid = listener.pid
-            let preload: [String: String?] = ["LD_PRELOAD": library, "HIDE_PORT": String(port), "HIDE_PID": String(pid)]
+            let preload: [String: String?] = [
+                "LD_PRELOAD": library, "HIDE_PORT": String(port), "HIDE_PROTO": "tcp", "HIDE_FAMILY": "ipv4", "HIDE_PID": String(pid),
+            ]
 
             // The library works: ls (readdir, dynamically linked) no longer lists the pid.
             if let ls = Host.ls {

@@ -72,6 +72,32 @@ public final class TestSockets {
         return try port.get()
     }
 
+    /// A TCP connection to `address`:`port` (a port the caller chose, free
+    /// for TCP) closed by the server first: the server's end, local port
+    /// `port`, is left in TIME_WAIT for a minute — a TCP socket on that port
+    /// with no descriptor, no inode and no owner. The listener is closed again.
+    public func serverTimeWait(ipv6: Bool, address: String, port: UInt16) throws {
+        let scratch = TestSockets()
+        try scratch.open(.tcp, ipv6: ipv6, address: address, port: port)
+        let listener = scratch.fds[0]
+        let client = socket(ipv6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard client >= 0 else { throw SocketSetupError("socket") }
+        let rc = Self.withAddress(ipv6: ipv6, address: address, port: port) { connect(client, $0, $1) }
+        guard rc == 0 else {
+            close(client)
+            throw SocketSetupError("connect \(address) port \(port)")
+        }
+        let accepted = accept(listener, nil, nil)
+        guard accepted >= 0 else {
+            close(client)
+            throw SocketSetupError("accept")
+        }
+        close(accepted)  // the server closes first: its end goes to TIME_WAIT once the client closes
+        usleep(20_000)
+        close(client)
+        usleep(20_000)
+    }
+
     /// The local port of a socket.
     public static func port(of fd: Int32) throws -> UInt16 {
         var bound = sockaddr_in6()

