@@ -8,11 +8,14 @@ public struct HostSource: Sendable, Equatable {
     public var procRoot: String?
     /// netlink, /proc/net, or netlink with /proc/net as fallback.
     public var socketSource: SocketSource
+    /// Which network namespaces: by default every one as root on the live kernel, else portcullis's own.
+    public var namespaces: NamespaceSelection
 
-    /// A source; by default the live kernel, netlink with /proc/net as fallback.
-    public init(procRoot: String? = nil, socketSource: SocketSource = .auto) {
+    /// A source; by default the live kernel, netlink with /proc/net as fallback, every namespace as root.
+    public init(procRoot: String? = nil, socketSource: SocketSource = .auto, namespaces: NamespaceSelection = .automatic) {
         self.procRoot = procRoot
         self.socketSource = socketSource
+        self.namespaces = namespaces
     }
 
     /// The live kernel: no copied tree. Only then are the firewall, tamper
@@ -34,6 +37,7 @@ public struct HostSource: Sendable, Equatable {
         options.query = query
         options.source = procRoot == nil ? socketSource : (socketSource == .auto ? .procfs : socketSource)
         options.procRoot = procRootPath
+        options.namespaces = namespaces
         return options
     }
 

@@ -21,9 +21,26 @@ struct SourceFlags: ParsableArguments {
     @Option(help: "Socket table source: auto (netlink, /proc/net as fallback), netlink, or procfs.")
     var source: SocketSource = .auto
 
-    var hostSource: HostSource { HostSource(procRoot: procRoot, socketSource: source) }
+    @Option(
+        name: .customLong("netns"),
+        help: ArgumentHelp(
+            "Only this network namespace (repeatable): host, an ip netns name, a Docker sandbox, a container name or id, a pid, or an nsfs inode. As root the default is every namespace; otherwise portcullis's own.",
+            valueName: "NS"))
+    var netns: [String] = []
+
+    var hostSource: HostSource {
+        // validate() has parsed each one already.
+        let selectors = netns.compactMap { try? NamespaceSelector(parsing: $0) }
+        return HostSource(procRoot: procRoot, socketSource: source, namespaces: selectors.isEmpty ? .automatic : .only(selectors))
+    }
 
     func validate() throws {
+        for text in netns {
+            do { _ = try NamespaceSelector(parsing: text) } catch { throw ValidationError(error.description) }
+        }
+        if procRoot != nil && !netns.isEmpty {
+            throw ValidationError("--netns reads the live kernel's namespaces; it cannot be combined with --proc-root")
+        }
         if procRoot != nil && source == .netlink {
             throw ValidationError("--proc-root reads the /proc/net tables of a copy; it cannot be combined with --source netlink")
         }

@@ -187,6 +187,11 @@ public struct InventoryEntry: Hashable, Sendable {
     public var owners: [SocketOwner]
     /// Set when `owners` is empty.
     public var unownedReason: UnownedReason?
+    /// The network namespace the socket lives in; nil when not known (a copied /proc).
+    public var namespace: NetworkNamespace?
+
+    /// The socket lives in a network namespace other than the host's (a container's).
+    public var isInOtherNamespace: Bool { namespace.map { !$0.isHost } ?? false }
 
     /// Builds an entry from its parts; `InventoryBuilder` derives them from a socket record and an owner walk.
     public init(

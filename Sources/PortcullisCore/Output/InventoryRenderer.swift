@@ -47,6 +47,7 @@ public enum InventoryRenderer {
             ("owners", .array(entry.owners.map(json))),
         ]
         fields.append(("unowned_reason", .optional(entry.unownedReason?.rawValue)))
+        fields.append(("netns", entry.namespace.map(json) ?? .null))
         return .object(fields + extra)
     }
 
@@ -68,6 +69,14 @@ public enum InventoryRenderer {
             ("container", .optional(owner.container)),
             ("netns", .optional(owner.netnsInode)),
             ("fds", .array(owner.fds.map { .int(Int64($0)) })),
+        ])
+    }
+
+    /// `{"inode", "name", "kind"}`: a socket's network namespace.
+    public static func json(_ namespace: NetworkNamespace) -> JSONValue {
+        .object([
+            ("inode", .int(Int64(bitPattern: namespace.inode))), ("name", .optional(namespace.name)),
+            ("kind", .string(namespace.kind.rawValue)),
         ])
     }
 
@@ -112,7 +121,7 @@ public enum InventoryRenderer {
         "proto", "family", "local_address", "local_port", "remote_address", "remote_port", "state",
         "v6only", "inode", "uid", "user", "port_class", "in_ephemeral_range", "service", "exposure",
         "unowned_reason", "owner_pids", "owner_names", "owner_users", "owner_exes", "owner_units",
-        "owner_containers", "owner_cmdlines",
+        "owner_containers", "owner_cmdlines", "netns_inode", "netns_name",
     ]
 
     /// Flat rows; several owners are joined with ";". With `verdict`, two
@@ -141,6 +150,7 @@ public enum InventoryRenderer {
                         o.map { $0.unit ?? "" }.joined(separator: ";"),
                         o.map { $0.container ?? "" }.joined(separator: ";"),
                         o.map(\.cmdline).joined(separator: ";"),
+                        e.namespace.map { String($0.inode) } ?? "", e.namespace?.name ?? "",
                     ] + verdictCells))
         }
     }
@@ -186,7 +196,10 @@ public enum InventoryRenderer {
         _ entries: [InventoryEntry], allStates: Bool, style: TableStyle,
         verdict: ((InventoryEntry) -> (text: String, color: String?))? = nil, to out: inout OutputSink
     ) {
-        var headers = ["PROTO", "LOCAL"]
+        // Namespaces get a column only when the sockets span more than one.
+        let firstNamespace = entries.first?.namespace?.inode
+        let namespaced = entries.contains { $0.namespace?.inode != firstNamespace }
+        var headers = namespaced ? ["NETNS", "PROTO", "LOCAL"] : ["PROTO", "LOCAL"]
         if allStates { headers += ["REMOTE", "STATE"] }
         headers += ["SERVICE", "EXPOSURE", "CLASS", "USER", "OWNER", "UNIT"]
         if verdict != nil { headers.append("VERDICT") }
@@ -197,6 +210,7 @@ public enum InventoryRenderer {
             let proto = s.proto.rawValue + (s.family == .ipv6 ? "6" : "")
             var row: [String] = []
             row.reserveCapacity(headers.count)  // one allocation per row, not one per += and append
+            if namespaced { row.append(e.namespace?.label ?? "-") }
             row += [proto, address(s.localAddress, port: s.localPort, proto: s.proto)]
             if allStates { row += [address(s.remoteAddress, port: s.remotePort, proto: s.proto), s.stateName] }
             let units = Set(e.owners.compactMap(\.unit))

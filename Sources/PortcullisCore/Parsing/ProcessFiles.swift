@@ -212,6 +212,43 @@ public enum ProcessFiles {
         return nil
     }
 
+    /// Network namespaces bind-mounted somewhere (`ip netns add`, Docker's
+    /// sandboxes, or by hand): each nsfs mount of a `net:[INODE]` in
+    /// /proc/self/mountinfo, with its mount point (octal escapes such as
+    /// `\040` decoded). A namespace mounted twice is listed twice.
+    public static func networkNamespaceMounts(mountinfo b: [UInt8]) -> [(inode: UInt64, mountPoint: String)] {
+        var found: [(inode: UInt64, mountPoint: String)] = []
+        for line in b.split(separator: 0x0a) {
+            // id parent major:minor root mountpoint options [optional...] - fstype source superoptions
+            let fields = line.split(separator: 0x20)
+            guard fields.count >= 8, let dash = fields.firstIndex(where: { $0.elementsEqual([0x2d]) }),
+                dash + 1 < fields.endIndex, fields[dash + 1].elementsEqual("nsfs".utf8),
+                let inode = namespaceInode(link: ArraySlice(fields[3]), kind: "net")
+            else { continue }
+            found.append((inode, String(decoding: unescapeOctal(fields[4]), as: UTF8.self)))
+        }
+        return found
+    }
+
+    /// Decodes the kernel's `\NNN` octal escapes (space, tab, newline, backslash) in mountinfo paths.
+    static func unescapeOctal(_ b: ArraySlice<UInt8>) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(b.count)
+        var i = b.startIndex
+        while i < b.endIndex {
+            if b[i] == 0x5c, i + 3 < b.endIndex,
+                let value = UInt8(String(decoding: b[(i + 1)...(i + 3)], as: UTF8.self), radix: 8)
+            {
+                out.append(value)
+                i += 4
+            } else {
+                out.append(b[i])
+                i += 1
+            }
+        }
+        return out
+    }
+
     /// `btime` (boot time, seconds since the epoch) from /proc/stat.
     public static func bootTime(procStat b: [UInt8]) -> Int64? {
         for line in b.split(separator: 0x0a) where line.starts(with: Array("btime ".utf8)) {
