@@ -37,6 +37,9 @@ public struct InventoryCollector {
         public var etcRoot = "/"
         /// Also read /proc/net/packet (AF_PACKET sockets) and their owners.
         public var includePacketSockets = false
+        /// Where container runtimes keep the state that names the containers owners run in; nil names
+        /// them only as far as their cgroup paths do (ids, LXC and nspawn names, pod uids).
+        public var containerState: ContainerStateRoots? = ContainerStateRoots()
         /// The defaults: listening TCP, UDP and raw sockets of both families from /proc, with owners.
         public init() {}
     }
@@ -45,6 +48,8 @@ public struct InventoryCollector {
     public var options: Options
     /// The netlink client used for the dumps; replace it to replay recorded kernel replies.
     public var sockDiag: SockDiagClient
+    /// Reads the container state once for every `collect` (and `who`) of this collector.
+    var containerStateReader: ContainerStateReader?
 
     /// A collector with these options; `sockDiag` defaults to a real NETLINK_SOCK_DIAG socket per dump.
     public init(options: Options, sockDiag: SockDiagClient = SockDiagClient()) {
@@ -84,7 +89,7 @@ public struct InventoryCollector {
         let users = HostFiles.users(etcRoot: options.etcRoot)
         if options.resolveOwners {
             let resolver = OwnerResolver(procfs: procfs, parallelism: options.parallelism)
-            var describer = ProcessDescriber(procfs: procfs, users: users, isLive: isLive)
+            var describer = ProcessDescriber(procfs: procfs, users: users, isLive: isLive, containers: containerReader())
             let wanted = Set(sockets.lazy.map(\.inode).filter { $0 != 0 }).union(packets.lazy.map(\.inode))
             do {
                 var holders = try resolver.holders(wanted: wanted)
@@ -115,6 +120,7 @@ public struct InventoryCollector {
             } catch {
                 diagnostics.append(Diagnostic(.warning, "cannot list processes in \(options.procRoot): \(error); owners not shown"))
             }
+            diagnostics += containerStateReader?.takeDiagnostics() ?? []
         }
         if options.resolveOwners && isLive && effectiveUID != 0,
             let hidden = (try? procfs.read("self/mountinfo", sizeHint: 16384)).flatMap({
@@ -141,6 +147,14 @@ public struct InventoryCollector {
         return Inventory(
             entries: entries, diagnostics: diagnostics, source: table.source,
             packetSockets: packets.map { builder.packetEntry(for: $0, owners: context) })
+    }
+
+    /// The reader of the container state, made on first use.
+    mutating func containerReader() -> ContainerStateReader? {
+        if containerStateReader == nil, let roots = options.containerState {
+            containerStateReader = ContainerStateReader(roots: roots, etcRoot: options.etcRoot)
+        }
+        return containerStateReader
     }
 
     /// PROC_PID_INIT_INO: the inode of the initial PID namespace.
