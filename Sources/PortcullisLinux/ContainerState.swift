@@ -260,7 +260,7 @@ public final class ContainerStateReader {
             homes = (try? HostFiles.readFile(etcRoot + "etc/passwd")).map(ProcessFiles.homeDirectories) ?? [:]
         }
         guard let home = homes?[uid] else {
-            say(reference, "rootless, and uid \(uid) has no home directory in \(escaped(etcRoot))etc/passwd; shown by id")
+            say(reference, "uid \(uid) has no home directory in \(escaped(etcRoot))etc/passwd; shown by id")
             return nil
         }
         return ContainerStateRoots.trimmed(home) + "/" + relative
