@@ -73,7 +73,9 @@ extension CLITests {
             var listener: PythonFixture?
             defer {
                 // Out of the scope first (an empty cgroup is the only kind rmdir removes), then tidy up.
-                if let pid = listener?.pid { try? "\(pid)\n".write(toFile: hierarchy.path + "/cgroup.procs", atomically: false, encoding: .utf8) }
+                if let pid = listener?.pid {
+                    try? "\(pid)\n".write(toFile: hierarchy.path + "/cgroup.procs", atomically: false, encoding: .utf8)
+                }
                 listener?.stop()
                 rmdir(scope)
                 if createdSlice { rmdir(slice) }
@@ -99,7 +101,8 @@ extension CLITests {
             var filter = SocketFilter()
             filter.ports = try PortSpec(parsing: "\(port)")
             filter.pids = [started.pid]
-            let source = HostSource(containerState: ContainerStateRoots(docker: state.path, podman: state.path + "/none", podsLog: state.path + "/none"))
+            let source = HostSource(
+                containerState: ContainerStateRoots(docker: state.path, podman: state.path + "/none", podsLog: state.path + "/none"))
             let report = try InventoryJob.run(InventoryJob.Options(source: source, query: SocketQuery(protocols: [.tcp]), filter: filter))
             let entry = try #require(report.entries.first { $0.socket.localPort == UInt16(port) }, "the listener on \(port) was not listed")
             let owner = try #require(entry.owners.first { $0.pid == started.pid })

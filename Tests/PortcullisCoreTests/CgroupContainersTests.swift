@@ -44,7 +44,8 @@ struct CgroupCase: CustomTestStringConvertible, Sendable {
         CgroupCase(
             label: "docker only in a v1 controller", text: "4:cpu,cpuacct:/docker/\(a)\n1:name=systemd:/\n0::/\n", runtime: .docker,
             id: a),
-        CgroupCase(label: "docker in docker: the inner one", text: "0::/system.slice/docker-\(a).scope/docker/\(b)\n", runtime: .docker, id: b),
+        CgroupCase(
+            label: "docker in docker: the inner one", text: "0::/system.slice/docker-\(a).scope/docker/\(b)\n", runtime: .docker, id: b),
         CgroupCase(
             label: "rootless docker",
             text: "0::/user.slice/user-1000.slice/user@1000.service/user.slice/docker-\(a).scope\n", runtime: .docker, id: a,
@@ -57,7 +58,8 @@ struct CgroupCase: CustomTestStringConvertible, Sendable {
             label: "podman v1", text: "10:memory:/machine.slice/libpod-\(a).scope\n1:name=systemd:/machine.slice/libpod-\(a).scope\n",
             runtime: .podman, id: a),
         CgroupCase(
-            label: "podman pod", text: "0::/machine.slice/machine-libpod_pod_\(b).slice/libpod-\(a).scope/container\n", runtime: .podman, id: a),
+            label: "podman pod", text: "0::/machine.slice/machine-libpod_pod_\(b).slice/libpod-\(a).scope/container\n", runtime: .podman,
+            id: a),
         CgroupCase(
             label: "rootless podman",
             text: "0::/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-\(a).scope/container\n", runtime: .podman, id: a,
@@ -83,17 +85,20 @@ struct CgroupCase: CustomTestStringConvertible, Sendable {
                 + "1:name=systemd:/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod\(uidSystemd).slice/cri-containerd-\(a).scope\n",
             runtime: .containerd, id: a, pod: uid),
         CgroupCase(
-            label: "kubernetes cgroupfs v1", text: "11:memory:/kubepods/burstable/pod\(uid)/\(a)\n1:name=systemd:/kubepods/burstable/pod\(uid)/\(a)\n",
+            label: "kubernetes cgroupfs v1",
+            text: "11:memory:/kubepods/burstable/pod\(uid)/\(a)\n1:name=systemd:/kubepods/burstable/pod\(uid)/\(a)\n",
             runtime: .cri, id: a, pod: uid),
         CgroupCase(label: "kubernetes cgroupfs v2 guaranteed", text: "0::/kubepods/pod\(uid)/\(a)\n", runtime: .cri, id: a, pod: uid),
         CgroupCase(
             label: "kubernetes static pod", text: "0::/kubepods/besteffort/pod\(ContainerIDs.staticPodUID)/\(a)\n", runtime: .cri, id: a,
             pod: ContainerIDs.staticPodUID),
         CgroupCase(
-            label: "kubelet --cgroup-root", text: "0::/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-pod\(uidSystemd).slice/cri-containerd-\(a).scope\n",
+            label: "kubelet --cgroup-root",
+            text: "0::/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-pod\(uidSystemd).slice/cri-containerd-\(a).scope\n",
             runtime: .containerd, id: a, pod: uid),
         CgroupCase(
-            label: "docker in a pod (cri-dockerd)", text: "0::/kubepods.slice/kubepods-pod\(uidSystemd).slice/docker-\(a).scope\n", runtime: .docker,
+            label: "docker in a pod (cri-dockerd)", text: "0::/kubepods.slice/kubepods-pod\(uidSystemd).slice/docker-\(a).scope\n",
+            runtime: .docker,
             id: a, pod: uid),
         CgroupCase(label: "nerdctl", text: "0::/system.slice/nerdctl-\(a).scope\n", runtime: .containerd, id: a),
         // CRI-O
@@ -114,16 +119,21 @@ struct CgroupCase: CustomTestStringConvertible, Sendable {
         CgroupCase(label: "lxc monitor", text: "0::/lxc.monitor.web1\n", runtime: nil),
         CgroupCase(label: "lxc monitor dir", text: "0::/lxc.monitor/web1\n", runtime: nil),
         CgroupCase(
-            label: "unprivileged lxc", text: "0::/user.slice/user-1000.slice/user@1000.service/lxc.payload.dev\n", runtime: .lxc, name: "dev",
+            label: "unprivileged lxc", text: "0::/user.slice/user-1000.slice/user@1000.service/lxc.payload.dev\n", runtime: .lxc,
+            name: "dev",
             rootless: 1000),
-        CgroupCase(label: "docker inside lxc: the inner one", text: "0::/lxc.payload.host1/system.slice/docker-\(a).scope\n", runtime: .docker, id: a),
+        CgroupCase(
+            label: "docker inside lxc: the inner one", text: "0::/lxc.payload.host1/system.slice/docker-\(a).scope\n", runtime: .docker,
+            id: a),
         // systemd-nspawn
         CgroupCase(
             label: "nspawn payload, escaped name", text: "0::/machine.slice/machine-web\\x2d1.scope/payload/system.slice/nginx.service\n",
             runtime: .nspawn, name: "web-1"),
         CgroupCase(label: "nspawn v1", text: "1:name=systemd:/machine.slice/machine-db.scope\n", runtime: .nspawn, name: "db"),
         CgroupCase(label: "nspawn supervisor", text: "0::/machine.slice/machine-web\\x2d1.scope/supervisor\n", runtime: nil),
-        CgroupCase(label: "libvirt VM is not a container", text: "0::/machine.slice/machine-qemu\\x2d1\\x2dvm.scope/libvirt/emulator\n", runtime: nil),
+        CgroupCase(
+            label: "libvirt VM is not a container", text: "0::/machine.slice/machine-qemu\\x2d1\\x2dvm.scope/libvirt/emulator\n",
+            runtime: nil),
         // Others
         CgroupCase(label: "unknown layout with an id", text: "0::/ecs/task-1/\(a)\n", runtime: .unknown, id: a),
         CgroupCase(label: "unknown scope with an id", text: "0::/system.slice/garden-\(a).scope\n", runtime: .unknown, id: a),

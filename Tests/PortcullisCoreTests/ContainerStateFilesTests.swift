@@ -43,7 +43,10 @@ import Testing
             """
         let container = try ContainerStateFiles.dockerConfig(Array(text.utf8))
         #expect(container.name == "api" && container.image == "registry.local/api@sha256:abc")
-        #expect(container.publishedPorts == [PublishedPort(containerPort: 8443, portProtocol: .tcp, hostAddress: "10.0.0.5", hostPorts: 443...443)])
+        #expect(
+            container.publishedPorts == [
+                PublishedPort(containerPort: 8443, portProtocol: .tcp, hostAddress: "10.0.0.5", hostPorts: 443...443)
+            ])
     }
 
     @Test func dockerPortMapSkipsWhatIsNotOfItsShape() throws {
@@ -79,7 +82,8 @@ import Testing
         let web = try #require(containers[Self.podmanID])
         #expect(web.name == "web")
         #expect(web.image == "docker.io/library/nginx:latest")
-        #expect(containers.values.contains { $0.name?.hasSuffix("-infra") == true && $0.image?.hasPrefix("localhost/podman-pause") == true })
+        #expect(
+            containers.values.contains { $0.name?.hasSuffix("-infra") == true && $0.image?.hasPrefix("localhost/podman-pause") == true })
     }
 
     @Test func crioStoreNamesTheKubernetesContainer() throws {

@@ -41,7 +41,10 @@ final class ContainerFixture {
             5005, 623995, 24010,
             "0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod\(podUIDSystemd).slice/cri-containerd-\(containerdID).scope\n"
         ),
-        (5006, 623996, 24011, "10:memory:/kubepods/besteffort/pod\(otherPodUID)/\(criID)\n1:name=systemd:/kubepods/besteffort/pod\(otherPodUID)/\(criID)\n"),
+        (
+            5006, 623996, 24011,
+            "10:memory:/kubepods/besteffort/pod\(otherPodUID)/\(criID)\n1:name=systemd:/kubepods/besteffort/pod\(otherPodUID)/\(criID)\n"
+        ),
         (
             5007, 623997, 24012,
             "0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod\(podUIDSystemd).slice/crio-\(crioID).scope\n"
@@ -64,7 +67,8 @@ final class ContainerFixture {
         try copy("containers/docker-config.v2.json", to: docker + "config.v2.json")
         try copy("containers/docker-hostconfig.json", to: docker + "hostconfig.json")
         try FileManager.default.createDirectory(
-            at: state.appendingPathComponent("lib/docker/containers/\(String(repeating: "e", count: 64))"), withIntermediateDirectories: true)
+            at: state.appendingPathComponent("lib/docker/containers/\(String(repeating: "e", count: 64))"),
+            withIntermediateDirectories: true)
         // containers/storage: Podman's containers.json, CRI-O's volatile-containers.json.
         try copy("containers/podman-containers.json", to: "lib/containers/storage/overlay-containers/containers.json")
         try copy("containers/crio-volatile-containers.json", to: "lib/containers/storage/overlay-containers/volatile-containers.json")
@@ -254,8 +258,9 @@ final class ContainerFixture {
         let reader = ContainerStateReader(roots: fixture.roots, etcRoot: fixture.etcRoot)
         let resolved = reader.resolve(ContainerReference(runtime: .docker, id: ContainerFixture.dockerID, rootlessUID: 2000))
         #expect(resolved.name == nil && resolved.id == ContainerFixture.dockerID)
-        #expect(reader.takeDiagnostics().map(\.message) == [
-            "rootless (uid 2000) docker container f31f384749f9: uid 2000 has no home directory in \(fixture.etcRoot)etc/passwd; shown by id"
-        ])
+        #expect(
+            reader.takeDiagnostics().map(\.message) == [
+                "rootless (uid 2000) docker container f31f384749f9: uid 2000 has no home directory in \(fixture.etcRoot)etc/passwd; shown by id"
+            ])
     }
 }

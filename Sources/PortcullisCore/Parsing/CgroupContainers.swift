@@ -128,7 +128,7 @@ public enum CgroupContainers {
         for pattern in table {
             guard c.starts(with: pattern.prefix) else { continue }
             if let parent = pattern.parent, i == 0 || !components[i - 1].elementsEqual(parent) { continue }
-            if pattern.underKubepods, (kubepods.map { $0 >= i } ?? true) { continue }
+            if pattern.underKubepods, kubepods.map { $0 >= i } ?? true { continue }
             if let needle = pattern.contains, !contains(c, needle) { continue }
             for suffix in pattern.suffixes where c.count >= pattern.prefix.count + suffix.count && c.hasSuffix(suffix) {
                 let body = c.dropFirst(pattern.prefix.count).dropLast(suffix.count)
