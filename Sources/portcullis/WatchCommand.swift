@@ -73,7 +73,7 @@ extension Portcullis {
             do {
                 while let events = try session.next() {
                     reportDiagnostics(session.takeDiagnostics())
-                    if !events.isEmpty { Console.write(render(events)) }
+                    if !events.isEmpty { Console.print { HistoryRenderer.writeEvents(events, json: format == .ndjson, to: &$0) } }
                 }
             } catch {
                 session.finish()
@@ -85,16 +85,5 @@ extension Portcullis {
             Console.error("portcullis: notice: stopped by \(StopSignals.received == 15 ? "SIGTERM" : "SIGINT")")
         }
 
-        func render(_ events: [WatchEvent]) -> [UInt8] {
-            var output: [UInt8] = []
-            for event in events {
-                if format == .ndjson {
-                    output += Array(HistoryRenderer.json(event).serialized().utf8) + [0x0a]
-                } else {
-                    output += Array(HistoryRenderer.text(event).utf8)
-                }
-            }
-            return output
-        }
     }
 }
