@@ -226,7 +226,7 @@ public final class ContainerStateReader {
         } else if reference.name == nil, let directory {
             let key = directory.namespace + "_" + directory.name + "_" + directory.uid
             if podContainers[key] == nil {
-                podContainers[key] = names(in: roots.podsLog + "/" + key)?.map { UntrustedText.escape($0) } ?? []
+                podContainers[key] = names(in: roots.podsLog + "/" + key, quiet: true)?.map { UntrustedText.escape($0) } ?? []
             }
             if let only = podContainers[key], only.count == 1 { reference.name = only[0] }
         }
