@@ -46,6 +46,9 @@ public struct InventoryCollector {
         public var namespaces: NamespaceSelection = .automatic
         /// Where `ip netns` and Docker keep namespace names (`netns/`, `docker/netns/` below it).
         public var runRoot = "/run"
+        /// Where container runtimes keep the state that names the containers owners run in; nil names
+        /// them only as far as their cgroup paths do (ids, LXC and nspawn names, pod uids).
+        public var containerState: ContainerStateRoots? = ContainerStateRoots()
         /// The defaults: listening TCP, UDP and raw sockets of both families from /proc, with owners.
         public init() {}
     }
@@ -54,6 +57,8 @@ public struct InventoryCollector {
     public var options: Options
     /// The netlink client used for the dumps; replace it to replay recorded kernel replies.
     public var sockDiag: SockDiagClient
+    /// Reads the container state once for every `collect` (and `who`) of this collector.
+    var containerStateReader: ContainerStateReader?
 
     /// A collector with these options; `sockDiag` defaults to a real NETLINK_SOCK_DIAG socket per dump.
     public init(options: Options, sockDiag: SockDiagClient = SockDiagClient()) {
@@ -94,7 +99,7 @@ public struct InventoryCollector {
         let users = HostFiles.users(etcRoot: options.etcRoot)
         if options.resolveOwners {
             let resolver = OwnerResolver(procfs: procfs, parallelism: options.parallelism)
-            var describer = ProcessDescriber(procfs: procfs, users: users, isLive: isLive)
+            var describer = ProcessDescriber(procfs: procfs, users: users, isLive: isLive, containers: containerReader())
             let wanted = Set(sockets.lazy.map(\.inode).filter { $0 != 0 }).union(packets.lazy.map(\.inode))
             do {
                 var holders = try resolver.holders(wanted: wanted)
@@ -125,6 +130,7 @@ public struct InventoryCollector {
             } catch {
                 diagnostics.append(Diagnostic(.warning, "cannot list processes in \(options.procRoot): \(error); owners not shown"))
             }
+            diagnostics += containerStateReader?.takeDiagnostics() ?? []
         }
         if options.resolveOwners && isLive && effectiveUID != 0,
             let hidden = (try? procfs.read("self/mountinfo", sizeHint: 16384)).flatMap({
@@ -153,6 +159,14 @@ public struct InventoryCollector {
         return Inventory(
             entries: entries, diagnostics: diagnostics, source: table.source,
             packetSockets: packets.map { builder.packetEntry(for: $0, owners: context) })
+    }
+
+    /// The reader of the container state, made on first use.
+    mutating func containerReader() -> ContainerStateReader? {
+        if containerStateReader == nil, let roots = options.containerState {
+            containerStateReader = ContainerStateReader(roots: roots, etcRoot: options.etcRoot)
+        }
+        return containerStateReader
     }
 
     /// PROC_PID_INIT_INO: the inode of the initial PID namespace.
@@ -286,8 +300,8 @@ public struct InventoryCollector {
         var namespaces: [UInt64: NetworkNamespace] = [:]
         for found in plan.discovery.found { namespaces[found.namespace.inode] = found.namespace }
         for socket in sockets where namespaces[socket.netns]?.name == nil {
-            guard let container = ownersByInode[socket.inode]?.lazy.compactMap(\.container).first else { continue }
-            namespaces[socket.netns]?.name = String(container.prefix(12))
+            guard let container = ownersByInode[socket.inode]?.lazy.compactMap(\.containerReference).first else { continue }
+            namespaces[socket.netns]?.name = container.displayName
         }
         return namespaces
     }
@@ -304,7 +318,8 @@ public struct InventoryCollector {
             let hits = Set(
                 entries.lazy.filter { entry in
                     guard let namespace = entry.namespace else { return false }
-                    return selector.matches(namespace, pids: [], containers: entry.owners.compactMap(\.container))
+                    let containers = entry.owners.compactMap(\.containerReference).flatMap { [$0.id, $0.name].compactMap { $0 } }
+                    return selector.matches(namespace, pids: [], containers: containers)
                 }.compactMap { $0.namespace?.inode })
             if hits.isEmpty {
                 let known = Set(entries.compactMap(\.namespace)).sorted().map { "\($0.label) (\($0.inode))" }.joined(separator: ", ")

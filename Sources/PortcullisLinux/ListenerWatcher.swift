@@ -20,6 +20,9 @@ public final class ListenerWatcher {
         public var protocols = Set(TransportProtocol.allCases)
         /// Address families whose listeners are watched.
         public var families = Set(AddressFamily.allCases)
+        /// Where container runtimes keep the state that names owners' containers, read afresh at each
+        /// poll that looks up owners (containers come and go); nil names them from cgroup paths only.
+        public var containerState: ContainerStateRoots? = ContainerStateRoots()
         /// The defaults: /proc and /, 2 threads, every protocol and family.
         public init() {}
     }
@@ -52,6 +55,8 @@ public final class ListenerWatcher {
     var fingerprints: [Int32: [UInt8]] = [:]
     /// Warnings and notices since the last `takeDiagnostics()`.
     var diagnostics: [Diagnostic] = []
+    /// Container-state notices given already: each is said once per watch, not once per poll.
+    var containerNotices: Set<String> = []
     var lastWalkDenied = false
     /// The digest of the tables at the last poll that decoded them.
     var lastDigest: SockDiagWire.InodeDigest?
@@ -203,8 +208,12 @@ public final class ListenerWatcher {
             do {
                 let holders = try resolver.holders(wanted: wanted, cache: socketTables)
                 denied = !holders.deniedPIDs.isEmpty
-                var describer = ProcessDescriber(procfs: procfs, users: users, isLive: options.procRoot == "/proc")
+                let containers = options.containerState.map { ContainerStateReader(roots: $0, etcRoot: options.etcRoot) }
+                var describer = ProcessDescriber(procfs: procfs, users: users, isLive: options.procRoot == "/proc", containers: containers)
                 ownersByInode = describer.owners(of: holders)
+                for notice in containers?.takeDiagnostics() ?? [] where containerNotices.insert(notice.message).inserted {
+                    diagnostics.append(notice)
+                }
             } catch {
                 diagnostics.append(Diagnostic(.warning, "cannot list processes in \(options.procRoot): \(error); owners not shown"))
             }

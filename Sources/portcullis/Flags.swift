@@ -28,10 +28,14 @@ struct SourceFlags: ParsableArguments {
             valueName: "NS"))
     var netns: [String] = []
 
+    @OptionGroup var containers: ContainerStateFlags
+
     var hostSource: HostSource {
         // validate() has parsed each one already.
         let selectors = netns.compactMap { try? NamespaceSelector(parsing: $0) }
-        return HostSource(procRoot: procRoot, socketSource: source, namespaces: selectors.isEmpty ? .automatic : .only(selectors))
+        return HostSource(
+            procRoot: procRoot, socketSource: source, namespaces: selectors.isEmpty ? .automatic : .only(selectors),
+            containerState: containers.roots)
     }
 
     func validate() throws {
@@ -45,6 +49,45 @@ struct SourceFlags: ParsableArguments {
             throw ValidationError("--proc-root reads the /proc/net tables of a copy; it cannot be combined with --source netlink")
         }
         if let procRoot, procRoot.isEmpty { throw ValidationError("--proc-root needs a directory") }
+    }
+}
+
+/// `--docker-root`, `--podman-root` and `--pods-log-root`: where container
+/// runtimes keep the state that names the containers owners run in.
+struct ContainerStateFlags: ParsableArguments {
+    @Option(
+        name: .customLong("docker-root"),
+        help: ArgumentHelp(
+            "Docker's data root, read for container names, images and published ports (default \(ContainerStateRoots.defaultDocker)).",
+            valueName: "DIR"))
+    var dockerRoot: String?
+
+    @Option(
+        name: .customLong("podman-root"),
+        help: ArgumentHelp(
+            "The containers/storage root of rootful Podman and CRI-O, read for container names and images (default \(ContainerStateRoots.defaultPodman)).",
+            valueName: "DIR"))
+    var podmanRoot: String?
+
+    @Option(
+        name: .customLong("pods-log-root"),
+        help: ArgumentHelp(
+            "The kubelet's pod log directory, read for pod namespaces and names (default \(ContainerStateRoots.defaultPodsLog)).",
+            valueName: "DIR"))
+    var podsLogRoot: String?
+
+    /// The roots given, the defaults for the others; nil when none was given (the job decides).
+    var roots: ContainerStateRoots? {
+        guard dockerRoot != nil || podmanRoot != nil || podsLogRoot != nil else { return nil }
+        return ContainerStateRoots(
+            docker: dockerRoot ?? ContainerStateRoots.defaultDocker, podman: podmanRoot ?? ContainerStateRoots.defaultPodman,
+            podsLog: podsLogRoot ?? ContainerStateRoots.defaultPodsLog)
+    }
+
+    func validate() throws {
+        for (flag, value) in [("--docker-root", dockerRoot), ("--podman-root", podmanRoot), ("--pods-log-root", podsLogRoot)] {
+            if let value, value.isEmpty { throw ValidationError("\(flag) needs a directory") }
+        }
     }
 }
 

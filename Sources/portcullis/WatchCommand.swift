@@ -35,6 +35,7 @@ extension Portcullis {
         @Option(name: .customLong("syslog-socket"), help: ArgumentHelp("The syslog datagram socket (default /dev/log).", valueName: "PATH"))
         var syslogSocket: String?
         @OptionGroup var store: StoreFlags
+        @OptionGroup var containers: ContainerStateFlags
 
         func validate() throws {
             guard interval.isFinite, interval >= 0.1, interval <= 3600 else {
@@ -51,6 +52,7 @@ extension Portcullis {
             var options = WatchSession.Options()
             options.intervalMilliseconds = Int64((interval * 1000).rounded())
             options.store = record ? try store.open(.readWrite) : nil
+            options.watcher.containerState = containers.roots ?? ContainerStateRoots()
             if let exec {
                 do {
                     options.command = try EventCommand(program: exec, arguments: execArguments, searchPath: Console.environment("PATH"))
