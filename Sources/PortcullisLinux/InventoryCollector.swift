@@ -225,11 +225,16 @@ public struct InventoryCollector {
         }
         // Each other namespace: a netlink socket made inside it (on a
         // thread of its own), then dumped from here; /proc/PID/net where that fails.
+        // --source procfs reads every namespace through a process inside it.
         let paths = others.map { $0.mountPath ?? (options.procRoot + "/\($0.pids.first ?? 0)/ns/net") }
-        let sockets = others.isEmpty ? [] : Sys.netlinkSockets(protocol: 4, inNamespaces: paths)
+        let sockets: [Result<Int32, Errno>] =
+            others.isEmpty || options.source == .procfs
+            ? others.map { _ in .failure(Errno.notPermitted) } : Sys.netlinkSockets(protocol: 4, inNamespaces: paths)
         for (found, socket) in zip(others, sockets) {
             var netlinkError: String
             switch socket {
+            case .failure where options.source == .procfs:
+                netlinkError = "--source procfs"
             case .success(let fd):
                 let transport = SockDiagSocket(adopting: fd)
                 var client = SockDiagClient(transport: { () throws(Errno) in transport })
@@ -257,7 +262,7 @@ public struct InventoryCollector {
             }
             // The fallback: a process's view of its namespace's tables.
             var fellBack = false
-            for pid in found.pids.prefix(3) {
+            for pid in options.source == .netlink ? [] : Array(found.pids.prefix(3)) {
                 var dumped: [SocketRecord] = []
                 var scratch: [Diagnostic] = []
                 do throws(CollectionError) {
@@ -271,7 +276,7 @@ public struct InventoryCollector {
                 records += dumped
                 sources.insert("procfs")
                 fellBack = true
-                if !quiet {
+                if !quiet && options.source != .procfs {
                     diagnostics.append(
                         Diagnostic(
                             .notice,

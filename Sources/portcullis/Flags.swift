@@ -21,28 +21,16 @@ struct SourceFlags: ParsableArguments {
     @Option(help: "Socket table source: auto (netlink, /proc/net as fallback), netlink, or procfs.")
     var source: SocketSource = .auto
 
-    @Option(
-        name: .customLong("netns"),
-        help: ArgumentHelp(
-            "Only this network namespace (repeatable): host, an ip netns name, a Docker sandbox, a container name or id, a pid, or an nsfs inode. As root the default is every namespace; otherwise portcullis's own.",
-            valueName: "NS"))
-    var netns: [String] = []
+    @OptionGroup var namespaces: NamespaceFlags
 
     @OptionGroup var containers: ContainerStateFlags
 
     var hostSource: HostSource {
-        // validate() has parsed each one already.
-        let selectors = netns.compactMap { try? NamespaceSelector(parsing: $0) }
-        return HostSource(
-            procRoot: procRoot, socketSource: source, namespaces: selectors.isEmpty ? .automatic : .only(selectors),
-            containerState: containers.roots)
+        HostSource(procRoot: procRoot, socketSource: source, namespaces: namespaces.selection, containerState: containers.roots)
     }
 
     func validate() throws {
-        for text in netns {
-            do { _ = try NamespaceSelector(parsing: text) } catch { throw ValidationError(error.description) }
-        }
-        if procRoot != nil && !netns.isEmpty {
+        if procRoot != nil && !namespaces.netns.isEmpty {
             throw ValidationError("--netns reads the live kernel's namespaces; it cannot be combined with --proc-root")
         }
         if procRoot != nil && source == .netlink {
@@ -87,6 +75,29 @@ struct ContainerStateFlags: ParsableArguments {
     func validate() throws {
         for (flag, value) in [("--docker-root", dockerRoot), ("--podman-root", podmanRoot), ("--pods-log-root", podsLogRoot)] {
             if let value, value.isEmpty { throw ValidationError("\(flag) needs a directory") }
+        }
+    }
+}
+
+/// `--netns`: which network namespaces to read.
+struct NamespaceFlags: ParsableArguments {
+    @Option(
+        name: .customLong("netns"),
+        help: ArgumentHelp(
+            "Only this network namespace (repeatable): host, an ip netns name, a Docker sandbox, a container name or id, a pid, or an nsfs inode. As root the default is every namespace; otherwise portcullis's own.",
+            valueName: "NS"))
+    var netns: [String] = []
+
+    /// Every namespace as root by default, else the ones named.
+    var selection: NamespaceSelection {
+        // validate() has parsed each one already.
+        let selectors = netns.compactMap { try? NamespaceSelector(parsing: $0) }
+        return selectors.isEmpty ? .automatic : .only(selectors)
+    }
+
+    func validate() throws {
+        for text in netns {
+            do { _ = try NamespaceSelector(parsing: text) } catch { throw ValidationError(error.description) }
         }
     }
 }

@@ -36,6 +36,7 @@ extension Portcullis {
         var syslogSocket: String?
         @OptionGroup var store: StoreFlags
         @OptionGroup var containers: ContainerStateFlags
+        @OptionGroup var namespaces: NamespaceFlags
 
         func validate() throws {
             guard interval.isFinite, interval >= 0.1, interval <= 3600 else {
@@ -53,6 +54,7 @@ extension Portcullis {
             options.intervalMilliseconds = Int64((interval * 1000).rounded())
             options.store = record ? try store.open(.readWrite) : nil
             options.watcher.containerState = containers.roots ?? ContainerStateRoots()
+            options.watcher.namespaces = namespaces.selection
             if let exec {
                 do {
                     options.command = try EventCommand(program: exec, arguments: execArguments, searchPath: Console.environment("PATH"))

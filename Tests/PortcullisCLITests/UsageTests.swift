@@ -77,7 +77,7 @@ let badInputs: [BadInput] = [
 let documentedCSVHeader =
     "proto,family,local_address,local_port,remote_address,remote_port,state,v6only,inode,uid,user,"
     + "port_class,in_ephemeral_range,service,exposure,unowned_reason,owner_pids,owner_names,owner_users,owner_exes,"
-    + "owner_units,owner_containers,owner_cmdlines"
+    + "owner_units,owner_containers,owner_cmdlines,netns_inode,netns_name"
 
 /// Runs ARGS with stdout on a pseudo-terminal (which colour output needs),
 /// prints what the terminal received, exits with the child's status.

@@ -134,7 +134,14 @@ extension InventoryRenderer {
                 out += "    exe: \(exe)\n"
                 if let start = owner.startTime { out += "    started: \(Timestamp.iso8601(start))\n" }
                 out += "    unit: \(owner.unit ?? "-")"
-                if let container = owner.container { out += "   container: \(container)" }
+                if let container = owner.containerReference {
+                    out += "   container: \(container.runtime.rawValue) \(container.name ?? "-")"
+                    if let id = container.id { out += " (\(id.prefix(12)))" }
+                    if let image = container.image { out += " image \(image)" }
+                    if let pod = container.pod { out += " pod \(pod.namespace ?? "?")/\(pod.name ?? pod.uid)" }
+                } else if let container = owner.container {
+                    out += "   container: \(container)"
+                }
                 if let netns = owner.netnsInode { out += "   netns: \(netns)" }
                 out += "\n"
                 let chain = item.ancestors[owner.pid] ?? []

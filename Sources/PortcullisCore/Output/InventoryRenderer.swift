@@ -67,8 +67,38 @@ public enum InventoryRenderer {
             ("start_time", .optional(owner.startTime.map(Timestamp.iso8601))),
             ("unit", .optional(owner.unit)),
             ("container", .optional(owner.container)),
+            ("container_info", owner.containerReference.map(json) ?? .null),
             ("netns", .optional(owner.netnsInode)),
             ("fds", .array(owner.fds.map { .int(Int64($0)) })),
+        ])
+    }
+
+    /// `{"runtime", "id", "name", "image", "rootless_uid", "pod", "published_ports"}`: the container an owner runs in.
+    public static func json(_ container: ContainerReference) -> JSONValue {
+        .object([
+            ("runtime", .string(container.runtime.rawValue)),
+            ("id", .optional(container.id)),
+            ("name", .optional(container.name)),
+            ("image", .optional(container.image)),
+            ("rootless_uid", .optional(container.rootlessUID)),
+            (
+                "pod",
+                container.pod.map {
+                    .object([("uid", .string($0.uid)), ("namespace", .optional($0.namespace)), ("name", .optional($0.name))])
+                }
+                    ?? .null
+            ),
+            (
+                "published_ports",
+                .array(
+                    container.publishedPorts.map { port in
+                        .object([
+                            ("container_port", .int(Int64(port.containerPort))), ("protocol", .string(port.portProtocol.rawValue)),
+                            ("host_address", .optional(port.hostAddress)), ("host_port", .optional(port.hostPorts?.lowerBound)),
+                            ("host_port_end", .optional(port.hostPorts?.upperBound)),
+                        ])
+                    })
+            ),
         ])
     }
 
@@ -215,7 +245,11 @@ public enum InventoryRenderer {
             if allStates { row += [address(s.remoteAddress, port: s.remotePort, proto: s.proto), s.stateName] }
             let units = Set(e.owners.compactMap(\.unit))
             var unit = units.sorted().joined(separator: ",")
-            if let container = e.owners.compactMap(\.container).first { unit += (unit.isEmpty ? "" : " ") + "ctr:" + container.prefix(12) }
+            if let container = e.owners.lazy.compactMap(\.containerReference).first {
+                unit += (unit.isEmpty ? "" : " ") + "ctr:" + container.displayName
+            } else if let container = e.owners.lazy.compactMap(\.container).first {
+                unit += (unit.isEmpty ? "" : " ") + "ctr:" + container.prefix(12)
+            }
             row += [
                 s.proto == .raw ? ipProtocolName(s.rawProtocol ?? 0) : (e.service ?? "-"),
                 e.exposure.shortLabel, classLabel(e), e.user ?? String(s.uid), ownerSummary(e), unit.isEmpty ? "-" : unit,
