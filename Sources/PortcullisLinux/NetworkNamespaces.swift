@@ -30,9 +30,13 @@ public struct NamespaceDiscovery: Sendable {
         var diagnostics: [Diagnostic] = []
         let own = procfs.ownNamespace("net") ?? 0
         // The host's namespace is pid 1's. Where pid 1's link cannot be read
-        // (a sandbox whose init is shielded even from root), portcullis's own is taken for it.
-        let pidOne = (try? procfs.readLink("1/ns/net")).flatMap { ProcessFiles.namespaceInode(link: $0[...], kind: "net") }
-        let host = pidOne ?? own
+        // (a sandbox whose init is shielded even from root), kthreadd's (pid 2,
+        // a kernel thread, always in the initial namespaces), else portcullis's own.
+        func namespace(of pid: Int32) -> UInt64? {
+            (try? procfs.readLink("\(pid)/ns/net")).flatMap { ProcessFiles.namespaceInode(link: $0[...], kind: "net") }
+        }
+        let kthreadd = (try? procfs.read("2/comm")).map { String(decoding: $0, as: UTF8.self) == "kthreadd\n" } ?? false
+        let host = namespace(of: 1) ?? (kthreadd ? namespace(of: 2) : nil) ?? own
 
         var pidsByInode: [UInt64: [Int32]] = [:]
         do {
@@ -87,7 +91,9 @@ public struct NamespaceDiscovery: Sendable {
             } else {
                 namespace = NetworkNamespace(inode: inode, name: nil, kind: .process)
             }
-            found.append(Found(namespace: namespace, mountPath: mount?.path, pids: (pidsByInode[inode] ?? []).sorted()))
+            var marked = namespace
+            marked.isOwn = inode == own
+            found.append(Found(namespace: marked, mountPath: mount?.path, pids: (pidsByInode[inode] ?? []).sorted()))
         }
         found.sort { $0.namespace < $1.namespace }
         return NamespaceDiscovery(found: found, own: own, diagnostics: diagnostics)

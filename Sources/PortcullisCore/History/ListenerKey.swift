@@ -40,7 +40,7 @@ public struct ListenerKey: Hashable, Sendable, Comparable, CustomStringConvertib
 
     /// The scope of an entry: nil in the host's (or an unknown) namespace.
     public static func scope(of entry: InventoryEntry) -> String? {
-        guard entry.isInOtherNamespace, let namespace = entry.namespace else { return nil }
+        guard let namespace = entry.namespace, !namespace.isHost else { return nil }
         if let container = entry.owners.lazy.compactMap(\.containerReference).first { return container.displayName }
         if let id = entry.owners.lazy.compactMap(\.container).first { return String(id.prefix(12)) }
         return namespace.label

@@ -195,8 +195,10 @@ public struct InventoryEntry: Hashable, Sendable {
     /// The network namespace the socket lives in; nil when not known (a copied /proc).
     public var namespace: NetworkNamespace?
 
-    /// The socket lives in a network namespace other than the host's (a container's).
-    public var isInOtherNamespace: Bool { namespace.map { !$0.isHost } ?? false }
+    /// The socket lives in a network namespace other than the one portcullis
+    /// ran in (a container's): that namespace's firewall was not read, and
+    /// the network reaches it only through what is published into it.
+    public var isInOtherNamespace: Bool { namespace.map { !$0.isOwn } ?? false }
 
     /// Builds an entry from its parts; `InventoryBuilder` derives them from a socket record and an owner walk.
     public init(

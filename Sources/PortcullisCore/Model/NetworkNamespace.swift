@@ -21,12 +21,17 @@ public struct NetworkNamespace: Hashable, Sendable, Comparable {
     public var name: String?
     /// How it was found.
     public var kind: Kind
+    /// portcullis ran in it: the firewall it read is this namespace's, so
+    /// its sockets are judged against it. Usually the host's; under
+    /// `ip netns exec NS`, NS.
+    public var isOwn: Bool
 
     /// A namespace found as `kind`.
-    public init(inode: UInt64, name: String?, kind: Kind) {
+    public init(inode: UInt64, name: String?, kind: Kind, isOwn: Bool = false) {
         self.inode = inode
         self.name = name
         self.kind = kind
+        self.isOwn = isOwn
     }
 
     /// Whether this is the host's namespace.
