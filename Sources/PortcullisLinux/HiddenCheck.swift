@@ -170,11 +170,14 @@ public enum HiddenPortCheck {
             candidates = HiddenAnalysis.candidates(views)
         }
 
-        // Sockets of processes in another network namespace are in that
-        // namespace's tables, read through one of its processes.
-        let foreign = foreignNamespaceReaders(candidates, procfs: procfs, own: ownNetns)
-        if !foreign.isEmpty {
-            tables.otherInodes.formUnion(foreignInodes(procfs, foreign))
+        // A socket may live in any network namespace, whichever namespace
+        // its holder is in now: every other namespace's tables are read too,
+        // over netlink from inside it and through /proc/PID/net of a process
+        // in it. Only when something is unexplained: most runs skip this.
+        var foreign: [NamespaceDiscovery.Found] = []
+        if candidates.contains(where: { if case .inode = $0 { true } else { false } }), options.procRoot == "/proc" {
+            foreign = NamespaceDiscovery.discover(procfs: procfs).found.filter { $0.namespace.inode != ownNetns }
+            tables.otherInodes.formUnion(foreignInodes(procfs, foreign, &diagnostics))
             views.tables = tables
             candidates = HiddenAnalysis.candidates(views)
         }
@@ -186,7 +189,7 @@ public enum HiddenPortCheck {
             rounds: options.rounds,
             dump: {
                 var snapshot = dumpTables(procfs, options, &verification.diagnostics)
-                snapshot.otherInodes.formUnion(foreignInodes(procfs, foreign))
+                snapshot.otherInodes.formUnion(foreignInodes(procfs, foreign, &verification.diagnostics))
                 return snapshot
             },
             probe: { key in
@@ -392,10 +395,37 @@ public enum HiddenPortCheck {
         return inodes
     }
 
-    /// Every inet table of the namespaces that `pids` are in, via /proc/PID/net.
-    static func foreignInodes(_ procfs: ProcFS, _ pids: [Int32]) -> Set<UInt64> {
+    /// Every socket inode the other namespaces' tables list: their inet
+    /// tables over netlink (a socket made inside each), and every table of
+    /// /proc/PID/net of one of their processes.
+    static func foreignInodes(_ procfs: ProcFS, _ namespaces: [NamespaceDiscovery.Found], _ diagnostics: inout [Diagnostic])
+        -> Set<UInt64>
+    {
         var inodes = Set<UInt64>()
-        for pid in pids {
+        let paths = namespaces.map { $0.mountPath ?? "\(procfs.root)/\($0.pids.first ?? 0)/ns/net" }
+        let query = SocketQuery(protocols: Set(TransportProtocol.allCases), families: Set(AddressFamily.allCases), listeningOnly: false)
+        for (found, socket) in zip(namespaces, namespaces.isEmpty ? [] : Sys.netlinkSockets(protocol: 4, inNamespaces: paths)) {
+            switch socket {
+            case .success(let fd):
+                let transport = SockDiagSocket(adopting: fd)
+                var client = SockDiagClient(transport: { () throws(Errno) in transport })
+                for proto in TransportProtocol.allCases {
+                    for family in AddressFamily.allCases {
+                        guard let records = try? client.dump(proto: proto, family: family, states: query.stateMask(for: proto)) else {
+                            continue
+                        }
+                        for record in records where record.inode != 0 { inodes.insert(record.inode) }
+                    }
+                }
+            case .failure(let error) where found.pids.isEmpty:
+                diagnostics.append(
+                    Diagnostic(
+                        .warning, "network namespace \(found.namespace.label): cannot enter it: \(error); its tables are not compared"))
+            case .failure:
+                break  // its /proc/PID/net is read below
+            }
+        }
+        for pid in namespaces.compactMap(\.pids.first) {
             let prefix = "\(pid)/"
             for proto in [TransportProtocol.tcp, .udp] {
                 for family in AddressFamily.allCases {
@@ -406,20 +436,6 @@ public enum HiddenPortCheck {
             inodes.formUnion(otherTableInodes(procfs, prefix: prefix))
         }
         return inodes
-    }
-
-    /// One pid per foreign network namespace among the holders of unexplained inodes.
-    static func foreignNamespaceReaders(_ candidates: [HiddenCandidate], procfs: ProcFS, own: UInt64?) -> [Int32] {
-        var readers: [UInt64: Int32] = [:]
-        for case .inode(_, let pids) in candidates {
-            for pid in pids {
-                guard let link = try? procfs.process(pid).readLink("ns/net"),
-                    let netns = ProcessFiles.namespaceInode(link: link[...], kind: "net"), netns != own
-                else { continue }
-                if readers[netns] == nil { readers[netns] = pid }
-            }
-        }
-        return readers.values.sorted()
     }
 
     /// The socket descriptors of `pids` (one walk of their fd tables), with

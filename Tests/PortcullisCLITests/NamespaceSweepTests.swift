@@ -139,3 +139,63 @@ extension CLITests {
         }
     }
 }
+
+extension CLITests.NamespaceSweep {
+    /// Receives one descriptor over a Unix socket and keeps it (in the host's namespace).
+    static let keeper = """
+        import os, socket, sys, time
+        path = sys.argv[1] + ".sock"
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        server.bind(path)
+        server.listen(1)
+        with open(sys.argv[1] + ".tmp", "w") as f:
+            f.write("%d\\n" % os.getpid())
+        os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+        connection, _ = server.accept()
+        message, fds, _, _ = socket.recv_fds(connection, 16, 1)
+        kept = socket.socket(fileno=fds[0])
+        open(sys.argv[1] + ".got", "w").close()
+        while True:
+            time.sleep(3600)
+        """
+
+    @Test(
+        "hidden: a socket made in another namespace and held from the host's is in that namespace's tables, not hidden",
+        .enabled(if: canRun, "needs root, python3, ip and unshare"), .timeLimit(.minutes(5)))
+    func hiddenAcrossNamespaces() throws {
+        let namespace = try TestNamespace()
+        let directory = try TemporaryDirectory(prefix: "pc-keeper")
+        defer { directory.remove() }
+        let pidFile = directory.url.appendingPathComponent("keeper").path
+        let python = try #require(Host.python3)
+        let keeperScript = directory.url.appendingPathComponent("keeper.py")
+        try Data(Self.keeper.utf8).write(to: keeperScript)
+        // The keeper runs in the host's namespace and waits for the descriptor.
+        let launcher =
+            "import subprocess, sys; subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, "
+            + "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)"
+        try TestNamespace.must([python, "-c", launcher, python, keeperScript.path, pidFile])
+        var keeper: pid_t?
+        for _ in 0..<200 where keeper == nil {
+            keeper = (try? String(contentsOfFile: pidFile, encoding: .utf8)).flatMap { pid_t($0.dropLast()) }
+            usleep(20_000)
+        }
+        let keeperPID = try #require(keeper)
+        defer { kill(keeperPID, SIGKILL) }
+        // A listener made inside the namespace, handed over, and its maker gone:
+        // the namespace holds no process, only its /run/netns mount.
+        let port = Int.random(in: 50001...60000)
+        let sender = """
+            import socket
+            s = socket.socket(); s.bind(("0.0.0.0", \(port))); s.listen(1)
+            c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); c.connect("\(pidFile).sock")
+            socket.send_fds(c, [b"x"], [s.fileno()])
+            """
+        try TestNamespace.must(["ip", "netns", "exec", namespace.name, python, "-c", sender])
+        for _ in 0..<200 where !FileManager.default.fileExists(atPath: pidFile + ".got") { usleep(20_000) }
+
+        let result = try CLI.run(["hidden", "--format", "json", "--rounds", "1"], timeout: 240)
+        #expect(result.status == 0, "a socket in a namespace with no process is still in that namespace's table: \(result)")
+        #expect(!result.out.contains("\"port\" : \(port)") && !result.out.contains("\"port\": \(port)"), "\(result)")
+    }
+}
