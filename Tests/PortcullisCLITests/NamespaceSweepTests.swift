@@ -58,7 +58,7 @@ extension CLITests {
         func sweep() throws {
             let first = try TestNamespace()
             let second = try TestNamespace()
-            let base = Int.random(in: 20000...40000)
+            let base = Int.random(in: 20000...30000)  // below the ephemeral range: no ephemeral-listener finding
             let (portA, portB, portC) = (base, base + 1, base + 2)
             try first.startPython(namespaceListener(port: portA))
             try second.startPython(namespaceListener(port: portB))
