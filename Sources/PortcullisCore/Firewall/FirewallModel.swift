@@ -31,9 +31,19 @@ public struct FirewallModel: Sendable {
     /// packet to; `ct status dnat` can only hold for a listener on one.
     let dnatTargets: IntervalSet
     let snatPossible: Bool
+    /// What joining iptables-save text to the ruleset could not do.
+    let joinNotes: [String]
 
-    /// - Parameter nftJSON: the output of `nft -j list ruleset`.
-    public init(nftJSON: [UInt8]) throws(FirewallError) {
+    /// - Parameters:
+    ///   - nftJSON: the output of `nft -j list ruleset`.
+    ///   - iptablesSave: the output of `iptables-nft-save` (`.ipv4`) and
+    ///     `ip6tables-nft-save` (`.ipv6`), when they could be read: they
+    ///     supply the options of iptables-nft's xtables extensions, which
+    ///     nft's JSON names without (Docker's, kube-proxy's, CNI's and
+    ///     netavark's DNAT targets, `-m conntrack`, `-m addrtype`,
+    ///     `-m multiport`, `-j MARK`). Without them those rules stay
+    ///     conditions and targets portcullis cannot read.
+    public init(nftJSON: [UInt8], iptablesSave: [AddressFamily: String] = [:]) throws(FirewallError) {
         let document: JSONValue
         do {
             // nft writes integers only; a number with a fraction in a field
@@ -42,20 +52,29 @@ public struct FirewallModel: Sendable {
         } catch {
             throw .malformedJSON(error)
         }
-        try self.init(ruleset: NftRuleset(json: document))
+        var ruleset = try NftRuleset(json: document)
+        var notes: [String] = []
+        for family in AddressFamily.allCases {
+            guard let text = iptablesSave[family] else { continue }
+            let (joined, diagnostics) = ruleset.applying(IptablesSave(text: text), family: family == .ipv4 ? .ip : .ip6)
+            ruleset = joined
+            notes += diagnostics.map(\.message)
+        }
+        self.init(ruleset: ruleset, joinNotes: notes)
     }
 
-    init(ruleset: NftRuleset) {
+    init(ruleset: NftRuleset, joinNotes: [String] = []) {
         self.ruleset = ruleset
+        self.joinNotes = joinNotes
         cache = ValueReader.buildCache(ruleset)
         var targets = IntervalSet.empty
         var snat = false
         for chain in ruleset.chains.values {
             if let base = chain.base, base.type == .nat, base.hook == .input { snat = true }
             for rule in chain.rules {
-                for case .nat(let kind, let port) in rule.statements where kind.changesDestination {
+                for case .nat(let nat) in rule.statements where nat.kind.changesDestination {
                     // Without a port (or with a map) the new port may be any.
-                    targets = targets.union(port.flatMap(Self.ports) ?? .all(bits: 16))
+                    targets = targets.union(nat.port.flatMap(Self.ports) ?? .all(bits: 16))
                 }
             }
         }
@@ -95,8 +114,8 @@ public struct FirewallModel: Sendable {
                 if usesXT { tables.insert("\(chain.id.family.jsonName) \(chain.id.table)") }
             }
         }
-        guard !tables.isEmpty else { return [] }
-        return [
+        guard !tables.isEmpty else { return joinNotes }
+        return joinNotes + [
             "iptables-nft rules with xtables extensions in table \(tables.sorted().map { NftText.clean($0) }.joined(separator: ", ")): "
                 + "portcullis cannot read them, and listeners whose packets meet them are judged unknown"
         ]

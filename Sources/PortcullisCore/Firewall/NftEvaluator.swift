@@ -513,8 +513,8 @@ struct NftEvaluator {
                     nextLive += unmatched
                 case .undecidable(let why):
                     results.append((s, .undecidable("cannot judge \(why)\(NftText.explanation(why)): \(location)")))
-                case .nat(let kind, _):
-                    results.append((s, .undecidable("cannot judge \(kind.rawValue) (NAT rewrites where the packet goes): \(location)")))
+                case .nat(let nat):
+                    results.append((s, .undecidable("cannot judge \(nat.kind.rawValue) (NAT rewrites where the packet goes): \(location)")))
                 }
             }
             live = nextLive
