@@ -126,7 +126,7 @@ enum IptablesTranslation {
     static func match(_ match: IptablesSave.Match, rule: IptablesSave.Rule) -> [NftStatement]? {
         switch match.module {
         case "comment":
-            return [.noEffect("comment")]
+            return [.noEffect("comment \"\(match.option("--comment")?.value ?? "")\"")]
         case "conntrack", "state":
             var out: [NftStatement] = []
             for option in match.options {

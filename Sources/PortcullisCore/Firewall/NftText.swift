@@ -67,9 +67,15 @@ enum NftText {
         // match (any of the flags), so it is spelt out as nft does.
         switch op {
         case .in: return "\(expr(left)) \(r)"
-        case .equal where !isFlagField(left): return "\(expr(left)) \(r)"
+        case .equal where !isFlagField(left) && !isMasked(left): return "\(expr(left)) \(r)"
         default: return "\(expr(left)) \(clean(op.jsonName)) \(r)"
         }
+    }
+
+    /// `meta mark & 0x4000 == 0x4000`: nft spells the `==` after a mask.
+    static func isMasked(_ e: NftExpr) -> Bool {
+        if case .binary = e { return true }
+        return false
     }
 
     static func isFlagField(_ e: NftExpr) -> Bool {
