@@ -55,7 +55,8 @@ public enum InterfaceLimit: Sendable, Hashable, CustomStringConvertible {
 /// Where a published port sends connections.
 public struct PublishedTarget: Sendable, Hashable, CustomStringConvertible {
     /// The address connections are sent to (a container's, a VM's, a pod's);
-    /// nil for a REDIRECT, which sends them to a socket of this host.
+    /// nil for a REDIRECT (a socket of this host) and for a proxy that
+    /// forwards into a namespace without naming an address (pasta).
     public var address: IPAddress?
     /// The ports there, in step with the host ports: host port
     /// `hostPorts.lowerBound + i` goes to `ports.lowerBound + i` when the two
@@ -64,19 +65,24 @@ public struct PublishedTarget: Sendable, Hashable, CustomStringConvertible {
     /// one port of the range.
     public var ports: ClosedRange<UInt16>
 
-    /// A target; `address` nil means this host (REDIRECT).
-    public init(address: IPAddress?, ports: ClosedRange<UInt16>) {
-        self.address = address
+    /// True for a REDIRECT: the connection lands on a socket of this host.
+    public var isThisHost: Bool
+
+    /// A target: an address and its ports, this host's own ports
+    /// (`isThisHost`, a REDIRECT), or ports of a namespace whose address
+    /// the publisher does not name (`address` nil).
+    public init(address: IPAddress?, ports: ClosedRange<UInt16>, isThisHost: Bool = false) {
+        self.address = isThisHost ? nil : address
         self.ports = ports
+        self.isThisHost = isThisHost
     }
 
-    /// True for a REDIRECT: the connection lands on a socket of this host.
-    public var isThisHost: Bool { address == nil }
-
-    /// `172.17.0.2:80`, `[fd00::2]:80`, `this host:8080`, `10.0.0.4:9000-9002`.
+    /// `172.17.0.2:80`, `[fd00::2]:80`, `this host:8080`, `10.0.0.4:9000-9002`,
+    /// `container namespace:80`.
     public var description: String {
         let ports = self.ports.lowerBound == self.ports.upperBound ? "\(self.ports.lowerBound)" : "\(self.ports.lowerBound)-\(self.ports.upperBound)"
-        guard let address else { return "this host:\(ports)" }
+        if isThisHost { return "this host:\(ports)" }
+        guard let address else { return "container namespace:\(ports)" }
         return address.kind == .v6 ? "[\(address)]:\(ports)" : "\(address):\(ports)"
     }
 }

@@ -93,6 +93,9 @@ extension FirewallModel {
         guard let target = port.target else {
             return result(FirewallEvaluation(.unknown("where it sends connections could not be read: \(port.targetUnreadable ?? "unknown target")")))
         }
+        if !target.isThisHost && target.address == nil {
+            return result(FirewallEvaluation(.unknown("the publisher does not name the address it forwards to")))
+        }
         if let address = target.address, context.forwarding == false {
             return result(
                 FirewallEvaluation(

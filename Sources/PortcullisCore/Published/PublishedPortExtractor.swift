@@ -261,6 +261,8 @@ struct PublishedPortExtractor {
         var ports = IntervalSet.all(bits: 16)
         var portNamed = false
         var addresses: [IPAddress]?
+        /// `ip daddr != PREFIX`.
+        var excluded: [(address: IPAddress, length: Int)] = []
         var family: AddressFamily?
         var interfaces = InterfaceLimit.any
         var excludedInterface: String?
@@ -308,9 +310,10 @@ struct PublishedPortExtractor {
                 if op != .notEqual, let addresses = addressList(right, table: condition.chain) {
                     shape.addresses = shape.addresses.map { known in known.filter(addresses.contains) } ?? addresses
                     shape.preconditions.append(condition.statement)
-                } else if op == .notEqual, case .prefix(let a, 8) = right, a == "127.0.0.0" {
-                    // Docker's output hook: not for loopback; says nothing more.
-                    continue
+                } else if op == .notEqual, let excluded = prefixOf(right) {
+                    // Docker's output hook: `ip daddr != 127.0.0.0/8`.
+                    shape.excluded.append(excluded)
+                    if !(excluded.address.isLoopback && excluded.length == 8) { shape.other.append(text) }
                 } else {
                     shape.other.append(text)
                 }
@@ -346,7 +349,21 @@ struct PublishedPortExtractor {
             }
         }
         shape.other += path.opaque
+        if let addresses = shape.addresses {
+            shape.addresses = addresses.filter { address in
+                !shape.excluded.contains { address.kind == $0.address.kind && address.masked(toPrefix: $0.length) == $0.address.masked(toPrefix: $0.length) }
+            }
+        }
         return shape
+    }
+
+    /// `127.0.0.0/8` or a single address, as an address and prefix length.
+    func prefixOf(_ value: NftValue) -> (address: IPAddress, length: Int)? {
+        switch value {
+        case .prefix(let a, let length): return IPAddress(parsing: a).map { ($0, Int(length)) }
+        case .string(let a): return IPAddress(parsing: a).map { ($0, $0.bitWidth) }
+        default: return nil
+        }
     }
 
     mutating func emit(_ nat: NftNat, rule: NftRule, chain: NftChainID, _ path: Path) {
@@ -496,7 +513,7 @@ struct PublishedPortExtractor {
                 return (nil, "port \(NftText.value(value))")
             }
         }
-        return (PublishedTarget(address: address, ports: ports), nil)
+        return (PublishedTarget(address: address, ports: ports, isThisHost: nat.kind == .redirect), nil)
     }
 
     /// The pieces of a `dnat to KEY map { ... }` keyed by the destination port.
