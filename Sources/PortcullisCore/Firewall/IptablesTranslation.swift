@@ -82,7 +82,7 @@ extension NftRuleset {
                 replacements[xt.index] = IptablesTranslation.match(match, rule: save) ?? [IptablesTranslation.opaque(match)]
             case "target":
                 guard let target = save.target, target.name == xt.name else { continue }
-                if let translated = IptablesTranslation.target(target, family: save) { replacements[xt.index] = translated }
+                if let translated = IptablesTranslation.target(target) { replacements[xt.index] = translated }
             default:
                 continue
             }
@@ -231,7 +231,7 @@ enum IptablesTranslation {
     }
 
     /// The statements an extension target stands for; nil to leave it.
-    static func target(_ target: IptablesSave.Target, family rule: IptablesSave.Rule) -> [NftStatement]? {
+    static func target(_ target: IptablesSave.Target) -> [NftStatement]? {
         let text = NftText.clean((["-j", target.name] + target.options.map { ([$0.name] + $0.values).joined(separator: " ") }).joined(separator: " "))
         switch target.name {
         case "DNAT", "SNAT":

@@ -39,6 +39,7 @@ struct PublishedPortExtractor {
         var rule: NftChainID
         var handle: Int64?
         var proto: TransportProtocol
+        var family: AddressFamily
         var hostAddress: IPAddress?
         var hostPorts: ClosedRange<UInt16>
         var target: PublishedTarget?
@@ -178,11 +179,14 @@ struct PublishedPortExtractor {
                         "an iptables-nft \(xt.name) target: nft's JSON does not show its \(xt.name == "DNAT" ? "--to-destination" : "--to-ports"); "
                         + "portcullis reads it from iptables-save's text when that is given"
                     emit(nat, rule: rule, chain: chain, current)
-                } else if why.hasPrefix("xt target") {
-                    // Another xtables target (MARK without iptables-save, CONNMARK, ...): it may set marks we cannot see.
-                    continue
+                    return (unconditional, marks)
                 }
-                return (unconditional, marks)
+                // Something not understood (an unknown expression, an
+                // xtables target such as MARK without iptables-save's
+                // text): the rule may or may not go on, so what follows is
+                // still followed, under that condition.
+                current.opaque.append(why)
+                unconditional = false
             }
         }
         return (unconditional, marks)
@@ -447,7 +451,7 @@ struct PublishedPortExtractor {
     /// Adds a port, or merges it into the same rule's port found from the other hook.
     mutating func add(_ port: PublishedPort, chain: NftChainID, handle: Int64?) {
         let key = Key(
-            rule: chain, handle: handle, proto: port.proto, hostAddress: port.hostAddress, hostPorts: port.hostPorts, target: port.target)
+            rule: chain, handle: handle, proto: port.proto, family: port.family, hostAddress: port.hostAddress, hostPorts: port.hostPorts, target: port.target)
         if let known = index[key] {
             let old = ports[known]
             ports[known].fromOtherHosts = old.fromOtherHosts || port.fromOtherHosts
