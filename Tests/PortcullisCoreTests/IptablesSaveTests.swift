@@ -56,9 +56,15 @@ import Testing
         #expect(IptablesTranslation.natSpec("not-an-address:80", into: &nat) != nil)
 
         let mark = try rule("-A C -j MARK --set-xmark 0x2000/0x2000")
-        #expect(IptablesTranslation.target(try #require(mark.target)) == [.setsMark(NftMarkChange(target: "meta mark", setBits: 0x2000, keepsOwnBits: true))])
+        #expect(
+            IptablesTranslation.target(try #require(mark.target)) == [
+                .setsMark(NftMarkChange(target: "meta mark", setBits: 0x2000, keepsOwnBits: true))
+            ])
         let orMark = try rule("-A C -j MARK --or-mark 0x4000")
-        #expect(IptablesTranslation.target(try #require(orMark.target)) == [.setsMark(NftMarkChange(target: "meta mark", setBits: 0x4000, keepsOwnBits: true))])
+        #expect(
+            IptablesTranslation.target(try #require(orMark.target)) == [
+                .setsMark(NftMarkChange(target: "meta mark", setBits: 0x4000, keepsOwnBits: true))
+            ])
 
         let state = try rule("-A C -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")
         #expect(
@@ -75,7 +81,11 @@ import Testing
         let multiport = try rule("-A C -p udp -m multiport --dports 53,5353:5355 -j RETURN")
         #expect(
             IptablesTranslation.match(multiport.matches[0], rule: multiport)
-                == [.match(op: .equal, left: .payload(protocol: "udp", field: "dport"), right: .set([.int(53), .range(.int(5353), .int(5355))]))])
+                == [
+                    .match(
+                        op: .equal, left: .payload(protocol: "udp", field: "dport"),
+                        right: .set([.int(53), .range(.int(5353), .int(5355))]))
+                ])
         let origPort = try rule("-A C -p tcp -m conntrack --ctorigdstport 8080 --ctdir ORIGINAL -j DROP")
         #expect(IptablesTranslation.match(origPort.matches[0], rule: origPort)?.count == 2)
         let random = try rule("-A C -m statistic --mode random --probability 0.5 -j RETURN")

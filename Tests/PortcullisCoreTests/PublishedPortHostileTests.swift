@@ -8,7 +8,9 @@ import Testing
 /// it could not read.
 enum HostileRuleset {
     static func json(_ items: [String]) -> [UInt8] {
-        Array(("{\"nftables\": [{\"metainfo\": {\"version\": \"1.0.6\", \"json_schema_version\": 1}}, " + items.joined(separator: ", ") + "]}").utf8)
+        Array(
+            ("{\"nftables\": [{\"metainfo\": {\"version\": \"1.0.6\", \"json_schema_version\": 1}}, " + items.joined(separator: ", ") + "]}")
+                .utf8)
     }
 
     static func table(_ family: String = "ip", _ name: String = "nat") -> String {
@@ -98,7 +100,10 @@ enum HostileRuleset {
         ),
         ("{\"dnat\": {\"port\": 80}}", "without an address"),
         ("{\"dnat\": {\"addr\": {\"symhash\": {\"mod\": 2}}}}", "address"),
-        ("{\"dnat\": {\"addr\": \"10.0.0.2\", \"port\": {\"map\": {\"key\": {\"numgen\": {\"mode\": \"inc\", \"mod\": 2}}, \"data\": {\"set\": [[0, 80], [1, 81]]}}}}}", "port map"),
+        (
+            "{\"dnat\": {\"addr\": \"10.0.0.2\", \"port\": {\"map\": {\"key\": {\"numgen\": {\"mode\": \"inc\", \"mod\": 2}}, \"data\": {\"set\": [[0, 80], [1, 81]]}}}}}",
+            "port map"
+        ),
     ])
     func unreadableTargets(_ statement: String, _ words: String) throws {
         let json = H.json([H.table(), H.base("PREROUTING"), H.rule("PREROUTING", H.dport(8080), statement, handle: 3)])

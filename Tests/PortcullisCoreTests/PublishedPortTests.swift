@@ -65,15 +65,19 @@ struct PublishedCase: Sendable, CustomTestStringConvertible {
     static let cases: [PublishedCase] = [
         // Docker 20-27, iptables-nft: every published port goes around INPUT's policy drop.
         .init("docker-classic", "0.0.0.0:8080/tcp", "172.17.0.2:80", .docker, "reachable", "(ip filter DOCKER, handle 17)", bypass: true),
-        .init("docker-classic", "127.0.0.1:6379/tcp", "172.17.0.3:6379", .docker, "reachable", "published on loopback only", reachable: false),
-        .init("docker-classic", "0.0.0.0:27017/tcp", "172.17.0.5:27017", .docker, "reachable", "(ip filter DOCKER, handle 19)", bypass: true),
+        .init(
+            "docker-classic", "127.0.0.1:6379/tcp", "172.17.0.3:6379", .docker, "reachable", "published on loopback only", reachable: false),
+        .init(
+            "docker-classic", "0.0.0.0:27017/tcp", "172.17.0.5:27017", .docker, "reachable", "(ip filter DOCKER, handle 19)", bypass: true),
         .init("docker-classic", "0.0.0.0:1053/udp", "172.17.0.6:53", .docker, "reachable", "udp dport 53", bypass: true),
         // The administrator's DOCKER-USER rules: a drop, and a source restriction.
         .init(
-            "docker-user-drop", "0.0.0.0:8080/tcp", "172.17.0.2:80", .docker, "filtered", "dropped by rule \"ip daddr 172.17.0.2 tcp dport 80",
+            "docker-user-drop", "0.0.0.0:8080/tcp", "172.17.0.2:80", .docker, "filtered",
+            "dropped by rule \"ip daddr 172.17.0.2 tcp dport 80",
             reachable: false),
         .init(
-            "docker-user-drop", "0.0.0.0:27017/tcp", "172.17.0.5:27017", .docker, "reachable", "reachable only when ip saddr 192.168.1.0/24",
+            "docker-user-drop", "0.0.0.0:27017/tcp", "172.17.0.5:27017", .docker, "reachable",
+            "reachable only when ip saddr 192.168.1.0/24",
             bypass: true),
         .init("docker-user-drop", "0.0.0.0:1053/udp", "172.17.0.6:53", .docker, "reachable", "(ip filter DOCKER, handle 20)", bypass: true),
         // Docker 28: no input firewall, so no bypass; raw PREROUTING's direct-access drops do not meet the published port.
@@ -81,18 +85,28 @@ struct PublishedCase: Sendable, CustomTestStringConvertible {
         .init("docker-28", "127.0.0.1:6379/tcp", "172.17.0.3:6379", .docker, "reachable", "published on loopback only", reachable: false),
         // Docker 29's nftables backend.
         .init(
-            "docker-nftables", "0.0.0.0:8080/tcp", "192.0.2.2:80", .docker, "reachable", "(ip docker-bridges filter-forward-in__bridge1, handle",
+            "docker-nftables", "0.0.0.0:8080/tcp", "192.0.2.2:80", .docker, "reachable",
+            "(ip docker-bridges filter-forward-in__bridge1, handle",
             bypass: true),
-        .init("docker-nftables", "127.0.0.1:9200/tcp", "192.0.2.3:9200", .docker, "reachable", "published on loopback only", reachable: false),
-        // netavark's nftables driver: its FORWARD accepts by the connection mark the DNAT rule sets.
-        .init("netavark-nftables", "0.0.0.0:8080/tcp", "10.88.0.2:80", .netavark, "reachable", "ct mark & 4096 == 4096 accept", bypass: true),
-        .init("netavark-nftables", "127.0.0.1:5432/tcp", "10.88.0.3:5432", .netavark, "reachable", "loopback only", reachable: false),
-        .init("netavark-nftables", "0.0.0.0:9000/tcp", "10.88.0.4:9000", .netavark, "reachable", "(inet netavark FORWARD, handle 16)", bypass: true),
-        .init("netavark-nftables", "0.0.0.0:9002/tcp", "10.88.0.4:9002", .netavark, "reachable", "(inet netavark FORWARD, handle 16)", bypass: true),
-        // netavark's iptables driver, with the base-port range DNAT.
-        .init("netavark-iptables", "0.0.0.0:8080/tcp", "10.88.0.2:80", .netavark, "reachable", "policy accept of chain ip filter FORWARD", bypass: true),
         .init(
-            "netavark-iptables", "0.0.0.0:9000-9002/tcp", "10.88.0.4:9000-9002", .netavark, "reachable", "policy accept of chain ip filter FORWARD",
+            "docker-nftables", "127.0.0.1:9200/tcp", "192.0.2.3:9200", .docker, "reachable", "published on loopback only", reachable: false),
+        // netavark's nftables driver: its FORWARD accepts by the connection mark the DNAT rule sets.
+        .init(
+            "netavark-nftables", "0.0.0.0:8080/tcp", "10.88.0.2:80", .netavark, "reachable", "ct mark & 4096 == 4096 accept", bypass: true),
+        .init("netavark-nftables", "127.0.0.1:5432/tcp", "10.88.0.3:5432", .netavark, "reachable", "loopback only", reachable: false),
+        .init(
+            "netavark-nftables", "0.0.0.0:9000/tcp", "10.88.0.4:9000", .netavark, "reachable", "(inet netavark FORWARD, handle 16)",
+            bypass: true),
+        .init(
+            "netavark-nftables", "0.0.0.0:9002/tcp", "10.88.0.4:9002", .netavark, "reachable", "(inet netavark FORWARD, handle 16)",
+            bypass: true),
+        // netavark's iptables driver, with the base-port range DNAT.
+        .init(
+            "netavark-iptables", "0.0.0.0:8080/tcp", "10.88.0.2:80", .netavark, "reachable", "policy accept of chain ip filter FORWARD",
+            bypass: true),
+        .init(
+            "netavark-iptables", "0.0.0.0:9000-9002/tcp", "10.88.0.4:9000-9002", .netavark, "reachable",
+            "policy accept of chain ip filter FORWARD",
             bypass: true),
         // CNI portmap, both backends.
         .init("cni-portmap-iptables", "0.0.0.0:8080/tcp", "10.22.0.5:80", .cni, "reachable", "policy accept of chain ip filter FORWARD"),
@@ -100,25 +114,36 @@ struct PublishedCase: Sendable, CustomTestStringConvertible {
         .init("cni-portmap-nftables", "0.0.0.0:8080/tcp", "10.22.0.5:80", .cni, "reachable", "no nftables forward chain"),
         .init("cni-portmap-nftables", "192.168.0.2:5353/udp", "10.22.0.5:53", .cni, "reachable", "no nftables forward chain"),
         // kube-proxy, iptables mode: ClusterIPs, an ExternalIP with two endpoints, a LoadBalancer with source ranges, NodePorts.
-        .init("kube-proxy-iptables", "172.30.0.41:80/tcp", "10.180.0.1:80", .kubeProxy, "reachable", "policy accept of chain ip filter FORWARD"),
-        .init("kube-proxy-iptables", "192.168.99.33:80/tcp", "10.180.0.4:80", .kubeProxy, "reachable", "(ip filter KUBE-FORWARD, handle 23)"),
+        .init(
+            "kube-proxy-iptables", "172.30.0.41:80/tcp", "10.180.0.1:80", .kubeProxy, "reachable",
+            "policy accept of chain ip filter FORWARD"),
+        .init(
+            "kube-proxy-iptables", "192.168.99.33:80/tcp", "10.180.0.4:80", .kubeProxy, "reachable", "(ip filter KUBE-FORWARD, handle 23)"),
         .init("kube-proxy-iptables", "192.168.99.33:80/tcp", "10.180.0.5:80", .kubeProxy, "reachable", "meta mark & 16384 == 16384"),
         .init(
-            "kube-proxy-iptables", "5.6.7.8:80/tcp", "10.180.0.3:80", .kubeProxy, "reachable", "reachable only when ip saddr 203.0.113.0/25",
+            "kube-proxy-iptables", "5.6.7.8:80/tcp", "10.180.0.3:80", .kubeProxy, "reachable",
+            "reachable only when ip saddr 203.0.113.0/25",
             bypass: true),
         .init("kube-proxy-iptables", "0.0.0.0:3003/tcp", "10.180.0.3:80", .kubeProxy, "reachable", "(ip filter KUBE-FORWARD, handle 23)"),
         .init("kube-proxy-iptables", "0.0.0.0:3002/tcp", "10.180.0.3:80", .kubeProxy, "reachable", "KUBE-FORWARD"),
         // kube-proxy, nftables mode: NodePorts on the node's addresses (@nodeport-ips).
         .init("kube-proxy-nftables", "172.30.0.41:80/tcp", "10.180.0.1:80", .kubeProxy, "reachable", "ip kube-proxy filter-forward"),
         .init("kube-proxy-nftables", "192.168.99.33:80/tcp", "10.180.0.5:80", .kubeProxy, "reachable", "ip kube-proxy filter-forward"),
-        .init("kube-proxy-nftables", "5.6.7.8:80/tcp", "10.180.0.3:80", .kubeProxy, "reachable", "reachable only when ip saddr 203.0.113.0/25"),
+        .init(
+            "kube-proxy-nftables", "5.6.7.8:80/tcp", "10.180.0.3:80", .kubeProxy, "reachable", "reachable only when ip saddr 203.0.113.0/25"
+        ),
         .init("kube-proxy-nftables", "192.168.0.2:3003/tcp", "10.180.0.3:80", .kubeProxy, "reachable", "ip kube-proxy filter-forward"),
         .init("kube-proxy-nftables", "192.168.0.2:3002/tcp", "10.180.0.3:80", .kubeProxy, "reachable", "ip kube-proxy filter-forward"),
         // By hand: port, address only, range, source, inline and named NAT maps.
-        .init("admin-dnat", "0.0.0.0:8080/tcp", "10.0.0.2:80", .nft, "reachable", "policy accept of chain inet filter forward", bypass: true),
+        .init(
+            "admin-dnat", "0.0.0.0:8080/tcp", "10.0.0.2:80", .nft, "reachable", "policy accept of chain inet filter forward", bypass: true),
         .init("admin-dnat", "0.0.0.0:2222/tcp", "10.0.0.3:2222", .nft, "reachable", "forward", bypass: true),
-        .init("admin-dnat", "0.0.0.0:60000-60010/udp", "10.0.0.4:60000-60010", .nft, "reachable", "reachable only when iifname \"eth0\"", bypass: true),
-        .init("admin-dnat", "0.0.0.0:8443/tcp", "10.0.0.5:443", .nft, "reachable", "reachable only when ip saddr 198.51.100.0/24", bypass: true),
+        .init(
+            "admin-dnat", "0.0.0.0:60000-60010/udp", "10.0.0.4:60000-60010", .nft, "reachable", "reachable only when iifname \"eth0\"",
+            bypass: true),
+        .init(
+            "admin-dnat", "0.0.0.0:8443/tcp", "10.0.0.5:443", .nft, "reachable", "reachable only when ip saddr 198.51.100.0/24",
+            bypass: true),
         .init("admin-dnat", "0.0.0.0:9200/tcp", "10.0.0.6:9200", .nft, "reachable", "forward", bypass: true),
         .init("admin-dnat", "0.0.0.0:3389/tcp", "10.0.0.7:3389", .nft, "reachable", "forward", bypass: true),
         .init("admin-dnat", "0.0.0.0:5900/tcp", "10.0.0.8:5900", .nft, "reachable", "forward", bypass: true),
@@ -157,7 +182,9 @@ struct PublishedCase: Sendable, CustomTestStringConvertible {
                 "0.0.0.0:9000/tcp -> 10.88.0.4:9000 (netavark)", "0.0.0.0:9001/tcp -> 10.88.0.4:9001 (netavark)",
                 "0.0.0.0:9002/tcp -> 10.88.0.4:9002 (netavark)",
             ],
-            "netavark-iptables": ["0.0.0.0:8080/tcp -> 10.88.0.2:80 (netavark)", "0.0.0.0:9000-9002/tcp -> 10.88.0.4:9000-9002 (netavark)"],
+            "netavark-iptables": [
+                "0.0.0.0:8080/tcp -> 10.88.0.2:80 (netavark)", "0.0.0.0:9000-9002/tcp -> 10.88.0.4:9000-9002 (netavark)",
+            ],
             "cni-portmap-iptables": ["0.0.0.0:8080/tcp -> 10.22.0.5:80 (cni)", "192.168.0.2:5353/udp -> 10.22.0.5:53 (cni)"],
             "cni-portmap-nftables": ["0.0.0.0:8080/tcp -> 10.22.0.5:80 (cni)", "192.168.0.2:5353/udp -> 10.22.0.5:53 (cni)"],
             "kube-proxy-iptables": [
@@ -177,7 +204,8 @@ struct PublishedCase: Sendable, CustomTestStringConvertible {
             "admin-dnat": [
                 "0.0.0.0:8080/tcp -> 10.0.0.2:80 (nft)", "0.0.0.0:2222/tcp -> 10.0.0.3:2222 (nft)",
                 "0.0.0.0:60000-60010/udp -> 10.0.0.4:60000-60010 (nft)", "0.0.0.0:8443/tcp -> 10.0.0.5:443 (nft)",
-                "0.0.0.0:9200/tcp -> 10.0.0.6:9200 (nft)", "0.0.0.0:3389/tcp -> 10.0.0.7:3389 (nft)", "0.0.0.0:5900/tcp -> 10.0.0.8:5900 (nft)",
+                "0.0.0.0:9200/tcp -> 10.0.0.6:9200 (nft)", "0.0.0.0:3389/tcp -> 10.0.0.7:3389 (nft)",
+                "0.0.0.0:5900/tcp -> 10.0.0.8:5900 (nft)",
             ],
         ]
         for (shape, summaries) in expected {

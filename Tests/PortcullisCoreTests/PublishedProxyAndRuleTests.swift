@@ -5,15 +5,20 @@ import Testing
 @Suite struct UserlandProxyTests {
     /// dockerd's own argv (moby daemon/libnetwork/portmapper/proxy_linux.go), and the spellings Go's flag package also accepts.
     @Test(arguments: [
-        ["/usr/bin/docker-proxy", "-proto", "tcp", "-host-ip", "0.0.0.0", "-host-port", "8080", "-container-ip", "172.17.0.2", "-container-port", "80"],
         [
-            "/usr/bin/docker-proxy", "-proto", "tcp", "-host-ip", "0.0.0.0", "-host-port", "8080", "-container-ip", "172.17.0.2", "-container-port", "80",
+            "/usr/bin/docker-proxy", "-proto", "tcp", "-host-ip", "0.0.0.0", "-host-port", "8080", "-container-ip", "172.17.0.2",
+            "-container-port", "80",
+        ],
+        [
+            "/usr/bin/docker-proxy", "-proto", "tcp", "-host-ip", "0.0.0.0", "-host-port", "8080", "-container-ip", "172.17.0.2",
+            "-container-port", "80",
             "-use-listen-fd",
         ],
         ["docker-proxy", "--proto=tcp", "--host-ip=0.0.0.0", "--host-port=8080", "--container-ip=172.17.0.2", "--container-port=80"],
         ["docker-proxy", "-host-port=8080", "-container-ip", "172.17.0.2", "-container-port", "80"],
         [
-            "/usr/bin/nsenter", "-n/run/user/1000/docker/netns", "-F", "--", "/usr/bin/docker-proxy", "-proto", "tcp", "-host-ip", "0.0.0.0",
+            "/usr/bin/nsenter", "-n/run/user/1000/docker/netns", "-F", "--", "/usr/bin/docker-proxy", "-proto", "tcp", "-host-ip",
+            "0.0.0.0",
             "-host-port", "8080", "-container-ip", "172.17.0.2", "-container-port", "80",
         ],
     ])
@@ -28,12 +33,15 @@ import Testing
     @Test func dockerProxyOtherShapes() throws {
         let v6 = try #require(
             UserlandProxy.dockerProxy(argv: [
-                "docker-proxy", "-proto", "udp", "-host-ip", "::1", "-host-port", "5353", "-container-ip", "fd00::5", "-container-port", "53",
+                "docker-proxy", "-proto", "udp", "-host-ip", "::1", "-host-port", "5353", "-container-ip", "fd00::5", "-container-port",
+                "53",
             ]))
         #expect(v6.ports.map(\.summary) == ["[::1]:5353/udp -> [fd00::5]:53 (docker-proxy)"])
         #expect(v6.ports.first?.exposure == .loopback)
         let sctp = try #require(
-            UserlandProxy.dockerProxy(argv: ["docker-proxy", "-proto", "sctp", "-host-port", "9", "-container-ip", "10.0.0.1", "-container-port", "9"]))
+            UserlandProxy.dockerProxy(argv: [
+                "docker-proxy", "-proto", "sctp", "-host-port", "9", "-container-ip", "10.0.0.1", "-container-port", "9",
+            ]))
         #expect(sctp.ports.isEmpty && sctp.diagnostics.contains { $0.message.contains("not TCP or UDP") })
         let missing = try #require(UserlandProxy.dockerProxy(argv: ["docker-proxy", "-proto", "tcp", "-bogus", "1"]))
         #expect(missing.ports.isEmpty)
@@ -55,7 +63,8 @@ import Testing
             scan.ports.map(\.summary) == [
                 "0.0.0.0:8080/tcp -> container namespace:80 (pasta)", "[::]:8080/tcp -> container namespace:80 (pasta)",
                 "127.0.0.1:5432/tcp -> container namespace:5432 (pasta)", "192.0.2.1:53/udp -> container namespace:53 (pasta)",
-                "0.0.0.0:9000-9001/tcp -> container namespace:9100-9101 (pasta)", "[::]:9000-9001/tcp -> container namespace:9100-9101 (pasta)",
+                "0.0.0.0:9000-9001/tcp -> container namespace:9100-9101 (pasta)",
+                "[::]:9000-9001/tcp -> container namespace:9100-9101 (pasta)",
             ])
         #expect(scan.ports.first { $0.proto == .udp }?.inputInterfaces == .only(["eth0"]))
         #expect(scan.ports.last?.targetPort(forHostPort: 9001) == 9101)
@@ -140,12 +149,18 @@ import Testing
         #expect(finding.title == "0.0.0.0:8080/tcp is published to 172.17.0.2:80, where nothing listens")
         #expect(finding.evidence.contains { $0.contains("it listens on 0.0.0.0:8000") })
         // A namespace that was not read (another node's pod) is never called empty.
-        #expect(!PublishedPortRules.findings(for: port, judgement: judgement, namespaces: []).contains { $0.rule == .publishedPortWithoutListener })
+        #expect(
+            !PublishedPortRules.findings(for: port, judgement: judgement, namespaces: []).contains {
+                $0.rule == .publishedPortWithoutListener
+            })
         // A listener on the target's own address counts; one on another address does not.
         let specific = TargetNamespace(
             name: "c", addresses: [IPAddress(v4: 172, 17, 0, 2)],
             listeners: [ListeningEndpoint(proto: .tcp, address: IPAddress(v4: 172, 17, 0, 2), port: 80)])
-        #expect(!PublishedPortRules.findings(for: port, judgement: judgement, namespaces: [specific]).contains { $0.rule == .publishedPortWithoutListener })
+        #expect(
+            !PublishedPortRules.findings(for: port, judgement: judgement, namespaces: [specific]).contains {
+                $0.rule == .publishedPortWithoutListener
+            })
         // A REDIRECT leads to the host's own sockets.
         let nat = try FirewallFixture.model("nat")
         let redirect = try #require(nat.publishedPorts().ports.first { $0.target?.isThisHost == true })
@@ -169,7 +184,8 @@ import Testing
         #expect(elasticFindings.first { $0.rule == .publishedDatastore }?.remediation.contains("ip daddr 127.0.0.1") == true)
         // On loopback, on one address, or filtered: no finding.
         let (redis, redisJudged) = try Self.judged("docker-classic", 6379)
-        #expect(!PublishedPortRules.findings(for: redis, judgement: redisJudged, namespaces: []).contains { $0.rule == .publishedDatastore })
+        #expect(
+            !PublishedPortRules.findings(for: redis, judgement: redisJudged, namespaces: []).contains { $0.rule == .publishedDatastore })
         let netavark = try PublishedFixture.model("netavark-nftables")
         let postgres = try #require(netavark.publishedPorts().ports.first { $0.hostPorts == 5432...5432 })
         #expect(PublishedPortRules.findings(for: postgres, judgement: netavark.judge(postgres), namespaces: []).isEmpty)

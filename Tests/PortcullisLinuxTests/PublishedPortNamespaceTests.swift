@@ -238,7 +238,11 @@ final class PublishedPortLab {
 
         // The fix the finding suggests, applied: a forward-hook drop of the published port.
         try PublishedPortLab.run(
-            lab.ip, ["netns", "exec", lab.host, nft, "add", "rule", "inet", "filter", "forward", "meta", "l4proto", "tcp", "ct", "original", "proto-dst", "8080", "drop"])
+            lab.ip,
+            [
+                "netns", "exec", lab.host, nft, "add", "rule", "inet", "filter", "forward", "meta", "l4proto", "tcp", "ct", "original",
+                "proto-dst", "8080", "drop",
+            ])
         let fixed = try check(lab, try lab.model(nft: nft), expectOpen: false)
         #expect(fixed.path.decidingRule?.chain == "forward")
     }

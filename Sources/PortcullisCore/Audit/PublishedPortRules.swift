@@ -44,11 +44,15 @@ public enum PublishedPortRules {
         if port.inputInterfaces.isLimited { base.append("input interfaces: \(port.inputInterfaces)") }
         if !port.conditions.isEmpty { base.append("on the way to the DNAT: " + port.conditions.prefix(4).joined(separator: "; ")) }
         if let judgement {
-            base.append("path of a new connection (prerouting, DNAT, \(port.target?.isThisHost == true ? "input" : "forward")): \(judgement.verdict.name) — \(judgement.verdict.reason)")
+            base.append(
+                "path of a new connection (prerouting, DNAT, \(port.target?.isThisHost == true ? "input" : "forward")): \(judgement.verdict.name) — \(judgement.verdict.reason)"
+            )
         }
         func add(_ rule: RuleID, _ severity: Severity, _ title: String, _ evidence: [String], _ fix: String) {
             out.append(
-                Finding(rule: rule, severity: severity, title: title, subject: subject, owners: [], evidence: base + evidence, remediation: fix))
+                Finding(
+                    rule: rule, severity: severity, title: title, subject: subject, owners: [], evidence: base + evidence, remediation: fix)
+            )
         }
 
         if let judgement, judgement.bypassesInput {
@@ -69,7 +73,9 @@ public enum PublishedPortRules {
                 target.ports.contains(endpoint.port) && endpoint.accepts(proto: port.proto, address: address, port: endpoint.port)
             }
             if !listening {
-                let heard = namespace.listeners.filter { $0.proto == port.proto }.prefix(6).map { "\($0.address.kind == .v6 ? "[\($0.address)]" : "\($0.address)"):\($0.port)" }
+                let heard = namespace.listeners.filter { $0.proto == port.proto }.prefix(6).map {
+                    "\($0.address.kind == .v6 ? "[\($0.address)]" : "\($0.address)"):\($0.port)"
+                }
                 add(
                     .publishedPortWithoutListener, reachable ? .medium : .low,
                     "\(port.hostEndpoint) is published to \(target), where nothing listens",
@@ -78,7 +84,8 @@ public enum PublishedPortRules {
                             + (heard.isEmpty ? "" : " (it listens on \(heard.joined(separator: ", ")))"),
                         "a publication with nothing behind it reaches whatever next listens there, or whatever container next takes the address",
                     ],
-                    "Remove the publication if the service is gone (\(removalHint(port))); otherwise start the service, or fix the port it is published to")
+                    "Remove the publication if the service is gone (\(removalHint(port))); otherwise start the service, or fix the port it is published to"
+                )
             }
         }
 
@@ -122,7 +129,9 @@ public enum PublishedPortRules {
         let container = port.target.map { ports($0.ports) } ?? host
         let suffix = port.proto == .udp ? "/udp" : ""
         switch port.tool {
-        case .docker, .dockerProxy: return "docker run -p 127.0.0.1:\(host):\(container)\(suffix), or \"127.0.0.1:\(host):\(container)\(suffix)\" under ports: in compose"
+        case .docker, .dockerProxy:
+            return
+                "docker run -p 127.0.0.1:\(host):\(container)\(suffix), or \"127.0.0.1:\(host):\(container)\(suffix)\" under ports: in compose"
         case .netavark, .rootlessport, .pasta: return "podman run -p 127.0.0.1:\(host):\(container)\(suffix)"
         case .cni: return "\"hostIP\": \"127.0.0.1\" in the portMappings entry"
         case .kubeProxy: return "a ClusterIP service instead of NodePort, ExternalIP or LoadBalancer, or loadBalancerSourceRanges"
@@ -160,10 +169,12 @@ public enum PublishedPortRules {
         case .cni:
             return "Publish it on loopback only (\(loopbackHint(port))); or \(forwardDrop)"
         case .kubeProxy:
-            return "A NodePort, ExternalIP or LoadBalancer service is published on purpose: limit it with loadBalancerSourceRanges or a NetworkPolicy, "
+            return
+                "A NodePort, ExternalIP or LoadBalancer service is published on purpose: limit it with loadBalancerSourceRanges or a NetworkPolicy, "
                 + "make it a ClusterIP service if only the cluster needs it, or \(forwardDrop)"
         case .firewalld, .nft:
-            return "Narrow the DNAT rule itself (ip saddr, iifname, ip daddr 127.0.0.1), or \(forwardDrop); the input chain never sees forwarded connections"
+            return
+                "Narrow the DNAT rule itself (ip saddr, iifname, ip daddr 127.0.0.1), or \(forwardDrop); the input chain never sees forwarded connections"
         }
     }
 }

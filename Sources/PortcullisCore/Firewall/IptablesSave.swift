@@ -84,11 +84,14 @@ struct IptablesSave: Sendable {
                 continue
             }
             guard let table else {
-                diagnostics.append(Diagnostic(.notice, "iptables-save line \(number + 1) is outside a table: \(NftText.clean(line, limit: 80))"))
+                diagnostics.append(
+                    Diagnostic(.notice, "iptables-save line \(number + 1) is outside a table: \(NftText.clean(line, limit: 80))"))
                 continue
             }
             guard let words = Self.words(String(trimmed)), words.count >= 2, words[0] == "-A" else {
-                diagnostics.append(Diagnostic(.notice, "iptables-save line \(number + 1) is not a rule portcullis can read: \(NftText.clean(line, limit: 80))"))
+                diagnostics.append(
+                    Diagnostic(
+                        .notice, "iptables-save line \(number + 1) is not a rule portcullis can read: \(NftText.clean(line, limit: 80))"))
                 continue
             }
             var rule = Self.rule(chain: words[1], words: Array(words.dropFirst(2)))
@@ -168,7 +171,7 @@ struct IptablesSave: Sendable {
                 negateNext = false
                 continue
             }
-            if (word == "-j" || word == "--jump" || word == "-g" || word == "--goto"), index < words.count {
+            if word == "-j" || word == "--jump" || word == "-g" || word == "--goto", index < words.count {
                 rule.target = Target(name: words[index], isGoto: word == "-g" || word == "--goto", options: [])
                 index += 1
                 place = .target

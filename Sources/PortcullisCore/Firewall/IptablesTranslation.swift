@@ -34,7 +34,8 @@ extension NftRuleset {
                         Diagnostic(
                             .warning,
                             "\(label) and nft disagree on chain \(NftText.clean(id.description)) (\(rules.count) and "
-                                + "\(nftChain.rules.count) rules; changed between the two reads?): its iptables-nft extensions stay unreadable"))
+                                + "\(nftChain.rules.count) rules; changed between the two reads?): its iptables-nft extensions stay unreadable"
+                        ))
                     continue
                 }
                 guard zip(nftChain.rules, rules).allSatisfy(Self.verdictsAgree) else {
@@ -143,14 +144,19 @@ enum IptablesTranslation {
                     let names = items.compactMap { trackingStatuses[$0] }
                     guard names.count == items.count else { return nil }
                     out.append(
-                        .match(op: option.negated ? .notEqual : .in, left: .ct(key: "status", direction: nil), right: .list(names.map { .string($0) })))
+                        .match(
+                            op: option.negated ? .notEqual : .in, left: .ct(key: "status", direction: nil),
+                            right: .list(names.map { .string($0) })))
                 case "--ctorigdstport", "--ctorigsrcport":
                     guard let port = portValue(value) else { return nil }
                     let key = option.name == "--ctorigdstport" ? "proto-dst" : "proto-src"
                     out.append(.match(op: option.negated ? .notEqual : .equal, left: .ct(key: key, direction: "original"), right: port))
                 case "--ctorigdst", "--ctorigsrc":
                     let key = option.name == "--ctorigdst" ? "daddr" : "saddr"
-                    out.append(.match(op: option.negated ? .notEqual : .equal, left: .ct(key: key, direction: "original"), right: addressValue(value)))
+                    out.append(
+                        .match(
+                            op: option.negated ? .notEqual : .equal, left: .ct(key: key, direction: "original"), right: addressValue(value))
+                    )
                 case "--ctdir":
                     out.append(.match(op: .equal, left: .ct(key: "direction", direction: nil), right: .string(value.lowercased())))
                 default:
@@ -200,7 +206,8 @@ enum IptablesTranslation {
                     guard let port = portValue(String(item)) else { return nil }
                     items.append(port)
                 }
-                out.append(.match(op: option.negated ? .notEqual : .equal, left: .payload(protocol: proto, field: field), right: .set(items)))
+                out.append(
+                    .match(op: option.negated ? .notEqual : .equal, left: .payload(protocol: proto, field: field), right: .set(items)))
             }
             return out
         case "tcp", "udp":
@@ -213,7 +220,8 @@ enum IptablesTranslation {
                 default: return nil
                 }
                 guard let value = option.value, let port = portValue(value) else { return nil }
-                out.append(.match(op: option.negated ? .notEqual : .equal, left: .payload(protocol: match.module, field: field), right: port))
+                out.append(
+                    .match(op: option.negated ? .notEqual : .equal, left: .payload(protocol: match.module, field: field), right: port))
             }
             return out
         case "mark":
@@ -232,7 +240,8 @@ enum IptablesTranslation {
 
     /// The statements an extension target stands for; nil to leave it.
     static func target(_ target: IptablesSave.Target) -> [NftStatement]? {
-        let text = NftText.clean((["-j", target.name] + target.options.map { ([$0.name] + $0.values).joined(separator: " ") }).joined(separator: " "))
+        let text = NftText.clean(
+            (["-j", target.name] + target.options.map { ([$0.name] + $0.values).joined(separator: " ") }).joined(separator: " "))
         switch target.name {
         case "DNAT", "SNAT":
             var nat = NftNat(kind: target.name == "DNAT" ? .dnat : .snat)
@@ -242,7 +251,9 @@ enum IptablesTranslation {
                 nat.unreadable = "\(target.name) without --to-destination"
                 return [.nat(nat)]
             }
-            if destinations.count > 1 { nat.unreadable = "\(target.name) with \(destinations.count) --to-destination ranges (only the first is read)" }
+            if destinations.count > 1 {
+                nat.unreadable = "\(target.name) with \(destinations.count) --to-destination ranges (only the first is read)"
+            }
             if let problem = natSpec(spec, into: &nat) { nat.unreadable = problem }
             nat.flags = target.options.filter { $0.values.isEmpty }.map { String($0.name.drop { $0 == "-" }) }
             return [.nat(nat)]
@@ -301,20 +312,27 @@ enum IptablesTranslation {
             guard let close = spec.firstIndex(of: "]") else { return "--to-destination \(NftText.clean(spec))" }
             addressPart = spec[spec.index(after: spec.startIndex)..<close]
             let rest = spec[spec.index(after: close)...]
-            if rest.hasPrefix(":") { portPart = rest.dropFirst() } else if !rest.isEmpty { return "--to-destination \(NftText.clean(spec))" }
-        } else if spec.filter({ $0 == ":" }).count == 1 {
-            let colon = spec.firstIndex(of: ":")!
+            if rest.hasPrefix(":") {
+                portPart = rest.dropFirst()
+            } else if !rest.isEmpty {
+                return "--to-destination \(NftText.clean(spec))"
+            }
+        } else if spec.filter({ $0 == ":" }).count == 1, let colon = spec.firstIndex(of: ":") {
             addressPart = spec[..<colon]
             portPart = spec[spec.index(after: colon)...]
         }
         if !addressPart.isEmpty {
             let ends = addressPart.split(separator: "-", maxSplits: 1).map(String.init)
-            guard ends.allSatisfy({ IPAddress(parsing: $0) != nil }) else { return "--to-destination address \(NftText.clean(String(addressPart)))" }
+            guard ends.allSatisfy({ IPAddress(parsing: $0) != nil }) else {
+                return "--to-destination address \(NftText.clean(String(addressPart)))"
+            }
             nat.address = ends.count == 2 ? .range(.string(ends[0]), .string(ends[1])) : .string(ends[0])
         }
         if var ports = portPart {
             if let slash = ports.firstIndex(of: "/") {
-                guard let base = UInt16(ports[ports.index(after: slash)...]) else { return "--to-destination ports \(NftText.clean(String(ports)))" }
+                guard let base = UInt16(ports[ports.index(after: slash)...]) else {
+                    return "--to-destination ports \(NftText.clean(String(ports)))"
+                }
                 nat.portBase = base
                 ports = ports[..<slash]
             }

@@ -80,7 +80,9 @@ public struct PublishedTarget: Sendable, Hashable, CustomStringConvertible {
     /// `172.17.0.2:80`, `[fd00::2]:80`, `this host:8080`, `10.0.0.4:9000-9002`,
     /// `container namespace:80`.
     public var description: String {
-        let ports = self.ports.lowerBound == self.ports.upperBound ? "\(self.ports.lowerBound)" : "\(self.ports.lowerBound)-\(self.ports.upperBound)"
+        let ports =
+            self.ports.lowerBound == self.ports.upperBound
+            ? "\(self.ports.lowerBound)" : "\(self.ports.lowerBound)-\(self.ports.upperBound)"
         if isThisHost { return "this host:\(ports)" }
         guard let address else { return "container namespace:\(ports)" }
         return address.kind == .v6 ? "[\(address)]:\(ports)" : "\(address):\(ports)"
@@ -202,7 +204,8 @@ public struct PublishedPort: Sendable, Hashable {
     /// `0.0.0.0:8080/tcp`, `127.0.0.1:6379/tcp`, `[::]:9000-9002/udp`.
     public var hostEndpoint: String {
         let address = hostAddress ?? (family == .ipv4 ? .anyV4 : .anyV6)
-        let ports = hostPorts.lowerBound == hostPorts.upperBound ? "\(hostPorts.lowerBound)" : "\(hostPorts.lowerBound)-\(hostPorts.upperBound)"
+        let ports =
+            hostPorts.lowerBound == hostPorts.upperBound ? "\(hostPorts.lowerBound)" : "\(hostPorts.lowerBound)-\(hostPorts.upperBound)"
         let host = address.kind == .v6 ? "[\(address)]" : "\(address)"
         return "\(host):\(ports)/\(proto.rawValue)"
     }

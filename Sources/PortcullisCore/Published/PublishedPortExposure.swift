@@ -75,11 +75,15 @@ extension FirewallModel {
         let hostPort = hostPort.flatMap { port.hostPorts.contains($0) ? $0 : nil } ?? port.hostPorts.lowerBound
         let input = inputEvaluation(port, hostPort: hostPort, routeLocalnet: context.routeLocalnet == true)
         func result(_ evaluation: FirewallEvaluation, reachable: Bool? = nil) -> PublishedPortJudgement {
-            PublishedPortJudgement(path: evaluation, inputChain: input, reachableFromOtherHosts: reachable ?? !evaluation.verdict.isFiltered)
+            PublishedPortJudgement(
+                path: evaluation, inputChain: input, reachableFromOtherHosts: reachable ?? !evaluation.verdict.isFiltered)
         }
         guard port.fromOtherHosts else {
             return result(
-                FirewallEvaluation(.reachable("published only for connections this host opens (the nat output hook); other hosts' connections are not translated")),
+                FirewallEvaluation(
+                    .reachable(
+                        "published only for connections this host opens (the nat output hook); other hosts' connections are not translated")
+                ),
                 reachable: false)
         }
         if let address = port.hostAddress, address.normalized.isLoopback, context.routeLocalnet != true {
@@ -91,7 +95,8 @@ extension FirewallModel {
                 reachable: false)
         }
         guard let target = port.target else {
-            return result(FirewallEvaluation(.unknown("where it sends connections could not be read: \(port.targetUnreadable ?? "unknown target")")))
+            return result(
+                FirewallEvaluation(.unknown("where it sends connections could not be read: \(port.targetUnreadable ?? "unknown target")")))
         }
         if !target.isThisHost && target.address == nil {
             return result(FirewallEvaluation(.unknown("the publisher does not name the address it forwards to")))
@@ -115,11 +120,14 @@ extension FirewallModel {
         let evaluation = evaluator.evaluate()
         if evaluation.chainsConsulted == 0 {
             let hook = target.isThisHost ? "input" : "forward"
-            return result(FirewallEvaluation(.reachable("no nftables \(hook) chain: the kernel \(target.isThisHost ? "delivers" : "forwards") it")))
+            return result(
+                FirewallEvaluation(.reachable("no nftables \(hook) chain: the kernel \(target.isThisHost ? "delivers" : "forwards") it")))
         }
         if evaluation.accepted.isEmpty && evaluation.dropped.isEmpty && evaluation.undecided.isEmpty {
             // The publication's own conditions exclude every packet the model has.
-            return result(FirewallEvaluation(.filtered("no connection from another host meets the conditions of \(port.rule?.description ?? "the rule")")))
+            return result(
+                FirewallEvaluation(
+                    .filtered("no connection from another host meets the conditions of \(port.rule?.description ?? "the rule")")))
         }
         return result(Self.withRestrictions(Self.classify(evaluation), evaluation))
     }

@@ -79,9 +79,10 @@ struct PublishedPortExtractor {
             visit(id, Path(hook: base.hook, chains: []))
         }
         if exhausted {
-            note(.warning,
-                    "published ports: the nat chains are too large to follow (more than \(Self.maximumSteps) rule visits); "
-                        + "ports published further in are missing")
+            note(
+                .warning,
+                "published ports: the nat chains are too large to follow (more than \(Self.maximumSteps) rule visits); "
+                    + "ports published further in are missing")
         }
     }
 
@@ -92,9 +93,10 @@ struct PublishedPortExtractor {
             return
         }
         if path.chains.contains(id) {
-            note(.warning,
-                    "published ports: chain \(NftText.clean(id.description)) jumps back into itself "
-                        + "(\(path.chains.map { NftText.clean($0.name) }.joined(separator: " -> "))); the loop was not followed")
+            note(
+                .warning,
+                "published ports: chain \(NftText.clean(id.description)) jumps back into itself "
+                    + "(\(path.chains.map { NftText.clean($0.name) }.joined(separator: " -> "))); the loop was not followed")
             return
         }
         guard path.chains.count < Self.maximumDepth else {
@@ -223,9 +225,10 @@ struct PublishedPortExtractor {
         case .inline(let items): list = items
         case .named(let name):
             guard let map = ruleset.set(named: name, in: chain), let verdicts = map.verdicts else {
-                note(.warning,
-                        "published ports: verdict map @\(NftText.clean(name)) in \(NftText.clean(chain.description)) is not a verdict map nft listed; "
-                            + "the chains it leads to were not followed")
+                note(
+                    .warning,
+                    "published ports: verdict map @\(NftText.clean(name)) in \(NftText.clean(chain.description)) is not a verdict map nft listed; "
+                        + "the chains it leads to were not followed")
                 return
             }
             list = verdicts
@@ -355,7 +358,9 @@ struct PublishedPortExtractor {
         shape.other += path.opaque
         if let addresses = shape.addresses {
             shape.addresses = addresses.filter { address in
-                !shape.excluded.contains { address.kind == $0.address.kind && address.masked(toPrefix: $0.length) == $0.address.masked(toPrefix: $0.length) }
+                !shape.excluded.contains {
+                    address.kind == $0.address.kind && address.masked(toPrefix: $0.length) == $0.address.masked(toPrefix: $0.length)
+                }
             }
         }
         return shape
@@ -396,7 +401,11 @@ struct PublishedPortExtractor {
         case .ip: families = [.ipv4]
         case .ip6: families = [.ipv6]
         default:
-            if let f = nat.family { families = [f == "ip6" ? .ipv6 : .ipv4] } else if let f = shape.family { families = [f] } else {
+            if let f = nat.family {
+                families = [f == "ip6" ? .ipv6 : .ipv4]
+            } else if let f = shape.family {
+                families = [f]
+            } else {
                 families = [.ipv4, .ipv6]
             }
         }
@@ -451,7 +460,8 @@ struct PublishedPortExtractor {
     /// Adds a port, or merges it into the same rule's port found from the other hook.
     mutating func add(_ port: PublishedPort, chain: NftChainID, handle: Int64?) {
         let key = Key(
-            rule: chain, handle: handle, proto: port.proto, family: port.family, hostAddress: port.hostAddress, hostPorts: port.hostPorts, target: port.target)
+            rule: chain, handle: handle, proto: port.proto, family: port.family, hostAddress: port.hostAddress, hostPorts: port.hostPorts,
+            target: port.target)
         if let known = index[key] {
             let old = ports[known]
             ports[known].fromOtherHosts = old.fromOtherHosts || port.fromOtherHosts

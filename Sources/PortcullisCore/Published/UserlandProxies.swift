@@ -71,7 +71,8 @@ public enum UserlandProxy {
             index += 1
             guard word.hasPrefix("-"), word != "-", word != "--" else {
                 if word == "--" { break }
-                diagnostics.append(Diagnostic(.notice, "docker-proxy\(pidText(pid)): unexpected argument \(NftText.clean(word, limit: 60))"))
+                diagnostics.append(
+                    Diagnostic(.notice, "docker-proxy\(pidText(pid)): unexpected argument \(NftText.clean(word, limit: 60))"))
                 continue
             }
             let flag = String(word.drop { $0 == "-" })
@@ -94,7 +95,9 @@ public enum UserlandProxy {
             }
         }
         func bad(_ what: String) -> PublishedPortScan {
-            PublishedPortScan(ports: [], diagnostics: diagnostics + [Diagnostic(.warning, "docker-proxy\(pidText(pid)): \(what); its port is not listed")])
+            PublishedPortScan(
+                ports: [], diagnostics: diagnostics + [Diagnostic(.warning, "docker-proxy\(pidText(pid)): \(what); its port is not listed")]
+            )
         }
         guard let proto = values["proto"].flatMap(TransportProtocol.init(rawValue:)), proto != .raw else {
             return bad("protocol \(NftText.clean(values["proto"] ?? "", limit: 20)) is not TCP or UDP")
@@ -172,7 +175,14 @@ public enum UserlandProxy {
         if spec == "none" { return ([], []) }
         let label = "pasta\(pidText(pid)) -\(proto == .tcp ? "t" : "u") \(NftText.clean(spec, limit: 60))"
         if spec == "auto" || spec == "all" {
-            return ([], [Diagnostic(.notice, "\(label): forwards whatever listens in the namespace at run time; those ports are not listed from its argv")])
+            return (
+                [],
+                [
+                    Diagnostic(
+                        .notice,
+                        "\(label): forwards whatever listens in the namespace at run time; those ports are not listed from its argv")
+                ]
+            )
         }
         var address: IPAddress?
         var interface: String?
@@ -255,7 +265,8 @@ public enum UserlandProxy {
         let ports = listeners.filter { $0.proto != .raw }.map { endpoint in
             let address = endpoint.address.normalized
             return PublishedPort(
-                tool: .rootlessport, proto: endpoint.proto, family: AddressFamily(address.kind), hostAddress: address.isUnspecified ? nil : address,
+                tool: .rootlessport, proto: endpoint.proto, family: AddressFamily(address.kind),
+                hostAddress: address.isUnspecified ? nil : address,
                 hostPorts: endpoint.port...endpoint.port, target: nil,
                 targetUnreadable:
                     "rootlessport takes its port mappings as JSON on stdin; the container port is in Podman's container config (podman inspect)",
