@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "CPortcullisSys.h"
 
+#include <sched.h>
 #include <sys/auxv.h>
 #include <sys/epoll.h>
 #include <sys/syscall.h>
@@ -16,6 +17,8 @@ _Static_assert(PORTCULLIS_EPOLLIN == EPOLLIN && PORTCULLIS_EPOLLOUT == EPOLLOUT 
 #ifndef SYS_pidfd_getfd
 #define SYS_pidfd_getfd 438
 #endif
+
+int portcullis_setns(int fd, int nstype) { return setns(fd, nstype); }
 
 int portcullis_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
 

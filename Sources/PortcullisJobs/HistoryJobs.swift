@@ -144,7 +144,7 @@ public enum BaselineJob {
         let (baseline, content) = try show(in: store)
         return BaselineListeners(
             snapshotID: baseline.snapshot.id, time: baseline.snapshot.time,
-            keys: Set(content.entries.map { ListenerKey($0.socket) }))
+            keys: Set(content.entries.map { ListenerKey($0) }))
     }
 }
 

@@ -8,12 +8,27 @@ public struct HostSource: Sendable, Equatable {
     public var procRoot: String?
     /// netlink, /proc/net, or netlink with /proc/net as fallback.
     public var socketSource: SocketSource
+    /// Which network namespaces: by default every one as root on the live kernel, else portcullis's own.
+    public var namespaces: NamespaceSelection
+    /// Where container runtimes keep the state that names owners' containers. Nil means the
+    /// default roots for the live kernel, and none for a copied tree (whose containers are this
+    /// host's state's strangers): their owners then show what the cgroup paths say.
+    public var containerState: ContainerStateRoots?
 
-    /// A source; by default the live kernel, netlink with /proc/net as fallback.
-    public init(procRoot: String? = nil, socketSource: SocketSource = .auto) {
+    /// A source; by default the live kernel, netlink with /proc/net as fallback, every namespace
+    /// as root, containers named from the default state roots.
+    public init(
+        procRoot: String? = nil, socketSource: SocketSource = .auto, namespaces: NamespaceSelection = .automatic,
+        containerState: ContainerStateRoots? = nil
+    ) {
         self.procRoot = procRoot
         self.socketSource = socketSource
+        self.namespaces = namespaces
+        self.containerState = containerState
     }
+
+    /// The container state roots a collection reads: `containerState`, else the defaults when live.
+    public var effectiveContainerState: ContainerStateRoots? { containerState ?? (isLive ? ContainerStateRoots() : nil) }
 
     /// The live kernel: no copied tree. Only then are the firewall, tamper
     /// signs and the running processes' environments consulted.
@@ -34,6 +49,8 @@ public struct HostSource: Sendable, Equatable {
         options.query = query
         options.source = procRoot == nil ? socketSource : (socketSource == .auto ? .procfs : socketSource)
         options.procRoot = procRootPath
+        options.namespaces = namespaces
+        options.containerState = effectiveContainerState
         return options
     }
 

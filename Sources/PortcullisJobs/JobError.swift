@@ -36,7 +36,8 @@ public enum JobError: Error, Sendable, CustomStringConvertible {
         switch self {
         case .policy, .invalidInput: return true
         case .store(let error): return error.isUsageError
-        case .collection, .hidden, .nothingToScan, .noHistoryLocation, .output, .system: return false
+        case .collection(let error): return error.isUsageError
+        case .hidden, .nothingToScan, .noHistoryLocation, .output, .system: return false
         }
     }
 

@@ -13,7 +13,10 @@ extension InventoryCollector {
         var verdicts: [UInt64: FirewallVerdict] = [:]
         if let firewall {
             verdicts.reserveCapacity(inventory.entries.count)
-            for entry in inventory.entries where !entry.exposure.isLoopbackOnly && entry.socket.proto != .raw {
+            // The firewall read is that of the namespace portcullis runs in; another
+            // namespace has its own, and is reached through the host's forward path.
+            for entry in inventory.entries
+            where !entry.exposure.isLoopbackOnly && entry.socket.proto != .raw && !entry.isInOtherNamespace {
                 verdicts[entry.socket.inode] = firewall(entry)
             }
         }

@@ -1,3 +1,5 @@
+import PortcullisCore
+
 /// Standard streams and the process environment, for the CLI.
 public enum Console {
     /// Writes all of `bytes` to descriptor `fd` (1, stdout, by default); stops quietly if the reader went away.
@@ -5,6 +7,16 @@ public enum Console {
 
     /// Writes `text` as UTF-8 to descriptor `fd` (1, stdout, by default).
     public static func write(_ text: String, to fd: Int32 = 1) { write(Array(text.utf8), to: fd) }
+
+    /// A sink that drains to standard output in chunks; call `finish()` when done.
+    public static func standardOutput() -> OutputSink { OutputSink { write($0) } }
+
+    /// Renders one document to standard output through a draining sink.
+    public static func print(_ render: (inout OutputSink) -> Void) {
+        var out = standardOutput()
+        render(&out)
+        out.finish()
+    }
 
     /// Writes `text` to stderr, adding a newline if it lacks one.
     public static func error(_ text: String) { write(text.hasSuffix("\n") ? text : text + "\n", to: 2) }

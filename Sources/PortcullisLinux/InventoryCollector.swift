@@ -14,8 +14,13 @@ public enum SocketSource: String, Sendable, CaseIterable {
 public struct CollectionError: Error, Sendable, CustomStringConvertible {
     /// What could not be read and why, for the error message.
     public var description: String
+    /// The caller asked for something the host does not have (a `--netns` that matches nothing): exit 2, not 3.
+    public var isUsageError: Bool
     /// Wraps the message, e.g. "cannot open the proc root /proc: ...".
-    public init(_ description: String) { self.description = description }
+    public init(_ description: String, isUsageError: Bool = false) {
+        self.description = description
+        self.isUsageError = isUsageError
+    }
 }
 
 /// Collects the socket inventory from the kernel and /proc.
@@ -37,6 +42,13 @@ public struct InventoryCollector {
         public var etcRoot = "/"
         /// Also read /proc/net/packet (AF_PACKET sockets) and their owners.
         public var includePacketSockets = false
+        /// Which network namespaces to read; by default every one as root on the live kernel, else our own.
+        public var namespaces: NamespaceSelection = .automatic
+        /// Where `ip netns` and Docker keep namespace names (`netns/`, `docker/netns/` below it).
+        public var runRoot = "/run"
+        /// Where container runtimes keep the state that names the containers owners run in; nil names
+        /// them only as far as their cgroup paths do (ids, LXC and nspawn names, pod uids).
+        public var containerState: ContainerStateRoots? = ContainerStateRoots()
         /// The defaults: listening TCP, UDP and raw sockets of both families from /proc, with owners.
         public init() {}
     }
@@ -45,6 +57,8 @@ public struct InventoryCollector {
     public var options: Options
     /// The netlink client used for the dumps; replace it to replay recorded kernel replies.
     public var sockDiag: SockDiagClient
+    /// Reads the container state once for every `collect` (and `who`) of this collector.
+    var containerStateReader: ContainerStateReader?
 
     /// A collector with these options; `sockDiag` defaults to a real NETLINK_SOCK_DIAG socket per dump.
     public init(options: Options, sockDiag: SockDiagClient = SockDiagClient()) {
@@ -62,7 +76,8 @@ public struct InventoryCollector {
             throw CollectionError("cannot open the proc root \(options.procRoot): \(error)")
         }
         var diagnostics: [Diagnostic] = []
-        let table = try readSockets(procfs, &diagnostics)
+        let plan = try namespacePlan(procfs, &diagnostics)
+        let table = try readSockets(procfs, plan, &diagnostics)
         let sockets = table.records
         var packets: [PacketSocket] = []
         if options.includePacketSockets {
@@ -84,7 +99,7 @@ public struct InventoryCollector {
         let users = HostFiles.users(etcRoot: options.etcRoot)
         if options.resolveOwners {
             let resolver = OwnerResolver(procfs: procfs, parallelism: options.parallelism)
-            var describer = ProcessDescriber(procfs: procfs, users: users, isLive: isLive)
+            var describer = ProcessDescriber(procfs: procfs, users: users, isLive: isLive, containers: containerReader())
             let wanted = Set(sockets.lazy.map(\.inode).filter { $0 != 0 }).union(packets.lazy.map(\.inode))
             do {
                 var holders = try resolver.holders(wanted: wanted)
@@ -104,7 +119,7 @@ public struct InventoryCollector {
                 // with a second dump and a second walk before explaining.
                 let unowned = Set(sockets.lazy.map(\.inode).filter { $0 != 0 }).subtracting(holders.byInode.keys)
                 if isLive && !unowned.isEmpty && !someDenied {
-                    let again = (try? readSockets(procfs, &diagnostics, quiet: true).records) ?? []
+                    let again = (try? readSockets(procfs, plan, &diagnostics, quiet: true).records) ?? []
                     let stillThere = Set(again.lazy.map(\.inode)).intersection(unowned)
                     goneInodes = unowned.subtracting(stillThere)
                     if !stillThere.isEmpty, let second = try? resolver.holders(wanted: stillThere) {
@@ -115,6 +130,7 @@ public struct InventoryCollector {
             } catch {
                 diagnostics.append(Diagnostic(.warning, "cannot list processes in \(options.procRoot): \(error); owners not shown"))
             }
+            diagnostics += containerStateReader?.takeDiagnostics() ?? []
         }
         if options.resolveOwners && isLive && effectiveUID != 0,
             let hidden = (try? procfs.read("self/mountinfo", sizeHint: 16384)).flatMap({
@@ -132,15 +148,25 @@ public struct InventoryCollector {
             ownersByInode: ownersByInode, collected: options.resolveOwners && (walkedAny || isLive), someDenied: someDenied,
             effectiveUID: effectiveUID, inChildPIDNamespace: inChildPIDNamespace, goneInodes: goneInodes)
         let services = HostFiles.services(etcRoot: options.etcRoot)
-        let builder = InventoryBuilder(
+        var builder = InventoryBuilder(
             users: users,
             ephemeralRange: (try? procfs.read("sys/net/ipv4/ip_local_port_range")).flatMap(ProcessFiles.parsePortRange),
             serviceName: { port, proto in services.name(port: port, proto: proto) })
+        builder.namespaces = Self.namedByContainers(plan, ownersByInode: ownersByInode, sockets: sockets)
         var entries = builder.entries(for: sockets, owners: context)
+        if let plan { entries = try Self.keepSelected(entries, plan.selection) }
         InventoryBuilder.sort(&entries)
         return Inventory(
             entries: entries, diagnostics: diagnostics, source: table.source,
             packetSockets: packets.map { builder.packetEntry(for: $0, owners: context) })
+    }
+
+    /// The reader of the container state, made on first use.
+    mutating func containerReader() -> ContainerStateReader? {
+        if containerStateReader == nil, let roots = options.containerState {
+            containerStateReader = ContainerStateReader(roots: roots, etcRoot: options.etcRoot)
+        }
+        return containerStateReader
     }
 
     /// PROC_PID_INIT_INO: the inode of the initial PID namespace.
@@ -151,7 +177,167 @@ public struct InventoryCollector {
         var source: String
     }
 
-    func readSockets(_ procfs: ProcFS, _ diagnostics: inout [Diagnostic], quiet: Bool = false) throws(CollectionError) -> Table {
+    /// The namespaces to read: nil for a copied /proc (only its own tables exist).
+    struct NamespacePlan {
+        var discovery: NamespaceDiscovery
+        var selection: NamespaceDiscovery.Selection
+    }
+
+    func namespacePlan(_ procfs: ProcFS, _ diagnostics: inout [Diagnostic]) throws(CollectionError) -> NamespacePlan? {
+        guard isLive else {
+            if case .only(let selectors) = options.namespaces, !selectors.isEmpty {
+                throw CollectionError(
+                    "--netns reads the live kernel's namespaces; a copied /proc has only its own tables", isUsageError: true)
+            }
+            return nil
+        }
+        let discovery = NamespaceDiscovery.discover(procfs: procfs, runRoot: options.runRoot)
+        diagnostics += discovery.diagnostics
+        let selection = discovery.select(options.namespaces, sweep: Sys.userID() == 0)
+        if case .only = options.namespaces, !selection.unmatched.contains(where: { if case .name = $0 { true } else { false } }),
+            let missing = selection.unmatched.first
+        {
+            throw Self.noSuchNamespace(missing, discovery)
+        }
+        return NamespacePlan(discovery: discovery, selection: selection)
+    }
+
+    static func noSuchNamespace(_ selector: NamespaceSelector, _ discovery: NamespaceDiscovery) -> CollectionError {
+        let known = discovery.found.map { "\($0.namespace.label) (\($0.namespace.inode))" }.joined(separator: ", ")
+        return CollectionError(
+            "--netns \(selector): no network namespace, process or container matches it; found: \(known)", isUsageError: true)
+    }
+
+    /// Every selected namespace's sockets, each record tagged with its namespace.
+    func readSockets(_ procfs: ProcFS, _ plan: NamespacePlan?, _ diagnostics: inout [Diagnostic], quiet: Bool = false)
+        throws(CollectionError) -> Table
+    {
+        guard let plan else { return try ownTable(procfs, &diagnostics, quiet: quiet) }
+        let own = plan.discovery.own
+        var records: [SocketRecord] = []
+        var sources: Set<String> = []
+        let others = plan.selection.read.filter { $0.namespace.inode != own }
+        if plan.selection.read.contains(where: { $0.namespace.inode == own }) || own == 0 {
+            var table = try ownTable(procfs, &diagnostics, quiet: quiet)
+            for i in table.records.indices { table.records[i].netns = own }
+            records = table.records
+            sources.insert(table.source)
+        }
+        // Each other namespace: a netlink socket made inside it (on a
+        // thread of its own), then dumped from here; /proc/PID/net where that fails.
+        // --source procfs reads every namespace through a process inside it.
+        let paths = others.map { $0.mountPath ?? (options.procRoot + "/\($0.pids.first ?? 0)/ns/net") }
+        let sockets: [Result<Int32, Errno>] =
+            others.isEmpty || options.source == .procfs
+            ? others.map { _ in .failure(Errno.notPermitted) } : Sys.netlinkSockets(protocol: 4, inNamespaces: paths)
+        for (found, socket) in zip(others, sockets) {
+            var netlinkError: String
+            switch socket {
+            case .failure where options.source == .procfs:
+                netlinkError = "--source procfs"
+            case .success(let fd):
+                let transport = SockDiagSocket(adopting: fd)
+                var client = SockDiagClient(transport: { () throws(Errno) in transport })
+                client.maxAttempts = sockDiag.maxAttempts
+                do throws(SockDiagError) {
+                    var dumped: [SocketRecord] = []
+                    for proto in TransportProtocol.allCases where options.query.protocols.contains(proto) {
+                        for family in AddressFamily.allCases where options.query.families.contains(family) {
+                            do throws(SockDiagError) {
+                                dumped += try client.dump(proto: proto, family: family, states: options.query.stateMask(for: proto))
+                            } catch  where error.code == .kernel && error.underlying == .noSuchFile {
+                                continue  // raw_diag not loaded: as in the host's namespace
+                            }
+                        }
+                    }
+                    for i in dumped.indices { dumped[i].netns = found.namespace.inode }
+                    records += dumped
+                    sources.insert("netlink")
+                    continue
+                } catch {
+                    netlinkError = error.description
+                }
+            case .failure(let error):
+                netlinkError = "cannot enter it: \(error)"
+            }
+            // The fallback: a process's view of its namespace's tables.
+            var fellBack = false
+            for pid in options.source == .netlink ? [] : Array(found.pids.prefix(3)) {
+                var dumped: [SocketRecord] = []
+                var scratch: [Diagnostic] = []
+                do throws(CollectionError) {
+                    for proto in TransportProtocol.allCases where options.query.protocols.contains(proto) {
+                        for family in AddressFamily.allCases where options.query.families.contains(family) {
+                            dumped += try procTable(procfs, proto: proto, family: family, &scratch, prefix: "\(pid)/")
+                        }
+                    }
+                } catch { continue }
+                for i in dumped.indices { dumped[i].netns = found.namespace.inode }
+                records += dumped
+                sources.insert("procfs")
+                fellBack = true
+                if !quiet && options.source != .procfs {
+                    diagnostics.append(
+                        Diagnostic(
+                            .notice,
+                            "network namespace \(found.namespace.label): \(netlinkError); read \(options.procRoot)/\(pid)/net instead"))
+                }
+                break
+            }
+            if !fellBack && !quiet {
+                diagnostics.append(
+                    Diagnostic(
+                        .warning,
+                        "network namespace \(found.namespace.label) (\(found.namespace.inode)): \(netlinkError); its sockets are not listed"
+                    ))
+            }
+        }
+        let source = sources.count <= 1 ? (sources.first ?? "netlink") : "netlink+procfs"
+        return Table(records: records, source: source)
+    }
+
+    /// Namespaces by inode for the entries: a nameless one takes the name
+    /// of the container whose processes hold its sockets.
+    static func namedByContainers(_ plan: NamespacePlan?, ownersByInode: [UInt64: [SocketOwner]], sockets: [SocketRecord])
+        -> [UInt64: NetworkNamespace]
+    {
+        guard let plan else { return [:] }
+        var namespaces: [UInt64: NetworkNamespace] = [:]
+        for found in plan.discovery.found { namespaces[found.namespace.inode] = found.namespace }
+        for socket in sockets where namespaces[socket.netns]?.name == nil {
+            guard let container = ownersByInode[socket.inode]?.lazy.compactMap(\.containerReference).first else { continue }
+            namespaces[socket.netns]?.name = container.displayName
+        }
+        return namespaces
+    }
+
+    /// With `--netns NAME` naming a container rather than a namespace:
+    /// only the sockets of the namespaces matched, plus those whose owners
+    /// run in that container. A selector matching nothing is an error.
+    static func keepSelected(_ entries: [InventoryEntry], _ selection: NamespaceDiscovery.Selection) throws(CollectionError)
+        -> [InventoryEntry]
+    {
+        guard !selection.unmatched.isEmpty else { return entries }
+        var containerNamespaces = selection.matched
+        for selector in selection.unmatched {
+            let hits = Set(
+                entries.lazy.filter { entry in
+                    guard let namespace = entry.namespace else { return false }
+                    let containers = entry.owners.compactMap(\.containerReference).flatMap { [$0.id, $0.name].compactMap { $0 } }
+                    return selector.matches(namespace, pids: [], containers: containers)
+                }.compactMap { $0.namespace?.inode })
+            if hits.isEmpty {
+                let known = Set(entries.compactMap(\.namespace)).sorted().map { "\($0.label) (\($0.inode))" }.joined(separator: ", ")
+                throw CollectionError(
+                    "--netns \(selector): no network namespace, process or container matches it; found: \(known)", isUsageError: true)
+            }
+            containerNamespaces.formUnion(hits)
+        }
+        return entries.filter { containerNamespaces.contains($0.namespace?.inode ?? 0) }
+    }
+
+    /// portcullis's own namespace: netlink, or /proc/net, as `options.source` says.
+    func ownTable(_ procfs: ProcFS, _ diagnostics: inout [Diagnostic], quiet: Bool = false) throws(CollectionError) -> Table {
         let useNetlink: Bool
         switch options.source {
         case .auto: useNetlink = isLive
@@ -204,12 +390,12 @@ public struct InventoryCollector {
     }
 
     /// One /proc/net table, state-filtered here since the file has every state.
-    func procTable(_ procfs: ProcFS, proto: TransportProtocol, family: AddressFamily, _ diagnostics: inout [Diagnostic])
-        throws(CollectionError) -> [SocketRecord]
-    {
-        let name = "net/" + proto.rawValue + (family == .ipv6 ? "6" : "")
+    func procTable(
+        _ procfs: ProcFS, proto: TransportProtocol, family: AddressFamily, _ diagnostics: inout [Diagnostic], prefix: String = ""
+    ) throws(CollectionError) -> [SocketRecord] {
+        let name = prefix + "net/" + proto.rawValue + (family == .ipv6 ? "6" : "")
         let parsed: ProcNetParser.Result
-        do { parsed = try procfs.socketTable(proto, family) } catch {
+        do { parsed = try procfs.socketTable(proto, family, prefix: prefix) } catch {
             if error == .noSuchFile && family == .ipv6 {
                 diagnostics.append(Diagnostic(.notice, "\(options.procRoot)/\(name) is missing: IPv6 is disabled or not built in"))
                 return []

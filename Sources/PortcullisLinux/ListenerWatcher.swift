@@ -20,6 +20,14 @@ public final class ListenerWatcher {
         public var protocols = Set(TransportProtocol.allCases)
         /// Address families whose listeners are watched.
         public var families = Set(AddressFamily.allCases)
+        /// Where container runtimes keep the state that names owners' containers, read afresh at each
+        /// poll that looks up owners (containers come and go); nil names them from cgroup paths only.
+        public var containerState: ContainerStateRoots? = ContainerStateRoots()
+        /// Which network namespaces are watched; by default every one as root on the live kernel,
+        /// found afresh at each poll (containers come and go), else portcullis's own.
+        public var namespaces: NamespaceSelection = .automatic
+        /// Where `ip netns` and Docker keep namespace names.
+        public var runRoot = "/run"
         /// The defaults: /proc and /, 2 threads, every protocol and family.
         public init() {}
     }
@@ -33,7 +41,7 @@ public final class ListenerWatcher {
     let procfs: ProcFS
     let transport = TransportCache()
     var client: SockDiagClient
-    let builder: InventoryBuilder
+    var builder: InventoryBuilder
     let resolver: OwnerResolver
     /// Fd tables of processes that have not run since they were read.
     let socketTables = SocketTableCache()
@@ -52,9 +60,19 @@ public final class ListenerWatcher {
     var fingerprints: [Int32: [UInt8]] = [:]
     /// Warnings and notices since the last `takeDiagnostics()`.
     var diagnostics: [Diagnostic] = []
+    /// Container-state notices given already: each is said once per watch, not once per poll.
+    var containerNotices: Set<String> = []
     var lastWalkDenied = false
     /// The digest of the tables at the last poll that decoded them.
     var lastDigest: SockDiagWire.InodeDigest?
+    /// A sock_diag client per other network namespace watched, each on a
+    /// socket made inside it; closed when the namespace is no longer found
+    /// (an open socket would keep a dead container's namespace alive).
+    var namespaceClients: [UInt64: SockDiagClient] = [:]
+    /// Namespaces that could not be entered, said once each.
+    var namespaceFailures: Set<UInt64> = []
+    /// This process's own network namespace.
+    let ownNamespace: UInt64
 
     /// Opens the procfs and reads the user and service names once; the first poll is `start()`.
     /// Throws when the proc root cannot be opened.
@@ -78,6 +96,17 @@ public final class ListenerWatcher {
         resolver = OwnerResolver(procfs: procfs, parallelism: options.parallelism)
         effectiveUID = Sys.userID()
         inChildPIDNamespace = procfs.ownNamespace("pid").map { $0 != InventoryCollector.initialPIDNamespace } ?? false
+        ownNamespace = options.procRoot == "/proc" ? (procfs.ownNamespace("net") ?? 0) : 0
+        if case .only(let selectors) = options.namespaces, !selectors.isEmpty {
+            guard options.procRoot == "/proc" else {
+                throw CollectionError(
+                    "--netns reads the live kernel's namespaces; a copied /proc has only its own tables", isUsageError: true)
+            }
+            let discovery = NamespaceDiscovery.discover(procfs: procfs, runRoot: options.runRoot)
+            if let missing = discovery.select(options.namespaces, sweep: true).unmatched.first {
+                throw InventoryCollector.noSuchNamespace(missing, discovery)
+            }
+        }
     }
 
     /// Distinct listeners (protocol, family, address, port) known after the last poll.
@@ -103,14 +132,21 @@ public final class ListenerWatcher {
     /// digest of all their inodes.
     struct Capture {
         var digest = SockDiagWire.InodeDigest()
-        var dumps: [SockDiagClient.CapturedDump] = []
+        /// Each dump with the namespace it was taken in.
+        var dumps: [(dump: SockDiagClient.CapturedDump, netns: UInt64)] = []
         var parsed: [SocketRecord] = []
+        /// The namespaces read, by inode.
+        var namespaces: [UInt64: NetworkNamespace] = [:]
 
         func records() throws(CollectionError) -> [SocketRecord] {
             var records = parsed
             records.reserveCapacity(digest.count)
-            for dump in dumps {
-                do { records += try dump.records() } catch {
+            for (dump, netns) in dumps {
+                do {
+                    var decoded = try dump.records()
+                    for i in decoded.indices { decoded[i].netns = netns }
+                    records += decoded
+                } catch {
                     throw CollectionError("sock_diag dump of \(dump.proto.rawValue): \(error)")
                 }
             }
@@ -132,7 +168,7 @@ public final class ListenerWatcher {
                     do {
                         let dump = try client.capture(proto: proto, family: family, states: mask)
                         capture.digest.merge(dump.digest)
-                        capture.dumps.append(dump)
+                        capture.dumps.append((dump, ownNamespace))
                         continue
                     } catch {
                         transport.socket = nil
@@ -145,7 +181,8 @@ public final class ListenerWatcher {
                     }
                 }
                 do {
-                    for record in try procfs.socketTable(proto, family).records where mask & (1 << UInt32(record.stateCode)) != 0 {
+                    for var record in try procfs.socketTable(proto, family).records where mask & (1 << UInt32(record.stateCode)) != 0 {
+                        record.netns = ownNamespace
                         capture.digest.add(record.inode)
                         capture.parsed.append(record)
                     }
@@ -156,7 +193,57 @@ public final class ListenerWatcher {
                 }
             }
         }
+        try captureOtherNamespaces(into: &capture, query: query)
         return capture
+    }
+
+    /// The other namespaces' listening sockets, found afresh: new
+    /// namespaces get a socket made inside them, gone ones are closed.
+    func captureOtherNamespaces(into capture: inout Capture, query: SocketQuery) throws(CollectionError) {
+        guard options.procRoot == "/proc" else { return }
+        if case .own = options.namespaces { return }
+        let discovery = NamespaceDiscovery.discover(procfs: procfs, runRoot: options.runRoot)
+        let selection = discovery.select(options.namespaces, sweep: effectiveUID == 0)
+        for found in discovery.found { capture.namespaces[found.namespace.inode] = found.namespace }
+        let others = selection.read.filter { $0.namespace.inode != ownNamespace && $0.namespace.inode != 0 }
+        let present = Set(others.map(\.namespace.inode))
+        namespaceClients = namespaceClients.filter { present.contains($0.key) }
+        let fresh = others.filter { namespaceClients[$0.namespace.inode] == nil && !namespaceFailures.contains($0.namespace.inode) }
+        let paths = fresh.map { $0.mountPath ?? (options.procRoot + "/\($0.pids.first ?? 0)/ns/net") }
+        for (found, socket) in zip(fresh, fresh.isEmpty ? [] : Sys.netlinkSockets(protocol: 4, inNamespaces: paths)) {
+            switch socket {
+            case .success(let fd):
+                let transport = SockDiagSocket(adopting: fd)
+                namespaceClients[found.namespace.inode] = SockDiagClient(transport: { () throws(Errno) in transport })
+            case .failure(let error):
+                namespaceFailures.insert(found.namespace.inode)
+                diagnostics.append(
+                    Diagnostic(
+                        .warning, "network namespace \(found.namespace.label): cannot enter it: \(error); its listeners are not watched"))
+            }
+        }
+        for found in others {
+            let inode = found.namespace.inode
+            guard var namespaceClient = namespaceClients[inode] else { continue }
+            do throws(SockDiagError) {
+                for proto in TransportProtocol.allCases where options.protocols.contains(proto) {
+                    for family in AddressFamily.allCases where options.families.contains(family) {
+                        do throws(SockDiagError) {
+                            let dump = try namespaceClient.capture(proto: proto, family: family, states: query.stateMask(for: proto))
+                            capture.digest.merge(dump.digest)
+                            capture.dumps.append((dump, inode))
+                        } catch  where error.code == .kernel && error.underlying == .noSuchFile {
+                            continue  // raw_diag not loaded
+                        }
+                    }
+                }
+                namespaceClients[inode] = namespaceClient
+            } catch {
+                // The namespace may have just gone: try again next poll with a new socket.
+                namespaceClients[inode] = nil
+                diagnostics.append(Diagnostic(.notice, "network namespace \(found.namespace.label): \(error)"))
+            }
+        }
     }
 
     /// Holders that exited or now run another program: what they held is looked at again.
@@ -186,14 +273,8 @@ public final class ListenerWatcher {
         let added = current.keys.filter { !entries.keys.contains($0) }
         let removed = entries.keys.filter { current[$0] == nil }
         let recheck = changed.filter { current[$0] != nil && entries.keys.contains($0) }
-        var touched = Set<ListenerKey>()
-        for inode in added { if let r = current[inode] { touched.insert(ListenerKey(r)) } }
-        for inode in removed { if let e = entries[inode] { touched.insert(ListenerKey(e.socket)) } }
-        for inode in recheck { if let e = entries[inode] { touched.insert(ListenerKey(e.socket)) } }
-        if touched.isEmpty { return [] }
-
-        var before: [ListenerKey: ListenerView] = [:]
-        for key in touched { before[key] = view(key) }
+        if added.isEmpty && removed.isEmpty && recheck.isEmpty { return [] }
+        builder.namespaces = captured.namespaces
 
         // Owners of the new and rechecked sockets, in one walk.
         let wanted = Set(added).union(recheck)
@@ -203,8 +284,12 @@ public final class ListenerWatcher {
             do {
                 let holders = try resolver.holders(wanted: wanted, cache: socketTables)
                 denied = !holders.deniedPIDs.isEmpty
-                var describer = ProcessDescriber(procfs: procfs, users: users, isLive: options.procRoot == "/proc")
+                let containers = options.containerState.map { ContainerStateReader(roots: $0, etcRoot: options.etcRoot) }
+                var describer = ProcessDescriber(procfs: procfs, users: users, isLive: options.procRoot == "/proc", containers: containers)
                 ownersByInode = describer.owners(of: holders)
+                for notice in containers?.takeDiagnostics() ?? [] where containerNotices.insert(notice.message).inserted {
+                    diagnostics.append(notice)
+                }
             } catch {
                 diagnostics.append(Diagnostic(.warning, "cannot list processes in \(options.procRoot): \(error); owners not shown"))
             }
@@ -218,10 +303,22 @@ public final class ListenerWatcher {
             ownersByInode: ownersByInode, collected: true, someDenied: denied, effectiveUID: effectiveUID,
             inChildPIDNamespace: inChildPIDNamespace)
 
+        // A listener's key needs its owners (outside the host's namespace it
+        // is scoped by container), so new sockets are described before the
+        // views as they were are taken.
+        var newEntries: [UInt64: InventoryEntry] = [:]
+        for inode in added { if let record = current[inode] { newEntries[inode] = builder.entry(for: record, owners: context) } }
+        var touched = Set<ListenerKey>()
+        for entry in newEntries.values { touched.insert(ListenerKey(entry)) }
+        for inode in removed { if let e = entries[inode] { touched.insert(ListenerKey(e)) } }
+        for inode in recheck { if let e = entries[inode] { touched.insert(ListenerKey(e)) } }
+        var before: [ListenerKey: ListenerView] = [:]
+        for key in touched { before[key] = view(key) }
+
         for inode in removed {
             guard let entry = entries.removeValue(forKey: inode) else { continue }
             forget(inode, owners: entry.owners)
-            let key = ListenerKey(entry.socket)
+            let key = ListenerKey(entry)
             byKey[key]?.removeAll { $0 == inode }
             if byKey[key]?.isEmpty == true { byKey[key] = nil }
         }
@@ -238,11 +335,9 @@ public final class ListenerWatcher {
             entries[inode] = entry
             remember(inode, owners: entry.owners)
         }
-        for inode in added {
-            guard let record = current[inode] else { continue }
-            let entry = builder.entry(for: record, owners: context)
+        for (inode, entry) in newEntries {
             entries[inode] = entry
-            byKey[ListenerKey(record), default: []].append(inode)
+            byKey[ListenerKey(entry), default: []].append(inode)
             remember(inode, owners: entry.owners)
         }
         return touched.sorted().flatMap { key in WatchEvents.events(before: before[key], after: view(key), time: time) }

@@ -154,14 +154,18 @@ public struct ProcessDescriber {
     /// The replaced-executable check compares with the live filesystem, which
     /// only makes sense for the live /proc, not a copy from another host.
     let isLive: Bool
+    /// Names containers from the runtimes' state; nil leaves them as the cgroup path shows them.
+    let containers: ContainerStateReader?
     private var cache: [Int32: SocketOwner?] = [:]
 
     /// A describer over `procfs`, naming uids with `users`; `isLive` says `procfs` is this host's /proc,
-    /// which the replaced-executable check needs.
-    public init(procfs: ProcFS, users: [UInt32: String], isLive: Bool) {
+    /// which the replaced-executable check needs. With `containers`, an owner in a container gets the
+    /// name, image, pod and published ports the runtime's state on disk records (see `ContainerStateReader`).
+    public init(procfs: ProcFS, users: [UInt32: String], isLive: Bool, containers: ContainerStateReader? = nil) {
         self.procfs = procfs
         self.users = users
         self.isLive = isLive
+        self.containers = containers
         bootTime = (try? procfs.read("stat", sizeHint: 8192)).flatMap(ProcessFiles.bootTime(procStat:))
         ticksPerSecond = max(1, Sys.clockTicksPerSecond())
     }
@@ -242,6 +246,7 @@ public struct ProcessDescriber {
             let info = ProcessFiles.parseCgroup(cgroup)
             owner.unit = info.unit
             owner.container = info.container
+            owner.containerReference = info.containerReference.map { containers?.resolve($0) ?? $0 }
         }
         if let link = try? process.readLink("ns/net") {
             owner.netnsInode = ProcessFiles.namespaceInode(link: link[...], kind: "net")

@@ -7,12 +7,13 @@ extension InventoryCollector {
     public mutating func who(port: UInt16, proto: TransportProtocol?) throws(CollectionError) -> (WhoReport, Inventory) {
         options.query.listeningOnly = false
         options.query.protocols = proto.map { [$0] } ?? [.tcp, .udp]
-        let inventory = try collect()
+        var inventory = try collect()
         let procfs: ProcFS
         do { procfs = try ProcFS(root: options.procRoot) } catch {
             throw CollectionError("cannot open the proc root \(options.procRoot): \(error)")
         }
-        var describer = ProcessDescriber(procfs: procfs, users: HostFiles.users(etcRoot: options.etcRoot), isLive: isLive)
+        var describer = ProcessDescriber(
+            procfs: procfs, users: HostFiles.users(etcRoot: options.etcRoot), isLive: isLive, containers: containerReader())
         var items: [WhoReport.Item] = []
         for entry in inventory.entries {
             let s = entry.socket
@@ -33,6 +34,7 @@ extension InventoryCollector {
             if a.role != b.role { return a.role == .local }
             return a.entry.socket.isListening && !b.entry.socket.isListening
         }
+        inventory.diagnostics += containerStateReader?.takeDiagnostics() ?? []
         return (WhoReport(port: port, proto: proto, items: items), inventory)
     }
 }

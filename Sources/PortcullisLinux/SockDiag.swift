@@ -21,6 +21,13 @@ public final class SockDiagSocket: NetlinkTransport {
         buffer = [UInt8](repeating: 0, count: 32768)
     }
 
+    /// Takes over `fd`, a NETLINK_SOCK_DIAG socket opened elsewhere (in
+    /// another network namespace, whose sockets it will dump); closes it on deinit.
+    public init(adopting fd: Int32) {
+        self.fd = fd
+        buffer = [UInt8](repeating: 0, count: 32768)
+    }
+
     deinit { Sys.close(fd) }
 
     /// Sends `request` to the kernel (port id 0); a short send is an EIO error.

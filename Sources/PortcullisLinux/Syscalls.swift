@@ -157,6 +157,20 @@ package enum Sys {
         return (st.st_uid, UInt32(st.st_mode), (st.st_mode & S_IFMT) == S_IFREG)
     }
 
+    /// open(2) for reading by absolute path, never following a symlink in
+    /// the last component and without blocking: a FIFO planted where a file
+    /// was expected cannot stall the caller (check the type with `descriptorStatus`).
+    static func openForReading(_ path: String) throws(Errno) -> Int32 {
+        try retrying { open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK) }
+    }
+
+    /// fstat(2): owner, size and whether it is a regular file.
+    static func descriptorStatus(_ fd: Int32) throws(Errno) -> (uid: UInt32, size: Int64, isRegular: Bool) {
+        var st = stat()
+        _ = try retrying { fstat(fd, &st) }
+        return (st.st_uid, Int64(st.st_size), (st.st_mode & S_IFMT) == S_IFREG)
+    }
+
     /// rename(2): atomically replaces `to` with `from`.
     static func rename(_ from: String, _ to: String) throws(Errno) {
         _ = try retrying { renamePath(from, to) }

@@ -31,7 +31,7 @@ public final class HistoryStore: Sendable {
     /// `PRAGMA application_id`: "PCUL", so a stranger's database is never migrated.
     public static let applicationID: Int32 = 0x5043_554C
     /// `PRAGMA user_version` after every migration this binary knows.
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2
     /// Version of the stored form of listeners and findings (`snapshot.format`).
     public static let storedFormVersion = 1
 
@@ -466,6 +466,23 @@ public final class HistoryStore: Sendable {
                         body TEXT NOT NULL
                     );
                     PRAGMA user_version = 1;
+                    """)
+        }
+        // Sockets in other network namespaces, and owners' containers by name.
+        // Older snapshots read these as NULL: the host's namespace, no container name.
+        migrator.registerMigration("v2 namespaces and containers") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE snapshot_socket ADD COLUMN netns_inode INTEGER;
+                    ALTER TABLE snapshot_socket ADD COLUMN netns_name TEXT;
+                    ALTER TABLE snapshot_socket ADD COLUMN netns_kind TEXT;
+                    ALTER TABLE snapshot_process ADD COLUMN container_runtime TEXT;
+                    ALTER TABLE snapshot_process ADD COLUMN container_name TEXT;
+                    ALTER TABLE snapshot_process ADD COLUMN container_image TEXT;
+                    ALTER TABLE snapshot_process ADD COLUMN pod_namespace TEXT;
+                    ALTER TABLE snapshot_process ADD COLUMN pod_name TEXT;
+                    ALTER TABLE snapshot_process ADD COLUMN pod_uid TEXT;
+                    PRAGMA user_version = 2;
                     """)
         }
         return migrator

@@ -95,14 +95,15 @@ enum SnapshotCodec {
             sql: """
                 INSERT INTO snapshot_socket (snapshot_id, position, proto, family, local_address, local_port, remote_address,
                   remote_port, state, inode, uid, user, v6only, interface_index, raw_protocol, receive_queue, send_queue,
-                  port_class, in_ephemeral_range, service, exposure, unowned_reason, owners)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                  port_class, in_ephemeral_range, service, exposure, unowned_reason, owners, netns_inode, netns_name, netns_kind)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
         let processStatement = try db.makeStatement(
             sql: """
                 INSERT INTO snapshot_process (snapshot_id, pid, ppid, name, cmdline, exe, exe_deleted, exe_replaced,
-                  exe_directory_world_writable, uid, user, start_time, unit, container, netns)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                  exe_directory_world_writable, uid, user, start_time, unit, container, netns, container_runtime, container_name,
+                  container_image, pod_namespace, pod_name, pod_uid)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
         var processes = Set<Int32>()
         var socketRow = RowWriter(socketStatement, db)
@@ -143,6 +144,9 @@ enum SnapshotCodec {
                     }
                 }
             }
+            socketRow.int(e.namespace.map { Int64(bitPattern: $0.inode) })
+            socketRow.text(e.namespace?.name)
+            socketRow.text(e.namespace?.kind.rawValue)
             try socketRow.step()
             for o in e.owners where processes.insert(o.pid).inserted {
                 processRow.int(id)
@@ -160,6 +164,13 @@ enum SnapshotCodec {
                 processRow.text(o.unit)
                 processRow.text(o.container)
                 processRow.int(o.netnsInode.map { Int64(bitPattern: $0) })
+                let container = o.containerReference
+                processRow.text(container?.runtime.rawValue)
+                processRow.text(container?.name)
+                processRow.text(container?.image)
+                processRow.text(container?.pod?.namespace)
+                processRow.text(container?.pod?.name)
+                processRow.text(container?.pod?.uid)
                 try processRow.step()
             }
         }
@@ -217,6 +228,11 @@ enum SnapshotCodec {
             o.unit = row["unit"]
             o.container = row["container"]
             o.netnsInode = (row["netns"] as Int64?).map { UInt64(bitPattern: $0) }
+            if let runtime = (row["container_runtime"] as String?).flatMap(ContainerRuntime.init(rawValue:)) {
+                let pod = (row["pod_uid"] as String?).map { PodReference(uid: $0, namespace: row["pod_namespace"], name: row["pod_name"]) }
+                o.containerReference = ContainerReference(
+                    runtime: runtime, id: o.container, name: row["container_name"], image: row["container_image"], pod: pod)
+            }
             processes[o.pid] = o
         }
         var entries: [InventoryEntry] = []
@@ -254,10 +270,15 @@ enum SnapshotCodec {
                 }
                 unowned = known
             }
-            entries.append(
-                InventoryEntry(
-                    socket: socket, user: row["user"], portClass: portClass, inEphemeralRange: row["in_ephemeral_range"],
-                    service: row["service"], exposure: exposure, owners: owners, unownedReason: unowned))
+            var entry = InventoryEntry(
+                socket: socket, user: row["user"], portClass: portClass, inEphemeralRange: row["in_ephemeral_range"],
+                service: row["service"], exposure: exposure, owners: owners, unownedReason: unowned)
+            if let inode = row["netns_inode"] as Int64? {
+                let kind = (row["netns_kind"] as String?).flatMap(NetworkNamespace.Kind.init(rawValue:)) ?? .process
+                entry.namespace = NetworkNamespace(inode: UInt64(bitPattern: inode), name: row["netns_name"], kind: kind)
+                entry.socket.netns = UInt64(bitPattern: inode)
+            }
+            entries.append(entry)
         }
         var findings: [Finding] = []
         let findingRows = try Row.fetchCursor(

@@ -33,10 +33,10 @@ extension Portcullis {
             reportDiagnostics(report.diagnostics)
             let audit = report.audit
             switch format {
-            case .json: Console.write(AuditRenderer.renderJSON(audit, failOn: failOn, diagnostics: report.diagnostics))
-            case .ndjson: Console.write(AuditRenderer.renderNDJSON(audit))
-            case .junit: Console.write(AuditRenderer.renderJUnit(audit, failOn: failOn))
-            case .table, .text, .csv: Console.write(AuditRenderer.renderText(audit, failOn: failOn, style: terminalStyle))
+            case .json: Console.print { AuditRenderer.writeJSON(audit, failOn: failOn, diagnostics: report.diagnostics, to: &$0) }
+            case .ndjson: Console.print { AuditRenderer.writeNDJSON(audit, to: &$0) }
+            case .junit: Console.print { AuditRenderer.writeJUnit(audit, failOn: failOn, to: &$0) }
+            case .table, .text, .csv: Console.print { AuditRenderer.writeText(audit, failOn: failOn, style: terminalStyle, to: &$0) }
             }
             if audit.count(atLeast: failOn) > 0 { throw ExitStatus.findings.exit }
         }

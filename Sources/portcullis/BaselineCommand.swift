@@ -54,9 +54,9 @@ extension Portcullis {
             func run() throws {
                 let (baseline, content) = try BaselineJob.show(in: store.open(.readOnly))
                 if format == .json {
-                    Console.write(HistoryRenderer.renderBaselineJSON(baseline, content: content))
+                    Console.print { HistoryRenderer.writeBaselineJSON(baseline, content: content, to: &$0) }
                 } else {
-                    Console.write(HistoryRenderer.renderBaselineText(baseline, content: content, style: terminalStyle))
+                    Console.print { HistoryRenderer.writeBaselineText(baseline, content: content, style: terminalStyle, to: &$0) }
                 }
             }
         }

@@ -40,9 +40,11 @@ extension Portcullis {
             let report = try DiffJob.run(in: store.open(.readOnly), from: fromRef, to: target, audit: auditFlags.options(source))
             reportDiagnostics(report.diagnostics)
             if format == .json {
-                Console.write(HistoryRenderer.renderDiffJSON(report.diff, from: report.from, to: report.to))
+                Console.print { HistoryRenderer.writeDiffJSON(report.diff, from: report.from, to: report.to, to: &$0) }
             } else {
-                Console.write(HistoryRenderer.renderDiffText(report.diff, from: report.from, to: report.to, style: terminalStyle))
+                Console.print {
+                    HistoryRenderer.writeDiffText(report.diff, from: report.from, to: report.to, style: terminalStyle, to: &$0)
+                }
             }
             if !report.diff.isEmpty { throw ExitStatus.findings.exit }
         }

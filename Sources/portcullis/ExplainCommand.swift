@@ -27,9 +27,9 @@ extension Portcullis {
                 throw UsageFailure(error.description)
             }
             if format == .json {
-                Console.write(JSONValue.array(reports.map { ExplainRenderer.json($0) }).serialized(pretty: true) + "\n")
+                Console.print { ExplainRenderer.writeJSON(reports, to: &$0) }
             } else {
-                Console.write(ExplainRenderer.text(reports, ephemeralRange: range, style: terminalStyle))
+                Console.print { ExplainRenderer.writeText(reports, ephemeralRange: range, style: terminalStyle, to: &$0) }
             }
         }
     }

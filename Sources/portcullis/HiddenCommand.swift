@@ -111,9 +111,9 @@ extension Portcullis {
             if options.progress != nil { Console.write("\r\u{1b}[2K", to: 2) }
             reportDiagnostics(report.diagnostics)
             switch format {
-            case .json: Console.write(HiddenRenderer.json(report).serialized(pretty: true) + "\n")
-            case .ndjson: Console.write(HiddenRenderer.ndjson(report))
-            case .table, .text, .csv, .junit: Console.write(HiddenRenderer.text(report, style: terminalStyle))
+            case .json: Console.print { HiddenRenderer.writeJSON(report, to: &$0) }
+            case .ndjson: Console.print { HiddenRenderer.writeNDJSON(report, to: &$0) }
+            case .table, .text, .csv, .junit: Console.print { HiddenRenderer.writeText(report, style: terminalStyle, to: &$0) }
             }
             if report.foundSomethingHidden { throw ExitStatus.hiddenFound.exit }
         }

@@ -27,15 +27,15 @@ extension Portcullis {
             let store = try self.store.open(.readOnly)
             if events {
                 let stored = try store.events(limit: limit)
-                Console.write(HistoryRenderer.renderEventsJSON(stored))
+                Console.print { HistoryRenderer.writeEventsJSON(stored, to: &$0) }
                 return
             }
             let snapshots = try store.snapshots()
             let baseline = try store.baseline()?.snapshot.id
             if format == .json {
-                Console.write(HistoryRenderer.renderHistoryJSON(snapshots, baseline: baseline))
+                Console.print { HistoryRenderer.writeHistoryJSON(snapshots, baseline: baseline, to: &$0) }
             } else {
-                Console.write(HistoryRenderer.renderHistoryTable(snapshots, baseline: baseline, style: terminalStyle))
+                Console.print { HistoryRenderer.writeHistoryTable(snapshots, baseline: baseline, style: terminalStyle, to: &$0) }
             }
         }
     }

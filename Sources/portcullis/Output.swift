@@ -20,11 +20,12 @@ func renderInventory(
         guard let v = verdict?(entry) else { return [] }
         return [("verdict", .string(v.verdict)), ("verdict_reason", .string(v.reason))]
     }
-    switch format {
-    case .table, .text, .junit:
-        Console.write(InventoryRenderer.renderTable(entries, allStates: allStates, style: terminalStyle))
-    case .json: InventoryRenderer.renderJSON(inventory, entries: entries, extra: extra) { Console.write($0) }
-    case .ndjson: InventoryRenderer.renderNDJSON(entries, extra: extra) { Console.write($0) }
-    case .csv: Console.write(InventoryRenderer.renderCSV(entries, verdict: verdict))
+    Console.print { out in
+        switch format {
+        case .table, .text, .junit: InventoryRenderer.writeTable(entries, allStates: allStates, style: terminalStyle, to: &out)
+        case .json: InventoryRenderer.writeJSON(inventory, entries: entries, extra: extra, to: &out)
+        case .ndjson: InventoryRenderer.writeNDJSON(entries, extra: extra, to: &out)
+        case .csv: InventoryRenderer.writeCSV(entries, verdict: verdict, to: &out)
+        }
     }
 }

@@ -31,19 +31,23 @@ extension Portcullis {
             let threshold = failOn ?? .high
             switch format {
             case .json:
-                Console.write(AuditRenderer.renderJSON(report.audit, failOn: threshold, diagnostics: report.diagnostics))
+                Console.print { AuditRenderer.writeJSON(report.audit, failOn: threshold, diagnostics: report.diagnostics, to: &$0) }
             case .ndjson, .csv:
                 renderInventory(report.inventory, entries: report.entries, format: format, allStates: false) { entry in
                     report.listener(inode: entry.socket.inode).map { ($0.verdict.jsonName, $0.verdictReason) } ?? ("-", "")
                 }
             case .table, .text, .junit:
                 let style = terminalStyle
-                Console.write(
-                    InventoryRenderer.renderTable(report.entries, allStates: false, style: style) { entry in
-                        guard let listener = report.listener(inode: entry.socket.inode) else { return ("-", nil) }
-                        return ("\(listener.verdict.jsonName): \(listener.verdictReason)", listener.verdict.colorCode)
-                    })
-                Console.write("\n" + AuditRenderer.renderText(report.audit, failOn: threshold, style: style))
+                Console.print { out in
+                    InventoryRenderer.writeTable(
+                        report.entries, allStates: false, style: style,
+                        verdict: { entry in
+                            guard let listener = report.listener(inode: entry.socket.inode) else { return ("-", nil) }
+                            return ("\(listener.verdict.jsonName): \(listener.verdictReason)", listener.verdict.colorCode)
+                        }, to: &out)
+                    out.write("\n")
+                    AuditRenderer.writeText(report.audit, failOn: threshold, style: style, to: &out)
+                }
             }
             if let failOn, report.audit.count(atLeast: failOn) > 0 { throw ExitStatus.findings.exit }
         }

@@ -113,8 +113,9 @@ extension Portcullis {
                 let lock = Mutex(())
                 options.engine.onResult = { host, port in
                     guard port.state == .open else { return }
-                    let line = ScanRenderer.ndjsonPortLine(host: host.address, hostname: host.hostname, port)
-                    lock.withLock { _ in Console.write(line) }
+                    var line = OutputSink()
+                    ScanRenderer.writeNDJSONPort(host: host.address, hostname: host.hostname, port, to: &line)
+                    lock.withLock { _ in Console.write(line.bytes) }
                 }
             }
             let showProgress = Console.isTerminal(2)
@@ -128,9 +129,9 @@ extension Portcullis {
             if showProgress { ProgressBar.clear() }
             reportDiagnostics(report.diagnostics)
             switch format {
-            case .json: Console.write(ScanRenderer.json(report).serialized(pretty: true) + "\n")
-            case .ndjson: Console.write(ScanRenderer.ndjsonTail(report))
-            case .table, .text, .csv, .junit: Console.write(ScanRenderer.text(report, style: terminalStyle))
+            case .json: Console.print { ScanRenderer.writeJSON(report, to: &$0) }
+            case .ndjson: Console.print { ScanRenderer.writeNDJSONTail(report, to: &$0) }
+            case .table, .text, .csv, .junit: Console.print { ScanRenderer.writeText(report, style: terminalStyle, to: &$0) }
             }
             if !format.isText { Console.error(ScanRenderer.summaryLine(report)) }
             if let xmlFile {

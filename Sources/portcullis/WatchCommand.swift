@@ -35,6 +35,8 @@ extension Portcullis {
         @Option(name: .customLong("syslog-socket"), help: ArgumentHelp("The syslog datagram socket (default /dev/log).", valueName: "PATH"))
         var syslogSocket: String?
         @OptionGroup var store: StoreFlags
+        @OptionGroup var containers: ContainerStateFlags
+        @OptionGroup var namespaces: NamespaceFlags
 
         func validate() throws {
             guard interval.isFinite, interval >= 0.1, interval <= 3600 else {
@@ -51,6 +53,8 @@ extension Portcullis {
             var options = WatchSession.Options()
             options.intervalMilliseconds = Int64((interval * 1000).rounded())
             options.store = record ? try store.open(.readWrite) : nil
+            options.watcher.containerState = containers.roots ?? ContainerStateRoots()
+            options.watcher.namespaces = namespaces.selection
             if let exec {
                 do {
                     options.command = try EventCommand(program: exec, arguments: execArguments, searchPath: Console.environment("PATH"))
@@ -71,7 +75,7 @@ extension Portcullis {
             do {
                 while let events = try session.next() {
                     reportDiagnostics(session.takeDiagnostics())
-                    if !events.isEmpty { Console.write(render(events)) }
+                    if !events.isEmpty { Console.print { HistoryRenderer.writeEvents(events, json: format == .ndjson, to: &$0) } }
                 }
             } catch {
                 session.finish()
@@ -83,16 +87,5 @@ extension Portcullis {
             Console.error("portcullis: notice: stopped by \(StopSignals.received == 15 ? "SIGTERM" : "SIGINT")")
         }
 
-        func render(_ events: [WatchEvent]) -> [UInt8] {
-            var output: [UInt8] = []
-            for event in events {
-                if format == .ndjson {
-                    output += Array(HistoryRenderer.json(event).serialized().utf8) + [0x0a]
-                } else {
-                    output += Array(HistoryRenderer.text(event).utf8)
-                }
-            }
-            return output
-        }
     }
 }

@@ -25,9 +25,9 @@ extension Portcullis {
             let report = try WhoJob.run(port: port, proto: proto, source: source.hostSource)
             reportDiagnostics(report.diagnostics)
             if format == .json {
-                Console.write(InventoryRenderer.json(report.who).serialized(pretty: true) + "\n")
+                Console.print { InventoryRenderer.writeJSON(report.who, to: &$0) }
             } else {
-                Console.write(InventoryRenderer.renderWho(report.who, style: terminalStyle))
+                Console.print { InventoryRenderer.writeWho(report.who, style: terminalStyle, to: &$0) }
             }
             if !report.who.isHeld { throw ExitStatus.findings.exit }
         }

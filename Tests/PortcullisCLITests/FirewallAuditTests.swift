@@ -36,6 +36,12 @@ final class TestNamespace {
     /// script gets a file name as its argument and writes its pid there
     /// when ready. Returns that pid (nil, and an issue, if it never did).
     static func startPython(_ script: String, in namespace: String) throws -> pid_t? {
+        try startPython(script, wrappedIn: ["ip", "netns", "exec", namespace])
+    }
+
+    /// Starts python3 detached under `wrapper` (`ip netns exec NS`, `unshare -n`); as `startPython(_:in:)`.
+    static func startPython(_ script: String, wrappedIn wrapper: [String]) throws -> pid_t? {
+        let namespace = "pc-fixture-\(getpid())"
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("\(namespace)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -49,7 +55,7 @@ final class TestNamespace {
         let launcher =
             "import subprocess, sys; subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, "
             + "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)"
-        try must([python, "-c", launcher, "ip", "netns", "exec", namespace, python, scriptFile.path, pidFile.path])
+        try must([python, "-c", launcher] + wrapper + [python, scriptFile.path, pidFile.path])
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             if let text = try? String(contentsOf: pidFile, encoding: .utf8), text.hasSuffix("\n"), let pid = pid_t(text.dropLast()) {
@@ -57,7 +63,7 @@ final class TestNamespace {
             }
             usleep(20_000)
         }
-        Issue.record("the python fixture did not start in \(namespace)")
+        Issue.record("the python fixture did not start under \(wrapper.joined(separator: " "))")
         return nil
     }
 
@@ -114,7 +120,8 @@ extension CLITests {
             && Host.executable("ip", preferring: ["/usr/sbin/ip", "/sbin/ip", "/bin/ip"]) != nil
 
         func audit(_ namespace: TestNamespace) throws -> [String: FirewallListenerJSON] {
-            let result = try namespace.runPortcullis(["audit", "--no-policy", "--format", "json"])
+            // As root every namespace is read: keep to the one under test.
+            let result = try namespace.runPortcullis(["audit", "--no-policy", "--format", "json", "--netns", namespace.name])
             #expect(result.status == 0 || result.status == 1, "\(result)")
             let document = try decodeJSON(FirewallAuditDocument.self, result.stdout)
             return Dictionary(document.listeners.map { ("\($0.proto)/\($0.localPort)", $0) }, uniquingKeysWith: { a, _ in a })

@@ -53,6 +53,9 @@ let badInputs: [BadInput] = [
     BadInput(["list", "--user", ""], mentions: ["--user"]),
     BadInput(["list", "--source", "carrier-pigeon"], mentions: ["'carrier-pigeon'", "--source"]),
     BadInput(["list", "--proc-root", "/nonexistent", "--source", "netlink"], mentions: ["--proc-root", "--source netlink"]),
+    BadInput(["list", "--docker-root", ""], mentions: ["--docker-root", "needs a directory"]),
+    BadInput(["who", "22", "--podman-root", ""], mentions: ["--podman-root", "needs a directory"]),
+    BadInput(["watch", "--pods-log-root", ""], mentions: ["--pods-log-root", "needs a directory"]),
     BadInput(["who", "0"], mentions: ["'0'", "out of range"]),
     BadInput(["who", "65536"], mentions: ["'65536'", "out of range"]),
     BadInput(["who", "22/sctp"], mentions: ["'22/sctp'", "sctp"]),
@@ -74,7 +77,7 @@ let badInputs: [BadInput] = [
 let documentedCSVHeader =
     "proto,family,local_address,local_port,remote_address,remote_port,state,v6only,inode,uid,user,"
     + "port_class,in_ephemeral_range,service,exposure,unowned_reason,owner_pids,owner_names,owner_users,owner_exes,"
-    + "owner_units,owner_containers,owner_cmdlines"
+    + "owner_units,owner_containers,owner_cmdlines,netns_inode,netns_name"
 
 /// Runs ARGS with stdout on a pseudo-terminal (which colour output needs),
 /// prints what the terminal received, exits with the child's status.

@@ -297,26 +297,26 @@ struct StubPolicy: AuditPolicy {
     }
 
     @Test func text() throws {
-        let text = AuditRenderer.renderText(report, failOn: .high, style: TableStyle(color: false))
+        let text = OutputSink.text { AuditRenderer.writeText(report, failOn: .high, style: TableStyle(color: false), to: &$0) }
         try TestFiles.assertSnapshot(text, named: "audit.txt")
         #expect(text.hasPrefix("HIGH ("))
     }
 
     @Test func jsonAndNDJSON() throws {
-        let json = AuditRenderer.renderJSON(report, failOn: .high, diagnostics: [])
+        let json = OutputSink.text { AuditRenderer.writeJSON(report, failOn: .high, diagnostics: [], to: &$0) }
         let parsed = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
         let summary = try #require(parsed["summary"] as? [String: Any])
         #expect(summary["failed"] as? Bool == true && summary["fail_on"] as? String == "high")
         #expect((parsed["findings"] as? [Any])?.count == report.findings.count)
         #expect((parsed["listeners"] as? [[String: Any]])?.first?["verdict"] as? String != nil)
         try TestFiles.assertSnapshot(json, named: "audit.json")
-        for line in AuditRenderer.renderNDJSON(report).split(separator: "\n") {
+        for line in OutputSink.text { AuditRenderer.writeNDJSON(report, to: &$0) }.split(separator: "\n") {
             _ = try JSONSerialization.jsonObject(with: Data(line.utf8))
         }
     }
 
     @Test func junitIsWellFormedXML() throws {
-        let xml = AuditRenderer.renderJUnit(report, failOn: .high)
+        let xml = OutputSink.text { AuditRenderer.writeJUnit(report, failOn: .high, to: &$0) }
         try TestFiles.assertSnapshot(xml, named: "audit.junit.xml")
         final class Counter: NSObject, XMLParserDelegate {
             var testcases = 0, failures = 0
@@ -334,7 +334,9 @@ struct StubPolicy: AuditPolicy {
         #expect(parser.parse(), "JUnit output is not well-formed XML")
         #expect(counter.failures == report.findings.count && counter.testcases == report.findings.count)
         #expect(
-            AuditRenderer.renderJUnit(AuditReport(findings: [], suppressed: [], listeners: [], notes: []), failOn: .high).contains(
+            OutputSink.text {
+                AuditRenderer.writeJUnit(AuditReport(findings: [], suppressed: [], listeners: [], notes: []), failOn: .high, to: &$0)
+            }.contains(
                 "no findings"))
     }
 }

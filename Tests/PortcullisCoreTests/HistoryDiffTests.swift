@@ -160,7 +160,7 @@ struct HistoryDiffTests {
         let json = HistoryRenderer.json(event).serialized()
         #expect(
             json.hasPrefix(
-                #"{"event":"opened","time":"2025-11-24T16:00:00.042Z","proto":"tcp","family":"ipv4","local_address":"127.0.0.1","local_port":6379,"exposure":"loopback""#
+                #"{"event":"opened","time":"2025-11-24T16:00:00.042Z","proto":"tcp","family":"ipv4","local_address":"127.0.0.1","local_port":6379,"namespace":null,"exposure":"loopback""#
             ))
         #expect(json.contains(#""owners":[{"pid":300,"#))
         #expect(json.hasSuffix(#""previous_owners":null}"#))

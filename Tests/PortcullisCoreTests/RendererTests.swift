@@ -8,31 +8,47 @@ import Testing
 @Suite struct RendererTests {
     let inventory = SampleInventory.inventory()
 
-    func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
-
     @Test func table() throws {
-        let out = text(InventoryRenderer.renderTable(inventory.entries, allStates: true, style: TableStyle(color: false)))
+        let out = OutputSink.text {
+            InventoryRenderer.writeTable(inventory.entries, allStates: true, style: TableStyle(color: false), to: &$0)
+        }
         try TestFiles.assertSnapshot(out, named: "table.txt")
         #expect(!out.contains("\u{1b}"))
     }
 
     @Test func tableWithVerdictsInColour() throws {
-        let out = text(
-            InventoryRenderer.renderTable(
+        let out = OutputSink.text {
+            InventoryRenderer.writeTable(
                 inventory.entries, allStates: false, style: TableStyle(color: true),
                 verdict: { entry in
                     // Not listening: no verdict.
                     guard let listener = Auditor.run(AuditInput(entries: [entry])).listeners.first else { return ("-", nil) }
                     return ("\(listener.verdict): \(listener.verdictReason)", listener.verdict == .ok ? "32" : "33")
-                }))
+                }, to: &$0)
+        }
         try TestFiles.assertSnapshot(out, named: "table-verdicts-colour.txt")
         // The only escape sequences are the ones portcullis wrote: hostile names stay escaped.
         #expect(!out.contains("kworker\n"))
         #expect(out.contains("kworker\\n\\x1b[31m"))
     }
 
+    @Test func drainingSinkWritesTheSameBytesInChunks() {
+        // A tiny chunk size forces a drain inside almost every write: the
+        // chunks, joined, are exactly what a keeping sink holds.
+        let entries = Array(repeating: inventory.entries, count: 50).flatMap { $0 }
+        let kept = OutputSink.text { InventoryRenderer.writeJSON(inventory, entries: entries, to: &$0) }
+        var chunks: [[UInt8]] = []
+        var sink = OutputSink(chunkSize: 512) { chunks.append($0) }
+        InventoryRenderer.writeJSON(inventory, entries: entries, to: &sink)
+        #expect(sink.bytes.count < 512 * 2, "drained as it filled, not at the end")
+        sink.finish()
+        #expect(sink.bytes.isEmpty)
+        #expect(chunks.count > 10)
+        #expect(String(decoding: chunks.flatMap { $0 }, as: UTF8.self) == kept)
+    }
+
     @Test func json() throws {
-        let out = text(InventoryRenderer.renderJSON(inventory, entries: inventory.entries))
+        let out = OutputSink.text { InventoryRenderer.writeJSON(inventory, entries: inventory.entries, to: &$0) }
         try TestFiles.assertSnapshot(out, named: "inventory.json")
         // It is valid JSON with the documented fields.
         let parsed = try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any]
@@ -50,7 +66,7 @@ import Testing
     }
 
     @Test func ndjsonIsOneObjectPerLine() throws {
-        let out = text(InventoryRenderer.renderNDJSON(inventory.entries))
+        let out = OutputSink.text { InventoryRenderer.writeNDJSON(inventory.entries, to: &$0) }
         let lines = out.split(separator: "\n")
         #expect(lines.count == inventory.entries.count)
         for line in lines { _ = try JSONSerialization.jsonObject(with: Data(line.utf8)) }
@@ -58,7 +74,7 @@ import Testing
     }
 
     @Test func csv() throws {
-        let out = text(InventoryRenderer.renderCSV(inventory.entries))
+        let out = OutputSink.text { InventoryRenderer.writeCSV(inventory.entries, to: &$0) }
         try TestFiles.assertSnapshot(out, named: "inventory.csv")
         #expect(out.hasPrefix("proto,family,local_address,local_port,"))
         #expect(out.components(separatedBy: "\r\n").count == inventory.entries.count + 2)
@@ -88,10 +104,13 @@ import Testing
                 )
             })
         let report = WhoReport(port: 80, proto: .tcp, items: [WhoReport.Item(entry: entry, role: .local, ancestors: ancestors)])
-        try TestFiles.assertSnapshot(InventoryRenderer.renderWho(report, style: TableStyle(color: false)), named: "who.txt")
+        try TestFiles.assertSnapshot(
+            OutputSink.text { InventoryRenderer.writeWho(report, style: TableStyle(color: false), to: &$0) }, named: "who.txt")
         try TestFiles.assertSnapshot(InventoryRenderer.json(report).serialized(pretty: true), named: "who.json")
         #expect(
-            InventoryRenderer.renderWho(WhoReport(port: 9, proto: nil, items: []), style: TableStyle(color: false))
+            OutputSink.text {
+                InventoryRenderer.writeWho(WhoReport(port: 9, proto: nil, items: []), style: TableStyle(color: false), to: &$0)
+            }
                 == "Nothing holds port 9.\n")
     }
 
@@ -99,7 +118,8 @@ import Testing
         let services = ServiceTable(etcServices: "ssh\t\t22/tcp\nredis\t\t6379/tcp\n")
         let reports = try ExplainReport.build(query: "6379", services: services, ephemeralRange: 32768...60999)
         try TestFiles.assertSnapshot(
-            ExplainRenderer.text(reports, ephemeralRange: 32768...60999, style: TableStyle(color: false)), named: "explain-6379.txt")
+            OutputSink.text { ExplainRenderer.writeText(reports, ephemeralRange: 32768...60999, style: TableStyle(color: false), to: &$0) },
+            named: "explain-6379.txt")
         try TestFiles.assertSnapshot(
             JSONValue.array(reports.map { ExplainRenderer.json($0) }).serialized(pretty: true), named: "explain-6379.json")
     }

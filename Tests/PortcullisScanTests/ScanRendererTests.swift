@@ -33,7 +33,7 @@ import Testing
     }
 
     @Test func textListsPortsAndSummarisesTheRest() {
-        let text = ScanRenderer.text(report(), style: TableStyle(color: false))
+        let text = OutputSink.text { ScanRenderer.writeText(report(), style: TableStyle(color: false), to: &$0) }
         #expect(text.contains("Scan report for db&1 (10.0.0.1)\n"))
         #expect(text.contains("Not shown: 30 closed (30 tcp conn-refused)"))
         #expect(text.contains("22/tcp") && text.contains("OpenSSH 9.2p1"))
@@ -56,11 +56,13 @@ import Testing
         #expect(
             json.contains(#""not_shown":[{"state":"closed","count":30,"reasons":[{"proto":"tcp","reason":"conn-refused","count":30}]}]"#))
         #expect(json.contains(#""self_signed":true,"expired":true"#))
-        let tail = ScanRenderer.ndjsonTail(report()).split(separator: "\n")
+        let tail = OutputSink.text { ScanRenderer.writeNDJSONTail(report(), to: &$0) }.split(separator: "\n")
         #expect(
             tail.count == 2 && tail[0].hasPrefix(#"{"type":"host","address":"10.0.0.1""#)
                 && tail[1].hasPrefix(#"{"type":"summary","hosts":1"#))
-        let line = ScanRenderer.ndjsonPortLine(host: IPAddress(v4: 10, 0, 0, 1), hostname: nil, report().hosts[0].ports[3])
+        let line = OutputSink.text {
+            ScanRenderer.writeNDJSONPort(host: IPAddress(v4: 10, 0, 0, 1), hostname: nil, report().hosts[0].ports[3], to: &$0)
+        }
         #expect(
             line.hasPrefix(#"{"type":"port","address":"10.0.0.1","hostname":null,"proto":"tcp","port":22,"state":"open""#)
                 && line.hasSuffix("}\n"))

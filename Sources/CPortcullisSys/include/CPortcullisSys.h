@@ -1,6 +1,6 @@
 // System calls that Swift cannot reach through Glibc: variadic syscall(2)
 // is not imported, glibc wrappers for the pidfd calls are too new to rely
-// on, and GNU extensions (pipe2, epoll) are not imported either. Also raw
+// on, and GNU extensions (pipe2, epoll, setns) are not imported either. Also raw
 // read/openat/close that go straight to the kernel, so that a libc-level hook
 // (an LD_PRELOAD library) can be detected by comparing what each path
 // returns. Only PortcullisLinux's Syscalls*.swift files call these; every
@@ -19,6 +19,11 @@ int portcullis_pidfd_open(pid_t pid);
 /// of the process behind `pidfd` (needs PTRACE_MODE_ATTACH_REALCREDS:
 /// root, or the same user without Yama restrictions). Close-on-exec.
 int portcullis_pidfd_getfd(int pidfd, int target_fd);
+
+/// setns(2) (a GNU extension the Glibc module does not import): moves the
+/// calling thread into the namespace open at `fd`, of type `nstype`
+/// (CLONE_NEWNET). Returns -1 and sets errno on failure.
+int portcullis_setns(int fd, int nstype);
 
 /// openat(2) as a raw system call, bypassing libc symbol lookup.
 int portcullis_raw_openat(int dirfd, const char *path, int flags);

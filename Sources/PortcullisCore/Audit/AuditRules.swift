@@ -204,7 +204,7 @@ enum AuditRules {
                     : "Check kernel services (NFS, WireGuard, iSCSI) and containers in other PID namespaces; a socket no process owns can also be a kernel rootkit's"
             )
         }
-        if let baseline = input.baseline, !baseline.keys.contains(ListenerKey(s)) {
+        if let baseline = input.baseline, !baseline.keys.contains(ListenerKey(entry)) {
             add(
                 .notInBaseline, .medium, "\(endpoint(entry)) was not listening in the baseline",
                 ["baseline: snapshot \(baseline.snapshotID) taken \(Timestamp.iso8601(baseline.time))"],

@@ -149,6 +149,11 @@ public struct AuditedListener: Sendable {
         }
         if let firewall, firewall.isFiltered, !entry.exposure.isLoopbackOnly { return "firewall: \(firewall.reason)" }
         if reachable, case .unknown = firewall { return "reachable unless the firewall drops it (firewall state unknown)" }
+        if !reachable, entry.isInOtherNamespace, let namespace = entry.namespace {
+            return entry.exposure.isLoopbackOnly
+                ? "loopback of network namespace \(namespace.label)"
+                : "container network only: network namespace \(namespace.label), not published on the host"
+        }
         return reachable ? "reachable from the network" : "loopback only"
     }
 }
@@ -188,7 +193,9 @@ public enum Auditor {
         var holders = AuditRules.HolderMemo()
         for entry in input.entries where entry.socket.isListening {
             let verdict = entry.exposure.isLoopbackOnly ? nil : input.firewall[entry.socket.inode]
-            let reachable = !entry.exposure.isLoopbackOnly && verdict?.isFiltered != true
+            // A socket in another network namespace (a container's) is reached
+            // from the network only through what the host publishes into it.
+            let reachable = !entry.exposure.isLoopbackOnly && verdict?.isFiltered != true && !entry.isInOtherNamespace
             let findings = AuditRules.findings(for: entry, firewall: verdict, reachable: reachable, input: input, memo: &holders)
             listeners.append(AuditedListener(entry: entry, firewall: verdict, reachable: reachable, findings: findings))
             all += findings

@@ -13,9 +13,12 @@ public struct TamperHint: Sendable, Hashable {
         case libcReadDiffers = "libc_read_differs"
     }
 
+    /// What kind of evidence this is.
     public var kind: Kind
+    /// The evidence in a sentence, with the path, variable or pid it concerns.
     public var detail: String
 
+    /// A hint of `kind`, described by `detail`.
     public init(kind: Kind, detail: String) {
         self.kind = kind
         self.detail = detail
@@ -24,10 +27,15 @@ public struct TamperHint: Sendable, Hashable {
     /// Rows that raw system calls returned (twice, around the libc read) but
     /// that the same file read through libc lacked, per /proc/net table.
     public struct LibcDifference: Sendable, Hashable {
+        /// The table read both ways, such as `/proc/net/tcp`.
         public var table: String
+        /// Its protocol.
         public var proto: TransportProtocol
+        /// Its address family.
         public var family: AddressFamily
+        /// Local ports in the direct read and missing from the read through libc.
         public var missingPorts: [UInt16]
+        /// One table's difference.
         public init(table: String, proto: TransportProtocol, family: AddressFamily, missingPorts: [UInt16]) {
             self.table = table
             self.proto = proto
@@ -76,32 +84,46 @@ public struct TamperHint: Sendable, Hashable {
 public struct HiddenReport: Sendable {
     /// Bind probe counts for one (proto, family).
     public struct Sweep: Sendable, Hashable {
+        /// The protocol swept.
         public var proto: TransportProtocol
+        /// The address family swept.
         public var family: AddressFamily
+        /// Ports a bind probe found in use that no table listed: the candidates.
         public var inUse = 0
         /// Held by a socket the first table dump lists, so not probed.
         public var listed = 0
+        /// Ports the bind probe found free.
         public var free = 0
+        /// Ports not probed (the sweep was cut short or the port is reserved).
         public var notProbed = 0
+        /// Ports whose probe failed with an unexpected error.
         public var errors = 0
+        /// An empty tally for one protocol and family.
         public init(proto: TransportProtocol, family: AddressFamily) {
             self.proto = proto
             self.family = family
         }
     }
 
+    /// What was found: alarms (hidden ports and processes) and notices.
     public var findings: [HiddenFinding]
+    /// What could not be checked, and why.
     public var diagnostics: [Diagnostic]
+    /// The bind-probe tally per protocol and family.
     public var sweeps: [Sweep]
     /// Candidates found in the first pass, before re-verification.
     public var candidates: Int
+    /// How many rounds of re-verification ran.
     public var rounds: Int
+    /// How long the check took.
     public var durationMilliseconds: Int64
+    /// Signs of a userland rootkit seen on the way (preloads, libc reads that differ).
     public var tamperHints: [TamperHint]
     /// Pids up to pid_max looked up directly for the hidden-process check
     /// (0 when it could not run).
     public var pidsChecked: Int
 
+    /// A report from its parts.
     public init(
         findings: [HiddenFinding], diagnostics: [Diagnostic], sweeps: [Sweep], candidates: Int, rounds: Int,
         durationMilliseconds: Int64, tamperHints: [TamperHint] = [], pidsChecked: Int = 0
@@ -142,7 +164,9 @@ public struct HiddenReport: Sendable {
     }
 }
 
+/// Renders the hidden check: text for people, JSON and NDJSON.
 public enum HiddenRenderer {
+    /// One finding as a JSON object (README "hidden: JSON fields").
     public static func json(_ finding: HiddenFinding) -> JSONValue {
         .object([
             ("kind", .string(finding.kind.rawValue)),
@@ -182,7 +206,10 @@ public enum HiddenRenderer {
         ]
     }
 
-    /// One JSON document.
+    /// The report as one JSON document.
+    public static func writeJSON(_ report: HiddenReport, to out: inout OutputSink) { out.writeDocument(json(report)) }
+
+    /// One JSON value: the summary fields, the findings, the diagnostics.
     public static func json(_ report: HiddenReport) -> JSONValue {
         .object(
             summaryFields(report) + [
@@ -193,22 +220,19 @@ public enum HiddenRenderer {
 
     /// One line per finding (`"type":"finding"`), then one summary line
     /// (`"type":"summary"`), so a consumer can tell "clean" from "cut short".
-    public static func ndjson(_ report: HiddenReport) -> String {
-        var out = ""
+    public static func writeNDJSON(_ report: HiddenReport, to out: inout OutputSink) {
         for finding in report.findings {
             guard case .object(let fields) = json(finding) else { continue }
-            out += JSONValue.object([("type", .string("finding"))] + fields).serialized() + "\n"
+            out.writeLine(.object([("type", .string("finding"))] + fields))
         }
-        out +=
-            JSONValue.object(
+        out.writeLine(
+            .object(
                 [("type", .string("summary"))] + summaryFields(report)
-                    + [("diagnostics", .array(report.diagnostics.map(InventoryRenderer.json)))]
-            ).serialized() + "\n"
-        return out
+                    + [("diagnostics", .array(report.diagnostics.map(InventoryRenderer.json)))]))
     }
 
     /// The human report.
-    public static func text(_ report: HiddenReport, style: TableStyle) -> String {
+    public static func writeText(_ report: HiddenReport, style: TableStyle, to sink: inout OutputSink) {
         var out = ""
         let ports = report.findings.filter { $0.alarm && $0.key != nil }
         let processes = report.findings.filter { $0.technique == .processHiddenFromListing }
@@ -232,7 +256,9 @@ public enum HiddenRenderer {
                         f.ownerPIDs.isEmpty ? "-" : f.ownerPIDs.map(String.init).joined(separator: ","),
                     ], color: "31")
             }
-            out += String(decoding: table.render(style), as: UTF8.self)
+            sink.write(out)
+            out = ""
+            table.write(style, to: &sink)
             for f in ports { if let key = f.key { out += "  \(key): \(f.explanation)\n" } }
         }
         if !processes.isEmpty {
@@ -246,6 +272,6 @@ public enum HiddenRenderer {
         let pids = report.pidsChecked > 0 ? "; looked up \(report.pidsChecked) pids directly for hidden processes" : ""
         out +=
             "Checked 65535 ports per protocol and family (\(swept))\(pids); \(report.candidates) candidate\(report.candidates == 1 ? "" : "s") re-verified over \(report.rounds) round\(report.rounds == 1 ? "" : "s") in \(report.durationMilliseconds) ms.\n"
-        return out
+        sink.write(out)
     }
 }

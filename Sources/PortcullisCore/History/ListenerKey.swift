@@ -1,7 +1,8 @@
 /// What makes a listener the same listener over time: protocol, family,
 /// local address and port (for raw sockets the IP protocol number, which the
-/// kernel reports in the port field). Inode, pid and queue sizes change on
-/// every restart and are not part of it.
+/// kernel reports in the port field), and, outside the host's network
+/// namespace, the container it is in. Inode, pid, queue sizes and a
+/// container's namespace inode change on every restart and are not part of it.
 public struct ListenerKey: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// TCP, UDP or RAW.
     public var proto: TransportProtocol
@@ -11,18 +12,38 @@ public struct ListenerKey: Hashable, Sendable, Comparable, CustomStringConvertib
     public var localAddress: IPAddress
     /// Local port; for a RAW socket the IP protocol number (the kernel reports it in the port field).
     public var localPort: UInt16
+    /// Where the listener lives when not in the host's network namespace:
+    /// its container's name (or short id), else the namespace's name, else
+    /// `netns:[INODE]`. Nil for the host's namespace.
+    public var scope: String?
 
     /// Builds a key from its parts (the snapshot reader does, from stored rows).
-    public init(proto: TransportProtocol, family: AddressFamily, localAddress: IPAddress, localPort: UInt16) {
+    public init(proto: TransportProtocol, family: AddressFamily, localAddress: IPAddress, localPort: UInt16, scope: String? = nil) {
         self.proto = proto
         self.family = family
         self.localAddress = localAddress
         self.localPort = localPort
+        self.scope = scope
     }
 
-    /// The key of a socket from the kernel's table.
+    /// The key of a socket from the kernel's table, in the host's namespace
+    /// (a socket alone does not say which container holds it).
     public init(_ socket: SocketRecord) {
         self.init(proto: socket.proto, family: socket.family, localAddress: socket.localAddress, localPort: socket.localPort)
+    }
+
+    /// The key of an inventoried socket, scoped by its container outside the host's namespace.
+    public init(_ entry: InventoryEntry) {
+        let s = entry.socket
+        self.init(proto: s.proto, family: s.family, localAddress: s.localAddress, localPort: s.localPort, scope: Self.scope(of: entry))
+    }
+
+    /// The scope of an entry: nil in the host's (or an unknown) namespace.
+    public static func scope(of entry: InventoryEntry) -> String? {
+        guard let namespace = entry.namespace, !namespace.isHost else { return nil }
+        if let container = entry.owners.lazy.compactMap(\.containerReference).first { return container.displayName }
+        if let id = entry.owners.lazy.compactMap(\.container).first { return String(id.prefix(12)) }
+        return namespace.label
     }
 
     /// Report order: protocol, then port, then IPv4 before IPv6, then address.
@@ -30,15 +51,18 @@ public struct ListenerKey: Hashable, Sendable, Comparable, CustomStringConvertib
         if a.proto != b.proto { return a.proto.sortKey < b.proto.sortKey }
         if a.localPort != b.localPort { return a.localPort < b.localPort }
         if a.family != b.family { return a.family == .ipv4 }
-        return a.localAddress < b.localAddress
+        if a.localAddress != b.localAddress { return a.localAddress < b.localAddress }
+        return (a.scope ?? "") < (b.scope ?? "")
     }
 
     /// `tcp 0.0.0.0:22`, `udp6 [::]:53`, `raw 0.0.0.0:* (icmp (1))`.
     public var description: String {
         let name = proto.rawValue + (family == .ipv6 ? "6" : "")
         let address = InventoryRenderer.address(localAddress, port: localPort, proto: proto)
-        return proto == .raw
+        let text =
+            proto == .raw
             ? "\(name) \(address) (\(InventoryRenderer.ipProtocolName(UInt8(truncatingIfNeeded: localPort))))" : "\(name) \(address)"
+        return scope.map { "\(text) in \($0)" } ?? text
     }
 
     /// The key's fields as JSON, in the socket object's names.
@@ -46,6 +70,7 @@ public struct ListenerKey: Hashable, Sendable, Comparable, CustomStringConvertib
         [
             ("proto", .string(proto.rawValue)), ("family", .string(family.rawValue)),
             ("local_address", .string(localAddress.description)), ("local_port", .int(Int64(localPort))),
+            ("namespace", .optional(scope)),
         ]
     }
 }
@@ -125,7 +150,7 @@ public struct ListenerView: Hashable, Sendable {
     public static func group(_ entries: [InventoryEntry]) -> [ListenerKey: ListenerView] {
         var out: [ListenerKey: ListenerView] = [:]
         for entry in entries where entry.socket.isListening {
-            let key = ListenerKey(entry.socket)
+            let key = ListenerKey(entry)
             out[key, default: ListenerView(key: key, sockets: [])].sockets.append(entry)
         }
         return out

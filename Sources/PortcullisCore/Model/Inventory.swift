@@ -101,8 +101,12 @@ public struct SocketOwner: Hashable, Sendable {
     public var startTime: Int64?
     /// The systemd unit from /proc/PID/cgroup: the innermost service or socket unit, else scope (escaped); nil outside systemd.
     public var unit: String?
-    /// The container id (64 hex digits) from a Docker, containerd, CRI-O or Podman cgroup path; nil when not in a container.
+    /// The container id (64 hex digits) from a Docker, containerd, CRI-O or Podman cgroup path; nil when not in a container
+    /// (and for LXC and nspawn containers, which have names only: see `containerReference`).
     public var container: String?
+    /// The container the process runs in: runtime, id or name from the cgroup path, and the name, image, Kubernetes pod
+    /// and published ports the runtime's state on disk adds; nil when not in a container. Its `id` is `container`.
+    public var containerReference: ContainerReference?
     /// Inode of the process's network namespace (/proc/PID/ns/net); nil when it could not be read.
     public var netnsInode: UInt64?
     /// File descriptor numbers of this socket in the process.
@@ -112,7 +116,7 @@ public struct SocketOwner: Hashable, Sendable {
     public init(
         pid: Int32, ppid: Int32 = 0, name: String = "", cmdline: String = "", exe: String? = nil,
         exeDeleted: Bool = false, exeReplaced: Bool = false, uid: UInt32? = nil, user: String? = nil,
-        startTime: Int64? = nil, unit: String? = nil, container: String? = nil,
+        startTime: Int64? = nil, unit: String? = nil, container: String? = nil, containerReference: ContainerReference? = nil,
         netnsInode: UInt64? = nil, fds: [Int32] = []
     ) {
         self.pid = pid
@@ -127,6 +131,7 @@ public struct SocketOwner: Hashable, Sendable {
         self.startTime = startTime
         self.unit = unit
         self.container = container
+        self.containerReference = containerReference
         self.netnsInode = netnsInode
         self.fds = fds
     }
@@ -187,6 +192,13 @@ public struct InventoryEntry: Hashable, Sendable {
     public var owners: [SocketOwner]
     /// Set when `owners` is empty.
     public var unownedReason: UnownedReason?
+    /// The network namespace the socket lives in; nil when not known (a copied /proc).
+    public var namespace: NetworkNamespace?
+
+    /// The socket lives in a network namespace other than the one portcullis
+    /// ran in (a container's): that namespace's firewall was not read, and
+    /// the network reaches it only through what is published into it.
+    public var isInOtherNamespace: Bool { namespace.map { !$0.isOwn } ?? false }
 
     /// Builds an entry from its parts; `InventoryBuilder` derives them from a socket record and an owner walk.
     public init(

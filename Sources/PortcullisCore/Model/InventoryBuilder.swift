@@ -36,6 +36,8 @@ public struct InventoryBuilder {
     public var ephemeralRange: ClosedRange<UInt16>?
     /// The conventional name of a port over a protocol (`ServiceTable.name(port:proto:)`), nil for none; not asked for RAW sockets.
     public var serviceName: (UInt16, TransportProtocol) -> String?
+    /// The namespaces read, by inode, for `InventoryEntry.namespace`.
+    public var namespaces: [UInt64: NetworkNamespace] = [:]
 
     /// Builds a builder from the host's users, ephemeral range and port names.
     public init(
@@ -51,7 +53,7 @@ public struct InventoryBuilder {
     public func entry(for socket: SocketRecord, owners context: OwnerContext) -> InventoryEntry {
         let owners = socket.inode == 0 ? [] : (context.ownersByInode[socket.inode] ?? [])
         let isRaw = socket.proto == .raw
-        return InventoryEntry(
+        var entry = InventoryEntry(
             socket: socket,
             user: users[socket.uid],
             portClass: PortClass(port: socket.localPort),
@@ -60,6 +62,10 @@ public struct InventoryBuilder {
             exposure: Exposure(localAddress: socket.localAddress, v6only: socket.v6only, interfaceIndex: socket.interfaceIndex),
             owners: owners,
             unownedReason: owners.isEmpty ? Self.unownedReason(inode: socket.inode, uid: socket.uid, context) : nil)
+        if socket.netns != 0 {
+            entry.namespace = namespaces[socket.netns] ?? NetworkNamespace(inode: socket.netns, name: nil, kind: .process)
+        }
+        return entry
     }
 
     /// The entry for one packet socket: its owners by inode, or why it has none.

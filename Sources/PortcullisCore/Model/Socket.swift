@@ -84,6 +84,8 @@ public struct SocketRecord: Hashable, Sendable {
     public var receiveQueue: UInt32
     /// Send queue (idiag_wqueue, /proc's tx_queue): bytes not yet acknowledged; for a TCP listener read over netlink, its backlog limit.
     public var sendQueue: UInt32
+    /// The nsfs inode of the network namespace whose table listed the socket; 0 when not known (a copied /proc).
+    public var netns: UInt64 = 0
 
     /// Builds a record from the kernel's fields; the defaults stand for what a source did not report (V6ONLY unknown, no bound device).
     public init(

@@ -1,9 +1,12 @@
 /// `portcullis who PORT[/PROTO]`: every socket on a port, its owners, and
 /// each owner's parent chain.
 public struct WhoReport: Sendable {
+    /// Whether the port is the socket's own or its peer's.
     public enum Role: String, Sendable { case local, remote }
 
+    /// One socket on the port, with its owners' ancestry.
     public struct Item: Sendable {
+        /// The socket and its owners.
         public var entry: InventoryEntry
         /// `local`: the port is this socket's own; `remote`: an outgoing
         /// connection to that port elsewhere (as `lsof -i :PORT` shows).
@@ -11,6 +14,7 @@ public struct WhoReport: Sendable {
         /// For each owner pid: its parents, nearest first, up to PID 1.
         public var ancestors: [Int32: [SocketOwner]]
 
+        /// A socket found on the port.
         public init(entry: InventoryEntry, role: Role, ancestors: [Int32: [SocketOwner]]) {
             self.entry = entry
             self.role = role
@@ -18,10 +22,14 @@ public struct WhoReport: Sendable {
         }
     }
 
+    /// The port asked about.
     public var port: UInt16
+    /// The protocol asked about, or nil for any.
     public var proto: TransportProtocol?
+    /// Every socket on the port, local ones first.
     public var items: [Item]
 
+    /// A report from its parts.
     public init(port: UInt16, proto: TransportProtocol?, items: [Item]) {
         self.port = port
         self.proto = proto
@@ -61,6 +69,10 @@ extension InventoryRenderer {
         ])
     }
 
+    /// The answer as one JSON document.
+    public static func writeJSON(_ report: WhoReport, to out: inout OutputSink) { out.writeDocument(json(report)) }
+
+    /// The answer as one JSON value: the port, whether it is held, and each socket with its owners' ancestry.
     public static func json(_ report: WhoReport) -> JSONValue {
         .object([
             ("port", .int(Int64(report.port))),
@@ -87,9 +99,12 @@ extension InventoryRenderer {
     }
 
     /// The human answer: one block per socket, owners with full detail.
-    public static func renderWho(_ report: WhoReport, style: TableStyle) -> String {
+    public static func writeWho(_ report: WhoReport, style: TableStyle, to sink: inout OutputSink) {
         let what = "port \(report.port)" + (report.proto.map { "/\($0.rawValue)" } ?? "")
-        guard !report.items.isEmpty else { return "Nothing holds \(what).\n" }
+        guard !report.items.isEmpty else {
+            sink.write("Nothing holds \(what).\n")
+            return
+        }
         var out = ""
         for item in report.items {
             let e = item.entry
@@ -119,7 +134,14 @@ extension InventoryRenderer {
                 out += "    exe: \(exe)\n"
                 if let start = owner.startTime { out += "    started: \(Timestamp.iso8601(start))\n" }
                 out += "    unit: \(owner.unit ?? "-")"
-                if let container = owner.container { out += "   container: \(container)" }
+                if let container = owner.containerReference {
+                    out += "   container: \(container.runtime.rawValue) \(container.name ?? "-")"
+                    if let id = container.id { out += " (\(id.prefix(12)))" }
+                    if let image = container.image { out += " image \(image)" }
+                    if let pod = container.pod { out += " pod \(pod.namespace ?? "?")/\(pod.name ?? pod.uid)" }
+                } else if let container = owner.container {
+                    out += "   container: \(container)"
+                }
                 if let netns = owner.netnsInode { out += "   netns: \(netns)" }
                 out += "\n"
                 let chain = item.ancestors[owner.pid] ?? []
@@ -129,6 +151,6 @@ extension InventoryRenderer {
                 }
             }
         }
-        return out
+        sink.write(out)
     }
 }

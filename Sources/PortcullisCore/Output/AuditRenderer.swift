@@ -1,6 +1,7 @@
 /// Renders audit reports: text (worst first, grouped by severity), JSON,
 /// NDJSON (one finding per line) and JUnit XML (one failed case per finding).
 public enum AuditRenderer {
+    /// A finding as a JSON object (README "audit: JSON fields").
     public static func json(_ finding: Finding) -> JSONValue {
         .object([
             ("rule", .string(finding.rule.rawValue)),
@@ -30,6 +31,7 @@ public enum AuditRenderer {
         ])
     }
 
+    /// A listener with its firewall judgement, verdict and findings.
     public static func json(_ listener: AuditedListener) -> JSONValue {
         guard case .object(var fields) = InventoryRenderer.json(listener.entry) else { return .null }
         fields.append(
@@ -41,6 +43,7 @@ public enum AuditRenderer {
         return .object(fields)
     }
 
+    /// Counts per severity, the threshold, and whether the audit failed it.
     public static func summary(_ report: AuditReport, failOn: Severity) -> JSONValue {
         .object(
             Severity.allCases.reversed().map { s in (s.rawValue, .int(Int64(report.findings.filter { $0.severity == s }.count))) }
@@ -51,7 +54,12 @@ public enum AuditRenderer {
     }
 
     /// `{"summary", "findings", "suppressed", "listeners", "diagnostics"}`
-    public static func renderJSON(_ report: AuditReport, failOn: Severity, diagnostics: [Diagnostic]) -> String {
+    public static func writeJSON(_ report: AuditReport, failOn: Severity, diagnostics: [Diagnostic], to out: inout OutputSink) {
+        out.writeDocument(document(report, failOn: failOn, diagnostics: diagnostics))
+    }
+
+    /// The audit as one JSON value (what `writeJSON` prints).
+    public static func document(_ report: AuditReport, failOn: Severity, diagnostics: [Diagnostic]) -> JSONValue {
         JSONValue.object([
             ("summary", summary(report, failOn: failOn)),
             ("findings", .array(report.findings.map(json))),
@@ -66,11 +74,12 @@ public enum AuditRenderer {
             ),
             ("listeners", .array(report.listeners.map(json))),
             ("diagnostics", .array(diagnostics.map(InventoryRenderer.json))),
-        ]).serialized(pretty: true) + "\n"
+        ])
     }
 
-    public static func renderNDJSON(_ report: AuditReport) -> String {
-        report.findings.map { json($0).serialized() + "\n" }.joined()
+    /// One finding per line.
+    public static func writeNDJSON(_ report: AuditReport, to out: inout OutputSink) {
+        for finding in report.findings { out.writeLine(json(finding)) }
     }
 
     static func color(_ severity: Severity) -> String {
@@ -84,7 +93,7 @@ public enum AuditRenderer {
     }
 
     /// The findings, worst first, grouped under a heading per severity.
-    public static func renderText(_ report: AuditReport, failOn: Severity, style: TableStyle) -> String {
+    public static func writeText(_ report: AuditReport, failOn: Severity, style: TableStyle, to sink: inout OutputSink) {
         var out = ""
         if report.findings.isEmpty {
             out += "No findings.\n"
@@ -113,11 +122,11 @@ public enum AuditRenderer {
         out += "\(report.findings.count) finding\(report.findings.count == 1 ? "" : "s")"
         out += counts.isEmpty ? "" : " (\(counts.joined(separator: ", ")))"
         out += "; \(failing) at or above \(failOn.rawValue)\n"
-        return out
+        sink.write(out)
     }
 
     /// JUnit XML: a test case per finding (failed), so CI systems list each one.
-    public static func renderJUnit(_ report: AuditReport, failOn: Severity) -> String {
+    public static func writeJUnit(_ report: AuditReport, failOn: Severity, to sink: inout OutputSink) {
         let failures = report.findings.count
         var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         out += "<testsuites name=\"portcullis\" tests=\"\(max(1, failures))\" failures=\"\(failures)\">\n"
@@ -139,7 +148,7 @@ public enum AuditRenderer {
             out += "      <skipped message=\"\(xml(s.reason))\"/>\n    </testcase>\n"
         }
         out += "  </testsuite>\n</testsuites>\n"
-        return out
+        sink.write(out)
     }
 
     static func xml(_ text: String) -> String { XMLText.escape(text) }

@@ -1,5 +1,6 @@
 /// Renders `portcullis explain` reports.
 public enum ExplainRenderer {
+    /// One fact from the knowledge table as a JSON object.
     public static func json(_ fact: PortFact) -> JSONValue {
         .object([
             ("service", .string(fact.service)),
@@ -17,6 +18,7 @@ public enum ExplainRenderer {
         ])
     }
 
+    /// One port's report as a JSON object.
     public static func json(_ report: ExplainReport) -> JSONValue {
         .object([
             ("port", .int(Int64(report.port))),
@@ -28,7 +30,15 @@ public enum ExplainRenderer {
         ])
     }
 
-    public static func text(_ reports: [ExplainReport], ephemeralRange: ClosedRange<UInt16>?, style: TableStyle) -> String {
+    /// The reports as a JSON array, one object per port.
+    public static func writeJSON(_ reports: [ExplainReport], to out: inout OutputSink) {
+        out.writeDocument(.array(reports.map(json)))
+    }
+
+    /// The reports for people: each port's class, names and what is known about it.
+    public static func writeText(
+        _ reports: [ExplainReport], ephemeralRange: ClosedRange<UInt16>?, style: TableStyle, to sink: inout OutputSink
+    ) {
         var out = ""
         for (k, report) in reports.enumerated() {
             if k > 0 { out += "\n" }
@@ -52,6 +62,6 @@ public enum ExplainRenderer {
                 if let remediation = fact.remediation { out += "    fix: \(remediation)\n" }
             }
         }
-        return out
+        sink.write(out)
     }
 }

@@ -54,8 +54,17 @@ public enum HistoryRenderer {
         return line + "\n"
     }
 
+    /// Watch events as they are printed: one NDJSON object per line with
+    /// `json`, else one line of text each.
+    public static func writeEvents(_ events: [WatchEvent], json asJSON: Bool, to out: inout OutputSink) {
+        for event in events {
+            if asJSON { out.writeLine(json(event)) } else { out.write(text(event)) }
+        }
+    }
+
     // MARK: snapshots
 
+    /// A snapshot's summary as a JSON object; `baseline` marks the baseline.
     public static func json(_ info: SnapshotInfo, baseline: Int64? = nil) -> JSONValue {
         .object([
             ("id", .int(info.id)),
@@ -71,14 +80,16 @@ public enum HistoryRenderer {
     }
 
     /// `{"baseline": id or null, "snapshots": [...]}`, oldest first.
-    public static func renderHistoryJSON(_ snapshots: [SnapshotInfo], baseline: Int64?) -> String {
-        JSONValue.object([
-            ("baseline", .optional(baseline)),
-            ("snapshots", .array(snapshots.map { json($0, baseline: baseline) })),
-        ]).serialized(pretty: true) + "\n"
+    public static func writeHistoryJSON(_ snapshots: [SnapshotInfo], baseline: Int64?, to out: inout OutputSink) {
+        out.writeDocument(
+            .object([
+                ("baseline", .optional(baseline)),
+                ("snapshots", .array(snapshots.map { json($0, baseline: baseline) })),
+            ]))
     }
 
-    public static func renderHistoryTable(_ snapshots: [SnapshotInfo], baseline: Int64?, style: TableStyle) -> [UInt8] {
+    /// The snapshots as a table, oldest first, the baseline marked `*`.
+    public static func writeHistoryTable(_ snapshots: [SnapshotInfo], baseline: Int64?, style: TableStyle, to out: inout OutputSink) {
         var table = TextTable(headers: ["ID", "TIME", "LABEL", "LISTENERS", "FINDINGS", "BASELINE"])
         for s in snapshots {
             let worst = Severity.allCases.reversed().compactMap { sev in
@@ -89,21 +100,21 @@ public enum HistoryRenderer {
                 String(s.id), Timestamp.iso8601(s.time), s.label ?? "-", String(s.listenerCount), findings, baseline == s.id ? "*" : "",
             ])
         }
-        return table.render(style)
+        table.write(style, to: &out)
     }
 
-    public static func renderEventsJSON(_ events: [StoredEvent]) -> [UInt8] {
-        var out: [UInt8] = []
+    /// Stored events as NDJSON, each with its `id` first.
+    public static func writeEventsJSON(_ events: [StoredEvent], to out: inout OutputSink) {
         for e in events {
-            out += Array("{\"id\":\(e.id),".utf8)
-            out += Array(e.json.utf8.dropFirst())
-            out.append(0x0a)
+            out.write("{\"id\":\(e.id),")
+            out.write(bytes: e.json.utf8.dropFirst())
+            out.write("\n")
         }
-        return out
     }
 
     // MARK: diffs
 
+    /// One side of a diff: the snapshot (or live), its time and label.
     public static func json(_ side: DiffSide) -> JSONValue {
         .object([
             ("snapshot", .optional(side.snapshot?.id)),
@@ -114,7 +125,12 @@ public enum HistoryRenderer {
         ])
     }
 
-    public static func renderDiffJSON(_ diff: HistoryDiff, from: DiffSide, to: DiffSide) -> String {
+    /// The diff as one JSON document: both sides, a summary, then each kind of change.
+    public static func writeDiffJSON(_ diff: HistoryDiff, from: DiffSide, to: DiffSide, to out: inout OutputSink) {
+        out.writeDocument(diffDocument(diff, from: from, to: to))
+    }
+
+    static func diffDocument(_ diff: HistoryDiff, from: DiffSide, to: DiffSide) -> JSONValue {
         JSONValue.object([
             ("from", json(from)),
             ("to", json(to)),
@@ -158,12 +174,16 @@ public enum HistoryRenderer {
             ),
             ("findings_new", .array(diff.newFindings.map(AuditRenderer.json))),
             ("findings_resolved", .array(diff.resolvedFindings.map(AuditRenderer.json))),
-        ]).serialized(pretty: true) + "\n"
+        ])
     }
 
-    public static func renderDiffText(_ diff: HistoryDiff, from: DiffSide, to: DiffSide, style: TableStyle) -> String {
+    /// The diff for people: listeners added, removed and changed, then findings new and resolved.
+    public static func writeDiffText(_ diff: HistoryDiff, from: DiffSide, to: DiffSide, style: TableStyle, to sink: inout OutputSink) {
         var out = "\(from.name) at \(Timestamp.iso8601(from.time)) -> \(to.name) at \(Timestamp.iso8601(to.time))\n"
-        if diff.isEmpty { return out + "no differences\n" }
+        if diff.isEmpty {
+            sink.write(out + "no differences\n")
+            return
+        }
         func line(_ mark: String, _ color: String, _ text: String) { out += style.paint("\(mark) \(text)", color) + "\n" }
         func describe(_ l: ListenerView) -> String {
             "\(l.key) (\(l.exposure.shortLabel)\(l.service.map { ", " + $0 } ?? "")) " + ownersText(l.owners, unowned: l.unownedReason)
@@ -190,7 +210,7 @@ public enum HistoryRenderer {
         out +=
             "\n\(diff.added.count) added, \(diff.removed.count) removed, \(diff.ownerChanged.count) owner changed, "
             + "\(diff.exposureChanged.count) exposure changed; \(diff.newFindings.count) new findings, \(diff.resolvedFindings.count) resolved\n"
-        return out
+        sink.write(out)
     }
 
     // MARK: baseline
@@ -202,24 +222,24 @@ public enum HistoryRenderer {
     }
 
     /// `baseline show --format json`: `{"baseline", "listeners", "findings"}`.
-    public static func renderBaselineJSON(_ baseline: BaselineInfo, content: SnapshotContent) -> String {
-        guard case .object(var header) = json(baseline.snapshot, baseline: baseline.snapshot.id) else { return "" }
+    public static func writeBaselineJSON(_ baseline: BaselineInfo, content: SnapshotContent, to out: inout OutputSink) {
+        guard case .object(var header) = json(baseline.snapshot, baseline: baseline.snapshot.id) else { return }
         header.append(("set_at", .string(Timestamp.iso8601(baseline.setAt))))
-        return JSONValue.object([
-            ("baseline", .object(header)),
-            ("listeners", .array(content.entries.map(InventoryRenderer.json))),
-            ("findings", .array(content.findings.map(AuditRenderer.json))),
-        ]).serialized(pretty: true) + "\n"
+        out.writeDocument(
+            .object([
+                ("baseline", .object(header)),
+                ("listeners", .array(content.entries.map(InventoryRenderer.json))),
+                ("findings", .array(content.findings.map(AuditRenderer.json))),
+            ]))
     }
 
     /// `baseline show`: the header, the listeners' table, then the findings.
-    public static func renderBaselineText(_ baseline: BaselineInfo, content: SnapshotContent, style: TableStyle) -> [UInt8] {
+    public static func writeBaselineText(_ baseline: BaselineInfo, content: SnapshotContent, style: TableStyle, to out: inout OutputSink) {
         let s = baseline.snapshot
-        var out = Array("baseline: snapshot \(s.id) taken \(Timestamp.iso8601(s.time))\(s.label.map { " \"\($0)\"" } ?? "")".utf8)
-        out += Array("\(s.hostname.map { " on \($0)" } ?? ""), set \(Timestamp.iso8601(baseline.setAt))\n\n".utf8)
-        out += InventoryRenderer.renderTable(content.entries, allStates: false, style: style)
-        var tail = "\n\(content.findings.count) finding\(content.findings.count == 1 ? "" : "s")\n"
-        for f in content.findings { tail += "  [\(f.severity.rawValue)] \(f.rule.rawValue): \(f.title)\n" }
-        return out + Array(tail.utf8)
+        out.write("baseline: snapshot \(s.id) taken \(Timestamp.iso8601(s.time))\(s.label.map { " \"\($0)\"" } ?? "")")
+        out.write("\(s.hostname.map { " on \($0)" } ?? ""), set \(Timestamp.iso8601(baseline.setAt))\n\n")
+        InventoryRenderer.writeTable(content.entries, allStates: false, style: style, to: &out)
+        out.write("\n\(content.findings.count) finding\(content.findings.count == 1 ? "" : "s")\n")
+        for f in content.findings { out.write("  [\(f.severity.rawValue)] \(f.rule.rawValue): \(f.title)\n") }
     }
 }

@@ -17,6 +17,7 @@ public enum InventoryRenderer {
         return names[number].map { "\($0) (\(number))" } ?? "protocol \(number)"
     }
 
+    /// The socket object (README "JSON fields").
     public static func json(_ entry: InventoryEntry) -> JSONValue { json(entry, extra: []) }
 
     /// The socket object, with `extra` fields (such as a verdict) appended.
@@ -46,9 +47,11 @@ public enum InventoryRenderer {
             ("owners", .array(entry.owners.map(json))),
         ]
         fields.append(("unowned_reason", .optional(entry.unownedReason?.rawValue)))
+        fields.append(("netns", entry.namespace.map(json) ?? .null))
         return .object(fields + extra)
     }
 
+    /// An owner object: the process, its executable, user, unit and container.
     public static func json(_ owner: SocketOwner) -> JSONValue {
         .object([
             ("pid", .int(Int64(owner.pid))),
@@ -64,109 +67,122 @@ public enum InventoryRenderer {
             ("start_time", .optional(owner.startTime.map(Timestamp.iso8601))),
             ("unit", .optional(owner.unit)),
             ("container", .optional(owner.container)),
+            ("container_info", owner.containerReference.map(json) ?? .null),
             ("netns", .optional(owner.netnsInode)),
             ("fds", .array(owner.fds.map { .int(Int64($0)) })),
         ])
     }
 
+    /// `{"runtime", "id", "name", "image", "rootless_uid", "pod", "published_ports"}`: the container an owner runs in.
+    public static func json(_ container: ContainerReference) -> JSONValue {
+        .object([
+            ("runtime", .string(container.runtime.rawValue)),
+            ("id", .optional(container.id)),
+            ("name", .optional(container.name)),
+            ("image", .optional(container.image)),
+            ("rootless_uid", .optional(container.rootlessUID)),
+            (
+                "pod",
+                container.pod.map {
+                    .object([("uid", .string($0.uid)), ("namespace", .optional($0.namespace)), ("name", .optional($0.name))])
+                }
+                    ?? .null
+            ),
+            (
+                "published_ports",
+                .array(
+                    container.publishedPorts.map { port in
+                        .object([
+                            ("container_port", .int(Int64(port.containerPort))), ("protocol", .string(port.portProtocol.rawValue)),
+                            ("host_address", .optional(port.hostAddress)), ("host_port", .optional(port.hostPorts?.lowerBound)),
+                            ("host_port_end", .optional(port.hostPorts?.upperBound)),
+                        ])
+                    })
+            ),
+        ])
+    }
+
+    /// `{"inode", "name", "kind"}`: a socket's network namespace.
+    public static func json(_ namespace: NetworkNamespace) -> JSONValue {
+        .object([
+            ("inode", .int(Int64(bitPattern: namespace.inode))), ("name", .optional(namespace.name)),
+            ("kind", .string(namespace.kind.rawValue)),
+        ])
+    }
+
+    /// `{"severity", "message"}`.
     public static func json(_ diagnostic: Diagnostic) -> JSONValue {
         .object([("severity", .string(diagnostic.severity.rawValue)), ("message", .string(diagnostic.message))])
     }
 
     /// `{"source": ..., "sockets": [...], "diagnostics": [...]}`, written
-    /// entry by entry: `flush` receives the output in chunks, so memory stays
-    /// flat however many sockets there are.
-    public static func renderJSON(
+    /// entry by entry, so a draining sink keeps memory flat however many
+    /// sockets there are. `extra` appends fields to each socket (the
+    /// overview's verdict).
+    public static func writeJSON(
         _ inventory: Inventory, entries: [InventoryEntry],
         extra: (InventoryEntry) -> [(String, JSONValue)] = { _ in [] },
-        flush: ([UInt8]) -> Void
+        to out: inout OutputSink
     ) {
-        var out: [UInt8] = []
-        out.reserveCapacity(1 << 16)
-        out.append(contentsOf: "{\n  \"source\": ".utf8)
-        JSONValue.writeString(inventory.source, into: &out)
-        out.append(contentsOf: ",\n  \"sockets\": [".utf8)
+        out.write("{\n  \"source\": ")
+        out.writeJSONString(inventory.source)
+        out.write(",\n  \"sockets\": [")
         for (k, entry) in entries.enumerated() {
-            if k > 0 { out.append(0x2c) }
-            JSONValue.newline(&out, 2)
-            json(entry, extra: extra(entry)).write(into: &out, pretty: true, indent: 2)
-            if out.count > 1 << 16 {
-                flush(out)
-                out.removeAll(keepingCapacity: true)
-            }
+            if k > 0 { out.write(byte: 0x2c) }
+            out.writeJSONNewline(indent: 2)
+            out.write(json(entry, extra: extra(entry)), pretty: true, indent: 2)
         }
-        if !entries.isEmpty { JSONValue.newline(&out, 1) }
-        out.append(contentsOf: "],\n  \"diagnostics\": ".utf8)
-        JSONValue.array(inventory.diagnostics.map(json)).write(into: &out, pretty: true, indent: 1)
-        out.append(contentsOf: "\n}\n".utf8)
-        flush(out)
+        if !entries.isEmpty { out.writeJSONNewline(indent: 1) }
+        out.write("],\n  \"diagnostics\": ")
+        out.write(JSONValue.array(inventory.diagnostics.map(json)), pretty: true, indent: 1)
+        out.write("\n}\n")
     }
 
-    public static func renderJSON(_ inventory: Inventory, entries: [InventoryEntry]) -> [UInt8] {
-        var all: [UInt8] = []
-        renderJSON(inventory, entries: entries) { all += $0 }
-        return all
-    }
-
-    /// One socket object per line, flushed in chunks.
-    public static func renderNDJSON(
+    /// One socket object per line.
+    public static func writeNDJSON(
         _ entries: [InventoryEntry], extra: (InventoryEntry) -> [(String, JSONValue)] = { _ in [] },
-        flush: ([UInt8]) -> Void
+        to out: inout OutputSink
     ) {
-        var out: [UInt8] = []
-        out.reserveCapacity(1 << 16)
-        for entry in entries {
-            json(entry, extra: extra(entry)).write(into: &out, pretty: false, indent: 0)
-            out.append(0x0a)
-            if out.count > 1 << 16 {
-                flush(out)
-                out.removeAll(keepingCapacity: true)
-            }
-        }
-        flush(out)
+        for entry in entries { out.writeLine(json(entry, extra: extra(entry))) }
     }
 
-    public static func renderNDJSON(_ entries: [InventoryEntry]) -> [UInt8] {
-        var all: [UInt8] = []
-        renderNDJSON(entries) { all += $0 }
-        return all
-    }
-
+    /// The CSV columns, in order: the first line of `writeCSV`.
     public static let csvHeader = [
         "proto", "family", "local_address", "local_port", "remote_address", "remote_port", "state",
         "v6only", "inode", "uid", "user", "port_class", "in_ephemeral_range", "service", "exposure",
         "unowned_reason", "owner_pids", "owner_names", "owner_users", "owner_exes", "owner_units",
-        "owner_containers", "owner_cmdlines",
+        "owner_containers", "owner_cmdlines", "netns_inode", "netns_name",
     ]
 
     /// Flat rows; several owners are joined with ";". With `verdict`, two
     /// more columns: verdict and verdict_reason.
-    public static func renderCSV(_ entries: [InventoryEntry], verdict: ((InventoryEntry) -> (verdict: String, reason: String))? = nil)
-        -> [UInt8]
-    {
-        var text = CSV.row(csvHeader + (verdict == nil ? [] : ["verdict", "verdict_reason"]))
+    public static func writeCSV(
+        _ entries: [InventoryEntry], verdict: ((InventoryEntry) -> (verdict: String, reason: String))? = nil, to out: inout OutputSink
+    ) {
+        out.write(CSV.row(csvHeader + (verdict == nil ? [] : ["verdict", "verdict_reason"])))
         for e in entries {
             let judged = verdict.map { $0(e) }
             let verdictCells = judged.map { [$0.verdict, $0.reason] } ?? []
             let s = e.socket
             let o = e.owners
-            text += CSV.row(
-                [
-                    s.proto.rawValue, s.family.rawValue, s.localAddress.description, String(s.localPort),
-                    s.remoteAddress.description, String(s.remotePort), s.stateName,
-                    s.v6only.map { String($0) } ?? "", String(s.inode), String(s.uid), e.user ?? "",
-                    e.portClass.rawValue, String(e.inEphemeralRange), e.service ?? "", e.exposure.rawValue,
-                    e.unownedReason?.rawValue ?? "",
-                    o.map { String($0.pid) }.joined(separator: ";"),
-                    o.map(\.name).joined(separator: ";"),
-                    o.map { $0.user ?? "" }.joined(separator: ";"),
-                    o.map { $0.exe ?? "" }.joined(separator: ";"),
-                    o.map { $0.unit ?? "" }.joined(separator: ";"),
-                    o.map { $0.container ?? "" }.joined(separator: ";"),
-                    o.map(\.cmdline).joined(separator: ";"),
-                ] + verdictCells)
+            out.write(
+                CSV.row(
+                    [
+                        s.proto.rawValue, s.family.rawValue, s.localAddress.description, String(s.localPort),
+                        s.remoteAddress.description, String(s.remotePort), s.stateName,
+                        s.v6only.map { String($0) } ?? "", String(s.inode), String(s.uid), e.user ?? "",
+                        e.portClass.rawValue, String(e.inEphemeralRange), e.service ?? "", e.exposure.rawValue,
+                        e.unownedReason?.rawValue ?? "",
+                        o.map { String($0.pid) }.joined(separator: ";"),
+                        o.map(\.name).joined(separator: ";"),
+                        o.map { $0.user ?? "" }.joined(separator: ";"),
+                        o.map { $0.exe ?? "" }.joined(separator: ";"),
+                        o.map { $0.unit ?? "" }.joined(separator: ";"),
+                        o.map { $0.container ?? "" }.joined(separator: ";"),
+                        o.map(\.cmdline).joined(separator: ";"),
+                        e.namespace.map { String($0.inode) } ?? "", e.namespace?.name ?? "",
+                    ] + verdictCells))
         }
-        return Array(text.utf8)
     }
 
     /// Owners in a few words: `nginx[100,101,+3] nginx.service`.
@@ -206,11 +222,14 @@ public enum InventoryRenderer {
 
     /// The aligned terminal table. `allStates` adds REMOTE and STATE columns;
     /// `verdict`, when given, adds a VERDICT column.
-    public static func renderTable(
+    public static func writeTable(
         _ entries: [InventoryEntry], allStates: Bool, style: TableStyle,
-        verdict: ((InventoryEntry) -> (text: String, color: String?))? = nil
-    ) -> [UInt8] {
-        var headers = ["PROTO", "LOCAL"]
+        verdict: ((InventoryEntry) -> (text: String, color: String?))? = nil, to out: inout OutputSink
+    ) {
+        // Namespaces get a column only when the sockets span more than one.
+        let firstNamespace = entries.first?.namespace?.inode
+        let namespaced = entries.contains { $0.namespace?.inode != firstNamespace }
+        var headers = namespaced ? ["NETNS", "PROTO", "LOCAL"] : ["PROTO", "LOCAL"]
         if allStates { headers += ["REMOTE", "STATE"] }
         headers += ["SERVICE", "EXPOSURE", "CLASS", "USER", "OWNER", "UNIT"]
         if verdict != nil { headers.append("VERDICT") }
@@ -221,11 +240,16 @@ public enum InventoryRenderer {
             let proto = s.proto.rawValue + (s.family == .ipv6 ? "6" : "")
             var row: [String] = []
             row.reserveCapacity(headers.count)  // one allocation per row, not one per += and append
+            if namespaced { row.append(e.namespace?.label ?? "-") }
             row += [proto, address(s.localAddress, port: s.localPort, proto: s.proto)]
             if allStates { row += [address(s.remoteAddress, port: s.remotePort, proto: s.proto), s.stateName] }
             let units = Set(e.owners.compactMap(\.unit))
             var unit = units.sorted().joined(separator: ",")
-            if let container = e.owners.compactMap(\.container).first { unit += (unit.isEmpty ? "" : " ") + "ctr:" + container.prefix(12) }
+            if let container = e.owners.lazy.compactMap(\.containerReference).first {
+                unit += (unit.isEmpty ? "" : " ") + "ctr:" + container.displayName
+            } else if let container = e.owners.lazy.compactMap(\.container).first {
+                unit += (unit.isEmpty ? "" : " ") + "ctr:" + container.prefix(12)
+            }
             row += [
                 s.proto == .raw ? ipProtocolName(s.rawProtocol ?? 0) : (e.service ?? "-"),
                 e.exposure.shortLabel, classLabel(e), e.user ?? String(s.uid), ownerSummary(e), unit.isEmpty ? "-" : unit,
@@ -240,7 +264,7 @@ public enum InventoryRenderer {
             }
             table.append(row, color: color)
         }
-        return table.render(style)
+        table.write(style, to: &out)
     }
 
     static func classLabel(_ e: InventoryEntry) -> String {
@@ -256,6 +280,7 @@ public enum InventoryRenderer {
 
 /// Times as RFC 3339 UTC text, computed without Foundation.
 public enum Timestamp {
+    /// `2026-11-27T07:30:00Z` for seconds since the epoch.
     public static func iso8601(_ seconds: Int64) -> String {
         let days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
         let secondsOfDay = seconds - days * 86400

@@ -10,6 +10,7 @@ public indirect enum JSONValue: Sendable, Equatable {
     case array([JSONValue])
     case object([(String, JSONValue)])
 
+    /// Equal values with equal keys in the same order.
     public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
         switch (lhs, rhs) {
         case (.null, .null): return true
@@ -23,8 +24,11 @@ public indirect enum JSONValue: Sendable, Equatable {
         }
     }
 
+    /// The string, or null.
     public static func optional(_ s: String?) -> JSONValue { s.map(JSONValue.string) ?? .null }
+    /// The integer, or null.
     public static func optional<I: BinaryInteger>(_ i: I?) -> JSONValue { i.map { .int(Int64($0)) } ?? .null }
+    /// The boolean, or null.
     public static func optional(_ b: Bool?) -> JSONValue { b.map(JSONValue.bool) ?? .null }
 
     /// Compact (one line) or indented text.
@@ -35,6 +39,7 @@ public indirect enum JSONValue: Sendable, Equatable {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// Appends the value to `out`, compact or indented as if nested `indent` levels deep.
     public func write(into out: inout [UInt8], pretty: Bool, indent: Int) {
         switch self {
         case .null: out.append(contentsOf: "null".utf8)

@@ -6,6 +6,7 @@ public enum OutputFormat: String, Sendable, CaseIterable {
     case json
     /// One JSON object per line.
     case ndjson
+    /// Comma-separated values (RFC 4180), one row per socket.
     case csv
     /// JUnit XML (`audit`), so CI systems list each finding.
     case junit
@@ -18,6 +19,7 @@ public enum OutputFormat: String, Sendable, CaseIterable {
 public struct TableStyle: Sendable {
     /// ANSI colour: only on a TTY and never with NO_COLOR (the caller decides).
     public var color: Bool
+    /// A style with or without colour.
     public init(color: Bool) { self.color = color }
 
     func paint(_ text: String, _ code: String) -> String {
@@ -37,19 +39,24 @@ extension String {
 /// A column-aligned text table. Widths count Unicode scalars, which is right
 /// for the ASCII and escaped text portcullis shows.
 public struct TextTable {
+    /// The header row, drawn bold in colour.
     public var headers: [String]
+    /// The rows, in order.
     public var rows: [[String]] = []
     /// Per-row colour code (SGR) or nil.
     public var rowColors: [String?] = []
 
+    /// An empty table with these headers.
     public init(headers: [String]) { self.headers = headers }
 
+    /// Adds a row, with an SGR colour code for the whole row or nil.
     public mutating func append(_ row: [String], color: String? = nil) {
         rows.append(row)
         rowColors.append(color)
     }
 
-    public func render(_ style: TableStyle) -> [UInt8] {
+    /// Writes the header and rows, columns padded to their widest cell.
+    public func write(_ style: TableStyle, to sink: inout OutputSink) {
         // Only the columns before the last are padded, so only their cells
         // are measured, each once: the widths are remembered for the
         // padding. (The overview's last column, the verdict, is its longest
@@ -86,13 +93,14 @@ public struct TextTable {
         for (r, (row, color)) in zip(rows, rowColors).enumerated() {
             line(row, color: color) { cellWidths[r * measured + $0] }
         }
-        return out
+        sink.write(bytes: out)
     }
 }
 
 /// RFC 4180 CSV with protection against spreadsheet formula injection:
 /// untrusted cells that begin with = + - @ are prefixed with a quote mark.
 public enum CSV {
+    /// One CSV row with its CRLF, each cell quoted where needed.
     public static func row(_ cells: [String]) -> String {
         cells.map(cell).joined(separator: ",") + "\r\n"
     }

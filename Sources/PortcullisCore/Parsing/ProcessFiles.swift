@@ -90,30 +90,67 @@ public enum ProcessFiles {
         return v
     }
 
-    /// systemd unit and container id from /proc/PID/cgroup.
+    /// systemd unit and container from /proc/PID/cgroup.
     public struct CgroupInfo: Sendable, Equatable {
         /// The innermost systemd service or socket unit on the cgroup path, else the innermost scope; escaped.
         public var unit: String?
-        /// The 64-hex-digit container id (Docker, containerd, CRI-O, Podman) on the path, if any.
+        /// The 64-hex-digit container id (Docker, containerd, CRI-O, Podman) on the path, if any: `containerReference?.id`.
         public var container: String?
         /// The cgroup path that was read (v2, else the systemd v1 hierarchy), escaped; nil when there was none.
         public var path: String?
+        /// The container the process runs in, as the path shows it (runtime, id or name, pod uid); nil outside any.
+        public var containerReference: ContainerReference?
+
+        /// Builds the parts of a cgroup file; `parseCgroup` derives them.
+        public init(unit: String? = nil, container: String? = nil, path: String? = nil, containerReference: ContainerReference? = nil) {
+            self.unit = unit
+            self.container = container
+            self.path = path
+            self.containerReference = containerReference
+        }
     }
 
-    /// Reads the cgroup v2 line (`0::/path`), or the systemd v1 hierarchy
-    /// (`N:name=systemd:/path`) when there is no v2 line.
+    /// Reads /proc/PID/cgroup: `0::/path` (cgroup v2) and
+    /// `N:controllers:/path` (v1, `name=systemd` among them).
+    ///
+    /// The unit comes from the v2 path, or from the systemd v1 hierarchy when
+    /// there is no v2 line or the v2 path is just `/` (a hybrid host whose
+    /// unified hierarchy systemd does not manage). The container comes from
+    /// the first of the v2 path, the systemd v1 path and the other v1
+    /// controllers' paths (`4:cpu,cpuacct:/docker/<id>`) that shows one.
     public static func parseCgroup(_ b: [UInt8]) -> CgroupInfo {
-        var chosen: String?
-        for line in String(decoding: b, as: UTF8.self).split(separator: "\n") {
-            if line.hasPrefix("0::") {
-                chosen = String(line.dropFirst(3))
+        var unified: ArraySlice<UInt8>?
+        var systemd: ArraySlice<UInt8>?
+        var controllers: [ArraySlice<UInt8>] = []
+        for line in b.split(separator: 0x0a) {
+            // hierarchy-ID:controller-list:path; the path itself may hold ':'.
+            guard let first = line.firstIndex(of: 0x3a), let second = line[(first + 1)...].firstIndex(of: 0x3a) else { continue }
+            let hierarchy = line[..<first]
+            let names = line[(first + 1)..<second]
+            let path = line[(second + 1)...]
+            if hierarchy.elementsEqual([0x30]) && names.isEmpty {
+                if unified == nil { unified = path }
+            } else if names.elementsEqual("name=systemd".utf8) {
+                systemd = path
+            } else {
+                controllers.append(path)
+            }
+        }
+        let chosen: ArraySlice<UInt8>?
+        if let unified, unified.count > 1 || systemd == nil { chosen = unified } else { chosen = systemd ?? unified }
+        var info = CgroupInfo()
+        if let chosen {
+            info.path = UntrustedText.escape(chosen)
+            info.unit = systemdUnit(String(decoding: chosen, as: UTF8.self))
+        }
+        for path in [unified, systemd].compactMap({ $0 }) + controllers {
+            if let reference = CgroupContainers.reference(path: path) {
+                info.containerReference = reference
+                info.container = reference.id
                 break
             }
-            let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
-            if fields.count == 3 && fields[1] == "name=systemd" { chosen = String(fields[2]) }
         }
-        guard let path = chosen else { return CgroupInfo() }
-        return CgroupInfo(unit: systemdUnit(path), container: containerID(path), path: UntrustedText.escape(path))
+        return info
     }
 
     static let unitSuffixes = [".service", ".socket", ".scope", ".mount", ".swap", ".timer"]
@@ -127,20 +164,6 @@ public enum ProcessFiles {
         }
         if let other = parts.last(where: { p in unitSuffixes.contains { p.hasSuffix($0) } }) {
             return UntrustedText.escape(other)
-        }
-        return nil
-    }
-
-    /// Container ids as Docker, containerd/CRI-O (Kubernetes), and Podman
-    /// write them into cgroup paths: a 64-hex-digit component, optionally
-    /// wrapped as `docker-<id>.scope`, `cri-containerd-<id>.scope`,
-    /// `crio-<id>.scope`, `libpod-<id>.scope`.
-    static func containerID(_ path: String) -> String? {
-        for part in path.split(separator: "/").reversed() {
-            var p = Substring(part)
-            if p.hasSuffix(".scope") { p = p.dropLast(6) }
-            if let dash = p.lastIndex(of: "-") { p = p[p.index(after: dash)...] }
-            if p.count == 64 && p.allSatisfy({ $0.isHexDigit }) { return String(p) }
         }
         return nil
     }
@@ -170,6 +193,20 @@ public enum ProcessFiles {
             else { continue }
             let home = String(decoding: fields[5], as: UTF8.self)
             if home.count > 1 && home.hasPrefix("/") && home != "/nonexistent" && !homes.contains(home) { homes.append(home) }
+        }
+        return homes
+    }
+
+    /// uid → home directory from /etc/passwd (first entry wins), as raw
+    /// text for building paths (not escaped: do not print it unescaped).
+    public static func homeDirectories(passwd b: [UInt8]) -> [UInt32: String] {
+        var homes: [UInt32: String] = [:]
+        for line in b.split(separator: 0x0a) where line.first != 0x23 {
+            let fields = line.split(separator: 0x3a, omittingEmptySubsequences: false)
+            guard fields.count >= 6, let uid = UInt32(String(decoding: fields[2], as: UTF8.self)), fields[5].first == 0x2f,
+                homes[uid] == nil
+            else { continue }
+            homes[uid] = String(decoding: fields[5], as: UTF8.self)
         }
         return homes
     }
@@ -210,6 +247,43 @@ public enum ProcessFiles {
             }
         }
         return nil
+    }
+
+    /// Network namespaces bind-mounted somewhere (`ip netns add`, Docker's
+    /// sandboxes, or by hand): each nsfs mount of a `net:[INODE]` in
+    /// /proc/self/mountinfo, with its mount point (octal escapes such as
+    /// `\040` decoded). A namespace mounted twice is listed twice.
+    public static func networkNamespaceMounts(mountinfo b: [UInt8]) -> [(inode: UInt64, mountPoint: String)] {
+        var found: [(inode: UInt64, mountPoint: String)] = []
+        for line in b.split(separator: 0x0a) {
+            // id parent major:minor root mountpoint options [optional...] - fstype source superoptions
+            let fields = line.split(separator: 0x20)
+            guard fields.count >= 8, let dash = fields.firstIndex(where: { $0.elementsEqual([0x2d]) }),
+                dash + 1 < fields.endIndex, fields[dash + 1].elementsEqual("nsfs".utf8),
+                let inode = namespaceInode(link: ArraySlice(fields[3]), kind: "net")
+            else { continue }
+            found.append((inode, String(decoding: unescapeOctal(fields[4]), as: UTF8.self)))
+        }
+        return found
+    }
+
+    /// Decodes the kernel's `\NNN` octal escapes (space, tab, newline, backslash) in mountinfo paths.
+    static func unescapeOctal(_ b: ArraySlice<UInt8>) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(b.count)
+        var i = b.startIndex
+        while i < b.endIndex {
+            if b[i] == 0x5c, i + 3 < b.endIndex,
+                let value = UInt8(String(decoding: b[(i + 1)...(i + 3)], as: UTF8.self), radix: 8)
+            {
+                out.append(value)
+                i += 4
+            } else {
+                out.append(b[i])
+                i += 1
+            }
+        }
+        return out
     }
 
     /// `btime` (boot time, seconds since the epoch) from /proc/stat.

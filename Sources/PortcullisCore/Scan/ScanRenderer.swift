@@ -6,13 +6,19 @@
 public enum ScanRenderer {
     /// Ports of one state summarised instead of listed.
     public struct NotShown: Sendable, Equatable {
+        /// The state summarised.
         public var state: ScanPortState
+        /// How many ports are in it.
         public var count: Int
         /// Per (proto, reason): how many.
         public var reasons: [Reason]
+        /// How many ports of one protocol gave one reason.
         public struct Reason: Sendable, Equatable {
+            /// The protocol.
             public var proto: TransportProtocol
+            /// Why the ports are in that state.
             public var reason: ScanReason
+            /// How many.
             public var count: Int
         }
     }
@@ -42,6 +48,7 @@ public enum ScanRenderer {
 
     // MARK: JSON
 
+    /// A port's JSON fields (README "scan: JSON fields").
     public static func json(_ port: ScanPortResult) -> [(String, JSONValue)] {
         [
             ("proto", .string(port.proto.rawValue)),
@@ -54,6 +61,7 @@ public enum ScanRenderer {
         ]
     }
 
+    /// What service detection learned, as a JSON object.
     public static func json(_ service: ScanService) -> JSONValue {
         .object([
             ("name", .string(service.name)),
@@ -80,6 +88,7 @@ public enum ScanRenderer {
         .object(ScanPortState.allCases.map { ($0.rawValue, .int(Int64(count($0)))) })
     }
 
+    /// A host's JSON fields: its address, counts, the ports listed and those summarised.
     public static func json(_ host: ScanHostResult) -> [(String, JSONValue)] {
         let (shown, notShown) = split(host)
         return [
@@ -121,7 +130,10 @@ public enum ScanRenderer {
         ]
     }
 
-    /// One JSON document.
+    /// The report as one JSON document.
+    public static func writeJSON(_ report: ScanReport, to out: inout OutputSink) { out.writeDocument(json(report)) }
+
+    /// One JSON value: the summary, every host, the diagnostics.
     public static func json(_ report: ScanReport) -> JSONValue {
         .object([
             ("summary", .object(summaryFields(report))),
@@ -131,49 +143,46 @@ public enum ScanRenderer {
     }
 
     /// The NDJSON line for an open port, written as soon as it is found.
-    public static func ndjsonPortLine(host: IPAddress, hostname: String?, _ port: ScanPortResult) -> String {
-        JSONValue.object(
-            [("type", .string("port")), ("address", .string(host.description)), ("hostname", .optional(hostname))]
-                + json(port)
-        ).serialized() + "\n"
+    public static func writeNDJSONPort(host: IPAddress, hostname: String?, _ port: ScanPortResult, to out: inout OutputSink) {
+        out.writeLine(
+            .object(
+                [("type", .string("port")), ("address", .string(host.description)), ("hostname", .optional(hostname))]
+                    + json(port)))
     }
 
     /// The NDJSON lines after the scan: one `host` line per host (its fields
     /// as in JSON; `ports` lists the shown ports in every state, including
     /// the open ones already streamed, now with their services), then the
     /// `summary` line, always last.
-    public static func ndjsonTail(_ report: ScanReport) -> String {
-        var out = ""
-        for host in report.hosts {
-            out += JSONValue.object([("type", .string("host"))] + json(host)).serialized() + "\n"
-        }
-        out +=
-            JSONValue.object(
+    public static func writeNDJSONTail(_ report: ScanReport, to out: inout OutputSink) {
+        for host in report.hosts { out.writeLine(.object([("type", .string("host"))] + json(host))) }
+        out.writeLine(
+            .object(
                 [("type", .string("summary"))] + summaryFields(report)
-                    + [("diagnostics", .array(report.diagnostics.map(InventoryRenderer.json)))]
-            ).serialized() + "\n"
-        return out
+                    + [("diagnostics", .array(report.diagnostics.map(InventoryRenderer.json)))]))
     }
 
     // MARK: text
 
-    public static func text(_ report: ScanReport, style: TableStyle) -> String {
-        var out = ""
+    /// The report for people, as nmap lays it out: per host, the ports
+    /// listed and the states summarised, then the summary line.
+    public static func writeText(_ report: ScanReport, style: TableStyle, to out: inout OutputSink) {
         for host in report.hosts {
             let name = host.hostname.map { "\($0) (\(host.address))" } ?? host.address.description
-            out +=
-                style.paint("Scan report for \(name)", "1") + (host.isUp ? "" : ": no answer on any port (down or fully filtered)") + "\n"
+            out.write(
+                style.paint("Scan report for \(name)", "1") + (host.isUp ? "" : ": no answer on any port (down or fully filtered)") + "\n")
             let (shown, notShown) = split(host)
             if !notShown.isEmpty {
-                out +=
+                out.write(
                     "Not shown: "
-                    + notShown.map { summary in
-                        "\(summary.count) \(summary.state.rawValue) ("
-                            + summary.reasons.map { "\($0.count) \($0.proto.rawValue) \($0.reason.rawValue)" }.joined(separator: ", ") + ")"
-                    }.joined(separator: ", ") + "\n"
+                        + notShown.map { summary in
+                            "\(summary.count) \(summary.state.rawValue) ("
+                                + summary.reasons.map { "\($0.count) \($0.proto.rawValue) \($0.reason.rawValue)" }.joined(separator: ", ")
+                                + ")"
+                        }.joined(separator: ", ") + "\n")
             }
             guard !shown.isEmpty else {
-                out += "\n"
+                out.write("\n")
                 continue
             }
             var table = TextTable(headers: ["PORT", "STATE", "SERVICE", "VERSION", "REASON"])
@@ -199,10 +208,10 @@ public enum ScanRenderer {
                 table.append(
                     ["\(port.port)/\(port.proto.rawValue)", port.state.rawValue, service?.name ?? "", version, reason], color: color)
             }
-            out += String(decoding: table.render(style), as: UTF8.self) + "\n"
+            table.write(style, to: &out)
+            out.write("\n")
         }
-        out += summaryLine(report) + "\n"
-        return out
+        out.write(summaryLine(report) + "\n")
     }
 
     /// "2 hosts scanned (1 up), 131070 ports in 1.42 s: 3 open, 131067 closed"

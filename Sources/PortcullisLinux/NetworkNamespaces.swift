@@ -1,0 +1,153 @@
+import PortcullisCore
+
+/// Every network namespace on the host, found four ways: the processes'
+/// `/proc/PID/ns/net` links (deduplicated by inode), the names `ip netns`
+/// keeps in /run/netns, Docker's sandboxes in /run/docker/netns, and nsfs
+/// bind mounts anywhere (namespaces no process holds).
+public struct NamespaceDiscovery: Sendable {
+    /// One namespace and how to enter it.
+    public struct Found: Sendable, Hashable {
+        /// The namespace, named where a name is known.
+        public var namespace: NetworkNamespace
+        /// An nsfs bind mount of it (absolute path), if there is one.
+        public var mountPath: String?
+        /// The processes in it, ascending (those whose link could be read).
+        public var pids: [Int32]
+    }
+
+    /// The namespaces, the host's first.
+    public var found: [Found]
+    /// portcullis's own namespace (0 when it cannot be read).
+    public var own: UInt64
+    /// What could not be read.
+    public var diagnostics: [Diagnostic] = []
+
+    /// The namespace with this inode, if found.
+    public func namespace(inode: UInt64) -> Found? { found.first { $0.namespace.inode == inode } }
+
+    /// Looks everywhere. `runRoot` is /run (tests pass a directory of their own).
+    public static func discover(procfs: ProcFS, runRoot: String = "/run") -> NamespaceDiscovery {
+        var diagnostics: [Diagnostic] = []
+        let own = procfs.ownNamespace("net") ?? 0
+        // The host's namespace is pid 1's. Where pid 1's link cannot be read
+        // (a sandbox whose init is shielded even from root), kthreadd's (pid 2,
+        // a kernel thread, always in the initial namespaces), else portcullis's own.
+        func namespace(of pid: Int32) -> UInt64? {
+            (try? procfs.readLink("\(pid)/ns/net")).flatMap { ProcessFiles.namespaceInode(link: $0[...], kind: "net") }
+        }
+        let kthreadd = (try? procfs.read("2/comm")).map { String(decoding: $0, as: UTF8.self) == "kthreadd\n" } ?? false
+        let host = namespace(of: 1) ?? (kthreadd ? namespace(of: 2) : nil) ?? own
+
+        var pidsByInode: [UInt64: [Int32]] = [:]
+        do {
+            for pid in try procfs.listedPIDs() {
+                // A process that exited or a kernel thread shielded from us: skipped, as ip netns identify does.
+                guard let link = try? procfs.readLink("\(pid)/ns/net"),
+                    let inode = ProcessFiles.namespaceInode(link: link[...], kind: "net")
+                else { continue }
+                pidsByInode[inode, default: []].append(pid)
+            }
+        } catch {
+            diagnostics.append(
+                Diagnostic(.warning, "cannot list the processes in \(procfs.root): \(error); namespaces held only by processes are missed"))
+        }
+
+        // Mounts: the /run directories by name, then every nsfs mount.
+        var mounts: [UInt64: (path: String, kind: NetworkNamespace.Kind, name: String)] = [:]
+        func remember(_ inode: UInt64, _ path: String) {
+            let kind: NetworkNamespace.Kind
+            let name: String
+            if let base = child(of: runRoot + "/netns", path) {
+                (kind, name) = (.named, base)
+            } else if let base = child(of: runRoot + "/docker/netns", path) {
+                (kind, name) = (.docker, base)
+            } else {
+                (kind, name) = (.mount, path)
+            }
+            // One name per namespace: an ip netns name over Docker's key over a bare mount point.
+            if let known = mounts[inode], rank(known.kind) <= rank(kind) { return }
+            mounts[inode] = (path, kind, name)
+        }
+        for directory in [runRoot + "/netns", runRoot + "/docker/netns"] {
+            for name in HostFiles.directoryNames(directory) {
+                let path = directory + "/" + name
+                if let identity = try? Sys.statAt(Sys.currentDirectory, Array(path.utf8), follow: true) {
+                    remember(identity.inode, path)
+                }
+            }
+        }
+        if let mountinfo = try? procfs.read("self/mountinfo", sizeHint: 65536) {
+            for (inode, path) in ProcessFiles.networkNamespaceMounts(mountinfo: mountinfo) { remember(inode, path) }
+        }
+
+        var found: [Found] = []
+        for inode in Set(pidsByInode.keys).union(mounts.keys).union([host]) where inode != 0 {
+            let mount = mounts[inode]
+            let namespace: NetworkNamespace
+            if inode == host {
+                namespace = NetworkNamespace(inode: inode, name: "host", kind: .host)
+            } else if let mount {
+                namespace = NetworkNamespace(inode: inode, name: mount.name, kind: mount.kind)
+            } else {
+                namespace = NetworkNamespace(inode: inode, name: nil, kind: .process)
+            }
+            var marked = namespace
+            marked.isOwn = inode == own
+            found.append(Found(namespace: marked, mountPath: mount?.path, pids: (pidsByInode[inode] ?? []).sorted()))
+        }
+        found.sort { $0.namespace < $1.namespace }
+        return NamespaceDiscovery(found: found, own: own, diagnostics: diagnostics)
+    }
+
+    /// The last component of `path` when `path` is directly inside `directory`.
+    static func child(of directory: String, _ path: String) -> String? {
+        guard path.hasPrefix(directory + "/") else { return nil }
+        let rest = path.dropFirst(directory.count + 1)
+        return rest.isEmpty || rest.contains("/") ? nil : String(rest)
+    }
+
+    static func rank(_ kind: NetworkNamespace.Kind) -> Int {
+        switch kind {
+        case .host: return 0
+        case .named: return 1
+        case .docker: return 2
+        case .mount: return 3
+        case .process: return 4
+        }
+    }
+
+    /// What a selection reads, and what it then keeps.
+    public struct Selection: Sendable {
+        /// The namespaces to read.
+        public var read: [Found]
+        /// Inodes the selectors named directly (all of `read` when no selector waits for owners).
+        public var matched: Set<UInt64>
+        /// Selectors that named no namespace, pid or inode: container names
+        /// or ids, matched against the sockets' owners once they are known.
+        public var unmatched: [NamespaceSelector]
+    }
+
+    /// The namespaces `selection` asks for. `automatic` sweeps every
+    /// namespace as root on the live kernel, else reads portcullis's own.
+    public func select(_ selection: NamespaceSelection, sweep: Bool) -> Selection {
+        func just(_ chosen: [Found]) -> Selection { Selection(read: chosen, matched: Set(chosen.map(\.namespace.inode)), unmatched: []) }
+        switch selection {
+        case .own: return just(found.filter { $0.namespace.inode == own })
+        case .all: return just(found)
+        case .automatic: return just(sweep ? found : found.filter { $0.namespace.inode == own })
+        case .only(let selectors):
+            var chosen: [Found] = []
+            var unmatched: [NamespaceSelector] = []
+            for selector in selectors {
+                let hits = found.filter { selector.matches($0.namespace, pids: $0.pids, containers: []) }
+                if hits.isEmpty { unmatched.append(selector) }
+                for hit in hits where !chosen.contains(hit) { chosen.append(hit) }
+            }
+            let matched = Set(chosen.map(\.namespace.inode))
+            // A container's name is known only from its processes' cgroups:
+            // every namespace is read, and the sockets kept afterwards.
+            let waiting = unmatched.contains { if case .name = $0 { return true } else { return false } }
+            return Selection(read: waiting ? found : chosen, matched: matched, unmatched: unmatched)
+        }
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import PortcullisCore
+import PortcullisJobs
+import PortcullisLinux
+import Testing
+
+/// A listener on `port` (TCP, all addresses) that records its pid.
+func namespaceListener(port: Int) -> String {
+    """
+    import os, socket, sys, time
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("0.0.0.0", \(port)))
+    s.listen(4)
+    with open(sys.argv[1] + ".tmp", "w") as f:
+        f.write("%d\\n" % os.getpid())
+    os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+    while True:
+        time.sleep(3600)
+    """
+}
+
+struct SweepSocketJSON: Decodable {
+    struct Namespace: Decodable {
+        var inode: UInt64
+        var name: String?
+        var kind: String
+    }
+    struct Owner: Decodable { var pid: Int32 }
+    var proto: String
+    var localPort: Int
+    var netns: Namespace?
+    var owners: [Owner]
+    var verdictReason: String?
+}
+
+struct SweepDocument: Decodable { var sockets: [SweepSocketJSON] }
+
+extension CLITests {
+    /// Real namespaces: two made with `ip netns add` (named), one made by
+    /// `unshare -n` that only its process holds. Every port is one the test
+    /// chose at random, so nothing else on the host is mistaken for them.
+    @Suite("Every network namespace is read, and --netns narrows it")
+    struct NamespaceSweep {
+        static let canRun =
+            Host.isRoot && Host.python3 != nil
+            && Host.executable("ip", preferring: ["/usr/sbin/ip", "/sbin/ip", "/bin/ip"]) != nil
+            && Host.executable("unshare", preferring: ["/usr/bin/unshare", "/bin/unshare"]) != nil
+
+        static func list(_ arguments: [String]) throws -> (CommandResult, [SweepSocketJSON]) {
+            let result = try CLI.run(["list", "-t", "--format", "json"] + arguments)
+            guard result.status == 0 else { return (result, []) }
+            return (result, try decodeJSON(SweepDocument.self, result.stdout).sockets)
+        }
+
+        @Test(
+            "list finds each namespace's listener with its namespace and owner; --netns by name, pid and inode",
+            .enabled(if: canRun, "needs root, python3, ip and unshare"))
+        func sweep() throws {
+            let first = try TestNamespace()
+            let second = try TestNamespace()
+            let base = Int.random(in: 20000...40000)
+            let (portA, portB, portC) = (base, base + 1, base + 2)
+            try first.startPython(namespaceListener(port: portA))
+            try second.startPython(namespaceListener(port: portB))
+            let lonely = try #require(try TestNamespace.startPython(namespaceListener(port: portC), wrappedIn: ["unshare", "-n"]))
+            defer { kill(lonely, SIGKILL) }
+
+            let (result, sockets) = try Self.list([])
+            #expect(result.status == 0, "\(result)")
+            let a = try #require(sockets.first { $0.localPort == portA }, "\(result)")
+            let b = try #require(sockets.first { $0.localPort == portB }, "\(result)")
+            let c = try #require(sockets.first { $0.localPort == portC }, "\(result)")
+            #expect(a.netns?.name == first.name && a.netns?.kind == "named")
+            #expect(b.netns?.name == second.name && b.netns?.kind == "named")
+            #expect(c.netns?.kind == "process" && c.netns?.name == nil)
+            #expect(c.owners.map(\.pid) == [lonely], "the fd walk covers every namespace: \(c)")
+            #expect(!a.owners.isEmpty && !b.owners.isEmpty)
+            #expect(Set([a.netns?.inode, b.netns?.inode, c.netns?.inode]).count == 3)
+            // The host's own listeners are in the same list, in the host's namespace.
+            #expect(sockets.allSatisfy { $0.netns != nil })
+
+            // Narrowed: by ip netns name, by a process inside, by inode.
+            let (_, byName) = try Self.list(["--netns", first.name])
+            #expect(byName.map(\.localPort) == [portA], "\(byName)")
+            let (_, byPID) = try Self.list(["--netns", String(lonely)])
+            #expect(byPID.map(\.localPort) == [portC], "\(byPID)")
+            let (_, byInode) = try Self.list(["--netns", String(try #require(b.netns?.inode)), "--netns", first.name])
+            #expect(Set(byInode.map(\.localPort)) == [portA, portB])
+
+            // /proc/PID/net reads the same namespaces' tables.
+            let (procfs, viaProc) = try Self.list(["--source", "procfs", "--netns", second.name])
+            #expect(viaProc.map(\.localPort) == [portB], "\(procfs)")
+
+            // A namespace that does not exist: exit 2, saying what does.
+            let missing = try CLI.run(["list", "--netns", "no-such-namespace"])
+            #expect(missing.status == 2, "\(missing)")
+            #expect(missing.err.contains("no-such-namespace") && missing.err.contains(first.name), "\(missing)")
+
+            // The table names the namespace when there is more than one.
+            let table = try CLI.run(["list", "-t", "--netns", first.name, "--netns", second.name])
+            #expect(table.out.hasPrefix("NETNS"), "\(table)")
+            #expect(table.out.contains("\(first.name) ") && table.out.contains(":\(portB)"), "\(table)")
+
+            // The overview does not judge a container's listener by this namespace's firewall.
+            let overview = try CLI.run(["--format", "json", "--netns", first.name])
+            #expect(overview.status == 0 || overview.status == 1, "\(overview)")
+            #expect(overview.out.contains("container network only: network namespace \(first.name)"), "\(overview)")
+        }
+
+        @Test(
+            "watch: a listener opened and closed inside another namespace, keyed by that namespace",
+            .enabled(if: canRun, "needs root, python3, ip and unshare"))
+        func watch() throws {
+            let namespace = try TestNamespace()
+            var options = ListenerWatcher.Options()
+            options.protocols = [.tcp]
+            options.namespaces = .only([.name(namespace.name)])
+            let watcher = try ListenerWatcher(options: options)
+            try watcher.start()
+            let port = Int.random(in: 40001...50000)
+            let pid = try #require(try TestNamespace.startPython(namespaceListener(port: port), in: namespace.name))
+            var events: [WatchEvent] = []
+            for _ in 0..<50 where events.isEmpty {
+                events = try watcher.poll(time: 1)
+                usleep(50_000)
+            }
+            let opened = try #require(events.first, "no event for the new listener")
+            #expect(opened.kind == .opened)
+            #expect(opened.listener.key.localPort == UInt16(port))
+            #expect(opened.listener.key.scope == namespace.name)
+            #expect(opened.listener.key.description.hasSuffix("in \(namespace.name)"))
+            kill(pid, SIGKILL)
+            var closed: [WatchEvent] = []
+            for _ in 0..<50 where closed.isEmpty {
+                closed = try watcher.poll(time: 2)
+                usleep(50_000)
+            }
+            #expect(closed.map(\.kind) == [.closed], "\(closed)")
+        }
+    }
+}
