@@ -102,7 +102,8 @@ import Testing
 }
 
 @Suite struct PublishedPortRuleTests {
-    static func judged(_ shape: String, _ port: UInt16, proto: TransportProtocol = .tcp) throws -> (PublishedPort, PublishedPortJudgement) {
+    static func judged(_ shape: String, _ port: UInt16, proto: TransportProtocol = .tcp) throws -> (PortPublication, PublishedPortJudgement)
+    {
         let model = try PublishedFixture.model(shape)
         let found = try #require(model.publishedPorts().ports.first { $0.hostPorts.contains(port) && $0.proto == proto })
         return (found, model.judge(found))

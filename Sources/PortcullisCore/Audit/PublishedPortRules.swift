@@ -32,7 +32,7 @@ public enum PublishedPortRules {
     ///   - namespaces: the namespaces whose sockets were read. A target in
     ///     none of them (a pod on another node, a namespace that could not
     ///     be entered) is never called empty.
-    public static func findings(for port: PublishedPort, judgement: PublishedPortJudgement?, namespaces: [TargetNamespace]) -> [Finding] {
+    public static func findings(for port: PortPublication, judgement: PublishedPortJudgement?, namespaces: [TargetNamespace]) -> [Finding] {
         var out: [Finding] = []
         let reachable = judgement?.reachableFromOtherHosts ?? (port.fromOtherHosts && port.exposure != .loopback)
         let subject = FindingSubject(
@@ -124,7 +124,7 @@ public enum PublishedPortRules {
     }
 
     /// `-p 127.0.0.1:8080:80` in the tool's own words.
-    static func loopbackHint(_ port: PublishedPort) -> String {
+    static func loopbackHint(_ port: PortPublication) -> String {
         let host = ports(port.hostPorts)
         let container = port.target.map { ports($0.ports) } ?? host
         let suffix = port.proto == .udp ? "/udp" : ""
@@ -140,7 +140,7 @@ public enum PublishedPortRules {
     }
 
     /// How to take a publication away, in the tool's own words.
-    static func removalHint(_ port: PublishedPort) -> String {
+    static func removalHint(_ port: PortPublication) -> String {
         switch port.tool {
         case .docker, .dockerProxy: return "recreate the container without -p \(ports(port.hostPorts)), or stop it"
         case .netavark, .rootlessport, .pasta: return "recreate the container without -p \(ports(port.hostPorts)), or stop it"
@@ -153,7 +153,7 @@ public enum PublishedPortRules {
     }
 
     /// The bypass's three ways out, in the tool's own words.
-    static func bypassFix(_ port: PublishedPort) -> String {
+    static func bypassFix(_ port: PortPublication) -> String {
         let proto = port.proto.rawValue
         let host = ports(port.hostPorts)
         let forwardDrop =

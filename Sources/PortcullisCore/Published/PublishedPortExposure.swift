@@ -69,7 +69,7 @@ extension FirewallModel {
     /// DOCKER chains, ufw's forward chains, netavark's FORWARD) with the
     /// target's address and port, the marks its DNAT path set, and
     /// `ct status dnat`. A REDIRECT goes to the input hook instead.
-    public func judge(_ port: PublishedPort, hostPort: UInt16? = nil, context: PublishedPortContext = PublishedPortContext())
+    public func judge(_ port: PortPublication, hostPort: UInt16? = nil, context: PublishedPortContext = PublishedPortContext())
         -> PublishedPortJudgement
     {
         let hostPort = hostPort.flatMap { port.hostPorts.contains($0) ? $0 : nil } ?? port.hostPorts.lowerBound
@@ -150,7 +150,7 @@ extension FirewallModel {
     }
 
     /// The packet sent to the host side of a published port.
-    func destinationPacket(_ port: PublishedPort, l4: UInt64, hostPort: UInt16) -> ListenerPacket {
+    func destinationPacket(_ port: PortPublication, l4: UInt64, hostPort: UInt16) -> ListenerPacket {
         let address = port.hostAddress?.normalized ?? (port.family == .ipv4 ? .anyV4 : .anyV6)
         var packet = self.packet(l4: l4, family: port.family, port: hostPort, address: address)
         if address.isLoopback {
@@ -162,7 +162,7 @@ extension FirewallModel {
     }
 
     /// What the input hook alone does with a new connection to the host port.
-    func inputEvaluation(_ port: PublishedPort, hostPort: UInt16, routeLocalnet: Bool) -> FirewallEvaluation {
+    func inputEvaluation(_ port: PortPublication, hostPort: UInt16, routeLocalnet: Bool) -> FirewallEvaluation {
         if let address = port.hostAddress, address.normalized.isLoopback, !routeLocalnet {
             return FirewallEvaluation(.reachable("loopback only; firewall not consulted"))
         }
@@ -174,7 +174,7 @@ extension FirewallModel {
     }
 
     /// The chain a published port's preconditions are named after in reasons.
-    static func seedChain(_ port: PublishedPort) -> NftChainID {
+    static func seedChain(_ port: PortPublication) -> NftChainID {
         guard let rule = port.rule else { return NftChainID(family: .other("?"), table: "?", name: "?") }
         return NftChainID(family: NftFamily(json: rule.family), table: rule.table, name: rule.chain)
     }
@@ -184,7 +184,7 @@ extension FirewallSnapshot {
     /// `FirewallModel.judge(_:hostPort:context:)` on the snapshot's model:
     /// unknown when there is none, and an accept weakened to unknown when
     /// legacy iptables tables are loaded (a legacy FORWARD rule may still drop).
-    public func judge(_ port: PublishedPort, hostPort: UInt16? = nil, context: PublishedPortContext = PublishedPortContext())
+    public func judge(_ port: PortPublication, hostPort: UInt16? = nil, context: PublishedPortContext = PublishedPortContext())
         -> PublishedPortJudgement
     {
         guard let model else {

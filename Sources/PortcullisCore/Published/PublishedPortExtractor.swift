@@ -18,7 +18,7 @@ extension FirewallModel {
 /// The walk behind `FirewallModel.publishedPorts()`.
 struct PublishedPortExtractor {
     let ruleset: NftRuleset
-    var ports: [PublishedPort] = []
+    var ports: [PortPublication] = []
     var diagnostics: [Diagnostic] = []
     /// Published ports already found, by identity, to merge the prerouting
     /// and output paths to one rule.
@@ -385,7 +385,7 @@ struct PublishedPortExtractor {
             }
         }
         // Conditions of the DNAT rule's own statements before the NAT are on `path` already.
-        let ruleRef = PublishedPortRule(
+        let ruleRef = PublicationRule(
             family: chain.family.jsonName, table: chain.table, chain: chain.name, handle: rule.handle, text: NftText.rule(rule),
             path: path.chains.map(\.name))
         let location = "\(ruleRef)"
@@ -440,7 +440,7 @@ struct PublishedPortExtractor {
                     if let targetAddress = piece.target?.address, (targetAddress.kind == .v4) != (family == .ipv4) { continue }
                     for range in piece.ports.ranges.prefix(Self.maximumExpansion) {
                         for proto in [TransportProtocol.tcp, .udp] where shape.protocols.contains(proto) {
-                            var port = PublishedPort(
+                            var port = PortPublication(
                                 tool: tool, proto: proto, family: family, hostAddress: address, hostPorts: Self.portRange(range),
                                 target: piece.target, targetUnreadable: piece.unreadable, rule: ruleRef,
                                 inputInterfaces: shape.interfaces, conditions: shape.other, fromOtherHosts: path.hook == .prerouting,
@@ -458,7 +458,7 @@ struct PublishedPortExtractor {
     }
 
     /// Adds a port, or merges it into the same rule's port found from the other hook.
-    mutating func add(_ port: PublishedPort, chain: NftChainID, handle: Int64?) {
+    mutating func add(_ port: PortPublication, chain: NftChainID, handle: Int64?) {
         let key = Key(
             rule: chain, handle: handle, proto: port.proto, family: port.family, hostAddress: port.hostAddress, hostPorts: port.hostPorts,
             target: port.target)

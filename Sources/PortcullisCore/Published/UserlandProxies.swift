@@ -115,7 +115,7 @@ public enum UserlandProxy {
             return bad("no -container-port")
         }
         let host = hostIP.normalized
-        let port = PublishedPort(
+        let port = PortPublication(
             tool: .dockerProxy, proto: proto, family: AddressFamily(host.kind), hostAddress: host.isUnspecified ? nil : host,
             hostPorts: hostPort...hostPort, target: PublishedTarget(address: containerIP.normalized, ports: containerPort...containerPort),
             fromOtherHosts: true, fromThisHost: true, pid: pid)
@@ -136,7 +136,7 @@ public enum UserlandProxy {
     /// follow what listens at run time and are reported, not guessed.
     public static func pasta(argv: [String], pid: Int32? = nil) -> PublishedPortScan? {
         guard let name = command(argv), name == "pasta" || name == "pasta.avx2" else { return nil }
-        var ports: [PublishedPort] = []
+        var ports: [PortPublication] = []
         var diagnostics: [Diagnostic] = []
         var index = 1
         while index < argv.count {
@@ -171,7 +171,7 @@ public enum UserlandProxy {
         return PublishedPortScan(ports: ports, diagnostics: diagnostics)
     }
 
-    static func pastaSpec(_ spec: String, proto: TransportProtocol, pid: Int32?) -> ([PublishedPort], [Diagnostic]) {
+    static func pastaSpec(_ spec: String, proto: TransportProtocol, pid: Int32?) -> ([PortPublication], [Diagnostic]) {
         if spec == "none" { return ([], []) }
         let label = "pasta\(pidText(pid)) -\(proto == .tcp ? "t" : "u") \(NftText.clean(spec, limit: 60))"
         if spec == "auto" || spec == "all" {
@@ -201,7 +201,7 @@ public enum UserlandProxy {
                 address = parsed.normalized
             }
         }
-        var ports: [PublishedPort] = []
+        var ports: [PortPublication] = []
         var diagnostics: [Diagnostic] = []
         for item in list.split(separator: ",") {
             if item.hasPrefix("~") {
@@ -216,7 +216,7 @@ public enum UserlandProxy {
             let families: [AddressFamily] = address.map { [AddressFamily($0.kind)] } ?? [.ipv4, .ipv6]
             for family in families {
                 ports.append(
-                    PublishedPort(
+                    PortPublication(
                         tool: .pasta, proto: proto, family: family, hostAddress: address?.isUnspecified == true ? nil : address,
                         hostPorts: host, target: PublishedTarget(address: nil, ports: target),
                         inputInterfaces: interface.map { .only([$0]) } ?? .any, fromOtherHosts: true, fromThisHost: true, pid: pid))
@@ -264,7 +264,7 @@ public enum UserlandProxy {
         }
         let ports = listeners.filter { $0.proto != .raw }.map { endpoint in
             let address = endpoint.address.normalized
-            return PublishedPort(
+            return PortPublication(
                 tool: .rootlessport, proto: endpoint.proto, family: AddressFamily(address.kind),
                 hostAddress: address.isUnspecified ? nil : address,
                 hostPorts: endpoint.port...endpoint.port, target: nil,

@@ -90,7 +90,7 @@ public struct PublishedTarget: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// The nft rule that publishes a port, and the chains that lead to it.
-public struct PublishedPortRule: Sendable, Hashable, CustomStringConvertible {
+public struct PublicationRule: Sendable, Hashable, CustomStringConvertible {
     /// The table's family: `ip`, `ip6`, `inet`.
     public var family: String
     /// The table: `nat`, `docker-bridges`, `netavark`, `kube-proxy`, ...
@@ -112,7 +112,7 @@ public struct PublishedPortRule: Sendable, Hashable, CustomStringConvertible {
 
 /// One published port: host address and port(s), protocol, where the
 /// connections go, what publishes it and under which conditions.
-public struct PublishedPort: Sendable, Hashable {
+public struct PortPublication: Sendable, Hashable {
     /// Who set it up.
     public var tool: PublishingTool
     /// TCP or UDP.
@@ -130,7 +130,7 @@ public struct PublishedPort: Sendable, Hashable {
     /// a NAT map keyed by something other than the port, ...
     public var targetUnreadable: String?
     /// The nft rule, for a port published by a DNAT; nil for a userland proxy.
-    public var rule: PublishedPortRule?
+    public var rule: PublicationRule?
     /// The input interfaces the rule takes connections on.
     public var inputInterfaces: InterfaceLimit
     /// Other conditions on the way to the DNAT, as nft-like text: a source
@@ -162,7 +162,7 @@ public struct PublishedPort: Sendable, Hashable {
     public init(
         tool: PublishingTool, proto: TransportProtocol, family: AddressFamily, hostAddress: IPAddress?,
         hostPorts: ClosedRange<UInt16>, target: PublishedTarget?, targetUnreadable: String? = nil,
-        rule: PublishedPortRule? = nil, inputInterfaces: InterfaceLimit = .any, conditions: [String] = [],
+        rule: PublicationRule? = nil, inputInterfaces: InterfaceLimit = .any, conditions: [String] = [],
         fromOtherHosts: Bool = true, fromThisHost: Bool = true, loadBalanced: Bool = false, pid: Int32? = nil
     ) {
         self.tool = tool
@@ -219,13 +219,13 @@ public struct PublishedPort: Sendable, Hashable {
 /// The published ports of a ruleset, and what could not be read.
 public struct PublishedPortScan: Sendable {
     /// Every published port found, in ruleset order.
-    public var ports: [PublishedPort]
+    public var ports: [PortPublication]
     /// What was not understood (never silently dropped): an unreadable
     /// DNAT target, a jump to a missing chain, a loop, a budget exhausted.
     public var diagnostics: [Diagnostic]
 
     /// A scan result.
-    public init(ports: [PublishedPort], diagnostics: [Diagnostic]) {
+    public init(ports: [PortPublication], diagnostics: [Diagnostic]) {
         self.ports = ports
         self.diagnostics = diagnostics
     }
