@@ -31,4 +31,13 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable, Codable {
     case notInPolicy = "not-in-policy"
     /// A listener the baseline snapshot does not have (`audit --baseline`).
     case notInBaseline = "not-in-baseline"
+    /// A published port (DNAT to a container, VM or pod) reachable from
+    /// other hosts although the input chain would drop its port.
+    case publishedPortBypassesInput = "published-port-bypasses-input"
+    /// A published port with nothing listening behind it in the target's namespace.
+    case publishedPortWithoutListener = "published-port-without-listener"
+    /// A database, cache, queue or search engine published on every address of the host.
+    case publishedDatastore = "published-datastore"
+    /// A control plane or management API published on every address of the host.
+    case publishedAdminAPI = "published-admin-api"
 }

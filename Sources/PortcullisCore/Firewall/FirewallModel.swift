@@ -31,9 +31,19 @@ public struct FirewallModel: Sendable {
     /// packet to; `ct status dnat` can only hold for a listener on one.
     let dnatTargets: IntervalSet
     let snatPossible: Bool
+    /// What joining iptables-save text to the ruleset could not do.
+    let joinNotes: [String]
 
-    /// - Parameter nftJSON: the output of `nft -j list ruleset`.
-    public init(nftJSON: [UInt8]) throws(FirewallError) {
+    /// - Parameters:
+    ///   - nftJSON: the output of `nft -j list ruleset`.
+    ///   - iptablesSave: the output of `iptables-nft-save` (`.ipv4`) and
+    ///     `ip6tables-nft-save` (`.ipv6`), when they could be read: they
+    ///     supply the options of iptables-nft's xtables extensions, which
+    ///     nft's JSON names without (Docker's, kube-proxy's, CNI's and
+    ///     netavark's DNAT targets, `-m conntrack`, `-m addrtype`,
+    ///     `-m multiport`, `-j MARK`). Without them those rules stay
+    ///     conditions and targets portcullis cannot read.
+    public init(nftJSON: [UInt8], iptablesSave: [AddressFamily: String] = [:]) throws(FirewallError) {
         let document: JSONValue
         do {
             // nft writes integers only; a number with a fraction in a field
@@ -42,20 +52,29 @@ public struct FirewallModel: Sendable {
         } catch {
             throw .malformedJSON(error)
         }
-        try self.init(ruleset: NftRuleset(json: document))
+        var ruleset = try NftRuleset(json: document)
+        var notes: [String] = []
+        for family in AddressFamily.allCases {
+            guard let text = iptablesSave[family] else { continue }
+            let (joined, diagnostics) = ruleset.applying(IptablesSave(text: text), family: family == .ipv4 ? .ip : .ip6)
+            ruleset = joined
+            notes += diagnostics.map(\.message)
+        }
+        self.init(ruleset: ruleset, joinNotes: notes)
     }
 
-    init(ruleset: NftRuleset) {
+    init(ruleset: NftRuleset, joinNotes: [String] = []) {
         self.ruleset = ruleset
+        self.joinNotes = joinNotes
         cache = ValueReader.buildCache(ruleset)
         var targets = IntervalSet.empty
         var snat = false
         for chain in ruleset.chains.values {
             if let base = chain.base, base.type == .nat, base.hook == .input { snat = true }
             for rule in chain.rules {
-                for case .nat(let kind, let port) in rule.statements where kind.changesDestination {
+                for case .nat(let nat) in rule.statements where nat.kind.changesDestination {
                     // Without a port (or with a map) the new port may be any.
-                    targets = targets.union(port.flatMap(Self.ports) ?? .all(bits: 16))
+                    targets = targets.union(nat.port.flatMap(Self.ports) ?? .all(bits: 16))
                 }
             }
         }
@@ -95,8 +114,8 @@ public struct FirewallModel: Sendable {
                 if usesXT { tables.insert("\(chain.id.family.jsonName) \(chain.id.table)") }
             }
         }
-        guard !tables.isEmpty else { return [] }
-        return [
+        guard !tables.isEmpty else { return joinNotes }
+        return joinNotes + [
             "iptables-nft rules with xtables extensions in table \(tables.sorted().map { NftText.clean($0) }.joined(separator: ", ")): "
                 + "portcullis cannot read them, and listeners whose packets meet them are judged unknown"
         ]
@@ -268,7 +287,7 @@ public struct FirewallModel: Sendable {
             let typical = e.accepted.min(by: { acceptedRank($0) < acceptedRank($1) })
         {
             // Every path is accepted: the forks did not matter.
-            return FirewallEvaluation(.reachable(decisions(typical)))
+            return FirewallEvaluation(.reachable(decisions(typical)), decidingRule: typical.lastRule.map(FirewallRuleReference.init))
         }
         let clean = e.accepted.filter { !$0.dependsOnHostState }
         if let best = clean.min(by: { score($0) < score($1) }) {
@@ -280,7 +299,9 @@ public struct FirewallModel: Sendable {
                 restrictions.isEmpty
                 ? "\(decisions(best)), for packets where \(summary(conditions, total: best.forkCount))"
                 : "reachable only when \(summary(restrictions, total: restrictions.count)): \(decisions(best))"
-            return FirewallEvaluation(.reachable(reason), conditions: conditions, restrictions: restrictions)
+            var evaluation = FirewallEvaluation(.reachable(reason), conditions: conditions, restrictions: restrictions)
+            evaluation.decidingRule = best.lastRule.map(FirewallRuleReference.init)
+            return evaluation
         }
         if e.accepted.isEmpty && e.undecided.isEmpty, !e.dropped.isEmpty {
             // The drop most packets meet first: the path with fewest forks.
@@ -289,10 +310,11 @@ public struct FirewallModel: Sendable {
             for (_, why) in typicalFirst where !reasons.contains(why) {
                 reasons.append(why)
             }
-            guard reasons.count > 1 else { return FirewallEvaluation(.filtered(reasons[0])) }
+            let deciding = typicalFirst.first?.0.lastRule.map(FirewallRuleReference.init)
+            guard reasons.count > 1 else { return FirewallEvaluation(.filtered(reasons[0]), decidingRule: deciding) }
             let others =
                 reasons.dropFirst().prefix(3).joined(separator: "; ") + (reasons.count > 4 ? "; and \(reasons.count - 4) more" : "")
-            return FirewallEvaluation(.filtered("\(reasons[0]) (other packets: \(others))"))
+            return FirewallEvaluation(.filtered("\(reasons[0]) (other packets: \(others))"), decidingRule: deciding)
         }
         if let (_, why) = e.undecided.first {
             return FirewallEvaluation(.unknown(why))
@@ -341,6 +363,33 @@ public struct FirewallModel: Sendable {
     }
 }
 
+/// A rule of the ruleset, as a verdict's reason names it.
+public struct FirewallRuleReference: Sendable, Hashable, CustomStringConvertible {
+    /// The table's family: `ip`, `ip6`, `inet`, `netdev`, `bridge`.
+    public var family: String
+    /// The table's name.
+    public var table: String
+    /// The chain's name.
+    public var chain: String
+    /// The rule's handle (nft lists it with `-a`).
+    public var handle: Int64?
+    /// The rule as short nft-like text, escaped.
+    public var text: String
+
+    init(_ location: RuleLocation) {
+        family = location.chain.family.jsonName
+        table = location.chain.table
+        chain = location.chain.name
+        handle = location.handle
+        text = location.text
+    }
+
+    /// `rule "TEXT" (ip filter DOCKER, handle 17)`.
+    public var description: String {
+        "rule \"\(text)\" (\(NftText.clean("\(family) \(table) \(chain)"))\(handle.map { ", handle \($0)" } ?? ""))"
+    }
+}
+
 /// A verdict and, for `.reachable`, the conditions a packet must meet.
 public struct FirewallEvaluation: Sendable, Hashable {
     /// Reachable, filtered or unknown, with its reason.
@@ -354,11 +403,19 @@ public struct FirewallEvaluation: Sendable, Hashable {
     /// Empty when the port is open to any sender (perhaps minus a blocklist).
     public var restrictions: [String]
 
+    /// The rule that accepted (the last one, on the path the reason
+    /// describes) or dropped the packet; nil when a chain's policy decided,
+    /// when the firewall was not consulted, or for `.unknown`.
+    public var decidingRule: FirewallRuleReference?
+
     /// An evaluation; `conditions` and `restrictions` default to none (open to every sender).
-    public init(_ verdict: FirewallVerdict, conditions: [String] = [], restrictions: [String] = []) {
+    public init(
+        _ verdict: FirewallVerdict, conditions: [String] = [], restrictions: [String] = [], decidingRule: FirewallRuleReference? = nil
+    ) {
         self.verdict = verdict
         self.conditions = conditions
         self.restrictions = restrictions
+        self.decidingRule = decidingRule
     }
 
     /// Reachable, but only from some sources or on some local addresses.

@@ -53,6 +53,9 @@ struct PacketState: Sendable {
     var untracked = false
     /// "accepted by ..." per base chain passed.
     var decisions: [String] = []
+    /// The last rule that accepted or dropped the packet on this path (nil
+    /// when a chain's policy did).
+    var lastRule: RuleLocation?
 
     func domain(_ spec: FieldSpec) -> IntervalSet { domains[spec.key] ?? spec.initial }
 
@@ -261,14 +264,26 @@ struct NftEvaluator {
                         devices: nil, entryAtom: "the packet arrives through a bridge port",
                         stage: base.hook == .prerouting ? 1 : 2, order: order))
             case (.ip, .prerouting), (.ip6, .prerouting), (.inet, .prerouting):
+                // A published port's DNAT is given (the extraction found
+                // it): nat chains are not walked again.
+                if base.type == .nat && (packet.forward != nil || packet.ignoresNAT) { continue }
                 out.append(
                     EntryPoint(
                         chain: chain, point: HookPoint(hook: .prerouting, priority: base.priority),
                         devices: nil, entryAtom: nil, stage: 3, order: order))
             case (.ip, .input), (.ip6, .input), (.inet, .input):
+                if let forward = packet.forward, !forward.isLocal { continue }
+                if base.type == .nat && (packet.forward != nil || packet.ignoresNAT) { continue }
                 out.append(
                     EntryPoint(
                         chain: chain, point: HookPoint(hook: .input, priority: base.priority),
+                        devices: nil, entryAtom: nil, stage: 4, order: order))
+            case (.ip, .forward), (.ip6, .forward), (.inet, .forward):
+                // Only the packet of a published port, sent on to another address, is forwarded.
+                guard let forward = packet.forward, !forward.isLocal else { continue }
+                out.append(
+                    EntryPoint(
+                        chain: chain, point: HookPoint(hook: .forward, priority: base.priority),
                         devices: nil, entryAtom: nil, stage: 4, order: order))
             default:
                 continue
@@ -279,9 +294,27 @@ struct NftEvaluator {
 
     /// Runs the packet through every base chain in hook and priority order.
     /// A path must be accepted by each chain it enters; a drop anywhere is final.
+    /// Conditions every modelled packet meets before the first chain (a
+    /// published port's DNAT path: its input interface, source, port).
+    var seeds: [(NftStatement, NftChainID)] = []
+
     mutating func evaluate() -> Evaluation {
         var result = Evaluation()
         var live = [PacketState()]
+        for (seed, chain) in seeds {
+            guard case .match(let op, let left, let right) = seed else { continue }
+            let point = HookPoint(hook: .prerouting, priority: ListenerPacket.dnatPriority)
+            // Only what the model tracks narrows the packet; a condition
+            // on hidden state is the publication's, not a fork to judge.
+            switch packet.resolve(left, point: point, untracked: false) {
+            case .tracked, .inputInterface, .masked: break
+            default: continue
+            }
+            let location = RuleLocation(chain: chain, handle: nil, text: "published by")
+            live = live.flatMap { state in
+                match(op: op, left: left, right: right, state, point: point, location).filter(\.1).map(\.0)
+            }
+        }
         for entry in entryPoints() {
             result.chainsConsulted += 1
             var next: [PacketState] = []
@@ -359,8 +392,12 @@ struct NftEvaluator {
             case .accept:
                 var accepted = s
                 accepted.decisions.append("accepted by \(what)")
+                accepted.lastRule = nil
                 return .accepted(accepted)
-            case .drop: return .dropped(s, "dropped by \(what)")
+            case .drop:
+                var dropped = s
+                dropped.lastRule = nil
+                return .dropped(dropped, "dropped by \(what)")
             case .other: return .undecided(s, "cannot judge \(what)")
             }
         }
@@ -399,9 +436,12 @@ struct NftEvaluator {
                 case .accept:
                     var accepted = state
                     accepted.decisions.append("accepted by \(location)")
+                    accepted.lastRule = location
                     outcomes.append(.accepted(accepted))
                 case .drop(let why):
-                    outcomes.append(.dropped(state, why))
+                    var dropped = state
+                    dropped.lastRule = location
+                    outcomes.append(.dropped(dropped, why))
                 case .jump(let target):
                     guard thread.stack.count < Self.maximumJumpDepth else {
                         outcomes.append(.undecided(state, "cannot judge: jumps nest deeper than \(Self.maximumJumpDepth) at \(location)"))
@@ -513,8 +553,8 @@ struct NftEvaluator {
                     nextLive += unmatched
                 case .undecidable(let why):
                     results.append((s, .undecidable("cannot judge \(why)\(NftText.explanation(why)): \(location)")))
-                case .nat(let kind, _):
-                    results.append((s, .undecidable("cannot judge \(kind.rawValue) (NAT rewrites where the packet goes): \(location)")))
+                case .nat(let nat):
+                    results.append((s, .undecidable("cannot judge \(nat.kind.rawValue) (NAT rewrites where the packet goes): \(location)")))
                 }
             }
             live = nextLive
@@ -596,6 +636,7 @@ struct NftEvaluator {
         _ location: RuleLocation
     ) -> [(PacketState, Bool)] {
         let text = NftText.match(op: op, left: left, right: right)
+        if let known = knownMarkTest(op: op, left: left, right: right) { return [(state, known)] }
         if case .concat(let parts) = left {
             return concatLookup(op: op, parts: parts, right: right, text: text, state, point: point, location)
         }
@@ -617,6 +658,16 @@ struct NftEvaluator {
             return atom(text, category: nil, state, location)
         case .untracked(let category):
             return atom(text, category: category == .fixed ? nil : category, state, location)
+        case .outputInterface where point.hook == .forward:
+            // Routing chose the device: known when the caller (or the
+            // DNAT rule's own `iifname != BRIDGE`) names it.
+            guard case .meta("oifname") = left, let name = packet.forward?.outputInterface, op.isEquality,
+                let patterns = reader.interfacePatterns(right, byName: true, table: location.chain)
+            else {
+                return atom(text, category: nil, state, location)
+            }
+            let matches = patterns.contains { $0.matches(name) }
+            return [(state, op == .notEqual ? !matches : matches)]
         case .outputInterface:
             // No output device is chosen yet on the way in: a test for a
             // named one cannot match. Anything else varies by kernel.
@@ -674,6 +725,24 @@ struct NftEvaluator {
             }
             return split(spec, accepted, text: text, state, location)
         }
+    }
+
+    /// `meta mark & 0x4000 == 0x4000`, `ct mark & 0x1000 == 0x1000` on the
+    /// forward path of a published port whose DNAT path set those bits:
+    /// decided; nil for any other test.
+    func knownMarkTest(op: NftMatchOperator, left: NftExpr, right: NftValue) -> Bool? {
+        guard let forward = packet.forward, op == .equal || op == .notEqual,
+            case .binary(.and, let inner, .int(let mask)) = left, mask > 0, case .int(let value) = right
+        else { return nil }
+        let known: UInt64
+        switch inner {
+        case .meta("mark"): known = forward.metaMarkBits
+        case .ct("mark", nil): known = forward.ctMarkBits
+        default: return nil
+        }
+        // Only when every bit the mask keeps is known set is `mark & mask` known: it is `mask`.
+        guard UInt64(mask) & known == UInt64(mask) else { return nil }
+        return (value == mask) == (op == .equal)
     }
 
     static func category(of resolved: ResolvedField) -> FieldCategory? {

@@ -124,6 +124,22 @@ struct HookPoint: Hashable, Sendable {
     }
 }
 
+/// Where a published port's packet goes after its DNAT.
+struct ForwardPath: Sendable {
+    /// The new destination; nil for a REDIRECT (a socket of this host).
+    var targetAddress: IPAddress?
+    /// The new destination port.
+    var targetPort: UInt16
+    /// The interface the route to the target leaves by, when known.
+    var outputInterface: String?
+    /// Bits the DNAT path set in the packet's mark, and in the connection's.
+    var metaMarkBits: UInt64 = 0
+    var ctMarkBits: UInt64 = 0
+
+    /// A REDIRECT: delivered to this host through the input hook.
+    var isLocal: Bool { targetAddress == nil }
+}
+
 /// The class of packets whose fate is judged: NEW inbound connections (TCP
 /// SYN) or datagrams from another host, to one listener.
 struct ListenerPacket: Sendable {
@@ -139,8 +155,28 @@ struct ListenerPacket: Sendable {
     var dnatPossible: Bool
     /// A nat chain on input: `ct status snat` can be set.
     var snatPossible: Bool
+    /// Set for the packet of a published port: it was sent to the host
+    /// port, a DNAT rule rewrote it, and it goes on to the forward hook
+    /// (or, for a REDIRECT, to the input hook) with the new address and port.
+    var forward: ForwardPath? = nil
+    /// Skip every nat-type base chain: for the question "what would the
+    /// input hook do with this packet were it not translated".
+    var ignoresNAT = false
 
     var addressBits: Int { family == .ipv4 ? 32 : 128 }
+
+    /// nat prerouting's own priority (NF_IP_PRI_NAT_DST): chains after it see the translated packet.
+    static let dnatPriority: Int64 = -100
+
+    /// Whether a chain at `point` sees the translated destination.
+    func isTranslated(_ point: HookPoint) -> Bool {
+        guard forward != nil, !point.bridged else { return false }
+        switch point.hook {
+        case .forward, .input: return true
+        case .prerouting: return point.priority > Self.dnatPriority
+        default: return false
+        }
+    }
 
     /// A connection-opening SYN: SYN set, ACK, RST and FIN clear (Linux drops
     /// SYN+FIN and answers SYN+ACK or RST at a listener without a
@@ -155,7 +191,18 @@ struct ListenerPacket: Sendable {
 
     func resolve(_ e: NftExpr, point: HookPoint, untracked: Bool) -> ResolvedField {
         switch e {
-        case .payload(let proto, let field): return payload(proto, field)
+        case .payload(let proto, let field):
+            if let forward, isTranslated(point) {
+                if field == "dport", ["tcp", "udp", "th"].contains(proto) {
+                    if proto == "tcp" && l4proto != 6 || proto == "udp" && l4proto != 17 { return .absent }
+                    return tracked("dport@dnat", 16, .fixed, .integer, .single(UInt64(forward.targetPort)))
+                }
+                if field == "daddr", let address = forward.targetAddress, proto == "ip" || proto == "ip6" {
+                    guard (proto == "ip") == (family == .ipv4) else { return .absent }
+                    return tracked("\(proto) daddr@dnat", addressBits, .fixed, family == .ipv4 ? .ipv4 : .ipv6, .single(U128(address)))
+                }
+            }
+            return payload(proto, field)
         case .rawPayload: return .opaque
         case .meta(let key): return meta(key)
         case .ct(let key, let direction): return ct(key, direction: direction, point: point, untracked: untracked)
@@ -163,8 +210,10 @@ struct ListenerPacket: Sendable {
             if flags.contains("saddr") { return .untracked(.source) }
             if flags == ["daddr"] && result == "type" {
                 // Unicast to one of our addresses is "local"; UDP may also
-                // come as broadcast or multicast.
-                let values: IntervalSet = l4proto == 6 ? .single(2) : .values([2, 3, 5])
+                // come as broadcast or multicast. After a DNAT to another
+                // address it is that address's type: unicast.
+                let translatedAway = isTranslated(point) && forward?.targetAddress != nil
+                let values: IntervalSet = translatedAway ? .single(1) : l4proto == 6 ? .single(2) : .values([2, 3, 5])
                 return .tracked(FieldSpec(key: "fib daddr type", bits: 8, category: .shape, kind: .fibType, initial: values))
             }
             if flags.contains("daddr") { return .untracked(.destination) }
@@ -280,6 +329,16 @@ struct ListenerPacket: Sendable {
     }
 
     func ct(_ key: String, direction: String?, point: HookPoint, untracked: Bool) -> ResolvedField {
+        if forward != nil, direction == "original", point.tracking == .after, !untracked {
+            // The connection's original direction: what the sender addressed.
+            switch key {
+            case "proto-dst": return destinationPort
+            case "proto-src": return sourcePort
+            case "daddr": return family == .ipv4 ? payload("ip", "daddr") : payload("ip6", "daddr")
+            case "saddr": return family == .ipv4 ? payload("ip", "saddr") : payload("ip6", "saddr")
+            default: return .opaque
+            }
+        }
         guard direction == nil else { return .opaque }
         let tracking = point.tracking
         switch key {
@@ -300,6 +359,10 @@ struct ListenerPacket: Sendable {
             return tracked("ct direction", 8, .fixed, .ctDirection, .single(0))
         case "status":
             guard tracking == .after, !untracked else { return .opaque }
+            if forward != nil {
+                // The published port's connection was DNATed (a REDIRECT too).
+                return tracked("ct status", 16, .destination, .ctStatus, .single(32))
+            }
             var values: [UInt64] = [0]
             if dnatPossible { values.append(32) }
             if snatPossible { values.append(16) }

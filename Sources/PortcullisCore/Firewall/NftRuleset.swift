@@ -49,6 +49,10 @@ struct NftRule: Sendable {
     var handle: Int64?
     var comment: String?
     var statements: [NftStatement]
+    /// The iptables-nft (xtables) statements among `statements`, by index:
+    /// nft's JSON names their extension but not its options, which
+    /// `iptables-save` text can supply (`NftRuleset.applying(_:family:)`).
+    var xtables: [NftXtablesStatement] = []
 
     /// A rule with no verdict, vmap, state change or unknown statement
     /// cannot change where a packet goes (e.g. `ip saddr 10.0.0.0/8 counter`),
@@ -61,6 +65,16 @@ struct NftRule: Sendable {
             }
         }
     }
+}
+
+/// An `{"xt": {"type": ..., "name": ...}}` statement of an iptables-nft rule.
+struct NftXtablesStatement: Hashable, Sendable {
+    /// Its position in the rule's statements.
+    var index: Int
+    /// `match` or `target` (nft also writes `watcher` for ebtables).
+    var type: String
+    /// The extension: `conntrack`, `addrtype`, `DNAT`, `MARK`, ...
+    var name: String
 }
 
 /// A value on the right of a match, in a set, or as a map key.
@@ -117,15 +131,16 @@ enum NftStatement: Hashable, Sendable {
     /// an iptables-nft xt match, ...): the rule may or may not go on.
     case opaqueCondition(String)
     /// `meta mark set`, `ct mark set`: later mark matches see new values.
-    case setsMark(String)
+    case setsMark(NftMarkChange)
     /// `notrack`: the packet skips connection tracking.
     case notrack
     /// `add/update @set { ... }`: the set's contents change at run time; a
     /// nested statement such as `limit` makes it a condition too.
     case updatesSet(name: String, condition: String?)
-    /// `dnat`, `redirect`, `snat`, `masquerade`, with the new port if one
-    /// is given: where the packet goes next is not modelled.
-    case nat(kind: NftNatKind, port: NftValue?)
+    /// `dnat`, `redirect`, `snat`, `masquerade`, with the new address and
+    /// port where they are given: the listener evaluation does not follow
+    /// the packet there; the published-port extraction reads them.
+    case nat(NftNat)
     /// Something whose effect on the verdict cannot be judged: queue,
     /// an xt target, payload mangling, or an unknown JSON key.
     case undecidable(String)
@@ -141,6 +156,77 @@ struct NftMapEntry: Hashable, Sendable {
     var verdict: NftVerdict
 }
 
+/// A NAT statement as nft writes it: `dnat ip to 10.0.0.2:80`, `dnat to
+/// 10.0.0.4:9000-9010`, `dnat to tcp dport map { 8080 : 10.0.0.2 }`,
+/// `redirect to :8080`, `masquerade`.
+struct NftNat: Hashable, Sendable {
+    var kind: NftNatKind
+    /// `ip` or `ip6`: which family's address an inet-table rule sets.
+    var family: String?
+    /// The new address (an address, a range, a prefix), when not chosen by a map.
+    var address: NftValue?
+    /// The new port or port range; nil keeps the original port.
+    var port: NftValue?
+    /// `dnat to KEY map { ... }`: the new address (or `address . port`)
+    /// looked up by a key of the packet.
+    var addressMap: NftNatMap?
+    /// `dnat to ADDRESS:KEY map { ... }`: the new port looked up.
+    var portMap: NftNatMap?
+    /// `persistent`, `random`, `fully-random`, `netmap`, ...
+    var flags: [String] = []
+    /// Part of the statement this decoder could not read (a map with an
+    /// expression it does not know, an unexpected JSON shape), described.
+    var unreadable: String?
+    /// Set when the statement comes from iptables-save text (an xtables
+    /// DNAT/REDIRECT target nft's JSON does not show): the target's text.
+    var iptablesTarget: String?
+    /// iptables' DNAT `--to-destination IP:LOW-HIGH/BASE`: the new port is
+    /// LOW + (original port - BASE), so a range maps onto a range.
+    var portBase: UInt16?
+
+    init(kind: NftNatKind) { self.kind = kind }
+}
+
+/// The lookup of a NAT statement: `tcp dport map { 8080 : 10.0.0.2 }` or `tcp dport map @forwards`.
+struct NftNatMap: Hashable, Sendable {
+    var key: NftExpr
+    var entries: NftNatMapEntries
+}
+
+/// A NAT map's elements, written in the rule or kept in a named map.
+enum NftNatMapEntries: Hashable, Sendable {
+    case inline([NftMapPair])
+    case named(String)
+}
+
+/// One element of a data map: `8080 : 10.0.0.2 . 80`.
+struct NftMapPair: Hashable, Sendable {
+    var key: NftValue
+    var value: NftValue
+}
+
+/// A mark statement (`meta mark set meta mark | 0x2000`, `ct mark set meta
+/// mark | 0x1000`, `meta mark set 0x10`): what is certainly true of the
+/// new value, for the forward path of a published port, which meets rules
+/// that test the mark its DNAT path set.
+struct NftMarkChange: Hashable, Sendable {
+    /// `meta mark`, `ct mark`, `meta priority`, ...
+    var target: String
+    /// Bits the new value certainly has set.
+    var setBits: UInt64 = 0
+    /// The new value ORs in the packet's meta mark (`ct mark set meta mark | 0x1000`).
+    var includesMetaMark = false
+    /// The new value keeps the target's own bits (`meta mark set meta mark | 0x2000`).
+    var keepsOwnBits = false
+
+    init(target: String, setBits: UInt64 = 0, includesMetaMark: Bool = false, keepsOwnBits: Bool = false) {
+        self.target = target
+        self.setBits = setBits
+        self.includesMetaMark = includesMetaMark
+        self.keepsOwnBits = keepsOwnBits
+    }
+}
+
 /// A named set or map.
 struct NftSet: Sendable {
     var id: NftChainID
@@ -150,6 +236,9 @@ struct NftSet: Sendable {
     var elements: [NftValue]
     /// For a verdict map: each element's verdict.
     var verdicts: [NftMapEntry]?
+    /// For a data map (`type inet_service : ipv4_addr . inet_service`):
+    /// each element's data, in the order of `elements`.
+    var data: [NftValue]?
     /// Set by a rule that adds or updates elements at run time.
     var updatedByRules = false
 
@@ -261,7 +350,14 @@ extension NftRuleset {
         guard let exprs = body.jsonMember("expr")?.jsonArray else {
             return NftRule(handle: handle, comment: comment, statements: [.undecidable("rule without an expr list")])
         }
-        return NftRule(handle: handle, comment: comment, statements: exprs.map(decodeStatement))
+        var rule = NftRule(handle: handle, comment: comment, statements: exprs.map(decodeStatement))
+        for (index, expr) in exprs.enumerated() {
+            guard let xt = expr.jsonMember("xt") else { continue }
+            rule.xtables.append(
+                NftXtablesStatement(
+                    index: index, type: xt.jsonMember("type")?.jsonString ?? "?", name: xt.jsonMember("name")?.jsonString ?? "?"))
+        }
+        return rule
     }
 
     static func decodeSet(_ body: JSONValue, id: NftChainID, isMap: Bool) -> NftSet {
@@ -276,20 +372,25 @@ extension NftRuleset {
         let rawElements = body.jsonMember("elem")?.jsonArray ?? []
         var elements: [NftValue] = []
         var verdicts: [NftMapEntry]?
+        var data: [NftValue]?
         let isVerdictMap = isMap && body.jsonMember("map")?.jsonString == "verdict"
-        if isVerdictMap { verdicts = [] }
+        if isVerdictMap { verdicts = [] } else if isMap { data = [] }
         for raw in rawElements {
             if isMap {
                 // A map element is [key, data].
                 guard let pair = raw.jsonArray, pair.count == 2 else { continue }
                 let key = decodeValue(pair[0])
                 elements.append(key)
-                if isVerdictMap { verdicts?.append(NftMapEntry(key: key, verdict: decodeVerdict(pair[1]))) }
+                if isVerdictMap {
+                    verdicts?.append(NftMapEntry(key: key, verdict: decodeVerdict(pair[1])))
+                } else {
+                    data?.append(decodeValue(pair[1]))
+                }
             } else {
                 elements.append(decodeValue(raw))
             }
         }
-        return NftSet(id: id, types: types, flags: flags, elements: elements, verdicts: verdicts)
+        return NftSet(id: id, types: types, flags: flags, elements: elements, verdicts: verdicts, data: data)
     }
 
     // MARK: values and expressions
@@ -386,13 +487,78 @@ extension NftRuleset {
         }
     }
 
+    /// A NAT statement's body (null for `masquerade` and a bare `redirect`).
+    static func decodeNat(_ kind: NftNatKind, _ body: JSONValue) -> NftNat {
+        var nat = NftNat(kind: kind)
+        nat.family = body.jsonMember("family")?.jsonString
+        if let flags = body.jsonMember("flags") {
+            nat.flags = flags.jsonString.map { [$0] } ?? flags.jsonArray?.compactMap(\.jsonString) ?? []
+        }
+        func lookup(_ json: JSONValue, _ what: String) -> NftNatMap? {
+            guard let map = json.jsonMember("map") else { return nil }
+            guard let keyJSON = map.jsonMember("key"), let data = map.jsonMember("data") else {
+                nat.unreadable = "\(what) map without key/data"
+                return nil
+            }
+            let key = decodeExpr(keyJSON)
+            if case .setReference(let name) = decodeValue(data) { return NftNatMap(key: key, entries: .named(name)) }
+            guard let pairs = data.jsonMember("set")?.jsonArray else {
+                nat.unreadable = "\(what) map data \(NftText.json(data))"
+                return nil
+            }
+            var entries: [NftMapPair] = []
+            for pair in pairs {
+                guard let kv = pair.jsonArray, kv.count == 2 else {
+                    nat.unreadable = "\(what) map element \(NftText.json(pair))"
+                    return nil
+                }
+                entries.append(NftMapPair(key: decodeValue(kv[0]), value: decodeValue(kv[1])))
+            }
+            return NftNatMap(key: key, entries: .inline(entries))
+        }
+        if let addr = body.jsonMember("addr") {
+            if addr.jsonMember("map") != nil {
+                nat.addressMap = lookup(addr, "address")
+            } else {
+                nat.address = decodeValue(addr)
+                if case .other(let what) = nat.address { nat.unreadable = "address \(what) \(NftText.json(addr))" }
+            }
+        }
+        if let port = body.jsonMember("port") {
+            if port.jsonMember("map") != nil {
+                nat.portMap = lookup(port, "port")
+            } else {
+                nat.port = decodeValue(port)
+                if case .other(let what) = nat.port { nat.unreadable = "port \(what) \(NftText.json(port))" }
+            }
+        }
+        return nat
+    }
+
+    /// What a mark statement's value says of the new mark.
+    static func decodeMarkChange(_ target: String, _ value: JSONValue?) -> NftMarkChange {
+        var change = NftMarkChange(target: target)
+        guard let value else { return change }
+        if let bits = value.jsonInt, bits >= 0 {
+            change.setBits = UInt64(bits)
+            return change
+        }
+        // `meta mark | 0x2000`: nft writes the OR as {"|": [expr, value]}.
+        if let pair = value.jsonMember("|")?.jsonArray, pair.count == 2 {
+            let source = decodeExpr(pair[0])
+            if let bits = pair[1].jsonInt, bits >= 0 { change.setBits = UInt64(bits) }
+            if case .meta("mark") = source { change.includesMetaMark = true }
+            change.keepsOwnBits = NftText.expr(source) == target || (target == "meta mark" && change.includesMetaMark)
+        }
+        return change
+    }
+
     static func decodeStatement(_ json: JSONValue) -> NftStatement {
         guard let fields = json.jsonObject, fields.count == 1, let (key, body) = fields.first else {
             return .undecidable("unrecognised expression \(NftText.json(json))")
         }
         if let kind = NftNatKind(rawValue: key) {
-            // No port: the original one is kept. `redirect` with no body is null.
-            return .nat(kind: kind, port: body.jsonMember("port").map(decodeValue))
+            return .nat(decodeNat(kind, body))
         }
         switch key {
         case "match":
@@ -431,9 +597,9 @@ extension NftRuleset {
                 let expr = decodeExpr(target)
                 switch expr {
                 case .meta(let k) where ["mark", "priority", "nftrace", "secmark"].contains(k):
-                    return .setsMark("meta \(k)")
+                    return .setsMark(decodeMarkChange("meta \(k)", body.jsonMember("value")))
                 case .ct(let k, _) where ["mark", "label", "zone", "event"].contains(k):
-                    return .setsMark("ct \(k)")
+                    return .setsMark(decodeMarkChange("ct \(k)", body.jsonMember("value")))
                 default:
                     return .undecidable("\(NftText.expr(expr)) set (rewrites the packet)")
                 }

@@ -67,9 +67,15 @@ enum NftText {
         // match (any of the flags), so it is spelt out as nft does.
         switch op {
         case .in: return "\(expr(left)) \(r)"
-        case .equal where !isFlagField(left): return "\(expr(left)) \(r)"
+        case .equal where !isFlagField(left) && !isMasked(left): return "\(expr(left)) \(r)"
         default: return "\(expr(left)) \(clean(op.jsonName)) \(r)"
         }
+    }
+
+    /// `meta mark & 0x4000 == 0x4000`: nft spells the `==` after a mask.
+    static func isMasked(_ e: NftExpr) -> Bool {
+        if case .binary = e { return true }
+        return false
     }
 
     static func isFlagField(_ e: NftExpr) -> Bool {
@@ -110,12 +116,42 @@ enum NftText {
             }
         case .noEffect(let what): return clean(what)
         case .opaqueCondition(let what): return what
-        case .setsMark(let what): return "\(what) set …"
+        case .setsMark(let change): return "\(change.target) set …"
         case .notrack: return "notrack"
         case .updatesSet(let name, let condition): return "update @\(clean(name))" + (condition.map { " { … \($0) }" } ?? "")
         case .undecidable(let why): return why
-        case .nat(let kind, let port): return kind.rawValue + (port.map { " to :\(value($0))" } ?? "")
+        case .nat(let nat): return natStatement(nat)
         }
+    }
+
+    /// `dnat ip to 10.0.0.2:80`, `dnat to tcp dport map { 8080 : 10.0.0.2 }`, `redirect to :8080`.
+    static func natStatement(_ nat: NftNat) -> String {
+        if let target = nat.iptablesTarget { return target }
+        var text = nat.kind.rawValue + (nat.family.map { " \(clean($0))" } ?? "")
+        func map(_ m: NftNatMap) -> String {
+            switch m.entries {
+            case .named(let name): return "\(expr(m.key)) map @\(clean(name))"
+            case .inline(let pairs):
+                var shown = pairs.prefix(maximumSetItems).map { "\(value($0.key)) : \(value($0.value))" }
+                if pairs.count > maximumSetItems { shown.append("… (\(pairs.count) elements)") }
+                return "\(expr(m.key)) map { \(shown.joined(separator: ", ")) }"
+            }
+        }
+        var to = ""
+        if let m = nat.addressMap {
+            to = map(m)
+        } else if let address = nat.address {
+            let a = value(address)
+            to = a.contains(":") && nat.port != nil ? "[\(a)]" : a
+        }
+        if let m = nat.portMap {
+            to += ":" + map(m)
+        } else if let port = nat.port {
+            to += ":" + value(port)
+        }
+        if !to.isEmpty { text += " to " + to }
+        if !nat.flags.isEmpty { text += " " + nat.flags.map { clean($0) }.joined(separator: ",") }
+        return text
     }
 
     /// Why a construct cannot be judged, where its name does not say.
