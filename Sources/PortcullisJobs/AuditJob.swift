@@ -49,6 +49,11 @@ public enum FirewallJudge {
     public static func current(_ diagnostics: inout [Diagnostic]) -> @Sendable (InventoryEntry) -> FirewallVerdict {
         let snapshot = FirewallReader.read()
         diagnostics += snapshot.diagnostics
+        return judge(snapshot)
+    }
+
+    /// The verdict per listener from a ruleset already read.
+    public static func judge(_ snapshot: FirewallSnapshot) -> @Sendable (InventoryEntry) -> FirewallVerdict {
         // One memo for the run: listeners the ruleset cannot tell apart share one evaluation.
         let memo = Mutex(FirewallModel.Memo())
         return { entry in memo.withLock { snapshot.verdict(for: entry, memo: &$0) } }
@@ -107,13 +112,23 @@ public enum AuditJob {
         let policy = try options.policy.load()
         var collector = InventoryCollector(options: options.source.collectorOptions(query: SocketQuery()))
         var diagnostics: [Diagnostic] = []
-        let firewall = options.judgeFirewall && options.source.isLive ? FirewallJudge.current(&diagnostics) : nil
+        let snapshot = options.judgeFirewall && options.source.isLive ? FirewallReader.read() : nil
+        diagnostics += snapshot?.diagnostics ?? []
         var input: AuditInput
         let inventory: Inventory
-        do { (input, inventory) = try collector.auditInput(firewall: firewall, policy: policy, now: Clock.now()) } catch {
+        do {
+            (input, inventory) = try collector.auditInput(firewall: snapshot.map(FirewallJudge.judge), policy: policy, now: Clock.now())
+        } catch {
             throw .collection(error)
         }
         input.baseline = options.baseline
+        // Ports published into containers: open although no host socket holds them.
+        if options.source.isLive {
+            let published = PublishedPortCollection.collect(firewall: snapshot, inventory: inventory)
+            input.publications = published.publications
+            input.targetNamespaces = published.namespaces
+            diagnostics += published.diagnostics
+        }
         let report = Auditor.run(input)
         return Report(audit: report, inventory: inventory, diagnostics: inventory.diagnostics + diagnostics + report.notes)
     }

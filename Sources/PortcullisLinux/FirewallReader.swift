@@ -30,7 +30,33 @@ public enum FirewallReader {
                     + "the firewall ruleset cannot be read")
         }
         if let problem = untrustworthy(path) { return .unavailable(problem) }
-        return readRuleset(executable: path, arguments: [path, "-j", "list", "ruleset"])
+        return readRuleset(executable: path, arguments: [path, "-j", "list", "ruleset"], iptablesSave: iptablesSaveText())
+    }
+
+    /// Where iptables-nft-save and ip6tables-nft-save are looked for.
+    public static let iptablesSavePaths: [AddressFamily: [String]] = [
+        .ipv4: ["/usr/sbin/iptables-nft-save", "/sbin/iptables-nft-save"],
+        .ipv6: ["/usr/sbin/ip6tables-nft-save", "/sbin/ip6tables-nft-save"],
+    ]
+
+    /// The rules iptables-nft wrote, as its save tool prints them: nft's JSON
+    /// names an xtables match or target (DNAT, conntrack, addrtype) but not
+    /// its options, so Docker's, kube-proxy's and CNI's DNAT targets are read
+    /// from this text and joined to the JSON rule by rule. Absent when the
+    /// tool is not installed, not trustworthy, or fails (the targets then
+    /// stay unreadable, and say so).
+    static func iptablesSaveText() -> [AddressFamily: String] {
+        var texts: [AddressFamily: String] = [:]
+        for (family, paths) in iptablesSavePaths {
+            guard let path = paths.first(where: { (try? Sys.fileStatus($0)) != nil }), untrustworthy(path) == nil,
+                let result = try? ChildProcess.run(
+                    path: path, arguments: [path], timeoutMilliseconds: timeoutMilliseconds, stdoutLimit: outputLimit),
+                !result.timedOut, !result.exceededOutputLimit, case .exited(0) = result.status,
+                let text = String(validating: result.stdout, as: UTF8.self)
+            else { continue }
+            texts[family] = text
+        }
+        return texts
     }
 
     /// Why an nft binary should not be run as root, if it should not.
@@ -48,7 +74,8 @@ public enum FirewallReader {
     /// the model from it. `arguments` starts with argv[0]. Tests use it to
     /// read a network namespace's ruleset via `ip netns exec`.
     static func readRuleset(
-        executable: String, arguments: [String], timeoutMilliseconds: Int64 = timeoutMilliseconds, outputLimit: Int = outputLimit
+        executable: String, arguments: [String], timeoutMilliseconds: Int64 = timeoutMilliseconds, outputLimit: Int = outputLimit,
+        iptablesSave: [AddressFamily: String] = [:]
     ) -> FirewallSnapshot.Source {
         let result: ChildProcessResult
         do {
@@ -79,7 +106,7 @@ public enum FirewallReader {
             return .unavailable("\(executable) failed (exit \(code))\(said.map { ": \($0)" } ?? "")")
         case .exited:
             do {
-                return .nftables(try FirewallModel(nftJSON: result.stdout))
+                return .nftables(try FirewallModel(nftJSON: result.stdout, iptablesSave: iptablesSave))
             } catch {
                 return .unavailable(error.description)
             }

@@ -154,11 +154,17 @@ public struct InventoryCollector {
             serviceName: { port, proto in services.name(port: port, proto: proto) })
         builder.namespaces = Self.namedByContainers(plan, ownersByInode: ownersByInode, sockets: sockets)
         var entries = builder.entries(for: sockets, owners: context)
-        if let plan { entries = try Self.keepSelected(entries, plan.selection) }
+        var namespacesRead: [NetworkNamespace] = []
+        if let plan {
+            entries = try Self.keepSelected(entries, plan.selection)
+            namespacesRead = table.namespaces.compactMap { builder.namespaces[$0] }.sorted()
+        }
         InventoryBuilder.sort(&entries)
-        return Inventory(
+        var inventory = Inventory(
             entries: entries, diagnostics: diagnostics, source: table.source,
             packetSockets: packets.map { builder.packetEntry(for: $0, owners: context) })
+        inventory.namespacesRead = namespacesRead
+        return inventory
     }
 
     /// The reader of the container state, made on first use.
@@ -175,6 +181,8 @@ public struct InventoryCollector {
     struct Table {
         var records: [SocketRecord]
         var source: String
+        /// The namespaces whose tables were read.
+        var namespaces: Set<UInt64> = []
     }
 
     /// The namespaces to read: nil for a copied /proc (only its own tables exist).
@@ -216,12 +224,14 @@ public struct InventoryCollector {
         let own = plan.discovery.own
         var records: [SocketRecord] = []
         var sources: Set<String> = []
+        var readInodes: Set<UInt64> = []
         let others = plan.selection.read.filter { $0.namespace.inode != own }
         if plan.selection.read.contains(where: { $0.namespace.inode == own }) || own == 0 {
             var table = try ownTable(procfs, &diagnostics, quiet: quiet)
             for i in table.records.indices { table.records[i].netns = own }
             records = table.records
             sources.insert(table.source)
+            readInodes.insert(own)
         }
         // Each other namespace: a netlink socket made inside it (on a
         // thread of its own), then dumped from here; /proc/PID/net where that fails.
@@ -253,6 +263,7 @@ public struct InventoryCollector {
                     for i in dumped.indices { dumped[i].netns = found.namespace.inode }
                     records += dumped
                     sources.insert("netlink")
+                    readInodes.insert(found.namespace.inode)
                     continue
                 } catch {
                     netlinkError = error.description
@@ -275,6 +286,7 @@ public struct InventoryCollector {
                 for i in dumped.indices { dumped[i].netns = found.namespace.inode }
                 records += dumped
                 sources.insert("procfs")
+                readInodes.insert(found.namespace.inode)
                 fellBack = true
                 if !quiet && options.source != .procfs {
                     diagnostics.append(
@@ -293,7 +305,7 @@ public struct InventoryCollector {
             }
         }
         let source = sources.count <= 1 ? (sources.first ?? "netlink") : "netlink+procfs"
-        return Table(records: records, source: source)
+        return Table(records: records, source: source, namespaces: readInodes)
     }
 
     /// Namespaces by inode for the entries: a nameless one takes the name

@@ -151,3 +151,35 @@ public struct NamespaceDiscovery: Sendable {
         }
     }
 }
+
+extension NamespaceDiscovery {
+    /// The interface addresses of each namespace found (`ip -n NS addr`),
+    /// over NETLINK_ROUTE from a socket made inside it; a namespace that
+    /// cannot be entered is absent. Says which namespace a published port's
+    /// target address lives in.
+    public func addresses(procRoot: String = "/proc") -> [UInt64: [IPAddress]] {
+        var result: [UInt64: [IPAddress]] = [:]
+        let others = found.filter { $0.namespace.inode != own }
+        let paths = others.map { $0.mountPath ?? "\(procRoot)/\($0.pids.first ?? 0)/ns/net" }
+        var sockets: [(UInt64, Result<Int32, Errno>)] = zip(
+            others.map(\.namespace.inode), others.isEmpty ? [] : Sys.netlinkSockets(protocol: 0, inNamespaces: paths)
+        ).map { ($0, $1) }
+        if own != 0 { sockets.append((own, Result { () throws(Errno) in try Sys.netlinkSocket(protocol: 0) })) }
+        for (inode, socket) in sockets {
+            guard case .success(let fd) = socket else { continue }
+            defer { Sys.close(fd) }
+            guard (try? Sys.sendToKernel(fd, RouteNetlinkWire.addressDumpRequest(sequence: 1))) != nil else { continue }
+            var buffer = [UInt8](repeating: 0, count: 32768)
+            var addresses: [IPAddress] = []
+            // A dump is a few datagrams; a bound keeps a hostile or broken reply from looping.
+            for _ in 0..<1024 {
+                guard let count = try? Sys.receive(fd, into: &buffer), count > 0 else { break }
+                let reply = RouteNetlinkWire.decode(Array(buffer[0..<count]))
+                addresses += reply.addresses
+                if reply.isDone { break }
+            }
+            result[inode] = addresses
+        }
+        return result
+    }
+}

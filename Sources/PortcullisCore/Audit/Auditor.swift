@@ -80,6 +80,10 @@ public struct AuditInput: Sendable {
     /// The listeners of the baseline snapshot (`audit --baseline`): every
     /// other listener is a `not-in-baseline` finding.
     public var baseline: BaselineListeners?
+    /// Ports published into other namespaces (DNAT rules, userland proxies), judged along the forward path.
+    public var publications: [JudgedPublication] = []
+    /// The namespaces whose sockets were read, by inode, with their addresses: where publications lead.
+    public var targetNamespaces: [UInt64: TargetNamespace] = [:]
 
     /// Builds the input; the defaults are no packet sockets, no firewall verdicts, no tamper
     /// evidence or hints, no policy, run as root, `now` 0 and no baseline (set `baseline`
@@ -129,6 +133,8 @@ public struct AuditedListener: Sendable {
     public var reachable: Bool
     /// The findings about this listener that survived the policy (not disabled, allowed or ignored), in the order the rules produced them.
     public var findings: [Finding]
+    /// Ports the host publishes to it (a container's listener behind a DNAT or proxy).
+    public var publishedBy: [PortPublication] = []
 
     /// The exposure a policy's allow entry is matched against: a listener
     /// the firewall filters counts as loopback only.
@@ -149,6 +155,12 @@ public struct AuditedListener: Sendable {
         }
         if let firewall, firewall.isFiltered, !entry.exposure.isLoopbackOnly { return "firewall: \(firewall.reason)" }
         if reachable, case .unknown = firewall { return "reachable unless the firewall drops it (firewall state unknown)" }
+        if entry.isInOtherNamespace, let first = publishedBy.first {
+            let ports = publishedBy.map(\.hostEndpoint).joined(separator: ", ")
+            return reachable
+                ? "published on \(ports) by \(first.tool): reachable from other hosts"
+                : "published on \(ports) by \(first.tool), filtered on the way"
+        }
         if !reachable, entry.isInOtherNamespace, let namespace = entry.namespace {
             return entry.exposure.isLoopbackOnly
                 ? "loopback of network namespace \(namespace.label)"
@@ -172,6 +184,8 @@ public struct AuditReport: Sendable {
     public var findings: [Finding]
     /// Findings the policy allowed or ignored, in the order the rules produced them.
     public var suppressed: [SuppressedFinding]
+    /// Every published port, where it leads and its findings.
+    public var publications: [AuditedPublication] = []
     /// Every listening socket of the input, in input order, with its own findings.
     public var listeners: [AuditedListener]
     /// Warnings about the run, such as ignores that have expired.
@@ -191,14 +205,32 @@ public enum Auditor {
         listeners.reserveCapacity(input.entries.count)
         var all: [Finding] = []
         var holders = AuditRules.HolderMemo()
+        var publications = placePublications(input)
+        var publishedInto: [UInt64: [AuditedPublication]] = [:]
+        for placed in publications { if let inode = placed.listener?.socket.inode { publishedInto[inode, default: []].append(placed) } }
         for entry in input.entries where entry.socket.isListening {
             let verdict = entry.exposure.isLoopbackOnly ? nil : input.firewall[entry.socket.inode]
             // A socket in another network namespace (a container's) is reached
             // from the network only through what the host publishes into it.
-            let reachable = !entry.exposure.isLoopbackOnly && verdict?.isFiltered != true && !entry.isInOtherNamespace
+            let published = publishedInto[entry.socket.inode] ?? []
+            let reachable =
+                entry.isInOtherNamespace
+                ? published.contains { $0.reachable }
+                : !entry.exposure.isLoopbackOnly && verdict?.isFiltered != true
             let findings = AuditRules.findings(for: entry, firewall: verdict, reachable: reachable, input: input, memo: &holders)
-            listeners.append(AuditedListener(entry: entry, firewall: verdict, reachable: reachable, findings: findings))
+            var listener = AuditedListener(entry: entry, firewall: verdict, reachable: reachable, findings: findings)
+            listener.publishedBy = published.map(\.judged.publication)
+            listeners.append(listener)
             all += findings
+        }
+        let namespaces = Array(input.targetNamespaces.values)
+        for i in publications.indices {
+            var found = PublishedPortRules.findings(
+                for: publications[i].judged.publication, judgement: publications[i].judged.judgement, namespaces: namespaces)
+            // The holders of the socket behind it own the problem.
+            for j in found.indices { found[j].owners = publications[i].listener?.owners ?? [] }
+            publications[i].findings = found
+            all += found
         }
         all += input.packetSockets.map { AuditRules.packetFinding($0) }
         all += AuditRules.tamperFindings(input.tamper)
@@ -252,7 +284,15 @@ public enum Auditor {
         for i in listeners.indices {
             listeners[i].findings = keptByInode[listeners[i].entry.socket.inode] ?? []
         }
-        return AuditReport(findings: sortWorstFirst(kept), suppressed: suppressed, listeners: listeners, notes: notes)
+        let keptPublished = keptByInode[0] ?? []
+        for i in publications.indices {
+            publications[i].findings = publications[i].findings.filter { finding in
+                keptPublished.contains { $0.title == finding.title && $0.rule == finding.rule }
+            }
+        }
+        var report = AuditReport(findings: sortWorstFirst(kept), suppressed: suppressed, listeners: listeners, notes: notes)
+        report.publications = publications
+        return report
     }
 
     /// Rules about a listener being reachable at all, which an allow entry

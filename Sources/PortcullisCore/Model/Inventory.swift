@@ -245,6 +245,8 @@ public struct Inventory: Sendable {
     public var source: String
     /// AF_PACKET sockets, when asked for (the audit does).
     public var packetSockets: [PacketSocketEntry]
+    /// The network namespaces whose tables were read (empty for a copied /proc).
+    public var namespacesRead: [NetworkNamespace] = []
 
     /// Builds an inventory; `packetSockets` stays empty unless asked for.
     public init(entries: [InventoryEntry], diagnostics: [Diagnostic], source: String, packetSockets: [PacketSocketEntry] = []) {

@@ -73,7 +73,62 @@ public enum AuditRenderer {
                     })
             ),
             ("listeners", .array(report.listeners.map(json))),
+            ("published_ports", .array(report.publications.map(json))),
             ("diagnostics", .array(diagnostics.map(InventoryRenderer.json))),
+        ])
+    }
+
+    /// A published port: where it is published and by what, where it leads,
+    /// its judgement along prerouting and forward, the listener behind it.
+    public static func json(_ placed: AuditedPublication) -> JSONValue {
+        let p = placed.judged.publication
+        func range(_ r: ClosedRange<UInt16>) -> JSONValue {
+            .object([("from", .int(Int64(r.lowerBound))), ("to", .int(Int64(r.upperBound)))])
+        }
+        let interfaces: JSONValue
+        switch p.inputInterfaces {
+        case .any: interfaces = .object([("kind", .string("any")), ("names", .array([]))])
+        case .only(let names): interfaces = .object([("kind", .string("only")), ("names", .array(names.map(JSONValue.string)))])
+        case .except(let names): interfaces = .object([("kind", .string("except")), ("names", .array(names.map(JSONValue.string)))])
+        }
+        let judgement = placed.judged.judgement
+        return .object([
+            ("tool", .string(p.tool.rawValue)),
+            ("proto", .string(p.proto.rawValue)),
+            ("family", .string(p.family.rawValue)),
+            ("host_address", .optional(p.hostAddress?.description)),
+            ("host_ports", range(p.hostPorts)),
+            (
+                "target",
+                p.target.map { t in
+                    .object([("address", .optional(t.address?.description)), ("ports", range(t.ports)), ("this_host", .bool(t.isThisHost))])
+                } ?? .null
+            ),
+            ("target_unreadable", .optional(p.targetUnreadable)),
+            (
+                "rule",
+                p.rule.map { r in
+                    .object([
+                        ("family", .string(r.family)), ("table", .string(r.table)), ("chain", .string(r.chain)),
+                        ("handle", .optional(r.handle)), ("text", .string(r.text)), ("path", .array(r.path.map(JSONValue.string))),
+                    ])
+                } ?? .null
+            ),
+            ("pid", .optional(p.pid)),
+            ("input_interfaces", interfaces),
+            ("conditions", .array(p.conditions.map(JSONValue.string))),
+            ("exposure", .string(p.exposure.rawValue)),
+            ("verdict", .optional(judgement?.verdict.name)),
+            ("reason", .optional(judgement?.verdict.reason)),
+            ("input_verdict", .optional(judgement?.inputChain.verdict.name)),
+            ("input_reason", .optional(judgement?.inputChain.verdict.reason)),
+            ("bypasses_input", .bool(judgement?.bypassesInput ?? false)),
+            ("reachable_from_other_hosts", .bool(placed.reachable)),
+            ("target_netns", .optional(placed.targetNamespace.map { Int64(bitPattern: $0) })),
+            ("target_netns_name", .optional(placed.targetName)),
+            ("listener_inode", .optional(placed.listener.map { Int64(bitPattern: $0.socket.inode) })),
+            ("owners", .array((placed.listener?.owners ?? []).map(InventoryRenderer.json))),
+            ("findings", .array(placed.findings.map { .string($0.rule.rawValue) })),
         ])
     }
 
@@ -107,6 +162,11 @@ public enum AuditRenderer {
                 for line in f.evidence { out += "      \(line)\n" }
                 out += "      fix: \(f.remediation)\n"
             }
+            out += "\n"
+        }
+        if !report.publications.isEmpty {
+            out += "Published ports (\(report.publications.count)): open on the host with no host socket\n"
+            for placed in report.publications { out += "  \(placed.summary)\n" }
             out += "\n"
         }
         if !report.suppressed.isEmpty {

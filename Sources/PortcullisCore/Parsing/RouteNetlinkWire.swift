@@ -1,0 +1,80 @@
+/// The one NETLINK_ROUTE conversation portcullis has: the addresses of a
+/// network namespace's interfaces (`ip -n NS addr`), to tell which namespace
+/// a published port's target address belongs to.
+public enum RouteNetlinkWire {
+    static let getAddress: UInt16 = 22  // RTM_GETADDR
+    static let newAddress: UInt16 = 20  // RTM_NEWADDR
+    static let done: UInt16 = 3  // NLMSG_DONE
+    static let error: UInt16 = 2  // NLMSG_ERROR
+
+    /// An RTM_GETADDR dump request for every family: nlmsghdr, then ifaddrmsg.
+    public static func addressDumpRequest(sequence: UInt32) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(24)
+        func put<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.littleEndian) { bytes += $0 } }
+        put(UInt32(24))  // nlmsg_len
+        put(getAddress)
+        put(UInt16(0x301))  // NLM_F_REQUEST | NLM_F_DUMP
+        put(sequence)
+        put(UInt32(0))  // to the kernel
+        bytes += [0, 0, 0, 0]  // ifa_family AF_UNSPEC, prefixlen, flags, scope
+        put(UInt32(0))  // ifa_index
+        return bytes
+    }
+
+    /// What one reply datagram held: addresses, and whether the dump ended
+    /// (NLMSG_DONE) or failed (an NLMSG_ERROR's errno, positive).
+    public struct Reply: Sendable, Equatable {
+        /// Interface addresses (IFA_LOCAL where given, else IFA_ADDRESS).
+        public var addresses: [IPAddress] = []
+        /// NLMSG_DONE was seen.
+        public var isDone = false
+        /// The errno of an NLMSG_ERROR, if one ended the dump.
+        public var error: Int32?
+    }
+
+    /// Decodes one datagram; malformed messages end the decoding (untrusted
+    /// lengths are checked before every read).
+    public static func decode(_ b: [UInt8]) -> Reply {
+        var reply = Reply()
+        var offset = 0
+        func u16(_ at: Int) -> UInt16 { UInt16(b[at]) | UInt16(b[at + 1]) << 8 }
+        func u32(_ at: Int) -> UInt32 { UInt32(u16(at)) | UInt32(u16(at + 2)) << 16 }
+        while offset + 16 <= b.count {
+            let length = Int(u32(offset))
+            let type = u16(offset + 4)
+            guard length >= 16, offset + length <= b.count else { break }
+            switch type {
+            case done:
+                reply.isDone = true
+                return reply
+            case error:
+                if length >= 20 {
+                    let code = Int32(bitPattern: u32(offset + 16))
+                    if code != 0 { reply.error = -code }
+                }
+                reply.isDone = true
+                return reply
+            case newAddress where length >= 24:
+                let family = b[offset + 16]
+                var local: IPAddress?
+                var address: IPAddress?
+                var at = offset + 24
+                while at + 4 <= offset + length {
+                    let attributeLength = Int(u16(at))
+                    let attributeType = u16(at + 2)
+                    guard attributeLength >= 4, at + attributeLength <= offset + length else { break }
+                    let data = Array(b[(at + 4)..<(at + attributeLength)])
+                    let parsed = (family == 2 && data.count == 4) || (family == 10 && data.count == 16) ? IPAddress(bytes: data) : nil
+                    if attributeType == 2 { local = parsed } else if attributeType == 1 { address = parsed }
+                    at += (attributeLength + 3) & ~3
+                }
+                if let found = local ?? address { reply.addresses.append(found) }
+            default:
+                break
+            }
+            offset += (length + 3) & ~3
+        }
+        return reply
+    }
+}
