@@ -402,13 +402,12 @@ public enum HiddenPortCheck {
         -> Set<UInt64>
     {
         var inodes = Set<UInt64>()
-        let paths = namespaces.map { $0.mountPath ?? "\(procfs.root)/\($0.pids.first ?? 0)/ns/net" }
+        let paths = namespaces.map { $0.entryPath(procRoot: procfs.root) }
         let query = SocketQuery(protocols: Set(TransportProtocol.allCases), families: Set(AddressFamily.allCases), listeningOnly: false)
         for (found, socket) in zip(namespaces, namespaces.isEmpty ? [] : Sys.netlinkSockets(protocol: 4, inNamespaces: paths)) {
             switch socket {
             case .success(let fd):
-                let transport = SockDiagSocket(adopting: fd)
-                var client = SockDiagClient(transport: { () throws(Errno) in transport })
+                var client = SockDiagClient(adopting: fd)
                 for proto in TransportProtocol.allCases {
                     for family in AddressFamily.allCases {
                         guard let records = try? client.dump(proto: proto, family: family, states: query.stateMask(for: proto)) else {

@@ -236,7 +236,7 @@ public struct InventoryCollector {
         // Each other namespace: a netlink socket made inside it (on a
         // thread of its own), then dumped from here; /proc/PID/net where that fails.
         // --source procfs reads every namespace through a process inside it.
-        let paths = others.map { $0.mountPath ?? (options.procRoot + "/\($0.pids.first ?? 0)/ns/net") }
+        let paths = others.map { $0.entryPath(procRoot: options.procRoot) }
         let sockets: [Result<Int32, Errno>] =
             others.isEmpty || options.source == .procfs
             ? others.map { _ in .failure(Errno.notPermitted) } : Sys.netlinkSockets(protocol: 4, inNamespaces: paths)
@@ -246,8 +246,7 @@ public struct InventoryCollector {
             case .failure where options.source == .procfs:
                 netlinkError = "--source procfs"
             case .success(let fd):
-                let transport = SockDiagSocket(adopting: fd)
-                var client = SockDiagClient(transport: { () throws(Errno) in transport })
+                var client = SockDiagClient(adopting: fd)
                 client.maxAttempts = sockDiag.maxAttempts
                 do throws(SockDiagError) {
                     var dumped: [SocketRecord] = []

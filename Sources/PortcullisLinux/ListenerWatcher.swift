@@ -209,12 +209,11 @@ public final class ListenerWatcher {
         let present = Set(others.map(\.namespace.inode))
         namespaceClients = namespaceClients.filter { present.contains($0.key) }
         let fresh = others.filter { namespaceClients[$0.namespace.inode] == nil && !namespaceFailures.contains($0.namespace.inode) }
-        let paths = fresh.map { $0.mountPath ?? (options.procRoot + "/\($0.pids.first ?? 0)/ns/net") }
+        let paths = fresh.map { $0.entryPath(procRoot: options.procRoot) }
         for (found, socket) in zip(fresh, fresh.isEmpty ? [] : Sys.netlinkSockets(protocol: 4, inNamespaces: paths)) {
             switch socket {
             case .success(let fd):
-                let transport = SockDiagSocket(adopting: fd)
-                namespaceClients[found.namespace.inode] = SockDiagClient(transport: { () throws(Errno) in transport })
+                namespaceClients[found.namespace.inode] = SockDiagClient(adopting: fd)
             case .failure(let error):
                 namespaceFailures.insert(found.namespace.inode)
                 diagnostics.append(

@@ -13,6 +13,9 @@ public struct NamespaceDiscovery: Sendable {
         public var mountPath: String?
         /// The processes in it, ascending (those whose link could be read).
         public var pids: [Int32]
+
+        /// What to open to enter it: its bind mount, else a process's `ns/net`.
+        public func entryPath(procRoot: String) -> String { mountPath ?? "\(procRoot)/\(pids.first ?? 0)/ns/net" }
     }
 
     /// The namespaces, the host's first.
@@ -160,7 +163,7 @@ extension NamespaceDiscovery {
     public func addresses(procRoot: String = "/proc") -> [UInt64: [IPAddress]] {
         var result: [UInt64: [IPAddress]] = [:]
         let others = found.filter { $0.namespace.inode != own }
-        let paths = others.map { $0.mountPath ?? "\(procRoot)/\($0.pids.first ?? 0)/ns/net" }
+        let paths = others.map { $0.entryPath(procRoot: procRoot) }
         var sockets: [(UInt64, Result<Int32, Errno>)] = zip(
             others.map(\.namespace.inode), others.isEmpty ? [] : Sys.netlinkSockets(protocol: 0, inNamespaces: paths)
         ).map { ($0, $1) }

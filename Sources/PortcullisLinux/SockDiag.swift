@@ -80,6 +80,13 @@ public struct SockDiagClient {
         makeTransport = transport
     }
 
+    /// A client whose every dump goes over `fd`, a NETLINK_SOCK_DIAG socket
+    /// made elsewhere (inside another network namespace); closed with the client.
+    public init(adopting fd: Int32) {
+        let socket = SockDiagSocket(adopting: fd)
+        self.init(transport: { () throws(Errno) in socket })
+    }
+
     /// Every socket matching `query`: one dump per protocol and family it selects, states filtered in the kernel.
     public mutating func dump(_ query: SocketQuery) throws(SockDiagError) -> [SocketRecord] {
         var all: [SocketRecord] = []
