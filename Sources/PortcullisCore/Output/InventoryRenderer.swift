@@ -226,9 +226,10 @@ public enum InventoryRenderer {
         _ entries: [InventoryEntry], allStates: Bool, style: TableStyle,
         verdict: ((InventoryEntry) -> (text: String, color: String?))? = nil, to out: inout OutputSink
     ) {
-        // Namespaces get a column only when the sockets span more than one.
+        // Namespaces get a column when the sockets span more than one, or
+        // are in another than portcullis's own (a container's).
         let firstNamespace = entries.first?.namespace?.inode
-        let namespaced = entries.contains { $0.namespace?.inode != firstNamespace }
+        let namespaced = entries.contains { $0.namespace?.inode != firstNamespace || $0.isInOtherNamespace }
         var headers = namespaced ? ["NETNS", "PROTO", "LOCAL"] : ["PROTO", "LOCAL"]
         if allStates { headers += ["REMOTE", "STATE"] }
         headers += ["SERVICE", "EXPOSURE", "CLASS", "USER", "OWNER", "UNIT"]
