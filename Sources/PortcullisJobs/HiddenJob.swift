@@ -5,8 +5,40 @@ import PortcullisLinux
 /// re-verified over several rounds (see `HiddenPortCheck`).
 public enum HiddenJob {
     /// Runs the check; `.hidden` when it cannot run at all (no table could be read).
-    public static func run(_ options: HiddenPortCheck.Options = HiddenPortCheck.Options()) throws(JobError) -> HiddenReport {
-        do { return try HiddenPortCheck.run(options) } catch { throw .hidden(error) }
+    /// With `allNetworkNamespaces` (`--all-netns`, root on the live kernel)
+    /// every other network namespace's ports are then checked from inside
+    /// it, and its findings join the report, each naming its namespace.
+    public static func run(
+        _ options: HiddenPortCheck.Options = HiddenPortCheck.Options(), allNetworkNamespaces: Bool = false
+    ) throws(JobError) -> HiddenReport {
+        var report: HiddenReport
+        do { report = try HiddenPortCheck.run(options) } catch { throw .hidden(error) }
+        guard allNetworkNamespaces else { return report }
+        guard options.procRoot == "/proc", Console.effectiveUID == 0 else {
+            throw .invalidInput("--all-netns enters every network namespace: it needs root and the live /proc")
+        }
+        guard let procfs = try? ProcFS(root: options.procRoot) else { return report }
+        let discovery = NamespaceDiscovery.discover(procfs: procfs)
+        let others = discovery.found.filter { $0.namespace.inode != discovery.own }
+        options.progress?("probing \(others.count) other network namespace\(others.count == 1 ? "" : "s")")
+        for (namespace, outcome) in HiddenPortCheck.runInside(others, options: options) {
+            switch outcome {
+            case .success(let inside):
+                for var finding in inside.findings {
+                    finding.explanation = "network namespace \(namespace.label): " + finding.explanation
+                    report.findings.append(finding)
+                }
+                report.diagnostics += inside.diagnostics.map {
+                    Diagnostic($0.severity, "network namespace \(namespace.label): \($0.message)")
+                }
+                report.candidates += inside.candidates
+                report.durationMilliseconds += inside.durationMilliseconds
+            case .failure(let error):
+                report.diagnostics.append(Diagnostic(.warning, "network namespace \(namespace.label) not probed: \(error)"))
+            }
+            report.namespacesProbed.append(namespace.label)
+        }
+        return report
     }
 }
 

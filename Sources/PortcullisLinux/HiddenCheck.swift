@@ -39,6 +39,13 @@ public enum HiddenPortCheck {
         public var ports: ClosedRange<UInt16> = 1...65535
         /// Short progress lines ("bind probes 40%"), for a terminal.
         public var progress: (@Sendable (String) -> Void)?
+        /// Check only the ports of the network namespace the calling thread
+        /// is in (`HiddenPortCheck.runInside`): its tables (through
+        /// /proc/thread-self/net) against probes made there. The host-wide
+        /// parts (fd walk, pid sweep, tamper hints) are left to the host's run.
+        public var namespaceOnly = false
+        /// Where the calling thread's own network namespace's /proc/net tables are.
+        var tablePrefix: String { namespaceOnly ? "thread-self/" : "" }
         /// The defaults: /proc, 3 rounds 200 ms apart, TCP and UDP, both families, ports 1-65535.
         public init() {}
     }
@@ -118,6 +125,7 @@ public enum HiddenPortCheck {
         ]
         var pidsChecked = 0
         do {
+            guard !options.namespaceOnly else { throw Errno.notPermitted }  // the host's run covers processes
             let listed = try procfs.listedPIDs()
             let others = listed.filter { $0 != Sys.processID() }
             besideProbes.append {
@@ -138,10 +146,10 @@ public enum HiddenPortCheck {
                     if !found.isEmpty { alongside.withLock { $0.unlistedPIDs += found } }
                 }
             }
-        } catch {
+        } catch  where !options.namespaceOnly {
             diagnostics.append(
                 Diagnostic(.warning, "cannot list \(procfs.root): \(error); owners, inodes in no table and hidden processes not checked"))
-        }
+        } catch {}
         let earlyKnown = knownPorts([earlyNetlink, earlyProcNet])
         let (sweep, sweepDiagnostics) = BindProber.sweep(
             protocols: options.protocols, families: options.families, ports: options.ports,
@@ -175,7 +183,8 @@ public enum HiddenPortCheck {
         // over netlink from inside it and through /proc/PID/net of a process
         // in it. Only when something is unexplained: most runs skip this.
         var foreign: [NamespaceDiscovery.Found] = []
-        if candidates.contains(where: { if case .inode = $0 { true } else { false } }), options.procRoot == "/proc" {
+        if candidates.contains(where: { if case .inode = $0 { true } else { false } }), options.procRoot == "/proc", !options.namespaceOnly
+        {
             foreign = NamespaceDiscovery.discover(procfs: procfs).found.filter { $0.namespace.inode != ownNetns }
             tables.otherInodes.formUnion(foreignInodes(procfs, foreign, &diagnostics))
             views.tables = tables
@@ -204,13 +213,15 @@ public enum HiddenPortCheck {
             throw HiddenCheckError("re-verification failed: \(error)")
         }
         diagnostics += verification.diagnostics
-        let differences = libcDifferences(procfs, options)
+        let differences = options.namespaceOnly ? [] : libcDifferences(procfs, options)
         findings = HiddenAnalysis.blameLibc(findings, differences: differences)
         findings = HiddenAnalysis.attribute(findings, identities: identities(of: findings, holders, &diagnostics))
 
         let owners = findings.filter { $0.alarm && $0.key != nil }.flatMap(\.ownerPIDs)
-        let tamper = HostEvidence.tamper(procRoot: options.procRoot, etcRoot: "/", pids: owners)
-        let hints = TamperHint.hints(tamper, libcDifferences: differences)
+        let hints =
+            options.namespaceOnly
+            ? []
+            : TamperHint.hints(HostEvidence.tamper(procRoot: options.procRoot, etcRoot: "/", pids: owners), libcDifferences: differences)
         reportOnce(&diagnostics)
         return HiddenReport(
             findings: findings, diagnostics: diagnostics,
@@ -335,7 +346,7 @@ public enum HiddenPortCheck {
         let wanted = protocols ?? options.protocols
         let netlink = netlinkView(options, protocols: wanted, &diagnostics)
         let procNetView = procNet ? readProcNet(procfs, options, protocols: wanted, &diagnostics) : nil
-        return TableSnapshot(netlink: netlink, procNet: procNetView, otherInodes: otherTableInodes(procfs, prefix: ""))
+        return TableSnapshot(netlink: netlink, procNet: procNetView, otherInodes: otherTableInodes(procfs, prefix: options.tablePrefix))
     }
 
     /// The netlink sock_diag tables of `protocols` (every state) as one view;
@@ -364,7 +375,7 @@ public enum HiddenPortCheck {
         for proto in protocols where proto != .raw {
             for family in options.families {
                 do {
-                    let parsed = try procfs.socketTable(proto, family)
+                    let parsed = try procfs.socketTable(proto, family, prefix: options.tablePrefix)
                     diagnostics += parsed.diagnostics
                     for record in parsed.records { view.add(record) }
                 } catch {
@@ -474,5 +485,29 @@ public enum HiddenPortCheck {
         var found = false
         try? process.forEachSocket { _, held in if held == inode { found = true } }
         return found
+    }
+}
+
+extension HiddenPortCheck {
+    /// The check of each namespace's own ports, run from inside it
+    /// (`hidden --all-netns`): its tables against bind and connect probes
+    /// made there. One namespace at a time, each on a thread of its own
+    /// that enters it and ends there.
+    public static func runInside(_ namespaces: [NamespaceDiscovery.Found], options: Options) -> [(
+        namespace: NetworkNamespace, report: Result<HiddenReport, HiddenCheckError>
+    )] {
+        var insideOptions = options
+        insideOptions.namespaceOnly = true
+        insideOptions.progress = nil
+        let inside = insideOptions
+        return namespaces.map { found in
+            let entered = Sys.inNetworkNamespace(found.entryPath(procRoot: options.procRoot)) {
+                Result { () throws(HiddenCheckError) in try run(inside) }
+            }
+            switch entered {
+            case .success(let report): return (found.namespace, report)
+            case .failure(let error): return (found.namespace, .failure(HiddenCheckError("cannot enter it: \(error)")))
+            }
+        }
     }
 }

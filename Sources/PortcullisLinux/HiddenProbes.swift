@@ -152,7 +152,9 @@ public enum BindProber {
         let ringFailure = Mutex<Errno?>(nil)
         // The caller's other work first, then the chunks, which even the load out.
         let nextAlongside = Atomic<Int>(0)
-        DispatchQueue.concurrentPerform(iterations: max(1, min(threads, total))) { _ in
+        // Threads of our own, not a pool's: they take the caller's network namespace
+        // (hidden --all-netns probes from inside each namespace).
+        Sys.onThreads(max(1, min(threads, total))) { _ in
             while case let index = nextAlongside.add(1, ordering: .relaxed).oldValue, index < alongside.count { alongside[index]() }
             var local: [PortKey: BindOutcome] = [:]
             var sockets = ProbeSockets()

@@ -63,3 +63,26 @@ extension Sys {
         return results.withLock { $0 }
     }
 }
+
+extension Sys {
+    /// Runs `body` on a thread made for it that first enters the network
+    /// namespace at `path`; the thread ends with `body`, so it never carries
+    /// that namespace back into any pool. Threads `body` starts are in the
+    /// namespace too (a new thread takes its creator's namespaces).
+    static func inNetworkNamespace<T: Sendable>(_ path: String, _ body: @escaping @Sendable () -> T) -> Result<T, Errno> {
+        let result = Mutex<Result<T, Errno>?>(nil)
+        onThreads(1) { _ in
+            let outcome: Result<T, Errno>
+            do throws(Errno) {
+                let fd = try openNamespace(path)
+                defer { close(fd) }
+                try enterNetworkNamespace(fd)
+                outcome = .success(body())
+            } catch {
+                outcome = .failure(error)
+            }
+            result.withLock { $0 = outcome }
+        }
+        return result.withLock { $0 } ?? .failure(Errno(EAGAIN))
+    }
+}

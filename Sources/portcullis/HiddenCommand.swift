@@ -1,6 +1,6 @@
 // portcullis hidden — ports in use that the socket tables do not show.
 //
-// Usage: portcullis hidden [--format table|json|ndjson] [--rounds N]
+// Usage: portcullis hidden [--format table|json|ndjson] [--rounds N] [--all-netns]
 //
 // Exit codes:
 //   0  nothing hidden (notices, e.g. an unbound socket in no table, do not count)
@@ -23,6 +23,7 @@
 //       free        int   ports whose bind succeeded
 //       not_probed  int   ports not probed (EACCES below 1024 without CAP_NET_BIND_SERVICE)
 //       errors      int   ports whose bind failed with another errno
+//   netns_probed  array   other network namespaces probed from inside (--all-netns)
 //   pids_checked  int     pids looked up directly (up to kernel.pid_max) for
 //                         processes hidden from the /proc listing; 0 if not run
 //   tamper_hints  array   signs that socket readers may be lied to, each
@@ -93,6 +94,10 @@ extension Portcullis {
         var format: OutputFormat = .table
         @Option(help: ArgumentHelp("Re-verification rounds a discrepancy must survive (1-20).", valueName: "N"))
         var rounds = 3
+        @Flag(
+            name: .customLong("all-netns"),
+            help: "Also probe every other network namespace's ports from inside it (root; each costs about as much as the host's check).")
+        var allNetns = false
         // No --proc-root: the probes test the live kernel, so the tables must
         // come from the same live kernel; a copied /proc would invent findings.
 
@@ -107,7 +112,7 @@ extension Portcullis {
             if Console.isTerminal(2) {
                 options.progress = { line in Console.write("\r\u{1b}[2K" + line, to: 2) }
             }
-            let report = try HiddenJob.run(options)
+            let report = try HiddenJob.run(options, allNetworkNamespaces: allNetns)
             if options.progress != nil { Console.write("\r\u{1b}[2K", to: 2) }
             reportDiagnostics(report.diagnostics)
             switch format {

@@ -200,3 +200,38 @@ extension CLITests.NamespaceSweep {
         #expect(!result.out.contains("\"port\" : \(port)") && !result.out.contains("\"port\": \(port)"), "\(result)")
     }
 }
+
+extension CLITests.NamespaceSweep {
+    @Test(
+        "hidden --all-netns: a port hidden inside another namespace is found by probes made there, and named by its namespace",
+        .enabled(if: canRun && Host.cc != nil, "needs root, python3, ip and cc"), .timeLimit(.minutes(5)))
+    func hiddenInsideNamespace() throws {
+        let directory = try TemporaryDirectory(prefix: "pc-allnetns")
+        defer { directory.remove() }
+        let library = try CLITests.HiddenPreload().buildLibrary(in: directory)
+        let namespace = try TestNamespace()
+        let port = Int.random(in: 61001...64000)  // above the ephemeral range, where the benchmarks' fixtures are not
+        try namespace.startPython(namespaceListener(port: port))
+        func hidden(_ arguments: [String], preload: Bool) throws -> (CommandResult, [String: Any]) {
+            let environment: [String: String?] =
+                preload
+                ? ["LD_PRELOAD": library, "HIDE_PORT": String(port), "HIDE_PROTO": "tcp", "HIDE_FAMILY": "ipv4"] : [:]
+            let result = try CLI.run(["hidden", "--format", "json", "--rounds", "1"] + arguments, environment: environment, timeout: 240)
+            let document = try JSONSerialization.jsonObject(with: Data(result.stdout)) as? [String: Any]
+            return (result, try #require(document, "\(result)"))
+        }
+        // Nothing hidden: the namespace's own tables list what its probes find in use.
+        let (clean, cleanDocument) = try hidden(["--all-netns"], preload: false)
+        #expect(clean.status == 0, "\(clean)")
+        #expect((cleanDocument["netns_probed"] as? [String])?.contains(namespace.name) == true, "\(clean)")
+
+        // The library hides the port from portcullis's reads: the probes made inside the namespace find it.
+        let (found, document) = try hidden(["--all-netns"], preload: true)
+        #expect(found.status == 4, "\(found)")
+        let findings = document["findings"] as? [[String: Any]] ?? []
+        // (The host's own run may find it too, through the inode its holder has: that finding is not this one.)
+        let inside = findings.filter { ($0["port"] as? Int) == port && ($0["alarm"] as? Bool) == true }
+        let explanations = inside.compactMap { $0["explanation"] as? String }
+        #expect(explanations.contains { $0.hasPrefix("network namespace \(namespace.name): ") }, "\(found)")
+    }
+}

@@ -122,6 +122,8 @@ public struct HiddenReport: Sendable {
     /// Pids up to pid_max looked up directly for the hidden-process check
     /// (0 when it could not run).
     public var pidsChecked: Int
+    /// Other network namespaces whose ports were probed from inside (`--all-netns`), by name.
+    public var namespacesProbed: [String] = []
 
     /// A report from its parts.
     public init(
@@ -199,6 +201,7 @@ public enum HiddenRenderer {
             ("duration_ms", .int(report.durationMilliseconds)),
             ("bind_probes", .array(report.sweeps.map(json))),
             ("pids_checked", .int(Int64(report.pidsChecked))),
+            ("netns_probed", .array(report.namespacesProbed.map(JSONValue.string))),
             (
                 "tamper_hints",
                 .array(report.tamperHints.map { .object([("kind", .string($0.kind.rawValue)), ("detail", .string($0.detail))]) })
@@ -269,7 +272,11 @@ public enum HiddenRenderer {
         for f in notices { out += "notice: \(f.explanation)\n" }
         let swept = report.sweeps.map { "\($0.proto.rawValue)/\($0.family.rawValue) \($0.listed) listed, \($0.inUse) more in use" }.joined(
             separator: ", ")
-        let pids = report.pidsChecked > 0 ? "; looked up \(report.pidsChecked) pids directly for hidden processes" : ""
+        var pids = report.pidsChecked > 0 ? "; looked up \(report.pidsChecked) pids directly for hidden processes" : ""
+        if !report.namespacesProbed.isEmpty {
+            let count = report.namespacesProbed.count
+            pids += "; probed \(count) other network namespace\(count == 1 ? "" : "s") from inside"
+        }
         out +=
             "Checked 65535 ports per protocol and family (\(swept))\(pids); \(report.candidates) candidate\(report.candidates == 1 ? "" : "s") re-verified over \(report.rounds) round\(report.rounds == 1 ? "" : "s") in \(report.durationMilliseconds) ms.\n"
         sink.write(out)
