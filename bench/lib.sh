@@ -16,7 +16,7 @@ stop() {
 # workspace PIDVAR...: makes the temporary directory $tmp and sets traps so
 # that however the script ends, the children whose pids those variables hold
 # then (empty: none) are stopped, in that order, and $tmp is removed (and the
-# network namespace of make_netns deleted).
+# network namespaces of make_netns and add_netns deleted).
 workspace() {
     tmp=$(mktemp -d)
     WORKSPACE_PIDS=("$@")
@@ -25,10 +25,30 @@ workspace() {
     trap 'exit 143' TERM
 }
 workspace_cleanup() {
-    local var
+    local var ns
     for var in "${WORKSPACE_PIDS[@]}"; do stop "${!var:-}"; done
     rm -rf "$tmp"
-    if [[ -n ${WORKSPACE_NETNS:-} ]]; then ip netns del "$WORKSPACE_NETNS" 2>/dev/null || true; fi
+    for ns in "${WORKSPACE_NETNS[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
+}
+
+# The network namespaces this script made (add_netns), and only those: the
+# workspace cleanup deletes them.
+WORKSPACE_NETNS=()
+
+# add_netns NAME: a new network namespace with loopback up, deleted by the
+# workspace cleanup. Dies if NAME exists already (someone else's: never
+# touched). The name is recorded before the namespace is made, so a signal
+# between the two cannot leave it behind, and forgotten again if ip netns add
+# fails (made by someone else meanwhile).
+add_netns() {
+    local name=$1
+    [[ ! -e /run/netns/$name ]] || die "network namespace $name exists already"
+    WORKSPACE_NETNS+=("$name")
+    if ! ip netns add "$name"; then
+        unset 'WORKSPACE_NETNS[-1]'
+        die "cannot create network namespace $name"
+    fi
+    ip -n "$name" link set lo up || die "cannot bring up loopback in $name"
 }
 
 # Commands that run in the benchmark's network namespace start with
@@ -43,9 +63,7 @@ IN_NETNS=()
 make_netns() {
     local name=$1 ruleset=${2:-}
     command -v ip >/dev/null || die "ip not found (apt-get install -y iproute2)"
-    ip netns add "$name" || die "cannot create network namespace $name"
-    WORKSPACE_NETNS=$name
-    ip -n "$name" link set lo up
+    add_netns "$name"
     if [[ -n $ruleset ]]; then
         command -v nft >/dev/null || die "nft not found (apt-get install -y nftables)"
         ip netns exec "$name" nft -f "$ruleset" || die "cannot load $ruleset"
