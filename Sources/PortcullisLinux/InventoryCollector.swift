@@ -119,7 +119,13 @@ public struct InventoryCollector {
                 // with a second dump and a second walk before explaining.
                 let unowned = Set(sockets.lazy.map(\.inode).filter { $0 != 0 }).subtracting(holders.byInode.keys)
                 if isLive && !unowned.isEmpty && !someDenied {
-                    let again = (try? readSockets(procfs, plan, &diagnostics, quiet: true).records) ?? []
+                    // Only the namespaces that hold such sockets are read again.
+                    var narrowed = plan
+                    if let selection = plan?.selection {
+                        let holding = Set(sockets.lazy.filter { unowned.contains($0.inode) }.map(\.netns))
+                        narrowed?.selection.read = selection.read.filter { holding.contains($0.namespace.inode) }
+                    }
+                    let again = (try? readSockets(procfs, narrowed, &diagnostics, quiet: true).records) ?? []
                     let stillThere = Set(again.lazy.map(\.inode)).intersection(unowned)
                     goneInodes = unowned.subtracting(stillThere)
                     if !stillThere.isEmpty, let second = try? resolver.holders(wanted: stillThere) {
