@@ -340,10 +340,12 @@ public enum HiddenPortCheck {
     }
 
     /// The pids in `range` that /proc/PID answers for but the listing omits,
-    /// as unhide's brute mode finds them. One system call per pid
-    /// (getpgid(2), as cheap as a system call gets) tells whether a task has
-    /// it; only for those is the listing consulted. A thread's /proc/TID
-    /// answers too without being listed, so only thread-group leaders count.
+    /// as unhide's brute mode finds them. One system call per pid (getpgid(2):
+    /// it, kill(2), getsid(2), getpriority(2), sched_getparam(2) and
+    /// pidfd_open(2) all cost what a system call without work costs) tells
+    /// whether a task has it; only for those is the listing consulted. A
+    /// thread's /proc/TID answers too without being listed, so only
+    /// thread-group leaders count.
     static func unlistedProcesses(_ procfs: ProcFS, listed: PIDBitmap, in range: ClosedRange<Int32>) -> [Int32] {
         range.filter { pid in
             Sys.taskExists(pid) && !listed.contains(pid) && procfs.exists(pid: pid) && isProcessLeader(procfs, pid)
