@@ -104,7 +104,8 @@ public enum HiddenPortCheck {
         }
         // The work beside the probes: the TCP tables, the fd walk of the
         // listed processes (not our own: the sweep opens and closes sockets
-        // meanwhile) and the pid sweep, in pieces any sweep thread can take.
+        // meanwhile) and, unless the task count proved the listing
+        // complete, the pid sweep, in pieces any sweep thread can take.
         var besideProbes: [@Sendable () -> Void] = [
             {
                 _ = tcpKnown()
