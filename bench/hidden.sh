@@ -1,17 +1,33 @@
 #!/usr/bin/env bash
 # Benchmark `portcullis hidden` against `unhide-tcp -s` (Debian package
-# `unhide`) under the same socket load, in ONE hyperfine run so that both see
-# the same machine state.
+# `unhide`) under the same socket load, in ONE hyperfine run per load so that
+# both see the same machine state. Two loads, one after the other:
+#
+#   ipv4   TCP listeners on 127.0.0.1 only (the load of the first benchmark)
+#   mixed  TCP listeners split between IPv4 and IPv6 (127.0.0.1, ::1, 0.0.0.0,
+#          ::), UDP sockets, and established loopback connections, all over
+#          the same processes (bench/fixture.py, as bench/list.sh uses it)
+#
+# and within each hyperfine run, portcullis twice: with kernel.pid_max as it
+# is (32768, the kernel's default) and with 4194304, what systemd sets on
+# real hosts. The pid_max of each command is set by hyperfine's --prepare
+# before each of its runs; the original value is restored when the script
+# ends, however it ends. unhide-tcp -s does not look at pids; it runs with
+# the original pid_max.
 #
 #   sudo bench/hidden.sh
 #
 # Environment (all optional):
-#   TCP=10000 PROCS=20        fixture load: TCP listeners on 127.0.0.1, spread
-#                             over PROCS processes (see bench/fixture.py)
+#   LOADS="ipv4 mixed"        which loads to run, in order
+#   TCP=10000 PROCS=20        TCP listeners and processes of both loads
+#   UDP=1000 EST=5000         UDP sockets and established connections of the
+#                             mixed load (each connection is two sockets)
+#   PID_MAX_HIGH=4194304      the second pid_max portcullis runs with ("" or
+#                             the current value: skip that command)
 #   WARMUP=1                  hyperfine warm-up runs
 #   RUNS=auto                 hyperfine runs per command; "auto" times one run
 #                             of each command by hand first and picks as many
-#                             runs (3-20) as fit in BUDGET seconds
+#                             runs (3-20) as fit in BUDGET seconds per load
 #   BUDGET=120                seconds of measured runs that RUNS=auto aims at
 #   RSS_RUNS=3                runs for the peak-RSS measurement
 #   PORTCULLIS=path           benchmark this binary; skip the build
@@ -24,7 +40,11 @@
 #
 # What each command does on this load:
 #   portcullis hidden  netlink dump (every state) + /proc/net, fd walk of every
-#                      process, pid sweep to pid_max, bind probes of ports
+#                      process, the task census (or, when the kernel's count
+#                      of tasks does not prove the /proc listing complete, a
+#                      lookup of every pid up to pid_max: see
+#                      Sources/PortcullisCore/Hidden/TaskCensus.swift), bind
+#                      probes of ports
 #                      1-65535 for TCP and UDP over IPv4 and IPv6 (one
 #                      dual-stack probe per port, family probes where in use,
 #                      listed ports skipped; on every online CPU), and, for any
@@ -37,30 +57,37 @@
 #                      more netstat + probe pass. It sets its own priority to
 #                      nice -20, which favours it on a busy machine. Exit 0 = no
 #                      hidden port; 4/8/12 = hidden TCP/UDP/both.
-# So portcullis probes IPv6 too and every port (unhide-tcp skips the 10,000
-# listed listeners); the ratio is still the honest answer to "how long does
-# each tool's full check take".
+# So portcullis probes IPv6 too (unhide-tcp skips the ports netstat lists);
+# the ratio is still the honest answer to "how long does each tool's full
+# check take".
 #
 # Before timing, each command runs once and must do its full work on a clean
-# result: portcullis exits 0 with "clean": true and its four (protocol,
-# family) results covering 65,535 ports with the fixture's listeners in use; unhide-tcp exits 0 and
+# result: portcullis exits 0 with "clean": true, its four (protocol, family)
+# results covering 65,535 ports with the fixture's sockets in use, and every
+# pid up to pid_max looked up or the listing proven complete by the task
+# count (once per pid_max); unhide-tcp exits 0 and
 # prints no "Found Hidden port" line. hyperfine then runs with -i (unhide-tcp
 # re-checks only once, without a pause, so a port that something else on a
 # busy machine holds across its two passes would make it exit 4 and abort the
 # whole benchmark); afterwards every run's exit code is checked: any non-zero
 # portcullis run fails the script, non-zero unhide-tcp runs are reported.
 #
-# Results: bench/results/hidden.md (hyperfine markdown), hidden.json,
-# hidden-table.md and hidden-summary.txt (bench/results/ is gitignored).
+# Results, per load: bench/results/hidden-LOAD.md (hyperfine markdown) and
+# hidden-LOAD.json; for all loads: hidden-table.md and hidden-summary.txt
+# (bench/results/ is gitignored).
 #
-# Root is required: portcullis and unhide-tcp probe ports below 1024, and the
-# fd walk needs every process's fd table.
+# Root is required: portcullis and unhide-tcp probe ports below 1024, the
+# fd walk needs every process's fd table, and pid_max is set.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."          # repo root, wherever we are called from
 
+LOADS=${LOADS:-ipv4 mixed}
 TCP=${TCP:-10000}
+UDP=${UDP:-1000}
+EST=${EST:-5000}
 PROCS=${PROCS:-20}
+PID_MAX_HIGH=${PID_MAX_HIGH-4194304}
 WARMUP=${WARMUP:-1}
 RUNS=${RUNS:-auto}
 BUDGET=${BUDGET:-120}
@@ -77,16 +104,19 @@ source bench/lib.sh   # the cwd is the repo root (see cd above)
 
 if [[ $(id -u) -ne 0 ]]; then
     echo "bench/hidden.sh: must run as root (both tools bind-probe ports below 1024;" \
-         "portcullis walks every process's fd table). Try: sudo $0" >&2
+         "portcullis walks every process's fd table; pid_max is set). Try: sudo $0" >&2
     exit 2
 fi
+for load in $LOADS; do
+    [[ $load == ipv4 || $load == mixed ]] || die "unknown load '$load' (LOADS takes ipv4 and mixed)"
+done
 
 # Tools, and the Debian package that provides each; missing ones are installed.
 # unhide-tcp -s runs `netstat` (net-tools) itself.
 declare -A PACKAGE=([hyperfine]=hyperfine [ss]=iproute2 [netstat]=net-tools
-                    [unhide-tcp]=unhide [python3]=python3 [/usr/bin/time]=time)
+                    [unhide-tcp]=unhide [python3]=python3 [/usr/bin/time]=time [sysctl]=procps)
 missing=()
-for tool in hyperfine ss netstat unhide-tcp python3 /usr/bin/time; do
+for tool in hyperfine ss netstat unhide-tcp python3 /usr/bin/time sysctl; do
     command -v "$tool" >/dev/null || missing+=("${PACKAGE[$tool]}")
 done
 if (( ${#missing[@]} )); then
@@ -99,34 +129,31 @@ fi
 # --- 1. Build: the static release binary, as shipped (bench/lib.sh) -------
 build_portcullis "$BENCH_NAME"
 
-# --- 2. Socket load ----------------------------------------------------------
+# --- 2. Workspace; pid_max restored however we exit -------------------------
 FIXTURE_PID= HYPERFINE_PID=
 workspace HYPERFINE_PID FIXTURE_PID   # however we exit, the fixture goes down (its workers with it)
-ready=$tmp/ready
+PID_MAX_ORIGINAL=$(sysctl -n kernel.pid_max)
+restore_pid_max() {
+    sysctl -qw "kernel.pid_max=$PID_MAX_ORIGINAL" ||
+        echo "$BENCH_NAME: could not restore kernel.pid_max=$PID_MAX_ORIGINAL" >&2
+}
+trap 'workspace_cleanup; restore_pid_max' EXIT
+set_pid_max() { sysctl -qw "kernel.pid_max=$1" || die "cannot set kernel.pid_max=$1"; }
 
-count_listen() { ss -H -tln src 127.0.0.1 | wc -l; }
-base_listen=$(count_listen)
+PID_MAXES=("$PID_MAX_ORIGINAL")
+if [[ -n $PID_MAX_HIGH && $PID_MAX_HIGH != "$PID_MAX_ORIGINAL" ]]; then PID_MAXES+=("$PID_MAX_HIGH"); fi
 
-say "starting fixture: $TCP TCP listeners on 127.0.0.1 over $PROCS processes"
-start_fixture "$ready" --tcp "$TCP" --udp 0 --established 0 --procs "$PROCS" --bind 127.0.0.1
-got_listen=$(( $(count_listen) - base_listen ))
-say "fixture up: +$got_listen TCP listeners on 127.0.0.1"
-(( got_listen >= TCP )) || die "expected $TCP new listeners on 127.0.0.1, ss shows $got_listen"
-
-# --- 3. Each command once, by hand: full work, clean result, rough time ------
 elapsed() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.3f}')" "$1" "$2"; }
+mkdir -p "$RESULTS"
+: >"$RESULTS/hidden-summary.txt"
+: >"$RESULTS/hidden-table.md"
 
-say "sanity run: portcullis hidden --format json"
-t0=$(now)
-rc=0; "$PORTCULLIS" hidden --format json >"$tmp/p.json" 2>"$tmp/p.err" || rc=$?
-t_portcullis=$(elapsed "$t0" "$(now)")
-if (( rc != 0 )); then
-    cat "$tmp/p.json" "$tmp/p.err" >&2
-    die "portcullis hidden exited $rc on the fixture load (expected 0: clean)"
-fi
-python3 - "$tmp/p.json" "$TCP" <<'EOF' || { cat "$tmp/p.json" >&2; die "portcullis hidden did not do its full work (see above)"; }
+# check_portcullis JSON LOAD PID_MAX: did that `hidden --format json` do its
+# full work on a clean result? Prints how the processes were checked.
+check_portcullis() {
+    python3 - "$1" "$2" "$TCP" "$UDP" "$3" <<'PY'
 import json, sys
-r = json.load(open(sys.argv[1])); want = int(sys.argv[2])
+r = json.load(open(sys.argv[1])); load = sys.argv[2]; tcp, udp, pid_max = map(int, sys.argv[3:6])
 problems = []
 if r["clean"] is not True or r["findings"]:
     problems.append("not clean")
@@ -138,103 +165,180 @@ for key in [("tcp", "ipv4"), ("tcp", "ipv6"), ("udp", "ipv4"), ("udp", "ipv6")]:
     total = s["in_use"] + s.get("listed", 0) + s["free"] + s["not_probed"] + s["errors"]
     if total != 65535 or s["not_probed"] or s["errors"]:
         problems.append(f"{key[0]}/{key[1]} sweep incomplete: {s}")
-tcp4 = sweeps.get(("tcp", "ipv4"), {})
-if tcp4.get("in_use", 0) + tcp4.get("listed", 0) < want:
-    problems.append(f"tcp/ipv4 sweep found fewer than {want} ports in use (probed or listed)")
+def used(proto, *families):
+    return sum(sweeps.get((proto, f), {}).get("in_use", 0) + sweeps.get((proto, f), {}).get("listed", 0) for f in families)
+if load == "ipv4" and used("tcp", "ipv4") < tcp:
+    problems.append(f"tcp/ipv4 sweep found fewer than {tcp} ports in use (probed or listed)")
+if load == "mixed" and used("tcp", "ipv4", "ipv6") < tcp:
+    problems.append(f"tcp sweeps found fewer than {tcp} ports in use (probed or listed, both families)")
+if load == "mixed" and used("udp", "ipv4", "ipv6") < udp:
+    problems.append(f"udp sweeps found fewer than {udp} ports in use (probed or listed, both families)")
+if r.get("pids_checked") != pid_max and not r.get("tasks_counted"):
+    problems.append(f"neither every pid up to {pid_max} looked up (pids_checked {r.get('pids_checked')}) "
+                    "nor the listing proven complete by the task count")
 if problems:
     sys.exit("; ".join(problems))
-EOF
-p_inuse=$(python3 -c 'import json,sys; print(next(s["in_use"] + s.get("listed", 0) for s in json.load(open(sys.argv[1]))["bind_probes"] if s["proto"]=="tcp" and s["family"]=="ipv4"))' "$tmp/p.json")
-say "portcullis: exit 0, clean, 4 protocol/family results x 65,535 ports, tcp/ipv4 $p_inuse in use (listed or probed), ${t_portcullis}s"
+if r.get("tasks_counted"):
+    print(f"listing proven complete: {r['tasks_counted']} tasks")
+else:
+    print(f"{r['pids_checked']} pids looked up")
+PY
+}
 
-say "sanity run: $UNHIDE"
-t0=$(now)
-# shellcheck disable=SC2086  # UNHIDE is deliberately word-split
-rc=0; $UNHIDE >"$tmp/u.out" 2>&1 || rc=$?
-t_unhide=$(elapsed "$t0" "$(now)")
-if (( rc != 0 )) || grep -q "Found Hidden port" "$tmp/u.out" ||
-   ! grep -q "Starting TCP checking" "$tmp/u.out" || ! grep -q "Starting UDP checking" "$tmp/u.out"; then
-    cat "$tmp/u.out" >&2
-    die "$UNHIDE exited $rc or reported hidden ports on the fixture load (expected exit 0 and no findings)"
-fi
-say "unhide-tcp -s: exit 0, TCP and UDP checked, no hidden port reported, ${t_unhide}s"
+# bench_load LOAD: the fixture of that load, the sanity runs, one hyperfine
+# run (portcullis at each pid_max, then unhide-tcp -s), peak RSS, the report.
+bench_load() {
+    local load=$1 ready=$tmp/ready-$1 description
+    local fixture_args=(--tcp "$TCP" --procs "$PROCS")
+    if [[ $load == ipv4 ]]; then
+        fixture_args+=(--udp 0 --established 0 --bind 127.0.0.1)
+        description="$TCP TCP listeners on 127.0.0.1 over $PROCS processes"
+    else
+        fixture_args+=(--udp "$UDP" --established "$EST")
+        description="$TCP TCP listeners (127.0.0.1, ::1, 0.0.0.0, :: in turn), $UDP UDP sockets, $EST established connections ($((2 * EST)) sockets) over $PROCS processes"
+    fi
+    local base got
+    read -r -a base < <(count_sockets)
+    say "[$load] starting fixture: $description"
+    start_fixture "$ready" "${fixture_args[@]}"
+    read -r -a got < <(count_sockets)
+    local listen=$(( got[0] - base[0] )) udp=$(( got[1] - base[1] )) est=$(( got[2] - base[2] ))
+    say "[$load] fixture up: +$listen TCP listeners, +$udp UDP sockets, +$est established sockets (ss)"
+    (( listen >= TCP )) || die "expected $TCP new listeners, ss shows $listen"
+    if [[ $load == mixed ]]; then
+        (( udp >= UDP )) || die "expected $UDP new UDP sockets, ss shows $udp"
+        (( est >= 2 * EST )) || die "expected $((2 * EST)) new established sockets, ss shows $est"
+    fi
 
-if [[ $RUNS == auto ]]; then
-    RUNS=$(python3 -c "import sys; print(max(3, min(20, int(float(sys.argv[1]) / (float(sys.argv[2]) + float(sys.argv[3]))))))" \
-        "$BUDGET" "$t_portcullis" "$t_unhide")
-    say "RUNS=auto: $RUNS runs per command (~${BUDGET}s budget)"
-fi
+    # --- Each command once, by hand: full work, clean result, rough time ---
+    local names=() commands=() prepares=() times=() pid_max t0 rc how
+    for pid_max in "${PID_MAXES[@]}"; do
+        set_pid_max "$pid_max"
+        say "[$load] sanity run: portcullis hidden --format json (pid_max $pid_max)"
+        t0=$(now)
+        rc=0; "$PORTCULLIS" hidden --format json >"$tmp/p.json" 2>"$tmp/p.err" || rc=$?
+        times+=("$(elapsed "$t0" "$(now)")")
+        if (( rc != 0 )); then
+            cat "$tmp/p.json" "$tmp/p.err" >&2
+            die "portcullis hidden exited $rc on the $load load (expected 0: clean)"
+        fi
+        how=$(check_portcullis "$tmp/p.json" "$load" "$pid_max") ||
+            { cat "$tmp/p.json" >&2; die "portcullis hidden did not do its full work (see above)"; }
+        say "[$load] portcullis (pid_max $pid_max): exit 0, clean, 4 protocol/family results x 65,535 ports, $how, ${times[-1]}s"
+        names+=("portcullis hidden (pid_max $pid_max)")
+        commands+=("$PORTCULLIS hidden")
+        prepares+=("sysctl -qw kernel.pid_max=$pid_max")
+    done
+    set_pid_max "$PID_MAX_ORIGINAL"
 
-# --- 4. Wall time: one hyperfine run ----------------------------------------
-# -N: no intermediate shell. -i: see the header; exit codes are checked below.
-# Backgrounded and waited for so that a SIGTERM stops it at once (see list.sh).
-mkdir -p "$RESULTS"
-load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-say "hyperfine: warmup $WARMUP, runs $RUNS"
-hyperfine -N -i --warmup "$WARMUP" --runs "$RUNS" \
-    --command-name "portcullis hidden" "$PORTCULLIS hidden" \
-    --command-name "$UNHIDE" "$UNHIDE" \
-    --export-markdown "$RESULTS/hidden.md" \
-    --export-json "$RESULTS/hidden.json" &
-HYPERFINE_PID=$!
-wait "$HYPERFINE_PID"
-HYPERFINE_PID=
-load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+    say "[$load] sanity run: $UNHIDE"
+    t0=$(now)
+    # shellcheck disable=SC2086  # UNHIDE is deliberately word-split
+    rc=0; $UNHIDE >"$tmp/u.out" 2>&1 || rc=$?
+    times+=("$(elapsed "$t0" "$(now)")")
+    if (( rc != 0 )) || grep -q "Found Hidden port" "$tmp/u.out" ||
+       ! grep -q "Starting TCP checking" "$tmp/u.out" || ! grep -q "Starting UDP checking" "$tmp/u.out"; then
+        cat "$tmp/u.out" >&2
+        die "$UNHIDE exited $rc or reported hidden ports on the $load load (expected exit 0 and no findings)"
+    fi
+    say "[$load] unhide-tcp -s: exit 0, TCP and UDP checked, no hidden port reported, ${times[-1]}s"
+    names+=("$UNHIDE")
+    commands+=("$UNHIDE")
+    prepares+=("sysctl -qw kernel.pid_max=$PID_MAX_ORIGINAL")
 
-# Commands are in the order given above: 0 = portcullis, 1 = unhide-tcp.
-read -r bad_portcullis bad_unhide unhide_codes < <(python3 -c '
+    local runs=$RUNS
+    if [[ $runs == auto ]]; then
+        runs=$(python3 -c "import sys; print(max(3, min(20, int(float(sys.argv[1]) / sum(map(float, sys.argv[2:]))))))" \
+            "$BUDGET" "${times[@]}")
+        say "[$load] RUNS=auto: $runs runs per command (~${BUDGET}s budget)"
+    fi
+
+    # --- Wall time: one hyperfine run -----------------------------------------
+    # -N: no intermediate shell. -i: see the header; exit codes are checked
+    # below. Each command's --prepare sets its pid_max before each of its runs.
+    local args=() i
+    for i in "${!names[@]}"; do args+=(--prepare "${prepares[$i]}"); done
+    for i in "${!names[@]}"; do args+=(--command-name "${names[$i]}" "${commands[$i]}"); done
+    local load_before load_after
+    load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+    say "[$load] hyperfine: warmup $WARMUP, runs $runs"
+    run_hyperfine -N -i --warmup "$WARMUP" --runs "$runs" "${args[@]}" \
+        --export-markdown "$RESULTS/hidden-$load.md" --export-json "$RESULTS/hidden-$load.json"
+    set_pid_max "$PID_MAX_ORIGINAL"
+    load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+
+    # The last command is unhide-tcp; all the others are portcullis.
+    local bad_portcullis bad_unhide unhide_codes
+    read -r bad_portcullis bad_unhide unhide_codes < <(python3 -c '
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]
 bad = [[c for c in x["exit_codes"] if c != 0] for x in r]
-print(len(bad[0]), len(bad[1]), ",".join(map(str, sorted(set(bad[1])))) or "-")' "$RESULTS/hidden.json")
-(( bad_portcullis == 0 )) ||
-    die "portcullis hidden exited non-zero in $bad_portcullis of $RUNS timed runs (see $RESULTS/hidden.json)"
-if (( bad_unhide )); then
-    echo "bench/hidden.sh: WARNING: $UNHIDE exited non-zero (codes $unhide_codes) in $bad_unhide" \
-         "of $RUNS timed runs: it reported a hidden port (no re-verification; probably a port" \
-         "opened elsewhere during its sweep). Its timing still covers the full sweep." >&2
-fi
+print(sum(map(len, bad[:-1])), len(bad[-1]), ",".join(map(str, sorted(set(bad[-1])))) or "-")' "$RESULTS/hidden-$load.json")
+    (( bad_portcullis == 0 )) ||
+        die "portcullis hidden exited non-zero in $bad_portcullis timed runs on the $load load (see $RESULTS/hidden-$load.json)"
+    if (( bad_unhide )); then
+        echo "$BENCH_NAME: WARNING: $UNHIDE exited non-zero (codes $unhide_codes) in $bad_unhide" \
+             "of $runs timed runs on the $load load: it reported a hidden port (no re-verification;" \
+             "probably a port opened elsewhere during its sweep). Its timing still covers the full sweep." >&2
+    fi
 
-# --- 5. Peak RSS ------------------------------------------------------------
-# GNU time's %M: maximum resident set size in KiB, the largest of a few runs.
-# For unhide-tcp it is its own peak (netstat and sed run as its children).
-rss_portcullis=$(peak_rss "$PORTCULLIS" hidden)
-# shellcheck disable=SC2086
-rss_unhide=$(peak_rss $UNHIDE)
+    # --- Peak RSS (GNU time's %M, KiB; the largest of a few runs) --------------
+    # For unhide-tcp it is its own peak (netstat and sed run as its children).
+    local rss=()
+    for pid_max in "${PID_MAXES[@]}"; do
+        set_pid_max "$pid_max"
+        rss+=("$(peak_rss "$PORTCULLIS" hidden)")
+    done
+    set_pid_max "$PID_MAX_ORIGINAL"
+    # shellcheck disable=SC2086
+    rss+=("$(peak_rss $UNHIDE)")
 
-# --- 6. Report --------------------------------------------------------------
-python3 - "$RESULTS/hidden.json" "$rss_portcullis" "$rss_unhide" >"$RESULTS/hidden-table.md" <<'EOF'
+    # --- Report ------------------------------------------------------------------
+    {
+        echo "#### Load: $load ($description)"
+        echo
+        python3 - "$RESULTS/hidden-$load.json" "${rss[@]}" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]
-rss = [int(sys.argv[2]), int(sys.argv[3])]
-base = r[1]["mean"]
+rss = [int(x) for x in sys.argv[2:]]
+base = r[-1]["mean"]
 print("| Command | Mean ± σ [s] | Min [s] | Max [s] | Ratio vs `unhide-tcp -s` | Peak RSS [MiB] |")
 print("|:---|---:|---:|---:|---:|---:|")
 for x, kb in zip(r, rss):
     print(f"| `{x['command']}` | {x['mean']:.3f} ± {x['stddev']:.3f} | {x['min']:.3f} | {x['max']:.3f} "
           f"| {x['mean'] / base:.2f} | {kb / 1024:.1f} |")
-EOF
-ratio=$(python3 -c '
+PY
+        echo
+    } >>"$RESULTS/hidden-table.md"
+    local ratios
+    ratios=$(python3 -c '
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]
-print("%.3f" % (r[0]["mean"] / r[1]["mean"]))' "$RESULTS/hidden.json")
+print("; ".join("%s %.3f" % (x["command"], x["mean"] / r[-1]["mean"]) for x in r[:-1]))' "$RESULTS/hidden-$load.json")
+    {
+        echo "[$load] load:        $description (+$listen listeners, +$udp UDP, +$est established seen by ss)"
+        echo "[$load] load avg:    before $load_before, after $load_after (1/5/15 min)"
+        echo "[$load] hyperfine:   -N -i, warmup $WARMUP, runs $runs; non-zero exits: portcullis $bad_portcullis, unhide-tcp $bad_unhide"
+        echo "[$load] single runs: $(for i in "${!names[@]}"; do printf '%s %ss; ' "${names[$i]}" "${times[$i]}"; done)(sanity runs, before hyperfine)"
+        echo "[$load] time ratio:  mean over unhide-tcp -s mean: $ratios"
+        echo "[$load] peak RSS:    $(for i in "${!names[@]}"; do printf '%s %s MiB; ' "${names[$i]}" "$(mb "${rss[$i]}")"; done)"
+    } | tee -a "$RESULTS/hidden-summary.txt"
+
+    stop "$FIXTURE_PID"
+    FIXTURE_PID=
+}
+
+for load in $LOADS; do bench_load "$load"; done
 
 {
-    echo "load:        $TCP TCP listeners on 127.0.0.1 over $PROCS processes (+$got_listen seen by ss)"
     echo "binary:      $PORTCULLIS ($LINK), source $SOURCE"
     echo "machine:     $(uname -srm), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
     echo "CPUs used:   $(nproc) (online CPUs available to us, of $(nproc --all)); portcullis probes on all of them, unhide-tcp on one (+ netstat)"
-    echo "load avg:    before $load_before, after $load_after (1/5/15 min)"
     echo "tools:       $(hyperfine --version), $(unhide-tcp -V 2>&1 | head -n1) (Debian unhide $(dpkg-query -W -f='${Version}' unhide 2>/dev/null || echo '?'))"
-    echo "hyperfine:   -N -i, warmup $WARMUP, runs $RUNS; non-zero exits: portcullis $bad_portcullis, unhide-tcp $bad_unhide"
-    echo "single runs: portcullis ${t_portcullis}s, unhide-tcp -s ${t_unhide}s (sanity runs, before hyperfine)"
-    echo "work:        portcullis: bind probes of every port (TCP, UDP x IPv4, IPv6; listed ports skipped) + netlink, /proc/net, fd walk, pid sweep, re-verification;" \
+    echo "pid_max:     ${PID_MAXES[*]} (the first is the machine's own, restored at exit)"
+    echo "work:        portcullis: bind probes of every port (TCP, UDP x IPv4, IPv6; listed ports skipped) + netlink, /proc/net, fd walk, task census or pid sweep, re-verification;" \
          "unhide-tcp -s: netstat -tan/-uan + 2 bind sweeps (TCP, UDP x IPv4) of the ports netstat does not list, at nice -20"
-    echo "time ratio:  portcullis hidden / unhide-tcp -s mean = $ratio"
-    echo "peak RSS:    portcullis hidden $(mb "$rss_portcullis") MiB; unhide-tcp -s $(mb "$rss_unhide") MiB"
-    echo "reproduce:   sudo TCP=$TCP PROCS=$PROCS WARMUP=$WARMUP RUNS=$RUNS${REV:+ REV=$REV} bench/hidden.sh"
-} | tee "$RESULTS/hidden-summary.txt"
+    echo "reproduce:   sudo LOADS=\"$LOADS\" TCP=$TCP UDP=$UDP EST=$EST PROCS=$PROCS PID_MAX_HIGH=$PID_MAX_HIGH WARMUP=$WARMUP RUNS=$RUNS${REV:+ REV=$REV} bench/hidden.sh"
+} | tee -a "$RESULTS/hidden-summary.txt"
 echo
 cat "$RESULTS/hidden-table.md"
-echo
-cat "$RESULTS/hidden.md"

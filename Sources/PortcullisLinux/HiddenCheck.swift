@@ -111,7 +111,8 @@ public enum HiddenPortCheck {
         }
         // The work beside the probes: the TCP tables, the fd walk of the
         // listed processes (not our own: the sweep opens and closes sockets
-        // meanwhile) and the pid sweep, in pieces any sweep thread can take.
+        // meanwhile) and, unless the task count proved the listing
+        // complete, the pid sweep, in pieces any sweep thread can take.
         var besideProbes: [@Sendable () -> Void] = [
             {
                 _ = tcpKnown()
@@ -124,9 +125,10 @@ public enum HiddenPortCheck {
             }
         ]
         var pidsChecked = 0
+        var tasksCounted = 0
         do {
             guard !options.namespaceOnly else { throw Errno.notPermitted }  // the host's run covers processes
-            let listed = try procfs.listedPIDs()
+            let (listed, countedTasks) = try listProcesses(procfs)
             let others = listed.filter { $0 != Sys.processID() }
             besideProbes.append {
                 var walkDiagnostics: [Diagnostic] = []
@@ -136,14 +138,20 @@ public enum HiddenPortCheck {
                     $0.diagnostics += walkDiagnostics
                 }
             }
-            let listedSet = Set(listed)
-            let pidMax = pidMax(procfs, &diagnostics)
-            pidsChecked = Int(pidMax)
-            for low in stride(from: Int32(1), through: pidMax, by: 65_536) {
-                let range = low...min(pidMax, low &+ 65_535)
-                besideProbes.append {
-                    let found = unlistedProcesses(procfs, listed: listedSet, in: range)
-                    if !found.isEmpty { alongside.withLock { $0.unlistedPIDs += found } }
+            if let countedTasks {
+                // The kernel's own count of tasks proves the listing complete:
+                // no pid needs looking up (see TaskCensus).
+                tasksCounted = countedTasks
+            } else {
+                let pidMax = pidMax(procfs, &diagnostics)
+                let listedSet = PIDBitmap(listed, below: pidMax)
+                pidsChecked = Int(pidMax)
+                for low in stride(from: Int32(1), through: pidMax, by: 65_536) {
+                    let range = low...min(pidMax, low &+ 65_535)
+                    besideProbes.append {
+                        let found = unlistedProcesses(procfs, listed: listedSet, in: range)
+                        if !found.isEmpty { alongside.withLock { $0.unlistedPIDs += found } }
+                    }
                 }
             }
         } catch  where !options.namespaceOnly {
@@ -227,7 +235,8 @@ public enum HiddenPortCheck {
             findings: findings, diagnostics: diagnostics,
             sweeps: HiddenReport.sweeps(of: sweep, portCount: options.ports.count),
             candidates: candidates.count, rounds: options.rounds,
-            durationMilliseconds: Sys.monotonicMilliseconds() - started, tamperHints: hints, pidsChecked: pidsChecked)
+            durationMilliseconds: Sys.monotonicMilliseconds() - started, tamperHints: hints, pidsChecked: pidsChecked,
+            tasksCounted: tasksCounted)
     }
 
     /// Asks each socket that no table lists for its own port, through a
@@ -297,13 +306,61 @@ public enum HiddenPortCheck {
         return min(limit, max(1, configured ?? limit))
     }
 
+    /// The /proc listing, and the number of tasks the kernel counts when
+    /// that count proves the listing holds every one of them (nil when it
+    /// does not: see `TaskCensus`). Five tries, since a fork or an exit
+    /// anywhere on the host while the listed processes' threads are counted
+    /// spoils one.
+    static func listProcesses(_ procfs: ProcFS) throws(Errno) -> (pids: [Int32], tasks: Int?) {
+        func counters() -> TaskCensus.Counters? {
+            guard let loadavg = try? procfs.read("loadavg", sizeHint: 128), let stat = try? procfs.read("stat", sizeHint: 16384)
+            else { return nil }
+            return TaskCensus.Counters(loadavg: loadavg, stat: stat)
+        }
+        var pids: [Int32] = []
+        for _ in 0..<5 {
+            let before = counters()
+            pids = try procfs.listedPIDs()
+            guard before != nil else { break }
+            var threads: Int? = 0
+            for pid in pids {
+                guard let stat = try? procfs.read("\(pid)/stat", sizeHint: 1024), let count = TaskCensus.threadCount(stat: stat) else {
+                    threads = nil
+                    break
+                }
+                threads? += count
+            }
+            let after = counters()
+            if TaskCensus.proves(before: before, after: after, listedThreads: threads) { return (pids, before?.tasks) }
+        }
+        return (pids, nil)
+    }
+
+    /// The pids of a listing as a bitmap up to pid_max: the sweep asks it
+    /// only about pids that exist, but cheaply either way.
+    struct PIDBitmap: Sendable {
+        private var words: [UInt64]
+
+        init(_ pids: [Int32], below limit: Int32) {
+            words = [UInt64](repeating: 0, count: Int(max(limit, 1)) / 64 + 1)
+            for pid in pids where pid >= 0 && Int(pid) / 64 < words.count { words[Int(pid) / 64] |= 1 << UInt64(pid % 64) }
+        }
+
+        func contains(_ pid: Int32) -> Bool {
+            pid >= 0 && Int(pid) / 64 < words.count && words[Int(pid) / 64] & (1 << UInt64(pid % 64)) != 0
+        }
+    }
+
     /// The pids in `range` that /proc/PID answers for but the listing omits,
-    /// as unhide's brute mode finds them (getpgid(2) first: a cheap way to
-    /// skip the pids no task has). A thread's /proc/TID answers too without
-    /// being listed, so only thread-group leaders count.
-    static func unlistedProcesses(_ procfs: ProcFS, listed: Set<Int32>, in range: ClosedRange<Int32>) -> [Int32] {
+    /// as unhide's brute mode finds them. One system call per pid (getpgid(2):
+    /// it, kill(2), getsid(2), getpriority(2), sched_getparam(2) and
+    /// pidfd_open(2) all cost what a system call without work costs) tells
+    /// whether a task has it; only for those is the listing consulted. A
+    /// thread's /proc/TID answers too without being listed, so only
+    /// thread-group leaders count.
+    static func unlistedProcesses(_ procfs: ProcFS, listed: PIDBitmap, in range: ClosedRange<Int32>) -> [Int32] {
         range.filter { pid in
-            !listed.contains(pid) && Sys.taskExists(pid) && procfs.exists(pid: pid) && isProcessLeader(procfs, pid)
+            Sys.taskExists(pid) && !listed.contains(pid) && procfs.exists(pid: pid) && isProcessLeader(procfs, pid)
         }
     }
 

@@ -25,7 +25,12 @@
 //       errors      int   ports whose bind failed with another errno
 //   netns_probed  array   other network namespaces probed from inside (--all-netns)
 //   pids_checked  int     pids looked up directly (up to kernel.pid_max) for
-//                         processes hidden from the /proc listing; 0 if not run
+//                         processes hidden from the /proc listing; 0 if not
+//                         run, or if tasks_counted made it needless
+//   tasks_counted int     the tasks the kernel counts, when the listed
+//                         processes hold exactly that many threads (so none
+//                         can be hidden from the listing and no pid is looked
+//                         up); 0 when that could not be shown
 //   tamper_hints  array   signs that socket readers may be lied to, each
 //                         {kind, detail}; kind is "ld_so_preload" (the file
 //                         exists), "ld_preload_env" (set for portcullis),
@@ -63,8 +68,8 @@
 //
 // NDJSON (--format ndjson): one line per finding, the fields above plus
 // "type":"finding"; then one line "type":"summary" with clean, rounds,
-// candidates, duration_ms, bind_probes, pids_checked, tamper_hints and
-// diagnostics. The summary line is
+// candidates, duration_ms, bind_probes, pids_checked, tasks_counted,
+// tamper_hints and diagnostics. The summary line is
 // always last, so a reader can tell a clean run from a truncated one.
 import ArgumentParser
 import PortcullisCore
@@ -82,9 +87,11 @@ extension Portcullis {
                 --rounds re-verifications. Run as root: without CAP_NET_BIND_SERVICE ports below \
                 1024 cannot be probed.
 
-                Also asks sockets that no table lists for their port (pidfd_getfd), looks up every \
-                pid up to pid_max for processes hidden from the /proc listing, and reports tamper \
-                hints (ld.so.preload, LD_PRELOAD, libc reads that differ from raw system calls).
+                Also asks sockets that no table lists for their port (pidfd_getfd), finds processes \
+                hidden from the /proc listing (the kernel's count of tasks against the listed \
+                processes' threads; where they differ, a look-up of every pid up to pid_max), and \
+                reports tamper hints (ld.so.preload, LD_PRELOAD, libc reads that differ from raw \
+                system calls).
 
                 Exit codes: 0 nothing hidden, 4 hidden ports or processes found, 2 usage error, \
                 3 runtime error.

@@ -45,6 +45,13 @@ let preloadListenerScript = #"""
     sys.stdin.read()
     """#
 
+/// Prints {"pid"} and sleeps until stdin closes: a process and nothing more.
+let preloadSleeperScript = #"""
+    import json, os, sys
+    print(json.dumps({"pid": os.getpid()}), flush=True)
+    sys.stdin.read()
+    """#
+
 /// `hidden --format json`, decoded with every field the tests look at; the
 /// tamper hints are optional so the test also reads older output.
 struct PreloadHiddenDocument: Decodable {
@@ -71,6 +78,8 @@ struct PreloadHiddenDocument: Decodable {
     var findings: [Finding]
     var diagnostics: [DiagnosticJSON]
     var tamperHints: [Hint]?
+    var pidsChecked: Int?
+    var tasksCounted: Int?
 
     var alarms: [Finding] { findings.filter(\.alarm) }
 }
@@ -235,6 +244,42 @@ extension CLITests {
                 document.alarms.filter { !($0.kind == "port" && $0.port == port) && !($0.kind == "process" && $0.ownerPids == [pid]) }
                     .isEmpty,
                 "\(document.alarms)")
+        }
+
+        @Test(
+            "A process hidden from the /proc listing at a pid above 32768 is found (pid_max raised as systemd sets it)",
+            .enabled(if: Host.isRoot, "needs root: it raises kernel.pid_max and places the process with ns_last_pid"),
+            .enabled(if: Host.cc != nil, "cc is not installed: it builds the LD_PRELOAD library (apt-get install gcc libc6-dev)"),
+            .enabled(if: Host.python3 != nil, "python3 is not installed: it runs the process"),
+            .enabled(if: FileManager.default.isWritableFile(atPath: "/proc/sys/kernel/ns_last_pid"), "no writable ns_last_pid"))
+        func hiddenProcessAtHighPID() throws {
+            let directory = try TemporaryDirectory(prefix: "portcullis-preload")
+            defer { directory.remove() }
+            let library = try buildLibrary(in: directory)
+            // pid_max as systemd sets it, restored however the test ends.
+            let pidMaxPath = "/proc/sys/kernel/pid_max"
+            let original = try String(contentsOfFile: pidMaxPath, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            let high = 4_194_304
+            if Int(original) ?? 0 < high { try String(high).write(toFile: pidMaxPath, atomically: false, encoding: .utf8) }
+            defer { try? original.write(toFile: pidMaxPath, atomically: false, encoding: .utf8) }
+            // The kernel hands out the pids after ns_last_pid: the process
+            // (or, if another process on the host forks first, the one
+            // after it) gets a pid above 99,999.
+            try "99999".write(toFile: "/proc/sys/kernel/ns_last_pid", atomically: false, encoding: .utf8)
+            let sleeper = try PythonFixture(script: preloadSleeperScript, name: "hidden_sleeper.py")
+            defer { sleeper.stop() }
+            let pid = sleeper.pid
+            try #require(pid > 99_999, "ns_last_pid did not place the process above 99,999 (pid \(pid))")
+
+            let (result, document) = try hidden(["LD_PRELOAD": library, "HIDE_PID": String(pid), "HIDE_PORT": nil])
+            #expect(result.status == 4, "a hidden process exits 4: \(result)")
+            let finding = document.alarms.first { $0.kind == "process" && $0.ownerPids == [pid] }
+            #expect(finding?.technique == "process_hidden_from_listing", "pid \(pid) is hidden from the /proc listing: \(result)")
+            // Found by looking up every pid up to pid_max: the task count
+            // cannot prove the listing complete when a process is missing from it.
+            #expect(document.pidsChecked == high, "\(result)")
+            #expect(document.tasksCounted == 0, "\(result)")
+            #expect(document.alarms.filter { !($0.kind == "process" && $0.ownerPids == [pid]) }.isEmpty, "\(document.alarms)")
         }
     }
 }

@@ -427,7 +427,16 @@ private func snapshot(netlink: [SocketRecord], procNet: [SocketRecord], other: S
         let text = OutputSink.text { HiddenRenderer.writeText(report, style: TableStyle(color: false), to: &$0) }
         #expect(text.contains("tamper hint: /etc/ld.so.preload exists (/lib/x.so)"))
         #expect(text.contains("looked up 32768 pids directly"))
-        #expect(HiddenRenderer.json(report).serialized().contains(#""pids_checked":32768,"netns_probed":[],"tamper_hints":[{"kind":"ld_so_preload","#))
+        #expect(
+            HiddenRenderer.json(report).serialized().contains(
+                #""pids_checked":32768,"tasks_counted":0,"netns_probed":[],"tamper_hints":[{"kind":"ld_so_preload","#))
+        // No pid looked up: the kernel's task count proved the listing complete.
+        let counted = HiddenReport(
+            findings: [], diagnostics: [], sweeps: [], candidates: 0, rounds: 1, durationMilliseconds: 1, tasksCounted: 143)
+        let countedText = OutputSink.text { HiddenRenderer.writeText(counted, style: TableStyle(color: false), to: &$0) }
+        #expect(countedText.contains("; the listed processes hold all 143 tasks the kernel counts;"))
+        #expect(!countedText.contains("looked up"))
+        #expect(HiddenRenderer.json(counted).serialized().contains(#""pids_checked":0,"tasks_counted":143,"#))
     }
 
     /// Spellings that are output (`kind` in the JSON, the socket kind in
@@ -473,7 +482,7 @@ private func snapshot(netlink: [SocketRecord], procNet: [SocketRecord], other: S
         let json = HiddenRenderer.json(report).serialized()
         #expect(
             json.hasPrefix(
-                #"{"clean":false,"rounds":3,"candidates":2,"duration_ms":900,"bind_probes":[{"proto":"tcp","family":"ipv4","in_use":1,"listed":0,"free":65534,"not_probed":0,"errors":0}],"pids_checked":0,"netns_probed":[],"tamper_hints":[],"findings":[{"kind":"port","proto":"tcp","family":"ipv4","port":4444,"inode":null,"technique":"proc_net_hook","alarm":true,"seen_by":["netlink","bind_probe"],"not_seen_by":["proc_net"],"owner_pids":[12],"#
+                #"{"clean":false,"rounds":3,"candidates":2,"duration_ms":900,"bind_probes":[{"proto":"tcp","family":"ipv4","in_use":1,"listed":0,"free":65534,"not_probed":0,"errors":0}],"pids_checked":0,"tasks_counted":0,"netns_probed":[],"tamper_hints":[],"findings":[{"kind":"port","proto":"tcp","family":"ipv4","port":4444,"inode":null,"technique":"proc_net_hook","alarm":true,"seen_by":["netlink","bind_probe"],"not_seen_by":["proc_net"],"owner_pids":[12],"#
             ))
         let lines = OutputSink.text { HiddenRenderer.writeNDJSON(report, to: &$0) }.split(separator: "\n")
         #expect(lines.count == 2)

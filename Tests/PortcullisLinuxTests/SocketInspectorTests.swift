@@ -68,12 +68,42 @@ struct SocketInspectorTests {
         let pidMax = HiddenPortCheck.pidMax(procfs, &diagnostics)
         #expect(pidMax == Int32(String(decoding: try procfs.read("sys/kernel/pid_max"), as: UTF8.self).trimmingWhitespace))
         #expect(diagnostics.isEmpty)
-        let unlisted = HiddenPortCheck.unlistedProcesses(procfs, listed: Set(try procfs.listedPIDs()), in: 1...pidMax)
+        let unlisted = HiddenPortCheck.unlistedProcesses(
+            procfs, listed: HiddenPortCheck.PIDBitmap(try procfs.listedPIDs(), below: pidMax), in: 1...pidMax)
         // Processes started between the listing and the look-up are possible on
         // a busy machine; re-verification drops them. None may be a thread of ours.
         // (One may also have exited since the look-up: other tests start short-lived children.)
         #expect(unlisted.allSatisfy { HiddenPortCheck.isProcessLeader(procfs, $0) || !procfs.exists(pid: $0) })
         #expect(!unlisted.contains(getpid()))
         #expect(HiddenPortCheck.unlistedStill(procfs, Set(unlisted)).isEmpty, "a listed process was reported hidden")
+    }
+
+    /// The listing with the census: our own process is in it, and a proof,
+    /// when there is one, counts at least one task per listed process.
+    @Test func listingWithTheTaskCensus() throws {
+        let procfs = try ProcFS()
+        let (pids, tasks) = try HiddenPortCheck.listProcesses(procfs)
+        #expect(pids.contains(getpid()))
+        if let tasks { #expect(tasks >= pids.count) } else { print("task count moved during every try: no proof (busy host)") }
+        // A procfs without the counters (a copy from another machine, say) proves nothing.
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "portcullis-census-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try FileManager.default.createDirectory(atPath: directory.path + "/42", withIntermediateDirectories: true)
+        try Data("42 (x) S 1 42 42 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 1 1\n".utf8).write(to: directory.appendingPathComponent("42/stat"))
+        let copy = try HiddenPortCheck.listProcesses(try ProcFS(root: directory.path))
+        #expect(copy.pids == [42] && copy.tasks == nil)
+        try Data("0.00 0.00 0.00 1/1 42\n".utf8).write(to: directory.appendingPathComponent("loadavg"))
+        try Data("processes 7\n".utf8).write(to: directory.appendingPathComponent("stat"))
+        #expect(try HiddenPortCheck.listProcesses(try ProcFS(root: directory.path)).tasks == 1)
+        try Data("0.00 0.00 0.00 1/2 42\n".utf8).write(to: directory.appendingPathComponent("loadavg"))
+        #expect(try HiddenPortCheck.listProcesses(try ProcFS(root: directory.path)).tasks == nil, "a task the listing lacks")
+    }
+
+    @Test func pidBitmap() {
+        let bitmap = HiddenPortCheck.PIDBitmap([1, 63, 64, 32768, 99], below: 32768)
+        #expect([1, 63, 64, 32768, 99].allSatisfy(bitmap.contains))
+        #expect(![0, 2, 62, 65, 98, 100, 32767, 32769, 4_194_304, -1].contains(where: bitmap.contains))
+        #expect(!HiddenPortCheck.PIDBitmap([5_000_000], below: 32768).contains(5_000_000), "beyond pid_max: not stored")
     }
 }

@@ -262,7 +262,7 @@ public struct HiddenVerifier {
             }
             // Owners: the inodes of whichever table still lists the socket.
             var inodes = Set<UInt64>()
-            for view in [HiddenView.netlink, .procNet] { inodes.formUnion(tables.view(view)?.inodesByKey[key] ?? []) }
+            for view in [HiddenView.netlink, .procNet] { inodes.formUnion(tables.view(view)?.inodes(of: key) ?? []) }
             let owners = Set(inodes.flatMap { held.byInode[$0] ?? [] }).sorted()
             if !owners.isEmpty { seen.append(.fdWalk) }
             return HiddenFinding(

@@ -28,6 +28,25 @@ public struct PortKey: Hashable, Sendable, Comparable, CustomStringConvertible {
 
     /// "8080/tcp ipv6"
     public var description: String { "\(port)/\(proto.rawValue) \(family.rawValue)" }
+
+    /// The three fields as one integer. Without this, the enums would hash
+    /// their String raw values (RawRepresentable's hashing), and a check
+    /// hashes keys hundreds of thousands of times (every port it probes, every
+    /// table row).
+    public func hash(into hasher: inout Hasher) {
+        let protoBits: UInt32
+        switch proto {
+        case .tcp: protoBits = 0
+        case .udp: protoBits = 1 << 16
+        case .raw: protoBits = 2 << 16
+        }
+        let familyBits: UInt32
+        switch family {
+        case .ipv4: familyBits = 0
+        case .ipv6: familyBits = 1 << 24
+        }
+        hasher.combine(UInt32(port) | protoBits | familyBits)
+    }
 }
 
 /// What a bind(2) of the wildcard address on a port said. A port in use is a
@@ -101,11 +120,39 @@ public struct TableView: Sendable, Equatable {
     /// invent a /proc hook; and minus TIME_WAIT rows, which come and go on
     /// their own between two reads (and hide nothing: no process holds them).
     public private(set) var comparable: Set<PortKey> = []
-    /// Socket inodes per listed key (TIME_WAIT rows have inode 0, left out).
-    public private(set) var inodesByKey: [PortKey: Set<UInt64>] = [:]
+    /// The inode of each row under its key (TIME_WAIT rows have inode 0,
+    /// left out), and, for an IPv6 socket that is not V6ONLY, under the IPv4
+    /// key it blocks too. Rows, not a set per key: only the few keys of
+    /// findings are ever asked for their inodes, and a set for each of tens
+    /// of thousands of keys cost more than the rest of building the view.
+    public private(set) var keyedInodes: [KeyedInode] = []
     /// Inode of every non-raw row, port 0 included, TIME_WAIT (inode 0) excluded: what an fd walk's socket is
     /// looked up in.
     public private(set) var allInodes: Set<UInt64> = []
+
+    /// One socket inode under one key (see `keyedInodes`).
+    public struct KeyedInode: Sendable, Equatable {
+        /// The (proto, family, port) the row holds.
+        public var key: PortKey
+        /// The row's socket inode.
+        public var inode: UInt64
+    }
+
+    /// Socket inodes per listed key (TIME_WAIT rows have inode 0, left out).
+    public var inodesByKey: [PortKey: Set<UInt64>] {
+        keyedInodes.reduce(into: [:]) { $0[$1.key, default: []].insert($1.inode) }
+    }
+
+    /// The socket inodes of the rows on `key` (for an IPv4 key, also those of IPv6 sockets that block it).
+    public func inodes(of key: PortKey) -> Set<UInt64> {
+        Set(keyedInodes.lazy.filter { $0.key == key }.map(\.inode))
+    }
+
+    /// Equal when they list the same keys and inodes, whatever the order of their rows.
+    public static func == (a: TableView, b: TableView) -> Bool {
+        a.listed == b.listed && a.dualStackV4 == b.dualStackV4 && a.comparable == b.comparable && a.allInodes == b.allInodes
+            && a.inodesByKey == b.inodesByKey
+    }
 
     /// An empty view: lists nothing.
     public init() {}
@@ -124,11 +171,11 @@ public struct TableView: Sendable, Equatable {
         listed.insert(key)
         let transient = record.proto == .tcp && (record.state == .close || record.state == .boundInactive || record.state == .timeWait)
         if !transient { comparable.insert(key) }
-        if record.inode != 0 { inodesByKey[key, default: []].insert(record.inode) }
+        if record.inode != 0 { keyedInodes.append(KeyedInode(key: key, inode: record.inode)) }
         if record.family == .ipv6, record.v6only != true {
             let v4 = PortKey(record.proto, .ipv4, record.localPort)
             dualStackV4.insert(v4)
-            if record.inode != 0 { inodesByKey[v4, default: []].insert(record.inode) }
+            if record.inode != 0 { keyedInodes.append(KeyedInode(key: v4, inode: record.inode)) }
         }
     }
 
@@ -147,7 +194,7 @@ public struct TableView: Sendable, Equatable {
         merged.listed.formUnion(other.listed)
         merged.comparable.formUnion(other.comparable)
         merged.dualStackV4.formUnion(other.dualStackV4)
-        merged.inodesByKey.merge(other.inodesByKey) { $0.union($1) }
+        merged.keyedInodes += other.keyedInodes
         merged.allInodes.formUnion(other.allInodes)
         return merged
     }

@@ -120,18 +120,23 @@ public struct HiddenReport: Sendable {
     /// Signs of a userland rootkit seen on the way (preloads, libc reads that differ).
     public var tamperHints: [TamperHint]
     /// Pids up to pid_max looked up directly for the hidden-process check
-    /// (0 when it could not run).
+    /// (0 when it could not run, or when `tasksCounted` made it needless).
     public var pidsChecked: Int
+    /// The tasks the kernel counts, when the listed processes' threads were
+    /// exactly that many: no process could be hidden from the listing, and
+    /// no pid was looked up (0 when that could not be shown; see `TaskCensus`).
+    public var tasksCounted: Int
     /// Other network namespaces whose ports were probed from inside (`--all-netns`), by name.
     public var namespacesProbed: [String] = []
 
     /// A report from its parts.
     public init(
         findings: [HiddenFinding], diagnostics: [Diagnostic], sweeps: [Sweep], candidates: Int, rounds: Int,
-        durationMilliseconds: Int64, tamperHints: [TamperHint] = [], pidsChecked: Int = 0
+        durationMilliseconds: Int64, tamperHints: [TamperHint] = [], pidsChecked: Int = 0, tasksCounted: Int = 0
     ) {
         self.tamperHints = tamperHints
         self.pidsChecked = pidsChecked
+        self.tasksCounted = tasksCounted
         self.findings = findings
         self.diagnostics = diagnostics
         self.sweeps = sweeps
@@ -201,6 +206,7 @@ public enum HiddenRenderer {
             ("duration_ms", .int(report.durationMilliseconds)),
             ("bind_probes", .array(report.sweeps.map(json))),
             ("pids_checked", .int(Int64(report.pidsChecked))),
+            ("tasks_counted", .int(Int64(report.tasksCounted))),
             ("netns_probed", .array(report.namespacesProbed.map(JSONValue.string))),
             (
                 "tamper_hints",
@@ -272,7 +278,10 @@ public enum HiddenRenderer {
         for f in notices { out += "notice: \(f.explanation)\n" }
         let swept = report.sweeps.map { "\($0.proto.rawValue)/\($0.family.rawValue) \($0.listed) listed, \($0.inUse) more in use" }.joined(
             separator: ", ")
-        var pids = report.pidsChecked > 0 ? "; looked up \(report.pidsChecked) pids directly for hidden processes" : ""
+        var pids =
+            report.pidsChecked > 0
+            ? "; looked up \(report.pidsChecked) pids directly for hidden processes"
+            : report.tasksCounted > 0 ? "; the listed processes hold all \(report.tasksCounted) tasks the kernel counts" : ""
         if !report.namespacesProbed.isEmpty {
             let count = report.namespacesProbed.count
             pids += "; probed \(count) other network namespace\(count == 1 ? "" : "s") from inside"
