@@ -71,6 +71,8 @@ public final class ListenerWatcher {
     var namespaceClients: [UInt64: SockDiagClient] = [:]
     /// Namespaces that could not be entered, said once each.
     var namespaceFailures: Set<UInt64> = []
+    /// Processes' namespaces between polls: each settled process's link is read once, not every poll.
+    let processNamespaces = NamespaceDiscovery.ProcessNamespaces()
     /// This process's own network namespace.
     let ownNamespace: UInt64
 
@@ -202,7 +204,7 @@ public final class ListenerWatcher {
     func captureOtherNamespaces(into capture: inout Capture, query: SocketQuery) throws(CollectionError) {
         guard options.procRoot == "/proc" else { return }
         if case .own = options.namespaces { return }
-        let discovery = NamespaceDiscovery.discover(procfs: procfs, runRoot: options.runRoot)
+        let discovery = NamespaceDiscovery.discover(procfs: procfs, runRoot: options.runRoot, cache: processNamespaces)
         let selection = discovery.select(options.namespaces, sweep: effectiveUID == 0)
         for found in discovery.found { capture.namespaces[found.namespace.inode] = found.namespace }
         let others = selection.read.filter { $0.namespace.inode != ownNamespace && $0.namespace.inode != 0 }

@@ -28,8 +28,21 @@ public struct NamespaceDiscovery: Sendable {
     /// The namespace with this inode, if found.
     public func namespace(inode: UInt64) -> Found? { found.first { $0.namespace.inode == inode } }
 
+    /// Each process's namespace as last read, for a caller that discovers
+    /// again and again (`watch`, every poll): a pid seen with the same
+    /// namespace on two discoveries in a row is not read again while it
+    /// lives. Two, because a new process may still be about to change its
+    /// namespace (`ip netns exec` forks, then enters it, then runs the program).
+    /// A settled process that later enters another namespace is not noticed
+    /// (its new namespace still is, through any other process or mount in it).
+    public final class ProcessNamespaces {
+        var byPID: [Int32: (inode: UInt64, settled: Bool)] = [:]
+        /// An empty cache.
+        public init() {}
+    }
+
     /// Looks everywhere. `runRoot` is /run (tests pass a directory of their own).
-    public static func discover(procfs: ProcFS, runRoot: String = "/run") -> NamespaceDiscovery {
+    public static func discover(procfs: ProcFS, runRoot: String = "/run", cache: ProcessNamespaces? = nil) -> NamespaceDiscovery {
         var diagnostics: [Diagnostic] = []
         let own = procfs.ownNamespace("net") ?? 0
         // The host's namespace is pid 1's. Where pid 1's link cannot be read
@@ -43,13 +56,24 @@ public struct NamespaceDiscovery: Sendable {
 
         var pidsByInode: [UInt64: [Int32]] = [:]
         do {
-            for pid in try procfs.listedPIDs() {
+            let listed = try procfs.listedPIDs()
+            var seen: [Int32: (inode: UInt64, settled: Bool)] = [:]
+            seen.reserveCapacity(listed.count)
+            for pid in listed {
+                if let known = cache?.byPID[pid], known.settled {
+                    seen[pid] = known
+                    pidsByInode[known.inode, default: []].append(pid)
+                    continue
+                }
                 // A process that exited or a kernel thread shielded from us: skipped, as ip netns identify does.
                 guard let link = try? procfs.readLink("\(pid)/ns/net"),
                     let inode = ProcessFiles.namespaceInode(link: link[...], kind: "net")
                 else { continue }
+                seen[pid] = (inode, cache?.byPID[pid]?.inode == inode)
                 pidsByInode[inode, default: []].append(pid)
             }
+            // Exited processes leave the cache (a reused pid is read afresh).
+            cache?.byPID = seen
         } catch {
             diagnostics.append(
                 Diagnostic(.warning, "cannot list the processes in \(procfs.root): \(error); namespaces held only by processes are missed"))
