@@ -124,7 +124,7 @@ public enum AuditJob {
         input.baseline = options.baseline
         // Ports published into containers: open although no host socket holds them.
         if options.source.isLive {
-            let published = PublishedPortCollection.collect(firewall: snapshot, inventory: inventory)
+            let published = PublishedPortCollection.collect(firewall: snapshot, inventory: inventory, discovery: collector.lastDiscovery)
             input.publications = published.publications
             input.targetNamespaces = published.namespaces
             diagnostics += published.diagnostics

@@ -57,6 +57,8 @@ public struct InventoryCollector {
     public var options: Options
     /// The netlink client used for the dumps; replace it to replay recorded kernel replies.
     public var sockDiag: SockDiagClient
+    /// The namespaces the last `collect()` found (nil for a copied /proc), for callers that need them too.
+    public private(set) var lastDiscovery: NamespaceDiscovery?
     /// Reads the container state once for every `collect` (and `who`) of this collector.
     var containerStateReader: ContainerStateReader?
 
@@ -77,6 +79,7 @@ public struct InventoryCollector {
         }
         var diagnostics: [Diagnostic] = []
         let plan = try namespacePlan(procfs, &diagnostics)
+        lastDiscovery = plan?.discovery
         let table = try readSockets(procfs, plan, &diagnostics)
         let sockets = table.records
         var packets: [PacketSocket] = []

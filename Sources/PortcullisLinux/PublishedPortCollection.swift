@@ -19,8 +19,11 @@ public enum PublishedPortCollection {
     /// Programs whose command line says what they publish.
     static let proxies: Set<String> = ["docker-proxy", "rootlessport", "pasta", "pasta.avx2"]
 
-    /// Reads it all for `inventory` (listening sockets of every namespace read) with `firewall` as read.
-    public static func collect(firewall: FirewallSnapshot?, inventory: Inventory, procRoot: String = "/proc") -> Result {
+    /// Reads it all for `inventory` (listening sockets of every namespace read) with `firewall` as read;
+    /// `discovery` is the namespaces the inventory's collection found (found again when nil).
+    public static func collect(
+        firewall: FirewallSnapshot?, inventory: Inventory, discovery known: NamespaceDiscovery? = nil, procRoot: String = "/proc"
+    ) -> Result {
         var result = Result()
         guard let procfs = try? ProcFS(root: procRoot) else { return result }
         var ports: [PortPublication] = []
@@ -55,8 +58,11 @@ public enum PublishedPortCollection {
         result.publications = ports.map { JudgedPublication(publication: $0, judgement: firewall?.judge($0, context: context)) }
         guard !ports.isEmpty else { return result }
 
-        // Where they may lead: every namespace read, by its addresses.
-        let discovery = NamespaceDiscovery.discover(procfs: procfs)
+        // Where they may lead: every namespace whose tables were read (a
+        // target elsewhere is never called empty), by its addresses.
+        let read = Set(inventory.namespacesRead.map(\.inode))
+        var discovery = known ?? NamespaceDiscovery.discover(procfs: procfs)
+        discovery.found = discovery.found.filter { read.contains($0.namespace.inode) }
         let addresses = discovery.addresses(procRoot: procRoot)
         var names: [UInt64: String] = [:]
         var listeners: [UInt64: [ListeningEndpoint]] = [:]
@@ -66,9 +72,7 @@ public enum PublishedPortCollection {
             listeners[namespace.inode, default: []].append(
                 ListeningEndpoint(proto: entry.socket.proto, address: entry.socket.localAddress, port: entry.socket.localPort))
         }
-        // Only namespaces whose tables were read: a target elsewhere is never called empty.
-        let read = Set(inventory.namespacesRead.map(\.inode))
-        for found in discovery.found where read.contains(found.namespace.inode) {
+        for found in discovery.found {
             let inode = found.namespace.inode
             result.namespaces[inode] = TargetNamespace(
                 name: names[inode] ?? found.namespace.label, addresses: addresses[inode] ?? [], isHost: found.namespace.isOwn,
