@@ -54,8 +54,16 @@ public enum ScanJob {
         /// The command line, for the XML `args` attribute.
         public var arguments: [String] = []
 
-        /// The engine's defaults, no service detection.
-        public init() {}
+        /// The engine's defaults with nmap's UDP payloads (a UDP service that
+        /// answers only a well-formed request is otherwise open|filtered), no service detection.
+        public init() { engine.udpPayload = { port in UDPPayloads.payload(for: port) } }
+
+        /// The longest wait for one answer; the first waits start at up to 1 s
+        /// and adapt to the round-trip times measured (nmap's --max-rtt-timeout).
+        public mutating func limitAnswerWait(milliseconds: Int) {
+            engine.maxTimeoutMilliseconds = milliseconds
+            engine.initialTimeoutMilliseconds = min(1000, milliseconds)
+        }
     }
 
     /// nmap's default when neither a port list nor a top-ports count is given.

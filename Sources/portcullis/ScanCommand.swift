@@ -104,9 +104,7 @@ extension Portcullis {
             options.engine.maxConcurrency = maxConcurrency
             options.engine.rate = rate
             options.engine.maxRetries = maxRetries
-            options.engine.maxTimeoutMilliseconds = maxTimeout
-            options.engine.initialTimeoutMilliseconds = min(1000, maxTimeout)
-            options.engine.udpPayload = { port in UDPPayloads.payload(for: port) }
+            options.limitAnswerWait(milliseconds: maxTimeout)
             options.detectServices = service
             if format == .ndjson {
                 // Open ports stream as they are found; the rest follows at the end.

@@ -2,6 +2,7 @@ import Foundation
 import PortcullisCore
 import PortcullisJobs
 import PortcullisLinux
+import PortcullisScan
 import PortcullisStore
 import PortcullisTestSupport
 import Synchronization
@@ -236,6 +237,17 @@ extension CLITests {
             #expect(usageError { $0.excludes = ["127.0.0.1"] })
             #expect(usageError { $0.inputFile = "/nonexistent/targets" })
             #expect(usageError { $0.ports = "U:53" })  // TCP only, and the list names only UDP
+        }
+
+        @Test("scan options: the job's defaults are the CLI's (nmap's UDP payloads; the answer wait bounds the first one)")
+        func scanDefaults() {
+            var options = ScanJob.Options()
+            #expect(!options.engine.udpPayload(53).isEmpty, "a DNS query for port 53")
+            #expect(options.engine.udpPayload(53) == UDPPayloads.payload(for: 53))
+            options.limitAnswerWait(milliseconds: 300)
+            #expect(options.engine.maxTimeoutMilliseconds == 300 && options.engine.initialTimeoutMilliseconds == 300)
+            options.limitAnswerWait(milliseconds: 5000)
+            #expect(options.engine.initialTimeoutMilliseconds == 1000)
         }
 
         @Test("scan run: an open loopback port is open, a closed one closed, named from the table")
