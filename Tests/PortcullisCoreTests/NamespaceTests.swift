@@ -121,4 +121,61 @@ struct NamespaceTests {
         #expect(
             InventoryRenderer.json(entries[1]).serialized().contains(#""netns":{"inode":4026532174,"name":"blue","kind":"named"}"#))
     }
+
+    @Test("An owner's container renders with its runtime, name, image, pod and published ports; the table names it")
+    func containerRendering() {
+        var web = SocketOwner(pid: 9, name: "nginx", fds: [3])
+        web.container = String(repeating: "c", count: 64)
+        web.containerReference = ContainerReference(
+            runtime: .docker, id: web.container, name: "web", image: "nginx:1.27",
+            pod: PodReference(uid: "u1", namespace: "prod", name: "web-0"),
+            publishedPorts: [PublishedPort(containerPort: 80, portProtocol: .tcp, hostAddress: nil, hostPorts: 8080...8080)])
+        let json = InventoryRenderer.json(web).serialized()
+        #expect(json.contains(#""container_info":{"runtime":"docker","id":"cccccccccccc"#))
+        #expect(
+            json.contains(#""name":"web","image":"nginx:1.27","rootless_uid":null,"pod":{"uid":"u1","namespace":"prod","name":"web-0"}"#))
+        #expect(
+            json.contains(
+                #""published_ports":[{"container_port":80,"protocol":"tcp","host_address":null,"host_port":8080,"host_port_end":8080}]"#))
+        let entry = Self.entry(port: 80, namespace: nil, owners: [web])
+        let table = OutputSink.text { InventoryRenderer.writeTable([entry], allStates: false, style: TableStyle(color: false), to: &$0) }
+        #expect(table.contains("ctr:web"))
+    }
+}
+
+@Suite("NETLINK_ROUTE address replies")
+struct RouteNetlinkWireTests {
+    /// One RTM_NEWADDR message: nlmsghdr, ifaddrmsg, then the attributes given.
+    static func newAddress(family: UInt8, attributes: [(UInt16, [UInt8])]) -> [UInt8] {
+        var body: [UInt8] = [family, 24, 0, 0, 2, 0, 0, 0]
+        for (type, data) in attributes {
+            let length = UInt16(4 + data.count)
+            body += withUnsafeBytes(of: length.littleEndian, Array.init) + withUnsafeBytes(of: type.littleEndian, Array.init) + data
+            while body.count % 4 != 0 { body.append(0) }
+        }
+        let total = UInt32(16 + body.count)
+        return withUnsafeBytes(of: total.littleEndian, Array.init) + [20, 0, 2, 0] + [1, 0, 0, 0] + [0, 0, 0, 0] + body
+    }
+
+    @Test("Addresses of both families, IFA_LOCAL over IFA_ADDRESS; NLMSG_DONE ends; the request is 24 bytes")
+    func decodes() throws {
+        let v4 = Self.newAddress(family: 2, attributes: [(1, [10, 0, 0, 9]), (2, [10, 0, 0, 1])])
+        let v6 = Self.newAddress(family: 10, attributes: [(1, [0xfd] + Array(repeating: 0, count: 14) + [2])])
+        let done: [UInt8] = [20, 0, 0, 0, 3, 0, 2, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+        let reply = RouteNetlinkWire.decode(v4 + v6 + done)
+        #expect(reply.addresses == [try #require(IPAddress(parsing: "10.0.0.1")), try #require(IPAddress(parsing: "fd00::2"))])
+        #expect(reply.isDone && reply.error == nil)
+        #expect(RouteNetlinkWire.addressDumpRequest(sequence: 7).count == 24)
+    }
+
+    @Test("Truncated and lying lengths end the decoding without a crash")
+    func hostile() {
+        let v4 = Self.newAddress(family: 2, attributes: [(2, [10, 0, 0, 1])])
+        for cut in 0..<v4.count { _ = RouteNetlinkWire.decode(Array(v4.prefix(cut))) }
+        var lying = v4
+        lying[24] = 0xff  // an attribute longer than its message
+        #expect(RouteNetlinkWire.decode(lying).addresses.isEmpty)
+        let error: [UInt8] = [20, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]
+        #expect(RouteNetlinkWire.decode(error).error == 1)
+    }
 }
