@@ -94,6 +94,10 @@ public struct ScanService: Sendable, Hashable {
     public var method: Method
     /// The TLS version, cipher and certificate, for a port that completed a TLS handshake; nil otherwise.
     public var tls: TLSDetails?
+    /// What a safe, read-only request obtained without any credentials (Redis
+    /// answering PING, memcached answering `stats`); nil when nothing was
+    /// asked or the service demanded authentication.
+    public var unauthenticated: UnauthenticatedAccess?
 
     /// How a service was identified; the raw values are the `method` attribute of nmap's XML.
     public enum Method: String, Sendable, Hashable {
@@ -104,14 +108,30 @@ public struct ScanService: Sendable, Hashable {
     /// Builds a service; only `name` and `method` are always known.
     public init(
         name: String, product: String? = nil, version: String? = nil, banner: String? = nil, method: Method,
-        tls: TLSDetails? = nil
+        tls: TLSDetails? = nil, unauthenticated: UnauthenticatedAccess? = nil
     ) {
+        self.unauthenticated = unauthenticated
         self.name = name
         self.product = product
         self.version = version
         self.banner = banner
         self.method = method
         self.tls = tls
+    }
+}
+
+/// Evidence that a service answers without authentication: the read-only
+/// request sent and what came back (escaped, capped).
+public struct UnauthenticatedAccess: Sendable, Hashable {
+    /// The request as a user would type it: "PING", "stats", "GET /version".
+    public var request: String
+    /// The start of the answer, escaped (UntrustedText) and capped.
+    public var answer: String
+
+    /// Builds the evidence from the request and the (already escaped) answer.
+    public init(request: String, answer: String) {
+        self.request = request
+        self.answer = answer
     }
 }
 
@@ -131,12 +151,16 @@ public struct ScanPortResult: Sendable, Hashable {
     public var rttMicroseconds: Int64?
     /// What runs there: from service detection, else the services table by port number; nil when neither says.
     public var service: ScanService?
+    /// The scan rules' one-word verdict on an open port (the worst finding's
+    /// severity, else `open`); nil for ports that are not open, or before the rules ran.
+    public var verdict: ListenerVerdict?
 
     /// Builds a result; `detail`, `rttMicroseconds` and `service` are nil unless known.
     public init(
         proto: TransportProtocol, port: UInt16, state: ScanPortState, reason: ScanReason, detail: String? = nil,
-        rttMicroseconds: Int64? = nil, service: ScanService? = nil
+        rttMicroseconds: Int64? = nil, service: ScanService? = nil, verdict: ListenerVerdict? = nil
     ) {
+        self.verdict = verdict
         self.proto = proto
         self.port = port
         self.state = state
@@ -147,26 +171,77 @@ public struct ScanPortResult: Sendable, Hashable {
     }
 }
 
+/// Why host discovery calls a host up or down; nmap's reason names.
+public enum HostDiscoveryReason: String, Sendable, Hashable, CaseIterable {
+    /// An ARP reply on a directly connected IPv4 subnet.
+    case arpResponse = "arp-response"
+    /// An IPv6 neighbour advertisement on a directly connected link.
+    case ndResponse = "nd-response"
+    /// An ICMP or ICMPv6 echo reply.
+    case echoReply = "echo-reply"
+    /// A TCP connect to a discovery port was refused: the host is up, the port closed.
+    case connRefused = "conn-refused"
+    /// A TCP connect to a discovery port completed.
+    case synAck = "syn-ack"
+    /// The address is one of this host's own.
+    case localhostResponse = "localhost-response"
+    /// Discovery was skipped (`--no-ping`/-Pn): every target is taken as up.
+    case userSet = "user-set"
+    /// Nothing answered any discovery probe.
+    case noResponse = "no-response"
+}
+
+/// What host discovery learned about one address.
+public struct HostStatus: Sendable, Hashable {
+    /// Some probe got an answer from the host.
+    public var up: Bool
+    /// The first answer that proved it up, or `no-response`.
+    public var reason: HostDiscoveryReason
+    /// The link-layer address, lowercase "52:54:00:12:34:56", for a host on a directly connected link.
+    public var macAddress: String?
+    /// The organisation the MAC address prefix is registered to, from the OUI list when one is installed.
+    public var vendor: String?
+    /// Round-trip time of the answer, in microseconds.
+    public var rttMicroseconds: Int64?
+
+    /// Builds a status; MAC, vendor and round-trip time are nil unless known.
+    public init(
+        up: Bool, reason: HostDiscoveryReason, macAddress: String? = nil, vendor: String? = nil, rttMicroseconds: Int64? = nil
+    ) {
+        self.up = up
+        self.reason = reason
+        self.macAddress = macAddress
+        self.vendor = vendor
+        self.rttMicroseconds = rttMicroseconds
+    }
+}
+
 /// One scanned address.
 public struct ScanHostResult: Sendable {
     /// The address probed (`hostname` says which name it came from, if any).
     public var address: IPAddress
     /// The name the user gave, when the address came from resolving it.
     public var hostname: String?
+    /// What host discovery found; nil when it did not run.
+    public var status: HostStatus?
     /// Every probed port, in (proto, port) order.
     public var ports: [ScanPortResult]
 
     /// Builds a host result; `ports` stays empty until the scan fills it in.
-    public init(address: IPAddress, hostname: String? = nil, ports: [ScanPortResult] = []) {
+    public init(address: IPAddress, hostname: String? = nil, status: HostStatus? = nil, ports: [ScanPortResult] = []) {
         self.address = address
         self.hostname = hostname
+        self.status = status
         self.ports = ports
     }
 
-    /// Up when any port answered (open or closed, or a UDP reply): a connect
-    /// scan has no other evidence, and a host that answered nothing is
-    /// reported down, as nmap -Pn reports it.
-    public var isUp: Bool { ports.contains { $0.state == .open || $0.state == .closed } }
+    /// Up when host discovery found it up, or any port answered (open or
+    /// closed, or a UDP reply). Without discovery a connect scan has no other
+    /// evidence, and a host that answered nothing is reported down, as nmap -Pn reports it.
+    public var isUp: Bool {
+        if let status, status.up, status.reason != .userSet { return true }
+        return ports.contains { $0.state == .open || $0.state == .closed }
+    }
 
     /// How many of the host's ports are in `state`.
     public func count(_ state: ScanPortState) -> Int { ports.reduce(0) { $0 + ($1.state == state ? 1 : 0) } }
@@ -186,6 +261,8 @@ public struct ScanReport: Sendable {
     public var arguments: [String]
     /// Notices from planning the scan (targets, name resolution, ports), printed beside the results.
     public var diagnostics: [Diagnostic]
+    /// What the scan rules found on open ports, worst first (the audit's rule ids where they overlap).
+    public var findings: [Finding] = []
 
     /// Builds a report from a finished scan.
     public init(
