@@ -69,7 +69,11 @@ public enum ScanJob {
     /// nmap's default when neither a port list nor a top-ports count is given.
     public static let defaultTopPorts = 1000
 
-    /// Parses targets (and -iL/--excludefile files), resolves names, applies exclusions and the size limit, and chooses ports. Bad input is `.invalidInput`; names that all fail to resolve are `.nothingToScan`.
+    /// Parses targets (and -iL/--excludefile files), resolves names and
+    /// zones, refuses what a port scan must not send to (`TargetRefusal`),
+    /// applies exclusions and the size limit, and chooses ports. Bad input
+    /// (a refused target or unknown interface included) is `.invalidInput`;
+    /// names that all fail to resolve are `.nothingToScan`.
     public static func plan(_ request: Request, services: ServiceTable) throws(JobError) -> Plan {
         var diagnostics: [Diagnostic] = []
         func read(_ file: String?, _ flag: String) throws(JobError) -> String? {
@@ -112,9 +116,25 @@ public enum ScanJob {
                 }
             }
         }
+        // The interfaces resolve zones (fe80::1%eth0) and name the broadcast
+        // addresses of the directly connected subnets, which are refused.
+        var interfaces: [NetworkInterface] = []
+        do throws(Errno) {
+            interfaces = try LocalInterfaces.read()
+        } catch {
+            if (targets + excludes).contains(where: { if case .scoped = $0 { return true } else { return false } }) {
+                throw .system("read this host's interfaces (to resolve the zone of a link-local target)", error)
+            }
+            diagnostics.append(
+                Diagnostic(
+                    .warning,
+                    "cannot read this host's interfaces (\(error)): broadcast addresses of directly connected subnets are not refused"))
+        }
         let set: TargetSet
         do throws(TargetError) {
-            set = try TargetSet(targets: targets, excluding: excludes, resolved: resolved, allowLarge: request.allowLarge)
+            set = try TargetSet(
+                targets: targets, excluding: excludes, resolved: resolved, interfaces: interfaces, screening: true,
+                allowLarge: request.allowLarge)
         } catch {
             throw .invalidInput(error.description)
         }

@@ -24,10 +24,17 @@ final class ProbeLoop {
     /// Probes backing off after a local resource error, with when to retry.
     private var backingOff: [(notBefore: Int64, probe: Probe)] = []
     private var inFlight = 0
-    /// A refused TCP socket per address kind, ready to connect again: over
-    /// loopback most ports refuse within the connect call, and reusing the
-    /// socket saves creating and closing one per port.
-    private var spareTCP: [IPAddress.Kind: Int32] = [:]
+    /// A refused TCP socket per address kind and zone, ready to connect
+    /// again: over loopback most ports refuse within the connect call, and
+    /// reusing the socket saves creating and closing one per port. A connect
+    /// to a scoped link-local address binds the socket to that interface
+    /// (the kernel sets sk_bound_dev_if and keeps it), so such a socket is
+    /// reused only for the same interface.
+    private var spareTCP: [SpareKey: Int32] = [:]
+    private struct SpareKey: Hashable {
+        var kind: IPAddress.Kind
+        var scopeID: UInt32
+    }
     private var inlineAnswers = InlineAnswers()
     private(set) var results: [(host: Int, portIndex: Int, result: ScanPortResult)] = []
 
@@ -104,8 +111,10 @@ final class ProbeLoop {
         let host = shared.hosts[probe.host]
         let udp = shared.proto(of: probe) == .udp
         let port = shared.port(of: probe)
+        let scopeID = host.zone?.index ?? 0
+        let spareKey = SpareKey(kind: host.address.kind, scopeID: scopeID)
         let fd: Int32
-        if !udp, let spare = spareTCP.removeValue(forKey: host.address.kind) {
+        if !udp, let spare = spareTCP.removeValue(forKey: spareKey) {
             fd = spare
         } else {
             do { fd = try ScanSys.socket(for: host.address, udp: udp) } catch {
@@ -115,10 +124,10 @@ final class ProbeLoop {
         }
         do throws(Errno) {
             if udp {
-                _ = try ScanSys.startConnect(fd, to: host.address, port: port)
+                _ = try ScanSys.startConnect(fd, to: host.address, port: port, scopeID: scopeID)
                 _ = try Sys.send(fd, shared.options.udpPayload(port))
             } else {
-                if try ScanSys.startConnect(fd, to: host.address, port: port) {
+                if try ScanSys.startConnect(fd, to: host.address, port: port, scopeID: scopeID) {
                     connected(probe, fd: fd, rtt: Sys.monotonicMicroseconds() - now)
                     return
                 }
@@ -127,7 +136,7 @@ final class ProbeLoop {
                 // connect again reads it now and skips epoll. A host that
                 // never answers that fast (any remote one) stops being asked.
                 if inlineAnswers.worthAsking(probe.host) {
-                    let progress = ScanSys.connectAgain(fd, to: host.address, port: port)
+                    let progress = ScanSys.connectAgain(fd, to: host.address, port: port, scopeID: scopeID)
                     inlineAnswers.record(probe.host, answered: progress != .pending)
                     switch progress {
                     case .pending:
@@ -141,8 +150,8 @@ final class ProbeLoop {
                 }
             }
         } catch {
-            if !udp && error == .connectionRefused && spareTCP[host.address.kind] == nil {
-                spareTCP[host.address.kind] = fd  // unconnected again: reusable
+            if !udp && error == .connectionRefused && spareTCP[spareKey] == nil {
+                spareTCP[spareKey] = fd  // unconnected again: reusable
             } else {
                 Sys.close(fd)
             }

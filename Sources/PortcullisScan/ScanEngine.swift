@@ -38,7 +38,7 @@ public enum ScanEngine {
     /// Scans every host on every port; results in (host, proto, port) order.
     public static func run(hosts: [ScanTarget], tcpPorts: [UInt16], udpPorts: [UInt16], options: Options = Options()) -> [ScanHostResult] {
         guard !hosts.isEmpty, !(tcpPorts.isEmpty && udpPorts.isEmpty) else {
-            return hosts.map { ScanHostResult(address: $0.address, hostname: $0.hostname) }
+            return hosts.map { ScanHostResult(address: $0.address, hostname: $0.hostname, zone: $0.zone) }
         }
         let descriptorLimit = Sys.raiseDescriptorLimit()
         let workers = max(1, min(options.workers ?? Sys.onlineProcessors(), 64))
@@ -57,7 +57,7 @@ public enum ScanEngine {
         let table = collected.withLock { $0 }
         return hosts.indices.map { h in
             let ports = table[h].compactMap { $0 }.sorted { ($0.proto.rawValue, $0.port) < ($1.proto.rawValue, $1.port) }
-            return ScanHostResult(address: hosts[h].address, hostname: hosts[h].hostname, ports: ports)
+            return ScanHostResult(address: hosts[h].address, hostname: hosts[h].hostname, zone: hosts[h].zone, ports: ports)
         }
     }
 }

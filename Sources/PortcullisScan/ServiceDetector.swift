@@ -12,9 +12,10 @@ public enum ServiceDetector {
     ///   - tableName: the services-table name of the port, which steers the plan.
     ///   - timeoutMilliseconds: connect timeout, and how long each probe waits for its answer.
     ///   - now: seconds since the epoch for the certificate's `expired` (default: the clock).
+    ///   - scopeID: the interface index of a link-local IPv6 address (`ScanTarget.zone`), 0 for any other.
     public static func detect(
         address: IPAddress, port: UInt16, hostname: String? = nil, tableName: String? = nil,
-        timeoutMilliseconds: Int = 3000, now: Int64? = nil
+        timeoutMilliseconds: Int = 3000, now: Int64? = nil, scopeID: UInt32 = 0
     ) -> ScanService? {
         var random = SystemRandomNumberGenerator()
         let clientRandom = (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }
@@ -23,7 +24,7 @@ public enum ServiceDetector {
             now: now ?? PortcullisLinux.Clock.now(),
             limits: ServiceProbeLimits(timeoutMilliseconds: timeoutMilliseconds),
             tlsRandom: clientRandom)
-        guard var connection = ServiceConnection(address: address, port: port, udp: false, timeoutMilliseconds: timeoutMilliseconds) else {
+        guard var connection = ServiceConnection(address: address, port: port, scopeID: scopeID, udp: false, timeoutMilliseconds: timeoutMilliseconds) else {
             return nil
         }
         defer { connection.close() }
@@ -36,7 +37,7 @@ public enum ServiceDetector {
             case .step(let step):
                 if step.reconnect {
                     connection.close()
-                    guard let fresh = ServiceConnection(address: address, port: port, udp: false, timeoutMilliseconds: timeoutMilliseconds)
+                    guard let fresh = ServiceConnection(address: address, port: port, scopeID: scopeID, udp: false, timeoutMilliseconds: timeoutMilliseconds)
                     else {
                         action = session.next(.connectFailed)
                         continue
@@ -58,13 +59,14 @@ public enum ServiceDetector {
     /// Sends the port's UDP probe (`UDPPayloads.payload(for:)`) and names the
     /// service from the reply. nil when nothing came back (or an ICMP port
     /// unreachable did). A reply no matcher knows is reported with its banner.
-    /// - Parameter payloadPort: probe as if the port were this one (a DNS
-    ///   server on 5353, say); default `port`.
+    /// - Parameters:
+    ///   - payloadPort: probe as if the port were this one (a DNS server on 5353, say); default `port`.
+    ///   - scopeID: the interface index of a link-local IPv6 address, 0 for any other.
     public static func detectUDP(
         address: IPAddress, port: UInt16, payloadPort: UInt16? = nil, tableName: String? = nil,
-        timeoutMilliseconds: Int = 2000, attempts: Int = 2
+        timeoutMilliseconds: Int = 2000, attempts: Int = 2, scopeID: UInt32 = 0
     ) -> ScanService? {
-        guard var connection = ServiceConnection(address: address, port: port, udp: true, timeoutMilliseconds: timeoutMilliseconds) else {
+        guard var connection = ServiceConnection(address: address, port: port, scopeID: scopeID, udp: true, timeoutMilliseconds: timeoutMilliseconds) else {
             return nil
         }
         defer { connection.close() }
@@ -96,13 +98,14 @@ struct ServiceConnection {
     private static let readBuffer = 16_384
 
     /// Connects, waiting up to `timeoutMilliseconds`; nil on any failure.
-    init?(address: IPAddress, port: UInt16, udp: Bool, timeoutMilliseconds: Int) {
+    /// `scopeID` is the interface of a link-local address (0 for any other).
+    init?(address: IPAddress, port: UInt16, scopeID: UInt32 = 0, udp: Bool, timeoutMilliseconds: Int) {
         do {
             fd = try ScanSys.socket(for: address, udp: udp)
             epoll = try Sys.epollCreate()
             try Sys.epollAdd(epoll, fd, events: Sys.epollWritable, token: 0)
             if !udp { ScanSys.abortOnClose(fd) }
-            if try !ScanSys.startConnect(fd, to: address, port: port) {
+            if try !ScanSys.startConnect(fd, to: address, port: port, scopeID: scopeID) {
                 let deadline = Sys.monotonicMicroseconds() + Int64(timeoutMilliseconds) * 1000
                 guard wait(for: Sys.epollWritable, deadline: deadline), ScanSys.pendingError(fd) == 0 else {
                     close()

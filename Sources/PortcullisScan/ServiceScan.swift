@@ -46,10 +46,10 @@ public enum ServiceScan {
                     port.proto == .tcp
                     ? ServiceDetector.detect(
                         address: host.address, port: port.port, hostname: host.hostname, tableName: name,
-                        timeoutMilliseconds: options.timeoutMilliseconds, now: now)
+                        timeoutMilliseconds: options.timeoutMilliseconds, now: now, scopeID: host.zone?.index ?? 0)
                     : ServiceDetector.detectUDP(
                         address: host.address, port: port.port, tableName: name,
-                        timeoutMilliseconds: min(2000, options.timeoutMilliseconds))
+                        timeoutMilliseconds: min(2000, options.timeoutMilliseconds), scopeID: host.zone?.index ?? 0)
                 if let service { found.withLock { $0[index] = service } }
                 let count = done.add(1, ordering: .relaxed).newValue
                 options.onProgress?(count, jobs.count)

@@ -17,9 +17,10 @@ enum ScanSys {
     /// Starts a connect. Returns true when it completed at once, false for
     /// EINPROGRESS; throws any other errno (ECONNREFUSED on loopback comes
     /// back immediately). EINTR counts as in progress: the connect carries on.
-    static func startConnect(_ fd: Int32, to address: IPAddress, port: UInt16) throws(Errno) -> Bool {
+    /// `scopeID`: the interface index of a link-local IPv6 address (`sin6_scope_id`), 0 for any other.
+    static func startConnect(_ fd: Int32, to address: IPAddress, port: UInt16, scopeID: UInt32 = 0) throws(Errno) -> Bool {
         do throws(Errno) {
-            try Sys.connect(fd, to: InetEndpoint(address, port: port))
+            try Sys.connect(fd, to: InetEndpoint(address, port: port, scopeID: scopeID))
         } catch  where error == .inProgress || error == .interrupted {
             return false
         }
@@ -34,9 +35,9 @@ enum ScanSys {
     /// connect(2) again on a socket whose connect is under way: the outcome
     /// so far. An answer such as ECONNREFUSED also returns the socket to the
     /// unconnected state, so it can connect anew.
-    static func connectAgain(_ fd: Int32, to address: IPAddress, port: UInt16) -> ConnectProgress {
+    static func connectAgain(_ fd: Int32, to address: IPAddress, port: UInt16, scopeID: UInt32 = 0) -> ConnectProgress {
         do throws(Errno) {
-            try Sys.connect(fd, to: InetEndpoint(address, port: port))
+            try Sys.connect(fd, to: InetEndpoint(address, port: port, scopeID: scopeID))
             return .connected
         } catch {
             switch error {

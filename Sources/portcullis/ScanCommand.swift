@@ -112,7 +112,7 @@ extension Portcullis {
                 options.engine.onResult = { host, port in
                     guard port.state == .open else { return }
                     var line = OutputSink()
-                    ScanRenderer.writeNDJSONPort(host: host.address, hostname: host.hostname, port, to: &line)
+                    ScanRenderer.writeNDJSONPort(host: host.address, hostname: host.hostname, zone: host.zone?.name, port, to: &line)
                     lock.withLock { _ in Console.write(line.bytes) }
                 }
             }

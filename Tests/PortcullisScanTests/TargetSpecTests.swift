@@ -131,7 +131,7 @@ import Testing
             "not a valid IPv6 address (ranges are accepted only in the last octet of an IPv4 address; "
                 + "for IPv6 use a CIDR block such as fd00::/120)"
         ),
-        ("fe80::1%eth0", "not a valid IPv6 address (zone index \"%eth0\" is not supported)"),
+        ("fe80::1%", "no zone after \"%\" (a zone is an interface name such as eth0, or an interface index such as 2)"),
         ("[::1]", "not a valid IPv6 address (write it without brackets, such as 2001:db8::1)"),
         ("1::2::3", "not a valid IPv6 address (eight groups of up to four hex digits, \"::\" at most once, such as 2001:db8::1)"),
         ("12345::", "not a valid IPv6 address (eight groups of up to four hex digits, \"::\" at most once, such as 2001:db8::1)"),

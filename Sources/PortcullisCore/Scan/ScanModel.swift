@@ -222,18 +222,26 @@ public struct ScanHostResult: Sendable {
     public var address: IPAddress
     /// The name the user gave, when the address came from resolving it.
     public var hostname: String?
+    /// The interface of a link-local target (`fe80::1%eth0`); nil for every other address.
+    public var zone: InterfaceZone?
     /// What host discovery found; nil when it did not run.
     public var status: HostStatus?
     /// Every probed port, in (proto, port) order.
     public var ports: [ScanPortResult]
 
     /// Builds a host result; `ports` stays empty until the scan fills it in.
-    public init(address: IPAddress, hostname: String? = nil, status: HostStatus? = nil, ports: [ScanPortResult] = []) {
+    public init(
+        address: IPAddress, hostname: String? = nil, zone: InterfaceZone? = nil, status: HostStatus? = nil, ports: [ScanPortResult] = []
+    ) {
         self.address = address
         self.hostname = hostname
+        self.zone = zone
         self.status = status
         self.ports = ports
     }
+
+    /// The address as people write it: `fe80::1%eth0` with a zone, else the plain address.
+    public var addressText: String { zone.map { "\(address)%\($0.name)" } ?? address.description }
 
     /// Up when host discovery found it up, or any port answered (open or
     /// closed, or a UDP reply). Without discovery a connect scan has no other

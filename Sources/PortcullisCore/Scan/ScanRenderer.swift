@@ -93,6 +93,7 @@ public enum ScanRenderer {
         let (shown, notShown) = split(host)
         return [
             ("address", .string(host.address.description)),
+            ("zone", .optional(host.zone?.name)),
             ("family", .string(AddressFamily(host.address.kind).rawValue)),
             ("hostname", .optional(host.hostname)),
             ("up", .bool(host.isUp)),
@@ -142,12 +143,17 @@ public enum ScanRenderer {
         ])
     }
 
-    /// The NDJSON line for an open port, written as soon as it is found.
-    public static func writeNDJSONPort(host: IPAddress, hostname: String?, _ port: ScanPortResult, to out: inout OutputSink) {
+    /// The NDJSON line for an open port, written as soon as it is found;
+    /// `zone` is the interface of a link-local host.
+    public static func writeNDJSONPort(
+        host: IPAddress, hostname: String?, zone: String? = nil, _ port: ScanPortResult, to out: inout OutputSink
+    ) {
         out.writeLine(
             .object(
-                [("type", .string("port")), ("address", .string(host.description)), ("hostname", .optional(hostname))]
-                    + json(port)))
+                [
+                    ("type", .string("port")), ("address", .string(host.description)), ("zone", .optional(zone)),
+                    ("hostname", .optional(hostname)),
+                ] + json(port)))
     }
 
     /// The NDJSON lines after the scan: one `host` line per host (its fields
@@ -168,7 +174,7 @@ public enum ScanRenderer {
     /// listed and the states summarised, then the summary line.
     public static func writeText(_ report: ScanReport, style: TableStyle, to out: inout OutputSink) {
         for host in report.hosts {
-            let name = host.hostname.map { "\($0) (\(host.address))" } ?? host.address.description
+            let name = host.hostname.map { "\($0) (\(host.addressText))" } ?? host.addressText
             out.write(
                 style.paint("Scan report for \(name)", "1") + (host.isUp ? "" : ": no answer on any port (down or fully filtered)") + "\n")
             let (shown, notShown) = split(host)

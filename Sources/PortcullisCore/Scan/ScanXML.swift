@@ -30,6 +30,7 @@ public enum ScanXML {
             // No ping: the host is taken as up, as nmap -Pn reports it ("user-set").
             out +=
                 "<status state=\"\(host.isUp ? "up" : "down")\" reason=\"\(host.isUp ? "user-set" : "no-response")\" reason_ttl=\"0\"/>\n"
+            // The plain address, no zone: nmap writes fe80::1%eth0 as addr="fe80::1" too.
             out += "<address addr=\"\(host.address)\" addrtype=\"\(host.address.kind == .v4 ? "ipv4" : "ipv6")\"/>\n<hostnames>\n"
             if let name = host.hostname { out += "<hostname name=\"\(XMLText.escape(name))\" type=\"user\"/>\n" }
             out += "</hostnames>\n<ports>"

@@ -4,6 +4,11 @@
 /// Accepted forms:
 /// - an IPv4 address in strict dotted-quad form (`192.0.2.1`);
 /// - an IPv6 address (`2001:db8::1`, `::ffff:192.0.2.1`);
+/// - an IPv6 link-local address with its zone, the interface it is reached
+///   through (`fe80::1%eth0`, or by interface index `fe80::1%2`); a zone is
+///   accepted only on fe80::/10 and on interface- and link-local multicast
+///   (ff01::/16, ff02::/16), and is resolved against the interfaces when the
+///   `TargetSet` is built;
 /// - a CIDR block (`10.0.0.0/24`, `fd00::/120`). Host bits may be set
 ///   (`10.0.0.7/24`): as with nmap, the whole network is the target. Every
 ///   address of the block counts, network and broadcast addresses included,
@@ -16,10 +21,14 @@
 /// Refused, each with a message saying why: inet_aton shorthand (`127.1`,
 /// `0x7f.1`, `2130706433`), leading zeros (`017.0.0.1`, which inet_aton reads
 /// as octal), out-of-range octets, prefixes beyond the family's width,
-/// reversed ranges, IPv6 zone indexes, `ADDRESS:PORT`, empty text.
+/// reversed ranges, a zone on any other address or on a CIDR block,
+/// `ADDRESS:PORT`, empty text.
 public enum TargetSpec: Sendable, Hashable, CustomStringConvertible {
     /// A single IPv4 or IPv6 address.
     case address(IPAddress)
+    /// A single IPv6 address with a zone (`fe80::1%eth0`): the zone as
+    /// written, an interface name or index, not yet checked against the interfaces.
+    case scoped(IPAddress, zone: String)
     /// A CIDR block: the address as written (host bits possibly set) and the prefix length.
     case network(IPAddress, prefixLength: Int)
     /// An IPv4 last-octet range `first-last` (same first three octets).
@@ -30,7 +39,7 @@ public enum TargetSpec: Sendable, Hashable, CustomStringConvertible {
     /// The addresses the spec stands for; nil for a hostname, which needs resolving first.
     public var addresses: AddressRange? {
         switch self {
-        case .address(let address): return AddressRange(address)
+        case .address(let address), .scoped(let address, _): return AddressRange(address)
         case .network(let address, let prefixLength): return AddressRange(network: address, prefixLength: prefixLength)
         case .range(let first, let last): return AddressRange(first: first, last: last)
         case .hostname: return nil
@@ -47,6 +56,7 @@ public enum TargetSpec: Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .address(let address): return address.description
+        case .scoped(let address, let zone): return "\(address)%\(zone)"
         case .network(let address, let prefixLength): return "\(address)/\(prefixLength)"
         case .range(let first, let last): return "\(first)-\(last.bytes[3])"
         case .hostname(let name): return name
@@ -82,6 +92,12 @@ public enum TargetError: Error, Sendable, Hashable, CustomStringConvertible {
     /// A hostname spec with no entry in the `resolved` table given to `TargetSet`
     /// (a caller's mistake: every name of `TargetSpec.hostnames(in:)` must be resolved).
     case unresolvedHostname(String)
+    /// A zone (`fe80::1%eth9`) that names no interface of this host;
+    /// `available` lists the interfaces there are, `origin` is "target" or "--exclude".
+    case unknownInterface(target: String, zone: String, available: String, origin: String)
+    /// A target a port scan does not send to (multicast, a broadcast
+    /// address, the unspecified address, link-local without a zone); `reason` says which and why.
+    case refused(target: String, reason: String)
 
     /// The message for the user, naming where the item came from (`--exclude`, `FILE:LINE:`) with the item escaped.
     public var description: String {
@@ -99,6 +115,13 @@ public enum TargetError: Error, Sendable, Hashable, CustomStringConvertible {
                 + "narrow them, leave some out with --exclude, or pass --allow-large to scan them all"
         case .unresolvedHostname(let name):
             return "hostname \"\(UntrustedText.escape(name))\" was not resolved before the target set was built"
+        case .unknownInterface(let target, let zone, let available, let origin):
+            let zoneText = UntrustedText.escape(zone)
+            let what =
+                zone.utf8.allSatisfy({ (48...57).contains($0) }) ? "no interface named \(zoneText) or with index \(zoneText)" : "no interface \(zoneText)"
+            return "\(origin) \"\(UntrustedText.escape(target))\": \(what); interfaces: \(available)"
+        case .refused(let target, let reason):
+            return "target \"\(UntrustedText.escape(target))\": \(reason)"
         }
     }
 }
@@ -110,6 +133,9 @@ extension TargetSpec {
     static let acceptedForms =
         "a target is an IPv4 or IPv6 address, a CIDR block such as 10.0.0.0/24 or fd00::/120, "
         + "a last-octet range such as 10.0.0.1-20, or a hostname"
+
+    /// Linux's IFNAMSIZ less the terminating NUL.
+    static let longestInterfaceName = 15
 
     /// Parses one target (no commas).
     public static func parse(_ text: String, origin: TargetOrigin = .argument) throws(TargetError) -> TargetSpec {
@@ -179,6 +205,9 @@ extension TargetSpec {
 
     static func classify(_ text: String) -> Result<TargetSpec, Failure> {
         if text.isEmpty { return .failure(Failure("empty (\(acceptedForms))")) }
+        if let percent = text.firstIndex(of: "%") {
+            return classifyScoped(address: text[..<percent], zone: text[text.index(after: percent)...])
+        }
         if let slash = text.firstIndex(of: "/") {
             return classifyNetwork(base: text[..<slash], prefix: text[text.index(after: slash)...])
         }
@@ -251,10 +280,6 @@ extension TargetSpec {
         {
             return Failure("ports are given with -p, not as ADDRESS:PORT")
         }
-        if let percent = text.firstIndex(of: "%") {
-            let zone = UntrustedText.escape(String(text[percent...]))
-            return Failure("not a valid IPv6 address (zone index \"\(zone)\" is not supported)")
-        }
         if text.hasPrefix("[") {
             return Failure("not a valid IPv6 address (write it without brackets, such as 2001:db8::1)")
         }
@@ -266,6 +291,55 @@ extension TargetSpec {
         return Failure(
             "not a valid IPv6 address (eight groups of up to four hex digits, \"::\" at most once, "
                 + "such as 2001:db8::1)")
+    }
+
+    // MARK: Zones
+
+    /// `ADDRESS%ZONE`: an IPv6 link-local address and the interface it is on.
+    static func classifyScoped(address text: Substring, zone: Substring) -> Result<TargetSpec, Failure> {
+        let example = "such as fe80::1%eth0"
+        if text.contains("/") || zone.contains("/") {
+            return .failure(
+                Failure(
+                    "a zone cannot be given with a CIDR block (name link-local hosts one at a time with their interface, \(example))"))
+        }
+        guard let address = IPAddress(parsing: String(text)) else {
+            if text.isEmpty { return .failure(Failure("no address before \"%\" (a zone follows an IPv6 link-local address, \(example))")) }
+            if !text.contains(":") && looksNumeric(String(text)) {
+                return .failure(Failure("a zone (%INTERFACE) follows only an IPv6 link-local address; IPv4 addresses have none"))
+            }
+            if !text.contains(":") {
+                return .failure(Failure("a zone (%INTERFACE) follows an IPv6 link-local address, not a hostname (\(example))"))
+            }
+            return .failure(v6Failure(String(text)))
+        }
+        if address.kind == .v4 {
+            return .failure(Failure("a zone (%INTERFACE) follows only an IPv6 link-local address; IPv4 addresses have none"))
+        }
+        if let reason = zoneReason(zone) { return .failure(Failure(reason)) }
+        guard address.acceptsZone else {
+            return .failure(
+                Failure(
+                    "\(address) is not link-local: a zone (%INTERFACE) is given only with an IPv6 link-local address "
+                        + "(fe80::/10, or link-scope multicast); write \(address) without it"))
+        }
+        return .success(.scoped(address, zone: String(zone)))
+    }
+
+    /// Why `zone` cannot be an interface name or index; nil when it can.
+    static func zoneReason(_ zone: Substring) -> String? {
+        let accepted = "a zone is an interface name such as eth0, or an interface index such as 2"
+        if zone.isEmpty { return "no zone after \"%\" (\(accepted))" }
+        if zone.contains("%") { return "more than one \"%\" (\(accepted))" }
+        if zone.utf8.count > longestInterfaceName {
+            return "zone \"\(UntrustedText.escape(String(zone.prefix(20))))\" is longer than an interface name can be "
+                + "(\(longestInterfaceName) bytes)"
+        }
+        if zone == "." || zone == ".." { return "zone \"\(zone)\" is not an interface name (\(accepted))" }
+        if let bad = zone.unicodeScalars.first(where: { !$0.isASCII || $0.value <= 0x20 || $0.value == 0x7f || $0 == ":" }) {
+            return "character \"\(UntrustedText.escape(String(bad)))\" cannot be in an interface name (\(accepted))"
+        }
+        return nil
     }
 
     // MARK: IPv4 and last-octet ranges
