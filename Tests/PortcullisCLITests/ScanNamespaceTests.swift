@@ -12,6 +12,8 @@ final class TestNetworkPair {
     let target: String
     let scannerV4 = "10.77.0.1", targetV4 = "10.77.0.2"
     let scannerV6 = "fd77::1", targetV6 = "fd77::2"
+    /// The veth ends: the scanner's in `scanner`, the target's in `target`.
+    let scannerLink: String, targetLink: String
     private var pids: [pid_t] = []
 
     init() throws {
@@ -19,6 +21,7 @@ final class TestNetworkPair {
         scanner = "pc-scan-\(tag)"
         target = "pc-target-\(tag)"
         let (a, b) = ("pcs\(tag.suffix(6))", "pct\(tag.suffix(6))")
+        (scannerLink, targetLink) = (a, b)
         for command in [
             ["ip", "netns", "add", scanner], ["ip", "netns", "add", target],
             ["ip", "link", "add", a, "netns", scanner, "type", "veth", "peer", "name", b, "netns", target],
