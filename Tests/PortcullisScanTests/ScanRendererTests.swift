@@ -47,7 +47,7 @@ import Testing
         let json = ScanRenderer.json(report()).serialized()
         #expect(
             json.hasPrefix(
-                #"{"summary":{"hosts":1,"hosts_up":1,"ports":{"open":2,"closed":30,"filtered":3,"open|filtered":1,"unknown":0},"start":"2026-11-27T06:38:27Z","duration_ms":1234},"hosts":[{"address":"10.0.0.1","family":"ipv4","hostname":"db&1","up":true,"counts":"#
+                #"{"summary":{"hosts":1,"hosts_up":1,"ports":{"open":2,"closed":30,"filtered":3,"open|filtered":1,"unknown":0},"start":"2026-11-27T06:38:27Z","duration_ms":1234},"hosts":[{"address":"10.0.0.1","zone":null,"family":"ipv4","hostname":"db&1","up":true,"counts":"#
             ))
         #expect(
             json.contains(
@@ -64,8 +64,13 @@ import Testing
             ScanRenderer.writeNDJSONPort(host: IPAddress(v4: 10, 0, 0, 1), hostname: nil, report().hosts[0].ports[3], to: &$0)
         }
         #expect(
-            line.hasPrefix(#"{"type":"port","address":"10.0.0.1","hostname":null,"proto":"tcp","port":22,"state":"open""#)
+            line.hasPrefix(#"{"type":"port","address":"10.0.0.1","zone":null,"hostname":null,"proto":"tcp","port":22,"state":"open""#)
                 && line.hasSuffix("}\n"))
+        let scoped = OutputSink.text {
+            ScanRenderer.writeNDJSONPort(
+                host: IPAddress(parsing: "fe80::1")!, hostname: nil, zone: "eth0", report().hosts[0].ports[3], to: &$0)
+        }
+        #expect(scoped.hasPrefix(#"{"type":"port","address":"fe80::1","zone":"eth0","hostname":null,"#))
     }
 
     @Test func nmapXMLHasNmapsStructureAndEscapes() {

@@ -162,6 +162,28 @@ import Testing
         #expect(ScanHostResult(address: ip("fe80::1"), zone: zone).addressText == "fe80::1%eth0")
     }
 
+    @Test func zonedHostsRenderWithTheirZone() {
+        let port = ScanPortResult(proto: .tcp, port: 22, state: .open, reason: .synAck)
+        let host = ScanHostResult(address: ip("fe80::1"), zone: InterfaceZone(name: "eth0", index: 2), ports: [port])
+        let plain = ScanHostResult(address: ip("fd00::1"), ports: [port])
+        let report = ScanReport(hosts: [host, plain], startTime: 0, endTime: 1, durationMilliseconds: 5, arguments: ["portcullis"])
+        let text = OutputSink.text { ScanRenderer.writeText(report, style: TableStyle(color: false), to: &$0) }
+        #expect(text.contains("Scan report for fe80::1%eth0\n") && text.contains("Scan report for fd00::1\n"))
+        let named = ScanHostResult(address: ip("fe80::1"), hostname: "router.lan", zone: InterfaceZone(name: "eth0", index: 2))
+        let namedText = OutputSink.text {
+            ScanRenderer.writeText(
+                ScanReport(hosts: [named], startTime: 0, endTime: 1, durationMilliseconds: 5, arguments: []), style: TableStyle(color: false),
+                to: &$0)
+        }
+        #expect(namedText.contains("Scan report for router.lan (fe80::1%eth0)"))
+        let json = ScanRenderer.json(report).serialized()
+        #expect(json.contains(#"{"address":"fe80::1","zone":"eth0","family":"ipv6","#))
+        #expect(json.contains(#"{"address":"fd00::1","zone":null,"family":"ipv6","#))
+        // nmap writes a scoped target's address without the zone, and ndiff matches hosts by it.
+        let xml = ScanXML.document(report, tcpPorts: [22], udpPorts: [], version: "test") { _, _ in nil }
+        #expect(xml.contains(#"<address addr="fe80::1" addrtype="ipv6"/>"#) && !xml.contains("%eth0"))
+    }
+
     @Test func acceptsZoneOnlyOnLinkScope() {
         #expect(ip("fe80::1").acceptsZone && ip("febf::1").acceptsZone && !ip("fec0::1").acceptsZone)
         #expect(ip("ff02::1").acceptsZone && ip("ff01::1").acceptsZone && ip("ff32::1").acceptsZone)
