@@ -24,7 +24,10 @@ public enum ServiceDetector {
             now: now ?? PortcullisLinux.Clock.now(),
             limits: ServiceProbeLimits(timeoutMilliseconds: timeoutMilliseconds),
             tlsRandom: clientRandom)
-        guard var connection = ServiceConnection(address: address, port: port, scopeID: scopeID, udp: false, timeoutMilliseconds: timeoutMilliseconds) else {
+        guard
+            var connection = ServiceConnection(
+                address: address, port: port, scopeID: scopeID, udp: false, timeoutMilliseconds: timeoutMilliseconds)
+        else {
             return nil
         }
         defer { connection.close() }
@@ -37,7 +40,9 @@ public enum ServiceDetector {
             case .step(let step):
                 if step.reconnect {
                     connection.close()
-                    guard let fresh = ServiceConnection(address: address, port: port, scopeID: scopeID, udp: false, timeoutMilliseconds: timeoutMilliseconds)
+                    guard
+                        let fresh = ServiceConnection(
+                            address: address, port: port, scopeID: scopeID, udp: false, timeoutMilliseconds: timeoutMilliseconds)
                     else {
                         action = session.next(.connectFailed)
                         continue
@@ -66,7 +71,10 @@ public enum ServiceDetector {
         address: IPAddress, port: UInt16, payloadPort: UInt16? = nil, tableName: String? = nil,
         timeoutMilliseconds: Int = 2000, attempts: Int = 2, scopeID: UInt32 = 0
     ) -> ScanService? {
-        guard var connection = ServiceConnection(address: address, port: port, scopeID: scopeID, udp: true, timeoutMilliseconds: timeoutMilliseconds) else {
+        guard
+            var connection = ServiceConnection(
+                address: address, port: port, scopeID: scopeID, udp: true, timeoutMilliseconds: timeoutMilliseconds)
+        else {
             return nil
         }
         defer { connection.close() }

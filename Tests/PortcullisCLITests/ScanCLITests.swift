@@ -47,7 +47,8 @@ extension CLITests {
             #expect(lines.count == 3, "\(result)")
             #expect(
                 lines.first?.hasPrefix(
-                    #"{"type":"port","address":"127.0.0.1","zone":null,"hostname":"localhost","proto":"tcp","port":\#(listener.port),"state":"open""#)
+                    #"{"type":"port","address":"127.0.0.1","zone":null,"hostname":"localhost","proto":"tcp","port":\#(listener.port),"state":"open""#
+                )
                     == true)
             #expect(lines.dropFirst().first?.hasPrefix(#"{"type":"host","address":"127.0.0.1""#) == true)
             #expect(lines.last?.hasPrefix(#"{"type":"summary","hosts":1,"hosts_up":1"#) == true)

@@ -141,7 +141,10 @@ extension CLITests {
             let target = "fe80::2%\(pair.scannerLink)"
             let nmapRun = try Subprocess.run(
                 "/usr/bin/env",
-                ["ip", "netns", "exec", pair.scanner, try #require(Self.nmap), "-6", "-sT", "-Pn", "-n", "-p", "2222,2223", "-oX", theirs, target],
+                [
+                    "ip", "netns", "exec", pair.scanner, try #require(Self.nmap), "-6", "-sT", "-Pn", "-n", "-p", "2222,2223", "-oX",
+                    theirs, target,
+                ],
                 environment: [:], timeout: 120)
             #expect(nmapRun.status == 0, "\(nmapRun)")
             let ourRun = try pair.scan(["-p", "2222,2223", "-n", "-oX", ours, target])
@@ -165,7 +168,10 @@ extension CLITests {
                 ("224.0.0.1", "224.0.0.1 is a multicast address (224.0.0.0/4): \(single)"),
                 ("ff02::1%\(link)", "ff02::1 is a multicast address (ff00::/8): \(single)"),
                 ("ff02::1", "ff02::1 is a multicast address (ff00::/8): \(single)"),
-                ("0.0.0.0", "0.0.0.0 is the unspecified address: a connect to it reaches this host itself (to scan this host, name 127.0.0.1)"),
+                (
+                    "0.0.0.0",
+                    "0.0.0.0 is the unspecified address: a connect to it reaches this host itself (to scan this host, name 127.0.0.1)"
+                ),
             ] {
                 let refused = try pair.scan(["-p", "2222", "10.77.0.2", target])
                 #expect(refused.status == 2, "\(refused)")

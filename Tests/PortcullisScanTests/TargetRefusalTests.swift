@@ -58,7 +58,9 @@ import Testing
             try set(["mdns.example"], resolved: ["mdns.example": [IPAddress(v4: 224, 0, 0, 251)]])
         }
         // An excluded name is not screened.
-        #expect(try set(["10.0.0.1"], excluding: ["bc.example"], resolved: ["bc.example": [IPAddress(v4: 10, 0, 0, 255)]]).count == AddressCount(1))
+        #expect(
+            try set(["10.0.0.1"], excluding: ["bc.example"], resolved: ["bc.example": [IPAddress(v4: 10, 0, 0, 255)]]).count
+                == AddressCount(1))
     }
 
     @Test func blocksLeaveOutOnlyTheConnectedBroadcast() throws {
@@ -101,7 +103,10 @@ import Testing
                 "notice: leaving out 192.168.1.255: the broadcast address of 192.168.1.0/24 on wlan0; \(Self.single)",
             ])
         let v6 = try set(["fe00::/7"], allowLarge: true)
-        #expect(v6.ranges.map(\.description) == ["fe00::-fe7f:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "fec0::-feff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"])
+        #expect(
+            v6.ranges.map(\.description) == [
+                "fe00::-fe7f:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "fec0::-feff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+            ])
         #expect(
             v6.diagnostics.map(\.description) == [
                 "notice: leaving out fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff (332306998946228968225951765070086144 addresses): "
@@ -119,7 +124,8 @@ import Testing
     }
 
     @Test func withoutScreeningNothingIsRefused() throws {
-        let s = try TargetSet(targets: TargetSpec.parseList(["224.0.0.1", "10.0.0.255", "0.0.0.0"]), interfaces: TargetZoneTests.interfaces)
+        let s = try TargetSet(
+            targets: TargetSpec.parseList(["224.0.0.1", "10.0.0.255", "0.0.0.0"]), interfaces: TargetZoneTests.interfaces)
         #expect(s.count == AddressCount(3))
     }
 

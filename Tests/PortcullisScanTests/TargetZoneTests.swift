@@ -109,7 +109,10 @@ import Testing
         let s = try set(["fe80::1%eth0", "fe80::1%2", "fe80::1%wlan0", "fe80::9%7"])
         // fe80::1%2 is fe80::1%eth0: the same target, once. The same address on another interface is another host.
         #expect(Array(s).map(\.addressText) == ["fe80::1%eth0", "fe80::1%wlan0", "fe80::9%wlan0"])
-        #expect(Array(s).map(\.zone) == [InterfaceZone(name: "eth0", index: 2), InterfaceZone(name: "wlan0", index: 7), InterfaceZone(name: "wlan0", index: 7)])
+        #expect(
+            Array(s).map(\.zone) == [
+                InterfaceZone(name: "eth0", index: 2), InterfaceZone(name: "wlan0", index: 7), InterfaceZone(name: "wlan0", index: 7),
+            ])
         #expect(s.count == AddressCount(3) && !s.isEmpty && s.ranges.isEmpty)
         #expect(s.scoped.allSatisfy { $0.address.isLinkLocal && $0.hostname == nil })
         // An interface named with digits wins over the index it spells.
@@ -172,7 +175,8 @@ import Testing
         let named = ScanHostResult(address: ip("fe80::1"), hostname: "router.lan", zone: InterfaceZone(name: "eth0", index: 2))
         let namedText = OutputSink.text {
             ScanRenderer.writeText(
-                ScanReport(hosts: [named], startTime: 0, endTime: 1, durationMilliseconds: 5, arguments: []), style: TableStyle(color: false),
+                ScanReport(hosts: [named], startTime: 0, endTime: 1, durationMilliseconds: 5, arguments: []),
+                style: TableStyle(color: false),
                 to: &$0)
         }
         #expect(namedText.contains("Scan report for router.lan (fe80::1%eth0)"))

@@ -138,7 +138,8 @@ public enum RouteNetlinkWire {
                     reply.entries.append(
                         AddressEntry(
                             interfaceIndex: index,
-                            address: InterfaceAddress(address: found, prefixLength: min(prefixLength, found.bitWidth), broadcast: broadcast)))
+                            address: InterfaceAddress(address: found, prefixLength: min(prefixLength, found.bitWidth), broadcast: broadcast)
+                        ))
                 }
             default:
                 break

@@ -68,7 +68,8 @@ public struct TargetRefusal: Sendable {
                     Rule(
                         range: AddressRange(broadcast.address),
                         kind: .subnetBroadcast(
-                            network: "\(broadcast.network.first)/\(broadcast.prefixLength)", interface: UntrustedText.escape(interface.name))))
+                            network: "\(broadcast.network.first)/\(broadcast.prefixLength)", interface: UntrustedText.escape(interface.name)
+                        )))
             }
         }
         self.rules = rules

@@ -118,7 +118,8 @@ public enum TargetError: Error, Sendable, Hashable, CustomStringConvertible {
         case .unknownInterface(let target, let zone, let available, let origin):
             let zoneText = UntrustedText.escape(zone)
             let what =
-                zone.utf8.allSatisfy({ (48...57).contains($0) }) ? "no interface named \(zoneText) or with index \(zoneText)" : "no interface \(zoneText)"
+                zone.utf8.allSatisfy({ (48...57).contains($0) })
+                ? "no interface named \(zoneText) or with index \(zoneText)" : "no interface \(zoneText)"
             return "\(origin) \"\(UntrustedText.escape(target))\": \(what); interfaces: \(available)"
         case .refused(let target, let reason):
             return "target \"\(UntrustedText.escape(target))\": \(reason)"
