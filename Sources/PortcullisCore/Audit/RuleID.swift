@@ -8,6 +8,10 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable, Codable {
     case cleartextRemoteAccess = "cleartext-remote-access"
     /// A UDP service prone to reflection/amplification reachable beyond loopback.
     case udpAmplification = "udp-amplification"
+    /// `scan` only: SMB/NetBIOS, NFS, rpcbind or rsync answering a scanner
+    /// that is not on the target's LAN (none of its directly connected
+    /// networks holds the target).
+    case exposedFileSharing = "exposed-file-sharing"
     /// A listener whose executable was deleted from disk.
     case deletedExecutable = "deleted-executable"
     /// A listener whose executable path now names a different file.

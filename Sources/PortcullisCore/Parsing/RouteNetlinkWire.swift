@@ -27,10 +27,16 @@ public enum RouteNetlinkWire {
     public struct Reply: Sendable, Equatable {
         /// Interface addresses (IFA_LOCAL where given, else IFA_ADDRESS).
         public var addresses: [IPAddress] = []
+        /// The same addresses with their prefix lengths (ifa_prefixlen): the
+        /// networks the interfaces are directly connected to.
+        public var networks: [LocalNetworks.Network] = []
         /// NLMSG_DONE was seen.
         public var isDone = false
         /// The errno of an NLMSG_ERROR, if one ended the dump.
         public var error: Int32?
+
+        /// An empty reply, to gather a dump's datagrams into.
+        public init() {}
     }
 
     /// Decodes one datagram; malformed messages end the decoding (untrusted
@@ -57,6 +63,7 @@ public enum RouteNetlinkWire {
                 return reply
             case newAddress where length >= 24:
                 let family = b[offset + 16]
+                let prefixLength = Int(b[offset + 17])
                 var local: IPAddress?
                 var address: IPAddress?
                 var at = offset + 24
@@ -69,7 +76,10 @@ public enum RouteNetlinkWire {
                     if attributeType == 2 { local = parsed } else if attributeType == 1 { address = parsed }
                     at += (attributeLength + 3) & ~3
                 }
-                if let found = local ?? address { reply.addresses.append(found) }
+                if let found = local ?? address {
+                    reply.addresses.append(found)
+                    reply.networks.append(LocalNetworks.Network(address: found, prefixLength: min(prefixLength, found.bitWidth)))
+                }
             default:
                 break
             }
