@@ -1,0 +1,219 @@
+import Foundation
+import PortcullisCore
+import PortcullisTestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `scan` verdicts end to end against listeners on 127.0.0.1 that the tests
+/// start: the VERDICT column, JSON findings, JUnit, and `--fail-on` exit codes.
+extension CLITests {
+    @Suite("scan verdicts on loopback")
+    struct ScanVerdicts {
+        struct Finding: Decodable {
+            struct Subject: Decodable {
+                var proto: String
+                var localAddress: String
+                var localPort: Int?
+                var inode: Int
+            }
+            var rule: String
+            var severity: String
+            var title: String
+            var subject: Subject?
+            var evidence: [String]
+            var remediation: String
+        }
+        struct Port: Decodable {
+            var port: Int
+            var proto: String
+            var state: String
+            var verdict: String?
+        }
+        struct HostResult: Decodable { var ports: [Port] }
+        struct Document: Decodable {
+            var hosts: [HostResult]
+            var findings: [Finding]
+        }
+
+        /// A TCP listener on the first free VNC display port (5900-5906): no
+        /// root needed, and PortKnowledge calls it cleartext remote access.
+        static func vncListener(_ sockets: TestSockets) throws -> UInt16 {
+            for port in UInt16(5900)...5906 {
+                if let bound = try? sockets.open(.tcp, ipv6: false, address: "127.0.0.1", port: port) { return bound }
+            }
+            throw FixtureError("every port 5900-5906 is taken on 127.0.0.1")
+        }
+
+        @Test func vncPortIsAHighFindingAndFailOnDecidesTheExitCode() throws {
+            let sockets = TestSockets()
+            let vnc = try Self.vncListener(sockets)
+            let clean = try LocalListener()
+            let ports = "\(vnc),\(clean.port)"
+
+            let json = try CLI.run(["scan", "-p", ports, "--format", "json", "127.0.0.1"])
+            #expect(json.status == 0, "without --fail-on, findings do not change the exit code: \(json)")
+            let document = try decodeJSON(Document.self, json.stdout)
+            let host = try #require(document.hosts.first)
+            #expect(host.ports.first { $0.port == Int(vnc) }?.verdict == "high", "\(host.ports)")
+            #expect(host.ports.first { $0.port == Int(clean.port) }?.verdict == "open", "\(host.ports)")
+            let finding = try #require(document.findings.first)
+            #expect(document.findings.count == 1 && finding.rule == "cleartext-remote-access" && finding.severity == "high")
+            #expect(finding.title == "VNC (RFB) (cleartext remote access) open on 127.0.0.1:\(vnc)/tcp")
+            #expect(finding.subject?.localAddress == "127.0.0.1" && finding.subject?.localPort == Int(vnc) && finding.subject?.inode == 0)
+            #expect(finding.evidence.contains("127.0.0.1 is on 127.0.0.0/8, a network the scanner is directly connected to"), "\(finding)")
+
+            let failing = try CLI.run(["scan", "-p", ports, "--fail-on", "high", "127.0.0.1"])
+            #expect(failing.status == 1, "\(failing)")
+            #expect(failing.out.contains("VERDICT") && failing.out.contains("[cleartext-remote-access] VNC (RFB)"))
+            #expect(failing.out.contains("1 finding (1 high); 1 at or above high"), "\(failing)")
+            let passing = try CLI.run(["scan", "-p", ports, "--fail-on", "critical", "127.0.0.1"])
+            #expect(passing.status == 0 && passing.out.contains("1 finding (1 high); 0 at or above critical"), "\(passing)")
+
+            let junit = try CLI.run(["scan", "-p", ports, "--format", "junit", "--fail-on", "medium", "127.0.0.1"])
+            #expect(junit.status == 1, "\(junit)")
+            #expect(junit.out.contains(#"<testsuite name="portcullis scan" tests="2" failures="1""#), "\(junit)")
+            #expect(junit.out.contains(#"<failure type="cleartext-remote-access""#))
+            #expect(junit.out.contains(#"<testcase classname="portcullis.ok" name="127.0.0.1:\#(clean.port)/tcp"/>"#))
+
+            let ndjson = try CLI.run(["scan", "-p", ports, "--format", "ndjson", "127.0.0.1"])
+            let lines = ndjson.out.split(separator: "\n")
+            #expect(lines.contains { $0.hasPrefix(#"{"type":"port""#) && $0.contains(#""port":\#(vnc),"#) && $0.hasSuffix(#""verdict":"high"}"#) })
+            #expect(lines.filter { $0.hasPrefix(#"{"type":"finding","rule":"cleartext-remote-access""#) }.count == 1, "\(ndjson)")
+            #expect(lines.last?.hasPrefix(#"{"type":"summary""#) == true)
+        }
+
+        @Test func failOnIsCheckedLikeAudits() throws {
+            let result = try CLI.run(["scan", "-p", "1", "--fail-on", "severe", "127.0.0.1"])
+            #expect(result.status == 2 && result.err.contains("--fail-on"), "\(result)")
+            let csv = try CLI.run(["scan", "-p", "1", "--format", "csv", "127.0.0.1"])
+            #expect(csv.status == 2 && csv.err.contains("junit"), "\(csv)")
+        }
+
+        /// A telnet daemon's opening negotiation on the real port 23 (root
+        /// needed to bind it): named by the port, then identified by --service.
+        @Test(.enabled(if: Host.rootWithPython, "needs root (port 23) and python3"))
+        func fakeTelnetOnPort23FailsOnHigh() throws {
+            let fixture = try PythonFixture(script: fakeTelnetScript, name: "telnetd.py")
+            defer { fixture.stop() }
+            let byPort = try CLI.run(["scan", "-p", "23", "--fail-on", "high", "127.0.0.1"])
+            #expect(byPort.status == 1, "\(byPort)")
+            #expect(byPort.out.contains("[cleartext-remote-access] Telnet (cleartext remote access) open on 127.0.0.1:23/tcp"))
+            #expect(byPort.out.contains("not confirmed: run with --service"))
+            let probed = try CLI.run(["scan", "-sV", "-p", "23", "--fail-on", "high", "--format", "json", "127.0.0.1"])
+            #expect(probed.status == 1, "\(probed)")
+            let finding = try #require(try decodeJSON(Document.self, probed.stdout).findings.first)
+            #expect(finding.rule == "cleartext-remote-access" && finding.evidence.contains("identified by --service as telnet"), "\(finding)")
+            let lenient = try CLI.run(["scan", "-p", "23", "--fail-on", "critical", "127.0.0.1"])
+            #expect(lenient.status == 0, "\(lenient)")
+        }
+
+        static let redisServer = Host.executable("redis-server", preferring: ["/usr/bin/redis-server"])
+        static let memcached = Host.executable("memcached", preferring: ["/usr/bin/memcached"])
+        static let canRunDaemons =
+            redisServer != nil && memcached != nil && Host.isRoot
+            && Host.executable("ip", preferring: ["/usr/sbin/ip", "/sbin/ip", "/bin/ip"]) != nil
+
+        /// PENDING wt-servicedet: passes once service detection's probes fill
+        /// `ScanService.unauthenticated` (Redis answering PING without AUTH,
+        /// memcached answering `version`/`stats`). A real redis-server
+        /// without a password and a real memcached on the loopback of a
+        /// network namespace of the test's own (their usual ports, and no
+        /// listener on the host's loopback for other scans to trip over):
+        /// Redis is critical and memcached high, both "answering without
+        /// authentication"; over UDP memcached is critical and an amplifier
+        /// (that part passes today: the UDP `stats` reply is the evidence).
+        @Test(
+            .enabled(
+                if: canRunDaemons, "needs root, ip, redis-server and memcached (apt-get install redis-server memcached)"),
+            .timeLimit(.minutes(2)))
+        func realRedisAndMemcachedWithoutAuthentication() throws {
+            let namespace = try TestNamespace()
+            let redis = try Daemon(
+                try #require(Self.redisServer),
+                ["--port", "6379", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no"],
+                in: namespace, port: 6379)
+            defer { redis.stop() }
+            let cache = try Daemon(
+                try #require(Self.memcached), ["-l", "127.0.0.1", "-p", "11211", "-U", "11211", "-u", "nobody"],
+                in: namespace, port: 11211)
+            defer { cache.stop() }
+
+            let udp = try namespace.runPortcullis(
+                ["scan", "-sU", "--service", "-p", "11211", "--fail-on", "critical", "--format", "json", "127.0.0.1"])
+            #expect(udp.status == 1, "\(udp)")
+            let overUDP = try decodeJSON(Document.self, udp.stdout)
+            #expect(overUDP.findings.map(\.rule) == ["exposed-datastore", "udp-amplification"], "\(overUDP.findings)")
+            #expect(overUDP.findings.first?.severity == "critical" && overUDP.hosts.first?.ports.first?.verdict == "critical")
+
+            // PENDING wt-servicedet from here on.
+            let result = try namespace.runPortcullis(
+                ["scan", "--service", "-p", "6379,11211", "--fail-on", "high", "--format", "json", "127.0.0.1"])
+            #expect(result.status == 1, "\(result)")
+            let document = try decodeJSON(Document.self, result.stdout)
+            let redisFinding = document.findings.first { $0.subject?.localPort == 6379 }
+            #expect(redisFinding?.rule == "exposed-datastore" && redisFinding?.severity == "critical", "\(document.findings)")
+            #expect(redisFinding?.title == "Redis answering without authentication on 127.0.0.1:6379/tcp")
+            let cacheFinding = document.findings.first { $0.subject?.localPort == 11211 }
+            #expect(cacheFinding?.rule == "exposed-datastore" && cacheFinding?.severity == "high", "\(document.findings)")
+            #expect(cacheFinding?.title == "memcached answering without authentication on 127.0.0.1:11211/tcp")
+            let ports = try #require(document.hosts.first).ports
+            #expect(ports.first { $0.port == 6379 }?.verdict == "critical" && ports.first { $0.port == 11211 }?.verdict == "high")
+        }
+    }
+}
+
+/// A server started for a test inside its network namespace, stopped
+/// (SIGTERM, then SIGKILL) at the end.
+final class Daemon {
+    let process = Process()
+
+    /// Starts `path ARGS` in `namespace` (`ip netns exec` execs it, so the
+    /// process is the daemon itself) and waits until a scan from inside the
+    /// namespace finds `port` open on 127.0.0.1.
+    init(_ path: String, _ arguments: [String], in namespace: TestNamespace, port: UInt16) throws {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["ip", "netns", "exec", namespace.name, path] + arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline && process.isRunning {
+            let probe = try namespace.runPortcullis(["scan", "-p", "\(port)", "--format", "json", "127.0.0.1"])
+            if (try? decodeJSON(ScanDocument.self, probe.stdout))?.hosts.first?.ports.first?.state == "open" { return }
+            usleep(100_000)
+        }
+        stop()
+        throw FixtureError("\(path) did not listen on 127.0.0.1:\(port) in \(namespace.name) within 10 s")
+    }
+
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        Subprocess.waitForExit(process, timeout: 3)
+    }
+
+    deinit { stop() }
+}
+
+/// A telnet daemon's greeting on 127.0.0.1:23: option negotiation (IAC DO
+/// TERMINAL-TYPE, IAC WILL ECHO) then a login prompt; prints {"pid"}.
+let fakeTelnetScript = #"""
+    import json, os, socket, sys, threading
+    server = socket.socket(); server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", 23)); server.listen(16)
+    def serve():
+        while True:
+            c, _ = server.accept()
+            try:
+                c.sendall(b"\xff\xfd\x18\xff\xfb\x01login: ")
+                c.settimeout(2); c.recv(256)
+            except OSError:
+                pass
+            c.close()
+    threading.Thread(target=serve, daemon=True).start()
+    print(json.dumps({"pid": os.getpid()}), flush=True)
+    sys.stdin.read()
+    """#
