@@ -110,6 +110,28 @@ extension CLITests {
             #expect(lenient.status == 0, "\(lenient)")
         }
 
+        /// SMB on 445 in the target namespace, scanned from the scanner's: at
+        /// 10.77.0.2 (on the scanner's 10.77.0.0/24) it is what SMB is for,
+        /// verdict open; at 10.78.0.2 (routed through 10.77.0.2, on none of
+        /// the scanner's networks) it is exposed-file-sharing. Exercises the
+        /// NETLINK_ROUTE reader inside the scanner's namespace.
+        @Test(.enabled(if: Host.rootWithPython, "needs root (network namespaces) and python3"), .timeLimit(.minutes(2)))
+        func smbOnTheLANIsOpenAndBeyondItIsAFinding() throws {
+            let pair = try TestNetworkPair()
+            try TestNamespace.must(["ip", "-n", pair.target, "addr", "add", "10.78.0.2/32", "dev", "lo"])
+            try TestNamespace.must(["ip", "-n", pair.scanner, "route", "add", "10.78.0.0/24", "via", pair.targetV4])
+            try pair.startTargetPython(smbListenerScript)
+            let result = try pair.scan(["-p", "445", "--fail-on", "high", "--format", "json", pair.targetV4, "10.78.0.2"])
+            #expect(result.status == 1, "\(result)")
+            let document = try decodeJSON(Document.self, result.stdout)
+            #expect(document.hosts.map { $0.ports.first?.verdict } == ["open", "high"], "\(document.hosts)")
+            let finding = try #require(document.findings.first)
+            #expect(document.findings.count == 1 && finding.rule == "exposed-file-sharing" && finding.subject?.localAddress == "10.78.0.2")
+            #expect(finding.evidence.contains("10.78.0.2 is beyond the scanner's directly connected networks (reached through a router)"))
+            let lan = try pair.scan(["-p", "445", "--fail-on", "info", pair.targetV4])
+            #expect(lan.status == 0 && lan.out.contains("No findings on the open ports; 0 at or above info."), "\(lan)")
+        }
+
         static let redisServer = Host.executable("redis-server", preferring: ["/usr/bin/redis-server"])
         static let memcached = Host.executable("memcached", preferring: ["/usr/bin/memcached"])
         static let canRunDaemons =
@@ -217,3 +239,15 @@ let fakeTelnetScript = #"""
     print(json.dumps({"pid": os.getpid()}), flush=True)
     sys.stdin.read()
     """#
+
+/// SMB's port in the target namespace; writes its pid to argv[1] when ready.
+let smbListenerScript = """
+    import os, socket, sys, time
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", 445)); s.listen(16)
+    with open(sys.argv[1] + ".tmp", "w") as f:
+        f.write("%d\\n" % os.getpid())
+    os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+    while True:
+        c, _ = s.accept(); c.close()
+    """
