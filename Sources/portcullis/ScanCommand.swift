@@ -77,7 +77,9 @@ extension Portcullis {
         var format: OutputFormat = .table
         @Option(
             name: .customLong("fail-on"),
-            help: "Exit 1 when a finding is at or above this severity: info, low, medium, high, critical (default: exit 0 whatever was found).")
+            help:
+                "Exit 1 when a finding is at or above this severity: info, low, medium, high, critical (default: exit 0 whatever was found)."
+        )
         var failOn: Severity?
         @Option(name: .customLong("xml"), help: ArgumentHelp("Also write nmap-compatible XML to FILE (nmap: -oX).", valueName: "FILE"))
         var xmlFile: String?

@@ -80,7 +80,10 @@ extension CLITests {
 
             let ndjson = try CLI.run(["scan", "-p", ports, "--format", "ndjson", "127.0.0.1"])
             let lines = ndjson.out.split(separator: "\n")
-            #expect(lines.contains { $0.hasPrefix(#"{"type":"port""#) && $0.contains(#""port":\#(vnc),"#) && $0.hasSuffix(#""verdict":"high"}"#) })
+            #expect(
+                lines.contains {
+                    $0.hasPrefix(#"{"type":"port""#) && $0.contains(#""port":\#(vnc),"#) && $0.hasSuffix(#""verdict":"high"}"#)
+                })
             #expect(lines.filter { $0.hasPrefix(#"{"type":"finding","rule":"cleartext-remote-access""#) }.count == 1, "\(ndjson)")
             #expect(lines.last?.hasPrefix(#"{"type":"summary""#) == true)
         }
@@ -105,7 +108,8 @@ extension CLITests {
             let probed = try CLI.run(["scan", "-sV", "-p", "23", "--fail-on", "high", "--format", "json", "127.0.0.1"])
             #expect(probed.status == 1, "\(probed)")
             let finding = try #require(try decodeJSON(Document.self, probed.stdout).findings.first)
-            #expect(finding.rule == "cleartext-remote-access" && finding.evidence.contains("identified by --service as telnet"), "\(finding)")
+            #expect(
+                finding.rule == "cleartext-remote-access" && finding.evidence.contains("identified by --service as telnet"), "\(finding)")
             let lenient = try CLI.run(["scan", "-p", "23", "--fail-on", "critical", "127.0.0.1"])
             #expect(lenient.status == 0, "\(lenient)")
         }

@@ -150,11 +150,19 @@ struct ScanRulesTests {
         let version = UnauthenticatedAccess(request: "GET /version", answer: #"{"ApiVersion":"1.43"}"#)
         let docker = try #require(
             Self.judge(Self.port(2375, service: Self.probed("http", product: "Docker", unauthenticated: version)), detection: true).first)
-        #expect(docker.severity == .critical && docker.title == "Docker Engine API (no TLS) answering without authentication on 10.0.0.5:2375/tcp")
+        #expect(
+            docker.severity == .critical
+                && docker.title == "Docker Engine API (no TLS) answering without authentication on 10.0.0.5:2375/tcp")
         let kubelet = try #require(
             Self.judge(Self.port(10250, service: Self.probed("ssl/http", unauthenticated: page)), detection: true).first)
         #expect(kubelet.rule == .exposedAdminAPI && kubelet.severity == .high)
         #expect(Self.judge(Self.port(8080, service: Self.probed("http", product: "nginx")), detection: true).isEmpty)
+        // Anonymous FTP is not a datastore: the evidence goes with the cleartext finding.
+        let anonymous = UnauthenticatedAccess(request: "USER anonymous", answer: "230 Login successful.")
+        let ftp = Self.judge(Self.port(21, service: Self.probed("ftp", product: "vsftpd", unauthenticated: anonymous)), detection: true)
+        #expect(Self.rules(ftp) == [.cleartextRemoteAccess], "\(ftp)")
+        #expect(
+            ftp.first?.evidence.contains("read-only request `USER anonymous` answered without credentials: 230 Login successful.") == true)
     }
 
     // MARK: UDP amplifiers
@@ -174,7 +182,8 @@ struct ScanRulesTests {
         #expect(ScanRules.verdict(Self.port(53, .udp, state: .openFiltered), findings: []) == nil)
         #expect(Self.judge(Self.port(53)).isEmpty, "DNS over TCP is not a reflector")
         let dns = Self.judge(Self.port(53, .udp, service: Self.probed("domain", product: "dnsmasq")), detection: true)
-        #expect(Self.rules(dns) == [.udpAmplification] && dns.first?.evidence.contains("identified by --service as domain (dnsmasq)") == true)
+        #expect(
+            Self.rules(dns) == [.udpAmplification] && dns.first?.evidence.contains("identified by --service as domain (dnsmasq)") == true)
     }
 
     // MARK: file sharing and the LAN

@@ -116,7 +116,8 @@ import Testing
         #expect(row("22/tcp")?.hasSuffix(" syn-ack      open") == true, "ssh: open, no finding")
         #expect(row("6379/tcp")?.hasSuffix(" critical") == true && row("23/tcp")?.hasSuffix(" high") == true)
         #expect(row("7/tcp")?.hasSuffix("no-response  ") == true, "a filtered port has no verdict")
-        #expect(text.contains("Findings\nCRITICAL (1)\n  [exposed-datastore] Redis answering without authentication on 10.0.0.1:6379/tcp\n"))
+        #expect(
+            text.contains("Findings\nCRITICAL (1)\n  [exposed-datastore] Redis answering without authentication on 10.0.0.1:6379/tcp\n"))
         #expect(text.contains("HIGH (1)\n  [cleartext-remote-access] Telnet (cleartext remote access) open on 10.0.0.1:23/tcp\n"))
         #expect(text.contains("      fix: Set `bind 127.0.0.1 -::1`"))
         #expect(text.contains("2 findings (1 critical, 1 high); 2 at or above high\n1 host scanned"))
@@ -132,17 +133,20 @@ import Testing
         let json = ScanRenderer.json(judgedReport()).serialized()
         #expect(json.contains(#""findings":{"critical":1,"high":1,"medium":0,"low":0,"info":0}"#))
         #expect(json.contains(#""port":22,"state":"open","#) && json.contains(#""tls":null},"verdict":"open"}"#))
-        #expect(json.contains(#""port":53,"state":"open|filtered","reason":"no-response","detail":null,"rtt_us":null,"service":null,"verdict":null}"#))
+        #expect(
+            json.contains(
+                #""port":53,"state":"open|filtered","reason":"no-response","detail":null,"rtt_us":null,"service":null,"verdict":null}"#))
         #expect(
             json.contains(
                 #""findings":[{"rule":"exposed-datastore","severity":"critical","title":"Redis answering without authentication on 10.0.0.1:6379/tcp","subject":{"proto":"tcp","family":"ipv4","local_address":"10.0.0.1","local_port":6379,"inode":0,"exposure":null},"owners":[],"evidence":["#
             ), "\(json)")
         #expect(json.contains(#"{"rule":"cleartext-remote-access","severity":"high""#))
         let lines = OutputSink.text { ScanRenderer.writeNDJSONTail(judgedReport(), openPorts: true, to: &$0) }.split(separator: "\n")
-        #expect(lines.map { $0.prefix(14) } == [
-            #"{"type":"port""#, #"{"type":"port""#, #"{"type":"port""#, #"{"type":"port""#,
-            #"{"type":"findi"#, #"{"type":"findi"#, #"{"type":"host""#, #"{"type":"summa"#,
-        ], "\(lines)")
+        #expect(
+            lines.map { $0.prefix(14) } == [
+                #"{"type":"port""#, #"{"type":"port""#, #"{"type":"port""#, #"{"type":"port""#,
+                #"{"type":"findi"#, #"{"type":"findi"#, #"{"type":"host""#, #"{"type":"summa"#,
+            ], "\(lines)")
         #expect(lines[0].contains(#""port":22,"#) && lines[0].hasSuffix(#""verdict":"open"}"#))
         #expect(lines[4].hasPrefix(#"{"type":"finding","rule":"exposed-datastore","severity":"critical""#))
         #expect(OutputSink.text { ScanRenderer.writeNDJSONTail(judgedReport(), to: &$0) }.split(separator: "\n").count == 4)
@@ -154,7 +158,8 @@ import Testing
         #expect(xml.contains(#"<testcase classname="portcullis.ok" name="10.0.0.1:22/tcp"/>"#))
         #expect(xml.contains(#"<testcase classname="portcullis.ok" name="10.0.0.1:443/tcp"/>"#))
         #expect(xml.contains(#"<testcase classname="portcullis.exposed-datastore" name="critical: tcp 10.0.0.1:6379">"#))
-        #expect(xml.contains(#"<failure type="cleartext-remote-access" message="Telnet (cleartext remote access) open on 10.0.0.1:23/tcp">"#))
+        #expect(
+            xml.contains(#"<failure type="cleartext-remote-access" message="Telnet (cleartext remote access) open on 10.0.0.1:23/tcp">"#))
         var empty = report()
         empty.hosts[0].ports.removeAll { $0.state == .open }
         let none = OutputSink.text { ScanRenderer.writeJUnit(empty, to: &$0) }

@@ -108,25 +108,28 @@ public enum ScanRules {
             add(
                 admin ? .exposedAdminAPI : .exposedDatastore, severity, title, evidence,
                 fact.remediation ?? "Require authentication, and \(close())")
-        } else if let unauthenticated {
-            // Something answered a read-only request without credentials, and
-            // no fact names it: an HTTP admin page, or another service.
-            let name = service?.name ?? "service"
+        } else if let unauthenticated, isHTTP {
+            // An HTTP page answered a read-only request without credentials,
+            // and no fact names the application: an admin page left open.
             add(
-                isHTTP ? .exposedAdminAPI : .exposedDatastore, .high,
-                isHTTP ? "HTTP admin page answering without authentication on \(ep)" : "\(name) answering without authentication on \(ep)",
+                .exposedAdminAPI, .high, "HTTP admin page answering without authentication on \(ep)",
                 [
                     "identified by --service as \(describe(service))",
                     "read-only request `\(unauthenticated.request)` answered without credentials: \(unauthenticated.answer)",
                 ],
                 "Require authentication on it (the application's login, or HTTP authentication in front of it), and \(close())")
         }
+        // Evidence of access without credentials that no finding above used
+        // (anonymous FTP, say) goes with the cleartext finding.
+        let unusedEvidence =
+            unauthenticated.map { out.isEmpty ? ["read-only request `\($0.request)` answered without credentials: \($0.answer)"] : [] }
+            ?? []
 
         // Cleartext and legacy remote access.
         if let fact = identified.facts.first(where: { $0.isIn(.cleartextRemoteAccess) }) {
             add(
                 .cleartextRemoteAccess, fact.severityHint, "\(fact.title) (cleartext remote access) open on \(ep)",
-                [identified.sentence(fact, context)] + fact.securityNotes.prefix(1),
+                [identified.sentence(fact, context)] + unusedEvidence + fact.securityNotes.prefix(1),
                 fact.remediation ?? "Disable it and use SSH; until then, \(close())")
         }
 
@@ -167,13 +170,13 @@ public enum ScanRules {
 
         /// One evidence sentence: how `fact` was recognised.
         func sentence(_ fact: PortFact, _ context: Context) -> String {
-            let where_ = "\(port)/\(proto.rawValue)"
+            let location = "\(port)/\(proto.rawValue)"
             if probed && byName.contains(fact.service) { return "identified by --service as \(describe(service))" }
-            if probed { return "answered HTTP (\(describe(service))) on \(where_), \(fact.title)'s port" }
+            if probed { return "answered HTTP (\(describe(service))) on \(location), \(fact.title)'s port" }
             if context.serviceDetection {
-                return "port \(where_) is \(fact.title)'s; --service could not identify what answers, so this rests on the port number"
+                return "port \(location) is \(fact.title)'s; --service could not identify what answers, so this rests on the port number"
             }
-            return "port \(where_) is \(fact.title)'s (by port number; not confirmed: run with --service)"
+            return "port \(location) is \(fact.title)'s (by port number; not confirmed: run with --service)"
         }
     }
 
@@ -244,13 +247,13 @@ public enum ScanRules {
             port.proto == .tcp
             ? "\(endpoint(address, port)) accepted a TCP connection from the scanner (\(port.reason.rawValue))"
             : "\(endpoint(address, port)) answered the scanner's UDP request (\(port.reason.rawValue))"
-        let where_: String
+        let location: String
         switch placement {
-        case .onLink(let network): where_ = "\(address) is on \(network), a network the scanner is directly connected to"
-        case .beyond: where_ = "\(address) is beyond the scanner's directly connected networks (reached through a router)"
-        case .unknown: where_ = "the scanner's own networks could not be read, so whether \(address) is on its LAN is unknown"
+        case .onLink(let network): location = "\(address) is on \(network), a network the scanner is directly connected to"
+        case .beyond: location = "\(address) is beyond the scanner's directly connected networks (reached through a router)"
+        case .unknown: location = "the scanner's own networks could not be read, so whether \(address) is on its LAN is unknown"
         }
-        return [answered, where_]
+        return [answered, location]
     }
 }
 
