@@ -8,10 +8,6 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable, Codable {
     case cleartextRemoteAccess = "cleartext-remote-access"
     /// A UDP service prone to reflection/amplification reachable beyond loopback.
     case udpAmplification = "udp-amplification"
-    /// `scan` only: SMB/NetBIOS, NFS, rpcbind or rsync answering a scanner
-    /// that is not on the target's LAN (none of its directly connected
-    /// networks holds the target).
-    case exposedFileSharing = "exposed-file-sharing"
     /// A listener whose executable was deleted from disk.
     case deletedExecutable = "deleted-executable"
     /// A listener whose executable path now names a different file.
@@ -44,4 +40,8 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable, Codable {
     case publishedDatastore = "published-datastore"
     /// A control plane or management API published on every address of the host.
     case publishedAdminAPI = "published-admin-api"
+    /// `scan` only: SMB/NetBIOS, NFS, rpcbind or rsync answering a scanner
+    /// that is not on the target's LAN (none of its directly connected
+    /// networks holds the target).
+    case exposedFileSharing = "exposed-file-sharing"
 }
