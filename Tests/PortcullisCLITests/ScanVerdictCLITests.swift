@@ -38,47 +38,50 @@ extension CLITests {
             var findings: [Finding]
         }
 
-        /// A TCP listener on the first free VNC display port (5900-5906): no
-        /// root needed, and PortKnowledge calls it cleartext remote access.
-        static func vncListener(_ sockets: TestSockets) throws -> UInt16 {
-            for port in UInt16(5900)...5906 {
-                if let bound = try? sockets.open(.tcp, ipv6: false, address: "127.0.0.1", port: port) { return bound }
-            }
-            throw FixtureError("every port 5900-5906 is taken on 127.0.0.1")
+        /// Fake services on the loopback of a network namespace made for the
+        /// test: their own ports (23 needs no check for being free), and no
+        /// listener or scan on the host's loopback for other tests' scans of
+        /// 127.0.0.1 to trip over.
+        static func loopbackServices() throws -> TestNamespace {
+            let namespace = try TestNamespace()
+            try namespace.startPython(fakeServicesScript)
+            return namespace
         }
 
-        @Test func vncPortIsAHighFindingAndFailOnDecidesTheExitCode() throws {
-            let sockets = TestSockets()
-            let vnc = try Self.vncListener(sockets)
-            let clean = try LocalListener()
-            let ports = "\(vnc),\(clean.port)"
+        /// VNC's 5900 (cleartext remote access, high) beside 40123 (nothing
+        /// known): the verdicts, the findings in every format, and `--fail-on`.
+        @Test(.enabled(if: Host.rootWithPython, "needs root (a network namespace) and python3"))
+        func vncPortIsAHighFindingAndFailOnDecidesTheExitCode() throws {
+            let namespace = try Self.loopbackServices()
+            let (vnc, clean) = (5900, 40123)
+            let ports = "\(vnc),\(clean)"
 
-            let json = try CLI.run(["scan", "-p", ports, "--format", "json", "127.0.0.1"])
+            let json = try namespace.runPortcullis(["scan", "-p", ports, "--format", "json", "127.0.0.1"])
             #expect(json.status == 0, "without --fail-on, findings do not change the exit code: \(json)")
             let document = try decodeJSON(Document.self, json.stdout)
             let host = try #require(document.hosts.first)
-            #expect(host.ports.first { $0.port == Int(vnc) }?.verdict == "high", "\(host.ports)")
-            #expect(host.ports.first { $0.port == Int(clean.port) }?.verdict == "open", "\(host.ports)")
+            #expect(host.ports.first { $0.port == vnc }?.verdict == "high", "\(host.ports)")
+            #expect(host.ports.first { $0.port == clean }?.verdict == "open", "\(host.ports)")
             let finding = try #require(document.findings.first)
             #expect(document.findings.count == 1 && finding.rule == "cleartext-remote-access" && finding.severity == "high")
             #expect(finding.title == "VNC (RFB) (cleartext remote access) open on 127.0.0.1:\(vnc)/tcp")
-            #expect(finding.subject?.localAddress == "127.0.0.1" && finding.subject?.localPort == Int(vnc) && finding.subject?.inode == 0)
+            #expect(finding.subject?.localAddress == "127.0.0.1" && finding.subject?.localPort == vnc && finding.subject?.inode == 0)
             #expect(finding.evidence.contains("127.0.0.1 is on 127.0.0.0/8, a network the scanner is directly connected to"), "\(finding)")
 
-            let failing = try CLI.run(["scan", "-p", ports, "--fail-on", "high", "127.0.0.1"])
+            let failing = try namespace.runPortcullis(["scan", "-p", ports, "--fail-on", "high", "127.0.0.1"])
             #expect(failing.status == 1, "\(failing)")
             #expect(failing.out.contains("VERDICT") && failing.out.contains("[cleartext-remote-access] VNC (RFB)"))
             #expect(failing.out.contains("1 finding (1 high); 1 at or above high"), "\(failing)")
-            let passing = try CLI.run(["scan", "-p", ports, "--fail-on", "critical", "127.0.0.1"])
+            let passing = try namespace.runPortcullis(["scan", "-p", ports, "--fail-on", "critical", "127.0.0.1"])
             #expect(passing.status == 0 && passing.out.contains("1 finding (1 high); 0 at or above critical"), "\(passing)")
 
-            let junit = try CLI.run(["scan", "-p", ports, "--format", "junit", "--fail-on", "medium", "127.0.0.1"])
+            let junit = try namespace.runPortcullis(["scan", "-p", ports, "--format", "junit", "--fail-on", "medium", "127.0.0.1"])
             #expect(junit.status == 1, "\(junit)")
             #expect(junit.out.contains(#"<testsuite name="portcullis scan" tests="2" failures="1""#), "\(junit)")
             #expect(junit.out.contains(#"<failure type="cleartext-remote-access""#))
-            #expect(junit.out.contains(#"<testcase classname="portcullis.ok" name="127.0.0.1:\#(clean.port)/tcp"/>"#))
+            #expect(junit.out.contains(#"<testcase classname="portcullis.ok" name="127.0.0.1:\#(clean)/tcp"/>"#))
 
-            let ndjson = try CLI.run(["scan", "-p", ports, "--format", "ndjson", "127.0.0.1"])
+            let ndjson = try namespace.runPortcullis(["scan", "-p", ports, "--format", "ndjson", "127.0.0.1"])
             let lines = ndjson.out.split(separator: "\n")
             #expect(
                 lines.contains {
@@ -95,22 +98,21 @@ extension CLITests {
             #expect(csv.status == 2 && csv.err.contains("junit"), "\(csv)")
         }
 
-        /// A telnet daemon's opening negotiation on the real port 23 (root
-        /// needed to bind it): named by the port, then identified by --service.
-        @Test(.enabled(if: Host.rootWithPython, "needs root (port 23) and python3"))
+        /// A telnet daemon's opening negotiation on port 23: named by the
+        /// port, then identified by --service.
+        @Test(.enabled(if: Host.rootWithPython, "needs root (a network namespace) and python3"))
         func fakeTelnetOnPort23FailsOnHigh() throws {
-            let fixture = try PythonFixture(script: fakeTelnetScript, name: "telnetd.py")
-            defer { fixture.stop() }
-            let byPort = try CLI.run(["scan", "-p", "23", "--fail-on", "high", "127.0.0.1"])
+            let namespace = try Self.loopbackServices()
+            let byPort = try namespace.runPortcullis(["scan", "-p", "23", "--fail-on", "high", "127.0.0.1"])
             #expect(byPort.status == 1, "\(byPort)")
             #expect(byPort.out.contains("[cleartext-remote-access] Telnet (cleartext remote access) open on 127.0.0.1:23/tcp"))
             #expect(byPort.out.contains("not confirmed: run with --service"))
-            let probed = try CLI.run(["scan", "-sV", "-p", "23", "--fail-on", "high", "--format", "json", "127.0.0.1"])
+            let probed = try namespace.runPortcullis(["scan", "-sV", "-p", "23", "--fail-on", "high", "--format", "json", "127.0.0.1"])
             #expect(probed.status == 1, "\(probed)")
             let finding = try #require(try decodeJSON(Document.self, probed.stdout).findings.first)
             #expect(
                 finding.rule == "cleartext-remote-access" && finding.evidence.contains("identified by --service as telnet"), "\(finding)")
-            let lenient = try CLI.run(["scan", "-p", "23", "--fail-on", "critical", "127.0.0.1"])
+            let lenient = try namespace.runPortcullis(["scan", "-p", "23", "--fail-on", "critical", "127.0.0.1"])
             #expect(lenient.status == 0, "\(lenient)")
         }
 
@@ -224,24 +226,31 @@ final class Daemon {
     deinit { stop() }
 }
 
-/// A telnet daemon's greeting on 127.0.0.1:23: option negotiation (IAC DO
-/// TERMINAL-TYPE, IAC WILL ECHO) then a login prompt; prints {"pid"}.
-let fakeTelnetScript = #"""
-    import json, os, socket, sys, threading
-    server = socket.socket(); server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    server.bind(("127.0.0.1", 23)); server.listen(16)
-    def serve():
+/// On 127.0.0.1 of the test's namespace: a telnet daemon's greeting on 23
+/// (option negotiation, IAC DO TERMINAL-TYPE and IAC WILL ECHO, then a login
+/// prompt), an RFB greeting on 5900, silence on 40123; writes its pid to
+/// argv[1] when all three listen.
+let fakeServicesScript = #"""
+    import os, socket, sys, threading
+    greetings = {23: b"\xff\xfd\x18\xff\xfb\x01login: ", 5900: b"RFB 003.008\n", 40123: b""}
+    def serve(server, greeting):
         while True:
             c, _ = server.accept()
             try:
-                c.sendall(b"\xff\xfd\x18\xff\xfb\x01login: ")
+                if greeting:
+                    c.sendall(greeting)
                 c.settimeout(2); c.recv(256)
             except OSError:
                 pass
             c.close()
-    threading.Thread(target=serve, daemon=True).start()
-    print(json.dumps({"pid": os.getpid()}), flush=True)
-    sys.stdin.read()
+    for port, greeting in greetings.items():
+        s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", port)); s.listen(16)
+        threading.Thread(target=serve, args=(s, greeting), daemon=True).start()
+    with open(sys.argv[1] + ".tmp", "w") as f:
+        f.write("%d\n" % os.getpid())
+    os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+    threading.Event().wait()
     """#
 
 /// SMB's port in the target namespace; writes its pid to argv[1] when ready.
