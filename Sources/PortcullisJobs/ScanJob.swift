@@ -53,6 +53,9 @@ public enum ScanJob {
         public var serviceOptions = ServiceScan.Options()
         /// The command line, for the XML `args` attribute.
         public var arguments: [String] = []
+        /// The scanner's directly connected networks for the scan rules; nil
+        /// reads this host's own (`ScanJob.localNetworks()`) when the scan runs.
+        public var localNetworks: LocalNetworks?
 
         /// The engine's defaults with nmap's UDP payloads (a UDP service that
         /// answers only a well-formed request is otherwise open|filtered), no service detection.
@@ -170,7 +173,8 @@ public enum ScanJob {
     }
 
     /// Scans the plan: connect and UDP probes, then service detection when
-    /// asked, then the conventional name of every port still unnamed.
+    /// asked, then the conventional name of every port still unnamed, then
+    /// the scan rules (`ScanRules`): findings and a verdict per open port.
     public static func run(_ plan: Plan, services: ServiceTable, options: Options) -> ScanReport {
         let startTime = Clock.now()
         let started = Clock.monotonicMilliseconds()
@@ -180,11 +184,31 @@ public enum ScanJob {
                 hosts, tableName: { port, proto in services.name(port: port, proto: proto) }, options: options.serviceOptions)
         }
         nameServices(&hosts, services: services)
-        return ScanReport(
+        var report = ScanReport(
             hosts: hosts, startTime: startTime, endTime: Clock.now(),
             durationMilliseconds: Clock.monotonicMilliseconds() - started, arguments: options.arguments,
             diagnostics: plan.diagnostics)
+        let context = ruleContext(options)
+        if !context.localNetworks.known {
+            report.diagnostics.append(
+                Diagnostic(
+                    .warning,
+                    "this host's interface addresses could not be read (NETLINK_ROUTE): findings that depend on whether a target is on the scanner's LAN say so"
+                ))
+        }
+        ScanRules.apply(to: &report, context: context)
+        return report
     }
+
+    /// What the scan rules are told: the scanner's networks (`options.localNetworks`,
+    /// else read now) and whether service detection runs.
+    public static func ruleContext(_ options: Options) -> ScanRules.Context {
+        ScanRules.Context(
+            localNetworks: options.localNetworks ?? localNetworks(), serviceDetection: options.detectServices)
+    }
+
+    /// This host's directly connected networks, read over NETLINK_ROUTE.
+    public static func localNetworks() -> LocalNetworks { NamespaceDiscovery.localNetworks() }
 
     /// nmap-compatible XML of a finished scan.
     public static func xml(_ report: ScanReport, plan: Plan, services: ServiceTable, version: String) -> String {

@@ -195,18 +195,42 @@ extension NamespaceDiscovery {
         for (inode, socket) in sockets {
             guard case .success(let fd) = socket else { continue }
             defer { Sys.close(fd) }
-            guard (try? Sys.sendToKernel(fd, RouteNetlinkWire.addressDumpRequest(sequence: 1))) != nil else { continue }
-            var buffer = [UInt8](repeating: 0, count: 32768)
-            var addresses: [IPAddress] = []
-            // A dump is a few datagrams; a bound keeps a hostile or broken reply from looping.
-            for _ in 0..<1024 {
-                guard let count = try? Sys.receive(fd, into: &buffer), count > 0 else { break }
-                let reply = RouteNetlinkWire.decode(Array(buffer[0..<count]))
-                addresses += reply.addresses
-                if reply.isDone { break }
-            }
-            result[inode] = addresses
+            guard let reply = Self.addressDump(fd) else { continue }
+            result[inode] = reply.addresses
         }
         return result
+    }
+
+    /// Every interface address of the namespace `fd` (a NETLINK_ROUTE
+    /// socket) was made in, with its prefix; nil when the request could
+    /// not be sent.
+    static func addressDump(_ fd: Int32) -> RouteNetlinkWire.Reply? {
+        guard (try? Sys.sendToKernel(fd, RouteNetlinkWire.addressDumpRequest(sequence: 1))) != nil else { return nil }
+        var buffer = [UInt8](repeating: 0, count: 32768)
+        var all = RouteNetlinkWire.Reply()
+        // A dump is a few datagrams; a bound keeps a hostile or broken reply from looping.
+        for _ in 0..<1024 {
+            guard let count = try? Sys.receive(fd, into: &buffer), count > 0 else { break }
+            let reply = RouteNetlinkWire.decode(Array(buffer[0..<count]))
+            all.addresses += reply.addresses
+            all.networks += reply.networks
+            all.error = reply.error ?? all.error
+            if reply.isDone {
+                all.isDone = true
+                break
+            }
+        }
+        return all
+    }
+
+    /// The networks this process's own network namespace is directly
+    /// connected to (`ip addr`: each address with its prefix), for the scan
+    /// rules to tell a target on the scanner's LAN from one beyond it;
+    /// `LocalNetworks.unknown` when NETLINK_ROUTE cannot be asked.
+    public static func localNetworks() -> LocalNetworks {
+        guard let fd = try? Sys.netlinkSocket(protocol: 0) else { return .unknown }  // NETLINK_ROUTE
+        defer { Sys.close(fd) }
+        guard let reply = addressDump(fd), reply.isDone, reply.error == nil else { return .unknown }
+        return LocalNetworks(reply.networks)
     }
 }

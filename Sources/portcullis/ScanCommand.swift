@@ -4,9 +4,10 @@
 // nmap spellings are accepted and rewritten before parsing (see NmapSpelling):
 // -p- -p22,80 -sT -sU -sV -iL FILE -oX FILE -Pn -n.
 //
-// Exit codes: 0 the scan completed (whatever it found), 2 usage error (bad
-// target, port list or option), 3 runtime error (nothing could be scanned,
-// the XML file could not be written).
+// Exit codes: 0 the scan completed (with --fail-on: and no finding at or
+// above it), 1 a finding at or above --fail-on, 2 usage error (bad target,
+// port list or option), 3 runtime error (nothing could be scanned, the XML
+// file could not be written).
 import ArgumentParser
 import PortcullisCore
 import PortcullisJobs
@@ -24,7 +25,13 @@ extension Portcullis {
                 spellings work: -p- (every port), -sU (UDP), -sT (TCP, the default), -sV \
                 (service detection), -iL, -oX. Scan only hosts you are allowed to scan.
 
-                Exit codes: 0 scan completed, 2 usage error, 3 runtime error.
+                Every open port gets a verdict from the scan rules (the audit's rule ids where \
+                they overlap): cleartext remote access, reachable datastores and control planes, \
+                UDP amplifiers, file sharing beyond its LAN; with --service, what the service \
+                answered without credentials.
+
+                Exit codes: 0 scan completed (with --fail-on: no finding at or above it), 1 a \
+                finding at or above --fail-on, 2 usage error, 3 runtime error.
                 """)
 
         @Argument(help: ArgumentHelp("Hosts to scan: addresses, CIDR blocks, ranges, names.", valueName: "TARGET"))
@@ -66,8 +73,14 @@ extension Portcullis {
         @Option(help: ArgumentHelp("Longest wait for one answer, in milliseconds (default 2000).", valueName: "MS"))
         var maxTimeout = 2000
 
-        @Option(help: "Output format: table (text), json or ndjson.")
+        @Option(help: "Output format: table (text), json, ndjson or junit (JUnit XML: a case per open port, a failure per finding).")
         var format: OutputFormat = .table
+        @Option(
+            name: .customLong("fail-on"),
+            help:
+                "Exit 1 when a finding is at or above this severity: info, low, medium, high, critical (default: exit 0 whatever was found)."
+        )
+        var failOn: Severity?
         @Option(name: .customLong("xml"), help: ArgumentHelp("Also write nmap-compatible XML to FILE (nmap: -oX).", valueName: "FILE"))
         var xmlFile: String?
         @Flag(help: "Replace the --xml file if it exists (otherwise an existing file is never touched).")
@@ -81,7 +94,7 @@ extension Portcullis {
             if targets.isEmpty && inputFile == nil {
                 throw ValidationError("no target: name the hosts to scan (e.g. portcullis scan 127.0.0.1), or -iL FILE")
             }
-            try format.require([.table, .json, .ndjson], command: "scan")
+            try format.require([.table, .json, .ndjson, .junit], command: "scan")
             if ports != nil && topPorts != nil { throw ValidationError("-p and --top-ports cannot be combined") }
             if let topPorts, !(1...65535).contains(topPorts) {
                 throw ValidationError("--top-ports must be between 1 and 65535, not \(topPorts)")
@@ -106,13 +119,20 @@ extension Portcullis {
             options.engine.maxRetries = maxRetries
             options.limitAnswerWait(milliseconds: maxTimeout)
             options.detectServices = service
-            if format == .ndjson {
-                // Open ports stream as they are found; the rest follows at the end.
+            if format == .ndjson && !service {
+                // Open ports stream as they are found, judged on the spot (without
+                // --service a verdict rests on the port alone); the rest follows at
+                // the end. With --service the port lines wait for their services.
+                options.localNetworks = ScanJob.localNetworks()
+                let context = ScanJob.ruleContext(options)
                 let lock = Mutex(())
                 options.engine.onResult = { host, port in
                     guard port.state == .open else { return }
+                    var judged = port
+                    judged.verdict = ScanRules.verdict(
+                        port, findings: ScanRules.findings(address: host.address, port: port, context: context))
                     var line = OutputSink()
-                    ScanRenderer.writeNDJSONPort(host: host.address, hostname: host.hostname, zone: host.zone?.name, port, to: &line)
+                    ScanRenderer.writeNDJSONPort(host: host.address, hostname: host.hostname, zone: host.zone?.name, judged, to: &line)
                     lock.withLock { _ in Console.write(line.bytes) }
                 }
             }
@@ -128,8 +148,9 @@ extension Portcullis {
             reportDiagnostics(report.diagnostics)
             switch format {
             case .json: Console.print { ScanRenderer.writeJSON(report, to: &$0) }
-            case .ndjson: Console.print { ScanRenderer.writeNDJSONTail(report, to: &$0) }
-            case .table, .text, .csv, .junit: Console.print { ScanRenderer.writeText(report, style: terminalStyle, to: &$0) }
+            case .ndjson: Console.print { ScanRenderer.writeNDJSONTail(report, openPorts: service, to: &$0) }
+            case .junit: Console.print { ScanRenderer.writeJUnit(report, to: &$0) }
+            case .table, .text, .csv: Console.print { ScanRenderer.writeText(report, failOn: failOn, style: terminalStyle, to: &$0) }
             }
             if !format.isText { Console.error(ScanRenderer.summaryLine(report)) }
             if let xmlFile {
@@ -144,6 +165,7 @@ extension Portcullis {
                     throw JobError.output(path: xmlFile, error)
                 }
             }
+            if let failOn, report.count(atLeast: failOn) > 0 { throw ExitStatus.findings.exit }
         }
 
         /// The flags that say what to scan.

@@ -39,7 +39,7 @@ let badInputs: [BadInput] = [
     BadInput(["scan", "--max-retries", "11", "127.0.0.1"], mentions: ["--max-retries", "0 and 10"]),
     BadInput(["scan", "--top-ports", "0", "127.0.0.1"], mentions: ["--top-ports", "1 and 65535"]),
     BadInput(["scan", "-iL", "/nonexistent/targets", "-p", "80"], mentions: ["/nonexistent/targets", "cannot read"]),
-    BadInput(["scan", "127.0.0.1", "--format", "csv"], mentions: ["json or ndjson"]),
+    BadInput(["scan", "127.0.0.1", "--format", "csv"], mentions: ["json, ndjson or junit", "not csv"]),
     BadInput(["list", "--port", "70000"], mentions: ["'70000'", "--port", "out of range"]),
     BadInput(["list", "--port", "90-80"], mentions: ["'90-80'", "--port", "reversed", "80-90"]),
     BadInput(["list", "--port", "abc"], mentions: ["'abc'", "--port"]),

@@ -53,3 +53,15 @@ struct NamespaceDiscoveryTests {
         #expect(try tree.discover(cache)[400] == [10])
     }
 }
+
+@Suite("The scanner's own networks over NETLINK_ROUTE")
+struct LocalNetworksLiveTests {
+    @Test("This namespace's addresses come with their prefixes: loopback is 127.0.0.0/8")
+    func loopbackIsDirectlyConnected() throws {
+        let networks = NamespaceDiscovery.localNetworks()
+        #expect(networks.known, "NETLINK_ROUTE answered")
+        let loopback = try #require(networks.networks.first { $0.address == IPAddress(v4: 127, 0, 0, 1) }, "\(networks)")
+        #expect(loopback.prefixLength == 8)
+        #expect(networks.placement(of: IPAddress(v4: 127, 9, 9, 9)) == .onLink("127.0.0.0/8"))
+    }
+}

@@ -47,11 +47,11 @@ import Testing
         let json = ScanRenderer.json(report()).serialized()
         #expect(
             json.hasPrefix(
-                #"{"summary":{"hosts":1,"hosts_up":1,"ports":{"open":2,"closed":30,"filtered":3,"open|filtered":1,"unknown":0},"start":"2026-11-27T06:38:27Z","duration_ms":1234},"hosts":[{"address":"10.0.0.1","zone":null,"family":"ipv4","hostname":"db&1","up":true,"counts":"#
+                #"{"summary":{"hosts":1,"hosts_up":1,"ports":{"open":2,"closed":30,"filtered":3,"open|filtered":1,"unknown":0},"start":"2026-11-27T06:38:27Z","duration_ms":1234,"findings":{"critical":0,"high":0,"medium":0,"low":0,"info":0}},"hosts":[{"address":"10.0.0.1","zone":null,"family":"ipv4","hostname":"db&1","up":true,"counts":"#
             ))
         #expect(
             json.contains(
-                #"{"proto":"tcp","port":22,"state":"open","reason":"syn-ack","detail":null,"rtt_us":80,"service":{"name":"ssh","product":"OpenSSH","version":"9.2p1","banner":"SSH-2.0-OpenSSH_9.2p1","method":"probed","tls":null}}"#
+                #"{"proto":"tcp","port":22,"state":"open","reason":"syn-ack","detail":null,"rtt_us":80,"service":{"name":"ssh","product":"OpenSSH","version":"9.2p1","banner":"SSH-2.0-OpenSSH_9.2p1","method":"probed","tls":null},"verdict":null}"#
             ))
         #expect(
             json.contains(#""not_shown":[{"state":"closed","count":30,"reasons":[{"proto":"tcp","reason":"conn-refused","count":30}]}]"#))
@@ -94,6 +94,81 @@ import Testing
         #expect(xml.contains(#"<service name="https" method="probed" conf="10" tunnel="ssl"/>"#) == false)
         #expect(xml.contains(#"<service name="https" tunnel="ssl" method="probed" conf="10"/>"#))
         #expect(xml.contains(#"<hosts up="1" down="0" total="1"/>"#) && xml.hasSuffix("</nmaprun>\n"))
+    }
+
+    /// The report above with Redis answering without AUTH on 6379 and
+    /// telnet on 23, judged by the scan rules.
+    func judgedReport() -> ScanReport {
+        var report = report()
+        report.hosts[0].ports += [
+            ScanPortResult(proto: .tcp, port: 23, state: .open, reason: .synAck),
+            ScanPortResult(
+                proto: .tcp, port: 6379, state: .open, reason: .synAck,
+                service: ScanService(
+                    name: "redis", product: "Redis key-value store", method: .probed,
+                    unauthenticated: UnauthenticatedAccess(request: "PING", answer: "+PONG"))),
+        ]
+        let lan = LocalNetworks([.init(address: IPAddress(v4: 10, 0, 0, 2), prefixLength: 24)])
+        ScanRules.apply(to: &report, context: ScanRules.Context(localNetworks: lan, serviceDetection: true))
+        return report
+    }
+
+    @Test func textHasAVerdictColumnAndAFindingsSection() {
+        let text = OutputSink.text { ScanRenderer.writeText(judgedReport(), failOn: .high, style: TableStyle(color: false), to: &$0) }
+        let rows = text.split(separator: "\n")
+        func row(_ port: String) -> Substring? { rows.first { $0.hasPrefix(port + " ") } }
+        #expect(row("PORT")?.hasSuffix(" REASON       VERDICT") == true, "\(text)")
+        #expect(row("22/tcp")?.hasSuffix(" syn-ack      open") == true, "ssh: open, no finding")
+        #expect(row("6379/tcp")?.hasSuffix(" critical") == true && row("23/tcp")?.hasSuffix(" high") == true)
+        #expect(row("7/tcp")?.hasSuffix("no-response  ") == true, "a filtered port has no verdict")
+        #expect(
+            text.contains("Findings\nCRITICAL (1)\n  [exposed-datastore] Redis answering without authentication on 10.0.0.1:6379/tcp\n"))
+        #expect(text.contains("HIGH (1)\n  [cleartext-remote-access] Telnet (cleartext remote access) open on 10.0.0.1:23/tcp\n"))
+        #expect(text.contains("      fix: Set `bind 127.0.0.1 -::1`"))
+        #expect(text.contains("2 findings (1 critical, 1 high); 2 at or above high\n1 host scanned"))
+        // The verdict is painted with the overview's colours, and only the verdict cell.
+        let colored = OutputSink.text { ScanRenderer.writeText(judgedReport(), style: TableStyle(color: true), to: &$0) }
+        #expect(colored.contains("\u{1b}[31mcritical\u{1b}[0m") && colored.contains("\u{1b}[31mhigh\u{1b}[0m"))
+        // Nothing judged (the rules did not run): no Findings section.
+        let plain = OutputSink.text { ScanRenderer.writeText(report(), style: TableStyle(color: false), to: &$0) }
+        #expect(!plain.contains("Findings") && !plain.contains("No findings"))
+    }
+
+    @Test func jsonAndNDJSONCarryVerdictsAndFindings() {
+        let json = ScanRenderer.json(judgedReport()).serialized()
+        #expect(json.contains(#""findings":{"critical":1,"high":1,"medium":0,"low":0,"info":0}"#))
+        #expect(json.contains(#""port":22,"state":"open","#) && json.contains(#""tls":null},"verdict":"open"}"#))
+        #expect(
+            json.contains(
+                #""port":53,"state":"open|filtered","reason":"no-response","detail":null,"rtt_us":null,"service":null,"verdict":null}"#))
+        #expect(
+            json.contains(
+                #""findings":[{"rule":"exposed-datastore","severity":"critical","title":"Redis answering without authentication on 10.0.0.1:6379/tcp","subject":{"proto":"tcp","family":"ipv4","local_address":"10.0.0.1","local_port":6379,"inode":0,"exposure":null},"owners":[],"evidence":["#
+            ), "\(json)")
+        #expect(json.contains(#"{"rule":"cleartext-remote-access","severity":"high""#))
+        let lines = OutputSink.text { ScanRenderer.writeNDJSONTail(judgedReport(), openPorts: true, to: &$0) }.split(separator: "\n")
+        #expect(
+            lines.map { $0.prefix(14) } == [
+                #"{"type":"port""#, #"{"type":"port""#, #"{"type":"port""#, #"{"type":"port""#,
+                #"{"type":"findi"#, #"{"type":"findi"#, #"{"type":"host""#, #"{"type":"summa"#,
+            ], "\(lines)")
+        #expect(lines[0].contains(#""port":22,"#) && lines[0].hasSuffix(#""verdict":"open"}"#))
+        #expect(lines[4].hasPrefix(#"{"type":"finding","rule":"exposed-datastore","severity":"critical""#))
+        #expect(OutputSink.text { ScanRenderer.writeNDJSONTail(judgedReport(), to: &$0) }.split(separator: "\n").count == 4)
+    }
+
+    @Test func junitHasAFailurePerFindingAndAPassPerCleanOpenPort() {
+        let xml = OutputSink.text { ScanRenderer.writeJUnit(judgedReport(), to: &$0) }
+        #expect(xml.contains(#"<testsuite name="portcullis scan" tests="4" failures="2" errors="0" skipped="0">"#), "\(xml)")
+        #expect(xml.contains(#"<testcase classname="portcullis.ok" name="10.0.0.1:22/tcp"/>"#))
+        #expect(xml.contains(#"<testcase classname="portcullis.ok" name="10.0.0.1:443/tcp"/>"#))
+        #expect(xml.contains(#"<testcase classname="portcullis.exposed-datastore" name="critical: tcp 10.0.0.1:6379">"#))
+        #expect(
+            xml.contains(#"<failure type="cleartext-remote-access" message="Telnet (cleartext remote access) open on 10.0.0.1:23/tcp">"#))
+        var empty = report()
+        empty.hosts[0].ports.removeAll { $0.state == .open }
+        let none = OutputSink.text { ScanRenderer.writeJUnit(empty, to: &$0) }
+        #expect(none.contains(#"<testcase classname="portcullis.scan" name="no findings"/>"#) && none.contains(#"tests="1" failures="0""#))
     }
 
     @Test func portRangesAndCtime() {

@@ -40,4 +40,8 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable, Codable {
     case publishedDatastore = "published-datastore"
     /// A control plane or management API published on every address of the host.
     case publishedAdminAPI = "published-admin-api"
+    /// `scan` only: SMB/NetBIOS, NFS, rpcbind or rsync answering a scanner
+    /// that is not on the target's LAN (none of its directly connected
+    /// networks holds the target).
+    case exposedFileSharing = "exposed-file-sharing"
 }

@@ -71,13 +71,17 @@ public struct PortFact: Sendable, Hashable, Codable {
     public let severityHint: SeverityHint
     /// How much the port number alone says; low-confidence facts are listed after the specific ones.
     public let confidence: Confidence
+    /// The service is an HTTP API or web interface, so an HTTP answer on its
+    /// port is consistent with it (the scan rules keep a port's fact when
+    /// `--service` heard HTTP there, and drop it when it heard anything else).
+    public let speaksHTTP: Bool
 
-    /// Builds a fact; the defaults are no aliases, further categories or executables, no remediation, and high confidence.
+    /// Builds a fact; the defaults are no aliases, further categories or executables, no remediation, high confidence, not HTTP.
     public init(
         ports: [ClosedRange<UInt16>], protocols: Set<TransportProtocol>, service: String, title: String,
         aliases: [String] = [], commonlyRunsHere: String, category: PortCategory,
         alsoCategories: Set<PortCategory> = [], securityNotes: [String], remediation: String? = nil,
-        executables: [String] = [], severityHint: SeverityHint, confidence: Confidence = .high
+        executables: [String] = [], severityHint: SeverityHint, confidence: Confidence = .high, speaksHTTP: Bool = false
     ) {
         self.ports = ports
         self.protocols = protocols
@@ -92,6 +96,7 @@ public struct PortFact: Sendable, Hashable, Codable {
         self.executables = executables
         self.severityHint = severityHint
         self.confidence = confidence
+        self.speaksHTTP = speaksHTTP
     }
 
     /// Whether `category` is this fact's category or one of `alsoCategories`.
@@ -571,7 +576,7 @@ enum PortKnowledgeTable {
             ],
             remediation: "Redirect to HTTPS and send HSTS; remove default sites and status pages reachable from outside.",
             executables: ["nginx", "apache2", "httpd", "caddy", "lighttpd", "haproxy", "traefik", "envoy"],
-            severityHint: .low),
+            severityHint: .low, speaksHTTP: true),
         PortFact(
             ports: [443...443], protocols: both, service: "https", title: "HTTPS",
             commonlyRunsHere: "A web server or reverse proxy with TLS; 443/udp is HTTP/3 (QUIC).",
@@ -581,7 +586,7 @@ enum PortKnowledgeTable {
                 "Old protocol versions (SSLv3, TLS 1.0/1.1) should be disabled.",
             ],
             executables: ["nginx", "apache2", "httpd", "caddy", "lighttpd", "haproxy", "traefik", "envoy"],
-            severityHint: .info),
+            severityHint: .info, speaksHTTP: true),
         PortFact(
             ports: [8000...8000, 8008...8008, 8080...8080], protocols: tcp, service: "http-alt", title: "Alternate HTTP",
             aliases: ["http-proxy", "webcache"],
@@ -593,7 +598,7 @@ enum PortKnowledgeTable {
             ],
             remediation:
                 "Identify the owning process; bind development servers to 127.0.0.1 and put real applications behind the main reverse proxy.",
-            severityHint: .medium),
+            severityHint: .medium, speaksHTTP: true),
         PortFact(
             ports: [8443...8443], protocols: tcp, service: "https-alt", title: "Alternate HTTPS",
             commonlyRunsHere:
@@ -603,7 +608,7 @@ enum PortKnowledgeTable {
                 "Usually a management interface rather than a public site: it should be reachable from admin networks only."
             ],
             remediation: "Restrict source addresses to administrators, or bind to loopback and use an SSH tunnel.",
-            severityHint: .medium),
+            severityHint: .medium, speaksHTTP: true),
         PortFact(
             ports: [9000...9000], protocols: tcp, service: "php-fpm", title: "PHP-FPM (FastCGI)", aliases: ["fastcgi"],
             commonlyRunsHere: "PHP-FPM's FastCGI listener when configured as a TCP port (it is often also SonarQube, Portainer or MinIO).",
@@ -812,7 +817,7 @@ enum PortKnowledgeTable {
             ],
             remediation:
                 "Set `bind_address = 127.0.0.1` and `require_valid_user = true` in the [chttpd] section of local.ini, with an admin account configured.",
-            severityHint: .high),
+            severityHint: .high, speaksHTTP: true),
         PortFact(
             ports: [6379...6379], protocols: tcp, service: "redis", title: "Redis", aliases: ["valkey", "keydb"],
             commonlyRunsHere: "A Redis server, or a compatible fork such as Valkey or KeyDB.",
@@ -863,7 +868,7 @@ enum PortKnowledgeTable {
             ],
             remediation:
                 "Keep `xpack.security.enabled: true` (the 8.x default) or the OpenSearch security plugin, and `network.host: 127.0.0.1` unless clustered.",
-            severityHint: .high),
+            severityHint: .high, speaksHTTP: true),
         PortFact(
             ports: [11211...11211], protocols: both, service: "memcached", title: "memcached", aliases: ["memcache"],
             commonlyRunsHere: "A memcached cache server.",
@@ -905,7 +910,7 @@ enum PortKnowledgeTable {
             remediation:
                 "Remove the tcp:// listener and use the Unix socket or `DOCKER_HOST=ssh://user@host`; if TCP is required, use 2376 with `--tlsverify`.",
             executables: ["dockerd"],
-            severityHint: .critical),
+            severityHint: .critical, speaksHTTP: true),
         PortFact(
             ports: [2376...2376], protocols: tcp, service: "docker-tls", title: "Docker Engine API (TLS)", aliases: ["docker-s"],
             commonlyRunsHere: "dockerd listening with TLS (`--tlsverify`, or `--tls`).",
@@ -916,7 +921,7 @@ enum PortKnowledgeTable {
             ],
             remediation: "Run with `--tlsverify` and a dedicated CA, and firewall 2376 to the machines that manage it.",
             executables: ["dockerd"],
-            severityHint: .medium),
+            severityHint: .medium, speaksHTTP: true),
         PortFact(
             ports: [2379...2380], protocols: tcp, service: "etcd", title: "etcd",
             commonlyRunsHere: "etcd: 2379 client API, 2380 peer traffic; in Kubernetes, the cluster's datastore.",
@@ -929,7 +934,7 @@ enum PortKnowledgeTable {
             remediation:
                 "Require client certificates (`--client-cert-auth --trusted-ca-file=...`, and `--peer-client-cert-auth` for 2380) and firewall both ports to the control plane.",
             executables: ["etcd"],
-            severityHint: .high),
+            severityHint: .high, speaksHTTP: true),
         PortFact(
             ports: [3000...3000], protocols: tcp, service: "grafana", title: "Grafana",
             commonlyRunsHere: "Grafana dashboards (3000 is also the default for many Node.js, Rails and Go development servers).",
@@ -942,7 +947,7 @@ enum PortKnowledgeTable {
             remediation:
                 "Change the admin password, set `allow_sign_up = false`, and `http_addr = 127.0.0.1` behind a reverse proxy if it need not be public.",
             executables: ["grafana", "grafana-server"],
-            severityHint: .medium),
+            severityHint: .medium, speaksHTTP: true),
         PortFact(
             ports: [4369...4369], protocols: tcp, service: "epmd", title: "Erlang Port Mapper",
             commonlyRunsHere: "epmd, started with RabbitMQ, CouchDB, ejabberd or other Erlang applications.",
@@ -964,7 +969,7 @@ enum PortKnowledgeTable {
             ],
             remediation:
                 "Keep `server.host: \"localhost\"` (the default) unless needed, and enable Elasticsearch security so Kibana requires a login.",
-            severityHint: .medium),
+            severityHint: .medium, speaksHTTP: true),
         PortFact(
             ports: [6443...6443], protocols: tcp, service: "kube-apiserver", title: "Kubernetes API server",
             aliases: ["kubernetes", "k8s", "kubernetes-api"],
@@ -977,7 +982,7 @@ enum PortKnowledgeTable {
             remediation:
                 "Limit source addresses to admins and nodes, keep `--anonymous-auth=false` where possible, and audit bindings with `kubectl get clusterrolebindings -o wide`.",
             executables: ["kube-apiserver"],
-            severityHint: .medium),
+            severityHint: .medium, speaksHTTP: true),
         PortFact(
             ports: [8088...8088], protocols: tcp, service: "hadoop-yarn", title: "Hadoop YARN ResourceManager",
             aliases: ["yarn"],
@@ -987,7 +992,7 @@ enum PortKnowledgeTable {
                 "Without Kerberos, the REST API accepts new applications from anyone, which is remote code execution; exposed clusters are mass-exploited for cryptomining."
             ],
             remediation: "Enable Kerberos (`hadoop.security.authentication=kerberos`) or firewall 8088 to the cluster and admins.",
-            severityHint: .high),
+            severityHint: .high, speaksHTTP: true),
         PortFact(
             ports: [8500...8500], protocols: tcp, service: "consul", title: "HashiCorp Consul",
             commonlyRunsHere: "Consul's HTTP API and UI.",
@@ -1000,7 +1005,7 @@ enum PortKnowledgeTable {
             remediation:
                 "Enable ACLs with `default_policy = \"deny\"`, keep `enable_script_checks = false`, and bind `client_addr` to loopback or a private address.",
             executables: ["consul"],
-            severityHint: .high),
+            severityHint: .high, speaksHTTP: true),
         PortFact(
             ports: [8888...8888], protocols: tcp, service: "jupyter", title: "Jupyter Notebook / JupyterLab",
             aliases: ["jupyterlab", "ipython"],
@@ -1013,7 +1018,7 @@ enum PortKnowledgeTable {
             remediation:
                 "Keep the default `--ip=127.0.0.1` and connect with `ssh -L 8888:localhost:8888`; use JupyterHub with real authentication for shared use.",
             executables: ["jupyter-lab", "jupyter-notebook", "jupyter-server"],
-            severityHint: .high),
+            severityHint: .high, speaksHTTP: true),
         PortFact(
             ports: [9090...9090], protocols: tcp, service: "prometheus", title: "Prometheus",
             commonlyRunsHere: "The Prometheus server's UI and HTTP API (9090 is also Cockpit's default port).",
@@ -1025,7 +1030,7 @@ enum PortKnowledgeTable {
             remediation:
                 "`--web.listen-address=127.0.0.1:9090` behind an authenticating proxy, or `basic_auth_users` and TLS in a `--web.config.file`.",
             executables: ["prometheus"],
-            severityHint: .medium),
+            severityHint: .medium, speaksHTTP: true),
         PortFact(
             ports: [9100...9100], protocols: tcp, service: "node-exporter", title: "Prometheus node_exporter",
             aliases: ["node_exporter"],
@@ -1036,7 +1041,7 @@ enum PortKnowledgeTable {
             ],
             remediation: "Bind `--web.listen-address` to the monitoring network, or add TLS and basic auth with `--web.config.file`.",
             executables: ["node_exporter", "prometheus-node-exporter"],
-            severityHint: .low),
+            severityHint: .low, speaksHTTP: true),
         PortFact(
             ports: [9870...9870, 50070...50070], protocols: tcp, service: "hadoop-namenode", title: "Hadoop HDFS NameNode UI",
             aliases: ["namenode", "hdfs", "webhdfs"],
@@ -1046,7 +1051,7 @@ enum PortKnowledgeTable {
                 "With the default `hadoop.security.authentication=simple`, WebHDFS believes the `user.name` the client sends: read and write access to all of HDFS."
             ],
             remediation: "Enable Kerberos and SPNEGO for the web UIs, or firewall the port to the cluster and admins.",
-            severityHint: .high),
+            severityHint: .high, speaksHTTP: true),
         PortFact(
             ports: [10250...10250], protocols: tcp, service: "kubelet", title: "Kubernetes kubelet API",
             commonlyRunsHere: "The kubelet's authenticated API on every Kubernetes node.",
@@ -1058,7 +1063,7 @@ enum PortKnowledgeTable {
             remediation:
                 "Set `authentication.anonymous.enabled: false` and `authorization.mode: Webhook` in the kubelet configuration, and firewall 10250 to the control plane.",
             executables: ["kubelet"],
-            severityHint: .high),
+            severityHint: .high, speaksHTTP: true),
         PortFact(
             ports: [10255...10255], protocols: tcp, service: "kubelet-readonly", title: "Kubernetes kubelet read-only API",
             commonlyRunsHere:
@@ -1069,7 +1074,7 @@ enum PortKnowledgeTable {
             ],
             remediation: "Set `readOnlyPort: 0` in the kubelet configuration (`--read-only-port=0`).",
             executables: ["kubelet"],
-            severityHint: .high),
+            severityHint: .high, speaksHTTP: true),
         PortFact(
             ports: [15672...15672], protocols: tcp, service: "rabbitmq-management", title: "RabbitMQ management",
             aliases: ["rabbitmq-mgmt"],
@@ -1081,7 +1086,7 @@ enum PortKnowledgeTable {
             ],
             remediation:
                 "`management.tcp.ip = 127.0.0.1` in rabbitmq.conf (use a tunnel or proxy), and remove unused administrator accounts.",
-            severityHint: .high),
+            severityHint: .high, speaksHTTP: true),
         PortFact(
             ports: [9100...9999], protocols: tcp, service: "prometheus-exporter", title: "Prometheus exporter (by port convention)",
             aliases: ["exporter"],
@@ -1093,7 +1098,7 @@ enum PortKnowledgeTable {
             ],
             remediation:
                 "Bind exporters to the monitoring network or add TLS and basic auth via the exporter toolkit's `--web.config.file`.",
-            severityHint: .low, confidence: .low),
+            severityHint: .low, confidence: .low, speaksHTTP: true),
     ]
 
     // MARK: backdoors

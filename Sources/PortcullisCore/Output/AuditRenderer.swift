@@ -153,17 +153,7 @@ public enum AuditRenderer {
         if report.findings.isEmpty {
             out += "No findings.\n"
         }
-        for severity in Severity.allCases.reversed() {
-            let group = report.findings.filter { $0.severity == severity }
-            guard !group.isEmpty else { continue }
-            out += style.paint("\(severity.rawValue.uppercased()) (\(group.count))", color(severity) + ";1") + "\n"
-            for f in group {
-                out += "  " + style.paint("[\(f.rule.rawValue)]", color(severity)) + " \(f.title)\n"
-                for line in f.evidence { out += "      \(line)\n" }
-                out += "      fix: \(f.remediation)\n"
-            }
-            out += "\n"
-        }
+        out += findingsText(report.findings, style: style)
         if !report.publications.isEmpty {
             out += "Published ports (\(report.publications.count)): open on the host with no host socket\n"
             for placed in report.publications { out += "  \(placed.summary)\n" }
@@ -174,28 +164,69 @@ public enum AuditRenderer {
             for s in report.suppressed { out += "  [\(s.finding.rule.rawValue)] \(s.finding.title) — \(s.reason)\n" }
             out += "\n"
         }
+        out += countLine(report.findings, failOn: failOn) + "\n"
+        sink.write(out)
+    }
+
+    /// Findings grouped under a heading per severity, worst first, each with
+    /// its rule, title, evidence and fix (`audit`'s text, and `scan`'s Findings section).
+    public static func findingsText(_ findings: [Finding], style: TableStyle) -> String {
+        var out = ""
+        for severity in Severity.allCases.reversed() {
+            let group = findings.filter { $0.severity == severity }
+            guard !group.isEmpty else { continue }
+            out += style.paint("\(severity.rawValue.uppercased()) (\(group.count))", color(severity) + ";1") + "\n"
+            for f in group {
+                out += "  " + style.paint("[\(f.rule.rawValue)]", color(severity)) + " \(f.title)\n"
+                for line in f.evidence { out += "      \(line)\n" }
+                out += "      fix: \(f.remediation)\n"
+            }
+            out += "\n"
+        }
+        return out
+    }
+
+    /// "3 findings (1 critical, 2 high); 1 at or above high"; without a
+    /// threshold, the counts alone.
+    public static func countLine(_ findings: [Finding], failOn: Severity?) -> String {
         let counts = Severity.allCases.reversed().compactMap { s -> String? in
-            let n = report.findings.filter { $0.severity == s }.count
+            let n = findings.filter { $0.severity == s }.count
             return n > 0 ? "\(n) \(s.rawValue)" : nil
         }
-        let failing = report.count(atLeast: failOn)
-        out += "\(report.findings.count) finding\(report.findings.count == 1 ? "" : "s")"
+        var out = "\(findings.count) finding\(findings.count == 1 ? "" : "s")"
         out += counts.isEmpty ? "" : " (\(counts.joined(separator: ", ")))"
-        out += "; \(failing) at or above \(failOn.rawValue)\n"
-        sink.write(out)
+        if let failOn { out += "; \(findings.filter { $0.severity >= failOn }.count) at or above \(failOn.rawValue)" }
+        return out
     }
 
     /// JUnit XML: a test case per finding (failed), so CI systems list each one.
     public static func writeJUnit(_ report: AuditReport, failOn: Severity, to sink: inout OutputSink) {
-        let failures = report.findings.count
+        writeJUnit(
+            suite: "portcullis audit", findings: report.findings, passed: [],
+            skipped: report.suppressed.map { ($0.finding, $0.reason) }, to: &sink)
+    }
+
+    /// A JUnit suite: one failed test case per finding (classname
+    /// `portcullis.RULE`), one passing case per name in `passed` (classname
+    /// `portcullis.ok`), one skipped case per suppressed finding; a suite
+    /// with no case at all gets one passing "no findings" case.
+    public static func writeJUnit(
+        suite: String, findings: [Finding], passed: [String], skipped: [(finding: Finding, reason: String)],
+        to sink: inout OutputSink
+    ) {
+        let failures = findings.count
+        let tests = max(1, failures + passed.count)
         var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        out += "<testsuites name=\"portcullis\" tests=\"\(max(1, failures))\" failures=\"\(failures)\">\n"
+        out += "<testsuites name=\"portcullis\" tests=\"\(tests)\" failures=\"\(failures)\">\n"
         out +=
-            "  <testsuite name=\"portcullis audit\" tests=\"\(max(1, failures))\" failures=\"\(failures)\" errors=\"0\" skipped=\"\(report.suppressed.count)\">\n"
-        if report.findings.isEmpty {
-            out += "    <testcase classname=\"portcullis.audit\" name=\"no findings\"/>\n"
+            "  <testsuite name=\"\(xml(suite))\" tests=\"\(tests)\" failures=\"\(failures)\" errors=\"0\" skipped=\"\(skipped.count)\">\n"
+        if findings.isEmpty && passed.isEmpty {
+            out += "    <testcase classname=\"\(xml(suite.replacingSpaces))\" name=\"no findings\"/>\n"
         }
-        for f in report.findings {
+        for name in passed {
+            out += "    <testcase classname=\"portcullis.ok\" name=\"\(xml(name))\"/>\n"
+        }
+        for f in findings {
             let location = f.subject.map { s in "\(s.proto.jsonName) \(s.localAddress)" + (s.port.map { ":\($0)" } ?? "") } ?? "host"
             out +=
                 "    <testcase classname=\"portcullis.\(xml(f.rule.rawValue))\" name=\"\(xml(f.severity.rawValue)): \(xml(location))\">\n"
@@ -203,7 +234,7 @@ public enum AuditRenderer {
             out += xml((f.evidence + ["fix: " + f.remediation]).joined(separator: "\n"))
             out += "</failure>\n    </testcase>\n"
         }
-        for s in report.suppressed {
+        for s in skipped {
             out += "    <testcase classname=\"portcullis.\(xml(s.finding.rule.rawValue))\" name=\"\(xml(s.finding.title))\">\n"
             out += "      <skipped message=\"\(xml(s.reason))\"/>\n    </testcase>\n"
         }
@@ -212,4 +243,9 @@ public enum AuditRenderer {
     }
 
     static func xml(_ text: String) -> String { XMLText.escape(text) }
+}
+
+extension String {
+    /// "portcullis audit" → "portcullis.audit": a suite name as a JUnit classname.
+    fileprivate var replacingSpaces: String { String(map { $0 == " " ? "." : $0 }) }
 }

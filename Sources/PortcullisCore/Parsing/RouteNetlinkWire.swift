@@ -67,10 +67,17 @@ public enum RouteNetlinkWire {
         public var entries: [AddressEntry] = []
         /// Interfaces, from an RTM_GETLINK dump.
         public var links: [Link] = []
+        /// The networks the interfaces are directly connected to: each address with its prefix length.
+        public var networks: [LocalNetworks.Network] {
+            entries.map { LocalNetworks.Network(address: $0.address.address, prefixLength: $0.address.prefixLength) }
+        }
         /// NLMSG_DONE was seen.
         public var isDone = false
         /// The errno of an NLMSG_ERROR, if one ended the dump.
         public var error: Int32?
+
+        /// An empty reply, to gather a dump's datagrams into.
+        public init() {}
     }
 
     /// Decodes one datagram; malformed messages end the decoding (untrusted

@@ -58,6 +58,7 @@ public enum ScanRenderer {
             ("detail", .optional(port.detail)),
             ("rtt_us", .optional(port.rttMicroseconds)),
             ("service", port.service.map(json) ?? .null),
+            ("verdict", .optional(port.verdict?.jsonName)),
         ]
     }
 
@@ -128,17 +129,25 @@ public enum ScanRenderer {
             ("ports", counts(report.count)),
             ("start", .string(Timestamp.iso8601(report.startTime))),
             ("duration_ms", .int(report.durationMilliseconds)),
+            (
+                "findings",
+                .object(
+                    Severity.allCases.reversed().map { s in
+                        (s.rawValue, .int(Int64(report.findings.filter { $0.severity == s }.count)))
+                    })
+            ),
         ]
     }
 
     /// The report as one JSON document.
     public static func writeJSON(_ report: ScanReport, to out: inout OutputSink) { out.writeDocument(json(report)) }
 
-    /// One JSON value: the summary, every host, the diagnostics.
+    /// One JSON value: the summary, every host, the findings (as `audit`'s), the diagnostics.
     public static func json(_ report: ScanReport) -> JSONValue {
         .object([
             ("summary", .object(summaryFields(report))),
             ("hosts", .array(report.hosts.map { .object(json($0)) })),
+            ("findings", .array(report.findings.map(AuditRenderer.json))),
             ("diagnostics", .array(report.diagnostics.map(InventoryRenderer.json))),
         ])
     }
@@ -156,11 +165,25 @@ public enum ScanRenderer {
                 ] + json(port)))
     }
 
-    /// The NDJSON lines after the scan: one `host` line per host (its fields
-    /// as in JSON; `ports` lists the shown ports in every state, including
-    /// the open ones already streamed, now with their services), then the
-    /// `summary` line, always last.
-    public static func writeNDJSONTail(_ report: ScanReport, to out: inout OutputSink) {
+    /// The NDJSON lines after the scan: with `openPorts`, first a `port`
+    /// line per open port (for a scan that could not stream them: with
+    /// `--service` a port's verdict waits for its service); then one
+    /// `finding` line per finding (the fields of `audit`'s findings), one
+    /// `host` line per host (its fields as in JSON; `ports` lists the shown
+    /// ports in every state, including the open ones, now with their
+    /// services and verdicts), then the `summary` line, always last.
+    public static func writeNDJSONTail(_ report: ScanReport, openPorts: Bool = false, to out: inout OutputSink) {
+        if openPorts {
+            for host in report.hosts {
+                for port in host.ports where port.state == .open {
+                    writeNDJSONPort(host: host.address, hostname: host.hostname, port, to: &out)
+                }
+            }
+        }
+        for finding in report.findings {
+            guard case .object(let fields) = AuditRenderer.json(finding) else { continue }
+            out.writeLine(.object([("type", .string("finding"))] + fields))
+        }
         for host in report.hosts { out.writeLine(.object([("type", .string("host"))] + json(host))) }
         out.writeLine(
             .object(
@@ -171,8 +194,10 @@ public enum ScanRenderer {
     // MARK: text
 
     /// The report for people, as nmap lays it out: per host, the ports
-    /// listed and the states summarised, then the summary line.
-    public static func writeText(_ report: ScanReport, style: TableStyle, to out: inout OutputSink) {
+    /// listed (with the rules' VERDICT, painted as the overview paints it)
+    /// and the states summarised; then the findings as `audit` prints them,
+    /// with how many are at or above `failOn` when given; then the summary line.
+    public static func writeText(_ report: ScanReport, failOn: Severity? = nil, style: TableStyle, to out: inout OutputSink) {
         for host in report.hosts {
             let name = host.hostname.map { "\($0) (\(host.addressText))" } ?? host.addressText
             out.write(
@@ -191,7 +216,7 @@ public enum ScanRenderer {
                 out.write("\n")
                 continue
             }
-            var table = TextTable(headers: ["PORT", "STATE", "SERVICE", "VERSION", "REASON"])
+            var table = TextTable(headers: ["PORT", "STATE", "SERVICE", "VERSION", "REASON", "VERDICT"])
             for port in shown {
                 let service = port.service
                 var version = [service?.product, service?.version].compactMap { $0 }.joined(separator: " ")
@@ -211,11 +236,21 @@ public enum ScanRenderer {
                     case .unknown: "33"
                     default: nil
                     }
+                // The last column is never padded, so its own colour codes cannot misalign the table.
+                let verdict = port.verdict.map { v in v.colorCode.map { style.paint(v.jsonName, $0) } ?? v.jsonName } ?? ""
                 table.append(
-                    ["\(port.port)/\(port.proto.rawValue)", port.state.rawValue, service?.name ?? "", version, reason], color: color)
+                    ["\(port.port)/\(port.proto.rawValue)", port.state.rawValue, service?.name ?? "", version, reason, verdict],
+                    color: color)
             }
             table.write(style, to: &out)
             out.write("\n")
+        }
+        let judged = report.hosts.contains { $0.ports.contains { $0.verdict != nil } }
+        if !report.findings.isEmpty {
+            out.write(style.paint("Findings", "1") + "\n" + AuditRenderer.findingsText(report.findings, style: style))
+            out.write(AuditRenderer.countLine(report.findings, failOn: failOn) + "\n")
+        } else if judged {
+            out.write("No findings on the open ports" + (failOn.map { "; 0 at or above \($0.rawValue)" } ?? "") + ".\n")
         }
         out.write(summaryLine(report) + "\n")
     }
@@ -232,5 +267,21 @@ public enum ScanRenderer {
         return
             "\(report.hosts.count) host\(report.hosts.count == 1 ? "" : "s") scanned (\(report.hostsUp) up), \(ports) port\(ports == 1 ? "" : "s") in \(duration) s"
             + (states.isEmpty ? "" : ": " + states.joined(separator: ", "))
+    }
+}
+
+extension ScanRenderer {
+    /// JUnit XML (suite `portcullis scan`), written by `audit`'s writer: a
+    /// failed test case per finding, and a passing case per open port with
+    /// none ("10.0.0.5:22/tcp"), so CI lists what was checked as well as what failed.
+    public static func writeJUnit(_ report: ScanReport, to sink: inout OutputSink) {
+        let judged = Set(report.findings.compactMap { f in f.subject.map { "\($0.localAddress) \($0.proto) \($0.port ?? 0)" } })
+        var passed: [String] = []
+        for host in report.hosts {
+            for port in host.ports where port.state == .open && !judged.contains("\(host.address) \(port.proto.rawValue) \(port.port)") {
+                passed.append(ScanRules.endpoint(host.address, port))
+            }
+        }
+        AuditRenderer.writeJUnit(suite: "portcullis scan", findings: report.findings, passed: passed, skipped: [], to: &sink)
     }
 }
