@@ -18,6 +18,18 @@ struct RealDaemonTests {
     static let vsftpd = ServiceTools.find("vsftpd", also: ["/usr/sbin/vsftpd"])
     static let dnsmasq = ServiceTools.find("dnsmasq", also: ["/usr/sbin/dnsmasq"])
     static let nmap = ServiceTools.find("nmap", also: ["/usr/bin/nmap"])
+    static let etcd = ServiceTools.find("etcd", also: ["/usr/bin/etcd"])
+    static let apache = ServiceTools.find("apache2", also: ["/usr/sbin/apache2"])
+    static let setpriv = ServiceTools.find("setpriv", also: ["/usr/bin/setpriv"])
+    /// Debian's versioned PostgreSQL directory (/usr/lib/postgresql/15/bin), newest first.
+    static let postgresBin: String? = {
+        let root = "/usr/lib/postgresql"
+        let versions = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).sorted {
+            (Int($0) ?? 0) > (Int($1) ?? 0)
+        }
+        return versions.map { "\(root)/\($0)/bin" }.first { FileManager.default.isExecutableFile(atPath: $0 + "/postgres") }
+    }()
+    static let canRunPostgres = postgresBin != nil && setpriv != nil && isRoot && getpwnam("postgres") != nil
     static let isRoot = getuid() == 0
 
     // MARK: Daemons
@@ -79,6 +91,61 @@ struct RealDaemonTests {
                 try #require(dnsmasq), "-k", "--conf-file=/dev/null", "--listen-address=127.0.0.1", "--bind-interfaces",
                 "--port=\(port)", "--no-resolv", "--no-hosts", "--pid-file=\(scratch.file("dnsmasq.pid"))", "-u", "nobody",
             ], port: port, in: scratch, name: "dnsmasq")
+    }
+
+    /// PostgreSQL as the `postgres` user (it refuses root), trust authentication, in a fresh cluster.
+    static func startPostgres(_ scratch: ServiceScratch) throws -> ServiceServer {
+        let bin = try #require(postgresBin)
+        let user = try #require(getpwnam("postgres")).pointee
+        guard chown(scratch.path, user.pw_uid, user.pw_gid) == 0 else { throw FixtureProblem("chown \(scratch.path): errno \(errno)") }
+        let asPostgres = [try #require(setpriv), "--reuid=postgres", "--regid=postgres", "--init-groups"]
+        let data = scratch.file("pgdata")
+        try runTool(
+            asPostgres[0], Array(asPostgres.dropFirst()) + [bin + "/initdb", "-D", data, "-A", "trust", "-U", "postgres"], in: scratch)
+        let port = try freeLoopbackPort()
+        return try ServiceServer(
+            asPostgres + [bin + "/postgres", "-D", data, "-h", "127.0.0.1", "-p", String(port), "-k", scratch.path],
+            port: port, in: scratch, name: "postgres")
+    }
+
+    static func startEtcd(_ scratch: ServiceScratch) throws -> ServiceServer {
+        let client = try freeLoopbackPort()
+        let peer = try freeLoopbackPort()
+        return try ServiceServer(
+            [
+                try #require(etcd), "--name", "portcullis", "--data-dir", scratch.file("etcd"),
+                "--listen-client-urls", "http://127.0.0.1:\(client)", "--advertise-client-urls", "http://127.0.0.1:\(client)",
+                "--listen-peer-urls", "http://127.0.0.1:\(peer)", "--initial-advertise-peer-urls", "http://127.0.0.1:\(peer)",
+                "--initial-cluster", "portcullis=http://127.0.0.1:\(peer)",
+            ], port: client, in: scratch, name: "etcd")
+    }
+
+    /// Apache httpd with a minimal configuration of its own (Debian's needs apache2ctl's environment).
+    static func startApache(_ scratch: ServiceScratch) throws -> ServiceServer {
+        let port = try freeLoopbackPort()
+        let root = scratch.file("www")
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        try "hello\n".write(toFile: root + "/index.html", atomically: true, encoding: .utf8)
+        let modules = "/usr/lib/apache2/modules"
+        let config = scratch.file("apache.conf")
+        try """
+        ServerRoot /etc/apache2
+        ServerName localhost
+        LoadModule mpm_event_module \(modules)/mod_mpm_event.so
+        LoadModule authz_core_module \(modules)/mod_authz_core.so
+        LoadModule dir_module \(modules)/mod_dir.so
+        PidFile \(scratch.file("apache.pid"))
+        ErrorLog \(scratch.file("apache-error.log"))
+        Mutex file:\(scratch.path)
+        DefaultRuntimeDir \(scratch.path)
+        Listen 127.0.0.1:\(port)
+        DocumentRoot \(root)
+        <Directory \(root)>
+          Require all granted
+        </Directory>
+
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        return try ServiceServer([try #require(apache), "-f", config, "-DFOREGROUND"], port: port, in: scratch, name: "apache")
     }
 
     /// The version a daemon prints of itself, to check ours against what is installed.
@@ -184,6 +251,47 @@ struct RealDaemonTests {
         #expect(udp.product == "dnsmasq" && udp.version == expected)
     }
 
+    @Test(.enabled(if: canRunPostgres && ServiceTools.python3 != nil, "postgresql is not installed (or not root)"))
+    func postgresBeforeLogin() throws {
+        let scratch = try ServiceScratch()
+        defer { scratch.remove() }
+        let server = try Self.startPostgres(scratch)
+        defer { server.stop() }
+        for table in ["postgresql", nil] as [String?] {
+            let service = try #require(Self.detect(server.port, table), "table name \(table ?? "none")")
+            #expect(service.name == "postgresql" && service.product == "PostgreSQL DB" && service.version == "9.6.0 or later")
+            #expect(service.banner == "SSL not supported", "initdb's cluster has ssl off")
+        }
+    }
+
+    @Test(.enabled(if: etcd != nil && ServiceTools.python3 != nil, "etcd-server is not installed"))
+    func etcdNamedByItsVersionEndpoint() throws {
+        let scratch = try ServiceScratch()
+        defer { scratch.remove() }
+        let server = try Self.startEtcd(scratch)
+        defer { server.stop() }
+        // "etcd Version: 3.4.23"
+        let installed = try Self.selfReported(try #require(Self.etcd), ["--version"], in: scratch)
+        let expected = try #require(
+            installed.split(separator: "\n").first { $0.hasPrefix("etcd Version: ") }.map { String($0.dropFirst(14)) })
+        for table in ["etcd-client", nil] as [String?] {
+            let service = try #require(Self.detect(server.port, table), "table name \(table ?? "none")")
+            #expect(service.name == "http" && service.product == "etcd" && service.version == expected)
+            #expect(service.unauthenticated == nil, "etcd's /version is public: no evidence of access")
+        }
+    }
+
+    @Test(.enabled(if: apache != nil && isRoot && ServiceTools.python3 != nil, "apache2 is not installed (or not root)"))
+    func apacheWithItsDistribution() throws {
+        let scratch = try ServiceScratch()
+        defer { scratch.remove() }
+        let server = try Self.startApache(scratch)
+        defer { server.stop() }
+        let service = try #require(Self.detect(server.port, "http"))
+        #expect(service.name == "http" && service.product == "Apache httpd" && service.version?.first?.isNumber == true)
+        #expect(service.extraInfo == "(Debian)")
+    }
+
     // MARK: nmap as the oracle
 
     /// nmap's `<service>` attributes for each open port of `nmap -sV -oX -`.
@@ -211,14 +319,17 @@ struct RealDaemonTests {
     @Test(
         .enabled(
             if: nmap != nil && memcached != nil && ServiceTools.redisServer != nil && sshd != nil && sshKeygen != nil
-                && vsftpd != nil && dnsmasq != nil && isRoot && ServiceTools.python3 != nil,
+                && vsftpd != nil && dnsmasq != nil && canRunPostgres && apache != nil && isRoot && ServiceTools.python3 != nil,
             "nmap or one of the daemons is not installed (or not root)"))
     func nmapNamesTheSameProducts() throws {
         let scratch = try ServiceScratch()
         defer { scratch.remove() }
+        let pgScratch = try ServiceScratch()
+        defer { pgScratch.remove() }
         let servers = [
             try Self.startMemcached(scratch), try Self.startRedis(scratch), try Self.startSSHD(scratch),
-            try Self.startVsftpd(scratch, localLogins: true), try Self.startDnsmasq(scratch),
+            try Self.startVsftpd(scratch, localLogins: true), try Self.startVsftpd(scratch, localLogins: false),
+            try Self.startDnsmasq(scratch), try Self.startPostgres(pgScratch), try Self.startApache(scratch),
         ]
         defer { servers.forEach { $0.stop() } }
         let oracle = try Self.nmapServices(servers.map(\.port), in: scratch)
