@@ -331,7 +331,7 @@ struct RealDaemonTests {
             try Self.startVsftpd(scratch, localLogins: true), try Self.startVsftpd(scratch, localLogins: false),
             try Self.startDnsmasq(scratch), try Self.startPostgres(pgScratch), try Self.startApache(scratch),
         ]
-        defer { servers.forEach { $0.stop() } }
+        defer { for server in servers { server.stop() } }
         let oracle = try Self.nmapServices(servers.map(\.port), in: scratch)
         for server in servers {
             let theirs = try #require(oracle[server.port], "nmap did not report port \(server.port)")
