@@ -166,10 +166,14 @@ import Testing
         #expect(http.probe == .http && !http.reconnect)
         let tls = try Self.step(session.next(.timedOut))
         #expect(tls.probe == .tls && tls.reconnect, "the HTTP request was sent: a new connection for the ClientHello")
-        #expect(try Self.step(session.next(.timedOut)).probe == .lines)
-        #expect(try Self.step(session.next(.timedOut)).probe == .postgresStartup)
-        #expect(try Self.step(session.next(.timedOut)).probe == .dnsVersion)
+        for probe in [ServiceProbeKind.lines, .postgresStartup, .dnsVersion] {
+            let step = try Self.step(session.next(.timedOut))
+            #expect(step.probe == probe && step.timeoutMilliseconds == 500, "a last resort waits as long as for a greeting")
+        }
         #expect(try Self.done(session.next(.timedOut)) == nil)
+        // On its own port, PostgreSQL's startup gets the full wait.
+        var postgres = Self.session(5432)
+        #expect(try Self.step(postgres.start()).timeoutMilliseconds == 2000)
     }
 
     /// memcached 1.6 on an unknown port: it drops the HTTP request, ignores

@@ -269,6 +269,14 @@ public enum ServiceMatch {
             return service
         }
         guard let json else { return service }
+        if status == 401,
+            jsonString(json, ["error", "type"]) == "security_exception"
+                || httpHeader(bytes, "www-authenticate")?.contains("realm=\"security\"") == true
+        {
+            // Elasticsearch with security on: named, and no evidence of access.
+            service.product = "Elasticsearch REST API"
+            return service
+        }
         if let cluster = jsonString(json, ["cluster_name"]), let number = jsonString(json, ["version", "number"]) {
             service.product = "Elasticsearch REST API"
             service.version = field(Substring(number))

@@ -291,11 +291,20 @@ public struct ServiceProbeSession: Sendable {
         if !payload.isEmpty { connectionUsed = true }
         maxBytes = (probe == .tls || probe == .tls13) ? limits.maxTLSBytes : limits.maxResponseBytes
         let expected = ServiceProbePlan.expectsGreeting(port: port, tableName: tableName)
-        let timeout = probe == .greeting && !expected ? limits.greetingMilliseconds : limits.responseMilliseconds
+        // The last-resort probes of an unknown port are answered at once by
+        // the services they are for; a silent port should not cost their full wait.
+        let lastResort = [.lines, .postgresStartup, .dnsVersion].contains(probe) && pending == nil && !planStartsWith(probe)
+        let timeout =
+            (probe == .greeting && !expected) || lastResort ? limits.greetingMilliseconds : limits.responseMilliseconds
         return .step(
             ServiceProbeStep(
                 probe: probe, reconnect: reconnect, payload: payload, timeoutMilliseconds: timeout,
                 maxBytes: maxBytes))
+    }
+
+    /// Whether `probe` is the port's own first probe (PostgreSQL's startup on 5432).
+    private func planStartsWith(_ probe: ServiceProbeKind) -> Bool {
+        ServiceProbePlan.probes(port: port, tableName: tableName).first == probe
     }
 
     /// The bytes a probe sends.
