@@ -51,7 +51,7 @@ import Testing
             ))
         #expect(
             json.contains(
-                #"{"proto":"tcp","port":22,"state":"open","reason":"syn-ack","detail":null,"rtt_us":80,"service":{"name":"ssh","product":"OpenSSH","version":"9.2p1","banner":"SSH-2.0-OpenSSH_9.2p1","method":"probed","tls":null},"verdict":null}"#
+                #"{"proto":"tcp","port":22,"state":"open","reason":"syn-ack","detail":null,"rtt_us":80,"service":{"name":"ssh","product":"OpenSSH","version":"9.2p1","extra_info":null,"banner":"SSH-2.0-OpenSSH_9.2p1","method":"probed","tls":null,"unauthenticated":null},"verdict":null}"#
             ))
         #expect(
             json.contains(#""not_shown":[{"state":"closed","count":30,"reasons":[{"proto":"tcp","reason":"conn-refused","count":30}]}]"#))
@@ -71,6 +71,22 @@ import Testing
                 host: IPAddress(parsing: "fe80::1")!, hostname: nil, zone: "eth0", report().hosts[0].ports[3], to: &$0)
         }
         #expect(scoped.hasPrefix(#"{"type":"port","address":"fe80::1","zone":"eth0","hostname":null,"#))
+    }
+
+    /// Extra info as nmap prints it, and what answered without credentials, in every format.
+    @Test func extraInfoAndUnauthenticatedAccess() {
+        let service = ScanService(
+            name: "redis", product: "Redis key-value store", version: "7.0.15", extraInfo: "a&b", banner: "+PONG", method: .probed,
+            unauthenticated: UnauthenticatedAccess(request: "PING", answer: "+PONG"))
+        let port = ScanPortResult(proto: .tcp, port: 6379, state: .open, reason: .synAck, service: service)
+        let json = JSONValue.object(ScanRenderer.json(port)).serialized()
+        #expect(json.contains(#""version":"7.0.15","extra_info":"a&b","banner":"+PONG""#))
+        #expect(json.contains(#""unauthenticated":{"request":"PING","answer":"+PONG"}"#))
+        #expect(ScanRenderer.versionText(service) == "Redis key-value store 7.0.15 (a&b); no authentication: PING -> +PONG")
+        #expect(ScanXML.service(port, tableName: "redis").contains(#"version="7.0.15" extrainfo="a&amp;b""#))
+        let ssh = ScanService(
+            name: "ssh", product: "OpenSSH", version: "9.2p1 Debian 2+deb12u10", extraInfo: "protocol 2.0", method: .probed)
+        #expect(ScanRenderer.versionText(ssh) == "OpenSSH 9.2p1 Debian 2+deb12u10 (protocol 2.0)", "nmap's VERSION column")
     }
 
     @Test func nmapXMLHasNmapsStructureAndEscapes() {

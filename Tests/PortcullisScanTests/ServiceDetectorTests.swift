@@ -48,7 +48,7 @@ struct ServiceDetectorTests {
         let server = try pythonServer(Self.greeter("SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"), in: scratch, name: "ssh")
         defer { server.stop() }
         let service = try #require(ServiceDetector.detect(address: Self.loopback, port: server.port))
-        #expect(service.name == "ssh" && service.product == "OpenSSH" && service.version == "9.2p1")
+        #expect(service.name == "ssh" && service.product == "OpenSSH" && service.version == "9.2p1 Debian 2")
         #expect(service.banner == "SSH-2.0-OpenSSH_9.2p1 Debian-2" && service.method == .probed)
     }
 

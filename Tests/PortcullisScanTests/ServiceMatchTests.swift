@@ -10,9 +10,16 @@ import Testing
 
     @Test func openSSH() throws {
         let service = try #require(ServiceMatch.identify(try Self.fixture("banners/ssh-openssh.hex")))
-        #expect(service.name == "ssh" && service.product == "OpenSSH" && service.version == "9.2p1")
+        #expect(service.name == "ssh" && service.product == "OpenSSH" && service.version?.hasPrefix("9.2p1 Debian 2+deb12u") == true)
         #expect(service.banner?.hasPrefix("SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u") == true)
         #expect(service.method == .probed)
+        // nmap 7.93 on this daemon: "OpenSSH 9.2p1 Debian 2+deb12u10 (protocol 2.0)".
+        let current = try #require(ServiceMatch.identify(try Self.fixture("banners/ssh-openssh-9.2p1-deb12u10.hex")))
+        #expect(current.version == "9.2p1 Debian 2+deb12u10" && current.extraInfo == "protocol 2.0")
+        let ubuntu = ServiceMatch.ssh(Array("SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13.5\r\n".utf8))
+        #expect(ubuntu?.version == "9.6p1 Ubuntu 3ubuntu13.5" && ubuntu?.extraInfo == "Ubuntu Linux; protocol 2.0")
+        let freebsd = ServiceMatch.ssh(Array("SSH-2.0-OpenSSH_9.7 FreeBSD-20240806\r\n".utf8))
+        #expect(freebsd?.version == "9.7" && freebsd?.extraInfo == "FreeBSD 20240806; protocol 2.0")
     }
 
     @Test func otherSSHServers() {
@@ -36,6 +43,9 @@ import Testing
         #expect(python.name == "http" && python.product == "Python SimpleHTTPServer" && python.version == "0.6")
         let apache = ServiceMatch.http(Array("HTTP/1.1 403 Forbidden\r\nServer: Apache/2.4.57 (Debian)\r\n\r\n".utf8))
         #expect(apache?.product == "Apache httpd" && apache?.version == "2.4.57")
+        // nmap 7.93: "Apache httpd 2.4.71 ((Debian))".
+        let apache2 = try #require(ServiceMatch.identify(try Self.fixture("banners/http-apache-2.4.71.hex")))
+        #expect(apache2.product == "Apache httpd" && apache2.version == "2.4.71" && apache2.extraInfo == "(Debian)")
         let noServer = ServiceMatch.http(Array("HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n".utf8))
         #expect(noServer?.name == "http" && noServer?.product == nil)
         #expect(ServiceMatch.http(Array("HTTP/1.1 abc\r\n".utf8)) == nil)
@@ -76,6 +86,89 @@ import Testing
         #expect(valkey?.product == "Valkey" && valkey?.version == "8.0.1")
     }
 
+    @Test func memcachedReplies() throws {
+        // nmap 7.93 on 11211: "Memcached 1.6.18 (uptime 19 seconds)".
+        let stats = try #require(ServiceMatch.identify(try Self.fixture("banners/memcached-1.6.18-stats.hex")))
+        #expect(stats.name == "memcached" && stats.product == "Memcached" && stats.version == "1.6.18")
+        #expect(stats.extraInfo?.hasPrefix("uptime ") == true && stats.extraInfo?.hasSuffix(" seconds") == true)
+        let access = try #require(stats.unauthenticated)
+        #expect(access.request == "stats" && access.answer.hasPrefix("STAT version 1.6.18; STAT curr_connections "))
+        // The two ERRORs to two empty lines: memcached, version unknown (nmap: "Memcached").
+        let lines = try #require(ServiceMatch.identify(try Self.fixture("banners/memcached-1.6.18-lines.hex")))
+        #expect(lines.product == "Memcached" && lines.version == nil && lines.unauthenticated == nil)
+        #expect(ServiceMatch.memcached(Array("ERROR\r\n".utf8)) == nil, "one ERROR alone could be anything")
+        let locked = ServiceMatch.memcached(Array("CLIENT_ERROR unauthenticated\r\n".utf8))
+        #expect(locked?.product == "Memcached" && locked?.unauthenticated == nil)
+    }
+
+    @Test func vsftpdRefusingService() throws {
+        // nmap 7.93: "vsftpd (broken: both local and anonymous access disabled!)".
+        let service = try #require(ServiceMatch.identify(try Self.fixture("banners/ftp-vsftpd-3.0.3-oops.hex")))
+        #expect(service.name == "ftp" && service.product == "vsftpd" && service.version == nil)
+        #expect(service.extraInfo == "broken: both local and anonymous access disabled!")
+    }
+
+    @Test func redisUnauthenticated() throws {
+        let open = try #require(ServiceMatch.identify(try Self.fixture("banners/redis-7.0.15-ping-info.hex")))
+        #expect(open.unauthenticated == UnauthenticatedAccess(request: "PING", answer: "+PONG"))
+        let locked = try #require(ServiceMatch.identify(try Self.fixture("banners/redis-noauth.hex")))
+        #expect(locked.unauthenticated == nil)
+        let bare = try #require(ServiceMatch.identify(try Self.fixture("banners/redis-7.0.15-bare-get.hex")))
+        #expect(bare.name == "redis" && bare.unauthenticated == nil, "an error to GET is no proof of access")
+    }
+
+    @Test func httpAdminAPIs() throws {
+        // etcd 3.4.23: GET / is Go's 404, which calls for GET /version.
+        let root = try Self.fixture("banners/etcd-3.4.23-get-root.hex")
+        #expect(ServiceMatch.httpWantsVersion(root))
+        #expect(!ServiceMatch.httpWantsVersion(try Self.fixture("banners/http-nginx.hex")))
+        let versionReply = try Self.fixture("banners/etcd-3.4.23-version.hex")
+        let etcd = ServiceMatch.httpAPI(try #require(ServiceMatch.http(versionReply)), response: versionReply, request: "GET /version")
+        #expect(etcd.product == "etcd" && etcd.version == "3.4.23" && etcd.extraInfo == "cluster version 3.4.0")
+        #expect(etcd.unauthenticated == nil, "etcd's /version is public even with authentication on")
+
+        // Built from the Docker Engine API's documented answers (no dockerd here).
+        let dockerRoot = Array(
+            ("HTTP/1.0 404 Not Found\r\nApi-Version: 1.43\r\nContent-Type: application/json\r\nDocker-Experimental: false\r\n"
+                + "Ostype: linux\r\nServer: Docker/24.0.7 (linux)\r\nContent-Length: 29\r\n\r\n{\"message\":\"page not found\"}\n").utf8)
+        #expect(ServiceMatch.httpWantsVersion(dockerRoot))
+        let first = ServiceMatch.httpAPI(try #require(ServiceMatch.http(dockerRoot)), response: dockerRoot, request: "GET /")
+        #expect(first.product == "Docker remote API" && first.version == "24.0.7" && first.extraInfo == "API 1.43")
+        #expect(first.unauthenticated == nil)
+        let body = #"{"Version":"24.0.7","ApiVersion":"1.43","MinAPIVersion":"1.12","Os":"linux","Arch":"amd64"}"#
+        let dockerVersion = Array(
+            ("HTTP/1.0 200 OK\r\nApi-Version: 1.43\r\nContent-Type: application/json\r\nServer: Docker/24.0.7 (linux)\r\n"
+                + "Content-Length: \(body.utf8.count)\r\n\r\n" + body).utf8)
+        let docker = ServiceMatch.httpAPI(try #require(ServiceMatch.http(dockerVersion)), response: dockerVersion, request: "GET /version")
+        #expect(docker.unauthenticated?.request == "GET /version" && docker.unauthenticated?.answer == body)
+
+        // Elasticsearch's documented GET / answer, open and with security on.
+        let esBody = """
+            {
+              "name" : "node-1",
+              "cluster_name" : "prod",
+              "cluster_uuid" : "abc",
+              "version" : { "number" : "8.11.1", "lucene_version" : "9.8.0" },
+              "tagline" : "You Know, for Search"
+            }
+            """
+        let esOpen = Array(
+            ("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: \(esBody.utf8.count)\r\n\r\n" + esBody).utf8)
+        let es = ServiceMatch.httpAPI(try #require(ServiceMatch.http(esOpen)), response: esOpen, request: "GET /")
+        #expect(es.product == "Elasticsearch REST API" && es.version == "8.11.1")
+        #expect(es.extraInfo == "name: node-1; cluster: prod; Lucene 9.8.0")
+        #expect(es.unauthenticated == UnauthenticatedAccess(request: "GET /", answer: "cluster_name prod, version 8.11.1"))
+        let esLocked = Array(
+            ("HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"security\"\r\ncontent-type: application/json\r\n\r\n"
+                + #"{"error":{"type":"security_exception","reason":"missing authentication credentials"},"status":401}"#).utf8)
+        let locked = ServiceMatch.httpAPI(try #require(ServiceMatch.http(esLocked)), response: esLocked, request: "GET /")
+        #expect(locked.product == "Elasticsearch REST API" && locked.unauthenticated == nil)
+        // A plain web page is left as it was.
+        let nginx = try Self.fixture("banners/http-nginx.hex")
+        let page = try #require(ServiceMatch.http(nginx))
+        #expect(ServiceMatch.httpAPI(page, response: nginx, request: "GET /") == page)
+    }
+
     @Test func mariadbHandshake() throws {
         let service = try #require(ServiceMatch.identify(try Self.fixture("banners/mysql-mariadb.hex")))
         #expect(service.name == "mysql" && service.product == "MariaDB" && service.version == "10.11.19")
@@ -97,6 +190,10 @@ import Testing
         let startup = try Self.fixture("banners/postgres-startup-error.hex")
         let error = try #require(ServiceMatch.identify(Array(startup.dropFirst(9))))
         #expect(error.name == "postgresql" && error.banner == "FATAL: role \"portcullis_probe\" does not exist")
+        // nmap 7.93: "PostgreSQL DB 9.6.0 or later", read off the 'V' field that 9.6 added.
+        let refused = try #require(ServiceMatch.identify(try Self.fixture("banners/postgres-15-unsupported-protocol.hex")))
+        #expect(refused.product == "PostgreSQL DB" && refused.version == "9.6.0 or later")
+        #expect(refused.banner == "FATAL: unsupported frontend protocol 0.0: server supports 3.0 to 3.0")
     }
 
     @Test func smallProtocols() {

@@ -38,8 +38,11 @@ import Testing
         #expect(ServiceProbePlan.probes(port: 443, tableName: "https") == [.tls, .http])
         #expect(ServiceProbePlan.probes(port: 8443, tableName: nil) == [.tls, .http])
         #expect(ServiceProbePlan.probes(port: 6379, tableName: nil) == [.redis, .tls])
-        #expect(ServiceProbePlan.probes(port: 5432, tableName: "postgresql") == [.postgresSSL, .tls])
-        #expect(ServiceProbePlan.probes(port: 40000, tableName: nil) == [.greeting, .http, .tls])
+        #expect(ServiceProbePlan.probes(port: 5432, tableName: "postgresql") == [.postgresStartup, .postgresSSL, .tls])
+        #expect(ServiceProbePlan.probes(port: 40000, tableName: nil) == [.greeting, .http, .tls, .lines, .postgresStartup, .dnsVersion])
+        #expect(ServiceProbePlan.probes(port: 11211, tableName: "memcache") == [.memcached, .http, .tls])
+        #expect(ServiceProbePlan.probes(port: 53, tableName: "domain") == [.dnsVersion, .greeting, .http, .tls])
+        #expect(ServiceProbePlan.probes(port: 2379, tableName: nil) == [.httpVersion, .http, .tls])
         #expect(ServiceProbePlan.probes(port: 2525, tableName: "smtp") == [.greeting, .http, .tls])
         #expect(ServiceProbePlan.tlsServiceName(port: 993, tableName: nil) == "imaps")
         #expect(ServiceProbePlan.tlsServiceName(port: 5000, tableName: "upnp") == "ssl/upnp")
@@ -125,17 +128,22 @@ import Testing
 
     @Test func postgresOffersTLSOnTheSameConnection() throws {
         var session = Self.session(5432, "postgresql")
-        let request = try Self.step(session.start())
-        #expect(request.payload == [0, 0, 0, 8, 4, 0xd2, 0x16, 0x2f])
+        let startup = try Self.step(session.start())
+        #expect(startup.probe == .postgresStartup && startup.payload == [0, 0, 0, 8, 0, 0, 0, 0])
+        let request = try Self.step(
+            session.next(.received(try ServiceFixtures.hex("banners/postgres-15-unsupported-protocol.hex"))))
+        #expect(request.payload == [0, 0, 0, 8, 4, 0xd2, 0x16, 0x2f] && request.reconnect)
         let tls = try Self.step(session.next(.received(try ServiceFixtures.hex("banners/postgres-sslrequest-s.hex"))))
         #expect(tls.probe == .tls && !tls.reconnect)
         let service = try #require(try Self.done(session.next(.received(try ServiceFixtures.hex("tls/tls12-postgres.hex")))))
-        #expect(service.name == "postgresql" && service.product == "PostgreSQL" && service.tls?.version == "TLSv1.2")
+        #expect(service.name == "postgresql" && service.product == "PostgreSQL DB" && service.tls?.version == "TLSv1.2")
+        #expect(service.version == "9.6.0 or later", "the startup error's version survives the TLS probe")
 
         var plain = Self.session(5432)
         _ = try Self.step(plain.start())
+        _ = try Self.step(plain.next(.received(try ServiceFixtures.hex("banners/postgres-15-unsupported-protocol.hex"))))
         let done = try Self.done(plain.next(.received(try ServiceFixtures.hex("banners/postgres-sslrequest-n.hex"))))
-        #expect(done?.name == "postgresql" && done?.banner == "SSL not supported")
+        #expect(done?.name == "postgresql" && done?.banner == "SSL not supported" && done?.version == "9.6.0 or later")
     }
 
     @Test func redisPipelinedReplies() throws {
@@ -158,7 +166,68 @@ import Testing
         #expect(http.probe == .http && !http.reconnect)
         let tls = try Self.step(session.next(.timedOut))
         #expect(tls.probe == .tls && tls.reconnect, "the HTTP request was sent: a new connection for the ClientHello")
+        for probe in [ServiceProbeKind.lines, .postgresStartup, .dnsVersion] {
+            let step = try Self.step(session.next(.timedOut))
+            #expect(step.probe == probe && step.timeoutMilliseconds == 500, "a last resort waits as long as for a greeting")
+        }
         #expect(try Self.done(session.next(.timedOut)) == nil)
+        // On its own port, PostgreSQL's startup gets the full wait.
+        var postgres = Self.session(5432)
+        #expect(try Self.step(postgres.start()).timeoutMilliseconds == 2000)
+    }
+
+    /// memcached 1.6 on an unknown port: it drops the HTTP request, ignores
+    /// the ClientHello, says ERROR to two empty lines, then answers `stats`.
+    @Test func memcachedOnAnUnknownPort() throws {
+        var session = Self.session(40211)
+        _ = try Self.step(session.start())
+        let http = try Self.step(session.next(.timedOut))
+        #expect(String(decoding: http.payload, as: UTF8.self) == "GET / HTTP/1.0\r\n\r\n", "no Host header off web ports")
+        #expect(try ServiceFixtures.hex("banners/memcached-1.6.18-http-get.hex").isEmpty)
+        #expect(try Self.step(session.next(.closed)).probe == .tls)
+        let lines = try Self.step(session.next(.timedOut))
+        #expect(lines.probe == .lines && lines.payload == Array("\r\n\r\n".utf8))
+        let stats = try Self.step(session.next(.received(try ServiceFixtures.hex("banners/memcached-1.6.18-lines.hex"))))
+        #expect(stats.probe == .memcached && stats.reconnect && stats.payload == Array("stats\r\n".utf8))
+        let reply = try ServiceFixtures.hex("banners/memcached-1.6.18-stats.hex")
+        #expect(session.next(.received(Array(reply.prefix(600)))) == .read, "stats ends at END")
+        let service = try #require(try Self.done(session.next(.received(Array(reply.dropFirst(600))))))
+        #expect(service.name == "memcached" && service.product == "Memcached" && service.version == "1.6.18")
+        #expect(service.extraInfo?.hasPrefix("uptime ") == true && service.unauthenticated?.request == "stats")
+    }
+
+    /// Redis on an unknown port answers the bare GET with an error, then PING.
+    @Test func redisOnAnUnknownPort() throws {
+        var session = Self.session(40379)
+        _ = try Self.step(session.start())
+        _ = try Self.step(session.next(.timedOut))
+        let ping = try Self.step(session.next(.received(try ServiceFixtures.hex("banners/redis-7.0.15-bare-get.hex"))))
+        #expect(ping.probe == .redis && ping.reconnect)
+        let service = try #require(try Self.done(session.next(.received(try ServiceFixtures.hex("banners/redis-7.0.15-ping-info.hex")))))
+        #expect(service.product == "Redis key-value store" && service.version == "7.0.15")
+        #expect(service.unauthenticated == UnauthenticatedAccess(request: "PING", answer: "+PONG"))
+    }
+
+    /// etcd: Go's 404 for `/` asks for `/version`, which names it.
+    @Test func etcdOnAnUnknownPort() throws {
+        var session = Self.session(40237)
+        _ = try Self.step(session.start())
+        _ = try Self.step(session.next(.timedOut))
+        let version = try Self.step(session.next(.received(try ServiceFixtures.hex("banners/etcd-3.4.23-get-root.hex"))))
+        #expect(version.probe == .httpVersion && String(decoding: version.payload, as: UTF8.self).hasPrefix("GET /version HTTP/1.0\r\n"))
+        let service = try #require(try Self.done(session.next(.received(try ServiceFixtures.hex("banners/etcd-3.4.23-version.hex")))))
+        #expect(service.name == "http" && service.product == "etcd" && service.version == "3.4.23")
+        #expect(service.extraInfo == "cluster version 3.4.0" && service.unauthenticated == nil)
+    }
+
+    @Test func dnsOverTCP() throws {
+        var session = Self.session(53, "domain")
+        let step = try Self.step(session.start())
+        #expect(step.probe == .dnsVersion && Int(step.payload[0]) << 8 | Int(step.payload[1]) == step.payload.count - 2)
+        let reply = try ServiceFixtures.hex("banners/dns-dnsmasq-2.90-tcp-version-bind.hex")
+        #expect(session.next(.received(Array(reply.prefix(10)))) == .read)
+        let service = try #require(try Self.done(session.next(.received(Array(reply.dropFirst(10))))))
+        #expect(service.name == "domain" && service.product == "dnsmasq" && service.version == "2.90")
     }
 
     @Test func unrecognizedGreetingIsKeptAsBanner() throws {
@@ -168,6 +237,9 @@ import Testing
         #expect(http.probe == .http && http.reconnect)
         let tls = try Self.step(session.next(.closed))
         #expect(tls.reconnect)
+        for probe in [ServiceProbeKind.lines, .postgresStartup, .dnsVersion] {
+            #expect(try Self.step(session.next(.closed)).probe == probe)
+        }
         let service = try #require(try Self.done(session.next(.closed)))
         #expect(service.name == "custom" && service.method == .table && service.banner == "hello \\x1b[1mthere")
     }

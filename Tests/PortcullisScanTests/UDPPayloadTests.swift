@@ -46,7 +46,11 @@ import Testing
 
     @Test func memcachedStats() throws {
         let service = try #require(UDPPayloads.match(port: 11211, reply: try ServiceFixtures.hex("udp/memcached-stats.hex")))
-        #expect(service.name == "memcached" && service.product == "memcached" && service.version == "1.6.18")
+        #expect(service.name == "memcached" && service.product == "Memcached" && service.version == "1.6.18")
+        let fresh = try #require(
+            UDPPayloads.match(port: 11211, reply: try ServiceFixtures.hex("udp/memcached-1.6.18-stats.hex")))
+        #expect(fresh.product == "Memcached" && fresh.version == "1.6.18" && fresh.extraInfo?.hasPrefix("uptime ") == true)
+        #expect(fresh.unauthenticated?.request == "stats" && fresh.unauthenticated?.answer.contains("STAT version 1.6.18") == true)
     }
 
     @Test func snmpSysDescr() throws {

@@ -88,6 +88,10 @@ public struct ScanService: Sendable, Hashable {
     public var product: String?
     /// The product's version from the answer ("9.6p1"), escaped; nil when it does not say.
     public var version: String?
+    /// More that the answer says beside product and version, as nmap's
+    /// `extrainfo` has it ("protocol 2.0", "(Debian)", "uptime 42 seconds"),
+    /// escaped; nil when it says nothing more.
+    public var extraInfo: String?
     /// The first line(s) the service sent, escaped and capped.
     public var banner: String?
     /// Where `name` came from: the services table, or what the port answered.
@@ -107,10 +111,11 @@ public struct ScanService: Sendable, Hashable {
 
     /// Builds a service; only `name` and `method` are always known.
     public init(
-        name: String, product: String? = nil, version: String? = nil, banner: String? = nil, method: Method,
-        tls: TLSDetails? = nil, unauthenticated: UnauthenticatedAccess? = nil
+        name: String, product: String? = nil, version: String? = nil, extraInfo: String? = nil, banner: String? = nil,
+        method: Method, tls: TLSDetails? = nil, unauthenticated: UnauthenticatedAccess? = nil
     ) {
         self.unauthenticated = unauthenticated
+        self.extraInfo = extraInfo
         self.name = name
         self.product = product
         self.version = version

@@ -68,6 +68,7 @@ public enum ScanRenderer {
             ("name", .string(service.name)),
             ("product", .optional(service.product)),
             ("version", .optional(service.version)),
+            ("extra_info", .optional(service.extraInfo)),
             ("banner", .optional(service.banner)),
             ("method", .string(service.method.rawValue)),
             (
@@ -82,7 +83,35 @@ public enum ScanRenderer {
                     ])
                 } ?? .null
             ),
+            (
+                "unauthenticated",
+                service.unauthenticated.map { access in
+                    .object([("request", .string(access.request)), ("answer", .string(access.answer))])
+                } ?? .null
+            ),
         ])
+    }
+
+    /// The VERSION column: product, version and (extra info) as nmap prints
+    /// them, TLS notes, and what the service answered without credentials;
+    /// the banner when the service named nothing.
+    public static func versionText(_ service: ScanService?) -> String {
+        guard let service else { return "" }
+        var version = [service.product, service.version].compactMap { $0 }.joined(separator: " ")
+        if let extra = service.extraInfo { version += (version.isEmpty ? "" : " ") + "(" + extra + ")" }
+        if let tls = service.tls {
+            var notes = [tls.version, tls.cipher]
+            if let subject = tls.subject { notes.append("subject " + subject) }
+            if let notAfter = tls.notAfter { notes.append("expires " + Timestamp.iso8601(notAfter)) }
+            if tls.expired { notes.append("EXPIRED") }
+            if tls.selfSigned { notes.append("self-signed") }
+            version += (version.isEmpty ? "" : "; ") + notes.joined(separator: ", ")
+        }
+        if version.isEmpty, let banner = service.banner { version = banner }
+        if let access = service.unauthenticated {
+            version += (version.isEmpty ? "" : "; ") + "no authentication: \(access.request) -> \(access.answer)"
+        }
+        return version
     }
 
     static func counts(_ count: (ScanPortState) -> Int) -> JSONValue {
@@ -219,16 +248,7 @@ public enum ScanRenderer {
             var table = TextTable(headers: ["PORT", "STATE", "SERVICE", "VERSION", "REASON", "VERDICT"])
             for port in shown {
                 let service = port.service
-                var version = [service?.product, service?.version].compactMap { $0 }.joined(separator: " ")
-                if let tls = service?.tls {
-                    var notes = [tls.version, tls.cipher]
-                    if let subject = tls.subject { notes.append("subject " + subject) }
-                    if let notAfter = tls.notAfter { notes.append("expires " + Timestamp.iso8601(notAfter)) }
-                    if tls.expired { notes.append("EXPIRED") }
-                    if tls.selfSigned { notes.append("self-signed") }
-                    version += (version.isEmpty ? "" : "; ") + notes.joined(separator: ", ")
-                }
-                if version.isEmpty, let banner = service?.banner { version = banner }
+                let version = versionText(service)
                 let reason = port.reason.rawValue + (port.detail.map { ": " + $0 } ?? "")
                 let color: String? =
                     switch port.state {

@@ -69,6 +69,7 @@ public enum ScanXML {
         var attributes = "name=\"\(XMLText.escape(service.name))\""
         if let product = service.product { attributes += " product=\"\(XMLText.escape(product))\"" }
         if let version = service.version { attributes += " version=\"\(XMLText.escape(version))\"" }
+        if let extra = service.extraInfo { attributes += " extrainfo=\"\(XMLText.escape(extra))\"" }
         if service.tls != nil { attributes += " tunnel=\"ssl\"" }
         return "<service \(attributes) method=\"probed\" conf=\"10\"/>"
     }

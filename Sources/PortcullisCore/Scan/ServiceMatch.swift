@@ -25,6 +25,16 @@ public enum ServiceMatch {
 
     static func field(_ text: Substring) -> String? { field(Array(text.utf8)) }
 
+    /// Most raw bytes of an extra-info string kept.
+    static let infoBytes = 96
+
+    /// An extra-info string, capped at `infoBytes` and escaped.
+    static func info(_ text: String) -> String? {
+        let capped = Array(text.utf8.prefix(infoBytes))
+        guard !capped.isEmpty else { return nil }
+        return UntrustedText.escape(trimIncompleteUTF8(capped))
+    }
+
     /// Drops a multi-byte UTF-8 sequence cut by a cap, so the cap does not
     /// turn a valid character into `\x..` escapes.
     static func trimIncompleteUTF8(_ bytes: [UInt8]) -> [UInt8] {
@@ -66,13 +76,16 @@ public enum ServiceMatch {
     public static func identify(_ bytes: [UInt8], hint: String? = nil) -> ScanService? {
         guard !bytes.isEmpty else { return nil }
         return ssh(bytes) ?? http(bytes) ?? mysql(bytes) ?? redis(bytes) ?? postgresError(bytes)
-            ?? lineGreeting(bytes, hint: hint) ?? vnc(bytes) ?? telnet(bytes)
+            ?? memcached(bytes) ?? lineGreeting(bytes, hint: hint) ?? vsftpdRefusal(bytes) ?? vnc(bytes) ?? telnet(bytes)
     }
 
     // MARK: SSH
 
-    /// `SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3` → ssh, OpenSSH, 9.2p1.
-    /// RFC 4253 lets a server send other lines before its identification.
+    /// `SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3` → ssh, OpenSSH, version
+    /// "9.2p1 Debian 2+deb12u3", extra info "protocol 2.0" (nmap's reading:
+    /// a Debian or Ubuntu package revision is part of the version; a FreeBSD
+    /// patch date goes to the extra info). RFC 4253 lets a server send other
+    /// lines before its identification.
     public static func ssh(_ bytes: [UInt8]) -> ScanService? {
         guard let line = lines(bytes, limit: 8).first(where: { $0.hasPrefix("SSH-") }) else { return nil }
         // SSH-protoversion-softwareversion SP comments
@@ -81,6 +94,7 @@ public enum ServiceMatch {
         let protocolVersion = afterPrefix[..<dash]
         guard protocolVersion.allSatisfy({ $0.isNumber || $0 == "." }), !protocolVersion.isEmpty else { return nil }
         let software = afterPrefix[afterPrefix.index(after: dash)...].prefix { $0 != " " }
+        let comment = afterPrefix[afterPrefix.index(after: dash)...].dropFirst(software.count).drop { $0 == " " }
         var product: Substring = software
         var version: Substring?
         if let underscore = software.firstIndex(of: "_") {
@@ -94,9 +108,27 @@ public enum ServiceMatch {
             "OpenSSH": "OpenSSH", "dropbear": "Dropbear sshd", "libssh": "libssh",
             "paramiko": "Paramiko", "AsyncSSH": "AsyncSSH", "Go": "Go x/crypto/ssh",
         ]
+        var fullVersion = version.map(String.init)
+        var extra = ["protocol " + protocolVersion]
+        if product == "OpenSSH", let base = fullVersion, !comment.isEmpty {
+            // "Debian-2+deb12u3", "Ubuntu-3ubuntu13.5", "FreeBSD-20240806"
+            let distribution = comment.prefix { $0 != "-" && $0 != "_" && $0 != " " }
+            let revision = comment.dropFirst(distribution.count + 1)
+            switch distribution {
+            case "Debian", "Ubuntu":
+                if !revision.isEmpty { fullVersion = base + " " + distribution + " " + revision }
+                if distribution == "Ubuntu" || revision.lowercased().contains("ubuntu") {
+                    extra.insert("Ubuntu Linux", at: 0)
+                }
+            case "FreeBSD":
+                extra.insert(revision.isEmpty ? "FreeBSD" : "FreeBSD " + revision, at: 0)
+            default:
+                break
+            }
+        }
         return ScanService(
-            name: "ssh", product: known[String(product)] ?? field(product), version: version.flatMap(field),
-            banner: banner(Array(line.utf8)), method: .probed)
+            name: "ssh", product: known[String(product)] ?? field(product), version: fullVersion.flatMap { field(Array($0.utf8)) },
+            extraInfo: info(extra.joined(separator: "; ")), banner: banner(Array(line.utf8)), method: .probed)
     }
 
     // MARK: HTTP
@@ -120,6 +152,7 @@ public enum ServiceMatch {
         guard parts.count >= 2, parts[1].count == 3, parts[1].allSatisfy(\.isNumber) else { return nil }
         var product: String?
         var version: String?
+        var extra: String?
         for header in all.dropFirst() {
             if header.isEmpty { break }
             guard let colon = header.firstIndex(of: ":") else { continue }
@@ -127,9 +160,16 @@ public enum ServiceMatch {
             guard key == "server" || (name == "sip" && key == "user-agent") else { continue }
             let value = header[header.index(after: colon)...].drop { $0 == " " || $0 == "\t" }
             (product, version) = productAndVersion(value)
+            if value.hasPrefix("Apache/") {
+                // "Apache/2.4.57 (Debian) OpenSSL/3.0.11": nmap's extra info is the rest.
+                let rest = value.drop { $0 != " " }.drop { $0 == " " }
+                extra = rest.isEmpty ? nil : info(String(rest))
+            }
             break
         }
-        return ScanService(name: name, product: product, version: version, banner: banner(Array(status.utf8)), method: .probed)
+        return ScanService(
+            name: name, product: product, version: version, extraInfo: extra, banner: banner(Array(status.utf8)),
+            method: .probed)
     }
 
     /// `nginx/1.22.1`, `Apache/2.4.57 (Debian)`, `SimpleHTTP/0.6 Python/3.11.2`:
@@ -148,6 +188,113 @@ public enum ServiceMatch {
         let name = token[..<slash]
         let version = token[token.index(after: slash)...]
         return (names[String(name)] ?? field(name), version.isEmpty ? nil : field(version))
+    }
+
+    // MARK: HTTP admin APIs
+
+    /// The status code of an HTTP response; nil when `bytes` is not one.
+    static func httpStatus(_ bytes: [UInt8]) -> Int? {
+        guard let status = lines(bytes, limit: 1).first, status.hasPrefix("HTTP/") else { return nil }
+        let parts = status.split(separator: " ", maxSplits: 2)
+        guard parts.count >= 2, parts[1].count == 3 else { return nil }
+        return Int(parts[1])
+    }
+
+    /// The first value of header `name` (case-insensitive).
+    static func httpHeader(_ bytes: [UInt8], _ name: String) -> Substring? {
+        for line in lines(bytes, limit: 64).dropFirst() {
+            if line.isEmpty { break }
+            guard let colon = line.firstIndex(of: ":"), line[..<colon].lowercased() == name else { continue }
+            return line[line.index(after: colon)...].drop { $0 == " " || $0 == "\t" }
+        }
+        return nil
+    }
+
+    /// The bytes after the header block; nil before the blank line arrived.
+    static func httpBody(_ bytes: [UInt8]) -> ArraySlice<UInt8>? {
+        var i = 0
+        while i + 1 < bytes.count {
+            if bytes[i] == 0x0a {
+                if bytes[i + 1] == 0x0a { return bytes[(i + 2)...] }
+                if bytes[i + 1] == 0x0d, i + 2 < bytes.count, bytes[i + 2] == 0x0a { return bytes[(i + 3)...] }
+            }
+            i += 1
+        }
+        return nil
+    }
+
+    /// The string at `path` in a JSON object (`["version", "number"]`).
+    static func jsonString(_ value: JSONValue, _ path: [String]) -> String? {
+        var current = value
+        for key in path {
+            guard case .object(let fields) = current, let next = fields.first(where: { $0.0 == key })?.1 else { return nil }
+            current = next
+        }
+        if case .string(let text) = current { return text }
+        return nil
+    }
+
+    /// Whether an answer to `GET /` deserves a `GET /version`: the Docker
+    /// Engine API (its `Api-Version` header), or Go's default "404 page not
+    /// found", which etcd and other Go daemons send for `/`.
+    public static func httpWantsVersion(_ bytes: [UInt8]) -> Bool {
+        if httpHeader(bytes, "api-version") != nil || httpHeader(bytes, "server")?.hasPrefix("Docker/") == true { return true }
+        guard httpStatus(bytes) == 404, let body = httpBody(bytes) else { return false }
+        return Array(body) == Array("404 page not found\n".utf8)
+    }
+
+    /// Names an HTTP admin API from its answer to `request` (`GET /` or
+    /// `GET /version`) and says whether it answered without credentials:
+    /// - Docker Engine API: `Api-Version` header; `GET /version` answered 200
+    ///   with JSON holding `ApiVersion` is unauthenticated access.
+    /// - Elasticsearch: `GET /` answered 200 with JSON holding `cluster_name`
+    ///   and `version.number` is unauthenticated; a 401 (security on) is not.
+    /// - etcd: `GET /version` JSON with `etcdserver`. That endpoint is public
+    ///   even with etcd's authentication on, so it is no evidence of access.
+    /// Anything else, and any 401 or 403, leaves `service` as it was.
+    public static func httpAPI(_ service: ScanService, response bytes: [UInt8], request: String) -> ScanService {
+        var service = service
+        guard let status = httpStatus(bytes) else { return service }
+        let body = httpBody(bytes) ?? []
+        let json = try? JSONValue.parse(Array(body.prefix(16_384)), maxDepth: 32, nonIntegers: .keepAsString)
+        if let apiVersion = httpHeader(bytes, "api-version"), let server = httpHeader(bytes, "server"), server.hasPrefix("Docker/") {
+            service.product = "Docker remote API"
+            service.version = field(server.dropFirst("Docker/".count).prefix { $0 != " " })
+            service.extraInfo = field("API " + apiVersion)
+            if status == 200, let json, let reported = jsonString(json, ["ApiVersion"]) {
+                service.version = field(Substring(jsonString(json, ["Version"]) ?? "")) ?? service.version
+                service.extraInfo = field(Substring("API " + reported))
+                service.unauthenticated = UnauthenticatedAccess(request: request, answer: banner(body) ?? "")
+            }
+            return service
+        }
+        guard let json else { return service }
+        if status == 401,
+            jsonString(json, ["error", "type"]) == "security_exception"
+                || httpHeader(bytes, "www-authenticate")?.contains("realm=\"security\"") == true
+        {
+            // Elasticsearch with security on: named, and no evidence of access.
+            service.product = "Elasticsearch REST API"
+            return service
+        }
+        if let cluster = jsonString(json, ["cluster_name"]), let number = jsonString(json, ["version", "number"]) {
+            service.product = "Elasticsearch REST API"
+            service.version = field(Substring(number))
+            var extra: [String] = []
+            if let name = jsonString(json, ["name"]) { extra.append("name: " + name) }
+            extra.append("cluster: " + cluster)
+            if let lucene = jsonString(json, ["version", "lucene_version"]) { extra.append("Lucene " + lucene) }
+            service.extraInfo = info(extra.joined(separator: "; "))
+            if status == 200 {
+                service.unauthenticated = UnauthenticatedAccess(
+                    request: request, answer: banner(Array("cluster_name \(cluster), version \(number)".utf8)) ?? "")
+            }
+        } else if let server = jsonString(json, ["etcdserver"]), status == 200 {
+            service.product = "etcd"
+            service.version = field(Substring(server))
+            if let cluster = jsonString(json, ["etcdcluster"]) { service.extraInfo = field(Substring("cluster version " + cluster)) }
+        }
+        return service
     }
 
     /// nginx's answer to plain HTTP on a TLS port: the port speaks TLS.
@@ -261,9 +408,66 @@ public enum ServiceMatch {
             }
         }
         if first.hasPrefix("-") { bannerLine = first.dropFirst() }
+        // +PONG to PING: the server runs commands without AUTH (a locked one
+        // says -NOAUTH, protected mode -DENIED).
+        let access = first == "+PONG" ? UnauthenticatedAccess(request: "PING", answer: "+PONG") : nil
         return ScanService(
             name: "redis", product: product, version: version, banner: banner(Array(bannerLine.utf8)),
-            method: .probed)
+            method: .probed, unauthenticated: access)
+    }
+
+    // MARK: memcached
+
+    /// memcached's text protocol: the reply to `stats` (`STAT pid …`,
+    /// `STAT uptime …`, `STAT version 1.6.18`, …, `END`), its refusal when
+    /// SASL is on (`CLIENT_ERROR unauthenticated`), or the `ERROR` lines it
+    /// answers an HTTP request with (nmap's GetRequest match). Product and
+    /// extra info as nmap's: "Memcached", "uptime 42 seconds".
+    public static func memcached(_ bytes: [UInt8]) -> ScanService? {
+        let all = lines(bytes, limit: 256)
+        guard let first = all.first else { return nil }
+        if first.hasPrefix("STAT pid ") {
+            var version: String?
+            var uptime: Substring?
+            var evidence: [Substring] = []
+            for line in all {
+                if line.hasPrefix("STAT version ") {
+                    version = field(line.dropFirst("STAT version ".count))
+                    evidence.append(line)
+                } else if line.hasPrefix("STAT uptime ") {
+                    uptime = line.dropFirst("STAT uptime ".count)
+                } else if line.hasPrefix("STAT curr_items ") || line.hasPrefix("STAT curr_connections ") {
+                    evidence.append(line)
+                }
+            }
+            let extra = uptime.flatMap { $0.allSatisfy(\.isNumber) && !$0.isEmpty ? "uptime \($0) seconds" : nil }
+            let answer = banner(Array(evidence.joined(separator: "; ").utf8), maxBytes: bannerBytes) ?? banner(Array(first.utf8)) ?? ""
+            return ScanService(
+                name: "memcached", product: "Memcached", version: version, extraInfo: extra, banner: banner(Array(first.utf8)),
+                method: .probed, unauthenticated: UnauthenticatedAccess(request: "stats", answer: answer))
+        }
+        if first == "CLIENT_ERROR unauthenticated" {
+            return ScanService(name: "memcached", product: "Memcached", banner: banner(Array(first.utf8)), method: .probed)
+        }
+        // Two or more lines, every one "ERROR": an unknown command per request line.
+        let nonEmpty = all.filter { !$0.isEmpty }
+        if nonEmpty.count >= 2, nonEmpty.allSatisfy({ $0 == "ERROR" }), bytes.last == 0x0a {
+            return ScanService(name: "memcached", product: "Memcached", banner: "ERROR", method: .probed)
+        }
+        return nil
+    }
+
+    // MARK: vsftpd refusing service
+
+    /// vsftpd's "500 OOPS: …" when it cannot serve (misconfigured, or both
+    /// local and anonymous logins disabled): nmap names it with the reason.
+    public static func vsftpdRefusal(_ bytes: [UInt8]) -> ScanService? {
+        guard let first = lines(bytes, limit: 1).first, first.hasPrefix("500 OOPS: ") else { return nil }
+        let reason = first.dropFirst("500 OOPS: ".count)
+        let detail = reason.hasPrefix("vsftpd: ") ? reason.dropFirst("vsftpd: ".count) : reason
+        return ScanService(
+            name: "ftp", product: "vsftpd", extraInfo: info("broken: " + detail),
+            banner: banner(Array(first.utf8)), method: .probed)
     }
 
     // MARK: MySQL
@@ -309,8 +513,9 @@ public enum ServiceMatch {
     public static func postgresSSLResponse(_ bytes: [UInt8]) -> ScanService? {
         guard bytes.count == 1 else { return postgresError(bytes) }
         switch bytes[0] {
-        case UInt8(ascii: "S"): return ScanService(name: "postgresql", product: "PostgreSQL", banner: "SSL supported", method: .probed)
-        case UInt8(ascii: "N"): return ScanService(name: "postgresql", product: "PostgreSQL", banner: "SSL not supported", method: .probed)
+        case UInt8(ascii: "S"): return ScanService(name: "postgresql", product: postgresProduct, banner: "SSL supported", method: .probed)
+        case UInt8(ascii: "N"):
+            return ScanService(name: "postgresql", product: postgresProduct, banner: "SSL not supported", method: .probed)
         default: return nil
         }
     }
@@ -332,10 +537,15 @@ public enum ServiceMatch {
             i = stop + 1
         }
         guard let severity = fields[UInt8(ascii: "S")], let message = fields[UInt8(ascii: "M")] else { return nil }
+        // The non-localized severity field 'V' exists from PostgreSQL 9.6 on
+        // (nmap reads it the same way: "9.6.0 or later").
         return ScanService(
-            name: "postgresql", product: "PostgreSQL", banner: banner(Array(severity) + Array(": ".utf8) + Array(message)),
-            method: .probed)
+            name: "postgresql", product: postgresProduct, version: fields[UInt8(ascii: "V")] == nil ? nil : "9.6.0 or later",
+            banner: banner(Array(severity) + Array(": ".utf8) + Array(message)), method: .probed)
     }
+
+    /// nmap's name for PostgreSQL.
+    public static let postgresProduct = "PostgreSQL DB"
 
     // MARK: Small ones
 

@@ -27,6 +27,19 @@ public enum ServiceProbeKind: String, Sendable, Hashable, CaseIterable {
     case tls
     /// A ClientHello offering TLS 1.3 only, after the 1.2 hello was refused.
     case tls13
+    /// memcached's `stats` (read-only; answers version, uptime and counters).
+    case memcached
+    /// `GET /version HTTP/1.0`: the Docker Engine API, etcd.
+    case httpVersion = "http-version"
+    /// A PostgreSQL StartupMessage for protocol 0.0, which every server
+    /// refuses with an ErrorResponse before any authentication.
+    case postgresStartup = "postgres-startup"
+    /// DNS over TCP: `version.bind` TXT in class CHAOS.
+    case dnsVersion = "dns-version"
+    /// Two empty lines (nmap's GenericLines): line protocols that ignore an
+    /// HTTP request answer these (memcached 1.6 drops a connection that
+    /// starts "GET / HTTP", and says `ERROR` to each empty line).
+    case lines
 }
 
 /// Time and size limits of each probe; the engine enforces them.
@@ -128,11 +141,25 @@ public enum ServiceProbePlan {
     public static func probes(port: UInt16, tableName: String?) -> [ServiceProbeKind] {
         let name = tableName?.lowercased()
         if port == 6379 || name == "redis" { return [.redis, .tls] }
-        if port == 5432 || name == "postgresql" || name == "postgres" { return [.postgresSSL, .tls] }
+        if port == 5432 || name == "postgresql" || name == "postgres" { return [.postgresStartup, .postgresSSL, .tls] }
+        if port == 11211 || name == "memcache" || name == "memcached" { return [.memcached, .http, .tls] }
+        if port == 53 || name == "domain" { return [.dnsVersion, .greeting, .http, .tls] }
+        if port == 2379 || name == "etcd-client" { return [.httpVersion, .http, .tls] }
         if tlsPorts.contains(port) || name.map(tlsNames.contains) == true { return [.tls, .http] }
         if greetingPorts.contains(port) || name.map(greetingNames.contains) == true { return [.greeting, .http, .tls] }
         if httpPorts.contains(port) || name.map(httpNames.contains) == true { return [.http, .tls] }
-        return [.greeting, .http, .tls]
+        // Unknown: what speaks first, HTTP, TLS, then two binary protocols
+        // that answer only a request of their own (PostgreSQL, DNS over TCP).
+        return [.greeting, .http, .tls, .lines, .postgresStartup, .dnsVersion]
+    }
+
+    /// Whether the HTTP request carries a Host header: on web and TLS ports.
+    /// Elsewhere it is nmap's bare `GET / HTTP/1.0`, since Redis drops a
+    /// connection that sends a `Host:` line without answering the request.
+    static func sendsHostHeader(port: UInt16, tableName: String?) -> Bool {
+        let name = tableName?.lowercased()
+        return httpPorts.contains(port) || tlsPorts.contains(port) || port == 2375 || port == 2379
+            || name.map { httpNames.contains($0) || tlsNames.contains($0) || $0 == "etcd-client" } == true
     }
 
     /// Whether the port is expected to greet (longer wait) rather than
@@ -188,6 +215,9 @@ public struct ServiceProbeSession: Sendable {
     private var unrecognized: [UInt8]?
     /// The alert that refused the TLS 1.2 hello.
     private var tls12Alert: TLSAlert?
+    /// What an earlier probe established while a follow-up asks for more
+    /// (Redis found by its answer to HTTP, then asked PING).
+    private var pending: ScanService?
     private var result: ScanService??
 
     /// - Parameters:
@@ -261,19 +291,38 @@ public struct ServiceProbeSession: Sendable {
         if !payload.isEmpty { connectionUsed = true }
         maxBytes = (probe == .tls || probe == .tls13) ? limits.maxTLSBytes : limits.maxResponseBytes
         let expected = ServiceProbePlan.expectsGreeting(port: port, tableName: tableName)
-        let timeout = probe == .greeting && !expected ? limits.greetingMilliseconds : limits.responseMilliseconds
+        // The last-resort probes of an unknown port are answered at once by
+        // the services they are for; a silent port should not cost their full wait.
+        let lastResort = [.lines, .postgresStartup, .dnsVersion].contains(probe) && pending == nil && !planStartsWith(probe)
+        let timeout =
+            (probe == .greeting && !expected) || lastResort ? limits.greetingMilliseconds : limits.responseMilliseconds
         return .step(
             ServiceProbeStep(
                 probe: probe, reconnect: reconnect, payload: payload, timeoutMilliseconds: timeout,
                 maxBytes: maxBytes))
     }
 
+    /// Whether `probe` is the port's own first probe (PostgreSQL's startup on 5432).
+    private func planStartsWith(_ probe: ServiceProbeKind) -> Bool {
+        ServiceProbePlan.probes(port: port, tableName: tableName).first == probe
+    }
+
     /// The bytes a probe sends.
     public func payload(_ probe: ServiceProbeKind) -> [UInt8] {
         switch probe {
         case .greeting: return []
-        case .http:
-            return Array("GET / HTTP/1.0\r\nHost: \(hostHeader)\r\nUser-Agent: portcullis\r\nAccept: */*\r\n\r\n".utf8)
+        case .http, .httpVersion:
+            let path = probe == .http ? "/" : "/version"
+            guard ServiceProbePlan.sendsHostHeader(port: port, tableName: tableName) || probe == .httpVersion else {
+                return Array("GET \(path) HTTP/1.0\r\n\r\n".utf8)
+            }
+            return Array("GET \(path) HTTP/1.0\r\nHost: \(hostHeader)\r\nUser-Agent: portcullis\r\nAccept: */*\r\n\r\n".utf8)
+        case .memcached: return Array("stats\r\n".utf8)
+        case .lines: return Array("\r\n\r\n".utf8)
+        case .postgresStartup: return [0, 0, 0, 8, 0, 0, 0, 0]  // length 8, protocol 0.0
+        case .dnsVersion:
+            let query = UDPPayloads.dnsVersionBindQuery
+            return UDPPayloads.be16(UInt16(query.count)) + query
         case .redis: return Array("PING\r\nINFO server\r\n".utf8)
         case .postgresSSL: return [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]  // length 8, code 80877103
         case .tls: return TLSClientHello.build(serverName: hostname, random: tlsRandom)
@@ -287,8 +336,10 @@ public struct ServiceProbeSession: Sendable {
         switch probe {
         case .tls, .tls13:
             return TLSServerFlight.parse(bytes) != .incomplete
-        case .postgresSSL:
-            if bytes.count == 1 && (bytes[0] == UInt8(ascii: "S") || bytes[0] == UInt8(ascii: "N")) { return true }
+        case .postgresSSL, .postgresStartup:
+            if probe == .postgresSSL && bytes.count == 1 && (bytes[0] == UInt8(ascii: "S") || bytes[0] == UInt8(ascii: "N")) {
+                return true
+            }
             if bytes[0] == UInt8(ascii: "E") && bytes.count >= 5 {
                 let length = Int(bytes[1]) << 24 | Int(bytes[2]) << 16 | Int(bytes[3]) << 8 | Int(bytes[4])
                 return bytes.count >= 1 + length
@@ -298,13 +349,28 @@ public struct ServiceProbeSession: Sendable {
             return redisRepliesComplete(bytes) >= 2
                 || !"+-$:*".utf8.contains(bytes[0])
                     && isTextReplyComplete(bytes)
-        case .http:
+        case .http, .httpVersion:
             if bytes.starts(with: Array("HTTP/".utf8)) || bytes.starts(with: Array("RTSP/".utf8)) {
-                return contains(bytes, [13, 10, 13, 10]) || contains(bytes, [10, 10])
+                // The headers, and the body when its length is declared (an
+                // admin API is named by its JSON); without a length, the headers.
+                guard let body = ServiceMatch.httpBody(bytes) else { return false }
+                guard let length = ServiceMatch.httpHeader(bytes, "content-length").flatMap({ Int($0) }) else { return true }
+                return body.count >= min(length, limits.maxResponseBytes)
             }
+            // memcached answers each request line with ERROR: wait for the second.
+            if bytes.starts(with: Array("ERROR\r\n".utf8)) { return bytes.count > 7 && bytes.last == 0x0a }
             return isTextReplyComplete(bytes)
+        case .memcached:
+            let text = ServiceMatch.lines(bytes, limit: 256)
+            if text.first?.hasPrefix("STAT ") == true { return text.contains("END") }
+            return isTextReplyComplete(bytes)
+        case .dnsVersion:
+            return bytes.count >= 2 && bytes.count >= 2 + (Int(bytes[0]) << 8 | Int(bytes[1]))
         case .greeting:
             return isTextReplyComplete(bytes)
+        case .lines:
+            // An answer per line: wait for the second.
+            return bytes.lazy.filter { $0 == 0x0a }.count >= 2
         }
     }
 
@@ -380,8 +446,20 @@ public struct ServiceProbeSession: Sendable {
         }
 
         switch probe {
-        case .greeting, .http, .redis:
-            if let service = ServiceMatch.identify(bytes, hint: hint) { return finish(service) }
+        case .greeting, .http, .redis, .memcached, .httpVersion, .lines:
+            if let service = ServiceMatch.identify(bytes, hint: hint) { return found(service, by: probe, bytes) }
+        case .postgresStartup:
+            if let service = ServiceMatch.postgresError(bytes) {
+                // Then the SSLRequest, on a new connection, for the TLS details.
+                pending = service
+                remaining = [.postgresSSL]
+                return advance()
+            }
+            if let service = ServiceMatch.identify(bytes, hint: hint) { return found(service, by: probe, bytes) }
+        case .dnsVersion:
+            if bytes.count > 2, let service = UDPPayloads.dns(Array(bytes.dropFirst(2)), name: "domain", id: UDPPayloads.dnsID) {
+                return finish(service)
+            }
         case .postgresSSL:
             if bytes == [UInt8(ascii: "S")] {
                 // The server will now read a ClientHello on this connection.
@@ -406,7 +484,7 @@ public struct ServiceProbeSession: Sendable {
                 if probe == .tls13 && !versionRefused {
                     service.banner = "TLS 1.0-1.2 refused (\(tls12Alert?.name ?? "no answer")); TLS 1.3 accepted"
                 }
-                if postgresOffersTLS { service.product = "PostgreSQL" }
+                if postgresOffersTLS { service.product = ServiceMatch.postgresProduct }
                 return finish(service)
             case .alert(let alert):
                 if probe == .tls
@@ -420,13 +498,40 @@ public struct ServiceProbeSession: Sendable {
                 }
                 return finish(ServiceMatch.tls(alert: tls12Alert ?? alert, name: tlsName))
             case .notTLS:
-                if let service = ServiceMatch.identify(bytes, hint: hint) { return finish(service) }
+                if let service = ServiceMatch.identify(bytes, hint: hint) { return found(service, by: probe, bytes) }
             case .incomplete:
                 break
             }
         }
         if !bytes.isEmpty, unrecognized == nil { unrecognized = bytes }
         return advance()
+    }
+
+    /// A service was named. Some answers call for one more read-only
+    /// request before finishing: Redis and memcached found by their reply to
+    /// HTTP are asked PING/stats; an HTTP API that may answer `/version`
+    /// (Docker, etcd) is asked it.
+    private mutating func found(_ service: ScanService, by probe: ServiceProbeKind, _ bytes: [UInt8]) -> ServiceProbeAction {
+        if service.name == "redis" && probe != .redis {
+            pending = service
+            remaining = [.redis]
+            return advance()
+        }
+        if service.name == "memcached" && probe != .memcached && service.unauthenticated == nil && service.version == nil {
+            pending = service
+            remaining = [.memcached]
+            return advance()
+        }
+        if service.name == "http" {
+            let refined = ServiceMatch.httpAPI(service, response: bytes, request: probe == .httpVersion ? "GET /version" : "GET /")
+            if probe == .http && refined.unauthenticated == nil && ServiceMatch.httpWantsVersion(bytes) {
+                pending = refined
+                remaining = [.httpVersion]
+                return advance()
+            }
+            return finish(refined)
+        }
+        return finish(service)
     }
 
     private var tlsName: String {
@@ -437,6 +542,7 @@ public struct ServiceProbeSession: Sendable {
     private func fallback() -> ScanService? {
         if let tls12Alert { return ServiceMatch.tls(alert: tls12Alert, name: tlsName) }
         if postgresOffersTLS { return ServiceMatch.postgresSSLResponse([UInt8(ascii: "S")]) }
+        if let pending { return pending }
         if let unrecognized {
             return ScanService(
                 name: tableName ?? "unknown", banner: ServiceMatch.banner(unrecognized),
@@ -446,6 +552,15 @@ public struct ServiceProbeSession: Sendable {
     }
 
     private mutating func finish(_ service: ScanService?) -> ServiceProbeAction {
+        var service = service
+        if let pending, var merged = service {
+            // What the follow-up said wins; what only the first answer said stays.
+            merged.product = merged.product ?? pending.product
+            merged.version = merged.version ?? pending.version
+            merged.extraInfo = merged.extraInfo ?? pending.extraInfo
+            merged.unauthenticated = merged.unauthenticated ?? pending.unauthenticated
+            service = merged
+        }
         result = .some(service)
         current = nil
         remaining = []

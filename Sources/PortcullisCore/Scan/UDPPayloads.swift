@@ -211,15 +211,15 @@ public enum UDPPayloads {
         return service
     }
 
+    /// memcached's UDP reply: our frame header echoed, then the `stats` answer (ServiceMatch.memcached).
     static func memcached(_ reply: [UInt8]) -> ScanService? {
         guard reply.count > 8, UInt16(reply[0]) << 8 | UInt16(reply[1]) == memcachedID else { return nil }
         let body = Array(reply.dropFirst(8))
-        guard body.starts(with: Array("STAT ".utf8)) || body.starts(with: Array("ERROR".utf8)) else { return nil }
-        var version: String?
-        for line in ServiceMatch.lines(body, limit: 128) where line.hasPrefix("STAT version ") {
-            version = ServiceMatch.field(line.dropFirst("STAT version ".count))
+        if body.starts(with: Array("ERROR".utf8)) {
+            return ScanService(name: "memcached", product: "Memcached", banner: "ERROR", method: .probed)
         }
-        return ScanService(name: "memcached", product: "memcached", version: version, method: .probed)
+        guard body.starts(with: Array("STAT ".utf8)) else { return nil }
+        return ServiceMatch.memcached(body)
     }
 
     /// TFTP answers a read request with DATA (opcode 3) or ERROR (opcode 5).
