@@ -4,9 +4,11 @@
 // nmap spellings are accepted and rewritten before parsing (see NmapSpelling):
 // -p- -p22,80 -sT -sU -sV -iL FILE -oX FILE -Pn -n.
 //
-// Exit codes: 0 the scan completed (whatever it found), 2 usage error (bad
-// target, port list or option), 3 runtime error (nothing could be scanned,
-// the XML file could not be written).
+// Exit codes: 0 the scan completed (whatever it found), 1 with --diff-last:
+// the scan differs from the last recorded one, 2 usage error (bad target,
+// port list or option), 3 runtime error (nothing could be scanned, the XML
+// file or the history database could not be written, --diff-last found no
+// earlier scan to compare with).
 import ArgumentParser
 import PortcullisCore
 import PortcullisJobs
@@ -24,7 +26,14 @@ extension Portcullis {
                 spellings work: -p- (every port), -sU (UDP), -sT (TCP, the default), -sV \
                 (service detection), -iL, -oX. Scan only hosts you are allowed to scan.
 
-                Exit codes: 0 scan completed, 2 usage error, 3 runtime error.
+                --record stores the scan in the history database (--db); --diff-last \
+                compares it with the last recorded scan of the same targets and ports \
+                and prints the difference instead of the scan.
+
+                Exit codes: 0 scan completed (with --diff-last: no difference, or \
+                nothing recorded yet and --record stored this scan), 1 with --diff-last: \
+                a difference, 2 usage error, 3 runtime error (with --diff-last and \
+                no --record: no earlier scan to compare with).
                 """)
 
         @Argument(help: ArgumentHelp("Hosts to scan: addresses, CIDR blocks, ranges, names.", valueName: "TARGET"))
@@ -76,6 +85,7 @@ extension Portcullis {
         var numeric = false
         @Flag(name: .customLong("no-ping"), help: "Skip host discovery (always the case: every target is probed; nmap: -Pn).")
         var noPing = false
+        @OptionGroup var history: ScanHistoryFlags
 
         func validate() throws {
             if targets.isEmpty && inputFile == nil {
@@ -94,11 +104,14 @@ extension Portcullis {
             if let xmlFile, !overwrite, HostFiles.exists(xmlFile) {
                 throw ValidationError("\(xmlFile) exists; choose another name, or add --overwrite to replace it")
             }
+            try history.check(format)
         }
 
         func run() throws {
             let services = HostFiles.services(etcRoot: "/")
             let plan = try ScanJob.plan(request, services: services)
+            // The database is opened, and the earlier scan found, before a scan that may take minutes.
+            let recorder = try history.prepare(plan)
             var options = ScanJob.Options()
             options.arguments = ["portcullis"] + CommandLine.arguments.dropFirst()
             options.engine.maxConcurrency = maxConcurrency
@@ -126,12 +139,17 @@ extension Portcullis {
             let report = ScanJob.run(plan, services: services, options: options)
             if showProgress { ProgressBar.clear() }
             reportDiagnostics(report.diagnostics)
-            switch format {
-            case .json: Console.print { ScanRenderer.writeJSON(report, to: &$0) }
-            case .ndjson: Console.print { ScanRenderer.writeNDJSONTail(report, to: &$0) }
-            case .table, .text, .csv, .junit: Console.print { ScanRenderer.writeText(report, style: terminalStyle, to: &$0) }
+            // With --diff-last the difference is printed instead of the scan.
+            let difference = try recorder?.compare(report, plan: plan, format: format)
+            if difference == nil {
+                switch format {
+                case .json: Console.print { ScanRenderer.writeJSON(report, to: &$0) }
+                case .ndjson: Console.print { ScanRenderer.writeNDJSONTail(report, to: &$0) }
+                case .table, .text, .csv, .junit: Console.print { ScanRenderer.writeText(report, style: terminalStyle, to: &$0) }
+                }
+                try recorder?.record(report, plan: plan)
             }
-            if !format.isText { Console.error(ScanRenderer.summaryLine(report)) }
+            if !format.isText || difference != nil { Console.error(ScanRenderer.summaryLine(report)) }
             if let xmlFile {
                 let xml = Array(ScanJob.xml(report, plan: plan, services: services, version: Portcullis.configuration.version).utf8)
                 do {
@@ -144,6 +162,7 @@ extension Portcullis {
                     throw JobError.output(path: xmlFile, error)
                 }
             }
+            if difference == true { throw ExitStatus.findings.exit }
         }
 
         /// The flags that say what to scan.
