@@ -51,10 +51,10 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     /// Errors the user can fix by changing the command line (exit 2, not 3).
     public var isUsageError: Bool { code == .unknownSnapshot || code == .noBaseline || code == .unknownScan }
 
-    /// "; this is a permission problem, ..." when the errno behind it is EACCES or EPERM.
-    var permissionNote: String {
+    /// " (a permission problem: this user may not VERB it)" when the errno behind it is EACCES or EPERM.
+    func permissionNote(_ verb: String) -> String {
         guard let underlying, underlying.meansDenied else { return "" }
-        return " (a permission problem: the file or its directory belongs to another user, or its mode forbids it)"
+        return " (a permission problem: this user may not \(verb) it)"
     }
 
     /// The message for the user: what happened to `path`, whether it was changed, and what to do.
@@ -71,10 +71,10 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
             return "the history database \(path) was written by a newer portcullis (\(detail)); it was not changed. "
                 + "Use that newer portcullis, or give this one another file with --db"
         case .notWritable:
-            return "cannot write the history database \(path): \(detail)\(permissionNote). "
+            return "cannot write the history database \(path): \(detail)\(permissionNote("write")). "
                 + "Run as the user who owns it (root for the system database), or give another file with --db"
         case .notReadable:
-            return "cannot read the history database \(path): \(detail)\(permissionNote). "
+            return "cannot read the history database \(path): \(detail)\(permissionNote("read")). "
                 + "Run as the user who owns it (root for the system database), or give another file with --db"
         case .missing:
             return "no history database at \(path): \(detail)"
