@@ -371,8 +371,8 @@ public final class HistoryStore: Sendable {
         try run { try queue.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") } }
     }
 
-    /// Snapshots whose stored rows do not match their header counts, and
-    /// rows that belong to no snapshot: both empty for a sound history.
+    /// Snapshots and scans whose stored rows do not match their header
+    /// counts, and rows that belong to no snapshot or scan: both empty for a sound history.
     public func consistencyProblems() throws(StoreError) -> [String] {
         try run {
             try queue.read { db in
@@ -399,6 +399,22 @@ public final class HistoryStore: Sendable {
                     let orphans =
                         try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table) WHERE snapshot_id NOT IN (SELECT id FROM snapshot)") ?? 0
                     if orphans > 0 { problems.append("\(orphans) rows of \(table) belong to no snapshot") }
+                }
+                if try db.tableExists("scan") {
+                    for row in try Row.fetchAll(
+                        db, sql: "SELECT s.id, s.host_count, (SELECT count(*) FROM scan_host WHERE scan_id = s.id) AS hosts FROM scan s")
+                    {
+                        if (row["host_count"] as Int) != (row["hosts"] as Int) {
+                            problems.append(
+                                "scan \(row["id"] as Int64): header says \(row["host_count"] as Int) hosts, rows hold \(row["hosts"] as Int)"
+                            )
+                        }
+                    }
+                    for table in ["scan_host", "scan_port"] {
+                        let orphans =
+                            try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table) WHERE scan_id NOT IN (SELECT id FROM scan)") ?? 0
+                        if orphans > 0 { problems.append("\(orphans) rows of \(table) belong to no scan") }
+                    }
                 }
                 return problems
             }

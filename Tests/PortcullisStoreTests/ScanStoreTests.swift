@@ -87,7 +87,9 @@ struct ScanStoreTests {
         let rows = try store.queue.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM scan_port") }
         #expect(rows == 5)
         #expect(try store.scans() == [info])
-        #expect(try store.integrityCheck() == ["ok"])
+        #expect(try store.integrityCheck() == ["ok"] && store.consistencyProblems().isEmpty)
+        try store.queue.write { try $0.execute(sql: "DELETE FROM scan_host WHERE position = 2") }
+        #expect(try store.consistencyProblems() == ["scan 1: header says 3 hosts, rows hold 2"])
     }
 
     @Test("The last scan of the same targets and ports is found; another scope is not")

@@ -134,7 +134,8 @@ public enum ScanHistoryRenderer {
     public static func writeDiffText(_ diff: ScanDiff, style: TableStyle, to sink: inout OutputSink) {
         func side(_ info: ScanInfo) -> String { "\(info.name) at \(Timestamp.iso8601(info.startTime))" }
         var out = "\(side(diff.from)) -> \(side(diff.to))\n"
-        out += "targets \(diff.to.scope.targets), ports \(diff.to.scope.ports)\n"
+        let ports = diff.to.scope.ports == "-" ? "1-65535" : diff.to.scope.ports
+        out += "targets \(diff.to.scope.targets), ports \(ports)\n"
         for note in diff.notes { out += "note: \(note)\n" }
         if diff.isEmpty {
             sink.write(out + "no differences\n")
