@@ -148,14 +148,16 @@ public struct ScanDiff: Sendable, Hashable {
             guard wasUp || isUp else { continue }
             let change: HostChange = isUp && !wasUp ? .appeared : (wasUp && !isUp ? .vanished : .changed)
             var ports: [Port] = []
-            // Every listed port of either side; the unlisted ones are compared by their `others` below.
-            var keys = Set<PortKey>()
-            for port in (old?.ports ?? []) + (new?.ports ?? []) { keys.insert(PortKey(proto: port.proto, port: port.port)) }
+            // Every listed port of either side (indexed: a UDP scan may list
+            // thousands); the unlisted ones are compared by their `others` below.
+            let listedBefore = Self.index(old)
+            let listedAfter = Self.index(new)
+            let keys = Set(listedBefore.keys).union(listedAfter.keys)
             for key in keys.sorted() {
                 let probedBefore = scannedBefore[key.proto]?.contains(key.port) ?? false
                 let probedAfter = scannedAfter[key.proto]?.contains(key.port) ?? false
-                let then = old?.state(key.proto, key.port, scanned: probedBefore)
-                let now = new?.state(key.proto, key.port, scanned: probedAfter)
+                let then = Self.state(old, listedBefore[key], key.proto, scanned: probedBefore)
+                let now = Self.state(new, listedAfter[key], key.proto, scanned: probedAfter)
                 let wasOpen = then?.state == .open
                 let isOpen = now?.state == .open
                 var kind: PortChange?
@@ -166,9 +168,7 @@ public struct ScanDiff: Sendable, Hashable {
                 } else if wasOpen && !isOpen {
                     kind = .closed
                 } else if wasOpen && isOpen {
-                    let s1 = old?.port(key.proto, key.port)?.service
-                    let s2 = new?.port(key.proto, key.port)?.service
-                    if Self.servicesDiffer(s1, s2) { kind = .serviceChanged }
+                    if Self.servicesDiffer(listedBefore[key]?.service, listedAfter[key]?.service) { kind = .serviceChanged }
                 } else if change == .changed, let then, let now, then.state != now.state {
                     kind = .stateChanged
                 }
@@ -177,8 +177,7 @@ public struct ScanDiff: Sendable, Hashable {
                     Port(
                         proto: key.proto, port: key.port, change: kind, fromState: then?.state, toState: now?.state,
                         fromReason: then?.reason, toReason: now?.reason,
-                        fromService: wasOpen ? old?.port(key.proto, key.port)?.service : nil,
-                        toService: isOpen ? new?.port(key.proto, key.port)?.service : nil))
+                        fromService: wasOpen ? listedBefore[key]?.service : nil, toService: isOpen ? listedAfter[key]?.service : nil))
             }
             var others: [Others] = []
             if change == .changed, let old, let new {
@@ -198,6 +197,19 @@ public struct ScanDiff: Sendable, Hashable {
             if change != .changed || !ports.isEmpty || !others.isEmpty || host.macChanged { hosts.append(host) }
         }
         self.hosts = hosts
+    }
+
+    static func index(_ host: ScanRecord.Host?) -> [PortKey: ScanRecord.Port] {
+        Dictionary((host?.ports ?? []).map { (PortKey(proto: $0.proto, port: $0.port), $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// `Host.state(_:_:scanned:)` with the listed port already looked up.
+    static func state(_ host: ScanRecord.Host?, _ listed: ScanRecord.Port?, _ proto: TransportProtocol, scanned: Bool) -> (
+        state: ScanPortState, reason: ScanReason
+    )? {
+        if let listed { return (listed.state, listed.reason) }
+        guard scanned, let rest = host?.others.first(where: { $0.proto == proto }) else { return nil }
+        return (rest.state, rest.reason)
     }
 
     /// Open on both sides, the service differs: by name, product and
