@@ -7,9 +7,11 @@ public enum HistoryLocation {
     /// Opens the database at `path`, or at the default location for this
     /// user (/var/lib/portcullis/portcullis.db as root, else under
     /// $XDG_STATE_HOME or ~/.local/state), creating its directories.
-    public static func open(path: String?, mode: HistoryStore.Mode) throws(JobError) -> HistoryStore {
+    /// `firstStep` is what a read-only open of a missing file tells the user to do.
+    public static func open(path: String?, mode: HistoryStore.Mode, firstStep: String? = nil) throws(JobError) -> HistoryStore {
         var options = HistoryStore.Options()
         options.mode = mode
+        if let firstStep { options.firstStep = firstStep }
         let file: String
         if let path {
             file = path

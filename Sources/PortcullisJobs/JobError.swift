@@ -25,6 +25,8 @@ public enum JobError: Error, Sendable, CustomStringConvertible {
     /// No history database path was given and none can be derived
     /// (HOME and XDG_STATE_HOME are unset).
     case noHistoryLocation
+    /// `scan --diff-last` without `--record` found no earlier scan of the same targets and ports to compare with.
+    case noEarlierScan(String)
     /// A file the job was asked to write could not be written.
     case output(path: String, Errno)
     /// A system facility the job needs failed ("handle SIGINT/SIGTERM").
@@ -37,7 +39,7 @@ public enum JobError: Error, Sendable, CustomStringConvertible {
         case .policy, .invalidInput: return true
         case .store(let error): return error.isUsageError
         case .collection(let error): return error.isUsageError
-        case .hidden, .nothingToScan, .noHistoryLocation, .output, .system: return false
+        case .hidden, .nothingToScan, .noEarlierScan, .noHistoryLocation, .output, .system: return false
         }
     }
 
@@ -48,7 +50,7 @@ public enum JobError: Error, Sendable, CustomStringConvertible {
         case .policy(let error): return error.description
         case .store(let error): return error.description
         case .hidden(let error): return error.description
-        case .invalidInput(let message), .nothingToScan(let message): return message
+        case .invalidInput(let message), .nothingToScan(let message), .noEarlierScan(let message): return message
         case .noHistoryLocation: return "no history database location: HOME and XDG_STATE_HOME are unset; give one with --db PATH"
         case .output(let path, let errno): return "cannot write \(path): \(errno)"
         case .system(let what, let errno): return "cannot \(what): \(errno)"

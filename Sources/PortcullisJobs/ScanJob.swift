@@ -29,6 +29,15 @@ public enum ScanJob {
 
         /// An empty request: name targets before planning.
         public init() {}
+
+        /// The targets as typed, with `-iL`, `--exclude` and `--excludefile` when used: what `history --scans` shows.
+        public var givenTargets: String {
+            var words = targets
+            if let inputFile { words.append("-iL " + inputFile) }
+            if !excludes.isEmpty { words.append("--exclude " + excludes.joined(separator: ",")) }
+            if let excludeFile { words.append("--excludefile " + excludeFile) }
+            return words.joined(separator: " ")
+        }
     }
 
     /// The hosts and ports a scan probes, and what planning noticed.
@@ -41,6 +50,8 @@ public enum ScanJob {
         public var udpPorts: [UInt16]
         /// What planning noticed: names that did not resolve, ports named for a protocol not scanned.
         public var diagnostics: [Diagnostic]
+        /// The targets and ports as asked for, and normalised (what `scan --diff-last` matches on).
+        public var scope = ScanScope()
     }
 
     /// How to scan, beyond the plan.
@@ -169,7 +180,10 @@ public enum ScanJob {
         let tcp = scanTCP ? ports.tcp : []
         let udp = scanUDP ? ports.udp : []
         if tcp.isEmpty && udp.isEmpty { throw .invalidInput("no port to scan for the protocols chosen") }
-        return Plan(hosts: hosts, tcpPorts: tcp, udpPorts: udp, diagnostics: diagnostics)
+        let scope = ScanScope(
+            given: request.givenTargets, targets: targets, excludes: excludes,
+            portsGiven: request.ports ?? "top \(request.topPorts ?? defaultTopPorts)", tcpPorts: tcp, udpPorts: udp)
+        return Plan(hosts: hosts, tcpPorts: tcp, udpPorts: udp, diagnostics: diagnostics, scope: scope)
     }
 
     /// Scans the plan: connect and UDP probes, then service detection when

@@ -138,6 +138,7 @@ package enum Sys {
         package let rawValue: Int32
         package init(rawValue: Int32) { self.rawValue = rawValue }
         package static let writable = AccessCheck(rawValue: W_OK)
+        package static let readable = AccessCheck(rawValue: R_OK)
         package static let executable = AccessCheck(rawValue: X_OK)
     }
 

@@ -3,7 +3,7 @@ import PortcullisCore
 import PortcullisLinux
 
 /// The history database: snapshots of the listeners and findings, the
-/// baseline, and recorded watch events. SQLite through GRDB, in WAL mode
+/// baseline, recorded watch events and recorded network scans. SQLite through GRDB, in WAL mode
 /// with synchronous=FULL; each snapshot is written in one transaction, so it
 /// is either wholly there or wholly absent, whatever happens to the process.
 /// Nothing is ever updated or deleted: setting a baseline adds a row.
@@ -24,6 +24,8 @@ public final class HistoryStore: Sendable {
         public var busyTimeout: Double = 5
         /// Create missing parent directories (mode 0700): for the default location.
         public var createDirectories = false
+        /// What a read-only open of a missing file tells the user to do first.
+        public var firstStep = "take a snapshot first (portcullis snapshot)"
         /// The defaults: read-write, 5 s busy timeout, no directories created.
         public init() {}
     }
@@ -31,7 +33,11 @@ public final class HistoryStore: Sendable {
     /// `PRAGMA application_id`: "PCUL", so a stranger's database is never migrated.
     public static let applicationID: Int32 = 0x5043_554C
     /// `PRAGMA user_version` after every migration this binary knows.
-    public static let schemaVersion = 2
+    public static let schemaVersion = 3
+    /// The oldest schema whose snapshots this binary reads without migrating
+    /// it (a read-only open): version 3 only added the scan tables, so a
+    /// version 2 file reads as one without recorded scans.
+    public static let oldestReadableVersion = 2
     /// Version of the stored form of listeners and findings (`snapshot.format`).
     public static let storedFormVersion = 1
 
@@ -59,7 +65,7 @@ public final class HistoryStore: Sendable {
             throw StoreError(.foreign, path: path, "not a regular file")
         case .missing:
             if options.mode == .readOnly {
-                throw StoreError(.missing, path: path, "nothing has been stored yet; take a snapshot first (portcullis snapshot)")
+                throw StoreError(.missing, path: path, "nothing has been stored yet; \(options.firstStep)")
             }
             let directory = StoreFiles.directory(of: path)
             if options.createDirectories {
@@ -72,6 +78,11 @@ public final class HistoryStore: Sendable {
             }
         case .regular:
             break
+        }
+        if options.mode == .readOnly {
+            do throws(Errno) { try StoreFiles.checkReadable(path) } catch {
+                throw StoreError(.notReadable, path: path, "\(error)", underlying: error)
+            }
         }
         if options.mode == .readWrite {
             do throws(Errno) { try StoreFiles.checkWritable(path) } catch {
@@ -92,21 +103,24 @@ public final class HistoryStore: Sendable {
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         do {
-            queue = try Self.open(path, configuration: configuration, mode: options.mode, path: path)
+            queue = try Self.open(path, configuration: configuration, mode: options.mode, path: path, firstStep: options.firstStep)
         } catch  where options.mode == .readOnly && error.code == .notWritable {
             // A reader who may not write the directory cannot create the WAL
             // index (-shm): read the file as it is on disk instead.
             queue = try Self.open(
-                "file:" + Self.uriEscaped(path) + "?immutable=1", configuration: configuration, mode: options.mode, path: path)
+                "file:" + Self.uriEscaped(path) + "?immutable=1", configuration: configuration, mode: options.mode, path: path,
+                firstStep: options.firstStep)
         }
     }
 
-    static func open(_ location: String, configuration: Configuration, mode: Mode, path: String) throws(StoreError) -> DatabaseQueue {
+    static func open(
+        _ location: String, configuration: Configuration, mode: Mode, path: String, firstStep: String
+    ) throws(StoreError) -> DatabaseQueue {
         let queue: DatabaseQueue
         do { queue = try DatabaseQueue(path: location, configuration: configuration) } catch {
             throw Self.translate(error, path: path)
         }
-        try check(queue, mode, path: path)
+        try check(queue, mode, path: path, firstStep: firstStep)
         return queue
     }
 
@@ -124,7 +138,7 @@ public final class HistoryStore: Sendable {
     }
 
     /// Integrity, ownership and schema version; then the migrations.
-    private static func check(_ queue: DatabaseQueue, _ mode: Mode, path: String) throws(StoreError) {
+    private static func check(_ queue: DatabaseQueue, _ mode: Mode, path: String, firstStep: String) throws(StoreError) {
         do {
             let (quick, applicationID, userVersion, tables) = try queue.read { db in
                 (
@@ -165,10 +179,14 @@ public final class HistoryStore: Sendable {
                 }
                 try migrator.migrate(queue)
             case .readOnly:
-                if userVersion < Self.schemaVersion {
+                if userVersion == 0 {
+                    throw StoreError(.missing, path: path, "it holds no history yet (schema version 0); \(firstStep)")
+                }
+                if userVersion < Self.oldestReadableVersion {
                     throw StoreError(
                         .missing, path: path,
-                        "it holds no history yet (schema version \(userVersion)); take a snapshot first (portcullis snapshot)")
+                        "it was written by an older portcullis (schema version \(userVersion)); a command that writes "
+                            + "(portcullis snapshot) upgrades it, keeping what it holds")
                 }
             }
         } catch let error as StoreError {
@@ -204,20 +222,11 @@ public final class HistoryStore: Sendable {
     public func saveSnapshot(
         _ content: SnapshotContent, time: Int64, label: String?, hostname: String?, source: String, diagnostics: [Diagnostic] = []
     ) throws(StoreError) -> SnapshotInfo {
-        let listeners = content.entries
-        let findings = content.findings
-        return try run {
+        try run {
             var saved: SnapshotInfo?
             try queue.inTransaction(.immediate) { db in
-                let diagnosticsJSON = JSONValue.array(diagnostics.map(InventoryRenderer.json)).serialized()
-                try db.execute(
-                    sql: """
-                        INSERT INTO snapshot (taken_at, label, hostname, source, format, listener_count, finding_count, diagnostics)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [time, label, hostname, source, Self.storedFormVersion, listeners.count, findings.count, diagnosticsJSON])
-                let id = db.lastInsertedRowID
-                try SnapshotCodec.insert(listeners, findings: findings, snapshot: id, db)
+                let id = try Self.insertSnapshot(
+                    content, time: time, label: label, hostname: hostname, source: source, diagnostics: diagnostics, db)
                 // This snapshot's header, not the newest one's: another writer may commit right after us.
                 saved = try Self.infos(db, where: "id = ?", arguments: [id]).first
                 return .commit
@@ -225,6 +234,25 @@ public final class HistoryStore: Sendable {
             guard let saved else { throw StoreError(.failed, path: path, "the snapshot just written is missing") }
             return saved
         }
+    }
+
+    /// Writes a snapshot's rows (inside the caller's transaction) and returns its id.
+    static func insertSnapshot(
+        _ content: SnapshotContent, time: Int64, label: String?, hostname: String?, source: String, diagnostics: [Diagnostic],
+        _ db: Database
+    ) throws -> Int64 {
+        let diagnosticsJSON = JSONValue.array(diagnostics.map(InventoryRenderer.json)).serialized()
+        try db.execute(
+            sql: """
+                INSERT INTO snapshot (taken_at, label, hostname, source, format, listener_count, finding_count, diagnostics)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                time, label, hostname, source, Self.storedFormVersion, content.entries.count, content.findings.count, diagnosticsJSON,
+            ])
+        let id = db.lastInsertedRowID
+        try SnapshotCodec.insert(content.entries, findings: content.findings, snapshot: id, db)
+        return id
     }
 
     static func infos(_ db: Database, where condition: String = "1", arguments: StatementArguments = []) throws -> [SnapshotInfo] {
@@ -343,8 +371,8 @@ public final class HistoryStore: Sendable {
         try run { try queue.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") } }
     }
 
-    /// Snapshots whose stored rows do not match their header counts, and
-    /// rows that belong to no snapshot: both empty for a sound history.
+    /// Snapshots and scans whose stored rows do not match their header
+    /// counts, and rows that belong to no snapshot or scan: both empty for a sound history.
     public func consistencyProblems() throws(StoreError) -> [String] {
         try run {
             try queue.read { db in
@@ -371,6 +399,22 @@ public final class HistoryStore: Sendable {
                     let orphans =
                         try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table) WHERE snapshot_id NOT IN (SELECT id FROM snapshot)") ?? 0
                     if orphans > 0 { problems.append("\(orphans) rows of \(table) belong to no snapshot") }
+                }
+                if try db.tableExists("scan") {
+                    for row in try Row.fetchAll(
+                        db, sql: "SELECT s.id, s.host_count, (SELECT count(*) FROM scan_host WHERE scan_id = s.id) AS hosts FROM scan s")
+                    {
+                        if (row["host_count"] as Int) != (row["hosts"] as Int) {
+                            problems.append(
+                                "scan \(row["id"] as Int64): header says \(row["host_count"] as Int) hosts, rows hold \(row["hosts"] as Int)"
+                            )
+                        }
+                    }
+                    for table in ["scan_host", "scan_port"] {
+                        let orphans =
+                            try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table) WHERE scan_id NOT IN (SELECT id FROM scan)") ?? 0
+                        if orphans > 0 { problems.append("\(orphans) rows of \(table) belong to no scan") }
+                    }
                 }
                 return problems
             }
@@ -484,6 +528,10 @@ public final class HistoryStore: Sendable {
                     ALTER TABLE snapshot_process ADD COLUMN pod_uid TEXT;
                     PRAGMA user_version = 2;
                     """)
+        }
+        // Network scans (`scan --record`). Snapshot tables are untouched.
+        migrator.registerMigration("v3 scans") { db in
+            try db.execute(sql: ScanCodec.schema + "PRAGMA user_version = 3;")
         }
         return migrator
     }()

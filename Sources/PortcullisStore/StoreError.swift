@@ -13,6 +13,8 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         case newerSchema
         /// The file or its directory cannot be written (permissions, read-only file system).
         case notWritable
+        /// The file cannot be read (permissions): for commands that only read.
+        case notReadable
         /// No database at the path (for commands that only read).
         case missing
         /// A SQLite database of some other program.
@@ -21,6 +23,8 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         case unknownSnapshot
         /// No baseline has been set (a usage error: exit 2).
         case noBaseline
+        /// No recorded scan with that id (a usage error: exit 2).
+        case unknownScan
         /// Any other I/O or SQLite failure.
         case failed
     }
@@ -30,7 +34,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     /// The database file concerned, as given (`--db` or the default path).
     public var path: String
     /// The specifics (SQLite's message, the errno text, the schema version), quoted in the message;
-    /// for `.unknownSnapshot` and `.noBaseline` it is the whole message.
+    /// for `.unknownSnapshot`, `.noBaseline` and `.unknownScan` it is the whole message.
     public var detail: String
     /// The system call's error behind it, when one is (the file checks made
     /// before SQLite opens the file); `detail` already says it in words.
@@ -45,7 +49,13 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     }
 
     /// Errors the user can fix by changing the command line (exit 2, not 3).
-    public var isUsageError: Bool { code == .unknownSnapshot || code == .noBaseline }
+    public var isUsageError: Bool { code == .unknownSnapshot || code == .noBaseline || code == .unknownScan }
+
+    /// " (a permission problem: this user may not VERB it)" when the errno behind it is EACCES or EPERM.
+    func permissionNote(_ verb: String) -> String {
+        guard let underlying, underlying.meansDenied else { return "" }
+        return " (a permission problem: this user may not \(verb) it)"
+    }
 
     /// The message for the user: what happened to `path`, whether it was changed, and what to do.
     public var description: String {
@@ -61,13 +71,16 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
             return "the history database \(path) was written by a newer portcullis (\(detail)); it was not changed. "
                 + "Use that newer portcullis, or give this one another file with --db"
         case .notWritable:
-            return "cannot write the history database \(path): \(detail). "
+            return "cannot write the history database \(path): \(detail)\(permissionNote("write")). "
+                + "Run as the user who owns it (root for the system database), or give another file with --db"
+        case .notReadable:
+            return "cannot read the history database \(path): \(detail)\(permissionNote("read")). "
                 + "Run as the user who owns it (root for the system database), or give another file with --db"
         case .missing:
             return "no history database at \(path): \(detail)"
         case .foreign:
             return "\(path) is not a portcullis history database (\(detail)); it was not changed. Give another file with --db"
-        case .unknownSnapshot, .noBaseline:
+        case .unknownSnapshot, .noBaseline, .unknownScan:
             return detail
         case .failed:
             return "history database \(path): \(detail)"

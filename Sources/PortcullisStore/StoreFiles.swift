@@ -44,6 +44,11 @@ enum StoreFiles {
         try Sys.checkAccess(path, .writable)
     }
 
+    /// access(2) R_OK: a file of another user (mode 0600) says EACCES here, before SQLite's vaguer "unable to open".
+    static func checkReadable(_ path: String) throws(Errno) {
+        try Sys.checkAccess(path, .readable)
+    }
+
     static func directory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return slash == path.startIndex ? "/" : String(path[..<slash])

@@ -6,9 +6,9 @@ import PortcullisJobs
 enum ExitStatus: Int32 {
     case ok = 0
     /// Findings at or above the threshold; `who`: nothing holds the port;
-    /// `diff`: a difference.
+    /// `diff`, `scan --diff-last`: a difference.
     case findings = 1
-    /// Bad command line, input file or policy; an unknown snapshot; no baseline.
+    /// Bad command line, input file or policy; an unknown snapshot or scan; no baseline.
     case usage = 2
     /// Something could not be read or written at run time.
     case runtime = 3

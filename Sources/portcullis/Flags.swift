@@ -104,7 +104,9 @@ struct StoreFlags: ParsableArguments {
         if let db, db.isEmpty { throw ValidationError("--db needs a file path") }
     }
 
-    func open(_ mode: HistoryStore.Mode) throws(JobError) -> HistoryStore { try HistoryLocation.open(path: db, mode: mode) }
+    func open(_ mode: HistoryStore.Mode, firstStep: String? = nil) throws(JobError) -> HistoryStore {
+        try HistoryLocation.open(path: db, mode: mode, firstStep: firstStep)
+    }
 }
 
 extension OutputFormat {

@@ -5,9 +5,11 @@
 // -p- -p22,80 -sT -sU -sV -iL FILE -oX FILE -Pn -n.
 //
 // Exit codes: 0 the scan completed (with --fail-on: and no finding at or
-// above it), 1 a finding at or above --fail-on, 2 usage error (bad target,
+// above it; with --diff-last: and no difference), 1 a finding at or above
+// --fail-on, or with --diff-last a difference, 2 usage error (bad target,
 // port list or option), 3 runtime error (nothing could be scanned, the XML
-// file could not be written).
+// file or the history database could not be written, --diff-last found no
+// earlier scan to compare with).
 import ArgumentParser
 import PortcullisCore
 import PortcullisJobs
@@ -30,8 +32,15 @@ extension Portcullis {
                 UDP amplifiers, file sharing beyond its LAN; with --service, what the service \
                 answered without credentials.
 
-                Exit codes: 0 scan completed (with --fail-on: no finding at or above it), 1 a \
-                finding at or above --fail-on, 2 usage error, 3 runtime error.
+                --record stores the scan in the history database (--db); --diff-last \
+                compares it with the last recorded scan of the same targets and ports \
+                and prints the difference instead of the scan.
+
+                Exit codes: 0 scan completed (with --fail-on: no finding at or above it; with \
+                --diff-last: no difference, or nothing recorded yet and --record stored this \
+                scan), 1 a finding at or above --fail-on, or with --diff-last a difference, \
+                2 usage error, 3 runtime error (with --diff-last and no --record: no earlier \
+                scan to compare with).
                 """)
 
         @Argument(help: ArgumentHelp("Hosts to scan: addresses, CIDR blocks, ranges, names.", valueName: "TARGET"))
@@ -89,6 +98,7 @@ extension Portcullis {
         var numeric = false
         @Flag(name: .customLong("no-ping"), help: "Skip host discovery (always the case: every target is probed; nmap: -Pn).")
         var noPing = false
+        @OptionGroup var history: ScanHistoryFlags
 
         func validate() throws {
             if targets.isEmpty && inputFile == nil {
@@ -107,11 +117,14 @@ extension Portcullis {
             if let xmlFile, !overwrite, HostFiles.exists(xmlFile) {
                 throw ValidationError("\(xmlFile) exists; choose another name, or add --overwrite to replace it")
             }
+            try history.check(format)
         }
 
         func run() throws {
             let services = HostFiles.services(etcRoot: "/")
             let plan = try ScanJob.plan(request, services: services)
+            // The database is opened, and the earlier scan found, before a scan that may take minutes.
+            let recorder = try history.prepare(plan)
             var options = ScanJob.Options()
             options.arguments = ["portcullis"] + CommandLine.arguments.dropFirst()
             options.engine.maxConcurrency = maxConcurrency
@@ -146,13 +159,18 @@ extension Portcullis {
             let report = ScanJob.run(plan, services: services, options: options)
             if showProgress { ProgressBar.clear() }
             reportDiagnostics(report.diagnostics)
-            switch format {
-            case .json: Console.print { ScanRenderer.writeJSON(report, to: &$0) }
-            case .ndjson: Console.print { ScanRenderer.writeNDJSONTail(report, openPorts: service, to: &$0) }
-            case .junit: Console.print { ScanRenderer.writeJUnit(report, to: &$0) }
-            case .table, .text, .csv: Console.print { ScanRenderer.writeText(report, failOn: failOn, style: terminalStyle, to: &$0) }
+            // With --diff-last the difference is printed instead of the scan.
+            let difference = try recorder?.compare(report, plan: plan, format: format)
+            if difference == nil {
+                switch format {
+                case .json: Console.print { ScanRenderer.writeJSON(report, to: &$0) }
+                case .ndjson: Console.print { ScanRenderer.writeNDJSONTail(report, openPorts: service, to: &$0) }
+                case .junit: Console.print { ScanRenderer.writeJUnit(report, to: &$0) }
+                case .table, .text, .csv: Console.print { ScanRenderer.writeText(report, failOn: failOn, style: terminalStyle, to: &$0) }
+                }
+                try recorder?.record(report, plan: plan)
             }
-            if !format.isText { Console.error(ScanRenderer.summaryLine(report)) }
+            if !format.isText || difference != nil { Console.error(ScanRenderer.summaryLine(report)) }
             if let xmlFile {
                 let xml = Array(ScanJob.xml(report, plan: plan, services: services, version: Portcullis.configuration.version).utf8)
                 do {
@@ -165,6 +183,7 @@ extension Portcullis {
                     throw JobError.output(path: xmlFile, error)
                 }
             }
+            if difference == true { throw ExitStatus.findings.exit }
             if let failOn, report.count(atLeast: failOn) > 0 { throw ExitStatus.findings.exit }
         }
 

@@ -49,7 +49,7 @@ struct NamespaceStoreTests {
             #expect(try queue.read { try Int.fetchOne($0, sql: "PRAGMA user_version") } == 1)
         }
         let store = try HistoryStore(path: scratch.db)
-        #expect(try store.queue.read { try Int.fetchOne($0, sql: "PRAGMA user_version") } == 2)
+        #expect(try store.queue.read { try Int.fetchOne($0, sql: "PRAGMA user_version") } == HistoryStore.schemaVersion)
         let old = try store.content(of: 1)
         #expect(old.entries.count == 1)
         #expect(old.entries[0].namespace == nil)

@@ -47,7 +47,8 @@ import Testing
         } catch {
             #expect(error.underlying == .permissionDenied)
             #expect(
-                error.description == "cannot write the history database \(path): Permission denied. "
+                error.description
+                    == "cannot write the history database \(path): Permission denied (a permission problem: this user may not write it). "
                     + "Run as the user who owns it (root for the system database), or give another file with --db")
         }
     }
