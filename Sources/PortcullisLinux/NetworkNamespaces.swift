@@ -213,7 +213,7 @@ extension NamespaceDiscovery {
             guard let count = try? Sys.receive(fd, into: &buffer), count > 0 else { break }
             let reply = RouteNetlinkWire.decode(Array(buffer[0..<count]))
             all.addresses += reply.addresses
-            all.networks += reply.networks
+            all.entries += reply.entries
             all.error = reply.error ?? all.error
             if reply.isDone {
                 all.isDone = true
