@@ -13,8 +13,10 @@ import PortcullisLinux
 ///   allows it; `echo-reply`) and TCP connects to ports 80 and 443 (a
 ///   refusal proves the host up: `conn-refused`; completion: `syn-ack`);
 /// - this host's own addresses: `localhost-response`;
-/// - the kernel's neighbour table, before (entries confirmed in the last
-///   reachable time) and after (MAC addresses of hosts found up).
+/// - the kernel's neighbour table, after probing: the MAC address of each
+///   host found up on a link, and hosts the kernel confirmed reachable
+///   meanwhile (a TCP connect makes it resolve the address) are up even
+///   when the probe itself went unanswered.
 ///
 /// Silent hosts are asked again `retries` times; each round waits as long
 /// as the round trips measured so far say (an adaptive timer), and every
@@ -29,7 +31,7 @@ public enum HostDiscovery {
         /// TCP ports connected to (nmap's default discovery probes 80 and 443).
         public var tcpPorts: [UInt16] = [80, 443]
         /// First wait for answers when every target is on a directly connected link.
-        public var linkWaitMilliseconds = 500
+        public var linkWaitMilliseconds = 300
         /// First wait for answers when some target is beyond a router.
         public var beyondWaitMilliseconds = 1000
         /// Floor of the adaptive wait.
@@ -42,7 +44,7 @@ public enum HostDiscovery {
         public var vendors = MACVendors()
         /// Called (from the discovery thread) as each host is found up.
         public var onUp: (@Sendable (Int, HostStatus) -> Void)?
-        /// The defaults: 2 retries, TCP 80 and 443, waits of 0.5 s (link) or 1 s (beyond) adapting within 0.1-2 s.
+        /// The defaults: 2 retries, TCP 80 and 443, waits of 0.3 s (link) or 1 s (beyond) adapting within 0.1-2 s.
         public init() {}
     }
 
@@ -123,7 +125,6 @@ struct DiscoverySession {
             found[i] = HostStatus(up: true, reason: .localhostResponse, rttMicroseconds: 0)
             options.onUp?(i, found[i]!)
         }
-        readNeighbours()
         let anyBeyond = routes.contains { $0 == .beyond }
         timer = RoundTripTimer(
             initial: Int64(anyBeyond ? options.beyondWaitMilliseconds : options.linkWaitMilliseconds) * 1000,
@@ -401,10 +402,10 @@ struct DiscoverySession {
 
     // MARK: neighbour table
 
-    /// Before probing: neighbours the kernel confirmed within its reachable
-    /// time are up. After: the MAC of every host found up on a link, and
-    /// hosts whose address the kernel resolved while we probed (a TCP
-    /// connect makes it ask) are up even if the probe itself went unanswered.
+    /// After probing: the MAC of every host found up on a link; and a
+    /// neighbour the kernel confirmed within its reachable time (about 30 s;
+    /// a TCP connect makes it resolve the address) is up, `arp-response` or
+    /// `nd-response`, even when the probe itself went unanswered.
     mutating func readNeighbours() {
         guard let neighbours = try? RouteNetlink.neighbours() else { return }
         for neighbour in neighbours {
