@@ -138,6 +138,16 @@ struct DiscoverySession {
         }
         defer { closeAll() }
         openSockets()
+        // A host on a link probed by ICMP or TCP (no ARP socket) must first be
+        // resolved by the kernel, which repeats a lost ARP request only after
+        // its retransmission time (1 s): a round shorter than that cannot retry.
+        if targets.indices.contains(where: { i in
+            guard found[i] == nil, case .link = routes[i] else { return false }
+            return usesIP(i)
+        }) {
+            let floor = Int64(Self.kernelNeighbourRetransmitMilliseconds) * 1000
+            timer = RoundTripTimer(initial: max(timer.initial, floor), minimum: max(timer.minimum, floor), maximum: max(timer.maximum, floor))
+        }
         for round in 0...max(0, options.retries) {
             var sentAny = false
             for i in targets.indices where found[i] == nil {
@@ -308,6 +318,9 @@ struct DiscoverySession {
             endConnect(slot)
         }
     }
+
+    /// The kernel's default neighbour retransmission time (net.ipv4.neigh.default.retrans_time_ms).
+    static let kernelNeighbourRetransmitMilliseconds = 1000
 
     static let connectLimit = max(64, min(4096, Sys.raiseDescriptorLimit() - 256))
 
