@@ -52,6 +52,10 @@ extension Sys {
         return try retrying { socket(ipv6 ? AF_INET6 : AF_INET, type, ipv6 ? Int32(IPPROTO_ICMPV6) : Int32(IPPROTO_ICMP)) }
     }
 
+    /// bind(2) of a socket to a local address (an ICMPv6 socket that must
+    /// send from, and hear answers to, one address of a link).
+    package static func bindLocal(_ fd: Int32, to endpoint: InetEndpoint) throws(Errno) { try bind(fd, to: endpoint) }
+
     /// sendto(2) of one datagram to `endpoint` (the port is ignored by ICMP sockets).
     package static func sendDatagram(_ fd: Int32, _ bytes: [UInt8], to endpoint: InetEndpoint) throws(Errno) {
         _ = try retrying {

@@ -79,6 +79,10 @@ struct DiscoverySession {
     var arpSockets: [Int32: Int32] = [:]
     var icmp4: Int32 = -1
     var icmp6: Int32 = -1
+    /// Per link whose prefix holds IPv6 targets: an ICMPv6 socket bound to
+    /// our address there, which sends the echo to ff02::1 (answers come
+    /// from the hosts' addresses in that prefix).
+    var allNodes: [(interface: Int32, fd: Int32)] = []
     var icmpRaw = false
     let identifier: UInt16
     var epoll: Int32 = -1
@@ -96,6 +100,9 @@ struct DiscoverySession {
     static let tokenICMP4: UInt64 = 2 << 56
     static let tokenICMP6: UInt64 = 3 << 56
     static let tokenConnect: UInt64 = 4 << 56
+    static let tokenAllNodes: UInt64 = 5 << 56
+    /// ff02::1, every node on the link.
+    static let allNodesAddress = IPAddress(v6High: 0xff02_0000_0000_0000, low: 1)
 
     init(targets: [IPAddress], options: HostDiscovery.Options) {
         self.targets = targets
@@ -150,6 +157,16 @@ struct DiscoverySession {
         }
         for round in 0...max(0, options.retries) {
             var sentAny = false
+            for link in allNodes
+            where routes.indices.contains(where: { found[$0] == nil && routes[$0].interfaceIndex == link.interface && targets[$0].kind == .v6 }) {
+                paceOnePacket()
+                let echo = ICMPEcho(ipv6: true, isReply: false, identifier: identifier, sequence: UInt16(round), payload: Array("portcullis".utf8))
+                let sent = Sys.monotonicMicroseconds()
+                for i in targets.indices where found[i] == nil && routes[i].interfaceIndex == link.interface && targets[i].kind == .v6 {
+                    lastSent[i] = sent
+                }
+                try? Sys.sendDatagram(link.fd, echo.encoded, to: InetEndpoint(Self.allNodesAddress, port: 0, scopeID: UInt32(bitPattern: link.interface)))
+            }
             for i in targets.indices where found[i] == nil {
                 send(to: i, round: round)
                 sentAny = true
@@ -196,6 +213,7 @@ struct DiscoverySession {
         if routes.indices.contains(where: { i in found[i] == nil && usesIP(i) && targets[i].kind == .v4 }) { needsICMP4 = true }
         if needsICMP4 { icmp4 = openICMP(ipv6: false, token: Self.tokenICMP4) }
         if needsICMP6 { icmp6 = openICMP(ipv6: true, token: Self.tokenICMP6) }
+        if icmp6 >= 0 { openAllNodesSockets() }
         if !privileged {
             diagnostics.append(
                 Diagnostic(
@@ -227,6 +245,32 @@ struct DiscoverySession {
         return -1
     }
 
+    /// One ICMPv6 socket per link whose prefix holds IPv6 targets, bound to
+    /// our address in that prefix: its echo to ff02::1 finds every host of
+    /// the link at once (only answers from targets are kept).
+    mutating func openAllNodesSockets() {
+        var sources: [Int32: IPAddress] = [:]
+        for (i, route) in routes.enumerated() where found[i] == nil && targets[i].kind == .v6 {
+            if case .link(let interface, let source) = route, sources[interface] == nil { sources[interface] = source }
+        }
+        for (interface, source) in sources.sorted(by: { $0.key < $1.key }) {
+            do throws(Errno) {
+                let fd = try Sys.icmpSocket(ipv6: true, raw: icmpRaw)
+                do throws(Errno) {
+                    try Sys.bindLocal(fd, to: InetEndpoint(source, port: 0))
+                    try Sys.epollAdd(epoll, fd, events: 1, token: Self.tokenAllNodes | UInt64(allNodes.count))
+                } catch {
+                    Sys.close(fd)
+                    throw error
+                }
+                allNodes.append((interface, fd))
+            } catch {
+                let name = links[interface]?.name ?? "interface \(interface)"
+                diagnostics.append(Diagnostic(.notice, "host discovery: no ICMPv6 echo to ff02::1 on \(name) (\(error)); each target is asked"))
+            }
+        }
+    }
+
     /// Whether target `i` is probed with ICMP and TCP (not ARP).
     func usesIP(_ i: Int) -> Bool {
         if case .link(let interface, _) = routes[i], targets[i].kind == .v4, arpSockets[interface] != nil { return false }
@@ -237,6 +281,7 @@ struct DiscoverySession {
         for fd in arpSockets.values { Sys.close(fd) }
         if icmp4 >= 0 { Sys.close(icmp4) }
         if icmp6 >= 0 { Sys.close(icmp6) }
+        for link in allNodes { Sys.close(link.fd) }
         for entry in connects { if let entry { Sys.close(entry.fd) } }
         connects = []
         if epoll >= 0 { Sys.close(epoll) }
@@ -344,7 +389,10 @@ struct DiscoverySession {
     mutating func answered(_ i: Int, reason: HostDiscoveryReason, mac: MACAddress? = nil) {
         guard found[i] == nil else { return }
         let rtt = max(0, Sys.monotonicMicroseconds() - lastSent[i])
-        timer.record(rtt)
+        // An answer that waited for the kernel to resolve an address (a lost
+        // ARP or neighbour solicitation) says little about the round trip:
+        // no sample raises the wait above the current one.
+        timer.record(min(rtt, timer.timeout))
         found[i] = HostStatus(
             up: true, reason: reason, macAddress: mac?.description, vendor: mac.flatMap { options.vendors.vendor(of: $0) },
             rttMicroseconds: rtt)
@@ -363,6 +411,9 @@ struct DiscoverySession {
             case Self.tokenARP: readARP(Int32(bitPattern: UInt32(truncatingIfNeeded: token)))
             case Self.tokenICMP4: readICMP(icmp4, ipv6: false)
             case Self.tokenICMP6: readICMP(icmp6, ipv6: true)
+            case Self.tokenAllNodes:
+                let n = Int(token & 0xffff_ffff)
+                if n < allNodes.count { readICMP(allNodes[n].fd, ipv6: true) }
             case Self.tokenConnect: connectEnded(Int(token & 0xffff_ffff))
             default: break
             }

@@ -14,8 +14,9 @@ final class DiscoveryLab {
     let bridge: String
     let scanner: String
     let scannerAddress = "10.81.0.1"
-    /// (namespace, IPv4 address) of each live host.
-    let hosts: [(namespace: String, address: String)]
+    let scannerV6 = "fd81::1"
+    /// (namespace, IPv4 address, IPv6 address) of each live host.
+    let hosts: [(namespace: String, address: String, v6: String)]
     private var pids: [pid_t] = []
     private var made: [String] = []
 
@@ -46,13 +47,13 @@ final class DiscoveryLab {
         let tag = "\(getpid())-\(UInt16.random(in: 0...UInt16.max))"
         bridge = "pc-lanbr-\(tag)"
         scanner = "pc-lanscan-\(tag)"
-        hosts = liveHosts.map { ("pc-lanhost\($0)-\(tag)", "10.81.0.\($0)") }
+        hosts = liveHosts.map { ("pc-lanhost\($0)-\(tag)", "10.81.0.\($0)", "fd81::\($0)") }
         try make(bridge)
         try TestNamespace.must(["ip", "-n", bridge, "link", "add", "br0", "type", "bridge"])
         try TestNamespace.must(["ip", "-n", bridge, "link", "set", "br0", "up"])
-        try join(scanner, address: scannerAddress, port: "bscan")
+        try join(scanner, address: scannerAddress, v6: scannerV6, port: "bscan")
         for (n, host) in hosts.enumerated() {
-            try join(host.namespace, address: host.address, port: "bhost\(n)")
+            try join(host.namespace, address: host.address, v6: host.v6, port: "bhost\(n)")
             try load(Self.lossRuleset, in: host.namespace)
         }
     }
@@ -63,13 +64,14 @@ final class DiscoveryLab {
         try TestNamespace.must(["ip", "-n", namespace, "link", "set", "lo", "up"])
     }
 
-    /// A namespace with interface e0 (address/24) whose peer `port` is a port of the bridge.
-    private func join(_ namespace: String, address: String, port: String) throws {
+    /// A namespace with interface e0 (address/24, v6/64) whose peer `port` is a port of the bridge.
+    private func join(_ namespace: String, address: String, v6: String, port: String) throws {
         try make(namespace)
         for command in [
             ["ip", "link", "add", "e0", "netns", namespace, "type", "veth", "peer", "name", port, "netns", bridge],
             ["ip", "-n", bridge, "link", "set", port, "master", "br0", "up"],
             ["ip", "-n", namespace, "addr", "add", "\(address)/24", "dev", "e0"],
+            ["ip", "-n", namespace, "-6", "addr", "add", "\(v6)/64", "dev", "e0", "nodad"],
             ["ip", "-n", namespace, "link", "set", "e0", "up"],
         ] {
             try TestNamespace.must(command)
@@ -194,6 +196,36 @@ extension CLITests {
                     theirs.out.split(separator: "\n").filter { $0.hasPrefix("Host: ") && $0.hasSuffix("Status: Up") }
                         .compactMap { $0.split(separator: " ").dropFirst().first.map(String.init) })
                 #expect(nmapUp == expectedUp, "nmap -sn found \(nmapUp.sorted())")
+            }
+        }
+
+        @Test(
+            "IPv6: the echo to ff02::1 and to each target finds exactly the live hosts of fd81::/120, with their MACs, as nmap -6 -sn does",
+            .enabled(if: canRun, "needs root, python3, nft and ip"), .timeLimit(.minutes(5)))
+        func discoverIPv6() throws {
+            let lab = try DiscoveryLab()
+            var macs: [String: String] = [:]
+            for host in lab.hosts { macs[host.v6] = try lab.mac(of: host.namespace) }
+            let expectedUp = Set(lab.hosts.map(\.v6) + [lab.scannerV6])
+            let document = try Self.decode(try lab.scan(["-sn", "--format", "json", "fd81::/120"]))
+            #expect(document.hosts.count == 256)
+            #expect(Set(document.hosts.filter(\.up).map(\.address)) == expectedUp)
+            for host in document.hosts {
+                let status = try #require(host.status)
+                if let mac = macs[host.address] {
+                    #expect(["echo-reply", "nd-response"].contains(status.reason), "\(host.address): \(status)")
+                    #expect(status.mac == mac, "\(host.address)")
+                } else if host.address != lab.scannerV6 {
+                    #expect(!status.up && status.reason == "no-response", "\(host.address): \(status)")
+                }
+            }
+            if let nmap = Self.nmap {
+                let theirs = try lab.inScanner([nmap, "-6", "-sn", "-n", "-oG", "-", "fd81::/120"])
+                try #require(theirs.status == 0, "\(theirs)")
+                let nmapUp = Set(
+                    theirs.out.split(separator: "\n").filter { $0.hasPrefix("Host: ") && $0.hasSuffix("Status: Up") }
+                        .compactMap { $0.split(separator: " ").dropFirst().first.map(String.init) })
+                #expect(nmapUp == expectedUp, "nmap -6 -sn found \(nmapUp.sorted())")
             }
         }
 

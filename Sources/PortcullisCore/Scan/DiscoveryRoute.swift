@@ -9,6 +9,12 @@ public enum DiscoveryRoute: Sendable, Hashable {
     /// Reached through a router, or on no known subnet: ICMP echo and TCP probes.
     case beyond
 
+    /// The interface of a `link` route; nil otherwise.
+    public var interfaceIndex: Int32? {
+        if case .link(let interface, _) = self { return interface }
+        return nil
+    }
+
     /// The route for `target`: `local` when it is one of `addresses`; `link`
     /// through the interface whose subnet holds it (the longest prefix wins;
     /// host routes such as a /32 and loopback subnets are not links); `beyond` otherwise.
