@@ -72,6 +72,8 @@ struct DiscoverySession {
     let privileged: Bool
     var diagnostics: [Diagnostic] = []
     var found: [HostStatus?]
+    /// How many targets have no status yet.
+    var silent: Int
     var index: [IPAddress: Int] = [:]
     var routes: [DiscoveryRoute] = []
     var links: [Int32: RouteNetlinkWire.Link] = [:]
@@ -109,6 +111,7 @@ struct DiscoverySession {
         self.options = options
         privileged = options.privileged ?? Sys.isRoot
         found = Array(repeating: nil, count: targets.count)
+        silent = targets.count
         lastSent = Array(repeating: 0, count: targets.count)
         identifier = UInt16(truncatingIfNeeded: Sys.monotonicMicroseconds() ^ 0x5a5a) | 1
         rateInterval = options.rate.map { max(1, 1_000_000 / Int64(max(1, $0))) }
@@ -130,14 +133,15 @@ struct DiscoverySession {
         routes = targets.map { DiscoveryRoute.route(for: $0, addresses: addresses) }
         for (i, route) in routes.enumerated() where route == .local {
             found[i] = HostStatus(up: true, reason: .localhostResponse, rttMicroseconds: 0)
-            options.onUp?(i, found[i]!)
+            silent -= 1
+            if let status = found[i] { options.onUp?(i, status) }
         }
         let anyBeyond = routes.contains { $0 == .beyond }
         timer = RoundTripTimer(
             initial: Int64(anyBeyond ? options.beyondWaitMilliseconds : options.linkWaitMilliseconds) * 1000,
             minimum: Int64(min(options.minWaitMilliseconds, options.maxWaitMilliseconds)) * 1000,
             maximum: Int64(options.maxWaitMilliseconds) * 1000)
-        guard found.contains(where: { $0 == nil }) else { return }
+        guard silent > 0 else { return }
         do throws(Errno) { epoll = try Sys.epollCreate() } catch {
             diagnostics.append(Diagnostic(.warning, "host discovery: epoll_create failed (\(error)); every target is taken as up"))
             for i in found.indices where found[i] == nil { found[i] = HostStatus(up: true, reason: .userSet) }
@@ -153,19 +157,24 @@ struct DiscoverySession {
             return usesIP(i)
         }) {
             let floor = Int64(Self.kernelNeighbourRetransmitMilliseconds) * 1000
-            timer = RoundTripTimer(initial: max(timer.initial, floor), minimum: max(timer.minimum, floor), maximum: max(timer.maximum, floor))
+            timer = RoundTripTimer(
+                initial: max(timer.initial, floor), minimum: max(timer.minimum, floor), maximum: max(timer.maximum, floor))
         }
         for round in 0...max(0, options.retries) {
             var sentAny = false
             for link in allNodes
-            where routes.indices.contains(where: { found[$0] == nil && routes[$0].interfaceIndex == link.interface && targets[$0].kind == .v6 }) {
+            where routes.indices.contains(where: {
+                found[$0] == nil && routes[$0].interfaceIndex == link.interface && targets[$0].kind == .v6
+            }) {
                 paceOnePacket()
-                let echo = ICMPEcho(ipv6: true, isReply: false, identifier: identifier, sequence: UInt16(round), payload: Array("portcullis".utf8))
+                let echo = ICMPEcho(
+                    ipv6: true, isReply: false, identifier: identifier, sequence: UInt16(round), payload: Array("portcullis".utf8))
                 let sent = Sys.monotonicMicroseconds()
                 for i in targets.indices where found[i] == nil && routes[i].interfaceIndex == link.interface && targets[i].kind == .v6 {
                     lastSent[i] = sent
                 }
-                try? Sys.sendDatagram(link.fd, echo.encoded, to: InetEndpoint(Self.allNodesAddress, port: 0, scopeID: UInt32(bitPattern: link.interface)))
+                try? Sys.sendDatagram(
+                    link.fd, echo.encoded, to: InetEndpoint(Self.allNodesAddress, port: 0, scopeID: UInt32(bitPattern: link.interface)))
             }
             for i in targets.indices where found[i] == nil {
                 send(to: i, round: round)
@@ -175,7 +184,7 @@ struct DiscoverySession {
             // Answers to this round: wait the adaptive time after its last
             // packet (recomputed as answers refine the round-trip estimate).
             let lastPacket = Sys.monotonicMicroseconds()
-            while found.contains(where: { $0 == nil }) {
+            while silent > 0 {
                 let roundEnd = lastPacket + timer.timeout
                 if Sys.monotonicMicroseconds() >= roundEnd { break }
                 pump(until: roundEnd)
@@ -266,7 +275,8 @@ struct DiscoverySession {
                 allNodes.append((interface, fd))
             } catch {
                 let name = links[interface]?.name ?? "interface \(interface)"
-                diagnostics.append(Diagnostic(.notice, "host discovery: no ICMPv6 echo to ff02::1 on \(name) (\(error)); each target is asked"))
+                diagnostics.append(
+                    Diagnostic(.notice, "host discovery: no ICMPv6 echo to ff02::1 on \(name) (\(error)); each target is asked"))
             }
         }
     }
@@ -393,10 +403,11 @@ struct DiscoverySession {
         // ARP or neighbour solicitation) says little about the round trip:
         // no sample raises the wait above the current one.
         timer.record(min(rtt, timer.timeout))
+        silent -= 1
         found[i] = HostStatus(
             up: true, reason: reason, macAddress: mac?.description, vendor: mac.flatMap { options.vendors.vendor(of: $0) },
             rttMicroseconds: rtt)
-        options.onUp?(i, found[i]!)
+        if let status = found[i] { options.onUp?(i, status) }
     }
 
     /// Handles whatever is ready, waiting up to `deadline` (µs, monotonic; 0 = do not wait).
@@ -483,10 +494,11 @@ struct DiscoverySession {
                     found[i] = status
                 }
             } else if neighbour.isReachable {
+                silent -= 1
                 found[i] = HostStatus(
                     up: true, reason: targets[i].kind == .v4 ? .arpResponse : .ndResponse, macAddress: mac.description,
                     vendor: options.vendors.vendor(of: mac))
-                options.onUp?(i, found[i]!)
+                if let status = found[i] { options.onUp?(i, status) }
             }
         }
     }

@@ -63,7 +63,8 @@ extension Portcullis {
         var maxConcurrency = 4096
         @Option(
             name: [.customLong("max-rate"), .customLong("rate")],
-            help: ArgumentHelp("Most packets per second, for host discovery and the port scan (default: no cap; --rate is an alias).", valueName: "N"))
+            help: ArgumentHelp(
+                "Most packets per second, for host discovery and the port scan (default: no cap; --rate is an alias).", valueName: "N"))
         var rate: Int?
         @Option(
             help: ArgumentHelp(
@@ -83,7 +84,9 @@ extension Portcullis {
         var numeric = false
         @Flag(name: .customLong("no-ping"), help: "Skip host discovery: take every target as up and probe its ports (nmap: -Pn).")
         var noPing = false
-        @Flag(name: .customLong("discover-only"), help: "Host discovery only: list the hosts that are up, with MAC and vendor; probe no port (nmap: -sn).")
+        @Flag(
+            name: .customLong("discover-only"),
+            help: "Host discovery only: list the hosts that are up, with MAC and vendor; probe no port (nmap: -sn).")
         var discoverOnly = false
 
         func validate() throws {
@@ -98,7 +101,8 @@ extension Portcullis {
             guard (1...1_000_000).contains(maxConcurrency) else { throw ValidationError("--max-concurrency must be between 1 and 1000000") }
             if let rate, rate < 1 { throw ValidationError("--max-rate must be at least 1 packet per second") }
             if discoverOnly && noPing {
-                throw ValidationError("--discover-only (-sn) and --no-ping (-Pn) cannot be combined: one only discovers, the other skips discovery")
+                throw ValidationError(
+                    "--discover-only (-sn) and --no-ping (-Pn) cannot be combined: one only discovers, the other skips discovery")
             }
             if discoverOnly && (ports != nil || topPorts != nil || udp || service) {
                 throw ValidationError("--discover-only (-sn) probes no port; drop -p, --top-ports, --udp and --service, or drop -sn")

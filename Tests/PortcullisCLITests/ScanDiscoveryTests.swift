@@ -230,6 +230,26 @@ extension CLITests {
         }
 
         @Test(
+            "Beyond a router: ICMP echo finds the one live address of a routed /28, with no MAC; the rest are down",
+            .enabled(if: canRun, "needs root, python3, nft and ip"), .timeLimit(.minutes(5)))
+        func beyondTheLink() throws {
+            let lab = try DiscoveryLab(liveHosts: [10])
+            let router = lab.hosts[0]
+            // 10.82.0.5 lives on the host's loopback; the scanner routes 10.82.0.0/24 through it.
+            try TestNamespace.must(["ip", "-n", router.namespace, "addr", "add", "10.82.0.5/32", "dev", "lo"])
+            try TestNamespace.must(["ip", "-n", lab.scanner, "route", "add", "10.82.0.0/24", "via", router.address])
+            let document = try Self.decode(try lab.scan(["-sn", "--format", "json", "10.82.0.0/28"]))
+            #expect(Set(document.hosts.filter(\.up).map(\.address)) == ["10.82.0.5"])
+            let live = try #require(document.hosts.first { $0.address == "10.82.0.5" }?.status)
+            // Echo as root; the TCP probes to 80/443 are refused by the host's kernel, which also proves it up.
+            #expect(["echo-reply", "conn-refused"].contains(live.reason), "\(live)")
+            #expect(live.mac == nil, "a routed host's MAC is not known")
+            for host in document.hosts where host.address != "10.82.0.5" {
+                #expect(host.status?.reason == "no-response", "\(host.address)")
+            }
+        }
+
+        @Test(
             "Down hosts get no port probe; --no-ping (-Pn) probes every target as before",
             .enabled(if: canRun, "needs root, python3, nft and ip"), .timeLimit(.minutes(5)))
         func downHostsNotScanned() throws {

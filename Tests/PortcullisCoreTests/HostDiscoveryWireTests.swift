@@ -94,7 +94,9 @@ struct HostDiscoveryWireTests {
         #expect(reply.neighbours[1].state == 0x04 && !reply.neighbours[1].isReachable)
         #expect(RouteNetlinkWire.neighbourDumpRequest(sequence: 9).count == 28)
         // Every truncation decodes without a crash, and never invents an entry.
-        for cut in 0..<Self.neighbourDump.count { #expect(RouteNetlinkWire.decode(Array(Self.neighbourDump.prefix(cut))).neighbours.count <= 2) }
+        for cut in 0..<Self.neighbourDump.count {
+            #expect(RouteNetlinkWire.decode(Array(Self.neighbourDump.prefix(cut))).neighbours.count <= 2)
+        }
     }
 
     @Test("RTM_NEWLINK: index, name, MAC, type and flags; RTM_NEWADDR keeps the prefix and interface")
@@ -135,7 +137,8 @@ struct HostDiscoveryWireTests {
         ]
         #expect(DiscoveryRoute.route(for: try ip("10.79.0.1"), addresses: addresses) == .local)
         #expect(DiscoveryRoute.route(for: try ip("127.0.0.2"), addresses: addresses) == .local)
-        #expect(DiscoveryRoute.route(for: try ip("10.79.0.9"), addresses: addresses) == .link(interfaceIndex: 3, source: try ip("10.79.0.1")))
+        #expect(
+            DiscoveryRoute.route(for: try ip("10.79.0.9"), addresses: addresses) == .link(interfaceIndex: 3, source: try ip("10.79.0.1")))
         #expect(DiscoveryRoute.route(for: try ip("10.1.2.3"), addresses: addresses) == .link(interfaceIndex: 2, source: try ip("10.0.0.1")))
         #expect(DiscoveryRoute.route(for: try ip("192.0.2.8"), addresses: addresses) == .beyond)
         #expect(DiscoveryRoute.route(for: try ip("fd77::9"), addresses: addresses) == .link(interfaceIndex: 3, source: try ip("fd77::1")))

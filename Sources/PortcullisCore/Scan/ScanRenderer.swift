@@ -120,7 +120,7 @@ public enum ScanRenderer {
         }
         // The value is 0.DD × 10^magnitude seconds.
         if magnitude <= 0 { return "0." + String(repeating: "0", count: -magnitude) + digits + "s" }
-        if magnitude == 1 { return String(digits.first!) + "." + String(digits.last!) + "s" }
+        if magnitude == 1 { return String(digits.prefix(1)) + "." + String(digits.dropFirst().prefix(1)) + "s" }
         return digits + String(repeating: "0", count: magnitude - 2) + "s"
     }
 
