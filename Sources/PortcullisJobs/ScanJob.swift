@@ -67,6 +67,12 @@ public enum ScanJob {
         /// The scanner's directly connected networks for the scan rules; nil
         /// reads this host's own (`ScanJob.localNetworks()`) when the scan runs.
         public var localNetworks: LocalNetworks?
+        /// Host discovery before the port scan (on by default); nil skips it
+        /// (nmap's -Pn): every target is probed, with status reason `user-set`.
+        /// Its MAC vendor list is read from the installed OUI file when left empty.
+        public var discovery: HostDiscovery.Options? = HostDiscovery.Options()
+        /// Discover hosts and probe no port (nmap's -sn).
+        public var discoverOnly = false
 
         /// The engine's defaults with nmap's UDP payloads (a UDP service that
         /// answers only a well-formed request is otherwise open|filtered), no service detection.
@@ -192,7 +198,32 @@ public enum ScanJob {
     public static func run(_ plan: Plan, services: ServiceTable, options: Options) -> ScanReport {
         let startTime = Clock.now()
         let started = Clock.monotonicMilliseconds()
-        var hosts = ScanEngine.run(hosts: plan.hosts, tcpPorts: plan.tcpPorts, udpPorts: plan.udpPorts, options: options.engine)
+        var diagnostics = plan.diagnostics
+        var statuses: [HostStatus]
+        if var discovery = options.discovery {
+            if discovery.rate == nil { discovery.rate = options.engine.rate }
+            let outcome = HostDiscovery.run(plan.hosts, options: discovery)
+            statuses = outcome.statuses
+            // The vendor list is read only when some host has a MAC to look up.
+            if discovery.vendors.count == 0, statuses.contains(where: { $0.macAddress != nil && $0.vendor == nil }) {
+                let vendors = HostFiles.macVendors()
+                for i in statuses.indices {
+                    if let mac = statuses[i].macAddress.flatMap(MACAddress.init(parsing:)) { statuses[i].vendor = vendors.vendor(of: mac) }
+                }
+            }
+            diagnostics += outcome.diagnostics
+        } else {
+            statuses = Array(repeating: HostStatus(up: true, reason: .userSet), count: plan.hosts.count)
+        }
+        // Only hosts found up are port-scanned; down hosts keep no ports.
+        let upIndices = plan.hosts.indices.filter { statuses[$0].up }
+        var hosts = plan.hosts.indices.map { ScanHostResult(address: plan.hosts[$0].address, hostname: plan.hosts[$0].hostname) }
+        if !options.discoverOnly && !upIndices.isEmpty {
+            let scanned = ScanEngine.run(
+                hosts: upIndices.map { plan.hosts[$0] }, tcpPorts: plan.tcpPorts, udpPorts: plan.udpPorts, options: options.engine)
+            for (n, i) in upIndices.enumerated() { hosts[i] = scanned[n] }
+        }
+        for i in hosts.indices { hosts[i].status = statuses[i] }
         if options.detectServices {
             hosts = ServiceScan.detect(
                 hosts, tableName: { port, proto in services.name(port: port, proto: proto) }, options: options.serviceOptions)
@@ -201,7 +232,7 @@ public enum ScanJob {
         var report = ScanReport(
             hosts: hosts, startTime: startTime, endTime: Clock.now(),
             durationMilliseconds: Clock.monotonicMilliseconds() - started, arguments: options.arguments,
-            diagnostics: plan.diagnostics)
+            diagnostics: diagnostics)
         let context = ruleContext(options)
         if !context.localNetworks.known {
             report.diagnostics.append(

@@ -195,32 +195,10 @@ extension NamespaceDiscovery {
         for (inode, socket) in sockets {
             guard case .success(let fd) = socket else { continue }
             defer { Sys.close(fd) }
-            guard let reply = Self.addressDump(fd) else { continue }
+            guard let reply = try? RouteNetlink.dump(fd, RouteNetlinkWire.addressDumpRequest(sequence: 1)) else { continue }
             result[inode] = reply.addresses
         }
         return result
-    }
-
-    /// Every interface address of the namespace `fd` (a NETLINK_ROUTE
-    /// socket) was made in, with its prefix; nil when the request could
-    /// not be sent.
-    static func addressDump(_ fd: Int32) -> RouteNetlinkWire.Reply? {
-        guard (try? Sys.sendToKernel(fd, RouteNetlinkWire.addressDumpRequest(sequence: 1))) != nil else { return nil }
-        var buffer = [UInt8](repeating: 0, count: 32768)
-        var all = RouteNetlinkWire.Reply()
-        // A dump is a few datagrams; a bound keeps a hostile or broken reply from looping.
-        for _ in 0..<1024 {
-            guard let count = try? Sys.receive(fd, into: &buffer), count > 0 else { break }
-            let reply = RouteNetlinkWire.decode(Array(buffer[0..<count]))
-            all.addresses += reply.addresses
-            all.entries += reply.entries
-            all.error = reply.error ?? all.error
-            if reply.isDone {
-                all.isDone = true
-                break
-            }
-        }
-        return all
     }
 
     /// The networks this process's own network namespace is directly
@@ -228,9 +206,71 @@ extension NamespaceDiscovery {
     /// rules to tell a target on the scanner's LAN from one beyond it;
     /// `LocalNetworks.unknown` when NETLINK_ROUTE cannot be asked.
     public static func localNetworks() -> LocalNetworks {
-        guard let fd = try? Sys.netlinkSocket(protocol: 0) else { return .unknown }  // NETLINK_ROUTE
-        defer { Sys.close(fd) }
-        guard let reply = addressDump(fd), reply.isDone, reply.error == nil else { return .unknown }
+        guard let reply = try? RouteNetlink.ownNamespace(RouteNetlinkWire.addressDumpRequest(sequence: 1)) else { return .unknown }
         return LocalNetworks(reply.networks)
+    }
+}
+
+/// NETLINK_ROUTE dumps of this process's own network namespace: its links,
+/// its interface addresses with their prefixes, its neighbour table
+/// (`ip link`, `ip addr`, `ip neigh`). No privilege is needed for any.
+public enum RouteNetlink {
+    /// Every link: index, name, MAC, type and flags.
+    public static func links() throws(Errno) -> [RouteNetlinkWire.Link] {
+        try ownNamespace(RouteNetlinkWire.linkDumpRequest(sequence: 1)).links
+    }
+
+    /// Every interface address, with its prefix length and interface.
+    public static func interfaceAddresses() throws(Errno) -> [RouteNetlinkWire.SubnetAddress] {
+        try ownNamespace(RouteNetlinkWire.addressDumpRequest(sequence: 1)).subnetAddresses
+    }
+
+    /// The IPv4 and IPv6 neighbour tables.
+    public static func neighbours() throws(Errno) -> [RouteNetlinkWire.Neighbour] {
+        try ownNamespace(RouteNetlinkWire.neighbourDumpRequest(sequence: 1)).neighbours
+    }
+
+    static func ownNamespace(_ request: [UInt8]) throws(Errno) -> RouteNetlinkWire.Reply {
+        let fd = try Sys.netlinkSocket(protocol: 0)
+        defer { Sys.close(fd) }
+        return try dump(fd, request)
+    }
+
+    /// Sends a dump request and gathers the reply datagrams until
+    /// NLMSG_DONE; an NLMSG_ERROR is thrown as its errno.
+    static func dump(_ fd: Int32, _ request: [UInt8]) throws(Errno) -> RouteNetlinkWire.Reply {
+        try Sys.sendToKernel(fd, request)
+        var buffer = [UInt8](repeating: 0, count: 32768)
+        var gathered = RouteNetlinkWire.Reply()
+        // A dump is a few datagrams; a bound keeps a hostile or broken reply from looping.
+        for _ in 0..<4096 {
+            let count = try Sys.receive(fd, into: &buffer)
+            guard count > 0 else { break }
+            let reply = RouteNetlinkWire.decode(Array(buffer[0..<count]))
+            gathered.addresses += reply.addresses
+            gathered.entries += reply.entries
+            gathered.links += reply.links
+            gathered.neighbours += reply.neighbours
+            if let error = reply.error { throw Errno(error) }
+            if reply.isDone { break }
+        }
+        gathered.isDone = true
+        return gathered
+    }
+}
+
+extension HostFiles {
+    /// Where MAC vendor lists are looked for, in order: Debian's ieee-data, then nmap's.
+    public static let macVendorFiles = ["/usr/share/ieee-data/oui.txt", "/usr/share/nmap/nmap-mac-prefixes"]
+
+    /// The first MAC vendor list that can be read, parsed; empty (every
+    /// lookup nil) when none is installed.
+    public static func macVendors(files: [String] = macVendorFiles) -> MACVendors {
+        for file in files {
+            guard let bytes = try? readFile(file) else { continue }
+            let vendors = MACVendors.parse(String(decoding: bytes, as: UTF8.self))
+            if vendors.count > 0 { return vendors }
+        }
+        return MACVendors()
     }
 }

@@ -5,7 +5,7 @@
 enum NmapSpelling {
     static let longForms = [
         "-sT": "--tcp", "-sU": "--udp", "-sV": "--service", "-iL": "--input-file",
-        "-oX": "--xml", "-Pn": "--no-ping",
+        "-oX": "--xml", "-Pn": "--no-ping", "-sn": "--discover-only",
     ]
 
     static func rewrite(_ arguments: [String]) -> [String] {

@@ -2,7 +2,7 @@
 //
 // Usage: portcullis scan [options] TARGET...
 // nmap spellings are accepted and rewritten before parsing (see NmapSpelling):
-// -p- -p22,80 -sT -sU -sV -iL FILE -oX FILE -Pn -n.
+// -p- -p22,80 -sT -sU -sV -sn -iL FILE -oX FILE -Pn -n.
 //
 // Exit codes: 0 the scan completed (with --fail-on: and no finding at or
 // above it; with --diff-last: and no difference), 1 a finding at or above
@@ -25,7 +25,12 @@ extension Portcullis {
                 Targets: IPv4 and IPv6 addresses, CIDR blocks (10.0.0.0/24), last-octet ranges \
                 (10.0.0.1-20) and host names; -iL FILE reads more, --exclude removes some. nmap \
                 spellings work: -p- (every port), -sU (UDP), -sT (TCP, the default), -sV \
-                (service detection), -iL, -oX. Scan only hosts you are allowed to scan.
+                (service detection), -sn (host discovery only), -Pn (no host discovery), -iL, -oX. \
+                Scan only hosts you are allowed to scan.
+
+                Host discovery runs first: ARP on directly connected IPv4 subnets (root), ICMP \
+                echo, TCP connects to ports 80 and 443. Hosts that answer nothing are reported \
+                down and not port-scanned.
 
                 Every open port gets a verdict from the scan rules (the audit's rule ids where \
                 they overlap): cleartext remote access, reachable datastores and control planes, \
@@ -72,7 +77,10 @@ extension Portcullis {
 
         @Option(help: ArgumentHelp("Most probes in flight at once (default 4096; also bounded by the open-file limit).", valueName: "N"))
         var maxConcurrency = 4096
-        @Option(help: ArgumentHelp("Most new probes per second (default: no cap).", valueName: "N"))
+        @Option(
+            name: [.customLong("max-rate"), .customLong("rate")],
+            help: ArgumentHelp(
+                "Most packets per second, for host discovery and the port scan (default: no cap; --rate is an alias).", valueName: "N"))
         var rate: Int?
         @Option(
             help: ArgumentHelp(
@@ -96,8 +104,12 @@ extension Portcullis {
         var overwrite = false
         @Flag(name: [.customShort("n"), .long], help: "No reverse DNS (never done; accepted for nmap muscle memory).")
         var numeric = false
-        @Flag(name: .customLong("no-ping"), help: "Skip host discovery (always the case: every target is probed; nmap: -Pn).")
+        @Flag(name: .customLong("no-ping"), help: "Skip host discovery: take every target as up and probe its ports (nmap: -Pn).")
         var noPing = false
+        @Flag(
+            name: .customLong("discover-only"),
+            help: "Host discovery only: list the hosts that are up, with MAC and vendor; probe no port (nmap: -sn).")
+        var discoverOnly = false
         @OptionGroup var history: ScanHistoryFlags
 
         func validate() throws {
@@ -110,7 +122,14 @@ extension Portcullis {
                 throw ValidationError("--top-ports must be between 1 and 65535, not \(topPorts)")
             }
             guard (1...1_000_000).contains(maxConcurrency) else { throw ValidationError("--max-concurrency must be between 1 and 1000000") }
-            if let rate, rate < 1 { throw ValidationError("--rate must be at least 1 probe per second") }
+            if let rate, rate < 1 { throw ValidationError("--max-rate must be at least 1 packet per second") }
+            if discoverOnly && noPing {
+                throw ValidationError(
+                    "--discover-only (-sn) and --no-ping (-Pn) cannot be combined: one only discovers, the other skips discovery")
+            }
+            if discoverOnly && (ports != nil || topPorts != nil || udp || service) {
+                throw ValidationError("--discover-only (-sn) probes no port; drop -p, --top-ports, --udp and --service, or drop -sn")
+            }
             guard (0...10).contains(maxRetries) else { throw ValidationError("--max-retries must be between 0 and 10") }
             guard (10...60_000).contains(maxTimeout) else { throw ValidationError("--max-timeout must be between 10 and 60000 ms") }
             if let xmlFile, xmlFile.isEmpty { throw ValidationError("--xml needs a file name") }
@@ -132,6 +151,8 @@ extension Portcullis {
             options.engine.maxRetries = maxRetries
             options.limitAnswerWait(milliseconds: maxTimeout)
             options.detectServices = service
+            options.discoverOnly = discoverOnly
+            if noPing { options.discovery = nil }
             if format == .ndjson && !service {
                 // Open ports stream as they are found, judged on the spot (without
                 // --service a verdict rests on the port alone); the rest follows at

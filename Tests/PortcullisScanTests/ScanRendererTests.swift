@@ -47,7 +47,7 @@ import Testing
         let json = ScanRenderer.json(report()).serialized()
         #expect(
             json.hasPrefix(
-                #"{"summary":{"hosts":1,"hosts_up":1,"ports":{"open":2,"closed":30,"filtered":3,"open|filtered":1,"unknown":0},"start":"2026-11-27T06:38:27Z","duration_ms":1234,"findings":{"critical":0,"high":0,"medium":0,"low":0,"info":0}},"hosts":[{"address":"10.0.0.1","zone":null,"family":"ipv4","hostname":"db&1","up":true,"counts":"#
+                #"{"summary":{"hosts":1,"hosts_up":1,"ports":{"open":2,"closed":30,"filtered":3,"open|filtered":1,"unknown":0},"start":"2026-11-27T06:38:27Z","duration_ms":1234,"findings":{"critical":0,"high":0,"medium":0,"low":0,"info":0}},"hosts":[{"address":"10.0.0.1","zone":null,"family":"ipv4","hostname":"db&1","up":true,"status":null,"counts":"#
             ))
         #expect(
             json.contains(
@@ -153,7 +153,7 @@ import Testing
     @Test func jsonAndNDJSONCarryVerdictsAndFindings() {
         let json = ScanRenderer.json(judgedReport()).serialized()
         #expect(json.contains(#""findings":{"critical":1,"high":1,"medium":0,"low":0,"info":0}"#))
-        #expect(json.contains(#""port":22,"state":"open","#) && json.contains(#""tls":null},"verdict":"open"}"#))
+        #expect(json.contains(#""port":22,"state":"open","#) && json.contains(#""unauthenticated":null},"verdict":"open"}"#))
         #expect(
             json.contains(
                 #""port":53,"state":"open|filtered","reason":"no-response","detail":null,"rtt_us":null,"service":null,"verdict":null}"#))
@@ -191,5 +191,58 @@ import Testing
         #expect(ScanXML.ranges([5, 1, 2, 3, 9, 8, 2]) == "1-3,5,8-9")
         #expect(ScanXML.ranges([]) == "")
         #expect(ScanXML.ctime(0) == "Thu Jan  1 00:00:00 1970")
+    }
+}
+
+@Suite struct ScanDiscoveryRenderingTests {
+    /// Three hosts: one up by ARP (MAC, vendor), two down.
+    func report() -> ScanReport {
+        let up = ScanHostResult(
+            address: IPAddress(v4: 10, 81, 0, 10),
+            status: HostStatus(up: true, reason: .arpResponse, macAddress: "52:54:00:12:34:56", vendor: "QEMU & co", rttMicroseconds: 210),
+            ports: [ScanPortResult(proto: .tcp, port: 22, state: .open, reason: .synAck)])
+        let down = ScanHostResult(address: IPAddress(v4: 10, 81, 0, 11), status: HostStatus(up: false, reason: .noResponse))
+        let down2 = ScanHostResult(address: IPAddress(v4: 10, 81, 0, 12), status: HostStatus(up: false, reason: .noResponse))
+        return ScanReport(
+            hosts: [up, down, down2], startTime: 1_795_761_507, endTime: 1_795_761_509, durationMilliseconds: 410,
+            arguments: ["portcullis", "scan"])
+    }
+
+    @Test func latencyHasTwoSignificantDigitsAsNmapPrints() {
+        #expect(ScanRenderer.latency(210) == "0.00021s")
+        #expect(ScanRenderer.latency(12_345) == "0.012s")
+        #expect(ScanRenderer.latency(5) == "0.0000050s")
+        #expect(ScanRenderer.latency(1_500_000) == "1.5s")
+        #expect(ScanRenderer.latency(999_600) == "1.0s")
+        #expect(ScanRenderer.latency(12_000_000) == "12s")
+    }
+
+    @Test func textShowsTheHostLineAndCountsDownHosts() {
+        let text = OutputSink.text { ScanRenderer.writeText(report(), style: TableStyle(color: false), to: &$0) }
+        #expect(
+            text.contains("Scan report for 10.81.0.10\nHost is up (arp-response, 0.00021s latency), MAC 52:54:00:12:34:56 (QEMU & co)\n"))
+        #expect(!text.contains("10.81.0.11") && !text.contains("10.81.0.12"))
+        #expect(text.contains("2 hosts down"))
+        #expect(text.contains("3 hosts scanned (1 up), 1 port in 0.41 s: 1 open"))
+        var discoverOnly = report()
+        discoverOnly.hosts[0].ports = []
+        #expect(ScanRenderer.summaryLine(discoverOnly) == "3 hosts discovered (1 up) in 0.41 s")
+        #expect(ScanRenderer.hostLine(HostStatus(up: true, reason: .userSet)) == nil)
+        #expect(
+            ScanRenderer.hostLine(HostStatus(up: true, reason: .localhostResponse, rttMicroseconds: 0)) == "Host is up (localhost-response)"
+        )
+    }
+
+    @Test func jsonAndXMLCarryTheStatus() {
+        let json = ScanRenderer.json(report()).serialized()
+        #expect(
+            json.contains(
+                #""up":true,"status":{"up":true,"reason":"arp-response","mac":"52:54:00:12:34:56","vendor":"QEMU & co","rtt_us":210}"#))
+        #expect(json.contains(#""up":false,"status":{"up":false,"reason":"no-response","mac":null,"vendor":null,"rtt_us":null},"#))
+        let xml = ScanXML.document(report(), tcpPorts: [22], udpPorts: [], version: "test") { _, _ in nil }
+        #expect(xml.contains(#"<status state="up" reason="arp-response" reason_ttl="0"/>"#))
+        #expect(xml.contains(#"<address addr="52:54:00:12:34:56" addrtype="mac" vendor="QEMU &amp; co"/>"#))
+        #expect(xml.contains(#"<status state="down" reason="no-response" reason_ttl="0"/>"#))
+        #expect(xml.contains(#"<hosts up="1" down="2" total="3"/>"#))
     }
 }

@@ -84,4 +84,19 @@ void portcullis_bind_ring_close(portcullis_bind_ring *ring);
 int portcullis_bind_ring_probe(portcullis_bind_ring *ring, int domain, int type, const uint16_t *ports, int count,
                                int32_t *results, uint8_t *socket_failed);
 
+/// AF_PACKET link-layer sockets for ARP (<netpacket/packet.h> is not in the
+/// Glibc module). A SOCK_DGRAM packet socket for EtherType `protocol`
+/// (host order) bound to interface `ifindex`, non-blocking and
+/// close-on-exec: the kernel adds and strips the Ethernet header. Returns
+/// -1 and sets errno on failure.
+int portcullis_packet_socket(int ifindex, uint16_t protocol);
+/// Sends `bytes` to link-layer address `destination` (6 bytes) on
+/// interface `ifindex` as EtherType `protocol`. Returns the byte count, or
+/// -1 with errno set.
+ssize_t portcullis_packet_send(int fd, int ifindex, uint16_t protocol, const uint8_t *destination, const void *bytes, size_t count);
+/// Receives one frame's payload; `source` (6 bytes) gets the sender's
+/// link-layer address and `*incoming` 1 unless the frame is one this host
+/// sent (PACKET_OUTGOING). Returns the byte count, or -1 with errno set.
+ssize_t portcullis_packet_receive(int fd, void *bytes, size_t capacity, uint8_t *source, int *incoming);
+
 #endif

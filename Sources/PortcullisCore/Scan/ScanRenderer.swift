@@ -114,6 +114,46 @@ public enum ScanRenderer {
         return version
     }
 
+    /// What host discovery found, as a JSON object: up, reason, mac, vendor, rtt_us.
+    public static func json(_ status: HostStatus) -> JSONValue {
+        .object([
+            ("up", .bool(status.up)), ("reason", .string(status.reason.rawValue)), ("mac", .optional(status.macAddress)),
+            ("vendor", .optional(status.vendor)), ("rtt_us", .optional(status.rttMicroseconds)),
+        ])
+    }
+
+    /// Found down by host discovery (not merely silent on every port): such hosts have no ports.
+    public static func isDiscoveredDown(_ host: ScanHostResult) -> Bool { host.status.map { !$0.up } ?? false }
+
+    /// "Host is up (arp-response, 0.00021s latency), MAC 52:54:00:12:34:56 (QEMU)"; nil when discovery did not run or found it down.
+    public static func hostLine(_ status: HostStatus?) -> String? {
+        guard let status, status.up, status.reason != .userSet else { return nil }
+        var line = "Host is up (" + status.reason.rawValue
+        if let rtt = status.rttMicroseconds, status.reason != .localhostResponse { line += ", " + latency(rtt) + " latency" }
+        line += ")"
+        if let mac = status.macAddress { line += ", MAC " + mac.uppercased() + (status.vendor.map { " (\($0))" } ?? "") }
+        return line
+    }
+
+    /// Seconds to two significant digits, as nmap prints latency: "0.00021s", "0.012s", "1.5s".
+    static func latency(_ microseconds: Int64) -> String {
+        let value = max(1, microseconds)
+        var digits = String(value)
+        let exponent = digits.count - 6  // seconds = 0.digits × 10^exponent
+        digits += String(repeating: "0", count: max(0, 3 - digits.count))
+        let rounded = (Int(digits.prefix(3)) ?? 0) + 5
+        digits = String(rounded / 10)
+        var magnitude = exponent
+        if digits.count > 2 {  // 995 rounds up to 100
+            digits = String(digits.prefix(2))
+            magnitude += 1
+        }
+        // The value is 0.DD × 10^magnitude seconds.
+        if magnitude <= 0 { return "0." + String(repeating: "0", count: -magnitude) + digits + "s" }
+        if magnitude == 1 { return String(digits.prefix(1)) + "." + String(digits.dropFirst().prefix(1)) + "s" }
+        return digits + String(repeating: "0", count: magnitude - 2) + "s"
+    }
+
     static func counts(_ count: (ScanPortState) -> Int) -> JSONValue {
         .object(ScanPortState.allCases.map { ($0.rawValue, .int(Int64(count($0)))) })
     }
@@ -127,6 +167,7 @@ public enum ScanRenderer {
             ("family", .string(AddressFamily(host.address.kind).rawValue)),
             ("hostname", .optional(host.hostname)),
             ("up", .bool(host.isUp)),
+            ("status", host.status.map(json) ?? .null),
             ("counts", counts(host.count)),
             ("ports", .array(shown.map { .object(json($0)) })),
             (
@@ -224,13 +265,21 @@ public enum ScanRenderer {
 
     /// The report for people, as nmap lays it out: per host, the ports
     /// listed (with the rules' VERDICT, painted as the overview paints it)
-    /// and the states summarised; then the findings as `audit` prints them,
-    /// with how many are at or above `failOn` when given; then the summary line.
+    /// and the states summarised, hosts found down counted; then the
+    /// findings as `audit` prints them, with how many are at or above
+    /// `failOn` when given; then the summary line.
     public static func writeText(_ report: ScanReport, failOn: Severity? = nil, style: TableStyle, to out: inout OutputSink) {
+        var down = 0
         for host in report.hosts {
+            // Hosts discovery found down are counted, not listed (JSON lists them all).
+            if isDiscoveredDown(host) {
+                down += 1
+                continue
+            }
             let name = host.hostname.map { "\($0) (\(host.addressText))" } ?? host.addressText
             out.write(
                 style.paint("Scan report for \(name)", "1") + (host.isUp ? "" : ": no answer on any port (down or fully filtered)") + "\n")
+            if let line = hostLine(host.status) { out.write(line + "\n") }
             let (shown, notShown) = split(host)
             if !notShown.isEmpty {
                 out.write(
@@ -265,6 +314,7 @@ public enum ScanRenderer {
             table.write(style, to: &out)
             out.write("\n")
         }
+        if down > 0 { out.write("\(down) host\(down == 1 ? "" : "s") down (no answer to host discovery; not port-scanned)\n\n") }
         let judged = report.hosts.contains { $0.ports.contains { $0.verdict != nil } }
         if !report.findings.isEmpty {
             out.write(style.paint("Findings", "1") + "\n" + AuditRenderer.findingsText(report.findings, style: style))
@@ -284,6 +334,9 @@ public enum ScanRenderer {
         }
         let seconds = Double(report.durationMilliseconds) / 1000
         let duration = seconds < 10 ? String(Double(Int(seconds * 100)) / 100) : String(Int(seconds))
+        if ports == 0 && report.hosts.contains(where: { $0.status != nil && $0.status?.reason != .userSet }) {
+            return "\(report.hosts.count) host\(report.hosts.count == 1 ? "" : "s") discovered (\(report.hostsUp) up) in \(duration) s"
+        }
         return
             "\(report.hosts.count) host\(report.hosts.count == 1 ? "" : "s") scanned (\(report.hostsUp) up), \(ports) port\(ports == 1 ? "" : "s") in \(duration) s"
             + (states.isEmpty ? "" : ": " + states.joined(separator: ", "))

@@ -27,11 +27,22 @@ public enum ScanXML {
         out += "<verbose level=\"0\"/>\n<debugging level=\"0\"/>\n"
         for host in report.hosts {
             out += "<host starttime=\"\(report.startTime)\" endtime=\"\(report.endTime)\">"
-            // No ping: the host is taken as up, as nmap -Pn reports it ("user-set").
-            out +=
-                "<status state=\"\(host.isUp ? "up" : "down")\" reason=\"\(host.isUp ? "user-set" : "no-response")\" reason_ttl=\"0\"/>\n"
+            // Discovery's reason; without discovery the host is taken as up, as nmap -Pn reports it ("user-set").
+            let reason =
+                if let status = host.status, status.reason != .userSet {
+                    status.up ? status.reason.rawValue : HostDiscoveryReason.noResponse.rawValue
+                } else {
+                    host.isUp ? "user-set" : "no-response"
+                }
+            out += "<status state=\"\(host.isUp ? "up" : "down")\" reason=\"\(reason)\" reason_ttl=\"0\"/>\n"
             // The plain address, no zone: nmap writes fe80::1%eth0 as addr="fe80::1" too.
-            out += "<address addr=\"\(host.address)\" addrtype=\"\(host.address.kind == .v4 ? "ipv4" : "ipv6")\"/>\n<hostnames>\n"
+            out += "<address addr=\"\(host.address)\" addrtype=\"\(host.address.kind == .v4 ? "ipv4" : "ipv6")\"/>\n"
+            if let mac = host.status?.macAddress {
+                out += "<address addr=\"\(mac.uppercased())\" addrtype=\"mac\""
+                if let vendor = host.status?.vendor { out += " vendor=\"\(XMLText.escape(vendor))\"" }
+                out += "/>\n"
+            }
+            out += "<hostnames>\n"
             if let name = host.hostname { out += "<hostname name=\"\(XMLText.escape(name))\" type=\"user\"/>\n" }
             out += "</hostnames>\n<ports>"
             let (shown, notShown) = ScanRenderer.split(host)
