@@ -11,7 +11,7 @@ public enum LocalInterfaces {
     public static func read() throws(Errno) -> [NetworkInterface] {
         let links = try RouteNetlink.links()
         let entries = try RouteNetlink.ownNamespace(RouteNetlinkWire.addressDumpRequest(sequence: 1)).entries
-        return links.filter { !$0.name.isEmpty }.sorted { $0.index < $1.index }.map { link in
+        return links.sorted { $0.index < $1.index }.map { link in
             let index = UInt32(bitPattern: link.index)
             return NetworkInterface(
                 index: index, name: link.name, isLoopback: link.flags & 0x8 != 0,  // IFF_LOOPBACK

@@ -163,7 +163,7 @@ enum ScanCodec {
             let tcp = host.others.first { $0.proto == .tcp }
             let udp = host.others.first { $0.proto == .udp }
             try hostStatement.execute(arguments: [
-                id, position, host.address.description, host.hostname, host.up, host.status?.up, host.status?.reason.rawValue,
+                id, position, host.addressText, host.hostname, host.up, host.status?.up, host.status?.reason.rawValue,
                 host.status?.macAddress, host.status?.vendor, host.status?.rttMicroseconds, tcp?.state.rawValue, tcp?.reason.rawValue,
                 tcp?.count, udp?.state.rawValue, udp?.reason.rawValue, udp?.count,
             ])
@@ -251,7 +251,9 @@ enum ScanCodec {
         var hosts: [ScanRecord.Host] = []
         for row in try Row.fetchAll(db, sql: "SELECT * FROM scan_host WHERE scan_id = ? ORDER BY position", arguments: [id]) {
             let text: String = row["address"]
-            guard let address = IPAddress(parsing: text) else { throw UnreadableScanValue(scan: id, column: "address", value: text) }
+            guard let (address, zone) = ScanRecord.Host.parseAddressText(text) else {
+                throw UnreadableScanValue(scan: id, column: "address", value: text)
+            }
             var status: HostStatus?
             if let up: Bool = row["discovery_up"] {
                 status = HostStatus(
@@ -268,7 +270,7 @@ enum ScanCodec {
             let position: Int = row["position"]
             hosts.append(
                 ScanRecord.Host(
-                    address: address, hostname: row["hostname"], up: row["up"], status: status, ports: listed[position] ?? [],
+                    address: address, zone: zone, hostname: row["hostname"], up: row["up"], status: status, ports: listed[position] ?? [],
                     others: others))
         }
         return ScanRecord(info: info, tcpPorts: try ports("tcp_ports"), udpPorts: try ports("udp_ports"), hosts: hosts)

@@ -147,7 +147,7 @@ extension CLITests {
                 ],
                 environment: [:], timeout: 120)
             #expect(nmapRun.status == 0, "\(nmapRun)")
-            let ourRun = try pair.scan(["-p", "2222,2223", "-n", "-oX", ours, target])
+            let ourRun = try pair.scan(["-Pn", "-p", "2222,2223", "-n", "-oX", ours, target])
             #expect(ourRun.status == 0, "\(ourRun)")
             let address = #"<address addr="fe80::2" addrtype="ipv6"/>"#
             #expect(try String(contentsOfFile: theirs, encoding: .utf8).contains(address))

@@ -147,6 +147,27 @@ struct ScanDiffTests {
         #expect(text.contains("+   80/tcp not probed -> open"), "\(text)")
     }
 
+    @Test func linkLocalHostsAreMatchedByAddressAndZone() throws {
+        func zoned(_ name: String, index: UInt32, open: [UInt16: ScanService?]) -> ScanHostResult {
+            var result = host("fe80::1", open: open)
+            result.zone = InterfaceZone(name: name, index: index)
+            return result
+        }
+        let before = record([zoned("eth0", index: 2, open: [22: ssh]), zoned("eth1", index: 3, open: [22: ssh])], targets: "fe80::1")
+        let after = record([zoned("eth0", index: 2, open: [22: ssh]), zoned("eth1", index: 3, open: [:])], targets: "fe80::1")
+        let diff = ScanDiff(from: before, to: after)
+        let changed = try #require(diff.hosts.first)
+        #expect(diff.hosts.count == 1 && changed.zone == "eth1" && changed.ports.map(\.change) == [.closed])
+        var out = OutputSink()
+        ScanHistoryRenderer.writeDiffText(diff, style: TableStyle(color: false), to: &out)
+        #expect(String(decoding: out.bytes, as: UTF8.self).contains("fe80::1%eth1"))
+        let stored = try #require(after.hosts.last)
+        #expect(stored.addressText == "fe80::1%eth1")
+        let parsed = try #require(ScanRecord.Host.parseAddressText(stored.addressText))
+        #expect(parsed.0 == stored.address && parsed.1 == "eth1")
+        #expect(ScanRecord.Host.parseAddressText("10.0.0.1")?.1 == nil)
+    }
+
     @Test func hostsDownInBothScansAreNotChanges() {
         let down = HostStatus(up: false, reason: .noResponse)
         let before = record([host("10.0.0.1", filtered: [22, 80, 443], status: down)])

@@ -78,6 +78,7 @@ public enum ScanHistoryRenderer {
     static func json(_ host: ScanDiff.Host) -> JSONValue {
         .object([
             ("address", .string(host.address.description)),
+            ("zone", .optional(host.zone)),
             ("hostname", .optional(host.hostname)),
             ("change", .string(host.change.rawValue)),
             ("from_up", host.from.map { .bool($0.up) } ?? .null),
@@ -143,7 +144,8 @@ public enum ScanHistoryRenderer {
         }
         func line(_ mark: String, _ color: String, _ text: String) { out += style.paint("\(mark) \(text)", color) + "\n" }
         for host in diff.hosts {
-            let name = host.hostname.map { "\(host.address) (\($0))" } ?? host.address.description
+            let address = host.zone.map { "\(host.address)%\($0)" } ?? host.address.description
+            let name = host.hostname.map { "\(address) (\($0))" } ?? address
             out += "\n"
             switch host.change {
             case .appeared:

@@ -237,7 +237,8 @@ public enum RouteNetlinkWire {
                         link.name = String(decoding: data.prefix { $0 != 0 }, as: UTF8.self)
                     }
                 }
-                reply.links.append(link)
+                // The kernel names every link; a message without IFLA_IFNAME is malformed.
+                if !link.name.isEmpty { reply.links.append(link) }
             case newNeighbour where length >= 28:
                 let family = b[offset + 16]
                 var destination: IPAddress?

@@ -2,7 +2,7 @@
 /// per host, as ndiff reports it: hosts that appeared or vanished, ports
 /// opened or closed, other state changes, services changed.
 ///
-/// Hosts are matched by address. A host is **up** as the scan reported it;
+/// Hosts are matched by address (and zone, for a link-local one). A host is **up** as the scan reported it;
 /// down and absent (not among the other scan's targets) are the same to the
 /// diff: a host up in `to` and not up in `from` appeared. Ports are
 /// compared where both scans probed them; a port probed by only one scan is
@@ -88,6 +88,8 @@ public struct ScanDiff: Sendable, Hashable {
     public struct Host: Sendable, Hashable {
         /// The address.
         public var address: IPAddress
+        /// The interface of a link-local address; nil for every other.
+        public var zone: String?
         /// The name it was reached by, in `to` (else `from`).
         public var hostname: String?
         /// Appeared, vanished or changed.
@@ -135,14 +137,21 @@ public struct ScanDiff: Sendable, Hashable {
         self.from = from.info
         self.to = to.info
         notes = Self.notes(from: from.info, to: to.info)
-        let before = Dictionary(from.hosts.map { ($0.address, $0) }, uniquingKeysWith: { first, _ in first })
-        let after = Dictionary(to.hosts.map { ($0.address, $0) }, uniquingKeysWith: { first, _ in first })
+        // By address and zone: fe80::1 on eth0 and on eth1 are two hosts.
+        struct HostKey: Hashable, Comparable {
+            var address: IPAddress
+            var zone: String
+            static func < (a: HostKey, b: HostKey) -> Bool { a.address != b.address ? a.address < b.address : a.zone < b.zone }
+        }
+        func key(_ host: ScanRecord.Host) -> HostKey { HostKey(address: host.address, zone: host.zone ?? "") }
+        let before = Dictionary(from.hosts.map { (key($0), $0) }, uniquingKeysWith: { first, _ in first })
+        let after = Dictionary(to.hosts.map { (key($0), $0) }, uniquingKeysWith: { first, _ in first })
         let scannedBefore: [TransportProtocol: Set<UInt16>] = [.tcp: Set(from.tcpPorts), .udp: Set(from.udpPorts)]
         let scannedAfter: [TransportProtocol: Set<UInt16>] = [.tcp: Set(to.tcpPorts), .udp: Set(to.udpPorts)]
         var hosts: [Host] = []
-        for address in Set(before.keys).union(after.keys).sorted() {
-            let old = before[address]
-            let new = after[address]
+        for hostKey in Set(before.keys).union(after.keys).sorted() {
+            let old = before[hostKey]
+            let new = after[hostKey]
             let wasUp = old?.up ?? false
             let isUp = new?.up ?? false
             guard wasUp || isUp else { continue }
@@ -192,7 +201,8 @@ public struct ScanDiff: Sendable, Hashable {
                 }
             }
             let host = Host(
-                address: address, hostname: new?.hostname ?? old?.hostname, change: change, from: old, to: new, ports: ports,
+                address: hostKey.address, zone: hostKey.zone.isEmpty ? nil : hostKey.zone, hostname: new?.hostname ?? old?.hostname,
+                change: change, from: old, to: new, ports: ports,
                 others: others)
             if change != .changed || !ports.isEmpty || !others.isEmpty || host.macChanged { hosts.append(host) }
         }

@@ -249,6 +249,8 @@ public struct ScanRecord: Sendable, Hashable {
     public struct Host: Sendable, Hashable {
         /// The address.
         public var address: IPAddress
+        /// The interface of a link-local address (`eth0` of `fe80::1%eth0`); nil for every other.
+        public var zone: String?
         /// The name it was reached by, when it came from one.
         public var hostname: String?
         /// Up as the scan reported it (`ScanHostResult.isUp`).
@@ -261,8 +263,11 @@ public struct ScanRecord: Sendable, Hashable {
         public var others: [Others]
 
         /// Builds a host from its stored parts.
-        public init(address: IPAddress, hostname: String?, up: Bool, status: HostStatus?, ports: [Port], others: [Others]) {
+        public init(
+            address: IPAddress, zone: String? = nil, hostname: String?, up: Bool, status: HostStatus?, ports: [Port], others: [Others]
+        ) {
             self.address = address
+            self.zone = zone
             self.hostname = hostname
             self.up = up
             self.status = status
@@ -293,7 +298,19 @@ public struct ScanRecord: Sendable, Hashable {
                             service: port.service.map(Service.init), verdict: port.verdict))
                 }
             }
-            self.init(address: host.address, hostname: host.hostname, up: host.isUp, status: host.status, ports: listed, others: others)
+            self.init(
+                address: host.address, zone: host.zone?.name, hostname: host.hostname, up: host.isUp, status: host.status, ports: listed,
+                others: others)
+        }
+
+        /// The address as the user writes it: `fe80::1%eth0` for a link-local one, else the plain address.
+        public var addressText: String { zone.map { "\(address)%\($0)" } ?? address.description }
+
+        /// Reads `addressText` back: the address, and the zone after `%` if any; nil when the address does not parse.
+        public static func parseAddressText(_ text: String) -> (IPAddress, String?)? {
+            let parts = text.split(separator: "%", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let address = IPAddress(parsing: String(parts[0])) else { return nil }
+            return (address, parts.count > 1 ? String(parts[1]) : nil)
         }
 
         /// The state and reason of `port`, given the scan's port list for
