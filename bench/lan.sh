@@ -65,7 +65,7 @@ host_ports() {
     local i=$1 ports="22,8080,$((9000 + i % 11))"
     (( i % 2 == 0 )) && ports+=",80"
     (( i % 3 == 0 )) && ports+=",443,6379"
-    (( i % 5 == 0 )) && ports+=",21,3306"
+    (( i % 5 == 0 )) && ports+=",21,23"
     echo "$ports"
 }
 
@@ -117,9 +117,9 @@ import re, sys
 for line in sys.stdin:
     m = re.match(r"Host: (\S+) .*Ports: (.*)", line)
     if m:
-        for p in m.group(2).split(", "):
+        for p in m.group(2).split("\t")[0].split(", "):
             f = p.split("/")
-            if f[1] == "open": print(m.group(1), f[0])'; }
+            if len(f) > 1 and f[1] == "open": print(m.group(1), f[0])'; }
 ours_open() { "${IN_SCANNER[@]}" "$PORTCULLIS" scan -p "$PORTS" --format json "$1" 2>/dev/null | python3 -c '
 import json, sys
 for h in json.load(sys.stdin)["hosts"]:
