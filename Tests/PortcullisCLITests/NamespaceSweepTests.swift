@@ -120,9 +120,11 @@ extension CLITests {
             try watcher.start()
             let port = Int.random(in: 40001...50000)
             let pid = try #require(try TestNamespace.startPython(namespaceListener(port: port), in: namespace.name))
+            // Only this port's events: listeners other tests open and close meanwhile are not this test's.
+            func ours(_ events: [WatchEvent]) -> [WatchEvent] { events.filter { $0.listener.key.localPort == UInt16(port) } }
             var events: [WatchEvent] = []
             for _ in 0..<50 where events.isEmpty {
-                events = try watcher.poll(time: 1)
+                events = ours(try watcher.poll(time: 1))
                 usleep(50_000)
             }
             let opened = try #require(events.first, "no event for the new listener")
@@ -133,7 +135,7 @@ extension CLITests {
             kill(pid, SIGKILL)
             var closed: [WatchEvent] = []
             for _ in 0..<50 where closed.isEmpty {
-                closed = try watcher.poll(time: 2)
+                closed = ours(try watcher.poll(time: 2))
                 usleep(50_000)
             }
             #expect(closed.map(\.kind) == [.closed], "\(closed)")

@@ -67,6 +67,27 @@ struct StubPolicy: AuditPolicy {
     typealias F = AuditFixtures
     let redis = F.owner(900, "redis-server", exe: "/usr/bin/redis-server", uid: 107)
 
+    /// A program on one of its own known ports is that port's service:
+    /// snmpd's 199/tcp is SMUX (not SNMP communities), and of nmbd's sockets
+    /// only the name service (137/udp) is a reflector, not the datagram
+    /// service (138/udp).
+    @Test func aProgramOnItsOwnSecondaryPortIsThatPortsService() throws {
+        let snmpd = F.owner(700, "snmpd", exe: "/usr/sbin/snmpd", uid: 110)
+        let nmbd = F.owner(701, "nmbd", exe: "/usr/sbin/nmbd")
+        let report = F.audit([
+            F.entry(.tcp, "0.0.0.0", 199, owners: [snmpd], inode: 1), F.entry(.udp, "0.0.0.0", 161, owners: [snmpd], inode: 2),
+            F.entry(.udp, "0.0.0.0", 137, owners: [nmbd], inode: 3), F.entry(.udp, "0.0.0.0", 138, owners: [nmbd], inode: 4),
+        ])
+        let smux = report.findings.filter { $0.subject?.port == 199 }
+        #expect(smux.map(\.rule) == [.exposedAdminAPI], "\(smux.map(\.title))")
+        #expect(smux.first?.title.contains("SMUX") == true && smux.first?.remediation.contains("-I -smux") == true)
+        #expect(!smux.contains { $0.title.contains("community") || $0.remediation.contains("community") })
+        #expect(report.findings.contains { $0.subject?.port == 161 && $0.rule == .cleartextRemoteAccess })
+        #expect(report.findings.filter { $0.rule == .udpAmplification }.compactMap(\.subject?.port).sorted() == [161, 137].sorted())
+        #expect(PortKnowledge.facts(port: 138, proto: .udp).map(\.service) == ["netbios-dgm"])
+        #expect(PortKnowledge.facts(port: 199, proto: .tcp).map(\.service) == ["smux"])
+    }
+
     @Test func datastoreByExecutableOnAnyPort() throws {
         let report = F.audit([F.entry(.tcp, "0.0.0.0", 7777, owners: [redis], inode: 1)])
         let finding = try #require(report.findings.first { $0.rule == .exposedDatastore })

@@ -48,7 +48,12 @@ enum AuditRules {
         var byExecutable: [PortFact] = []
         // By index: the name is all it needs, not a copy of each holder.
         for i in entry.owners.indices {
-            for fact in PortKnowledge.facts(executable: entry.owners[i].name)
+            let name = entry.owners[i].name
+            // A program on one of its own known ports is that port's service:
+            // snmpd on 199/tcp is SMUX, not SNMP; nmbd on 138/udp is the
+            // datagram service, not the name service.
+            let ownPort = portFacts.filter { fact in fact.executables.contains { PortKnowledge.executable(name, matches: $0) } }
+            for fact in ownPort.isEmpty ? PortKnowledge.facts(executable: name) : ownPort
             where fact.protocols.contains(s.proto) && seen.insert(fact.service).inserted {
                 byExecutable.append(fact)
             }

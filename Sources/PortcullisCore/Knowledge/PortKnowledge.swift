@@ -161,6 +161,12 @@ public enum PortKnowledge {
     /// TASK_COMM_LEN (16) minus the terminating NUL.
     static let commLength = 15
 
+    /// Whether a process named `name` (its comm, at most 15 bytes) runs
+    /// `executable`: the same name, or a 15-byte prefix of a longer one.
+    static func executable(_ name: String, matches executable: String) -> Bool {
+        name == executable || (name.utf8.count == commLength && executable.utf8.starts(with: name.utf8))
+    }
+
     struct Key: Hashable {
         var port: UInt16
         var proto: TransportProtocol
@@ -482,6 +488,19 @@ enum PortKnowledgeTable {
             executables: ["snmpd", "snmptrapd"],
             severityHint: .high),
         PortFact(
+            ports: [199...199], protocols: tcp, service: "smux", title: "SMUX (SNMP multiplexer)",
+            aliases: ["snmp-mux"],
+            commonlyRunsHere: "net-snmp's snmpd accepting SMUX sub-agents (RFC 1227), such as old routing daemons, on 199/tcp.",
+            category: .adminAPI,
+            securityNotes: [
+                "A sub-agent that connects registers MIB subtrees with the agent, authenticated at most by a cleartext password; nothing but local sub-agents should reach it.",
+                "It is not where SNMP communities are used: those are on 161/udp.",
+            ],
+            remediation:
+                "If no sub-agent uses SMUX (modern ones use AgentX), disable it: add `-I -smux` to snmpd's options (/etc/default/snmpd or the unit's ExecStart); otherwise `smuxsocket 127.0.0.1` in snmpd.conf.",
+            executables: ["snmpd"],
+            severityHint: .medium),
+        PortFact(
             ports: [389...389, 636...636], protocols: tcp, service: "ldap", title: "LDAP", aliases: ["ldaps", "openldap"],
             commonlyRunsHere:
                 "A directory server: OpenLDAP slapd, 389 Directory Server or a Samba/Active Directory domain controller (LDAPS on 636).",
@@ -690,18 +709,42 @@ enum PortKnowledgeTable {
                 "If nothing needs it: `systemctl disable --now rpcbind.service rpcbind.socket`; otherwise firewall 111 to the NFS clients.",
             executables: ["rpcbind", "portmap"],
             severityHint: .medium),
+        // NetBIOS is three services on three ports; only the name service is a reflector.
         PortFact(
-            ports: [137...139], protocols: both, service: "netbios", title: "NetBIOS",
-            aliases: ["netbios-ns", "netbios-dgm", "netbios-ssn", "nmbd"],
-            commonlyRunsHere: "Samba's nmbd (name service 137/udp, datagrams 138/udp) and smbd (SMB over NetBIOS, 139/tcp).",
+            ports: [137...137], protocols: both, service: "netbios-ns", title: "NetBIOS name service (NetBIOS-NS)",
+            aliases: ["netbios", "nmbd"],
+            commonlyRunsHere: "Samba's nmbd answering NetBIOS name queries (137/udp).",
             category: .fileSharing, alsoCategories: [.amplification],
             securityNotes: [
                 "The name service answers anyone with host, workgroup and logged-on names (`nmblookup -A HOST`).",
-                "UDP 137 is used for reflection DDoS.",
+                "UDP 137 is used for reflection DDoS: a 50-byte node-status query earns a reply several times larger.",
                 "Current SMB clients use 445 directly; NetBIOS is needed only for legacy browsing and old clients.",
             ],
             remediation: "Set `disable netbios = yes` and `smb ports = 445` in smb.conf and `systemctl disable --now nmbd`.",
-            executables: ["nmbd", "smbd"],
+            executables: ["nmbd"],
+            severityHint: .medium),
+        PortFact(
+            ports: [138...138], protocols: udp, service: "netbios-dgm", title: "NetBIOS datagram service (NetBIOS-DGM)",
+            aliases: ["netbios", "nmbd"],
+            commonlyRunsHere: "Samba's nmbd receiving NetBIOS datagrams: browse announcements and elections (138/udp).",
+            category: .fileSharing,
+            securityNotes: [
+                "Carries network-neighbourhood browsing announcements; it sends no large replies, so it is no amplifier.",
+                "Current SMB clients use 445 directly; NetBIOS is needed only for legacy browsing and old clients.",
+            ],
+            remediation: "Set `disable netbios = yes` and `smb ports = 445` in smb.conf and `systemctl disable --now nmbd`.",
+            executables: ["nmbd"],
+            severityHint: .low),
+        PortFact(
+            ports: [139...139], protocols: tcp, service: "netbios-ssn", title: "NetBIOS session service (SMB over NetBIOS)",
+            aliases: ["netbios", "smbd"],
+            commonlyRunsHere: "Samba's smbd serving SMB over a NetBIOS session (139/tcp), beside SMB direct on 445.",
+            category: .fileSharing,
+            securityNotes: [
+                "The same file shares as 445, reached the legacy way; current clients use 445 directly."
+            ],
+            remediation: "Set `smb ports = 445` in smb.conf (and `disable netbios = yes`), then restart smbd.",
+            executables: ["smbd"],
             severityHint: .medium),
         PortFact(
             ports: [445...445], protocols: tcp, service: "smb", title: "SMB / CIFS",
