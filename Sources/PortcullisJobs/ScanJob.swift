@@ -78,6 +78,21 @@ public enum ScanJob {
         /// answers only a well-formed request is otherwise open|filtered), no service detection.
         public init() { engine.udpPayload = { port in UDPPayloads.payload(for: port) } }
 
+        /// Hands every open port to `emit` as the engine finds it, with its
+        /// verdict: without service detection a verdict rests on the port
+        /// alone, so it is final at once. Reads the scanner's networks now
+        /// (`localNetworks`) so each port is judged without asking the kernel.
+        public mutating func streamJudgedOpenPorts(_ emit: @escaping @Sendable (ScanTarget, ScanPortResult) -> Void) {
+            localNetworks = localNetworks ?? ScanJob.localNetworks()
+            let context = ScanJob.ruleContext(self)
+            engine.onResult = { host, port in
+                guard port.state == .open else { return }
+                var judged = port
+                judged.verdict = ScanRules.verdict(port, findings: ScanRules.findings(address: host.address, port: port, context: context))
+                emit(host, judged)
+            }
+        }
+
         /// The longest wait for one answer; the first waits start at up to 1 s
         /// and adapt to the round-trip times measured (nmap's --max-rtt-timeout).
         public mutating func limitAnswerWait(milliseconds: Int) {
@@ -254,6 +269,23 @@ public enum ScanJob {
 
     /// This host's directly connected networks, read over NETLINK_ROUTE.
     public static func localNetworks() -> LocalNetworks { NamespaceDiscovery.localNetworks() }
+
+    /// Writes the nmap-compatible XML to `path`: a new file, or with
+    /// `overwrite` one written beside it and renamed over it. A failure is `.output`.
+    public static func writeXML(
+        _ report: ScanReport, plan: Plan, services: ServiceTable, version: String, to path: String, overwrite: Bool
+    ) throws(JobError) {
+        let xml = Array(xml(report, plan: plan, services: services, version: version).utf8)
+        do throws(Errno) {
+            if overwrite {
+                try HostFiles.replaceFile(path, contents: xml)
+            } else {
+                try HostFiles.createFile(path, contents: xml)
+            }
+        } catch {
+            throw .output(path: path, error)
+        }
+    }
 
     /// nmap-compatible XML of a finished scan.
     public static func xml(_ report: ScanReport, plan: Plan, services: ServiceTable, version: String) -> String {

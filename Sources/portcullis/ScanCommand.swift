@@ -157,16 +157,10 @@ extension Portcullis {
                 // Open ports stream as they are found, judged on the spot (without
                 // --service a verdict rests on the port alone); the rest follows at
                 // the end. With --service the port lines wait for their services.
-                options.localNetworks = ScanJob.localNetworks()
-                let context = ScanJob.ruleContext(options)
                 let lock = Mutex(())
-                options.engine.onResult = { host, port in
-                    guard port.state == .open else { return }
-                    var judged = port
-                    judged.verdict = ScanRules.verdict(
-                        port, findings: ScanRules.findings(address: host.address, port: port, context: context))
+                options.streamJudgedOpenPorts { host, port in
                     var line = OutputSink()
-                    ScanRenderer.writeNDJSONPort(host: host.address, hostname: host.hostname, zone: host.zone?.name, judged, to: &line)
+                    ScanRenderer.writeNDJSONPort(host: host.address, hostname: host.hostname, zone: host.zone?.name, port, to: &line)
                     lock.withLock { _ in Console.write(line.bytes) }
                 }
             }
@@ -193,16 +187,8 @@ extension Portcullis {
             }
             if !format.isText || difference != nil { Console.error(ScanRenderer.summaryLine(report)) }
             if let xmlFile {
-                let xml = Array(ScanJob.xml(report, plan: plan, services: services, version: Portcullis.configuration.version).utf8)
-                do {
-                    if overwrite {
-                        try HostFiles.replaceFile(xmlFile, contents: xml)
-                    } else {
-                        try HostFiles.createFile(xmlFile, contents: xml)
-                    }
-                } catch {
-                    throw JobError.output(path: xmlFile, error)
-                }
+                try ScanJob.writeXML(
+                    report, plan: plan, services: services, version: Portcullis.configuration.version, to: xmlFile, overwrite: overwrite)
             }
             if difference == true { throw ExitStatus.findings.exit }
             if let failOn, report.count(atLeast: failOn) > 0 { throw ExitStatus.findings.exit }
