@@ -247,7 +247,6 @@ public enum RouteNetlink {
             let count = try Sys.receive(fd, into: &buffer)
             guard count > 0 else { break }
             let reply = RouteNetlinkWire.decode(Array(buffer[0..<count]))
-            gathered.addresses += reply.addresses
             gathered.entries += reply.entries
             gathered.links += reply.links
             gathered.neighbours += reply.neighbours

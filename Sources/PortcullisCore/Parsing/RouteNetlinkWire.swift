@@ -133,8 +133,8 @@ public enum RouteNetlinkWire {
     /// What one reply datagram held: addresses, links or neighbours, and
     /// whether the dump ended (NLMSG_DONE) or failed (an NLMSG_ERROR's errno, positive).
     public struct Reply: Sendable, Equatable {
-        /// Interface addresses (IFA_LOCAL where given, else IFA_ADDRESS).
-        public var addresses: [IPAddress] = []
+        /// Interface addresses (IFA_LOCAL where given, else IFA_ADDRESS), from `entries`.
+        public var addresses: [IPAddress] { entries.map(\.address.address) }
         /// The same addresses with their interface index, prefix length and broadcast address.
         public var entries: [AddressEntry] = []
         /// The same addresses as host discovery routes by them.
@@ -219,7 +219,6 @@ public enum RouteNetlinkWire {
                     at += (attributeLength + 3) & ~3
                 }
                 if let found = local ?? address {
-                    reply.addresses.append(found)
                     reply.entries.append(
                         AddressEntry(
                             interfaceIndex: index,
