@@ -122,6 +122,16 @@ public enum AuditJob {
             throw .collection(error)
         }
         input.baseline = options.baseline
+        // What a specific address a listener is bound to is (an
+        // interface's, a subnet's broadcast address): asked only when one is.
+        if let discovery = collector.lastDiscovery,
+            inventory.entries.contains(where: { $0.exposure == .specificAddress || $0.exposure == .linkLocal })
+        {
+            var read = discovery
+            let namespaces = Set(inventory.namespacesRead.map(\.inode))
+            read.found = read.found.filter { namespaces.contains($0.namespace.inode) }
+            input.interfaces = read.interfaces(procRoot: options.source.procRootPath)
+        }
         // Ports published into containers: open although no host socket holds them.
         if options.source.isLive {
             let published = PublishedPortCollection.collect(firewall: snapshot, inventory: inventory, discovery: collector.lastDiscovery)

@@ -53,9 +53,9 @@ public enum OverviewJob {
                     && filter.matches($0.entry))
             }
             let kept = Set(judged.audit.listeners.map(\.entry.socket.inode)).union(judged.inventory.packetSockets.map(\.socket.inode))
+            // A finding stays when any of its sockets is shown.
             judged.audit.findings.removeAll { finding in
-                guard let inode = finding.subject?.inode else { return false }
-                return !kept.contains(inode)
+                !finding.sockets.isEmpty && !finding.sockets.contains { kept.contains($0.inode) }
             }
         }
         let shown = judged.audit.listeners

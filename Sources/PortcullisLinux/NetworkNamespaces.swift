@@ -185,7 +185,27 @@ extension NamespaceDiscovery {
     /// cannot be entered is absent. Says which namespace a published port's
     /// target address lives in.
     public func addresses(procRoot: String = "/proc") -> [UInt64: [IPAddress]] {
-        var result: [UInt64: [IPAddress]] = [:]
+        dumps(procRoot: procRoot, links: false).mapValues(\.addresses)
+    }
+
+    /// The interfaces of each namespace found (`ip -n NS addr`), with their
+    /// addresses, prefixes and broadcast addresses; a namespace that cannot
+    /// be entered is absent. Says what an address a socket is bound to is.
+    public func interfaces(procRoot: String = "/proc") -> [UInt64: [NetworkInterface]] {
+        dumps(procRoot: procRoot, links: true).mapValues { reply in
+            reply.links.sorted { $0.index < $1.index }.map { link in
+                let index = UInt32(bitPattern: link.index)
+                return NetworkInterface(
+                    index: index, name: link.name, isLoopback: link.flags & 0x8 != 0,  // IFF_LOOPBACK
+                    addresses: reply.entries.filter { $0.interfaceIndex == index }.map(\.address))
+            }
+        }
+    }
+
+    /// An address dump (and a link dump) of each namespace found, from a
+    /// NETLINK_ROUTE socket made inside it.
+    func dumps(procRoot: String, links: Bool) -> [UInt64: RouteNetlinkWire.Reply] {
+        var result: [UInt64: RouteNetlinkWire.Reply] = [:]
         let others = found.filter { $0.namespace.inode != own }
         let paths = others.map { $0.entryPath(procRoot: procRoot) }
         var sockets: [(UInt64, Result<Int32, Errno>)] = zip(
@@ -195,8 +215,11 @@ extension NamespaceDiscovery {
         for (inode, socket) in sockets {
             guard case .success(let fd) = socket else { continue }
             defer { Sys.close(fd) }
-            guard let reply = try? RouteNetlink.dump(fd, RouteNetlinkWire.addressDumpRequest(sequence: 1)) else { continue }
-            result[inode] = reply.addresses
+            guard var reply = try? RouteNetlink.dump(fd, RouteNetlinkWire.addressDumpRequest(sequence: 1)) else { continue }
+            if links, let linkReply = try? RouteNetlink.dump(fd, RouteNetlinkWire.linkDumpRequest(sequence: 2)) {
+                reply.links = linkReply.links
+            }
+            result[inode] = reply
         }
         return result
     }

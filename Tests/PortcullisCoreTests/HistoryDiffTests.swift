@@ -127,11 +127,28 @@ struct HistoryDiffTests {
         #expect(diff.resolvedFindings.map(\.rule) == [.ephemeralListener])
     }
 
-    @Test("Pid lists are dropped from titles, other brackets kept")
-    func titles() {
-        #expect(FindingIdentity.withoutPIDs("held by dhclient[812,813]") == "held by dhclient")
-        #expect(FindingIdentity.withoutPIDs("[::]:80/tcp is open") == "[::]:80/tcp is open")
-        #expect(FindingIdentity.withoutPIDs("x[12") == "x[12")
+    @Test("A finding keeps its identity when its program binds one more socket, and loses it when another program holds it")
+    func identityFollowsProgramAndFirstSocket() {
+        var nmbd = SocketOwner(pid: 40)
+        nmbd.name = "nmbd"
+        let any = FindingSubject(
+            proto: .transport(.udp), family: .ipv4, localAddress: "0.0.0.0", port: 137, inode: 1, exposure: .allInterfacesIPv4)
+        let lan = FindingSubject(
+            proto: .transport(.udp), family: .ipv4, localAddress: "192.0.2.2", port: 137, inode: 2, exposure: .specificAddress)
+        let one = Finding(
+            rule: .udpAmplification, severity: .medium, title: "t", subject: any, owners: [nmbd], evidence: [], remediation: "")
+        var restarted = nmbd
+        restarted.pid = 977
+        let two = Finding(
+            rule: .udpAmplification, severity: .medium, title: "t2", subject: any, owners: [restarted], evidence: [], remediation: "",
+            sockets: [any, lan])
+        #expect(one.id == "udp-amplification@nmbd:0.0.0.0:137/udp")
+        #expect(FindingIdentity(one) == FindingIdentity(two))
+        var other = nmbd
+        other.name = "socat"
+        let foreign = Finding(
+            rule: .udpAmplification, severity: .medium, title: "t", subject: any, owners: [other], evidence: [], remediation: "")
+        #expect(FindingIdentity(one) != FindingIdentity(foreign))
     }
 
     @Test("Watch events: opened, closed, owner changed; a restart by the same program is quiet")

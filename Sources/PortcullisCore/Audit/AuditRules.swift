@@ -29,6 +29,31 @@ enum AuditRules {
         }
     }
 
+    /// What the address a socket is bound to is, in its own namespace: an
+    /// interface's address, the broadcast address of a subnet (only that
+    /// subnet's broadcasts reach it), or an address no interface has.
+    /// Falls back to the exposure's sentence when the interfaces are unknown.
+    static func exposureSentence(_ entry: InventoryEntry, interfaces: [NetworkInterface]?) -> String {
+        let address = entry.socket.localAddress.normalized
+        guard entry.exposure == .specificAddress || entry.exposure == .linkLocal, let interfaces, !interfaces.isEmpty else {
+            return exposureSentence(entry.exposure)
+        }
+        for interface in interfaces {
+            if let own = interface.addresses.first(where: { $0.address.normalized == address }) {
+                let kind = entry.exposure == .linkLocal ? "the link-local address" : "the address"
+                return
+                    "\(kind) of \(interface.name) (\(own.address)/\(own.prefixLength)), reachable from its network and whatever routes to it"
+            }
+        }
+        for interface in interfaces {
+            if let broadcast = interface.broadcastAddresses.first(where: { $0.address == address }) {
+                return
+                    "the broadcast address of \(interface.name)'s \(broadcast.network.first)/\(broadcast.prefixLength): it receives only that subnet's broadcasts"
+            }
+        }
+        return "an address no interface of its network namespace has (bound with IP_FREEBIND, or the address was removed)"
+    }
+
     static func ownerSentence(_ owners: [SocketOwner]) -> String? {
         guard !owners.isEmpty else { return nil }
         let shown = owners.prefix(3).map { o in
@@ -101,12 +126,13 @@ enum AuditRules {
         // strings for every listener was most of the audit's time.
         var base: [String]?
         func add(_ rule: RuleID, _ severity: Severity, _ title: String, _ evidence: [String] = [], _ fix: String) {
-            let common = base ?? baseEvidence(entry, firewall: firewall)
+            let common = base ?? baseEvidence(entry, firewall: firewall, interfaces: entry.namespace.flatMap { input.interfaces[$0.inode] })
             base = common
-            out.append(
-                Finding(
-                    rule: rule, severity: severity, title: title, subject: subject(entry), owners: entry.owners,
-                    evidence: common + evidence, remediation: fix))
+            var finding = Finding(
+                rule: rule, severity: severity, title: title, subject: subject(entry), owners: entry.owners,
+                evidence: common + evidence, remediation: fix)
+            finding.location = endpoint(entry)
+            out.append(finding)
         }
         let portFacts = s.proto == .raw ? [] : PortKnowledge.facts(port: s.localPort, proto: s.proto)
         let (byExecutable, byPort) = facts(for: entry, portFacts: portFacts)
@@ -235,10 +261,11 @@ enum AuditRules {
         return out
     }
 
-    /// What every finding about `entry` says first: where it listens, who
-    /// holds it, what the firewall does with it.
-    static func baseEvidence(_ entry: InventoryEntry, firewall: FirewallVerdict?) -> [String] {
-        var base: [String] = ["listens on \(endpoint(entry)): \(exposureSentence(entry.exposure))"]
+    /// What every finding about `entry` says first: where it listens (the
+    /// first line, which merging keeps per socket), who holds it, what the
+    /// firewall does with it.
+    static func baseEvidence(_ entry: InventoryEntry, firewall: FirewallVerdict?, interfaces: [NetworkInterface]?) -> [String] {
+        var base: [String] = ["listens on \(endpoint(entry)): \(exposureSentence(entry, interfaces: interfaces))"]
         if let owners = ownerSentence(entry.owners) { base.append(owners) }
         if let firewall { base.append("firewall: \(firewall.name) — \(firewall.reason)") }
         return base
@@ -292,7 +319,7 @@ enum AuditRules {
         } else if let reason = packet.unownedReason {
             evidence.append("no owner: \(reason.explanation)")
         }
-        return Finding(
+        var finding = Finding(
             rule: .packetSocket, severity: expected ? .info : (p.capturesEveryProtocol ? .high : .medium),
             title: "Packet socket capturing \(p.ethertypeName) on \(interface)"
                 + (packet.owners.first.map { " held by \($0.name)[\($0.pid)]" } ?? ""),
@@ -302,6 +329,8 @@ enum AuditRules {
                 ? "Expected for DHCP/802.1X/LLDP clients; nothing to do"
                 : "Check the holder: a sniffer (tcpdump) or a portless backdoor waiting for a magic packet reads frames before any firewall rule"
         )
+        finding.location = interface
+        return finding
     }
 
     static func tamperFindings(_ tamper: TamperEvidence) -> [Finding] {
@@ -313,7 +342,8 @@ enum AuditRules {
                     title: "/etc/ld.so.preload exists: a library is injected into every dynamically linked program",
                     subject: nil, owners: [], evidence: ["/etc/ld.so.preload: \(preload.isEmpty ? "(empty)" : preload)"],
                     remediation:
-                        "Unless you put it there (rare: some security agents do), treat it as a userland rootkit: it can hide ports from ss, netstat and lsof. Compare what the static portcullis binary lists with what ss, netstat and lsof show"
+                        "Unless you put it there (rare: some security agents do), treat it as a userland rootkit: it can hide ports from ss, netstat and lsof. Compare what the static portcullis binary lists with what ss, netstat and lsof show",
+                    sockets: [], id: "ld-preload@host:/etc/ld.so.preload"
                 ))
         }
         if let preload = tamper.ownPreload {
@@ -322,7 +352,8 @@ enum AuditRules {
                     rule: .ldPreload, severity: .high, title: "LD_PRELOAD is set in portcullis's environment",
                     subject: nil, owners: [], evidence: ["LD_PRELOAD=\(preload)"],
                     remediation:
-                        "Find where it is set (shell profile, sudo env_keep, /etc/environment); a static portcullis build is immune to it, dynamically linked tools are not"
+                        "Find where it is set (shell profile, sudo env_keep, /etc/environment); a static portcullis build is immune to it, dynamically linked tools are not",
+                    sockets: [], id: "ld-preload@host:environment"
                 ))
         }
         return out

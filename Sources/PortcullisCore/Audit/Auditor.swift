@@ -84,6 +84,10 @@ public struct AuditInput: Sendable {
     public var publications: [JudgedPublication] = []
     /// The namespaces whose sockets were read, by inode, with their addresses: where publications lead.
     public var targetNamespaces: [UInt64: TargetNamespace] = [:]
+    /// The interfaces of each network namespace read, by namespace inode:
+    /// what an address a socket is bound to is (an interface's address, a
+    /// subnet's broadcast address). Empty when not read.
+    public var interfaces: [UInt64: [NetworkInterface]] = [:]
 
     /// Builds the input; the defaults are no packet sockets, no firewall verdicts, no tamper
     /// evidence or hints, no policy, run as root, `now` 0 and no baseline (set `baseline`
@@ -228,7 +232,10 @@ public enum Auditor {
             var found = PublishedPortRules.findings(
                 for: publications[i].judged.publication, judgement: publications[i].judged.judgement, namespaces: namespaces)
             // The holders of the socket behind it own the problem.
-            for j in found.indices { found[j].owners = publications[i].listener?.owners ?? [] }
+            for j in found.indices {
+                found[j].owners = publications[i].listener?.owners ?? []
+                found[j].id = FindingID.make(rule: found[j].rule, owners: found[j].owners, subject: found[j].subject)
+            }
             publications[i].findings = found
             all += found
         }
@@ -290,9 +297,27 @@ public enum Auditor {
                 keptPublished.contains { $0.title == finding.title && $0.rule == finding.rule }
             }
         }
-        var report = AuditReport(findings: sortWorstFirst(kept), suppressed: suppressed, listeners: listeners, notes: notes)
+        // The table keeps a verdict per socket (above); the report keeps
+        // one finding per problem.
+        var report = AuditReport(
+            findings: sortWorstFirst(FindingGroups.merge(kept)), suppressed: mergeSuppressed(suppressed), listeners: listeners,
+            notes: notes)
         report.publications = publications
         return report
+    }
+
+    /// Suppressed findings merged as kept ones are, among those the policy
+    /// suppressed for the same reason.
+    static func mergeSuppressed(_ suppressed: [SuppressedFinding]) -> [SuppressedFinding] {
+        var reasons: [String] = []
+        var byReason: [String: [Finding]] = [:]
+        for s in suppressed {
+            if byReason[s.reason] == nil { reasons.append(s.reason) }
+            byReason[s.reason, default: []].append(s.finding)
+        }
+        return reasons.flatMap { reason in
+            FindingGroups.merge(byReason[reason] ?? []).map { SuppressedFinding(finding: $0, reason: reason) }
+        }
     }
 
     /// Rules about a listener being reachable at all, which an allow entry

@@ -110,35 +110,56 @@ public struct FindingSubject: Hashable, Sendable {
     }
 }
 
-/// One thing the audit found: what, how bad, about which socket and
-/// process, what was seen, and what to do.
+/// One thing the audit found: what, how bad, about which sockets and
+/// process, what was seen, and what to do. The audit reports one finding
+/// per problem: a rule and a program instance (the processes that share the
+/// sockets), listing every socket it covers.
 public struct Finding: Hashable, Sendable {
+    /// Stable across runs, for baselines, diffs and policies:
+    /// `RULE@PROGRAM:ENDPOINT`, the program being the holders' service unit,
+    /// else their container, else their process name (`kernel` when no
+    /// process holds it, `host` for a host-wide finding), and the endpoint
+    /// the first of its sockets (by port, protocol, family and address):
+    /// `udp-amplification@nmbd.service:0.0.0.0:137/udp`.
+    public var id: String
     /// The rule that found it; its id is stable for policies and CI.
     public var rule: RuleID
     /// How serious, after the policy's `rules:` override; reports sort on it, worst first.
     public var severity: Severity
-    /// One line: "Redis reachable beyond loopback on 0.0.0.0:6379/tcp".
+    /// One line: "Redis reachable beyond loopback on 0.0.0.0:6379/tcp and [::]:6379/tcp".
     public var title: String
-    /// The socket the finding is about; nil for a host-wide finding (ld-preload).
+    /// The first of `sockets`; nil for a host-wide finding (ld-preload).
     public var subject: FindingSubject?
-    /// Processes holding the socket when the audit ran; empty when none was found, or for a host-wide finding.
+    /// Every socket the finding covers, in order (port, protocol, family,
+    /// address); empty for a host-wide finding.
+    public var sockets: [FindingSubject]
+    /// Processes holding the sockets when the audit ran; empty when none was found, or for a host-wide finding.
     public var owners: [SocketOwner]
-    /// What was seen, each a short sentence.
+    /// What was seen, each a short sentence. For a finding about sockets,
+    /// the first lines say where each socket listens.
     public var evidence: [String]
     /// A concrete action.
     public var remediation: String
+    /// How the title names the socket (`0.0.0.0:137/udp`), so that merging
+    /// findings about several sockets can name them all; nil when the
+    /// finding is not about a socket, or came from a stored snapshot.
+    var location: String?
 
-    /// Builds a finding from its parts, as a rule (or the snapshot reader) does.
+    /// Builds a finding from its parts, as a rule (or the snapshot reader)
+    /// does. `sockets` defaults to the subject alone and `id` to the one
+    /// `FindingID.make` derives from the rule, the owners and the subject.
     public init(
         rule: RuleID, severity: Severity, title: String, subject: FindingSubject?, owners: [SocketOwner], evidence: [String],
-        remediation: String
+        remediation: String, sockets: [FindingSubject]? = nil, id: String? = nil
     ) {
         self.rule = rule
         self.severity = severity
         self.title = title
         self.subject = subject
+        self.sockets = sockets ?? subject.map { [$0] } ?? []
         self.owners = owners
         self.evidence = evidence
         self.remediation = remediation
+        self.id = id ?? FindingID.make(rule: rule, owners: owners, subject: subject)
     }
 }

@@ -49,10 +49,10 @@ public enum PublishedPortRules {
             )
         }
         func add(_ rule: RuleID, _ severity: Severity, _ title: String, _ evidence: [String], _ fix: String) {
-            out.append(
-                Finding(
-                    rule: rule, severity: severity, title: title, subject: subject, owners: [], evidence: base + evidence, remediation: fix)
-            )
+            var finding = Finding(
+                rule: rule, severity: severity, title: title, subject: subject, owners: [], evidence: base + evidence, remediation: fix)
+            finding.location = port.hostEndpoint
+            out.append(finding)
         }
 
         if let judgement, judgement.bypassesInput {

@@ -13,56 +13,20 @@ public struct SnapshotContent: Sendable {
     }
 }
 
-/// A finding's identity across snapshots: its rule and what it is about
-/// (protocol, family, address, port), not the socket's inode or the
-/// holder's pid, which change on every restart.
+/// A finding's identity across snapshots: its rule and its id (the
+/// program and the first socket it covers, see `Finding.id`), not the
+/// sockets' inodes or the holders' pids, which change on every restart,
+/// nor the list of sockets, which grows and shrinks as the program binds.
 public struct FindingIdentity: Hashable, Sendable {
     /// The rule that found it.
     public var rule: RuleID
-    /// The subject's protocol; nil for a host-wide finding (ld-preload).
-    public var proto: SubjectProtocol?
-    /// The subject's address family; nil for a packet socket or a host-wide finding.
-    public var family: AddressFamily?
-    /// The subject's local address as text (for a packet socket, "every interface" or "interface index N"); nil for a host-wide finding.
-    public var address: String?
-    /// The subject's local port; nil for a RAW or packet socket, or a host-wide finding.
-    public var port: UInt16?
-    /// The title without bracketed pid lists ("held by dhclient[812]").
-    public var title: String
+    /// The finding's stable id.
+    public var id: String
 
-    /// The identity of `finding`: its rule, subject (without the inode) and title without pids.
+    /// The identity of `finding`.
     public init(_ finding: Finding) {
         rule = finding.rule
-        proto = finding.subject?.proto
-        family = finding.subject?.family
-        address = finding.subject?.localAddress
-        port = finding.subject?.port
-        title = Self.withoutPIDs(finding.title)
-    }
-
-    static func withoutPIDs(_ text: String) -> String {
-        var out = ""
-        var pending = ""
-        var inBrackets = false
-        for c in text {
-            if inBrackets {
-                pending.append(c)
-                if c == "]" {
-                    inBrackets = false
-                    pending = ""
-                } else if !(c.isASCII && (c.isNumber || c == ",")) {
-                    inBrackets = false
-                    out += pending
-                    pending = ""
-                }
-            } else if c == "[" {
-                inBrackets = true
-                pending = "["
-            } else {
-                out.append(c)
-            }
-        }
-        return out + pending
+        id = finding.id
     }
 }
 

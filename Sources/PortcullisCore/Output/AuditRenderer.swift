@@ -4,10 +4,12 @@ public enum AuditRenderer {
     /// A finding as a JSON object (README "audit: JSON fields").
     public static func json(_ finding: Finding) -> JSONValue {
         .object([
+            ("id", .string(finding.id)),
             ("rule", .string(finding.rule.rawValue)),
             ("severity", .string(finding.severity.rawValue)),
             ("title", .string(finding.title)),
             ("subject", finding.subject.map(json) ?? .null),
+            ("sockets", .array(finding.sockets.map(json))),
             (
                 "owners",
                 .array(
@@ -180,6 +182,7 @@ public enum AuditRenderer {
                 out += "  " + style.paint("[\(f.rule.rawValue)]", color(severity)) + " \(f.title)\n"
                 for line in f.evidence { out += "      \(line)\n" }
                 out += "      fix: \(f.remediation)\n"
+                out += style.paint("      id: \(f.id)", "2") + "\n"
             }
             out += "\n"
         }
