@@ -53,10 +53,14 @@ public enum OverviewJob {
                     && filter.matches($0.entry))
             }
             let kept = Set(judged.audit.listeners.map(\.entry.socket.inode)).union(judged.inventory.packetSockets.map(\.socket.inode))
-            // A finding stays when any of its sockets is shown.
-            judged.audit.findings.removeAll { finding in
-                !finding.sockets.isEmpty && !finding.sockets.contains { kept.contains($0.inode) }
+            // The findings about the listeners shown, merged again from
+            // their own (a finding may cover sockets that are not shown);
+            // host-wide findings and those about shown packet sockets stay.
+            let others = judged.audit.findings.filter { finding in
+                finding.sockets.allSatisfy { $0.proto == .packet && kept.contains($0.inode) }
             }
+            judged.audit.findings = Auditor.sortWorstFirst(
+                FindingGroups.merge(judged.audit.listeners.flatMap(\.findings)) + others)
         }
         let shown = judged.audit.listeners
         judged.inventory.diagnostics = withUnattributedNotice(judged.diagnostics, shown: shown.map(\.entry))

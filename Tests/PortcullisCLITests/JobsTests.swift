@@ -144,7 +144,7 @@ extension CLITests {
             let inode = try #require(report.entries.first?.socket.inode)
             #expect(report.listener(inode: inode)?.findings.isEmpty == false)
             let full = try OverviewJob.run(OverviewJob.Options(audit: AuditJob.Options(policy: .none, judgeFirewall: false)))
-            #expect(full.audit.findings.contains { $0.subject?.port == hidden })
+            #expect(full.audit.findings.contains { $0.sockets.contains { $0.port == hidden } })
         }
 
         @Test("snapshot, baseline and diff: a listener opened after the baseline is added in the live diff")

@@ -87,7 +87,10 @@ extension CLITests {
                 lines.contains {
                     $0.hasPrefix(#"{"type":"port""#) && $0.contains(#""port":\#(vnc),"#) && $0.hasSuffix(#""verdict":"high"}"#)
                 })
-            #expect(lines.filter { $0.hasPrefix(#"{"type":"finding","rule":"cleartext-remote-access""#) }.count == 1, "\(ndjson)")
+            #expect(
+                lines.filter {
+                    $0.hasPrefix(#"{"type":"finding","id":"cleartext-remote-access@"#) && $0.contains(#""rule":"cleartext-remote-access""#)
+                }.count == 1, "\(ndjson)")
             #expect(lines.last?.hasPrefix(#"{"type":"summary""#) == true)
         }
 

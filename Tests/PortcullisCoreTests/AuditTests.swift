@@ -48,6 +48,7 @@ struct StubPolicy: AuditPolicy {
     var severities: [RuleID: Severity] = [:]
     var disabled: Set<RuleID> = []
     var ignored: [RuleID: String] = [:]
+    var ignoredIDs: [String: String] = [:]
 
     func auditDecision(for entry: InventoryEntry, exposure: Exposure) -> PolicyVerdict {
         let port = entry.socket.localPort
@@ -57,6 +58,7 @@ struct StubPolicy: AuditPolicy {
         return allowedPorts.contains(port) ? .allowed(line: 5) : .notAllowed
     }
     func ignoreReason(rule: RuleID, entry: InventoryEntry?, now: Int64) -> String? { ignored[rule] }
+    func ignoreReason(rule: RuleID, findingID: String, now: Int64) -> String? { ignoredIDs[findingID] }
     func severity(for rule: RuleID, default: Severity) -> Severity? {
         disabled.contains(rule) ? nil : (severities[rule] ?? `default`)
     }

@@ -78,6 +78,23 @@ import Testing
         #expect(Set(dns.map(\.id)) == ["udp-amplification@dnsmasq:0.0.0.0:53/udp", "udp-amplification@dnsmasq:192.0.2.1:53/udp"])
     }
 
+    @Test("An ignore by id suppresses the merged finding and its sockets' own findings, and nothing else")
+    func ignoreByID() throws {
+        let report = F.audit(Self.nmbdSockets) {
+            $0.policy = StubPolicy(ignoredIDs: ["udp-amplification@nmbd:0.0.0.0:137/udp": "LAN browsing needed"])
+        }
+        #expect(!report.findings.contains { $0.rule == .udpAmplification })
+        let suppressed = try #require(report.suppressed.first { $0.finding.rule == .udpAmplification })
+        #expect(suppressed.reason == "LAN browsing needed" && suppressed.finding.sockets.count == 3)
+        #expect(report.listeners.allSatisfy { !$0.findings.contains { $0.rule == .udpAmplification } })
+        // A real policy file: the id is parsed, and a different id covers nothing.
+        let policy = try Policy.parse(
+            "ignore:\n  - rule: udp-amplification\n    id: udp-amplification@nmbd:0.0.0.0:138/udp\n    reason: x\n",
+            file: "p.yaml")
+        let other = F.audit(Self.nmbdSockets) { $0.policy = policy }
+        #expect(other.findings.filter { $0.rule == .udpAmplification }.count == 1)
+    }
+
     @Test("Two instances on the same socket (SO_REUSEPORT) get distinct ids, the younger one numbered")
     func reusePortInstances() {
         let report = F.audit([

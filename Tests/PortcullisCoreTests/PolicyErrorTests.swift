@@ -23,9 +23,22 @@ import Testing
         ("rules:\n  raw-socket: {enable: false}\n", "2:16", "unknown key 'enable' in a rule override; accepted keys: enabled, severity"),
         (
             "ignore:\n  - rule: backdoor-port\n    reason: lab\n    until: 2027-01-01\n", "4:5",
-            "unknown key 'until' in an ignore entry; accepted keys: rule, port, proto, process, reason, expires"
+            "unknown key 'until' in an ignore entry; accepted keys: rule, port, proto, process, id, reason, expires"
         ),
         ("? [a]\n: 1\n", "1:3", "expected a key name, found a list"),
+        // Ignores by finding id.
+        (
+            "ignore:\n  - rule: backdoor-port\n    id: nc-4444\n    reason: lab\n", "3:9",
+            "expected a finding id as the audit prints it (RULE@PROGRAM:ENDPOINT), found 'nc-4444'"
+        ),
+        (
+            "ignore:\n  - rule: backdoor-port\n    id: raw-socket@ping:0.0.0.0/raw\n    reason: lab\n", "2:5",
+            "the id 'raw-socket@ping:0.0.0.0/raw' is not a finding of rule backdoor-port: ids start with the rule, as in backdoor-port@PROGRAM:ENDPOINT"
+        ),
+        (
+            "ignore:\n  - rule: backdoor-port\n    id: backdoor-port@nc:0.0.0.0:4444/tcp\n    port: 4444\n    reason: lab\n", "2:5",
+            "an ignore by id names one finding; drop port, proto and process from it"
+        ),
         // Wrong types.
         ("- port: 22\n", "1:1", "expected a policy (a mapping with the keys version, allow, rules, ignore), found a list"),
         ("allow:\n  port: 22\n", "2:3", "expected a list of allow entries, found a mapping"),

@@ -159,9 +159,9 @@ import Testing
                 #""port":53,"state":"open|filtered","reason":"no-response","detail":null,"rtt_us":null,"service":null,"verdict":null}"#))
         #expect(
             json.contains(
-                #""findings":[{"rule":"exposed-datastore","severity":"critical","title":"Redis answering without authentication on 10.0.0.1:6379/tcp","subject":{"proto":"tcp","family":"ipv4","local_address":"10.0.0.1","local_port":6379,"inode":0,"exposure":null},"owners":[],"evidence":["#
+                #""findings":[{"id":"exposed-datastore@10.0.0.1:6379/tcp","rule":"exposed-datastore","severity":"critical","title":"Redis answering without authentication on 10.0.0.1:6379/tcp","subject":{"proto":"tcp","family":"ipv4","local_address":"10.0.0.1","local_port":6379,"inode":0,"exposure":null},"sockets":[{"proto":"tcp","family":"ipv4","local_address":"10.0.0.1","local_port":6379,"inode":0,"exposure":null}],"owners":[],"evidence":["#
             ), "\(json)")
-        #expect(json.contains(#"{"rule":"cleartext-remote-access","severity":"high""#))
+        #expect(json.contains(#"{"id":"cleartext-remote-access@10.0.0.1:23/tcp","rule":"cleartext-remote-access","severity":"high""#))
         let lines = OutputSink.text { ScanRenderer.writeNDJSONTail(judgedReport(), openPorts: true, to: &$0) }.split(separator: "\n")
         #expect(
             lines.map { $0.prefix(14) } == [
@@ -169,7 +169,8 @@ import Testing
                 #"{"type":"findi"#, #"{"type":"findi"#, #"{"type":"host""#, #"{"type":"summa"#,
             ], "\(lines)")
         #expect(lines[0].contains(#""port":22,"#) && lines[0].hasSuffix(#""verdict":"open"}"#))
-        #expect(lines[4].hasPrefix(#"{"type":"finding","rule":"exposed-datastore","severity":"critical""#))
+        #expect(lines[4].hasPrefix(#"{"type":"finding","id":"exposed-datastore@"#))
+        #expect(lines[4].contains(#""rule":"exposed-datastore","severity":"critical""#))
         #expect(OutputSink.text { ScanRenderer.writeNDJSONTail(judgedReport(), to: &$0) }.split(separator: "\n").count == 4)
     }
 

@@ -7,6 +7,8 @@ public protocol AuditPolicy: Sendable {
     func auditDecision(for entry: InventoryEntry, exposure: Exposure) -> PolicyVerdict
     /// The reason of an active ignore covering this rule (and socket), if any.
     func ignoreReason(rule: RuleID, entry: InventoryEntry?, now: Int64) -> String?
+    /// The reason of an active ignore naming this finding by id, if any.
+    func ignoreReason(rule: RuleID, findingID: String, now: Int64) -> String?
     /// The severity to use, or nil when the rule is disabled.
     func severity(for rule: RuleID, default: Severity) -> Severity?
     /// Notes about ignores that have expired, so nobody relies on them.
@@ -299,9 +301,27 @@ public enum Auditor {
         }
         // The table keeps a verdict per socket (above); the report keeps
         // one finding per problem.
+        var merged = FindingGroups.merge(kept)
+        var mergedSuppressed = mergeSuppressed(suppressed)
+        if let policy = input.policy {
+            // Ignores by id name a merged finding; its sockets' own findings go with it.
+            var ignoredSockets: [UInt64: Set<RuleID>] = [:]
+            merged.removeAll { finding in
+                guard let reason = policy.ignoreReason(rule: finding.rule, findingID: finding.id, now: input.now) else { return false }
+                mergedSuppressed.append(SuppressedFinding(finding: finding, reason: reason))
+                for socket in finding.sockets { ignoredSockets[socket.inode, default: []].insert(finding.rule) }
+                return true
+            }
+            if !ignoredSockets.isEmpty {
+                for i in listeners.indices {
+                    if let rules = ignoredSockets[listeners[i].entry.socket.inode] {
+                        listeners[i].findings.removeAll { rules.contains($0.rule) }
+                    }
+                }
+            }
+        }
         var report = AuditReport(
-            findings: sortWorstFirst(FindingGroups.merge(kept)), suppressed: mergeSuppressed(suppressed), listeners: listeners,
-            notes: notes)
+            findings: sortWorstFirst(merged), suppressed: mergedSuppressed, listeners: listeners, notes: notes)
         report.publications = publications
         return report
     }

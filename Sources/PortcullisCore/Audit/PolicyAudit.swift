@@ -14,6 +14,11 @@ extension Policy: AuditPolicy {
         activeIgnore(rule: rule, entry: entry, now: now).map { "ignored by \(source) line \($0.line): \($0.reason)" }
     }
 
+    /// "ignored by SOURCE line N: REASON" for the first unexpired ignore naming the finding `findingID`.
+    public func ignoreReason(rule: RuleID, findingID: String, now: Int64) -> String? {
+        activeIgnore(rule: rule, findingID: findingID, now: now).map { "ignored by \(source) line \($0.line): \($0.reason)" }
+    }
+
     /// One note per ignore whose `expires:` day has passed (relative to `now`, seconds since the epoch), naming its line and rule.
     public func expiredIgnoreNotes(now: Int64) -> [String] {
         expiredIgnores(now: now).map { ignore in

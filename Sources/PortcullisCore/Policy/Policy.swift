@@ -36,7 +36,9 @@
 ///   - rule: backdoor-port     # required: a rule id
 ///     port: 4444              # optional filters, all must match the finding's
 ///     proto: tcp              #   socket: port (same syntax as above),
-///     process: nc             #   proto (tcp | udp | raw | any), process name
+///     process: nc             #   proto (tcp | udp | raw | any), process name;
+///     # id: backdoor-port@nc:0.0.0.0:4444/tcp   # or instead: exactly one finding, by
+///                             #   the id the audit prints (RULE@PROGRAM:ENDPOINT)
 ///     reason: "pentest lab"   # required, not empty: shown in the report
 ///     expires: 2027-03-01     # optional YYYY-MM-DD: applies through the end of
 ///                             # that day (UTC); after it the finding returns
@@ -176,6 +178,9 @@ public struct Policy: Sendable, Equatable {
         public var proto: TransportProtocol?
         /// Only findings whose socket has an owner with this comm or executable base name (`process:`); nil: any owner.
         public var process: String?
+        /// Only the finding with this id (`id:`, as the audit prints it:
+        /// `udp-amplification@nmbd:0.0.0.0:137/udp`); nil: any finding of the rule.
+        public var id: String?
         /// Why the finding is accepted (`reason:`, required and not empty); the audit report shows it.
         public var reason: String
         /// The last day the ignore applies (UTC), or nil for no end.
@@ -203,6 +208,8 @@ public struct Policy: Sendable, Equatable {
         /// Whether the filters cover `entry`. A finding about no socket
         /// (ld-preload) is only covered by an ignore without filters.
         public func covers(_ entry: InventoryEntry?) -> Bool {
+            // An ignore by id is matched against the merged finding, not a socket.
+            guard id == nil else { return false }
             guard ports != nil || proto != nil || process != nil else { return true }
             guard let entry else { return false }
             if let ports, !ports.contains(entry.socket.localPort) { return false }
@@ -257,6 +264,11 @@ public struct Policy: Sendable, Equatable {
     /// The first unexpired ignore for `rule` whose filters cover `entry`.
     public func activeIgnore(rule: RuleID, entry: InventoryEntry?, now: Int64) -> Ignore? {
         ignore.first { $0.rule == rule && !$0.isExpired(now: now) && $0.covers(entry) }
+    }
+
+    /// The first unexpired ignore for `rule` naming the finding `id`.
+    public func activeIgnore(rule: RuleID, findingID: String, now: Int64) -> Ignore? {
+        ignore.first { $0.rule == rule && $0.id == findingID && !$0.isExpired(now: now) }
     }
 
     /// Ignores past their date, so the audit can say they no longer apply.

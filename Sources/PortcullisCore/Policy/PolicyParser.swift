@@ -64,7 +64,7 @@ struct PolicyParser {
     static let topKeys = ["version", "allow", "rules", "ignore"]
     static let allowKeys = ["port", "proto", "process", "exe", "user", "exposure", "comment"]
     static let overrideKeys = ["enabled", "severity"]
-    static let ignoreKeys = ["rule", "port", "proto", "process", "reason", "expires"]
+    static let ignoreKeys = ["rule", "port", "proto", "process", "id", "reason", "expires"]
 
     func fail(_ node: Node, _ message: String) -> PolicyError {
         PolicyError(file: file, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1, message: message)
@@ -149,6 +149,12 @@ struct PolicyParser {
             case "port": entry.ports = try portSpec(value)
             case "proto": entry.proto = try proto(value)
             case "process": entry.process = try text(value, what: "a process name")
+            case "id":
+                let id = try text(value, what: "a finding id (RULE@PROGRAM:ENDPOINT, as the audit prints it)")
+                guard id.contains("@") else {
+                    throw fail(value, "expected a finding id as the audit prints it (RULE@PROGRAM:ENDPOINT), found \(Self.quote(id))")
+                }
+                entry.id = id
             case "reason":
                 let text = try text(value, what: "a reason", allowEmpty: true)
                 // The reason is what a later reader relies on: it must say something.
@@ -166,6 +172,17 @@ struct PolicyParser {
         }
         guard let rule else { throw fail(node, "an ignore entry needs a rule: one of \(Self.ruleList)") }
         guard let reason else { throw fail(node, "an ignore entry needs a reason: say why this finding is accepted") }
+        if let id = entry.id {
+            guard id.hasPrefix(rule.rawValue + "@") else {
+                throw fail(
+                    node,
+                    "the id \(Self.quote(id)) is not a finding of rule \(rule.rawValue): ids start with the rule, as in \(rule.rawValue)@PROGRAM:ENDPOINT"
+                )
+            }
+            guard entry.ports == nil && entry.proto == nil && entry.process == nil else {
+                throw fail(node, "an ignore by id names one finding; drop port, proto and process from it")
+            }
+        }
         entry.rule = rule
         entry.reason = reason
         return entry
