@@ -372,9 +372,9 @@ public enum ProgramFixes {
                 return
                     "RabbitMQ: `management.tcp.ip = 127.0.0.1` in /etc/rabbitmq/rabbitmq.conf (reach the UI through a tunnel or proxy), and remove unused administrator accounts. Then `systemctl restart rabbitmq-server`."
             }
-            if port == 25672 || port == 4369 {
+            if port == 25672 {
                 return
-                    "RabbitMQ: Erlang distribution (25672) and epmd (4369) are for cluster members only: firewall them to the other nodes; a single node can set `ERL_EPMD_ADDRESS=127.0.0.1` and `NODE_IP_ADDRESS=127.0.0.1` in /etc/rabbitmq/rabbitmq-env.conf. Then `systemctl restart rabbitmq-server`."
+                    "RabbitMQ: Erlang distribution (25672) is for cluster members only: firewall it (and epmd's 4369) to the other nodes; `{kernel, [{inet_dist_use_interface, {127,0,0,1}}]}` in /etc/rabbitmq/advanced.config keeps a single node's on loopback. Then `systemctl restart rabbitmq-server`."
             }
             return
                 "RabbitMQ: in /etc/rabbitmq/rabbitmq.conf set `listeners.tcp.local = 127.0.0.1:5672` (and `listeners.tcp.local_v6 = ::1:5672`), or only the clients' network, or `listeners.tcp = none` with TLS on 5671 (`listeners.ssl.default = 5671`); delete the `guest` user. Then `systemctl restart rabbitmq-server`."
