@@ -350,7 +350,7 @@ let nmapServicesSample = """
         #expect(PortKnowledge.facts(executable: "postgres").map(\.service) == ["postgresql"])
         // /proc/PID/comm is cut to 15 bytes.
         #expect(PortKnowledge.facts(executable: "prometheus-node").map(\.service) == ["node-exporter"])
-        #expect(PortKnowledge.facts(executable: "systemd-resolve").map(\.service) == ["dns", "mdns"])
+        #expect(PortKnowledge.facts(executable: "systemd-resolve").map(\.service) == ["dns", "mdns", "llmnr"])
         // A shorter prefix is not a truncated comm and must not match.
         #expect(PortKnowledge.facts(executable: "redis").isEmpty)
         #expect(PortKnowledge.facts(executable: "java").isEmpty)
@@ -495,5 +495,90 @@ let nmapServicesSample = """
                 == "no service named 'foo' in /etc/services, nmap-services or portcullis's knowledge table")
         // Control characters typed or pasted by the user are shown escaped.
         #expect(ExplainError.unknownName("a\u{1b}[2J").description.contains("a\\x1b[2J"))
+    }
+}
+
+/// The knowledge table names each port for what it is, and a program on one
+/// of its own secondary ports is judged as that port's service, not as its
+/// main one (the pattern of 138/udp and 199/tcp, applied to the rest).
+@Suite struct KnowledgeTableTests {
+    typealias F = AuditFixtures
+
+    func rules(_ proto: TransportProtocol, _ port: UInt16, _ name: String, exe: String) -> [RuleID] {
+        F.rules(F.audit([F.entry(proto, "0.0.0.0", port, owners: [F.owner(300, name, exe: exe)], inode: 1)]))
+    }
+
+    /// 323/udp is chrony's command port: no NTP, no amplifier.
+    @Test func chronyCommandPortIsNotNTP() throws {
+        let fact = try #require(PortKnowledge.facts(port: 323, proto: .udp).first)
+        #expect(fact.service == "chrony-cmd" && !fact.isIn(.amplification) && fact.executables == ["chronyd"])
+        #expect(rules(.udp, 323, "chronyd", exe: "/usr/sbin/chronyd") == [.exposedAdminAPI])
+    }
+
+    /// systemd-resolved on 5355 is LLMNR, not DNS over UDP.
+    @Test func llmnrIsNotDNS() throws {
+        #expect(PortKnowledge.facts(port: 5355, proto: .udp).map(\.service) == ["llmnr"])
+        #expect(PortKnowledge.facts(port: 5355, proto: .tcp).map(\.service) == ["llmnr"])
+        #expect(rules(.udp, 5355, "systemd-resolve", exe: "/usr/lib/systemd/systemd-resolved").isEmpty)
+        #expect(PortKnowledge.facts(port: 5353, proto: .udp).first?.title == "Multicast DNS (mDNS)")
+    }
+
+    /// dnsmasq's DHCP socket is DHCP, and its TFTP socket TFTP (with dnsmasq's fix).
+    @Test func dnsmasqSecondaryPorts() throws {
+        #expect(PortKnowledge.facts(port: 67, proto: .udp).map(\.service) == ["dhcp"])
+        #expect(PortKnowledge.facts(port: 547, proto: .udp).map(\.service) == ["dhcpv6"])
+        #expect(rules(.udp, 67, "dnsmasq", exe: "/usr/sbin/dnsmasq").isEmpty)
+        #expect(rules(.udp, 547, "dnsmasq", exe: "/usr/sbin/dnsmasq").isEmpty)
+        let tftp = F.audit([F.entry(.udp, "0.0.0.0", 69, owners: [F.owner(301, "dnsmasq", exe: "/usr/sbin/dnsmasq")], inode: 1)])
+        let finding = try #require(tftp.findings.first)
+        #expect(tftp.findings.map(\.rule) == [.cleartextRemoteAccess] && finding.title.hasPrefix("TFTP"))
+        #expect(finding.remediation.contains("enable-tftp"))
+    }
+
+    /// The SNMP agent (161) and the trap receiver (162) are two services; only the agent reflects.
+    @Test func snmpTrapsAreNotTheAgent() throws {
+        #expect(PortKnowledge.facts(port: 161, proto: .udp).first?.title == "SNMP agent")
+        let trap = try #require(PortKnowledge.facts(port: 162, proto: .udp).first)
+        #expect(trap.service == "snmp-trap" && !trap.isIn(.amplification))
+        #expect(rules(.udp, 162, "snmptrapd", exe: "/usr/sbin/snmptrapd").isEmpty)
+        #expect(PortKnowledge.facts(executable: "snmpd").map(\.service) == ["snmp", "smux"])
+    }
+
+    /// 587 is submission with STARTTLS, 465 submission over implicit TLS.
+    @Test func submissionPortsAreNamedApart() {
+        #expect(PortKnowledge.facts(port: 587, proto: .tcp).map(\.service) == ["submission"])
+        #expect(PortKnowledge.facts(port: 465, proto: .tcp).map(\.service) == ["submissions"])
+        #expect(PortKnowledge.facts(named: "smtps").map(\.service) == ["submissions"])
+        #expect(PortKnowledge.facts(port: 25, proto: .tcp).first?.title == "SMTP")
+    }
+
+    /// 631/tcp is IPP (cupsd); 631/udp is cups-browsed, the CVE-2024-47176 listener.
+    @Test func cupsPorts() throws {
+        let ipp = try #require(PortKnowledge.facts(port: 631, proto: .tcp).first)
+        #expect(ipp.service == "ipp" && ipp.executables == ["cupsd"] && !ipp.isIn(.amplification))
+        let browsing = try #require(PortKnowledge.facts(port: 631, proto: .udp).first)
+        #expect(browsing.service == "cups-browsing" && browsing.executables == ["cups-browsed"])
+        #expect(rules(.udp, 631, "cups-browsed", exe: "/usr/sbin/cups-browsed") == [.udpAmplification])
+        #expect(rules(.tcp, 631, "cupsd", exe: "/usr/sbin/cupsd").isEmpty)
+    }
+
+    /// Datastores that had no fact: InfluxDB and ClickHouse, by port and executable.
+    @Test func influxAndClickHouse() {
+        #expect(PortKnowledge.facts(port: 8086, proto: .tcp).map(\.service) == ["influxdb"])
+        #expect(PortKnowledge.facts(executable: "influxd").map(\.service) == ["influxdb"])
+        #expect(PortKnowledge.facts(port: 8123, proto: .tcp).map(\.service) == ["clickhouse"])
+        #expect(PortKnowledge.facts(executable: "clickhouse-serv").map(\.service) == ["clickhouse"])
+        #expect(rules(.tcp, 9000, "clickhouse-serv", exe: "/usr/bin/clickhouse") == [.exposedDatastore])
+    }
+
+    /// Every port named in the table's NetBIOS, rpcbind, NFS and datastore entries keeps its name.
+    @Test func wellKnownTitles() {
+        let titles: [(UInt16, TransportProtocol, String)] = [
+            (111, .udp, "rpcbind (portmapper)"), (2049, .tcp, "NFS"), (3306, .tcp, "MySQL / MariaDB"), (11211, .udp, "memcached"),
+            (6379, .tcp, "Redis"), (137, .udp, "NetBIOS name service (NetBIOS-NS)"), (199, .tcp, "SMUX (SNMP multiplexer)"),
+        ]
+        for (port, proto, title) in titles {
+            #expect(PortKnowledge.facts(port: port, proto: proto).first?.title == title, "\(port)/\(proto.rawValue)")
+        }
     }
 }

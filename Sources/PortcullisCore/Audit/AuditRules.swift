@@ -141,6 +141,10 @@ enum AuditRules {
         func closeIt() -> String {
             s.proto == .raw ? "" : "bind it to 127.0.0.1/::1, or drop inbound \(s.localPort)/\(s.proto.rawValue) in the firewall"
         }
+        // The fix written for the program that holds it (dnsmasq's, not BIND's), when it is a known one.
+        func programFix(_ rule: RuleID, _ fact: PortFact) -> String? {
+            ProgramFixes.fix(rule: rule, service: fact, owners: entry.owners, port: s.localPort, proto: s.proto)
+        }
         func recognised(_ fact: PortFact) -> String {
             byExecutable.contains(fact)
                 ? "recognised by its executable as \(fact.title)" : "port \(s.localPort)/\(s.proto.rawValue) is \(fact.title)'s"
@@ -152,20 +156,21 @@ enum AuditRules {
                 add(
                     admin ? .exposedAdminAPI : .exposedDatastore, fact.severityHint,
                     "\(fact.title) reachable beyond loopback on \(endpoint(entry))",
-                    [recognised(fact)] + fact.securityNotes.prefix(1), fact.remediation ?? closeIt().capitalizedFirst)
+                    [recognised(fact)] + fact.securityNotes.prefix(1),
+                    programFix(admin ? .exposedAdminAPI : .exposedDatastore, fact) ?? fact.remediation ?? closeIt().capitalizedFirst)
             }
             if let fact = known.first(where: { $0.isIn(.cleartextRemoteAccess) }) {
                 add(
                     .cleartextRemoteAccess, fact.severityHint, "\(fact.title) (cleartext remote access) listening on \(endpoint(entry))",
                     [recognised(fact)] + fact.securityNotes.prefix(1),
-                    fact.remediation ?? "Disable it and use SSH; until then, \(closeIt())")
+                    programFix(.cleartextRemoteAccess, fact) ?? fact.remediation ?? "Disable it and use SSH; until then, \(closeIt())")
             }
             if s.proto == .udp, let fact = known.first(where: { $0.isIn(.amplification) }) {
                 add(
                     .udpAmplification, fact.severityHint >= .high ? .high : .medium,
                     "\(fact.title) over UDP reachable beyond loopback on \(endpoint(entry)): a reflection/amplification vector",
                     [recognised(fact), "a small spoofed request earns a large reply sent to the victim"],
-                    fact.remediation ?? "Answer only local clients: \(closeIt())")
+                    programFix(.udpAmplification, fact) ?? fact.remediation ?? "Answer only local clients: \(closeIt())")
             }
         }
         // Executables: judged once per distinct file among the holders (a

@@ -458,7 +458,7 @@ enum PortKnowledgeTable {
             ],
             remediation:
                 "Run it only on the provisioning network (`TFTP_ADDRESS` in /etc/default/tftpd-hpa), without `--create`, or `systemctl disable --now tftpd-hpa` when not provisioning.",
-            executables: ["in.tftpd", "tftpd", "atftpd"],
+            executables: ["in.tftpd", "tftpd", "atftpd", "dnsmasq"],
             severityHint: .high),
         PortFact(
             ports: [123...123], protocols: udp, service: "ntp", title: "NTP",
@@ -474,8 +474,44 @@ enum PortKnowledgeTable {
             executables: ["ntpd", "chronyd"],
             severityHint: .medium),
         PortFact(
-            ports: [161...162], protocols: both, service: "snmp", title: "SNMP", aliases: ["snmp-trap", "snmptrap"],
-            commonlyRunsHere: "An SNMP agent (net-snmp snmpd) on 161, or a trap receiver (snmptrapd) on 162.",
+            ports: [323...323], protocols: udp, service: "chrony-cmd", title: "chrony command port (chronyc monitoring)",
+            aliases: ["chronyc"],
+            commonlyRunsHere:
+                "chronyd answering chronyc's monitoring commands; bound to 127.0.0.1 and ::1 unless `bindcmdaddress` says otherwise.",
+            category: .adminAPI,
+            securityNotes: [
+                "Not NTP: it reports the daemon's sources, tracking and clients (`chronyc sources`) to the hosts `cmdallow` admits, by default localhost only.",
+                "No amplifier: chronyc pads each request to the length of its reply, and replies are rate-limited.",
+            ],
+            remediation:
+                "Remove the `bindcmdaddress` line that opened it, or `cmdport 0` in /etc/chrony/chrony.conf (chronyc still works over the Unix socket).",
+            executables: ["chronyd"],
+            severityHint: .low),
+        PortFact(
+            ports: [67...68], protocols: udp, service: "dhcp", title: "DHCP (67 server, 68 client)", aliases: ["bootps", "bootpc"],
+            commonlyRunsHere:
+                "A DHCP server on 67 (dnsmasq, ISC dhcpd, Kea) or a DHCP client on 68 (dhclient, dhcpcd) on an interface it configures.",
+            category: .other,
+            securityNotes: [
+                "A server answers anyone on the segments it serves (or through relays); a misplaced one hands out its own gateway and DNS servers."
+            ],
+            remediation:
+                "Serve DHCP only on the interfaces that need it (dnsmasq `interface=`/`no-dhcp-interface=`, Kea `interfaces-config`).",
+            executables: ["dnsmasq", "dhcpd", "kea-dhcp4", "dhclient", "dhcpcd"],
+            severityHint: .info),
+        PortFact(
+            ports: [546...547], protocols: udp, service: "dhcpv6", title: "DHCPv6 (547 server, 546 client)",
+            aliases: ["dhcpv6-server", "dhcpv6-client"],
+            commonlyRunsHere: "A DHCPv6 server on 547 (dnsmasq, Kea) or a DHCPv6 client on 546.",
+            category: .other,
+            securityNotes: [
+                "Link-local by design: clients reach servers through the ff02::1:2 multicast group or a relay."
+            ],
+            executables: ["dnsmasq", "kea-dhcp6", "dhcpd", "dhclient", "dhcpcd"],
+            severityHint: .info),
+        PortFact(
+            ports: [161...161], protocols: both, service: "snmp", title: "SNMP agent", aliases: ["snmpd"],
+            commonlyRunsHere: "An SNMP agent (net-snmp snmpd) answering GET/GETNEXT/GETBULK and SET requests on 161.",
             category: .cleartextRemoteAccess, alsoCategories: [.amplification],
             securityNotes: [
                 "SNMP v1/v2c authenticate with a community string sent in cleartext; `public` and `private` are tried first by every scanner.",
@@ -485,8 +521,20 @@ enum PortKnowledgeTable {
             ],
             remediation:
                 "Remove `rocommunity`/`rwcommunity` lines from snmpd.conf, use SNMPv3 `authPriv` users (SHA and AES), and `agentAddress udp:127.0.0.1:161` if only local monitoring needs it.",
-            executables: ["snmpd", "snmptrapd"],
+            executables: ["snmpd"],
             severityHint: .high),
+        PortFact(
+            ports: [162...162], protocols: both, service: "snmp-trap", title: "SNMP trap receiver", aliases: ["snmptrap", "snmptrapd"],
+            commonlyRunsHere: "net-snmp's snmptrapd (or a monitoring system) receiving traps and informs from devices on 162.",
+            category: .other,
+            securityNotes: [
+                "It receives notifications and acknowledges informs with a reply of the same size: not an amplifier.",
+                "Anyone who can reach it can send forged traps into the monitoring system unless `authCommunity`/SNMPv3 users restrict them.",
+            ],
+            remediation:
+                "Accept traps only from the monitored devices (firewall 162/udp to them) and authenticate them (`authCommunity log` with a non-default community, or SNMPv3 `authUser`).",
+            executables: ["snmptrapd"],
+            severityHint: .low),
         PortFact(
             ports: [199...199], protocols: tcp, service: "smux", title: "SMUX (SNMP multiplexer)",
             aliases: ["snmp-mux"],
@@ -546,7 +594,8 @@ enum PortKnowledgeTable {
             executables: ["minidlnad", "miniupnpd"],
             severityHint: .medium),
         PortFact(
-            ports: [5353...5353], protocols: udp, service: "mdns", title: "Multicast DNS", aliases: ["zeroconf", "avahi", "bonjour"],
+            ports: [5353...5353], protocols: udp, service: "mdns", title: "Multicast DNS (mDNS)",
+            aliases: ["zeroconf", "avahi", "bonjour"],
             commonlyRunsHere: "Avahi or systemd-resolved answering .local names and service discovery.",
             category: .amplification, alsoCategories: [.other],
             securityNotes: [
@@ -557,6 +606,42 @@ enum PortKnowledgeTable {
                 "If unused: `systemctl disable --now avahi-daemon.service avahi-daemon.socket`; otherwise keep 5353/udp unreachable from outside the LAN.",
             executables: ["avahi-daemon", "systemd-resolved"],
             severityHint: .low),
+        PortFact(
+            ports: [5355...5355], protocols: both, service: "llmnr", title: "LLMNR (Link-Local Multicast Name Resolution)",
+            commonlyRunsHere: "systemd-resolved's LLMNR responder (on by default), answering single-label host names on the local link.",
+            category: .other,
+            securityNotes: [
+                "Spoofable by anyone on the link: tools such as Responder answer LLMNR queries to capture Windows credentials.",
+                "Announces the host's name to the segment; servers with DNS names do not need it.",
+            ],
+            remediation: "`LLMNR=no` in /etc/systemd/resolved.conf (or a drop-in), then `systemctl restart systemd-resolved`.",
+            executables: ["systemd-resolved"],
+            severityHint: .low),
+        PortFact(
+            ports: [631...631], protocols: tcp, service: "ipp", title: "IPP (CUPS printing)", aliases: ["cups", "ipps"],
+            commonlyRunsHere:
+                "The CUPS scheduler (cupsd): print jobs over IPP and its web interface; Debian's default is `Listen localhost:631`.",
+            category: .other, alsoCategories: [.web],
+            securityNotes: [
+                "Beyond loopback it accepts print jobs and shows printers and jobs to the networks cupsd.conf's `<Location>` rules allow.",
+                "Remote administration (`/admin`) is off unless `cupsctl --remote-admin` or an `Allow` line in `<Location /admin>` turned it on.",
+            ],
+            remediation: "`Listen localhost:631` in /etc/cups/cupsd.conf (no `Port 631`), and `Browsing No` unless other hosts print here.",
+            executables: ["cupsd"],
+            severityHint: .low, speaksHTTP: true),
+        PortFact(
+            ports: [631...631], protocols: udp, service: "cups-browsing", title: "CUPS browsing (cups-browsed)",
+            commonlyRunsHere:
+                "cups-browsed receiving legacy CUPS printer announcements; it listens only when `BrowseRemoteProtocols` includes `cups` (Debian's default is `dnssd`).",
+            category: .other, alsoCategories: [.amplification],
+            securityNotes: [
+                "One UDP packet from anyone makes it fetch printer attributes from a URL the packet names: the start of the CVE-2024-47176 remote code execution chain, and a reflector that sends many HTTP requests to any target for one packet.",
+                "Servers that find no network printers do not need it.",
+            ],
+            remediation:
+                "`BrowseRemoteProtocols dnssd` (or `none`) in /etc/cups/cups-browsed.conf, or `systemctl disable --now cups-browsed`.",
+            executables: ["cups-browsed"],
+            severityHint: .high),
         PortFact(
             ports: [6660...6669, 6697...6697], protocols: tcp, service: "irc", title: "IRC", aliases: ["ircd"],
             commonlyRunsHere: "An IRC server (6667 plain, 6697 TLS).",
@@ -657,15 +742,25 @@ enum PortKnowledgeTable {
             executables: ["exim4", "exim", "sendmail", "smtpd", "opensmtpd"],
             severityHint: .low),
         PortFact(
-            ports: [465...465, 587...587], protocols: tcp, service: "submission", title: "Mail submission",
-            aliases: ["submissions", "smtps"],
-            commonlyRunsHere: "An MTA accepting authenticated mail from users' clients (587 with STARTTLS, 465 with implicit TLS).",
+            ports: [587...587], protocols: tcp, service: "submission", title: "Mail submission (SMTP with STARTTLS)",
+            commonlyRunsHere: "An MTA accepting authenticated mail from users' clients on 587, upgraded to TLS with STARTTLS.",
             category: .mail,
             securityNotes: [
                 "Authenticated submission is a password-spraying target; compromised accounts send spam through it.",
                 "AUTH must not be offered before TLS is established.",
             ],
             remediation: "Require TLS before AUTH (`smtpd_tls_auth_only = yes` in Postfix) and rate-limit failed logins (fail2ban).",
+            executables: ["exim4", "exim", "sendmail", "smtpd"],
+            severityHint: .low),
+        PortFact(
+            ports: [465...465], protocols: tcp, service: "submissions", title: "Mail submission over TLS (submissions/smtps)",
+            aliases: ["smtps"],
+            commonlyRunsHere: "An MTA accepting authenticated mail from users' clients on 465 with implicit TLS (RFC 8314).",
+            category: .mail,
+            securityNotes: [
+                "Authenticated submission is a password-spraying target; compromised accounts send spam through it."
+            ],
+            remediation: "Rate-limit failed logins (fail2ban); in Postfix it is the `submissions` (formerly `smtps`) service in master.cf.",
             executables: ["exim4", "exim", "sendmail", "smtpd"],
             severityHint: .low),
         PortFact(
@@ -936,6 +1031,28 @@ enum PortKnowledgeTable {
                 "Set `security.authorization: enabled` and keep `net.bindIp: 127.0.0.1` (or private addresses) in mongod.conf; firewall 27017 to application servers.",
             executables: ["mongod", "mongos"],
             severityHint: .high),
+        PortFact(
+            ports: [8086...8086], protocols: tcp, service: "influxdb", title: "InfluxDB", aliases: ["influx"],
+            commonlyRunsHere: "InfluxDB's HTTP API (writes, queries and, in 2.x, the UI).",
+            category: .datastore,
+            securityNotes: [
+                "InfluxDB 1.x has `auth-enabled = false` by default: anyone who reaches 8086 can read, write and drop every database.",
+                "2.x requires tokens, but an instance never set up lets the first visitor create the admin account.",
+            ],
+            remediation:
+                "Bind it to loopback or a private address (`http-bind-address` in 2.x, `[http] bind-address` in 1.x) and, on 1.x, `auth-enabled = true`.",
+            executables: ["influxd"],
+            severityHint: .high, speaksHTTP: true),
+        PortFact(
+            ports: [8123...8123], protocols: tcp, service: "clickhouse", title: "ClickHouse HTTP interface",
+            commonlyRunsHere: "ClickHouse's HTTP interface on 8123 (its native protocol is on 9000, shared with PHP-FPM's convention).",
+            category: .datastore,
+            securityNotes: [
+                "The `default` user has no password unless one was given at installation; with `listen_host` opened, anyone can then query and drop tables."
+            ],
+            remediation: "`listen_host` only loopback or private addresses in config.d, and a password for the `default` user in users.d.",
+            executables: ["clickhouse-server"],
+            severityHint: .high, speaksHTTP: true),
     ]
 
     // MARK: admin APIs and control planes

@@ -200,6 +200,10 @@ public enum ScanRules {
             add(PortKnowledge.facts(named: product))
             if let word = product.split(separator: " ").first { add(PortKnowledge.facts(named: String(word))) }
         }
+        // A program named by its product serves several ports (dnsmasq: DNS, DHCP, TFTP): on one of
+        // them it is that port's service only, as in the audit.
+        let onThisPort = found.filter { $0.covers(port: port.port, proto: port.proto) }
+        if !onThisPort.isEmpty { found = onThisPort }
         let byName = Set(found.map(\.service))
         if isHTTPName(name) { add(portFacts.filter(\.speaksHTTP)) }
         return Identification(facts: found, probed: true, byName: byName, service: service, port: port.port, proto: port.proto)
