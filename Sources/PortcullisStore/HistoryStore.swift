@@ -33,10 +33,12 @@ public final class HistoryStore: Sendable {
     /// `PRAGMA application_id`: "PCUL", so a stranger's database is never migrated.
     public static let applicationID: Int32 = 0x5043_554C
     /// `PRAGMA user_version` after every migration this binary knows.
-    public static let schemaVersion = 3
+    public static let schemaVersion = 4
     /// The oldest schema whose snapshots this binary reads without migrating
     /// it (a read-only open): version 3 only added the scan tables, so a
-    /// version 2 file reads as one without recorded scans.
+    /// version 2 file reads as one without recorded scans; version 4 only
+    /// added finding ids and sockets, which older findings derive from their
+    /// subject.
     public static let oldestReadableVersion = 2
     /// Version of the stored form of listeners and findings (`snapshot.format`).
     public static let storedFormVersion = 1
@@ -532,6 +534,16 @@ public final class HistoryStore: Sendable {
         // Network scans (`scan --record`). Snapshot tables are untouched.
         migrator.registerMigration("v3 scans") { db in
             try db.execute(sql: ScanCodec.schema + "PRAGMA user_version = 3;")
+        }
+        // One finding per problem: its stable id and every socket it covers.
+        // Older findings read these as NULL: one socket, the id derived from it.
+        migrator.registerMigration("v4 finding ids and sockets") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE snapshot_finding ADD COLUMN finding_id TEXT;
+                    ALTER TABLE snapshot_finding ADD COLUMN sockets TEXT;
+                    PRAGMA user_version = 4;
+                    """)
         }
         return migrator
     }()

@@ -176,8 +176,9 @@ enum SnapshotCodec {
         }
         let findingStatement = try db.makeStatement(
             sql: """
-                INSERT INTO snapshot_finding (snapshot_id, position, rule, severity, title, subject, owners, evidence, remediation)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO snapshot_finding
+                    (snapshot_id, position, rule, severity, title, subject, owners, evidence, remediation, finding_id, sockets)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
         // Through a RowWriter too, the JSON fields written straight into the
         // row: with a policy, most listeners have a finding, and boxing each
@@ -202,8 +203,30 @@ enum SnapshotCodec {
             findingRow.text { field("owners", into: &$0) }
             findingRow.text { field("evidence", into: &$0) }
             findingRow.text(f.remediation)
+            findingRow.text(f.id)
+            findingRow.text { field("sockets", into: &$0) }
             try findingRow.step()
         }
+    }
+
+    /// A finding's subject (or one of its sockets) as stored: the JSON
+    /// object `AuditRenderer` writes.
+    static func findingSubject(_ object: [(String, JSONValue)], _ location: String) throws -> FindingSubject {
+        let fields = Dictionary(object, uniquingKeysWith: { a, _ in a })
+        var exposure: Exposure?
+        if let name = fields["exposure"]?.stringValue {
+            // As for a socket row: an exposure this version cannot name is a damaged snapshot.
+            guard let known = Exposure(rawValue: name) else {
+                throw Malformed(description: "\(location): unknown exposure \(name)")
+            }
+            exposure = known
+        }
+        return FindingSubject(
+            proto: SubjectProtocol(jsonName: fields["proto"]?.stringValue ?? ""),
+            family: fields["family"]?.stringValue.flatMap(AddressFamily.init(rawValue:)),
+            localAddress: fields["local_address"]?.stringValue ?? "",
+            port: fields["local_port"]?.intValue.map { UInt16(truncatingIfNeeded: $0) },
+            inode: UInt64(bitPattern: fields["inode"]?.intValue ?? 0), exposure: exposure)
     }
 
     struct Malformed: Error, CustomStringConvertible {
@@ -293,21 +316,19 @@ enum SnapshotCodec {
                 guard case .object(let f) = try JSONValue.parse(Array(text.utf8)) else {
                     throw Malformed(description: "\(location): subject is not an object")
                 }
-                let fields = Dictionary(f, uniquingKeysWith: { a, _ in a })
-                var exposure: Exposure?
-                if let name = fields["exposure"]?.stringValue {
-                    // As for a socket row: an exposure this version cannot name is a damaged snapshot.
-                    guard let known = Exposure(rawValue: name) else {
-                        throw Malformed(description: "\(location): unknown exposure \(name)")
-                    }
-                    exposure = known
+                subject = try findingSubject(f, location)
+            }
+            // Before schema 4 a finding had one socket, its subject, and an
+            // id derived from it (the default below).
+            var sockets: [FindingSubject]?
+            if let text: String = row["sockets"] {
+                guard case .array(let items) = try JSONValue.parse(Array(text.utf8)) else {
+                    throw Malformed(description: "\(location): sockets is not a list")
                 }
-                subject = FindingSubject(
-                    proto: SubjectProtocol(jsonName: fields["proto"]?.stringValue ?? ""),
-                    family: fields["family"]?.stringValue.flatMap(AddressFamily.init(rawValue:)),
-                    localAddress: fields["local_address"]?.stringValue ?? "",
-                    port: fields["local_port"]?.intValue.map { UInt16(truncatingIfNeeded: $0) },
-                    inode: UInt64(bitPattern: fields["inode"]?.intValue ?? 0), exposure: exposure)
+                sockets = try items.map { item in
+                    guard case .object(let f) = item else { throw Malformed(description: "\(location): a socket is not an object") }
+                    return try findingSubject(f, location)
+                }
             }
             var owners: [SocketOwner] = []
             if case .array(let items) = try JSONValue.parse(Array((row["owners"] as String).utf8)) {
@@ -329,7 +350,7 @@ enum SnapshotCodec {
             findings.append(
                 Finding(
                     rule: rule, severity: severity, title: row["title"], subject: subject, owners: owners,
-                    evidence: evidence, remediation: row["remediation"]))
+                    evidence: evidence, remediation: row["remediation"], sockets: sockets, id: row["finding_id"]))
         }
         return SnapshotContent(entries: entries, findings: findings)
     }

@@ -122,7 +122,7 @@ struct ScanStoreTests {
         }
     }
 
-    @Test("A version 2 database made by this code is migrated to 3; its snapshots stay as they were")
+    @Test("A version 2 database made by this code is migrated to the current schema; its snapshots stay as they were")
     func migratesVersionTwo() throws {
         let scratch = try Scratch()
         let content = Samples.content()
@@ -131,8 +131,14 @@ struct ScanStoreTests {
             let queue = try DatabaseQueue(path: scratch.db)
             try HistoryStore.migrator.migrate(queue, upTo: "v2 namespaces and containers")
             try queue.write { db in
+                // Today's writer fills version 4's finding columns; dropped
+                // again, the file is the version 2 shape.
+                try db.execute(
+                    sql: "ALTER TABLE snapshot_finding ADD COLUMN finding_id TEXT; ALTER TABLE snapshot_finding ADD COLUMN sockets TEXT;")
                 _ = try HistoryStore.insertSnapshot(
                     content, time: 1_764_000_000, label: "old", hostname: "h", source: "netlink", diagnostics: [], db)
+                try db.execute(
+                    sql: "ALTER TABLE snapshot_finding DROP COLUMN finding_id; ALTER TABLE snapshot_finding DROP COLUMN sockets;")
             }
             #expect(try queue.read { try Int.fetchOne($0, sql: "PRAGMA user_version") } == 2)
             #expect(try queue.read { try $0.tableExists("scan") } == false)
@@ -156,7 +162,7 @@ struct ScanStoreTests {
 
         // Read-write: migrated, the snapshot intact, scans recorded beside it.
         let store = try HistoryStore(path: scratch.db)
-        #expect(try store.queue.read { try Int.fetchOne($0, sql: "PRAGMA user_version") } == 3)
+        #expect(try store.queue.read { try Int.fetchOne($0, sql: "PRAGMA user_version") } == HistoryStore.schemaVersion)
         let old = try store.content(of: 1)
         #expect(old.entries == content.entries && old.findings == content.findings)
         #expect(try store.snapshot(1).label == "old")

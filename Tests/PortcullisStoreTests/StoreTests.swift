@@ -96,6 +96,29 @@ struct StoreTests {
         #expect(try store.snapshots() == [info])
     }
 
+    @Test("A finding covering several sockets reads back with its id and every socket")
+    func mergedFindingRoundTrip() throws {
+        let scratch = try Scratch()
+        let store = try HistoryStore(path: scratch.db)
+        var nmbd = SocketOwner(pid: 611)
+        nmbd.name = "nmbd"
+        nmbd.unit = "nmbd.service"
+        let sockets = ["0.0.0.0", "192.0.2.2", "192.0.2.255"].enumerated().map { i, address in
+            FindingSubject(
+                proto: .transport(.udp), family: .ipv4, localAddress: address, port: 137, inode: UInt64(10 + i),
+                exposure: i == 0 ? .allInterfacesIPv4 : .specificAddress)
+        }
+        let finding = Finding(
+            rule: .udpAmplification, severity: .medium, title: "NetBIOS-NS on three sockets", subject: sockets[0], owners: [nmbd],
+            evidence: ["listens on 0.0.0.0:137/udp"], remediation: "disable netbios = yes", sockets: sockets)
+        #expect(finding.id == "udp-amplification@nmbd.service:0.0.0.0:137/udp")
+        let info = try store.saveSnapshot(
+            SnapshotContent(entries: [], findings: [finding]), time: 1, label: nil, hostname: "h", source: "netlink", diagnostics: [])
+        let back = try store.content(of: info.id).findings
+        #expect(back.count == 1)
+        #expect(back.first?.id == finding.id && back.first?.sockets == sockets && back.first?.subject == sockets[0])
+    }
+
     @Test("A finding's subject protocol reads back as stored, even one this version does not name; an unknown exposure is refused")
     func subjectSpellings() throws {
         let scratch = try Scratch()
