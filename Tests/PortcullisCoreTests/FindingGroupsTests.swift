@@ -95,6 +95,33 @@ import Testing
         #expect(other.findings.filter { $0.rule == .udpAmplification }.count == 1)
     }
 
+    @Test("Redis in a container published on every address is one finding: the listener's exposure joins the publication's")
+    func publishedContainerIsOneProblem() throws {
+        let container = NetworkNamespace(inode: 100, name: "cache", kind: .process)
+        let redis = F.owner(77, "redis-server", exe: "/usr/bin/redis-server")
+        var entry = F.entry(.tcp, "0.0.0.0", 6379, owners: [redis], inode: 9)
+        entry.namespace = container
+        entry.socket.netns = 100
+        let publication = PortPublication(
+            tool: .docker, proto: .tcp, family: .ipv4, hostAddress: nil, hostPorts: 6379...6379,
+            target: PublishedTarget(address: IPAddress(v4: 172, 17, 0, 2), ports: 6379...6379))
+        let report = F.audit([entry]) {
+            $0.publications = [JudgedPublication(publication: publication, judgement: nil)]
+            $0.targetNamespaces = [
+                100: TargetNamespace(
+                    name: "container cache", addresses: [IPAddress(v4: 172, 17, 0, 2)],
+                    listeners: [ListeningEndpoint(proto: .tcp, address: .anyV4, port: 6379)])
+            ]
+        }
+        #expect(report.findings.map(\.rule) == [.publishedDatastore], "\(report.findings.map(\.title))")
+        let finding = try #require(report.findings.first)
+        // The container's socket is listed with the published one, and its evidence kept.
+        #expect(finding.sockets.map(\.inode) == [0, 9])
+        #expect(finding.evidence.contains("listens on 0.0.0.0:6379/tcp: every IPv4 address of network namespace cache"))
+        // The listener's own verdict stays in the table.
+        #expect(report.listeners.first?.findings.map(\.rule) == [.exposedDatastore])
+    }
+
     @Test("Two instances on the same socket (SO_REUSEPORT) get distinct ids, the younger one numbered")
     func reusePortInstances() {
         let report = F.audit([

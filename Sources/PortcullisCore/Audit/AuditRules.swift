@@ -36,7 +36,12 @@ enum AuditRules {
     static func exposureSentence(_ entry: InventoryEntry, interfaces: [NetworkInterface]?) -> String {
         let address = entry.socket.localAddress.normalized
         guard entry.exposure == .specificAddress || entry.exposure == .linkLocal, let interfaces, !interfaces.isEmpty else {
-            return exposureSentence(entry.exposure)
+            let sentence = exposureSentence(entry.exposure)
+            // A container's wildcard is its own namespace's addresses, not the host's.
+            if entry.isInOtherNamespace, let namespace = entry.namespace, sentence.hasSuffix(" of the host") {
+                return String(sentence.dropLast(" of the host".count)) + " of network namespace \(namespace.label)"
+            }
+            return sentence
         }
         for interface in interfaces {
             if let own = interface.addresses.first(where: { $0.address.normalized == address }) {

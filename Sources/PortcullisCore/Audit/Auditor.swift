@@ -320,10 +320,51 @@ public enum Auditor {
                 }
             }
         }
+        merged = absorbPublishedListeners(merged, publications: publications)
         var report = AuditReport(
             findings: sortWorstFirst(merged), suppressed: mergedSuppressed, listeners: listeners, notes: notes)
         report.publications = publications
         return report
+    }
+
+    /// A datastore or admin API in a container that the host publishes on
+    /// every address is one problem, not two: the listener's own
+    /// exposed-datastore (or exposed-admin-api) finding, reachable only
+    /// through that publication, joins the published-datastore (or
+    /// published-admin-api) finding, with its sockets, its evidence (probe
+    /// answers included) and, when worse, its severity.
+    static func absorbPublishedListeners(_ findings: [Finding], publications: [AuditedPublication]) -> [Finding] {
+        let pairs: [(exposed: RuleID, published: RuleID)] = [
+            (.exposedDatastore, .publishedDatastore), (.exposedAdminAPI, .publishedAdminAPI),
+        ]
+        // The listener behind each publication that has a published-* finding, by rule.
+        var behind: [RuleID: Set<UInt64>] = [:]
+        for placed in publications {
+            guard let inode = placed.listener?.socket.inode else { continue }
+            for rule in placed.findings.map(\.rule) where rule == .publishedDatastore || rule == .publishedAdminAPI {
+                behind[rule, default: []].insert(inode)
+            }
+        }
+        guard !behind.isEmpty else { return findings }
+        var out = findings
+        for (exposed, published) in pairs {
+            guard let inodes = behind[published] else { continue }
+            for i in out.indices.reversed() where out[i].rule == exposed {
+                let absorbed = out[i]
+                guard !absorbed.sockets.isEmpty, absorbed.sockets.allSatisfy({ inodes.contains($0.inode) }) else { continue }
+                let pids = Set(absorbed.owners.map(\.pid))
+                guard
+                    let target = out.firstIndex(where: {
+                        $0.rule == published && !pids.isEmpty && Set($0.owners.map(\.pid)) == pids
+                    })
+                else { continue }
+                out[target].severity = max(out[target].severity, absorbed.severity)
+                out[target].sockets += absorbed.sockets
+                for line in absorbed.evidence where !out[target].evidence.contains(line) { out[target].evidence.append(line) }
+                out.remove(at: i)
+            }
+        }
+        return out
     }
 
     /// Suppressed findings merged as kept ones are, among those the policy
