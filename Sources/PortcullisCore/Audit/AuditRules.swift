@@ -123,10 +123,20 @@ enum AuditRules {
         if reachable {
             if let fact = known.first(where: { $0.isIn(.datastore) || $0.isIn(.adminAPI) }) {
                 let admin = fact.category == .adminAPI || (!fact.isIn(.datastore) && fact.isIn(.adminAPI))
+                let clients = admin ? ([], nil) : RemoteClientEvidence.judge(entry, now: input.clientsNow?[s.inode], history: input.clientHistory)
+                let fix = fact.remediation ?? closeIt().capitalizedFirst
                 add(
                     admin ? .exposedAdminAPI : .exposedDatastore, fact.severityHint,
                     "\(fact.title) reachable beyond loopback on \(endpoint(entry))",
-                    [recognised(fact)] + fact.securityNotes.prefix(1), fact.remediation ?? closeIt().capitalizedFirst)
+                    [recognised(fact)] + fact.securityNotes.prefix(1) + clients.evidence,
+                    clients.noClientFix.map { "\($0): bind it to loopback (127.0.0.1/::1). \(fix)" } ?? fix)
+            }
+            if s.proto != .raw, let need = unneeded(entry, input.needs) {
+                let lowKinds: Set<NeedProgram> = [.avahi, .cups, .cupsBrowsed]
+                add(
+                    .unneededListener, lowKinds.contains(need.need.program) ? .low : .medium,
+                    "\(need.owner) reachable beyond loopback on \(endpoint(entry)), and nothing on this host uses it",
+                    need.need.evidence, need.need.fix ?? closeIt().capitalizedFirst)
             }
             if let fact = known.first(where: { $0.isIn(.cleartextRemoteAccess) }) {
                 add(
@@ -233,6 +243,17 @@ enum AuditRules {
             }
         }
         return out
+    }
+
+    /// The first holder whose configuration shows the socket unneeded.
+    static func unneeded(_ entry: InventoryEntry, _ needs: [Int32: ServiceNeed]) -> (owner: String, need: ServiceNeed)? {
+        guard !needs.isEmpty else { return nil }
+        for owner in entry.owners {
+            if let need = needs[owner.pid], need.verdict == .unneeded, need.concerns(port: entry.socket.localPort) {
+                return (owner.name, need)
+            }
+        }
+        return nil
     }
 
     /// What every finding about `entry` says first: where it listens, who

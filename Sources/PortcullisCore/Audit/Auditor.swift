@@ -84,6 +84,14 @@ public struct AuditInput: Sendable {
     public var publications: [JudgedPublication] = []
     /// The namespaces whose sockets were read, by inode, with their addresses: where publications lead.
     public var targetNamespaces: [UInt64: TargetNamespace] = [:]
+    /// What each listener holder's own configuration says of its need, by
+    /// pid (rpcbind, Samba, Postfix, Avahi, CUPS): `unneeded` makes an
+    /// `unneeded-listener` finding for its reachable sockets.
+    public var needs: [Int32: ServiceNeed] = [:]
+    /// Remote (non-loopback) clients connected now, by listener inode; nil when connections were not read.
+    public var clientsNow: [UInt64: [ClientSighting]]?
+    /// Remote clients the history database recorded over the client window.
+    public var clientHistory: ClientHistory = .notConsulted
 
     /// Builds the input; the defaults are no packet sockets, no firewall verdicts, no tamper
     /// evidence or hints, no policy, run as root, `now` 0 and no baseline (set `baseline`
@@ -300,6 +308,7 @@ public enum Auditor {
     /// executables, preloads) are never answered by allowing a port.
     static let exposureRules: Set<RuleID> = [
         .exposedDatastore, .exposedAdminAPI, .cleartextRemoteAccess, .udpAmplification, .backdoorPort, .ephemeralListener,
+        .unneededListener,
     ]
 
     /// Severity, then rule, then port: a stable order for reports and tests.
