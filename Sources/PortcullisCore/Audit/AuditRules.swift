@@ -123,7 +123,8 @@ enum AuditRules {
         if reachable {
             if let fact = known.first(where: { $0.isIn(.datastore) || $0.isIn(.adminAPI) }) {
                 let admin = fact.category == .adminAPI || (!fact.isIn(.datastore) && fact.isIn(.adminAPI))
-                let clients = admin ? ([], nil) : RemoteClientEvidence.judge(entry, now: input.clientsNow?[s.inode], history: input.clientHistory)
+                let clients: (evidence: [String], noClientFix: String?) =
+                    admin ? ([], nil) : RemoteClientEvidence.judge(entry, now: input.clientsNow?[s.inode], history: input.clientHistory)
                 let fix = fact.remediation ?? closeIt().capitalizedFirst
                 add(
                     admin ? .exposedAdminAPI : .exposedDatastore, fact.severityHint,
