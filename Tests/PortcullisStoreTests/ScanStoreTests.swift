@@ -156,7 +156,7 @@ struct ScanStoreTests {
 
         // Read-write: migrated, the snapshot intact, scans recorded beside it.
         let store = try HistoryStore(path: scratch.db)
-        #expect(try store.queue.read { try Int.fetchOne($0, sql: "PRAGMA user_version") } == 3)
+        #expect(try store.queue.read { try Int.fetchOne($0, sql: "PRAGMA user_version") } == HistoryStore.schemaVersion)
         let old = try store.content(of: 1)
         #expect(old.entries == content.entries && old.findings == content.findings)
         #expect(try store.snapshot(1).label == "old")
