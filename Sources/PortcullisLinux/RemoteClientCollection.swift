@@ -32,12 +32,22 @@ public enum RemoteClientCollection {
                 diagnostics.append(Diagnostic(.warning, "remote clients not read: \(error)"))
             }
         }
-        let others = byNamespace.sorted { $0.key < $1.key }
-        let paths = others.map { _, group in
-            group.lazy.flatMap(\.owners).first.map { "\(procRoot)/\($0.pid)/ns/net" } ?? ""
+        // Entered through a holder's /proc/PID/ns/net; a namespace whose
+        // listeners no process holds cannot be entered from here.
+        var others: [(netns: UInt64, group: [InventoryEntry], path: String)] = []
+        for (netns, group) in byNamespace.sorted(by: { $0.key < $1.key }) {
+            if let pid = group.lazy.flatMap(\.owners).first?.pid {
+                others.append((netns, group, "\(procRoot)/\(pid)/ns/net"))
+            } else {
+                diagnostics.append(
+                    Diagnostic(
+                        .notice,
+                        "remote clients of \(group.count) listener\(group.count == 1 ? "" : "s") in network namespace \(netns) not read: no process holds them to enter it through"
+                    ))
+            }
         }
-        let sockets = paths.allSatisfy(\.isEmpty) ? paths.map { _ in .failure(Errno.noSuchFile) } : Sys.netlinkSockets(protocol: 4, inNamespaces: paths)
-        for ((netns, group), socket) in zip(others, sockets) {
+        let sockets = others.isEmpty ? [] : Sys.netlinkSockets(protocol: 4, inNamespaces: others.map(\.path))
+        for ((netns, group, _), socket) in zip(others, sockets) {
             switch socket {
             case .success(let fd):
                 var client = SockDiagClient(adopting: fd)

@@ -105,7 +105,7 @@ struct ServiceNeedJudgementTests {
             ], directories: ["/etc/exports.d": []])
         let unneeded = ServiceNeeds.judge(.rpcbind, set)
         #expect(unneeded.verdict == .unneeded)
-        #expect(unneeded.evidence == ["/etc/exports has no export; no NFS mount (mount table and /etc/fstab); NIS not configured (nsswitch.conf, yp.conf) and no ypbind, ypserv or rpc.mountd running"])
+        #expect(unneeded.evidence == ["/etc/exports has no export; no NFS mount (mount table and /etc/fstab); NIS not configured (no yp.conf server) and no ypbind, ypserv or rpc.mountd running"])
         #expect(unneeded.fix?.contains("systemctl disable --now rpcbind.service rpcbind.socket") == true)
 
         var exported = set
@@ -118,9 +118,14 @@ struct ServiceNeedJudgementTests {
         mounted.files["/etc/fstab"] = .text("nas:/vol /mnt nfs defaults 0 0\n")
         #expect(ServiceNeeds.judge(.rpcbind, mounted).verdict == .needed)
 
-        var nis = set
-        nis.files["/etc/nsswitch.conf"] = .text("passwd: files nis\n")
-        #expect(ServiceNeeds.judge(.rpcbind, nis).evidence == ["/etc/nsswitch.conf uses NIS for passwd"])
+        // Debian's own nsswitch.conf says "netgroup: nis": no use until a domain is bound.
+        var debian = set
+        debian.files["/etc/nsswitch.conf"] = .text("passwd: files\nnetgroup:       nis\n")
+        #expect(ServiceNeeds.judge(.rpcbind, debian).verdict == .unneeded)
+        #expect(ServiceNeeds.judge(.rpcbind, debian).evidence[0].hasSuffix("NIS not configured (no yp.conf server; nsswitch.conf names nis for netgroup but no domain is bound) and no ypbind, ypserv or rpc.mountd running"))
+        var nis = debian
+        nis.files["/etc/yp.conf"] = .text("# yp.conf\ndomain corp server 10.0.0.2\n")
+        #expect(ServiceNeeds.judge(.rpcbind, nis).evidence == ["/etc/yp.conf: domain corp server 10.0.0.2", "/etc/nsswitch.conf uses NIS for netgroup"])
         var ypbind = set
         ypbind.listenerPrograms = ["ypbind", "sshd"]
         #expect(ServiceNeeds.judge(.rpcbind, ypbind).verdict == .needed)

@@ -230,19 +230,25 @@ public enum ServiceNeeds {
                 "NFS mounts: " + mounts.prefix(3).map { "\($0.source) on \($0.mountPoint) (\($0.type))" }.joined(separator: ", ")
                     + (v3.isEmpty ? "" : " (NFSv3 clients use rpcbind for locking and mountd)"))
         }
-        // NIS: nsswitch sources, yp.conf bindings, a running ypbind or ypserv.
+        // NIS: a yp.conf binding or a running ypbind/ypserv. An nsswitch
+        // source alone is not a use: Debian ships "netgroup: nis", which
+        // does nothing until a NIS domain is bound.
         var nis: [String] = []
-        if let text = read("/etc/nsswitch.conf") {
-            let databases = ServiceConfigs.nsswitchNISDatabases(text)
-            if !databases.isEmpty { nis.append("/etc/nsswitch.conf uses NIS for " + databases.joined(separator: ", ")) }
-        }
+        var databases: [String] = []
+        if let text = read("/etc/nsswitch.conf") { databases = ServiceConfigs.nsswitchNISDatabases(text) }
         if let text = read("/etc/yp.conf"), let binding = ServiceConfigs.ypBindings(text).first {
             nis.append("/etc/yp.conf: \(binding)")
         }
         let rpcPrograms = ["ypbind", "ypserv", "rpc.mountd", "rpc.rquotad", "rpc.yppasswdd", "rpc.ypxfrd"]
         let running = rpcPrograms.filter { set.listenerPrograms.contains($0) }
         if !running.isEmpty { nis.append("RPC services listening: " + running.joined(separator: ", ")) }
-        if nis.isEmpty { none.append("NIS not configured (nsswitch.conf, yp.conf) and no ypbind, ypserv or rpc.mountd running") }
+        if !nis.isEmpty, !databases.isEmpty { nis.append("/etc/nsswitch.conf uses NIS for " + databases.joined(separator: ", ")) }
+        if nis.isEmpty {
+            none.append(
+                "NIS not configured (no yp.conf server"
+                    + (databases.isEmpty ? "" : "; nsswitch.conf names nis for \(databases.joined(separator: ", ")) but no domain is bound")
+                    + ") and no ypbind, ypserv or rpc.mountd running")
+        }
         uses += nis
 
         if !uses.isEmpty { return ServiceNeed(program: .rpcbind, verdict: .needed, evidence: uses) }
