@@ -67,7 +67,9 @@ extension CLITests {
             // rpcbind binds after exec: audit until its TCP listener shows.
             let deadline = Date().addingTimeInterval(20)
             while Date() < deadline {
-                let result = try namespace.runPortcullis(["audit", "--format", "json", "--no-policy", "--client-window", "0", "--fail-on", "critical"])
+                let result = try namespace.runPortcullis([
+                    "audit", "--format", "json", "--no-policy", "--client-window", "0", "--fail-on", "critical",
+                ])
                 try #require(result.status == 0, "\(result)")
                 let document = try decodeJSON(RPCBindAuditDocument.self, result.stdout)
                 if document.listeners.contains(where: { $0.proto == "tcp" && $0.localPort == 111 }) { return document }
@@ -87,7 +89,10 @@ extension CLITests {
             let first = try #require(found.first)
             #expect(first.severity == "medium")
             #expect(first.evidence.contains { $0.hasPrefix("/etc/exports has no export; no NFS mount") }, "\(first.evidence)")
-            #expect(first.evidence.contains { $0.hasPrefix("configuration read through /proc/") && $0.hasSuffix("(the program's own mount namespace)") })
+            #expect(
+                first.evidence.contains {
+                    $0.hasPrefix("configuration read through /proc/") && $0.hasSuffix("(the program's own mount namespace)")
+                })
             #expect(first.remediation.contains("systemctl disable --now rpcbind.service rpcbind.socket"))
         }
 
@@ -96,6 +101,76 @@ extension CLITests {
             guard let document = try audit(exports: "/srv/share 192.0.2.0/24(ro,no_subtree_check)\n") else { return }
             #expect(!document.findings.contains { $0.rule == "unneeded-listener" }, "\(document.findings.map(\.title))")
             #expect(document.listeners.contains { $0.localPort == 111 })
+        }
+    }
+}
+
+/// A listener on the Redis port with one client connected from a
+/// non-loopback address of the namespace (192.0.2.1 on its lo), so the
+/// connection's peer is remote as the kernel sees it.
+private let datastoreWithClient = """
+    import os, socket, sys, time
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("0.0.0.0", 6379))
+    server.listen(4)
+    client = socket.create_connection(("192.0.2.1", 6379), source_address=("192.0.2.1", 0))
+    accepted, _ = server.accept()
+    with open(sys.argv[1] + ".tmp", "w") as f:
+        f.write("%d\\n" % os.getpid())
+    os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+    while True:
+        time.sleep(3600)
+    """
+
+extension CLITests {
+    @Suite("Remote clients of an exposed datastore: now, recorded by snapshot, and over the client window")
+    struct DatastoreClients {
+        static let canRun =
+            Host.isRoot && Host.python3 != nil && Host.executable("ip", preferring: ["/usr/sbin/ip", "/sbin/ip", "/bin/ip"]) != nil
+
+        @Test(
+            "A connected client is evidence now; snapshot records it in snapshot_client; the audit counts it over the window",
+            .enabled(if: canRun))
+        func recordedAndCounted() throws {
+            let namespace = try TestNamespace()
+            // A documentation address on the namespace's lo: not a loopback address, so its peer counts as remote.
+            try TestNamespace.must(["ip", "-n", namespace.name, "address", "add", "192.0.2.1/32", "dev", "lo"])
+            let scratch = try TemporaryDirectory(prefix: "portcullis-clients")
+            defer { scratch.remove() }
+            let db = scratch.url.appendingPathComponent("history.db").path
+
+            // No history database yet: the audit says so.
+            let empty = try namespace.runPortcullis(["audit", "--format", "json", "--no-policy", "--db", db, "--fail-on", "critical"])
+            try #require(empty.status == 0, "\(empty)")
+            try namespace.startPython(datastoreWithClient)
+            let first = try namespace.runPortcullis(["audit", "--format", "json", "--no-policy", "--db", db, "--fail-on", "critical"])
+            try #require(first.status == 0, "\(first)")
+            let before = try #require(
+                try decodeJSON(RPCBindAuditDocument.self, first.stdout).findings.first { $0.rule == "exposed-datastore" }, "\(first)")
+            #expect(before.evidence.contains("remote clients connected now: 192.0.2.1 (1 connection)"), "\(before.evidence)")
+            #expect(
+                before.evidence.contains("no history database at \(db): take snapshots (portcullis snapshot) to learn which clients use it")
+            )
+            #expect(!FileManager.default.fileExists(atPath: db), "the audit must never create the history database")
+
+            let snapshot = try namespace.runPortcullis(["snapshot", "--db", db, "--no-policy"])
+            try #require(snapshot.status == 0, "\(snapshot)")
+            let rows = try Subprocess.run(
+                "/usr/bin/env",
+                [
+                    "python3", "-c",
+                    "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT proto, family, local_address, local_port, peer_address, connections FROM snapshot_client').fetchall())",
+                    db,
+                ],
+                timeout: 30)
+            #expect(rows.out == "[('tcp', 'ipv4', '0.0.0.0', 6379, '192.0.2.1', 1)]\n", "\(rows)")
+
+            let second = try namespace.runPortcullis(["audit", "--format", "json", "--no-policy", "--db", db, "--fail-on", "critical"])
+            let after = try #require(
+                try decodeJSON(RPCBindAuditDocument.self, second.stdout).findings.first { $0.rule == "exposed-datastore" }, "\(second)")
+            #expect(after.evidence.contains("remote clients seen over the last 7 days: 192.0.2.1 (1 of 1 snapshot)"), "\(after.evidence)")
+            #expect(!after.remediation.hasPrefix("No remote client"))
         }
     }
 }

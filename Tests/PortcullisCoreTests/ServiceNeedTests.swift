@@ -29,7 +29,10 @@ struct ServiceConfigParserTests {
             """
         #expect(ServiceConfigs.exports(text) == ["/srv/nfs4", "/srv/homes", "/srv/my share"])
         // Debian's nfs-kernel-server ships /etc/exports with comments only.
-        #expect(ServiceConfigs.exports("# /etc/exports: the access control list\n#\n# Example for NFSv2 and NFSv3:\n# /srv/homes  hostname1(rw)\n").isEmpty)
+        #expect(
+            ServiceConfigs.exports(
+                "# /etc/exports: the access control list\n#\n# Example for NFSv2 and NFSv3:\n# /srv/homes  hostname1(rw)\n"
+            ).isEmpty)
     }
 
     @Test("Mount table and fstab: nfs and nfs4 entries only")
@@ -48,9 +51,11 @@ struct ServiceConfigParserTests {
 
     @Test("nsswitch.conf: databases with nis or nisplus among their sources; yp.conf active lines")
     func nis() {
-        let debian = "passwd:         files\ngroup:          files\nshadow:         files\nhosts:          files mdns4_minimal [NOTFOUND=return] dns\n"
+        let debian =
+            "passwd:         files\ngroup:          files\nshadow:         files\nhosts:          files mdns4_minimal [NOTFOUND=return] dns\n"
         #expect(ServiceConfigs.nsswitchNISDatabases(debian).isEmpty)
-        #expect(ServiceConfigs.nsswitchNISDatabases("passwd: files nis\ngroup: files nis # comment\nhosts: files dns\n") == ["passwd", "group"])
+        #expect(
+            ServiceConfigs.nsswitchNISDatabases("passwd: files nis\ngroup: files nis # comment\nhosts: files dns\n") == ["passwd", "group"])
         #expect(ServiceConfigs.ypBindings("# yp.conf\n#ypserver ypserver.network.com\n").isEmpty)
         #expect(ServiceConfigs.ypBindings("# yp.conf\ndomain corp server 10.0.0.2\n") == ["domain corp server 10.0.0.2"])
     }
@@ -89,7 +94,8 @@ struct ServiceConfigParserTests {
         let browsed = ServiceConfigs.cupsDirectives(try fixture("debian12-cups-browsed.conf"))
         #expect(browsed.map(\.directive) == ["BrowseRemoteProtocols"] && browsed[0].value == "dnssd")
         let printers = ServiceConfigs.cupsPrinters(
-            "# Printer configuration file for CUPS\n<DefaultPrinter office>\nShared Yes\n</DefaultPrinter>\n<Printer label>\nShared No\n</Printer>\n")
+            "# Printer configuration file for CUPS\n<DefaultPrinter office>\nShared Yes\n</DefaultPrinter>\n<Printer label>\nShared No\n</Printer>\n"
+        )
         #expect(printers.map(\.name) == ["office", "label"] && printers.map(\.shared) == [true, false])
     }
 }
@@ -101,11 +107,15 @@ struct ServiceNeedJudgementTests {
         var set = ServiceConfigSet(
             files: [
                 "/etc/exports": .text("# /etc/exports: the access control list\n"), "/proc/self/mounts": .text("/dev/vda1 / ext4 rw 0 0\n"),
-                "/etc/fstab": .text("UUID=1 / ext4 errors=remount-ro 0 1\n"), "/etc/nsswitch.conf": .text("passwd: files\n"), "/etc/yp.conf": .missing,
+                "/etc/fstab": .text("UUID=1 / ext4 errors=remount-ro 0 1\n"), "/etc/nsswitch.conf": .text("passwd: files\n"),
+                "/etc/yp.conf": .missing,
             ], directories: ["/etc/exports.d": []])
         let unneeded = ServiceNeeds.judge(.rpcbind, set)
         #expect(unneeded.verdict == .unneeded)
-        #expect(unneeded.evidence == ["/etc/exports has no export; no NFS mount (mount table and /etc/fstab); NIS not configured (no yp.conf server) and no ypbind, ypserv or rpc.mountd running"])
+        #expect(
+            unneeded.evidence == [
+                "/etc/exports has no export; no NFS mount (mount table and /etc/fstab); NIS not configured (no yp.conf server) and no ypbind, ypserv or rpc.mountd running"
+            ])
         #expect(unneeded.fix?.contains("systemctl disable --now rpcbind.service rpcbind.socket") == true)
 
         var exported = set
@@ -122,10 +132,16 @@ struct ServiceNeedJudgementTests {
         var debian = set
         debian.files["/etc/nsswitch.conf"] = .text("passwd: files\nnetgroup:       nis\n")
         #expect(ServiceNeeds.judge(.rpcbind, debian).verdict == .unneeded)
-        #expect(ServiceNeeds.judge(.rpcbind, debian).evidence[0].hasSuffix("NIS not configured (no yp.conf server; nsswitch.conf names nis for netgroup but no domain is bound) and no ypbind, ypserv or rpc.mountd running"))
+        #expect(
+            ServiceNeeds.judge(.rpcbind, debian).evidence[0].hasSuffix(
+                "NIS not configured (no yp.conf server; nsswitch.conf names nis for netgroup but no domain is bound) and no ypbind, ypserv or rpc.mountd running"
+            ))
         var nis = debian
         nis.files["/etc/yp.conf"] = .text("# yp.conf\ndomain corp server 10.0.0.2\n")
-        #expect(ServiceNeeds.judge(.rpcbind, nis).evidence == ["/etc/yp.conf: domain corp server 10.0.0.2", "/etc/nsswitch.conf uses NIS for netgroup"])
+        #expect(
+            ServiceNeeds.judge(.rpcbind, nis).evidence == [
+                "/etc/yp.conf: domain corp server 10.0.0.2", "/etc/nsswitch.conf uses NIS for netgroup",
+            ])
         var ypbind = set
         ypbind.listenerPrograms = ["ypbind", "sshd"]
         #expect(ServiceNeeds.judge(.rpcbind, ypbind).verdict == .needed)
@@ -141,8 +157,12 @@ struct ServiceNeedJudgementTests {
         let samba = ServiceNeeds.judge(.samba, ServiceConfigSet(files: ["/etc/samba/smb.conf": .unreadable("permission denied")]))
         #expect(samba.verdict == .unknown && samba.fix == nil)
         #expect(samba.evidence == ["could not read /etc/samba/smb.conf: permission denied"])
-        #expect(samba.diagnostics == [Diagnostic(.warning, "samba: could not read /etc/samba/smb.conf: permission denied; whether it is needed is not judged")])
-        let missing = ServiceNeeds.judge(.postfix, ServiceConfigSet(files: ["/etc/postfix/main.cf": .missing, "/etc/postfix/master.cf": .text("")]))
+        #expect(
+            samba.diagnostics == [
+                Diagnostic(.warning, "samba: could not read /etc/samba/smb.conf: permission denied; whether it is needed is not judged")
+            ])
+        let missing = ServiceNeeds.judge(
+            .postfix, ServiceConfigSet(files: ["/etc/postfix/main.cf": .missing, "/etc/postfix/master.cf": .text("")]))
         #expect(missing.verdict == .unknown && missing.evidence == ["could not read /etc/postfix/main.cf: no such file"])
         // rpcbind: a denied export list leaves it unknown even though the rest says unneeded.
         let rpc = ServiceNeeds.judge(
@@ -180,7 +200,10 @@ struct ServiceNeedJudgementTests {
     func postfix() throws {
         let master = try fixture("debian12-postfix-master.cf")
         let site = ServiceConfigSet(
-            files: ["/etc/postfix/main.cf": .text(try fixture("debian12-postfix-main-internet-site.cf")), "/etc/postfix/master.cf": .text(master)])
+            files: [
+                "/etc/postfix/main.cf": .text(try fixture("debian12-postfix-main-internet-site.cf")),
+                "/etc/postfix/master.cf": .text(master),
+            ])
         let need = ServiceNeeds.judge(.postfix, site)
         #expect(need.verdict == .unneeded && need.ports == [25])
         #expect(
@@ -192,13 +215,17 @@ struct ServiceNeedJudgementTests {
         #expect(need.concerns(port: 25) && !need.concerns(port: 587))
         // The "Local only" file judges the same (its listener is on loopback, so no finding follows).
         let local = ServiceConfigSet(
-            files: ["/etc/postfix/main.cf": .text(try fixture("debian12-postfix-main-local-only.cf")), "/etc/postfix/master.cf": .text(master)])
+            files: [
+                "/etc/postfix/main.cf": .text(try fixture("debian12-postfix-main-local-only.cf")), "/etc/postfix/master.cf": .text(master),
+            ])
         #expect(ServiceNeeds.judge(.postfix, local).verdict == .unneeded)
         var domain = site
-        domain.files["/etc/postfix/main.cf"] = .text(try fixture("debian12-postfix-main-internet-site.cf") + "mydestination = $myhostname, example.org\n")
+        domain.files["/etc/postfix/main.cf"] = .text(
+            try fixture("debian12-postfix-main-internet-site.cf") + "mydestination = $myhostname, example.org\n")
         #expect(ServiceNeeds.judge(.postfix, domain).evidence.first == "mydestination receives mail for example.org")
         var relay = site
-        relay.files["/etc/postfix/main.cf"] = .text(try fixture("debian12-postfix-main-internet-site.cf") + "mynetworks = 127.0.0.0/8 10.1.0.0/16\n")
+        relay.files["/etc/postfix/main.cf"] = .text(
+            try fixture("debian12-postfix-main-internet-site.cf") + "mynetworks = 127.0.0.0/8 10.1.0.0/16\n")
         #expect(ServiceNeeds.judge(.postfix, relay).verdict == .needed)
     }
 
@@ -224,10 +251,12 @@ struct ServiceNeedJudgementTests {
             directories: noSession)
         let cupsNeed = ServiceNeeds.judge(.cups, cups)
         #expect(cupsNeed.verdict == .unneeded && cupsNeed.ports == [631])
-        #expect(cupsNeed.evidence.prefix(3) == [
-            "no printer queue (/etc/cups/printers.conf has no printer)", "cupsd.conf: Listen localhost:631, Listen /run/cups/cups.sock, Port 631",
-            "Browsing Yes (BrowseLocalProtocols dnssd)",
-        ])
+        #expect(
+            cupsNeed.evidence.prefix(3) == [
+                "no printer queue (/etc/cups/printers.conf has no printer)",
+                "cupsd.conf: Listen localhost:631, Listen /run/cups/cups.sock, Port 631",
+                "Browsing Yes (BrowseLocalProtocols dnssd)",
+            ])
         var sharing = cups
         sharing.files["/etc/cups/printers.conf"] = .text("<Printer office>\nShared Yes\n</Printer>\n")
         #expect(ServiceNeeds.judge(.cups, sharing).verdict == .needed)
@@ -246,7 +275,9 @@ struct ServiceNeedJudgementTests {
         #expect(NeedProgram.recognise("master") == .postfix && NeedProgram.recognise("sshd") == nil)
         var set = ServiceConfigSet(files: ["/etc/cups/cups-browsed.conf": .text("")], directories: noSession)
         set.readThrough = "/proc/77/root (the program's own mount namespace)"
-        #expect(ServiceNeeds.judge(.cupsBrowsed, set).evidence.last == "configuration read through /proc/77/root (the program's own mount namespace)")
+        #expect(
+            ServiceNeeds.judge(.cupsBrowsed, set).evidence.last
+                == "configuration read through /proc/77/root (the program's own mount namespace)")
     }
 }
 
@@ -255,7 +286,9 @@ struct UnneededListenerAuditTests {
     typealias F = AuditFixtures
     let rpcbind = AuditFixtures.owner(612, "rpcbind", exe: "/usr/sbin/rpcbind")
     var unneeded: ServiceNeed {
-        ServiceNeed(program: .rpcbind, verdict: .unneeded, evidence: ["/etc/exports has no export; no NFS mount; NIS not configured"], fix: "Disable rpcbind")
+        ServiceNeed(
+            program: .rpcbind, verdict: .unneeded, evidence: ["/etc/exports has no export; no NFS mount; NIS not configured"],
+            fix: "Disable rpcbind")
     }
 
     @Test("Fires on a reachable listener whose configuration shows no use; not on loopback, not when needed or unknown")
@@ -283,7 +316,9 @@ struct UnneededListenerAuditTests {
     func portsAndSeverity() {
         let master = F.owner(900, "master", exe: "/usr/lib/postfix/sbin/master")
         let need = ServiceNeed(program: .postfix, verdict: .unneeded, evidence: ["local-only"], fix: "loopback-only", ports: [25])
-        let report = F.audit([F.entry(.tcp, "0.0.0.0", 25, owners: [master], inode: 1), F.entry(.tcp, "0.0.0.0", 587, owners: [master], inode: 2)]) {
+        let report = F.audit([
+            F.entry(.tcp, "0.0.0.0", 25, owners: [master], inode: 1), F.entry(.tcp, "0.0.0.0", 587, owners: [master], inode: 2),
+        ]) {
             $0.needs = [900: need]
         }
         #expect(report.findings.filter { $0.rule == .unneededListener }.map { $0.subject?.port } == [25])
@@ -298,7 +333,8 @@ struct UnneededListenerAuditTests {
     func datastoreClients() {
         let redis = F.owner(900, "redis-server", exe: "/usr/bin/redis-server", uid: 107)
         let entry = F.entry(.tcp, "0.0.0.0", 6379, owners: [redis], inode: 5)
-        let seen = ClientSighting(proto: .tcp, family: .ipv4, localAddress: "0.0.0.0", localPort: 6379, peerAddress: "10.0.0.5", connections: 2)
+        let seen = ClientSighting(
+            proto: .tcp, family: .ipv4, localAddress: "0.0.0.0", localPort: 6379, peerAddress: "10.0.0.5", connections: 2)
         func datastore(_ configure: (inout AuditInput) -> Void) -> Finding? {
             F.audit([entry], configure).findings.first { $0.rule == .exposedDatastore }
         }
@@ -307,7 +343,9 @@ struct UnneededListenerAuditTests {
             $0.clientHistory = .window(days: 7, snapshots: 12, sightings: [])
         }
         #expect(none?.evidence.contains("no remote client connected now, nor in 12 snapshots over the last 7 days") == true)
-        #expect(none?.remediation.hasPrefix("No remote client is connected now, nor was one seen in 12 snapshots over the last 7 days: bind it to loopback") == true)
+        #expect(
+            none?.remediation.hasPrefix(
+                "No remote client is connected now, nor was one seen in 12 snapshots over the last 7 days: bind it to loopback") == true)
 
         let history = datastore {
             $0.clientsNow = [5: []]
@@ -323,15 +361,20 @@ struct UnneededListenerAuditTests {
             $0.clientHistory = .unavailable("no history database at /var/lib/portcullis/portcullis.db")
         }
         #expect(now?.evidence.contains("remote clients connected now: 10.0.0.5 (2 connections)") == true)
-        #expect(now?.evidence.contains("no history database at /var/lib/portcullis/portcullis.db: take snapshots (portcullis snapshot) to learn which clients use it") == true)
+        #expect(
+            now?.evidence.contains(
+                "no history database at /var/lib/portcullis/portcullis.db: take snapshots (portcullis snapshot) to learn which clients use it"
+            ) == true)
     }
 
     @Test("Sightings: established connections to the listener's port from non-loopback peers, counted per peer")
     func sightings() {
         let listener = F.entry(.tcp, "::", 6379, owners: [], inode: 9)
         let connections = [
-            SampleInventory.socket(.tcp, "::ffff:192.0.2.2", 6379, state: .established, inode: 20, remote: "::ffff:10.0.0.5", remotePort: 40000),
-            SampleInventory.socket(.tcp, "::ffff:192.0.2.2", 6379, state: .established, inode: 21, remote: "::ffff:10.0.0.5", remotePort: 40001),
+            SampleInventory.socket(
+                .tcp, "::ffff:192.0.2.2", 6379, state: .established, inode: 20, remote: "::ffff:10.0.0.5", remotePort: 40000),
+            SampleInventory.socket(
+                .tcp, "::ffff:192.0.2.2", 6379, state: .established, inode: 21, remote: "::ffff:10.0.0.5", remotePort: 40001),
             SampleInventory.socket(.tcp, "::1", 6379, state: .established, inode: 22, remote: "::1", remotePort: 40002),
             SampleInventory.socket(.tcp, "2001:db8::1", 6380, state: .established, inode: 23, remote: "2001:db8::9", remotePort: 40003),
             SampleInventory.socket(.tcp, "2001:db8::1", 6379, state: .timeWait, inode: 24, remote: "2001:db8::8", remotePort: 40004),

@@ -7,8 +7,10 @@ import Testing
 
 @Suite("History store: remote clients of listeners (schema v4)")
 struct ClientStoreTests {
-    let redis = ClientSighting(proto: .tcp, family: .ipv4, localAddress: "0.0.0.0", localPort: 6379, peerAddress: "10.0.0.5", connections: 3)
-    let postgres = ClientSighting(proto: .tcp, family: .ipv6, localAddress: "::", localPort: 5432, peerAddress: "2001:db8::7", connections: 1)
+    let redis = ClientSighting(
+        proto: .tcp, family: .ipv4, localAddress: "0.0.0.0", localPort: 6379, peerAddress: "10.0.0.5", connections: 3)
+    let postgres = ClientSighting(
+        proto: .tcp, family: .ipv6, localAddress: "::", localPort: 5432, peerAddress: "2001:db8::7", connections: 1)
 
     @Test("Sightings read back per snapshot inside the window; snapshots that did not look are not counted")
     func window() throws {
@@ -35,7 +37,8 @@ struct ClientStoreTests {
             let queue = try DatabaseQueue(path: scratch.db)
             try HistoryStore.migrator.migrate(queue, upTo: "v3 scans")
             try queue.write { db in
-                _ = try HistoryStore.insertSnapshot(content, time: 1_000, label: "v3", hostname: "h", source: "netlink", diagnostics: [], db)
+                _ = try HistoryStore.insertSnapshot(
+                    content, time: 1_000, label: "v3", hostname: "h", source: "netlink", diagnostics: [], db)
             }
             #expect(try queue.read { try Int.fetchOne($0, sql: "PRAGMA user_version") } == 3)
         }

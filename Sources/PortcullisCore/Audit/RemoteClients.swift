@@ -15,7 +15,9 @@ public struct ClientSighting: Sendable, Hashable {
     public var connections: Int
 
     /// Builds a sighting.
-    public init(proto: TransportProtocol, family: AddressFamily, localAddress: String, localPort: UInt16, peerAddress: String, connections: Int) {
+    public init(
+        proto: TransportProtocol, family: AddressFamily, localAddress: String, localPort: UInt16, peerAddress: String, connections: Int
+    ) {
         self.proto = proto
         self.family = family
         self.localAddress = localAddress

@@ -154,7 +154,9 @@ public enum ServiceNeeds {
     }
 
     /// What could not be read: the verdict is unknown and says why.
-    static func unreadable(_ program: NeedProgram, _ problems: [String], _ evidence: [String] = [], ports: Set<UInt16>? = nil) -> ServiceNeed {
+    static func unreadable(_ program: NeedProgram, _ problems: [String], _ evidence: [String] = [], ports: Set<UInt16>? = nil)
+        -> ServiceNeed
+    {
         ServiceNeed(
             program: program, verdict: .unknown, evidence: evidence + problems,
             diagnostics: problems.map { Diagnostic(.warning, "\(program.rawValue): \($0); whether it is needed is not judged") },
@@ -172,7 +174,10 @@ public enum ServiceNeeds {
         }
     }
 
-    struct Problem: Error { var text: String; init(_ text: String) { self.text = text } }
+    struct Problem: Error {
+        var text: String
+        init(_ text: String) { self.text = text }
+    }
 
     /// Whether a graphical session runs (an X11 or Xwayland display socket in /tmp/.X11-unix); nil when unknown.
     static func graphicalSession(_ set: ServiceConfigSet) -> (Bool?, String) {
@@ -212,9 +217,12 @@ public enum ServiceNeeds {
             if let text = read("/etc/exports.d/" + name) { exports += ServiceConfigs.exports(text) }
         }
         if exports.isEmpty {
-            none.append(exportFiles.first ?? "/etc/exports has no export" + ((set.directories["/etc/exports.d"] ?? []).isEmpty ? "" : ", nor /etc/exports.d"))
+            none.append(
+                exportFiles.first ?? "/etc/exports has no export"
+                    + ((set.directories["/etc/exports.d"] ?? []).isEmpty ? "" : ", nor /etc/exports.d"))
         } else {
-            uses.append("NFS exports: " + exports.prefix(5).joined(separator: ", ") + (exports.count > 5 ? " and \(exports.count - 5) more" : ""))
+            uses.append(
+                "NFS exports: " + exports.prefix(5).joined(separator: ", ") + (exports.count > 5 ? " and \(exports.count - 5) more" : ""))
         }
         // NFS mounts: mounted now, or listed in fstab (noauto or not yet mounted).
         var mounts: [ServiceConfigs.NFSMount] = []
@@ -275,7 +283,8 @@ public enum ServiceNeeds {
         if let interfaces, bindOnly {
             evidence.append("smb.conf binds only to interfaces = \(interfaces)")
         } else if let interfaces {
-            evidence.append("smb.conf sets interfaces = \(interfaces) without bind interfaces only = yes: smbd and nmbd still listen on every address")
+            evidence.append(
+                "smb.conf sets interfaces = \(interfaces) without bind interfaces only = yes: smbd and nmbd still listen on every address")
         } else {
             evidence.append("smb.conf [global] sets no interfaces line, so smbd and nmbd listen on every address")
         }
@@ -305,7 +314,8 @@ public enum ServiceNeeds {
         }
         let present = ini.order.filter { ["homes", "printers", "print$"].contains($0) }.map { "[\($0)]" }
         evidence.insert(
-            "smb.conf defines no share of its own" + (present.isEmpty ? "" : " (only Debian's defaults: " + present.joined(separator: ", ") + ")"),
+            "smb.conf defines no share of its own"
+                + (present.isEmpty ? "" : " (only Debian's defaults: " + present.joined(separator: ", ") + ")"),
             at: 0)
         return ServiceNeed(
             program: .samba, verdict: .unneeded, evidence: evidence,
@@ -393,7 +403,8 @@ public enum ServiceNeeds {
         } else {
             evidence.append("avahi-daemon.conf sets no allow-interfaces: mDNS on every interface")
         }
-        let families = [("use-ipv4", "IPv4"), ("use-ipv6", "IPv6")].filter { ServiceConfigs.boolean(ini.value("server", $0.0)) != false }.map(\.1)
+        let families = [("use-ipv4", "IPv4"), ("use-ipv6", "IPv6")].filter { ServiceConfigs.boolean(ini.value("server", $0.0)) != false }
+            .map(\.1)
         evidence.append("answers over " + (families.isEmpty ? "no address family" : families.joined(separator: " and ")))
         let publishing = ServiceConfigs.boolean(ini.value("publish", "disable-publishing")) != true
         let published = ["publish-addresses", "publish-hinfo", "publish-workstation", "publish-domain"].filter {
@@ -409,7 +420,8 @@ public enum ServiceNeeds {
         }
         if !services.isEmpty {
             return ServiceNeed(
-                program: .avahi, verdict: .needed, evidence: ["advertises services: /etc/avahi/services/" + services.joined(separator: ", ")] + evidence)
+                program: .avahi, verdict: .needed,
+                evidence: ["advertises services: /etc/avahi/services/" + services.joined(separator: ", ")] + evidence)
         }
         evidence.append(sessionLine)
         guard let session else { return unreadable(.avahi, [sessionLine], evidence) }
@@ -440,17 +452,21 @@ public enum ServiceNeeds {
         evidence.append("cupsd.conf: " + (listens.isEmpty ? "no Listen or Port line" : listens.joined(separator: ", ")))
         if let browsing = directives.last(where: { $0.directive.lowercased() == "browsing" }) {
             let protocols = directives.last(where: { $0.directive.lowercased() == "browselocalprotocols" })?.value ?? "dnssd"
-            evidence.append("Browsing \(browsing.value)" + (ServiceConfigs.boolean(browsing.value) == true ? " (BrowseLocalProtocols \(protocols))" : ""))
+            evidence.append(
+                "Browsing \(browsing.value)"
+                    + (ServiceConfigs.boolean(browsing.value) == true ? " (BrowseLocalProtocols \(protocols))" : ""))
         }
         let shared = printers.filter(\.shared)
         if !shared.isEmpty {
             return ServiceNeed(
-                program: .cups, verdict: .needed, evidence: ["shared print queues: " + shared.map(\.name).joined(separator: ", ")] + evidence,
+                program: .cups, verdict: .needed,
+                evidence: ["shared print queues: " + shared.map(\.name).joined(separator: ", ")] + evidence,
                 ports: [631])
         }
         let (session, sessionLine) = graphicalSession(set)
         evidence.insert(
-            printers.isEmpty ? "no printer queue (/etc/cups/printers.conf has no printer)" : "no queue is shared (\(printers.count) local)", at: 0)
+            printers.isEmpty ? "no printer queue (/etc/cups/printers.conf has no printer)" : "no queue is shared (\(printers.count) local)",
+            at: 0)
         evidence.append(sessionLine)
         guard session != nil else { return unreadable(.cups, [sessionLine], evidence, ports: [631]) }
         return ServiceNeed(
@@ -467,7 +483,9 @@ public enum ServiceNeeds {
         case .failure(let problem): return unreadable(.cupsBrowsed, [problem.text])
         }
         let remote = directives.last { ["browseremoteprotocols", "browseprotocols"].contains($0.directive.lowercased()) }
-        var evidence = ["cups-browsed.conf: " + (remote.map { "\($0.directive) \($0.value)" } ?? "no BrowseRemoteProtocols line (default: dnssd cups)")]
+        var evidence = [
+            "cups-browsed.conf: " + (remote.map { "\($0.directive) \($0.value)" } ?? "no BrowseRemoteProtocols line (default: dnssd cups)")
+        ]
         let (session, sessionLine) = graphicalSession(set)
         evidence.append(sessionLine)
         guard let session else { return unreadable(.cupsBrowsed, [sessionLine], evidence) }

@@ -76,8 +76,10 @@ public enum ServiceConfigs {
 
     /// The active lines of yp.conf(5) (`domain … server …`, `ypserver …`, `broadcast`).
     public static func ypBindings(_ text: String) -> [String] {
-        text.split(separator: "\n").map { ($0.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? "").trimmingWhitespace }
-            .filter { !$0.isEmpty }
+        text.split(separator: "\n").map {
+            ($0.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? "").trimmingWhitespace
+        }
+        .filter { !$0.isEmpty }
     }
 
     // MARK: INI files (smb.conf, avahi-daemon.conf)
