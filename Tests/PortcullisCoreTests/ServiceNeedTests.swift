@@ -347,6 +347,14 @@ struct UnneededListenerAuditTests {
             none?.remediation.hasPrefix(
                 "No remote client is connected now, nor was one seen in 12 snapshots over the last 7 days: bind it to loopback") == true)
 
+        // One look with no history is not enough to advise loopback.
+        let once = datastore {
+            $0.clientsNow = [5: []]
+            $0.clientHistory = .unavailable("no history database at /db")
+        }
+        #expect(once?.evidence.contains("no remote client connected now") == true)
+        #expect(once?.remediation.hasPrefix("No remote client") == false)
+
         let history = datastore {
             $0.clientsNow = [5: []]
             $0.clientHistory = .window(

@@ -81,8 +81,10 @@ public struct StoredSighting: Sendable, Equatable {
 
 /// Evidence about remote clients of a listener, for the exposed-datastore finding.
 public enum RemoteClientEvidence {
-    /// The evidence lines and, when no remote client was seen at all, the
-    /// sentence the fix starts with. `now` is nil when connections were not read.
+    /// The evidence lines and, when no remote client was seen now nor in
+    /// any snapshot of the window, the sentence the fix starts with (one
+    /// look at the connections alone is not enough to advise loopback).
+    /// `now` is nil when connections were not read.
     public static func judge(_ entry: InventoryEntry, now: [ClientSighting]?, history: ClientHistory) -> (
         evidence: [String], noClientFix: String?
     ) {
@@ -102,10 +104,10 @@ public enum RemoteClientEvidence {
         }
         switch history {
         case .notConsulted:
-            return (evidence, noneNow ? "No remote client is connected now" : nil)
+            return (evidence, nil)
         case .unavailable(let reason):
             evidence.append("\(reason): take snapshots (portcullis snapshot) to learn which clients use it")
-            return (evidence, noneNow ? "No remote client is connected now" : nil)
+            return (evidence, nil)
         case .window(let days, let snapshots, let sightings):
             let period = "the last \(days) day\(days == 1 ? "" : "s")"
             var bySnapshot: [String: Set<Int64>] = [:]
@@ -116,7 +118,7 @@ public enum RemoteClientEvidence {
             }
             if snapshots == 0 {
                 evidence.append("the history database has no snapshot from \(period): take snapshots to learn which clients use it")
-                return (evidence, noneNow ? "No remote client is connected now" : nil)
+                return (evidence, nil)
             }
             if order.isEmpty {
                 let counted = "\(snapshots) snapshot\(snapshots == 1 ? "" : "s") over \(period)"
