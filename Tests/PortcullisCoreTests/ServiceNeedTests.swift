@@ -108,7 +108,7 @@ struct ServiceNeedJudgementTests {
             files: [
                 "/etc/exports": .text("# /etc/exports: the access control list\n"), "/proc/self/mounts": .text("/dev/vda1 / ext4 rw 0 0\n"),
                 "/etc/fstab": .text("UUID=1 / ext4 errors=remount-ro 0 1\n"), "/etc/nsswitch.conf": .text("passwd: files\n"),
-                "/etc/yp.conf": .missing,
+                "/etc/yp.conf": .missing, "/var/lib/nfs/etab": .missing,
             ], directories: ["/etc/exports.d": []])
         let unneeded = ServiceNeeds.judge(.rpcbind, set)
         #expect(unneeded.verdict == .unneeded)
@@ -124,6 +124,9 @@ struct ServiceNeedJudgementTests {
         #expect(ServiceNeeds.judge(.rpcbind, exported).verdict == .needed)
         #expect(ServiceNeeds.judge(.rpcbind, exported).evidence.first == "NFS exports: /srv/data")
 
+        var live = set
+        live.files["/var/lib/nfs/etab"] = .text("/srv/tmp\t10.0.0.0/8(ro,sync,wdelay,hide,nocrossmnt,secure,root_squash)\n")
+        #expect(ServiceNeeds.judge(.rpcbind, live).evidence.first == "NFS exports: /srv/tmp")
         var mounted = set
         mounted.files["/etc/fstab"] = .text("nas:/vol /mnt nfs defaults 0 0\n")
         #expect(ServiceNeeds.judge(.rpcbind, mounted).verdict == .needed)
@@ -169,7 +172,7 @@ struct ServiceNeedJudgementTests {
             .rpcbind,
             ServiceConfigSet(files: [
                 "/etc/exports": .unreadable("permission denied"), "/proc/self/mounts": .text(""), "/etc/fstab": .text(""),
-                "/etc/nsswitch.conf": .text(""), "/etc/yp.conf": .missing,
+                "/etc/nsswitch.conf": .text(""), "/etc/yp.conf": .missing, "/var/lib/nfs/etab": .missing,
             ]))
         #expect(rpc.verdict == .unknown && rpc.evidence.last == "could not read /etc/exports: permission denied")
     }
@@ -191,6 +194,14 @@ struct ServiceNeedJudgementTests {
         shared.files["/etc/samba/smb.conf"] = .text(conf + "\n[data]\n   path = /srv/data\n")
         #expect(ServiceNeeds.judge(.samba, shared).verdict == .needed)
         #expect(ServiceNeeds.judge(.samba, shared).evidence.first == "smb.conf shares: [data]")
+        var usershare = set
+        usershare.directories["/var/lib/samba/usershares"] = ["music"]
+        #expect(ServiceNeeds.judge(.samba, usershare).evidence.first == "usershares in /var/lib/samba/usershares: music")
+        var included = set
+        included.files["/etc/samba/smb.conf"] = .text("[global]\n   include = /etc/samba/shares.conf\n")
+        #expect(ServiceNeeds.judge(.samba, included).verdict == .unknown)
+        #expect(
+            ServiceNeeds.judge(.samba, included).evidence == ["smb.conf has include = /etc/samba/shares.conf, whose shares are not read"])
         var printing = set
         printing.files["/etc/cups/printers.conf"] = .text("<Printer office>\nShared No\n</Printer>\n")
         #expect(ServiceNeeds.judge(.samba, printing).verdict == .needed)

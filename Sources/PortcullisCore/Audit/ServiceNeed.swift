@@ -40,7 +40,8 @@ public enum NeedProgram: String, Sendable, Equatable, CaseIterable, Codable {
     /// to its root). `/proc/self/mounts` means the program's own mount table.
     public var files: [String] {
         switch self {
-        case .rpcbind: return ["/etc/exports", "/proc/self/mounts", "/etc/fstab", "/etc/nsswitch.conf", "/etc/yp.conf"]
+        case .rpcbind:
+            return ["/etc/exports", "/var/lib/nfs/etab", "/proc/self/mounts", "/etc/fstab", "/etc/nsswitch.conf", "/etc/yp.conf"]
         case .samba: return ["/etc/samba/smb.conf", "/etc/cups/printers.conf"]
         case .postfix: return ["/etc/postfix/main.cf", "/etc/postfix/master.cf"]
         case .avahi: return ["/etc/avahi/avahi-daemon.conf"]
@@ -54,7 +55,8 @@ public enum NeedProgram: String, Sendable, Equatable, CaseIterable, Codable {
     public var directories: [(path: String, readSuffix: String?)] {
         switch self {
         case .rpcbind: return [("/etc/exports.d", ".exports")]
-        case .samba, .postfix: return []
+        case .samba: return [("/var/lib/samba/usershares", nil)]
+        case .postfix: return []
         case .avahi: return [("/etc/avahi/services", nil), ("/tmp/.X11-unix", nil)]
         case .cups, .cupsBrowsed: return [("/tmp/.X11-unix", nil)]
         }
@@ -216,6 +218,10 @@ public enum ServiceNeeds {
         for name in set.directories["/etc/exports.d"] ?? [] where name.hasSuffix(".exports") {
             if let text = read("/etc/exports.d/" + name) { exports += ServiceConfigs.exports(text) }
         }
+        // What the NFS server exports now (exportfs also exports without /etc/exports).
+        if let text = read("/var/lib/nfs/etab") {
+            for path in ServiceConfigs.exports(text) where !exports.contains(path) { exports.append(path) }
+        }
         if exports.isEmpty {
             none.append(
                 exportFiles.first ?? "/etc/exports has no export"
@@ -278,6 +284,22 @@ public enum ServiceNeeds {
         }
         let ini = ServiceConfigs.ini(conf)
         var evidence: [String] = []
+        // Shares defined elsewhere than this file: not read, so not judged.
+        for key in ["include", "config file"] {
+            if let value = ini.value("global", key) {
+                return unreadable(.samba, ["smb.conf has \(key) = \(value), whose shares are not read"])
+            }
+        }
+        if ini.value("global", "config backend")?.lowercased() == "registry"
+            || ServiceConfigs.boolean(ini.value("global", "registry shares")) == true
+        {
+            return unreadable(.samba, ["smb.conf keeps shares in the registry, which is not read"])
+        }
+        // Usershares (`net usershare add`, a file manager's "share this folder"), in their default directory.
+        if let reason = set.unreadableDirectories["/var/lib/samba/usershares"] {
+            return unreadable(.samba, ["could not list /var/lib/samba/usershares: \(reason)"])
+        }
+        let usershares = (set.directories["/var/lib/samba/usershares"] ?? []).filter { !$0.hasPrefix(".") }
         let interfaces = ini.value("global", "interfaces")
         let bindOnly = ServiceConfigs.boolean(ini.value("global", "bind interfaces only")) ?? false
         if let interfaces, bindOnly {
@@ -293,6 +315,11 @@ public enum ServiceNeeds {
         }
         let defaults: Set<String> = ["global", "", "homes", "printers", "print$"]
         let shares = ini.order.filter { !defaults.contains($0) && ServiceConfigs.boolean(ini.value($0, "available")) != false }
+        if !usershares.isEmpty {
+            return ServiceNeed(
+                program: .samba, verdict: .needed,
+                evidence: ["usershares in /var/lib/samba/usershares: " + usershares.joined(separator: ", ")] + evidence)
+        }
         if !shares.isEmpty {
             return ServiceNeed(
                 program: .samba, verdict: .needed,
