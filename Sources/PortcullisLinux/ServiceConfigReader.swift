@@ -41,8 +41,8 @@ public enum ServiceConfigReader {
         let root = "\(procRoot)/\(pid)/root"
         var set = ServiceConfigSet(listenerPrograms: listenerPrograms, hostname: hostname)
         for path in program.files {
-            let real = path == "/proc/self/mounts" ? "\(procRoot)/\(pid)/mounts" : root + path
-            set.files[path] = readCapped(real)
+            set.files[path] =
+                path == "/proc/self/mounts" ? readCapped("\(procRoot)/\(pid)/mounts") : readInRoot(root: root, path)
         }
         for (directory, suffix) in program.directories {
             switch list(root + directory) {
@@ -50,7 +50,7 @@ public enum ServiceConfigReader {
                 set.directories[directory] = names
                 if let suffix {
                     for name in names where name.hasSuffix(suffix) {
-                        set.files[directory + "/" + name] = readCapped(root + directory + "/" + name)
+                        set.files[directory + "/" + name] = readInRoot(root: root, directory + "/" + name)
                     }
                 }
             case .failure(let error):
@@ -68,6 +68,22 @@ public enum ServiceConfigReader {
             set.readThrough = "\(root) (the program's own mount namespace)"
         }
         return set
+    }
+
+    /// `path` as the program whose root is `root` sees it: a symbolic link
+    /// as the last component is followed inside that root (an absolute
+    /// target is the program's path, not ours), up to 8 links.
+    static func readInRoot(root: String, _ path: String) -> ConfigRead {
+        var current = path
+        for _ in 0..<8 {
+            let result = readCapped(root + current)
+            guard result == .unreadable(reason(.tooManySymlinks)) else { return result }
+            guard let target = try? Sys.readLinkAt(Sys.currentDirectory, root + current), !target.isEmpty else { return result }
+            let text = String(decoding: target, as: UTF8.self)
+            current =
+                text.hasPrefix("/") ? text : current.split(separator: "/").dropLast().map { "/" + $0 }.joined() + "/" + text
+        }
+        return .unreadable("more than 8 symbolic links")
     }
 
     /// A file's text, at most `maxFileBytes`; missing or unreadable said so.

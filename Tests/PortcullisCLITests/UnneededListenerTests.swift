@@ -14,8 +14,11 @@ private let rpcbindLauncher = """
     import os, subprocess, sys
     work = os.environ["PC_WORK"]
     subprocess.run(["cp", "-a", "/etc", work + "/etc"], check=True)
-    with open(work + "/etc/exports", "w") as f:
-        f.write(os.environ["PC_EXPORTS"])
+    if os.environ["PC_EXPORTS"] == "DIRECTORY":
+        os.makedirs(work + "/etc/exports")
+    else:
+        with open(work + "/etc/exports", "w") as f:
+            f.write(os.environ["PC_EXPORTS"])
     subprocess.run(["mount", "--bind", work + "/etc", "/etc"], check=True)
     subprocess.run(["mount", "-t", "tmpfs", "tmpfs", "/run"], check=True)
     with open(sys.argv[1] + ".tmp", "w") as f:
@@ -51,7 +54,9 @@ extension CLITests {
             && Host.executable("ip", preferring: ["/usr/sbin/ip", "/sbin/ip", "/bin/ip"]) != nil
 
         /// Starts rpcbind with `exports` as its /etc/exports, audits the namespace, stops it.
-        func audit(exports: String) throws -> RPCBindAuditDocument? {
+        func audit(exports: String) throws -> RPCBindAuditDocument? { try auditWithStderr(exports: exports)?.0 }
+
+        func auditWithStderr(exports: String) throws -> (RPCBindAuditDocument, String)? {
             let namespace = try TestNamespace()
             let work = FileManager.default.temporaryDirectory.appendingPathComponent("pc-rpcbind-\(getpid())-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
@@ -72,7 +77,7 @@ extension CLITests {
                 ])
                 try #require(result.status == 0, "\(result)")
                 let document = try decodeJSON(RPCBindAuditDocument.self, result.stdout)
-                if document.listeners.contains(where: { $0.proto == "tcp" && $0.localPort == 111 }) { return document }
+                if document.listeners.contains(where: { $0.proto == "tcp" && $0.localPort == 111 }) { return (document, result.err) }
                 usleep(100_000)
             }
             Issue.record("rpcbind did not listen on 111/tcp in namespace \(namespace.name)")
@@ -94,6 +99,16 @@ extension CLITests {
                     $0.hasPrefix("configuration read through /proc/") && $0.hasSuffix("(the program's own mount namespace)")
                 })
             #expect(first.remediation.contains("systemctl disable --now rpcbind.service rpcbind.socket"))
+        }
+
+        @Test("An /etc/exports rpcbind's root holds but that cannot be read is a warning and no verdict, not a guess", .enabled(if: canRun))
+        func unreadable() throws {
+            guard let (document, stderr) = try auditWithStderr(exports: "DIRECTORY") else { return }
+            #expect(!document.findings.contains { $0.rule == "unneeded-listener" }, "\(document.findings.map(\.title))")
+            #expect(
+                stderr.contains(
+                    "portcullis: warning: rpcbind: could not read /etc/exports: is a directory; whether it is needed is not judged"),
+                "\(stderr)")
         }
 
         @Test("The same rpcbind whose own /etc/exports exports a path is needed: no unneeded-listener finding", .enabled(if: canRun))

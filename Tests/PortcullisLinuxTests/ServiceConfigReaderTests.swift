@@ -23,6 +23,16 @@ struct ServiceConfigReaderTests {
         let link = directory.appendingPathComponent("link").path
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: small)
         #expect(ServiceConfigReader.readCapped(link) == .unreadable("it is a symbolic link (not followed)"))
+        // Inside a root, a link is followed there: an absolute target is the root's path, not ours.
+        let root = directory.appendingPathComponent("root").path
+        try FileManager.default.createDirectory(atPath: root + "/etc/samba", withIntermediateDirectories: true)
+        try Data("[global]\n".utf8).write(to: URL(fileURLWithPath: root + "/etc/samba/real.conf"))
+        try FileManager.default.createSymbolicLink(atPath: root + "/etc/samba/smb.conf", withDestinationPath: "/etc/samba/real.conf")
+        try FileManager.default.createSymbolicLink(atPath: root + "/etc/exports", withDestinationPath: "samba/real.conf")
+        try FileManager.default.createSymbolicLink(atPath: root + "/etc/loop", withDestinationPath: "loop")
+        #expect(ServiceConfigReader.readInRoot(root: root, "/etc/samba/smb.conf") == .text("[global]\n"))
+        #expect(ServiceConfigReader.readInRoot(root: root, "/etc/exports") == .text("[global]\n"))
+        #expect(ServiceConfigReader.readInRoot(root: root, "/etc/loop") == .unreadable("more than 8 symbolic links"))
     }
 
     @Test(
