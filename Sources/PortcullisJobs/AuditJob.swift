@@ -1,5 +1,6 @@
 import PortcullisCore
 import PortcullisLinux
+import PortcullisStore
 import Synchronization
 
 /// Which policy the audit applies.
@@ -74,6 +75,11 @@ public enum AuditJob {
         public var judgeFirewall: Bool
         /// Listeners this snapshot does not have become `not-in-baseline` findings.
         public var baseline: BaselineListeners?
+        /// Days of snapshots the exposed-datastore rule looks back over for
+        /// remote clients (`--client-window`); 0 does not open the history database.
+        public var clientWindowDays: Int = 0
+        /// The history database consulted for remote clients; nil: the default location.
+        public var historyPath: String?
 
         /// Options with the CLI's defaults: the live host, the standard policy, the firewall consulted, no baseline.
         public init(
@@ -96,6 +102,9 @@ public enum AuditJob {
         /// Collection, firewall and policy diagnostics, then the
         /// unattributed-socket notice over every listener.
         public var diagnostics: [Diagnostic]
+        /// Remote (non-loopback) peers connected now to TCP listeners beyond
+        /// loopback, as `snapshot` records them; nil when not read (a copied /proc).
+        public var clients: [ClientSighting]? = nil
     }
 
     /// Collects the listening sockets with owners, reads the firewall and the policy, and judges every listener.
@@ -103,7 +112,7 @@ public enum AuditJob {
         let judged = try judge(options)
         return Report(
             audit: judged.audit, inventory: judged.inventory,
-            diagnostics: withUnattributedNotice(judged.diagnostics, shown: judged.inventory.entries))
+            diagnostics: withUnattributedNotice(judged.diagnostics, shown: judged.inventory.entries), clients: judged.clients)
     }
 
     /// The audit without the unattributed notice: the overview counts it
@@ -139,7 +148,17 @@ public enum AuditJob {
             input.targetNamespaces = published.namespaces
             diagnostics += published.diagnostics
         }
+        var clients: [ClientSighting]?
+        if options.source.isLive {
+            let evidence = NeedEvidence.collect(inventory.entries, options: options)
+            input.needs = evidence.needs
+            input.clientsNow = evidence.clientsNow
+            input.clientHistory = evidence.history
+            diagnostics += evidence.diagnostics
+            clients = evidence.clientsNow.map { now in inventory.entries.flatMap { now[$0.socket.inode] ?? [] } }
+        }
         let report = Auditor.run(input)
-        return Report(audit: report, inventory: inventory, diagnostics: inventory.diagnostics + diagnostics + report.notes)
+        return Report(
+            audit: report, inventory: inventory, diagnostics: inventory.diagnostics + diagnostics + report.notes, clients: clients)
     }
 }

@@ -67,13 +67,16 @@ public struct LiveState: Sendable {
     public var hostname: String?
     /// What could not be read or attributed while collecting.
     public var diagnostics: [Diagnostic]
+    /// Remote peers connected to listeners beyond loopback (`snapshot_client`); nil when not read.
+    public var clients: [ClientSighting]? = nil
 
     /// Audits the host (see `AuditJob`) and keeps what a snapshot stores.
     public static func collect(_ audit: AuditJob.Options) throws(JobError) -> LiveState {
         let report = try AuditJob.run(audit)
         return LiveState(
             content: SnapshotContent(entries: report.inventory.entries, findings: report.audit.findings),
-            source: report.inventory.source, hostname: audit.source.hostname, diagnostics: report.diagnostics)
+            source: report.inventory.source, hostname: audit.source.hostname, diagnostics: report.diagnostics,
+            clients: report.clients)
     }
 }
 
@@ -95,7 +98,7 @@ public enum SnapshotJob {
         do {
             let info = try store.saveSnapshot(
                 live.content, time: Clock.now(), label: label, hostname: live.hostname,
-                source: live.source, diagnostics: live.diagnostics)
+                source: live.source, diagnostics: live.diagnostics, clients: live.clients)
             return Report(snapshot: info, diagnostics: live.diagnostics)
         } catch {
             throw .store(error)

@@ -187,6 +187,19 @@ package enum Sys {
         try readUntilEnd(sizeHint: sizeHint) { pointer, count in read(fd, pointer, count) }
     }
 
+    /// Reads from an open descriptor until the end or until `limit` bytes
+    /// (then stops: the caller sees `limit` bytes and knows there may be more).
+    static func readAll(_ fd: Int32, sizeHint: Int, limit: Int) throws(Errno) -> [UInt8] {
+        var total = 0
+        return try readUntilEnd(sizeHint: min(sizeHint, limit)) { pointer, count in
+            let room = min(count, limit - total)
+            guard room > 0 else { return 0 }
+            let n = read(fd, pointer, room)
+            if n > 0 { total += n }
+            return n
+        }
+    }
+
     /// Calls `readInto(buffer, room)` (a read(2)-like call: count, 0 at the
     /// end, -1 and errno on failure) until the end, growing the buffer.
     static func readUntilEnd(sizeHint: Int, _ readInto: (UnsafeMutableRawPointer?, Int) -> Int) throws(Errno) -> [UInt8] {

@@ -33,12 +33,13 @@ public final class HistoryStore: Sendable {
     /// `PRAGMA application_id`: "PCUL", so a stranger's database is never migrated.
     public static let applicationID: Int32 = 0x5043_554C
     /// `PRAGMA user_version` after every migration this binary knows.
-    public static let schemaVersion = 4
+    public static let schemaVersion = 5
     /// The oldest schema whose snapshots this binary reads without migrating
     /// it (a read-only open): version 3 only added the scan tables, so a
-    /// version 2 file reads as one without recorded scans; version 4 only
-    /// added finding ids and sockets, which older findings derive from their
-    /// subject.
+    /// version 2 file reads as one without recorded scans; version 4 added
+    /// the remote clients of listeners, so an older file reads as one
+    /// whose snapshots recorded none; version 5 only added finding ids and
+    /// sockets, which older findings derive from their subject.
     public static let oldestReadableVersion = 2
     /// Version of the stored form of listeners and findings (`snapshot.format`).
     public static let storedFormVersion = 1
@@ -219,16 +220,20 @@ public final class HistoryStore: Sendable {
 
     // MARK: snapshots
 
-    /// Saves a snapshot in one transaction and returns its header.
+    /// Saves a snapshot in one transaction and returns its header. `clients`:
+    /// the remote peers of its listeners at that moment (nil: not read, so
+    /// the snapshot does not count in the client window).
     @discardableResult
     public func saveSnapshot(
-        _ content: SnapshotContent, time: Int64, label: String?, hostname: String?, source: String, diagnostics: [Diagnostic] = []
+        _ content: SnapshotContent, time: Int64, label: String?, hostname: String?, source: String, diagnostics: [Diagnostic] = [],
+        clients: [ClientSighting]? = nil
     ) throws(StoreError) -> SnapshotInfo {
         try run {
             var saved: SnapshotInfo?
             try queue.inTransaction(.immediate) { db in
                 let id = try Self.insertSnapshot(
                     content, time: time, label: label, hostname: hostname, source: source, diagnostics: diagnostics, db)
+                if let clients { try ClientCodec.insert(clients, snapshot: id, db) }
                 // This snapshot's header, not the newest one's: another writer may commit right after us.
                 saved = try Self.infos(db, where: "id = ?", arguments: [id]).first
                 return .commit
@@ -535,14 +540,15 @@ public final class HistoryStore: Sendable {
         migrator.registerMigration("v3 scans") { db in
             try db.execute(sql: ScanCodec.schema + "PRAGMA user_version = 3;")
         }
+        migrator.registerMigration("v4 remote clients") { db in try ClientCodec.migrateToVersion4(db) }
         // One finding per problem: its stable id and every socket it covers.
         // Older findings read these as NULL: one socket, the id derived from it.
-        migrator.registerMigration("v4 finding ids and sockets") { db in
+        migrator.registerMigration("v5 finding ids and sockets") { db in
             try db.execute(
                 sql: """
                     ALTER TABLE snapshot_finding ADD COLUMN finding_id TEXT;
                     ALTER TABLE snapshot_finding ADD COLUMN sockets TEXT;
-                    PRAGMA user_version = 4;
+                    PRAGMA user_version = 5;
                     """)
         }
         return migrator

@@ -29,7 +29,7 @@ extension Portcullis {
 
         func run() throws {
             let reference = baseline ? try BaselineJob.listeners(in: store.open(.readOnly)) : nil
-            let report = try AuditJob.run(auditFlags.options(source, baseline: reference))
+            let report = try AuditJob.run(auditFlags.options(source, baseline: reference, history: store.db))
             reportDiagnostics(report.diagnostics)
             let audit = report.audit
             switch format {

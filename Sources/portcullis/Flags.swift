@@ -80,15 +80,27 @@ struct AuditFlags: ParsableArguments {
     var noPolicy = false
     @Flag(name: .customLong("no-firewall"), help: "Do not consult nftables; judge exposure from addresses alone.")
     var noFirewall = false
+    @Option(
+        name: .customLong("client-window"),
+        help: ArgumentHelp(
+            "Days of snapshots in the history database searched for remote clients of exposed datastores (0: do not look).",
+            valueName: "DAYS"))
+    var clientWindow = 7
 
     func validate() throws {
         if policy != nil && noPolicy { throw ValidationError("--policy and --no-policy contradict each other; pick one") }
+        if !(0...3650).contains(clientWindow) {
+            throw ValidationError("--client-window \(clientWindow): give a number of days from 0 (do not look) to 3650")
+        }
     }
 
-    func options(_ source: SourceFlags, baseline: BaselineListeners? = nil) -> AuditJob.Options {
-        AuditJob.Options(
+    func options(_ source: SourceFlags, baseline: BaselineListeners? = nil, history: String? = nil) -> AuditJob.Options {
+        var options = AuditJob.Options(
             source: source.hostSource, policy: policy.map(PolicyChoice.file) ?? (noPolicy ? .none : .standard),
             judgeFirewall: !noFirewall, baseline: baseline)
+        options.clientWindowDays = clientWindow
+        options.historyPath = history
+        return options
     }
 }
 

@@ -18,7 +18,8 @@ extension Portcullis {
         @OptionGroup var source: SourceFlags
 
         func run() throws {
-            let report = try SnapshotJob.take(into: store.open(.readWrite), label: label, audit: auditFlags.options(source))
+            let report = try SnapshotJob.take(
+                into: store.open(.readWrite), label: label, audit: auditFlags.options(source, history: store.db))
             reportDiagnostics(report.diagnostics)
             Console.write("\(report.snapshot.id)\n")
         }

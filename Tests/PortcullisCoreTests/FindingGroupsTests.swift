@@ -122,6 +122,20 @@ import Testing
         #expect(report.listeners.first?.findings.map(\.rule) == [.exposedDatastore])
     }
 
+    @Test("A client of a datastore's IPv4 socket counts for its IPv6 socket too: one finding, one verdict on clients")
+    func clientsOfEitherFamily() throws {
+        let redis = F.owner(90, "redis-server", exe: "/usr/bin/redis-server")
+        let v4 = F.entry(.tcp, "0.0.0.0", 6379, owners: [redis], inode: 1)
+        let v6 = F.entry(.tcp, "::", 6379, owners: [redis], inode: 2)
+        let client = ClientSighting(
+            proto: .tcp, family: .ipv4, localAddress: "0.0.0.0", localPort: 6379, peerAddress: "192.0.2.9", connections: 2)
+        let report = F.audit([v4, v6]) { $0.clientsNow = [1: [client], 2: []] }
+        let finding = try #require(report.findings.first { $0.rule == .exposedDatastore })
+        #expect(finding.sockets.count == 2)
+        #expect(finding.evidence.contains("remote clients connected now: 192.0.2.9 (2 connections)"), "\(finding.evidence)")
+        #expect(!finding.evidence.contains { $0.hasPrefix("no remote client") })
+    }
+
     @Test("Two instances on the same socket (SO_REUSEPORT) get distinct ids, the younger one numbered")
     func reusePortInstances() {
         let report = F.audit([

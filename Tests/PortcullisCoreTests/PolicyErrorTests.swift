@@ -8,7 +8,7 @@ import Testing
     static let rules =
         "exposed-datastore, exposed-admin-api, cleartext-remote-access, udp-amplification, deleted-executable, "
         + "replaced-executable, unsafe-executable-location, backdoor-port, raw-socket, packet-socket, ephemeral-listener, "
-        + "unowned-socket, ld-preload, not-in-policy, not-in-baseline, published-port-bypasses-input, "
+        + "unowned-socket, ld-preload, unneeded-listener, not-in-policy, not-in-baseline, published-port-bypasses-input, "
         + "published-port-without-listener, published-datastore, published-admin-api, exposed-file-sharing"
     static let ports = "use a port (0-65535), a range such as 8000-8100, or a comma-separated list of them"
 

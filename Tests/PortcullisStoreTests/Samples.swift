@@ -1,4 +1,7 @@
+import GRDB
 import PortcullisCore
+
+@testable import PortcullisStore
 
 /// Inventories built by hand, covering every stored field.
 enum Samples {
@@ -68,5 +71,17 @@ enum Samples {
                 remediation: "look"),
         ]
         return SnapshotContent(entries: entries, findings: findings)
+    }
+}
+
+extension HistoryStore {
+    /// Writes `content` with today's writer into a database of an older
+    /// schema: version 5's finding columns are added for the write and
+    /// dropped again, so the file keeps the older shape.
+    static func insertIntoOlderSchema(_ content: SnapshotContent, time: Int64, label: String, _ db: Database) throws {
+        try db.execute(
+            sql: "ALTER TABLE snapshot_finding ADD COLUMN finding_id TEXT; ALTER TABLE snapshot_finding ADD COLUMN sockets TEXT;")
+        _ = try insertSnapshot(content, time: time, label: label, hostname: "h", source: "netlink", diagnostics: [], db)
+        try db.execute(sql: "ALTER TABLE snapshot_finding DROP COLUMN finding_id; ALTER TABLE snapshot_finding DROP COLUMN sockets;")
     }
 }

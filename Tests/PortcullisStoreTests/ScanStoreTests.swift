@@ -130,16 +130,7 @@ struct ScanStoreTests {
             // The schema up to version 2 and a snapshot written by the code that writes snapshots now.
             let queue = try DatabaseQueue(path: scratch.db)
             try HistoryStore.migrator.migrate(queue, upTo: "v2 namespaces and containers")
-            try queue.write { db in
-                // Today's writer fills version 4's finding columns; dropped
-                // again, the file is the version 2 shape.
-                try db.execute(
-                    sql: "ALTER TABLE snapshot_finding ADD COLUMN finding_id TEXT; ALTER TABLE snapshot_finding ADD COLUMN sockets TEXT;")
-                _ = try HistoryStore.insertSnapshot(
-                    content, time: 1_764_000_000, label: "old", hostname: "h", source: "netlink", diagnostics: [], db)
-                try db.execute(
-                    sql: "ALTER TABLE snapshot_finding DROP COLUMN finding_id; ALTER TABLE snapshot_finding DROP COLUMN sockets;")
-            }
+            try queue.write { db in try HistoryStore.insertIntoOlderSchema(content, time: 1_764_000_000, label: "old", db) }
             #expect(try queue.read { try Int.fetchOne($0, sql: "PRAGMA user_version") } == 2)
             #expect(try queue.read { try $0.tableExists("scan") } == false)
         }

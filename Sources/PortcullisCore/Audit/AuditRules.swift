@@ -158,11 +158,24 @@ enum AuditRules {
         if reachable {
             if let fact = known.first(where: { $0.isIn(.datastore) || $0.isIn(.adminAPI) }) {
                 let admin = fact.category == .adminAPI || (!fact.isIn(.datastore) && fact.isIn(.adminAPI))
+                let clients: (evidence: [String], noClientFix: String?) =
+                    admin
+                    ? ([], nil)
+                    : RemoteClientEvidence.judge(
+                        input.programSockets[ProgramPort(entry)] ?? [entry], now: input.clientsNow, history: input.clientHistory)
+                let fix = programFix(admin ? .exposedAdminAPI : .exposedDatastore, fact) ?? fact.remediation ?? closeIt().capitalizedFirst
                 add(
                     admin ? .exposedAdminAPI : .exposedDatastore, fact.severityHint,
                     "\(fact.title) reachable beyond loopback on \(endpoint(entry))",
-                    [recognised(fact)] + fact.securityNotes.prefix(1),
-                    programFix(admin ? .exposedAdminAPI : .exposedDatastore, fact) ?? fact.remediation ?? closeIt().capitalizedFirst)
+                    [recognised(fact)] + fact.securityNotes.prefix(1) + clients.evidence,
+                    clients.noClientFix.map { "\($0): bind it to loopback (127.0.0.1/::1). \(fix)" } ?? fix)
+            }
+            if s.proto != .raw, let need = unneeded(entry, input.needs) {
+                let lowKinds: Set<NeedProgram> = [.avahi, .cups, .cupsBrowsed]
+                add(
+                    .unneededListener, lowKinds.contains(need.need.program) ? .low : .medium,
+                    "\(need.owner) reachable beyond loopback on \(endpoint(entry)), and nothing on this host uses it",
+                    need.need.evidence, need.need.fix ?? closeIt().capitalizedFirst)
             }
             if let fact = known.first(where: { $0.isIn(.cleartextRemoteAccess) }) {
                 add(
@@ -269,6 +282,30 @@ enum AuditRules {
             }
         }
         return out
+    }
+
+    /// The sockets of one program instance on one port and protocol.
+    struct ProgramPort: Hashable {
+        var pids: [Int32]
+        var proto: TransportProtocol
+        var port: UInt16
+
+        init(_ entry: InventoryEntry) {
+            pids = entry.owners.map(\.pid).sorted()
+            proto = entry.socket.proto
+            port = entry.socket.localPort
+        }
+    }
+
+    /// The first holder whose configuration shows the socket unneeded.
+    static func unneeded(_ entry: InventoryEntry, _ needs: [Int32: ServiceNeed]) -> (owner: String, need: ServiceNeed)? {
+        guard !needs.isEmpty else { return nil }
+        for owner in entry.owners {
+            if let need = needs[owner.pid], need.verdict == .unneeded, need.concerns(port: entry.socket.localPort) {
+                return (owner.name, need)
+            }
+        }
+        return nil
     }
 
     /// What every finding about `entry` says first: where it listens (the

@@ -90,6 +90,17 @@ public struct AuditInput: Sendable {
     /// what an address a socket is bound to is (an interface's address, a
     /// subnet's broadcast address). Empty when not read.
     public var interfaces: [UInt64: [NetworkInterface]] = [:]
+    /// What each listener holder's own configuration says of its need, by
+    /// pid (rpcbind, Samba, Postfix, Avahi, CUPS): `unneeded` makes an
+    /// `unneeded-listener` finding for its reachable sockets.
+    public var needs: [Int32: ServiceNeed] = [:]
+    /// Remote (non-loopback) clients connected now, by listener inode; nil when connections were not read.
+    public var clientsNow: [UInt64: [ClientSighting]]?
+    /// Remote clients the history database recorded over the client window.
+    public var clientHistory: ClientHistory = .notConsulted
+    /// Each program instance's listeners by port, built by `Auditor.run`
+    /// when clients are judged: clients of its IPv4 or IPv6 socket count for both.
+    var programSockets: [AuditRules.ProgramPort: [InventoryEntry]] = [:]
 
     /// Builds the input; the defaults are no packet sockets, no firewall verdicts, no tamper
     /// evidence or hints, no policy, run as root, `now` 0 and no baseline (set `baseline`
@@ -207,6 +218,12 @@ public enum Auditor {
     /// disabled rules are dropped, findings an allow entry or ignore covers move to `suppressed`,
     /// and expired ignores become notes. Pure: no I/O.
     public static func run(_ input: AuditInput) -> AuditReport {
+        var input = input
+        if input.clientsNow != nil || input.clientHistory != .notConsulted {
+            for entry in input.entries where entry.socket.isListening && entry.socket.proto == .tcp && !entry.owners.isEmpty {
+                input.programSockets[AuditRules.ProgramPort(entry), default: []].append(entry)
+            }
+        }
         var listeners: [AuditedListener] = []
         listeners.reserveCapacity(input.entries.count)
         var all: [Finding] = []
@@ -386,6 +403,7 @@ public enum Auditor {
     /// executables, preloads) are never answered by allowing a port.
     static let exposureRules: Set<RuleID> = [
         .exposedDatastore, .exposedAdminAPI, .cleartextRemoteAccess, .udpAmplification, .backdoorPort, .ephemeralListener,
+        .unneededListener,
     ]
 
     /// Severity, then rule, then port: a stable order for reports and tests.

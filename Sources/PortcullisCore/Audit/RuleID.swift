@@ -27,6 +27,10 @@ public enum RuleID: String, Sendable, Hashable, CaseIterable, Codable {
     case unownedSocket = "unowned-socket"
     /// /etc/ld.so.preload or LD_PRELOAD: a library injected into programs.
     case ldPreload = "ld-preload"
+    /// A listener reachable beyond loopback whose own configuration shows
+    /// nothing uses it (rpcbind without NFS or NIS, Samba without shares,
+    /// Postfix with local-only delivery, Avahi and CUPS browsing on a server).
+    case unneededListener = "unneeded-listener"
     /// A listener the policy does not allow.
     case notInPolicy = "not-in-policy"
     /// A listener the baseline snapshot does not have (`audit --baseline`).

@@ -63,7 +63,7 @@
 /// Rule ids: exposed-datastore, exposed-admin-api, cleartext-remote-access,
 /// udp-amplification, deleted-executable, replaced-executable,
 /// unsafe-executable-location, backdoor-port, raw-socket, packet-socket,
-/// ephemeral-listener, unowned-socket, ld-preload, not-in-policy.
+/// ephemeral-listener, unowned-socket, ld-preload, unneeded-listener, not-in-policy.
 public struct Policy: Sendable, Equatable {
     /// One listener the administrator accepts.
     public struct Allow: Sendable, Equatable {
