@@ -18,10 +18,9 @@
 # so the lab starts them itself and finds them again through `ip netns pids`.
 #
 # Isolation from the host: `ip netns exec` gives every daemon a mount
-# namespace of its own, in which the lab bind-mounts private copies of /run,
-# /var/log and each daemon's state directory (/var/lib/mysql, /var/spool/postfix,
-# ...) from /run/netns-lab/NS. Nothing the daemons write reaches the host's
-# files. Configuration comes from /etc; for the few files the lab changes,
+# namespace of its own, in which the lab mounts an overlay over /var (writes
+# go to /run/netns-lab/NS/var/DAEMON) and its own /run and /tmp. Nothing the
+# daemons write reaches the host's files. Configuration comes from /etc; for the few files the lab changes,
 # copies live in /etc/netns/NS/<entry>, which `ip netns exec` bind-mounts over
 # /etc/<entry> for the daemons and for an audit run with `ip netns exec NS`.
 set -Eeuo pipefail
@@ -88,20 +87,16 @@ make_network() {
 
 # --- private file systems -----------------------------------------------------
 
-# State directories the daemons write: each is copied (owner and mode kept)
-# into the lab and bind-mounted over the original inside the daemons' mount
-# namespaces.
-STATE_DIRS=(/var/lib/mysql /var/lib/redis /var/lib/snmp /var/lib/samba /var/cache/samba
-    /var/lib/chrony /var/lib/postfix /var/spool/postfix /var/lib/misc)
-
+# Every daemon sees the host's /var through an overlay whose upper layer is
+# its own directory in the lab: it reads the package's files (the MariaDB
+# system tables, postfix's queue skeleton, samba's tdbs) and everything it
+# writes (pid files, sockets such as snmpd's /var/agentx/master, logs,
+# databases) lands in the lab. /run and /tmp are the lab's own directories,
+# shared by the lab's daemons as on a real host.
 prepare_fs() {
-    local root=$1 d
-    mkdir -p "$root/run" "$root/log"
-    for d in "${STATE_DIRS[@]}"; do
-        [ -d "$d" ] || continue
-        mkdir -p "$root/fs$(dirname "$d")"
-        cp -a "$d" "$root/fs$d"
-    done
+    local root=$1
+    mkdir -p "$root/run" "$root/var"
+    install -d -m 1777 "$root/tmp"
     # The runtime directories the units' RuntimeDirectory= / ExecStartPre=
     # would create, with the units' owners and modes.
     install -d -m 0755 "$root/run/sshd"
@@ -111,21 +106,16 @@ prepare_fs() {
     install -d -m 0700 -o _chrony -g _chrony "$root/run/chrony"
     install -d -m 0755 "$root/run/samba" "$root/run/agentx" "$root/run/lock"
     install -d -m 0755 -o dnsmasq -g nogroup "$root/run/dnsmasq"
-    # /var/log as the packages leave it, empty.
-    install -d -m 0750 -o redis -g adm "$root/log/redis"
-    install -d -m 2750 -o mysql -g adm "$root/log/mysql"
-    install -d -m 0755 -o _chrony -g _chrony "$root/log/chrony"
-    install -d -m 0755 "$root/log/samba"
 }
 
-# The shell prefix run inside `ip netns exec`: bind the lab's private
-# directories over the host's, then exec the daemon.
+# The shell prefix run inside `ip netns exec`: mount the lab's private /var,
+# /tmp and /run over the host's, then exec the daemon.
 mounts_script() {
-    local root=$1 d
-    printf 'set -e; mount --bind %q /var/log; ' "$root/log"
-    for d in "${STATE_DIRS[@]}"; do
-        [ -d "$root/fs$d" ] && printf 'mount --bind %q %q; ' "$root/fs$d" "$d"
-    done
+    local root=$1 name=$2
+    mkdir -p "$root/var/$name/upper" "$root/var/$name/work"
+    printf 'set -e; mount -t overlay lab-%q -o lowerdir=/var,upperdir=%q,workdir=%q /var; ' \
+        "$name" "$root/var/$name/upper" "$root/var/$name/work"
+    printf 'mount --bind %q /tmp; ' "$root/tmp"
     # /run last: the lab's own directory lives under it.
     printf 'mount --bind %q /run; exec "$@"' "$root/run"
 }
@@ -153,7 +143,7 @@ start() {
     mkdir -p "$cg"
     # shellcheck disable=SC2016
     setsid sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' lab "$cg" \
-        ip netns exec "$ns" sh -c "$(mounts_script "$root")" "$name" "$@" \
+        ip netns exec "$ns" sh -c "$(mounts_script "$root" "$name")" "$name" "$@" \
         </dev/null >>"$root/$name.log" 2>&1 &
     echo "$name $unit $!" >>"$root/started"
 }
