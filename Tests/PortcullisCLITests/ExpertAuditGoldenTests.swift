@@ -70,7 +70,10 @@ extension CLITests {
                     ip, ["netns", "exec", namespace, binary, "audit", "--netns", namespace, "--no-policy"])
                 try #require(table.status == 0 || table.status == 1, "audit failed:\n\(table)")
                 // Pids change from run to run; the files beside the golden ones are for reading.
-                try table.out.replacing(try Regex(#"\[[0-9]+\] /"#), with: "[PID] /").write(
+                try table.out.replacing(try Regex(#"\[[0-9]+\]"#), with: "[PID]").replacing(
+                    try Regex(#"/proc/[0-9]+/"#), with: "/proc/PID/"
+                )
+                .write(
                     to: Self.directory.appendingPathComponent("\(mode).txt"), atomically: true, encoding: .utf8)
                 let sockets = try Subprocess.run("/bin/bash", [Self.lab, "sockets", namespace], timeout: 30)
                 try sockets.out.replacing(try Regex(#"pid=[0-9]+,"#), with: "").write(

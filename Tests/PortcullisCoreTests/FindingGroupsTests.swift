@@ -136,6 +136,21 @@ import Testing
         #expect(!finding.evidence.contains { $0.hasPrefix("no remote client") })
     }
 
+    @Test("dnsmasq with --local-service reflects nothing to the internet: its DNS finding is low and says why")
+    func dnsmasqLocalService() throws {
+        var local = F.owner(300, "dnsmasq", exe: "/usr/sbin/dnsmasq")
+        local.cmdline = "/usr/sbin/dnsmasq -x /run/dnsmasq/dnsmasq.pid -u dnsmasq -7 /etc/dnsmasq.d --local-service"
+        let open = F.owner(301, "dnsmasq", exe: "/usr/sbin/dnsmasq")
+        let report = F.audit([
+            F.entry(.udp, "0.0.0.0", 53, owners: [local], inode: 1), F.entry(.udp, "0.0.0.0", 5300, owners: [open], inode: 2),
+        ])
+        let dns = report.findings.filter { $0.rule == .udpAmplification }
+        let lan = try #require(dns.first { $0.owners.first?.pid == 300 })
+        #expect(lan.severity == .low)
+        #expect(lan.evidence.contains { $0.contains("runs with --local-service") })
+        #expect(dns.first { $0.owners.first?.pid == 301 }?.severity == .medium)
+    }
+
     @Test("Two instances on the same socket (SO_REUSEPORT) get distinct ids, the younger one numbered")
     func reusePortInstances() {
         let report = F.audit([

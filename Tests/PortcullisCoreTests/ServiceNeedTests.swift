@@ -323,7 +323,7 @@ struct UnneededListenerAuditTests {
         #expect(!F.rules(F.audit([entry])).contains(.unneededListener))
     }
 
-    @Test("Postfix's verdict concerns port 25 only; Avahi's finding is low")
+    @Test("Postfix's verdict concerns port 25 only; Avahi's finding is low, unless its mDNS amplification (folded into it) is worse")
     func portsAndSeverity() {
         let master = F.owner(900, "master", exe: "/usr/lib/postfix/sbin/master")
         let need = ServiceNeed(program: .postfix, verdict: .unneeded, evidence: ["local-only"], fix: "loopback-only", ports: [25])
@@ -337,7 +337,15 @@ struct UnneededListenerAuditTests {
         let low = F.audit([F.entry(.udp, "0.0.0.0", 5353, owners: [avahi], inode: 3)]) {
             $0.needs = [500: ServiceNeed(program: .avahi, verdict: .unneeded, evidence: ["server"], fix: "disable")]
         }
-        #expect(low.findings.first { $0.rule == .unneededListener }?.severity == .low)
+        // 5353/udp is also an amplifier: one finding, at the worse severity, saying both.
+        #expect(low.findings.map(\.rule) == [.unneededListener])
+        #expect(low.findings.first?.severity == .medium)
+        #expect(low.findings.first?.evidence.contains { $0.hasPrefix("also udp-amplification (medium): ") } == true)
+        let cups = F.owner(501, "cupsd", exe: "/usr/sbin/cupsd")
+        let printing = F.audit([F.entry(.tcp, "0.0.0.0", 631, owners: [cups], inode: 4)]) {
+            $0.needs = [501: ServiceNeed(program: .cups, verdict: .unneeded, evidence: ["no printer"], fix: "Listen localhost:631")]
+        }
+        #expect(printing.findings.map(\.severity) == [.low])
     }
 
     @Test("Exposed datastore: clients now and in the history window become evidence; none at all says bind it to loopback")

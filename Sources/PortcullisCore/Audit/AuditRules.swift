@@ -174,8 +174,13 @@ enum AuditRules {
                 let lowKinds: Set<NeedProgram> = [.avahi, .cups, .cupsBrowsed]
                 add(
                     .unneededListener, lowKinds.contains(need.need.program) ? .low : .medium,
-                    "\(need.owner) reachable beyond loopback on \(endpoint(entry)), and nothing on this host uses it",
+                    "\(need.need.program.title) reachable beyond loopback on \(endpoint(entry)), and nothing on this host uses it",
                     need.need.evidence, need.need.fix ?? closeIt().capitalizedFirst)
+                // One program's daemons (smbd and nmbd) are one problem, named
+                // after the program whichever daemon started first.
+                out[out.count - 1].instance = "need:\(need.need.program.rawValue)"
+                out[out.count - 1].id =
+                    "\(RuleID.unneededListener.rawValue)@\(need.need.program.rawValue):\(FindingID.endpointKey(subject(entry)))"
             }
             if let fact = known.first(where: { $0.isIn(.cleartextRemoteAccess) }) {
                 add(
@@ -184,10 +189,19 @@ enum AuditRules {
                     programFix(.cleartextRemoteAccess, fact) ?? fact.remediation ?? "Disable it and use SSH; until then, \(closeIt())")
             }
             if s.proto == .udp, let fact = known.first(where: { $0.isIn(.amplification) }) {
+                // dnsmasq started with --local-service (Debian's start script
+                // adds it) answers only hosts on directly connected subnets:
+                // no reflector for the internet, a LAN DNS server to confirm.
+                let localOnly = entry.owners.first { $0.name == "dnsmasq" && $0.cmdline.split(separator: " ").contains("--local-service") }
                 add(
-                    .udpAmplification, fact.severityHint >= .high ? .high : .medium,
+                    .udpAmplification, localOnly != nil ? .low : fact.severityHint >= .high ? .high : .medium,
                     "\(fact.title) over UDP reachable beyond loopback on \(endpoint(entry)): a reflection/amplification vector",
-                    [recognised(fact), "a small spoofed request earns a large reply sent to the victim"],
+                    [recognised(fact)]
+                        + (localOnly.map { owner in
+                            [
+                                "dnsmasq[\(owner.pid)] runs with --local-service: it answers only hosts on directly connected subnets, so it reflects nothing to the internet; confirm the LAN needs this DNS server"
+                            ]
+                        } ?? ["a small spoofed request earns a large reply sent to the victim"]),
                     programFix(.udpAmplification, fact) ?? fact.remediation ?? "Answer only local clients: \(closeIt())")
             }
         }

@@ -337,7 +337,7 @@ public enum Auditor {
                 }
             }
         }
-        merged = absorbPublishedListeners(merged, publications: publications)
+        merged = FindingGroups.foldIntoUnneeded(absorbPublishedListeners(merged, publications: publications))
         var report = AuditReport(
             findings: sortWorstFirst(merged), suppressed: mergedSuppressed, listeners: listeners, notes: notes)
         report.publications = publications

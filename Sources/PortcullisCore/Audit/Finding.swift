@@ -144,6 +144,10 @@ public struct Finding: Hashable, Sendable {
     /// findings about several sockets can name them all; nil when the
     /// finding is not about a socket, or came from a stored snapshot.
     var location: String?
+    /// What makes findings of one rule one problem when it is not the
+    /// holders' pids: a program made of several daemons (Samba's smbd and
+    /// nmbd). nil: the holders.
+    var instance: String?
 
     /// Builds a finding from its parts, as a rule (or the snapshot reader)
     /// does. `sockets` defaults to the subject alone and `id` to the one

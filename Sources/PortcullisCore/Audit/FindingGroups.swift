@@ -12,7 +12,7 @@ public enum FindingID {
 
     /// The program instance's name: the first holder's (by pid) service unit,
     /// else its container, else its process name; nil without holders.
-    /// Characters other than letters, digits and `._+-` become `_`, so an id
+    /// Characters other than letters, digits and `._+-@` become `_`, so an id
     /// is one word whatever a process calls itself.
     static func program(_ owners: [SocketOwner]) -> String? {
         let sorted = owners.sorted { $0.pid < $1.pid }
@@ -23,7 +23,7 @@ public enum FindingID {
         return String(
             String.UnicodeScalarView(
                 name.unicodeScalars.prefix(64).map { c in
-                    c.isASCII && (c.properties.isAlphabetic || ("0"..."9").contains(c) || "._+-".unicodeScalars.contains(c)) ? c : "_"
+                    c.isASCII && (c.properties.isAlphabetic || ("0"..."9").contains(c) || "._+-@".unicodeScalars.contains(c)) ? c : "_"
                 }))
     }
 
@@ -97,9 +97,10 @@ public enum FindingGroups {
             guard let subject = finding.subject, let location = finding.location, finding.title.contains(location) else { return nil }
             rule = finding.rule.rawValue
             instance =
-                finding.owners.isEmpty
-                ? "\(subject.proto.jsonName)/\(subject.port.map(String.init) ?? "-")"
-                : finding.owners.map(\.pid).sorted().map(String.init).joined(separator: ",")
+                finding.instance
+                ?? (finding.owners.isEmpty
+                    ? "\(subject.proto.jsonName)/\(subject.port.map(String.init) ?? "-")"
+                    : finding.owners.map(\.pid).sorted().map(String.init).joined(separator: ","))
             headline = finding.title.replacingFirst(location, with: "\u{0}")
         }
 
@@ -136,9 +137,42 @@ public enum FindingGroups {
         for member in sorted { for owner in member.owners where pids.insert(owner.pid).inserted { owners.append(owner) } }
         var merged = Finding(
             rule: lead.rule, severity: worst.severity, title: title, subject: lead.subject, owners: owners, evidence: evidence,
-            remediation: worst.remediation, sockets: sorted.compactMap(\.subject))
+            remediation: worst.remediation, sockets: sorted.compactMap(\.subject), id: lead.id)
         merged.location = lead.location
+        merged.instance = lead.instance
         return merged
+    }
+
+    /// Rules whose fix is to stop listening beyond loopback (or to stop the
+    /// service): when the program's own configuration shows nothing needs
+    /// it, removing it is the fix for these too.
+    static let foldedIntoUnneeded: Set<RuleID> = [
+        .udpAmplification, .cleartextRemoteAccess, .exposedDatastore, .exposedAdminAPI,
+    ]
+
+    /// A listener nothing needs is one problem, whatever else it is: an
+    /// amplifier (rpcbind, nmbd) or a cleartext service. Those findings,
+    /// when every socket they cover is in an `unneeded-listener` finding,
+    /// join it: their title becomes an evidence line, their evidence and
+    /// worse severity are kept, and the fix (stop it) covers both.
+    public static func foldIntoUnneeded(_ findings: [Finding]) -> [Finding] {
+        let unneeded = findings.indices.filter { findings[$0].rule == .unneededListener }
+        guard !unneeded.isEmpty else { return findings }
+        var out = findings
+        var absorbed = Set<Int>()
+        for u in unneeded {
+            let inodes = Set(out[u].sockets.map(\.inode))
+            for i in out.indices where foldedIntoUnneeded.contains(out[i].rule) && !absorbed.contains(i) {
+                let other = out[i]
+                guard !other.sockets.isEmpty, other.sockets.allSatisfy({ inodes.contains($0.inode) }) else { continue }
+                out[u].severity = max(out[u].severity, other.severity)
+                var lines = ["also \(other.rule.rawValue) (\(other.severity.rawValue)): \(other.title)"]
+                lines += other.evidence.filter { !$0.hasPrefix("listens on ") && !$0.hasPrefix("held by ") && !$0.hasPrefix("firewall: ") }
+                for line in lines where !out[u].evidence.contains(line) { out[u].evidence.append(line) }
+                absorbed.insert(i)
+            }
+        }
+        return out.indices.filter { !absorbed.contains($0) }.map { out[$0] }
     }
 
     /// "A", "A and B", "A, B and C", "A, B, C and 4 more".

@@ -36,6 +36,18 @@ public enum NeedProgram: String, Sendable, Equatable, CaseIterable, Codable {
         }
     }
 
+    /// How reports name the program: "Samba (smbd, nmbd)", "Postfix".
+    public var title: String {
+        switch self {
+        case .rpcbind: return "rpcbind"
+        case .samba: return "Samba (smbd, nmbd)"
+        case .postfix: return "Postfix"
+        case .avahi: return "Avahi (avahi-daemon)"
+        case .cups: return "CUPS (cupsd)"
+        case .cupsBrowsed: return "cups-browsed"
+        }
+    }
+
     /// The files the judgement reads, as the program sees them (relative
     /// to its root). `/proc/self/mounts` means the program's own mount table.
     public var files: [String] {
@@ -270,7 +282,7 @@ public enum ServiceNeeds {
         return ServiceNeed(
             program: .rpcbind, verdict: .unneeded, evidence: [none.joined(separator: "; ")],
             fix:
-                "Nothing on this host uses rpcbind: stop and disable it (systemctl disable --now rpcbind.service rpcbind.socket), or remove the package if nothing depends on it (apt purge rpcbind); if NFS is planned, bind it to loopback (rpcbind -h 127.0.0.1) until then"
+                "Nothing on this host uses rpcbind: stop and disable it (systemctl disable --now rpcbind.service rpcbind.socket), or remove the package if nothing depends on it (apt purge rpcbind); if NFS is planned, keep it on loopback until then: rpcbind.socket owns 111 and `-h` is ignored under socket activation, so `systemctl edit rpcbind.socket` with empty `ListenStream=` and `ListenDatagram=` lines, then `ListenStream=/run/rpcbind.sock` and `ListenStream=127.0.0.1:111`"
         )
     }
 
