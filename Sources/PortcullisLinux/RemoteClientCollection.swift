@@ -23,8 +23,15 @@ public enum RemoteClientCollection {
             for family in AddressFamily.allCases { records += try client.dump(proto: .tcp, family: family, states: states) }
             return records
         }
+        // Connections by local port first: each listener then looks only at
+        // its own port's, not at every connection (10,000 listeners times
+        // 5,000 connections was 50 million comparisons).
         func attribute(_ group: [InventoryEntry], _ records: [SocketRecord]) {
-            for entry in group { clients[entry.socket.inode] = ClientSighting.of(listener: entry, connections: records) }
+            var byPort: [UInt16: [SocketRecord]] = [:]
+            for record in records { byPort[record.localPort, default: []].append(record) }
+            for entry in group {
+                clients[entry.socket.inode] = ClientSighting.of(listener: entry, connections: byPort[entry.socket.localPort] ?? [])
+            }
         }
         if let own = byNamespace.removeValue(forKey: 0) {
             var client = SockDiagClient()
