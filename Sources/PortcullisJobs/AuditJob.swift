@@ -74,16 +74,20 @@ public enum AuditJob {
         public var judgeFirewall: Bool
         /// Listeners this snapshot does not have become `not-in-baseline` findings.
         public var baseline: BaselineListeners?
+        /// Run the safe local probes (README "Probes") on the live host's datastores, admin APIs and SNMP agents.
+        public var probe: Bool
 
-        /// Options with the CLI's defaults: the live host, the standard policy, the firewall consulted, no baseline.
+        /// Options with the CLI's defaults: the live host, the standard policy, the firewall consulted, no baseline,
+        /// probes as root (`probesByDefault`).
         public init(
             source: HostSource = HostSource(), policy: PolicyChoice = .standard, judgeFirewall: Bool = true,
-            baseline: BaselineListeners? = nil
+            baseline: BaselineListeners? = nil, probe: Bool = AuditJob.probesByDefault
         ) {
             self.source = source
             self.policy = policy
             self.judgeFirewall = judgeFirewall
             self.baseline = baseline
+            self.probe = probe
         }
     }
 
@@ -128,6 +132,9 @@ public enum AuditJob {
             input.publications = published.publications
             input.targetNamespaces = published.namespaces
             diagnostics += published.diagnostics
+        }
+        if options.probe && options.source.isLive {
+            diagnostics += probe(&input, discovery: collector.lastDiscovery, procRoot: options.source.procRootPath)
         }
         let report = Auditor.run(input)
         return Report(audit: report, inventory: inventory, diagnostics: inventory.diagnostics + diagnostics + report.notes)

@@ -72,7 +72,7 @@ struct SelectionFlags: ParsableArguments {
     }
 }
 
-/// `--policy`, `--no-policy` and `--no-firewall`: how the audit judges.
+/// `--policy`, `--no-policy`, `--no-firewall` and `--no-probe`: how the audit judges.
 struct AuditFlags: ParsableArguments {
     @Option(help: ArgumentHelp("Policy file (default: \(PolicyChoice.standardPath) when it exists).", valueName: "FILE"))
     var policy: String?
@@ -80,6 +80,10 @@ struct AuditFlags: ParsableArguments {
     var noPolicy = false
     @Flag(name: .customLong("no-firewall"), help: "Do not consult nftables; judge exposure from addresses alone.")
     var noFirewall = false
+    @Flag(
+        name: .customLong("no-probe"),
+        help: "Do not run the safe local probes (read-only requests to exposed datastores, admin APIs and SNMP; on by default as root).")
+    var noProbe = false
 
     func validate() throws {
         if policy != nil && noPolicy { throw ValidationError("--policy and --no-policy contradict each other; pick one") }
@@ -88,7 +92,7 @@ struct AuditFlags: ParsableArguments {
     func options(_ source: SourceFlags, baseline: BaselineListeners? = nil) -> AuditJob.Options {
         AuditJob.Options(
             source: source.hostSource, policy: policy.map(PolicyChoice.file) ?? (noPolicy ? .none : .standard),
-            judgeFirewall: !noFirewall, baseline: baseline)
+            judgeFirewall: !noFirewall, baseline: baseline, probe: !noProbe && AuditJob.probesByDefault)
     }
 }
 

@@ -123,15 +123,22 @@ enum AuditRules {
         if reachable {
             if let fact = known.first(where: { $0.isIn(.datastore) || $0.isIn(.adminAPI) }) {
                 let admin = fact.category == .adminAPI || (!fact.isIn(.datastore) && fact.isIn(.adminAPI))
+                let probe = input.probes[s.inode].flatMap { $0.kind == .snmp ? nil : $0 }
                 add(
-                    admin ? .exposedAdminAPI : .exposedDatastore, fact.severityHint,
-                    "\(fact.title) reachable beyond loopback on \(endpoint(entry))",
-                    [recognised(fact)] + fact.securityNotes.prefix(1), fact.remediation ?? closeIt().capitalizedFirst)
+                    admin ? .exposedAdminAPI : .exposedDatastore,
+                    probe?.severity(current: fact.severityHint, fact: fact, proto: s.proto) ?? fact.severityHint,
+                    probe?.provesAccess == true
+                        ? "\(fact.title) answering without authentication on \(endpoint(entry))"
+                        : "\(fact.title) reachable beyond loopback on \(endpoint(entry))",
+                    [recognised(fact)] + (probe.map { [$0.line] } ?? []) + fact.securityNotes.prefix(1),
+                    fact.remediation ?? closeIt().capitalizedFirst)
             }
             if let fact = known.first(where: { $0.isIn(.cleartextRemoteAccess) }) {
+                let probe = input.probes[s.inode].flatMap { $0.kind == .snmp ? $0 : nil }
                 add(
-                    .cleartextRemoteAccess, fact.severityHint, "\(fact.title) (cleartext remote access) listening on \(endpoint(entry))",
-                    [recognised(fact)] + fact.securityNotes.prefix(1),
+                    .cleartextRemoteAccess, probe?.severity(current: fact.severityHint, fact: fact, proto: s.proto) ?? fact.severityHint,
+                    "\(fact.title) (cleartext remote access) listening on \(endpoint(entry))",
+                    [recognised(fact)] + (probe.map { [$0.line] } ?? []) + fact.securityNotes.prefix(1),
                     fact.remediation ?? "Disable it and use SSH; until then, \(closeIt())")
             }
             if s.proto == .udp, let fact = known.first(where: { $0.isIn(.amplification) }) {

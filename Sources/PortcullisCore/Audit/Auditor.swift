@@ -84,6 +84,9 @@ public struct AuditInput: Sendable {
     public var publications: [JudgedPublication] = []
     /// The namespaces whose sockets were read, by inode, with their addresses: where publications lead.
     public var targetNamespaces: [UInt64: TargetNamespace] = [:]
+    /// What the safe local probes (`AuditProbes`) found, by socket inode: evidence on the
+    /// socket's exposure finding, and a raised severity when a probe proved access.
+    public var probes: [UInt64: ServiceProbeEvidence] = [:]
 
     /// Builds the input; the defaults are no packet sockets, no firewall verdicts, no tamper
     /// evidence or hints, no policy, run as root, `now` 0 and no baseline (set `baseline`
