@@ -99,6 +99,10 @@ public struct ServiceProbeEvidence: Sendable, Hashable {
         switch kind {
         case .redis:
             if banner.hasPrefix("NOAUTH") { return ServiceProbeEvidence(kind: kind, outcome: .authenticationRequired, answer: "NOAUTH") }
+            // Protected mode: no password, and clients other than loopback refused.
+            if banner.hasPrefix("DENIED") {
+                return ServiceProbeEvidence(kind: kind, outcome: .authenticationRequired, answer: "DENIED, protected mode")
+            }
         case .memcached:
             if banner == "CLIENT_ERROR unauthenticated" {
                 return ServiceProbeEvidence(kind: kind, outcome: .authenticationRequired, answer: "CLIENT_ERROR unauthenticated")
