@@ -45,6 +45,18 @@ public struct AuditProbeTarget: Sendable, Hashable {
     public var port: UInt16
     /// The nsfs inode of the socket's network namespace when it is not portcullis's own (connect from inside it); nil for its own.
     public var namespaceInode: UInt64?
+
+    /// A target; `namespaceInode` nil for a listener in portcullis's own network namespace.
+    public init(
+        inode: UInt64, kind: AuditProbeKind, proto: TransportProtocol, address: IPAddress, port: UInt16, namespaceInode: UInt64? = nil
+    ) {
+        self.inode = inode
+        self.kind = kind
+        self.proto = proto
+        self.address = address
+        self.port = port
+        self.namespaceInode = namespaceInode
+    }
 }
 
 /// What one probe found: access without credentials, or a refusal asking for them.
