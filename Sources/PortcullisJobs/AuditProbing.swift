@@ -10,7 +10,7 @@ extension AuditJob {
     /// `input` that `AuditProbePlan` picks, and puts what they found in
     /// `input.probes`; returns the probes that could not run.
     static func probe(_ input: inout AuditInput, discovery: NamespaceDiscovery?, procRoot: String) -> [Diagnostic] {
-        let targets = AuditProbePlan.targets(entries: input.entries, firewall: input.firewall)
+        let targets = AuditProbePlan.targets(input)
         guard !targets.isEmpty else { return [] }
         var paths: [UInt64: String] = [:]
         for found in discovery?.found ?? [] { paths[found.namespace.inode] = found.entryPath(procRoot: procRoot) }

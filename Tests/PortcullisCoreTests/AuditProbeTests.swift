@@ -251,7 +251,12 @@ import Testing
             F.entry(.tcp, "0.0.0.0", 2375, owners: [], inode: 9),  // Docker API by port
             F.entry(.tcp, "0.0.0.0", 8080, owners: [], inode: 10),  // nothing to ask
         ]
-        let targets = AuditProbePlan.targets(entries: entries, firewall: [7: .filtered("dropped by inet filter input")])
+        var input = AuditInput(entries: entries, firewall: [7: .filtered("dropped by inet filter input")])
+        // A container's Redis, published by no port: not reachable from other hosts, so not probed.
+        var container = F.entry(.tcp, "0.0.0.0", 6379, owners: [redis], inode: 11)
+        container.namespace = NetworkNamespace(inode: 4_026_532_999, name: "c1", kind: .docker)
+        input.entries.append(container)
+        let targets = AuditProbePlan.targets(input)
         let byInode = Dictionary(uniqueKeysWithValues: targets.map { ($0.inode, $0) })
         #expect(Set(byInode.keys) == [1, 3, 4, 9])
         #expect(byInode[1]?.kind == .redis)

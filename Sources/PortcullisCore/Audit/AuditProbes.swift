@@ -214,20 +214,27 @@ public enum AuditProbePlan {
         }
     }
 
-    /// The listeners to probe: listening, reachable beyond loopback as far as
-    /// the audit knows before judging (not loopback-only, not filtered by the
-    /// firewall), and recognised as a service with a probe. One target per
-    /// socket inode.
-    public static func targets(entries: [InventoryEntry], firewall: [UInt64: FirewallVerdict]) -> [AuditProbeTarget] {
+    /// The listeners to probe: listening, reachable beyond loopback as the
+    /// audit judges it (in portcullis's own namespace: not loopback-only and
+    /// not filtered by the firewall; in another namespace: published by a
+    /// port that reaches it), and recognised as a service with a probe. One
+    /// target per socket inode.
+    public static func targets(_ input: AuditInput) -> [AuditProbeTarget] {
+        var published = Set<UInt64>()
+        if !input.publications.isEmpty {
+            for placed in Auditor.placePublications(input) where placed.reachable {
+                if let inode = placed.listener?.socket.inode { published.insert(inode) }
+            }
+        }
         var seen = Set<UInt64>()
         var out: [AuditProbeTarget] = []
-        for entry in entries where entry.socket.isListening && !entry.exposure.isLoopbackOnly {
-            guard firewall[entry.socket.inode]?.isFiltered != true, let kind = kind(for: entry), let address = address(for: entry),
-                seen.insert(entry.socket.inode).inserted
-            else { continue }
+        for entry in input.entries where entry.socket.isListening && !entry.exposure.isLoopbackOnly {
+            let inode = entry.socket.inode
+            let reachable = entry.isInOtherNamespace ? published.contains(inode) : input.firewall[inode]?.isFiltered != true
+            guard reachable, let kind = kind(for: entry), let address = address(for: entry), seen.insert(inode).inserted else { continue }
             out.append(
                 AuditProbeTarget(
-                    inode: entry.socket.inode, kind: kind, proto: entry.socket.proto, address: address, port: entry.socket.localPort,
+                    inode: inode, kind: kind, proto: entry.socket.proto, address: address, port: entry.socket.localPort,
                     namespaceInode: entry.isInOtherNamespace ? entry.namespace?.inode : nil))
         }
         return out
