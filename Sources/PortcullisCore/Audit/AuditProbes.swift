@@ -199,16 +199,17 @@ public enum AuditProbePlan {
         return nil
     }
 
-    /// Where a probe of `entry` connects: 127.0.0.1 or ::1 for a wildcard
-    /// bind (the family's loopback), the bound address otherwise; nil for a
+    /// Where a probe of `entry` connects: 127.0.0.1 for a wildcard IPv4 or
+    /// dual-stack bind, ::1 for an IPv6-only one, the bound address otherwise; nil for a
     /// loopback-only listener (not reachable beyond loopback, so not probed)
     /// and an IPv6 link-local one (which needs an interface to reach).
     public static func address(for entry: InventoryEntry) -> IPAddress? {
         let address = entry.socket.localAddress
         switch entry.exposure {
         case .loopback: return nil
-        case .allInterfacesIPv4: return IPAddress(v4: 127, 0, 0, 1)
-        case .allInterfacesIPv6, .allInterfacesDualStack: return IPAddress(v6High: 0, low: 1)
+        // A dual-stack socket also accepts IPv4, and 127.0.0.1 exists where IPv6 is disabled.
+        case .allInterfacesIPv4, .allInterfacesDualStack: return IPAddress(v4: 127, 0, 0, 1)
+        case .allInterfacesIPv6: return IPAddress(v6High: 0, low: 1)
         case .linkLocal: return address.kind == .v4 ? address : nil
         case .specificAddress: return address.isIPv4Mapped ? address.normalized : address
         }
