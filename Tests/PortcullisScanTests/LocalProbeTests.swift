@@ -7,8 +7,9 @@ import Testing
 
 /// The audit's local probes over real sockets on 127.0.0.1: a fake MongoDB
 /// that answers only the exact listDatabases request, real Redis and
-/// memcached (open, and with a password), and a silent SNMP port that
-/// costs no more than the deadline.
+/// memcached (open, and with a password), a silent SNMP port that costs
+/// no more than the deadline, and a Redis reached by entering the network
+/// namespace it listens in.
 @Suite("Audit local probes on loopback", .serialized)
 struct LocalProbeTests {
     static let loopback = IPAddress(v4: 127, 0, 0, 1)
@@ -131,6 +132,61 @@ struct LocalProbeTests {
         let elapsed = (Sys.monotonicMicroseconds() - started) / 1000
         #expect(result.evidence.isEmpty)
         #expect(elapsed >= 39 && elapsed < 250, "took \(elapsed) ms")
+    }
+
+    /// Runs `command` to completion through python's subprocess (which closes inherited descriptors, so a
+    /// daemon it starts holds none of ours); throws on a non-zero exit.
+    static func run(_ command: [String], in scratch: ServiceScratch) throws {
+        let launcher =
+            "import subprocess, sys; sys.exit(subprocess.call(sys.argv[1:], stdin=subprocess.DEVNULL, "
+            + "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))"
+        try runTool(try #require(ServiceTools.python3), ["-c", launcher] + command, in: scratch)
+    }
+
+    /// A Redis in a network namespace of the test's own, on 192.0.2.1 there:
+    /// probed from this namespace by entering that one (setns on a thread made for it).
+    @Test(
+        .enabled(
+            if: getuid() == 0 && ServiceTools.redisServer != nil && ServiceTools.python3 != nil
+                && FileManager.default.isExecutableFile(atPath: "/usr/bin/ip"),
+            "needs root, ip and redis-server"))
+    func probeFromInsideAnotherNamespace() throws {
+        let scratch = try ServiceScratch()
+        defer { scratch.remove() }
+        let name = "pc-lprobe-\(getpid())-\(UInt16.random(in: 0...UInt16.max))"
+        defer { try? runTool("/usr/bin/ip", ["netns", "delete", name], in: scratch) }
+        try runTool("/usr/bin/ip", ["netns", "add", name], in: scratch)
+        for arguments in [
+            ["-n", name, "link", "set", "lo", "up"], ["-n", name, "link", "add", "pva", "type", "veth", "peer", "name", "pvb"],
+            ["-n", name, "addr", "add", "192.0.2.1/24", "dev", "pva"], ["-n", name, "link", "set", "pva", "up"],
+            ["-n", name, "link", "set", "pvb", "up"],
+        ] {
+            try runTool("/usr/bin/ip", arguments, in: scratch)
+        }
+        let pidFile = scratch.file("redis.pid")
+        defer {
+            if let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
+                let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines))
+            {
+                kill(pid, SIGKILL)
+            }
+        }
+        try Self.run(
+            [
+                "/usr/bin/ip", "netns", "exec", name, try #require(ServiceTools.redisServer), "--bind", "192.0.2.1", "--port", "6379",
+                "--protected-mode", "no", "--save", "", "--appendonly", "no", "--dir", scratch.path, "--daemonize", "yes",
+                "--pidfile", pidFile,
+            ], in: scratch)
+        let target = AuditProbeTarget(
+            inode: 1, kind: .redis, proto: .tcp, address: try #require(IPAddress(parsing: "192.0.2.1")), port: 6379, namespaceInode: 42)
+        var result = LocalProbes.Result()
+        for _ in 0..<100 {
+            result = LocalProbes.run([target], namespacePaths: [42: "/run/netns/" + name], budgetMilliseconds: 500)
+            if result.evidence[1] != nil { break }
+            usleep(50_000)  // redis still starting
+        }
+        #expect(result.evidence[1]?.line == "probe: PING answered +PONG without AUTH")
+        #expect(result.diagnostics.isEmpty)
     }
 
     @Test("a target in a namespace nobody can enter is a diagnostic, not a guess")
