@@ -80,16 +80,20 @@ public enum AuditJob {
         public var clientWindowDays: Int = 0
         /// The history database consulted for remote clients; nil: the default location.
         public var historyPath: String?
+        /// Run the safe local probes (README "Probes") on the live host's datastores, admin APIs and SNMP agents.
+        public var probe: Bool
 
-        /// Options with the CLI's defaults: the live host, the standard policy, the firewall consulted, no baseline.
+        /// Options with the CLI's defaults: the live host, the standard policy, the firewall consulted, no baseline,
+        /// probes as root (`probesByDefault`).
         public init(
             source: HostSource = HostSource(), policy: PolicyChoice = .standard, judgeFirewall: Bool = true,
-            baseline: BaselineListeners? = nil
+            baseline: BaselineListeners? = nil, probe: Bool = AuditJob.probesByDefault
         ) {
             self.source = source
             self.policy = policy
             self.judgeFirewall = judgeFirewall
             self.baseline = baseline
+            self.probe = probe
         }
     }
 
@@ -133,8 +137,10 @@ public enum AuditJob {
         input.baseline = options.baseline
         // What a specific address a listener is bound to is (an
         // interface's, a subnet's broadcast address): asked only when one is.
+        // The probes ask a wildcard bind at a non-loopback address of its namespace.
         if let discovery = collector.lastDiscovery,
-            inventory.entries.contains(where: { $0.exposure == .specificAddress || $0.exposure == .linkLocal })
+            (options.probe && options.source.isLive)
+                || inventory.entries.contains(where: { $0.exposure == .specificAddress || $0.exposure == .linkLocal })
         {
             var read = discovery
             let namespaces = Set(inventory.namespacesRead.map(\.inode))
@@ -156,6 +162,9 @@ public enum AuditJob {
             input.clientHistory = evidence.history
             diagnostics += evidence.diagnostics
             clients = evidence.clientsNow.map { now in inventory.entries.flatMap { now[$0.socket.inode] ?? [] } }
+        }
+        if options.probe && options.source.isLive {
+            diagnostics += probe(&input, discovery: collector.lastDiscovery, procRoot: options.source.procRootPath)
         }
         let report = Auditor.run(input)
         return Report(

@@ -57,7 +57,7 @@ public enum PolicyStarterJob {
 
     /// Collects the listening sockets and judges each one's exposure as `AuditJob` does (the firewall included unless `judgeFirewall` is false).
     public static func run(source: HostSource = HostSource(), judgeFirewall: Bool = true) throws(JobError) -> Report {
-        let judged = try AuditJob.judge(AuditJob.Options(source: source, policy: .none, judgeFirewall: judgeFirewall))
+        let judged = try AuditJob.judge(AuditJob.Options(source: source, policy: .none, judgeFirewall: judgeFirewall, probe: false))
         let listeners = judged.audit.listeners
         let text = Policy.starter(
             from: listeners.map(\.entry), exposures: listeners.map(\.judgedExposure),

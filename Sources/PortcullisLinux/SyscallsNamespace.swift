@@ -69,7 +69,7 @@ extension Sys {
     /// namespace at `path`; the thread ends with `body`, so it never carries
     /// that namespace back into any pool. Threads `body` starts are in the
     /// namespace too (a new thread takes its creator's namespaces).
-    static func inNetworkNamespace<T: Sendable>(_ path: String, _ body: @escaping @Sendable () -> T) -> Result<T, Errno> {
+    package static func inNetworkNamespace<T: Sendable>(_ path: String, _ body: @escaping @Sendable () -> T) -> Result<T, Errno> {
         let result = Mutex<Result<T, Errno>?>(nil)
         onThreads(1) { _ in
             let outcome: Result<T, Errno>

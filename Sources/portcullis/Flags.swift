@@ -72,7 +72,7 @@ struct SelectionFlags: ParsableArguments {
     }
 }
 
-/// `--policy`, `--no-policy` and `--no-firewall`: how the audit judges.
+/// `--policy`, `--no-policy`, `--no-firewall` and `--no-probe`: how the audit judges.
 struct AuditFlags: ParsableArguments {
     @Option(help: ArgumentHelp("Policy file (default: \(PolicyChoice.standardPath) when it exists).", valueName: "FILE"))
     var policy: String?
@@ -86,6 +86,10 @@ struct AuditFlags: ParsableArguments {
             "Days of snapshots in the history database searched for remote clients of exposed datastores (0: do not look).",
             valueName: "DAYS"))
     var clientWindow = 7
+    @Flag(
+        name: .customLong("no-probe"),
+        help: "Do not run the safe local probes (read-only requests to exposed datastores, admin APIs and SNMP; on by default as root).")
+    var noProbe = false
 
     func validate() throws {
         if policy != nil && noPolicy { throw ValidationError("--policy and --no-policy contradict each other; pick one") }
@@ -97,7 +101,7 @@ struct AuditFlags: ParsableArguments {
     func options(_ source: SourceFlags, baseline: BaselineListeners? = nil, history: String? = nil) -> AuditJob.Options {
         var options = AuditJob.Options(
             source: source.hostSource, policy: policy.map(PolicyChoice.file) ?? (noPolicy ? .none : .standard),
-            judgeFirewall: !noFirewall, baseline: baseline)
+            judgeFirewall: !noFirewall, baseline: baseline, probe: !noProbe && AuditJob.probesByDefault)
         options.clientWindowDays = clientWindow
         options.historyPath = history
         return options

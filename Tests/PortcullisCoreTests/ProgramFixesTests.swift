@@ -12,7 +12,8 @@ import Testing
         -> [RuleID: Finding]
     {
         let report = F.audit([F.entry(proto, address, port, owners: [owner], inode: 1)])
-        return Dictionary(report.findings.map { ($0.rule, $0) }, uniquingKeysWith: { first, _ in first })
+        // Per socket: the report folds one program's findings about the same socket together.
+        return Dictionary(report.listeners.flatMap(\.findings).map { ($0.rule, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
     func owner(_ name: String, exe: String, cmdline: String? = nil, user: String = "root") -> SocketOwner {

@@ -83,7 +83,11 @@ enum AuditRules {
             // snmpd on 199/tcp is SMUX, not SNMP; nmbd on 138/udp is the
             // datagram service, not the name service.
             let ownPort = portFacts.filter { fact in fact.executables.contains { PortKnowledge.executable(name, matches: $0) } }
-            for fact in ownPort.isEmpty ? PortKnowledge.facts(executable: name) : ownPort
+            // Elsewhere, the program's main service for this protocol only:
+            // dnsmasq on 5300/udp is DNS on another port, not also its TFTP
+            // and DHCP.
+            let elsewhere = PortKnowledge.facts(executable: name).first { $0.protocols.contains(s.proto) }.map { [$0] } ?? []
+            for fact in ownPort.isEmpty ? elsewhere : ownPort
             where fact.protocols.contains(s.proto) && seen.insert(fact.service).inserted {
                 byExecutable.append(fact)
             }
@@ -164,10 +168,14 @@ enum AuditRules {
                     : RemoteClientEvidence.judge(
                         input.programSockets[ProgramPort(entry)] ?? [entry], now: input.clientsNow, history: input.clientHistory)
                 let fix = programFix(admin ? .exposedAdminAPI : .exposedDatastore, fact) ?? fact.remediation ?? closeIt().capitalizedFirst
+                let probe = input.probes[s.inode].flatMap { $0.kind == .snmp ? nil : $0 }
                 add(
-                    admin ? .exposedAdminAPI : .exposedDatastore, fact.severityHint,
-                    "\(fact.title) reachable beyond loopback on \(endpoint(entry))",
-                    [recognised(fact)] + fact.securityNotes.prefix(1) + clients.evidence,
+                    admin ? .exposedAdminAPI : .exposedDatastore,
+                    probe?.severity(current: fact.severityHint, fact: fact, proto: s.proto) ?? fact.severityHint,
+                    probe?.provesAccess == true
+                        ? "\(fact.title) answering without authentication on \(endpoint(entry))"
+                        : "\(fact.title) reachable beyond loopback on \(endpoint(entry))",
+                    [recognised(fact)] + (probe.map { [$0.line] } ?? []) + fact.securityNotes.prefix(1) + clients.evidence,
                     clients.noClientFix.map { "\($0): bind it to loopback (127.0.0.1/::1). \(fix)" } ?? fix)
             }
             if s.proto != .raw, let need = unneeded(entry, input.needs) {
@@ -183,9 +191,11 @@ enum AuditRules {
                     "\(RuleID.unneededListener.rawValue)@\(need.need.program.rawValue):\(FindingID.endpointKey(subject(entry)))"
             }
             if let fact = known.first(where: { $0.isIn(.cleartextRemoteAccess) }) {
+                let probe = input.probes[s.inode].flatMap { $0.kind == .snmp ? $0 : nil }
                 add(
-                    .cleartextRemoteAccess, fact.severityHint, "\(fact.title) (cleartext remote access) listening on \(endpoint(entry))",
-                    [recognised(fact)] + fact.securityNotes.prefix(1),
+                    .cleartextRemoteAccess, probe?.severity(current: fact.severityHint, fact: fact, proto: s.proto) ?? fact.severityHint,
+                    "\(fact.title) (cleartext remote access) listening on \(endpoint(entry))",
+                    [recognised(fact)] + (probe.map { [$0.line] } ?? []) + fact.securityNotes.prefix(1),
                     programFix(.cleartextRemoteAccess, fact) ?? fact.remediation ?? "Disable it and use SSH; until then, \(closeIt())")
             }
             if s.proto == .udp, let fact = known.first(where: { $0.isIn(.amplification) }) {

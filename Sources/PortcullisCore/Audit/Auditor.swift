@@ -101,6 +101,9 @@ public struct AuditInput: Sendable {
     /// Each program instance's listeners by port, built by `Auditor.run`
     /// when clients are judged: clients of its IPv4 or IPv6 socket count for both.
     var programSockets: [AuditRules.ProgramPort: [InventoryEntry]] = [:]
+    /// What the safe local probes (`AuditProbes`) found, by socket inode: evidence on the
+    /// socket's exposure finding, and a raised severity when a probe proved access.
+    public var probes: [UInt64: ServiceProbeEvidence] = [:]
 
     /// Builds the input; the defaults are no packet sockets, no firewall verdicts, no tamper
     /// evidence or hints, no policy, run as root, `now` 0 and no baseline (set `baseline`
@@ -337,7 +340,8 @@ public enum Auditor {
                 }
             }
         }
-        merged = FindingGroups.foldIntoUnneeded(absorbPublishedListeners(merged, publications: publications))
+        merged = FindingGroups.foldSameSockets(
+            FindingGroups.foldIntoUnneeded(absorbPublishedListeners(merged, publications: publications)))
         var report = AuditReport(
             findings: sortWorstFirst(merged), suppressed: mergedSuppressed, listeners: listeners, notes: notes)
         report.publications = publications

@@ -165,14 +165,58 @@ public enum FindingGroups {
             for i in out.indices where foldedIntoUnneeded.contains(out[i].rule) && !absorbed.contains(i) {
                 let other = out[i]
                 guard !other.sockets.isEmpty, other.sockets.allSatisfy({ inodes.contains($0.inode) }) else { continue }
-                out[u].severity = max(out[u].severity, other.severity)
-                var lines = ["also \(other.rule.rawValue) (\(other.severity.rawValue)): \(other.title)"]
-                lines += other.evidence.filter { !$0.hasPrefix("listens on ") && !$0.hasPrefix("held by ") && !$0.hasPrefix("firewall: ") }
-                for line in lines where !out[u].evidence.contains(line) { out[u].evidence.append(line) }
+                absorb(other, into: &out[u])
                 absorbed.insert(i)
             }
         }
         return out.indices.filter { !absorbed.contains($0) }.map { out[$0] }
+    }
+
+    /// One service exposed on the same sockets is one problem, however
+    /// many risks it carries: an SNMP agent with community `public` is both
+    /// cleartext remote access and an amplifier; memcached on UDP both an
+    /// exposed datastore and an amplifier. Exposure findings about the same
+    /// program instance and exactly the same sockets join the worst of them
+    /// (ties: datastore, admin API, cleartext, amplification), whose fix
+    /// (bind it to loopback, or the program's own setting) ends them all.
+    public static func foldSameSockets(_ findings: [Finding]) -> [Finding] {
+        let order: [RuleID] = [.exposedDatastore, .exposedAdminAPI, .cleartextRemoteAccess, .udpAmplification]
+        struct Key: Hashable {
+            var inodes: [UInt64]
+            var pids: [Int32]
+        }
+        var groups: [Key: [Int]] = [:]
+        for (i, finding) in findings.enumerated() where order.contains(finding.rule) && !finding.sockets.isEmpty {
+            let key = Key(inodes: finding.sockets.map(\.inode).sorted(), pids: finding.owners.map(\.pid).sorted())
+            guard !key.inodes.contains(0) else { continue }  // published ports share inode 0
+            groups[key, default: []].append(i)
+        }
+        var out = findings
+        var absorbed = Set<Int>()
+        for members in groups.values where members.count > 1 {
+            guard
+                let lead = members.min(by: { a, b in
+                    let (fa, fb) = (out[a], out[b])
+                    if fa.severity != fb.severity { return fa.severity > fb.severity }
+                    return (order.firstIndex(of: fa.rule) ?? 0) < (order.firstIndex(of: fb.rule) ?? 0)
+                })
+            else { continue }
+            for i in members where i != lead {
+                absorb(out[i], into: &out[lead])
+                absorbed.insert(i)
+            }
+        }
+        return out.indices.filter { !absorbed.contains($0) }.map { out[$0] }
+    }
+
+    /// `other` joins `finding`: a line naming its rule, severity and title,
+    /// its evidence about the program (not the per-socket lines, which
+    /// `finding` has), and its severity when worse.
+    static func absorb(_ other: Finding, into finding: inout Finding) {
+        finding.severity = max(finding.severity, other.severity)
+        var lines = ["also \(other.rule.rawValue) (\(other.severity.rawValue)): \(other.title)"]
+        lines += other.evidence.filter { !$0.hasPrefix("listens on ") && !$0.hasPrefix("held by ") && !$0.hasPrefix("firewall: ") }
+        for line in lines where !finding.evidence.contains(line) { finding.evidence.append(line) }
     }
 
     /// "A", "A and B", "A, B and C", "A, B, C and 4 more".
