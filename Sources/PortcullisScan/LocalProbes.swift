@@ -118,34 +118,8 @@ public enum LocalProbes {
             return nil
         }
         defer { connection.close() }
-        var stepDeadline = deadline
-        var action = session.start()
-        while true {
-            switch action {
-            case .done(let service):
-                return service
-            case .step(let step):
-                guard allowed.contains(step.probe), Sys.monotonicMicroseconds() < deadline else { return nil }
-                if step.reconnect {
-                    connection.close()
-                    guard
-                        let fresh = ServiceConnection(
-                            address: target.address, port: target.port, udp: false, timeoutMilliseconds: millisecondsLeft(deadline))
-                    else {
-                        action = session.next(.connectFailed)
-                        continue
-                    }
-                    connection = fresh
-                }
-                stepDeadline = min(deadline, Sys.monotonicMicroseconds() + Int64(step.timeoutMilliseconds) * 1000)
-                if !step.payload.isEmpty && !connection.sendAll(step.payload, deadline: stepDeadline) {
-                    action = session.next(.closed)
-                    continue
-                }
-                action = session.next(connection.receive(deadline: stepDeadline))
-            case .read:
-                action = session.next(connection.receive(deadline: stepDeadline))
-            }
+        return ServiceDetector.drive(&session, over: &connection, deadline: deadline, allows: allowed.contains) {
+            ServiceConnection(address: target.address, port: target.port, udp: false, timeoutMilliseconds: millisecondsLeft(deadline))
         }
     }
 

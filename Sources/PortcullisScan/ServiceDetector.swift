@@ -31,32 +31,46 @@ public enum ServiceDetector {
             return nil
         }
         defer { connection.close() }
-        var deadline = Int64(0)
+        return drive(&session, over: &connection) {
+            ServiceConnection(address: address, port: port, scopeID: scopeID, udp: false, timeoutMilliseconds: timeoutMilliseconds)
+        }
+    }
+
+    /// Drives a probe session over a connection until it is done: each
+    /// step's payload sent and its answer read within the step's timeout,
+    /// and before `deadline` when one is given (the session then ends, nil,
+    /// once it has passed); a step whose probe `allows` refuses ends it too.
+    /// `reconnect` opens a fresh connection for a step that asks for one.
+    static func drive(
+        _ session: inout ServiceProbeSession, over connection: inout ServiceConnection, deadline: Int64? = nil,
+        allows: (ServiceProbeKind) -> Bool = { _ in true }, reconnect: () -> ServiceConnection?
+    ) -> ScanService? {
+        var stepDeadline = deadline ?? 0
         var action = session.start()
         while true {
             switch action {
             case .done(let service):
                 return service
             case .step(let step):
+                guard allows(step.probe) else { return nil }
+                if let deadline, Sys.monotonicMicroseconds() >= deadline { return nil }
                 if step.reconnect {
                     connection.close()
-                    guard
-                        let fresh = ServiceConnection(
-                            address: address, port: port, scopeID: scopeID, udp: false, timeoutMilliseconds: timeoutMilliseconds)
-                    else {
+                    guard let fresh = reconnect() else {
                         action = session.next(.connectFailed)
                         continue
                     }
                     connection = fresh
                 }
-                deadline = Sys.monotonicMicroseconds() + Int64(step.timeoutMilliseconds) * 1000
-                if !step.payload.isEmpty && !connection.sendAll(step.payload, deadline: deadline) {
+                let stepEnd = Sys.monotonicMicroseconds() + Int64(step.timeoutMilliseconds) * 1000
+                stepDeadline = deadline.map { min($0, stepEnd) } ?? stepEnd
+                if !step.payload.isEmpty && !connection.sendAll(step.payload, deadline: stepDeadline) {
                     action = session.next(.closed)
                     continue
                 }
-                action = session.next(connection.receive(deadline: deadline))
+                action = session.next(connection.receive(deadline: stepDeadline))
             case .read:
-                action = session.next(connection.receive(deadline: deadline))
+                action = session.next(connection.receive(deadline: stepDeadline))
             }
         }
     }

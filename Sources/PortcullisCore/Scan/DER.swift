@@ -117,12 +117,16 @@ public struct DERReader: Sendable {
     private var position: Int
     /// Path of the enclosing structure, prefixed to field names in errors.
     public let field: String
+    /// BER rather than DER: a long-form length need not be minimal (SNMP
+    /// agents send `0x82 0x00 0x30`). Definite lengths only, either way.
+    public var acceptsBER = false
 
     /// A reader over `bytes`; `field` prefixes the field names in its errors.
-    public init(_ bytes: ArraySlice<UInt8>, field: String = "") {
+    public init(_ bytes: ArraySlice<UInt8>, field: String = "", acceptsBER: Bool = false) {
         self.bytes = bytes
         self.position = bytes.startIndex
         self.field = field
+        self.acceptsBER = acceptsBER
     }
 
     /// A reader over the whole of `bytes`; `field` prefixes the field names in its errors.
@@ -160,7 +164,7 @@ public struct DERReader: Sendable {
                 cursor += 1
             }
             // DER: the short form when it fits, and no leading zero octets.
-            guard length >= 0x80, length >> (8 * (count - 1)) != 0 else {
+            guard acceptsBER || (length >= 0x80 && length >> (8 * (count - 1)) != 0) else {
                 throw DERError(field: location, problem: .badLength)
             }
         }

@@ -65,18 +65,18 @@ public enum SNMPWire {
     /// Reads a GetResponse to request `requestID`.
     public static func response(_ bytes: [UInt8], requestID: Int32) throws(WireError) -> Response {
         var top = BERReader(bytes[...])
-        var message = try top.read(0x30, "message").reader
+        var message = BERReader(try top.read(0x30, "message").contents)
         let version = try integer(message.read(0x02, "version").contents, "version")
         let community = Array(try message.read(0x04, "community").contents)
-        var pdu = try message.read(0xa2, "GetResponse").reader
+        var pdu = BERReader(try message.read(0xa2, "GetResponse").contents)
         let id = try integer(pdu.read(0x02, "request-id").contents, "request-id")
         guard id == Int64(requestID) else { throw WireError(reason: "request-id \(id) is not ours") }
         let status = try integer(pdu.read(0x02, "error-status").contents, "error-status")
         _ = try pdu.read(0x02, "error-index")
-        var bindings = try pdu.read(0x30, "variable-bindings").reader
+        var bindings = BERReader(try pdu.read(0x30, "variable-bindings").contents)
         var value: Value?
         if !bindings.isAtEnd {
-            var pair = try bindings.read(0x30, "varbind").reader
+            var pair = BERReader(try bindings.read(0x30, "varbind").contents)
             _ = try pair.read(0x06, "name")
             let element = try pair.readAny("value")
             switch element.tag {
@@ -94,51 +94,18 @@ public enum SNMPWire {
 
     // MARK: BER
 
-    struct Element {
-        var tag: UInt8
-        var contents: ArraySlice<UInt8>
-        var reader: BERReader { BERReader(contents) }
-    }
-
+    /// A BER reader over `bytes` whose errors are this codec's.
     struct BERReader {
-        let bytes: ArraySlice<UInt8>
-        var position: Int
-        init(_ bytes: ArraySlice<UInt8>) {
-            self.bytes = bytes
-            position = bytes.startIndex
-        }
-        var isAtEnd: Bool { position >= bytes.endIndex }
+        var reader: DERReader
+        init(_ bytes: ArraySlice<UInt8>) { reader = DERReader(bytes, acceptsBER: true) }
+        var isAtEnd: Bool { reader.isAtEnd }
 
-        mutating func readAny(_ name: String) throws(WireError) -> Element {
-            guard bytes.endIndex - position >= 2 else { throw WireError(reason: "\(name) truncated") }
-            let tag = bytes[position]
-            guard tag & 0x1f != 0x1f else { throw WireError(reason: "\(name) has a multi-byte tag") }
-            var cursor = position + 1
-            let first = bytes[cursor]
-            cursor += 1
-            var length = 0
-            if first < 0x80 {
-                length = Int(first)
-            } else {
-                let count = Int(first & 0x7f)
-                guard count >= 1, count <= 4 else { throw WireError(reason: "\(name) has an indefinite or oversized length") }
-                guard bytes.endIndex - cursor >= count else { throw WireError(reason: "\(name) truncated") }
-                for _ in 0..<count {
-                    length = length << 8 | Int(bytes[cursor])
-                    cursor += 1
-                }
-            }
-            guard bytes.endIndex - cursor >= length else { throw WireError(reason: "\(name) declares \(length) bytes, fewer present") }
-            position = cursor + length
-            return Element(tag: tag, contents: bytes[cursor..<position])
+        mutating func readAny(_ name: String) throws(WireError) -> DERElement {
+            do { return try reader.readAny(name) } catch { throw WireError(reason: error.description) }
         }
 
-        mutating func read(_ tag: UInt8, _ name: String) throws(WireError) -> Element {
-            let element = try readAny(name)
-            guard element.tag == tag else {
-                throw WireError(reason: "\(name) has tag 0x\(DER.hex(element.tag)), expected 0x\(DER.hex(tag))")
-            }
-            return element
+        mutating func read(_ tag: UInt8, _ name: String) throws(WireError) -> DERElement {
+            do { return try reader.read(tag, name) } catch { throw WireError(reason: error.description) }
         }
     }
 
