@@ -138,9 +138,11 @@ public enum AuditJob {
         // What a specific address a listener is bound to is (an
         // interface's, a subnet's broadcast address): asked only when one is.
         // The probes ask a wildcard bind at a non-loopback address of its namespace.
+        let probesWildcard =
+            options.probe && options.source.isLive
+            && inventory.entries.contains { $0.exposure.isWildcard && AuditProbePlan.kind(for: $0) != nil }
         if let discovery = collector.lastDiscovery,
-            (options.probe && options.source.isLive)
-                || inventory.entries.contains(where: { $0.exposure == .specificAddress || $0.exposure == .linkLocal })
+            probesWildcard || inventory.entries.contains(where: { $0.exposure == .specificAddress || $0.exposure == .linkLocal })
         {
             var read = discovery
             let namespaces = Set(inventory.namespacesRead.map(\.inode))
@@ -156,7 +158,9 @@ public enum AuditJob {
         }
         var clients: [ClientSighting]?
         if options.source.isLive {
-            let evidence = NeedEvidence.collect(inventory.entries, options: options)
+            // Listeners the host firewall drops are not exposed: no need to read, no clients to count.
+            let exposed = inventory.entries.filter { input.firewall[$0.socket.inode]?.isFiltered != true }
+            let evidence = NeedEvidence.collect(exposed, options: options)
             input.needs = evidence.needs
             input.clientsNow = evidence.clientsNow
             input.clientHistory = evidence.history

@@ -11,7 +11,7 @@ public enum RemoteClientCollection {
     public static func collect(_ entries: [InventoryEntry], procRoot: String = "/proc") -> (
         clients: [UInt64: [ClientSighting]], diagnostics: [Diagnostic]
     ) {
-        let listeners = entries.filter { $0.socket.proto == .tcp && $0.socket.isListening && !$0.exposure.isLoopbackOnly }
+        let listeners = entries.filter(RemoteClientEvidence.concerns)
         guard !listeners.isEmpty else { return ([:], []) }
         var diagnostics: [Diagnostic] = []
         var byNamespace: [UInt64: [InventoryEntry]] = [:]

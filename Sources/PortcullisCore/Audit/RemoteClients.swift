@@ -81,6 +81,18 @@ public struct StoredSighting: Sendable, Equatable {
 
 /// Evidence about remote clients of a listener, for the exposed-datastore finding.
 public enum RemoteClientEvidence {
+    /// Whether the remote clients of `entry` are worth reading: a TCP
+    /// listener beyond loopback that the audit would call a datastore (by
+    /// its executable, or by its port when that is certain). Other listeners'
+    /// clients are neither judged nor stored, and reading them costs a dump
+    /// of every connection.
+    public static func concerns(_ entry: InventoryEntry) -> Bool {
+        let s = entry.socket
+        guard s.proto == .tcp, s.isListening, !entry.exposure.isLoopbackOnly else { return false }
+        let (byExecutable, byPort) = AuditRules.facts(for: entry, portFacts: PortKnowledge.facts(port: s.localPort, proto: .tcp))
+        return (byExecutable + byPort).contains { $0.isIn(.datastore) }
+    }
+
     /// The evidence about one program's sockets on one port (its IPv4 and
     /// IPv6 listeners are one datastore): clients of any of them count.
     public static func judge(_ entries: [InventoryEntry], now: [UInt64: [ClientSighting]]?, history: ClientHistory) -> (

@@ -62,6 +62,9 @@ public enum Exposure: String, Sendable, Hashable, CaseIterable, Codable {
     /// Only loopback can reach it.
     public var isLoopbackOnly: Bool { self == .loopback }
 
+    /// Bound to the wildcard address (`0.0.0.0`, `::`): every address of its namespace.
+    public var isWildcard: Bool { self == .allInterfacesIPv4 || self == .allInterfacesIPv6 || self == .allInterfacesDualStack }
+
     /// Short words for the table view.
     public var shortLabel: String {
         switch self {
