@@ -74,7 +74,9 @@ enum AuditRules {
     static func facts(for entry: InventoryEntry, portFacts: [PortFact]) -> (byExecutable: [PortFact], byPort: [PortFact]) {
         let s = entry.socket
         guard s.proto != .raw else { return ([], []) }
-        var seen = Set<String>()
+        // A handful of facts at most: a list is cheaper than a set, and this
+        // runs for every listener (rules, probes, clients).
+        var seen: [String] = []
         var byExecutable: [PortFact] = []
         // By index: the name is all it needs, not a copy of each holder.
         for i in entry.owners.indices {
@@ -82,17 +84,26 @@ enum AuditRules {
             // A program on one of its own known ports is that port's service:
             // snmpd on 199/tcp is SMUX, not SNMP; nmbd on 138/udp is the
             // datagram service, not the name service.
-            let ownPort = portFacts.filter { fact in fact.executables.contains { PortKnowledge.executable(name, matches: $0) } }
+            let ownPort =
+                portFacts.isEmpty
+                ? [] : portFacts.filter { fact in fact.executables.contains { PortKnowledge.executable(name, matches: $0) } }
             // Elsewhere, the program's main service for this protocol only:
             // dnsmasq on 5300/udp is DNS on another port, not also its TFTP
             // and DHCP.
-            let elsewhere = PortKnowledge.facts(executable: name).first { $0.protocols.contains(s.proto) }.map { [$0] } ?? []
-            for fact in ownPort.isEmpty ? elsewhere : ownPort
-            where fact.protocols.contains(s.proto) && seen.insert(fact.service).inserted {
+            let candidates =
+                ownPort.isEmpty
+                ? PortKnowledge.facts(executable: name).first { $0.protocols.contains(s.proto) }.map { [$0] } ?? [] : ownPort
+            for fact in candidates where fact.protocols.contains(s.proto) && !seen.contains(fact.service) {
+                seen.append(fact.service)
                 byExecutable.append(fact)
             }
         }
-        let byPort = portFacts.filter { $0.confidence == .high && seen.insert($0.service).inserted }
+        guard !portFacts.isEmpty else { return (byExecutable, []) }
+        var byPort: [PortFact] = []
+        for fact in portFacts where fact.confidence == .high && !seen.contains(fact.service) {
+            seen.append(fact.service)
+            byPort.append(fact)
+        }
         return (byExecutable, byPort)
     }
 

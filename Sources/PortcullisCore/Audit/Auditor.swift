@@ -223,8 +223,11 @@ public enum Auditor {
     public static func run(_ input: AuditInput) -> AuditReport {
         var input = input
         if input.clientsNow != nil || input.clientHistory != .notConsulted {
+            // Only the datastores whose clients were read (or would be).
             for entry in input.entries where entry.socket.isListening && entry.socket.proto == .tcp && !entry.owners.isEmpty {
-                input.programSockets[AuditRules.ProgramPort(entry), default: []].append(entry)
+                let judged =
+                    input.clientsNow.map { $0[entry.socket.inode] != nil } ?? RemoteClientEvidence.concerns(entry)
+                if judged { input.programSockets[AuditRules.ProgramPort(entry), default: []].append(entry) }
             }
         }
         var listeners: [AuditedListener] = []
