@@ -18,11 +18,16 @@ public enum RemoteClientCollection {
         for entry in listeners { byNamespace[entry.isInOtherNamespace ? entry.socket.netns : 0, default: []].append(entry) }
         var clients: [UInt64: [ClientSighting]] = [:]
         let states = SocketState.established.mask
-        func dump(_ client: inout SockDiagClient) throws(SockDiagError) -> [SocketRecord] {
+        // Only the listeners' ports, filtered by the kernel: a host's other
+        // connections are never copied out.
+        func dump(_ client: inout SockDiagClient, ports: [UInt16]) throws(SockDiagError) -> [SocketRecord] {
             var records: [SocketRecord] = []
-            for family in AddressFamily.allCases { records += try client.dump(proto: .tcp, family: family, states: states) }
+            for family in AddressFamily.allCases {
+                records += try client.dump(proto: .tcp, family: family, states: states, localPorts: ports)
+            }
             return records
         }
+        func ports(_ group: [InventoryEntry]) -> [UInt16] { Array(Set(group.map(\.socket.localPort))).sorted() }
         // Connections by local port first: each listener then looks only at
         // its own port's, not at every connection (10,000 listeners times
         // 5,000 connections was 50 million comparisons).
@@ -35,7 +40,7 @@ public enum RemoteClientCollection {
         }
         if let own = byNamespace.removeValue(forKey: 0) {
             var client = SockDiagClient()
-            do { attribute(own, try dump(&client)) } catch {
+            do { attribute(own, try dump(&client, ports: ports(own))) } catch {
                 diagnostics.append(Diagnostic(.warning, "remote clients not read: \(error)"))
             }
         }
@@ -58,7 +63,7 @@ public enum RemoteClientCollection {
             switch socket {
             case .success(let fd):
                 var client = SockDiagClient(adopting: fd)
-                do { attribute(group, try dump(&client)) } catch {
+                do { attribute(group, try dump(&client, ports: ports(group))) } catch {
                     diagnostics.append(Diagnostic(.warning, "remote clients in network namespace \(netns) not read: \(error)"))
                 }
             case .failure(let error):

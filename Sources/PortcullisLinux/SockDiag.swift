@@ -98,9 +98,33 @@ public struct SockDiagClient {
         return all
     }
 
+    /// One dump of one protocol and family, with `localPorts` only the sockets whose local port is one of them,
+    /// filtered by the kernel (inet_diag bytecode): an established dump for
+    /// a few listeners' clients does not copy every connection of the host.
+    /// A kernel that refuses the filter (EINVAL) gets the unfiltered dump,
+    /// filtered here.
+    public mutating func dump(
+        proto: TransportProtocol, family: AddressFamily, states: UInt32, localPorts: [UInt16] = []
+    ) throws(SockDiagError) -> [SocketRecord] {
+        guard !localPorts.isEmpty else { return try dump(proto: proto, family: family, states: states) }
+        do {
+            return try dumpRecords(proto: proto, family: family, states: states, localPorts: localPorts)
+        } catch let error where error.code == .kernel && error.underlying == Errno(22) {
+            let wanted = Set(localPorts)
+            return try dump(proto: proto, family: family, states: states).filter { wanted.contains($0.localPort) }
+        }
+    }
+
     /// One dump of one protocol and family; `states` is a bit mask of kernel TCP_* state numbers (bit N for state N).
     public mutating func dump(proto: TransportProtocol, family: AddressFamily, states: UInt32) throws(SockDiagError) -> [SocketRecord] {
-        try dump(proto: proto, family: family, states: states, into: []) { (records, datagram) throws(SockDiagWire.DecodeError) in
+        try dumpRecords(proto: proto, family: family, states: states, localPorts: [])
+    }
+
+    mutating func dumpRecords(
+        proto: TransportProtocol, family: AddressFamily, states: UInt32, localPorts: [UInt16]
+    ) throws(SockDiagError) -> [SocketRecord] {
+        try dump(proto: proto, family: family, states: states, localPorts: localPorts, into: []) {
+            (records, datagram) throws(SockDiagWire.DecodeError) in
             let batch = try SockDiagWire.decode(datagram, proto: proto)
             records += batch.records
             return batch
@@ -129,7 +153,7 @@ public struct SockDiagClient {
 
     /// One dump, digested (inodes only) and kept undecoded.
     public mutating func capture(proto: TransportProtocol, family: AddressFamily, states: UInt32) throws(SockDiagError) -> CapturedDump {
-        try dump(proto: proto, family: family, states: states, into: CapturedDump(proto: proto)) {
+        try dump(proto: proto, family: family, states: states, localPorts: [], into: CapturedDump(proto: proto)) {
             (dump, datagram) throws(SockDiagWire.DecodeError) in
             dump.datagrams.append(datagram)
             return try SockDiagWire.digest(datagram, into: &dump.digest)
@@ -140,14 +164,15 @@ public struct SockDiagClient {
     /// done again from `empty` while the kernel flags it interrupted
     /// (NLM_F_DUMP_INTR), up to `maxAttempts` times.
     private mutating func dump<Result>(
-        proto: TransportProtocol, family: AddressFamily, states: UInt32, into empty: Result,
+        proto: TransportProtocol, family: AddressFamily, states: UInt32, localPorts: [UInt16], into empty: Result,
         _ fold: (inout Result, [UInt8]) throws(SockDiagWire.DecodeError) -> SockDiagWire.Batch
     ) throws(SockDiagError) -> Result {
         var attempt = 0
         while true {
             attempt += 1
             var result = empty
-            let interrupted = try exchange(proto: proto, family: family, states: states) { (datagram) throws(SockDiagWire.DecodeError) in
+            let interrupted = try exchange(proto: proto, family: family, states: states, localPorts: localPorts) {
+                (datagram) throws(SockDiagWire.DecodeError) in
                 try fold(&result, datagram)
             }
             if !interrupted { return result }
@@ -162,7 +187,7 @@ public struct SockDiagClient {
     /// One request and its reply, each datagram handed to `decode`.
     /// Returns whether the kernel flagged the dump as interrupted.
     private mutating func exchange(
-        proto: TransportProtocol, family: AddressFamily, states: UInt32,
+        proto: TransportProtocol, family: AddressFamily, states: UInt32, localPorts: [UInt16],
         _ decode: ([UInt8]) throws(SockDiagWire.DecodeError) -> SockDiagWire.Batch
     ) throws(SockDiagError) -> Bool {
         func fail(_ code: SockDiagError.Code, _ errno: Errno?, _ detail: String) -> SockDiagError {
@@ -171,7 +196,8 @@ public struct SockDiagClient {
         var transport: any NetlinkTransport
         do { transport = try makeTransport() } catch { throw fail(.socket, error, "cannot open a NETLINK_SOCK_DIAG socket") }
         sequence &+= 1
-        let request = SockDiagWire.dumpRequest(family: family, proto: proto, states: states, sequence: sequence)
+        let request = SockDiagWire.dumpRequest(
+            family: family, proto: proto, states: states, sequence: sequence, localPorts: localPorts)
         do { try transport.send(request) } catch { throw fail(.send, error, "sending the dump request failed") }
         var interrupted = false
         while true {

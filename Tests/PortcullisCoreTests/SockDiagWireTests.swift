@@ -3,6 +3,23 @@ import Testing
 @testable import PortcullisCore
 
 @Suite struct SockDiagWireTests {
+    @Test("A local-port filter is ss's bytecode for sport = A or sport = B, in an INET_DIAG_REQ_BYTECODE attribute")
+    func localPortFilter() {
+        #expect(SockDiagWire.localPortFilter([]) == [])
+        // S_EQ (yes 8: go on; no 12: 4 past it), then the port in a second op.
+        #expect(SockDiagWire.localPortFilter([6379]) == [11, 8, 12, 0, 0, 0, 0xEB, 0x18])
+        // A match jumps over the rest (JMP: no = what follows + 4); a miss lands on the next test.
+        #expect(
+            SockDiagWire.localPortFilter([6379, 11211, 6379]) == [
+                11, 8, 12, 0, 0, 0, 0xEB, 0x18, 1, 4, 12, 0, 11, 8, 12, 0, 0, 0, 0xCB, 0x2B,
+            ])
+        let request = SockDiagWire.dumpRequest(family: .ipv4, proto: .tcp, states: 1 << 1, sequence: 7, localPorts: [6379])
+        #expect(request.count == SockDiagWire.requestSize + 4 + 8)
+        #expect(Array(request[0..<4]) == [84, 0, 0, 0])  // nlmsg_len covers the attribute
+        #expect(Array(request[72..<76]) == [12, 0, 1, 0])  // nla_len 12, nla_type 1
+        #expect(SockDiagWire.dumpRequest(family: .ipv4, proto: .tcp, states: 2, sequence: 7).count == SockDiagWire.requestSize)
+    }
+
     @Test func requestBytes() {
         let request = SockDiagWire.dumpRequest(family: .ipv6, proto: .tcp, states: 1 << 10, sequence: 7)
         let expected = TestFiles.hex(

@@ -17,6 +17,27 @@ let hasLiveProc = FileManager.default.fileExists(atPath: "/proc/net/tcp")
         return try collector.collect()
     }
 
+    @Test("The kernel filters an established dump by local port: only the listeners' own connections come back")
+    func establishedDumpFilteredByLocalPort() throws {
+        let sockets = TestSockets()
+        let wanted = try sockets.open(.tcp, ipv6: false, address: "127.0.0.1")
+        let other = try sockets.open(.tcp, ipv6: false, address: "127.0.0.1")
+        for _ in 0..<3 { _ = try sockets.connectTCP4(to: wanted) }
+        for _ in 0..<2 { _ = try sockets.connectTCP4(to: other) }
+        var client = SockDiagClient()
+        let established = SocketState.established.mask
+        // dumpRecords sends the bytecode and never falls back: the kernel itself accepts and applies it.
+        let filtered = try client.dumpRecords(proto: .tcp, family: .ipv4, states: established, localPorts: [wanted])
+        // The three server-side ends of our connections, nothing else.
+        #expect(filtered.count == 3 && filtered.allSatisfy { $0.localPort == wanted }, "\(filtered.map(\.localPort))")
+        let both = try client.dumpRecords(proto: .tcp, family: .ipv4, states: established, localPorts: [other, wanted])
+        #expect(both.filter { $0.localPort == wanted }.count == 3 && both.filter { $0.localPort == other }.count == 2)
+        #expect(both.allSatisfy { $0.localPort == wanted || $0.localPort == other })
+        let everything = try client.dump(proto: .tcp, family: .ipv4, states: established)
+        #expect(everything.filter { $0.localPort == wanted || $0.localPort == other }.count == 5)
+        #expect(everything.count >= 10)  // the client ends too
+    }
+
     @Test func netlinkFindsOurSocketsAndOwnsThemToUs() throws {
         let own = TestSockets()
         let tcp4 = try own.open(.tcp, ipv6: false, address: "127.0.0.1")

@@ -45,12 +45,17 @@ public enum SockDiagWire {
     /// A dump request: nlmsghdr + inet_diag_req_v2 with an all-zero socket id.
     /// For RAW the `pad` byte is raw_diag's `sdiag_raw_protocol`; IPPROTO_RAW
     /// there means "every raw protocol".
+    /// With `localPorts`, an `INET_DIAG_REQ_BYTECODE` attribute makes the
+    /// kernel send only the sockets whose local port is one of them.
     public static func dumpRequest(
-        family: AddressFamily, proto: TransportProtocol, states: UInt32, sequence: UInt32
+        family: AddressFamily, proto: TransportProtocol, states: UInt32, sequence: UInt32, localPorts: [UInt16] = []
     ) -> [UInt8] {
+        let bytecode = localPortFilter(localPorts)
+        // nlattr header (4) plus the bytecode, whose length is a multiple of 4.
+        let attribute = bytecode.isEmpty ? 0 : 4 + bytecode.count
         var out: [UInt8] = []
-        out.reserveCapacity(requestSize)
-        appendNative(&out, UInt32(requestSize))
+        out.reserveCapacity(requestSize + attribute)
+        appendNative(&out, UInt32(requestSize + attribute))
         appendNative(&out, sockDiagByFamily)
         appendNative(&out, flagRequest | flagDump)
         appendNative(&out, sequence)
@@ -61,7 +66,36 @@ public enum SockDiagWire {
         out.append(proto == .raw ? 255 : 0)  // pad / sdiag_raw_protocol
         appendNative(&out, states)  // idiag_states
         out.append(contentsOf: [UInt8](repeating: 0, count: 48))  // inet_diag_sockid
+        if !bytecode.isEmpty {
+            appendNative(&out, UInt16(attribute))  // nla_len
+            appendNative(&out, UInt16(1))  // nla_type: INET_DIAG_REQ_BYTECODE
+            out += bytecode
+        }
         return out
+    }
+
+    /// inet_diag bytecode accepting a socket whose local port is any of
+    /// `ports` (nothing for none), shaped as `ss` compiles `sport = A or
+    /// sport = B`: per port an `INET_DIAG_BC_S_EQ` test (yes: go on, no: skip
+    /// 4 bytes past it) with the port in a second op, joined by
+    /// `INET_DIAG_BC_JMP` ops that carry a match past the remaining tests.
+    /// Reaching the end exactly accepts; jumping 4 past it rejects. The
+    /// kernel's audit accepts only jumps that land on ops it can reach this way.
+    public static func localPortFilter(_ ports: [UInt16]) -> [UInt8] {
+        func op(_ code: UInt8, yes: UInt8, no: UInt16) -> [UInt8] {
+            var out: [UInt8] = [code, yes]
+            appendNative(&out, no)
+            return out
+        }
+        var unique: [UInt16] = []
+        for port in ports where !unique.contains(port) { unique.append(port) }
+        var code: [UInt8] = []
+        for port in unique.reversed() {
+            let test = op(11, yes: 8, no: 12) + op(0, yes: 0, no: port)  // INET_DIAG_BC_S_EQ, then the port
+            // JMP is never "yes": its no jumps over the tests after it.
+            code = code.isEmpty ? test : test + op(1, yes: 4, no: UInt16(code.count + 4)) + code
+        }
+        return code
     }
 
     /// What one received datagram held.
