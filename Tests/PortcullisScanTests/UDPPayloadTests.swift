@@ -54,9 +54,13 @@ import Testing
     }
 
     @Test func snmpSysDescr() throws {
-        let service = try #require(UDPPayloads.match(port: 161, reply: try ServiceFixtures.hex("udp/snmp-netsnmp.hex")))
+        let reply = try ServiceFixtures.hex("udp/snmp-netsnmp.hex")
+        let service = try #require(UDPPayloads.match(port: 161, reply: reply))
         #expect(service.name == "snmp" && service.version == "v1")
         #expect(service.banner?.hasPrefix("Linux ") == true)
+        // BER allows a long-form length where DER wants the short one (0x81 0x62 for 98): still read.
+        let longForm = [reply[0], 0x81] + reply[1...]
+        #expect(UDPPayloads.match(port: 161, reply: Array(longForm))?.banner == service.banner)
     }
 
     @Test func ntpServerReply() throws {

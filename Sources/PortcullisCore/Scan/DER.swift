@@ -58,8 +58,11 @@ public struct DERElement: Sendable, Hashable {
     /// The constructed bit (0x20) is set: the contents are a series of elements.
     public var isConstructed: Bool { tag & 0x20 != 0 }
 
-    /// A reader over the contents of a constructed element.
-    public func children(field: String) -> DERReader { DERReader(contents, field: field) }
+    /// A reader over the contents of a constructed element (`acceptsBER`:
+    /// long-form lengths need not be minimal, as in SNMP).
+    public func children(field: String, acceptsBER: Bool = false) -> DERReader {
+        DERReader(contents, field: field, acceptsBER: acceptsBER)
+    }
 }
 
 /// Tags used here.

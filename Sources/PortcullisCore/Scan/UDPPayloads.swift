@@ -163,19 +163,20 @@ public enum UDPPayloads {
     /// An SNMP GetResponse to our request: sysDescr is the banner.
     static func snmp(_ reply: [UInt8]) -> ScanService? {
         do {
-            var top = DERReader(reply, field: "snmp")
-            var message = try top.read(DER.sequence, "message").children(field: "snmp.message")
+            // SNMP is BER: agents may send long-form lengths that DER forbids.
+            var top = DERReader(reply[...], field: "snmp", acceptsBER: true)
+            var message = try top.read(DER.sequence, "message").children(field: "snmp.message", acceptsBER: true)
             let version = try message.read(DER.integer, "version").unsignedInteger(field: "snmp.message.version")
             _ = try message.read(DER.octetString, "community")
-            var pdu = try message.read(0xa2, "getResponse").children(field: "snmp.message.getResponse")
+            var pdu = try message.read(0xa2, "getResponse").children(field: "snmp.message.getResponse", acceptsBER: true)
             let id = try pdu.read(DER.integer, "requestID").unsignedInteger(field: "snmp.requestID")
             guard id == UInt64(snmpRequestID) else { return nil }
             let status = try pdu.read(DER.integer, "errorStatus").unsignedInteger(field: "snmp.errorStatus")
             _ = try pdu.read(DER.integer, "errorIndex")
-            var bindings = try pdu.read(DER.sequence, "varbinds").children(field: "snmp.varbinds")
+            var bindings = try pdu.read(DER.sequence, "varbinds").children(field: "snmp.varbinds", acceptsBER: true)
             var description: String?
             if status == 0, let first = try? bindings.read(DER.sequence, "varbind") {
-                var pair = first.children(field: "snmp.varbind")
+                var pair = first.children(field: "snmp.varbind", acceptsBER: true)
                 _ = try pair.read(DER.objectIdentifier, "name")
                 if let value = try? pair.read(DER.octetString, "value") { description = ServiceMatch.banner(value.contents) }
             }
