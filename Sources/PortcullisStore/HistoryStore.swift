@@ -402,7 +402,9 @@ public final class HistoryStore: Sendable {
                         )
                     }
                 }
-                for table in ["snapshot_socket", "snapshot_finding", "snapshot_process"] {
+                var snapshotTables = ["snapshot_socket", "snapshot_finding", "snapshot_process"]
+                if try db.tableExists("snapshot_client") { snapshotTables.append("snapshot_client") }
+                for table in snapshotTables {
                     let orphans =
                         try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table) WHERE snapshot_id NOT IN (SELECT id FROM snapshot)") ?? 0
                     if orphans > 0 { problems.append("\(orphans) rows of \(table) belong to no snapshot") }

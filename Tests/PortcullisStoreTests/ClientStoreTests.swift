@@ -27,6 +27,12 @@ struct ClientStoreTests {
         #expect(try store.clientSightings(since: 0).snapshots == 3)
         #expect(try store.clientSightings(since: 5_000) == (0, []))
         #expect(try store.integrityCheck() == ["ok"] && store.consistencyProblems().isEmpty)
+        // A client row whose snapshot is gone (written with foreign keys off, as a damaged file might be) is reported.
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = false
+        let raw = try DatabaseQueue(path: scratch.db, configuration: configuration)
+        try raw.write { db in try db.execute(sql: "UPDATE snapshot_client SET snapshot_id = 99 WHERE snapshot_id = 1") }
+        #expect(try store.consistencyProblems() == ["1 rows of snapshot_client belong to no snapshot"])
     }
 
     @Test("A version 3 database is migrated to 4: old snapshots intact and not counted; read-only it reads as having no clients")
