@@ -144,15 +144,7 @@ extension Portcullis {
             let plan = try ScanJob.plan(request, services: services)
             // The database is opened, and the earlier scan found, before a scan that may take minutes.
             let recorder = try history.prepare(plan)
-            var options = ScanJob.Options()
-            options.arguments = ["portcullis"] + CommandLine.arguments.dropFirst()
-            options.engine.maxConcurrency = maxConcurrency
-            options.engine.rate = rate
-            options.engine.maxRetries = maxRetries
-            options.limitAnswerWait(milliseconds: maxTimeout)
-            options.detectServices = service
-            options.discoverOnly = discoverOnly
-            if noPing { options.discovery = nil }
+            var options = jobOptions
             if format == .ndjson && !service {
                 // Open ports stream as they are found, judged on the spot (without
                 // --service a verdict rests on the port alone); the rest follows at
@@ -192,6 +184,20 @@ extension Portcullis {
             }
             if difference == true { throw ExitStatus.findings.exit }
             if let failOn, report.count(atLeast: failOn) > 0 { throw ExitStatus.findings.exit }
+        }
+
+        /// The flags that say how to scan.
+        var jobOptions: ScanJob.Options {
+            var options = ScanJob.Options()
+            options.arguments = ["portcullis"] + CommandLine.arguments.dropFirst()
+            options.engine.maxConcurrency = maxConcurrency
+            options.engine.rate = rate
+            options.engine.maxRetries = maxRetries
+            options.limitAnswerWait(milliseconds: maxTimeout)
+            options.detectServices = service
+            options.discoverOnly = discoverOnly
+            if noPing { options.discovery = nil }
+            return options
         }
 
         /// The flags that say what to scan.

@@ -382,9 +382,8 @@ public enum Auditor {
                         $0.rule == published && !pids.isEmpty && Set($0.owners.map(\.pid)) == pids
                     })
                 else { continue }
-                out[target].severity = max(out[target].severity, absorbed.severity)
+                out[target].take(absorbed, evidence: absorbed.evidence)
                 out[target].sockets += absorbed.sockets
-                for line in absorbed.evidence where !out[target].evidence.contains(line) { out[target].evidence.append(line) }
                 out.remove(at: i)
             }
         }

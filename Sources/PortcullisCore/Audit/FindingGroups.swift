@@ -213,10 +213,8 @@ public enum FindingGroups {
     /// its evidence about the program (not the per-socket lines, which
     /// `finding` has), and its severity when worse.
     static func absorb(_ other: Finding, into finding: inout Finding) {
-        finding.severity = max(finding.severity, other.severity)
-        var lines = ["also \(other.rule.rawValue) (\(other.severity.rawValue)): \(other.title)"]
-        lines += other.evidence.filter { !$0.hasPrefix("listens on ") && !$0.hasPrefix("held by ") && !$0.hasPrefix("firewall: ") }
-        for line in lines where !finding.evidence.contains(line) { finding.evidence.append(line) }
+        let about = other.evidence.filter { !$0.hasPrefix("listens on ") && !$0.hasPrefix("held by ") && !$0.hasPrefix("firewall: ") }
+        finding.take(other, evidence: ["also \(other.rule.rawValue) (\(other.severity.rawValue)): \(other.title)"] + about)
     }
 
     /// "A", "A and B", "A, B and C", "A, B, C and 4 more".
@@ -243,6 +241,15 @@ public enum FindingGroups {
         let bAddress = IPAddress(parsing: b.localAddress)
         if let aAddress, let bAddress, aAddress != bAddress { return aAddress < bAddress }
         return a.localAddress < b.localAddress
+    }
+}
+
+extension Finding {
+    /// Takes in what `other` adds: its severity when worse, and the given
+    /// evidence lines it does not have yet.
+    mutating func take(_ other: Finding, evidence lines: [String]) {
+        severity = max(severity, other.severity)
+        for line in lines where !evidence.contains(line) { evidence.append(line) }
     }
 }
 

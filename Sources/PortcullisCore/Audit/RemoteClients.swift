@@ -94,26 +94,16 @@ public enum RemoteClientEvidence {
     }
 
     /// The evidence about one program's sockets on one port (its IPv4 and
-    /// IPv6 listeners are one datastore): clients of any of them count.
-    public static func judge(_ entries: [InventoryEntry], now: [UInt64: [ClientSighting]]?, history: ClientHistory) -> (
+    /// IPv6 listeners are one datastore; clients of any of them count): the
+    /// evidence lines and, when no remote client was seen now nor in any
+    /// snapshot of the window, the sentence the fix starts with (one look at
+    /// the connections alone is not enough to advise loopback). `now` is nil
+    /// when connections were not read.
+    public static func judge(_ sockets: [InventoryEntry], now byInode: [UInt64: [ClientSighting]]?, history: ClientHistory) -> (
         evidence: [String], noClientFix: String?
     ) {
-        guard let first = entries.first else { return ([], nil) }
-        let current = now.map { byInode in entries.flatMap { byInode[$0.socket.inode] ?? [] } }
-        return judge(first, now: current, history: history, siblings: entries)
-    }
-
-    /// The evidence lines and, when no remote client was seen now nor in
-    /// any snapshot of the window, the sentence the fix starts with (one
-    /// look at the connections alone is not enough to advise loopback).
-    /// `now` is nil when connections were not read.
-    public static func judge(
-        _ entry: InventoryEntry, now: [ClientSighting]?, history: ClientHistory, siblings: [InventoryEntry] = []
-    ) -> (
-        evidence: [String], noClientFix: String?
-    ) {
-        let sockets = siblings.isEmpty ? [entry] : siblings
-        guard entry.socket.proto == .tcp else { return ([], nil) }
+        guard let first = sockets.first, first.socket.proto == .tcp else { return ([], nil) }
+        let now = byInode.map { byInode in sockets.flatMap { byInode[$0.socket.inode] ?? [] } }
         var evidence: [String] = []
         var noneNow = false
         if let now {
