@@ -1,4 +1,4 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.1
 import PackageDescription
 
 let strictSettings: [SwiftSetting] = [
@@ -8,7 +8,7 @@ let strictSettings: [SwiftSetting] = [
 
 let package = Package(
     name: "portcullis",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "portcullis", targets: ["portcullis"]),
         .library(name: "PortcullisCore", targets: ["PortcullisCore"]),
@@ -16,11 +16,20 @@ let package = Package(
         .library(name: "PortcullisScan", targets: ["PortcullisScan"]),
         .library(name: "PortcullisStore", targets: ["PortcullisStore"]),
         .library(name: "PortcullisJobs", targets: ["PortcullisJobs"]),
+        .library(name: "PortcullisServer", targets: ["PortcullisServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        // The exporter's HTTP server. No default traits: they pull in full Foundation.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        // Hummingbird's own dependencies, named so the server target can use their types (TLS, buffers, headers, logging).
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0", traits: []),
     ],
     targets: [
         // Pure logic: models, parsers, knowledge, filters, renderers. No I/O.
@@ -49,10 +58,23 @@ let package = Package(
         .target(
             name: "PortcullisJobs", dependencies: ["PortcullisCore", "PortcullisLinux", "PortcullisScan", "PortcullisStore"],
             swiftSettings: strictSettings),
+        // `portcullis serve`: the Prometheus exporter, the JSON API and the
+        // dashboard over HTTP(S), calling the same jobs as the CLI.
+        .target(
+            name: "PortcullisServer",
+            dependencies: [
+                "PortcullisCore", "PortcullisLinux", "PortcullisStore", "PortcullisJobs",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"), .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: strictSettings),
         .executableTarget(
             name: "portcullis",
             dependencies: [
-                "PortcullisCore", "PortcullisLinux", "PortcullisScan", "PortcullisStore", "PortcullisJobs",
+                "PortcullisCore", "PortcullisLinux", "PortcullisScan", "PortcullisStore", "PortcullisJobs", "PortcullisServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

@@ -31,15 +31,19 @@ public enum JobError: Error, Sendable, CustomStringConvertible {
     case output(path: String, Errno)
     /// A system facility the job needs failed ("handle SIGINT/SIGTERM").
     case system(String, Errno)
+    /// `serve --web.config.file` cannot be read or used.
+    case webConfig(WebConfigError)
+    /// `serve` could not start or keep serving (the address is in use, say).
+    case server(String)
 
     /// The caller can fix it by changing what it asked for (the CLI's exit
     /// 2); otherwise the host, the network or the database failed (exit 3).
     public var isUsageError: Bool {
         switch self {
-        case .policy, .invalidInput: return true
+        case .policy, .invalidInput, .webConfig: return true
         case .store(let error): return error.isUsageError
         case .collection(let error): return error.isUsageError
-        case .hidden, .nothingToScan, .noEarlierScan, .noHistoryLocation, .output, .system: return false
+        case .hidden, .nothingToScan, .noEarlierScan, .noHistoryLocation, .output, .system, .server: return false
         }
     }
 
@@ -50,7 +54,8 @@ public enum JobError: Error, Sendable, CustomStringConvertible {
         case .policy(let error): return error.description
         case .store(let error): return error.description
         case .hidden(let error): return error.description
-        case .invalidInput(let message), .nothingToScan(let message), .noEarlierScan(let message): return message
+        case .invalidInput(let message), .nothingToScan(let message), .noEarlierScan(let message), .server(let message): return message
+        case .webConfig(let error): return error.description
         case .noHistoryLocation: return "no history database location: HOME and XDG_STATE_HOME are unset; give one with --db PATH"
         case .output(let path, let errno): return "cannot write \(path): \(errno)"
         case .system(let what, let errno): return "cannot \(what): \(errno)"

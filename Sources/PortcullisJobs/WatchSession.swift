@@ -52,6 +52,8 @@ public final class WatchSession {
     public var listenerCount: Int { watcher.listenerCount }
     /// Listening sockets known now (SO_REUSEPORT groups count each socket).
     public var socketCount: Int { watcher.socketCount }
+    /// Every listener known now, with its sockets and owners.
+    public var listeners: [ListenerKey: ListenerView] { watcher.listeners }
 
     /// What could not be read, and handlers or syslog sends that failed, since the last call.
     public func takeDiagnostics() -> [Diagnostic] {

@@ -116,6 +116,13 @@ public final class ListenerWatcher {
     /// Listening sockets known after the last poll; several can share one listener (SO_REUSEPORT).
     public var socketCount: Int { entries.count }
 
+    /// Every listener known after the last poll, with its sockets and owners.
+    public var listeners: [ListenerKey: ListenerView] {
+        var all: [ListenerKey: ListenerView] = [:]
+        for key in byKey.keys { all[key] = view(key) }
+        return all
+    }
+
     /// Warnings and notices gathered since the previous call, oldest first; the list is emptied.
     public func takeDiagnostics() -> [Diagnostic] {
         defer { diagnostics.removeAll() }

@@ -363,6 +363,8 @@ package enum Sys {
     static func exit(_ code: Int32) -> Never { exitProcess(code) }
     static func clockTicksPerSecond() -> Int64 { Int64(sysconf(Int32(_SC_CLK_TCK))) }
 
+    static func pageSize() -> Int64 { Int64(sysconf(Int32(_SC_PAGESIZE))) }
+
     // MARK: netlink
 
     static func netlinkSocket(protocol proto: Int32) throws(Errno) -> Int32 {

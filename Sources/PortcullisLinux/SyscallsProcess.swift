@@ -136,28 +136,44 @@ extension Sys {
     /// conversations): the dispatch pool runs no more at once than there are
     /// CPUs. A thread that cannot be created runs its part on this one.
     package static func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        var threads: [pthread_t] = []
+        for index in 0..<count {
+            if let thread = spawnThread({ body(index) }) {
+                threads.append(thread)
+            } else {
+                body(index)
+            }
+        }
+        for thread in threads { pthread_join(thread, nil) }
+    }
+
+    /// Runs `body` on a new detached thread; false when no thread could be created.
+    static func startDetachedThread(_ body: @escaping @Sendable () -> Void) -> Bool {
+        guard let thread = spawnThread(body) else { return false }
+        pthread_detach(thread)
+        return true
+    }
+
+    /// Starts a thread running `body`; nil when none could be created (`body` has not run).
+    private static func spawnThread(_ body: @escaping () -> Void) -> pthread_t? {
         final class Job {
             let run: () -> Void
             init(_ run: @escaping () -> Void) { self.run = run }
         }
-        var threads: [pthread_t] = []
-        for index in 0..<count {
-            let job = Unmanaged.passRetained(Job { body(index) })
-            var thread = pthread_t()
-            let rc = pthread_create(
-                &thread, nil,
-                { raw in
-                    guard let raw else { return nil }
-                    Unmanaged<Job>.fromOpaque(raw).takeRetainedValue().run()
-                    return nil
-                }, job.toOpaque())
-            if rc == 0 {
-                threads.append(thread)
-            } else {
-                job.takeRetainedValue().run()
-            }
+        let job = Unmanaged.passRetained(Job(body))
+        var thread = pthread_t()
+        let rc = pthread_create(
+            &thread, nil,
+            { raw in
+                guard let raw else { return nil }
+                Unmanaged<Job>.fromOpaque(raw).takeRetainedValue().run()
+                return nil
+            }, job.toOpaque())
+        guard rc == 0 else {
+            job.release()
+            return nil
         }
-        for thread in threads { pthread_join(thread, nil) }
+        return thread
     }
 
     /// Raises the soft RLIMIT_NOFILE to the hard limit; returns the soft limit now in force.

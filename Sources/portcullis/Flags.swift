@@ -99,8 +99,12 @@ struct AuditFlags: ParsableArguments {
     }
 
     func options(_ source: SourceFlags, baseline: BaselineListeners? = nil, history: String? = nil) -> AuditJob.Options {
+        options(host: source.hostSource, baseline: baseline, history: history)
+    }
+
+    func options(host: HostSource, baseline: BaselineListeners? = nil, history: String? = nil) -> AuditJob.Options {
         var options = AuditJob.Options(
-            source: source.hostSource, policy: policy.map(PolicyChoice.file) ?? (noPolicy ? .none : .standard),
+            source: host, policy: policy.map(PolicyChoice.file) ?? (noPolicy ? .none : .standard),
             judgeFirewall: !noFirewall, baseline: baseline, probe: !noProbe && AuditJob.probesByDefault)
         options.clientWindowDays = clientWindow
         options.historyPath = history

@@ -18,7 +18,7 @@ struct Portcullis: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             Overview.self, Audit.self, List.self, Who.self, Explain.self, Hidden.self, Scan.self, PolicyCommand.self, Snapshot.self,
-            History.self, BaselineCommand.self, Diff.self, Watch.self,
+            History.self, BaselineCommand.self, Diff.self, Watch.self, Serve.self,
         ],
         defaultSubcommand: Overview.self
     )

@@ -12,6 +12,12 @@ public enum ProcessFiles {
         public var ppid: Int32
         /// Clock ticks after boot.
         public var startTicks: UInt64
+        /// CPU time in user mode, in clock ticks.
+        public var userTicks: UInt64 = 0
+        /// CPU time in kernel mode, in clock ticks.
+        public var systemTicks: UInt64 = 0
+        /// Resident set size in pages.
+        public var residentPages: UInt64 = 0
     }
 
     /// `pid (comm) S ppid ... starttime(22) ...`. comm may hold spaces and
@@ -21,7 +27,7 @@ public enum ProcessFiles {
         let name = UntrustedText.escape(b[(open + 1)..<close])
         var fields: [ArraySlice<UInt8>] = []
         var i = close + 1
-        while i < b.count && fields.count < 20 {
+        while i < b.count && fields.count < 22 {
             while i < b.count && (b[i] == 0x20 || b[i] == 0x0a) { i += 1 }
             let s = i
             while i < b.count && b[i] != 0x20 && b[i] != 0x0a { i += 1 }
@@ -32,7 +38,10 @@ public enum ProcessFiles {
             let ppid = Int32(String(decoding: fields[1], as: UTF8.self)),
             let start = UInt64(String(decoding: fields[19], as: UTF8.self))
         else { return nil }
-        return Stat(name: name, state: state, ppid: ppid, startTicks: start)
+        func number(_ index: Int) -> UInt64 { index < fields.count ? UInt64(String(decoding: fields[index], as: UTF8.self)) ?? 0 : 0 }
+        // utime(14) stime(15) rss(24) → indices 11, 12, 21.
+        return Stat(
+            name: name, state: state, ppid: ppid, startTicks: start, userTicks: number(11), systemTicks: number(12), residentPages: number(21))
     }
 
     /// Effective uid from the `Uid:` line of /proc/PID/status (real, effective, saved, fs).

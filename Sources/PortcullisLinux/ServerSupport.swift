@@ -1,0 +1,32 @@
+import PortcullisCore
+
+/// Threads for blocking work started from async code (the exporter's
+/// collections, its watch poller and hidden check), outside Swift's
+/// cooperative pool, which must never block on netlink or /proc reads.
+public enum BackgroundThread {
+    /// Runs `body` on a thread of its own, or on this one when no thread can be created.
+    public static func start(_ body: @escaping @Sendable () -> Void) {
+        if !Sys.startDetachedThread(body) { body() }
+    }
+
+    /// Runs blocking `work` on a thread of its own and returns its result.
+    public static func run<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            start { continuation.resume(returning: work()) }
+        }
+    }
+}
+
+/// The exporter's own figures for the standard `process_*` metrics, read from /proc/self.
+public enum OwnProcess {
+    /// Start time, resident memory and CPU time; nil when /proc/self/stat cannot be read.
+    public static func figures(procRoot: String = "/proc") -> ProcessFigures? {
+        guard let stat = try? HostFiles.readFile(procRoot + "/self/stat"), let parsed = ProcessFiles.parseStat(stat) else { return nil }
+        let ticks = Double(max(1, Sys.clockTicksPerSecond()))
+        let boot = (try? HostFiles.readFile(procRoot + "/stat")).flatMap(ProcessFiles.bootTime(procStat:)) ?? 0
+        return ProcessFigures(
+            startTimeSeconds: Double(boot) + Double(parsed.startTicks) / ticks,
+            residentBytes: Double(parsed.residentPages) * Double(Sys.pageSize()),
+            cpuSeconds: Double(parsed.userTicks + parsed.systemTicks) / ticks)
+    }
+}

@@ -1,0 +1,114 @@
+import PortcullisCore
+import PortcullisJobs
+import PortcullisLinux
+import PortcullisStore
+import Synchronization
+
+/// Tells the background loops to stop, and wakes them from their sleeps.
+final class StopFlag: Sendable {
+    let stopped = Mutex(false)
+
+    var isSet: Bool { stopped.withLock { $0 } }
+
+    func set() { stopped.withLock { $0 = true } }
+
+    /// Sleeps up to `milliseconds` in short slices; true when told to stop.
+    /// Slices rather than a condition variable: four wake-ups a second cost nothing measurable.
+    func sleep(milliseconds: Int64) -> Bool {
+        var left = milliseconds
+        while left > 0 {
+            if isSet { return true }
+            let slice = min(left, 250)
+            StopSignals.sleep(milliseconds: slice)
+            left -= slice
+        }
+        return isSet
+    }
+}
+
+/// A value handed to the one thread that uses it from then on.
+final class HandOff<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+/// The watch poller: `watch` inside the exporter, feeding first-seen
+/// times, the event feed, the listener-count chart and, with `--record`,
+/// the history database.
+enum WatchLoop {
+    static func run(
+        options: WatchSession.Options, store: HistoryStore?, state: ExporterState, stop: StopFlag,
+        log: @escaping @Sendable (Diagnostic) -> Void
+    ) {
+        var options = options
+        options.store = store
+        options.sleep = { stop.sleep(milliseconds: $0) }
+        // Each distinct diagnostic once: a poll a second must not repeat "cannot read pid 1's fds" forever.
+        var said = Set<String>()
+        func report(_ diagnostics: [Diagnostic]) {
+            for diagnostic in diagnostics where said.insert(diagnostic.message).inserted { log(diagnostic) }
+        }
+        while !stop.isSet {
+            let session: WatchSession
+            do {
+                session = try WatchSession(options)
+            } catch {
+                state.watchFailed(pollSeconds: 0)
+                report([Diagnostic(.warning, "the watch poller cannot start: \(error); retrying")])
+                if stop.sleep(milliseconds: max(options.intervalMilliseconds, 5000)) { return }
+                continue
+            }
+            report(session.takeDiagnostics())
+            state.learnStartingListeners(session.listeners, now: Clock.realtimeMilliseconds())
+            state.record([], listenerCount: session.listenerCount, pollSeconds: 0, now: Clock.realtimeMilliseconds())
+            do {
+                while true {
+                    let started = Clock.monotonicMilliseconds()
+                    guard let events = try session.next() else { break }
+                    let seconds = Double(Clock.monotonicMilliseconds() - started - options.intervalMilliseconds) / 1000
+                    state.record(events, listenerCount: session.listenerCount, pollSeconds: max(0, seconds), now: Clock.realtimeMilliseconds())
+                    report(session.takeDiagnostics())
+                }
+            } catch {
+                state.watchFailed(pollSeconds: 0)
+                report([Diagnostic(.warning, "the watch poller failed: \(error); restarting it")])
+            }
+            session.finish()
+            report(session.takeDiagnostics())
+        }
+    }
+}
+
+/// The hidden-port check on its own schedule: expensive (a bind probe of
+/// every port), so never run per request; requests read its last result.
+enum HiddenLoop {
+    static func run(
+        options: HiddenPortCheck.Options, intervalMilliseconds: Int64, state: ExporterState, stop: StopFlag,
+        log: @escaping @Sendable (Diagnostic) -> Void
+    ) {
+        var said = Set<String>()
+        while !stop.isSet {
+            let startedAt = Clock.realtimeMilliseconds()
+            state.hiddenStarted(at: startedAt)
+            let started = Clock.monotonicMilliseconds()
+            let status: ExporterView.HiddenStatus
+            do {
+                let report = try HiddenJob.run(options)
+                for diagnostic in report.diagnostics where said.insert(diagnostic.message).inserted { log(diagnostic) }
+                status = ExporterView.HiddenStatus(
+                    finishedAtMilliseconds: Clock.realtimeMilliseconds(), durationMilliseconds: Clock.monotonicMilliseconds() - started,
+                    report: report)
+                if report.foundSomethingHidden {
+                    log(Diagnostic(.warning, "the hidden check found \(report.findings.filter(\.alarm).count) hidden port(s) or process(es); see /api/v1/hidden"))
+                }
+            } catch {
+                log(Diagnostic(.warning, "the hidden check failed: \(error)"))
+                status = ExporterView.HiddenStatus(
+                    finishedAtMilliseconds: Clock.realtimeMilliseconds(), durationMilliseconds: Clock.monotonicMilliseconds() - started,
+                    report: nil, error: error.description)
+            }
+            state.hiddenFinished(status, nextAt: Clock.realtimeMilliseconds() + intervalMilliseconds)
+            if stop.sleep(milliseconds: intervalMilliseconds) { return }
+        }
+    }
+}
