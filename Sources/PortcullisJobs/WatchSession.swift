@@ -52,6 +52,8 @@ public final class WatchSession {
     public var listenerCount: Int { watcher.listenerCount }
     /// Listening sockets known now (SO_REUSEPORT groups count each socket).
     public var socketCount: Int { watcher.socketCount }
+    /// How long the last poll took (reading the kernel and resolving owners, not the wait before it).
+    public private(set) var lastPollMilliseconds: Int64 = 0
     /// Every listener known now, with its sockets and owners.
     public var listeners: [ListenerKey: ListenerView] { watcher.listeners }
 
@@ -72,6 +74,8 @@ public final class WatchSession {
         let now = Clock.monotonicMilliseconds()
         if nextPoll < now { nextPoll = now + step }
         let events: [WatchEvent]
+        let started = Clock.monotonicMilliseconds()
+        defer { lastPollMilliseconds = Clock.monotonicMilliseconds() - started }
         do { events = try watcher.poll(time: Clock.realtimeMilliseconds()) } catch { throw .collection(error) }
         diagnostics += watcher.takeDiagnostics()
         dispatch(events)

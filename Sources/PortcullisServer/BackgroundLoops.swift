@@ -36,37 +36,29 @@ final class HandOff<Value>: @unchecked Sendable {
 /// times, the event feed, the listener-count chart and, with `--record`,
 /// the history database.
 enum WatchLoop {
+    /// Polls `session` (started, its first listeners learnt) until told to
+    /// stop; a session that fails is replaced by a new one.
     static func run(
-        options: WatchSession.Options, store: HistoryStore?, state: ExporterState, stop: StopFlag,
+        session first: WatchSession, options: WatchSession.Options, state: ExporterState, stop: StopFlag,
         log: @escaping @Sendable (Diagnostic) -> Void
     ) {
-        var options = options
-        options.store = store
-        options.sleep = { stop.sleep(milliseconds: $0) }
         // Each distinct diagnostic once: a poll a second must not repeat "cannot read pid 1's fds" forever.
         var said = Set<String>()
         func report(_ diagnostics: [Diagnostic]) {
             for diagnostic in diagnostics where said.insert(diagnostic.message).inserted { log(diagnostic) }
         }
+        var current: WatchSession? = first
         while !stop.isSet {
-            let session: WatchSession
-            do {
-                session = try WatchSession(options)
-            } catch {
-                state.watchFailed(pollSeconds: 0)
-                report([Diagnostic(.warning, "the watch poller cannot start: \(error); retrying")])
+            guard let session = current ?? start(options, state: state, report: report) else {
                 if stop.sleep(milliseconds: max(options.intervalMilliseconds, 5000)) { return }
                 continue
             }
+            current = nil
             report(session.takeDiagnostics())
-            state.learnStartingListeners(session.listeners, now: Clock.realtimeMilliseconds())
-            state.record([], listenerCount: session.listenerCount, pollSeconds: 0, now: Clock.realtimeMilliseconds())
             do {
-                while true {
-                    let started = Clock.monotonicMilliseconds()
-                    guard let events = try session.next() else { break }
-                    let seconds = Double(Clock.monotonicMilliseconds() - started - options.intervalMilliseconds) / 1000
-                    state.record(events, listenerCount: session.listenerCount, pollSeconds: max(0, seconds), now: Clock.realtimeMilliseconds())
+                while let events = try session.next() {
+                    let seconds = Double(session.lastPollMilliseconds) / 1000
+                    state.record(events, listenerCount: session.listenerCount, pollSeconds: seconds, now: Clock.realtimeMilliseconds())
                     report(session.takeDiagnostics())
                 }
             } catch {
@@ -75,6 +67,20 @@ enum WatchLoop {
             }
             session.finish()
             report(session.takeDiagnostics())
+        }
+    }
+
+    /// A new session with its first poll done and its listeners learnt; nil (said) when it cannot start.
+    static func start(_ options: WatchSession.Options, state: ExporterState, report: ([Diagnostic]) -> Void) -> WatchSession? {
+        do {
+            let session = try WatchSession(options)
+            state.learnStartingListeners(session.listeners, now: Clock.realtimeMilliseconds())
+            state.record([], listenerCount: session.listenerCount, pollSeconds: 0, now: Clock.realtimeMilliseconds())
+            return session
+        } catch {
+            state.watchFailed(pollSeconds: 0)
+            report([Diagnostic(.warning, "the watch poller cannot start: \(error); retrying")])
+            return nil
         }
     }
 }

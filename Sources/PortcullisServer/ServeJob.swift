@@ -84,11 +84,18 @@ public enum ServeJob {
         var watchOptions = WatchSession.Options()
         watchOptions.intervalMilliseconds = options.watchIntervalMilliseconds
         watchOptions.watcher = options.watcher
-        // The store and the watch options (closures, a database handle) belong to the watch thread from here on.
-        let handOff = HandOff((watchOptions, store))
+        watchOptions.store = store
+        watchOptions.sleep = { stop.sleep(milliseconds: $0) }
+        // The first poll happens before serving: once the address is
+        // announced, every listener opened later is an event.
+        let session = try WatchSession(watchOptions)
+        state.learnStartingListeners(session.listeners, now: Clock.realtimeMilliseconds())
+        state.record([], listenerCount: session.listenerCount, pollSeconds: 0, now: Clock.realtimeMilliseconds())
+        // The session and its options (closures, a database handle) belong to the watch thread from here on.
+        let handOff = HandOff((session, watchOptions))
         let log = options.log
         BackgroundThread.start {
-            WatchLoop.run(options: handOff.value.0, store: handOff.value.1, state: state, stop: stop, log: log)
+            WatchLoop.run(session: handOff.value.0, options: handOff.value.1, state: state, stop: stop, log: log)
         }
         if options.hiddenIntervalMilliseconds > 0 {
             var hidden = HiddenPortCheck.Options()
