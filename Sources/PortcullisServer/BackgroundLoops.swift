@@ -105,7 +105,11 @@ enum HiddenLoop {
                     finishedAtMilliseconds: Clock.realtimeMilliseconds(), durationMilliseconds: Clock.monotonicMilliseconds() - started,
                     report: report)
                 if report.foundSomethingHidden {
-                    log(Diagnostic(.warning, "the hidden check found \(report.findings.filter(\.alarm).count) hidden port(s) or process(es); see /api/v1/hidden"))
+                    log(
+                        Diagnostic(
+                            .warning,
+                            "the hidden check found \(report.findings.filter(\.alarm).count) hidden port(s) or process(es); see /api/v1/hidden"
+                        ))
                 }
             } catch {
                 log(Diagnostic(.warning, "the hidden check failed: \(error)"))

@@ -37,7 +37,9 @@ struct ExporterResponder: HTTPResponder {
 
     func route(_ request: Request) async -> Response {
         let path = request.uri.path
-        let known = ["/", "/metrics", "/healthz", "/api/v1/listeners", "/api/v1/audit", "/api/v1/hidden", "/api/v1/events", "/api/v1/history"]
+        let known = [
+            "/", "/metrics", "/healthz", "/api/v1/listeners", "/api/v1/audit", "/api/v1/hidden", "/api/v1/events", "/api/v1/history",
+        ]
         guard known.contains(path) else {
             return Self.text(.notFound, "not found: \(Self.printable(path)); endpoints: \(known.joined(separator: ", "))\n")
         }
@@ -73,10 +75,13 @@ struct ExporterResponder: HTTPResponder {
         }
         let shared = state.snapshot
         view.hidden = shared.hidden
-        view.collectors = [ExporterView.CollectorStatus(name: "audit", success: collection.report != nil, durationSeconds: collection.seconds)]
+        view.collectors = [
+            ExporterView.CollectorStatus(name: "audit", success: collection.report != nil, durationSeconds: collection.seconds)
+        ]
         if let hidden = shared.hidden {
             view.collectors.append(
-                ExporterView.CollectorStatus(name: "hidden", success: hidden.report != nil, durationSeconds: Double(hidden.durationMilliseconds) / 1000))
+                ExporterView.CollectorStatus(
+                    name: "hidden", success: hidden.report != nil, durationSeconds: Double(hidden.durationMilliseconds) / 1000))
         }
         view.collectors.append(shared.watch)
         view.watchEvents = shared.eventCounts
@@ -92,7 +97,8 @@ struct ExporterResponder: HTTPResponder {
     func audit(listenersOnly: Bool) async -> Response {
         let collection = await collector.collect()
         guard let report = collection.report else {
-            return Self.json(.internalServerError, .object([("error", .string("the audit failed: \(collection.error ?? "unknown error")"))]))
+            return Self.json(
+                .internalServerError, .object([("error", .string("the audit failed: \(collection.error ?? "unknown error")"))]))
         }
         var out = OutputSink()
         if listenersOnly {
@@ -111,7 +117,8 @@ struct ExporterResponder: HTTPResponder {
 
     func hidden() -> Response {
         guard settings.hiddenEnabled else {
-            return Self.json(.notFound, .object([("state", .string("disabled")), ("error", .string("the hidden check is off (--hidden-interval 0)"))]))
+            return Self.json(
+                .notFound, .object([("state", .string("disabled")), ("error", .string("the hidden check is off (--hidden-interval 0)"))]))
         }
         let shared = state.snapshot
         let next: JSONValue = shared.hiddenNextAt.map { .string(Timestamp.iso8601Milliseconds($0)) } ?? .null
@@ -136,7 +143,8 @@ struct ExporterResponder: HTTPResponder {
         }
         let running: JSONValue = shared.hiddenStartedAt.map { .string(Timestamp.iso8601Milliseconds($0)) } ?? .null
         return Self.json(
-            .ok, .object([("state", .string("done")), ("checked_at", checked), ("next_check_at", next), ("running_since", running)] + fields))
+            .ok,
+            .object([("state", .string("done")), ("checked_at", checked), ("next_check_at", next), ("running_since", running)] + fields))
     }
 
     func events(_ after: String?) -> Response {
@@ -145,7 +153,12 @@ struct ExporterResponder: HTTPResponder {
             guard let value = Int64(after), value >= 0 else {
                 return Self.json(
                     .badRequest,
-                    .object([("error", .string("invalid value '\(Self.printable(after))' for after: give the id of the last event seen (0 or more)"))]))
+                    .object([
+                        (
+                            "error",
+                            .string("invalid value '\(Self.printable(after))' for after: give the id of the last event seen (0 or more)")
+                        )
+                    ]))
             }
             since = value
         }

@@ -116,7 +116,9 @@ public enum ServeJob {
         let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .seconds(30)))
         let server: HTTPServerBuilder
         if let tls {
-            do { server = try .tls(http1, tlsConfiguration: tls) } catch { throw .invalidInput("cannot use the TLS configuration: \(error)") }
+            do { server = try .tls(http1, tlsConfiguration: tls) } catch {
+                throw .invalidInput("cannot use the TLS configuration: \(error)")
+            }
         } else {
             server = http1
         }
@@ -152,11 +154,14 @@ public enum ServeJob {
         do { chain = try NIOSSLCertificate.fromPEMFile(tls.certificateFile) } catch {
             throw .invalidInput("cannot load the TLS certificate \(tls.certificateFile) (cert_file): \(error)")
         }
-        guard !chain.isEmpty else { throw .invalidInput("the TLS certificate file \(tls.certificateFile) (cert_file) holds no PEM certificate") }
+        guard !chain.isEmpty else {
+            throw .invalidInput("the TLS certificate file \(tls.certificateFile) (cert_file) holds no PEM certificate")
+        }
         do { key = try NIOSSLPrivateKey(file: tls.keyFile, format: .pem) } catch {
             throw .invalidInput("cannot load the TLS private key \(tls.keyFile) (key_file): \(error)")
         }
-        var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        var configuration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
         configuration.minimumTLSVersion = tls.minimumVersion == .tls13 ? .tlsv13 : .tlsv12
         if let maximum = tls.maximumVersion { configuration.maximumTLSVersion = maximum == .tls13 ? .tlsv13 : .tlsv12 }
         switch tls.clientAuth {

@@ -21,17 +21,21 @@ extension Portcullis {
 
         @Option(
             name: .customLong("web.listen-address"),
-            help: ArgumentHelp("Address and port to listen on: 127.0.0.1:\(ListenAddress.defaultPort), [::1]:PORT, :PORT (every IPv4 address).", valueName: "HOST:PORT"))
+            help: ArgumentHelp(
+                "Address and port to listen on: 127.0.0.1:\(ListenAddress.defaultPort), [::1]:PORT, :PORT (every IPv4 address).",
+                valueName: "HOST:PORT"))
         var listenAddress = ListenAddress.default.description
         @Option(
             name: .customLong("web.config.file"),
-            help: ArgumentHelp("TLS and basic-auth settings in the exporter-toolkit format (tls_server_config, basic_auth_users).", valueName: "FILE"))
+            help: ArgumentHelp(
+                "TLS and basic-auth settings in the exporter-toolkit format (tls_server_config, basic_auth_users).", valueName: "FILE"))
         var webConfigFile: String?
         @Flag(name: .customLong("web.insecure"), help: "Allow listening beyond loopback without TLS and authentication (warns).")
         var insecure = false
         @Option(
             name: .customLong("hidden-interval"),
-            help: ArgumentHelp("Time between hidden-port checks, e.g. 10m, 1h (default 10m); 0 turns the check off.", valueName: "DURATION"))
+            help: ArgumentHelp("Time between hidden-port checks, e.g. 10m, 1h (default 10m); 0 turns the check off.", valueName: "DURATION")
+        )
         var hiddenInterval = "10m"
         @Option(
             name: .customLong("watch-interval"),

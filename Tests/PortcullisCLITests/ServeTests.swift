@@ -48,7 +48,10 @@ enum HTTP {
         defer { scratch.remove() }
         let curl = try #require(curlPath, "curl is needed")
         let result = try Subprocess.run(
-            curl, ["-sS", "--max-time", "30", "-D", scratch.path + "/headers", "-o", scratch.path + "/body", "-w", "%{http_code}"] + extra + [url],
+            curl,
+            ["-sS", "--max-time", "30", "-D", scratch.path + "/headers", "-o", scratch.path + "/body", "-w", "%{http_code}"] + extra + [
+                url
+            ],
             timeout: timeout)
         return HTTPResult(
             status: Int(result.out.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0,
@@ -212,7 +215,7 @@ extension CLITests {
             let started = Date()
             let metrics = try HTTP.get(exporter.url + "/metrics")
             #expect(metrics.status == 200)
-            #expect(Date().timeIntervalSince(started) < 20, "a scrape waited behind a stalled client")
+            #expect(Date().timeIntervalSince(started) < 5, "a scrape waited behind a stalled client")
         }
 
         @Test("concurrent scrapes all succeed", .enabled(if: canServe, "needs python3 and curl"))
@@ -233,7 +236,9 @@ extension CLITests {
             let refused = try CLI.run(["serve", "--web.listen-address", "0.0.0.0:0", "--hidden-interval", "0"], timeout: 30)
             #expect(refused.status == 2, "\(refused)")
             #expect(refused.err.contains("0.0.0.0:0 is reachable beyond loopback") && refused.err.contains("--web.insecure"), "\(refused)")
-            let insecure = try BackgroundPortcullis(["serve", "--web.listen-address", "0.0.0.0:0", "--web.insecure", "--hidden-interval", "0"])
+            let insecure = try BackgroundPortcullis([
+                "serve", "--web.listen-address", "0.0.0.0:0", "--web.insecure", "--hidden-interval", "0",
+            ])
             #expect(insecure.wait { $0.err.contains("notice: serving http://0.0.0.0:") }, "\(insecure.err)")
             #expect(insecure.err.contains("warning: --web.insecure"))
             #expect(insecure.terminate() == 0)
@@ -362,7 +367,8 @@ extension CLITests {
             #expect(dom.out.contains("id=\"listeners\""), "\(dom)")
             #expect(dom.out.contains("data-port=\"\(listener.port)\""), "\(dom)")
             let shot = scratch.path + "/dashboard.png"
-            let screenshot = try Subprocess.run(chromium, common + ["--window-size=1400,1000", "--screenshot=\(shot)", exporter.url + "/"], timeout: 120)
+            let screenshot = try Subprocess.run(
+                chromium, common + ["--window-size=1400,1000", "--screenshot=\(shot)", exporter.url + "/"], timeout: 120)
             let size = (try? FileManager.default.attributesOfItem(atPath: shot)[.size] as? Int) ?? 0
             #expect(size > 10_000, "\(screenshot)")
             if let keep = ProcessInfo.processInfo.environment["PORTCULLIS_KEEP_SCREENSHOT"] {
@@ -381,7 +387,9 @@ extension CLITests {
             var opened = false
             for _ in 0..<100 where !opened {
                 let feed = try HTTP.get(exporter.url + "/api/v1/events")
-                opened = ((feed.json?["events"] as? [[String: Any]]) ?? []).contains { ($0["local_port"] as? NSNumber)?.intValue == Int(port) }
+                opened = ((feed.json?["events"] as? [[String: Any]]) ?? []).contains {
+                    ($0["local_port"] as? NSNumber)?.intValue == Int(port)
+                }
                 if !opened { usleep(100_000) }
             }
             #expect(opened)

@@ -41,7 +41,8 @@ public enum ProcessFiles {
         func number(_ index: Int) -> UInt64 { index < fields.count ? UInt64(String(decoding: fields[index], as: UTF8.self)) ?? 0 : 0 }
         // utime(14) stime(15) rss(24) → indices 11, 12, 21.
         return Stat(
-            name: name, state: state, ppid: ppid, startTicks: start, userTicks: number(11), systemTicks: number(12), residentPages: number(21))
+            name: name, state: state, ppid: ppid, startTicks: start, userTicks: number(11), systemTicks: number(12),
+            residentPages: number(21))
     }
 
     /// Effective uid from the `Uid:` line of /proc/PID/status (real, effective, saved, fs).

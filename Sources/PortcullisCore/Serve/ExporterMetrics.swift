@@ -150,9 +150,12 @@ public enum ExporterMetrics {
             byExposure[listener.entry.exposure.rawValue, default: [:]][listener.verdict.jsonName, default: 0] += 1
         }
         let counts = MetricFamily(
-            "portcullis_listeners", .gauge, help: "Listening sockets by the addresses they are bound to (exposure) and verdict (filtered: the firewall stops other hosts).",
+            "portcullis_listeners", .gauge,
+            help: "Listening sockets by the addresses they are bound to (exposure) and verdict (filtered: the firewall stops other hosts).",
             samples: byExposure.keys.sorted().flatMap { exposure in
-                (byExposure[exposure] ?? [:]).sorted { $0.key < $1.key }.map { .init([("exposure", exposure), ("verdict", $0.key)], Double($0.value)) }
+                (byExposure[exposure] ?? [:]).sorted { $0.key < $1.key }.map {
+                    .init([("exposure", exposure), ("verdict", $0.key)], Double($0.value))
+                }
             })
 
         var findingCounts: [Severity: [String: Int]] = [:]
@@ -178,7 +181,8 @@ public enum ExporterMetrics {
         families += hiddenFamilies(view.hidden)
         families.append(
             MetricFamily(
-                "portcullis_diagnostics", .gauge, help: "Things the last audit could not read or attribute, by severity (see /api/v1/audit).",
+                "portcullis_diagnostics", .gauge,
+                help: "Things the last audit could not read or attribute, by severity (see /api/v1/audit).",
                 samples: [Diagnostic.Severity.notice, .warning].map { severity in
                     .init([("severity", severity.rawValue)], Double(view.diagnostics.filter { $0.severity == severity }.count))
                 }))
@@ -195,7 +199,8 @@ public enum ExporterMetrics {
                 "portcullis_watch_events_total", .counter, help: "Listener events the watch poller has seen since the exporter started.",
                 samples: WatchEvent.Kind.allCases.map { .init([("kind", $0.rawValue)], Double(view.watchEvents[$0] ?? 0)) }))
         families.append(
-            MetricFamily("portcullis_series_limit", .gauge, help: "The cap on per-listener and per-finding series (--max-series).",
+            MetricFamily(
+                "portcullis_series_limit", .gauge, help: "The cap on per-listener and per-finding series (--max-series).",
                 samples: [.init([], Double(view.maxSeries))]))
         families.append(
             MetricFamily(
@@ -246,7 +251,8 @@ public enum ExporterMetrics {
                 "process_start_time_seconds", .gauge, help: "Start time of the process since unix epoch in seconds.",
                 samples: [.init([], process.startTimeSeconds)]),
             MetricFamily(
-                "process_resident_memory_bytes", .gauge, help: "Resident memory size in bytes.", samples: [.init([], process.residentBytes)]),
+                "process_resident_memory_bytes", .gauge, help: "Resident memory size in bytes.", samples: [.init([], process.residentBytes)]
+            ),
             MetricFamily(
                 "process_cpu_seconds_total", .counter, help: "Total user and system CPU time spent in seconds.",
                 samples: [.init([], process.cpuSeconds)]),

@@ -20,7 +20,8 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
 
     /// Parses `HOST:PORT`; the error says what was wrong and what is accepted.
     public init(parsing text: String) throws(FilterError) {
-        let accepted = "give HOST:PORT, e.g. 127.0.0.1:\(Self.defaultPort), [::1]:\(Self.defaultPort) or :\(Self.defaultPort) (every IPv4 address)"
+        let accepted =
+            "give HOST:PORT, e.g. 127.0.0.1:\(Self.defaultPort), [::1]:\(Self.defaultPort) or :\(Self.defaultPort) (every IPv4 address)"
         guard let colon = text.lastIndex(of: ":") else {
             throw FilterError(option: "--web.listen-address", value: UntrustedText.escape(text), reason: "no port; \(accepted)")
         }
@@ -28,7 +29,8 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
         let portText = String(text[text.index(after: colon)...])
         guard let port = UInt16(portText) else {
             throw FilterError(
-                option: "--web.listen-address", value: UntrustedText.escape(text), reason: "the port must be a number from 0 to 65535; \(accepted)")
+                option: "--web.listen-address", value: UntrustedText.escape(text),
+                reason: "the port must be a number from 0 to 65535; \(accepted)")
         }
         if hostText.hasPrefix("[") && hostText.hasSuffix("]") {
             hostText = String(hostText.dropFirst().dropLast())
@@ -45,7 +47,9 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
         guard let host else {
             throw FilterError(
                 option: "--web.listen-address", value: UntrustedText.escape(text),
-                reason: "'\(UntrustedText.escape(hostText))' is not an IP address (host names other than localhost are not resolved); \(accepted)")
+                reason:
+                    "'\(UntrustedText.escape(hostText))' is not an IP address (host names other than localhost are not resolved); \(accepted)"
+            )
         }
         self.init(host: host, port: port)
     }
@@ -62,8 +66,11 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
         guard !isLoopbackOnly else { return nil }
         var missing: [String] = []
         if config.tls == nil { missing.append("TLS (tls_server_config)") }
-        if !config.authenticatesClients { missing.append("authentication (basic_auth_users, or client_auth_type RequireAndVerifyClientCert)") }
+        if !config.authenticatesClients {
+            missing.append("authentication (basic_auth_users, or client_auth_type RequireAndVerifyClientCert)")
+        }
         guard !missing.isEmpty else { return nil }
-        return "\(self) is reachable beyond loopback, and the web configuration has no \(missing.joined(separator: " and no ")): anyone who can reach it would read this host's listeners and findings. Give --web.config.file with both, or --web.insecure to accept the risk"
+        return
+            "\(self) is reachable beyond loopback, and the web configuration has no \(missing.joined(separator: " and no ")): anyone who can reach it would read this host's listeners and findings. Give --web.config.file with both, or --web.insecure to accept the risk"
     }
 }

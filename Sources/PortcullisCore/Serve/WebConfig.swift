@@ -116,7 +116,8 @@ extension WebConfig {
 
     static func read(_ yaml: String, file: String) throws(PolicyError) -> WebConfig {
         if let (line, column) = PolicyParser.firstAnchorOrAlias(yaml) {
-            throw PolicyError(file: file, line: line, column: column, message: "YAML anchors and aliases are not accepted; write the values out")
+            throw PolicyError(
+                file: file, line: line, column: column, message: "YAML anchors and aliases are not accepted; write the values out")
         }
         let root: Node?
         do {
@@ -124,7 +125,8 @@ extension WebConfig {
         } catch let error as YamlError {
             throw PolicyParser.convert(error, yaml: yaml, file: file)
         } catch {
-            throw PolicyError(file: file, line: 1, column: 1, message: "cannot read the YAML: \(UntrustedText.escape(String(describing: error)))")
+            throw PolicyError(
+                file: file, line: 1, column: 1, message: "cannot read the YAML: \(UntrustedText.escape(String(describing: error)))")
         }
         var config = WebConfig()
         guard let root, !PolicyParser.isNull(root) else { return config }
@@ -199,7 +201,8 @@ extension WebConfig {
             case "min_version", "max_version":
                 let text = try reader.text(value, what: "a TLS version")
                 guard let version = TLS.Version(rawValue: text) else {
-                    throw reader.fail(value, "unsupported \(name) \(PolicyParser.quote(text)); use TLS12 or TLS13 (older versions are not offered)")
+                    throw reader.fail(
+                        value, "unsupported \(name) \(PolicyParser.quote(text)); use TLS12 or TLS13 (older versions are not offered)")
                 }
                 if name == "min_version" { tls.minimumVersion = version } else { tls.maximumVersion = version }
             default:
@@ -211,7 +214,8 @@ extension WebConfig {
         }
         tls.certificateFile = certificate
         if tls.clientAuth != .none && tls.clientCAFile == nil {
-            throw reader.fail(node, "client_auth_type \(tls.clientAuth.rawValue) needs client_ca_file, the CA that signs client certificates")
+            throw reader.fail(
+                node, "client_auth_type \(tls.clientAuth.rawValue) needs client_ca_file, the CA that signs client certificates")
         }
         if let maximum = tls.maximumVersion, maximum < tls.minimumVersion {
             throw reader.fail(node, "max_version \(maximum.rawValue) is below min_version \(tls.minimumVersion.rawValue)")
