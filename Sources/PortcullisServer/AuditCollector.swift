@@ -4,6 +4,8 @@ import PortcullisLinux
 
 /// One audit of the host, as `/metrics` and the JSON API serve it.
 struct Collection: Sendable {
+    /// Audits run since the exporter started, this one included.
+    var runs = 0
     /// The overview: every listener with its verdict, the findings, the inventory.
     var report: OverviewJob.Report?
     /// Why the audit failed, when it did.
@@ -20,17 +22,25 @@ struct Collection: Sendable {
 actor AuditCollector {
     let options: OverviewJob.Options
     var running: Task<Collection, Never>?
+    /// Audits run since the start (`portcullis_audit_runs_total`): fewer than the scrapes when they overlap.
+    private(set) var runs = 0
 
     init(options: OverviewJob.Options) { self.options = options }
 
     /// The audit in progress if there is one, else a new one.
     func collect() async -> Collection {
-        if let running { return await running.value }
+        if let running {
+            var shared = await running.value
+            shared.runs = runs
+            return shared
+        }
         let options = self.options
         let task = Task { await BackgroundThread.run { Self.audit(options) } }
         running = task
-        let result = await task.value
+        runs += 1
+        var result = await task.value
         running = nil
+        result.runs = runs
         return result
     }
 

@@ -85,6 +85,7 @@ struct ExporterResponder: HTTPResponder {
         }
         view.collectors.append(shared.watch)
         view.watchEvents = shared.eventCounts
+        view.auditRuns = collection.runs
         view.maxSeries = settings.maxSeries
         view.version = settings.version
         view.revision = settings.revision

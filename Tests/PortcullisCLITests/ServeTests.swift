@@ -229,6 +229,11 @@ extension CLITests {
                     + (0..<20).flatMap { _ in ["-o", "/dev/null", exporter.url + "/metrics"] })
             let statuses = codes.out.split(separator: "\n")
             #expect(statuses.count == 20 && statuses.allSatisfy { $0 == "200" }, "\(codes)")
+            // They overlapped, so they shared audits: fewer ran than were asked for (this scrape's own included).
+            let metrics = try HTTP.get(exporter.url + "/metrics")
+            let runs = metrics.body.split(separator: "\n").first { $0.hasPrefix("portcullis_audit_runs_total ") }
+            let count = try #require(runs.flatMap { $0.split(separator: " ").last }.flatMap { Int($0) }, "\(metrics)")
+            #expect(count >= 2 && count < 21, "\(count) audits for 21 scrapes")
         }
 
         @Test("beyond loopback without TLS and auth is refused (exit 2); --web.insecure warns", .enabled(if: canServe, "needs python3"))

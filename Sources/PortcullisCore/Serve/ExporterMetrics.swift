@@ -51,6 +51,8 @@ public struct ExporterView: Sendable {
     public var hidden: HiddenStatus?
     /// Each collector's outcome.
     public var collectors: [CollectorStatus] = []
+    /// Audits run since the exporter started (concurrent scrapes share one).
+    public var auditRuns = 0
     /// Events the watch poller has seen since the exporter started, by kind.
     public var watchEvents: [WatchEvent.Kind: Int] = [:]
     /// The cap on per-listener series (`--max-series`).
@@ -194,6 +196,11 @@ public enum ExporterMetrics {
             MetricFamily(
                 "portcullis_collector_duration_seconds", .gauge, help: "How long the collector's last run took.",
                 samples: view.collectors.map { .init([("collector", $0.name)], $0.durationSeconds) }))
+        families.append(
+            MetricFamily(
+                "portcullis_audit_runs_total", .counter,
+                help: "Audits run for scrapes and API requests since the start; overlapping requests share one.",
+                samples: [.init([], Double(view.auditRuns))]))
         families.append(
             MetricFamily(
                 "portcullis_watch_events_total", .counter, help: "Listener events the watch poller has seen since the exporter started.",
