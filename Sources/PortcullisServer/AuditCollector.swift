@@ -4,7 +4,7 @@ import PortcullisLinux
 
 /// One audit of the host, as `/metrics` and the JSON API serve it.
 struct Collection: Sendable {
-    /// Audits run since the exporter started, this one included.
+    /// This audit's number: audits run since the exporter started, this one included.
     var runs = 0
     /// The overview: every listener with its verdict, the findings, the inventory.
     var report: OverviewJob.Report?
@@ -29,18 +29,18 @@ actor AuditCollector {
 
     /// The audit in progress if there is one, else a new one.
     func collect() async -> Collection {
-        if let running {
-            var shared = await running.value
-            shared.runs = runs
-            return shared
-        }
-        let options = self.options
-        let task = Task { await BackgroundThread.run { Self.audit(options) } }
-        running = task
+        if let running { return await running.value }
         runs += 1
-        var result = await task.value
+        let number = runs
+        let options = self.options
+        let task = Task {
+            var collection = await BackgroundThread.run { Self.audit(options) }
+            collection.runs = number
+            return collection
+        }
+        running = task
+        let result = await task.value
         running = nil
-        result.runs = runs
         return result
     }
 

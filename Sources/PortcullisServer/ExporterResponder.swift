@@ -4,6 +4,7 @@ import NIOCore
 import PortcullisCore
 import PortcullisJobs
 import PortcullisLinux
+import Synchronization
 
 /// Every endpoint of `portcullis serve`: one switch over the path, so the
 /// whole surface is visible in one place. Only GET and HEAD are served.
@@ -14,6 +15,7 @@ struct ExporterResponder: HTTPResponder {
     let state: ExporterState
     let authenticator: BasicAuthenticator?
     let settings: Settings
+    let rendered = RenderedMetrics()
 
     /// What the responder needs from the options, all Sendable.
     struct Settings: Sendable {
@@ -65,6 +67,11 @@ struct ExporterResponder: HTTPResponder {
 
     func metrics() async -> Response {
         let collection = await collector.collect()
+        // Scrapes that shared an audit share its exposition too: rendering
+        // 10,000 listeners fifty times over would cost more than the audit.
+        if let bytes = rendered.bytes(for: collection.runs) {
+            return Self.body(.ok, bytes, contentType: PrometheusText.contentType)
+        }
         var view = ExporterView()
         let now = Clock.realtimeMilliseconds()
         if let report = collection.report {
@@ -92,6 +99,7 @@ struct ExporterResponder: HTTPResponder {
         view.process = OwnProcess.figures()
         var out = OutputSink()
         PrometheusText.write(ExporterMetrics.families(view), to: &out)
+        rendered.keep(out.bytes, for: collection.runs)
         return Self.body(.ok, out.bytes, contentType: PrometheusText.contentType)
     }
 
@@ -204,4 +212,14 @@ struct ExporterResponder: HTTPResponder {
 
     /// A request's own text, escaped and cut short, for an error message.
     static func printable(_ text: String) -> String { UntrustedText.escape(String(text.prefix(200))) }
+}
+
+/// The exposition of the last audit, for the scrapes that shared it.
+final class RenderedMetrics: Sendable {
+    let last = Mutex<(run: Int, bytes: [UInt8])?>(nil)
+
+    /// The bytes rendered for audit number `run`, if they are the last ones.
+    func bytes(for run: Int) -> [UInt8]? { last.withLock { $0?.run == run ? $0?.bytes : nil } }
+
+    func keep(_ bytes: [UInt8], for run: Int) { last.withLock { $0 = (run, bytes) } }
 }

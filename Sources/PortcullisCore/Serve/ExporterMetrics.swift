@@ -114,14 +114,19 @@ public enum ExporterMetrics {
             if grouped[key] == nil { order.append(key) }
             grouped[key, default: []].append(listener)
         }
-        // Worst first, so a cap drops the harmless ones.
-        let ranked = order.sorted { a, b in
-            let va = worst(grouped[a] ?? [])
-            let vb = worst(grouped[b] ?? [])
-            return va != vb ? va > vb : a < b
+        // Over the cap, the worst are kept: a cap drops the harmless ones
+        // first. Under it (the usual case) the inventory's order stands, and
+        // nothing is sorted.
+        var kept = order
+        if order.count > max(0, view.maxSeries) {
+            let rank = grouped.mapValues(worst)
+            kept = Array(
+                order.sorted { a, b in
+                    let (ra, rb) = (rank[a] ?? 0, rank[b] ?? 0)
+                    return ra != rb ? ra > rb : a < b
+                }.prefix(max(0, view.maxSeries)))
         }
-        let kept = ranked.prefix(max(0, view.maxSeries))
-        let dropped = ranked.count - kept.count
+        let dropped = order.count - kept.count
 
         var info = MetricFamily(
             "portcullis_listener_info", .gauge,
@@ -132,9 +137,10 @@ public enum ExporterMetrics {
         for key in kept {
             guard let sockets = grouped[key], let first = sockets.first else { continue }
             let identity = labels(key, first.entry)
-            let owners = sockets.flatMap(\.entry.owners)
-            let commands = Set(owners.map(\.name)).sorted().joined(separator: ",")
-            let units = Set(owners.compactMap(\.unit)).sorted().joined(separator: ",")
+            let owners = sockets.count == 1 ? first.entry.owners : sockets.flatMap(\.entry.owners)
+            // One owner (nearly every listener) needs no set.
+            let commands = owners.count == 1 ? owners[0].name : Set(owners.map(\.name)).sorted().joined(separator: ",")
+            let units = owners.count == 1 ? (owners[0].unit ?? "") : Set(owners.compactMap(\.unit)).sorted().joined(separator: ",")
             let exposure = sockets.map(\.entry.exposure).max(by: { $0.metricRank < $1.metricRank }) ?? first.entry.exposure
             info.samples.append(
                 .init(
