@@ -109,7 +109,7 @@ say "$ROUNDS rounds of $CONCURRENT concurrent scrapes"
 for _ in $(seq 1 "$ROUNDS"); do
     args=()
     for _ in $(seq 1 "$CONCURRENT"); do args+=(-o /dev/null "$URL/metrics"); done
-    "${IN_NETNS[@]}" curl -s -Z --parallel-immediate --parallel-max "$CONCURRENT" -w '%{http_code} %{time_total}\n' "${args[@]}" >>"$tmp/concurrent"
+    "${IN_NETNS[@]}" curl -s --no-progress-meter -Z --parallel-immediate --parallel-max "$CONCURRENT" -w '%{http_code} %{time_total}\n' "${args[@]}" >>"$tmp/concurrent"
 done
 read -r total failed p50 p99 worst < <(python3 - "$tmp/concurrent" <<'PY'
 import sys

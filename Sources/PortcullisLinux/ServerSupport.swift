@@ -1,3 +1,4 @@
+import Dispatch
 import PortcullisCore
 
 /// Threads for blocking work started from async code (the exporter's
@@ -9,10 +10,13 @@ public enum BackgroundThread {
         if !Sys.startDetachedThread(body) { body() }
     }
 
-    /// Runs blocking `work` on a thread of its own and returns its result.
+    /// Runs blocking `work` on one of Dispatch's pooled threads and returns
+    /// its result. Pooled, not a new thread per call: a long-running server
+    /// that started a thread per request would also spread its heap over
+    /// ever more malloc arenas.
     public static func run<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
         await withCheckedContinuation { continuation in
-            start { continuation.resume(returning: work()) }
+            DispatchQueue.global().async { continuation.resume(returning: work()) }
         }
     }
 }

@@ -88,7 +88,9 @@ public enum PrometheusText {
 
     /// A label value: backslash, double quote and line feed escaped, as the format requires.
     public static func escapeLabelValue(_ value: String) -> String {
-        guard value.utf8.contains(where: { $0 == 0x5c || $0 == 0x22 || $0 == 0x0a }) else { return value }
+        var value = value
+        let plain = value.withUTF8 { bytes in !bytes.contains { $0 == 0x5c || $0 == 0x22 || $0 == 0x0a } }
+        guard !plain else { return value }
         var escaped = ""
         for c in value.unicodeScalars {
             switch c {

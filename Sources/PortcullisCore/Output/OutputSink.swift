@@ -31,7 +31,9 @@ public struct OutputSink {
 
     /// Appends `text` as UTF-8.
     public mutating func write(_ text: String) {
-        bytes.append(contentsOf: text.utf8)
+        // One copy of the contiguous UTF-8, not a byte-by-byte walk of the view.
+        var text = text
+        text.withUTF8 { bytes.append(contentsOf: $0) }
         drainIfFull()
     }
 

@@ -105,21 +105,26 @@ public enum ExporterMetrics {
     /// Every family, in a fixed order. Per-listener series past `maxSeries`
     /// are dropped (worst verdicts kept first) and counted.
     public static func families(_ view: ExporterView) -> [MetricFamily] {
-        // One series per listener key: sockets of one SO_REUSEPORT group, or
-        // the IPv4 and IPv6 halves of nothing, share a key; owners merge.
-        var grouped: [ListenerKey: [AuditedListener]] = [:]
+        // One series per listener key: sockets of one SO_REUSEPORT group
+        // share a key, and their owners merge. Positions, not copies.
+        var grouped: [ListenerKey: [Int]] = [:]
         var order: [ListenerKey] = []
-        for listener in view.listeners {
+        grouped.reserveCapacity(view.listeners.count)
+        for (index, listener) in view.listeners.enumerated() {
             let key = ListenerKey(listener.entry)
-            if grouped[key] == nil { order.append(key) }
-            grouped[key, default: []].append(listener)
+            if grouped[key] == nil {
+                order.append(key)
+                grouped[key] = [index]
+            } else {
+                grouped[key, default: []].append(index)
+            }
         }
         // Over the cap, the worst are kept: a cap drops the harmless ones
         // first. Under it (the usual case) the inventory's order stands, and
         // nothing is sorted.
         var kept = order
         if order.count > max(0, view.maxSeries) {
-            let rank = grouped.mapValues(worst)
+            let rank = grouped.mapValues { worst($0.map { view.listeners[$0] }) }
             kept = Array(
                 order.sorted { a, b in
                     let (ra, rb) = (rank[a] ?? 0, rank[b] ?? 0)
@@ -135,7 +140,9 @@ public enum ExporterMetrics {
             "portcullis_listener_first_seen_timestamp_seconds", .gauge,
             help: "When the listener was first seen: by the watch poller, else the start of its oldest owning process.")
         for key in kept {
-            guard let sockets = grouped[key], let first = sockets.first else { continue }
+            guard let positions = grouped[key], let firstPosition = positions.first else { continue }
+            let first = view.listeners[firstPosition]
+            let sockets = positions.count == 1 ? [first] : positions.map { view.listeners[$0] }
             let identity = labels(key, first.entry)
             let owners = sockets.count == 1 ? first.entry.owners : sockets.flatMap(\.entry.owners)
             // One owner (nearly every listener) needs no set.
