@@ -173,6 +173,13 @@ extension CLITests {
             #expect(hidden.status == 404 && hidden.json?["state"] as? String == "disabled", "\(hidden)")
             #expect(try HTTP.get(exporter.url + "/api/v1/history").json?["samples"] is [Any])
             #expect(try HTTP.get(exporter.url + "/healthz").body == "ok\n")
+            // The dashboard loads nothing from elsewhere, and its policy says so to the browser.
+            let page = try HTTP.get(exporter.url + "/")
+            #expect(page.status == 200 && page.body.contains("id=\"listeners\""))
+            // The one URL in it is SVG's namespace name, which is never fetched.
+            let urls = page.body.replacingOccurrences(of: "http://www.w3.org/2000/svg", with: "")
+            #expect(!urls.contains("http://") && !urls.contains("https://"), "the page names an external URL")
+            #expect(page.headers.lowercased().contains("content-security-policy: default-src 'none'"), "\(page.headers)")
 
             #expect(try HTTP.get(exporter.url + "/nothing-here").status == 404)
             #expect(try HTTP.get(exporter.url + "/metrics", ["-X", "POST"]).status == 405)

@@ -5,27 +5,34 @@ extension Policy {
     /// Yams's node tree rather than Decodable so that every error can point at
     /// the line and column of the key or value at fault.
     public static func parse(_ yaml: String, file: String) throws(PolicyError) -> Policy {
-        if let (line, column) = PolicyParser.firstAnchorOrAlias(yaml) {
-            // Aliases can expand a small file without bound, and libyaml's
-            // duplicate-key check then takes exponential time: refuse them.
-            throw PolicyError(
-                file: file, line: line, column: column,
-                message: "YAML anchors and aliases (&name, *name) are not accepted in a policy; write the values out")
-        }
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: yaml)
-        } catch let error as YamlError {
-            throw PolicyParser.convert(error, yaml: yaml, file: file)
-        } catch {
-            throw PolicyError(
-                file: file, line: 1, column: 1, message: "cannot read the YAML: \(UntrustedText.escape(String(describing: error)))")
-        }
+        let root = try PolicyParser.compose(yaml, file: file, what: "a policy")
         var policy = Policy(source: file)
         // An empty file, or only comments, is an empty policy.
         guard let root, !PolicyParser.isNull(root) else { return policy }
         try PolicyParser(file: file).read(root, into: &policy)
         return policy
+    }
+}
+
+extension PolicyParser {
+    /// The node tree of a YAML file (a policy, a web configuration), or an
+    /// error pointing at the line and column at fault. `what` names the file's kind in messages.
+    static func compose(_ yaml: String, file: String, what: String) throws(PolicyError) -> Node? {
+        if let (line, column) = firstAnchorOrAlias(yaml) {
+            // Aliases can expand a small file without bound, and libyaml's
+            // duplicate-key check then takes exponential time: refuse them.
+            throw PolicyError(
+                file: file, line: line, column: column,
+                message: "YAML anchors and aliases (&name, *name) are not accepted in \(what); write the values out")
+        }
+        do {
+            return try Yams.compose(yaml: yaml)
+        } catch let error as YamlError {
+            throw convert(error, yaml: yaml, file: file)
+        } catch {
+            throw PolicyError(
+                file: file, line: 1, column: 1, message: "cannot read the YAML: \(UntrustedText.escape(String(describing: error)))")
+        }
     }
 }
 

@@ -115,19 +115,7 @@ extension WebConfig {
     }
 
     static func read(_ yaml: String, file: String) throws(PolicyError) -> WebConfig {
-        if let (line, column) = PolicyParser.firstAnchorOrAlias(yaml) {
-            throw PolicyError(
-                file: file, line: line, column: column, message: "YAML anchors and aliases are not accepted; write the values out")
-        }
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: yaml)
-        } catch let error as YamlError {
-            throw PolicyParser.convert(error, yaml: yaml, file: file)
-        } catch {
-            throw PolicyError(
-                file: file, line: 1, column: 1, message: "cannot read the YAML: \(UntrustedText.escape(String(describing: error)))")
-        }
+        let root = try PolicyParser.compose(yaml, file: file, what: "a web configuration")
         var config = WebConfig()
         guard let root, !PolicyParser.isNull(root) else { return config }
         let reader = PolicyParser(file: file)
