@@ -34,12 +34,12 @@ extension Portcullis {
         var insecure = false
         @Option(
             name: .customLong("hidden-interval"),
-            help: ArgumentHelp("Time between hidden-port checks, e.g. 10m, 1h (default 10m); 0 turns the check off.", valueName: "DURATION")
+            help: ArgumentHelp("Time between hidden-port checks, e.g. 10m or 1h; 0 turns the check off.", valueName: "DURATION")
         )
         var hiddenInterval = "10m"
         @Option(
             name: .customLong("watch-interval"),
-            help: ArgumentHelp("Time between polls of the watch poller, 100ms to 1h (default 1s).", valueName: "DURATION"))
+            help: ArgumentHelp("Time between polls of the watch poller, 100ms to 1h.", valueName: "DURATION"))
         var watchInterval = "1s"
         @Option(
             name: .customLong("max-series"),

@@ -2,7 +2,7 @@
 /// it: `127.0.0.1:9638`, `[::1]:9638`, `localhost:9638`, or `:9638` for
 /// every IPv4 address.
 public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
-    /// portcullis's port, registered on Prometheus's default port allocations wiki page's free range.
+    /// portcullis's port, in the 9100-9999 range Prometheus exporters use, and outside Linux's ephemeral range.
     public static let defaultPort: UInt16 = 9638
     /// Loopback only, unless the administrator asks for more.
     public static let `default` = ListenAddress(host: IPAddress(v4: 127, 0, 0, 1), port: defaultPort)
