@@ -3,10 +3,12 @@ import PortcullisCore
 import PortcullisLinux
 
 /// The history database: snapshots of the listeners and findings, the
-/// baseline, recorded watch events and recorded network scans. SQLite through GRDB, in WAL mode
+/// baseline, recorded watch events, recorded network scans and the journal
+/// of `portcullis close`. SQLite through GRDB, in WAL mode
 /// with synchronous=FULL; each snapshot is written in one transaction, so it
 /// is either wholly there or wholly absent, whatever happens to the process.
-/// Nothing is ever updated or deleted: setting a baseline adds a row.
+/// Nothing is ever deleted, and only the close journal is updated (an
+/// entry's document once the close has acted, and its undo): setting a baseline adds a row.
 public final class HistoryStore: Sendable {
     /// Whether the store may create, migrate and write the database.
     public enum Mode: Sendable {
@@ -33,13 +35,14 @@ public final class HistoryStore: Sendable {
     /// `PRAGMA application_id`: "PCUL", so a stranger's database is never migrated.
     public static let applicationID: Int32 = 0x5043_554C
     /// `PRAGMA user_version` after every migration this binary knows.
-    public static let schemaVersion = 5
+    public static let schemaVersion = 6
     /// The oldest schema whose snapshots this binary reads without migrating
     /// it (a read-only open): version 3 only added the scan tables, so a
     /// version 2 file reads as one without recorded scans; version 4 added
     /// the remote clients of listeners, so an older file reads as one
     /// whose snapshots recorded none; version 5 only added finding ids and
-    /// sockets, which older findings derive from their subject.
+    /// sockets, which older findings derive from their subject; version 6
+    /// only added the close journal, which an older file reads as empty.
     public static let oldestReadableVersion = 2
     /// Version of the stored form of listeners and findings (`snapshot.format`).
     public static let storedFormVersion = 1
@@ -552,6 +555,10 @@ public final class HistoryStore: Sendable {
                     ALTER TABLE snapshot_finding ADD COLUMN sockets TEXT;
                     PRAGMA user_version = 5;
                     """)
+        }
+        // The journal of `portcullis close`, for `close --undo`. Nothing else changes.
+        migrator.registerMigration("v6 close journal") { db in
+            try db.execute(sql: HistoryStore.closeJournalSchema + "PRAGMA user_version = 6;")
         }
         return migrator
     }()

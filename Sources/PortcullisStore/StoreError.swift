@@ -25,6 +25,8 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         case noBaseline
         /// No recorded scan with that id (a usage error: exit 2).
         case unknownScan
+        /// No journaled close with that id, or none left to undo (a usage error: exit 2).
+        case unknownCloseAction
         /// Any other I/O or SQLite failure.
         case failed
     }
@@ -34,7 +36,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     /// The database file concerned, as given (`--db` or the default path).
     public var path: String
     /// The specifics (SQLite's message, the errno text, the schema version), quoted in the message;
-    /// for `.unknownSnapshot`, `.noBaseline` and `.unknownScan` it is the whole message.
+    /// for `.unknownSnapshot`, `.noBaseline`, `.unknownScan` and `.unknownCloseAction` it is the whole message.
     public var detail: String
     /// The system call's error behind it, when one is (the file checks made
     /// before SQLite opens the file); `detail` already says it in words.
@@ -49,7 +51,9 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     }
 
     /// Errors the user can fix by changing the command line (exit 2, not 3).
-    public var isUsageError: Bool { code == .unknownSnapshot || code == .noBaseline || code == .unknownScan }
+    public var isUsageError: Bool {
+        code == .unknownSnapshot || code == .noBaseline || code == .unknownScan || code == .unknownCloseAction
+    }
 
     /// " (a permission problem: this user may not VERB it)" when the errno behind it is EACCES or EPERM.
     func permissionNote(_ verb: String) -> String {
@@ -80,7 +84,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
             return "no history database at \(path): \(detail)"
         case .foreign:
             return "\(path) is not a portcullis history database (\(detail)); it was not changed. Give another file with --db"
-        case .unknownSnapshot, .noBaseline, .unknownScan:
+        case .unknownSnapshot, .noBaseline, .unknownScan, .unknownCloseAction:
             return detail
         case .failed:
             return "history database \(path): \(detail)"

@@ -241,7 +241,7 @@ struct StoreTests {
             let store = try HistoryStore(path: scratch.db)
             try store.saveSnapshot(Samples.content(), time: 1, label: nil, hostname: nil, source: "netlink")
             try store.queue.writeWithoutTransaction { db in
-                try db.execute(sql: "PRAGMA user_version = 7")
+                try db.execute(sql: "PRAGMA user_version = \(HistoryStore.schemaVersion + 1)")
                 try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
             }
         }
