@@ -40,30 +40,72 @@ public final class SockDiagSocket: NetlinkTransport {
     }
 }
 
-/// Errors from a sock_diag dump. The dump is the source of truth, so a
-/// failure is an error, never an empty table.
+/// Errors from sock_diag: a dump (the source of truth, so a failure is an
+/// error, never an empty table), or the lookup and destruction of one
+/// socket (`SocketDestroyer`), which name their `target`.
 public struct SockDiagError: Error, Sendable, CustomStringConvertible {
     /// Which step failed: `socket` (opening the netlink socket), `send` (the request), `receive` (reading the reply),
     /// `kernel` (the kernel ended the dump with an error, in `underlying`), `malformed` (a reply that does not decode, or
     /// no NLMSG_DONE), `interrupted` (NLM_F_DUMP_INTR on every one of `maxAttempts` tries).
-    public enum Code: Sendable { case socket, send, receive, kernel, malformed, interrupted }
+    /// For one socket's lookup or destruction also: `unsupported` (EOPNOTSUPP: the kernel was built without
+    /// CONFIG_INET_DIAG_DESTROY), `gone` (ENOENT, or the kernel's lookup found only another socket such as the
+    /// port's listener: the socket closed meanwhile), `ambiguous` (another socket answers for the same exact
+    /// tuple, as in an SO_REUSEPORT group: nothing was destroyed), `denied` (EPERM: destroying needs CAP_NET_ADMIN).
+    public enum Code: Sendable { case socket, send, receive, kernel, malformed, interrupted, unsupported, gone, ambiguous, denied }
+    /// What was being done when it failed.
+    public enum Operation: String, Sendable {
+        /// Dumping a table (`SockDiagClient`).
+        case dump
+        /// The get-exact lookup of one socket by its tuple.
+        case lookup
+        /// SOCK_DESTROY of one socket.
+        case destroy
+    }
     /// The step that failed.
     public var code: Code
-    /// The protocol whose table was being dumped.
+    /// The protocol whose table was being dumped, or the target's.
     public var proto: TransportProtocol
-    /// The address family whose table was being dumped.
+    /// The address family whose table was being dumped, or the target's.
     public var family: AddressFamily
     /// The errno behind the failure: of the system call, or the kernel's NLMSG_ERROR code; nil for
-    /// `malformed` and `interrupted`.
+    /// `malformed` and `interrupted`, and for `gone` or `ambiguous` found by comparing a lookup's reply.
     public var underlying: Errno?
     /// What went wrong, in words, for the message.
     public var detail: String
+    /// A dump, or one socket's lookup or destruction.
+    public var operation: Operation = .dump
+    /// The socket being looked up or destroyed, for the message; nil for dumps.
+    public var target: SocketRecord? = nil
 
-    /// "sock_diag dump of PROTO/FAMILY: DETAIL", with the errno's text and number when there is one.
+    /// The socket is no longer there (it closed, or was destroyed, after it
+    /// was listed): for a caller that wanted it gone, nothing is left to do.
+    public var meansSocketGone: Bool { code == .gone }
+
+    /// "sock_diag dump of PROTO/FAMILY: DETAIL", or "sock_diag destroy of tcp
+    /// 127.0.0.1:80 -> 10.0.0.2:5000 (established): DETAIL", with the errno's
+    /// text and number when there is one.
     public var description: String {
-        let what = "sock_diag dump of \(proto.rawValue)/\(family.rawValue)"
+        let what: String
+        if let target {
+            what = "sock_diag \(operation.rawValue) of \(Self.describe(target))"
+        } else if operation == .dump {
+            what = "sock_diag dump of \(proto.rawValue)/\(family.rawValue)"
+        } else {
+            what = "sock_diag \(operation.rawValue)"
+        }
         if let underlying { return "\(what): \(detail): \(underlying) (errno \(underlying.rawValue))" }
         return "\(what): \(detail)"
+    }
+
+    /// "tcp 127.0.0.1:80 -> [::1]:5000 (established)", the remote part left out for a listener.
+    static func describe(_ socket: SocketRecord) -> String {
+        func endpoint(_ address: IPAddress, _ port: UInt16) -> String {
+            address.kind == .v6 ? "[\(address)]:\(port)" : "\(address):\(port)"
+        }
+        let local = endpoint(socket.localAddress, socket.localPort)
+        let unconnected = socket.remotePort == 0 && socket.remoteAddress.isUnspecified
+        let remote = unconnected ? "" : " -> " + endpoint(socket.remoteAddress, socket.remotePort)
+        return "\(socket.proto.rawValue) \(local)\(remote) (\(socket.stateName))"
     }
 }
 

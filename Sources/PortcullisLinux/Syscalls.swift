@@ -72,6 +72,12 @@ public struct Errno: Error, Hashable, Sendable, CustomStringConvertible {
     public static let networkUnreachable = Errno(ENETUNREACH)
     /// ETIMEDOUT: the connection attempt timed out in the kernel.
     public static let timedOut = Errno(ETIMEDOUT)
+    /// EOPNOTSUPP: the operation is not supported; from SOCK_DESTROY, a kernel built without CONFIG_INET_DIAG_DESTROY.
+    public static let operationNotSupported = Errno(EOPNOTSUPP)
+    /// ECONNABORTED: the connection was aborted locally, as a socket destroyed through SOCK_DESTROY reports to its holder.
+    public static let connectionAborted = Errno(ECONNABORTED)
+    /// ECONNRESET: the peer reset the connection (the other end of a destroyed connection sees this).
+    public static let connectionReset = Errno(ECONNRESET)
 
     /// The C library's text for the errno (strerror), or "errno N" when it has none.
     public var description: String {

@@ -86,6 +86,11 @@ public struct SocketRecord: Hashable, Sendable {
     public var sendQueue: UInt32
     /// The nsfs inode of the network namespace whose table listed the socket; 0 when not known (a copied /proc).
     public var netns: UInt64 = 0
+    /// The kernel's socket cookie (`idiag_cookie`, SO_COOKIE): unique for
+    /// the life of the network namespace's sockets, never reused, so it names
+    /// one socket where a 4-tuple may name another later. Netlink reports it;
+    /// nil from the /proc tables, which do not carry it.
+    public var cookie: UInt64? = nil
 
     /// Builds a record from the kernel's fields; the defaults stand for what a source did not report (V6ONLY unknown, no bound device).
     public init(

@@ -262,6 +262,7 @@ public enum SockDiagWire {
         let src = address(at: id + 4)
         let dst = address(at: id + 20)
         let interfaceIndex = readNative(b, id + 36, as: UInt32.self)
+        let cookie = UInt64(readNative(b, id + 44, as: UInt32.self)) << 32 | UInt64(readNative(b, id + 40, as: UInt32.self))
         let rqueue = readNative(b, start + 56, as: UInt32.self)
         let wqueue = readNative(b, start + 60, as: UInt32.self)
         let uid = readNative(b, start + 64, as: UInt32.self)
@@ -279,12 +280,14 @@ public enum SockDiagWire {
             a += (attrLength + 3) & ~3
         }
         if family == .ipv4 { v6only = nil }
-        return SocketRecord(
+        var record = SocketRecord(
             proto: proto, family: family, localAddress: src, localPort: sport,
             remoteAddress: dst, remotePort: dport, stateCode: state, inode: UInt64(inode), uid: uid,
             v6only: v6only, interfaceIndex: interfaceIndex,
             rawProtocol: proto == .raw ? UInt8(truncatingIfNeeded: sport) : nil,
             receiveQueue: rqueue, sendQueue: wqueue)
+        record.cookie = cookie
+        return record
     }
 
     static func readBigEndian(_ b: [UInt8], _ offset: Int, count: Int) -> UInt64 {
