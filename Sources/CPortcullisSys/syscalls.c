@@ -14,6 +14,9 @@ _Static_assert(PORTCULLIS_EPOLLIN == EPOLLIN && PORTCULLIS_EPOLLOUT == EPOLLOUT 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
 #ifndef SYS_pidfd_getfd
 #define SYS_pidfd_getfd 438
 #endif
@@ -23,6 +26,8 @@ int portcullis_setns(int fd, int nstype) { return setns(fd, nstype); }
 int portcullis_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
 
 int portcullis_pidfd_getfd(int pidfd, int target_fd) { return (int)syscall(SYS_pidfd_getfd, pidfd, target_fd, 0); }
+
+int portcullis_pidfd_send_signal(int pidfd, int sig) { return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0); }
 
 int portcullis_raw_openat(int dirfd, const char *path, int flags) { return (int)syscall(SYS_openat, dirfd, path, flags, 0); }
 

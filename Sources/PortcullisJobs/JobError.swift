@@ -35,6 +35,8 @@ public enum JobError: Error, Sendable, CustomStringConvertible {
     case webConfig(WebConfigError)
     /// `serve` could not start or keep serving (the address is in use, say).
     case server(String)
+    /// `close` could not read what holds the port, or enter its namespace.
+    case close(CloseError)
 
     /// The caller can fix it by changing what it asked for (the CLI's exit
     /// 2); otherwise the host, the network or the database failed (exit 3).
@@ -43,6 +45,7 @@ public enum JobError: Error, Sendable, CustomStringConvertible {
         case .policy, .invalidInput, .webConfig: return true
         case .store(let error): return error.isUsageError
         case .collection(let error): return error.isUsageError
+        case .close(let error): return error.isUsageError
         case .hidden, .nothingToScan, .noEarlierScan, .noHistoryLocation, .output, .system, .server: return false
         }
     }
@@ -56,6 +59,7 @@ public enum JobError: Error, Sendable, CustomStringConvertible {
         case .hidden(let error): return error.description
         case .invalidInput(let message), .nothingToScan(let message), .noEarlierScan(let message), .server(let message): return message
         case .webConfig(let error): return error.description
+        case .close(let error): return error.description
         case .noHistoryLocation: return "no history database location: HOME and XDG_STATE_HOME are unset; give one with --db PATH"
         case .output(let path, let errno): return "cannot write \(path): \(errno)"
         case .system(let what, let errno): return "cannot \(what): \(errno)"

@@ -14,6 +14,10 @@ enum ExitStatus: Int32 {
     case runtime = 3
     /// `hidden`: a hidden port or process survived every re-verification round.
     case hiddenFound = 4
+    /// `close`: the plan will not be carried out (the session's own port, pid 1, no method that can run here).
+    case refused = 5
+    /// `close`: it acted, but the port is still open (or a step failed).
+    case stillOpen = 6
 
     /// The status for an error that reached `main`.
     init(for error: JobError) { self = error.isUsageError ? .usage : .runtime }

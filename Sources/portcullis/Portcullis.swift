@@ -13,12 +13,12 @@ struct Portcullis: ParsableCommand {
             socket with its owner and a verdict.
 
             Exit codes: 0 ok, 1 findings (who: nothing holds the port; diff: a difference), 2 usage error, 3 runtime error, \
-            4 hidden ports or processes found (hidden).
+            4 hidden ports or processes found (hidden), 5 refused for safety (close), 6 acted but the port is still open (close).
             """,
         version: "0.1.0",
         subcommands: [
             Overview.self, Audit.self, List.self, Who.self, Explain.self, Hidden.self, Scan.self, PolicyCommand.self, Snapshot.self,
-            History.self, BaselineCommand.self, Diff.self, Watch.self, Serve.self,
+            History.self, BaselineCommand.self, Diff.self, Watch.self, Serve.self, Close.self,
         ],
         defaultSubcommand: Overview.self
     )

@@ -20,6 +20,10 @@ int portcullis_pidfd_open(pid_t pid);
 /// root, or the same user without Yama restrictions). Close-on-exec.
 int portcullis_pidfd_getfd(int pidfd, int target_fd);
 
+/// pidfd_send_signal(2): sends `sig` to the process behind `pidfd`, which
+/// cannot be a recycled pid. Returns -1 and sets errno on failure.
+int portcullis_pidfd_send_signal(int pidfd, int sig);
+
 /// setns(2) (a GNU extension the Glibc module does not import): moves the
 /// calling thread into the namespace open at `fd`, of type `nstype`
 /// (CLONE_NEWNET). Returns -1 and sets errno on failure.
