@@ -269,25 +269,9 @@ extension CLITests {
             "a DNAT-published port with no socket on the host is closed by the firewall method, before the DNAT",
             .enabled(if: canRun && nft != nil, "needs root, python3, ip and nft"), .timeLimit(.minutes(2)))
         func published() throws {
-            let host = try TestNamespace()
-            let container = try TestNamespace()
-            let client = try TestNamespace()
-            let subnet = Int.random(in: 0...255)
-            let (hostAddress, bridgeAddress, containerAddress) = ("10.232.\(subnet).1", "10.233.\(subnet).1", "10.233.\(subnet).2")
-            for command in [
-                ["ip", "-n", host.name, "link", "add", "vhost", "type", "veth", "peer", "name", "vcli", "netns", client.name],
-                ["ip", "-n", host.name, "link", "add", "pcbr0", "type", "veth", "peer", "name", "eth0", "netns", container.name],
-                ["ip", "-n", host.name, "addr", "add", "\(hostAddress)/30", "dev", "vhost"],
-                ["ip", "-n", client.name, "addr", "add", "10.232.\(subnet).2/30", "dev", "vcli"],
-                ["ip", "-n", host.name, "addr", "add", "\(bridgeAddress)/30", "dev", "pcbr0"],
-                ["ip", "-n", container.name, "addr", "add", "\(containerAddress)/30", "dev", "eth0"],
-                ["ip", "-n", host.name, "link", "set", "vhost", "up"], ["ip", "-n", host.name, "link", "set", "pcbr0", "up"],
-                ["ip", "-n", client.name, "link", "set", "vcli", "up"], ["ip", "-n", container.name, "link", "set", "eth0", "up"],
-                ["ip", "-n", container.name, "route", "add", "default", "via", bridgeAddress],
-                ["ip", "netns", "exec", host.name, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward"],
-            ] {
-                try TestNamespace.must(command)
-            }
+            let lab = try PublishingLab(outside: "10.232", inside: "10.233")
+            let (host, container, client) = (lab.host, lab.container, lab.client)
+            let (hostAddress, containerAddress) = (lab.hostAddress, lab.containerAddress)
             try host.loadRuleset(
                 """
                 table ip nat {

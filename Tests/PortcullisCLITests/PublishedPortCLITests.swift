@@ -33,6 +33,44 @@ struct PublishedAuditDocument: Decodable {
     var listeners: [Listener]
 }
 
+/// Three namespaces as a container host publishes a container: the host
+/// (`hostAddress` toward the client, `bridgeAddress` toward the container,
+/// IPv4 forwarding on), the container (`containerAddress`, its default route
+/// through the host) and a client (`clientAddress`). Each test passes its own
+/// two /16 prefixes so labs never share addresses.
+struct PublishingLab {
+    let host: TestNamespace
+    let container: TestNamespace
+    let client: TestNamespace
+    let hostAddress: String
+    let clientAddress: String
+    let bridgeAddress: String
+    let containerAddress: String
+
+    init(outside: String, inside: String) throws {
+        host = try TestNamespace()
+        container = try TestNamespace()
+        client = try TestNamespace()
+        let subnet = Int.random(in: 0...255)
+        (hostAddress, clientAddress) = ("\(outside).\(subnet).1", "\(outside).\(subnet).2")
+        (bridgeAddress, containerAddress) = ("\(inside).\(subnet).1", "\(inside).\(subnet).2")
+        for command in [
+            ["ip", "-n", host.name, "link", "add", "vhost", "type", "veth", "peer", "name", "vcli", "netns", client.name],
+            ["ip", "-n", host.name, "link", "add", "pcbr0", "type", "veth", "peer", "name", "eth0", "netns", container.name],
+            ["ip", "-n", host.name, "addr", "add", "\(hostAddress)/30", "dev", "vhost"],
+            ["ip", "-n", client.name, "addr", "add", "\(clientAddress)/30", "dev", "vcli"],
+            ["ip", "-n", host.name, "addr", "add", "\(bridgeAddress)/30", "dev", "pcbr0"],
+            ["ip", "-n", container.name, "addr", "add", "\(containerAddress)/30", "dev", "eth0"],
+            ["ip", "-n", host.name, "link", "set", "vhost", "up"], ["ip", "-n", host.name, "link", "set", "pcbr0", "up"],
+            ["ip", "-n", client.name, "link", "set", "vcli", "up"], ["ip", "-n", container.name, "link", "set", "eth0", "up"],
+            ["ip", "-n", container.name, "route", "add", "default", "via", bridgeAddress],
+            ["ip", "netns", "exec", host.name, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"],
+        ] {
+            try TestNamespace.must(command)
+        }
+    }
+}
+
 extension CLITests {
     /// The issue's lab: one namespace plays the host (input policy drop, a
     /// Docker-style DNAT from 8080 to the container's port 80, forwarding
@@ -50,26 +88,9 @@ extension CLITests {
             "nmap finds 8080 open through the DNAT; portcullis lists it, leading to the container's listener, and flags the input bypass",
             .enabled(if: canRun, "needs root, python3, nmap, nft and ip"), .timeLimit(.minutes(5)))
         func dnatBypass() throws {
-            let host = try TestNamespace()
-            let container = try TestNamespace()
-            let client = try TestNamespace()
-            let subnet = Int.random(in: 0...255)
-            let (hostAddress, clientAddress) = ("10.226.\(subnet).1", "10.226.\(subnet).2")
-            let (bridgeAddress, containerAddress) = ("10.227.\(subnet).1", "10.227.\(subnet).2")
-            for command in [
-                ["ip", "-n", host.name, "link", "add", "vhost", "type", "veth", "peer", "name", "vcli", "netns", client.name],
-                ["ip", "-n", host.name, "link", "add", "pcbr0", "type", "veth", "peer", "name", "eth0", "netns", container.name],
-                ["ip", "-n", host.name, "addr", "add", "\(hostAddress)/30", "dev", "vhost"],
-                ["ip", "-n", client.name, "addr", "add", "\(clientAddress)/30", "dev", "vcli"],
-                ["ip", "-n", host.name, "addr", "add", "\(bridgeAddress)/30", "dev", "pcbr0"],
-                ["ip", "-n", container.name, "addr", "add", "\(containerAddress)/30", "dev", "eth0"],
-                ["ip", "-n", host.name, "link", "set", "vhost", "up"], ["ip", "-n", host.name, "link", "set", "pcbr0", "up"],
-                ["ip", "-n", client.name, "link", "set", "vcli", "up"], ["ip", "-n", container.name, "link", "set", "eth0", "up"],
-                ["ip", "-n", container.name, "route", "add", "default", "via", bridgeAddress],
-                ["ip", "netns", "exec", host.name, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"],
-            ] {
-                try TestNamespace.must(command)
-            }
+            let lab = try PublishingLab(outside: "10.226", inside: "10.227")
+            let (host, container, client) = (lab.host, lab.container, lab.client)
+            let (hostAddress, containerAddress) = (lab.hostAddress, lab.containerAddress)
             try host.loadRuleset(
                 """
                 table inet filter {

@@ -141,9 +141,6 @@ public struct CloseResult: Sendable {
         self.verification = verification
         self.elapsedMilliseconds = elapsedMilliseconds
     }
-
-    /// Every undo, in the order to apply them: the last step's first.
-    public var undos: [CloseUndo] { outcomes.reversed().flatMap { $0.undo.reversed() } }
 }
 
 /// A close as the journal keeps it: enough to show it and to undo it.
