@@ -16,7 +16,11 @@
 #
 # Everything runs in a network namespace made for the purpose (deleted at
 # the end), with bench/ruleset.nft as its firewall; scrapes go to
-# 127.0.0.1 inside it.
+# 127.0.0.1 inside it. `list` and `serve` read only that namespace
+# (--netns): run as root they would read every namespace of the machine,
+# and tests or containers making and removing namespaces meanwhile would
+# enter the numbers (a soak that read them all grew 4.6 MB, its event
+# buffer filling with other namespaces' listeners coming and going).
 #
 # Environment (all optional):
 #   TCP=10000 UDP=1000 EST=5000 PROCS=20   fixture load of runs 1 and 2 (bench/fixture.py)
@@ -62,7 +66,8 @@ build_portcullis "$BENCH_NAME"
 
 FIXTURE_PID= HYPERFINE_PID= SERVE_PID= SCRAPER_PID=
 workspace SCRAPER_PID SERVE_PID HYPERFINE_PID FIXTURE_PID
-make_netns "portcullis-bench-$$" bench/ruleset.nft
+NETNS="portcullis-bench-$$"
+make_netns "$NETNS" bench/ruleset.nft
 mkdir -p "$RESULTS"
 URL=http://127.0.0.1:$PORT
 
@@ -79,7 +84,7 @@ fixture() {
 # serve ARGS...: starts portcullis serve in the namespace and waits until it answers.
 serve() {
     stop "$SERVE_PID"
-    "${IN_NETNS[@]}" "$PORTCULLIS" serve --web.listen-address "127.0.0.1:$PORT" "$@" 2>"$tmp/serve.err" &
+    "${IN_NETNS[@]}" "$PORTCULLIS" serve --netns "$NETNS" --web.listen-address "127.0.0.1:$PORT" "$@" 2>"$tmp/serve.err" &
     SERVE_PID=$!
     for _ in $(seq 1 600); do
         "${IN_NETNS[@]}" curl -s -o /dev/null "$URL/healthz" && return 0
@@ -97,7 +102,7 @@ say "a scrape holds $series listener series"
 (( series >= TCP )) || die "expected at least $TCP listener series, got $series"
 say "hyperfine: warmup $WARMUP, runs $RUNS"
 run_hyperfine -N --warmup "$WARMUP" --runs "$RUNS" \
-    --command-name "portcullis list" "$PORTCULLIS list" \
+    --command-name "portcullis list" "$PORTCULLIS list --netns $NETNS" \
     --command-name "curl /metrics (portcullis serve)" "curl -sf -o /dev/null $URL/metrics" \
     --export-markdown "$RESULTS/serve.md" --export-json "$RESULTS/serve.json"
 scrape_list=$(mean_ratio "$RESULTS/serve.json" 1 0)
@@ -148,6 +153,7 @@ if (( IDLE_SECONDS > 0 )); then
     while (( $(date +%s) < end )); do rss >>"$tmp/rss"; sleep 15; done
     rss >>"$tmp/rss"
     end_cpu=$(cpu) end_time=$(now)
+    cp "$tmp/rss" "$RESULTS/serve-idle-rss.txt"   # the resident size (KiB) every 15 s: the curve behind the growth
     stop "$SCRAPER_PID"
     SCRAPER_PID=
     read -r cpu_pct peak_mb growth_mb < <(python3 - "$tmp/rss" "$start_cpu" "$end_cpu" "$start_time" "$end_time" "$ticks" <<'PY'
