@@ -240,7 +240,7 @@ extension CLITests {
             #expect(again.status == 0 && again.out == "3\n", "\(again)")
             let contents = try storedContents(db)
             #expect(contents.count == 3 && Array(contents.prefix(2)) == earlier)
-            _ = small
+            withExtendedLifetime(small) {}
         }
     }
 }

@@ -115,7 +115,7 @@ struct StoreFaultTests {
         #expect(try store.content(of: 4).entries == Samples.content().entries)
         let after = try StoredHistory(store)
         #expect(Array(after.entries.prefix(3)) == before.entries && Array(after.findings.prefix(3)) == before.findings)
-        _ = mounted
+        withExtendedLifetime((scratch, mounted)) {}
     }
 
     @Test(
@@ -157,7 +157,7 @@ struct StoreFaultTests {
         #expect(try StoredHistory(reader) == before)
         #expect(try reader.integrityCheck() == ["ok"])
         #expect(bytes(db) == bytesBefore)
-        _ = mounted
+        withExtendedLifetime((scratch, mounted)) {}
     }
 
     /// `portcullis` beside this test executable (`<scratch>/debug/portcullisPackageTests.xctest`), or PORTCULLIS_BIN.
