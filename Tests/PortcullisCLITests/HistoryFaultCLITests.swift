@@ -196,10 +196,9 @@ extension CLITests {
             #expect(labels == ["before"] + (0..<6).map { "round \($0)" })
             #expect(Array(try storedContents(db).prefix(1)) == earlier)
         }
-    
+
         @Test(
-            "A full disk: snapshot fails with exit 3 saying the file system is full; history still reads every snapshot; "
-                + "with room again the next snapshot is stored",
+            "A full disk: snapshot fails with exit 3 saying so; history still reads every snapshot; with room the next is stored",
             .enabled(if: SmallFileSystem.available, "needs root and mount(2) to mount a size-limited tmpfs"))
         func diskFull() throws {
             let scratch = try TemporaryDirectory(prefix: "portcullis-faults")

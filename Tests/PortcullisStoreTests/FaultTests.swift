@@ -180,8 +180,10 @@ struct StoreFaultTests {
         try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = WAL") }
         try HistoryStore.migrator.migrate(queue, upTo: "v5 finding ids and sockets")
         try queue.write { db in
-            _ = try HistoryStore.insertSnapshot(small, time: 1_764_000_001, label: "small", hostname: "h", source: "netlink", diagnostics: [], db)
-            _ = try HistoryStore.insertSnapshot(big, time: 1_764_000_002, label: "big", hostname: "h", source: "netlink", diagnostics: [], db)
+            _ = try HistoryStore.insertSnapshot(
+                small, time: 1_764_000_001, label: "small", hostname: "h", source: "netlink", diagnostics: [], db)
+            _ = try HistoryStore.insertSnapshot(
+                big, time: 1_764_000_002, label: "big", hostname: "h", source: "netlink", diagnostics: [], db)
             try db.execute(sql: "INSERT INTO baseline (snapshot_id, set_at) VALUES (1, 1764000003)")
             for table in ["snapshot_socket", "snapshot_process", "snapshot_finding"] {
                 let columns = try db.columns(in: table).map(\.name).filter { $0 != "snapshot_id" }.joined(separator: ", ")
