@@ -5,36 +5,36 @@ import PortcullisLinux
 /// straight after the call.
 enum StoreFiles {
     enum Kind: Equatable {
-        /// Nothing at the path (ENOENT, also for a missing directory on the way).
+        /// Nothing at the path (ENOENT, also for a missing directory on the way;
+        /// ENOTDIR, a file on the way: nothing can be there).
         case missing
         case regular
         /// A directory, a symlink, a FIFO...: not a database file.
         case other
         /// lstat failed otherwise: EACCES for a directory on the way this user
-        /// may not enter (a root-only 0700 directory), ENOTDIR, ELOOP... The file
+        /// may not enter (a root-only 0700 directory), ELOOP, EIO... The file
         /// may well exist: this is never to be reported as "nothing stored yet".
         case unreachable(Errno)
     }
 
     /// What `path` names, without following a symlink (lstat). Only ENOENT
-    /// counts as missing.
+    /// and ENOTDIR count as missing (creating it then says why).
     static func kind(_ path: String) -> Kind {
         do throws(Errno) {
             return try Sys.fileStatus(path, followSymlinks: false).isRegular ? .regular : .other
         } catch {
-            return error == .noSuchFile ? .missing : .unreachable(error)
+            return error == .noSuchFile || error == .notDirectory ? .missing : .unreachable(error)
         }
     }
 
     /// The first directory on the way to `path` (from the root down) that
     /// this user may not enter (access(2) X_OK fails with EACCES or EPERM),
     /// or nil when every one may be entered.
+    /// Each directory is named as `path` spells it.
     static func firstClosedDirectory(on path: String) -> String? {
-        var current = path.hasPrefix("/") ? "" : "."
         var directories = [path.hasPrefix("/") ? "/" : "."]
-        for component in path.split(separator: "/").dropLast() {
-            current += "/" + component
-            directories.append(current)
+        for index in path.indices where path[index] == "/" && index != path.startIndex {
+            directories.append(String(path[..<index]))
         }
         for directory in directories {
             do throws(Errno) { try Sys.checkAccess(directory, .executable) } catch {
