@@ -205,7 +205,7 @@ extension CLITests {
             defer { scratch.remove() }
             let mountPoint = scratch.path + "/small"
             try #require(mkdir(mountPoint, 0o755) == 0)
-            let small = try SmallFileSystem(at: mountPoint, size: "512k")
+            let small = try SmallFileSystem(at: mountPoint, size: "64m")  // room for a busy host's snapshots
             defer { umount2(mountPoint, Int32(MNT_DETACH)) }  // before the directory is removed
             let db = mountPoint + "/h.db"
             for label in ["one", "two"] {
