@@ -283,6 +283,7 @@ package enum Sys {
         }
     }
 
+    /// geteuid(2): the user whose rights file checks use (the store compares it with a file's owner).
     package static func userID() -> UInt32 { geteuid() }
 
     static func realUserID() -> UInt32 { getuid() }
