@@ -31,7 +31,6 @@ enum NeedEvidence {
         guard options.clientWindowDays > 0 else { return .notConsulted }
         let path = options.historyPath ?? HistoryStore.defaultPath(effectiveUID: Console.effectiveUID, environment: Console.environment)
         guard let path else { return .unavailable("no history database (no home directory for its default location)") }
-        guard HostFiles.exists(path) else { return .unavailable("no history database at \(path)") }
         var storeOptions = HistoryStore.Options()
         storeOptions.mode = .readOnly
         do {
@@ -40,6 +39,9 @@ enum NeedEvidence {
             let (snapshots, sightings) = try store.clientSightings(since: since)
             return .window(days: options.clientWindowDays, snapshots: snapshots, sightings: sightings)
         } catch {
+            // Only a file that is truly absent is "no history database": one this
+            // user may not reach (a root-only directory) says so.
+            if error.code == .missing && !HostFiles.exists(path) { return .unavailable("no history database at \(path)") }
             return .unavailable("history database \(path) not read (\(error.description))")
         }
     }

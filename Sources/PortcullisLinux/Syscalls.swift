@@ -54,6 +54,8 @@ public struct Errno: Error, Hashable, Sendable, CustomStringConvertible {
     public static let notDirectory = Errno(ENOTDIR)
     /// EPROTONOSUPPORT: the kernel lacks the protocol or address family (IPv6 disabled, for one).
     public static let protocolNotSupported = Errno(EPROTONOSUPPORT)
+    /// EROFS: the file system is mounted read-only.
+    public static let readOnlyFileSystem = Errno(EROFS)
     /// EEXIST: something is already at the path an exclusive create or mkdir wanted.
     public static let fileExists = Errno(EEXIST)
     /// EINPROGRESS: a non-blocking connect has started; poll for writability to learn how it ended.
@@ -281,7 +283,8 @@ package enum Sys {
         }
     }
 
-    static func userID() -> UInt32 { geteuid() }
+    /// geteuid(2): the user whose rights file checks use (the store compares it with a file's owner).
+    package static func userID() -> UInt32 { geteuid() }
 
     static func realUserID() -> UInt32 { getuid() }
 

@@ -69,6 +69,13 @@ public final class HistoryStore: Sendable {
         switch StoreFiles.kind(path) {
         case .other:
             throw StoreError(.foreign, path: path, "not a regular file")
+        case .unreachable(let error):
+            // The file may exist: the user may not reach it. Never "nothing stored yet".
+            let code: StoreError.Code = options.mode == .readOnly ? .notReadable : .notWritable
+            if error.meansDenied, let directory = StoreFiles.firstClosedDirectory(on: path) {
+                throw StoreError(code, path: path, "this user may not enter its directory \(directory): \(error)", underlying: error)
+            }
+            throw StoreError(code, path: path, "\(error)", underlying: error)
         case .missing:
             if options.mode == .readOnly {
                 throw StoreError(.missing, path: path, "nothing has been stored yet; \(options.firstStep)")
@@ -92,12 +99,12 @@ public final class HistoryStore: Sendable {
         }
         if options.mode == .readWrite {
             do throws(Errno) { try StoreFiles.checkWritable(path) } catch {
-                throw StoreError(.notWritable, path: path, "\(error)", underlying: error)
+                throw Self.notWritable(path, error)
             }
             // WAL keeps two files beside the database.
             let directory = StoreFiles.directory(of: path)
             do throws(Errno) { try StoreFiles.checkWritable(directory) } catch {
-                throw StoreError(.notWritable, path: path, "its directory \(directory): \(error)", underlying: error)
+                throw Self.notWritable(path, error, directory: directory)
             }
         }
 
@@ -110,13 +117,38 @@ public final class HistoryStore: Sendable {
         }
         do {
             queue = try Self.open(path, configuration: configuration, mode: options.mode, path: path, firstStep: options.firstStep)
-        } catch  where options.mode == .readOnly && error.code == .notWritable {
-            // A reader who may not write the directory cannot create the WAL
-            // index (-shm): read the file as it is on disk instead.
+        } catch  where options.mode == .readOnly && (error.code == .notWritable || error.code == .diskFull) {
+            // A reader who may not write the directory, or on a full file system,
+            // cannot create the WAL index (-shm): read the file as it is on disk instead.
             queue = try Self.open(
                 "file:" + Self.uriEscaped(path) + "?immutable=1", configuration: configuration, mode: options.mode, path: path,
                 firstStep: options.firstStep)
         }
+    }
+
+    /// Why `path` (or its `directory`) may not be written, with advice that
+    /// fits: a read-only file system is remounted, not run as another user;
+    /// a file this user owns and made read-only is made writable again.
+    static func notWritable(_ path: String, _ error: Errno, directory: String? = nil) -> StoreError {
+        let target = directory ?? path
+        let subject = directory.map { "its directory \($0): " } ?? ""
+        if error == .readOnlyFileSystem {
+            return StoreError(
+                .notWritable, path: path, subject + "\(error)", underlying: error,
+                remedy: "The file system holding \(target) is mounted read-only: remount it read-write, or give another file with --db; "
+                    + "commands that only read (history, diff, baseline show) still work")
+        }
+        if error == .permissionDenied, let status = try? Sys.fileStatus(target), status.uid == Sys.userID(),
+            status.mode & 0o200 == 0
+        {
+            let mode = String(status.mode & 0o7777, radix: 8)
+            return StoreError(
+                .notWritable, path: path, subject + "\(error) (mode 0\(mode): this user owns it, but made it read-only)",
+                underlying: error,
+                remedy: "Make it writable again (chmod u+w \(target)), or give another file with --db; "
+                    + "commands that only read (history, diff, baseline show) still work")
+        }
+        return StoreError(.notWritable, path: path, subject + "\(error)", underlying: error)
     }
 
     static func open(
@@ -207,11 +239,16 @@ public final class HistoryStore: Sendable {
         if let error = error as? StoreError { return error }
         guard let database = error as? DatabaseError else { return StoreError(.failed, path: path, "\(error)") }
         let detail = database.message ?? "\(database.resultCode)"
+        // The WAL index (-shm) could not be grown: on a full file system, before
+        // anything is read or written, SQLite says only "disk I/O error".
+        if database.extendedResultCode == .SQLITE_IOERR_SHMSIZE {
+            return StoreError(.diskFull, path: path, "cannot grow its WAL index \(path)-shm: \(detail)")
+        }
         switch database.resultCode {
         case .SQLITE_CORRUPT, .SQLITE_NOTADB: return StoreError(.corrupt, path: path, detail)
         case .SQLITE_BUSY, .SQLITE_LOCKED: return StoreError(.locked, path: path, detail)
         case .SQLITE_READONLY, .SQLITE_PERM, .SQLITE_CANTOPEN, .SQLITE_AUTH: return StoreError(.notWritable, path: path, detail)
-        case .SQLITE_FULL: return StoreError(.failed, path: path, "the disk is full: \(detail)")
+        case .SQLITE_FULL: return StoreError(.diskFull, path: path, detail)
         default: return StoreError(.failed, path: path, detail)
         }
     }

@@ -17,6 +17,9 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         case notReadable
         /// No database at the path (for commands that only read).
         case missing
+        /// The file system holding the database is full (SQLite's SQLITE_FULL):
+        /// the transaction was rolled back, what was stored before is unchanged.
+        case diskFull
         /// A SQLite database of some other program.
         case foreign
         /// No snapshot with that id (a usage error: exit 2).
@@ -42,13 +45,21 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     /// before SQLite opens the file); `detail` already says it in words.
     public var underlying: Errno?
 
+    /// What to do, when the usual advice for `code` does not fit (a read-only
+    /// file system, a file its own user made read-only); nil for the usual advice.
+    public var remedy: String?
+
     /// An error about the database at `path`; `underlying` is the errno when a file check failed.
-    public init(_ code: Code, path: String, _ detail: String, underlying: Errno? = nil) {
+    public init(_ code: Code, path: String, _ detail: String, underlying: Errno? = nil, remedy: String? = nil) {
         self.code = code
         self.path = path
         self.detail = detail
         self.underlying = underlying
+        self.remedy = remedy
     }
+
+    /// The advice for a file this user may not read or write.
+    static let ownerRemedy = "Run as the user who owns it (root for the system database), or give another file with --db"
 
     /// Errors the user can fix by changing the command line (exit 2, not 3).
     public var isUsageError: Bool {
@@ -75,13 +86,15 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
             return "the history database \(path) was written by a newer portcullis (\(detail)); it was not changed. "
                 + "Use that newer portcullis, or give this one another file with --db"
         case .notWritable:
-            return "cannot write the history database \(path): \(detail)\(permissionNote("write")). "
-                + "Run as the user who owns it (root for the system database), or give another file with --db"
+            return "cannot write the history database \(path): \(detail)\(permissionNote("write")). \(remedy ?? Self.ownerRemedy)"
         case .notReadable:
-            return "cannot read the history database \(path): \(detail)\(permissionNote("read")). "
-                + "Run as the user who owns it (root for the system database), or give another file with --db"
+            return "cannot read the history database \(path): \(detail)\(permissionNote("read")). \(remedy ?? Self.ownerRemedy)"
         case .missing:
             return "no history database at \(path): \(detail)"
+        case .diskFull:
+            return "the file system holding the history database \(path) is full (\(detail)); nothing was written, "
+                + "and what was stored before is unchanged. Free space there (df \(StoreFiles.directory(of: path))), "
+                + "or give another file with --db"
         case .foreign:
             return "\(path) is not a portcullis history database (\(detail)); it was not changed. Give another file with --db"
         case .unknownSnapshot, .noBaseline, .unknownScan, .unknownCloseAction:

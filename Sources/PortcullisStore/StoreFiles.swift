@@ -4,13 +4,44 @@ import PortcullisLinux
 /// through PortcullisLinux's wrappers: a failure throws the `Errno` read
 /// straight after the call.
 enum StoreFiles {
-    enum Kind { case missing, regular, other }
+    enum Kind: Equatable {
+        /// Nothing at the path (ENOENT, also for a missing directory on the way;
+        /// ENOTDIR, a file on the way: nothing can be there).
+        case missing
+        case regular
+        /// A directory, a symlink, a FIFO...: not a database file.
+        case other
+        /// lstat failed otherwise: EACCES for a directory on the way this user
+        /// may not enter (a root-only 0700 directory), ELOOP, EIO... The file
+        /// may well exist: this is never to be reported as "nothing stored yet".
+        case unreachable(Errno)
+    }
 
-    /// What `path` names, without following a symlink (lstat). Anything
-    /// that cannot be looked at counts as missing: creating it then says why.
+    /// What `path` names, without following a symlink (lstat). Only ENOENT
+    /// and ENOTDIR count as missing (creating it then says why).
     static func kind(_ path: String) -> Kind {
-        guard let status = try? Sys.fileStatus(path, followSymlinks: false) else { return .missing }
-        return status.isRegular ? .regular : .other
+        do throws(Errno) {
+            return try Sys.fileStatus(path, followSymlinks: false).isRegular ? .regular : .other
+        } catch {
+            return error == .noSuchFile || error == .notDirectory ? .missing : .unreachable(error)
+        }
+    }
+
+    /// The first directory on the way to `path` (from the root down) that
+    /// this user may not enter (access(2) X_OK fails with EACCES or EPERM),
+    /// or nil when every one may be entered.
+    /// Each directory is named as `path` spells it.
+    static func firstClosedDirectory(on path: String) -> String? {
+        var directories = [path.hasPrefix("/") ? "/" : "."]
+        for index in path.indices where path[index] == "/" && index != path.startIndex {
+            directories.append(String(path[..<index]))
+        }
+        for directory in directories {
+            do throws(Errno) { try Sys.checkAccess(directory, .executable) } catch {
+                if error.meansDenied { return directory }
+            }
+        }
+        return nil
     }
 
     /// Creates an empty file readable and writable by its owner only (0600),
