@@ -8,6 +8,7 @@ import PortcullisCore
 
 let ports: [UInt16] = [22, 80, 443, 6379, 11211, 3306, 5432, 21, 25, 2379, 5900, 23, 110, 143, 53, 161, 27017, 8080, 9999, 0]
 
+/// libFuzzer's entry point: one input, `size` bytes at `data`.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }

@@ -2,6 +2,7 @@
 // first NUL byte is one file, everything after it the other.
 import PortcullisCore
 
+/// libFuzzer's entry point: one input, `size` bytes at `data`.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))

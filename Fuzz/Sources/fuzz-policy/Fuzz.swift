@@ -1,6 +1,7 @@
 // The YAML policy file (`--policy`), and the decisions made with what parsed.
 import PortcullisCore
 
+/// libFuzzer's entry point: one input, `size` bytes at `data`.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)

@@ -2,6 +2,7 @@
 // family and byte order; the rest is the table.
 import PortcullisCore
 
+/// libFuzzer's entry point: one input, `size` bytes at `data`.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }

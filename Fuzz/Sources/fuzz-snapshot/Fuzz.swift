@@ -107,6 +107,7 @@ final class Fixture: @unchecked Sendable {
 
 let fixture = Fixture()
 
+/// libFuzzer's entry point: one input, `size` bytes at `data`.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     fixture.run(Array(UnsafeBufferPointer(start: data, count: size)))

@@ -2,6 +2,7 @@
 // handshake messages that span them, certificates, alerts.
 import PortcullisCore
 
+/// libFuzzer's entry point: one input, `size` bytes at `data`.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
