@@ -11,7 +11,7 @@ import PackageDescription
 let parentName = String(Context.packageDirectory.split(separator: "/").dropLast().last ?? "portcullis")
 
 func core(_ extra: [Target.Dependency] = []) -> [Target.Dependency] {
-    [.product(name: "PortcullisCore", package: parentName)] + extra
+    ["FuzzMain", .product(name: "PortcullisCore", package: parentName)] + extra
 }
 
 let targets: [(name: String, dependencies: [Target.Dependency])] = [
@@ -41,5 +41,9 @@ let package = Package(
         .package(path: ".."),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
-    targets: targets.map { .executableTarget(name: $0.name, dependencies: $0.dependencies, path: "Sources/\($0.name)") }
+    targets: [
+        // The executables' entry points (see FuzzMain.c).
+        .target(name: "FuzzMain")
+    ]
+        + targets.map { .executableTarget(name: $0.name, dependencies: $0.dependencies, path: "Sources/\($0.name)") }
 )

@@ -14,12 +14,12 @@
 #
 # Exits 1 on any crash, leak, timeout or out-of-memory, naming the target and
 # its reproducer (.build-fuzz/artifacts/TARGET/...); replay one with
-#   .build-fuzz/release/fuzz-TARGET REPRODUCER
+#   "$(swift build -c release --package-path Fuzz --scratch-path .build-fuzz --show-bin-path)"/fuzz-TARGET REPRODUCER
 # Writes bench/results/fuzz.md (executions per second, libFuzzer's final
 # cov: and ft:, the corpus size) and prints the same table.
 #
-# Environment: SKIP_BUILD=1 uses the binaries already built; SCRATCH=path
-# builds there instead of .build-fuzz.
+# Environment: SKIP_BUILD=1 uses the binaries already built (BIN=directory:
+# those); SCRATCH=path builds there instead of .build-fuzz.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BENCH_NAME=fuzz
@@ -42,9 +42,9 @@ for t in "${targets[@]}"; do
     [[ -d Fuzz/Sources/fuzz-$t ]] || die "no fuzz target $t (have: ${all[*]})"
 done
 
+flags=(-c release --package-path Fuzz --scratch-path "$scratch" -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library)
 if [[ ${SKIP_BUILD:-0} != 1 ]]; then
     say "building ${#targets[@]} fuzz targets into $scratch"
-    flags=(-c release --package-path Fuzz --scratch-path "$scratch" -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library)
     if [[ $# -eq 0 ]]; then
         swift build "${flags[@]}" >&2 || die "the build of the fuzz targets failed"
     else
@@ -54,7 +54,7 @@ if [[ ${SKIP_BUILD:-0} != 1 ]]; then
         done
     fi
 fi
-bin=$scratch/release
+bin=${BIN:-$(swift build "${flags[@]}" --show-bin-path)}
 
 mkdir -p bench/results
 results=bench/results/fuzz.md

@@ -30,7 +30,7 @@ struct Cursor {
             for i in 0..<count { value |= UInt64(byte()) << (8 * UInt64(i)) }
             // Small numbers as often as large: sign-extend from the bytes given.
             let shift = UInt64(64 - 8 * max(count, 1))
-            return Int64(bitPattern: value << shift >> shift).databaseValue
+            return (Int64(bitPattern: value << shift) >> Int64(shift)).databaseValue
         case 2:
             let count = Int(byte())
             let end = min(offset + count, bytes.count)
