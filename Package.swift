@@ -98,7 +98,7 @@ let package = Package(
             path: "Examples/exposed-listeners", swiftSettings: strictSettings),
         .testTarget(
             name: "PortcullisStoreTests", dependencies: ["PortcullisCore", "PortcullisLinux", "PortcullisStore"],
-            swiftSettings: strictSettings),
+            exclude: ["Fixtures"], swiftSettings: strictSettings),
         // Writes snapshots until killed: the crash-safety test's victim.
         .executableTarget(
             name: "portcullis-crash-writer", dependencies: ["PortcullisCore", "PortcullisStore"],

@@ -237,6 +237,7 @@ public final class HistoryStore: Sendable {
     /// Maps SQLite's answers to what the user should be told.
     static func translate(_ error: any Error, path: String) -> StoreError {
         if let error = error as? StoreError { return error }
+        if let error = error as? SnapshotCodec.Malformed { return StoreError(.corrupt, path: path, error.description) }
         guard let database = error as? DatabaseError else { return StoreError(.failed, path: path, "\(error)") }
         let detail = database.message ?? "\(database.resultCode)"
         // The WAL index (-shm) could not be grown: on a full file system, before
@@ -311,6 +312,7 @@ public final class HistoryStore: Sendable {
                 WHERE snapshot_id IN (SELECT id FROM snapshot WHERE \(condition)) GROUP BY snapshot_id, severity
                 """, arguments: arguments)
         for row in rows {
+            try SnapshotCodec.checkStorage(row, "snapshot findings")
             if let severity = Severity(rawValue: row["severity"]) { severities[row["snapshot_id"], default: [:]][severity] = row["n"] }
         }
         return try Row.fetchAll(
@@ -319,6 +321,7 @@ public final class HistoryStore: Sendable {
                 SELECT id, taken_at, label, hostname, source, listener_count, finding_count FROM snapshot WHERE \(condition) ORDER BY id
                 """, arguments: arguments
         ).map { row in
+            try SnapshotCodec.checkStorage(row, "snapshot")
             let id: Int64 = row["id"]
             return SnapshotInfo(
                 id: id, time: row["taken_at"], label: row["label"], hostname: row["hostname"], source: row["source"],

@@ -233,12 +233,38 @@ enum SnapshotCodec {
         var description: String
     }
 
+    /// The columns of the snapshot tables (and of the queries over them)
+    /// that hold integers; every other column holds text.
+    static let integerColumns: Set<String> = [
+        "id", "snapshot_id", "position", "taken_at", "listener_count", "finding_count", "format", "n",
+        "pid", "ppid", "exe_deleted", "exe_replaced", "exe_directory_world_writable", "uid", "start_time", "netns",
+        "local_port", "remote_port", "state", "inode", "v6only", "interface_index", "raw_protocol", "receive_queue",
+        "send_queue", "in_ephemeral_range", "netns_inode",
+    ]
+
+    /// Checks that each value of a row read back is of its column's kind
+    /// (or NULL, which only a nullable column can hold) before it is read:
+    /// GRDB stops the process on a value it cannot convert, and a damaged
+    /// or hand-edited database may hold text where an integer belongs.
+    static func checkStorage(_ row: Row, _ location: String) throws {
+        for (column, value) in row {
+            let integer = integerColumns.contains(column)
+            switch value.storage {
+            case .null: continue
+            case .int64 where integer: continue
+            case .string where !integer: continue
+            default: throw Malformed(description: "\(location): \(column) holds \(value), not \(integer ? "an integer" : "text")")
+            }
+        }
+    }
+
     static func load(snapshot id: Int64, _ db: Database) throws -> SnapshotContent {
         var processes: [Int32: SocketOwner] = [:]
         let processRows = try Row.fetchCursor(db, sql: "SELECT * FROM snapshot_process WHERE snapshot_id = ?", arguments: [id])
         while let row = try processRows.next() {
-            var o = SocketOwner(pid: Int32(row["pid"] as Int64))
-            o.ppid = Int32(row["ppid"] as Int64)
+            try checkStorage(row, "snapshot \(id), process")
+            var o = SocketOwner(pid: Int32(truncatingIfNeeded: row["pid"] as Int64))
+            o.ppid = Int32(truncatingIfNeeded: row["ppid"] as Int64)
             o.name = row["name"]
             o.cmdline = row["cmdline"]
             o.exe = row["exe"]
@@ -262,6 +288,7 @@ enum SnapshotCodec {
         let socketRows = try Row.fetchCursor(
             db, sql: "SELECT * FROM snapshot_socket WHERE snapshot_id = ? ORDER BY position", arguments: [id])
         while let row = try socketRows.next() {
+            try checkStorage(row, "snapshot \(id), socket")
             let location = "snapshot \(id), socket \(row["position"] as Int64)"
             guard let proto = TransportProtocol(rawValue: row["proto"]), let family = AddressFamily(rawValue: row["family"]),
                 let local = IPAddress(parsing: row["local_address"]), let remote = IPAddress(parsing: row["remote_address"]),
@@ -307,6 +334,7 @@ enum SnapshotCodec {
         let findingRows = try Row.fetchCursor(
             db, sql: "SELECT * FROM snapshot_finding WHERE snapshot_id = ? ORDER BY position", arguments: [id])
         while let row = try findingRows.next() {
+            try checkStorage(row, "snapshot \(id), finding")
             let location = "snapshot \(id), finding \(row["position"] as Int64)"
             guard let rule = RuleID(rawValue: row["rule"]), let severity = Severity(rawValue: row["severity"]) else {
                 throw Malformed(description: "\(location): unknown rule or severity")

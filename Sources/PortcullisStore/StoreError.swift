@@ -5,7 +5,7 @@ import PortcullisLinux
 public struct StoreError: Error, Sendable, CustomStringConvertible {
     /// What kind of failure, which decides the message and the exit status.
     public enum Code: Sendable, Equatable {
-        /// `PRAGMA quick_check` failed, or SQLite says the file is damaged or not a database.
+        /// `PRAGMA quick_check` failed, SQLite says the file is damaged or not a database, or a stored row holds what no portcullis writes.
         case corrupt
         /// Another process held the write lock past the timeout.
         case locked

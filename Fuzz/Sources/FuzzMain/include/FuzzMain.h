@@ -1,0 +1,1 @@
+// Nothing to import: FuzzMain only supplies the executables' entry points.
