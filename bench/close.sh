@@ -9,7 +9,10 @@
 #
 # each on an idle namespace and on the socket-load fixture (TCP listeners,
 # UDP sockets, established connections over PROCS processes), so planning
-# reads a busy socket table. Target: every mean at most GRACE + 100 ms.
+# reads a busy socket table. Target (issue 16): acting and verifying, by
+# close's own clock (result.elapsed_ms in its JSON), at most GRACE + 100 ms
+# in every run. The whole command (planning included: the owner walk of
+# every process, the namespace's nft ruleset) is timed beside fuser -k.
 #
 #   sudo bench/close.sh
 #
@@ -57,6 +60,8 @@ mkdir -p "$RESULTS"
 cat > "$tmp/serve.sh" <<SCRIPT
 #!/usr/bin/env bash
 set -e
+# The previous run's command must have freed the port (hyperfine here has no --conclude).
+"$tmp/check.sh"
 rm -f "$tmp/ready"
 ip netns exec "$NETNS" python3 "$PWD/bench/close_fixture.py" --port $PORT --mode "\$1" --ready-file "$tmp/ready"
 for i in \$(seq 300); do [[ -f "$tmp/ready" ]] && break; sleep 0.01; done
@@ -85,17 +90,29 @@ ok_all=1
 measure() {   # CASE MODE
     local name=$1 mode=$2 json="$RESULTS/close-$1.json" close_ms fuser_ms ok
     say "$name: $mode pre-forked server, $RUNS runs each"
-    hyperfine -N --runs "$RUNS" --prepare "$tmp/serve.sh $mode" --conclude "$tmp/check.sh" \
+    hyperfine -N --runs "$RUNS" --prepare "$tmp/serve.sh $mode" \
         --command-name "portcullis close --yes ($mode)" "$close_cmd" \
         --command-name "fuser -k ($mode)" "$fuser_cmd" \
         --export-json "$json" --export-markdown "$tmp/$name.md" >&2
+    "$tmp/check.sh" || die "$name: the last run left the port open"
+    # close's own clock for acting and verifying (the plan, made and printed before, not counted): result.elapsed_ms.
+    : >"$tmp/elapsed"
+    for _ in $(seq "$RUNS"); do
+        "$tmp/serve.sh" "$mode"
+        $close_cmd --format json | python3 -c 'import json, sys; print(json.load(sys.stdin)["result"]["elapsed_ms"])' >>"$tmp/elapsed"
+    done
+    "$tmp/check.sh" || die "$name: close left the port open"
+    read -r act_mean act_max < <(python3 -c '
+import sys
+v = [int(x) for x in open(sys.argv[1]) if x.strip()]
+print("%.1f %d" % (sum(v) / len(v), max(v)))' "$tmp/elapsed")
     read -r close_ms fuser_ms < <(python3 -c '
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]
 print("%.1f %.1f" % (r[0]["mean"] * 1000, r[1]["mean"] * 1000))' "$json")
-    ok=$(at_most "$close_ms" "$limit_ms")
+    ok=$(at_most "$act_max" "$limit_ms")
     (( ok )) || ok_all=0
-    summary+=("| $name | $mode | $close_ms | $fuser_ms | $(python3 -c "import sys; print('%.1f' % (float(sys.argv[1]) / float(sys.argv[2])))" "$close_ms" "$fuser_ms")x | $(verdict "$ok") |")
+    summary+=("| $name | $mode | $act_mean / $act_max | $close_ms | $fuser_ms | $(python3 -c "import sys; print('%.1f' % (float(sys.argv[1]) / float(sys.argv[2])))" "$close_ms" "$fuser_ms")x | $(verdict "$ok") |")
 }
 
 measure idle polite
@@ -108,11 +125,11 @@ measure busy-stubborn stubborn
 {
     echo "# close --yes on a pre-forked listener with 3 holders"
     echo
-    echo "$(date -u +%Y-%m-%d), $SOURCE, $LINK build; grace ${GRACE_MS} ms; target: every mean <= ${limit_ms} ms (grace + 100 ms)."
+    echo "$(date -u +%Y-%m-%d), $SOURCE, $LINK build; grace ${GRACE_MS} ms; target: acting and verifying (close's elapsed_ms) at most ${limit_ms} ms (grace + 100 ms) in every run."
     echo "busy: $TCP TCP listeners, $UDP UDP sockets, $EST established connections over $PROCS processes in the namespace."
     echo
-    echo "| case | server | close --yes mean (ms) | fuser -k mean (ms) | ratio | target |"
-    echo "|---|---|---|---|---|---|"
+    echo "| case | server | act + verify, mean / max (ms) | whole close --yes, mean (ms) | fuser -k, mean (ms) | whole close / fuser | target |"
+    echo "|---|---|---|---|---|---|---|"
     printf '%s\n' "${summary[@]}"
 } | tee "$RESULTS/close.md"
-(( ok_all )) || die "a mean is above grace + 100 ms"
+(( ok_all )) || die "acting and verifying took longer than grace + 100 ms"
