@@ -1,4 +1,5 @@
 import Foundation
+import PortcullisTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -51,6 +52,10 @@ enum Host {
     }()
 
     static let rootWithPython = isRoot && python3 != nil
+
+    /// Network namespaces can be made here (`ip netns add`, `unshare -n`):
+    /// a test that makes one is gated on this and skips where they cannot.
+    static let canMakeNamespaces = NetworkNamespaces.available
 }
 
 // MARK: - Finding the portcullis binary

@@ -114,7 +114,7 @@ let namespaceListeners = """
 extension CLITests {
     @Suite("Firewall-aware audit in a network namespace")
     struct FirewallAudit {
-        static let canRun =
+        static let canRun = Host.canMakeNamespaces &&
             Host.isRoot && Host.python3 != nil
             && Host.executable("nft", preferring: ["/usr/sbin/nft", "/sbin/nft"]) != nil
             && Host.executable("ip", preferring: ["/usr/sbin/ip", "/sbin/ip", "/bin/ip"]) != nil
@@ -129,7 +129,7 @@ extension CLITests {
 
         @Test(
             "Policy drop with accepts by set and port: filtered ports raise no exposure finding",
-            .enabled(if: canRun, "needs root, python3, nft and ip"))
+            .enabled(if: canRun, "needs network namespaces, root, python3, nft and ip"))
         func policyDrop() throws {
             let namespace = try TestNamespace()
             try namespace.loadRuleset(
@@ -160,7 +160,7 @@ extension CLITests {
 
         @Test(
             "Explicit drop and reject by port; a construct it cannot judge is unknown, never filtered",
-            .enabled(if: canRun, "needs root, python3, nft and ip"))
+            .enabled(if: canRun, "needs network namespaces, root, python3, nft and ip"))
         func dropRejectAndUnknown() throws {
             let namespace = try TestNamespace()
             try namespace.loadRuleset(
@@ -180,8 +180,8 @@ extension CLITests {
             #expect(listeners["udp/123"]?.firewall?.verdict == "filtered")
             #expect(listeners["tcp/22"]?.firewall?.verdict == "reachable")
             let unknown = try #require(listeners["tcp/8080"]?.firewall)
-            #expect(
-                unknown.verdict == "unknown" || unknown.verdict == "reachable", "a mark match must never be judged filtered: \(unknown)")
+            // Nothing says whether other hosts' packets carry mark 0x1: the drop may or may not apply.
+            #expect(unknown.verdict == "unknown", "a mark match is neither filtered nor plainly reachable: \(unknown)")
         }
     }
 }

@@ -41,7 +41,7 @@ extension CLITests {
     /// chose at random, so nothing else on the host is mistaken for them.
     @Suite("Every network namespace is read, and --netns narrows it")
     struct NamespaceSweep {
-        static let canRun =
+        static let canRun = Host.canMakeNamespaces &&
             Host.isRoot && Host.python3 != nil
             && Host.executable("ip", preferring: ["/usr/sbin/ip", "/sbin/ip", "/bin/ip"]) != nil
             && Host.executable("unshare", preferring: ["/usr/bin/unshare", "/bin/unshare"]) != nil
@@ -54,7 +54,7 @@ extension CLITests {
 
         @Test(
             "list finds each namespace's listener with its namespace and owner; --netns by name, pid and inode",
-            .enabled(if: canRun, "needs root, python3, ip and unshare"))
+            .enabled(if: canRun, "needs network namespaces, root, python3, ip and unshare"))
         func sweep() throws {
             let first = try TestNamespace()
             let second = try TestNamespace()
@@ -110,7 +110,7 @@ extension CLITests {
 
         @Test(
             "watch: a listener opened and closed inside another namespace, keyed by that namespace",
-            .enabled(if: canRun, "needs root, python3, ip and unshare"))
+            .enabled(if: canRun, "needs network namespaces, root, python3, ip and unshare"))
         func watch() throws {
             let namespace = try TestNamespace()
             var options = ListenerWatcher.Options()
@@ -164,7 +164,7 @@ extension CLITests.NamespaceSweep {
 
     @Test(
         "hidden: a socket made in another namespace and held from the host's is in that namespace's tables, not hidden",
-        .enabled(if: canRun, "needs root, python3, ip and unshare"), .timeLimit(.minutes(5)))
+        .enabled(if: canRun, "needs network namespaces, root, python3, ip and unshare"), .timeLimit(.minutes(5)))
     func hiddenAcrossNamespaces() throws {
         let namespace = try TestNamespace()
         let directory = try TemporaryDirectory(prefix: "pc-keeper")
@@ -206,7 +206,7 @@ extension CLITests.NamespaceSweep {
 extension CLITests.NamespaceSweep {
     @Test(
         "hidden --all-netns: a port hidden inside another namespace is found by probes made there, and named by its namespace",
-        .enabled(if: canRun && Host.cc != nil, "needs root, python3, ip and cc"), .timeLimit(.minutes(5)))
+        .enabled(if: canRun && Host.cc != nil, "needs network namespaces, root, python3, ip and cc"), .timeLimit(.minutes(5)))
     func hiddenInsideNamespace() throws {
         let directory = try TemporaryDirectory(prefix: "pc-allnetns")
         defer { directory.remove() }
