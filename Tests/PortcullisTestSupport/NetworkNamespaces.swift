@@ -40,3 +40,23 @@ public enum NetworkNamespaces {
         return process.terminationReason == .exit && process.terminationStatus == 0
     }
 }
+
+/// Whether ::1 can be bound here (IPv6 built in and not disabled on lo).
+/// Tests with IPv6 cases are gated on it, so where IPv6 is missing they
+/// skip with a message rather than fail or quietly test IPv4 alone.
+public enum IPv6Loopback {
+    /// A TCP socket could be bound to [::1]:0.
+    public static let available: Bool = {
+        let fd = socket(AF_INET6, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in6()
+        address.sin6_family = sa_family_t(AF_INET6)
+        address.sin6_addr = in6addr_loopback
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) == 0
+            }
+        }
+    }()
+}
