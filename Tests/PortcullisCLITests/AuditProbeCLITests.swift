@@ -14,8 +14,8 @@ final class ProbeNamespace {
     static let redis = Host.executable("redis-server", preferring: ["/usr/bin/redis-server"])
     static let memcached = Host.executable("memcached", preferring: ["/usr/bin/memcached"])
     static let snmpd = Host.executable("snmpd", preferring: ["/usr/sbin/snmpd"])
-    static let canRun = Host.canMakeNamespaces &&
-        Host.isRoot && Host.python3 != nil && redis != nil && memcached != nil && snmpd != nil && Host.ss != nil
+    static let canRun =
+        Host.canMakeNamespaces && Host.isRoot && Host.python3 != nil && redis != nil && memcached != nil && snmpd != nil && Host.ss != nil
         && Host.executable("ip", preferring: ["/usr/sbin/ip", "/sbin/ip", "/bin/ip"]) != nil
 
     /// - Parameter locked: Redis with `requirepass`, memcached with an `--auth-file`, snmpd with a community other than `public`.

@@ -159,8 +159,9 @@ extension TestNamespace {
 extension CLITests {
     @Suite("close: plan, act, verify, undo", .serialized)
     struct Close {
-        static let canRun = Host.canMakeNamespaces &&
-            Host.isRoot && Host.python3 != nil && Host.executable("ip", preferring: ["/usr/sbin/ip", "/sbin/ip", "/bin/ip"]) != nil
+        static let canRun =
+            Host.canMakeNamespaces && Host.isRoot && Host.python3 != nil
+            && Host.executable("ip", preferring: ["/usr/sbin/ip", "/sbin/ip", "/bin/ip"]) != nil
         static let nft = Host.executable("nft", preferring: ["/usr/sbin/nft", "/sbin/nft"])
 
         static func document(_ result: CommandResult) throws -> CloseDocumentJSON {
@@ -382,7 +383,8 @@ struct CloseJobTests {
 
     @Test(
         "a service with a socket unit: both are stopped, socket first, and masked; undo unmasks and starts them",
-        .enabled(if: canUseCgroups, "needs network namespaces, root, python3, ip and a writable cgroup v1 name=systemd hierarchy"), .timeLimit(.minutes(2)))
+        .enabled(if: canUseCgroups, "needs network namespaces, root, python3, ip and a writable cgroup v1 name=systemd hierarchy"),
+        .timeLimit(.minutes(2)))
     func socketActivatedUnit() throws {
         let ns = try TestNamespace()
         let scratch = try TemporaryDirectory(prefix: "portcullis-close-unit")

@@ -114,8 +114,8 @@ let namespaceListeners = """
 extension CLITests {
     @Suite("Firewall-aware audit in a network namespace")
     struct FirewallAudit {
-        static let canRun = Host.canMakeNamespaces &&
-            Host.isRoot && Host.python3 != nil
+        static let canRun =
+            Host.canMakeNamespaces && Host.isRoot && Host.python3 != nil
             && Host.executable("nft", preferring: ["/usr/sbin/nft", "/sbin/nft"]) != nil
             && Host.executable("ip", preferring: ["/usr/sbin/ip", "/sbin/ip", "/bin/ip"]) != nil
 

@@ -79,8 +79,8 @@ extension CLITests {
     @Suite("Published ports: open on the host with no host socket")
     struct PublishedPorts {
         static let nmap = Host.executable("nmap", preferring: ["/usr/bin/nmap"])
-        static let canRun = Host.canMakeNamespaces &&
-            Host.isRoot && Host.python3 != nil && nmap != nil
+        static let canRun =
+            Host.canMakeNamespaces && Host.isRoot && Host.python3 != nil && nmap != nil
             && Host.executable("nft", preferring: ["/usr/sbin/nft", "/sbin/nft"]) != nil
             && Host.executable("ip", preferring: ["/usr/sbin/ip", "/sbin/ip", "/bin/ip"]) != nil
 

@@ -138,8 +138,8 @@ struct DiscoveryDocument: Decodable {
 extension CLITests {
     @Suite("scan: host discovery on a bridged LAN of namespaces with 5% loss")
     struct ScanDiscovery {
-        static let canRun = Host.canMakeNamespaces &&
-            Host.isRoot && Host.python3 != nil
+        static let canRun =
+            Host.canMakeNamespaces && Host.isRoot && Host.python3 != nil
             && Host.executable("nft", preferring: ["/usr/sbin/nft", "/sbin/nft"]) != nil
             && Host.executable("ip", preferring: ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"]) != nil
         static let nmap = Host.executable("nmap", preferring: ["/usr/bin/nmap", "/usr/local/bin/nmap"])

@@ -130,8 +130,8 @@ let scanTargetScript = """
 extension CLITests {
     @Suite("scan: accuracy in network namespaces with a filtering, lossy target")
     struct ScanAccuracy {
-        static let canRun = Host.canMakeNamespaces &&
-            Host.isRoot && Host.python3 != nil
+        static let canRun =
+            Host.canMakeNamespaces && Host.isRoot && Host.python3 != nil
             && Host.executable("nft", preferring: ["/usr/sbin/nft", "/sbin/nft"]) != nil
             && Host.executable("ip", preferring: ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"]) != nil
 

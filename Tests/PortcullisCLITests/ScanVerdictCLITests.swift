@@ -143,8 +143,8 @@ extension CLITests {
 
         static let redisServer = Host.executable("redis-server", preferring: ["/usr/bin/redis-server"])
         static let memcached = Host.executable("memcached", preferring: ["/usr/bin/memcached"])
-        static let canRunDaemons = Host.canMakeNamespaces &&
-            redisServer != nil && memcached != nil && Host.isRoot
+        static let canRunDaemons =
+            Host.canMakeNamespaces && redisServer != nil && memcached != nil && Host.isRoot
             && Host.executable("ip", preferring: ["/usr/sbin/ip", "/sbin/ip", "/bin/ip"]) != nil
 
         /// PENDING wt-servicedet: passes once service detection's probes fill
@@ -158,7 +158,8 @@ extension CLITests {
         /// (that part passes today: the UDP `stats` reply is the evidence).
         @Test(
             .enabled(
-                if: canRunDaemons, "needs network namespaces, root, ip, redis-server and memcached (apt-get install redis-server memcached)"),
+                if: canRunDaemons, "needs network namespaces, root, ip, redis-server and memcached (apt-get install redis-server memcached)"
+            ),
             .timeLimit(.minutes(2)))
         func realRedisAndMemcachedWithoutAuthentication() throws {
             let namespace = try TestNamespace()

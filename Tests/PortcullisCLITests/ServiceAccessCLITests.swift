@@ -9,8 +9,8 @@ extension CLITests {
     struct ServiceAccess {
         static let redis = Host.executable("redis-server", preferring: ["/usr/bin/redis-server"])
         static let memcached = Host.executable("memcached", preferring: ["/usr/bin/memcached"])
-        static let canRun = Host.canMakeNamespaces &&
-            Host.isRoot && Host.python3 != nil && redis != nil && memcached != nil
+        static let canRun =
+            Host.canMakeNamespaces && Host.isRoot && Host.python3 != nil && redis != nil && memcached != nil
             && Host.executable("ip", preferring: ["/usr/sbin/ip", "/sbin/ip", "/bin/ip"]) != nil
 
         /// Starts both daemons on 127.0.0.1 of the namespace; they die with the

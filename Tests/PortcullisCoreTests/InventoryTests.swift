@@ -34,7 +34,9 @@ enum SampleInventory {
     /// escape: the raw bytes of its /proc/PID/stat and cmdline, through the
     /// parsers the owner resolver uses, so the escaping under test is the real one.
     static let evil = SocketOwner(
-        pid: 4242, ppid: 1, name: ProcessFiles.parseStat(Array("4242 (kworker\n\u{1b}[31m) S 1 4242 4242 0 -1 4194560 9 0 0 0 1 2 0 0 20 0 1 0 1795 4096 100\n".utf8))!.name,
+        pid: 4242, ppid: 1,
+        name: ProcessFiles.parseStat(
+            Array("4242 (kworker\n\u{1b}[31m) S 1 4242 4242 0 -1 4194560 9 0 0 0 1 2 0 0 20 0 1 0 1795 4096 100\n".utf8))!.name,
         cmdline: ProcessFiles.commandLine(Array("/tmp/.x/kworker\n\0".utf8)), exe: "/tmp/.x/kworker", exeDeleted: true,
         uid: 0, user: "root", fds: [4])
 
