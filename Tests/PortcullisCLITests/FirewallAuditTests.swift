@@ -67,8 +67,12 @@ final class TestNamespace {
         return nil
     }
 
-    func runPortcullis(_ arguments: [String]) throws -> CommandResult {
-        try Subprocess.run("/usr/bin/env", ["ip", "netns", "exec", name, try CLI.binary()] + arguments, environment: [:], timeout: 120)
+    /// Runs portcullis inside the namespace, with `environment` (VAR=value) set for it alone.
+    func runPortcullis(_ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 120) throws -> CommandResult {
+        let assignments = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        return try Subprocess.run(
+            "/usr/bin/env", ["ip", "netns", "exec", name, "/usr/bin/env"] + assignments + [try CLI.binary()] + arguments, environment: [:],
+            timeout: timeout)
     }
 
     static func must(_ command: [String]) throws {
