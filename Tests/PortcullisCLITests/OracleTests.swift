@@ -355,9 +355,11 @@ extension CLITests {
                 #expect(netlinkDoc.sockets.filter { fixturePorts.contains($0.localPort) }.count >= expected.count)
                 #expect(
                     viaNetlink == viaProc,
-                    "list \(netlinkArgs) and list \(procArgs) disagree\n"
-                        + "only via netlink: \(viaNetlink.subtracting(viaProc).sorted())\n"
-                        + "only via procfs: \(viaProc.subtracting(viaNetlink).sorted())")
+                    """
+                    list \(netlinkArgs) and list \(procArgs) disagree
+                    only via netlink: \(viaNetlink.subtracting(viaProc).sorted())
+                    only via procfs: \(viaProc.subtracting(viaNetlink).sorted())
+                    """)
             }
         }
     }
