@@ -237,7 +237,9 @@ import Testing
                 }
                 #expect(!certificates.isEmpty, "\(name)")
             } else {
-                #expect(ServiceMatch.identify(bytes) != nil, "\(name)")
+                // The PostgreSQL capture: AuthenticationOk (9 bytes), then the ErrorResponse (as in postgresReplies).
+                let reply = Array(bytes.dropFirst(name.contains("postgres-startup") ? 9 : 0))
+                #expect(ServiceMatch.identify(reply) != nil, "\(name)")
             }
             for length in 0...bytes.count {
                 let prefix = Array(bytes[..<length])
