@@ -79,7 +79,7 @@ extension CLITests {
             // A namespace of the test's own: the host's Redis (on 6379 where
             // redis-server is installed) and other tests' listeners are not in it.
             let namespace = try TestNamespace()
-            let implantPort = 31337
+            let implantPort = 47123
             let fixture = try PythonFixture(
                 script: auditFixtureScript, name: "audit_fixture.py", arguments: ["\(implantPort)"], namespace: namespace.name)
             defer { fixture.stop() }
