@@ -79,7 +79,8 @@ extension CLITests {
             // A namespace of the test's own: the host's Redis (on 6379 where
             // redis-server is installed) and other tests' listeners are not in it.
             let namespace = try TestNamespace()
-            let implantPort = 47123
+            // Below the ephemeral range (a listener there has a finding of its own) and no well-known backdoor port.
+            let implantPort = 24123
             let fixture = try PythonFixture(
                 script: auditFixtureScript, name: "audit_fixture.py", arguments: ["\(implantPort)"], namespace: namespace.name)
             defer { fixture.stop() }

@@ -94,6 +94,8 @@ struct FirewallListenerJSON: Decodable {
 }
 
 struct FirewallAuditDocument: Decodable {
+    struct Summary: Decodable { var failed: Bool }
+    var summary: Summary
     var listeners: [FirewallListenerJSON]
 }
 
@@ -126,8 +128,9 @@ extension CLITests {
         func audit(_ namespace: TestNamespace) throws -> [String: FirewallListenerJSON] {
             // As root every namespace is read: keep to the one under test.
             let result = try namespace.runPortcullis(["audit", "--no-policy", "--format", "json", "--netns", namespace.name])
-            #expect(result.status == 0 || result.status == 1, "\(result)")
             let document = try decodeJSON(FirewallAuditDocument.self, result.stdout)
+            // Exit 1 exactly when the report says the audit failed (a finding at or above high).
+            #expect(result.status == (document.summary.failed ? 1 : 0), "\(result)")
             return Dictionary(document.listeners.map { ("\($0.proto)/\($0.localPort)", $0) }, uniquingKeysWith: { a, _ in a })
         }
 
