@@ -39,12 +39,7 @@ extension Portcullis {
             case .table, .text, .junit:
                 let style = terminalStyle
                 Console.print { out in
-                    InventoryRenderer.writeTable(
-                        report.entries, allStates: false, style: style,
-                        verdict: { entry in
-                            guard let listener = report.listener(inode: entry.socket.inode) else { return ("-", nil) }
-                            return ("\(listener.verdict.jsonName): \(listener.verdictReason)", listener.verdict.colorCode)
-                        }, to: &out)
+                    InventoryRenderer.writeOverviewTable(report.audit.listeners, style: style, to: &out)
                     out.write("\n")
                     AuditRenderer.writeText(report.audit, failOn: threshold, style: style, to: &out)
                 }

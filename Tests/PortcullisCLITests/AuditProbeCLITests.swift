@@ -15,7 +15,7 @@ final class ProbeNamespace {
     static let memcached = Host.executable("memcached", preferring: ["/usr/bin/memcached"])
     static let snmpd = Host.executable("snmpd", preferring: ["/usr/sbin/snmpd"])
     static let canRun =
-        Host.isRoot && Host.python3 != nil && redis != nil && memcached != nil && snmpd != nil && Host.ss != nil
+        Host.canMakeNamespaces && Host.isRoot && Host.python3 != nil && redis != nil && memcached != nil && snmpd != nil && Host.ss != nil
         && Host.executable("ip", preferring: ["/usr/sbin/ip", "/sbin/ip", "/bin/ip"]) != nil
 
     /// - Parameter locked: Redis with `requirepass`, memcached with an `--auth-file`, snmpd with a community other than `public`.
@@ -144,7 +144,7 @@ extension CLITests {
     struct AuditProbes {
         @Test(
             "Redis, memcached and snmpd without authentication: the probe's answer is the evidence, and raises Redis to critical; --no-probe asks nothing",
-            .enabled(if: ProbeNamespace.canRun, "needs root, ip, ss, redis-server, memcached and snmpd"))
+            .enabled(if: ProbeNamespace.canRun, "needs network namespaces, root, ip, ss, redis-server, memcached and snmpd"))
         func openServices() throws {
             let namespace = try ProbeNamespace(locked: false)
             let report = try namespace.audit()
@@ -175,7 +175,7 @@ extension CLITests {
 
         @Test(
             "Redis with requirepass, memcached with an auth file and snmpd without community public: no evidence of access",
-            .enabled(if: ProbeNamespace.canRun, "needs root, ip, ss, redis-server, memcached and snmpd"))
+            .enabled(if: ProbeNamespace.canRun, "needs network namespaces, root, ip, ss, redis-server, memcached and snmpd"))
         func protectedServices() throws {
             let namespace = try ProbeNamespace(locked: true)
             let report = try namespace.audit()

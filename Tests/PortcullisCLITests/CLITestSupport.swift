@@ -1,4 +1,5 @@
 import Foundation
+import PortcullisTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -36,21 +37,13 @@ enum Host {
     static let setpriv = executable("setpriv", preferring: ["/usr/bin/setpriv", "/bin/setpriv"])
 
     /// IPv6 is built in and ::1 can be bound (the oracle fixture binds ::1 and ::).
-    static let hasIPv6Loopback: Bool = {
-        let fd = socket(AF_INET6, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_in6()
-        address.sin6_family = sa_family_t(AF_INET6)
-        address.sin6_addr = in6addr_loopback
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) == 0
-            }
-        }
-    }()
+    static let hasIPv6Loopback = IPv6Loopback.available
 
     static let rootWithPython = isRoot && python3 != nil
+
+    /// Network namespaces can be made here (`ip netns add`, `unshare -n`):
+    /// a test that makes one is gated on this and skips where they cannot.
+    static let canMakeNamespaces = NetworkNamespaces.available
 }
 
 // MARK: - Finding the portcullis binary
@@ -233,9 +226,10 @@ final class PythonFixture {
 
     /// - Parameters:
     ///   - asUser: run the script through `setpriv` as this uid/gid (e.g. nobody).
+    ///   - namespace: run it inside this network namespace (`ip netns exec`, which execs python in place).
     init(
         script: String, name: String = "fixture.py", arguments: [String] = [],
-        asUser: (uid: UInt32, gid: UInt32)? = nil, readyTimeout: TimeInterval = 60
+        asUser: (uid: UInt32, gid: UInt32)? = nil, namespace: String? = nil, readyTimeout: TimeInterval = 60
     ) throws {
         let python = try #require(Host.python3, "python3 is not installed")
         directory = try TemporaryDirectory(prefix: "portcullis-fixture")
@@ -263,6 +257,9 @@ final class PythonFixture {
                     "--reuid=\(asUser.uid)", "--regid=\(asUser.gid)", "--clear-groups", "--",
                     python, "-u", scriptURL.path,
                 ] + arguments
+        } else if let namespace {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["ip", "netns", "exec", namespace, python, "-u", scriptURL.path] + arguments
         } else {
             process.executableURL = URL(fileURLWithPath: python)
             process.arguments = ["-u", scriptURL.path] + arguments

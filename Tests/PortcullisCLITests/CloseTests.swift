@@ -160,7 +160,8 @@ extension CLITests {
     @Suite("close: plan, act, verify, undo", .serialized)
     struct Close {
         static let canRun =
-            Host.isRoot && Host.python3 != nil && Host.executable("ip", preferring: ["/usr/sbin/ip", "/sbin/ip", "/bin/ip"]) != nil
+            Host.canMakeNamespaces && Host.isRoot && Host.python3 != nil
+            && Host.executable("ip", preferring: ["/usr/sbin/ip", "/sbin/ip", "/bin/ip"]) != nil
         static let nft = Host.executable("nft", preferring: ["/usr/sbin/nft", "/sbin/nft"])
 
         static func document(_ result: CommandResult) throws -> CloseDocumentJSON {
@@ -169,7 +170,7 @@ extension CLITests {
 
         @Test(
             "a pre-forked listener: the plan names parent and both workers; --yes frees the port well within the grace",
-            .enabled(if: canRun, "needs root, python3 and ip (network namespaces)"), .timeLimit(.minutes(2)))
+            .enabled(if: canRun, "needs network namespaces, root, python3 and ip (network namespaces)"), .timeLimit(.minutes(2)))
         func preforked() throws {
             let ns = try TestNamespace()
             let scratch = try TemporaryDirectory(prefix: "portcullis-close")
@@ -211,7 +212,7 @@ extension CLITests {
 
         @Test(
             "a listener that ignores SIGTERM is killed after the grace",
-            .enabled(if: canRun, "needs root, python3 and ip (network namespaces)"), .timeLimit(.minutes(2)))
+            .enabled(if: canRun, "needs network namespaces, root, python3 and ip (network namespaces)"), .timeLimit(.minutes(2)))
         func stubborn() throws {
             let ns = try TestNamespace()
             let scratch = try TemporaryDirectory(prefix: "portcullis-close")
@@ -227,7 +228,7 @@ extension CLITests {
 
         @Test(
             "firewall: a client in another namespace sees open, then filtered, then open again after --undo",
-            .enabled(if: canRun && nft != nil, "needs root, python3, ip and nft"), .timeLimit(.minutes(2)))
+            .enabled(if: canRun && nft != nil, "needs network namespaces, root, python3, ip and nft"), .timeLimit(.minutes(2)))
         func firewall() throws {
             let server = try TestNamespace()
             let client = try TestNamespace()
@@ -267,7 +268,7 @@ extension CLITests {
 
         @Test(
             "a DNAT-published port with no socket on the host is closed by the firewall method, before the DNAT",
-            .enabled(if: canRun && nft != nil, "needs root, python3, ip and nft"), .timeLimit(.minutes(2)))
+            .enabled(if: canRun && nft != nil, "needs network namespaces, root, python3, ip and nft"), .timeLimit(.minutes(2)))
         func published() throws {
             let lab = try PublishingLab(outside: "10.232", inside: "10.233")
             let (host, container, client) = (lab.host, lab.container, lab.client)
@@ -296,7 +297,7 @@ extension CLITests {
 
         @Test(
             "the SSH session's own port is refused (exit 5) unless --force",
-            .enabled(if: canRun, "needs root, python3 and ip (network namespaces)"), .timeLimit(.minutes(2)))
+            .enabled(if: canRun, "needs network namespaces, root, python3 and ip (network namespaces)"), .timeLimit(.minutes(2)))
         func sessionPort() throws {
             let ns = try TestNamespace()
             let scratch = try TemporaryDirectory(prefix: "portcullis-close")
@@ -382,7 +383,8 @@ struct CloseJobTests {
 
     @Test(
         "a service with a socket unit: both are stopped, socket first, and masked; undo unmasks and starts them",
-        .enabled(if: canUseCgroups, "needs root, python3, ip and a writable cgroup v1 name=systemd hierarchy"), .timeLimit(.minutes(2)))
+        .enabled(if: canUseCgroups, "needs network namespaces, root, python3, ip and a writable cgroup v1 name=systemd hierarchy"),
+        .timeLimit(.minutes(2)))
     func socketActivatedUnit() throws {
         let ns = try TestNamespace()
         let scratch = try TemporaryDirectory(prefix: "portcullis-close-unit")
@@ -426,7 +428,7 @@ struct CloseJobTests {
 
     @Test(
         "a pid reused between plan and act is never signalled",
-        .enabled(if: canRun, "needs root, python3 and ip (network namespaces)"), .timeLimit(.minutes(2)))
+        .enabled(if: canRun, "needs network namespaces, root, python3 and ip (network namespaces)"), .timeLimit(.minutes(2)))
     func pidReuse() throws {
         let ns = try TestNamespace()
         let scratch = try TemporaryDirectory(prefix: "portcullis-close-reuse")
@@ -455,7 +457,7 @@ struct CloseJobTests {
 extension CLITests.Close {
     @Test(
         "destroy resets the connections and leaves the listener; hidden calls nothing hidden; a listener ss -K left bound is closed",
-        .enabled(if: canRun, "needs root, python3 and ip (network namespaces)"), .timeLimit(.minutes(2)))
+        .enabled(if: canRun, "needs network namespaces, root, python3 and ip (network namespaces)"), .timeLimit(.minutes(2)))
     func destroyAndHidden() throws {
         let ns = try TestNamespace()
         let scratch = try TemporaryDirectory(prefix: "portcullis-close")

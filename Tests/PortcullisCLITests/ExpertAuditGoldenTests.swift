@@ -23,7 +23,7 @@ extension CLITests {
 
         /// The lab's packages this host lacks (`lab.sh missing`); nil when that cannot be asked.
         static let missingPackages: [String]? = {
-            guard Host.isRoot, ip != nil, Host.hasIPv6Loopback,
+            guard Host.isRoot, ip != nil, Host.hasIPv6Loopback, Host.canMakeNamespaces,
                 let result = try? Subprocess.run("/bin/bash", [lab, "missing"], timeout: 30), result.status == 0
             else { return nil }
             return result.out.split(separator: "\n").map(String.init)
@@ -33,6 +33,7 @@ extension CLITests {
         static let skipReason: Comment = {
             if !Host.isRoot { return "needs root: network namespaces and the daemons' own users" }
             if ip == nil { return "needs ip (iproute2)" }
+            if !Host.canMakeNamespaces { return "cannot make network namespaces here (ip netns add, unshare -n)" }
             if !Host.hasIPv6Loopback { return "needs IPv6: the lab's interface has 2001:db8::2" }
             guard let missing = missingPackages else { return "Fixtures/expert-lab/lab.sh missing could not run" }
             return "needs the Debian packages \(missing.joined(separator: ", ")) (.ci/run installs them)"

@@ -67,8 +67,12 @@ final class TestNamespace {
         return nil
     }
 
-    func runPortcullis(_ arguments: [String]) throws -> CommandResult {
-        try Subprocess.run("/usr/bin/env", ["ip", "netns", "exec", name, try CLI.binary()] + arguments, environment: [:], timeout: 120)
+    /// Runs portcullis inside the namespace, with `environment` (VAR=value) set for it alone.
+    func runPortcullis(_ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 120) throws -> CommandResult {
+        let assignments = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        return try Subprocess.run(
+            "/usr/bin/env", ["ip", "netns", "exec", name, "/usr/bin/env"] + assignments + [try CLI.binary()] + arguments, environment: [:],
+            timeout: timeout)
     }
 
     static func must(_ command: [String]) throws {
@@ -90,6 +94,8 @@ struct FirewallListenerJSON: Decodable {
 }
 
 struct FirewallAuditDocument: Decodable {
+    struct Summary: Decodable { var failed: Bool }
+    var summary: Summary
     var listeners: [FirewallListenerJSON]
 }
 
@@ -115,21 +121,22 @@ extension CLITests {
     @Suite("Firewall-aware audit in a network namespace")
     struct FirewallAudit {
         static let canRun =
-            Host.isRoot && Host.python3 != nil
+            Host.canMakeNamespaces && Host.isRoot && Host.python3 != nil
             && Host.executable("nft", preferring: ["/usr/sbin/nft", "/sbin/nft"]) != nil
             && Host.executable("ip", preferring: ["/usr/sbin/ip", "/sbin/ip", "/bin/ip"]) != nil
 
         func audit(_ namespace: TestNamespace) throws -> [String: FirewallListenerJSON] {
             // As root every namespace is read: keep to the one under test.
             let result = try namespace.runPortcullis(["audit", "--no-policy", "--format", "json", "--netns", namespace.name])
-            #expect(result.status == 0 || result.status == 1, "\(result)")
             let document = try decodeJSON(FirewallAuditDocument.self, result.stdout)
+            // Exit 1 exactly when the report says the audit failed (a finding at or above high).
+            #expect(result.status == (document.summary.failed ? 1 : 0), "\(result)")
             return Dictionary(document.listeners.map { ("\($0.proto)/\($0.localPort)", $0) }, uniquingKeysWith: { a, _ in a })
         }
 
         @Test(
             "Policy drop with accepts by set and port: filtered ports raise no exposure finding",
-            .enabled(if: canRun, "needs root, python3, nft and ip"))
+            .enabled(if: canRun, "needs network namespaces, root, python3, nft and ip"))
         func policyDrop() throws {
             let namespace = try TestNamespace()
             try namespace.loadRuleset(
@@ -160,7 +167,7 @@ extension CLITests {
 
         @Test(
             "Explicit drop and reject by port; a construct it cannot judge is unknown, never filtered",
-            .enabled(if: canRun, "needs root, python3, nft and ip"))
+            .enabled(if: canRun, "needs network namespaces, root, python3, nft and ip"))
         func dropRejectAndUnknown() throws {
             let namespace = try TestNamespace()
             try namespace.loadRuleset(
@@ -180,8 +187,8 @@ extension CLITests {
             #expect(listeners["udp/123"]?.firewall?.verdict == "filtered")
             #expect(listeners["tcp/22"]?.firewall?.verdict == "reachable")
             let unknown = try #require(listeners["tcp/8080"]?.firewall)
-            #expect(
-                unknown.verdict == "unknown" || unknown.verdict == "reachable", "a mark match must never be judged filtered: \(unknown)")
+            // Nothing says whether other hosts' packets carry mark 0x1: the drop may or may not apply.
+            #expect(unknown.verdict == "unknown", "a mark match is neither filtered nor plainly reachable: \(unknown)")
         }
     }
 }

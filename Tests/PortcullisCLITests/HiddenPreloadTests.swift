@@ -1,5 +1,6 @@
 import Foundation
 import PortcullisCore
+import PortcullisLinux
 import PortcullisTestSupport
 import Testing
 
@@ -84,15 +85,20 @@ struct PreloadHiddenDocument: Decodable {
     var alarms: [Finding] { findings.filter(\.alarm) }
 }
 
+/// Sockets made on a thread inside a namespace, handed back to the test that keeps them open.
+struct UncheckedSockets: @unchecked Sendable {
+    let sockets: TestSockets
+}
+
 struct PreloadCase: CustomTestStringConvertible, Sendable {
     var proto: String
     var family: String
     var testDescription: String { "\(proto)/\(family)" }
 
-    /// The four (proto, family) pairs; IPv6 ones only when ::1 can be bound.
-    static let all: [PreloadCase] = [("tcp", "ipv4"), ("tcp", "ipv6"), ("udp", "ipv4"), ("udp", "ipv6")]
-        .filter { $0.1 == "ipv4" || Host.hasIPv6Loopback }
-        .map { PreloadCase(proto: $0.0, family: $0.1) }
+    /// TCP and UDP over IPv4.
+    static let ipv4 = ["tcp", "udp"].map { PreloadCase(proto: $0, family: "ipv4") }
+    /// TCP and UDP over IPv6: a test of their own, which skips with a message where ::1 cannot be bound.
+    static let ipv6 = ["tcp", "udp"].map { PreloadCase(proto: $0, family: "ipv6") }
 }
 
 extension CLITests {
@@ -120,11 +126,14 @@ extension CLITests {
             }
         }
 
-        /// Whether `ss -[tu][46]lnH`, run with `environment`, lists the port.
-        func ssLists(_ c: PreloadCase, port: Int, environment: [String: String?]) throws -> Bool {
+        /// Whether `ss -[tu][46]lnH`, run inside `namespace` with `environment`, lists the port.
+        func ssLists(_ c: PreloadCase, port: Int, in namespace: TestNamespace, environment: [String: String]) throws -> Bool {
             let ss = try #require(Host.ss)
             let flags = "-" + (c.proto == "tcp" ? "t" : "u") + (c.family == "ipv6" ? "6" : "4") + "lnH"
-            let result = try Subprocess.run(ss, [flags], environment: environment, timeout: 30)
+            let assignments = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+            let result = try Subprocess.run(
+                "/usr/bin/env", ["ip", "netns", "exec", namespace.name, "/usr/bin/env"] + assignments + [ss, flags], environment: [:],
+                timeout: 30)
             try #require(result.status == 0, "\(result)")
             // Columns: State Recv-Q Send-Q Local:Port Peer:Port
             return result.out.split(separator: "\n").contains { line in
@@ -138,46 +147,79 @@ extension CLITests {
             .enabled(if: Host.isRoot, "needs root: bind probes of every port and the fd walk of every process"),
             .enabled(if: Host.cc != nil, "cc is not installed: it builds the LD_PRELOAD library (apt-get install gcc libc6-dev)"),
             .enabled(if: Host.python3 != nil, "python3 is not installed: it runs the listener"),
-            arguments: PreloadCase.all)
-        func hiddenPort(_ c: PreloadCase) throws {
+            .enabled(if: Host.canMakeNamespaces, "cannot make network namespaces here: the check runs in one of its own"),
+            arguments: PreloadCase.ipv4)
+        func hiddenPort(_ c: PreloadCase) throws { try checkHiddenPort(c) }
+
+        @Test(
+            "A port hidden from netlink and /proc/net is found by the probes, with its owner (IPv6)",
+            .enabled(if: Host.isRoot, "needs root: bind probes of every port and the fd walk of every process"),
+            .enabled(if: Host.cc != nil, "cc is not installed: it builds the LD_PRELOAD library (apt-get install gcc libc6-dev)"),
+            .enabled(if: Host.python3 != nil, "python3 is not installed: it runs the listener"),
+            .enabled(if: Host.hasIPv6Loopback, "no IPv6 loopback: ::1 cannot be bound"),
+            .enabled(if: Host.canMakeNamespaces, "cannot make network namespaces here: the check runs in one of its own"),
+            arguments: PreloadCase.ipv6)
+        func hiddenPortIPv6(_ c: PreloadCase) throws { try checkHiddenPort(c) }
+
+        /// `hidden --format json` run inside `namespace`, with `environment` set for it.
+        func hidden(in namespace: TestNamespace, _ environment: [String: String]) throws -> (CommandResult, PreloadHiddenDocument) {
+            let result = try namespace.runPortcullis(
+                ["hidden", "--format", "json", "--rounds", "2"], environment: environment, timeout: 180)
+            do {
+                return (result, try decodeJSON(PreloadHiddenDocument.self, result.stdout))
+            } catch {
+                Issue.record("hidden --format json did not decode: \(error)\n\(result)")
+                throw error
+            }
+        }
+
+        /// The port cases run in a network namespace of the test's own: the
+        /// sweep there sees only this test's sockets, not the listeners the
+        /// other test targets of this process open and close meanwhile.
+        func checkHiddenPort(_ c: PreloadCase) throws {
             let directory = try TemporaryDirectory(prefix: "portcullis-preload")
             defer { directory.remove() }
             let library = try buildLibrary(in: directory)
+            let namespace = try TestNamespace()
             let listener = try PythonFixture(
-                script: preloadListenerScript, name: "hidden_listener.py",
-                arguments: [c.proto, c.family, "\(try #require(exclusivePort()))"])
+                script: preloadListenerScript, name: "hidden_listener.py", arguments: [c.proto, c.family, "23456"],
+                namespace: namespace.name)
             defer { listener.stop() }
             let port = try #require(listener.int("port"))
             let pid = listener.pid
-            let preload: [String: String?] = [
-                "LD_PRELOAD": library, "HIDE_PORT": String(port), "HIDE_PROTO": c.proto, "HIDE_FAMILY": c.family, "HIDE_PID": nil,
-            ]
+            let preload = ["LD_PRELOAD": library, "HIDE_PORT": String(port), "HIDE_PROTO": c.proto, "HIDE_FAMILY": c.family]
             // The same port number in the other protocol, same family and
             // address: a TCP TIME_WAIT beside a UDP listener (no descriptor,
             // no owner), a UDP socket of this process beside a TCP one. The
             // library must leave it in the tables, so it is no finding.
-            let neighbours = TestSockets()
-            let address = c.family == "ipv6" ? "::1" : "127.0.0.1"
-            if c.proto == "udp" {
-                try neighbours.serverTimeWait(ipv6: c.family == "ipv6", address: address, port: UInt16(port))
-            } else {
-                try neighbours.open(.udp, ipv6: c.family == "ipv6", address: address, port: UInt16(port))
-            }
+            let neighbours = try Sys.inNetworkNamespace("/run/netns/\(namespace.name)") {
+                Result { () throws -> UncheckedSockets in
+                    let sockets = TestSockets()
+                    let address = c.family == "ipv6" ? "::1" : "127.0.0.1"
+                    if c.proto == "udp" {
+                        try sockets.serverTimeWait(ipv6: c.family == "ipv6", address: address, port: UInt16(port))
+                    } else {
+                        try sockets.open(.udp, ipv6: c.family == "ipv6", address: address, port: UInt16(port))
+                    }
+                    return UncheckedSockets(sockets: sockets)
+                }
+            }.get().get()
+            defer { withExtendedLifetime(neighbours) {} }
 
             // Without the library the listener is in the tables: nothing hidden.
-            let (plain, plainDocument) = try hidden(["LD_PRELOAD": nil])
+            let (plain, plainDocument) = try hidden(in: namespace, [:])
             #expect(plain.status == 0, "no hidden port without the library: \(plain)")
             #expect(plainDocument.clean && plainDocument.alarms.isEmpty, "\(plainDocument.alarms)")
             #expect(!plainDocument.findings.contains { $0.port == port || $0.ownerPids.contains(pid) }, "\(plainDocument.findings)")
 
             // The library works: ss (netlink, dynamically linked) no longer shows the port.
             if Host.ss != nil {
-                #expect(try ssLists(c, port: port, environment: ["LD_PRELOAD": nil]), "ss lists the listener on \(port)")
-                #expect(try !ssLists(c, port: port, environment: preload), "under the library ss must not list \(port)")
+                #expect(try ssLists(c, port: port, in: namespace, environment: [:]), "ss lists the listener on \(port)")
+                #expect(try !ssLists(c, port: port, in: namespace, environment: preload), "under the library ss must not list \(port)")
             }
 
             // Under the library: exactly that port, hidden from every table reader.
-            let (result, document) = try hidden(preload)
+            let (result, document) = try hidden(in: namespace, preload)
             #expect(result.status == 4, "a hidden port exits 4: \(result)")
             #expect(!document.clean)
             let described = document.alarms.map {

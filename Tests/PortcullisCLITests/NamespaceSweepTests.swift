@@ -42,7 +42,7 @@ extension CLITests {
     @Suite("Every network namespace is read, and --netns narrows it")
     struct NamespaceSweep {
         static let canRun =
-            Host.isRoot && Host.python3 != nil
+            Host.canMakeNamespaces && Host.isRoot && Host.python3 != nil
             && Host.executable("ip", preferring: ["/usr/sbin/ip", "/sbin/ip", "/bin/ip"]) != nil
             && Host.executable("unshare", preferring: ["/usr/bin/unshare", "/bin/unshare"]) != nil
 
@@ -54,7 +54,7 @@ extension CLITests {
 
         @Test(
             "list finds each namespace's listener with its namespace and owner; --netns by name, pid and inode",
-            .enabled(if: canRun, "needs root, python3, ip and unshare"))
+            .enabled(if: canRun, "needs network namespaces, root, python3, ip and unshare"))
         func sweep() throws {
             let first = try TestNamespace()
             let second = try TestNamespace()
@@ -104,13 +104,13 @@ extension CLITests {
 
             // The overview does not judge a container's listener by this namespace's firewall.
             let overview = try CLI.run(["--format", "json", "--netns", first.name])
-            #expect(overview.status == 0 || overview.status == 1, "\(overview)")
+            #expect(overview.status == 0, "the overview exits 0 without --fail-on: \(overview)")
             #expect(overview.out.contains("container network only: network namespace \(first.name)"), "\(overview)")
         }
 
         @Test(
             "watch: a listener opened and closed inside another namespace, keyed by that namespace",
-            .enabled(if: canRun, "needs root, python3, ip and unshare"))
+            .enabled(if: canRun, "needs network namespaces, root, python3, ip and unshare"))
         func watch() throws {
             let namespace = try TestNamespace()
             var options = ListenerWatcher.Options()
@@ -163,9 +163,13 @@ extension CLITests.NamespaceSweep {
         """
 
     @Test(
-        "hidden: a socket made in another namespace and held from the host's is in that namespace's tables, not hidden",
-        .enabled(if: canRun, "needs root, python3, ip and unshare"), .timeLimit(.minutes(5)))
+        "hidden: a socket made in another namespace and held from the checked one's is in that namespace's tables, not hidden",
+        .enabled(if: canRun, "needs network namespaces, root, python3, ip and unshare"), .timeLimit(.minutes(5)))
     func hiddenAcrossNamespaces() throws {
+        // The check runs in a namespace of the test's own (`holder`), not
+        // the host's, where the other test targets in this process open and
+        // close listeners while it sweeps.
+        let holder = try TestNamespace()
         let namespace = try TestNamespace()
         let directory = try TemporaryDirectory(prefix: "pc-keeper")
         defer { directory.remove() }
@@ -173,11 +177,11 @@ extension CLITests.NamespaceSweep {
         let python = try #require(Host.python3)
         let keeperScript = directory.url.appendingPathComponent("keeper.py")
         try Data(Self.keeper.utf8).write(to: keeperScript)
-        // The keeper runs in the host's namespace and waits for the descriptor.
+        // The keeper runs in the checked namespace and waits for the descriptor.
         let launcher =
             "import subprocess, sys; subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, "
             + "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)"
-        try TestNamespace.must([python, "-c", launcher, python, keeperScript.path, pidFile])
+        try TestNamespace.must(["ip", "netns", "exec", holder.name, python, "-c", launcher, python, keeperScript.path, pidFile])
         var keeper: pid_t?
         for _ in 0..<200 where keeper == nil {
             keeper = (try? String(contentsOfFile: pidFile, encoding: .utf8)).flatMap { pid_t($0.dropLast()) }
@@ -197,7 +201,7 @@ extension CLITests.NamespaceSweep {
         try TestNamespace.must(["ip", "netns", "exec", namespace.name, python, "-c", sender])
         for _ in 0..<200 where !FileManager.default.fileExists(atPath: pidFile + ".got") { usleep(20_000) }
 
-        let result = try CLI.run(["hidden", "--format", "json", "--rounds", "1"], timeout: 240)
+        let result = try holder.runPortcullis(["hidden", "--format", "json", "--rounds", "1"], timeout: 240)
         #expect(result.status == 0, "a socket in a namespace with no process is still in that namespace's table: \(result)")
         #expect(!result.out.contains("\"port\" : \(port)") && !result.out.contains("\"port\": \(port)"), "\(result)")
     }
@@ -206,7 +210,7 @@ extension CLITests.NamespaceSweep {
 extension CLITests.NamespaceSweep {
     @Test(
         "hidden --all-netns: a port hidden inside another namespace is found by probes made there, and named by its namespace",
-        .enabled(if: canRun && Host.cc != nil, "needs root, python3, ip and cc"), .timeLimit(.minutes(5)))
+        .enabled(if: canRun && Host.cc != nil, "needs network namespaces, root, python3, ip and cc"), .timeLimit(.minutes(5)))
     func hiddenInsideNamespace() throws {
         let directory = try TemporaryDirectory(prefix: "pc-allnetns")
         defer { directory.remove() }

@@ -80,13 +80,13 @@ extension CLITests {
     struct PublishedPorts {
         static let nmap = Host.executable("nmap", preferring: ["/usr/bin/nmap"])
         static let canRun =
-            Host.isRoot && Host.python3 != nil && nmap != nil
+            Host.canMakeNamespaces && Host.isRoot && Host.python3 != nil && nmap != nil
             && Host.executable("nft", preferring: ["/usr/sbin/nft", "/sbin/nft"]) != nil
             && Host.executable("ip", preferring: ["/usr/sbin/ip", "/sbin/ip", "/bin/ip"]) != nil
 
         @Test(
             "nmap finds 8080 open through the DNAT; portcullis lists it, leading to the container's listener, and flags the input bypass",
-            .enabled(if: canRun, "needs root, python3, nmap, nft and ip"), .timeLimit(.minutes(5)))
+            .enabled(if: canRun, "needs network namespaces, root, python3, nmap, nft and ip"), .timeLimit(.minutes(5)))
         func dnatBypass() throws {
             let lab = try PublishingLab(outside: "10.226", inside: "10.227")
             let (host, container, client) = (lab.host, lab.container, lab.client)

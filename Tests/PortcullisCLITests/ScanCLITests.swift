@@ -115,7 +115,8 @@ extension CLITests {
         /// With one ephemeral port, P, a connect to the free port P from this
         /// host must use P as its source: TCP simultaneous open connects the
         /// socket to itself. That is a free port, never "open".
-        @Test(.enabled(if: Host.isRoot, "needs root: a network namespace with its own ip_local_port_range"))
+        @Test(
+            .enabled(if: Host.isRoot && Host.canMakeNamespaces, "needs root and network namespaces: one with its own ip_local_port_range"))
         func selfConnectIsNotOpen() throws {
             let namespace = try TestNamespace()
             try TestNamespace.must(["ip", "netns", "exec", namespace.name, "sysctl", "-qw", "net.ipv4.ip_local_port_range=40000 40000"])
@@ -156,7 +157,9 @@ extension CLITests {
         /// fixture listens: on the host's loopback, listeners that other tests
         /// open and close meanwhile made the two scans differ.
         @Test(
-            .enabled(if: Host.rootWithPython && nmap != nil && ndiff != nil, "needs root, python3, nmap and ndiff"),
+            .enabled(
+                if: Host.rootWithPython && Host.canMakeNamespaces && nmap != nil && ndiff != nil,
+                "needs network namespaces, root, python3, nmap and ndiff"),
             .timeLimit(.minutes(3)))
         func sameOpenSetAsNmapAndNdiffAgrees() throws {
             let namespace = try TestNamespace()

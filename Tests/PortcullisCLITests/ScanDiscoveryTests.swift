@@ -139,7 +139,7 @@ extension CLITests {
     @Suite("scan: host discovery on a bridged LAN of namespaces with 5% loss")
     struct ScanDiscovery {
         static let canRun =
-            Host.isRoot && Host.python3 != nil
+            Host.canMakeNamespaces && Host.isRoot && Host.python3 != nil
             && Host.executable("nft", preferring: ["/usr/sbin/nft", "/sbin/nft"]) != nil
             && Host.executable("ip", preferring: ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"]) != nil
         static let nmap = Host.executable("nmap", preferring: ["/usr/bin/nmap", "/usr/local/bin/nmap"])
@@ -151,7 +151,7 @@ extension CLITests {
 
         @Test(
             "-sn finds exactly the live hosts (ARP, with their MACs), reports the other 251 down without ports (the subnet's broadcast address left out), and agrees with nmap -sn",
-            .enabled(if: canRun, "needs root, python3, nft and ip"), .timeLimit(.minutes(5)))
+            .enabled(if: canRun, "needs network namespaces, root, python3, nft and ip"), .timeLimit(.minutes(5)))
         func discoverOnly() throws {
             let lab = try DiscoveryLab()
             var macs: [String: String] = [:]
@@ -202,7 +202,7 @@ extension CLITests {
 
         @Test(
             "IPv6: the echo to ff02::1 and to each target finds exactly the live hosts of fd81::/120, with their MACs, as nmap -6 -sn does",
-            .enabled(if: canRun, "needs root, python3, nft and ip"), .timeLimit(.minutes(5)))
+            .enabled(if: canRun, "needs network namespaces, root, python3, nft and ip"), .timeLimit(.minutes(5)))
         func discoverIPv6() throws {
             let lab = try DiscoveryLab()
             var macs: [String: String] = [:]
@@ -234,7 +234,7 @@ extension CLITests {
 
         @Test(
             "Beyond a router: ICMP echo finds the one live address of a routed /28, with no MAC; the rest are down",
-            .enabled(if: canRun, "needs root, python3, nft and ip"), .timeLimit(.minutes(5)))
+            .enabled(if: canRun, "needs network namespaces, root, python3, nft and ip"), .timeLimit(.minutes(5)))
         func beyondTheLink() throws {
             let lab = try DiscoveryLab(liveHosts: [10])
             let router = lab.hosts[0]
@@ -254,7 +254,7 @@ extension CLITests {
 
         @Test(
             "Down hosts get no port probe; --no-ping (-Pn) probes every target as before",
-            .enabled(if: canRun, "needs root, python3, nft and ip"), .timeLimit(.minutes(5)))
+            .enabled(if: canRun, "needs network namespaces, root, python3, nft and ip"), .timeLimit(.minutes(5)))
         func downHostsNotScanned() throws {
             let lab = try DiscoveryLab(liveHosts: [10])
             try lab.startPython(
@@ -311,7 +311,7 @@ extension CLITests {
 
         @Test(
             "Without root: a notice says ARP and raw ICMP need root, and TCP probes still find the live hosts",
-            .enabled(if: canRun && Host.setpriv != nil, "needs root (to switch to nobody), setpriv, nft and ip"),
+            .enabled(if: canRun && Host.setpriv != nil, "needs network namespaces, root (to switch to nobody), setpriv, nft and ip"),
             .timeLimit(.minutes(5)))
         func unprivileged() throws {
             let lab = try DiscoveryLab(liveHosts: [10, 20])

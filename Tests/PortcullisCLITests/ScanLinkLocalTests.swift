@@ -50,7 +50,7 @@ extension CLITests {
     @Suite("scan: link-local targets with a zone, and refused broadcast and multicast targets, in network namespaces")
     struct ScanLinkLocal {
         static let ip = Host.executable("ip", preferring: ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"])
-        static let canRun = Host.isRoot && Host.python3 != nil && ip != nil
+        static let canRun = Host.canMakeNamespaces && Host.isRoot && Host.python3 != nil && ip != nil
         static let nmap = Host.executable("nmap", preferring: ["/usr/bin/nmap"])
         static let ndiff = Host.executable("ndiff", preferring: ["/usr/bin/ndiff"])
 
@@ -71,7 +71,7 @@ extension CLITests {
             return String(try #require(shown.out.split(separator: ":").first, "\(shown)"))
         }
 
-        @Test(.enabled(if: canRun, "needs root, python3 and ip"), .timeLimit(.minutes(3)))
+        @Test(.enabled(if: canRun, "needs network namespaces, root, python3 and ip"), .timeLimit(.minutes(3)))
         func scopedTargetIsScannedOnItsInterface() throws {
             let pair = try Self.lab()
             let link = pair.scannerLink
@@ -110,7 +110,7 @@ extension CLITests {
             #expect(excluded.status == 2 && excluded.err.contains("nothing to scan: every target is excluded"), "\(excluded)")
         }
 
-        @Test(.enabled(if: canRun, "needs root, python3 and ip"), .timeLimit(.minutes(3)))
+        @Test(.enabled(if: canRun, "needs network namespaces, root, python3 and ip"), .timeLimit(.minutes(3)))
         func zonelessOrUnknownZonesAreUsageErrors() throws {
             let pair = try Self.lab()
             let link = pair.scannerLink
@@ -130,7 +130,7 @@ extension CLITests {
         /// nmap writes a scoped target's address without its zone; so does
         /// portcullis, and ndiff finds no difference between the two scans.
         @Test(
-            .enabled(if: canRun && nmap != nil && ndiff != nil, "needs root, python3, ip, nmap and ndiff"),
+            .enabled(if: canRun && nmap != nil && ndiff != nil, "needs network namespaces, root, python3, ip, nmap and ndiff"),
             .timeLimit(.minutes(3)))
         func xmlMatchesNmapForScopedTargets() throws {
             let pair = try Self.lab()
@@ -157,7 +157,7 @@ extension CLITests {
             #expect(diff.status == 0 && portLines.isEmpty, "\(diff)")
         }
 
-        @Test(.enabled(if: canRun, "needs root, python3 and ip"), .timeLimit(.minutes(3)))
+        @Test(.enabled(if: canRun, "needs network namespaces, root, python3 and ip"), .timeLimit(.minutes(3)))
         func broadcastAndMulticastTargetsAreRefused() throws {
             let pair = try Self.lab()
             let link = pair.scannerLink

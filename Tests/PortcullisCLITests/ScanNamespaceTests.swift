@@ -131,7 +131,7 @@ extension CLITests {
     @Suite("scan: accuracy in network namespaces with a filtering, lossy target")
     struct ScanAccuracy {
         static let canRun =
-            Host.isRoot && Host.python3 != nil
+            Host.canMakeNamespaces && Host.isRoot && Host.python3 != nil
             && Host.executable("nft", preferring: ["/usr/sbin/nft", "/sbin/nft"]) != nil
             && Host.executable("ip", preferring: ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"]) != nil
 
@@ -195,7 +195,7 @@ extension CLITests {
 
         @Test(
             "Every TCP and UDP port matches the ground truth, IPv4 and IPv6, over repeated runs",
-            .enabled(if: canRun, "needs root, python3, nft and ip"), .timeLimit(.minutes(10)))
+            .enabled(if: canRun, "needs network namespaces, root, python3, nft and ip"), .timeLimit(.minutes(10)))
         func groundTruth() throws {
             let pair = try TestNetworkPair()
             try pair.loadTargetRuleset(Self.ruleset)

@@ -50,7 +50,7 @@ extension CLITests {
 
         /// VNC's 5900 (cleartext remote access, high) beside 40123 (nothing
         /// known): the verdicts, the findings in every format, and `--fail-on`.
-        @Test(.enabled(if: Host.rootWithPython, "needs root (a network namespace) and python3"))
+        @Test(.enabled(if: Host.rootWithPython && Host.canMakeNamespaces, "needs network namespaces, root and python3"))
         func vncPortIsAHighFindingAndFailOnDecidesTheExitCode() throws {
             let namespace = try Self.loopbackServices()
             let (vnc, clean) = (5900, 40123)
@@ -103,7 +103,7 @@ extension CLITests {
 
         /// A telnet daemon's opening negotiation on port 23: named by the
         /// port, then identified by --service.
-        @Test(.enabled(if: Host.rootWithPython, "needs root (a network namespace) and python3"))
+        @Test(.enabled(if: Host.rootWithPython && Host.canMakeNamespaces, "needs network namespaces, root and python3"))
         func fakeTelnetOnPort23FailsOnHigh() throws {
             let namespace = try Self.loopbackServices()
             let byPort = try namespace.runPortcullis(["scan", "-p", "23", "--fail-on", "high", "127.0.0.1"])
@@ -144,7 +144,7 @@ extension CLITests {
         static let redisServer = Host.executable("redis-server", preferring: ["/usr/bin/redis-server"])
         static let memcached = Host.executable("memcached", preferring: ["/usr/bin/memcached"])
         static let canRunDaemons =
-            redisServer != nil && memcached != nil && Host.isRoot
+            Host.canMakeNamespaces && redisServer != nil && memcached != nil && Host.isRoot
             && Host.executable("ip", preferring: ["/usr/sbin/ip", "/sbin/ip", "/bin/ip"]) != nil
 
         /// PENDING wt-servicedet: passes once service detection's probes fill
@@ -158,7 +158,8 @@ extension CLITests {
         /// (that part passes today: the UDP `stats` reply is the evidence).
         @Test(
             .enabled(
-                if: canRunDaemons, "needs root, ip, redis-server and memcached (apt-get install redis-server memcached)"),
+                if: canRunDaemons, "needs network namespaces, root, ip, redis-server and memcached (apt-get install redis-server memcached)"
+            ),
             .timeLimit(.minutes(2)))
         func realRedisAndMemcachedWithoutAuthentication() throws {
             let namespace = try TestNamespace()

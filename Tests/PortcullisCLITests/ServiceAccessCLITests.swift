@@ -10,7 +10,7 @@ extension CLITests {
         static let redis = Host.executable("redis-server", preferring: ["/usr/bin/redis-server"])
         static let memcached = Host.executable("memcached", preferring: ["/usr/bin/memcached"])
         static let canRun =
-            Host.isRoot && Host.python3 != nil && redis != nil && memcached != nil
+            Host.canMakeNamespaces && Host.isRoot && Host.python3 != nil && redis != nil && memcached != nil
             && Host.executable("ip", preferring: ["/usr/sbin/ip", "/sbin/ip", "/bin/ip"]) != nil
 
         /// Starts both daemons on 127.0.0.1 of the namespace; they die with the
@@ -76,7 +76,7 @@ extension CLITests {
         struct HostResult: Decodable { var ports: [Port] }
         struct Document: Decodable { var hosts: [HostResult] }
 
-        @Test(.enabled(if: canRun, "needs root, ip, python3, redis-server and memcached"))
+        @Test(.enabled(if: canRun, "needs network namespaces, root, ip, python3, redis-server and memcached"))
         func redisAndMemcachedAnswerWithoutCredentials() throws {
             let namespace = try TestNamespace()
             try namespace.startPython(try Self.daemons())

@@ -49,7 +49,7 @@ extension CLITests {
     struct UnneededListener {
         static let rpcbind = Host.executable("rpcbind", preferring: ["/usr/sbin/rpcbind", "/sbin/rpcbind"])
         static let canRun =
-            Host.isRoot && Host.python3 != nil && rpcbind != nil
+            Host.canMakeNamespaces && Host.isRoot && Host.python3 != nil && rpcbind != nil
             && Host.executable("unshare", preferring: ["/usr/bin/unshare"]) != nil
             && Host.executable("ip", preferring: ["/usr/sbin/ip", "/sbin/ip", "/bin/ip"]) != nil
 
@@ -84,7 +84,9 @@ extension CLITests {
             return nil
         }
 
-        @Test("rpcbind with an export-less /etc/exports of its own is unneeded; evidence names what was read", .enabled(if: canRun))
+        @Test(
+            "rpcbind with an export-less /etc/exports of its own is unneeded; evidence names what was read",
+            .enabled(if: canRun, "needs network namespaces, root, python3, rpcbind and unshare"))
         func unneeded() throws {
             guard let document = try audit(exports: "# /etc/exports: the access control list for filesystems which may be exported\n")
             else { return }
@@ -104,7 +106,9 @@ extension CLITests {
             #expect(first.remediation.contains("systemctl disable --now rpcbind.service rpcbind.socket"))
         }
 
-        @Test("An /etc/exports rpcbind's root holds but that cannot be read is a warning and no verdict, not a guess", .enabled(if: canRun))
+        @Test(
+            "An /etc/exports rpcbind's root holds but that cannot be read is a warning and no verdict, not a guess",
+            .enabled(if: canRun, "needs network namespaces, root, python3, rpcbind and unshare"))
         func unreadable() throws {
             guard let (document, stderr) = try auditWithStderr(exports: "DIRECTORY") else { return }
             #expect(!document.findings.contains { $0.rule == "unneeded-listener" }, "\(document.findings.map(\.title))")
@@ -114,7 +118,9 @@ extension CLITests {
                 "\(stderr)")
         }
 
-        @Test("The same rpcbind whose own /etc/exports exports a path is needed: no unneeded-listener finding", .enabled(if: canRun))
+        @Test(
+            "The same rpcbind whose own /etc/exports exports a path is needed: no unneeded-listener finding",
+            .enabled(if: canRun, "needs network namespaces, root, python3, rpcbind and unshare"))
         func needed() throws {
             guard let document = try audit(exports: "/srv/share 192.0.2.0/24(ro,no_subtree_check)\n") else { return }
             #expect(!document.findings.contains { $0.rule == "unneeded-listener" }, "\(document.findings.map(\.title))")
@@ -145,11 +151,12 @@ extension CLITests {
     @Suite("Remote clients of an exposed datastore: now, recorded by snapshot, and over the client window")
     struct DatastoreClients {
         static let canRun =
-            Host.isRoot && Host.python3 != nil && Host.executable("ip", preferring: ["/usr/sbin/ip", "/sbin/ip", "/bin/ip"]) != nil
+            Host.canMakeNamespaces && Host.isRoot && Host.python3 != nil
+            && Host.executable("ip", preferring: ["/usr/sbin/ip", "/sbin/ip", "/bin/ip"]) != nil
 
         @Test(
             "A connected client is evidence now; snapshot records it in snapshot_client; the audit counts it over the window",
-            .enabled(if: canRun))
+            .enabled(if: canRun, "needs network namespaces, root, python3, rpcbind and unshare"))
         func recordedAndCounted() throws {
             let namespace = try TestNamespace()
             // A documentation address on the namespace's lo: not a loopback address, so its peer counts as remote.

@@ -30,8 +30,14 @@ enum SampleInventory {
             pid: pid, ppid: 1000, name: "nginx", cmdline: "nginx: worker process", exe: "/usr/sbin/nginx",
             uid: 33, user: "www-data", unit: "nginx.service", container: String(repeating: "ab", count: 32), fds: [6])
     }
+    /// A backdoor whose name and command line hold a newline and an ANSI
+    /// escape: the raw bytes of its /proc/PID/stat and cmdline, through the
+    /// parsers the owner resolver uses, so the escaping under test is the real one.
     static let evil = SocketOwner(
-        pid: 4242, ppid: 1, name: "kworker\\n\\x1b[31m", cmdline: "/tmp/.x/kworker\\n", exe: "/tmp/.x/kworker", exeDeleted: true,
+        pid: 4242, ppid: 1,
+        name: ProcessFiles.parseStat(
+            Array("4242 (kworker\n\u{1b}[31m) S 1 4242 4242 0 -1 4194560 9 0 0 0 1 2 0 0 20 0 1 0 1795 4096 100\n".utf8))!.name,
+        cmdline: ProcessFiles.commandLine(Array("/tmp/.x/kworker\n\0".utf8)), exe: "/tmp/.x/kworker", exeDeleted: true,
         uid: 0, user: "root", fds: [4])
 
     static let sockets: [SocketRecord] = [

@@ -17,19 +17,30 @@ import Testing
     }
 
     @Test func tableWithVerdictsInColour() throws {
-        let out = OutputSink.text {
-            InventoryRenderer.writeTable(
-                inventory.entries, allStates: false, style: TableStyle(color: true),
-                verdict: { entry in
-                    // Not listening: no verdict.
-                    guard let listener = Auditor.run(AuditInput(entries: [entry])).listeners.first else { return ("-", nil) }
-                    return ("\(listener.verdict): \(listener.verdictReason)", listener.verdict == .ok ? "32" : "33")
-                }, to: &$0)
-        }
+        // The overview command's own table: the audited listeners, each
+        // painted in its verdict's colour (green ok, none for open, yellow
+        // medium, red high), never colours the test picks.
+        let listeners = Auditor.run(AuditInput(entries: inventory.entries)).listeners
+        let out = OutputSink.text { InventoryRenderer.writeOverviewTable(listeners, style: TableStyle(color: true), to: &$0) }
         try TestFiles.assertSnapshot(out, named: "table-verdicts-colour.txt")
-        // The only escape sequences are the ones portcullis wrote: hostile names stay escaped.
+        let rows = out.split(separator: "\n").map(String.init)
+        func row(_ local: String) -> String? { rows.first { $0.contains(" \(local) ") } }
+        #expect(row("0.0.0.0:7777")?.hasPrefix("\u{1b}[31m") == true, "high: red")
+        #expect(row("127.0.0.1:631")?.hasPrefix("\u{1b}[33m") == true, "medium: yellow")
+        #expect(row("[::ffff:127.0.0.1]:5432")?.hasPrefix("\u{1b}[32m") == true, "ok: green")
+        #expect(row("0.0.0.0:22")?.hasPrefix("tcp ") == true, "open: no colour")
+        // The owner's name came from raw /proc/PID/stat bytes holding a
+        // newline and an ANSI escape (SampleInventory.evil): the only escape
+        // sequences are the ones portcullis wrote, at the start and end of rows.
         #expect(!out.contains("kworker\n"))
+        #expect(!out.contains("kworker\u{1b}"))
         #expect(out.contains("kworker\\n\\x1b[31m"))
+        for line in rows {
+            var inner = line
+            if inner.hasPrefix("\u{1b}[") { inner = String(inner.drop { $0 != "m" }.dropFirst()) }
+            if inner.hasSuffix("\u{1b}[0m") { inner = String(inner.dropLast(4)) }
+            #expect(!inner.contains("\u{1b}"), "an escape inside a row: \(line.debugDescription)")
+        }
     }
 
     @Test func drainingSinkWritesTheSameBytesInChunks() {

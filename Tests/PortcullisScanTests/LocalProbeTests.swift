@@ -1,6 +1,7 @@
 import Foundation
 import PortcullisCore
 import PortcullisLinux
+import PortcullisTestSupport
 import Testing
 
 @testable import PortcullisScan
@@ -147,9 +148,9 @@ struct LocalProbeTests {
     /// probed from this namespace by entering that one (setns on a thread made for it).
     @Test(
         .enabled(
-            if: getuid() == 0 && ServiceTools.redisServer != nil && ServiceTools.python3 != nil
+            if: NetworkNamespaces.available && ServiceTools.redisServer != nil && ServiceTools.python3 != nil
                 && FileManager.default.isExecutableFile(atPath: "/usr/bin/ip"),
-            "needs root, ip and redis-server"))
+            "needs network namespaces (root, ip netns add), ip and redis-server"))
     func probeFromInsideAnotherNamespace() throws {
         let scratch = try ServiceScratch()
         defer { scratch.remove() }

@@ -1,4 +1,5 @@
 import Foundation
+import PortcullisCore
 import PortcullisTestSupport
 import Testing
 
@@ -20,6 +21,25 @@ enum ServiceFixtures {
             line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
         }.joined().filter { !$0.isWhitespace }
         return try parseHex(String(digits))
+    }
+
+    /// Checks that the request fixture `name` (what capture.py sends with
+    /// `--send-hex` when replies are re-recorded) holds exactly `bytes`, 16
+    /// a line; RECORD_SNAPSHOTS=1 writes it instead.
+    static func assertRequest(_ bytes: [UInt8], named name: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let text = stride(from: 0, to: bytes.count, by: 16).map { DER.hex(bytes[$0..<min($0 + 16, bytes.count)]) + "\n" }.joined()
+        let file = url("requests/" + name)
+        if ProcessInfo.processInfo.environment["RECORD_SNAPSHOTS"] != nil {
+            try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try text.write(to: file, atomically: true, encoding: .utf8)
+            return
+        }
+        let recorded = try #require(
+            try? hex("requests/" + name), "missing Fixtures/requests/\(name); run with RECORD_SNAPSHOTS=1 to record it",
+            sourceLocation: sourceLocation)
+        #expect(
+            recorded == bytes, "Fixtures/requests/\(name) is not what is sent now: re-record it and the replies captured with it",
+            sourceLocation: sourceLocation)
     }
 
     static func parseHex(_ digits: String) throws -> [UInt8] {

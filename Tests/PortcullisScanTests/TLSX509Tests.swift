@@ -197,17 +197,11 @@ struct SplitMix: RandomNumberGenerator {
         #expect(hello.extensions[0x0033]?.count == 2 + 4 + 32)
     }
 
-    /// Writes the ClientHellos to $PORTCULLIS_DUMP_CLIENT_HELLO/ so
-    /// Fixtures/capture.py can send them to real servers when re-recording.
-    @Test(.enabled(if: ProcessInfo.processInfo.environment["PORTCULLIS_DUMP_CLIENT_HELLO"] != nil))
-    func dumpClientHellos() throws {
-        let directory = try #require(ProcessInfo.processInfo.environment["PORTCULLIS_DUMP_CLIENT_HELLO"])
-        for (name, bytes) in [
-            ("clienthello-tls12.hex", TLSClientHello.build(serverName: "localhost")),
-            ("clienthello-tls13.hex", TLSClientHello.build(serverName: "localhost", tls13Only: true)),
-        ] {
-            let hex = stride(from: 0, to: bytes.count, by: 16).map { DER.hex(bytes[$0..<min($0 + 16, bytes.count)]) }
-            try (hex.joined(separator: "\n") + "\n").write(toFile: directory + "/" + name, atomically: true, encoding: .utf8)
-        }
+    /// The ClientHellos sent are the ones in Fixtures/requests, which
+    /// Fixtures/capture.py sends to real servers (`--send-hex`) when the
+    /// replies in Fixtures/tls are re-recorded.
+    @Test func clientHellosAreTheRecordedRequests() throws {
+        try ServiceFixtures.assertRequest(TLSClientHello.build(serverName: "localhost"), named: "clienthello-tls12.hex")
+        try ServiceFixtures.assertRequest(TLSClientHello.build(serverName: "localhost", tls13Only: true), named: "clienthello-tls13.hex")
     }
 }

@@ -110,14 +110,12 @@ import Testing
         #expect(service?.name == "netbios-ns" && service?.banner == "FILESERVER")
     }
 
-    /// Writes the payloads to $PORTCULLIS_DUMP_UDP_PAYLOADS/ for Fixtures/capture.py.
-    @Test(.enabled(if: ProcessInfo.processInfo.environment["PORTCULLIS_DUMP_UDP_PAYLOADS"] != nil))
-    func dumpPayloads() throws {
-        let directory = try #require(ProcessInfo.processInfo.environment["PORTCULLIS_DUMP_UDP_PAYLOADS"])
+    /// The payloads sent are the ones in Fixtures/requests, which
+    /// Fixtures/capture.py sends (`--send-hex`) when the replies in
+    /// Fixtures/udp are re-recorded.
+    @Test func payloadsAreTheRecordedRequests() throws {
         for port in UDPPayloads.ports {
-            try (DER.hex(UDPPayloads.payload(for: port)) + "\n").write(
-                toFile: "\(directory)/udp-\(port).hex", atomically: true,
-                encoding: .utf8)
+            try ServiceFixtures.assertRequest(UDPPayloads.payload(for: port), named: "udp-\(port).hex")
         }
     }
 }

@@ -158,10 +158,9 @@ struct StoreTests {
         let rows = try store.queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM baseline") }
         #expect(rows == 2)
         #expect(throws: StoreError.self) { try store.setBaseline(9, at: 30) }
-        do { _ = try store.content(of: 42) } catch {
-            #expect(error.code == .unknownSnapshot)
-            #expect(error.isUsageError)
-        }
+        let unknown = try #require(throws: StoreError.self) { _ = try store.content(of: 42) }
+        #expect(unknown.code == .unknownSnapshot)
+        #expect(unknown.isUsageError)
     }
 
     @Test("Watch events are recorded and listed")
@@ -265,8 +264,8 @@ struct StoreTests {
             try other.write { db in try db.execute(sql: "CREATE TABLE notes (t TEXT); INSERT INTO notes VALUES ('mine')") }
         }
         let before = bytes(scratch.db)
-        #expect(throws: StoreError.self) { _ = try HistoryStore(path: scratch.db) }
-        do { _ = try HistoryStore(path: scratch.db) } catch { #expect(error.code == .foreign) }
+        let refused = try #require(throws: StoreError.self) { _ = try HistoryStore(path: scratch.db) }
+        #expect(refused.code == .foreign)
         #expect(bytes(scratch.db) == before)
     }
 
@@ -317,7 +316,8 @@ struct StoreTests {
             try store.saveSnapshot(Samples.content(), time: 1, label: nil, hostname: nil, source: "netlink")
         }
         chmod(scratch.db, 0o400)
-        do { _ = try HistoryStore(path: scratch.db) } catch { #expect(error.code == .notWritable) }
+        let refused = try #require(throws: StoreError.self) { _ = try HistoryStore(path: scratch.db) }
+        #expect(refused.code == .notWritable)
         var options = HistoryStore.Options()
         options.mode = .readOnly
         #expect(try HistoryStore(path: scratch.db, options: options).snapshots().count == 1)

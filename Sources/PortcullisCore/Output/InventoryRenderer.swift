@@ -268,6 +268,19 @@ public enum InventoryRenderer {
         table.write(style, to: &out)
     }
 
+    /// The overview's table: each audited listener's entry with a VERDICT
+    /// column (`high: exposed-datastore`) painted in the verdict's colour.
+    /// The `overview` command prints exactly this.
+    public static func writeOverviewTable(_ listeners: [AuditedListener], style: TableStyle, to out: inout OutputSink) {
+        let byInode = Dictionary(listeners.map { ($0.entry.socket.inode, $0) }, uniquingKeysWith: { first, _ in first })
+        writeTable(
+            listeners.map(\.entry), allStates: false, style: style,
+            verdict: { entry in
+                guard let listener = byInode[entry.socket.inode] else { return ("-", nil) }
+                return ("\(listener.verdict.jsonName): \(listener.verdictReason)", listener.verdict.colorCode)
+            }, to: &out)
+    }
+
     static func classLabel(_ e: InventoryEntry) -> String {
         let base: String
         switch e.portClass {
