@@ -72,11 +72,7 @@ enum CloseFixtures {
                 os.waitpid(w, 0)
             sys.exit(0)
         signal.signal(signal.SIGTERM, stop)
-        with open(sys.argv[1] + ".tmp", "w") as f:
-            f.write("%d\\n" % os.getpid())
-        os.rename(sys.argv[1] + ".tmp", sys.argv[1])
-        while True:
-            time.sleep(3600)
+        \(pythonReadyThenSleep)
         """
     }
 
@@ -89,11 +85,7 @@ enum CloseFixtures {
         s = socket.socket()
         s.bind(("0.0.0.0", \(port)))
         s.listen(4)
-        with open(sys.argv[1] + ".tmp", "w") as f:
-            f.write("%d\\n" % os.getpid())
-        os.rename(sys.argv[1] + ".tmp", sys.argv[1])
-        while True:
-            time.sleep(3600)
+        \(pythonReadyThenSleep)
         """
     }
 
@@ -471,11 +463,7 @@ extension CLITests.Close {
             s.listen(4)
             c = socket.create_connection(("127.0.0.1", 8093))
             a, _ = s.accept()
-            with open(sys.argv[1] + ".tmp", "w") as f:
-                f.write("%d\\n" % os.getpid())
-            os.rename(sys.argv[1] + ".tmp", sys.argv[1])
-            while True:
-                time.sleep(3600)
+            \(pythonReadyThenSleep)
             """
         let pid = try #require(try TestNamespace.startPython(script, in: ns.name))
         defer { kill(pid, SIGKILL) }

@@ -11,13 +11,20 @@ func namespaceListener(port: Int) -> String {
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.bind(("0.0.0.0", \(port)))
     s.listen(4)
+    \(pythonReadyThenSleep)
+    """
+}
+
+/// How a python fixture for `TestNamespace.startPython` ends once its
+/// sockets are open: its pid written (atomically) to the file named by its
+/// first argument, then sleep until killed. Needs `os`, `sys` and `time`.
+let pythonReadyThenSleep = """
     with open(sys.argv[1] + ".tmp", "w") as f:
         f.write("%d\\n" % os.getpid())
     os.rename(sys.argv[1] + ".tmp", sys.argv[1])
     while True:
         time.sleep(3600)
     """
-}
 
 struct SweepSocketJSON: Decodable {
     struct Namespace: Decodable {
