@@ -128,14 +128,27 @@ public struct InventoryCollector {
                         let holding = Set(sockets.lazy.filter { unowned.contains($0.inode) }.map(\.netns))
                         narrowed?.selection.read = selection.read.filter { holding.contains($0.namespace.inode) }
                     }
-                    let again = (try? readSockets(procfs, narrowed, &diagnostics, quiet: true).records) ?? []
-                    let stillThere = Set(again.lazy.map(\.inode)).intersection(unowned)
-                    goneInodes = unowned.subtracting(stillThere)
-                    if !stillThere.isEmpty, let second = try? resolver.holders(wanted: stillThere) {
-                        holders.byInode.merge(second.byInode) { $0 + $1 }
+                    // Only what the second read did reach is judged gone: a
+                    // dump that failed (ENOBUFS, interrupted to the end) or a
+                    // namespace it could not read proves nothing closed.
+                    if let again = try? readSockets(procfs, narrowed, &diagnostics, quiet: true) {
+                        let stillThere = Set(again.records.lazy.map(\.inode)).intersection(unowned)
+                        let reread = Set(
+                            sockets.lazy.filter { unowned.contains($0.inode) && (plan == nil || again.namespaces.contains($0.netns)) }
+                                .map(\.inode))
+                        goneInodes = reread.subtracting(stillThere)
+                        if !stillThere.isEmpty, let second = try? resolver.holders(wanted: stillThere) {
+                            holders.byInode.merge(second.byInode) { $0 + $1 }
+                        }
                     }
                 }
                 ownersByInode = describer.owners(of: holders)
+                // A socket whose every holder exited between the fd walk and
+                // its description: its holder is gone, and it is no kernel socket.
+                for (inode, owners) in ownersByInode where owners.isEmpty {
+                    ownersByInode[inode] = nil
+                    goneInodes.insert(inode)
+                }
             } catch {
                 diagnostics.append(Diagnostic(.warning, "cannot list processes in \(options.procRoot): \(error); owners not shown"))
             }
@@ -376,7 +389,11 @@ public struct InventoryCollector {
                         // raw_diag is a module some kernels lack (ENOENT);
                         // only an explicit --source netlink makes that fatal.
                         let missingModule = error.code == .kernel && error.underlying == .noSuchFile
-                        if options.source == .auto && (missingModule || error.code == .socket) {
+                        // A table that kept changing (NLM_F_DUMP_INTR) or whose
+                        // replies the kernel kept dropping (ENOBUFS) on every
+                        // try: /proc/net lists it anyway, never an empty table.
+                        let unsettled = error.code == .interrupted || error.code == .overrun
+                        if options.source == .auto && (missingModule || unsettled || error.code == .socket) {
                             // raw_diag is often simply not loaded: no need to say so.
                             if !quiet && !(proto == .raw && missingModule) {
                                 diagnostics.append(Diagnostic(.notice, "\(error); read /proc/net instead"))
