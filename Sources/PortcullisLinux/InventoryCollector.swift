@@ -119,28 +119,33 @@ public struct InventoryCollector {
                 }
                 // Sockets nobody holds: closed meanwhile, opened after their
                 // process was walked, or really owner-less. Tell them apart
-                // with a second dump and a second walk before explaining.
-                let unowned = Set(sockets.lazy.map(\.inode).filter { $0 != 0 }).subtracting(holders.byInode.keys)
-                if isLive && !unowned.isEmpty && !someDenied {
+                // with a second dump and a second walk before explaining; when
+                // processes exited during that walk (a host forking and
+                // reaping fast), what is still unowned is looked at again,
+                // up to three rounds.
+                var pending = Set(sockets.lazy.map(\.inode).filter { $0 != 0 }).subtracting(holders.byInode.keys)
+                var round = 0
+                while isLive && !pending.isEmpty && !someDenied && round < 3 {
+                    round += 1
                     // Only the namespaces that hold such sockets are read again.
                     var narrowed = plan
                     if let selection = plan?.selection {
-                        let holding = Set(sockets.lazy.filter { unowned.contains($0.inode) }.map(\.netns))
+                        let holding = Set(sockets.lazy.filter { pending.contains($0.inode) }.map(\.netns))
                         narrowed?.selection.read = selection.read.filter { holding.contains($0.namespace.inode) }
                     }
                     // Only what the second read did reach is judged gone: a
                     // dump that failed (ENOBUFS, interrupted to the end) or a
                     // namespace it could not read proves nothing closed.
-                    if let again = try? readSockets(procfs, narrowed, &diagnostics, quiet: true) {
-                        let stillThere = Set(again.records.lazy.map(\.inode)).intersection(unowned)
-                        let reread = Set(
-                            sockets.lazy.filter { unowned.contains($0.inode) && (plan == nil || again.namespaces.contains($0.netns)) }
-                                .map(\.inode))
-                        goneInodes = reread.subtracting(stillThere)
-                        if !stillThere.isEmpty, let second = try? resolver.holders(wanted: stillThere) {
-                            holders.byInode.merge(second.byInode) { $0 + $1 }
-                        }
-                    }
+                    guard let again = try? readSockets(procfs, narrowed, &diagnostics, quiet: true) else { break }
+                    let stillThere = Set(again.records.lazy.map(\.inode)).intersection(pending)
+                    let reread = Set(
+                        sockets.lazy.filter { pending.contains($0.inode) && (plan == nil || again.namespaces.contains($0.netns)) }
+                            .map(\.inode))
+                    goneInodes.formUnion(reread.subtracting(stillThere))
+                    guard !stillThere.isEmpty, let second = try? resolver.holders(wanted: stillThere) else { break }
+                    holders.byInode.merge(second.byInode) { $0 + $1 }
+                    pending = stillThere.subtracting(second.byInode.keys)
+                    if second.vanishedPIDs == 0 { break }
                 }
                 ownersByInode = describer.owners(of: holders)
                 // A socket whose every holder exited between the fd walk and
