@@ -280,7 +280,7 @@ public struct SockDiagClient {
             do {
                 datagram = try transport.receive()
                 overrunsInARow = 0
-            } catch where error == .noBufferSpace {
+            } catch  where error == .noBufferSpace {
                 overrun = true
                 overrunsInARow += 1
                 if overrunsInARow >= Self.overrunsInARow {

@@ -108,7 +108,9 @@ extension CLITests {
                 for (proto, port) in wanted {
                     let found = doc.sockets.first { $0.proto == proto && $0.localPort == port && $0.remotePort == 0 }
                     #expect(found != nil, "run \(run): \(proto) \(port) missing\n\(doc.diagnostics)")
-                    #expect(found?.owners.contains { $0.pid == fixture } == true, "run \(run): \(proto) \(port) not attributed: \(found?.unownedReason ?? "-")")
+                    #expect(
+                        found?.owners.contains { $0.pid == fixture } == true,
+                        "run \(run): \(proto) \(port) not attributed: \(found?.unownedReason ?? "-")")
                 }
                 #expect(Self.alarming(doc).isEmpty, "run \(run): \(Self.alarming(doc))")
             }
@@ -129,7 +131,8 @@ extension CLITests {
                 let doc = try #require(document, "run \(run): not JSON\n\(result)")
                 for (proto, port) in [("tcp", 7301), ("udp", 7302)] {
                     let found = doc.sockets.first { $0.proto == proto && $0.localPort == port }
-                    #expect(found?.owners.contains { $0.pid == fixture } == true, "run \(run): \(proto) \(port): \(String(describing: found))")
+                    #expect(
+                        found?.owners.contains { $0.pid == fixture } == true, "run \(run): \(proto) \(port): \(String(describing: found))")
                 }
                 // The children's own sockets: attributed, or explained as gone; never called kernel sockets.
                 let others = doc.sockets.filter { $0.localPort != 7301 && $0.localPort != 7302 }
@@ -158,11 +161,13 @@ extension CLITests {
                 + "exec \(try #require(Host.setpriv)) --reuid=\(nobody.uid) --regid=\(nobody.gid) --clear-groups -- "
                 + "sh -c 'if [ -e /proc/1/status ]; then echo PROC1=visible >&2; else echo PROC1=hidden >&2; fi; exec \"$0\" list --format json' "
                 + binary
-            let result = try Subprocess.run(try #require(Self.unshare), ["-m", "--propagation", "private", "sh", "-c", script], environment: ["HOME": "/"])
+            let result = try Subprocess.run(
+                try #require(Self.unshare), ["-m", "--propagation", "private", "sh", "-c", script], environment: ["HOME": "/"])
             try #require(result.status == 0 && !result.signaled, "\(result)")
             try #require(result.err.contains("PROC1=hidden"), "hidepid=2 did not take effect: \(result)")
             let document = try decodeList(result)
-            let socket = try #require(document.sockets.first { $0.proto == "tcp" && $0.localPort == port }, "the root listener was dropped\n\(result)")
+            let socket = try #require(
+                document.sockets.first { $0.proto == "tcp" && $0.localPort == port }, "the root listener was dropped\n\(result)")
             #expect(socket.owners.isEmpty && socket.unownedReason == "not_permitted", "\(socket)")
             let messages = document.diagnostics.map(\.message)
             #expect(messages.contains { $0.contains("hidepid=") && $0.contains("invisible") }, "\(messages)")

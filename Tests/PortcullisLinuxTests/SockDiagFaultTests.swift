@@ -134,7 +134,10 @@ final class ScriptedTransport: NetlinkTransport, @unchecked Sendable {
             #expect(inventory.source == "netlink+procfs")
             let notices = inventory.diagnostics.filter { $0.message.contains("read /proc/net instead") }
             #expect(notices.count == 2, "\(inventory.diagnostics)")  // tcp over IPv4 and over IPv6
-            #expect(notices.allSatisfy { $0.severity == .notice && ($0.message.contains("NLM_F_DUMP_INTR") || $0.message.contains("overflowed")) })
+            #expect(
+                notices.allSatisfy {
+                    $0.severity == .notice && ($0.message.contains("NLM_F_DUMP_INTR") || $0.message.contains("overflowed"))
+                })
 
             var strict = collector(ScriptedTransport([], otherwise: failure), source: .netlink)
             #expect { try strict.collect() } throws: { error in
@@ -151,7 +154,8 @@ final class ScriptedTransport: NetlinkTransport, @unchecked Sendable {
     func failedRecheckProvesNothingGone() throws {
         // The first dump lists three tcp6 listeners no process here holds; every later dump is interrupted.
         let transport = ScriptedTransport(
-            [try Self.listen().map(ScriptedTransport.Step.datagram)], otherwise: try Self.interrupted().map(ScriptedTransport.Step.datagram))
+            [try Self.listen().map(ScriptedTransport.Step.datagram)], otherwise: try Self.interrupted().map(ScriptedTransport.Step.datagram)
+        )
         var collector = collector(transport, source: .netlink, owners: true)
         collector.options.query = SocketQuery(protocols: [.tcp], families: [.ipv6], listeningOnly: true)
         let inventory = try collector.collect()
