@@ -122,10 +122,12 @@ public struct InventoryCollector {
                 // with a second dump and a second walk before explaining; when
                 // processes exited during that walk (a host forking and
                 // reaping fast), what is still unowned is looked at again,
-                // up to three rounds.
+                // up to three rounds. As root this is done even when some
+                // table was refused (a sandbox's pid 1): a socket shown
+                // closed is `gone` whatever else was refused.
                 var pending = Set(sockets.lazy.map(\.inode).filter { $0 != 0 }).subtracting(holders.byInode.keys)
                 var round = 0
-                while isLive && !pending.isEmpty && !someDenied && round < 3 {
+                while isLive && !pending.isEmpty && (!someDenied || effectiveUID == 0) && round < 3 {
                     round += 1
                     // Only the namespaces that hold such sockets are read again.
                     var narrowed = plan
