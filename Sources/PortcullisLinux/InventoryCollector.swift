@@ -119,23 +119,43 @@ public struct InventoryCollector {
                 }
                 // Sockets nobody holds: closed meanwhile, opened after their
                 // process was walked, or really owner-less. Tell them apart
-                // with a second dump and a second walk before explaining.
-                let unowned = Set(sockets.lazy.map(\.inode).filter { $0 != 0 }).subtracting(holders.byInode.keys)
-                if isLive && !unowned.isEmpty && !someDenied {
+                // with a second dump and a second walk before explaining; when
+                // processes exited during that walk (a host forking and
+                // reaping fast), what is still unowned is looked at again,
+                // up to three rounds. As root this is done even when some
+                // table was refused (a sandbox's pid 1): a socket shown
+                // closed is `gone` whatever else was refused.
+                var pending = Set(sockets.lazy.map(\.inode).filter { $0 != 0 }).subtracting(holders.byInode.keys)
+                var round = 0
+                while isLive && !pending.isEmpty && (!someDenied || effectiveUID == 0) && round < 3 {
+                    round += 1
                     // Only the namespaces that hold such sockets are read again.
                     var narrowed = plan
                     if let selection = plan?.selection {
-                        let holding = Set(sockets.lazy.filter { unowned.contains($0.inode) }.map(\.netns))
+                        let holding = Set(sockets.lazy.filter { pending.contains($0.inode) }.map(\.netns))
                         narrowed?.selection.read = selection.read.filter { holding.contains($0.namespace.inode) }
                     }
-                    let again = (try? readSockets(procfs, narrowed, &diagnostics, quiet: true).records) ?? []
-                    let stillThere = Set(again.lazy.map(\.inode)).intersection(unowned)
-                    goneInodes = unowned.subtracting(stillThere)
-                    if !stillThere.isEmpty, let second = try? resolver.holders(wanted: stillThere) {
-                        holders.byInode.merge(second.byInode) { $0 + $1 }
-                    }
+                    // Only what the second read did reach is judged gone: a
+                    // dump that failed (ENOBUFS, interrupted to the end) or a
+                    // namespace it could not read proves nothing closed.
+                    guard let again = try? readSockets(procfs, narrowed, &diagnostics, quiet: true) else { break }
+                    let stillThere = Set(again.records.lazy.map(\.inode)).intersection(pending)
+                    let reread = Set(
+                        sockets.lazy.filter { pending.contains($0.inode) && (plan == nil || again.namespaces.contains($0.netns)) }
+                            .map(\.inode))
+                    goneInodes.formUnion(reread.subtracting(stillThere))
+                    guard !stillThere.isEmpty, let second = try? resolver.holders(wanted: stillThere) else { break }
+                    holders.byInode.merge(second.byInode) { $0 + $1 }
+                    pending = stillThere.subtracting(second.byInode.keys)
+                    if second.vanishedPIDs == 0 { break }
                 }
                 ownersByInode = describer.owners(of: holders)
+                // A socket whose every holder exited between the fd walk and
+                // its description: its holder is gone, and it is no kernel socket.
+                for (inode, owners) in ownersByInode where owners.isEmpty {
+                    ownersByInode[inode] = nil
+                    goneInodes.insert(inode)
+                }
             } catch {
                 diagnostics.append(Diagnostic(.warning, "cannot list processes in \(options.procRoot): \(error); owners not shown"))
             }
@@ -376,7 +396,11 @@ public struct InventoryCollector {
                         // raw_diag is a module some kernels lack (ENOENT);
                         // only an explicit --source netlink makes that fatal.
                         let missingModule = error.code == .kernel && error.underlying == .noSuchFile
-                        if options.source == .auto && (missingModule || error.code == .socket) {
+                        // A table that kept changing (NLM_F_DUMP_INTR) or whose
+                        // replies the kernel kept dropping (ENOBUFS) on every
+                        // try: /proc/net lists it anyway, never an empty table.
+                        let unsettled = error.code == .interrupted || error.code == .overrun
+                        if options.source == .auto && (missingModule || unsettled || error.code == .socket) {
                             // raw_diag is often simply not loaded: no need to say so.
                             if !quiet && !(proto == .raw && missingModule) {
                                 diagnostics.append(Diagnostic(.notice, "\(error); read /proc/net instead"))

@@ -46,12 +46,16 @@ public final class SockDiagSocket: NetlinkTransport {
 public struct SockDiagError: Error, Sendable, CustomStringConvertible {
     /// Which step failed: `socket` (opening the netlink socket), `send` (the request), `receive` (reading the reply),
     /// `kernel` (the kernel ended the dump with an error, in `underlying`), `malformed` (a reply that does not decode, or
-    /// no NLMSG_DONE), `interrupted` (NLM_F_DUMP_INTR on every one of `maxAttempts` tries).
+    /// no NLMSG_DONE), `interrupted` (NLM_F_DUMP_INTR on every one of `maxAttempts` tries), `overrun` (ENOBUFS:
+    /// the kernel dropped replies because the receive buffer overflowed, on every one of `maxAttempts` tries,
+    /// or on every receive of one try).
     /// For one socket's lookup or destruction also: `unsupported` (EOPNOTSUPP: the kernel was built without
     /// CONFIG_INET_DIAG_DESTROY), `gone` (ENOENT, or the kernel's lookup found only another socket such as the
     /// port's listener: the socket closed meanwhile), `ambiguous` (another socket answers for the same exact
     /// tuple, as in an SO_REUSEPORT group: nothing was destroyed), `denied` (EPERM: destroying needs CAP_NET_ADMIN).
-    public enum Code: Sendable { case socket, send, receive, kernel, malformed, interrupted, unsupported, gone, ambiguous, denied }
+    public enum Code: Sendable {
+        case socket, send, receive, kernel, malformed, interrupted, overrun, unsupported, gone, ambiguous, denied
+    }
     /// What was being done when it failed.
     public enum Operation: String, Sendable {
         /// Dumping a table (`SockDiagClient`).
@@ -68,7 +72,7 @@ public struct SockDiagError: Error, Sendable, CustomStringConvertible {
     /// The address family whose table was being dumped, or the target's.
     public var family: AddressFamily
     /// The errno behind the failure: of the system call, or the kernel's NLMSG_ERROR code; nil for
-    /// `malformed` and `interrupted`, and for `gone` or `ambiguous` found by comparing a lookup's reply.
+    /// `malformed` and `interrupted`, ENOBUFS for `overrun`, and nil for `gone` or `ambiguous` found by comparing a lookup's reply.
     public var underlying: Errno?
     /// What went wrong, in words, for the message.
     public var detail: String
@@ -111,8 +115,14 @@ public struct SockDiagError: Error, Sendable, CustomStringConvertible {
 
 /// Dumps inet sockets over NETLINK_SOCK_DIAG, filtering states in the kernel.
 public struct SockDiagClient {
-    /// Re-dumps allowed when the kernel flags NLM_F_DUMP_INTR.
+    /// Tries of one dump: it is done again while the kernel flags it
+    /// NLM_F_DUMP_INTR, or while replies are lost (ENOBUFS).
     public var maxAttempts = 5
+    /// ENOBUFS errors in a row within one try before it is abandoned: the
+    /// error is reported once and the queued replies are still there, so
+    /// reading on drains the dump; a transport that only ever fails must not
+    /// be read forever.
+    static let overrunsInARow = 4
     private var sequence: UInt32 = 1
     private let makeTransport: () throws(Errno) -> any NetlinkTransport
 
@@ -204,34 +214,55 @@ public struct SockDiagClient {
 
     /// One dump, each datagram folded into `result` (which starts `empty`),
     /// done again from `empty` while the kernel flags it interrupted
-    /// (NLM_F_DUMP_INTR), up to `maxAttempts` times.
+    /// (NLM_F_DUMP_INTR) or replies were lost (ENOBUFS), up to `maxAttempts`
+    /// times: a table that may miss sockets is never returned.
     private mutating func dump<Result>(
         proto: TransportProtocol, family: AddressFamily, states: UInt32, localPorts: [UInt16], into empty: Result,
         _ fold: (inout Result, [UInt8]) throws(SockDiagWire.DecodeError) -> SockDiagWire.Batch
     ) throws(SockDiagError) -> Result {
         var attempt = 0
+        var interruptions = 0
+        var overruns = 0
         while true {
             attempt += 1
             var result = empty
-            let interrupted = try exchange(proto: proto, family: family, states: states, localPorts: localPorts) {
+            let outcome = try exchange(proto: proto, family: family, states: states, localPorts: localPorts) {
                 (datagram) throws(SockDiagWire.DecodeError) in
                 try fold(&result, datagram)
             }
-            if !interrupted { return result }
-            if attempt >= maxAttempts {
+            if outcome.overrun {
+                overruns += 1
+            } else if outcome.interrupted {
+                interruptions += 1
+            } else {
+                return result
+            }
+            if attempt >= max(1, maxAttempts) {
+                let tries = attempt == 1 ? "1 try" : "\(attempt) tries"
+                if overruns > 0 {
+                    let also = interruptions > 0 ? ", and NLM_F_DUMP_INTR \(interruptions) times" : ""
+                    throw SockDiagError(
+                        code: .overrun, proto: proto, family: family, underlying: Errno.noBufferSpace,
+                        detail:
+                            "the kernel dropped part of the reply (the receive buffer overflowed) in \(overruns) of \(tries)\(also); no partial table is used"
+                    )
+                }
                 throw SockDiagError(
                     code: .interrupted, proto: proto, family: family, underlying: nil,
-                    detail: "the socket table kept changing during the dump (NLM_F_DUMP_INTR \(attempt) times)")
+                    detail: "the socket table kept changing during the dump (NLM_F_DUMP_INTR \(attempt) times); no partial table is used")
             }
         }
     }
 
     /// One request and its reply, each datagram handed to `decode`.
-    /// Returns whether the kernel flagged the dump as interrupted.
+    /// Returns whether the kernel flagged the dump as interrupted, and
+    /// whether replies were lost (ENOBUFS) on the way: then the rest of the
+    /// dump is still read, to NLMSG_DONE, so that a socket used again (one
+    /// adopted from another namespace) starts its next dump clean.
     private mutating func exchange(
         proto: TransportProtocol, family: AddressFamily, states: UInt32, localPorts: [UInt16],
         _ decode: ([UInt8]) throws(SockDiagWire.DecodeError) -> SockDiagWire.Batch
-    ) throws(SockDiagError) -> Bool {
+    ) throws(SockDiagError) -> (interrupted: Bool, overrun: Bool) {
         func fail(_ code: SockDiagError.Code, _ errno: Errno?, _ detail: String) -> SockDiagError {
             SockDiagError(code: code, proto: proto, family: family, underlying: errno, detail: detail)
         }
@@ -242,9 +273,26 @@ public struct SockDiagClient {
             family: family, proto: proto, states: states, sequence: sequence, localPorts: localPorts)
         do { try transport.send(request) } catch { throw fail(.send, error, "sending the dump request failed") }
         var interrupted = false
+        var overrun = false
+        var overrunsInARow = 0
         while true {
             let datagram: [UInt8]
-            do { datagram = try transport.receive() } catch { throw fail(.receive, error, "receiving the dump failed") }
+            do {
+                datagram = try transport.receive()
+                overrunsInARow = 0
+            } catch  where error == .noBufferSpace {
+                overrun = true
+                overrunsInARow += 1
+                if overrunsInARow >= Self.overrunsInARow {
+                    throw fail(
+                        .overrun, error,
+                        "the kernel dropped part of the reply (the receive buffer overflowed) and kept failing, \(overrunsInARow) receives in a row"
+                    )
+                }
+                continue
+            } catch {
+                throw fail(.receive, error, "receiving the dump failed")
+            }
             if datagram.isEmpty { throw fail(.malformed, nil, "the kernel closed the dump without NLMSG_DONE") }
             let batch: SockDiagWire.Batch
             do { batch = try decode(datagram) } catch { throw fail(.malformed, nil, error.description) }
@@ -252,7 +300,7 @@ public struct SockDiagClient {
             if let code = batch.errorCode {
                 throw fail(.kernel, Errno(-code), "the kernel ended the dump with an error")
             }
-            if batch.done { return interrupted }
+            if batch.done { return (interrupted, overrun) }
         }
     }
 }

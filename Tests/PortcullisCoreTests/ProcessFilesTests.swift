@@ -90,6 +90,16 @@ import Testing
         #expect(ProcessFiles.hidePID(mountinfo: Array(open.utf8), mountPoint: "/proc") == nil)
         #expect(ProcessFiles.hidePID(mountinfo: Array("garbage\n".utf8), mountPoint: "/proc") == nil)
         #expect(ProcessFiles.hidePID(mountinfo: Array(hidden.utf8), mountPoint: "/mnt/proc") == nil)
+        // `unshare -m` then `mount -t proc -o hidepid=2 proc /proc`: the host's
+        // mount stays listed first, the namespace's own is on top and counts.
+        let stacked =
+            "22 28 0:21 / /proc rw,relatime shared:12 - proc proc rw\n"
+            + "612 22 0:95 / /proc rw,relatime - proc proc rw,hidepid=invisible\n"
+        #expect(ProcessFiles.hidePID(mountinfo: Array(stacked.utf8), mountPoint: "/proc") == "invisible")
+        let uncovered =
+            "22 28 0:21 / /proc rw,relatime - proc proc rw,hidepid=invisible\n"
+            + "612 22 0:95 / /proc rw,relatime - proc proc rw\n"
+        #expect(ProcessFiles.hidePID(mountinfo: Array(uncovered.utf8), mountPoint: "/proc") == nil)
     }
 
     @Test func portRangeAndBootTime() {

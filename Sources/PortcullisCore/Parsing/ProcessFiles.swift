@@ -243,8 +243,11 @@ public enum ProcessFiles {
 
     /// The `hidepid=` option of the proc mount at `mountPoint`, from
     /// /proc/self/mountinfo, when it hides processes (anything but 0/off).
+    /// Of several proc mounts stacked there (a namespace that mounted its own
+    /// over the host's), the last one listed is on top and is the one read.
     public static func hidePID(mountinfo b: [UInt8], mountPoint: String) -> String? {
-        for line in String(decoding: b, as: UTF8.self).split(separator: "\n") {
+        var found: String?
+        lines: for line in String(decoding: b, as: UTF8.self).split(separator: "\n") {
             // id parent major:minor root mountpoint options [optional...] - fstype source superoptions
             let halves = line.split(separator: " - ", maxSplits: 1)
             guard halves.count == 2 else { continue }
@@ -253,10 +256,12 @@ public enum ProcessFiles {
             guard left.count >= 5, left[4] == mountPoint, right.first == "proc", right.count >= 3 else { continue }
             for option in right[2].split(separator: ",") where option.hasPrefix("hidepid=") {
                 let value = option.dropFirst("hidepid=".count)
-                return value == "0" || value == "off" ? nil : String(value)
+                found = value == "0" || value == "off" ? nil : String(value)
+                continue lines
             }
+            found = nil
         }
-        return nil
+        return found
     }
 
     /// Network namespaces bind-mounted somewhere (`ip netns add`, Docker's
