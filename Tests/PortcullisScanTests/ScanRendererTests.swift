@@ -89,6 +89,35 @@ import Testing
         #expect(ScanRenderer.versionText(ssh) == "OpenSSH 9.2p1 Debian 2+deb12u10 (protocol 2.0)", "nmap's VERSION column")
     }
 
+    /// A garbage banner is cut in the table's VERSION column, never inside
+    /// an escape, and kept whole in the JSON.
+    @Test func garbageBannerIsCutInTheTableAndWholeInTheJSON() throws {
+        let raw = [UInt8]("\u{1b}[2J".utf8) + (0..<156).map { UInt8(0x80 + $0 % 0x7f) }
+        let banner = try #require(ServiceMatch.banner(raw))
+        #expect(banner.unicodeScalars.count > 400, "escaped, the banner is hundreds of characters")
+        let service = ScanService(name: "unknown", banner: banner, method: .probed)
+        let cell = ScanRenderer.versionText(service, partWidth: ScanRenderer.versionPartWidth)
+        #expect(cell.unicodeScalars.count <= ScanRenderer.versionPartWidth && cell.hasSuffix("…"))
+        #expect(banner.hasPrefix(String(cell.dropLast())))
+        #expect((cell.unicodeScalars.count - 1 - 7) % 4 == 0, "cut between two escapes: \(cell)")
+        let port = ScanPortResult(proto: .tcp, port: 4444, state: .open, reason: .synAck, service: service)
+        var report = report()
+        report.hosts[0].ports.append(port)
+        let text = OutputSink.text { ScanRenderer.writeText(report, style: TableStyle(color: false), to: &$0) }
+        let row = try #require(text.split(separator: "\n").first { $0.hasPrefix("4444/tcp") })
+        #expect(row.contains(cell) && !row.contains(banner))
+        #expect(JSONValue.object(ScanRenderer.json(port)).serialized().contains(JSONValue.string(banner).serialized()))
+        // Escapes are kept whole or dropped whole.
+        #expect(ScanRenderer.cut(#"ab\x1bcd"#, width: 4) == "ab…")
+        #expect(ScanRenderer.cut(#"ab\x1bcd"#, width: 7) == #"ab\x1b…"#)
+        #expect(ScanRenderer.cut(#"a\u{85}bcdef"#, width: 5) == "a…")
+        #expect(ScanRenderer.cut(#"a\u{85}bcdef"#, width: 9) == #"a\u{85}b…"#)
+        #expect(ScanRenderer.cut("short", width: 5) == "short")
+        // Legitimate TLS notes are not cut: only what the service sent is.
+        let tls = ScanRenderer.versionText(report.hosts[0].ports.first { $0.port == 443 }?.service, partWidth: 60)
+        #expect(tls.hasSuffix("self-signed"))
+    }
+
     @Test func nmapXMLHasNmapsStructureAndEscapes() {
         let xml = ScanXML.document(report(), tcpPorts: Array(1...2000), udpPorts: [53], version: "0.1.0") { port, _ in
             port == 22 ? "ssh" : nil

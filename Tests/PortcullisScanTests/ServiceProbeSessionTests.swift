@@ -49,6 +49,25 @@ import Testing
         #expect(ServiceProbePlan.tlsServiceName(port: 40000, tableName: nil) == "ssl")
     }
 
+    /// A peer that answers every probe with the start of a TLS record
+    /// that never completes gets the ClientHello once, not after each
+    /// plain probe: the unknown port's plan runs each probe at most once.
+    @Test func aTLSRecordThatNeverEndsGetsOneClientHello() throws {
+        var session = Self.session(40000)
+        let lie: [UInt8] = [0x16, 0x03, 0x03, 0x48, 0x00] + [UInt8](repeating: 2, count: 100)
+        var probes: [ServiceProbeKind] = []
+        var action = session.start()
+        while case .step(let step) = action {
+            probes.append(step.probe)
+            #expect(session.next(.received(lie)) == .read)
+            action = session.next(.timedOut)
+            #expect(probes.count < 20)
+            if probes.count >= 20 { break }
+        }
+        #expect(probes == [.greeting, .tls, .http, .lines, .postgresStartup, .dnsVersion], "\(probes)")
+        #expect(try Self.done(action)?.banner?.hasPrefix(#"\x16\x03\x03H"#) == true)
+    }
+
     @Test func sshGreeting() throws {
         var session = Self.session(22, "ssh")
         let first = try Self.step(session.start())

@@ -92,26 +92,66 @@ public enum ScanRenderer {
         ])
     }
 
+    /// In the table's VERSION column, each piece of text the service sent
+    /// (banner, product, version, extra information, certificate subject, the
+    /// answer without credentials) is cut to this many characters, the last
+    /// one `…`. The JSON keeps each whole.
+    public static let versionPartWidth = 60
+
     /// The VERSION column: product, version and (extra info) as nmap prints
     /// them, TLS notes, and what the service answered without credentials;
-    /// the banner when the service named nothing.
-    public static func versionText(_ service: ScanService?) -> String {
+    /// the banner when the service named nothing. With `partWidth` (the
+    /// table passes `versionPartWidth`), each piece the service sent is cut
+    /// to that many characters by `cut(_:width:)`.
+    public static func versionText(_ service: ScanService?, partWidth: Int? = nil) -> String {
         guard let service else { return "" }
-        var version = [service.product, service.version].compactMap { $0 }.joined(separator: " ")
-        if let extra = service.extraInfo { version += (version.isEmpty ? "" : " ") + "(" + extra + ")" }
+        func part(_ text: String) -> String { partWidth.map { cut(text, width: $0) } ?? text }
+        var version = [service.product, service.version].compactMap { $0 }.map(part).joined(separator: " ")
+        if let extra = service.extraInfo { version += (version.isEmpty ? "" : " ") + "(" + part(extra) + ")" }
         if let tls = service.tls {
             var notes = [tls.version, tls.cipher]
-            if let subject = tls.subject { notes.append("subject " + subject) }
+            if let subject = tls.subject { notes.append("subject " + part(subject)) }
             if let notAfter = tls.notAfter { notes.append("expires " + Timestamp.iso8601(notAfter)) }
             if tls.expired { notes.append("EXPIRED") }
             if tls.selfSigned { notes.append("self-signed") }
             version += (version.isEmpty ? "" : "; ") + notes.joined(separator: ", ")
         }
-        if version.isEmpty, let banner = service.banner { version = banner }
+        if version.isEmpty, let banner = service.banner { version = part(banner) }
         if let access = service.unauthenticated {
-            version += (version.isEmpty ? "" : "; ") + "no authentication: \(access.request) -> \(access.answer)"
+            version += (version.isEmpty ? "" : "; ") + "no authentication: \(access.request) -> \(part(access.answer))"
         }
         return version
+    }
+
+    /// `text` (already escaped, as `UntrustedText.escape` writes it) cut to
+    /// at most `width` Unicode scalars, the last one `…` when anything was
+    /// dropped. An escape (`\x1b`, `\u{85}`, `\n`, `\\`) is kept whole or
+    /// dropped whole, never cut in two.
+    public static func cut(_ text: String, width: Int) -> String {
+        let scalars = Array(text.unicodeScalars)
+        guard scalars.count > width else { return text }
+        guard width > 1 else { return width == 1 ? "…" : "" }
+        var out = String.UnicodeScalarView()
+        var i = 0
+        while i < scalars.count {
+            // The length of the unit starting at i: an escape, or one scalar.
+            var length = 1
+            if scalars[i] == "\\", i + 1 < scalars.count {
+                switch scalars[i + 1] {
+                case "x": length = min(4, scalars.count - i)
+                case "u":
+                    var end = i + 2
+                    while end < scalars.count && scalars[end] != "}" && end - i < 12 { end += 1 }
+                    length = min(end + 1, scalars.count) - i
+                default: length = 2
+                }
+            }
+            guard i + length <= width - 1 else { break }
+            out.append(contentsOf: scalars[i..<(i + length)])
+            i += length
+        }
+        out.append("…")
+        return String(out)
     }
 
     /// What host discovery found, as a JSON object: up, reason, mac, vendor, rtt_us.
@@ -297,7 +337,7 @@ public enum ScanRenderer {
             var table = TextTable(headers: ["PORT", "STATE", "SERVICE", "VERSION", "REASON", "VERDICT"])
             for port in shown {
                 let service = port.service
-                let version = versionText(service)
+                let version = versionText(service, partWidth: versionPartWidth)
                 let reason = port.reason.rawValue + (port.detail.map { ": " + $0 } ?? "")
                 let color: String? =
                     switch port.state {

@@ -211,6 +211,8 @@ public struct ServiceProbeSession: Sendable {
     /// The next probe continues on this connection (TLS after PostgreSQL's 'S').
     private var keepConnection = false
     private var postgresOffersTLS = false
+    /// Probes started so far.
+    private var tried: Set<ServiceProbeKind> = []
     /// The first reply no matcher knew, kept for the banner.
     private var unrecognized: [UInt8]?
     /// The alert that refused the TLS 1.2 hello.
@@ -286,6 +288,7 @@ public struct ServiceProbeSession: Sendable {
             connectionUsed = false
         }
         current = probe
+        tried.insert(probe)
         received = []
         let payload = self.payload(probe)
         if !payload.isEmpty { connectionUsed = true }
@@ -438,8 +441,12 @@ public struct ServiceProbeSession: Sendable {
         let hint = tableName?.lowercased()
 
         // Plain probes that drew a TLS record (an alert, or a ServerHello to
-        // garbage) mean the port speaks TLS: go straight to the ClientHello.
-        if probe != .tls && probe != .tls13 && (looksLikeTLSRecord(bytes) || ServiceMatch.isPlainHTTPToTLSPort(bytes)) {
+        // garbage) mean the port speaks TLS: go straight to the ClientHello,
+        // once. (A peer that sends a TLS record that never completes to
+        // every probe would otherwise be sent the ClientHello after each.)
+        if probe != .tls && probe != .tls13 && !tried.contains(.tls)
+            && (looksLikeTLSRecord(bytes) || ServiceMatch.isPlainHTTPToTLSPort(bytes))
+        {
             remaining.removeAll { $0 == .tls }
             remaining.insert(.tls, at: 0)
             return advance()
