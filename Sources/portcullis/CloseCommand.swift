@@ -142,7 +142,7 @@ extension Portcullis {
                 verdict.outcomes = []  // printed as they happened
                 Console.print { CloseRenderer.writeResult(verdict, style: terminalStyle, to: &$0) }
             }
-            if !(result.verification?.succeeded ?? false) || result.outcomes.contains(where: { $0.status == .failed }) {
+            if !result.closedAsPromised {
                 throw ExitStatus.stillOpen.exit
             }
         }

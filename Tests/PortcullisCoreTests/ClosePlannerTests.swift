@@ -260,3 +260,19 @@ import Testing
         }
     }
 }
+
+/// When `close` calls a port closed (exit 0) and when not (exit 6).
+@Suite struct CloseResultTests {
+    static let done = CloseStepOutcome(kind: "signal", summary: "s", status: .done, detail: "")
+
+    @Test func closedOnlyWhenVerifiedAndNoStepFailed() {
+        let free = CloseVerification(status: .free, detail: "")
+        #expect(CloseResult(journalID: 1, outcomes: [Self.done], verification: free, elapsedMilliseconds: 1).closedAsPromised)
+        let open = CloseVerification(status: .stillOpen, detail: "")
+        #expect(!CloseResult(journalID: 1, outcomes: [Self.done], verification: open, elapsedMilliseconds: 1).closedAsPromised)
+        #expect(!CloseResult(journalID: 1, outcomes: [Self.done], verification: nil, elapsedMilliseconds: 1).closedAsPromised)
+        var failed = Self.done
+        failed.status = .failed
+        #expect(!CloseResult(journalID: 1, outcomes: [Self.done, failed], verification: free, elapsedMilliseconds: 1).closedAsPromised)
+    }
+}

@@ -141,6 +141,12 @@ public struct CloseResult: Sendable {
         self.verification = verification
         self.elapsedMilliseconds = elapsedMilliseconds
     }
+
+    /// Every step succeeded and the port was verified closed as the method
+    /// promises (free, filtered or its connections reset): `close` exits 0.
+    public var closedAsPromised: Bool {
+        (verification?.succeeded ?? false) && !outcomes.contains { $0.status == .failed }
+    }
 }
 
 /// A close as the journal keeps it: enough to show it and to undo it.
