@@ -21,6 +21,17 @@ public enum BackgroundThread {
     }
 }
 
+/// The long-running server's heap: kept to what it uses, so a soak of
+/// hours shows a flat resident size rather than the allocator's high-water mark.
+public enum ServerHeap {
+    /// Caps the allocator's arenas: call once, before the server starts its threads.
+    public static func limitArenas(_ count: Int32 = 2) { Sys.limitHeapArenas(count) }
+
+    /// Returns freed pages to the kernel; call after a large job (an
+    /// audit of every listener, a hidden check) has dropped its results.
+    public static func releaseFreedPages() { Sys.releaseFreedHeap() }
+}
+
 /// The exporter's own figures for the standard `process_*` metrics, read from /proc/self.
 public enum OwnProcess {
     /// Start time, resident memory and CPU time; nil when /proc/self/stat cannot be read.

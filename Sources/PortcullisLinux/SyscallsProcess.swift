@@ -176,6 +176,24 @@ extension Sys {
         return thread
     }
 
+    /// Gives the pages of freed heap memory back to the kernel, in every
+    /// malloc arena (glibc's malloc_trim); nothing to do on musl, whose
+    /// allocator returns them itself.
+    static func releaseFreedHeap() {
+        #if canImport(Glibc)
+            _ = malloc_trim(0)
+        #endif
+    }
+
+    /// Caps glibc's malloc arenas at `count`. By default glibc gives new
+    /// threads new arenas, up to eight per core, and each keeps its own
+    /// freed pages: a server whose checks run on fresh threads grows in steps.
+    static func limitHeapArenas(_ count: Int32) {
+        #if canImport(Glibc)
+            _ = mallopt(M_ARENA_MAX, count)
+        #endif
+    }
+
     /// Raises the soft RLIMIT_NOFILE to the hard limit; returns the soft limit now in force.
     package static func raiseDescriptorLimit() -> Int {
         var limit = rlimit()

@@ -50,6 +50,8 @@ actor AuditCollector {
         let outcome: Result<OverviewJob.Report, JobError>
         do { outcome = .success(try OverviewJob.run(options)) } catch { outcome = .failure(error) }
         let seconds = Double(Clock.monotonicMilliseconds() - started) / 1000
+        // The audit's scratch (netlink dumps, /proc reads) is freed by now; its pages go back.
+        ServerHeap.releaseFreedPages()
         switch outcome {
         case .success(let report): return Collection(report: report, finishedAt: Clock.realtimeMilliseconds(), seconds: seconds)
         case .failure(let error):

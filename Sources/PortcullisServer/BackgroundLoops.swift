@@ -118,6 +118,7 @@ enum HiddenLoop {
                     report: nil, error: error.description)
             }
             state.hiddenFinished(status, nextAt: Clock.realtimeMilliseconds() + intervalMilliseconds)
+            ServerHeap.releaseFreedPages()
             if stop.sleep(milliseconds: intervalMilliseconds) { return }
         }
     }

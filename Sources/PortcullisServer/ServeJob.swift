@@ -79,6 +79,9 @@ public enum ServeJob {
         let tls = try tlsConfiguration(config.tls)
         let store: HistoryStore? = options.record ? try HistoryLocation.open(path: options.databasePath, mode: .readWrite) : nil
 
+        // Two arenas before any thread starts: the hidden check's and the
+        // collections' worker threads otherwise each leave an arena of freed pages behind.
+        ServerHeap.limitArenas(2)
         let state = ExporterState()
         let stop = StopFlag()
         var watchOptions = WatchSession.Options()
