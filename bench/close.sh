@@ -132,4 +132,5 @@ measure busy-stubborn stubborn
     echo "|---|---|---|---|---|---|---|"
     printf '%s\n' "${summary[@]}"
 } | tee "$RESULTS/close.md"
+record_evidence close "$(all_pass "$ok_all")" "$RESULTS/close.md"
 (( ok_all )) || die "acting and verifying took longer than grace + 100 ms"

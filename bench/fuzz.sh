@@ -108,6 +108,7 @@ done
     fi
 } >"$results"
 cat "$results"
+EVIDENCE_ARGS="$seconds${*:+ $*}" record_evidence fuzz "$( [[ ${#failed[@]} -eq 0 ]] && echo PASS || echo FAIL)" "$results"
 if [[ ${#failed[@]} -gt 0 ]]; then
     printf 'fuzz: FAILED %s\n' "${failed[@]}" >&2
     exit 1

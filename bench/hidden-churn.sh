@@ -152,6 +152,7 @@ ok_rate=$(python3 -c "import sys; print(int(float(sys.argv[1]) >= float(sys.argv
     echo "rate check:    $calls_rate socket() calls/s >= $MIN_RATE: $( (( ok_rate )) && echo PASS || echo FAIL)"
     echo "reproduce:     sudo RUNS=$RUNS RATE=$RATE WORKERS=$WORKERS${REV:+ REV=$REV}${HIDDEN_ARGS:+ HIDDEN_ARGS=\"$HIDDEN_ARGS\"} bench/hidden-churn.sh"
 } | tee "$OUT/summary.txt"
+record_evidence hidden-churn "$(all_pass "$(( churn_rc == 0 ))" "$(( failed == 0 ))" "$ok_rate")" "$OUT/summary.txt"
 
 (( churn_rc == 0 )) || die "churn generator exited $churn_rc"
 (( failed == 0 )) || die "$failed of $RUNS runs failed (exit non-zero or findings); their JSON is above and in $OUT/"

@@ -97,6 +97,9 @@ BUILD_PATH=${BUILD_PATH:-.build-bench}
 REV=${REV:-}
 RESULTS=bench/results
 UNHIDE="unhide-tcp -s"
+# Target (README, "`hidden` beside `unhide-tcp -s`"): every portcullis row at most this multiple of unhide-tcp -s, on both loads.
+TARGET_RATIO=0.5
+ok_hidden=1
 
 BENCH_NAME=bench/hidden.sh
 # shellcheck source=bench/lib.sh
@@ -315,12 +318,19 @@ PY
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]
 print("; ".join("%s %.3f" % (x["command"], x["mean"] / r[-1]["mean"]) for x in r[:-1]))' "$RESULTS/hidden-$load.json")
+    local worst ok_load
+    worst=$(python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))["results"]
+print("%.3f" % max(x["mean"] / r[-1]["mean"] for x in r[:-1]))' "$RESULTS/hidden-$load.json")
+    ok_load=$(at_most "$worst" "$TARGET_RATIO")
+    (( ok_load )) || ok_hidden=0
     {
         echo "[$load] load:        $description (+$listen listeners, +$udp UDP, +$est established seen by ss)"
         echo "[$load] load avg:    before $load_before, after $load_after (1/5/15 min)"
         echo "[$load] hyperfine:   -N -i, warmup $WARMUP, runs $runs; non-zero exits: portcullis $bad_portcullis, unhide-tcp $bad_unhide"
         echo "[$load] single runs: $(for i in "${!names[@]}"; do printf '%s %ss; ' "${names[$i]}" "${times[$i]}"; done)(sanity runs, before hyperfine)"
-        echo "[$load] time ratio:  mean over unhide-tcp -s mean: $ratios"
+        echo "[$load] time ratio:  mean over unhide-tcp -s mean: $ratios (target <= $TARGET_RATIO): $(verdict "$ok_load")"
         echo "[$load] peak RSS:    $(for i in "${!names[@]}"; do printf '%s %s MiB; ' "${names[$i]}" "$(mb "${rss[$i]}")"; done)"
     } | tee -a "$RESULTS/hidden-summary.txt"
 
@@ -342,3 +352,5 @@ for load in $LOADS; do bench_load "$load"; done
 } | tee -a "$RESULTS/hidden-summary.txt"
 echo
 cat "$RESULTS/hidden-table.md"
+record_evidence hidden "$(all_pass "$ok_hidden")" "$RESULTS/hidden-summary.txt" "$RESULTS/hidden-table.md"
+(( ok_hidden )) || die "portcullis hidden took more than ${TARGET_RATIO}x unhide-tcp -s (see above)"

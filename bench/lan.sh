@@ -187,4 +187,5 @@ print("%.2f %.2f" % (r[0]["mean"], r[1]["mean"]))' "$RESULTS/lan-$1.json")
     echo "fail=$fail"
 } > "$RESULTS/lan-summary.txt"
 cat "$RESULTS/lan-summary.txt"
+record_evidence lan "$(grep -q "fail=0" "$RESULTS/lan-summary.txt" && echo PASS || echo FAIL)" "$RESULTS/lan-summary.txt"
 grep -q "fail=0" "$RESULTS/lan-summary.txt"

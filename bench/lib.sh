@@ -193,3 +193,47 @@ peak_rss() {
     done
     echo "$max"
 }
+
+# record_evidence NAME VERDICT FILE...: writes bench/evidence/NAME.md, the
+# committed record of this run (bench/results/ is scratch and gitignored):
+# when, on what machine and load, which binary built from which commit,
+# how to reproduce it, the verdict (PASS/FAIL against the script's targets),
+# and the given result files verbatim (Markdown tables as tables, anything
+# else in a code block). Written whether the targets were met or not: a
+# miss is evidence too. Commit the file with the README numbers it backs.
+record_evidence() {
+    local name=$1 verdict=$2 file
+    shift 2
+    mkdir -p bench/evidence
+    {
+        echo "# bench/$name.sh: $verdict"
+        echo
+        echo "- when: $(date -u '+%Y-%m-%d %H:%M UTC')"
+        echo "- binary: ${PORTCULLIS:-?} (${LINK:-?}); source ${SOURCE:-?}"
+        echo "- checkout: $(git rev-parse --short HEAD 2>/dev/null || echo '?')$([[ -n $(git status --porcelain -- Sources Package.swift bench 2>/dev/null) ]] && echo ' (with uncommitted changes)')"
+        echo "- machine: $(uname -srm), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'))"
+        echo "- load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+        echo "- reproduce: sudo ${EVIDENCE_ENV:+$EVIDENCE_ENV }bench/$name.sh${EVIDENCE_ARGS:+ $EVIDENCE_ARGS}"
+        for file in "$@"; do
+            [[ -f $file ]] || continue
+            echo
+            echo "## $(basename "$file")"
+            echo
+            if [[ $file == *.md ]]; then
+                cat "$file"
+            else
+                echo '```'
+                cat "$file"
+                echo '```'
+            fi
+        done
+    } >"bench/evidence/$name.md"
+    say "evidence: bench/evidence/$name.md ($verdict)"
+}
+
+# all_pass FLAG...: PASS when every FLAG is 1, else FAIL.
+all_pass() {
+    local flag
+    for flag; do (( flag )) || { echo FAIL; return; }; done
+    echo PASS
+}

@@ -140,4 +140,5 @@ cat "$RESULTS/list.md"
 echo
 cat "$RESULTS/rss.md"
 
+record_evidence list "$(all_pass "$ok_time" "$ok_rss")" "$RESULTS/summary.txt" "$RESULTS/list.md" "$RESULTS/rss.md"
 (( ok_time && ok_rss )) || exit 1

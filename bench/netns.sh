@@ -289,4 +289,5 @@ for table in sweep-idle sweep-loaded netns; do
     cat "$RESULTS/$table.md"
 done
 
+record_evidence netns "$(all_pass "$ok_loop" "$ok_idle" "$ok_loaded")" "$RESULTS/netns.txt" "$RESULTS/sweep-idle.md" "$RESULTS/sweep-loaded.md" "$RESULTS/netns.md"
 (( ok_loop && ok_idle && ok_loaded )) || exit 1

@@ -228,4 +228,6 @@ if [[ -f $RESULTS/series.md && -n $SERIES ]]; then
     cat "$RESULTS/series.md"
 fi
 
+record_evidence overview "$(all_pass "$ok_overview_list" "$ok_overview_ss" "$ok_snapshot" "$ok_linear")" \
+    "$RESULTS/overview.txt" "$RESULTS/ratios.md" "$RESULTS/series.md"
 (( ok_overview_list && ok_overview_ss && ok_snapshot && ok_linear )) || exit 1

@@ -82,4 +82,5 @@ ok=$(at_most "$added" "$TARGET_ADDED_MS")
     echo "probes answered: $answered (redis PING, memcached stats, snmpd sysDescr with public)"
     echo "added by the probes: $added ms (target <= $TARGET_ADDED_MS ms): $(verdict "$ok")"
 } | tee "$RESULTS/probes.txt"
+record_evidence probes "$(all_pass "$ok")" "$RESULTS/probes.txt" "$RESULTS/probes.md"
 (( ok ))

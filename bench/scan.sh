@@ -85,4 +85,5 @@ print(f"\nopen ports found by both: {sys.argv[3]}; CPUs: {sys.argv[4]}")
 print(f"ratio {ratio:.2f} (target <= {sys.argv[2]}): {'PASS' if ratio <= float(sys.argv[2]) else 'FAIL'}")
 PY
 cat "$RESULTS/scan-summary.txt"
+record_evidence scan "$(grep -q PASS "$RESULTS/scan-summary.txt" && echo PASS || echo FAIL)" "$RESULTS/scan-summary.txt"
 grep -q PASS "$RESULTS/scan-summary.txt" || exit 1

@@ -174,7 +174,15 @@ echo
 echo "portcullis: $PORTCULLIS ($LINK; $SOURCE)"
 cat "$RESULTS/serve.md"
 echo
-echo "scrape / list: ${scrape_list}x (target <= ${TARGET_SCRAPE_LIST}x): $(verdict "$ok_scrape")"
-echo "concurrent: $(cat "$RESULTS/serve-concurrent.txt"): $(verdict "$ok_concurrent")"
-echo "$idle_line (targets <= ${TARGET_IDLE_CPU}%, <= ${TARGET_RSS_MB} MB, growth <= ${TARGET_GROWTH_MB} MB): $(verdict "$ok_idle")"
+{
+    echo "load:        $TCP TCP listeners, $UDP UDP sockets, $EST established connections over $PROCS processes (runs 1 and 2)"
+    echo "scrape:      /metrics ${scrape_list}x list (target <= ${TARGET_SCRAPE_LIST}x): $(verdict "$ok_scrape")"
+    echo "concurrent:  $(cat "$RESULTS/serve-concurrent.txt"): $(verdict "$ok_concurrent")"
+    echo "$idle_line (targets <= ${TARGET_IDLE_CPU}%, <= ${TARGET_RSS_MB} MB, growth <= ${TARGET_GROWTH_MB} MB): $(verdict "$ok_idle")"
+    if [[ -f $tmp/rss ]]; then
+        # The curve behind the growth: resident MiB, one reading a minute.
+        echo "idle RSS/min: $(awk 'NR % 4 == 1 { printf "%.1f ", $1 / 1024 }' "$tmp/rss")"
+    fi
+} | tee "$RESULTS/serve-summary.txt"
+record_evidence serve "$(all_pass "$ok_scrape" "$ok_concurrent" "$ok_idle")" "$RESULTS/serve-summary.txt" "$RESULTS/serve.md"
 (( ok_scrape && ok_concurrent && ok_idle ))

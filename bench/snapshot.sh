@@ -75,4 +75,5 @@ ok=$(at_most "$ratio_new" "$TARGET_RATIO")
 } | tee "$RESULTS/snapshot.txt"
 echo
 cat "$RESULTS/snapshot.md"
+record_evidence snapshot "$(all_pass "$ok")" "$RESULTS/snapshot.txt" "$RESULTS/snapshot.md"
 (( ok )) || exit 1

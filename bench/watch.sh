@@ -128,4 +128,5 @@ verdict() { (( $1 )) && echo PASS || echo FAIL; }
     echo "latency:     new listener reported after mean ${lat_mean}s, median ${lat_median}s, max ${lat_max}s over $lat_n probes, $lat_missed missed (target <= ${TARGET_LATENCY}s): $(verdict "$ok_latency")"
     echo "reproduce:   sudo STEADY=$STEADY DURATION=$DURATION CHURN=$CHURN bench/watch.sh"
 } | tee "$RESULTS/watch.txt"
+record_evidence watch "$(all_pass "$ok_cpu" "$ok_rss" "$ok_growth" "$ok_latency")" "$RESULTS/watch.txt"
 (( ok_cpu && ok_rss && ok_growth && ok_latency )) || exit 1
