@@ -2,6 +2,9 @@
 #include "CPortcullisSys.h"
 
 #include <sched.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <sys/auxv.h>
 #include <sys/epoll.h>
 #include <sys/syscall.h>
@@ -104,3 +107,15 @@ int portcullis_stop_signals_install(void) {
 int portcullis_stop_signal_received(void) { return stop_signal; }
 
 int portcullis_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+void portcullis_release_freed_heap(void) {
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
+void portcullis_limit_heap_arenas(int count) {
+#ifdef __GLIBC__
+    mallopt(M_ARENA_MAX, count);
+#endif
+}

@@ -29,6 +29,14 @@ int portcullis_pidfd_send_signal(int pidfd, int sig);
 /// (CLONE_NEWNET). Returns -1 and sets errno on failure.
 int portcullis_setns(int fd, int nstype);
 
+/// malloc_trim(0) (malloc.h, not in the Glibc module): returns freed heap
+/// pages of every arena to the kernel. Does nothing on other C libraries.
+void portcullis_release_freed_heap(void);
+
+/// mallopt(M_ARENA_MAX, count): caps glibc's malloc arenas. Does nothing
+/// on other C libraries.
+void portcullis_limit_heap_arenas(int count);
+
 /// openat(2) as a raw system call, bypassing libc symbol lookup.
 int portcullis_raw_openat(int dirfd, const char *path, int flags);
 
