@@ -142,7 +142,8 @@ verdict() { (( $1 )) && echo PASS || echo FAIL; }
 build_portcullis() {
     local name=$1 pkg=. scratch=$BUILD_PATH commit
     LINK="prebuilt (PORTCULLIS=$PORTCULLIS)"
-    SOURCE="unknown (prebuilt binary)"
+    # A prebuilt binary says what it was built from in its --version line.
+    SOURCE="prebuilt: $("$PORTCULLIS" --version 2>/dev/null | head -n 1 || echo 'no --version')"
     if [[ -z $PORTCULLIS ]]; then
         if [[ -n ${REV:-} ]]; then
             commit=$(git rev-parse --verify --quiet "$REV^{commit}") || die "no such git revision: $REV"

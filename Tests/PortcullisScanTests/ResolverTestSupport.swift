@@ -106,6 +106,8 @@ final class FakeDNSServer {
             'broken.test': 'SERVFAIL',
             'silent.test': 'DROP',
             'big.test': 'TRUNCATE',
+            'loop.test': 'LOOP',
+            'tcploop.test': 'TCPLOOP',
         }
         BIG = {'A': ['198.51.100.%d' % i for i in range(1, 41)]}
         log_lock = threading.Lock()
@@ -160,12 +162,28 @@ final class FakeDNSServer {
             flags = 0x8000 | 0x0100 | 0x0080 | rcode | (0x0200 if tc else 0)
             return struct.pack('!HHHHHH', qid, flags, 1, len(answers), 0, 0) + question + b''.join(answers)
 
+        def hostile(qid, question):
+            # An answer whose owner name is a compression pointer to itself:
+            # a parser that follows pointers without a limit never returns.
+            at = 12 + len(question)
+            answer = struct.pack('!H', 0xC000 | at) + struct.pack('!HHIH', A, 1, 300, 4) + bytes(4)
+            return struct.pack('!HHHHHH', qid, 0x8180, 1, 1, 0, 0) + question + answer
+
         def serve_udp(sock):
             while True:
                 data, peer = sock.recvfrom(4096)
                 qid, name, qtype, question = parse_query(data)
                 log('udp %s %d %d' % (name, qtype, qid))
                 key = name.lower()
+                if ZONE.get(key) == 'LOOP':
+                    # The loop, then a flood of garbage carrying the query's ID.
+                    sock.sendto(hostile(qid, question), peer)
+                    for i in range(200):
+                        sock.sendto(struct.pack('!H', qid) + os.urandom(4094), peer)
+                    continue
+                if ZONE.get(key) == 'TCPLOOP':
+                    sock.sendto(reply(qid, name, qtype, question, {key: 'TRUNCATE'}), peer)
+                    continue
                 if ZONE.get(key) == 'DROP':
                     continue
                 if key == 'spoof.test':
@@ -199,7 +217,10 @@ final class FakeDNSServer {
                     length = struct.unpack('!H', read_exactly(conn, 2))[0]
                     qid, name, qtype, question = parse_query(read_exactly(conn, length))
                     log('tcp %s %d %d' % (name, qtype, qid))
-                    message = reply(qid, name, qtype, question, tcp=True)
+                    if ZONE.get(name.lower()) == 'TCPLOOP':
+                        message = hostile(qid, question)
+                    else:
+                        message = reply(qid, name, qtype, question, tcp=True)
                     conn.sendall(struct.pack('!H', len(message)) + message)
                 except (EOFError, OSError):
                     pass

@@ -170,6 +170,27 @@ import Testing
                 + "127.0.0.1:\(server.port): timed out after 200 ms, 2 tries)")
     }
 
+    /// A hostile nameserver (issue 17): a reply whose name is a compression
+    /// loop, then a flood of garbage with the query's ID, over UDP; and the
+    /// same loop over TCP after a truncated UDP reply. Each ends in its
+    /// timeout with a message naming what was wrong, never a hang or a crash.
+    @Test(.enabled(if: FakeDNSServer.python != nil), .timeLimit(.minutes(1)))
+    func compressionLoopsAndFloodsEndInTheTimeout() throws {
+        let server = try FakeDNSServer()
+        defer { server.stop() }
+        let r = resolver([server.port], timeout: 300, attempts: 1)
+        let start = Date()
+        let looped = failure(r, "loop.test")
+        #expect(
+            looped.hasPrefix(
+                "cannot resolve \"loop.test\": no answer from any nameserver (127.0.0.1:\(server.port): timed out after 300 ms (ignored a malformed reply"
+            ), "\(looped)")
+        #expect(Date().timeIntervalSince(start) < 5)
+        let overTCP = failure(r, "tcploop.test")
+        #expect(overTCP.contains("reply truncated, and over TCP: malformed reply"), "\(overTCP)")
+        #expect(server.queries.contains { $0.hasPrefix("tcp tcploop.test ") })
+    }
+
     @Test(.enabled(if: FakeDNSServer.python != nil))
     func searchDomains() throws {
         let server = try FakeDNSServer()
