@@ -21,11 +21,16 @@ struct Collection: Sendable {
 /// one audit, and nothing served is older than the request that asked.
 actor AuditCollector {
     let options: OverviewJob.Options
+    /// Keeps the audit and the hidden check's probe sockets apart.
+    let exclusion: ProbeExclusion
     var running: Task<Collection, Never>?
     /// Audits run since the start (`portcullis_audit_runs_total`): fewer than the scrapes when they overlap.
     private(set) var runs = 0
 
-    init(options: OverviewJob.Options) { self.options = options }
+    init(options: OverviewJob.Options, exclusion: ProbeExclusion = ProbeExclusion()) {
+        self.options = options
+        self.exclusion = exclusion
+    }
 
     /// The audit in progress if there is one, else a new one.
     func collect() async -> Collection {
@@ -33,8 +38,9 @@ actor AuditCollector {
         runs += 1
         let number = runs
         let options = self.options
+        let exclusion = self.exclusion
         let task = Task {
-            var collection = await BackgroundThread.run { Self.audit(options) }
+            var collection = await BackgroundThread.run { exclusion.reading { Self.audit(options) } }
             collection.runs = number
             return collection
         }

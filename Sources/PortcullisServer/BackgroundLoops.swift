@@ -26,6 +26,80 @@ final class StopFlag: Sendable {
     }
 }
 
+/// Keeps the hidden check apart from everything else that reads the socket
+/// tables. The check binds a probe socket to every port; a watch poll or
+/// an audit that ran meanwhile would list those as listeners (a soak saw
+/// 435 "opened" UDP listeners on `::` in 35 minutes, none real). So reads
+/// (polls, audits) may overlap each other but never a check: a check waits
+/// for the reads in progress and holds new ones back until it is done,
+/// which delays a poll or a scrape by at most one check.
+final class ProbeExclusion: Sendable {
+    private struct Counts {
+        var reading = 0
+        var checking = false
+    }
+    private let counts = Mutex(Counts())
+
+    /// Blocks until no check runs, then counts a read in progress.
+    func beginRead() {
+        while !counts.withLock({ state in
+            guard !state.checking else { return false }
+            state.reading += 1
+            return true
+        }) {
+            StopSignals.sleep(milliseconds: 10)
+        }
+    }
+
+    /// Ends a read begun with `beginRead`.
+    func endRead() { counts.withLock { $0.reading -= 1 } }
+
+    /// `body` as a read: never while a check runs.
+    func reading<T, Failure: Error>(_ body: () throws(Failure) -> T) throws(Failure) -> T {
+        beginRead()
+        defer { endRead() }
+        return try body()
+    }
+
+    /// `body` as the check: new reads wait, and it starts once the reads in progress are done.
+    func checking<T, Failure: Error>(_ body: () throws(Failure) -> T) throws(Failure) -> T {
+        counts.withLock { $0.checking = true }
+        while counts.withLock({ $0.reading }) > 0 { StopSignals.sleep(milliseconds: 10) }
+        defer { counts.withLock { $0.checking = false } }
+        return try body()
+    }
+}
+
+/// The watch thread's side of the exclusion: its polls happen between
+/// the session's sleeps, so a read begins when a sleep ends and ends when
+/// the next sleep begins.
+final class PollReads {
+    let exclusion: ProbeExclusion
+    private var inRead = false
+
+    init(_ exclusion: ProbeExclusion) { self.exclusion = exclusion }
+
+    /// The session's sleep: the poll before it is over, the one after it may start.
+    func sleep(_ milliseconds: Int64, stop: StopFlag) -> Bool {
+        if inRead {
+            exclusion.endRead()
+            inRead = false
+        }
+        if stop.sleep(milliseconds: milliseconds) { return true }
+        exclusion.beginRead()
+        inRead = true
+        return false
+    }
+
+    /// After the session ends (or fails): no read is left open.
+    func finish() {
+        if inRead {
+            exclusion.endRead()
+            inRead = false
+        }
+    }
+}
+
 /// A value handed to the one thread that uses it from then on.
 final class HandOff<Value>: @unchecked Sendable {
     let value: Value
@@ -39,7 +113,7 @@ enum WatchLoop {
     /// Polls `session` (started, its first listeners learnt) until told to
     /// stop; a session that fails is replaced by a new one.
     static func run(
-        session first: WatchSession, options: WatchSession.Options, state: ExporterState, stop: StopFlag,
+        session first: WatchSession, options: WatchSession.Options, reads: PollReads, state: ExporterState, stop: StopFlag,
         log: @escaping @Sendable (Diagnostic) -> Void
     ) {
         // Each distinct diagnostic once: a poll a second must not repeat "cannot read pid 1's fds" forever.
@@ -49,7 +123,7 @@ enum WatchLoop {
         }
         var current: WatchSession? = first
         while !stop.isSet {
-            guard let session = current ?? start(options, state: state, report: report) else {
+            guard let session = current ?? reads.exclusion.reading({ start(options, state: state, report: report) }) else {
                 if stop.sleep(milliseconds: max(options.intervalMilliseconds, 5000)) { return }
                 continue
             }
@@ -66,8 +140,10 @@ enum WatchLoop {
                 report([Diagnostic(.warning, "the watch poller failed: \(error); restarting it")])
             }
             session.finish()
+            reads.finish()
             report(session.takeDiagnostics())
         }
+        reads.finish()
     }
 
     /// A new session with its first poll done and its listeners learnt; nil (said) when it cannot start.
@@ -89,8 +165,8 @@ enum WatchLoop {
 /// every port), so never run per request; requests read its last result.
 enum HiddenLoop {
     static func run(
-        options: HiddenPortCheck.Options, intervalMilliseconds: Int64, state: ExporterState, stop: StopFlag,
-        log: @escaping @Sendable (Diagnostic) -> Void
+        options: HiddenPortCheck.Options, intervalMilliseconds: Int64, exclusion: ProbeExclusion, state: ExporterState,
+        stop: StopFlag, log: @escaping @Sendable (Diagnostic) -> Void
     ) {
         var said = Set<String>()
         while !stop.isSet {
@@ -99,7 +175,7 @@ enum HiddenLoop {
             let started = Clock.monotonicMilliseconds()
             let status: ExporterView.HiddenStatus
             do {
-                let report = try HiddenJob.run(options)
+                let report = try exclusion.checking { () throws(JobError) in try HiddenJob.run(options) }
                 for diagnostic in report.diagnostics where said.insert(diagnostic.message).inserted { log(diagnostic) }
                 status = ExporterView.HiddenStatus(
                     finishedAtMilliseconds: Clock.realtimeMilliseconds(), durationMilliseconds: Clock.monotonicMilliseconds() - started,

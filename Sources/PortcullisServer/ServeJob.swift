@@ -84,32 +84,38 @@ public enum ServeJob {
         ServerHeap.limitArenas(2)
         let state = ExporterState()
         let stop = StopFlag()
+        // The hidden check's probe sockets must not reach the watch poller or an audit (see ProbeExclusion).
+        let exclusion = ProbeExclusion()
+        let reads = PollReads(exclusion)
         var watchOptions = WatchSession.Options()
         watchOptions.intervalMilliseconds = options.watchIntervalMilliseconds
         watchOptions.watcher = options.watcher
         watchOptions.store = store
-        watchOptions.sleep = { stop.sleep(milliseconds: $0) }
+        watchOptions.sleep = { reads.sleep($0, stop: stop) }
         // The first poll happens before serving: once the address is
         // announced, every listener opened later is an event.
         let session = try WatchSession(watchOptions)
         state.learnStartingListeners(session.listeners, now: Clock.realtimeMilliseconds())
         state.record([], listenerCount: session.listenerCount, pollSeconds: 0, now: Clock.realtimeMilliseconds())
         // The session and its options (closures, a database handle) belong to the watch thread from here on.
-        let handOff = HandOff((session, watchOptions))
+        let handOff = HandOff((session, watchOptions, reads))
         let log = options.log
         BackgroundThread.start {
-            WatchLoop.run(session: handOff.value.0, options: handOff.value.1, state: state, stop: stop, log: log)
+            WatchLoop.run(
+                session: handOff.value.0, options: handOff.value.1, reads: handOff.value.2, state: state, stop: stop, log: log)
         }
         if options.hiddenIntervalMilliseconds > 0 {
             var hidden = HiddenPortCheck.Options()
             hidden.rounds = options.hiddenRounds
             let check = hidden
             let interval = options.hiddenIntervalMilliseconds
-            BackgroundThread.start { HiddenLoop.run(options: check, intervalMilliseconds: interval, state: state, stop: stop, log: log) }
+            BackgroundThread.start {
+                HiddenLoop.run(options: check, intervalMilliseconds: interval, exclusion: exclusion, state: state, stop: stop, log: log)
+            }
         }
 
         let responder = ExporterResponder(
-            collector: AuditCollector(options: options.overview), state: state,
+            collector: AuditCollector(options: options.overview, exclusion: exclusion), state: state,
             authenticator: config.basicAuthUsers.isEmpty ? nil : BasicAuthenticator(users: config.basicAuthUsers),
             settings: ExporterResponder.Settings(
                 maxSeries: options.maxSeries, version: options.version, revision: options.revision,

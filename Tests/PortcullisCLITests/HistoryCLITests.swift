@@ -18,7 +18,8 @@ final class BackgroundPortcullis {
     var stderrPath: String { directory.path + "/stderr" }
     var statusPath: String { directory.path + "/status" }
 
-    init(_ arguments: [String]) throws {
+    /// Runs `portcullis ARGUMENTS`, under `wrapper` when given (`ip netns exec NS`, which execs: the pid is portcullis's).
+    init(_ arguments: [String], wrapper: [String] = []) throws {
         directory = try TemporaryDirectory(prefix: "portcullis-background")
         let python = try #require(Host.python3)
         let waiter = """
@@ -37,7 +38,7 @@ final class BackgroundPortcullis {
             "import subprocess, sys; subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, "
             + "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)"
         let started = try Subprocess.run(
-            python, ["-c", launcher, python, directory.path + "/waiter.py", directory.path, try CLI.binary()] + arguments)
+            python, ["-c", launcher, python, directory.path + "/waiter.py", directory.path] + wrapper + [try CLI.binary()] + arguments)
         try #require(started.status == 0, "\(started)")
         let deadline = Date().addingTimeInterval(20)
         var found: pid_t = 0

@@ -178,8 +178,9 @@ extension CLITests {
                         #expect(!status.up && status.reason == "no-response" && status.mac == nil, "\(host.address): \(status)")
                     }
                 }
-                // nmap -sn waits about 2-3 s for ARP on a dead /24; discovery must not be slower.
-                #expect(elapsed < 3, "run \(run): -sn of a /24 took \(elapsed) s")
+                // A hang guard, not a speed test (bench/lan.sh times -sn beside nmap -sn): about 2-3 s
+                // on a quiet machine, and a CI machine at load 11 took 3.1 s.
+                #expect(elapsed < 30, "run \(run): -sn of a /24 took \(elapsed) s")
             }
             let text = try lab.scan(["-sn", "10.81.0.0/24"])
             #expect(text.status == 0, "\(text)")
@@ -191,12 +192,18 @@ extension CLITests {
             #expect(!text.out.contains("Scan report for 10.81.0.99"), "\(text)")
 
             if let nmap = Self.nmap {
-                let theirs = try lab.inScanner([nmap, "-sn", "-n", "-oG", "-", "10.81.0.0/24"])
-                try #require(theirs.status == 0, "\(theirs)")
-                let nmapUp = Set(
-                    theirs.out.split(separator: "\n").filter { $0.hasPrefix("Host: ") && $0.hasSuffix("Status: Up") }
-                        .compactMap { $0.split(separator: " ").dropFirst().first.map(String.init) })
-                #expect(nmapUp == expectedUp, "nmap -sn found \(nmapUp.sorted())")
+                // The lab drops 5% of frames and nmap -sn gives up on a host sooner than portcullis
+                // (one CI run: nmap missed 10.81.0.30, which portcullis found in both runs): the
+                // oracle is what nmap finds over up to three runs, and it never finds another host.
+                var nmapUp = Set<String>()
+                for _ in 0..<3 where nmapUp != expectedUp {
+                    let theirs = try lab.inScanner([nmap, "-sn", "-n", "-oG", "-", "10.81.0.0/24"])
+                    try #require(theirs.status == 0, "\(theirs)")
+                    nmapUp.formUnion(
+                        theirs.out.split(separator: "\n").filter { $0.hasPrefix("Host: ") && $0.hasSuffix("Status: Up") }
+                            .compactMap { $0.split(separator: " ").dropFirst().first.map(String.init) })
+                }
+                #expect(nmapUp == expectedUp, "nmap -sn found \(nmapUp.sorted()) over three runs")
             }
         }
 

@@ -13,8 +13,9 @@ final class Exporter {
     /// `http://127.0.0.1:PORT` or `https://…`, from the "serving" notice.
     let url: String
 
-    init(_ arguments: [String]) throws {
-        process = try BackgroundPortcullis(["serve", "--web.listen-address", "127.0.0.1:0"] + arguments)
+    /// `wrapper`: as `BackgroundPortcullis`'s (`ip netns exec NS` serves inside that namespace).
+    init(_ arguments: [String], wrapper: [String] = []) throws {
+        process = try BackgroundPortcullis(["serve", "--web.listen-address", "127.0.0.1:0"] + arguments, wrapper: wrapper)
         var found: String?
         process.wait(for: 60) { background in
             guard let line = background.err.split(separator: "\n").first(where: { $0.contains("notice: serving ") }) else { return false }
@@ -43,16 +44,17 @@ struct HTTPResult: CustomStringConvertible {
 enum HTTP {
     static let curlPath = Host.executable("curl", preferring: ["/usr/bin/curl"])
 
-    static func get(_ url: String, _ extra: [String] = [], timeout: TimeInterval = 60) throws -> HTTPResult {
+    /// `wrapper`: run curl under it (`ip netns exec NS` reaches a server in that namespace).
+    static func get(_ url: String, _ extra: [String] = [], wrapper: [String] = [], timeout: TimeInterval = 60) throws -> HTTPResult {
         let scratch = try TemporaryDirectory(prefix: "portcullis-curl")
         defer { scratch.remove() }
         let curl = try #require(curlPath, "curl is needed")
-        let result = try Subprocess.run(
-            curl,
-            ["-sS", "--max-time", "30", "-D", scratch.path + "/headers", "-o", scratch.path + "/body", "-w", "%{http_code}"] + extra + [
-                url
-            ],
-            timeout: timeout)
+        let arguments =
+            ["-sS", "--max-time", "30", "-D", scratch.path + "/headers", "-o", scratch.path + "/body", "-w", "%{http_code}"] + extra + [url]
+        let result =
+            wrapper.isEmpty
+            ? try Subprocess.run(curl, arguments, timeout: timeout)
+            : try Subprocess.run("/usr/bin/env", wrapper + [curl] + arguments, timeout: timeout)
         return HTTPResult(
             status: Int(result.out.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0,
             body: (try? String(contentsOfFile: scratch.path + "/body", encoding: .utf8)) ?? "",
@@ -395,6 +397,41 @@ extension CLITests {
             if let keep = ProcessInfo.processInfo.environment["PORTCULLIS_KEEP_SCREENSHOT"] {
                 try? FileManager.default.copyItem(atPath: shot, toPath: keep)
             }
+        }
+
+        /// The hidden check binds a probe socket to every port; the watch
+        /// poller and the audit must never report those as listeners. A
+        /// one-hour soak before this was fixed logged 435 "opened" UDP
+        /// listeners on `::`, none real, and each would fire the new-listener alert.
+        @Test(
+            "the hidden check's probe sockets never reach the event feed or /metrics",
+            .enabled(if: canServe && Host.isRoot, "needs root (a network namespace), python3 and curl"))
+        func hiddenProbesAreNotListeners() throws {
+            let namespace = try TestNamespace()
+            let inside = ["ip", "netns", "exec", namespace.name]
+            // A poll every 100 ms: many polls fall inside the check, which binds 65,535 ports four ways.
+            let exporter = try Exporter(
+                ["--netns", namespace.name, "--hidden-interval", "1m", "--watch-interval", "100ms"], wrapper: inside)
+            defer { _ = exporter.stop() }
+            // The first check starts with the server; scrape meanwhile, so audits overlap it too.
+            var done = false
+            var metrics: [HTTPResult] = []
+            for _ in 0..<600 where !done {
+                metrics.append(try HTTP.get(exporter.url + "/metrics", wrapper: inside))
+                let hidden = try HTTP.get(exporter.url + "/api/v1/hidden", wrapper: inside)
+                done = hidden.status == 200 && hidden.json?["state"] as? String == "done"
+            }
+            try #require(done, "the first hidden check did not finish")
+            let feed = try HTTP.get(exporter.url + "/api/v1/events", wrapper: inside)
+            let events = (feed.json?["events"] as? [[String: Any]]) ?? []
+            // The one listener the namespace has is serve's own, opened after its first poll.
+            let others = events.filter { ($0["local_port"] as? NSNumber)?.stringValue != exporter.port }
+            #expect(others.isEmpty, "events for sockets that are not listeners: \(others.prefix(5))")
+            for scrape in metrics where scrape.status == 200 {
+                let listeners = scrape.body.split(separator: "\n").filter { $0.hasPrefix("portcullis_listener_info{") }
+                #expect(listeners.count == 1 && listeners[0].contains("port=\"\(exporter.port)\""), "\(listeners.prefix(5))")
+            }
+            #expect(exporter.stop() == 0)
         }
 
         @Test("--record stores the watch poller's events in the history database", .enabled(if: canServe, "needs python3 and curl"))
