@@ -6,6 +6,9 @@
 #include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 _Static_assert(PORTCULLIS_EPOLLIN == EPOLLIN && PORTCULLIS_EPOLLOUT == EPOLLOUT && PORTCULLIS_EPOLLERR == EPOLLERR &&
                    PORTCULLIS_EPOLLHUP == EPOLLHUP,
@@ -34,6 +37,23 @@ int portcullis_raw_openat(int dirfd, const char *path, int flags) { return (int)
 ssize_t portcullis_raw_read(int fd, void *buffer, size_t count) { return (ssize_t)syscall(SYS_read, fd, buffer, count); }
 
 int portcullis_raw_close(int fd) { return (int)syscall(SYS_close, fd); }
+
+int portcullis_malloc_trim(void) {
+#if defined(__GLIBC__)
+    return malloc_trim(0);
+#else
+    return 0;
+#endif
+}
+
+int portcullis_limit_malloc_arenas(int count) {
+#if defined(__GLIBC__)
+    return mallopt(M_ARENA_MAX, count);
+#else
+    (void)count;
+    return 0;
+#endif
+}
 
 int portcullis_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
 

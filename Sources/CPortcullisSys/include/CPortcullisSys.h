@@ -38,6 +38,16 @@ ssize_t portcullis_raw_read(int fd, void *buffer, size_t count);
 /// close(2) as a raw system call.
 int portcullis_raw_close(int fd);
 
+/// malloc_trim(0) (glibc): gives the freed pages of every malloc arena back
+/// to the kernel. <malloc.h> is not part of the Glibc module a static
+/// executable (-static-executable) is built against. Returns 0 and does
+/// nothing where there is no such call (musl returns pages itself).
+int portcullis_malloc_trim(void);
+
+/// mallopt(M_ARENA_MAX, count) (glibc): at most `count` malloc arenas.
+/// Returns 0 and does nothing where there is no such option (musl).
+int portcullis_limit_malloc_arenas(int count);
+
 /// getauxval(AT_BASE): the dynamic loader's address, 0 in a static program.
 unsigned long portcullis_loader_base(void);
 
