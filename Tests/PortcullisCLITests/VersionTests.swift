@@ -43,7 +43,9 @@ extension CLITests {
             else { return }
             let expected = try Self.revisionText(of: Self.packageRoot.path)
             let hash = { (text: String) in text.replacingOccurrences(of: "-dirty", with: "") }
-            #expect(line.hasSuffix("(\(hash(expected)))") || line.hasSuffix("(\(hash(expected))-dirty)"), "\(result) vs \(expected)")
+            #expect(
+                line.hasSuffix("(\(hash(expected)))") || line.hasSuffix("(\(hash(expected))-dirty)"),
+                "the binary says \(line), this checkout is at \(expected): a binary built before the last commit (rebuild it)\n\(result)")
         }
 
         @Test("no git and no REVISION file: unknown revision; the unfilled $Format placeholder does not count")
