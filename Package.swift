@@ -77,8 +77,12 @@ let package = Package(
                 "PortcullisCore", "PortcullisLinux", "PortcullisScan", "PortcullisStore", "PortcullisJobs", "PortcullisServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            swiftSettings: strictSettings
+            swiftSettings: strictSettings,
+            plugins: ["BuildRevision"]
         ),
+        // The git revision `portcullis --version` prints (buildRevision), from
+        // git, a source tarball's REVISION file, or "unknown revision".
+        .plugin(name: "BuildRevision", capability: .buildTool()),
         // Tests find their Fixtures/ and Snapshots/ beside their sources (#filePath).
         // Sockets and free ports for the tests of several targets; not shipped.
         .target(name: "PortcullisTestSupport", dependencies: ["PortcullisCore"], path: "Tests/PortcullisTestSupport",

@@ -15,13 +15,21 @@ struct Portcullis: ParsableCommand {
             Exit codes: 0 ok, 1 findings (who: nothing holds the port; diff: a difference), 2 usage error, 3 runtime error, \
             4 hidden ports or processes found (hidden), 5 refused for safety (close), 6 acted but the port is still open (close).
             """,
-        version: "0.1.0",
+        version: "portcullis \(version) (\(buildRevision))",
         subcommands: [
             Overview.self, Audit.self, List.self, Who.self, Explain.self, Hidden.self, Scan.self, PolicyCommand.self, Snapshot.self,
             History.self, BaselineCommand.self, Diff.self, Watch.self, Serve.self, Close.self,
         ],
         defaultSubcommand: Overview.self
     )
+
+    /// The release version: the package's, `portcullis_build_info`'s and nmap XML's `version`.
+    static let version = "0.1.0"
+
+    /// The git revision alone (`1a2b3c4`, `1a2b3c4-dirty`), or `unknown`: `portcullis_build_info`'s
+    /// `revision`. `buildRevision` (`git 1a2b3c4` or `unknown revision`) is written at build time
+    /// by Plugins/BuildRevision.
+    static let revision = buildRevision.hasPrefix("git ") ? String(buildRevision.dropFirst(4)) : "unknown"
 
     /// Parses and runs; the one place errors become messages and exit codes.
     /// ArgumentParser's own usage errors become 2, not its default 64.

@@ -180,7 +180,7 @@ extension Portcullis {
             if !format.isText || difference != nil { Console.error(ScanRenderer.summaryLine(report)) }
             if let xmlFile {
                 try ScanJob.writeXML(
-                    report, plan: plan, services: services, version: Portcullis.configuration.version, to: xmlFile, overwrite: overwrite)
+                    report, plan: plan, services: services, version: Portcullis.version, to: xmlFile, overwrite: overwrite)
             }
             if difference == true { throw ExitStatus.findings.exit }
             if let failOn, report.count(atLeast: failOn) > 0 { throw ExitStatus.findings.exit }

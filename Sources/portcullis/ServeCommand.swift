@@ -82,7 +82,8 @@ extension Portcullis {
             options.maxSeries = maxSeries
             options.record = record
             options.databasePath = store.db
-            options.version = Portcullis.configuration.version
+            options.version = Portcullis.version
+            options.revision = Portcullis.revision
             options.log = { Console.error("portcullis: \($0)") }
             try ServeJob.run(options) { url in
                 Console.error("portcullis: notice: serving \(url)/metrics, the API under \(url)/api/v1/ and the dashboard at \(url)/")

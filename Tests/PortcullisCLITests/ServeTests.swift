@@ -146,6 +146,11 @@ extension CLITests {
             let listener = try LocalListener()
             let metrics = try HTTP.get(exporter.url + "/metrics")
             #expect(metrics.body.contains("port=\"\(listener.port)\""))
+            // portcullis_build_info carries the version and revision --version prints.
+            let version = try CLI.run(["--version"]).out.trimmingCharacters(in: .newlines)
+            let parts = try #require(version.wholeMatch(of: #/portcullis (\S+) \((?:git (\S+)|unknown revision)\)/#), "\(version)")
+            let info = "portcullis_build_info{version=\"\(parts.1)\",revision=\"\(parts.2.map(String.init) ?? "unknown")\"} 1"
+            #expect(metrics.body.contains(info), "\(info) not in /metrics")
             let scratch = try TemporaryDirectory(prefix: "portcullis-promtool")
             defer { scratch.remove() }
             try Data(metrics.body.utf8).write(to: scratch.url.appendingPathComponent("metrics"))
