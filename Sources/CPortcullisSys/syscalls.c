@@ -104,3 +104,12 @@ int portcullis_stop_signals_install(void) {
 int portcullis_stop_signal_received(void) { return stop_signal; }
 
 int portcullis_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+void portcullis_heap_trim(void) { (void)malloc_trim(0); }
+void portcullis_heap_limit_arenas(int count) { (void)mallopt(M_ARENA_MAX, count); }
+#else
+void portcullis_heap_trim(void) {}
+void portcullis_heap_limit_arenas(int count) { (void)count; }
+#endif

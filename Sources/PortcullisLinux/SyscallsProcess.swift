@@ -179,20 +179,12 @@ extension Sys {
     /// Gives the pages of freed heap memory back to the kernel, in every
     /// malloc arena (glibc's malloc_trim); nothing to do on musl, whose
     /// allocator returns them itself.
-    static func releaseFreedHeap() {
-        #if canImport(Glibc)
-            _ = malloc_trim(0)
-        #endif
-    }
+    static func releaseFreedHeap() { portcullis_heap_trim() }
 
     /// Caps glibc's malloc arenas at `count`. By default glibc gives new
     /// threads new arenas, up to eight per core, and each keeps its own
     /// freed pages: a server whose checks run on fresh threads grows in steps.
-    static func limitHeapArenas(_ count: Int32) {
-        #if canImport(Glibc)
-            _ = mallopt(M_ARENA_MAX, count)
-        #endif
-    }
+    static func limitHeapArenas(_ count: Int32) { portcullis_heap_limit_arenas(count) }
 
     /// Raises the soft RLIMIT_NOFILE to the hard limit; returns the soft limit now in force.
     package static func raiseDescriptorLimit() -> Int {

@@ -69,6 +69,13 @@ int portcullis_stop_signal_received(void);
 /// errno on failure.
 int portcullis_pipe_cloexec(int fds[2]);
 
+/// glibc's malloc_trim(0) and mallopt(M_ARENA_MAX, count), which the Glibc
+/// module does not import (<malloc.h> is not in it): give freed heap pages
+/// back to the kernel in every arena, and cap the number of arenas. Both do
+/// nothing where the C library is not glibc (musl returns pages itself).
+void portcullis_heap_trim(void);
+void portcullis_heap_limit_arenas(int count);
+
 /// Batched bind probes through io_uring (Linux 6.11+ for IORING_OP_BIND):
 /// for each port, socket + bind of the wildcard address + close, the three
 /// linked, a whole batch in one io_uring_enter(2). The kernel does the same
