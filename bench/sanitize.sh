@@ -90,6 +90,9 @@ run_one() {
     reports=$RESULTS/sanitize-$san.reports
     supp=$root/bench/sanitize-$san.supp
     FAILED_REASON=
+    # The commit measured: as it is when the build starts.
+    local measured
+    measured="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources Tests Package.swift || echo ' (with uncommitted changes)')"
 
     if [[ ${SKIP_BUILD:-0} != 1 ]]; then
         say "$san: building the package and its tests with --sanitize=$san in $scratch (log: $build_log)"
@@ -183,7 +186,7 @@ EOF
     summary=$(
         echo "bench/sanitize.sh $san: $verdict"
         echo
-        echo "commit:    $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources Tests Package.swift || echo ' (with uncommitted changes)')"
+        echo "commit:    $measured"
         echo "date:      $(date -u +%Y-%m-%dT%H:%MZ)"
         echo "host:      $(nproc) cores, shared with other builds and benchmarks; $(swift --version 2>/dev/null | head -1)"
         echo "command:   swift test --sanitize=$san (as $(id -un)), after swift build --build-tests --sanitize=$san"
