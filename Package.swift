@@ -88,7 +88,7 @@ let package = Package(
         .target(name: "PortcullisTestSupport", dependencies: ["PortcullisCore"], path: "Tests/PortcullisTestSupport",
                 swiftSettings: strictSettings),
         .testTarget(
-            name: "PortcullisCoreTests", dependencies: ["PortcullisCore"],
+            name: "PortcullisCoreTests", dependencies: ["PortcullisCore", "PortcullisTestSupport"],
             exclude: ["Fixtures", "Snapshots"], swiftSettings: strictSettings),
         .testTarget(
             name: "PortcullisLinuxTests", dependencies: ["PortcullisCore", "PortcullisLinux", "PortcullisTestSupport"],

@@ -257,12 +257,15 @@ package enum Sys {
             permissions: UInt32(st.st_mode) & 0o7777)
     }
 
+    /// Where `d_name` starts in a `struct dirent`.
+    private static let direntNameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)
+
     /// Names in a directory (without "." and ".."), read from a descriptor the
     /// caller owns; the descriptor is consumed. `body` also gets the
     /// directory's descriptor, for *at() calls relative to it.
     static func listDirectory(consuming fd: Int32, _ body: (Int32, UnsafePointer<CChar>) -> Void) throws(Errno) {
-        guard let dir = fdopendir(fd) else {
-            let code = errno
+        guard let nameOffset = direntNameOffset, let dir = fdopendir(fd) else {
+            let code = direntNameOffset == nil ? EINVAL : errno
             close(fd)
             throw Errno(code)
         }
@@ -274,12 +277,14 @@ package enum Sys {
                 if errno != 0 && errno != EINTR { throw Errno(errno) }
                 return
             }
-            withUnsafePointer(to: entry.pointee.d_name) { tuple in
-                tuple.withMemoryRebound(to: CChar.self, capacity: 256) { name in
-                    if name[0] == 0x2e && (name[1] == 0 || (name[1] == 0x2e && name[2] == 0)) { return }
-                    body(directoryFD, name)
-                }
-            }
+            // The name where it lies. `entry.pointee` would copy a whole struct
+            // dirent (280 bytes), but readdir's entries are only d_reclen long,
+            // packed in its buffer: the copy of the last one read past the
+            // buffer's end (AddressSanitizer, on any directory of more than
+            // about a thousand entries, such as a busy process's fd table).
+            let name = (UnsafeRawPointer(entry) + nameOffset).assumingMemoryBound(to: CChar.self)
+            if name[0] == 0x2e && (name[1] == 0 || (name[1] == 0x2e && name[2] == 0)) { continue }
+            body(directoryFD, name)
         }
     }
 

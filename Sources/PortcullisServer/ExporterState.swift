@@ -5,10 +5,19 @@ import Synchronization
 /// background loops (watch poller, hidden check) and read by requests.
 /// One lock; every critical section is a few assignments.
 final class ExporterState: Sendable {
-    /// A watch event as the API serves it: its sequence number and its JSON.
+    /// A watch event and its sequence number. Kept as the event, rendered
+    /// when the API serves it: a thousand rendered JSON trees would hold a
+    /// heap box for every value for as long as the exporter runs.
     struct StoredEvent: Sendable {
         var id: Int64
-        var json: JSONValue
+        var event: WatchEvent
+
+        /// The event as `/api/v1/events` serves it: `id` first, then the
+        /// fields `watch --format ndjson` prints.
+        var json: JSONValue {
+            guard case .object(let fields) = HistoryRenderer.json(event) else { return .object([("id", .int(id))]) }
+            return .object([("id", .int(id))] + fields)
+        }
     }
 
     /// One point of the listener-count chart.
@@ -61,9 +70,7 @@ final class ExporterState: Sendable {
                 case .closed: state.firstSeen[key] = nil
                 }
                 state.eventCounts[event.kind, default: 0] += 1
-                let json = HistoryRenderer.json(event)
-                guard case .object(let fields) = json else { continue }
-                state.events.append(StoredEvent(id: state.nextEventID, json: .object([("id", .int(state.nextEventID))] + fields)))
+                state.events.append(StoredEvent(id: state.nextEventID, event: event))
                 state.nextEventID += 1
             }
             if state.events.count > Self.eventCapacity { state.events.removeFirst(state.events.count - Self.eventCapacity) }

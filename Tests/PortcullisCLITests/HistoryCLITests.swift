@@ -262,11 +262,12 @@ extension CLITests {
                 process.standardOutput = handle
                 process.standardError = FileHandle.nullDevice
                 try process.run()
-                // The first kills land during creation and migration, later ones mid-transaction.
+                // The first kills land during creation and migration, later ones mid-transaction;
+                // an instrumented writer (Sanitizer.timeScale) gets there later.
                 let delay =
                     round < 3
                     ? UInt32.random(in: 1_000...30_000, using: &generator) : UInt32.random(in: 20_000...400_000, using: &generator)
-                usleep(delay)
+                usleep(UInt32(Sanitizer.scaled(Double(delay))))
                 kill(process.processIdentifier, SIGKILL)
                 process.waitUntilExit()
                 try? handle.close()

@@ -1,4 +1,5 @@
 import Foundation
+import PortcullisTestSupport
 import Testing
 
 #if canImport(Glibc)

@@ -194,4 +194,26 @@ import Testing
         Sys.close(child.stdin)
         #expect(Sys.reap(child.pid, block: true) == 0)
     }
+
+    // MARK: directories
+
+    /// Enough entries to fill readdir's buffer (32 KiB) several times: the
+    /// last entry of each fill ends within a few bytes of the buffer's end.
+    /// Copying a whole struct dirent there read past it; under
+    /// `bench/sanitize.sh address` that was a heap-buffer-overflow.
+    @Test func listDirectoryReadsEveryNameOfALargeDirectory() throws {
+        var template = Array("\(NSTemporaryDirectory())/portcullis-dir.XXXXXX".utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        let path = String(cString: try #require(made))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let expected = Set((0..<3000).map { String(format: "entry-%05d", $0) })
+        for name in expected { #expect(FileManager.default.createFile(atPath: "\(path)/\(name)", contents: nil)) }
+
+        var names: [String] = []
+        try Sys.listDirectory(consuming: try Sys.openAt(Sys.currentDirectory, path, directory: true)) { _, name in
+            names.append(String(cString: name))
+        }
+        #expect(names.count == expected.count)
+        #expect(Set(names) == expected)
+    }
 }
