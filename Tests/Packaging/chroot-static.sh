@@ -41,16 +41,8 @@ rm -f "$root/portcullis.bin"
 cp /etc/passwd /etc/services "$root/etc/"
 mount -t proc proc "$root/proc"
 
-passed=0 failed=0
-check() { # check NAME COMMAND...
-    local name=$1; shift
-    if output=$("$@" 2>&1); then
-        passed=$((passed + 1)); echo "ok   $name"
-        [ -z "${VERBOSE:-}" ] || printf '%s\n' "$output" | tail -n 25 | sed 's/^/     /'
-    else
-        failed=$((failed + 1)); echo "FAIL $name"; printf '%s\n' "$output" | head -n 20 | sed 's/^/     /'
-    fi
-}
+# check NAME COMMAND... (the command runs on the host)
+source Tests/Packaging/lib.sh
 
 echo "the root holds: $(cd "$root" && find . -path ./proc -prune -o -print | sort | paste -sd' ')"
 check "no program interpreter (static)" sh -c "! readelf -l '$root/usr/sbin/portcullis' | grep -q INTERP"

@@ -92,16 +92,8 @@ mount --bind /dev "$root/dev" && mounted+=("$root/dev")
 mount -t tmpfs tmpfs "$root/tmp" && mounted+=("$root/tmp")
 
 in_root() { chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 TERM=dumb "$@"; }
-passed=0 failed=0
-check() { # check NAME COMMAND...  (the command runs on the host; use in_root for the chroot)
-    local name=$1; shift
-    if output=$("$@" 2>&1); then
-        passed=$((passed + 1)); echo "ok   $name"
-        [ -z "${VERBOSE:-}" ] || printf '%s\n' "$output" | tail -n 25 | sed 's/^/     /'
-    else
-        failed=$((failed + 1)); echo "FAIL $name"; printf '%s\n' "$output" | tail -n 25 | sed 's/^/     /'
-    fi
-}
+# check NAME COMMAND... (the command runs on the host)
+source Tests/Packaging/lib.sh
 # Every path of the system but the ones dpkg, apt and the run itself change.
 listing() {
     (cd "$root" && find . -xdev \( -path ./proc -o -path ./dev -o -path ./tmp -o -path ./var/lib/dpkg -o -path ./var/lib/apt \
