@@ -19,8 +19,10 @@
 # expects a failure exit may pass; so every process writes its reports to a
 # file of its own (log_path) in bench/results/sanitize-NAME.reports/
 # (world-writable: one test runs the binary as nobody), and the script fails
-# when any such file exists, or when the log holds "ERROR: AddressSanitizer",
-# "ERROR: LeakSanitizer" or "WARNING: ThreadSanitizer".
+# when any of them, or the log, holds "ERROR: AddressSanitizer", "ERROR:
+# LeakSanitizer", "WARNING: ThreadSanitizer" or a sanitizer's SUMMARY line.
+# (A file with only the table of suppressions used is no report; the
+# summary adds those tables up.)
 #
 # Suppressions: bench/sanitize-NAME.supp when it exists (each entry says why);
 # none are for the package's own code. Tests that cannot run under a
@@ -142,14 +144,20 @@ run_one() {
 
     # Reports: the files, and any that reached the log itself (a process
     # that could not open its report file writes to stderr).
-    local files=() marker='ERROR: AddressSanitizer|ERROR: LeakSanitizer|WARNING: ThreadSanitizer'
+    # A file that holds only the table of suppressions used is no report.
+    local files=() marker='ERROR: AddressSanitizer|ERROR: LeakSanitizer|WARNING: ThreadSanitizer|^SUMMARY: [A-Za-z]+Sanitizer'
     mapfile -t files < <(find "$reports" -type f | sort)
-    local in_log in_files=0 f
+    local in_log in_files=0 report_files=0 f n
     in_log=$(grep -cE "$marker" "$log" || true)
     for f in "${files[@]}"; do
-        in_files=$(( in_files + $(grep -cE "$marker" "$f" || true) ))
+        n=$(grep -cE "$marker" "$f" || true)
+        (( n > 0 )) && report_files=$(( report_files + 1 ))
+        in_files=$(( in_files + n ))
         { echo; echo "=== report file $f ==="; cat "$f"; } >>"$log"
     done
+    # What the suppressions hid, over every process: "count template" lines.
+    local suppressed
+    suppressed=$(cat "${files[@]}" /dev/null | awk '/^Suppressions used:/{on=1; next} /^-+$/{on=0} on && $1 ~ /^[0-9]+$/ {n[$NF]+=$1} END {for (t in n) print "  " n[t], t}' | sort -rn || true)
     local summaries
     summaries=$(cat "$log" | grep -E '^SUMMARY: (AddressSanitizer|LeakSanitizer|ThreadSanitizer)' | sort | uniq -c | sort -rn || true)
 
@@ -159,8 +167,11 @@ run_one() {
     xml=$(ls "$RESULTS"/sanitize-"$san"-swift-testing.xml 2>/dev/null | head -1 || true)
     if [[ -n $xml ]]; then
         read -r tests failures skipped < <(python3 - "$xml" <<'EOF'
-import sys, xml.etree.ElementTree as ET
-cases = list(ET.parse(sys.argv[1]).getroot().iter("testcase"))
+import re, sys, xml.etree.ElementTree as ET
+# Failure messages can carry control bytes (escape sequences a test printed),
+# which are not XML: drop them before parsing.
+text = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", "", open(sys.argv[1], encoding="utf-8", errors="replace").read())
+cases = list(ET.fromstring(text).iter("testcase"))
 failed = sum(1 for c in cases if c.find("failure") is not None or c.find("error") is not None)
 skipped = sum(1 for c in cases if c.find("skipped") is not None)
 print(len(cases), failed, skipped)
@@ -177,9 +188,9 @@ EOF
         verdict=FAIL
         FAILED_REASON="swift test exited $status"
     fi
-    if (( in_log + in_files > 0 || ${#files[@]} > 0 )); then
+    if (( in_log + in_files > 0 )); then
         verdict=FAIL
-        FAILED_REASON+="${FAILED_REASON:+; }sanitizer reports: $in_files in ${#files[@]} report files, $in_log in the log"
+        FAILED_REASON+="${FAILED_REASON:+; }sanitizer reports: $in_files in $report_files report files, $in_log in the log"
     fi
 
     local summary
@@ -199,9 +210,14 @@ EOF
         fi
         echo "closing:   ${closing:-none (the runner did not finish)}"
         echo "exit:      $status"
-        echo "reports:   $in_files in ${#files[@]} report files, $in_log in the log"
+        echo "reports:   $in_files in $report_files report files, $in_log in the log"
         echo "options:   ${options}${LSAN_SAVED:+ (LSAN_OPTIONS=$LSAN_SAVED)}"
         [[ -n $FAILED_REASON ]] && echo "failed:    $FAILED_REASON"
+        if [[ -n $suppressed ]]; then
+            echo
+            echo "suppressed (count, template), over every process:"
+            echo "$suppressed"
+        fi
         if [[ -n $summaries ]]; then
             echo
             echo "report summaries (count, first line):"

@@ -1,7 +1,6 @@
 import PortcullisCore
 import PortcullisLinux
 import PortcullisStore
-import Synchronization
 
 /// Which policy the audit applies.
 public enum PolicyChoice: Sendable, Equatable {
@@ -56,7 +55,7 @@ public enum FirewallJudge {
     /// The verdict per listener from a ruleset already read.
     public static func judge(_ snapshot: FirewallSnapshot) -> @Sendable (InventoryEntry) -> FirewallVerdict {
         // One memo for the run: listeners the ruleset cannot tell apart share one evaluation.
-        let memo = Mutex(FirewallModel.Memo())
+        let memo = Locked(FirewallModel.Memo())
         return { entry in memo.withLock { snapshot.verdict(for: entry, memo: &$0) } }
     }
 }

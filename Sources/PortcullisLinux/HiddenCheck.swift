@@ -1,6 +1,5 @@
 import Dispatch
 import PortcullisCore
-import Synchronization
 
 /// Why the hidden-port check could not run at all (exit 3). Views that
 /// fail one by one are diagnostics instead, and the check uses the rest.
@@ -91,7 +90,7 @@ public enum HiddenPortCheck {
             var diagnostics: [Diagnostic] = []
         }
         let tcpOnly = options.protocols.filter { $0 == .tcp }
-        let alongside = Mutex(Alongside())
+        let alongside = Locked(Alongside())
         /// The TCP ports the tables list, dumped once by whichever thread asks first.
         @Sendable func tcpKnown() -> Set<PortKey> {
             alongside.withLock { state in

@@ -148,8 +148,8 @@ public enum BindProber {
         let total = work.count * chunksPerUnit
         let next = Atomic<Int>(0)
         let done = Atomic<Int>(0)
-        let results = Mutex<[PortKey: BindOutcome]>([:])
-        let ringFailure = Mutex<Errno?>(nil)
+        let results = Locked<[PortKey: BindOutcome]>([:])
+        let ringFailure = Locked<Errno?>(nil)
         // The caller's other work first, then the chunks, which even the load out.
         let nextAlongside = Atomic<Int>(0)
         // Threads of our own, not a pool's: they take the caller's network namespace

@@ -61,7 +61,7 @@ public struct OwnerResolver: Sendable {
         let known = cache?.tables ?? [:]
         let workers = min(parallelism, max(1, targets.count / 8))
         let next = Atomic<Int>(0)
-        let partials = Mutex<[(holders: Holders, tables: [Int32: SocketTableCache.Table])]>([])
+        let partials = Locked<[(holders: Holders, tables: [Int32: SocketTableCache.Table])]>([])
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             var local = Holders()
             var tables: [Int32: SocketTableCache.Table] = [:]
@@ -130,7 +130,7 @@ public final class SocketTableCache: Sendable {
     /// A `holders` call reads the tables once before its walk and replaces
     /// them after it; the lock makes two calls at once safe (the later
     /// replacement wins, and either is a complete walk).
-    private let lockedTables = Mutex<[Int32: Table]>([:])
+    private let lockedTables = Locked<[Int32: Table]>([:])
 
     var tables: [Int32: Table] {
         get { lockedTables.withLock { $0 } }

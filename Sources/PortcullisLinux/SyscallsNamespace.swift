@@ -1,5 +1,4 @@
 import CPortcullisSys
-import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -28,7 +27,7 @@ extension Sys {
     /// each socket. If it cannot return, it stops: the thread ends, and the
     /// rest are reported as failed. Results are in the order of `paths`.
     static func netlinkSockets(protocol proto: Int32, inNamespaces paths: [String]) -> [Result<Int32, Errno>] {
-        let results = Mutex<[Result<Int32, Errno>]>([])
+        let results = Locked<[Result<Int32, Errno>]>([])
         onThreads(1) { _ in
             var out: [Result<Int32, Errno>] = []
             defer { results.withLock { $0 = out } }
@@ -70,7 +69,7 @@ extension Sys {
     /// that namespace back into any pool. Threads `body` starts are in the
     /// namespace too (a new thread takes its creator's namespaces).
     package static func inNetworkNamespace<T: Sendable>(_ path: String, _ body: @escaping @Sendable () -> T) -> Result<T, Errno> {
-        let result = Mutex<Result<T, Errno>?>(nil)
+        let result = Locked<Result<T, Errno>?>(nil)
         onThreads(1) { _ in
             let outcome: Result<T, Errno>
             do throws(Errno) {

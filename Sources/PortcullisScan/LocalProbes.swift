@@ -33,7 +33,7 @@ public enum LocalProbes {
     ) -> Result {
         guard !targets.isEmpty else { return Result() }
         let deadline = Sys.monotonicMicroseconds() + Int64(max(1, budgetMilliseconds)) * 1000
-        let found = Mutex(Result())
+        let found = Locked(Result())
         let next = Atomic<Int>(0)
         Sys.onThreads(min(targets.count, 32)) { _ in
             while true {

@@ -44,7 +44,7 @@ public enum ScanEngine {
         let workers = max(1, min(options.workers ?? Sys.onlineProcessors(), 64))
         let concurrency = max(1, min(options.maxConcurrency, descriptorLimit - 64 - 2 * workers))
         let shared = SharedScan(hosts: hosts, tcpPorts: tcpPorts, udpPorts: udpPorts, options: options)
-        let collected = Mutex<[[ScanPortResult?]]>(
+        let collected = Locked<[[ScanPortResult?]]>(
             Array(repeating: Array(repeating: nil, count: tcpPorts.count + udpPorts.count), count: hosts.count))
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             let share = concurrency / workers + (worker < concurrency % workers ? 1 : 0)
@@ -82,10 +82,10 @@ final class SharedScan: Sendable {
     let total: Int
     private let next = Atomic<Int>(0)
     private let decided = Atomic<Int>(0)
-    private let timers: Mutex<[RoundTripTimer]>
-    private let allowance: Mutex<RetryAllowance>
+    private let timers: Locked<[RoundTripTimer]>
+    private let allowance: Locked<RetryAllowance>
     /// Earliest time (µs) the next probe may start under --rate.
-    private let rateClock = Mutex<Int64>(0)
+    private let rateClock = Locked<Int64>(0)
     private let rateInterval: Int64?
 
     init(hosts: [ScanTarget], tcpPorts: [UInt16], udpPorts: [UInt16], options: ScanEngine.Options) {
@@ -98,8 +98,8 @@ final class SharedScan: Sendable {
             initial: Int64(options.initialTimeoutMilliseconds) * 1000,
             minimum: Int64(options.minTimeoutMilliseconds) * 1000,
             maximum: Int64(options.maxTimeoutMilliseconds) * 1000)
-        timers = Mutex(Array(repeating: timer, count: hosts.count))
-        allowance = Mutex(RetryAllowance(maxRetries: options.maxRetries))
+        timers = Locked(Array(repeating: timer, count: hosts.count))
+        allowance = Locked(RetryAllowance(maxRetries: options.maxRetries))
         rateInterval = options.rate.map { max(1, 1_000_000 / Int64(max(1, $0))) }
     }
 

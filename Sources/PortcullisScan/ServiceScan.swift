@@ -33,7 +33,7 @@ public enum ServiceScan {
         let jobs = work
         let next = Atomic<Int>(0)
         let done = Atomic<Int>(0)
-        let found = Mutex<[Int: ScanService]>([:])
+        let found = Locked<[Int: ScanService]>([:])
         let now = PortcullisLinux.Clock.now()
         Sys.onThreads(max(1, min(options.parallelism, jobs.count))) { _ in
             while true {

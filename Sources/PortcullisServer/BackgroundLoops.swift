@@ -2,11 +2,10 @@ import PortcullisCore
 import PortcullisJobs
 import PortcullisLinux
 import PortcullisStore
-import Synchronization
 
 /// Tells the background loops to stop, and wakes them from their sleeps.
 final class StopFlag: Sendable {
-    let stopped = Mutex(false)
+    let stopped = Locked(false)
 
     var isSet: Bool { stopped.withLock { $0 } }
 

@@ -3,7 +3,6 @@ import Hummingbird
 import HummingbirdBcrypt
 import PortcullisCore
 import PortcullisLinux
-import Synchronization
 
 /// `basic_auth_users`: checks a request's Basic credentials against the
 /// bcrypt hashes. bcrypt is slow on purpose (tens of milliseconds at cost
@@ -13,7 +12,7 @@ import Synchronization
 final class BasicAuthenticator: Sendable {
     let users: [String: String]
     /// Passwords verified per user; bounded, cleared when full.
-    let verified = Mutex([String: String]())
+    let verified = Locked([String: String]())
     static let cacheLimit = 256
     /// A valid hash no password matches, checked for unknown users so that
     /// a wrong user name takes as long as a wrong password.

@@ -4,7 +4,6 @@ import NIOCore
 import PortcullisCore
 import PortcullisJobs
 import PortcullisLinux
-import Synchronization
 
 /// Every endpoint of `portcullis serve`: one switch over the path, so the
 /// whole surface is visible in one place. Only GET and HEAD are served.
@@ -216,7 +215,7 @@ struct ExporterResponder: HTTPResponder {
 
 /// The exposition of the last audit, for the scrapes that shared it.
 final class RenderedMetrics: Sendable {
-    let last = Mutex<(run: Int, bytes: [UInt8])?>(nil)
+    let last = Locked<(run: Int, bytes: [UInt8])?>(nil)
 
     /// The bytes rendered for audit number `run`, if they are the last ones.
     func bytes(for run: Int) -> [UInt8]? { last.withLock { $0?.run == run ? $0?.bytes : nil } }

@@ -1,5 +1,5 @@
 import PortcullisCore
-import Synchronization
+import PortcullisLinux
 
 /// What the exporter remembers between requests, written by its
 /// background loops (watch poller, hidden check) and read by requests.
@@ -44,7 +44,7 @@ final class ExporterState: Sendable {
     /// A day of one-minute samples.
     static let countCapacity = 24 * 60
 
-    let contents = Mutex(Contents())
+    let contents = Locked(Contents())
 
     /// Records the watch poller's listeners at start: each one's first-seen
     /// time is the start of its oldest owner (a listener cannot predate the

@@ -9,7 +9,6 @@ import PortcullisCore
 import PortcullisJobs
 import PortcullisLinux
 import PortcullisStore
-import Synchronization
 
 /// `portcullis serve`: a Prometheus exporter, the JSON API and a dashboard
 /// over HTTP or HTTPS. It audits at scrape time, runs the watch poller and
@@ -144,7 +143,7 @@ public enum ServeJob {
                 onListening("\(scheme)://\(address)")
             }, logger: logger)
 
-        let failure = Mutex<String?>(nil)
+        let failure = Locked<String?>(nil)
         let done = DispatchSemaphore(value: 0)
         Task {
             do { try await app.runService() } catch { failure.withLock { $0 = "cannot serve on \(options.listen): \(error)" } }

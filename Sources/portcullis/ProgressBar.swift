@@ -1,5 +1,4 @@
 import PortcullisLinux
-import Synchronization
 
 /// A one-line progress bar on stderr: percentage, work done, rate and ETA.
 /// The clock starts at the first update, so a bar made before its stage
@@ -7,7 +6,7 @@ import Synchronization
 final class ProgressBar: Sendable {
     let unit: String
     /// (when the first update came, when the bar was last drawn)
-    private let clock = Mutex<(started: Int64?, drawn: Int64)>((nil, 0))
+    private let clock = Locked<(started: Int64?, drawn: Int64)>((nil, 0))
 
     init(unit: String) { self.unit = unit }
 

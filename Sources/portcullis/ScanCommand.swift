@@ -15,7 +15,6 @@ import PortcullisCore
 import PortcullisJobs
 import PortcullisLinux
 import PortcullisScan
-import Synchronization
 
 extension Portcullis {
     struct Scan: ParsableCommand {
@@ -149,7 +148,7 @@ extension Portcullis {
                 // Open ports stream as they are found, judged on the spot (without
                 // --service a verdict rests on the port alone); the rest follows at
                 // the end. With --service the port lines wait for their services.
-                let lock = Mutex(())
+                let lock = Locked(())
                 options.streamJudgedOpenPorts { host, port in
                     var line = OutputSink()
                     ScanRenderer.writeNDJSONPort(host: host.address, hostname: host.hostname, zone: host.zone?.name, port, to: &line)

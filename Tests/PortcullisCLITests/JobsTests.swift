@@ -5,7 +5,6 @@ import PortcullisLinux
 import PortcullisScan
 import PortcullisStore
 import PortcullisTestSupport
-import Synchronization
 import Testing
 
 extension CLITests {
@@ -197,7 +196,7 @@ extension CLITests {
         func watchSessionYieldsEvents() throws {
             var options = WatchSession.Options()
             options.intervalMilliseconds = 100
-            let polls = Mutex(0)
+            let polls = Locked(0)
             // Two polls, then stop, without waiting on the clock.
             options.sleep = { _ in
                 polls.withLock { count in

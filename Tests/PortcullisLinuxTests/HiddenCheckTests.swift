@@ -2,7 +2,6 @@ import Foundation
 import Glibc
 import PortcullisCore
 import PortcullisTestSupport
-import Synchronization
 import Testing
 
 @testable import PortcullisLinux
@@ -143,7 +142,7 @@ struct HiddenProbeTests {
         let tcp = try own.open(.tcp, ipv6: false, address: "127.0.0.1")
         let udp = try own.open(.udp, ipv6: false, address: "127.0.0.1")
         let range = UInt16(max(1024, Int(min(tcp, udp)) - 100))...UInt16(min(65535, Int(max(tcp, udp)) + 100))
-        let asked = Mutex<[TransportProtocol: Int]>([:])
+        let asked = Locked<[TransportProtocol: Int]>([:])
         let (sweep, _) = BindProber.sweep(
             families: [.ipv4], ports: range,
             knownPorts: { proto in
