@@ -37,7 +37,7 @@ final class ProbeExclusion: Sendable {
         var reading = 0
         var checking = false
     }
-    private let counts = Mutex(Counts())
+    private let counts = Locked(Counts())
 
     /// Blocks until no check runs, then counts a read in progress.
     func beginRead() {
