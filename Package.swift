@@ -21,7 +21,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
-        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         // The exporter's HTTP server. No default traits: they pull in full Foundation.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
@@ -44,14 +43,10 @@ let package = Package(
         .target(name: "CPortcullisSys"),
         // The network scanner: TCP connect and UDP probes, service detection.
         .target(name: "PortcullisScan", dependencies: ["PortcullisCore", "PortcullisLinux"], swiftSettings: strictSettings),
-        // History: snapshots, baselines and watch events in SQLite (GRDB); file checks through PortcullisLinux's Sys.
-        .target(
-            name: "PortcullisStore",
-            dependencies: [
-                "PortcullisCore", "PortcullisLinux", .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "GRDBSQLite", package: "GRDB.swift"),
-            ],
-            swiftSettings: strictSettings),
+        // History: snapshots, baselines and watch events in SQLite, through its C API; file checks through PortcullisLinux's Sys.
+        .target(name: "PortcullisStore", dependencies: ["PortcullisCore", "PortcullisLinux", "CSQLite"], swiftSettings: strictSettings),
+        // The system SQLite (libsqlite3-dev: the header, and the libsqlite3.a a static build links).
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // Every job (inventory, audit, overview, hidden, snapshot and diff,
         // watch, scan) as one library entry point: typed options in, a typed
         // report with its diagnostics out. The CLI and the server call these.
@@ -101,7 +96,7 @@ let package = Package(
             name: "portcullis-example-exposed", dependencies: ["PortcullisCore", "PortcullisJobs"],
             path: "Examples/exposed-listeners", swiftSettings: strictSettings),
         .testTarget(
-            name: "PortcullisStoreTests", dependencies: ["PortcullisCore", "PortcullisLinux", "PortcullisStore"],
+            name: "PortcullisStoreTests", dependencies: ["PortcullisCore", "PortcullisLinux", "PortcullisStore", "CSQLite"],
             exclude: ["Fixtures"], swiftSettings: strictSettings),
         // Writes snapshots until killed: the crash-safety test's victim.
         .executableTarget(

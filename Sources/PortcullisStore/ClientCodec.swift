@@ -1,4 +1,3 @@
-import GRDB
 import PortcullisCore
 
 /// The remote clients of listeners recorded with each snapshot
@@ -7,9 +6,9 @@ enum ClientCodec {
     /// Schema version 4, in one place: the table of remote clients, and a
     /// mark on each snapshot that recorded them (NULL on older snapshots,
     /// which never looked, so they do not count as "no client seen").
-    static func migrateToVersion4(_ db: Database) throws {
+    static func migrateToVersion4(_ db: SQLiteConnection) throws {
         try db.execute(
-            sql: """
+            """
                 CREATE TABLE snapshot_client (
                     snapshot_id INTEGER NOT NULL REFERENCES snapshot(id),
                     proto TEXT NOT NULL,
@@ -26,15 +25,15 @@ enum ClientCodec {
     }
 
     /// Marks snapshot `id` as having recorded its clients and writes them (inside the caller's transaction).
-    static func insert(_ clients: [ClientSighting], snapshot id: Int64, _ db: Database) throws {
-        try db.execute(sql: "UPDATE snapshot SET clients_recorded = 1 WHERE id = ?", arguments: [id])
-        let statement = try db.makeStatement(
-            sql: """
+    static func insert(_ clients: [ClientSighting], snapshot id: Int64, _ db: SQLiteConnection) throws {
+        try db.execute("UPDATE snapshot SET clients_recorded = 1 WHERE id = ?", [id])
+        let statement = try db.prepare(
+            """
                 INSERT OR REPLACE INTO snapshot_client (snapshot_id, proto, family, local_address, local_port, peer_address, connections)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
                 """)
         for c in clients {
-            try statement.execute(arguments: [
+            try statement.execute([
                 id, c.proto.rawValue, c.family.rawValue, c.localAddress, Int(c.localPort), c.peerAddress, c.connections,
             ])
         }
@@ -49,35 +48,32 @@ extension HistoryStore {
         try run {
             try queue.read { db in
                 guard try db.tableExists("snapshot_client") else { return (0, []) }
-                let count =
-                    try Int.fetchOne(
-                        db, sql: "SELECT COUNT(*) FROM snapshot WHERE clients_recorded = 1 AND taken_at >= ?", arguments: [since]) ?? 0
-                let rows = try Row.fetchAll(
-                    db,
-                    sql: """
+                let count = try db.value("SELECT COUNT(*) FROM snapshot WHERE clients_recorded = 1 AND taken_at >= ?", [since]) ?? 0
+                let rows = try db.rows(
+                    """
                         SELECT c.snapshot_id, c.proto, c.family, c.local_address, c.local_port, c.peer_address, c.connections
                         FROM snapshot_client c JOIN snapshot s ON s.id = c.snapshot_id
                         WHERE s.clients_recorded = 1 AND s.taken_at >= ?
                         ORDER BY c.snapshot_id, c.local_port, c.peer_address
-                        """, arguments: [since])
+                        """, [since])
                 var sightings: [StoredSighting] = []
                 for row in rows {
-                    let proto: String = row[1]
-                    let family: String = row[2]
-                    let port: Int = row[4]
+                    let proto: String = try row[1]
+                    let family: String = try row[2]
+                    let port: Int = try row[4]
                     guard let p = TransportProtocol(rawValue: proto), let f = AddressFamily(rawValue: family),
                         let localPort = UInt16(exactly: port)
                     else {
                         throw StoreError(
                             .failed, path: path,
-                            "snapshot_client of snapshot \(row[0] as Int64) holds proto \(proto), family \(family), port \(port), which this portcullis does not know"
+                            "snapshot_client of snapshot \(try row[0] as Int64) holds proto \(proto), family \(family), port \(port), which this portcullis does not know"
                         )
                     }
                     sightings.append(
                         StoredSighting(
-                            snapshotID: row[0],
+                            snapshotID: try row[0],
                             sighting: ClientSighting(
-                                proto: p, family: f, localAddress: row[3], localPort: localPort, peerAddress: row[5], connections: row[6])))
+                                proto: p, family: f, localAddress: try row[3], localPort: localPort, peerAddress: try row[5], connections: try row[6])))
                 }
                 return (count, sightings)
             }

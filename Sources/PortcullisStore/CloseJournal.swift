@@ -1,5 +1,3 @@
-import GRDB
-
 /// One `portcullis close` that acted, as journaled: what was targeted, and the documents the close job wrote.
 public struct CloseJournalEntry: Sendable, Equatable {
     /// The entry's id, as `close --undo ID` names it; ids only grow.
@@ -47,9 +45,9 @@ extension HistoryStore {
             try queue.write { db in
                 try requireJournalTable(db)
                 try db.execute(
-                    sql: "INSERT INTO close_action (time_ms, target, namespace, method, document) VALUES (?, ?, ?, ?, ?)",
-                    arguments: [time, target, namespace, method, document])
-                return db.lastInsertedRowID
+                    "INSERT INTO close_action (time_ms, target, namespace, method, document) VALUES (?, ?, ?, ?, ?)",
+                    [time, target, namespace, method, document])
+                return db.lastInsertRowID
             }
         }
     }
@@ -59,8 +57,8 @@ extension HistoryStore {
         try run {
             try queue.write { db in
                 try requireJournalTable(db)
-                try db.execute(sql: "UPDATE close_action SET document = ? WHERE id = ?", arguments: [document, id])
-                if db.changesCount == 0 { throw unknownCloseAction(id) }
+                try db.execute("UPDATE close_action SET document = ? WHERE id = ?", [document, id])
+                if db.changes == 0 { throw unknownCloseAction(id) }
             }
         }
     }
@@ -71,9 +69,8 @@ extension HistoryStore {
             try queue.write { db in
                 try requireJournalTable(db)
                 try db.execute(
-                    sql: "UPDATE close_action SET undone_time_ms = ?, undo_document = ? WHERE id = ?",
-                    arguments: [time, undoDocument, id])
-                if db.changesCount == 0 { throw unknownCloseAction(id) }
+                    "UPDATE close_action SET undone_time_ms = ?, undo_document = ? WHERE id = ?", [time, undoDocument, id])
+                if db.changes == 0 { throw unknownCloseAction(id) }
             }
         }
     }
@@ -97,7 +94,7 @@ extension HistoryStore {
                 guard try db.tableExists("close_action") else { return (nil, 0) }
                 if let id { return (try Self.closeEntries(db, where: "id = ?", arguments: [id]).first, 0) }
                 let newest = try Self.closeEntries(db, where: "undone_time_ms IS NULL", limit: 1).first
-                return (newest, try Int.fetchOne(db, sql: "SELECT count(*) FROM close_action") ?? 0)
+                return (newest, try db.value("SELECT count(*) FROM close_action") ?? 0)
             }
         }
         if let found { return found }
@@ -114,9 +111,9 @@ extension HistoryStore {
     }
 
     /// Writes need the table; only a read-only open leaves a file without it (a read-write open migrates).
-    private func requireJournalTable(_ db: Database) throws {
+    private func requireJournalTable(_ db: SQLiteConnection) throws {
         guard try db.tableExists("close_action") else {
-            let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+            let version: Int = try db.value("PRAGMA user_version") ?? 0
             throw StoreError(
                 .notWritable, path: path,
                 "it was opened read-only, and its schema (version \(version)) predates the close journal; nothing was written")
@@ -124,7 +121,7 @@ extension HistoryStore {
     }
 
     static func closeEntries(
-        _ db: Database, where condition: String, arguments: StatementArguments = [], limit: Int? = nil
+        _ db: SQLiteConnection, where condition: String, arguments: [any SQLiteBindable] = [], limit: Int? = nil
     ) throws -> [CloseJournalEntry] {
         var arguments = arguments
         var sql = """
@@ -135,10 +132,11 @@ extension HistoryStore {
             sql += " LIMIT ?"
             arguments += [max(limit, 0)]
         }
-        return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+        return try db.rows(sql, arguments).map { row in
             CloseJournalEntry(
-                id: row["id"], time: row["time_ms"], target: row["target"], namespace: row["namespace"], method: row["method"],
-                document: row["document"], undoneTime: row["undone_time_ms"], undoDocument: row["undo_document"])
+                id: try row["id"], time: try row["time_ms"], target: try row["target"], namespace: try row["namespace"],
+                method: try row["method"], document: try row["document"], undoneTime: try row["undone_time_ms"],
+                undoDocument: try row["undo_document"])
         }
     }
 

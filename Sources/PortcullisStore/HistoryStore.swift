@@ -1,10 +1,10 @@
-import GRDB
+import CSQLite
 import PortcullisCore
 import PortcullisLinux
 
 /// The history database: snapshots of the listeners and findings, the
 /// baseline, recorded watch events, recorded network scans and the journal
-/// of `portcullis close`. SQLite through GRDB, in WAL mode
+/// of `portcullis close`. SQLite through its C API, in WAL mode
 /// with synchronous=FULL; each snapshot is written in one transaction, so it
 /// is either wholly there or wholly absent, whatever happens to the process.
 /// Nothing is ever deleted, and only the close journal is updated (an
@@ -49,7 +49,8 @@ public final class HistoryStore: Sendable {
 
     /// The database file, as given; every `StoreError` names it.
     public let path: String
-    let queue: DatabaseQueue
+    /// The one connection, used by one caller at a time.
+    let queue: SQLiteQueue
 
     /// The default database: /var/lib/portcullis/portcullis.db for root,
     /// else $XDG_STATE_HOME/portcullis/portcullis.db, or
@@ -108,21 +109,12 @@ public final class HistoryStore: Sendable {
             }
         }
 
-        var configuration = Configuration()
-        configuration.readonly = options.mode == .readOnly
-        configuration.busyMode = .timeout(options.busyTimeout)
-        configuration.label = "portcullis-history"
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
         do {
-            queue = try Self.open(path, configuration: configuration, mode: options.mode, path: path, firstStep: options.firstStep)
+            queue = try Self.open(path, options: options, path: path)
         } catch  where options.mode == .readOnly && (error.code == .notWritable || error.code == .diskFull) {
             // A reader who may not write the directory, or on a full file system,
             // cannot create the WAL index (-shm): read the file as it is on disk instead.
-            queue = try Self.open(
-                "file:" + Self.uriEscaped(path) + "?immutable=1", configuration: configuration, mode: options.mode, path: path,
-                firstStep: options.firstStep)
+            queue = try Self.open("file:" + Self.uriEscaped(path) + "?immutable=1", options: options, path: path)
         }
     }
 
@@ -151,14 +143,21 @@ public final class HistoryStore: Sendable {
         return StoreError(.notWritable, path: path, subject + "\(error)", underlying: error)
     }
 
-    static func open(
-        _ location: String, configuration: Configuration, mode: Mode, path: String, firstStep: String
-    ) throws(StoreError) -> DatabaseQueue {
-        let queue: DatabaseQueue
-        do { queue = try DatabaseQueue(path: location, configuration: configuration) } catch {
+    /// Opens `location` (the path, or a `file:` URI) as `options` say, then
+    /// checks and (read-write) migrates it; a failure names `path`.
+    static func open(_ location: String, options: Options, path: String) throws(StoreError) -> SQLiteQueue {
+        let queue: SQLiteQueue
+        do {
+            let connection = try SQLiteConnection(
+                path: location, access: options.mode == .readOnly ? .readOnly : .readWriteCreate, busyTimeout: options.busyTimeout)
+            try connection.execute("PRAGMA synchronous = FULL")
+            // Fails at once on a file that is not a database, before anything else is asked of it.
+            _ = try connection.rows("SELECT * FROM sqlite_master LIMIT 1")
+            queue = SQLiteQueue(connection)
+        } catch {
             throw Self.translate(error, path: path)
         }
-        try check(queue, mode, path: path, firstStep: firstStep)
+        try check(queue, options.mode, path: path, firstStep: options.firstStep)
         return queue
     }
 
@@ -176,23 +175,22 @@ public final class HistoryStore: Sendable {
     }
 
     /// Integrity, ownership and schema version; then the migrations.
-    private static func check(_ queue: DatabaseQueue, _ mode: Mode, path: String, firstStep: String) throws(StoreError) {
+    private static func check(_ queue: SQLiteQueue, _ mode: Mode, path: String, firstStep: String) throws(StoreError) {
         do {
             let (quick, applicationID, userVersion, tables) = try queue.read { db in
                 (
-                    try String.fetchAll(db, sql: "PRAGMA quick_check"),
-                    try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0,
-                    try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0,
-                    try String.fetchAll(
-                        db,
-                        sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' AND name != 'grdb_migrations'"
-                    )
+                    try db.column("PRAGMA quick_check") as [String],
+                    try db.value("PRAGMA application_id") ?? Int64(0),
+                    try db.value("PRAGMA user_version") ?? 0,
+                    try db.column(
+                        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' AND name != '\(SchemaMigrator.table)'"
+                    ) as [String]
                 )
             }
             if quick != ["ok"] {
                 throw StoreError(.corrupt, path: path, "PRAGMA quick_check: " + quick.prefix(3).joined(separator: "; "))
             }
-            if applicationID != 0 && applicationID != Self.applicationID {
+            if applicationID != 0 && applicationID != Int64(Self.applicationID) {
                 throw StoreError(.foreign, path: path, "SQLite application_id \(applicationID)")
             }
             if applicationID == 0 && !tables.isEmpty {
@@ -211,8 +209,8 @@ public final class HistoryStore: Sendable {
             case .readWrite:
                 // Only now, once the file is known to be ours: WAL, set once and kept in the file.
                 try queue.writeWithoutTransaction { db in
-                    if try String.fetchOne(db, sql: "PRAGMA journal_mode") != "wal" {
-                        try db.execute(sql: "PRAGMA journal_mode = WAL")
+                    if try db.value("PRAGMA journal_mode") != "wal" {
+                        try db.execute("PRAGMA journal_mode = WAL")
                     }
                 }
                 try migrator.migrate(queue)
@@ -238,18 +236,20 @@ public final class HistoryStore: Sendable {
     static func translate(_ error: any Error, path: String) -> StoreError {
         if let error = error as? StoreError { return error }
         if let error = error as? SnapshotCodec.Malformed { return StoreError(.corrupt, path: path, error.description) }
-        guard let database = error as? DatabaseError else { return StoreError(.failed, path: path, "\(error)") }
-        let detail = database.message ?? "\(database.resultCode)"
+        // A value of the wrong kind in a column (a damaged or hand-edited file).
+        if let error = error as? SQLiteRow.Mismatch { return StoreError(.corrupt, path: path, error.description) }
+        guard let database = error as? SQLiteError else { return StoreError(.failed, path: path, "\(error)") }
+        let detail = database.message
         // The WAL index (-shm) could not be grown: on a full file system, before
         // anything is read or written, SQLite says only "disk I/O error".
-        if database.extendedResultCode == .SQLITE_IOERR_SHMSIZE {
+        if database.extendedCode == SQLiteError.ioErrorShmSize {
             return StoreError(.diskFull, path: path, "cannot grow its WAL index \(path)-shm: \(detail)")
         }
-        switch database.resultCode {
-        case .SQLITE_CORRUPT, .SQLITE_NOTADB: return StoreError(.corrupt, path: path, detail)
-        case .SQLITE_BUSY, .SQLITE_LOCKED: return StoreError(.locked, path: path, detail)
-        case .SQLITE_READONLY, .SQLITE_PERM, .SQLITE_CANTOPEN, .SQLITE_AUTH: return StoreError(.notWritable, path: path, detail)
-        case .SQLITE_FULL: return StoreError(.diskFull, path: path, detail)
+        switch database.code {
+        case SQLITE_CORRUPT, SQLITE_NOTADB: return StoreError(.corrupt, path: path, detail)
+        case SQLITE_BUSY, SQLITE_LOCKED: return StoreError(.locked, path: path, detail)
+        case SQLITE_READONLY, SQLITE_PERM, SQLITE_CANTOPEN, SQLITE_AUTH: return StoreError(.notWritable, path: path, detail)
+        case SQLITE_FULL: return StoreError(.diskFull, path: path, detail)
         default: return StoreError(.failed, path: path, detail)
         }
     }
@@ -270,14 +270,12 @@ public final class HistoryStore: Sendable {
         clients: [ClientSighting]? = nil
     ) throws(StoreError) -> SnapshotInfo {
         try run {
-            var saved: SnapshotInfo?
-            try queue.inTransaction(.immediate) { db in
+            let saved = try queue.write { db in
                 let id = try Self.insertSnapshot(
                     content, time: time, label: label, hostname: hostname, source: source, diagnostics: diagnostics, db)
                 if let clients { try ClientCodec.insert(clients, snapshot: id, db) }
                 // This snapshot's header, not the newest one's: another writer may commit right after us.
-                saved = try Self.infos(db, where: "id = ?", arguments: [id]).first
-                return .commit
+                return try Self.infos(db, where: "id = ?", arguments: [id]).first
             }
             guard let saved else { throw StoreError(.failed, path: path, "the snapshot just written is missing") }
             return saved
@@ -287,45 +285,45 @@ public final class HistoryStore: Sendable {
     /// Writes a snapshot's rows (inside the caller's transaction) and returns its id.
     static func insertSnapshot(
         _ content: SnapshotContent, time: Int64, label: String?, hostname: String?, source: String, diagnostics: [Diagnostic],
-        _ db: Database
+        _ db: SQLiteConnection
     ) throws -> Int64 {
         let diagnosticsJSON = JSONValue.array(diagnostics.map(InventoryRenderer.json)).serialized()
         try db.execute(
-            sql: """
-                INSERT INTO snapshot (taken_at, label, hostname, source, format, listener_count, finding_count, diagnostics)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [
-                time, label, hostname, source, Self.storedFormVersion, content.entries.count, content.findings.count, diagnosticsJSON,
-            ])
-        let id = db.lastInsertedRowID
+            """
+            INSERT INTO snapshot (taken_at, label, hostname, source, format, listener_count, finding_count, diagnostics)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [time, label, hostname, source, Self.storedFormVersion, content.entries.count, content.findings.count, diagnosticsJSON])
+        let id = db.lastInsertRowID
         try SnapshotCodec.insert(content.entries, findings: content.findings, snapshot: id, db)
         return id
     }
 
-    static func infos(_ db: Database, where condition: String = "1", arguments: StatementArguments = []) throws -> [SnapshotInfo] {
+    static func infos(_ db: SQLiteConnection, where condition: String = "1", arguments: [any SQLiteBindable] = []) throws
+        -> [SnapshotInfo]
+    {
         var severities: [Int64: [Severity: Int]] = [:]
-        let rows = try Row.fetchAll(
-            db,
-            sql: """
-                SELECT snapshot_id, severity, count(*) AS n FROM snapshot_finding
-                WHERE snapshot_id IN (SELECT id FROM snapshot WHERE \(condition)) GROUP BY snapshot_id, severity
-                """, arguments: arguments)
+        let rows = try db.rows(
+            """
+            SELECT snapshot_id, severity, count(*) AS n FROM snapshot_finding
+            WHERE snapshot_id IN (SELECT id FROM snapshot WHERE \(condition)) GROUP BY snapshot_id, severity
+            """, arguments)
         for row in rows {
             try SnapshotCodec.checkStorage(row, "snapshot findings")
-            if let severity = Severity(rawValue: row["severity"]) { severities[row["snapshot_id"], default: [:]][severity] = row["n"] }
+            if let severity = Severity(rawValue: try row["severity"]) {
+                severities[try row["snapshot_id"], default: [:]][severity] = try row["n"]
+            }
         }
-        return try Row.fetchAll(
-            db,
-            sql: """
-                SELECT id, taken_at, label, hostname, source, listener_count, finding_count FROM snapshot WHERE \(condition) ORDER BY id
-                """, arguments: arguments
+        return try db.rows(
+            """
+            SELECT id, taken_at, label, hostname, source, listener_count, finding_count FROM snapshot WHERE \(condition) ORDER BY id
+            """, arguments
         ).map { row in
             try SnapshotCodec.checkStorage(row, "snapshot")
-            let id: Int64 = row["id"]
+            let id: Int64 = try row["id"]
             return SnapshotInfo(
-                id: id, time: row["taken_at"], label: row["label"], hostname: row["hostname"], source: row["source"],
-                listenerCount: row["listener_count"], findingCount: row["finding_count"], severities: severities[id] ?? [:])
+                id: id, time: try row["taken_at"], label: try row["label"], hostname: try row["hostname"], source: try row["source"],
+                listenerCount: try row["listener_count"], findingCount: try row["finding_count"], severities: severities[id] ?? [:])
         }
     }
 
@@ -356,7 +354,7 @@ public final class HistoryStore: Sendable {
         let info = try snapshot(id)
         try run {
             try queue.write { db in
-                try db.execute(sql: "INSERT INTO baseline (snapshot_id, set_at) VALUES (?, ?)", arguments: [id, time])
+                try db.execute("INSERT INTO baseline (snapshot_id, set_at) VALUES (?, ?)", [id, time])
             }
         }
         return BaselineInfo(snapshot: info, setAt: time)
@@ -365,10 +363,13 @@ public final class HistoryStore: Sendable {
     /// The current baseline, or nil when none was set.
     public func baseline() throws(StoreError) -> BaselineInfo? {
         let row = try run {
-            try queue.read { db in try Row.fetchOne(db, sql: "SELECT snapshot_id, set_at FROM baseline ORDER BY id DESC LIMIT 1") }
+            try queue.read { db -> (id: Int64, setAt: Int64)? in
+                guard let row = try db.row("SELECT snapshot_id, set_at FROM baseline ORDER BY id DESC LIMIT 1") else { return nil }
+                return (try row["snapshot_id"], try row["set_at"])
+            }
         }
         guard let row else { return nil }
-        return BaselineInfo(snapshot: try snapshot(row["snapshot_id"]), setAt: row["set_at"])
+        return BaselineInfo(snapshot: try snapshot(row.id), setAt: row.setAt)
     }
 
     /// The current baseline; `.noBaseline` (a usage error) when none is set.
@@ -388,9 +389,9 @@ public final class HistoryStore: Sendable {
         guard !events.isEmpty else { return }
         try run {
             try queue.write { db in
-                let statement = try db.makeStatement(sql: "INSERT INTO event (time_ms, kind, listener, body) VALUES (?, ?, ?, ?)")
+                let statement = try db.prepare("INSERT INTO event (time_ms, kind, listener, body) VALUES (?, ?, ?, ?)")
                 for event in events {
-                    try statement.execute(arguments: [
+                    try statement.execute([
                         event.timeMilliseconds, event.kind.rawValue, event.listener.key.description,
                         HistoryRenderer.json(event).serialized(),
                     ])
@@ -407,8 +408,10 @@ public final class HistoryStore: Sendable {
                     limit == nil
                     ? "SELECT id, time_ms, kind, listener, body FROM event ORDER BY id"
                     : "SELECT * FROM (SELECT id, time_ms, kind, listener, body FROM event ORDER BY id DESC LIMIT ?) ORDER BY id"
-                return try Row.fetchAll(db, sql: sql, arguments: limit.map { [$0] } ?? []).map { row in
-                    StoredEvent(id: row["id"], timeMilliseconds: row["time_ms"], kind: row["kind"], key: row["listener"], json: row["body"])
+                return try db.rows(sql, limit.map { [$0] } ?? []).map { row in
+                    StoredEvent(
+                        id: try row["id"], timeMilliseconds: try row["time_ms"], kind: try row["kind"], key: try row["listener"],
+                        json: try row["body"])
                 }
             }
         }
@@ -418,7 +421,7 @@ public final class HistoryStore: Sendable {
 
     /// `PRAGMA integrity_check`: ["ok"] when the file is sound.
     public func integrityCheck() throws(StoreError) -> [String] {
-        try run { try queue.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") } }
+        try run { try queue.read { db in try db.column("PRAGMA integrity_check") } }
     }
 
     /// Snapshots and scans whose stored rows do not match their header
@@ -427,21 +430,21 @@ public final class HistoryStore: Sendable {
         try run {
             try queue.read { db in
                 var problems: [String] = []
-                for row in try Row.fetchAll(
-                    db,
-                    sql: """
-                        SELECT s.id, s.listener_count, s.finding_count,
-                          (SELECT count(*) FROM snapshot_socket WHERE snapshot_id = s.id) AS sockets,
-                          (SELECT count(*) FROM snapshot_finding WHERE snapshot_id = s.id) AS findings
-                        FROM snapshot s
-                        """)
+                for row in try db.rows(
+                    """
+                    SELECT s.id, s.listener_count, s.finding_count,
+                      (SELECT count(*) FROM snapshot_socket WHERE snapshot_id = s.id) AS sockets,
+                      (SELECT count(*) FROM snapshot_finding WHERE snapshot_id = s.id) AS findings
+                    FROM snapshot s
+                    """)
                 {
-                    let id: Int64 = row["id"]
-                    if (row["listener_count"] as Int) != (row["sockets"] as Int)
-                        || (row["finding_count"] as Int) != (row["findings"] as Int)
-                    {
+                    let id: Int64 = try row["id"]
+                    let (listeners, findings, sockets, findingRows): (Int, Int, Int, Int) = (
+                        try row["listener_count"], try row["finding_count"], try row["sockets"], try row["findings"]
+                    )
+                    if listeners != sockets || findings != findingRows {
                         problems.append(
-                            "snapshot \(id): header says \(row["listener_count"] as Int) listeners and \(row["finding_count"] as Int) findings, rows hold \(row["sockets"] as Int) and \(row["findings"] as Int)"
+                            "snapshot \(id): header says \(listeners) listeners and \(findings) findings, rows hold \(sockets) and \(findingRows)"
                         )
                     }
                 }
@@ -449,22 +452,21 @@ public final class HistoryStore: Sendable {
                 if try db.tableExists("snapshot_client") { snapshotTables.append("snapshot_client") }
                 for table in snapshotTables {
                     let orphans =
-                        try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table) WHERE snapshot_id NOT IN (SELECT id FROM snapshot)") ?? 0
+                        try db.value("SELECT count(*) FROM \(table) WHERE snapshot_id NOT IN (SELECT id FROM snapshot)") ?? 0
                     if orphans > 0 { problems.append("\(orphans) rows of \(table) belong to no snapshot") }
                 }
                 if try db.tableExists("scan") {
-                    for row in try Row.fetchAll(
-                        db, sql: "SELECT s.id, s.host_count, (SELECT count(*) FROM scan_host WHERE scan_id = s.id) AS hosts FROM scan s")
+                    for row in try db.rows(
+                        "SELECT s.id, s.host_count, (SELECT count(*) FROM scan_host WHERE scan_id = s.id) AS hosts FROM scan s")
                     {
-                        if (row["host_count"] as Int) != (row["hosts"] as Int) {
-                            problems.append(
-                                "scan \(row["id"] as Int64): header says \(row["host_count"] as Int) hosts, rows hold \(row["hosts"] as Int)"
-                            )
+                        let (id, header, hosts): (Int64, Int, Int) = (try row["id"], try row["host_count"], try row["hosts"])
+                        if header != hosts {
+                            problems.append("scan \(id): header says \(header) hosts, rows hold \(hosts)")
                         }
                     }
                     for table in ["scan_host", "scan_port"] {
                         let orphans =
-                            try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table) WHERE scan_id NOT IN (SELECT id FROM scan)") ?? 0
+                            try db.value("SELECT count(*) FROM \(table) WHERE scan_id NOT IN (SELECT id FROM scan)") ?? 0
                         if orphans > 0 { problems.append("\(orphans) rows of \(table) belong to no scan") }
                     }
                 }
@@ -476,11 +478,11 @@ public final class HistoryStore: Sendable {
     // MARK: schema
 
     /// Migrations only ever add. Each sets user_version to its number.
-    static let migrator: DatabaseMigrator = {
-        var migrator = DatabaseMigrator()
+    static let migrator: SchemaMigrator = {
+        var migrator = SchemaMigrator()
         migrator.registerMigration("v1 snapshots, baselines, events") { db in
             try db.execute(
-                sql: """
+                """
                     PRAGMA application_id = \(HistoryStore.applicationID);
                     CREATE TABLE snapshot (
                         id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -568,7 +570,7 @@ public final class HistoryStore: Sendable {
         // Older snapshots read these as NULL: the host's namespace, no container name.
         migrator.registerMigration("v2 namespaces and containers") { db in
             try db.execute(
-                sql: """
+                """
                     ALTER TABLE snapshot_socket ADD COLUMN netns_inode INTEGER;
                     ALTER TABLE snapshot_socket ADD COLUMN netns_name TEXT;
                     ALTER TABLE snapshot_socket ADD COLUMN netns_kind TEXT;
@@ -583,14 +585,14 @@ public final class HistoryStore: Sendable {
         }
         // Network scans (`scan --record`). Snapshot tables are untouched.
         migrator.registerMigration("v3 scans") { db in
-            try db.execute(sql: ScanCodec.schema + "PRAGMA user_version = 3;")
+            try db.execute(ScanCodec.schema + "PRAGMA user_version = 3;")
         }
         migrator.registerMigration("v4 remote clients") { db in try ClientCodec.migrateToVersion4(db) }
         // One finding per problem: its stable id and every socket it covers.
         // Older findings read these as NULL: one socket, the id derived from it.
         migrator.registerMigration("v5 finding ids and sockets") { db in
             try db.execute(
-                sql: """
+                """
                     ALTER TABLE snapshot_finding ADD COLUMN finding_id TEXT;
                     ALTER TABLE snapshot_finding ADD COLUMN sockets TEXT;
                     PRAGMA user_version = 5;
@@ -598,7 +600,7 @@ public final class HistoryStore: Sendable {
         }
         // The journal of `portcullis close`, for `close --undo`. Nothing else changes.
         migrator.registerMigration("v6 close journal") { db in
-            try db.execute(sql: HistoryStore.closeJournalSchema + "PRAGMA user_version = 6;")
+            try db.execute(HistoryStore.closeJournalSchema + "PRAGMA user_version = 6;")
         }
         return migrator
     }()

@@ -1,4 +1,3 @@
-import GRDB
 import PortcullisCore
 
 extension HistoryStore {
@@ -8,11 +7,9 @@ extension HistoryStore {
     @discardableResult
     public func recordScan(_ record: ScanRecord) throws(StoreError) -> ScanInfo {
         try run {
-            var saved: ScanInfo?
-            try queue.inTransaction(.immediate) { db in
+            let saved = try queue.write { db in
                 let id = try ScanCodec.insert(record, db)
-                saved = try ScanCodec.infos(db, where: "id = ?", arguments: [id]).first
-                return .commit
+                return try ScanCodec.infos(db, where: "id = ?", arguments: [id]).first
             }
             guard let saved else { throw StoreError(.failed, path: path, "the scan just recorded is missing") }
             return saved
@@ -50,9 +47,8 @@ extension HistoryStore {
         try run {
             try queue.read { db -> ScanRecord? in
                 guard try db.tableExists("scan"),
-                    let id = try Int64.fetchOne(
-                        db, sql: "SELECT max(id) FROM scan WHERE target_key = ? AND port_key = ?",
-                        arguments: [scope.targetKey, scope.portKey])
+                    let id: Int64 = try db.value(
+                        "SELECT max(id) FROM scan WHERE target_key = ? AND port_key = ?", [scope.targetKey, scope.portKey])
                 else { return nil }
                 return try ScanCodec.load(id: id, db)
             }
@@ -131,30 +127,30 @@ enum ScanCodec {
 
         """
 
-    static func insert(_ record: ScanRecord, _ db: Database) throws -> Int64 {
+    static func insert(_ record: ScanRecord, _ db: SQLiteConnection) throws -> Int64 {
         let info = record.info
         try db.execute(
-            sql: """
+            """
                 INSERT INTO scan (started_at, ended_at, duration_ms, targets, ports, protocols, target_key, port_key, tcp_ports,
                   udp_ports, host_count, hosts_up, open_ports)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
-            arguments: [
+            [
                 info.startTime, info.endTime, info.durationMilliseconds, info.scope.targets, info.scope.ports,
                 info.scope.protocols.map(\.rawValue).joined(separator: ","), info.scope.targetKey, info.scope.portKey,
                 ScanScope.portRanges(record.tcpPorts), ScanScope.portRanges(record.udpPorts), record.hosts.count,
                 record.hosts.filter(\.up).count, record.hosts.reduce(0) { $0 + $1.openCount },
             ])
-        let id = db.lastInsertedRowID
-        let hostStatement = try db.makeStatement(
-            sql: """
+        let id = db.lastInsertRowID
+        let hostStatement = try db.prepare(
+            """
                 INSERT INTO scan_host (scan_id, position, address, hostname, up, discovery_up, discovery_reason, mac, vendor,
                   discovery_rtt_us, tcp_other_state, tcp_other_reason, tcp_other_count, udp_other_state, udp_other_reason,
                   udp_other_count)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
-        let portStatement = try db.makeStatement(
-            sql: """
+        let portStatement = try db.prepare(
+            """
                 INSERT INTO scan_port (scan_id, host_position, proto, port, state, reason, detail, service_name, service_product,
                   service_version, service_method, banner, verdict)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -162,13 +158,13 @@ enum ScanCodec {
         for (position, host) in record.hosts.enumerated() {
             let tcp = host.others.first { $0.proto == .tcp }
             let udp = host.others.first { $0.proto == .udp }
-            try hostStatement.execute(arguments: [
+            try hostStatement.execute([
                 id, position, host.addressText, host.hostname, host.up, host.status?.up, host.status?.reason.rawValue,
                 host.status?.macAddress, host.status?.vendor, host.status?.rttMicroseconds, tcp?.state.rawValue, tcp?.reason.rawValue,
                 tcp?.count, udp?.state.rawValue, udp?.reason.rawValue, udp?.count,
             ])
             for port in host.ports {
-                try portStatement.execute(arguments: [
+                try portStatement.execute([
                     id, position, port.proto.rawValue, Int64(port.port), port.state.rawValue, port.reason.rawValue, port.detail,
                     port.service?.name, port.service?.product, port.service?.version, port.service?.method.rawValue,
                     port.service?.banner, port.verdict?.jsonName,
@@ -178,15 +174,14 @@ enum ScanCodec {
         return id
     }
 
-    static func infos(_ db: Database, where condition: String = "1", arguments: StatementArguments = []) throws -> [ScanInfo] {
-        try Row.fetchAll(
-            db,
-            sql: """
+    static func infos(_ db: SQLiteConnection, where condition: String = "1", arguments: [any SQLiteBindable] = []) throws -> [ScanInfo] {
+        try db.rows(
+            """
                 SELECT id, started_at, ended_at, duration_ms, targets, ports, protocols, target_key, port_key, host_count, hosts_up,
                   open_ports FROM scan WHERE \(condition) ORDER BY id
-                """, arguments: arguments
+                """, arguments
         ).map { row in
-            let id: Int64 = row["id"]
+            let id: Int64 = try row["id"]
             let protocols = try (row["protocols"] as String).split(separator: ",").map { word in
                 guard let proto = TransportProtocol(rawValue: String(word)) else {
                     throw UnreadableScanValue(scan: id, column: "protocols", value: String(word))
@@ -194,17 +189,17 @@ enum ScanCodec {
                 return proto
             }
             return ScanInfo(
-                id: id, startTime: row["started_at"], endTime: row["ended_at"], durationMilliseconds: row["duration_ms"],
+                id: id, startTime: try row["started_at"], endTime: try row["ended_at"], durationMilliseconds: try row["duration_ms"],
                 scope: ScanScope(
-                    targets: row["targets"], ports: row["ports"], protocols: protocols, targetKey: row["target_key"],
-                    portKey: row["port_key"]),
-                hostCount: row["host_count"], hostsUp: row["hosts_up"], openPorts: row["open_ports"])
+                    targets: try row["targets"], ports: try row["ports"], protocols: protocols, targetKey: try row["target_key"],
+                    portKey: try row["port_key"]),
+                hostCount: try row["host_count"], hostsUp: try row["hosts_up"], openPorts: try row["open_ports"])
         }
     }
 
-    static func load(id: Int64, _ db: Database) throws -> ScanRecord? {
+    static func load(id: Int64, _ db: SQLiteConnection) throws -> ScanRecord? {
         guard let info = try infos(db, where: "id = ?", arguments: [id]).first,
-            let row = try Row.fetchOne(db, sql: "SELECT tcp_ports, udp_ports FROM scan WHERE id = ?", arguments: [id])
+            let row = try db.row("SELECT tcp_ports, udp_ports FROM scan WHERE id = ?", [id])
         else { return nil }
         func decode<T: RawRepresentable<String>>(_ type: T.Type, _ value: String?, _ column: String) throws -> T? {
             guard let value else { return nil }
@@ -212,65 +207,64 @@ enum ScanCodec {
             return decoded
         }
         func ports(_ column: String) throws -> [UInt16] {
-            let text: String = row[column]
+            let text: String = try row[column]
             guard let ports = ScanScope.parsePortRanges(text) else { throw UnreadableScanValue(scan: id, column: column, value: text) }
             return ports
         }
         var listed: [Int: [ScanRecord.Port]] = [:]
-        for row in try Row.fetchAll(
-            db,
-            sql: """
+        for row in try db.rows(
+            """
                 SELECT host_position, proto, port, state, reason, detail, service_name, service_product, service_version,
                   service_method, banner, verdict
                 FROM scan_port WHERE scan_id = ? ORDER BY host_position, proto, port
-                """, arguments: [id])
+                """, [id])
         {
             var service: ScanRecord.Service?
-            if let name: String = row["service_name"] {
+            if let name: String = try row["service_name"] {
                 service = ScanRecord.Service(
-                    name: name, product: row["service_product"], version: row["service_version"], banner: row["banner"],
-                    method: try decode(ScanService.Method.self, row["service_method"], "service_method") ?? .table)
+                    name: name, product: try row["service_product"], version: try row["service_version"], banner: try row["banner"],
+                    method: try decode(ScanService.Method.self, try row["service_method"], "service_method") ?? .table)
             }
             var verdict: ListenerVerdict?
-            if let text: String = row["verdict"] {
+            if let text: String = try row["verdict"] {
                 guard let known = ListenerVerdict.allCases.first(where: { $0.jsonName == text }) else {
                     throw UnreadableScanValue(scan: id, column: "verdict", value: text)
                 }
                 verdict = known
             }
-            let port: Int64 = row["port"]
+            let port: Int64 = try row["port"]
             guard let number = UInt16(exactly: port) else { throw UnreadableScanValue(scan: id, column: "port", value: "\(port)") }
-            let position: Int = row["host_position"]
+            let position: Int = try row["host_position"]
             listed[position, default: []].append(
                 ScanRecord.Port(
-                    proto: try decode(TransportProtocol.self, row["proto"], "proto") ?? .tcp, port: number,
-                    state: try decode(ScanPortState.self, row["state"], "state") ?? .unknown,
-                    reason: try decode(ScanReason.self, row["reason"], "reason") ?? .localError, detail: row["detail"],
+                    proto: try decode(TransportProtocol.self, try row["proto"], "proto") ?? .tcp, port: number,
+                    state: try decode(ScanPortState.self, try row["state"], "state") ?? .unknown,
+                    reason: try decode(ScanReason.self, try row["reason"], "reason") ?? .localError, detail: try row["detail"],
                     service: service, verdict: verdict))
         }
         var hosts: [ScanRecord.Host] = []
-        for row in try Row.fetchAll(db, sql: "SELECT * FROM scan_host WHERE scan_id = ? ORDER BY position", arguments: [id]) {
-            let text: String = row["address"]
+        for row in try db.rows("SELECT * FROM scan_host WHERE scan_id = ? ORDER BY position", [id]) {
+            let text: String = try row["address"]
             guard let (address, zone) = ScanRecord.Host.parseAddressText(text) else {
                 throw UnreadableScanValue(scan: id, column: "address", value: text)
             }
             var status: HostStatus?
-            if let up: Bool = row["discovery_up"] {
+            if let up: Bool = try row["discovery_up"] {
                 status = HostStatus(
-                    up: up, reason: try decode(HostDiscoveryReason.self, row["discovery_reason"], "discovery_reason") ?? .noResponse,
-                    macAddress: row["mac"], vendor: row["vendor"], rttMicroseconds: row["discovery_rtt_us"])
+                    up: up, reason: try decode(HostDiscoveryReason.self, try row["discovery_reason"], "discovery_reason") ?? .noResponse,
+                    macAddress: try row["mac"], vendor: try row["vendor"], rttMicroseconds: try row["discovery_rtt_us"])
             }
             var others: [ScanRecord.Others] = []
             for proto in [TransportProtocol.tcp, .udp] {
-                guard let state = try decode(ScanPortState.self, row["\(proto.rawValue)_other_state"], "\(proto.rawValue)_other_state"),
-                    let reason = try decode(ScanReason.self, row["\(proto.rawValue)_other_reason"], "\(proto.rawValue)_other_reason")
+                guard let state = try decode(ScanPortState.self, try row["\(proto.rawValue)_other_state"], "\(proto.rawValue)_other_state"),
+                    let reason = try decode(ScanReason.self, try row["\(proto.rawValue)_other_reason"], "\(proto.rawValue)_other_reason")
                 else { continue }
-                others.append(ScanRecord.Others(proto: proto, state: state, reason: reason, count: row["\(proto.rawValue)_other_count"]))
+                others.append(ScanRecord.Others(proto: proto, state: state, reason: reason, count: try row["\(proto.rawValue)_other_count"]))
             }
-            let position: Int = row["position"]
+            let position: Int = try row["position"]
             hosts.append(
                 ScanRecord.Host(
-                    address: address, zone: zone, hostname: row["hostname"], up: row["up"], status: status, ports: listed[position] ?? [],
+                    address: address, zone: zone, hostname: try row["hostname"], up: try row["up"], status: status, ports: listed[position] ?? [],
                     others: others))
         }
         return ScanRecord(info: info, tcpPorts: try ports("tcp_ports"), udpPorts: try ports("udp_ports"), hosts: hosts)

@@ -1,10 +1,9 @@
-import GRDB
-import GRDBSQLite
+import CSQLite
 import PortcullisCore
 
 /// Binds one row's values straight to a prepared statement and runs it:
 /// for the thousands of socket rows of a snapshot, without boxing every
-/// value as GRDB's generic arguments do.
+/// value as `SQLiteStatement.bind` does.
 ///
 /// Texts are gathered in one buffer and bound from it when the row is run
 /// (SQLITE_STATIC), rather than each copied by SQLite into memory of its own
@@ -12,25 +11,21 @@ import PortcullisCore
 /// snapshot. Their bindings are cleared right after the row, so SQLite never
 /// holds a pointer into the buffer between rows.
 struct RowWriter {
-    let statement: Statement
-    let db: Database
+    let statement: SQLiteStatement
     private var index: Int32 = 1
     /// This row's texts, one after another.
     private var texts: [UInt8] = []
     /// Where each text bound so far lies in `texts`.
     private var textSlots: [(index: Int32, start: Int, count: Int)] = []
-    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
-
-    init(_ statement: Statement, _ db: Database) {
+    init(_ statement: SQLiteStatement) {
         self.statement = statement
-        self.db = db
     }
 
     mutating func int(_ value: Int64?) {
         if let value {
-            sqlite3_bind_int64(statement.sqliteStatement, index, value)
+            sqlite3_bind_int64(statement.handle, index, value)
         } else {
-            sqlite3_bind_null(statement.sqliteStatement, index)
+            sqlite3_bind_null(statement.handle, index)
         }
         index += 1
     }
@@ -41,7 +36,7 @@ struct RowWriter {
         if let value {
             text { $0.append(contentsOf: value.utf8) }
         } else {
-            sqlite3_bind_null(statement.sqliteStatement, index)
+            sqlite3_bind_null(statement.handle, index)
             index += 1
         }
     }
@@ -56,7 +51,7 @@ struct RowWriter {
 
     /// Runs the statement and resets it for the next row.
     mutating func step() throws {
-        let statement = self.statement.sqliteStatement
+        let statement = self.statement.handle
         let code = texts.withUnsafeBufferPointer { buffer -> Int32 in
             for slot in textSlots {
                 if slot.count > 0, let base = buffer.baseAddress {
@@ -65,7 +60,7 @@ struct RowWriter {
                         sqlite3_bind_text(statement, slot.index, $0, Int32(slot.count), nil)
                     }
                 } else {
-                    _ = sqlite3_bind_text(statement, slot.index, "", 0, Self.transient)
+                    _ = sqlite3_bind_text(statement, slot.index, "", 0, csqlite_transient())
                 }
             }
             let code = sqlite3_step(statement)
@@ -77,7 +72,7 @@ struct RowWriter {
         textSlots.removeAll(keepingCapacity: true)
         index = 1
         guard code == SQLITE_DONE else {
-            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+            throw SQLiteConnection.error(code, self.statement.database)
         }
     }
 }
@@ -90,24 +85,24 @@ struct RowWriter {
 /// as `audit --format json` names them (pid, name, exe, user, unit,
 /// container), without command line, parent or descriptors.
 enum SnapshotCodec {
-    static func insert(_ entries: [InventoryEntry], findings: [Finding], snapshot id: Int64, _ db: Database) throws {
-        let socketStatement = try db.makeStatement(
-            sql: """
+    static func insert(_ entries: [InventoryEntry], findings: [Finding], snapshot id: Int64, _ db: SQLiteConnection) throws {
+        let socketStatement = try db.prepare(
+            """
                 INSERT INTO snapshot_socket (snapshot_id, position, proto, family, local_address, local_port, remote_address,
                   remote_port, state, inode, uid, user, v6only, interface_index, raw_protocol, receive_queue, send_queue,
                   port_class, in_ephemeral_range, service, exposure, unowned_reason, owners, netns_inode, netns_name, netns_kind)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
-        let processStatement = try db.makeStatement(
-            sql: """
+        let processStatement = try db.prepare(
+            """
                 INSERT INTO snapshot_process (snapshot_id, pid, ppid, name, cmdline, exe, exe_deleted, exe_replaced,
                   exe_directory_world_writable, uid, user, start_time, unit, container, netns, container_runtime, container_name,
                   container_image, pod_namespace, pod_name, pod_uid)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
         var processes = Set<Int32>()
-        var socketRow = RowWriter(socketStatement, db)
-        var processRow = RowWriter(processStatement, db)
+        var socketRow = RowWriter(socketStatement)
+        var processRow = RowWriter(processStatement)
         for (position, e) in entries.enumerated() {
             let s = e.socket
             socketRow.int(id)
@@ -174,8 +169,8 @@ enum SnapshotCodec {
                 try processRow.step()
             }
         }
-        let findingStatement = try db.makeStatement(
-            sql: """
+        let findingStatement = try db.prepare(
+            """
                 INSERT INTO snapshot_finding
                     (snapshot_id, position, rule, severity, title, subject, owners, evidence, remediation, finding_id, sockets)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -184,7 +179,7 @@ enum SnapshotCodec {
         // row: with a policy, most listeners have a finding, and boxing each
         // row's arguments and serializing each field into a String of its
         // own was most of the snapshot's time.
-        var findingRow = RowWriter(findingStatement, db)
+        var findingRow = RowWriter(findingStatement)
         for (position, f) in findings.enumerated() {
             guard case .object(let fields) = AuditRenderer.json(f) else { continue }
             func field(_ name: String, into bytes: inout [UInt8]) {
@@ -244,67 +239,64 @@ enum SnapshotCodec {
 
     /// Checks that each value of a row read back is of its column's kind
     /// (or NULL, which only a nullable column can hold) before it is read:
-    /// GRDB stops the process on a value it cannot convert, and a damaged
-    /// or hand-edited database may hold text where an integer belongs.
-    static func checkStorage(_ row: Row, _ location: String) throws {
+    /// a damaged or hand-edited database may hold text where an integer
+    /// belongs, and the message should name the column and what it holds.
+    static func checkStorage(_ row: SQLiteRow, _ location: String) throws {
         for (column, value) in row {
             let integer = integerColumns.contains(column)
-            switch value.storage {
+            switch value {
             case .null: continue
-            case .int64 where integer: continue
-            case .string where !integer: continue
+            case .integer where integer: continue
+            case .text where !integer: continue
             default: throw Malformed(description: "\(location): \(column) holds \(value), not \(integer ? "an integer" : "text")")
             }
         }
     }
 
-    static func load(snapshot id: Int64, _ db: Database) throws -> SnapshotContent {
+    static func load(snapshot id: Int64, _ db: SQLiteConnection) throws -> SnapshotContent {
         var processes: [Int32: SocketOwner] = [:]
-        let processRows = try Row.fetchCursor(db, sql: "SELECT * FROM snapshot_process WHERE snapshot_id = ?", arguments: [id])
-        while let row = try processRows.next() {
+        for row in try db.rows("SELECT * FROM snapshot_process WHERE snapshot_id = ?", [id]) {
             try checkStorage(row, "snapshot \(id), process")
-            var o = SocketOwner(pid: Int32(truncatingIfNeeded: row["pid"] as Int64))
-            o.ppid = Int32(truncatingIfNeeded: row["ppid"] as Int64)
-            o.name = row["name"]
-            o.cmdline = row["cmdline"]
-            o.exe = row["exe"]
-            o.exeDeleted = row["exe_deleted"]
-            o.exeReplaced = row["exe_replaced"]
-            o.exeDirectoryWorldWritable = row["exe_directory_world_writable"]
-            o.uid = (row["uid"] as Int64?).map { UInt32(truncatingIfNeeded: $0) }
-            o.user = row["user"]
-            o.startTime = row["start_time"]
-            o.unit = row["unit"]
-            o.container = row["container"]
-            o.netnsInode = (row["netns"] as Int64?).map { UInt64(bitPattern: $0) }
-            if let runtime = (row["container_runtime"] as String?).flatMap(ContainerRuntime.init(rawValue:)) {
-                let pod = (row["pod_uid"] as String?).map { PodReference(uid: $0, namespace: row["pod_namespace"], name: row["pod_name"]) }
+            var o = SocketOwner(pid: Int32(truncatingIfNeeded: try row["pid"] as Int64))
+            o.ppid = Int32(truncatingIfNeeded: try row["ppid"] as Int64)
+            o.name = try row["name"]
+            o.cmdline = try row["cmdline"]
+            o.exe = try row["exe"]
+            o.exeDeleted = try row["exe_deleted"]
+            o.exeReplaced = try row["exe_replaced"]
+            o.exeDirectoryWorldWritable = try row["exe_directory_world_writable"]
+            o.uid = (try row["uid"] as Int64?).map { UInt32(truncatingIfNeeded: $0) }
+            o.user = try row["user"]
+            o.startTime = try row["start_time"]
+            o.unit = try row["unit"]
+            o.container = try row["container"]
+            o.netnsInode = (try row["netns"] as Int64?).map { UInt64(bitPattern: $0) }
+            if let runtime = (try row["container_runtime"] as String?).flatMap(ContainerRuntime.init(rawValue:)) {
+                let pod = try (row["pod_uid"] as String?).map { PodReference(uid: $0, namespace: try row["pod_namespace"], name: try row["pod_name"]) }
                 o.containerReference = ContainerReference(
-                    runtime: runtime, id: o.container, name: row["container_name"], image: row["container_image"], pod: pod)
+                    runtime: runtime, id: o.container, name: try row["container_name"], image: try row["container_image"], pod: pod)
             }
             processes[o.pid] = o
         }
         var entries: [InventoryEntry] = []
-        let socketRows = try Row.fetchCursor(
-            db, sql: "SELECT * FROM snapshot_socket WHERE snapshot_id = ? ORDER BY position", arguments: [id])
-        while let row = try socketRows.next() {
+        for row in try db.rows("SELECT * FROM snapshot_socket WHERE snapshot_id = ? ORDER BY position", [id]) {
             try checkStorage(row, "snapshot \(id), socket")
-            let location = "snapshot \(id), socket \(row["position"] as Int64)"
-            guard let proto = TransportProtocol(rawValue: row["proto"]), let family = AddressFamily(rawValue: row["family"]),
-                let local = IPAddress(parsing: row["local_address"]), let remote = IPAddress(parsing: row["remote_address"]),
-                let portClass = PortClass(rawValue: row["port_class"]), let exposure = Exposure(rawValue: row["exposure"])
+            let location = "snapshot \(id), socket \(try row["position"] as Int64)"
+            guard let proto = TransportProtocol(rawValue: try row["proto"]), let family = AddressFamily(rawValue: try row["family"]),
+                let local = IPAddress(parsing: try row["local_address"]), let remote = IPAddress(parsing: try row["remote_address"]),
+                let portClass = PortClass(rawValue: try row["port_class"]), let exposure = Exposure(rawValue: try row["exposure"])
             else { throw Malformed(description: "\(location): a field holds a value this portcullis does not know") }
             let socket = SocketRecord(
-                proto: proto, family: family, localAddress: local, localPort: UInt16(truncatingIfNeeded: row["local_port"] as Int64),
-                remoteAddress: remote, remotePort: UInt16(truncatingIfNeeded: row["remote_port"] as Int64),
-                stateCode: UInt8(truncatingIfNeeded: row["state"] as Int64), inode: UInt64(bitPattern: row["inode"]),
-                uid: UInt32(truncatingIfNeeded: row["uid"] as Int64), v6only: row["v6only"],
-                interfaceIndex: UInt32(truncatingIfNeeded: row["interface_index"] as Int64),
-                rawProtocol: (row["raw_protocol"] as Int64?).map { UInt8(truncatingIfNeeded: $0) },
-                receiveQueue: UInt32(truncatingIfNeeded: row["receive_queue"] as Int64),
-                sendQueue: UInt32(truncatingIfNeeded: row["send_queue"] as Int64))
+                proto: proto, family: family, localAddress: local, localPort: UInt16(truncatingIfNeeded: try row["local_port"] as Int64),
+                remoteAddress: remote, remotePort: UInt16(truncatingIfNeeded: try row["remote_port"] as Int64),
+                stateCode: UInt8(truncatingIfNeeded: try row["state"] as Int64), inode: UInt64(bitPattern: try row["inode"]),
+                uid: UInt32(truncatingIfNeeded: try row["uid"] as Int64), v6only: try row["v6only"],
+                interfaceIndex: UInt32(truncatingIfNeeded: try row["interface_index"] as Int64),
+                rawProtocol: (try row["raw_protocol"] as Int64?).map { UInt8(truncatingIfNeeded: $0) },
+                receiveQueue: UInt32(truncatingIfNeeded: try row["receive_queue"] as Int64),
+                sendQueue: UInt32(truncatingIfNeeded: try row["send_queue"] as Int64))
             var owners: [SocketOwner] = []
-            let ownerText: String = row["owners"]
+            let ownerText: String = try row["owners"]
             for part in ownerText.split(separator: ";") {
                 let halves = part.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
                 guard let pid = Int32(halves[0]), var owner = processes[pid] else {
@@ -314,33 +306,31 @@ enum SnapshotCodec {
                 owners.append(owner)
             }
             var unowned: UnownedReason?
-            if let reason: String = row["unowned_reason"] {
+            if let reason: String = try row["unowned_reason"] {
                 guard let known = UnownedReason(rawValue: reason) else {
                     throw Malformed(description: "\(location): unknown unowned_reason \(reason)")
                 }
                 unowned = known
             }
             var entry = InventoryEntry(
-                socket: socket, user: row["user"], portClass: portClass, inEphemeralRange: row["in_ephemeral_range"],
-                service: row["service"], exposure: exposure, owners: owners, unownedReason: unowned)
-            if let inode = row["netns_inode"] as Int64? {
-                let kind = (row["netns_kind"] as String?).flatMap(NetworkNamespace.Kind.init(rawValue:)) ?? .process
-                entry.namespace = NetworkNamespace(inode: UInt64(bitPattern: inode), name: row["netns_name"], kind: kind)
+                socket: socket, user: try row["user"], portClass: portClass, inEphemeralRange: try row["in_ephemeral_range"],
+                service: try row["service"], exposure: exposure, owners: owners, unownedReason: unowned)
+            if let inode = try row["netns_inode"] as Int64? {
+                let kind = (try row["netns_kind"] as String?).flatMap(NetworkNamespace.Kind.init(rawValue:)) ?? .process
+                entry.namespace = NetworkNamespace(inode: UInt64(bitPattern: inode), name: try row["netns_name"], kind: kind)
                 entry.socket.netns = UInt64(bitPattern: inode)
             }
             entries.append(entry)
         }
         var findings: [Finding] = []
-        let findingRows = try Row.fetchCursor(
-            db, sql: "SELECT * FROM snapshot_finding WHERE snapshot_id = ? ORDER BY position", arguments: [id])
-        while let row = try findingRows.next() {
+        for row in try db.rows("SELECT * FROM snapshot_finding WHERE snapshot_id = ? ORDER BY position", [id]) {
             try checkStorage(row, "snapshot \(id), finding")
-            let location = "snapshot \(id), finding \(row["position"] as Int64)"
-            guard let rule = RuleID(rawValue: row["rule"]), let severity = Severity(rawValue: row["severity"]) else {
+            let location = "snapshot \(id), finding \(try row["position"] as Int64)"
+            guard let rule = RuleID(rawValue: try row["rule"]), let severity = Severity(rawValue: try row["severity"]) else {
                 throw Malformed(description: "\(location): unknown rule or severity")
             }
             var subject: FindingSubject?
-            if let text: String = row["subject"] {
+            if let text: String = try row["subject"] {
                 guard case .object(let f) = try JSONValue.parse(Array(text.utf8)) else {
                     throw Malformed(description: "\(location): subject is not an object")
                 }
@@ -349,7 +339,7 @@ enum SnapshotCodec {
             // Before schema 4 a finding had one socket, its subject, and an
             // id derived from it (the default below).
             var sockets: [FindingSubject]?
-            if let text: String = row["sockets"] {
+            if let text: String = try row["sockets"] {
                 guard case .array(let items) = try JSONValue.parse(Array(text.utf8)) else {
                     throw Malformed(description: "\(location): sockets is not a list")
                 }
@@ -359,7 +349,7 @@ enum SnapshotCodec {
                 }
             }
             var owners: [SocketOwner] = []
-            if case .array(let items) = try JSONValue.parse(Array((row["owners"] as String).utf8)) {
+            if case .array(let items) = try JSONValue.parse(Array((try row["owners"] as String).utf8)) {
                 for case .object(let f) in items {
                     let fields = Dictionary(f, uniquingKeysWith: { a, _ in a })
                     var o = SocketOwner(pid: Int32(truncatingIfNeeded: fields["pid"]?.intValue ?? 0))
@@ -372,13 +362,13 @@ enum SnapshotCodec {
                 }
             }
             var evidence: [String] = []
-            if case .array(let items) = try JSONValue.parse(Array((row["evidence"] as String).utf8)) {
+            if case .array(let items) = try JSONValue.parse(Array((try row["evidence"] as String).utf8)) {
                 evidence = items.compactMap(\.stringValue)
             }
             findings.append(
                 Finding(
-                    rule: rule, severity: severity, title: row["title"], subject: subject, owners: owners,
-                    evidence: evidence, remediation: row["remediation"], sockets: sockets, id: row["finding_id"]))
+                    rule: rule, severity: severity, title: try row["title"], subject: subject, owners: owners,
+                    evidence: evidence, remediation: try row["remediation"], sockets: sockets, id: try row["finding_id"]))
         }
         return SnapshotContent(entries: entries, findings: findings)
     }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import PortcullisCore
 import Testing
 
@@ -28,10 +27,9 @@ struct ClientStoreTests {
         #expect(try store.clientSightings(since: 5_000) == (0, []))
         #expect(try store.integrityCheck() == ["ok"] && store.consistencyProblems().isEmpty)
         // A client row whose snapshot is gone (written with foreign keys off, as a damaged file might be) is reported.
-        var configuration = Configuration()
-        configuration.foreignKeysEnabled = false
-        let raw = try DatabaseQueue(path: scratch.db, configuration: configuration)
-        try raw.write { db in try db.execute(sql: "UPDATE snapshot_client SET snapshot_id = 99 WHERE snapshot_id = 1") }
+        let raw = try SQLiteQueue(path: scratch.db)
+        try raw.writeWithoutTransaction { db in try db.execute("PRAGMA foreign_keys = OFF") }
+        try raw.write { db in try db.execute("UPDATE snapshot_client SET snapshot_id = 99 WHERE snapshot_id = 1") }
         #expect(try store.consistencyProblems() == ["1 rows of snapshot_client belong to no snapshot"])
     }
 
@@ -40,10 +38,10 @@ struct ClientStoreTests {
         let scratch = try Scratch()
         let content = Samples.content()
         do {
-            let queue = try DatabaseQueue(path: scratch.db)
+            let queue = try SQLiteQueue(path: scratch.db)
             try HistoryStore.migrator.migrate(queue, upTo: "v3 scans")
             try queue.write { db in try HistoryStore.insertIntoOlderSchema(content, time: 1_000, label: "v3", db) }
-            #expect(try queue.read { try Int.fetchOne($0, sql: "PRAGMA user_version") } == 3)
+            #expect(try queue.read { try $0.value("PRAGMA user_version") as Int? } == 3)
         }
         var readOnly = HistoryStore.Options()
         readOnly.mode = .readOnly
@@ -53,7 +51,7 @@ struct ClientStoreTests {
             #expect(try reader.queue.read { try $0.tableExists("snapshot_client") } == false)
         }
         let store = try HistoryStore(path: scratch.db)
-        #expect(try store.queue.read { try Int.fetchOne($0, sql: "PRAGMA user_version") } == HistoryStore.schemaVersion)
+        #expect(try store.queue.read { try $0.value("PRAGMA user_version") as Int? } == HistoryStore.schemaVersion)
         #expect(try store.content(of: 1).entries == content.entries)
         #expect(try store.clientSightings(since: 0) == (0, []))
         try store.saveSnapshot(content, time: 2_000, label: "v4", hostname: "h", source: "netlink", clients: [redis])
@@ -66,7 +64,7 @@ struct ClientStoreTests {
         let scratch = try Scratch()
         let store = try HistoryStore(path: scratch.db)
         try store.saveSnapshot(Samples.content(), time: 1_000, label: nil, hostname: "h", source: "netlink", clients: [redis])
-        try store.queue.write { try $0.execute(sql: "UPDATE snapshot_client SET proto = 'sctp'") }
+        try store.queue.write { try $0.execute("UPDATE snapshot_client SET proto = 'sctp'") }
         do {
             _ = try store.clientSightings(since: 0)
             Issue.record("read an unknown protocol")

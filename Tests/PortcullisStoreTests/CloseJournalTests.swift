@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import PortcullisCore
 import Testing
 
@@ -122,20 +121,20 @@ struct CloseJournalTests {
         let scratch = try Scratch()
         let content = Samples.content()
         do {
-            let queue = try DatabaseQueue(path: scratch.db)
+            let queue = try SQLiteQueue(path: scratch.db)
             try HistoryStore.migrator.migrate(queue, upTo: "v5 finding ids and sockets")
             try queue.write { db in
                 _ = try HistoryStore.insertSnapshot(
                     content, time: 1_764_000_000, label: "v5", hostname: "h", source: "netlink", diagnostics: [], db)
-                try db.execute(sql: "INSERT INTO baseline (snapshot_id, set_at) VALUES (1, 1764000001)")
+                try db.execute("INSERT INTO baseline (snapshot_id, set_at) VALUES (1, 1764000001)")
                 try db.execute(
-                    sql: "INSERT INTO event (time_ms, kind, listener, body) VALUES (1764000002000, 'appeared', 'tcp 0.0.0.0:22', '{}')")
+                    "INSERT INTO event (time_ms, kind, listener, body) VALUES (1764000002000, 'appeared', 'tcp 0.0.0.0:22', '{}')")
             }
-            #expect(try queue.read { try Int.fetchOne($0, sql: "PRAGMA user_version") } == 5)
+            #expect(try queue.read { try $0.value("PRAGMA user_version") as Int? } == 5)
             #expect(try queue.read { try $0.tableExists("close_action") } == false)
         }
         let store = try HistoryStore(path: scratch.db)
-        #expect(try store.queue.read { try Int.fetchOne($0, sql: "PRAGMA user_version") } == 6)
+        #expect(try store.queue.read { try $0.value("PRAGMA user_version") as Int? } == 6)
         #expect(HistoryStore.schemaVersion == 6)
         let old = try store.content(of: 1)
         #expect(old.entries == content.entries && old.findings == content.findings)
@@ -152,7 +151,7 @@ struct CloseJournalTests {
     func readOnlyOlderSchema() throws {
         let scratch = try Scratch()
         do {
-            let queue = try DatabaseQueue(path: scratch.db)
+            let queue = try SQLiteQueue(path: scratch.db)
             try HistoryStore.migrator.migrate(queue, upTo: "v5 finding ids and sockets")
             try queue.write { db in
                 _ = try HistoryStore.insertSnapshot(

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import PortcullisCore
 import PortcullisLinux
 import Testing
@@ -176,29 +175,28 @@ struct StoreFaultTests {
     static func largeVersionFive(_ path: String, copies: Int) throws -> (small: SnapshotContent, big: SnapshotContent) {
         let small = Samples.content()
         let big = largeContent(2000, round: 1)
-        let queue = try DatabaseQueue(path: path)
-        try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = WAL") }
+        let queue = try SQLiteQueue(path: path)
+        try queue.writeWithoutTransaction { db in try db.execute("PRAGMA journal_mode = WAL") }
         try HistoryStore.migrator.migrate(queue, upTo: "v5 finding ids and sockets")
         try queue.write { db in
             _ = try HistoryStore.insertSnapshot(
                 small, time: 1_764_000_001, label: "small", hostname: "h", source: "netlink", diagnostics: [], db)
             _ = try HistoryStore.insertSnapshot(
                 big, time: 1_764_000_002, label: "big", hostname: "h", source: "netlink", diagnostics: [], db)
-            try db.execute(sql: "INSERT INTO baseline (snapshot_id, set_at) VALUES (1, 1764000003)")
+            try db.execute("INSERT INTO baseline (snapshot_id, set_at) VALUES (1, 1764000003)")
             for table in ["snapshot_socket", "snapshot_process", "snapshot_finding"] {
-                let columns = try db.columns(in: table).map(\.name).filter { $0 != "snapshot_id" }.joined(separator: ", ")
+                let columns = (try db.column("SELECT name FROM pragma_table_info('\(table)')") as [String]).filter { $0 != "snapshot_id" }.joined(separator: ", ")
                 for copy in 0..<copies {
                     let id = Int64(3 + copy)
                     if table == "snapshot_socket" {
                         try db.execute(
-                            sql: """
+                            """
                                 INSERT INTO snapshot (id, taken_at, label, hostname, source, format, listener_count, finding_count, diagnostics)
                                 SELECT ?, taken_at + ?, ?, hostname, source, format, listener_count, finding_count, diagnostics FROM snapshot WHERE id = 2
-                                """, arguments: [id, id, "copy \(copy)"])
+                                """, [id, id, "copy \(copy)"])
                     }
                     try db.execute(
-                        sql: "INSERT INTO \(table) (snapshot_id, \(columns)) SELECT ?, \(columns) FROM \(table) WHERE snapshot_id = 2",
-                        arguments: [id])
+                        "INSERT INTO \(table) (snapshot_id, \(columns)) SELECT ?, \(columns) FROM \(table) WHERE snapshot_id = 2", [id])
                 }
             }
         }
@@ -265,8 +263,8 @@ struct StoreFaultTests {
         #expect(victim.terminationReason == .uncaughtSignal)
 
         // Killed inside the migration's transaction: none of it is in the file.
-        let version = try DatabaseQueue(path: db).read { db in
-            (try Int.fetchOne(db, sql: "PRAGMA user_version"), try db.tableExists("close_action"))
+        let version = try SQLiteQueue(path: db).read { db in
+            (try db.value("PRAGMA user_version") as Int?, try db.tableExists("close_action"))
         }
         #expect(version.0 == 5 && version.1 == false, "the kill did not land inside the migration: \(version)")
 
@@ -286,7 +284,7 @@ struct StoreFaultTests {
         }
         // The next writer migrates it, keeping everything.
         let store = try HistoryStore(path: db)
-        #expect(try store.queue.read { try Int.fetchOne($0, sql: "PRAGMA user_version") } == HistoryStore.schemaVersion)
+        #expect(try store.queue.read { try $0.value("PRAGMA user_version") as Int? } == HistoryStore.schemaVersion)
         #expect(try store.snapshots().count == 152)
         #expect(try store.content(of: 1).entries == small.entries && store.content(of: 2).entries == big.entries)
         #expect(try store.integrityCheck() == ["ok"] && store.consistencyProblems().isEmpty)

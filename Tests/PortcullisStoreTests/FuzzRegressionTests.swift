@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import PortcullisCore
 import Testing
 
@@ -21,7 +20,7 @@ struct StoreFuzzRegressionTests {
         let store = try HistoryStore(path: scratch.db)
         let info = try store.saveSnapshot(Samples.content(), time: 1_764_000_000, label: nil, hostname: "h", source: "netlink")
         let sql = try String(contentsOf: Self.fixtures.appendingPathComponent(fixture), encoding: .utf8)
-        try store.queue.write { try $0.execute(sql: sql) }
+        try store.queue.write { try $0.execute(sql) }
         for read in [{ _ = try store.content(of: info.id) }, { _ = try store.snapshots() }] as [() throws -> Void] {
             do {
                 try read()

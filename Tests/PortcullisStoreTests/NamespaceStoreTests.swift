@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import PortcullisCore
 import Testing
 
@@ -32,11 +31,11 @@ struct NamespaceStoreTests {
     func migratesVersionOne() throws {
         let scratch = try Scratch()
         do {
-            let queue = try DatabaseQueue(path: scratch.db)
+            let queue = try SQLiteQueue(path: scratch.db)
             try HistoryStore.migrator.migrate(queue, upTo: "v1 snapshots, baselines, events")
             try queue.write { db in
                 try db.execute(
-                    sql: """
+                    """
                         INSERT INTO snapshot (id, taken_at, label, hostname, source, format, listener_count, finding_count, diagnostics)
                           VALUES (1, 1764000000, 'old', 'h', 'netlink', 1, 1, 0, '[]');
                         INSERT INTO snapshot_socket (snapshot_id, position, proto, family, local_address, local_port, remote_address,
@@ -46,10 +45,10 @@ struct NamespaceStoreTests {
                           'system', 0, 'ssh', 'all_interfaces_ipv4', 'not_permitted', '');
                         """)
             }
-            #expect(try queue.read { try Int.fetchOne($0, sql: "PRAGMA user_version") } == 1)
+            #expect(try queue.read { try $0.value("PRAGMA user_version") as Int? } == 1)
         }
         let store = try HistoryStore(path: scratch.db)
-        #expect(try store.queue.read { try Int.fetchOne($0, sql: "PRAGMA user_version") } == HistoryStore.schemaVersion)
+        #expect(try store.queue.read { try $0.value("PRAGMA user_version") as Int? } == HistoryStore.schemaVersion)
         let old = try store.content(of: 1)
         #expect(old.entries.count == 1)
         #expect(old.entries[0].namespace == nil)

@@ -1,4 +1,3 @@
-import GRDB
 import PortcullisCore
 
 @testable import PortcullisStore
@@ -78,10 +77,18 @@ extension HistoryStore {
     /// Writes `content` with today's writer into a database of an older
     /// schema: version 5's finding columns are added for the write and
     /// dropped again, so the file keeps the older shape.
-    static func insertIntoOlderSchema(_ content: SnapshotContent, time: Int64, label: String, _ db: Database) throws {
+    static func insertIntoOlderSchema(_ content: SnapshotContent, time: Int64, label: String, _ db: SQLiteConnection) throws {
         try db.execute(
-            sql: "ALTER TABLE snapshot_finding ADD COLUMN finding_id TEXT; ALTER TABLE snapshot_finding ADD COLUMN sockets TEXT;")
+            "ALTER TABLE snapshot_finding ADD COLUMN finding_id TEXT; ALTER TABLE snapshot_finding ADD COLUMN sockets TEXT;")
         _ = try insertSnapshot(content, time: time, label: label, hostname: "h", source: "netlink", diagnostics: [], db)
-        try db.execute(sql: "ALTER TABLE snapshot_finding DROP COLUMN finding_id; ALTER TABLE snapshot_finding DROP COLUMN sockets;")
+        try db.execute("ALTER TABLE snapshot_finding DROP COLUMN finding_id; ALTER TABLE snapshot_finding DROP COLUMN sockets;")
+    }
+}
+
+extension SQLiteQueue {
+    /// A second connection to `path`, as another process would open it: to
+    /// build older schemas, damage rows or hold the lock.
+    convenience init(path: String) throws {
+        self.init(try SQLiteConnection(path: path, access: .readWriteCreate, busyTimeout: 5))
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import PortcullisCore
 import Testing
 
@@ -84,11 +83,11 @@ struct ScanStoreTests {
         #expect(back.hosts[1].status == nil, "discovery did not run for 10.0.0.2")
         #expect(back.hosts[2].up == false && back.hosts[2].status?.reason == .noResponse && back.hosts[2].ports.isEmpty)
         // Only what differs from each host's commonest state is a row.
-        let rows = try store.queue.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM scan_port") }
+        let rows = try store.queue.read { try $0.value("SELECT count(*) FROM scan_port") as Int? }
         #expect(rows == 5)
         #expect(try store.scans() == [info])
         #expect(try store.integrityCheck() == ["ok"] && store.consistencyProblems().isEmpty)
-        try store.queue.write { try $0.execute(sql: "DELETE FROM scan_host WHERE position = 2") }
+        try store.queue.write { try $0.execute("DELETE FROM scan_host WHERE position = 2") }
         #expect(try store.consistencyProblems() == ["scan 1: header says 3 hosts, rows hold 2"])
     }
 
@@ -128,10 +127,10 @@ struct ScanStoreTests {
         let content = Samples.content()
         do {
             // The schema up to version 2 and a snapshot written by the code that writes snapshots now.
-            let queue = try DatabaseQueue(path: scratch.db)
+            let queue = try SQLiteQueue(path: scratch.db)
             try HistoryStore.migrator.migrate(queue, upTo: "v2 namespaces and containers")
             try queue.write { db in try HistoryStore.insertIntoOlderSchema(content, time: 1_764_000_000, label: "old", db) }
-            #expect(try queue.read { try Int.fetchOne($0, sql: "PRAGMA user_version") } == 2)
+            #expect(try queue.read { try $0.value("PRAGMA user_version") as Int? } == 2)
             #expect(try queue.read { try $0.tableExists("scan") } == false)
         }
         let before = bytes(scratch.db)
@@ -153,7 +152,7 @@ struct ScanStoreTests {
 
         // Read-write: migrated, the snapshot intact, scans recorded beside it.
         let store = try HistoryStore(path: scratch.db)
-        #expect(try store.queue.read { try Int.fetchOne($0, sql: "PRAGMA user_version") } == HistoryStore.schemaVersion)
+        #expect(try store.queue.read { try $0.value("PRAGMA user_version") as Int? } == HistoryStore.schemaVersion)
         let old = try store.content(of: 1)
         #expect(old.entries == content.entries && old.findings == content.findings)
         #expect(try store.snapshot(1).label == "old")
@@ -168,7 +167,7 @@ struct ScanStoreTests {
         let scratch = try Scratch()
         let store = try HistoryStore(path: scratch.db)
         try store.recordScan(ScanSamples.record())
-        try store.queue.write { try $0.execute(sql: "UPDATE scan_port SET state = 'half-open' WHERE port = 22") }
+        try store.queue.write { try $0.execute("UPDATE scan_port SET state = 'half-open' WHERE port = 22") }
         do {
             _ = try store.scan(1)
             Issue.record("read an unknown state")

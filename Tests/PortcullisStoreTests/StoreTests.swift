@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import PortcullisCore
 import Testing
 
@@ -30,8 +29,8 @@ struct StoreTests {
         #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
         let (journal, sync, version, application) = try store.queue.read { db in
             (
-                try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA synchronous"),
-                try Int.fetchOne(db, sql: "PRAGMA user_version"), try Int32.fetchOne(db, sql: "PRAGMA application_id")
+                try db.value("PRAGMA journal_mode") as String?, try db.value("PRAGMA synchronous") as Int?,
+                try db.value("PRAGMA user_version") as Int?, try db.value("PRAGMA application_id") as Int32?
             )
         }
         #expect(journal == "wal")
@@ -140,7 +139,7 @@ struct StoreTests {
         #expect(back.findings == content.findings)
         #expect(back.findings.map { AuditRenderer.json($0) } == content.findings.map { AuditRenderer.json($0) })
         try store.queue.write { db in
-            try db.execute(sql: "UPDATE snapshot_finding SET subject = replace(subject, 'all_interfaces_ipv4', 'everywhere')")
+            try db.execute("UPDATE snapshot_finding SET subject = replace(subject, 'all_interfaces_ipv4', 'everywhere')")
         }
         #expect(throws: (any Error).self) { try store.content(of: info.id) }
     }
@@ -155,7 +154,7 @@ struct StoreTests {
         _ = try store.setBaseline(2, at: 20)
         #expect(try store.baseline()?.snapshot.id == 2)
         #expect(try store.baseline()?.setAt == 20)
-        let rows = try store.queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM baseline") }
+        let rows = try store.queue.read { db in try db.value("SELECT count(*) FROM baseline") as Int? }
         #expect(rows == 2)
         #expect(throws: StoreError.self) { try store.setBaseline(9, at: 30) }
         let unknown = try #require(throws: StoreError.self) { _ = try store.content(of: 42) }
@@ -215,7 +214,7 @@ struct StoreTests {
         do {
             let store = try HistoryStore(path: scratch.db)
             for i in 0..<5 { try store.saveSnapshot(Samples.content(), time: Int64(i), label: nil, hostname: nil, source: "netlink") }
-            try store.queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+            try store.queue.writeWithoutTransaction { db in try db.execute("PRAGMA wal_checkpoint(TRUNCATE)") }
         }
         var data = bytes(scratch.db)
         let pageSize = 4096
@@ -240,8 +239,8 @@ struct StoreTests {
             let store = try HistoryStore(path: scratch.db)
             try store.saveSnapshot(Samples.content(), time: 1, label: nil, hostname: nil, source: "netlink")
             try store.queue.writeWithoutTransaction { db in
-                try db.execute(sql: "PRAGMA user_version = \(HistoryStore.schemaVersion + 1)")
-                try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+                try db.execute("PRAGMA user_version = \(HistoryStore.schemaVersion + 1)")
+                try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             }
         }
         let before = bytes(scratch.db)
@@ -260,8 +259,8 @@ struct StoreTests {
     func foreignDatabase() throws {
         let scratch = try Scratch()
         do {
-            let other = try DatabaseQueue(path: scratch.db)
-            try other.write { db in try db.execute(sql: "CREATE TABLE notes (t TEXT); INSERT INTO notes VALUES ('mine')") }
+            let other = try SQLiteQueue(path: scratch.db)
+            try other.write { db in try db.execute("CREATE TABLE notes (t TEXT); INSERT INTO notes VALUES ('mine')") }
         }
         let before = bytes(scratch.db)
         let refused = try #require(throws: StoreError.self) { _ = try HistoryStore(path: scratch.db) }
@@ -276,9 +275,9 @@ struct StoreTests {
         options.busyTimeout = 0.2
         let store = try HistoryStore(path: scratch.db, options: options)
         try store.saveSnapshot(Samples.content(), time: 1, label: nil, hostname: nil, source: "netlink")
-        let other = try DatabaseQueue(path: scratch.db)
-        try other.inDatabase { db in
-            try db.execute(sql: "BEGIN IMMEDIATE")
+        let other = try SQLiteQueue(path: scratch.db)
+        try other.writeWithoutTransaction { db in
+            try db.execute("BEGIN IMMEDIATE")
             do {
                 try store.saveSnapshot(Samples.content(), time: 2, label: nil, hostname: nil, source: "netlink")
                 Issue.record("wrote through another writer's lock")
@@ -286,7 +285,7 @@ struct StoreTests {
                 #expect(error.code == .locked)
                 #expect(error.description.contains(scratch.db))
             }
-            try db.execute(sql: "ROLLBACK")
+            try db.execute("ROLLBACK")
         }
         #expect(try store.snapshots().count == 1)
         try store.saveSnapshot(Samples.content(), time: 3, label: nil, hostname: nil, source: "netlink")
