@@ -29,9 +29,7 @@ let targets: [(name: String, dependencies: [Target.Dependency])] = [
     ("fuzz-journal", core()),
     (
         "fuzz-snapshot",
-        core([
-            .product(name: "PortcullisStore", package: parentName), .product(name: "GRDB", package: "GRDB.swift"),
-        ])
+        core([.product(name: "PortcullisStore", package: parentName), "FuzzSQLite"])
     ),
 ]
 
@@ -39,11 +37,12 @@ let package = Package(
     name: "portcullis-fuzz",
     dependencies: [
         .package(path: ".."),
-        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // The executables' entry points (see FuzzMain.c).
-        .target(name: "FuzzMain")
+        .target(name: "FuzzMain"),
+        // SQLite's C API, for fuzz-snapshot to write rows of any kind.
+        .systemLibrary(name: "FuzzSQLite", path: "Sources/FuzzSQLite"),
     ]
         + targets.map { .executableTarget(name: $0.name, dependencies: $0.dependencies, path: "Sources/\($0.name)") }
 )

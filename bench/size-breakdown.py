@@ -50,8 +50,6 @@ def origin(name):
             return "hummingbird, hummingbird-auth"
         if module.startswith(("Crypto", "_Crypto", "X509", "SwiftASN1")):
             return "swift-crypto, swift-certificates, swift-asn1"
-        if module.startswith("GRDB"):
-            return "GRDB"
         return module
     if name.startswith("icudt"):
         return "ICU data (Foundation's)"

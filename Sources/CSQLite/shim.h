@@ -13,7 +13,7 @@ static inline sqlite3_destructor_type csqlite_transient(void) {
 
 // sqlite3_db_config is variadic, which Swift cannot call. Double-quoted
 // string literals off: a misspelt column name is an error, not a string
-// (as GRDB, the store's former SQLite layer, configured every connection).
+// (as the store's former SQLite library configured every connection).
 static inline int csqlite_disable_double_quoted_strings(sqlite3 *db) {
     int a = sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DML, 0, (int *)0);
     int b = sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DDL, 0, (int *)0);

@@ -9,19 +9,19 @@ enum ClientCodec {
     static func migrateToVersion4(_ db: SQLiteConnection) throws {
         try db.execute(
             """
-                CREATE TABLE snapshot_client (
-                    snapshot_id INTEGER NOT NULL REFERENCES snapshot(id),
-                    proto TEXT NOT NULL,
-                    family TEXT NOT NULL,
-                    local_address TEXT NOT NULL,
-                    local_port INTEGER NOT NULL,
-                    peer_address TEXT NOT NULL,
-                    connections INTEGER NOT NULL,
-                    PRIMARY KEY (snapshot_id, proto, family, local_address, local_port, peer_address)
-                ) WITHOUT ROWID;
-                ALTER TABLE snapshot ADD COLUMN clients_recorded INTEGER;
-                PRAGMA user_version = 4;
-                """)
+            CREATE TABLE snapshot_client (
+                snapshot_id INTEGER NOT NULL REFERENCES snapshot(id),
+                proto TEXT NOT NULL,
+                family TEXT NOT NULL,
+                local_address TEXT NOT NULL,
+                local_port INTEGER NOT NULL,
+                peer_address TEXT NOT NULL,
+                connections INTEGER NOT NULL,
+                PRIMARY KEY (snapshot_id, proto, family, local_address, local_port, peer_address)
+            ) WITHOUT ROWID;
+            ALTER TABLE snapshot ADD COLUMN clients_recorded INTEGER;
+            PRAGMA user_version = 4;
+            """)
     }
 
     /// Marks snapshot `id` as having recorded its clients and writes them (inside the caller's transaction).
@@ -29,9 +29,9 @@ enum ClientCodec {
         try db.execute("UPDATE snapshot SET clients_recorded = 1 WHERE id = ?", [id])
         let statement = try db.prepare(
             """
-                INSERT OR REPLACE INTO snapshot_client (snapshot_id, proto, family, local_address, local_port, peer_address, connections)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                """)
+            INSERT OR REPLACE INTO snapshot_client (snapshot_id, proto, family, local_address, local_port, peer_address, connections)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            """)
         for c in clients {
             try statement.execute([
                 id, c.proto.rawValue, c.family.rawValue, c.localAddress, Int(c.localPort), c.peerAddress, c.connections,
@@ -51,11 +51,11 @@ extension HistoryStore {
                 let count = try db.value("SELECT COUNT(*) FROM snapshot WHERE clients_recorded = 1 AND taken_at >= ?", [since]) ?? 0
                 let rows = try db.rows(
                     """
-                        SELECT c.snapshot_id, c.proto, c.family, c.local_address, c.local_port, c.peer_address, c.connections
-                        FROM snapshot_client c JOIN snapshot s ON s.id = c.snapshot_id
-                        WHERE s.clients_recorded = 1 AND s.taken_at >= ?
-                        ORDER BY c.snapshot_id, c.local_port, c.peer_address
-                        """, [since])
+                    SELECT c.snapshot_id, c.proto, c.family, c.local_address, c.local_port, c.peer_address, c.connections
+                    FROM snapshot_client c JOIN snapshot s ON s.id = c.snapshot_id
+                    WHERE s.clients_recorded = 1 AND s.taken_at >= ?
+                    ORDER BY c.snapshot_id, c.local_port, c.peer_address
+                    """, [since])
                 var sightings: [StoredSighting] = []
                 for row in rows {
                     let proto: String = try row[1]
@@ -73,7 +73,8 @@ extension HistoryStore {
                         StoredSighting(
                             snapshotID: try row[0],
                             sighting: ClientSighting(
-                                proto: p, family: f, localAddress: try row[3], localPort: localPort, peerAddress: try row[5], connections: try row[6])))
+                                proto: p, family: f, localAddress: try row[3], localPort: localPort, peerAddress: try row[5],
+                                connections: try row[6])))
                 }
                 return (count, sightings)
             }

@@ -483,105 +483,105 @@ public final class HistoryStore: Sendable {
         migrator.registerMigration("v1 snapshots, baselines, events") { db in
             try db.execute(
                 """
-                    PRAGMA application_id = \(HistoryStore.applicationID);
-                    CREATE TABLE snapshot (
-                        id INTEGER PRIMARY KEY AUTOINCREMENT,
-                        taken_at INTEGER NOT NULL,
-                        label TEXT,
-                        hostname TEXT,
-                        source TEXT NOT NULL,
-                        format INTEGER NOT NULL,
-                        listener_count INTEGER NOT NULL,
-                        finding_count INTEGER NOT NULL,
-                        diagnostics TEXT NOT NULL
-                    );
-                    CREATE TABLE snapshot_process (
-                        snapshot_id INTEGER NOT NULL REFERENCES snapshot(id),
-                        pid INTEGER NOT NULL,
-                        ppid INTEGER NOT NULL,
-                        name TEXT NOT NULL,
-                        cmdline TEXT NOT NULL,
-                        exe TEXT,
-                        exe_deleted INTEGER NOT NULL,
-                        exe_replaced INTEGER NOT NULL,
-                        exe_directory_world_writable INTEGER NOT NULL,
-                        uid INTEGER,
-                        user TEXT,
-                        start_time INTEGER,
-                        unit TEXT,
-                        container TEXT,
-                        netns INTEGER,
-                        PRIMARY KEY (snapshot_id, pid)
-                    ) WITHOUT ROWID;
-                    CREATE TABLE snapshot_socket (
-                        snapshot_id INTEGER NOT NULL REFERENCES snapshot(id),
-                        position INTEGER NOT NULL,
-                        proto TEXT NOT NULL,
-                        family TEXT NOT NULL,
-                        local_address TEXT NOT NULL,
-                        local_port INTEGER NOT NULL,
-                        remote_address TEXT NOT NULL,
-                        remote_port INTEGER NOT NULL,
-                        state INTEGER NOT NULL,
-                        inode INTEGER NOT NULL,
-                        uid INTEGER NOT NULL,
-                        user TEXT,
-                        v6only INTEGER,
-                        interface_index INTEGER NOT NULL,
-                        raw_protocol INTEGER,
-                        receive_queue INTEGER NOT NULL,
-                        send_queue INTEGER NOT NULL,
-                        port_class TEXT NOT NULL,
-                        in_ephemeral_range INTEGER NOT NULL,
-                        service TEXT,
-                        exposure TEXT NOT NULL,
-                        unowned_reason TEXT,
-                        owners TEXT NOT NULL,
-                        PRIMARY KEY (snapshot_id, position)
-                    ) WITHOUT ROWID;
-                    CREATE TABLE snapshot_finding (
-                        snapshot_id INTEGER NOT NULL REFERENCES snapshot(id),
-                        position INTEGER NOT NULL,
-                        rule TEXT NOT NULL,
-                        severity TEXT NOT NULL,
-                        title TEXT NOT NULL,
-                        subject TEXT,
-                        owners TEXT NOT NULL,
-                        evidence TEXT NOT NULL,
-                        remediation TEXT NOT NULL,
-                        PRIMARY KEY (snapshot_id, position)
-                    ) WITHOUT ROWID;
-                    CREATE TABLE baseline (
-                        id INTEGER PRIMARY KEY AUTOINCREMENT,
-                        snapshot_id INTEGER NOT NULL REFERENCES snapshot(id),
-                        set_at INTEGER NOT NULL
-                    );
-                    CREATE TABLE event (
-                        id INTEGER PRIMARY KEY AUTOINCREMENT,
-                        time_ms INTEGER NOT NULL,
-                        kind TEXT NOT NULL,
-                        listener TEXT NOT NULL,
-                        body TEXT NOT NULL
-                    );
-                    PRAGMA user_version = 1;
-                    """)
+                PRAGMA application_id = \(HistoryStore.applicationID);
+                CREATE TABLE snapshot (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    taken_at INTEGER NOT NULL,
+                    label TEXT,
+                    hostname TEXT,
+                    source TEXT NOT NULL,
+                    format INTEGER NOT NULL,
+                    listener_count INTEGER NOT NULL,
+                    finding_count INTEGER NOT NULL,
+                    diagnostics TEXT NOT NULL
+                );
+                CREATE TABLE snapshot_process (
+                    snapshot_id INTEGER NOT NULL REFERENCES snapshot(id),
+                    pid INTEGER NOT NULL,
+                    ppid INTEGER NOT NULL,
+                    name TEXT NOT NULL,
+                    cmdline TEXT NOT NULL,
+                    exe TEXT,
+                    exe_deleted INTEGER NOT NULL,
+                    exe_replaced INTEGER NOT NULL,
+                    exe_directory_world_writable INTEGER NOT NULL,
+                    uid INTEGER,
+                    user TEXT,
+                    start_time INTEGER,
+                    unit TEXT,
+                    container TEXT,
+                    netns INTEGER,
+                    PRIMARY KEY (snapshot_id, pid)
+                ) WITHOUT ROWID;
+                CREATE TABLE snapshot_socket (
+                    snapshot_id INTEGER NOT NULL REFERENCES snapshot(id),
+                    position INTEGER NOT NULL,
+                    proto TEXT NOT NULL,
+                    family TEXT NOT NULL,
+                    local_address TEXT NOT NULL,
+                    local_port INTEGER NOT NULL,
+                    remote_address TEXT NOT NULL,
+                    remote_port INTEGER NOT NULL,
+                    state INTEGER NOT NULL,
+                    inode INTEGER NOT NULL,
+                    uid INTEGER NOT NULL,
+                    user TEXT,
+                    v6only INTEGER,
+                    interface_index INTEGER NOT NULL,
+                    raw_protocol INTEGER,
+                    receive_queue INTEGER NOT NULL,
+                    send_queue INTEGER NOT NULL,
+                    port_class TEXT NOT NULL,
+                    in_ephemeral_range INTEGER NOT NULL,
+                    service TEXT,
+                    exposure TEXT NOT NULL,
+                    unowned_reason TEXT,
+                    owners TEXT NOT NULL,
+                    PRIMARY KEY (snapshot_id, position)
+                ) WITHOUT ROWID;
+                CREATE TABLE snapshot_finding (
+                    snapshot_id INTEGER NOT NULL REFERENCES snapshot(id),
+                    position INTEGER NOT NULL,
+                    rule TEXT NOT NULL,
+                    severity TEXT NOT NULL,
+                    title TEXT NOT NULL,
+                    subject TEXT,
+                    owners TEXT NOT NULL,
+                    evidence TEXT NOT NULL,
+                    remediation TEXT NOT NULL,
+                    PRIMARY KEY (snapshot_id, position)
+                ) WITHOUT ROWID;
+                CREATE TABLE baseline (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    snapshot_id INTEGER NOT NULL REFERENCES snapshot(id),
+                    set_at INTEGER NOT NULL
+                );
+                CREATE TABLE event (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    time_ms INTEGER NOT NULL,
+                    kind TEXT NOT NULL,
+                    listener TEXT NOT NULL,
+                    body TEXT NOT NULL
+                );
+                PRAGMA user_version = 1;
+                """)
         }
         // Sockets in other network namespaces, and owners' containers by name.
         // Older snapshots read these as NULL: the host's namespace, no container name.
         migrator.registerMigration("v2 namespaces and containers") { db in
             try db.execute(
                 """
-                    ALTER TABLE snapshot_socket ADD COLUMN netns_inode INTEGER;
-                    ALTER TABLE snapshot_socket ADD COLUMN netns_name TEXT;
-                    ALTER TABLE snapshot_socket ADD COLUMN netns_kind TEXT;
-                    ALTER TABLE snapshot_process ADD COLUMN container_runtime TEXT;
-                    ALTER TABLE snapshot_process ADD COLUMN container_name TEXT;
-                    ALTER TABLE snapshot_process ADD COLUMN container_image TEXT;
-                    ALTER TABLE snapshot_process ADD COLUMN pod_namespace TEXT;
-                    ALTER TABLE snapshot_process ADD COLUMN pod_name TEXT;
-                    ALTER TABLE snapshot_process ADD COLUMN pod_uid TEXT;
-                    PRAGMA user_version = 2;
-                    """)
+                ALTER TABLE snapshot_socket ADD COLUMN netns_inode INTEGER;
+                ALTER TABLE snapshot_socket ADD COLUMN netns_name TEXT;
+                ALTER TABLE snapshot_socket ADD COLUMN netns_kind TEXT;
+                ALTER TABLE snapshot_process ADD COLUMN container_runtime TEXT;
+                ALTER TABLE snapshot_process ADD COLUMN container_name TEXT;
+                ALTER TABLE snapshot_process ADD COLUMN container_image TEXT;
+                ALTER TABLE snapshot_process ADD COLUMN pod_namespace TEXT;
+                ALTER TABLE snapshot_process ADD COLUMN pod_name TEXT;
+                ALTER TABLE snapshot_process ADD COLUMN pod_uid TEXT;
+                PRAGMA user_version = 2;
+                """)
         }
         // Network scans (`scan --record`). Snapshot tables are untouched.
         migrator.registerMigration("v3 scans") { db in
@@ -593,10 +593,10 @@ public final class HistoryStore: Sendable {
         migrator.registerMigration("v5 finding ids and sockets") { db in
             try db.execute(
                 """
-                    ALTER TABLE snapshot_finding ADD COLUMN finding_id TEXT;
-                    ALTER TABLE snapshot_finding ADD COLUMN sockets TEXT;
-                    PRAGMA user_version = 5;
-                    """)
+                ALTER TABLE snapshot_finding ADD COLUMN finding_id TEXT;
+                ALTER TABLE snapshot_finding ADD COLUMN sockets TEXT;
+                PRAGMA user_version = 5;
+                """)
         }
         // The journal of `portcullis close`, for `close --undo`. Nothing else changes.
         migrator.registerMigration("v6 close journal") { db in

@@ -2,8 +2,8 @@ import CSQLite
 import PortcullisLinux
 
 // The store's own thin layer over SQLite's C API: only what the history
-// database uses. It replaced GRDB, which imports full Foundation (and with
-// it ICU's data) into the static binary.
+// database uses. It replaced a Swift SQLite library that imports full
+// Foundation, and with it ICU's data, into the static binary.
 
 /// A failed SQLite call: its extended result code and SQLite's message.
 struct SQLiteError: Error, Sendable, CustomStringConvertible {
@@ -220,7 +220,8 @@ final class SQLiteStatement {
         case .blob(let bytes):
             code = bytes.withUnsafeBytes { raw in
                 // A zero-length blob still needs a non-NULL pointer, or SQLite binds NULL.
-                sqlite3_bind_blob64(handle, index, raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1), UInt64(raw.count), csqlite_transient())
+                sqlite3_bind_blob64(
+                    handle, index, raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1), UInt64(raw.count), csqlite_transient())
             }
         }
         guard code == SQLITE_OK else { throw SQLiteConnection.error(code, database) }
@@ -417,8 +418,8 @@ final class SQLiteConnection {
     }
 }
 
-/// One connection used by one caller at a time, as GRDB's DatabaseQueue
-/// did: the store is shared between threads (the server's handlers, watch),
+/// One connection used by one caller at a time, as the former library's
+/// DatabaseQueue was: the store is shared between threads (the server's handlers, watch),
 /// and a SQLite connection must not be. The lock is `Locked`, a pthread
 /// mutex ThreadSanitizer sees.
 final class SQLiteQueue: Sendable {

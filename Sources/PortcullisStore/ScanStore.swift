@@ -131,10 +131,10 @@ enum ScanCodec {
         let info = record.info
         try db.execute(
             """
-                INSERT INTO scan (started_at, ended_at, duration_ms, targets, ports, protocols, target_key, port_key, tcp_ports,
-                  udp_ports, host_count, hosts_up, open_ports)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
+            INSERT INTO scan (started_at, ended_at, duration_ms, targets, ports, protocols, target_key, port_key, tcp_ports,
+              udp_ports, host_count, hosts_up, open_ports)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
             [
                 info.startTime, info.endTime, info.durationMilliseconds, info.scope.targets, info.scope.ports,
                 info.scope.protocols.map(\.rawValue).joined(separator: ","), info.scope.targetKey, info.scope.portKey,
@@ -144,17 +144,17 @@ enum ScanCodec {
         let id = db.lastInsertRowID
         let hostStatement = try db.prepare(
             """
-                INSERT INTO scan_host (scan_id, position, address, hostname, up, discovery_up, discovery_reason, mac, vendor,
-                  discovery_rtt_us, tcp_other_state, tcp_other_reason, tcp_other_count, udp_other_state, udp_other_reason,
-                  udp_other_count)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
+            INSERT INTO scan_host (scan_id, position, address, hostname, up, discovery_up, discovery_reason, mac, vendor,
+              discovery_rtt_us, tcp_other_state, tcp_other_reason, tcp_other_count, udp_other_state, udp_other_reason,
+              udp_other_count)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
         let portStatement = try db.prepare(
             """
-                INSERT INTO scan_port (scan_id, host_position, proto, port, state, reason, detail, service_name, service_product,
-                  service_version, service_method, banner, verdict)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
+            INSERT INTO scan_port (scan_id, host_position, proto, port, state, reason, detail, service_name, service_product,
+              service_version, service_method, banner, verdict)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
         for (position, host) in record.hosts.enumerated() {
             let tcp = host.others.first { $0.proto == .tcp }
             let udp = host.others.first { $0.proto == .udp }
@@ -177,9 +177,9 @@ enum ScanCodec {
     static func infos(_ db: SQLiteConnection, where condition: String = "1", arguments: [any SQLiteBindable] = []) throws -> [ScanInfo] {
         try db.rows(
             """
-                SELECT id, started_at, ended_at, duration_ms, targets, ports, protocols, target_key, port_key, host_count, hosts_up,
-                  open_ports FROM scan WHERE \(condition) ORDER BY id
-                """, arguments
+            SELECT id, started_at, ended_at, duration_ms, targets, ports, protocols, target_key, port_key, host_count, hosts_up,
+              open_ports FROM scan WHERE \(condition) ORDER BY id
+            """, arguments
         ).map { row in
             let id: Int64 = try row["id"]
             let protocols = try (row["protocols"] as String).split(separator: ",").map { word in
@@ -214,10 +214,10 @@ enum ScanCodec {
         var listed: [Int: [ScanRecord.Port]] = [:]
         for row in try db.rows(
             """
-                SELECT host_position, proto, port, state, reason, detail, service_name, service_product, service_version,
-                  service_method, banner, verdict
-                FROM scan_port WHERE scan_id = ? ORDER BY host_position, proto, port
-                """, [id])
+            SELECT host_position, proto, port, state, reason, detail, service_name, service_product, service_version,
+              service_method, banner, verdict
+            FROM scan_port WHERE scan_id = ? ORDER BY host_position, proto, port
+            """, [id])
         {
             var service: ScanRecord.Service?
             if let name: String = try row["service_name"] {
@@ -259,12 +259,14 @@ enum ScanCodec {
                 guard let state = try decode(ScanPortState.self, try row["\(proto.rawValue)_other_state"], "\(proto.rawValue)_other_state"),
                     let reason = try decode(ScanReason.self, try row["\(proto.rawValue)_other_reason"], "\(proto.rawValue)_other_reason")
                 else { continue }
-                others.append(ScanRecord.Others(proto: proto, state: state, reason: reason, count: try row["\(proto.rawValue)_other_count"]))
+                others.append(
+                    ScanRecord.Others(proto: proto, state: state, reason: reason, count: try row["\(proto.rawValue)_other_count"]))
             }
             let position: Int = try row["position"]
             hosts.append(
                 ScanRecord.Host(
-                    address: address, zone: zone, hostname: try row["hostname"], up: try row["up"], status: status, ports: listed[position] ?? [],
+                    address: address, zone: zone, hostname: try row["hostname"], up: try row["up"], status: status,
+                    ports: listed[position] ?? [],
                     others: others))
         }
         return ScanRecord(info: info, tcpPorts: try ports("tcp_ports"), udpPorts: try ports("udp_ports"), hosts: hosts)

@@ -2,13 +2,13 @@ import CSQLite
 
 /// The schema's migrations, applied in order, each exactly once.
 ///
-/// Applied migrations are recorded as GRDB's `DatabaseMigrator` recorded
-/// them (the store used GRDB until it moved to SQLite's C API), in a table
-/// `grdb_migrations(identifier TEXT NOT NULL PRIMARY KEY)`, with the same
-/// identifiers: a file either one wrote, the other reads and migrates, and
-/// an older portcullis still sees which migrations a newer one applied.
+/// Applied migrations are recorded where the store's former SQLite library
+/// (grdb.swift, until the store moved to SQLite's C API) recorded them, in a
+/// table `grdb_migrations(identifier TEXT NOT NULL PRIMARY KEY)`, under the
+/// same identifiers: a file either one wrote, the other reads and migrates,
+/// and an older portcullis still sees which migrations a newer one applied.
 struct SchemaMigrator: Sendable {
-    /// Where applied migrations are recorded; the name GRDB gave it.
+    /// Where applied migrations are recorded; the name the former library gave it.
     static let table = "grdb_migrations"
 
     /// One step of the schema.
@@ -39,7 +39,7 @@ struct SchemaMigrator: Sendable {
     /// Applies the migrations not yet applied, up to and including `target`
     /// (all when nil), in order and in one transaction: a process killed on
     /// the way leaves the file as it was. Foreign keys are off while the
-    /// schema changes and checked before the commit, as GRDB did and as
+    /// schema changes and checked before the commit, as the former library did and as
     /// SQLite's ALTER TABLE procedure asks
     /// (https://www.sqlite.org/lang_altertable.html#otheralter).
     func migrate(_ queue: SQLiteQueue, upTo target: String? = nil) throws {

@@ -88,18 +88,18 @@ enum SnapshotCodec {
     static func insert(_ entries: [InventoryEntry], findings: [Finding], snapshot id: Int64, _ db: SQLiteConnection) throws {
         let socketStatement = try db.prepare(
             """
-                INSERT INTO snapshot_socket (snapshot_id, position, proto, family, local_address, local_port, remote_address,
-                  remote_port, state, inode, uid, user, v6only, interface_index, raw_protocol, receive_queue, send_queue,
-                  port_class, in_ephemeral_range, service, exposure, unowned_reason, owners, netns_inode, netns_name, netns_kind)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
+            INSERT INTO snapshot_socket (snapshot_id, position, proto, family, local_address, local_port, remote_address,
+              remote_port, state, inode, uid, user, v6only, interface_index, raw_protocol, receive_queue, send_queue,
+              port_class, in_ephemeral_range, service, exposure, unowned_reason, owners, netns_inode, netns_name, netns_kind)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
         let processStatement = try db.prepare(
             """
-                INSERT INTO snapshot_process (snapshot_id, pid, ppid, name, cmdline, exe, exe_deleted, exe_replaced,
-                  exe_directory_world_writable, uid, user, start_time, unit, container, netns, container_runtime, container_name,
-                  container_image, pod_namespace, pod_name, pod_uid)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
+            INSERT INTO snapshot_process (snapshot_id, pid, ppid, name, cmdline, exe, exe_deleted, exe_replaced,
+              exe_directory_world_writable, uid, user, start_time, unit, container, netns, container_runtime, container_name,
+              container_image, pod_namespace, pod_name, pod_uid)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
         var processes = Set<Int32>()
         var socketRow = RowWriter(socketStatement)
         var processRow = RowWriter(processStatement)
@@ -171,10 +171,10 @@ enum SnapshotCodec {
         }
         let findingStatement = try db.prepare(
             """
-                INSERT INTO snapshot_finding
-                    (snapshot_id, position, rule, severity, title, subject, owners, evidence, remediation, finding_id, sockets)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
+            INSERT INTO snapshot_finding
+                (snapshot_id, position, rule, severity, title, subject, owners, evidence, remediation, finding_id, sockets)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
         // Through a RowWriter too, the JSON fields written straight into the
         // row: with a policy, most listeners have a finding, and boxing each
         // row's arguments and serializing each field into a String of its
@@ -272,7 +272,9 @@ enum SnapshotCodec {
             o.container = try row["container"]
             o.netnsInode = (try row["netns"] as Int64?).map { UInt64(bitPattern: $0) }
             if let runtime = (try row["container_runtime"] as String?).flatMap(ContainerRuntime.init(rawValue:)) {
-                let pod = try (row["pod_uid"] as String?).map { PodReference(uid: $0, namespace: try row["pod_namespace"], name: try row["pod_name"]) }
+                let pod = try (row["pod_uid"] as String?).map {
+                    PodReference(uid: $0, namespace: try row["pod_namespace"], name: try row["pod_name"])
+                }
                 o.containerReference = ContainerReference(
                     runtime: runtime, id: o.container, name: try row["container_name"], image: try row["container_image"], pod: pod)
             }

@@ -185,15 +185,16 @@ struct StoreFaultTests {
                 big, time: 1_764_000_002, label: "big", hostname: "h", source: "netlink", diagnostics: [], db)
             try db.execute("INSERT INTO baseline (snapshot_id, set_at) VALUES (1, 1764000003)")
             for table in ["snapshot_socket", "snapshot_process", "snapshot_finding"] {
-                let columns = (try db.column("SELECT name FROM pragma_table_info('\(table)')") as [String]).filter { $0 != "snapshot_id" }.joined(separator: ", ")
+                let columns = (try db.column("SELECT name FROM pragma_table_info('\(table)')") as [String]).filter { $0 != "snapshot_id" }
+                    .joined(separator: ", ")
                 for copy in 0..<copies {
                     let id = Int64(3 + copy)
                     if table == "snapshot_socket" {
                         try db.execute(
                             """
-                                INSERT INTO snapshot (id, taken_at, label, hostname, source, format, listener_count, finding_count, diagnostics)
-                                SELECT ?, taken_at + ?, ?, hostname, source, format, listener_count, finding_count, diagnostics FROM snapshot WHERE id = 2
-                                """, [id, id, "copy \(copy)"])
+                            INSERT INTO snapshot (id, taken_at, label, hostname, source, format, listener_count, finding_count, diagnostics)
+                            SELECT ?, taken_at + ?, ?, hostname, source, format, listener_count, finding_count, diagnostics FROM snapshot WHERE id = 2
+                            """, [id, id, "copy \(copy)"])
                     }
                     try db.execute(
                         "INSERT INTO \(table) (snapshot_id, \(columns)) SELECT ?, \(columns) FROM \(table) WHERE snapshot_id = 2", [id])

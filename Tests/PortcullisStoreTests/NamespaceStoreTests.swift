@@ -36,14 +36,14 @@ struct NamespaceStoreTests {
             try queue.write { db in
                 try db.execute(
                     """
-                        INSERT INTO snapshot (id, taken_at, label, hostname, source, format, listener_count, finding_count, diagnostics)
-                          VALUES (1, 1764000000, 'old', 'h', 'netlink', 1, 1, 0, '[]');
-                        INSERT INTO snapshot_socket (snapshot_id, position, proto, family, local_address, local_port, remote_address,
-                          remote_port, state, inode, uid, user, v6only, interface_index, raw_protocol, receive_queue, send_queue,
-                          port_class, in_ephemeral_range, service, exposure, unowned_reason, owners)
-                          VALUES (1, 0, 'tcp', 'ipv4', '0.0.0.0', 22, '0.0.0.0', 0, 10, 77, 0, 'root', NULL, 0, NULL, 0, 128,
-                          'system', 0, 'ssh', 'all_interfaces_ipv4', 'not_permitted', '');
-                        """)
+                    INSERT INTO snapshot (id, taken_at, label, hostname, source, format, listener_count, finding_count, diagnostics)
+                      VALUES (1, 1764000000, 'old', 'h', 'netlink', 1, 1, 0, '[]');
+                    INSERT INTO snapshot_socket (snapshot_id, position, proto, family, local_address, local_port, remote_address,
+                      remote_port, state, inode, uid, user, v6only, interface_index, raw_protocol, receive_queue, send_queue,
+                      port_class, in_ephemeral_range, service, exposure, unowned_reason, owners)
+                      VALUES (1, 0, 'tcp', 'ipv4', '0.0.0.0', 22, '0.0.0.0', 0, 10, 77, 0, 'root', NULL, 0, NULL, 0, 128,
+                      'system', 0, 'ssh', 'all_interfaces_ipv4', 'not_permitted', '');
+                    """)
             }
             #expect(try queue.read { try $0.value("PRAGMA user_version") as Int? } == 1)
         }

@@ -1,5 +1,5 @@
 -- Found by Fuzz/fuzz-snapshot (bench/fuzz.sh): a snapshot header whose
 -- counts hold text. SQLite keeps text that does not read as a number in an
--- INTEGER column; GRDB's row subscript stopped the process on it
+-- INTEGER column; the store's former SQLite library stopped the process on it
 -- ("could not decode Int from database value "host"").
 UPDATE snapshot SET listener_count = 'host', finding_count = 'fuzz' WHERE id = 1;

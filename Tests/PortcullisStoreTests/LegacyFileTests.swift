@@ -4,12 +4,12 @@ import Testing
 
 @testable import PortcullisStore
 
-/// Databases written by portcullis while its store was built on GRDB
-/// (Fixtures/grdb, made by the main branch's code before GRDB was removed):
+/// Databases written by portcullis while its store used a Swift SQLite library
+/// (Fixtures/grdb, made by the main branch's code before that library was removed):
 /// every one must open, read back whole and migrate, and keep the record of
-/// applied migrations GRDB kept, so older binaries can still open it.
-@Suite("History store: files written by the GRDB-based store")
-struct GRDBFileTests {
+/// applied migrations it kept, so older binaries can still open it.
+@Suite("History store: files written by the former store (grdb_migrations)")
+struct LegacyFileTests {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/grdb")
 
     static let identifiers = [
@@ -27,7 +27,7 @@ struct GRDBFileTests {
         try store.queue.read { db in try db.column("SELECT identifier FROM grdb_migrations") as [String] }.sorted()
     }
 
-    @Test("A version 6 file from the GRDB store: snapshots, clients, baseline, events, scan and close journal read back")
+    @Test("A version 6 file from the former store: snapshots, clients, baseline, events, scan and close journal read back")
     func versionSix() throws {
         let scratch = try Scratch()
         let db = try Self.copy("history-v6.db", into: scratch)
@@ -65,7 +65,7 @@ struct GRDBFileTests {
         #expect(try store.content(of: 3).entries == Samples.content().entries)
     }
 
-    @Test("A version 2 file from the GRDB store reads read-only, then migrates to 6 keeping its snapshot and baseline")
+    @Test("A version 2 file from the former store reads read-only, then migrates to 6 keeping its snapshot and baseline")
     func versionTwo() throws {
         let scratch = try Scratch()
         let db = try Self.copy("history-v2.db", into: scratch)
@@ -86,7 +86,7 @@ struct GRDBFileTests {
         #expect(try store.integrityCheck() == ["ok"] && store.consistencyProblems().isEmpty)
     }
 
-    @Test("A new file records its migrations as GRDB did, under the same identifiers")
+    @Test("A new file records its migrations as before, under the same identifiers")
     func newFileRecordsMigrations() throws {
         let scratch = try Scratch()
         let store = try HistoryStore(path: scratch.db)
