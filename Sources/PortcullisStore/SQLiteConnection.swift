@@ -157,15 +157,30 @@ struct SQLiteRow: Sequence {
         var description: String { "\(column) holds \(value), not \(expected)" }
     }
 
-    /// The query's column names, shared by its rows.
-    let columns: [String]
+    /// A query's column names and where each is, made once and shared by its rows.
+    final class Columns: Sendable {
+        let names: [String]
+        let positions: [String: Int]
+
+        init(_ names: [String]) {
+            self.names = names
+            positions = Dictionary(names.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+        }
+    }
+
+    let columns: Columns
     let values: [SQLiteValue]
 
     /// The value of `column` as `T`; throws `Mismatch` when it is of another kind.
+    /// A column the query does not have reads as NULL, as in a file of an older
+    /// schema (a version 4 finding has no `sockets`): nil for an optional.
     subscript<T: SQLiteColumnValue>(_ column: String) -> T {
         get throws {
-            guard let index = columns.firstIndex(of: column) else {
-                throw Mismatch(column: column, value: .null, expected: "a column of this query")
+            guard let index = columns.positions[column] else {
+                guard let absent = T(sqliteValue: .null) else {
+                    throw Mismatch(column: column, value: .null, expected: "a column of this query")
+                }
+                return absent
             }
             return try self[index]
         }
@@ -175,14 +190,14 @@ struct SQLiteRow: Sequence {
     subscript<T: SQLiteColumnValue>(_ index: Int) -> T {
         get throws {
             guard let value = T(sqliteValue: values[index]) else {
-                throw Mismatch(column: columns[index], value: values[index], expected: "\(T.self)")
+                throw Mismatch(column: columns.names[index], value: values[index], expected: "\(T.self)")
             }
             return value
         }
     }
 
     /// (column, value) pairs, in the query's order.
-    func makeIterator() -> Zip2Sequence<[String], [SQLiteValue]>.Iterator { zip(columns, values).makeIterator() }
+    func makeIterator() -> Zip2Sequence<[String], [SQLiteValue]>.Iterator { zip(columns.names, values).makeIterator() }
 }
 
 /// A prepared statement; finalized when the last reference goes.
@@ -252,7 +267,7 @@ final class SQLiteStatement {
         defer { reset() }
         try bind(values)
         let count = sqlite3_column_count(handle)
-        let columns = (0..<count).map { String(cString: sqlite3_column_name(handle, $0)) }
+        let columns = SQLiteRow.Columns((0..<count).map { String(cString: sqlite3_column_name(handle, $0)) })
         var rows: [SQLiteRow] = []
         while try step() {
             rows.append(SQLiteRow(columns: columns, values: (0..<count).map(column)))
