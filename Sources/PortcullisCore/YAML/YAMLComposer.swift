@@ -14,8 +14,8 @@ enum YAMLComposer {
         /// "billion laughs" defence. A million is far beyond a hand-written
         /// file and still quick to walk.
         var maxNodes = 1_000_000
-        /// Collections inside collections, aliases included. libyaml itself
-        /// has no bound, and readers walk the tree recursively.
+        /// Nodes inside collections inside collections, aliases included.
+        /// libyaml itself has no bound, and readers walk the tree recursively.
         var maxDepth = 256
         /// Whether `&anchor` and `*alias` are accepted at all.
         var anchors = true
@@ -181,7 +181,7 @@ enum YAMLComposer {
         }
 
         func tooDeep(_ mark: YAMLMark) -> YAMLError {
-            YAMLError(kind: .tooDeep, mark: mark, message: "collections are nested more than \(limits.maxDepth) deep")
+            YAMLError(kind: .tooDeep, mark: mark, message: "nodes are nested more than \(limits.maxDepth) deep")
         }
 
         /// Puts a complete node in its parent (or makes it the root).
@@ -231,7 +231,7 @@ enum YAMLComposer {
     }
 
     /// The parser's error in its own words, at its mark: "problem (context
-    /// started at line L, column C)" as Yams showed it before.
+    /// started at line L, column C)", the wording of the messages before.
     static func error(of parser: yaml_parser_t, input: UnsafeBufferPointer<UInt8>) -> YAMLError {
         let problem = string(parser.problem) ?? "unknown problem"
         switch parser.error {
