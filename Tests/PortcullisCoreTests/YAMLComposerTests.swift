@@ -97,7 +97,8 @@ import Testing
         #expect(Self.value(try Self.compose("a:\tb\n"), "a")?.scalar?.string == "b")
         let error = Self.failure("a:\n\t- b\n")
         #expect(error?.kind == .syntax && error?.mark == YAMLMark(line: 2, column: 1))
-        #expect(error?.message == "found character that cannot start any token (while scanning for the next token started at line 2, column 1)")
+        #expect(
+            error?.message == "found character that cannot start any token (while scanning for the next token started at line 2, column 1)")
     }
 
     @Test func byteOrderMarkTakesNoColumn() throws {
@@ -137,7 +138,9 @@ import Testing
 
     @Test func syntaxErrorsKeepLibyamlsWordsAndPlace() {
         let error = Self.failure("a: b: c\n")
-        #expect(error == YAMLError(kind: .syntax, mark: YAMLMark(line: 1, column: 5), message: "mapping values are not allowed in this context"))
+        #expect(
+            error == YAMLError(kind: .syntax, mark: YAMLMark(line: 1, column: 5), message: "mapping values are not allowed in this context")
+        )
         let unclosed = Self.failure("a:\n  - [1, 2\n  - 3\n")
         #expect(unclosed?.kind == .syntax && unclosed?.mark.line == 3)
         #expect(unclosed?.message.contains("started at line 2, column 5") == true)
@@ -176,7 +179,9 @@ import Testing
     @Test func anchorsCanBeRefused() {
         var limits = YAMLComposer.Limits()
         limits.anchors = false
-        #expect(Self.failure("a: &x 1\n", limits: limits) == YAMLError(kind: .anchorRefused, mark: YAMLMark(line: 1, column: 4), message: "anchors and aliases are not accepted"))
+        #expect(
+            Self.failure("a: &x 1\n", limits: limits)
+                == YAMLError(kind: .anchorRefused, mark: YAMLMark(line: 1, column: 4), message: "anchors and aliases are not accepted"))
         #expect(Self.failure("a: *x\n", limits: limits)?.kind == .anchorRefused)
         #expect(Self.failure("a: '&x *y'\n", limits: limits) == nil)
     }
@@ -209,10 +214,33 @@ import Testing
         #expect(error?.kind == .tooDeep && error?.mark == YAMLMark(line: 1, column: 257))
         #expect(error?.message == "nodes are nested more than 256 deep")
         // Depth through an alias counts the anchored node's own depth.
-        let viaAlias = "a: &a " + String(repeating: "[", count: 200) + String(repeating: "]", count: 200) + "\n"
+        let viaAlias =
+            "a: &a " + String(repeating: "[", count: 200) + String(repeating: "]", count: 200) + "\n"
             + "b: " + String(repeating: "[", count: 100) + "*a" + String(repeating: "]", count: 100) + "\n"
         let aliasError = Self.failure(viaAlias)
         #expect(aliasError?.kind == .tooDeep && aliasError?.mark.line == 2)
+    }
+
+    /// The policy and the web configuration word the composer's errors for their files.
+    @Test func policyAndWebConfigWordTheErrors() {
+        let deep = "allow: " + String(repeating: "[", count: 300) + String(repeating: "]", count: 300) + "\n"
+        #expect {
+            try Policy.parse(deep, file: "p.yaml")
+        } throws: { error in
+            (error as? PolicyError)?.description == "p.yaml:1:263: invalid YAML: nodes are nested more than 256 deep"
+        }
+        #expect {
+            try WebConfig.parse("basic_auth_users: {}\n---\n", file: "web.yml")
+        } throws: { error in
+            (error as? WebConfigError)?.description
+                == "web.yml:2:1: a web configuration file holds one YAML document; remove this second one (or the `---` that starts it)"
+        }
+        #expect {
+            try WebConfig.parse("basic_auth_users:\n  alice: x\n  alice: y\n", file: "web.yml")
+        } throws: { error in
+            (error as? WebConfigError)?.description
+                == "web.yml:3:3: duplicate key 'alice', already given on line 2; each key may appear once"
+        }
     }
 
     @Test func describesWithLineAndColumn() {
