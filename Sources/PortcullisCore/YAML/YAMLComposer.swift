@@ -45,7 +45,9 @@ enum YAMLComposer {
             throw YAMLError(kind: .outOfMemory, mark: YAMLMark(line: 1, column: 1), message: "out of memory")
         }
         defer { yaml_parser_delete(parser) }
-        yaml_parser_set_encoding(parser, YAML_UTF8_ENCODING)
+        // No yaml_parser_set_encoding: libyaml then detects the encoding
+        // itself, which is what skips a byte-order mark (set explicitly, a
+        // BOM is read as a character that shifts every column of line 1).
         yaml_parser_set_input_string(parser, buffer.baseAddress, buffer.count)
 
         var builder = Builder(limits: limits)
@@ -238,8 +240,15 @@ enum YAMLComposer {
         case YAML_MEMORY_ERROR:
             return YAMLError(kind: .outOfMemory, mark: YAMLMark(line: 1, column: 1), message: "out of memory")
         case YAML_READER_ERROR:
-            // The reader gives a byte offset, not a mark.
-            let at = position(ofByte: parser.problem_offset, in: input)
+            // The reader gives a byte offset, not a mark. A bad trailing
+            // octet is reported at itself: point at the character it breaks.
+            var offset = parser.problem_offset
+            if problem == "invalid trailing UTF-8 octet" {
+                var start = offset
+                while start > 0 && offset - start < 4 && input[start - 1] & 0xC0 == 0x80 { start -= 1 }
+                if start > 0 && input[start - 1] >= 0xC0 { offset = start - 1 }
+            }
+            let at = position(ofByte: offset, in: input)
             let encoding = problem.contains("UTF-8") || problem.contains("Unicode")
             return YAMLError(kind: .reader, mark: at, message: encoding ? "\(problem): the text is not valid UTF-8" : problem)
         default:  // scanner, parser
