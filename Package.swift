@@ -20,7 +20,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         // The exporter's HTTP server. No default traits: they pull in full Foundation.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
@@ -32,10 +31,11 @@ let package = Package(
     ],
     targets: [
         // Pure logic: models, parsers, knowledge, filters, renderers. No I/O.
-        .target(
-            name: "PortcullisCore",
-            dependencies: [.product(name: "Yams", package: "Yams")],
-            swiftSettings: strictSettings),
+        // YAML (policy, web configuration) through libyaml's event parser.
+        .target(name: "PortcullisCore", dependencies: ["CYAML"], swiftSettings: strictSettings),
+        // Debian's libyaml (libyaml-dev), parsing from memory only: no I/O.
+        // Its static archive is what the static release build links.
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         // The only target that talks to the kernel: netlink sock_diag, procfs.
         .target(name: "PortcullisLinux", dependencies: ["PortcullisCore", "CPortcullisSys"], swiftSettings: strictSettings),
         // System calls Swift cannot import (variadic syscall(2), GNU extensions): pidfd, raw reads, epoll, pipe2.

@@ -58,7 +58,7 @@ def origin(name):
     if "BoringSSL" in name:
         return "BoringSSL (swift-nio-ssl, swift-crypto)"
     if name.startswith("yaml_"):
-        return "libyaml (Yams)"
+        return "libyaml"
     if name.startswith(("CF", "__CF", "_CF", "kCF")):
         return "CoreFoundation"
     if re.search(r"icu_?\d+|_76\b|^swift_u[a-z]", name) or "icu" in name.lower():

@@ -15,8 +15,8 @@
 # Environment: SCRATCH (default .build-pkg), the SwiftPM scratch path;
 #   NICE (default 10), the niceness of the builds.
 #
-# Needs: the Swift toolchain, libsqlite3-dev (the static link takes its
-# libsqlite3.a), binutils (objcopy, readelf), dpkg-dev's dpkg-deb, and
+# Needs: the Swift toolchain, libsqlite3-dev and libyaml-dev (the static
+# link takes their libsqlite3.a and libyaml.a), binutils (objcopy, readelf), dpkg-dev's dpkg-deb, and
 # lintian (optional: skipped with a note when missing). Runs as any user:
 # dpkg-deb --root-owner-group makes every file root's in the package.
 set -euo pipefail
@@ -194,8 +194,8 @@ Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
 Upstream-Name: portcullis
 Comment: /usr/sbin/portcullis is statically linked. Besides portcullis it
  contains the Swift runtime and Foundation, the Swift packages listed below
- (at the versions the build resolved), the GNU C library, libstdc++ and
- SQLite; each entry gives its licence.
+ (at the versions the build resolved), the GNU C library, libstdc++,
+ SQLite and libyaml; each entry gives its licence.
 
 Files: *
 Copyright: the portcullis authors
@@ -231,6 +231,29 @@ Files: usr/sbin/portcullis (SQLite, statically linked from libsqlite3-dev)
 Copyright: none: dedicated to the public domain by its authors
 License: public-domain
  The SQLite source code is in the public domain.
+
+Files: usr/sbin/portcullis (libyaml, statically linked from libyaml-dev)
+Copyright: 2006-2020, Kirill Simonov
+License: Expat
+ Permission is hereby granted, free of charge, to any person obtaining
+ a copy of this software and associated documentation files (the
+ “Software”), to deal in the Software without restriction, including
+ without limitation the rights to use, copy, modify, merge, publish,
+ distribute, sublicense, and/or sell copies of the Software, and to
+ permit persons to whom the Software is furnished to do so, subject to
+ the following conditions:
+ .
+ The above copyright notice and this permission notice shall be
+ included in all copies or substantial portions of the Software.
+ .
+ THE SOFTWARE IS PROVIDED “AS IS”, WITHOUT WARRANTY OF ANY KIND,
+ EXPRESS OR IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF
+ MERCHANTABILITY, FITNESS FOR A PARTICULAR PURPOSE AND
+ NONINFRINGEMENT.  IN NO EVENT SHALL THE AUTHORS OR COPYRIGHT HOLDERS
+ BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER IN AN
+ ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN
+ CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+ SOFTWARE.
 EOF
     while read -r package_name package_version; do
         dir=$scratch/checkouts/$package_name
@@ -267,11 +290,11 @@ install -m 0755 contrib/debian/postinst contrib/debian/prerm contrib/debian/post
 printf '/etc/portcullis/policy.example.yaml\n' >"$d/DEBIAN/conffiles"
 chmod 0644 "$d/DEBIAN/conffiles"
 # Static-Built-Using: the Debian sources linked into the binary (glibc,
-# SQLite, GCC's libstdc++), at the versions installed for the build.
+# SQLite, libyaml, GCC's libstdc++), at the versions installed for the build.
 # Built-Using: the one of them whose licence asks for its source to stay
 # available beside a static link (glibc, LGPL).
 sources_of() { dpkg-query -W -f='${source:Package} (= ${source:Version})\n' "$@" 2>/dev/null | sort -u | paste -sd, | sed 's/,/, /g'; }
-static_built_using=$(sources_of libc6-dev libsqlite3-dev "libstdc++-$(gcc -dumpversion 2>/dev/null | cut -d. -f1)-dev")
+static_built_using=$(sources_of libc6-dev libsqlite3-dev libyaml-dev "libstdc++-$(gcc -dumpversion 2>/dev/null | cut -d. -f1)-dev")
 built_using=$(sources_of libc6-dev)
 installed_size=$(du -sk --apparent-size --exclude=DEBIAN "$d" | cut -f1)
 sed -e "s/@VERSION@/$deb_version/" -e "s/@INSTALLED_SIZE@/$installed_size/" \

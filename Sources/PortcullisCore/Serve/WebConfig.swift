@@ -1,5 +1,3 @@
-import Yams
-
 /// `serve --web.config.file`: TLS and basic authentication in the format
 /// of the Prometheus exporter-toolkit, so one file serves node_exporter
 /// and portcullis alike. Keys portcullis does not implement are refused by
@@ -168,7 +166,7 @@ extension WebConfig {
         return config
     }
 
-    static func readTLS(_ node: Node, reader: PolicyParser, resolve: (String) -> String) throws(PolicyError) -> TLS {
+    static func readTLS(_ node: YAMLNode, reader: PolicyParser, resolve: (String) -> String) throws(PolicyError) -> TLS {
         var certificate: String?
         var tls = TLS(certificateFile: "", keyFile: "")
         for (key, value) in try reader.mapping(node, what: "a mapping with cert_file and key_file", nullIsEmpty: false) {
