@@ -34,6 +34,11 @@ public enum Sanitizer: String, Sendable {
     /// `seconds` stretched by `timeScale`.
     public static func scaled(_ seconds: Double) -> Double { seconds * timeScale }
 
+    /// A test's time limit of `minutes` (a hang guard, not a speed bound),
+    /// stretched by `timeScale` and rounded up to whole minutes as
+    /// `.timeLimit` takes them.
+    public static func minutes(_ minutes: Int) -> Int { Int((Double(minutes) * timeScale).rounded(.up)) }
+
     /// Nil in a plain build, else why a check is skipped: "built with
     /// --sanitize=thread: WHY".
     public static func skipReason(_ why: String) -> String? {
