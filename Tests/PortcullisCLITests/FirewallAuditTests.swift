@@ -1,4 +1,5 @@
 import Foundation
+import PortcullisTestSupport
 import Testing
 
 /// A network namespace made for one test, removed afterwards.
@@ -68,7 +69,9 @@ final class TestNamespace {
     }
 
     /// Runs portcullis inside the namespace, with `environment` (VAR=value) set for it alone.
-    func runPortcullis(_ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 120) throws -> CommandResult {
+    func runPortcullis(
+        _ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = Sanitizer.scaled(120)
+    ) throws -> CommandResult {
         let assignments = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         return try Subprocess.run(
             "/usr/bin/env", ["ip", "netns", "exec", name, "/usr/bin/env"] + assignments + [try CLI.binary()] + arguments, environment: [:],
