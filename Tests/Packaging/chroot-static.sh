@@ -56,7 +56,17 @@ check "list found this host's listeners (counted inside and outside the root)" s
     inside=\$(chroot '$root' /usr/sbin/portcullis list -tuln --format json | grep -o '\"local_port\"' | wc -l)
     outside=\$('$root/usr/sbin/portcullis' list -tuln --format json | grep -o '\"local_port\"' | wc -l)
     echo \"inside \$inside, outside \$outside\" >&2; [ \"\$inside\" -gt 0 ]"
-check "list names owners in the empty root" sh -c "chroot '$root' /usr/sbin/portcullis list -tuln --format json | grep -q '\"cmdline\"'"
+# A listener of this script's own, so that an owner to name is there on any
+# host (a sandbox whose only listener is its pid 1's has none to attribute).
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+print(s.getsockname()[1], flush=True); time.sleep(600)' >"$root/own-listener.port" &
+own_listener=$!
+trap 'kill $own_listener 2>/dev/null; cleanup' EXIT
+for _ in $(seq 50); do [ -s "$root/own-listener.port" ] && break; sleep 0.1; done
+check "list names owners in the empty root (a listener this script started, pid $own_listener)" sh -c "
+    chroot '$root' /usr/sbin/portcullis list -tuln --format json --port \$(cat '$root/own-listener.port') \
+        | tr -d ' \\n' | grep -q '\"pid\":$own_listener,'"
 echo "--- list, in the root (first lines) ---"; head -n 5 "$root/list.out"; sed 's/^/stderr: /' "$root/list.err" | head -n 5
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
