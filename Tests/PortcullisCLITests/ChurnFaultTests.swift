@@ -108,7 +108,7 @@ extension CLITests {
         @Test(
             "Heavy socket churn in the namespace: every list exits 0 and shows every long-lived socket with its owner",
             .enabled(if: canUseNamespaces, "needs root, python3 and ip (a network namespace of its own)"),
-            .timeLimit(.minutes(Sanitizer.minutes(5))))
+            .timeLimit(.minutes(Sanitizer.minutes(10))))
         func listUnderSocketChurn() throws {
             let ns = try TestNamespace()
             let quiet = try Self.quietList(ns)
@@ -134,7 +134,7 @@ extension CLITests {
         @Test(
             "Processes exiting mid-walk at a high rate: the long-lived listener is always attributed, nothing crashes, nothing alarms",
             .enabled(if: canUseNamespaces, "needs root, python3 and ip (a network namespace of its own)"),
-            .timeLimit(.minutes(Sanitizer.minutes(5))))
+            .timeLimit(.minutes(Sanitizer.minutes(10))))
         func listWhileChildrenExit() throws {
             let ns = try TestNamespace()
             let quiet = try Self.quietList(ns)
