@@ -193,9 +193,10 @@ chmod 0644 "$d/usr/share/doc/portcullis/changelog.Debian.gz"
 Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
 Upstream-Name: portcullis
 Comment: /usr/sbin/portcullis is statically linked. Besides portcullis it
- contains the Swift runtime and Foundation, the Swift packages listed below
- (at the versions the build resolved), the GNU C library, libstdc++,
- SQLite and libyaml; each entry gives its licence.
+ contains the Swift runtime and FoundationEssentials, the Swift packages
+ listed below (every package the build resolved, at its version; a few only
+ resolve, such as hummingbird, which hummingbird-auth names), the GNU C
+ library, libstdc++, SQLite and libyaml; each entry gives its licence.
 
 Files: *
 Copyright: the portcullis authors
@@ -209,11 +210,6 @@ Copyright: Apple Inc. and the Swift project authors
 License: Apache-2.0 with Runtime Library Exception
  See /usr/share/common-licenses/Apache-2.0 and
  https://swift.org/LICENSE.txt (the Runtime Library Exception).
-
-Files: usr/sbin/portcullis (ICU data and code, via Foundation)
-Copyright: Unicode, Inc. and others
-License: Unicode-3.0
- https://www.unicode.org/license.txt
 
 Files: usr/sbin/portcullis (GNU C library, statically linked)
 Copyright: Free Software Foundation, Inc.

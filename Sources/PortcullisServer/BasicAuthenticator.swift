@@ -1,6 +1,5 @@
-import HTTPTypes
-import Hummingbird
 import HummingbirdBcrypt
+import NIOHTTP1
 import PortcullisCore
 import PortcullisLinux
 
@@ -24,7 +23,7 @@ final class BasicAuthenticator: Sendable {
     }
 
     /// nil when the credentials are good; else the 401 to send.
-    func check(_ authorization: String?) async -> Response? {
+    func check(_ authorization: String?) async -> HTTPReply? {
         guard let authorization, let credentials = BasicCredentials(authorization: authorization) else { return Self.challenge }
         if verified.withLock({ $0[credentials.user] }).map({ Self.constantTimeEqual($0, credentials.password) }) == true { return nil }
         let hash = users[credentials.user]
@@ -38,9 +37,9 @@ final class BasicAuthenticator: Sendable {
         return nil
     }
 
-    static var challenge: Response {
+    static var challenge: HTTPReply {
         var response = ExporterResponder.text(.unauthorized, "unauthorized: give the user name and password of basic_auth_users\n")
-        response.headers[.wwwAuthenticate] = "Basic realm=\"portcullis\", charset=\"UTF-8\""
+        response.set("WWW-Authenticate", "Basic realm=\"portcullis\", charset=\"UTF-8\"")
         return response
     }
 

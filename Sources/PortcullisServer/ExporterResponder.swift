@@ -1,15 +1,11 @@
-import HTTPTypes
-import Hummingbird
-import NIOCore
+import NIOHTTP1
 import PortcullisCore
 import PortcullisJobs
 import PortcullisLinux
 
 /// Every endpoint of `portcullis serve`: one switch over the path, so the
 /// whole surface is visible in one place. Only GET and HEAD are served.
-struct ExporterResponder: HTTPResponder {
-    typealias Context = BasicRequestContext
-
+struct ExporterResponder: Sendable {
     let collector: AuditCollector
     let state: ExporterState
     let authenticator: BasicAuthenticator?
@@ -25,38 +21,36 @@ struct ExporterResponder: HTTPResponder {
         var extraHeaders: [(String, String)]
     }
 
-    func respond(to request: Request, context: Context) async throws -> Response {
+    func respond(to request: HTTPRequest) async -> HTTPReply {
         var response = await route(request)
-        for (name, value) in settings.extraHeaders {
-            if let field = HTTPField.Name(name) { response.headers[field] = value }
-        }
-        response.headers[.xContentTypeOptions] = "nosniff"
-        response.headers[.cacheControl] = "no-store"
-        if request.method == .head { return response.createHeadResponse() }
+        // Names and values were checked when the web configuration was read (tokens, no line breaks).
+        for (name, value) in settings.extraHeaders { response.set(name, value) }
+        response.set("X-Content-Type-Options", "nosniff")
+        response.set("Cache-Control", "no-store")
         return response
     }
 
-    func route(_ request: Request) async -> Response {
-        let path = request.uri.path
+    func route(_ request: HTTPRequest) async -> HTTPReply {
+        let path = request.target.path
         let known = [
             "/", "/metrics", "/healthz", "/api/v1/listeners", "/api/v1/audit", "/api/v1/hidden", "/api/v1/events", "/api/v1/history",
         ]
         guard known.contains(path) else {
             return Self.text(.notFound, "not found: \(Self.printable(path)); endpoints: \(known.joined(separator: ", "))\n")
         }
-        guard request.method == .get || request.method == .head else {
-            var response = Self.text(.methodNotAllowed, "\(request.method.rawValue) is not allowed; use GET\n")
-            response.headers[.allow] = "GET, HEAD"
+        guard request.method == .GET || request.method == .HEAD else {
+            var response = Self.text(.methodNotAllowed, "\(Self.printable(request.method.rawValue)) is not allowed; use GET\n")
+            response.set("Allow", "GET, HEAD")
             return response
         }
         // Liveness for load balancers and systemd: says only "ok", so it needs no password.
         if path == "/healthz" { return Self.text(.ok, "ok\n") }
-        if let authenticator, let refusal = await authenticator.check(request.headers[.authorization]) { return refusal }
+        if let authenticator, let refusal = await authenticator.check(request.headers.first(name: "Authorization")) { return refusal }
         switch path {
         case "/metrics": return await metrics()
         case "/api/v1/listeners", "/api/v1/audit": return await audit(listenersOnly: path == "/api/v1/listeners")
         case "/api/v1/hidden": return hidden()
-        case "/api/v1/events": return events(request.uri.queryParameters["after"].map(String.init))
+        case "/api/v1/events": return events(request.target.queryValue("after"))
         case "/api/v1/history": return history()
         default: return dashboard()
         }
@@ -64,7 +58,7 @@ struct ExporterResponder: HTTPResponder {
 
     // MARK: endpoints
 
-    func metrics() async -> Response {
+    func metrics() async -> HTTPReply {
         let collection = await collector.collect()
         // Scrapes that shared an audit share its exposition too: rendering
         // 10,000 listeners fifty times over would cost more than the audit.
@@ -102,7 +96,7 @@ struct ExporterResponder: HTTPResponder {
         return Self.body(.ok, out.bytes, contentType: PrometheusText.contentType)
     }
 
-    func audit(listenersOnly: Bool) async -> Response {
+    func audit(listenersOnly: Bool) async -> HTTPReply {
         let collection = await collector.collect()
         guard let report = collection.report else {
             return Self.json(
@@ -123,7 +117,7 @@ struct ExporterResponder: HTTPResponder {
         return Self.body(.ok, out.bytes, contentType: "application/json")
     }
 
-    func hidden() -> Response {
+    func hidden() -> HTTPReply {
         guard settings.hiddenEnabled else {
             return Self.json(
                 .notFound, .object([("state", .string("disabled")), ("error", .string("the hidden check is off (--hidden-interval 0)"))]))
@@ -137,7 +131,7 @@ struct ExporterResponder: HTTPResponder {
                     ("state", .string("pending")),
                     ("started_at", shared.hiddenStartedAt.map { .string(Timestamp.iso8601Milliseconds($0)) } ?? .null),
                 ]))
-            response.headers[.retryAfter] = "30"
+            response.set("Retry-After", "30")
             return response
         }
         let checked: JSONValue = .string(Timestamp.iso8601Milliseconds(status.finishedAtMilliseconds))
@@ -155,7 +149,7 @@ struct ExporterResponder: HTTPResponder {
             .object([("state", .string("done")), ("checked_at", checked), ("next_check_at", next), ("running_since", running)] + fields))
     }
 
-    func events(_ after: String?) -> Response {
+    func events(_ after: String?) -> HTTPReply {
         var since: Int64 = 0
         if let after {
             guard let value = Int64(after), value >= 0 else {
@@ -174,36 +168,35 @@ struct ExporterResponder: HTTPResponder {
         return Self.json(.ok, .object([("events", .array(events.map(\.json))), ("last_id", .int(last))]))
     }
 
-    func history() -> Response {
+    func history() -> HTTPReply {
         let samples = state.snapshot.counts.map { sample -> JSONValue in
             .object([("time", .string(Timestamp.iso8601(sample.minute))), ("listeners", .int(Int64(sample.listeners)))])
         }
         return Self.json(.ok, .object([("samples", .array(samples))]))
     }
 
-    func dashboard() -> Response {
+    func dashboard() -> HTTPReply {
         var response = Self.body(.ok, Array(DashboardPage.html.utf8), contentType: "text/html; charset=utf-8")
         // The page's script and style are inline; it talks to this origin only and loads nothing else.
-        response.headers[.contentSecurityPolicy] =
+        response.set(
+            "Content-Security-Policy",
             "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-        if let referrer = HTTPField.Name("Referrer-Policy") { response.headers[referrer] = "no-referrer" }
+        )
+        response.set("Referrer-Policy", "no-referrer")
         return response
     }
 
     // MARK: responses
 
-    static func body(_ status: HTTPResponse.Status, _ bytes: [UInt8], contentType: String) -> Response {
-        var headers = HTTPFields()
-        headers[.contentType] = contentType
-        headers[.contentLength] = String(bytes.count)
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    static func body(_ status: HTTPResponseStatus, _ bytes: [UInt8], contentType: String) -> HTTPReply {
+        HTTPReply(status, body: bytes, contentType: contentType)
     }
 
-    static func text(_ status: HTTPResponse.Status, _ text: String) -> Response {
+    static func text(_ status: HTTPResponseStatus, _ text: String) -> HTTPReply {
         body(status, Array(text.utf8), contentType: "text/plain; charset=utf-8")
     }
 
-    static func json(_ status: HTTPResponse.Status, _ value: JSONValue) -> Response {
+    static func json(_ status: HTTPResponseStatus, _ value: JSONValue) -> HTTPReply {
         var out = OutputSink()
         out.writeDocument(value)
         return body(status, out.bytes, contentType: "application/json")

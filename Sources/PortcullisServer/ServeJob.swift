@@ -1,9 +1,5 @@
-import Dispatch
-import Hummingbird
-import HummingbirdCore
-import HummingbirdTLS
-import Logging
 import NIOCore
+import NIOPosix
 import NIOSSL
 import PortcullisCore
 import PortcullisJobs
@@ -75,7 +71,7 @@ public enum ServeJob {
     /// (the port the kernel chose for port 0).
     public static func run(_ options: Options, onListening: @escaping @Sendable (String) -> Void = { _ in }) throws(JobError) {
         let config = try prepare(options)
-        let tls = try tlsConfiguration(config.tls)
+        let tls = try tlsContext(config.tls)
         let store: HistoryStore? = options.record ? try HistoryLocation.open(path: options.databasePath, mode: .readWrite) : nil
 
         // Two arenas before any thread starts: the hidden check's and the
@@ -119,43 +115,27 @@ public enum ServeJob {
             settings: ExporterResponder.Settings(
                 maxSeries: options.maxSeries, version: options.version, revision: options.revision,
                 hiddenEnabled: options.hiddenIntervalMilliseconds > 0, extraHeaders: config.headers))
-        // An idle or stalled connection is closed after 30 s: a slow client
-        // holds one connection, never a scrape of anyone else.
-        let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .seconds(30)))
-        let server: HTTPServerBuilder
-        if let tls {
-            do { server = try .tls(http1, tlsConfiguration: tls) } catch {
-                throw .invalidInput("cannot use the TLS configuration: \(error)")
-            }
-        } else {
-            server = http1
-        }
-        var logger = Logger(label: "portcullis.serve")
-        logger.logLevel = .error
+        // Stop on SIGINT or SIGTERM; a second one ends the process at once.
+        do { try StopSignals.install() } catch { throw .system("handle SIGINT/SIGTERM", error) }
         let scheme = tls == nil ? "http" : "https"
-        let host = options.listen.host.description
-        let app = Application(
-            responder: responder, server: server,
-            configuration: ApplicationConfiguration(address: .hostname(host, port: Int(options.listen.port)), serverName: nil),
-            onServerRunning: { channel in
-                let port = channel.localAddress?.port ?? Int(options.listen.port)
-                let address = ListenAddress(host: options.listen.host, port: UInt16(clamping: port))
-                onListening("\(scheme)://\(address)")
-            }, logger: logger)
-
-        let failure = Locked<String?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        Task {
-            do { try await app.runService() } catch { failure.withLock { $0 = "cannot serve on \(options.listen): \(error)" } }
-            done.signal()
+        let server: HTTPServer
+        do {
+            server = try HTTPServer(
+                HTTPServer.Configuration(host: options.listen.host.description, port: Int(options.listen.port), tls: tls),
+                group: MultiThreadedEventLoopGroup.singleton, responder: { await responder.respond(to: $0) })
+        } catch {
+            stop.set()
+            throw .server("cannot serve on \(options.listen): \(error)")
         }
-        done.wait()
+        let port = server.localAddress?.port ?? Int(options.listen.port)
+        onListening("\(scheme)://\(ListenAddress(host: options.listen.host, port: UInt16(clamping: port)))")
+        while !StopSignals.sleep(milliseconds: 3_600_000) {}
+        server.stop()
         stop.set()
-        if let message = failure.withLock({ $0 }) { throw .server(message) }
     }
 
-    /// NIOSSL's configuration for `tls_server_config`; a file that cannot be loaded is a usage error naming it.
-    static func tlsConfiguration(_ tls: WebConfig.TLS?) throws(JobError) -> TLSConfiguration? {
+    /// NIOSSL's context for `tls_server_config`; a file that cannot be loaded is a usage error naming it.
+    static func tlsContext(_ tls: WebConfig.TLS?) throws(JobError) -> NIOSSLContext? {
         guard let tls else { return nil }
         let chain: [NIOSSLCertificate]
         let key: NIOSSLPrivateKey
@@ -183,6 +163,8 @@ public enum ServeJob {
             }
             configuration.trustRoots = .file(ca)
         }
-        return configuration
+        do { return try NIOSSLContext(configuration: configuration) } catch {
+            throw .invalidInput("cannot use the TLS configuration: \(error)")
+        }
     }
 }

@@ -243,6 +243,92 @@ extension CLITests {
             #expect(Date().timeIntervalSince(started) < min(Sanitizer.scaled(5), 25), "a scrape waited behind a stalled client")
         }
 
+        /// What serve's own HTTP/1.1 server (SwiftNIO's codec) must get right,
+        /// spoken over raw sockets so that nothing smooths it over.
+        @Test(
+            "HTTP/1.1 as clients speak it: pipelining, HEAD, HTTP/1.0, Date, body and header limits, a stop that closes idle connections",
+            .enabled(if: canServe, "needs python3 and curl"))
+        func protocolDetails() throws {
+            let exporter = try Exporter(["--hidden-interval", "0"])
+            defer { _ = exporter.stop() }
+            let python = try #require(Host.python3)
+            // Sends argv[2] (with \r\n written as \\r\\n) on one connection and prints every byte until the server closes (or 10 s).
+            let exchange = """
+                import socket,sys
+                s=socket.create_connection(('127.0.0.1',int(sys.argv[1])))
+                s.sendall(sys.argv[2].encode().decode('unicode_escape').encode('latin-1'))
+                if len(sys.argv)>3: s.shutdown(socket.SHUT_WR)
+                s.settimeout(10)
+                out=b''
+                try:
+                    while True:
+                        b=s.recv(65536)
+                        if not b: break
+                        out+=b
+                except socket.timeout: out+=b'<<timeout>>'
+                except ConnectionResetError: out+=b'<<reset>>'
+                sys.stdout.write(out.decode('latin-1'))
+                """
+            func send(_ request: String) throws -> String {
+                let result = try Subprocess.run(python, ["-c", exchange, exporter.port, request], timeout: 60)
+                try #require(result.status == 0, "\(result)")
+                return result.out
+            }
+            // Two requests in one write: both answered, in order, on one connection; the second asks to close.
+            let pipelined = try send(
+                "GET /healthz HTTP/1.1\\r\\nHost: x\\r\\n\\r\\nGET /api/v1/history HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n"
+            )
+            // (The first body, "ok\n", runs straight into the second status line.)
+            let statuses = pipelined.components(separatedBy: "HTTP/1.1 ").dropFirst().map { $0.prefix(6) }
+            #expect(statuses == ["200 OK", "200 OK"], "\(pipelined)")
+            #expect(pipelined.range(of: "ok\n")!.lowerBound < pipelined.range(of: "\"samples\"")!.lowerBound, "\(pipelined)")
+            #expect(!pipelined.contains("<<timeout>>"), "Connection: close was not honoured")
+            #expect(pipelined.lowercased().contains("\r\ndate: ") && pipelined.contains(" GMT\r\n"), "no Date header: \(pipelined)")
+
+            // HEAD: GET's headers, its Content-Length included, and no body.
+            let head = try send("HEAD /metrics HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n")
+            let length = head.lowercased().components(separatedBy: "\r\n").first { $0.hasPrefix("content-length: ") }
+            #expect(Int(length?.dropFirst("content-length: ".count) ?? "") ?? 0 > 1000, "\(head)")
+            #expect(head.hasSuffix("\r\n\r\n"), "a body came after HEAD's headers: \(head.suffix(200))")
+
+            // HTTP/1.0 without keep-alive: answered as 1.0, then closed.
+            let old = try send("GET /healthz HTTP/1.0\\r\\n\\r\\n")
+            #expect(old.hasPrefix("HTTP/1.0 200 OK") && old.hasSuffix("ok\n") && !old.contains("<<timeout>>"), "\(old)")
+
+            // A body larger than any endpoint takes: 413, and the connection ends.
+            let big = String(repeating: "x", count: 100_000)
+            let tooBig = try send("POST /metrics HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: 100000\\r\\n\\r\\n" + big)
+            #expect(tooBig.hasPrefix("HTTP/1.1 413 ") && !tooBig.contains("<<"), "\(tooBig.prefix(300))")
+            // Headers without end: refused, and the connection ends.
+            let endless = try send("GET /metrics HTTP/1.1\\r\\nX-Fill: " + String(repeating: "y", count: 100_000) + "\\r\\n\\r\\n")
+            #expect(endless.hasPrefix("HTTP/1.1 4") && !endless.contains("<<timeout>>"), "\(endless.prefix(300))")
+            // An absolute-form target routes like its path; a method other than GET or HEAD gets 405.
+            #expect(try send("GET http://x/healthz HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n").hasPrefix("HTTP/1.1 200"))
+            let odd = try send("DELETE /metrics HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n")
+            #expect(odd.hasPrefix("HTTP/1.1 405") && odd.contains("DELETE is not allowed"), "\(odd.prefix(300))")
+            #expect(try HTTP.get(exporter.url + "/healthz").status == 200, "the server did not survive")
+
+            // SIGTERM with a kept-alive connection open and idle: it is closed, and serve exits 0 at once.
+            let idle = try BackgroundProcess(
+                python,
+                [
+                    "-c",
+                    "import socket,sys,time; s=socket.create_connection(('127.0.0.1',int(sys.argv[1]))); s.sendall(b'GET /healthz HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n'); s.settimeout(60); r=s.recv(4096); t=time.time(); e=s.recv(4096); print('answered', r[:15], 'closed', e == b'', 'after', round(time.time()-t,1), flush=True)",
+                    exporter.port,
+                ])
+            defer { idle.kill() }
+            usleep(500_000)
+            let stopped = Date()
+            #expect(exporter.stop() == 0)
+            #expect(Date().timeIntervalSince(stopped) < 10, "serve took \(Date().timeIntervalSince(stopped)) s to stop")
+            var said = ""
+            for _ in 0..<50 where !said.contains("closed") {
+                usleep(100_000)
+                said = idle.output
+            }
+            #expect(said.contains("answered b'HTTP/1.1 200 OK'") && said.contains("closed True"), "\(said)")
+        }
+
         @Test("concurrent scrapes all succeed", .enabled(if: canServe, "needs python3 and curl"))
         func concurrentScrapes() throws {
             let exporter = try Exporter(["--hidden-interval", "0"])

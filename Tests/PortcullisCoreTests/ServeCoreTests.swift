@@ -194,6 +194,43 @@ struct ServeCoreTests {
         }
     }
 
+    // MARK: requests
+
+    @Test("request targets: origin and absolute form, queries percent-decoded, malformed escapes kept")
+    func requestTargets() {
+        let plain = RequestTarget("/api/v1/events?after=12&x=a%20b+c&flag&after=99")
+        #expect(plain.path == "/api/v1/events")
+        #expect(plain.queryValue("after") == "12", "the first value wins")
+        #expect(plain.queryValue("x") == "a b c")
+        #expect(plain.queryValue("flag") == "")
+        #expect(plain.queryValue("absent") == nil)
+        #expect(RequestTarget("/metrics").path == "/metrics" && RequestTarget("/metrics").query.isEmpty)
+        #expect(RequestTarget("/metrics?").query.isEmpty)
+        // What a proxy sends: the scheme and authority go, the path and query stay.
+        #expect(RequestTarget("http://10.0.0.1:9633/metrics?after=1") == RequestTarget("/metrics?after=1"))
+        #expect(RequestTarget("http://host").path == "/")
+        #expect(RequestTarget("https://host?after=2").queryValue("after") == "2")
+        // Forms without a path route nowhere.
+        #expect(RequestTarget("*").path == "*")
+        #expect(RequestTarget("host:9633").path == "*")
+        #expect(RequestTarget("").path == "*")
+        // Escapes: bad ones are kept as written, a truncated one too; bytes that are not UTF-8 are replaced.
+        #expect(RequestTarget("/?v=%zz%4").queryValue("v") == "%zz%4")
+        #expect(RequestTarget("/?v=%41%62").queryValue("v") == "Ab")
+        #expect(RequestTarget("/?v=%ff").queryValue("v") == "\u{fffd}")
+        #expect(RequestTarget("/?%61fter=5").queryValue("after") == "5")
+    }
+
+    @Test("HTTP dates are IMF-fixdate in GMT, weekday included")
+    func httpDates() {
+        #expect(Timestamp.httpDate(0) == "Thu, 01 Jan 1970 00:00:00 GMT")
+        #expect(Timestamp.httpDate(784_111_777) == "Sun, 06 Nov 1994 08:49:37 GMT")  // RFC 9110's example
+        #expect(Timestamp.httpDate(1_796_601_600) == "Mon, 07 Dec 2026 00:00:00 GMT")
+        #expect(Timestamp.httpDate(951_782_400) == "Tue, 29 Feb 2000 00:00:00 GMT")
+        #expect(Timestamp.httpDate(-1) == "Wed, 31 Dec 1969 23:59:59 GMT")
+        #expect(Timestamp.iso8601(784_111_777) == "1994-11-06T08:49:37Z")
+    }
+
     // MARK: listen address and refusal
 
     @Test("listen addresses as exporters spell them")

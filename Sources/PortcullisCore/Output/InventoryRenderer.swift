@@ -296,20 +296,42 @@ public enum InventoryRenderer {
 public enum Timestamp {
     /// `2026-11-27T07:30:00Z` for seconds since the epoch.
     public static func iso8601(_ seconds: Int64) -> String {
-        let days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
-        let secondsOfDay = seconds - days * 86400
-        // Civil-from-days (Howard Hinnant's algorithm).
-        let z = days + 719468
-        let era = (z >= 0 ? z : z - 146096) / 146097
-        let doe = z - era * 146097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        return "\(year)-\(two(month))-\(two(day))T\(two(secondsOfDay / 3600)):\(two(secondsOfDay % 3600 / 60)):\(two(secondsOfDay % 60))Z"
+        let t = CivilTime(seconds)
+        return "\(t.year)-\(two(t.month))-\(two(t.day))T\(two(t.hour)):\(two(t.minute)):\(two(t.second))Z"
+    }
+
+    /// The IMF-fixdate of HTTP's Date header (RFC 9110 §5.6.7): `Sun, 06 Nov 1994 08:49:37 GMT`.
+    public static func httpDate(_ seconds: Int64) -> String {
+        let t = CivilTime(seconds)
+        let weekdays = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]  // 1970-01-01 was a Thursday
+        let weekday = weekdays[Int(((t.days % 7) + 7) % 7)]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        return "\(weekday), \(two(t.day)) \(months[Int(t.month) - 1]) \(t.year) \(two(t.hour)):\(two(t.minute)):\(two(t.second)) GMT"
+    }
+
+    static func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
+
+    /// A UTC calendar date and time of day.
+    struct CivilTime {
+        var days, year, month, day, hour, minute, second: Int64
+
+        init(_ seconds: Int64) {
+            days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
+            let secondsOfDay = seconds - days * 86400
+            // Civil-from-days (Howard Hinnant's algorithm).
+            let z = days + 719468
+            let era = (z >= 0 ? z : z - 146096) / 146097
+            let doe = z - era * 146097
+            let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
+            let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+            let mp = (5 * doy + 2) / 153
+            day = doy - (153 * mp + 2) / 5 + 1
+            month = mp < 10 ? mp + 3 : mp - 9
+            year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+            hour = secondsOfDay / 3600
+            minute = secondsOfDay % 3600 / 60
+            second = secondsOfDay % 60
+        }
     }
 }
 
