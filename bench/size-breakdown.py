@@ -47,7 +47,7 @@ def origin(name):
         if module.startswith(("NIO", "_NIO", "CNIO")):
             return "swift-nio, swift-nio-ssl"
         if module.startswith("Hummingbird"):
-            return "hummingbird, hummingbird-auth"
+            return "hummingbird-auth (bcrypt)"
         if module.startswith(("Crypto", "_Crypto", "X509", "SwiftASN1")):
             return "swift-crypto, swift-certificates, swift-asn1"
         return module
