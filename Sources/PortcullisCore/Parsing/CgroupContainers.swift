@@ -205,7 +205,7 @@ public enum CgroupContainers {
         out.reserveCapacity(a.count)
         var i = 0
         while i < a.count {
-            if a[i] == 0x5c, i + 3 < a.count, a[i + 1] == 0x78, let high = hexValue(a[i + 2]), let low = hexValue(a[i + 3]) {
+            if a[i] == 0x5c, i + 3 < a.count, a[i + 1] == 0x78, let high = a[i + 2].hexDigitValue, let low = a[i + 3].hexDigitValue {
                 out.append(high << 4 | low)
                 i += 4
             } else {
@@ -214,15 +214,6 @@ public enum CgroupContainers {
             }
         }
         return out
-    }
-
-    static func hexValue(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 0x30...0x39: return c - 0x30
-        case 0x61...0x66: return c - 0x61 + 10
-        case 0x41...0x46: return c - 0x41 + 10
-        default: return nil
-        }
     }
 
     static func contains(_ haystack: ArraySlice<UInt8>, _ needle: [UInt8]) -> Bool {
