@@ -11,14 +11,15 @@ final class StopFlag: Sendable {
 
     func set() { stopped.withLock { $0 = true } }
 
-    /// Sleeps up to `milliseconds` in short slices; true when told to stop.
+    /// Sleeps up to `milliseconds` in short slices; true when told to stop (or SIGINT/SIGTERM came).
     /// Slices rather than a condition variable: four wake-ups a second cost nothing measurable.
     func sleep(milliseconds: Int64) -> Bool {
         var left = milliseconds
         while left > 0 {
             if isSet { return true }
             let slice = min(left, 250)
-            StopSignals.sleep(milliseconds: slice)
+            // A stop signal wakes it; from then on StopSignals.sleep returns at once, so it ends here.
+            if StopSignals.sleep(milliseconds: slice) { return true }
             left -= slice
         }
         return isSet

@@ -74,6 +74,9 @@ public enum ServeJob {
         let tls = try tlsContext(config.tls)
         let store: HistoryStore? = options.record ? try HistoryLocation.open(path: options.databasePath, mode: .readWrite) : nil
 
+        // Stop on SIGINT or SIGTERM; a second one ends the process at once. Installed
+        // before any thread starts: the background loops' sleeps wake on the same signal.
+        do { try StopSignals.install() } catch { throw .system("handle SIGINT/SIGTERM", error) }
         // Two arenas before any thread starts: the hidden check's and the
         // collections' worker threads otherwise each leave an arena of freed pages behind.
         ServerHeap.limitArenas(2)
@@ -115,8 +118,6 @@ public enum ServeJob {
             settings: ExporterResponder.Settings(
                 maxSeries: options.maxSeries, version: options.version, revision: options.revision,
                 hiddenEnabled: options.hiddenIntervalMilliseconds > 0, extraHeaders: config.headers))
-        // Stop on SIGINT or SIGTERM; a second one ends the process at once.
-        do { try StopSignals.install() } catch { throw .system("handle SIGINT/SIGTERM", error) }
         let scheme = tls == nil ? "http" : "https"
         let server: HTTPServer
         do {
@@ -130,8 +131,8 @@ public enum ServeJob {
         let port = server.localAddress?.port ?? Int(options.listen.port)
         onListening("\(scheme)://\(ListenAddress(host: options.listen.host, port: UInt16(clamping: port)))")
         while !StopSignals.sleep(milliseconds: 3_600_000) {}
-        server.stop()
         stop.set()
+        server.stop()
     }
 
     /// NIOSSL's context for `tls_server_config`; a file that cannot be loaded is a usage error naming it.
